@@ -1,0 +1,185 @@
+/*
+ * dumpfmt.h — the one definition of lockcontend's raw dump format.
+ *
+ * Shared by the writer (preload/dumpwrite.c) and every reader
+ * (symbolize/dumpread.c).  docs/format.md describes the same layout in
+ * prose, one table per record; if you change one, change the other and
+ * bump LC_DUMP_VERSION_MAJOR when an old reader could misread the file.
+ *
+ * Layout: a fixed 16-byte file header, then records, each a
+ * struct lc_rec_head {type, size} followed by `size` payload bytes and
+ * zero padding to the next multiple of 8.  Every integer is little-endian;
+ * the payload structs below are written as they are laid out on x86-64 and
+ * aarch64 (natural alignment, no implicit padding: every struct is checked
+ * by a static assertion).  The last record of a complete file is
+ * LC_REC_TRAILER, whose fields repeat how many records and bytes came
+ * before it, so a reader tells a complete file from one cut short.
+ *
+ * Readers skip record types they do not know (a newer minor version may
+ * add some) and refuse a newer major version.
+ */
+#ifndef LOCKCONTEND_DUMPFMT_H
+#define LOCKCONTEND_DUMPFMT_H
+
+#include <stdint.h>
+
+#define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
+#define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
+#define LC_DUMP_VERSION_MAJOR 1
+#define LC_DUMP_VERSION_MINOR 0
+#define LC_DUMP_ENDIAN_LITTLE 1
+
+/* Limits a reader may rely on (the writer never exceeds them). */
+#define LC_DUMP_MAX_DEPTH 256    /* frames per stack */
+#define LC_DUMP_MAX_PATH 4096    /* bytes of a path, without NUL */
+#define LC_DUMP_MAX_BUILD_ID 64  /* bytes of a GNU build-id */
+#define LC_DUMP_MAX_SEGMENTS 64  /* PT_LOAD segments per module */
+#define LC_DUMP_MAX_RECORD (1u << 20)
+
+/* The sentinel frame that stands for contention without a stored stack. */
+#define LC_SENTINEL_NAME "_LostContendedLock"
+
+struct lc_dump_header {
+	char magic[8];           /* LC_DUMP_MAGIC */
+	uint16_t version_major;  /* LC_DUMP_VERSION_MAJOR */
+	uint16_t version_minor;  /* LC_DUMP_VERSION_MINOR */
+	uint8_t pointer_size;    /* sizeof(void *) of the profiled process */
+	uint8_t endian;          /* LC_DUMP_ENDIAN_LITTLE */
+	uint16_t header_size;    /* sizeof(struct lc_dump_header) */
+};
+
+struct lc_rec_head {
+	uint32_t type; /* enum lc_rec_type */
+	uint32_t size; /* payload bytes, excluding this head and the padding */
+};
+
+enum lc_rec_type {
+	LC_REC_META = 1,     /* exactly one, first */
+	LC_REC_MODULE = 2,   /* zero or more */
+	LC_REC_BUCKET = 3,   /* zero or more: one stack and its counters */
+	LC_REC_LOST = 4,     /* exactly one: the sentinel and why */
+	LC_REC_TOTALS = 5,   /* exactly one: independent totals */
+	LC_REC_TRAILER = 6,  /* exactly one, last */
+};
+
+/* LC_REC_META.clock */
+enum lc_clock {
+	LC_CLOCK_MONOTONIC = 1,
+};
+
+/* LC_REC_META.flags */
+#define LC_META_STACKS 0x1u /* stacks were captured (stacks=1) */
+
+struct lc_rec_meta {
+	uint64_t pid;
+	uint64_t start_realtime_ns; /* CLOCK_REALTIME at start-up */
+	uint64_t end_realtime_ns;   /* CLOCK_REALTIME at dump time */
+	uint64_t start_mono_ns;     /* CLOCK_MONOTONIC at start-up */
+	uint64_t end_mono_ns;       /* CLOCK_MONOTONIC at dump time */
+	uint32_t clock;             /* enum lc_clock used for every wait */
+	uint32_t rate;              /* 1 in rate contentions recorded */
+	uint32_t depth;             /* max frames per stack */
+	uint32_t flags;             /* LC_META_* */
+	uint64_t arena_bytes;       /* arena reserved at start-up */
+	uint64_t arena_used;        /* bytes of it in use at dump time */
+	uint32_t exe_len;           /* bytes of executable path that follow */
+	uint32_t reserved;
+	/* followed by: char exe[exe_len] */
+};
+
+/* LC_REC_MODULE: one loaded object, as dl_iterate_phdr saw it. */
+struct lc_rec_module {
+	uint32_t id;           /* 0.., in order of discovery */
+	uint32_t nsegments;    /* PT_LOAD segments that follow */
+	uint64_t load_bias;    /* dlpi_addr: runtime address - ELF vaddr */
+	uint32_t build_id_len; /* 0 when the object has none */
+	uint32_t path_len;     /* bytes of path; "" is never written */
+	/* followed by: struct lc_rec_segment seg[nsegments],
+	 *              uint8_t build_id[build_id_len], char path[path_len] */
+};
+
+struct lc_rec_segment {
+	uint64_t vaddr;  /* p_vaddr (add load_bias for the runtime address) */
+	uint64_t memsz;  /* p_memsz */
+	uint64_t offset; /* p_offset in the file */
+	uint32_t flags;  /* p_flags: PF_R=4 PF_W=2 PF_X=1 */
+	uint32_t reserved;
+};
+
+/* LC_REC_BUCKET.flags */
+#define LC_BUCKET_TRUNCATED 0x1u /* deeper frames were cut at `depth` */
+#define LC_BUCKET_TIMEDOUT 0x2u  /* timed/clock lock gave up (ETIMEDOUT) */
+
+struct lc_rec_bucket {
+	uint64_t count;    /* contentions (already scaled by rate) */
+	uint64_t delay_ns; /* total wait (already scaled by rate) */
+	uint32_t flags;    /* LC_BUCKET_* */
+	uint32_t nframes;  /* 1..LC_DUMP_MAX_DEPTH */
+	/* followed by: uint64_t pc[nframes], innermost caller first; each is a
+	 * return address (the symbolizer looks up pc - 1). */
+};
+
+/* Why contention was charged to the sentinel instead of a stack. */
+enum lc_lost_reason {
+	LC_LOST_EVICTED = 0,    /* lost the keep-one draw in a thread's stash */
+	LC_LOST_ARENA_FULL = 1, /* new stack, but the arena was full */
+	LC_LOST_REENTRANT = 2,  /* contention inside lockcontend's own work */
+	LC_LOST_NO_STACKS = 3,  /* stacks=0: every event goes here */
+	LC_LOST_NO_STACK = 4,   /* the unwinder returned no frame */
+	LC_LOST_NO_SLOT = 5,    /* no per-thread slot was free */
+	LC_LOST_NREASONS = 6,
+};
+
+struct lc_lost_entry {
+	uint64_t count;
+	uint64_t delay_ns;
+};
+
+/* LC_REC_LOST: the sentinel bucket (_LostContendedLock) split by reason;
+ * the sentinel's count and delay are the sums over reasons. */
+struct lc_rec_lost {
+	uint32_t nreasons; /* entries that follow (LC_LOST_NREASONS) */
+	uint32_t reserved;
+	/* followed by: struct lc_lost_entry reason[nreasons] */
+};
+
+/* LC_REC_TOTALS: counted where each event is measured, apart from the
+ * buckets, so a reader can check that nothing was dropped:
+ *   sum(bucket.count) + sum(lost.count) == contentions, same for delay. */
+struct lc_rec_totals {
+	uint64_t contentions;      /* recorded events, scaled by rate */
+	uint64_t delay_ns;         /* their wait, scaled by rate */
+	uint64_t timeouts;         /* of which timed out, scaled by rate */
+	uint64_t buckets;          /* LC_REC_BUCKET records in this file */
+	uint64_t modules;          /* LC_REC_MODULE records in this file */
+	uint64_t stacks_refused;   /* distinct new stacks the full arena refused */
+	uint64_t threads_unread;   /* threads whose data could not be read at
+	                            * dump time (their events are in no total) */
+	uint64_t threads_seen;     /* threads that recorded at least once */
+};
+
+/* LC_REC_TRAILER: last record of a complete file. */
+struct lc_rec_trailer {
+	uint64_t records;       /* records before this one */
+	uint64_t bytes;         /* file offset where this record's head starts */
+	char end_magic[8];      /* LC_DUMP_END_MAGIC */
+};
+
+_Static_assert(sizeof(struct lc_dump_header) == 16, "header layout");
+_Static_assert(sizeof(struct lc_rec_head) == 8, "record head layout");
+_Static_assert(sizeof(struct lc_rec_meta) == 80, "meta layout");
+_Static_assert(sizeof(struct lc_rec_module) == 24, "module layout");
+_Static_assert(sizeof(struct lc_rec_segment) == 32, "segment layout");
+_Static_assert(sizeof(struct lc_rec_bucket) == 24, "bucket layout");
+_Static_assert(sizeof(struct lc_rec_lost) == 8, "lost layout");
+_Static_assert(sizeof(struct lc_lost_entry) == 16, "lost entry layout");
+_Static_assert(sizeof(struct lc_rec_totals) == 64, "totals layout");
+_Static_assert(sizeof(struct lc_rec_trailer) == 24, "trailer layout");
+
+/* Payload bytes are padded with zeros to this alignment. */
+static inline uint32_t lc_dump_pad(uint32_t size)
+{
+	return (size + 7u) & ~7u;
+}
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * arena.c — the start-up mmap and its lock-free bump allocator (arena.h).
+ *
+ * Invariant: used only grows (except arena_reset in a fork child), so every
+ * pointer handed out stays valid and zero-initialised until first written.
+ * A failed allocation leaves `used` past the end, which is harmless: every
+ * later request fails too, and arena_used() clamps.
+ */
+#include "arena.h"
+
+#include <string.h>
+#include <sys/mman.h>
+
+int arena_init(struct arena *a, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+	               -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	a->base = p;
+	a->size = size;
+	atomic_store_explicit(&a->used, 0, memory_order_relaxed);
+	return 0;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	if (!a->base || n > a->size)
+		return NULL;
+	size_t off = atomic_fetch_add_explicit(&a->used, n, memory_order_relaxed);
+	if (off > a->size - n)
+		return NULL;
+	return a->base + off;
+}
+
+void arena_reset(struct arena *a, size_t keep)
+{
+	size_t used = arena_used(a);
+	if (used > keep)
+		memset(a->base + keep, 0, used - keep);
+	atomic_store_explicit(&a->used, keep, memory_order_relaxed);
+}
+
+size_t arena_used(const struct arena *a)
+{
+	size_t used = atomic_load_explicit(&a->used, memory_order_relaxed);
+	return used > a->size ? a->size : used;
+}

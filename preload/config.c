@@ -1,0 +1,193 @@
+/*
+ * config.c — parse LOCKCONTEND (see config.h).
+ *
+ * Each comma-separated item is key=value; a bare "off" disables profiling.
+ * A bad item warns and leaves that key at its default; the others still
+ * apply.  No allocation: items are parsed in place from the input string.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "text.h"
+
+struct item {
+	const char *key;
+	size_t key_len;
+	const char *val; /* NULL when the item has no '=' */
+	size_t val_len;
+};
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->enabled = true;
+	c->stacks = true;
+	c->verbose = false;
+	c->rate = CONFIG_DEFAULT_RATE;
+	c->depth = CONFIG_DEFAULT_DEPTH;
+	c->arena_bytes = CONFIG_DEFAULT_ARENA;
+	memcpy(c->out, CONFIG_DEFAULT_OUT, sizeof(CONFIG_DEFAULT_OUT));
+}
+
+static bool item_is(const struct item *it, const char *key)
+{
+	return it->key_len == strlen(key) && memcmp(it->key, key, it->key_len) == 0;
+}
+
+/* Decimal digits only, no sign, no overflow past max. */
+static bool parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 20)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		uint64_t d = (uint64_t)(s[i] - '0');
+		if (v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
+/* A size in bytes with an optional K, M or G suffix (powers of 1024). */
+static bool parse_size(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t mult = 1;
+	if (n > 0) {
+		switch (s[n - 1]) {
+		case 'k': case 'K': mult = 1ull << 10; n--; break;
+		case 'm': case 'M': mult = 1ull << 20; n--; break;
+		case 'g': case 'G': mult = 1ull << 30; n--; break;
+		}
+	}
+	uint64_t v;
+	if (!parse_u64(s, n, CONFIG_MAX_ARENA, &v) || v > CONFIG_MAX_ARENA / mult)
+		return false;
+	*out = v * mult;
+	return true;
+}
+
+static bool parse_bool(const struct item *it, bool *out)
+{
+	if (it->val_len != 1 || (it->val[0] != '0' && it->val[0] != '1'))
+		return false;
+	*out = it->val[0] == '1';
+	return true;
+}
+
+/* %p, %e and %% are the only escapes; anything else is a typo. */
+static bool out_pattern_valid(const char *s, size_t n)
+{
+	if (n == 0 || n >= CONFIG_OUT_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\0')
+			return false;
+		if (s[i] != '%')
+			continue;
+		if (i + 1 == n || (s[i + 1] != 'p' && s[i + 1] != 'e' && s[i + 1] != '%'))
+			return false;
+		i++;
+	}
+	return true;
+}
+
+static bool item_apply(const struct item *it, struct config *c)
+{
+	uint64_t v;
+	if (item_is(it, "rate")) {
+		if (!parse_u64(it->val, it->val_len, 1000000000, &v) || v == 0)
+			return false;
+		c->rate = (uint32_t)v;
+	} else if (item_is(it, "depth")) {
+		if (!parse_u64(it->val, it->val_len, CONFIG_MAX_DEPTH, &v) || v == 0)
+			return false;
+		c->depth = (uint32_t)v;
+	} else if (item_is(it, "stacks")) {
+		return parse_bool(it, &c->stacks);
+	} else if (item_is(it, "verbose")) {
+		return parse_bool(it, &c->verbose);
+	} else if (item_is(it, "out")) {
+		if (!out_pattern_valid(it->val, it->val_len))
+			return false;
+		memcpy(c->out, it->val, it->val_len);
+		c->out[it->val_len] = '\0';
+	} else if (item_is(it, "arena")) {
+		if (!parse_size(it->val, it->val_len, &v) || v < CONFIG_MIN_ARENA)
+			return false;
+		c->arena_bytes = v;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static bool key_known(const struct item *it)
+{
+	static const char *const keys[] = {"rate", "depth", "stacks", "verbose", "out", "arena"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (item_is(it, keys[i]))
+			return true;
+	return false;
+}
+
+static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
+{
+	char buf[256];
+	struct text t;
+	text_init(&t, buf, sizeof(buf));
+	text_str(&t, "LOCKCONTEND: ");
+	if (!key_known(it)) {
+		text_str(&t, "unknown key '");
+		text_strn(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
+		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena, or off)");
+	} else if (!it->val) {
+		text_str(&t, "'");
+		text_strn(&t, it->key, it->key_len);
+		text_str(&t, "' needs a value; using the default");
+	} else {
+		text_str(&t, "bad value for ");
+		text_strn(&t, it->key, it->key_len);
+		text_str(&t, ": '");
+		text_strn(&t, it->val, it->val_len > 64 ? 64 : it->val_len);
+		text_str(&t, it->val_len > 64 ? "...'" : "'");
+		text_str(&t, "; using the default");
+	}
+	if (warn)
+		warn(buf, ctx);
+}
+
+int config_parse(const char *s, struct config *c, config_warn_fn warn, void *ctx)
+{
+	int warnings = 0;
+	config_defaults(c);
+	if (!s)
+		return 0;
+	while (*s) {
+		const char *end = strchr(s, ',');
+		size_t n = end ? (size_t)(end - s) : strlen(s);
+		struct item it = {.key = s, .key_len = n};
+		const char *eq = memchr(s, '=', n);
+		if (eq) {
+			it.key_len = (size_t)(eq - s);
+			it.val = eq + 1;
+			it.val_len = n - it.key_len - 1;
+		}
+		if (n == 0) {
+			/* empty item ("a=1,,b=2" or a trailing comma): harmless */
+		} else if (!eq && n == 3 && memcmp(s, "off", 3) == 0) {
+			c->enabled = false;
+		} else if (!eq || !item_apply(&it, c)) {
+			item_warn(&it, warn, ctx);
+			warnings++;
+		}
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return warnings;
+}

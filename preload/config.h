@@ -1,0 +1,48 @@
+/*
+ * config.h — the LOCKCONTEND variable, GODEBUG-style.
+ *
+ *   LOCKCONTEND=rate=10,depth=32,out=app.%p.raw,stacks=1,verbose=1,arena=64M
+ *   LOCKCONTEND=off
+ *
+ * config_parse is a pure function of its input string: it never reads the
+ * environment, never allocates, and reports each problem (an unknown key, a
+ * bad value) through the warn callback as one line, then keeps the default
+ * for that key.  The program always runs on.  Called once, from the
+ * constructor or from the first recorded contention, whichever comes first.
+ */
+#ifndef LOCKCONTEND_CONFIG_H
+#define LOCKCONTEND_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_OUT_MAX 1024
+
+#define CONFIG_DEFAULT_RATE 1
+#define CONFIG_DEFAULT_DEPTH 64
+#define CONFIG_MAX_DEPTH 256
+#define CONFIG_DEFAULT_OUT "lockcontend.%p.raw"
+#define CONFIG_DEFAULT_ARENA (32u << 20)
+#define CONFIG_MIN_ARENA (4u << 20)
+#define CONFIG_MAX_ARENA (16ull << 30)
+
+struct config {
+	bool enabled;         /* false: LOCKCONTEND=off, forwarding only */
+	bool stacks;          /* false: every contention goes to the sentinel */
+	bool verbose;         /* one summary line on stderr at exit */
+	uint32_t rate;        /* record 1 in rate contentions, scaled by rate */
+	uint32_t depth;       /* frames per stack, 1..CONFIG_MAX_DEPTH */
+	uint64_t arena_bytes; /* the one mmap reserved at start-up */
+	char out[CONFIG_OUT_MAX]; /* output pattern: %p pid, %e exe name, %% */
+};
+
+typedef void (*config_warn_fn)(const char *line, void *ctx);
+
+void config_defaults(struct config *c);
+
+/* Parse s (may be NULL or empty: defaults) into c.  Returns the number of
+ * warnings issued. */
+int config_parse(const char *s, struct config *c, config_warn_fn warn, void *ctx);
+
+#endif

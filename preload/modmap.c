@@ -1,0 +1,227 @@
+/*
+ * modmap.c — module map from dl_iterate_phdr (see modmap.h).
+ */
+#include "modmap.h"
+
+#include <elf.h>
+#include <link.h>
+#include <string.h>
+
+int modmap_init(struct modmap *m, struct arena *a, const char *exe_path)
+{
+	m->arena = a;
+	m->exe_path = exe_path;
+	m->mods = arena_alloc(a, MODMAP_MAX * sizeof(*m->mods));
+	atomic_store(&m->count, 0);
+	atomic_store(&m->refreshing, 0);
+	atomic_store(&m->dirty, 0);
+	atomic_store(&m->dropped, 0);
+	return m->mods ? 0 : -1;
+}
+
+void modmap_reset(struct modmap *m)
+{
+	memset(m->mods, 0, MODMAP_MAX * sizeof(*m->mods));
+	atomic_store(&m->count, 0);
+	atomic_store(&m->refreshing, 0);
+	atomic_store(&m->dirty, 0);
+	atomic_store(&m->dropped, 0);
+}
+
+uint32_t modmap_count(const struct modmap *m)
+{
+	return atomic_load_explicit(&m->count, memory_order_acquire);
+}
+
+const struct module *modmap_at(const struct modmap *m, uint32_t i)
+{
+	return m->mods[i];
+}
+
+static bool modmap_find(const struct modmap *m, uintptr_t pc)
+{
+	uint32_t n = modmap_count(m);
+	for (uint32_t i = 0; i < n; i++)
+		if (pc >= m->mods[i]->lo && pc < m->mods[i]->hi)
+			return true;
+	return false;
+}
+
+bool modmap_covers(const struct modmap *m, const uintptr_t *pcs, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!modmap_find(m, pcs[i]))
+			return false;
+	return true;
+}
+
+/* Is [vaddr, vaddr+len) inside a PT_LOAD segment's file-backed part?  A
+ * note outside every loaded segment is not in memory and must not be read. */
+static bool phdr_loaded(const struct dl_phdr_info *info, uint64_t vaddr, uint64_t len)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && vaddr >= ph->p_vaddr &&
+		    vaddr + len <= ph->p_vaddr + ph->p_filesz)
+			return true;
+	}
+	return false;
+}
+
+/* GNU build-id from the object's PT_NOTE segments, as mapped in memory. */
+static uint32_t phdr_build_id(const struct dl_phdr_info *info, uint8_t *out)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE || !phdr_loaded(info, ph->p_vaddr, ph->p_memsz))
+			continue;
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+		const char *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+			size_t name_sz = (nh->n_namesz + 3) & ~3u;
+			size_t desc_sz = (nh->n_descsz + 3) & ~3u;
+			const char *name = p + sizeof(*nh);
+			const char *desc = name + name_sz;
+			if (desc + desc_sz > end)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    memcmp(name, "GNU", 4) == 0 && nh->n_descsz > 0 &&
+			    nh->n_descsz <= LC_DUMP_MAX_BUILD_ID) {
+				memcpy(out, desc, nh->n_descsz);
+				return nh->n_descsz;
+			}
+			p = desc + desc_sz;
+		}
+	}
+	return 0;
+}
+
+static void phdr_extent(const struct dl_phdr_info *info, uint64_t *lo, uint64_t *hi, uint32_t *nload)
+{
+	*lo = UINT64_MAX;
+	*hi = 0;
+	*nload = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uint64_t a = info->dlpi_addr + ph->p_vaddr;
+		if (a < *lo)
+			*lo = a;
+		if (a + ph->p_memsz > *hi)
+			*hi = a + ph->p_memsz;
+		(*nload)++;
+	}
+}
+
+static bool modmap_known(const struct modmap *m, const char *path, uint64_t bias, uint64_t lo,
+                         uint64_t hi)
+{
+	uint32_t n = modmap_count(m);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct module *mod = m->mods[i];
+		if (mod->load_bias == bias && mod->lo == lo && mod->hi == hi &&
+		    strcmp(mod->path, path) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void module_fill_segments(struct module *mod, const struct dl_phdr_info *info)
+{
+	uint32_t k = 0;
+	for (int i = 0; i < info->dlpi_phnum && k < mod->nsegments; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		mod->segments[k].vaddr = ph->p_vaddr;
+		mod->segments[k].memsz = ph->p_memsz;
+		mod->segments[k].offset = ph->p_offset;
+		mod->segments[k].flags = ph->p_flags;
+		k++;
+	}
+}
+
+static int modmap_visit(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	struct modmap *m = ctx;
+	(void)size;
+	uint64_t lo, hi;
+	uint32_t nload;
+	phdr_extent(info, &lo, &hi, &nload);
+	const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : m->exe_path;
+	if (nload == 0 || modmap_known(m, path, info->dlpi_addr, lo, hi))
+		return 0;
+	uint32_t n = modmap_count(m);
+	size_t path_len = strnlen(path, LC_DUMP_MAX_PATH);
+	if (nload > LC_DUMP_MAX_SEGMENTS)
+		nload = LC_DUMP_MAX_SEGMENTS;
+	struct module *mod = NULL;
+	if (n < MODMAP_MAX)
+		mod = arena_alloc(m->arena, sizeof(*mod) + nload * sizeof(struct lc_rec_segment) +
+		                                path_len + 1);
+	if (!mod) {
+		atomic_fetch_add(&m->dropped, 1);
+		return 0;
+	}
+	mod->load_bias = info->dlpi_addr;
+	mod->lo = lo;
+	mod->hi = hi;
+	mod->nsegments = nload;
+	mod->segments = (struct lc_rec_segment *)(mod + 1);
+	mod->path = (char *)(mod->segments + nload);
+	mod->path_len = (uint32_t)path_len;
+	memcpy(mod->path, path, path_len);
+	mod->build_id_len = phdr_build_id(info, mod->build_id);
+	module_fill_segments(mod, info);
+	m->mods[n] = mod;
+	atomic_store_explicit(&m->count, n + 1, memory_order_release);
+	return 0;
+}
+
+bool modmap_refresh(struct modmap *m)
+{
+	uint32_t expect = 0;
+	if (!atomic_compare_exchange_strong(&m->refreshing, &expect, 1)) {
+		atomic_store(&m->dirty, 1);
+		return false;
+	}
+	atomic_store(&m->dirty, 0);
+	dl_iterate_phdr(modmap_visit, m);
+	atomic_store(&m->refreshing, 0);
+	return true;
+}
+
+struct self_query {
+	uintptr_t addr;
+	uintptr_t lo, hi;
+	bool found;
+};
+
+static int self_visit(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	struct self_query *q = ctx;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && q->addr >= a &&
+		    q->addr < a + ph->p_memsz) {
+			q->lo = a;
+			q->hi = a + ph->p_memsz;
+			q->found = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+bool modmap_self_range(const void *addr, uintptr_t *lo, uintptr_t *hi)
+{
+	struct self_query q = {.addr = (uintptr_t)addr};
+	dl_iterate_phdr(self_visit, &q);
+	*lo = q.lo;
+	*hi = q.hi;
+	return q.found;
+}

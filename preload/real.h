@@ -1,0 +1,33 @@
+/*
+ * real.h — the real (next) pthread functions that the hooks forward to.
+ *
+ * The table starts out pointing at glibc's own entry points, so a hook that
+ * runs before anything is resolved (another library's constructor, the
+ * loader) still works.  real_resolve() switches it to dlsym(RTLD_NEXT)
+ * results, so a tool preloaded after us keeps its place in the chain; it is
+ * idempotent and safe to call again from any thread.  Functions glibc has no
+ * alias for (timedlock, clocklock) are resolved on first use.
+ */
+#ifndef LOCKCONTEND_REAL_H
+#define LOCKCONTEND_REAL_H
+
+#include <pthread.h>
+#include <time.h>
+
+struct real_fns {
+	int (*lock)(pthread_mutex_t *);
+	int (*trylock)(pthread_mutex_t *);
+	int (*unlock)(pthread_mutex_t *);
+	int (*timedlock)(pthread_mutex_t *, const struct timespec *);
+	int (*clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
+};
+
+extern struct real_fns real;
+
+void real_resolve(void);
+
+/* For the two functions without a bootstrap alias: resolve now if needed. */
+int real_timedlock(pthread_mutex_t *m, const struct timespec *abstime);
+int real_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime);
+
+#endif

@@ -1,0 +1,450 @@
+/*
+ * recorder.c — lockcontend's core: sampling, timing, stashes, merging, dump.
+ *
+ * State machine of the process-wide recorder (g.state):
+ *   NONE -> INITIALIZING -> RUNNING -> DUMPING -> DONE
+ *                        \-> OFF (LOCKCONTEND=off, setuid, no memory)
+ * Only RUNNING records.  The dump (at exit) moves RUNNING -> DUMPING first,
+ * then closes every slot (waiting a bounded time for a thread inside one),
+ * so from then on the slots, the table and the totals are still: what the
+ * dump reads is consistent, and an event that ends after that point is in
+ * no total and no bucket.
+ *
+ * Conservation: every recorded event adds (count, delay) to its slot's
+ * totals and, in the same slot section, to exactly one of: the thread's
+ * stash, the slot's lost counters.  A stash later moves whole into a table
+ * bucket or, if the arena is full, into lost.  So at dump time
+ *   sum(buckets) + sum(lost) == sum(slot totals)
+ * exactly, which the dump carries for readers to check.
+ */
+#include "recorder.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "config.h"
+#include "dumpwrite.h"
+#include "modmap.h"
+#include "slots.h"
+#include "stacktab.h"
+#include "text.h"
+#include "unwind.h"
+
+__thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));
+
+enum { ST_NONE, ST_INITIALIZING, ST_RUNNING, ST_DUMPING, ST_DONE, ST_OFF };
+
+#define RECORDER_MAX_SLOTS 1024
+#define RECORDER_CLOSE_WAIT_NS (100 * 1000 * 1000ull)
+
+static struct {
+	_Atomic int state;
+	struct config cfg;
+	struct arena arena;
+	struct stacktab tab;
+	struct slots slots;
+	struct modmap modmap;
+	size_t arena_fixed; /* bytes of the fixed regions, kept by a fork child */
+	uint64_t start_mono, start_real;
+	pthread_key_t key;
+	char exe[PATH_MAX];
+} g;
+
+uint64_t recorder_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t recorder_realtime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool recorder_running(void)
+{
+	return atomic_load_explicit(&g.state, memory_order_acquire) == ST_RUNNING;
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+static void recorder_config_warn(const char *line, void *ctx)
+{
+	(void)ctx;
+	text_warn(line);
+}
+
+static void recorder_thread_exit(void *arg);
+static void recorder_atfork_child(void);
+
+static uint64_t recorder_heads_for(uint64_t arena_bytes)
+{
+	uint64_t want = arena_bytes / 512, n = 4096;
+	while (n < want && n < (1u << 20))
+		n <<= 1;
+	return n;
+}
+
+/* Carve the fixed regions out of the arena; buckets get the rest. */
+static bool recorder_layout(void)
+{
+	uint64_t nslots = g.cfg.arena_bytes / 4 / sizeof(struct slot);
+	if (nslots > RECORDER_MAX_SLOTS)
+		nslots = RECORDER_MAX_SLOTS;
+	if (arena_init(&g.arena, g.cfg.arena_bytes) != 0)
+		return false;
+	if (stacktab_init(&g.tab, &g.arena, recorder_heads_for(g.cfg.arena_bytes)) != 0 ||
+	    slots_init(&g.slots, &g.arena, (uint32_t)nslots) != 0 ||
+	    modmap_init(&g.modmap, &g.arena, g.exe) != 0)
+		return false;
+	g.arena_fixed = arena_used(&g.arena);
+	return true;
+}
+
+static void recorder_read_exe(void)
+{
+	ssize_t n = readlink("/proc/self/exe", g.exe, sizeof(g.exe) - 1);
+	g.exe[n > 0 ? n : 0] = '\0';
+}
+
+static int recorder_setup(void)
+{
+	config_parse(getenv("LOCKCONTEND"), &g.cfg, recorder_config_warn, NULL);
+	if (!g.cfg.enabled)
+		return ST_OFF;
+	if (getauxval(AT_SECURE)) {
+		text_warn("setuid/setgid program: LOCKCONTEND ignored, nothing recorded");
+		return ST_OFF;
+	}
+	recorder_read_exe();
+	g.start_mono = recorder_now();
+	g.start_real = recorder_realtime();
+	if (!recorder_layout()) {
+		text_warn("cannot reserve the arena (see arena=); profiling disabled");
+		return ST_OFF;
+	}
+	if (g.cfg.stacks)
+		unwind_init();
+	if (pthread_key_create(&g.key, recorder_thread_exit) != 0) {
+		text_warn("no thread-specific key left; profiling disabled");
+		return ST_OFF;
+	}
+	pthread_atfork(NULL, NULL, recorder_atfork_child);
+	return ST_RUNNING;
+}
+
+void recorder_init(void)
+{
+	int expect = ST_NONE;
+	if (!atomic_compare_exchange_strong(&g.state, &expect, ST_INITIALIZING))
+		return;
+	lc_tls.guard++;
+	int saved = errno;
+	int st = recorder_setup();
+	errno = saved;
+	lc_tls.guard--;
+	atomic_store_explicit(&g.state, st, memory_order_release);
+}
+
+/* ---- per-thread slot ---------------------------------------------------- */
+
+static struct slot *recorder_slot(struct lc_tls *t)
+{
+	if (!t->slot) {
+		bool overflow;
+		t->slot = slots_acquire(&g.slots, &overflow);
+		t->overflow = overflow;
+		if (!overflow)
+			pthread_setspecific(g.key, t->slot);
+		if (!t->rng)
+			t->rng = (recorder_now() ^ (uintptr_t)t) | 1;
+	}
+	return t->slot;
+}
+
+/* Enter the slot only while recording: a slot the dumper will not read (it
+ * was handed out after the dump began) must not touch the table either.
+ * slot_enter's CAS and this load are both sequentially consistent, and so
+ * is the dumper's RUNNING -> DUMPING store before it reads the slots. */
+static bool recorder_enter(struct slot *sl, bool shared)
+{
+	if (!slot_enter(sl, shared))
+		return false;
+	if (atomic_load(&g.state) == ST_RUNNING)
+		return true;
+	slot_leave(sl);
+	return false;
+}
+
+static void slot_charge(struct slot *sl, int reason, uint64_t count, uint64_t delay_ns)
+{
+	sl->lost[reason].count += count;
+	sl->lost[reason].delay_ns += delay_ns;
+}
+
+/* Move contention met inside our own work into the slot (inside it). */
+static void recorder_fold_reentrant(struct lc_tls *t, struct slot *sl)
+{
+	uint64_t c = atomic_exchange_explicit(&t->reent_count, 0, memory_order_relaxed);
+	uint64_t d = atomic_exchange_explicit(&t->reent_delay, 0, memory_order_relaxed);
+	if (!c && !d)
+		return;
+	sl->contentions += c;
+	sl->delay_ns += d;
+	slot_charge(sl, LC_LOST_REENTRANT, c, d);
+}
+
+void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
+{
+	if (!recorder_running())
+		return;
+	atomic_fetch_add_explicit(&t->reent_count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->reent_delay, delay_ns, memory_order_relaxed);
+}
+
+/* ---- the slow path ------------------------------------------------------ */
+
+void recorder_begin(struct lc_tls *t, struct recorder_sample *s)
+{
+	s->active = 0;
+	int st = atomic_load_explicit(&g.state, memory_order_acquire);
+	if (st == ST_NONE) {
+		recorder_init();
+		st = atomic_load_explicit(&g.state, memory_order_acquire);
+	}
+	if (st != ST_RUNNING)
+		return;
+	int saved = errno;
+	t->guard++;
+	struct slot *sl = recorder_slot(t);
+	s->rate = g.cfg.rate;
+	if (s->rate > 1 && stash_rand(&t->rng) % s->rate != 0)
+		goto out;
+	s->active = 1;
+	s->nframes = 0;
+	s->flags = 0;
+	s->t0 = recorder_now();
+	/* Nested sample (a signal handler during our wait) or no stash of our
+	 * own: no stack, the event goes to the sentinel. */
+	if (g.cfg.stacks && !t->sampling && !t->overflow) {
+		bool truncated;
+		s->nframes = unwind_capture(stash_spare(&sl->stash), g.cfg.depth, &truncated);
+		s->flags = truncated ? LC_BUCKET_TRUNCATED : 0;
+	}
+	t->sampling++;
+out:
+	t->guard--;
+	errno = saved;
+}
+
+static int recorder_lost_reason(const struct lc_tls *t, const struct recorder_sample *s)
+{
+	if (!g.cfg.stacks)
+		return LC_LOST_NO_STACKS;
+	if (t->overflow)
+		return LC_LOST_NO_SLOT;
+	if (s->nframes == 0)
+		return LC_LOST_NO_STACK;
+	return -1;
+}
+
+void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o)
+{
+	uint64_t t1 = recorder_now();
+	int saved = errno;
+	t->guard++;
+	t->sampling--;
+	struct slot *sl = t->slot;
+	if (o == RECORDER_DISCARD || !recorder_enter(sl, t->overflow))
+		goto out;
+	uint64_t count = s->rate, delay = (t1 - s->t0) * s->rate;
+	recorder_fold_reentrant(t, sl);
+	sl->contentions += count;
+	sl->delay_ns += delay;
+	uint32_t flags = s->flags;
+	if (o == RECORDER_TIMEDOUT) {
+		sl->timeouts += count;
+		flags |= LC_BUCKET_TIMEDOUT;
+	}
+	int reason = recorder_lost_reason(t, s);
+	if (reason >= 0) {
+		slot_charge(sl, reason, count, delay);
+	} else {
+		uint64_t lc, ld;
+		sl->stash.spare_n = s->nframes;
+		sl->stash.spare_flags = flags;
+		stash_offer(&sl->stash, count, delay, &t->rng, &lc, &ld);
+		if (lc)
+			slot_charge(sl, LC_LOST_EVICTED, lc, ld);
+		t->pending = 1;
+	}
+	slot_leave(sl);
+out:
+	t->guard--;
+	errno = saved;
+}
+
+/* Move a stash into the table (inside the slot).  A new bucket whose frames
+ * point into an object not yet mapped triggers a module-map refresh; the
+ * dumper passes refresh=false and refreshes once at the end instead. */
+static void recorder_merge(struct slot *sl, bool refresh)
+{
+	struct stash *st = &sl->stash;
+	if (!stash_full(st))
+		return;
+	enum stacktab_result r =
+	    stacktab_add(&g.tab, st->flags, stash_frames(st), st->nframes, st->count, st->delay_ns);
+	if (r == STACKTAB_FULL)
+		slot_charge(sl, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
+	else if (r == STACKTAB_INSERTED && refresh &&
+	         !modmap_covers(&g.modmap, stash_frames(st), st->nframes))
+		modmap_refresh(&g.modmap);
+	stash_clear(st);
+}
+
+void recorder_flush(struct lc_tls *t)
+{
+	int saved = errno;
+	t->guard++;
+	struct slot *sl = t->slot;
+	if (sl && recorder_enter(sl, t->overflow)) {
+		recorder_fold_reentrant(t, sl);
+		recorder_merge(sl, true);
+		slot_leave(sl);
+	}
+	t->pending = 0;
+	t->guard--;
+	errno = saved;
+}
+
+/* pthread key destructor: the thread is exiting; merge and free its slot. */
+static void recorder_thread_exit(void *arg)
+{
+	struct lc_tls *t = &lc_tls;
+	if (arg != t->slot || !t->slot)
+		return;
+	recorder_flush(t);
+	t->guard++;
+	slots_release(&g.slots, t->slot);
+	t->slot = NULL;
+	t->guard--;
+}
+
+/* The child of fork() starts with an empty profile of its own: whatever
+ * other threads were doing in the parent's tables is forgotten. */
+static void recorder_atfork_child(void)
+{
+	if (!recorder_running())
+		return;
+	struct lc_tls *t = &lc_tls;
+	arena_reset(&g.arena, g.arena_fixed);
+	stacktab_reset(&g.tab);
+	modmap_reset(&g.modmap);
+	slots_reset(&g.slots);
+	t->slot = NULL;
+	t->pending = 0;
+	t->sampling = 0;
+	atomic_store(&t->reent_count, 0);
+	atomic_store(&t->reent_delay, 0);
+	pthread_setspecific(g.key, NULL);
+	g.start_mono = recorder_now();
+	g.start_real = recorder_realtime();
+}
+
+/* ---- the dump ----------------------------------------------------------- */
+
+static void recorder_collect(struct dump_input *in)
+{
+	uint32_t n = slots_count(&g.slots);
+	for (uint32_t i = 0; i < n; i++) {
+		struct slot *sl = slots_at(&g.slots, i);
+		if (!slot_close(sl, RECORDER_CLOSE_WAIT_NS)) {
+			if (sl->contentions)
+				in->totals.threads_unread++;
+			continue;
+		}
+		recorder_merge(sl, false);
+		in->totals.contentions += sl->contentions;
+		in->totals.delay_ns += sl->delay_ns;
+		in->totals.timeouts += sl->timeouts;
+		for (int r = 0; r < LC_LOST_NREASONS; r++) {
+			in->lost[r].count += sl->lost[r].count;
+			in->lost[r].delay_ns += sl->lost[r].delay_ns;
+		}
+	}
+	in->totals.stacks_refused = atomic_load(&g.tab.refused);
+	in->totals.threads_seen = atomic_load(&g.slots.threads_seen);
+}
+
+static void recorder_fill_meta(struct dump_input *in)
+{
+	in->exe = g.exe;
+	in->modmap = &g.modmap;
+	in->tab = &g.tab;
+	in->meta.pid = (uint64_t)getpid();
+	in->meta.start_realtime_ns = g.start_real;
+	in->meta.end_realtime_ns = recorder_realtime();
+	in->meta.start_mono_ns = g.start_mono;
+	in->meta.end_mono_ns = recorder_now();
+	in->meta.clock = LC_CLOCK_MONOTONIC;
+	in->meta.rate = g.cfg.rate;
+	in->meta.depth = g.cfg.depth;
+	in->meta.flags = g.cfg.stacks ? LC_META_STACKS : 0;
+	in->meta.arena_bytes = g.cfg.arena_bytes;
+	in->meta.arena_used = arena_used(&g.arena);
+}
+
+static void recorder_summary(const struct dump_input *in, const char *path)
+{
+	char buf[1024 + 256];
+	struct text t;
+	uint64_t lost_count = 0;
+	for (int r = 0; r < LC_LOST_NREASONS; r++)
+		lost_count += in->lost[r].count;
+	text_init(&t, buf, sizeof(buf));
+	text_u64(&t, in->totals.contentions);
+	text_str(&t, " contentions, ");
+	text_duration(&t, in->totals.delay_ns);
+	text_str(&t, " total wait, ");
+	text_u64(&t, atomic_load(&g.tab.nbuckets));
+	text_str(&t, " stacks, ");
+	text_u64(&t, lost_count);
+	text_str(&t, " lost; profile ");
+	text_str(&t, path);
+	text_warn(buf);
+}
+
+void recorder_dump(void)
+{
+	struct lc_tls *t = &lc_tls;
+	if (recorder_running() && t->slot)
+		recorder_flush(t); /* our own stash and re-entrant charges first */
+	int expect = ST_RUNNING;
+	if (!atomic_compare_exchange_strong(&g.state, &expect, ST_DUMPING))
+		return;
+	int saved = errno;
+	t->guard++;
+	static struct dump_input in; /* big; static keeps it off a small stack */
+	memset(&in, 0, sizeof(in));
+	recorder_collect(&in);
+	modmap_refresh(&g.modmap);
+	recorder_fill_meta(&in);
+	char path[CONFIG_OUT_MAX + 64], err[CONFIG_OUT_MAX + 256];
+	if (dumpwrite_file(g.cfg.out, &in, path, sizeof(path), err, sizeof(err)) != 0)
+		text_warn(err);
+	else if (g.cfg.verbose)
+		recorder_summary(&in, path);
+	atomic_store(&g.state, ST_DONE);
+	t->guard--;
+	errno = saved;
+}

@@ -1,0 +1,81 @@
+/*
+ * recorder.h — the profiler's core, behind a small C API the hooks call.
+ *
+ * The hooks (hooks.c) own the fast path: they try the real lock without
+ * waiting and, when that works, only bump the thread's held count.  When it
+ * fails they call into the recorder:
+ *
+ *   recorder_begin   before the real blocking call: decide whether this
+ *                    event is sampled (1 in rate), read the clock, capture
+ *                    the stack into the thread's spare stash buffer;
+ *   recorder_end     after it: measure the wait, count it in the thread's
+ *                    totals, offer it to the thread's stash (keep-one rule)
+ *                    or charge it to the sentinel;
+ *   recorder_flush   when the thread's held count drops to zero (and at
+ *                    thread exit and dump time): merge the stash into the
+ *                    shared table, outside every critical section.
+ *
+ * Per-thread state is in TLS (initial-exec) and in an arena slot (slots.h).
+ * Everything the recorder does runs inside lc_tls.guard, so pthread calls
+ * made by libunwind, the loader or a signal handler meanwhile go straight to
+ * glibc; contention they meet is timed and charged to the sentinel
+ * (LC_LOST_REENTRANT), never recorded as an application stack.
+ */
+#ifndef LOCKCONTEND_RECORDER_H
+#define LOCKCONTEND_RECORDER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct slot;
+
+struct lc_tls {
+	uint32_t held;      /* interposed mutexes this thread holds */
+	uint32_t guard;     /* > 0 while inside lockcontend */
+	uint8_t pending;    /* the stash holds an event to merge */
+	uint8_t sampling;   /* between recorder_begin and recorder_end */
+	uint8_t overflow;   /* slot is the shared overflow slot (no stash) */
+	struct slot *slot;
+	uint64_t rng;
+	_Atomic uint64_t reent_count; /* contention inside our own work, */
+	_Atomic uint64_t reent_delay; /* folded into the slot later */
+};
+
+extern __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));
+
+enum recorder_outcome {
+	RECORDER_ACQUIRED, /* the lock was taken after a wait */
+	RECORDER_TIMEDOUT, /* a timed/clock lock gave up: the time was lost */
+	RECORDER_DISCARD,  /* an error, not a wait (EDEADLK, EINVAL...) */
+};
+
+struct recorder_sample {
+	uint64_t t0;
+	uint32_t nframes;
+	uint32_t flags; /* LC_BUCKET_TRUNCATED */
+	uint32_t rate;
+	uint8_t active; /* recorder_begin chose to record this event */
+};
+
+/* Constructor-time set-up; also run lazily by the first contention. */
+void recorder_init(void);
+
+/* Exit-time dump (library destructor).  Idempotent. */
+void recorder_dump(void);
+
+/* The slow path of every lock hook.  s->active tells whether end must be
+ * called; begin and end preserve errno. */
+void recorder_begin(struct lc_tls *t, struct recorder_sample *s);
+void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
+
+/* Merge the thread's stash; call when held drops to 0 with pending set. */
+void recorder_flush(struct lc_tls *t);
+
+/* Contention met inside the guard (our own work, or a signal handler that
+ * interrupted it): charged to the sentinel. */
+void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns);
+
+uint64_t recorder_now(void);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * slots.c — per-thread records and their ownership protocol (see slots.h).
+ */
+#include "slots.h"
+
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+
+int slots_init(struct slots *s, struct arena *a, uint32_t nslots)
+{
+	s->slot = arena_alloc(a, (size_t)(nslots + 1) * sizeof(struct slot));
+	s->nslots = nslots;
+	atomic_store(&s->hwm, 0);
+	atomic_store(&s->hint, 0);
+	atomic_store(&s->threads_seen, 0);
+	return s->slot ? 0 : -1;
+}
+
+void slots_reset(struct slots *s)
+{
+	/* Only slots ever handed out hold data: leave the others untouched, so
+	 * a fork child does not fault in the whole array. */
+	memset(s->slot, 0, atomic_load(&s->hwm) * sizeof(struct slot));
+	memset(&s->slot[s->nslots], 0, sizeof(struct slot));
+	atomic_store(&s->hwm, 0);
+	atomic_store(&s->hint, 0);
+	atomic_store(&s->threads_seen, 0);
+}
+
+struct slot *slots_acquire(struct slots *s, bool *overflow)
+{
+	uint32_t start = atomic_load_explicit(&s->hint, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->threads_seen, 1, memory_order_relaxed);
+	for (uint32_t k = 0; k < s->nslots; k++) {
+		uint32_t i = (start + k) % s->nslots;
+		uint32_t expect = 0;
+		if (atomic_load_explicit(&s->slot[i].in_use, memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_strong(&s->slot[i].in_use, &expect, 1)) {
+			atomic_store_explicit(&s->hint, (i + 1) % s->nslots, memory_order_relaxed);
+			uint32_t hwm = atomic_load(&s->hwm);
+			while (hwm < i + 1 && !atomic_compare_exchange_weak(&s->hwm, &hwm, i + 1))
+				;
+			*overflow = false;
+			return &s->slot[i];
+		}
+	}
+	*overflow = true;
+	return &s->slot[s->nslots];
+}
+
+void slots_release(struct slots *s, struct slot *sl)
+{
+	if (sl != &s->slot[s->nslots])
+		atomic_store_explicit(&sl->in_use, 0, memory_order_release);
+}
+
+bool slot_enter(struct slot *sl, bool shared)
+{
+	for (;;) {
+		uint32_t expect = SLOT_IDLE;
+		if (atomic_compare_exchange_strong(&sl->state, &expect, SLOT_BUSY))
+			return true;
+		if (expect == SLOT_CLOSED || !shared)
+			return false;
+		sched_yield(); /* overflow slot: another slotless thread is inside */
+	}
+}
+
+void slot_leave(struct slot *sl)
+{
+	atomic_store_explicit(&sl->state, SLOT_IDLE, memory_order_release);
+}
+
+static uint64_t slots_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+bool slot_close(struct slot *sl, uint64_t max_ns)
+{
+	uint64_t deadline = 0;
+	for (;;) {
+		uint32_t expect = SLOT_IDLE;
+		if (atomic_compare_exchange_strong_explicit(&sl->state, &expect, SLOT_CLOSED,
+		                                            memory_order_acquire, memory_order_relaxed))
+			return true;
+		if (expect == SLOT_CLOSED)
+			return false;
+		uint64_t now = slots_now();
+		if (!deadline)
+			deadline = now + max_ns;
+		else if (now > deadline)
+			return false;
+		sched_yield();
+	}
+}
+
+uint32_t slots_count(const struct slots *s)
+{
+	return atomic_load(&s->hwm) + 1;
+}
+
+struct slot *slots_at(const struct slots *s, uint32_t i)
+{
+	uint32_t hwm = atomic_load(&s->hwm);
+	return i < hwm ? &s->slot[i] : &s->slot[s->nslots];
+}

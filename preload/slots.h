@@ -1,0 +1,72 @@
+/*
+ * slots.h — per-thread records that outlive TLS: stash, totals, lost.
+ *
+ * A thread takes a slot on its first recorded contention and gives it back
+ * when it exits (after merging its stash).  Slots live in the arena, not in
+ * TLS, so the thread that writes the dump can read the records of threads
+ * that are still running.
+ *
+ * Ownership protocol (the slot's `state` word):
+ *   SLOT_IDLE   nobody is inside the record;
+ *   SLOT_BUSY   the owning thread is updating it (never blocks while BUSY:
+ *               it only touches memory and the lock-free table);
+ *   SLOT_CLOSED the dumper took it for good; the owner records no more.
+ * The owner moves IDLE->BUSY->IDLE; the dumper moves IDLE->CLOSED, waiting
+ * a bounded time for a BUSY owner.  All of it only inside the recursion
+ * guard, so a signal handler on the owning thread never sees its own slot
+ * BUSY.  Totals and lost counters are plain fields written under BUSY and
+ * never reset, so a slot reused by a later thread keeps adding to them.
+ */
+#ifndef LOCKCONTEND_SLOTS_H
+#define LOCKCONTEND_SLOTS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "stash.h"
+
+enum { SLOT_IDLE = 0, SLOT_BUSY = 1, SLOT_CLOSED = 2 };
+
+struct slot {
+	_Atomic uint32_t state;
+	_Atomic uint32_t in_use; /* owned by a live thread */
+	uint64_t contentions;    /* totals, scaled by rate */
+	uint64_t delay_ns;
+	uint64_t timeouts;
+	struct lc_lost_entry lost[LC_LOST_NREASONS];
+	struct stash stash;
+};
+
+struct slots {
+	struct slot *slot;     /* nslots of them, plus one overflow slot */
+	uint32_t nslots;
+	_Atomic uint32_t hwm;  /* slots ever handed out: [0, hwm) */
+	_Atomic uint32_t hint; /* where the next search starts */
+	_Atomic uint64_t threads_seen;
+};
+
+int slots_init(struct slots *s, struct arena *a, uint32_t nslots);
+
+/* Forget every slot (a fork child); only while no other thread runs. */
+void slots_reset(struct slots *s);
+
+/* A free slot for the calling thread, or the shared overflow slot when all
+ * are taken (never NULL).  *overflow tells which. */
+struct slot *slots_acquire(struct slots *s, bool *overflow);
+void slots_release(struct slots *s, struct slot *sl);
+
+/* Owner side.  slot_enter fails when the dumper has closed the slot; the
+ * overflow slot is shared, so there it spins while another thread is BUSY. */
+bool slot_enter(struct slot *sl, bool shared);
+void slot_leave(struct slot *sl);
+
+/* Dumper side: close one slot, waiting at most max_ns for a BUSY owner. */
+bool slot_close(struct slot *sl, uint64_t max_ns);
+
+/* Slots [0, n) that may hold data, the overflow slot last. */
+uint32_t slots_count(const struct slots *s);
+struct slot *slots_at(const struct slots *s, uint32_t i);
+
+#endif

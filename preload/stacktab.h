@@ -1,0 +1,67 @@
+/*
+ * stacktab.h — the contention table: stack -> {count, delay}, mprof-style.
+ *
+ *   heads[hash & mask] -> bucket -> bucket -> ... (singly linked, push-front)
+ *   bucket = {next, hash, count, delay_ns, flags, nframes, pc[nframes]}
+ *
+ * Buckets are allocated with their stack in one block from the arena and
+ * never freed or moved.  Lookup takes no lock.  Insert takes no lock
+ * either: the new bucket is filled, then published with a compare-and-swap
+ * on its chain's head; a thread that loses the race re-checks the entries
+ * pushed meanwhile, so a stack never gets two buckets (the lost allocation
+ * is abandoned in the arena, a few hundred bytes at worst).  So the table
+ * never blocks and never contends with itself, and it may be used from any
+ * thread, with any lock held, or from a signal handler.
+ *
+ * Counters are added with relaxed atomics; a reader that wants a consistent
+ * snapshot (the dump) must first stop the writers (recorder.c does).
+ */
+#ifndef LOCKCONTEND_STACKTAB_H
+#define LOCKCONTEND_STACKTAB_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+struct stackbucket {
+	struct stackbucket *_Atomic next;
+	uint64_t hash;
+	_Atomic uint64_t count;
+	_Atomic uint64_t delay_ns;
+	uint32_t flags;
+	uint32_t nframes;
+	uintptr_t pcs[];
+};
+
+struct stacktab {
+	struct stackbucket *_Atomic *heads;
+	uint64_t mask;
+	struct arena *arena;
+	_Atomic uint64_t nbuckets;
+	_Atomic uint64_t refused; /* inserts refused because the arena was full */
+};
+
+/* Allocate nheads (a power of two) chain heads from the arena. */
+int stacktab_init(struct stacktab *t, struct arena *a, uint64_t nheads);
+
+/* Forget every bucket (the arena is reset separately). */
+void stacktab_reset(struct stacktab *t);
+
+enum stacktab_result {
+	STACKTAB_ADDED,    /* added to an existing bucket */
+	STACKTAB_INSERTED, /* a new bucket was made for this stack */
+	STACKTAB_FULL,     /* new stack, no room: nothing added, refused++ */
+};
+
+enum stacktab_result stacktab_add(struct stacktab *t, uint32_t flags, const uintptr_t *pcs,
+                                  uint32_t n, uint64_t count, uint64_t delay_ns);
+
+/* Call fn for every bucket, in no particular order. */
+void stacktab_foreach(const struct stacktab *t, void (*fn)(const struct stackbucket *, void *),
+                      void *ctx);
+
+uint64_t stacktab_hash(uint32_t flags, const uintptr_t *pcs, uint32_t n);
+
+#endif

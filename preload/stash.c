@@ -1,0 +1,66 @@
+/*
+ * stash.c — the keep-one rule (see stash.h for the contract).
+ */
+#include "stash.h"
+
+#include <string.h>
+
+uint64_t stash_rand(uint64_t *state)
+{
+	uint64_t x = *state;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+static bool stash_same_stack(const struct stash *s)
+{
+	return s->flags == s->spare_flags && s->nframes == s->spare_n &&
+	       memcmp(s->frames[s->cur], s->frames[s->cur ^ 1], s->nframes * sizeof(uintptr_t)) == 0;
+}
+
+static void stash_take_spare(struct stash *s, uint64_t count, uint64_t delay_ns)
+{
+	s->cur ^= 1;
+	s->nframes = s->spare_n;
+	s->flags = s->spare_flags;
+	s->count = count;
+	s->delay_ns = delay_ns;
+}
+
+void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t *rng,
+                 uint64_t *lost_count, uint64_t *lost_delay)
+{
+	*lost_count = 0;
+	*lost_delay = 0;
+	if (!stash_full(s)) {
+		stash_take_spare(s, count, delay_ns);
+		return;
+	}
+	if (stash_same_stack(s)) {
+		s->count += count;
+		s->delay_ns += delay_ns;
+		return;
+	}
+	/* +1: a zero delay is possible and must not divide by zero. */
+	uint64_t old_score = stash_rand(rng) % (s->delay_ns + 1);
+	uint64_t new_score = stash_rand(rng) % (delay_ns + 1);
+	if (old_score > new_score) {
+		*lost_count = count;
+		*lost_delay = delay_ns;
+		return;
+	}
+	*lost_count = s->count;
+	*lost_delay = s->delay_ns;
+	stash_take_spare(s, count, delay_ns);
+}
+
+void stash_clear(struct stash *s)
+{
+	s->count = 0;
+	s->delay_ns = 0;
+	s->nframes = 0;
+	s->flags = 0;
+}

@@ -1,0 +1,69 @@
+/*
+ * stash.h — one thread's pending contention record, and the keep-one rule.
+ *
+ * As in Go's runtime (m.mLockProfile), each thread keeps at most one stack
+ * with its count and delay until it is safe to merge it into the shared
+ * table (see recorder.c).  When a second event arrives while the stash is
+ * full:
+ *   - the same stack (and flags) just adds to the stash;
+ *   - otherwise one of the two survives, drawn at random weighted by delay
+ *     (score_old = r1 % old_delay, score_new = r2 % new_delay; the new one
+ *     loses if score_old > score_new), so the larger usually survives, and
+ *     the loser's count and delay are returned as lost: nothing vanishes.
+ *
+ * A stash has two frame buffers: the incoming stack is unwound into the
+ * spare one before the wait, and keeping it is a flip of an index, not a
+ * copy.  Pure code: owned by one thread, no locking, no allocation.
+ */
+#ifndef LOCKCONTEND_STASH_H
+#define LOCKCONTEND_STASH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lockcontend/dumpfmt.h"
+
+#define STASH_SLACK 16 /* extra room for our own frames, skipped later */
+
+struct stash {
+	uint64_t count;    /* 0: empty */
+	uint64_t delay_ns;
+	uint32_t flags;    /* LC_BUCKET_* of the kept event */
+	uint32_t nframes;
+	uint32_t cur;      /* index of the buffer holding the kept stack */
+	uint32_t spare_n;  /* frames of the incoming stack in the spare buffer */
+	uint32_t spare_flags;
+	uint32_t reserved;
+	uintptr_t frames[2][LC_DUMP_MAX_DEPTH + STASH_SLACK];
+};
+
+/* The buffer to unwind the next incoming stack into. */
+static inline uintptr_t *stash_spare(struct stash *s)
+{
+	return s->frames[s->cur ^ 1];
+}
+
+static inline const uintptr_t *stash_frames(const struct stash *s)
+{
+	return s->frames[s->cur];
+}
+
+static inline bool stash_full(const struct stash *s)
+{
+	return s->count != 0;
+}
+
+/* Offer the incoming event (its stack already in the spare buffer:
+ * spare_n frames, spare_flags).  rng points at the thread's PRNG state.
+ * On return, *lost_count and *lost_delay hold what was charged to the sentinel
+ * (zero if nothing was). */
+void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t *rng,
+                 uint64_t *lost_count, uint64_t *lost_delay);
+
+/* Empty the stash (after its content was merged). */
+void stash_clear(struct stash *s);
+
+/* xorshift64*: a small, fast per-thread PRNG; *state must be non-zero. */
+uint64_t stash_rand(uint64_t *state);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * unwind.c — libunwind stack capture (see unwind.h).
+ */
+#define UNW_LOCAL_ONLY
+#include "unwind.h"
+
+#include <libunwind.h>
+#include <string.h>
+
+#include "modmap.h"
+#include "stash.h"
+
+static uintptr_t self_lo, self_hi;
+
+void unwind_init(void)
+{
+	uintptr_t buf[8];
+	bool truncated;
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	if (!modmap_self_range((const void *)unwind_init, &self_lo, &self_hi))
+		self_lo = self_hi = 0;
+	(void)unwind_capture(buf, 4, &truncated); /* loads libunwind's lazy state now */
+}
+
+uint32_t unwind_capture(uintptr_t *buf, uint32_t depth, bool *truncated)
+{
+	int want = (int)depth + STASH_SLACK;
+	int n = unw_backtrace((void **)buf, want);
+	int skip = 0;
+	if (n <= 0) {
+		*truncated = false;
+		return 0;
+	}
+	while (skip < n && buf[skip] >= self_lo && buf[skip] < self_hi)
+		skip++;
+	uint32_t got = (uint32_t)(n - skip);
+	/* A full buffer means there may be more frames above: call it cut. */
+	*truncated = got > depth || n == want;
+	if (got > depth)
+		got = depth;
+	if (skip)
+		memmove(buf, buf + skip, got * sizeof(uintptr_t));
+	return got;
+}

@@ -1,0 +1,25 @@
+/*
+ * unwind.h — capture the calling thread's stack with libunwind.
+ *
+ * Local-only, per-thread caching (no libunwind lock on the hot path), warmed
+ * up once at start-up.  Frames that belong to liblockcontend.so itself are
+ * dropped, wherever inlining put them, so the first frame is the
+ * application's call into pthread_mutex_lock.  Call only inside the
+ * recursion guard: libunwind may take pthread mutexes and call
+ * dl_iterate_phdr, and those calls must go straight to glibc.
+ */
+#ifndef LOCKCONTEND_UNWIND_H
+#define LOCKCONTEND_UNWIND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Once, at start-up: caching policy, our own text range, a warm-up. */
+void unwind_init(void);
+
+/* Fill buf (room for depth + STASH_SLACK entries) with up to depth return
+ * addresses, innermost first.  *truncated is set if the stack was deeper.
+ * Returns the number of frames (0 if unwinding failed). */
+uint32_t unwind_capture(uintptr_t *buf, uint32_t depth, bool *truncated);
+
+#endif

@@ -1,0 +1,409 @@
+/*
+ * dumpread.c — parse a raw dump (see dumpread.h, dumpfmt.h, docs/format.md).
+ *
+ * Reading is a bounds-checked walk over records.  Integers are decoded
+ * byte by byte as little-endian, so the reader does not depend on the host
+ * or on alignment.  Errors that make the file unusable (wrong magic, newer
+ * major version, a record that lies about its size inside the file) give -1
+ * and one line; a file that simply ends early gives a partial model with
+ * complete == false and the reason in warning.
+ */
+#include "dumpread.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint64_t rd_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint32_t rd_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint16_t rd_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A payload being decoded: bounds-checked cursor. */
+struct cur {
+	const uint8_t *p;
+	uint32_t left;
+};
+
+static bool cur_take(struct cur *c, uint32_t n, const uint8_t **out)
+{
+	if (n > c->left)
+		return false;
+	*out = c->p;
+	c->p += n;
+	c->left -= n;
+	return true;
+}
+
+static char *dup_str(const uint8_t *p, uint32_t n)
+{
+	char *s = malloc((size_t)n + 1);
+	if (s) {
+		memcpy(s, p, n);
+		s[n] = '\0';
+	}
+	return s;
+}
+
+static int parse_meta(struct dump *d, struct cur *c)
+{
+	const uint8_t *p, *exe;
+	if (d->have_meta || !cur_take(c, sizeof(struct lc_rec_meta), &p))
+		return -1;
+	struct lc_rec_meta *m = &d->meta;
+	m->pid = rd_u64(p);
+	m->start_realtime_ns = rd_u64(p + 8);
+	m->end_realtime_ns = rd_u64(p + 16);
+	m->start_mono_ns = rd_u64(p + 24);
+	m->end_mono_ns = rd_u64(p + 32);
+	m->clock = rd_u32(p + 40);
+	m->rate = rd_u32(p + 44);
+	m->depth = rd_u32(p + 48);
+	m->flags = rd_u32(p + 52);
+	m->arena_bytes = rd_u64(p + 56);
+	m->arena_used = rd_u64(p + 64);
+	m->exe_len = rd_u32(p + 72);
+	if (m->exe_len > LC_DUMP_MAX_PATH || !cur_take(c, m->exe_len, &exe))
+		return -1;
+	if (!(d->exe = dup_str(exe, m->exe_len)))
+		return -1;
+	d->have_meta = true;
+	return 0;
+}
+
+static int parse_segments(struct dump_module *mod, struct cur *c)
+{
+	const uint8_t *p;
+	mod->segments = calloc(mod->nsegments ? mod->nsegments : 1, sizeof(*mod->segments));
+	if (!mod->segments)
+		return -1;
+	for (uint32_t i = 0; i < mod->nsegments; i++) {
+		if (!cur_take(c, sizeof(struct lc_rec_segment), &p))
+			return -1;
+		mod->segments[i].vaddr = rd_u64(p);
+		mod->segments[i].memsz = rd_u64(p + 8);
+		mod->segments[i].offset = rd_u64(p + 16);
+		mod->segments[i].flags = rd_u32(p + 24);
+	}
+	return 0;
+}
+
+static int parse_module(struct dump *d, struct cur *c)
+{
+	const uint8_t *p, *bid, *path;
+	if (!cur_take(c, sizeof(struct lc_rec_module), &p))
+		return -1;
+	struct dump_module *mods = realloc(d->modules, (d->nmodules + 1) * sizeof(*mods));
+	if (!mods)
+		return -1;
+	d->modules = mods;
+	struct dump_module *mod = &mods[d->nmodules];
+	memset(mod, 0, sizeof(*mod));
+	mod->id = rd_u32(p);
+	mod->nsegments = rd_u32(p + 4);
+	mod->load_bias = rd_u64(p + 8);
+	mod->build_id_len = rd_u32(p + 16);
+	uint32_t path_len = rd_u32(p + 20);
+	d->nmodules++; /* counted now so dump_free releases partial data */
+	if (mod->nsegments > LC_DUMP_MAX_SEGMENTS || mod->build_id_len > LC_DUMP_MAX_BUILD_ID ||
+	    path_len > LC_DUMP_MAX_PATH || parse_segments(mod, c) != 0 ||
+	    !cur_take(c, mod->build_id_len, &bid) || !cur_take(c, path_len, &path))
+		return -1;
+	memcpy(mod->build_id, bid, mod->build_id_len);
+	return (mod->path = dup_str(path, path_len)) ? 0 : -1;
+}
+
+static int parse_bucket(struct dump *d, struct cur *c)
+{
+	const uint8_t *p, *pcs;
+	if (!cur_take(c, sizeof(struct lc_rec_bucket), &p))
+		return -1;
+	uint32_t n = rd_u32(p + 20);
+	if (n == 0 || n > LC_DUMP_MAX_DEPTH || !cur_take(c, n * 8u, &pcs))
+		return -1;
+	if (d->nbuckets % 256 == 0) {
+		struct dump_bucket *b = realloc(d->buckets, (d->nbuckets + 256) * sizeof(*b));
+		if (!b)
+			return -1;
+		d->buckets = b;
+	}
+	struct dump_bucket *b = &d->buckets[d->nbuckets];
+	b->count = rd_u64(p);
+	b->delay_ns = rd_u64(p + 8);
+	b->flags = rd_u32(p + 16);
+	b->nframes = n;
+	if (!(b->pcs = malloc(n * sizeof(uint64_t))))
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		b->pcs[i] = rd_u64(pcs + 8 * i);
+	d->nbuckets++;
+	return 0;
+}
+
+static int parse_lost(struct dump *d, struct cur *c)
+{
+	const uint8_t *p;
+	if (d->have_lost || !cur_take(c, sizeof(struct lc_rec_lost), &p))
+		return -1;
+	uint32_t n = rd_u32(p);
+	if (n > 64 || !cur_take(c, n * (uint32_t)sizeof(struct lc_lost_entry), &p))
+		return -1;
+	/* Reasons this reader does not know are folded into "no stack". */
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t r = i < LC_LOST_NREASONS ? i : LC_LOST_NO_STACK;
+		d->lost[r].count += rd_u64(p + 16 * i);
+		d->lost[r].delay_ns += rd_u64(p + 16 * i + 8);
+	}
+	d->have_lost = true;
+	return 0;
+}
+
+static int parse_totals(struct dump *d, struct cur *c)
+{
+	const uint8_t *p;
+	if (d->have_totals || !cur_take(c, sizeof(struct lc_rec_totals), &p))
+		return -1;
+	uint64_t v[8];
+	for (int i = 0; i < 8; i++)
+		v[i] = rd_u64(p + 8 * i);
+	d->totals = (struct lc_rec_totals){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+	d->have_totals = true;
+	return 0;
+}
+
+static int parse_header(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen)
+{
+	if (len < sizeof(struct lc_dump_header)) {
+		set_err(err, errlen, len ? "too short for a lockcontend dump (%zu bytes)"
+		                         : "empty file, not a lockcontend dump", len);
+		return -1;
+	}
+	if (memcmp(buf, LC_DUMP_MAGIC, 8) != 0) {
+		set_err(err, errlen, "not a lockcontend dump (bad magic at offset 0)");
+		return -1;
+	}
+	d->version_major = rd_u16(buf + 8);
+	d->version_minor = rd_u16(buf + 10);
+	if (d->version_major != LC_DUMP_VERSION_MAJOR) {
+		set_err(err, errlen, "dump format version %u.%u is not supported (this reader: %u.x)",
+		        d->version_major, d->version_minor, LC_DUMP_VERSION_MAJOR);
+		return -1;
+	}
+	if (buf[12] != 8 || buf[13] != LC_DUMP_ENDIAN_LITTLE ||
+	    rd_u16(buf + 14) != sizeof(struct lc_dump_header)) {
+		set_err(err, errlen, "unsupported dump layout (pointer size %u, endian %u) at offset 12",
+		        buf[12], buf[13]);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_trailer(struct dump *d, const uint8_t *p, uint32_t size, uint64_t off,
+                         size_t len, char *err, size_t errlen)
+{
+	if (size != sizeof(struct lc_rec_trailer) || memcmp(p + 16, LC_DUMP_END_MAGIC, 8) != 0 ||
+	    rd_u64(p) != d->records || rd_u64(p + 8) != off) {
+		set_err(err, errlen, "corrupt trailer at offset %llu (records or size do not match)",
+		        (unsigned long long)off);
+		return -1;
+	}
+	if (off + sizeof(struct lc_rec_head) + lc_dump_pad(size) != len) {
+		set_err(err, errlen, "unexpected bytes after the trailer at offset %llu",
+		        (unsigned long long)(off + sizeof(struct lc_rec_head) + lc_dump_pad(size)));
+		return -1;
+	}
+	d->complete = true;
+	return 0;
+}
+
+static int parse_record(struct dump *d, uint32_t type, struct cur *c)
+{
+	switch (type) {
+	case LC_REC_META: return parse_meta(d, c);
+	case LC_REC_MODULE: return parse_module(d, c);
+	case LC_REC_BUCKET: return parse_bucket(d, c);
+	case LC_REC_LOST: return parse_lost(d, c);
+	case LC_REC_TOTALS: return parse_totals(d, c);
+	default: d->skipped++; return 0;
+	}
+}
+
+static const char *rec_name(uint32_t type)
+{
+	static const char *const names[] = {"?", "meta", "module", "bucket", "lost", "totals"};
+	return type < 6 ? names[type] : "unknown";
+}
+
+/* Walk the records; returns 0 (complete or cut short) or -1 (corrupt). */
+static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen)
+{
+	uint64_t off = sizeof(struct lc_dump_header);
+	for (;;) {
+		d->stop_offset = off;
+		if (len - off < sizeof(struct lc_rec_head)) {
+			snprintf(d->warning, sizeof(d->warning),
+			         "the dump is cut short at byte %llu (no trailer): the process may have "
+			         "died while writing it", (unsigned long long)off);
+			return 0;
+		}
+		uint32_t type = rd_u32(buf + off), size = rd_u32(buf + off + 4);
+		if (size > LC_DUMP_MAX_RECORD || type == 0) {
+			set_err(err, errlen, "corrupt record header at offset %llu (type %u, size %u)",
+			        (unsigned long long)off, type, size);
+			return -1;
+		}
+		uint64_t body = off + sizeof(struct lc_rec_head);
+		if (len - body < lc_dump_pad(size)) {
+			snprintf(d->warning, sizeof(d->warning),
+			         "the dump is cut short inside a %s record at byte %llu (no trailer)",
+			         rec_name(type), (unsigned long long)off);
+			return 0;
+		}
+		if (type == LC_REC_TRAILER)
+			return parse_trailer(d, buf + body, size, off, len, err, errlen);
+		struct cur c = {.p = buf + body, .left = size};
+		if (parse_record(d, type, &c) != 0 || (type <= LC_REC_TOTALS && c.left != 0)) {
+			set_err(err, errlen, "corrupt %s record at offset %llu", rec_name(type),
+			        (unsigned long long)off);
+			return -1;
+		}
+		d->records++;
+		off = body + lc_dump_pad(size);
+	}
+}
+
+int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	if (parse_header(buf, len, d, err, errlen) != 0 || parse_records(buf, len, d, err, errlen) != 0)
+		goto fail;
+	if (!d->have_meta) {
+		set_err(err, errlen, "the dump ends before its metadata (cut short at byte %llu)",
+		        (unsigned long long)d->stop_offset);
+		goto fail;
+	}
+	if (d->complete && (!d->have_lost || !d->have_totals)) {
+		set_err(err, errlen, "corrupt dump: complete but without %s record",
+		        d->have_lost ? "a totals" : "a lost");
+		goto fail;
+	}
+	if (d->complete)
+		d->stop_offset = len;
+	return 0;
+fail:
+	dump_free(d);
+	return -1;
+}
+
+int dump_read_file(const char *path, struct dump *d, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		set_err(err, errlen, "cannot open: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		set_err(err, errlen, S_ISDIR(st.st_mode) ? "is a directory, not a dump"
+		                                         : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	size_t len = (size_t)st.st_size;
+	uint8_t *buf = malloc(len ? len : 1);
+	size_t got = 0;
+	while (buf && got < len) {
+		ssize_t n = read(fd, buf + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	int e = errno;
+	close(fd);
+	if (!buf || got < len) {
+		set_err(err, errlen, "cannot read: %s", buf ? strerror(e) : "out of memory");
+		free(buf);
+		return -1;
+	}
+	int rc = dump_parse(buf, len, d, err, errlen);
+	free(buf);
+	return rc;
+}
+
+void dump_free(struct dump *d)
+{
+	free(d->exe);
+	for (size_t i = 0; i < d->nmodules; i++) {
+		free(d->modules[i].path);
+		free(d->modules[i].segments);
+	}
+	free(d->modules);
+	for (size_t i = 0; i < d->nbuckets; i++)
+		free(d->buckets[i].pcs);
+	free(d->buckets);
+	memset(d, 0, sizeof(*d));
+}
+
+const struct dump_module *dump_module_of(const struct dump *d, uint64_t pc)
+{
+	/* The latest match wins: a module loaded later at the same address
+	 * replaced the earlier one. */
+	for (size_t i = d->nmodules; i-- > 0;) {
+		const struct dump_module *m = &d->modules[i];
+		for (uint32_t s = 0; s < m->nsegments; s++) {
+			uint64_t lo = m->load_bias + m->segments[s].vaddr;
+			if (pc >= lo && pc - lo < m->segments[s].memsz)
+				return m;
+		}
+	}
+	return NULL;
+}
+
+void dump_lost_sum(const struct dump *d, uint64_t *count, uint64_t *delay_ns)
+{
+	*count = *delay_ns = 0;
+	for (int r = 0; r < LC_LOST_NREASONS; r++) {
+		*count += d->lost[r].count;
+		*delay_ns += d->lost[r].delay_ns;
+	}
+}
+
+void dump_sum(const struct dump *d, uint64_t *count, uint64_t *delay_ns)
+{
+	dump_lost_sum(d, count, delay_ns);
+	for (size_t i = 0; i < d->nbuckets; i++) {
+		*count += d->buckets[i].count;
+		*delay_ns += d->buckets[i].delay_ns;
+	}
+}
