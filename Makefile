@@ -87,7 +87,17 @@ check: unit integration
 bench: all
 	$(MAKE) -C bench
 
-$(BUILD)/preload $(BUILD)/symbolize $(BUILD)/test/unit $(BUILD)/test/integration $(BUILD)/test/fixtures:
+# The demo: a program with a lock hotspot, profiled; prints the dump.
+$(BUILD)/examples/demo: examples/demo.c | $(BUILD)/examples
+	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ $< -pthread
+
+demo: all $(BUILD)/examples/demo
+	@rm -f $(BUILD)/demo.raw*
+	LOCKCONTEND=verbose=1,out=$(BUILD)/demo.raw LD_PRELOAD=$(CURDIR)/$(BUILD)/liblockcontend.so \
+	  $(BUILD)/examples/demo
+	$(BUILD)/lockcontend-rawdump $(BUILD)/demo.raw
+
+$(BUILD)/preload $(BUILD)/symbolize $(BUILD)/examples $(BUILD)/test/unit $(BUILD)/test/integration $(BUILD)/test/fixtures:
 	mkdir -p $@
 
 clean:

@@ -182,7 +182,12 @@ int config_parse(const char *s, struct config *c, config_warn_fn warn, void *ctx
 		} else if (!eq && n == 3 && memcmp(s, "off", 3) == 0) {
 			c->enabled = false;
 		} else if (!eq || !item_apply(&it, c)) {
-			item_warn(&it, warn, ctx);
+			/* A few lines help; a screenful of them for a mangled
+			 * variable does not. */
+			if (warnings < CONFIG_MAX_WARNINGS)
+				item_warn(&it, warn, ctx);
+			else if (warnings == CONFIG_MAX_WARNINGS && warn)
+				warn("LOCKCONTEND: more bad items ignored", ctx);
 			warnings++;
 		}
 		s += n;

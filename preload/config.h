@@ -7,7 +7,8 @@
  * config_parse is a pure function of its input string: it never reads the
  * environment, never allocates, and reports each problem (an unknown key, a
  * bad value) through the warn callback as one line, then keeps the default
- * for that key.  The program always runs on.  Called once, from the
+ * for that key; after CONFIG_MAX_WARNINGS lines, one last line says the
+ * rest was ignored.  The program always runs on.  Called once, from the
  * constructor or from the first recorded contention, whichever comes first.
  */
 #ifndef LOCKCONTEND_CONFIG_H
@@ -26,6 +27,7 @@
 #define CONFIG_DEFAULT_ARENA (32u << 20)
 #define CONFIG_MIN_ARENA (4u << 20)
 #define CONFIG_MAX_ARENA (16ull << 30)
+#define CONFIG_MAX_WARNINGS 8 /* then one "more bad items ignored" line */
 
 struct config {
 	bool enabled;         /* false: LOCKCONTEND=off, forwarding only */
@@ -42,7 +44,7 @@ typedef void (*config_warn_fn)(const char *line, void *ctx);
 void config_defaults(struct config *c);
 
 /* Parse s (may be NULL or empty: defaults) into c.  Returns the number of
- * warnings issued. */
+ * bad items (more than the lines printed, past CONFIG_MAX_WARNINGS). */
 int config_parse(const char *s, struct config *c, config_warn_fn warn, void *ctx);
 
 #endif

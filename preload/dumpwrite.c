@@ -253,9 +253,8 @@ static int dumpwrite_rename(const char *tmp, char *final, size_t cap)
 	size_t len = strlen(final);
 	for (unsigned n = 0; n < 100; n++) {
 		if (n) {
-			struct text t;
-			text_init(&t, final, cap);
-			t.len = len;
+			/* Append ".n" to the original name, kept in place. */
+			struct text t = {.buf = final, .cap = cap, .len = len};
 			text_str(&t, ".");
 			text_u64(&t, n);
 			if (t.len + 1 >= cap)

@@ -1,0 +1,138 @@
+/*
+ * test_fork_exit.c — processes: a forked child gets its own, empty profile;
+ * the exit status is the program's, whether or not the dump can be written.
+ */
+#include <criterion/criterion.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "integration/harness.h"
+
+static void run_env(const char *dir, const char *lc, const char *const args[], struct run_result *r)
+{
+	char env[1024];
+	snprintf(env, sizeof(env), "LOCKCONTEND=%s", lc);
+	const char *argv[8] = {harness_fixture("scenarios")};
+	for (int i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	const char *envv[] = {env, NULL};
+	cr_assert_eq(harness_run(argv, envv, dir, true, 120, r), 0);
+	cr_assert(!r->timed_out, "scenarios %s hung", args[0]);
+}
+
+Test(fork, each_child_has_its_own_empty_profile)
+{
+	const char *dir = harness_tmpdir();
+	const char *exe = harness_fixture("scenarios");
+	struct run_result r;
+	char lc[600];
+	snprintf(lc, sizeof(lc), "out=%s/f.%%p.raw", dir);
+	run_env(dir, lc, (const char *[]){"fork", "8", NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	char pat[600];
+	snprintf(pat, sizeof(pat), "%s/f.*.raw", dir);
+	glob_t g;
+	cr_assert_eq(glob(pat, 0, NULL, &g), 0);
+	cr_assert_eq(g.gl_pathc, 9, "expected parent + 8 children dumps, got %zu", g.gl_pathc);
+	int parents = 0;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct dump d;
+		char err[256];
+		cr_assert_eq(dump_read_file(g.gl_pathv[i], &d, err, sizeof(err)), 0, "%s", err);
+		cr_assert(d.complete);
+		uint64_t cc, cd, sc, sd;
+		harness_sum_function(&d, exe, "child_contend", &cc, &cd);
+		harness_sum_function(&d, exe, "fork_spinner", &sc, &sd);
+		if (cc == 0) { /* the parent */
+			parents++;
+			cr_assert(sc > 0, "parent profile lacks fork_spinner");
+		} else {
+			cr_assert_eq(cc, 1, "child: one contention in child_contend");
+			cr_assert(cd > 15000000ull && cd < 60000000ull, "child wait %" PRIu64, cd);
+			cr_assert_eq(sc, 0, "child profile must not inherit the parent's events");
+		}
+		dump_free(&d);
+	}
+	cr_assert_eq(parents, 1);
+	globfree(&g);
+	harness_result_free(&r);
+}
+
+Test(exit, status_kept_and_dump_written)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	char lc[600];
+	snprintf(lc, sizeof(lc), "out=%s/%%e.%%p.raw", dir);
+	run_env(dir, lc, (const char *[]){"exit", "7", NULL}, &r);
+	cr_assert_eq(r.exit_code, 7);
+	struct dump d;
+	harness_load_dump(dir, "scenarios.*.raw", &d);
+	uint64_t c, n;
+	harness_sum_function(&d, harness_fixture("scenarios"), "exit_contend", &c, &n);
+	cr_assert_eq(c, 1);
+	dump_free(&d);
+	harness_result_free(&r);
+}
+
+Test(exit, unwritable_directory_one_line_and_status_kept)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	char lc[600];
+	snprintf(lc, sizeof(lc), "out=%s/no/such/dir/x.raw", dir);
+	run_env(dir, lc, (const char *[]){"exit", "3", NULL}, &r);
+	cr_assert_eq(r.exit_code, 3);
+	cr_assert(strstr(r.err, "lockcontend: cannot create profile") != NULL, "stderr: %s", r.err);
+	cr_assert(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "one line: %s", r.err);
+	harness_result_free(&r);
+}
+
+Test(exit, existing_file_and_symlink_are_never_overwritten)
+{
+	const char *dir = harness_tmpdir();
+	char target[600], link[600], victim[600];
+	snprintf(target, sizeof(target), "%s/taken.raw", dir);
+	snprintf(link, sizeof(link), "%s/link.raw", dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	FILE *f = fopen(target, "w");
+	fputs("mine", f);
+	fclose(f);
+	f = fopen(victim, "w");
+	fputs("victim", f);
+	fclose(f);
+	cr_assert_eq(symlink(victim, link), 0);
+	const char *names[] = {"taken.raw", "link.raw"};
+	for (int i = 0; i < 2; i++) {
+		struct run_result r;
+		char lc[700];
+		snprintf(lc, sizeof(lc), "out=%s/%s", dir, names[i]);
+		run_env(dir, lc, (const char *[]){"exit", "0", NULL}, &r);
+		cr_assert_eq(r.exit_code, 0, "%s", r.err);
+		harness_result_free(&r);
+	}
+	char buf[16] = {0};
+	f = fopen(target, "r");
+	cr_assert(fgets(buf, sizeof(buf), f) && strcmp(buf, "mine") == 0, "taken.raw was overwritten");
+	fclose(f);
+	f = fopen(victim, "r");
+	cr_assert(fgets(buf, sizeof(buf), f) && strcmp(buf, "victim") == 0, "symlink was followed");
+	fclose(f);
+	struct stat st;
+	cr_assert_eq(lstat(link, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the symlink itself was replaced");
+	struct dump d;
+	harness_load_dump(dir, "taken.raw.1", &d);
+	dump_free(&d);
+	harness_load_dump(dir, "link.raw.1", &d);
+	dump_free(&d);
+	cr_assert_eq(stat(target, &st), 0);
+	char p1[700];
+	snprintf(p1, sizeof(p1), "%s.1", target);
+	cr_assert_eq(stat(p1, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+}

@@ -1,0 +1,136 @@
+/*
+ * test_scenarios.c — real programs under the preload: conservation under
+ * load, timeouts, truncated stacks, fork, condition variables, exit codes.
+ */
+#include <criterion/criterion.h>
+#include <glob.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "integration/harness.h"
+
+/* Run `scenarios ARGS...` under the preload with LOCKCONTEND=cfg,out=DIR/sc.%p.raw. */
+static void run_scenario(const char *dir, const char *cfg, const char *const args[],
+                         struct run_result *r)
+{
+	char env[512];
+	snprintf(env, sizeof(env), "LOCKCONTEND=%s%sout=%s/sc.%%p.raw", cfg, cfg[0] ? "," : "", dir);
+	const char *argv[8] = {harness_fixture("scenarios")};
+	for (int i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	const char *envv[] = {env, NULL};
+	cr_assert_eq(harness_run(argv, envv, dir, true, 120, r), 0);
+	cr_assert(!r->timed_out, "scenarios %s hung", args[0]);
+}
+
+static void assert_conserved(const struct dump *d)
+{
+	uint64_t c, n;
+	cr_assert(d->complete, "incomplete dump: %s", d->warning);
+	dump_sum(d, &c, &n);
+	cr_assert_eq(c, d->totals.contentions, "count: buckets+sentinel %" PRIu64 " totals %" PRIu64,
+	             c, d->totals.contentions);
+	cr_assert_eq(n, d->totals.delay_ns, "delay: buckets+sentinel %" PRIu64 " totals %" PRIu64, n,
+	             d->totals.delay_ns);
+	cr_assert_eq(d->totals.buckets, d->nbuckets);
+	cr_assert_eq(d->totals.threads_unread, 0);
+}
+
+Test(scenarios, hammer_many_threads_conserves_totals)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	struct dump d;
+	run_scenario(dir, "", (const char *[]){"hammer", "16", "50000", "2", NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	harness_load_dump(dir, "sc.*.raw", &d);
+	assert_conserved(&d);
+	cr_assert(d.totals.contentions >= 10, "too little contention: %" PRIu64, d.totals.contentions);
+	uint64_t c, n;
+	harness_sum_function(&d, harness_fixture("scenarios"), "hammer_worker", &c, &n);
+	uint64_t lc, ln;
+	dump_lost_sum(&d, &lc, &ln);
+	cr_assert_eq(c + lc, d.totals.contentions, "every stack is in hammer_worker");
+	cr_assert_eq(d.lost[LC_LOST_EVICTED].count, 0, "one lock at a time: nothing to evict");
+	dump_free(&d);
+	harness_result_free(&r);
+}
+
+Test(scenarios, hammer_sampled_rate_10)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	struct dump d;
+	run_scenario(dir, "rate=10", (const char *[]){"hammer", "8", "50000", "1", NULL}, &r);
+	cr_assert_eq(r.exit_code, 0);
+	harness_load_dump(dir, "sc.*.raw", &d);
+	assert_conserved(&d);
+	cr_assert_eq(d.totals.contentions % 10, 0);
+	for (size_t i = 0; i < d.nbuckets; i++)
+		cr_assert_eq(d.buckets[i].count % 10, 0);
+	dump_free(&d);
+	harness_result_free(&r);
+}
+
+Test(scenarios, timeouts_are_waits_flagged_timedout)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	struct dump d;
+	run_scenario(dir, "", (const char *[]){"timeout", "3", "20", NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.out);
+	harness_load_dump(dir, "sc.*.raw", &d);
+	assert_conserved(&d);
+	cr_assert_eq(d.totals.timeouts, 6);
+	const char *fns[] = {"timeout_timedlock", "timeout_clocklock"};
+	for (int i = 0; i < 2; i++) {
+		uint64_t c, n;
+		harness_sum_function(&d, harness_fixture("scenarios"), fns[i], &c, &n);
+		cr_assert_eq(c, 3, "%s: %" PRIu64 " contentions", fns[i], c);
+		cr_assert(n >= 3 * 19000000ull && n < 3 * 30000000ull, "%s: delay %" PRIu64, fns[i], n);
+	}
+	for (size_t i = 0; i < d.nbuckets; i++)
+		cr_assert(d.buckets[i].flags & LC_BUCKET_TIMEDOUT);
+	dump_free(&d);
+	harness_result_free(&r);
+}
+
+Test(scenarios, deep_stack_is_truncated_at_depth)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	struct dump d;
+	run_scenario(dir, "depth=16", (const char *[]){"deep", "100", NULL}, &r);
+	harness_load_dump(dir, "sc.*.raw", &d);
+	cr_assert_eq(d.nbuckets, 1);
+	cr_assert_eq(d.buckets[0].nframes, 16);
+	cr_assert(d.buckets[0].flags & LC_BUCKET_TRUNCATED);
+	dump_free(&d);
+	harness_result_free(&r);
+
+	dir = harness_tmpdir();
+	run_scenario(dir, "depth=256", (const char *[]){"deep", "100", NULL}, &r);
+	harness_load_dump(dir, "sc.*.raw", &d);
+	cr_assert_eq(d.nbuckets, 1);
+	cr_assert(d.buckets[0].nframes > 100 && d.buckets[0].nframes < 256);
+	cr_assert_eq(d.buckets[0].flags & LC_BUCKET_TRUNCATED, 0);
+	dump_free(&d);
+	harness_result_free(&r);
+}
+
+Test(scenarios, condvar_sleep_is_not_contention)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	struct dump d;
+	run_scenario(dir, "", (const char *[]){"condvar", "50", NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.out);
+	harness_load_dump(dir, "sc.*.raw", &d);
+	assert_conserved(&d);
+	/* The consumer sleeps ~100 ms in cond_wait; that is not lock wait. */
+	cr_assert(d.totals.delay_ns < 10000000ull, "delay %" PRIu64, d.totals.delay_ns);
+	dump_free(&d);
+	harness_result_free(&r);
+}
