@@ -76,10 +76,10 @@ $(BUILD)/test/fixtures/%: test/fixtures/%.c | $(BUILD)/test/fixtures
 	  -D_GNU_SOURCE -o $@ $< -pthread -ldl
 
 unit: all $(UNIT_TESTS)
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t --jobs 1; done
+	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t --jobs 1 || fail=1; done; exit $$fail
 
 integration: all $(INTEG_TESTS) $(FIXTURES)
-	@set -e; for t in $(INTEG_TESTS); do echo "== $$t"; $$t --jobs 1; done
+	@fail=0; for t in $(INTEG_TESTS); do echo "== $$t"; $$t --jobs 1 || fail=1; done; exit $$fail
 
 check: unit integration
 	@echo "make check: all test suites passed"

@@ -135,6 +135,15 @@ static bool key_known(const struct item *it)
 	return false;
 }
 
+/* Control characters (a newline read from a file) would break the line. */
+static void text_printable(struct text *t, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		text_strn(t, ch < 0x20 || ch == 0x7f ? "?" : &s[i], 1);
+	}
+}
+
 static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
 {
 	char buf[256];
@@ -143,17 +152,17 @@ static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
 	text_str(&t, "LOCKCONTEND: ");
 	if (!key_known(it)) {
 		text_str(&t, "unknown key '");
-		text_strn(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
+		text_printable(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
 		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena, or off)");
 	} else if (!it->val) {
 		text_str(&t, "'");
-		text_strn(&t, it->key, it->key_len);
+		text_printable(&t, it->key, it->key_len);
 		text_str(&t, "' needs a value; using the default");
 	} else {
 		text_str(&t, "bad value for ");
-		text_strn(&t, it->key, it->key_len);
+		text_printable(&t, it->key, it->key_len);
 		text_str(&t, ": '");
-		text_strn(&t, it->val, it->val_len > 64 ? 64 : it->val_len);
+		text_printable(&t, it->val, it->val_len > 64 ? 64 : it->val_len);
 		text_str(&t, it->val_len > 64 ? "...'" : "'");
 		text_str(&t, "; using the default");
 	}

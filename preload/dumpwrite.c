@@ -181,26 +181,39 @@ int dumpwrite_fd(int fd, const struct dump_input *in)
 	return wr->error;
 }
 
+/* Append s[0..n) whole, or fail: a cut name must not be used. */
+static bool expand_put(struct text *t, const char *s, size_t n)
+{
+	if (t->cap == 0 || n > t->cap - 1 - t->len)
+		return false;
+	text_strn(t, s, n);
+	return true;
+}
+
 size_t dumpwrite_expand(const char *pattern, uint64_t pid, const char *exe, char *out, size_t cap)
 {
-	struct text t;
+	struct text t, num;
+	char digits[24];
 	const char *base = exe ? strrchr(exe, '/') : NULL;
 	base = base ? base + 1 : (exe ? exe : "");
 	text_init(&t, out, cap);
 	for (const char *p = pattern; *p; p++) {
+		const char *s = p;
+		size_t n = 1;
 		if (p[0] == '%' && p[1] == 'p') {
-			text_u64(&t, pid);
+			text_init(&num, digits, sizeof(digits));
+			text_u64(&num, pid);
+			s = digits;
+			n = num.len;
 			p++;
 		} else if (p[0] == '%' && p[1] == 'e') {
-			text_str(&t, base[0] ? base : "unknown");
+			s = base[0] ? base : "unknown";
+			n = strlen(s);
 			p++;
 		} else if (p[0] == '%' && p[1] == '%') {
-			text_str(&t, "%");
-			p++;
-		} else {
-			text_strn(&t, p, 1);
+			p++; /* s = "%" already, one byte */
 		}
-		if (t.len + 1 >= cap)
+		if (!expand_put(&t, s, n))
 			return 0; /* would be cut: refuse rather than write elsewhere */
 	}
 	return t.len;

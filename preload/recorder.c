@@ -114,7 +114,17 @@ static bool recorder_layout(void)
 static void recorder_read_exe(void)
 {
 	ssize_t n = readlink("/proc/self/exe", g.exe, sizeof(g.exe) - 1);
-	g.exe[n > 0 ? n : 0] = '\0';
+	if (n > 0) {
+		g.exe[n] = '\0';
+		return;
+	}
+	/* No /proc: the name it was started as is better than none. */
+	const char *name = program_invocation_name && *program_invocation_name
+	                       ? program_invocation_name
+	                       : "unknown";
+	size_t len = strnlen(name, sizeof(g.exe) - 1);
+	memcpy(g.exe, name, len);
+	g.exe[len] = '\0';
 }
 
 static int recorder_setup(void)

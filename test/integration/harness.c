@@ -1,0 +1,474 @@
+/*
+ * harness.c — run real programs under the preload and inspect their dumps
+ * (see harness.h).
+ *
+ * A run forks, puts the child in its own process group (so the watchdog
+ * and the clean-up after it reach any process the fixture forked), sends
+ * stdout and stderr to anonymous memory files (no pipe to drain while
+ * waiting, nothing left on disk) and polls for the exit.  An exec that
+ * fails is reported back through a close-on-exec pipe, so "could not run"
+ * is told apart from "ran and exited 127".
+ *
+ * Environment knobs, for people running the tests by hand:
+ *   LOCKCONTEND_TEST_PRELOAD=/path/to.so  preload this instead of
+ *       build/liblockcontend.so (e.g. a bare forwarding interposer, to
+ *       check a fixture or the harness itself)
+ *   LOCKCONTEND_TEST_KEEP=1  keep the directories harness_tmpdir made
+ *       (they are removed when the test process exits otherwise)
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <glob.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+extern char **environ;
+
+#define POLL_NS (2 * 1000 * 1000) /* how often a run checks for the exit */
+
+/* ---- paths ---------------------------------------------------------------- */
+
+/* Absolute form of path: realpath when it exists, else cwd + path, so that
+ * a message about a missing file still names where it was looked for. */
+static void path_absolute(const char *path, char out[PATH_MAX])
+{
+	char cwd[PATH_MAX];
+
+	if (realpath(path, out))
+		return;
+	if (path[0] == '/' || !getcwd(cwd, sizeof cwd) ||
+	    snprintf(out, PATH_MAX, "%s/%s", cwd, path) >= PATH_MAX)
+		snprintf(out, PATH_MAX, "%s", path);
+}
+
+const char *harness_preload(void)
+{
+	static char path[PATH_MAX];
+	const char *over = getenv("LOCKCONTEND_TEST_PRELOAD");
+
+	path_absolute(over && *over ? over : "build/liblockcontend.so", path);
+	return path;
+}
+
+/* The strings live as long as the test process (a test asks for a few). */
+const char *harness_fixture(const char *name)
+{
+	char rel[PATH_MAX], abs[PATH_MAX];
+	char *copy;
+
+	snprintf(rel, sizeof rel, "build/test/fixtures/%s", name);
+	path_absolute(rel, abs);
+	copy = strdup(abs);
+	cr_assert(copy != NULL, "harness_fixture: out of memory");
+	return copy;
+}
+
+/* ---- temporary directories ---------------------------------------------- */
+
+#define TMPDIRS_MAX 64
+
+static char *tmpdirs[TMPDIRS_MAX];
+static size_t ntmpdirs;
+
+static int tmpdir_unlink(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void tmpdir_cleanup(void)
+{
+	const char *keep = getenv("LOCKCONTEND_TEST_KEEP");
+
+	if (keep && *keep && strcmp(keep, "0") != 0)
+		return;
+	for (size_t i = 0; i < ntmpdirs; i++)
+		nftw(tmpdirs[i], tmpdir_unlink, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+const char *harness_tmpdir(void)
+{
+	char templ[] = "/tmp/lockcontend-test.XXXXXX";
+
+	cr_assert(mkdtemp(templ) != NULL, "harness_tmpdir: mkdtemp: %s", strerror(errno));
+	char *dir = strdup(templ);
+	cr_assert(dir != NULL, "harness_tmpdir: out of memory");
+	if (ntmpdirs == 0)
+		atexit(tmpdir_cleanup);
+	if (ntmpdirs < TMPDIRS_MAX)
+		tmpdirs[ntmpdirs++] = dir; /* beyond that: left in /tmp */
+	return dir;
+}
+
+/* ---- the child's environment -------------------------------------------- */
+
+/* "KEY=..." has key `key` (given as "KEY" or "KEY=..."). */
+static bool env_has_key(const char *entry, const char *key)
+{
+	size_t n = strcspn(key, "=");
+
+	return strncmp(entry, key, n) == 0 && entry[n] == '=';
+}
+
+static bool env_in(const char *entry, const char *const extra[])
+{
+	for (size_t i = 0; extra && extra[i]; i++)
+		if (env_has_key(entry, extra[i]))
+			return true;
+	return false;
+}
+
+/* The inherited environment less LD_PRELOAD and LOCKCONTEND (a test says
+ * what it wants; a setting in the shell that runs make must not leak in)
+ * and less any key that `extra` sets, then `extra`, then LD_PRELOAD if
+ * asked for (the preload first, before an LD_PRELOAD given in extra).
+ * Built before fork: the child only calls async-signal-safe functions. */
+static char **env_build(const char *const extra[], bool preload)
+{
+	size_t n = 0, k = 0;
+	const char *extra_preload = NULL;
+
+	while (environ[n])
+		n++;
+	for (size_t i = 0; extra && extra[i]; i++)
+		n++;
+	char **envp = calloc(n + 2, sizeof *envp);
+	cr_assert(envp != NULL, "harness_run: out of memory");
+	for (char **e = environ; *e; e++)
+		if (!env_has_key(*e, "LD_PRELOAD") && !env_has_key(*e, "LOCKCONTEND") &&
+		    !env_in(*e, extra))
+			envp[k++] = *e;
+	for (size_t i = 0; extra && extra[i]; i++) {
+		if (preload && env_has_key(extra[i], "LD_PRELOAD"))
+			extra_preload = extra[i] + strlen("LD_PRELOAD=");
+		else
+			envp[k++] = (char *)extra[i];
+	}
+	if (preload) {
+		char *v = NULL;
+		int rc = extra_preload ? asprintf(&v, "LD_PRELOAD=%s:%s", harness_preload(), extra_preload)
+		                       : asprintf(&v, "LD_PRELOAD=%s", harness_preload());
+		cr_assert(rc >= 0, "harness_run: out of memory");
+		envp[k++] = v;
+	}
+	envp[k] = NULL;
+	return envp;
+}
+
+static void env_free(char **envp, bool preload)
+{
+	size_t k = 0;
+
+	while (envp[k])
+		k++;
+	if (preload && k > 0)
+		free(envp[k - 1]); /* the LD_PRELOAD string env_build made */
+	free(envp);
+}
+
+/* ---- running a child ------------------------------------------------------ */
+
+/* Report errno through the status pipe and give up (child side). */
+static _Noreturn void child_fail(int status_fd, int err)
+{
+	ssize_t w = write(status_fd, &err, sizeof err);
+
+	(void)w;
+	_exit(127);
+}
+
+/* In the forked child: own process group, default signal state, stdin
+ * from /dev/null, stdout/stderr to the capture files, nothing else open
+ * across exec. */
+static _Noreturn void child_exec(const char *const argv[], char **envp, const char *cwd,
+                                 int out_fd, int err_fd, int status_fd)
+{
+	static const int sigs[] = { SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGALRM };
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	setpgid(0, 0);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int in_fd = open("/dev/null", O_RDONLY);
+	if (in_fd < 0 || dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		child_fail(status_fd, errno);
+	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC); /* best effort: Criterion's own fds */
+	if (cwd && chdir(cwd) != 0)
+		child_fail(status_fd, errno);
+	execve(argv[0], (char *const *)argv, envp);
+	child_fail(status_fd, errno);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Wait for pid, killing its process group after timeout_s seconds. */
+static int child_wait(pid_t pid, int timeout_s, int *status, bool *timed_out)
+{
+	const struct timespec nap = { 0, POLL_NS };
+	double deadline = now_s() + timeout_s;
+
+	for (;;) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+		if (w == pid)
+			return 0;
+		if (w < 0 && errno != EINTR)
+			return -1;
+		if (now_s() >= deadline && !*timed_out) {
+			*timed_out = true;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL); /* in case setpgid lost a race */
+		}
+		nanosleep(&nap, NULL);
+	}
+}
+
+/* The whole of a capture file, NUL-terminated. */
+static char *capture_read(int fd)
+{
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+
+	if (fstat(fd, &st) != 0)
+		st.st_size = 0;
+	buf = malloc((size_t)st.st_size + 1);
+	cr_assert(buf != NULL, "harness_run: out of memory");
+	while (got < (size_t)st.st_size) {
+		ssize_t r = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	return buf;
+}
+
+/* Fork and exec; 0 with *pid, or -1 after printing why (exec errors come
+ * back through the pipe, which closes without a word on success). */
+static int child_start(const char *const argv[], char **envp, const char *cwd, int out_fd,
+                       int err_fd, pid_t *pid)
+{
+	int status[2], err = 0;
+
+	if (pipe2(status, O_CLOEXEC) != 0)
+		return fprintf(stderr, "harness_run: pipe: %s\n", strerror(errno)), -1;
+	*pid = fork();
+	if (*pid == 0)
+		child_exec(argv, envp, cwd, out_fd, err_fd, status[1]);
+	close(status[1]);
+	if (*pid < 0) {
+		close(status[0]);
+		return fprintf(stderr, "harness_run: fork: %s\n", strerror(errno)), -1;
+	}
+	setpgid(*pid, *pid); /* also here: no window where the group is missing */
+	ssize_t n;
+	while ((n = read(status[0], &err, sizeof err)) < 0 && errno == EINTR)
+		;
+	close(status[0]);
+	if (n == (ssize_t)sizeof err) {
+		waitpid(*pid, NULL, 0);
+		fprintf(stderr, "harness_run: cannot run %s (cwd %s): %s\n", argv[0],
+		        cwd ? cwd : ".", strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+/* Run with stdout and stderr captured; 0 once the child has ended. */
+static int run_captured(const char *const argv[], const char *const env[], const char *cwd,
+                        bool preload, int timeout_s, struct run_result *r)
+{
+	int out_fd = memfd_create("harness-stdout", MFD_CLOEXEC);
+	int err_fd = memfd_create("harness-stderr", MFD_CLOEXEC);
+	int status = 0, rc = -1;
+	pid_t pid;
+
+	if (out_fd < 0 || err_fd < 0) {
+		fprintf(stderr, "harness_run: memfd_create: %s\n", strerror(errno));
+	} else {
+		char **envp = env_build(env, preload);
+		if (child_start(argv, envp, cwd, out_fd, err_fd, &pid) == 0 &&
+		    child_wait(pid, timeout_s, &status, &r->timed_out) == 0) {
+			kill(-pid, SIGKILL); /* whatever the fixture forked and left */
+			r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+			r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+			rc = 0;
+		}
+		env_free(envp, preload);
+		r->out = capture_read(out_fd);
+		r->err = capture_read(err_fd);
+	}
+	if (out_fd >= 0)
+		close(out_fd);
+	if (err_fd >= 0)
+		close(err_fd);
+	return rc;
+}
+
+int harness_run(const char *const argv[], const char *const env[], const char *cwd,
+                bool preload, int timeout_s, struct run_result *r)
+{
+	int rc = -1;
+
+	memset(r, 0, sizeof *r);
+	r->exit_code = -1;
+	if (preload && access(harness_preload(), R_OK) != 0)
+		/* ld.so would only warn and run the program unprofiled. */
+		fprintf(stderr, "harness_run: preload %s: %s\n", harness_preload(), strerror(errno));
+	else
+		rc = run_captured(argv, env, cwd, preload, timeout_s, r);
+	if (!r->out)
+		r->out = strdup("");
+	if (!r->err)
+		r->err = strdup("");
+	return rc;
+}
+
+void harness_result_free(struct run_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+/* ---- dumps ----------------------------------------------------------------- */
+
+void harness_load_dump(const char *dir, const char *pattern, struct dump *d)
+{
+	char pat[PATH_MAX], path[PATH_MAX], names[512] = "";
+	char err[256];
+	glob_t g;
+
+	snprintf(pat, sizeof pat, "%s/%s", dir, pattern);
+	int rc = glob(pat, 0, NULL, &g);
+	size_t n = rc == 0 ? g.gl_pathc : 0;
+	for (size_t i = 0; i < n && strlen(names) < sizeof names - 64; i++) {
+		strcat(names, i ? ", " : ": ");
+		strncat(names, g.gl_pathv[i], sizeof names - strlen(names) - 1);
+	}
+	if (n == 1)
+		snprintf(path, sizeof path, "%s", g.gl_pathv[0]);
+	if (rc == 0)
+		globfree(&g);
+	cr_assert(n == 1, "expected exactly one dump matching %s, found %zu%s", pat, n, names);
+	if (dump_read_file(path, d, err, sizeof err) != 0)
+		cr_assert_fail("%s: %s", path, err);
+}
+
+/* Shell-quote s into out ('...' with ' as '\''); false if it does not fit. */
+static bool shell_quote(const char *s, char *out, size_t len)
+{
+	size_t k = 0;
+
+	if (len < 3)
+		return false;
+	out[k++] = '\'';
+	for (; *s; s++) {
+		const char *piece = *s == '\'' ? "'\\''" : NULL;
+		size_t plen = piece ? 4 : 1;
+		if (k + plen + 2 > len)
+			return false;
+		if (piece)
+			memcpy(out + k, piece, plen);
+		else
+			out[k] = *s;
+		k += plen;
+	}
+	out[k++] = '\'';
+	out[k] = '\0';
+	return true;
+}
+
+bool harness_symbol(const char *elf_path, const char *name, uint64_t *start, uint64_t *end)
+{
+	char quoted[2 * PATH_MAX], cmd[2 * PATH_MAX + 64], line[1024];
+	bool found = false;
+
+	if (!shell_quote(elf_path, quoted, sizeof quoted))
+		return false;
+	snprintf(cmd, sizeof cmd, "nm -S --defined-only %s 2>/dev/null", quoted);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return false;
+	/* "<addr> <size> <type> <name>"; a symbol without a size has three
+	 * fields and cannot give an end, so it does not count. */
+	while (fgets(line, sizeof line, p)) {
+		char addr[32], size[32], type[8], sym[sizeof line];
+		if (found || sscanf(line, "%31s %31s %7s %1023s", addr, size, type, sym) != 4)
+			continue;
+		if (strlen(type) != 1 || !strchr("TtWwi", type[0]) || strcmp(sym, name) != 0)
+			continue;
+		*start = strtoull(addr, NULL, 16);
+		*end = *start + strtoull(size, NULL, 16);
+		found = true;
+	}
+	pclose(p);
+	return found;
+}
+
+/* The dump's module for exe: same path, or same file once both resolve. */
+static const struct dump_module *module_of_exe(const struct dump *d, const char *exe)
+{
+	char want[PATH_MAX], have[PATH_MAX];
+
+	if (!realpath(exe, want))
+		snprintf(want, sizeof want, "%s", exe);
+	for (size_t i = 0; i < d->nmodules; i++) {
+		const struct dump_module *m = &d->modules[i];
+		if (!m->path)
+			continue;
+		if (strcmp(m->path, exe) == 0 || strcmp(m->path, want) == 0)
+			return m;
+		if (realpath(m->path, have) && strcmp(have, want) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+void harness_sum_function(const struct dump *d, const char *exe, const char *fn,
+                          uint64_t *count, uint64_t *delay_ns)
+{
+	uint64_t start = 0, end = 0;
+
+	*count = *delay_ns = 0;
+	cr_assert(harness_symbol(exe, fn, &start, &end), "%s: no function %s (nm -S)", exe, fn);
+	const struct dump_module *m = module_of_exe(d, exe);
+	cr_assert(m != NULL, "the dump's module map (%zu modules) has no %s", d->nmodules, exe);
+	for (size_t i = 0; i < d->nbuckets; i++) {
+		const struct dump_bucket *b = &d->buckets[i];
+		for (uint32_t f = 0; f < b->nframes; f++) {
+			/* A return address: the call is the byte before it. */
+			uint64_t pc = b->pcs[f];
+			uint64_t addr = pc - 1 - m->load_bias;
+			if (pc != 0 && addr >= start && addr < end) {
+				*count += b->count;
+				*delay_ns += b->delay_ns;
+				break; /* a bucket counts once, however deep the recursion */
+			}
+		}
+	}
+}

@@ -1,0 +1,124 @@
+/*
+ * test_retcodes.c — the preload must not change what a mutex call returns.
+ *
+ * test/fixtures/retcodes prints the return code and errno of every hooked
+ * call on every mutex kind in every state (free, held, owner died, not
+ * recoverable, bad deadline, bad clock, ...).  Its output depends only on
+ * glibc and the kernel, so a run under the preload must print exactly what
+ * a run without it prints, whatever the preload's configuration.
+ */
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "integration/harness.h"
+
+#define RUN_TIMEOUT_S 60
+#define LAST_LINE "retcodes: done\n"
+
+/* Run the fixture in dir with LOCKCONTEND=config (none if NULL). */
+static void retcodes_exec(const char *label, bool preload, const char *config, const char *dir,
+                          struct run_result *r)
+{
+	const char *argv[] = { harness_fixture("retcodes"), NULL };
+	const char *env[] = { NULL, NULL };
+	char var[PATH_MAX + 64];
+
+	if (config) {
+		snprintf(var, sizeof var, "LOCKCONTEND=%s", config);
+		env[0] = var;
+	}
+	cr_assert_eq(harness_run(argv, env, dir, preload, RUN_TIMEOUT_S, r), 0,
+	             "%s: could not run %s%s%s (harness_run says why on stderr)", label, argv[0],
+	             preload ? " under " : "", preload ? harness_preload() : "");
+	cr_assert(strstr(r->err, "cannot be preloaded") == NULL, "%s: ld.so refused the preload:\n%s",
+	          label, r->err);
+}
+
+/* How the run ended, in words; NULL if it ran to the end and exited 0. */
+static const char *retcodes_trouble(const struct run_result *r, char *buf, size_t len)
+{
+	size_t n = strlen(r->out), m = strlen(LAST_LINE);
+
+	if (r->timed_out)
+		snprintf(buf, len, "still running after %d s, killed", RUN_TIMEOUT_S);
+	else if (r->signal)
+		snprintf(buf, len, "killed by signal %d (%s)", r->signal, strsignal(r->signal));
+	else if (r->exit_code != 0)
+		snprintf(buf, len, "exit status %d", r->exit_code);
+	else if (n < m || strcmp(r->out + n - m, LAST_LINE) != 0)
+		snprintf(buf, len, "output does not end with \"retcodes: done\"");
+	else
+		return NULL;
+	return buf;
+}
+
+/* Length of the line that starts at s, without its newline. */
+static int line_len(const char *s)
+{
+	return (int)strcspn(s, "\n");
+}
+
+/* Fail if got differs from want, naming the first line that does. */
+static void expect_same_output(const char *label, const char *want, const char *got,
+                               const char *trouble)
+{
+	const char *w = want, *g = got;
+	int line = 1;
+
+	if (strcmp(want, got) == 0)
+		return;
+	for (;;) {
+		int wl = line_len(w), gl = line_len(g);
+		if (wl != gl || memcmp(w, g, (size_t)wl) != 0 || !w[wl] || !g[gl])
+			break;
+		w += wl + 1;
+		g += gl + 1;
+		line++;
+	}
+	cr_assert_fail("%s: output differs from the run without the preload at line %d%s%s\n"
+	               "  without preload: %.*s\n  with preload:    %.*s",
+	               label, line, trouble ? "; the run with it: " : "", trouble ? trouble : "",
+	               line_len(w), *w ? w : "(end of output)", line_len(g),
+	               *g ? g : "(end of output)");
+}
+
+/* The fixture without the preload, then with it and LOCKCONTEND=config,
+ * both in dir.  A difference is reported before a crash: it says where
+ * things went wrong. */
+static void retcodes_compare(const char *dir, const char *label, const char *config)
+{
+	struct run_result plain, profiled;
+	char why[128];
+	const char *trouble;
+
+	retcodes_exec("without preload", false, NULL, dir, &plain);
+	trouble = retcodes_trouble(&plain, why, sizeof why);
+	cr_assert(trouble == NULL, "without preload: %s; stderr:\n%s", trouble, plain.err);
+	retcodes_exec(label, true, config, dir, &profiled);
+	trouble = retcodes_trouble(&profiled, why, sizeof why);
+	expect_same_output(label, plain.out, profiled.out, trouble);
+	cr_assert(trouble == NULL, "%s: %s; stderr:\n%s", label, trouble, profiled.err);
+	harness_result_free(&plain);
+	harness_result_free(&profiled);
+}
+
+Test(retcodes, same_with_preload, .timeout = 300)
+{
+	const char *dir = harness_tmpdir();
+	char config[PATH_MAX + 32];
+
+	snprintf(config, sizeof config, "out=%s/rc.%%p.raw", dir);
+	retcodes_compare(dir, "LOCKCONTEND=out=<tmp>/rc.%p.raw", config);
+}
+
+Test(retcodes, same_with_preload_off, .timeout = 300)
+{
+	retcodes_compare(harness_tmpdir(), "LOCKCONTEND=off", "off");
+}
+
+Test(retcodes, same_without_stacks_rate_3, .timeout = 300)
+{
+	retcodes_compare(harness_tmpdir(), "LOCKCONTEND=stacks=0,rate=3", "stacks=0,rate=3");
+}

@@ -1,0 +1,431 @@
+/*
+ * test_config.c — config_parse, the LOCKCONTEND=... parser (preload/config.c).
+ *
+ * Tests: the defaults (NULL, "", a dirty struct), every key and its
+ * suffixes, `off`, combinations, the limits of rate/depth/arena/out, unknown
+ * keys and items without '=', empty items, and junk input.  Every warning is
+ * captured through the callback and checked in one place (parse): one
+ * line, "LOCKCONTEND: " first, one per bad item up to CONFIG_MAX_WARNINGS
+ * and then a single "more bad items ignored".
+ */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define PREFIX "LOCKCONTEND: "
+#define MAX_KEPT 16
+
+struct warns {
+	int n;                       /* callback calls */
+	int multiline;               /* 1 + index of a line holding '\n', or 0 */
+	bool bad_prefix;             /* some line did not start with PREFIX */
+	size_t longest;
+	char line[MAX_KEPT][512];    /* the first MAX_KEPT lines */
+};
+
+static void warn_capture(const char *line, void *ctx)
+{
+	struct warns *w = ctx;
+	size_t len = strlen(line);
+	if (!w->multiline && (strchr(line, '\n') || strchr(line, '\r')))
+		w->multiline = w->n + 1;
+	if (strncmp(line, PREFIX, strlen(PREFIX)) != 0)
+		w->bad_prefix = true;
+	if (len > w->longest)
+		w->longest = len;
+	if (w->n < MAX_KEPT)
+		snprintf(w->line[w->n], sizeof(w->line[0]), "%s", line);
+	w->n++;
+}
+
+/* s made printable (\xNN for control and non-ASCII bytes), for messages. */
+static const char *esc(const char *s, char *buf, size_t cap)
+{
+	size_t j = 0;
+	for (; s && *s && j + 5 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch >= 0x20 && ch < 0x7f)
+			buf[j++] = (char)ch;
+		else
+			j += (size_t)snprintf(buf + j, cap - j, "\\x%02x", ch);
+	}
+	buf[j] = '\0';
+	return buf;
+}
+
+/* Parse s into *c, check the general warning rules, return the count. */
+static int parse(const char *s, struct config *c, struct warns *w)
+{
+	memset(w, 0, sizeof(*w));
+	memset(c, 0xA5, sizeof(*c)); /* config_parse must set every field */
+	int r = config_parse(s, c, warn_capture, w);
+	int lines = r <= CONFIG_MAX_WARNINGS ? r : CONFIG_MAX_WARNINGS + 1;
+	cr_assert_eq(w->n, lines, "%d bad items but %d lines for \"%.60s\"", r, w->n,
+	             s ? s : "(null)");
+	char e1[128], e2[1024];
+	cr_assert(!w->multiline, "warning %d spans several lines for \"%s\": %s", w->multiline,
+	          esc(s, e1, sizeof(e1)),
+	          esc(w->multiline <= MAX_KEPT ? w->line[w->multiline - 1] : "", e2, sizeof(e2)));
+	cr_assert(!w->bad_prefix, "a warning lacks the '" PREFIX "' prefix: %s", w->line[0]);
+	return r;
+}
+
+static void assert_defaults(const struct config *c)
+{
+	cr_assert(c->enabled);
+	cr_assert(c->stacks);
+	cr_assert(!c->verbose);
+	cr_assert_eq(c->rate, CONFIG_DEFAULT_RATE);
+	cr_assert_eq(c->depth, CONFIG_DEFAULT_DEPTH);
+	cr_assert_eq(c->arena_bytes, CONFIG_DEFAULT_ARENA);
+	cr_assert_str_eq(c->out, CONFIG_DEFAULT_OUT);
+}
+
+/* s parses without warning; the result is left in *c. */
+static void parse_ok(const char *s, struct config *c)
+{
+	struct warns w;
+	cr_assert_eq(parse(s, c, &w), 0, "\"%s\" warned: %s", s, w.line[0]);
+}
+
+/* s gives exactly one warning, containing `needle`. */
+static void parse_warns_once(const char *s, struct config *c, const char *needle)
+{
+	struct warns w;
+	cr_assert_eq(parse(s, c, &w), 1, "\"%s\": expected one warning, got %d", s, w.n);
+	cr_assert(strstr(w.line[0], needle), "\"%s\": warning \"%s\" lacks \"%s\"", s, w.line[0],
+	          needle);
+}
+
+Test(config, defaults_null_empty_and_dirty_struct)
+{
+	struct config c;
+	parse_ok(NULL, &c);
+	assert_defaults(&c);
+	parse_ok("", &c);
+	assert_defaults(&c);
+	struct config d;
+	memset(&d, 0x5A, sizeof(d));
+	config_defaults(&d);
+	assert_defaults(&d);
+}
+
+Test(config, rate_and_depth)
+{
+	struct config c;
+	parse_ok("rate=10", &c);
+	cr_assert_eq(c.rate, 10);
+	parse_ok("rate=1", &c);
+	cr_assert_eq(c.rate, 1);
+	parse_ok("rate=1000000", &c);
+	cr_assert_eq(c.rate, 1000000);
+	parse_ok("depth=32", &c);
+	cr_assert_eq(c.depth, 32);
+	parse_ok("depth=1", &c);
+	cr_assert_eq(c.depth, 1);
+	parse_ok("depth=256", &c);
+	cr_assert_eq(c.depth, 256);
+	cr_assert_eq(c.rate, CONFIG_DEFAULT_RATE, "other keys keep their defaults");
+}
+
+Test(config, stacks_and_verbose)
+{
+	struct config c;
+	parse_ok("stacks=0", &c);
+	cr_assert(!c.stacks);
+	parse_ok("stacks=1", &c);
+	cr_assert(c.stacks);
+	parse_ok("verbose=1", &c);
+	cr_assert(c.verbose);
+	parse_ok("verbose=0", &c);
+	cr_assert(!c.verbose);
+	const char *bad[] = {"stacks=2", "stacks=yes", "stacks=", "verbose=true", "verbose=01"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, "bad value");
+		assert_defaults(&c);
+	}
+}
+
+Test(config, out_patterns)
+{
+	struct config c;
+	parse_ok("out=app.%p.raw", &c);
+	cr_assert_str_eq(c.out, "app.%p.raw");
+	parse_ok("out=/tmp/%e-%p-100%%.raw", &c);
+	cr_assert_str_eq(c.out, "/tmp/%e-%p-100%%.raw");
+	parse_ok("out=plain", &c);
+	cr_assert_str_eq(c.out, "plain");
+	/* The longest pattern that fits with its NUL, and one byte more. */
+	char s[16 + CONFIG_OUT_MAX];
+	strcpy(s, "out=");
+	memset(s + 4, 'x', CONFIG_OUT_MAX - 1);
+	s[4 + CONFIG_OUT_MAX - 1] = '\0';
+	parse_ok(s, &c);
+	cr_assert_eq(strlen(c.out), CONFIG_OUT_MAX - 1);
+	strcat(s, "x");
+	parse_warns_once(s, &c, "bad value for out");
+	assert_defaults(&c);
+}
+
+Test(config, out_bad_escapes_warn)
+{
+	struct config c;
+	const char *bad[] = {"out=app.%x.raw", "out=app.raw%", "out=%", "out=%P", "out="};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, "bad value for out");
+		cr_assert_str_eq(c.out, CONFIG_DEFAULT_OUT, "\"%s\" changed out", bad[i]);
+	}
+}
+
+Test(config, arena_sizes_and_suffixes)
+{
+	static const struct {
+		const char *s;
+		uint64_t bytes;
+	} ok[] = {
+	    {"arena=64M", 64ull << 20},     {"arena=64m", 64ull << 20},
+	    {"arena=4096K", 4ull << 20},    {"arena=4096k", 4ull << 20},
+	    {"arena=1G", 1ull << 30},       {"arena=2g", 2ull << 30},
+	    {"arena=4194304", 4ull << 20},  {"arena=16G", CONFIG_MAX_ARENA},
+	    {"arena=5000000", 5000000},
+	};
+	struct config c;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		parse_ok(ok[i].s, &c);
+		cr_assert_eq(c.arena_bytes, ok[i].bytes, "%s gave %llu", ok[i].s,
+		             (unsigned long long)c.arena_bytes);
+	}
+}
+
+Test(config, arena_out_of_range_warns)
+{
+	const char *bad[] = {"arena=1M",  "arena=4095K", "arena=4194303", "arena=0",
+	                     "arena=17G", "arena=99999999999999999999G", "arena=64X",
+	                     "arena=M",   "arena=",    "arena=-64M",  "arena=64MB"};
+	struct config c;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, "bad value for arena");
+		cr_assert_eq(c.arena_bytes, CONFIG_DEFAULT_ARENA, "%s changed the arena", bad[i]);
+	}
+}
+
+Test(config, depth_limits_warn_and_keep_default)
+{
+	const char *bad[] = {"depth=257", "depth=0", "depth=100000", "depth=-1", "depth=",
+	                     "depth=12a", "depth=99999999999999999999999"};
+	struct config c;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, "bad value for depth");
+		cr_assert_eq(c.depth, CONFIG_DEFAULT_DEPTH, "%s changed depth to %u", bad[i], c.depth);
+	}
+}
+
+Test(config, rate_limits_warn_and_keep_default)
+{
+	/* 4294967296 does not fit the uint32_t field: it must not wrap to 0. */
+	const char *bad[] = {"rate=0",   "rate=-1",         "rate=abc", "rate=99999999999999999999",
+	                     "rate=",    "rate=4294967296", "rate=+5",  "rate= 5",
+	                     "rate=0x10"};
+	struct config c;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, "bad value for rate");
+		cr_assert_eq(c.rate, CONFIG_DEFAULT_RATE, "%s changed rate to %u", bad[i], c.rate);
+	}
+}
+
+Test(config, off_alone_and_with_other_keys)
+{
+	struct config c;
+	parse_ok("off", &c);
+	cr_assert(!c.enabled);
+	parse_ok("rate=5,off", &c);
+	cr_assert(!c.enabled);
+	cr_assert_eq(c.rate, 5, "keys next to off still apply");
+	parse_ok("off,depth=8", &c);
+	cr_assert(!c.enabled);
+	cr_assert_eq(c.depth, 8);
+	parse_warns_once("off=1", &c, "unknown key 'off'");
+	cr_assert(c.enabled, "off=1 is not off");
+	parse_warns_once("OFF", &c, "unknown key");
+	cr_assert(c.enabled);
+}
+
+Test(config, all_keys_combined)
+{
+	struct config c;
+	parse_ok("rate=10,depth=32,out=app.%p.raw,stacks=0,verbose=1,arena=64M", &c);
+	cr_assert(c.enabled);
+	cr_assert_eq(c.rate, 10);
+	cr_assert_eq(c.depth, 32);
+	cr_assert_str_eq(c.out, "app.%p.raw");
+	cr_assert(!c.stacks);
+	cr_assert(c.verbose);
+	cr_assert_eq(c.arena_bytes, 64ull << 20);
+}
+
+Test(config, bad_items_do_not_spoil_good_ones)
+{
+	struct config c;
+	struct warns w;
+	cr_assert_eq(parse("rate=0,depth=16,arena=1K,verbose=1", &c, &w), 2);
+	cr_assert_eq(c.rate, CONFIG_DEFAULT_RATE);
+	cr_assert_eq(c.depth, 16);
+	cr_assert_eq(c.arena_bytes, CONFIG_DEFAULT_ARENA);
+	cr_assert(c.verbose);
+	cr_assert(strstr(w.line[0], "rate") && strstr(w.line[1], "arena"), "%s / %s", w.line[0],
+	          w.line[1]);
+}
+
+Test(config, unknown_keys_warn_and_others_apply)
+{
+	struct config c;
+	struct warns w;
+	cr_assert_eq(parse("bogus=1,rate=7,Depth=3,frobnicate", &c, &w), 3);
+	cr_assert_eq(c.rate, 7);
+	cr_assert_eq(c.depth, CONFIG_DEFAULT_DEPTH, "keys are case-sensitive");
+	cr_assert(strstr(w.line[0], "unknown key 'bogus'"), "%s", w.line[0]);
+	cr_assert(strstr(w.line[1], "unknown key 'Depth'"), "%s", w.line[1]);
+	cr_assert(strstr(w.line[2], "unknown key 'frobnicate'"), "%s", w.line[2]);
+	parse_warns_once(" rate=5", &c, "unknown key");
+	cr_assert_eq(c.rate, CONFIG_DEFAULT_RATE);
+}
+
+Test(config, items_without_value)
+{
+	struct config c;
+	const char *keys[] = {"rate", "depth", "stacks", "verbose", "out", "arena"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		parse_warns_once(keys[i], &c, "needs a value");
+		assert_defaults(&c);
+	}
+	struct warns w;
+	cr_assert_eq(parse("rate=3,verbose", &c, &w), 1);
+	cr_assert_eq(c.rate, 3);
+	cr_assert(!c.verbose);
+}
+
+Test(config, empty_items_and_trailing_commas_are_silent)
+{
+	struct config c;
+	parse_ok(",", &c);
+	assert_defaults(&c);
+	parse_ok(",,,", &c);
+	assert_defaults(&c);
+	parse_ok("rate=3,", &c);
+	cr_assert_eq(c.rate, 3);
+	parse_ok(",,rate=3,,depth=9,,", &c);
+	cr_assert_eq(c.rate, 3);
+	cr_assert_eq(c.depth, 9);
+}
+
+Test(config, null_callback_still_counts)
+{
+	struct config c;
+	cr_assert_eq(config_parse("bogus,rate=0,depth=4", &c, NULL, NULL), 2);
+	cr_assert_eq(c.depth, 4);
+	cr_assert_eq(config_parse("a,b,c,d,e,f,g,h,i,j,k,rate=2", &c, NULL, NULL), 11);
+	cr_assert_eq(c.rate, 2);
+}
+
+/* Exactly CONFIG_MAX_WARNINGS bad items: all reported, no summary line;
+ * one more: the summary line replaces its report, later keys still apply. */
+Test(config, warnings_are_capped)
+{
+	char s[256] = "";
+	struct config c;
+	struct warns w;
+	for (int i = 0; i < CONFIG_MAX_WARNINGS; i++)
+		snprintf(s + strlen(s), sizeof(s) - strlen(s), "bad%d,", i);
+	cr_assert_eq(parse(s, &c, &w), CONFIG_MAX_WARNINGS);
+	cr_assert(strstr(w.line[CONFIG_MAX_WARNINGS - 1], "unknown key"), "%s",
+	          w.line[CONFIG_MAX_WARNINGS - 1]);
+	strcat(s, "rate=,bad99,depth=5");
+	cr_assert_eq(parse(s, &c, &w), CONFIG_MAX_WARNINGS + 2);
+	cr_assert_eq(w.n, CONFIG_MAX_WARNINGS + 1);
+	cr_assert(strstr(w.line[CONFIG_MAX_WARNINGS], "more bad items ignored"), "%s",
+	          w.line[CONFIG_MAX_WARNINGS]);
+	cr_assert_eq(c.depth, 5, "items after the cap are still applied");
+	cr_assert_eq(c.rate, CONFIG_DEFAULT_RATE);
+}
+
+/* A value read from a file often keeps its newline; the warning must not. */
+Test(config, control_characters_stay_on_one_line)
+{
+	struct config c;
+	struct warns w;
+	const char *bad[] = {"rate=1\n", "foo\nbar=1", "out=a%\nb", "depth=3\r\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(parse(bad[i], &c, &w), 1);
+}
+
+Test(config, huge_single_item_gives_one_short_warning)
+{
+	static char s[10 * 1024 + 8];
+	struct config c;
+	struct warns w;
+	memset(s, 'k', sizeof(s) - 1);
+	s[sizeof(s) - 1] = '\0';
+	cr_assert_eq(parse(s, &c, &w), 1);
+	cr_assert_lt(w.longest, 256, "a %zu-byte warning", w.longest);
+	memcpy(s, "out=", 4);
+	cr_assert_eq(parse(s, &c, &w), 1);
+	cr_assert_lt(w.longest, 256, "a %zu-byte warning", w.longest);
+	assert_defaults(&c);
+}
+
+/* 10 KB of random bytes from `alphabet` (NULL: any byte but NUL). */
+static void make_junk(char *s, size_t n, const char *alphabet, unsigned seed)
+{
+	srandom(seed);
+	size_t na = alphabet ? strlen(alphabet) : 255;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = (size_t)random() % na;
+		s[i] = alphabet ? alphabet[k] : (char)(k + 1);
+	}
+	s[n] = '\0';
+}
+
+static int count_items(const char *s)
+{
+	int n = 0;
+	for (const char *p = s; *p;) {
+		size_t len = strcspn(p, ",");
+		n += len > 0;
+		p += len + (p[len] == ',');
+	}
+	return n;
+}
+
+static void check_junk(const char *junk)
+{
+	struct config c;
+	struct warns w;
+	int r = parse(junk, &c, &w);
+	cr_assert_gt(r, CONFIG_MAX_WARNINGS, "junk gave only %d bad items", r);
+	cr_assert_leq(r, count_items(junk), "more bad items than items");
+	cr_assert_eq(w.n, CONFIG_MAX_WARNINGS + 1);
+	cr_assert(strstr(w.line[CONFIG_MAX_WARNINGS], "more bad items ignored"), "last line: %s",
+	          w.line[CONFIG_MAX_WARNINGS]);
+	cr_assert_lt(w.longest, 256, "a %zu-byte warning", w.longest);
+	assert_defaults(&c);
+}
+
+Test(config, ten_kb_of_printable_junk)
+{
+	static char junk[10 * 1024 + 1];
+	make_junk(junk, sizeof(junk) - 1, "abcdefghijklmnopqrstuvwxyz=,,,%%019KMG _-./", 1);
+	check_junk(junk);
+	make_junk(junk, sizeof(junk) - 1, "ratedphoufvbsckn=,0123456789%", 2);
+	check_junk(junk);
+}
+
+Test(config, ten_kb_of_binary_junk)
+{
+	static char junk[10 * 1024 + 1];
+	make_junk(junk, sizeof(junk) - 1, NULL, 3);
+	check_junk(junk);
+}
