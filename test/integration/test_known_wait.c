@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "integration/harness.h"
 
@@ -89,5 +90,38 @@ Test(known_wait, rate_scales_count_and_delay)
 	/* each recorded wait is ~5 ms, scaled by 2 */
 	double per = (double)d.totals.delay_ns / (double)d.totals.contentions;
 	cr_assert(per > 4.5e6 && per < 7e6, "delay per contention %.0f ns", per);
+	dump_free(&d);
+}
+
+/* The module map names the executable with the build-id the file has. */
+Test(known_wait, module_map_has_the_executable_build_id)
+{
+	struct dump d;
+	uint64_t measured;
+	run_known_wait("", "1", "5", &d, &measured);
+	char exe[4096];
+	cr_assert(realpath(harness_fixture("known_wait"), exe));
+	const struct dump_module *m = NULL;
+	for (size_t i = 0; i < d.nmodules; i++)
+		if (strcmp(d.modules[i].path, exe) == 0)
+			m = &d.modules[i];
+	cr_assert(m, "no module for %s", exe);
+	char cmd[4200], line[512], want[200] = "";
+	snprintf(cmd, sizeof(cmd), "readelf -n '%s'", exe);
+	FILE *p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p))
+		if (sscanf(line, " Build ID: %199s", want) == 1)
+			break;
+	pclose(p);
+	char got[200] = "";
+	for (uint32_t k = 0; k < m->build_id_len; k++)
+		snprintf(got + 2 * k, 3, "%02x", m->build_id[k]);
+	cr_assert(want[0], "readelf found no build-id");
+	cr_assert_str_eq(got, want);
+	/* every frame of the waiter's stack is inside a known module */
+	for (size_t i = 0; i < d.nbuckets; i++)
+		for (uint32_t k = 0; k < d.buckets[i].nframes; k++)
+			cr_assert(dump_module_of(&d, d.buckets[i].pcs[k]), "frame %#" PRIx64 " unmapped",
+			          d.buckets[i].pcs[k]);
 	dump_free(&d);
 }

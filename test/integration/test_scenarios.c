@@ -134,3 +134,24 @@ Test(scenarios, condvar_sleep_is_not_contention)
 	dump_free(&d);
 	harness_result_free(&r);
 }
+
+Test(scenarios, short_lived_threads_give_their_slots_back)
+{
+	/* 2500 threads, one after another, each with one contention: more
+	 * than the per-thread slots, so slots must be freed at thread exit
+	 * (after merging the thread's stash). */
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	struct dump d;
+	run_scenario(dir, "", (const char *[]){"threads", "2500", NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	harness_load_dump(dir, "sc.*.raw", &d);
+	assert_conserved(&d);
+	cr_assert_eq(d.lost[LC_LOST_NO_SLOT].count, 0, "threads ran out of slots");
+	uint64_t c, n;
+	harness_sum_function(&d, harness_fixture("scenarios"), "short_lived", &c, &n);
+	cr_assert(c > 2000, "contentions in short_lived: %" PRIu64, c);
+	cr_assert_eq(d.totals.threads_seen, c, "one slot acquisition per thread");
+	dump_free(&d);
+	harness_result_free(&r);
+}
