@@ -61,15 +61,6 @@ static inline bool robust_special(pthread_mutex_t *m)
 	       (__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) & KERNEL_FUTEX_OWNER_DIED);
 }
 
-/* The blocking variants, called directly for robust_special mutexes. */
-static __attribute__((noinline)) int hooks_direct(int (*wait)(void *), void *arg)
-{
-	int rc = wait(arg);
-	if (acquired(rc))
-		lc_tls.held++;
-	return rc;
-}
-
 /* Contention met inside lockcontend's own work: time it, charge the
  * sentinel, record no stack.  `wait` performs the real blocking call. */
 static int hooks_guarded(struct lc_tls *t, int (*wait)(void *), void *arg)
@@ -121,13 +112,19 @@ static int wait_clocklock(void *p)
 	return real_clocklock(a->m, a->clock, a->abstime);
 }
 
-/* Everything after a failed trylock; kept out of line so the fast path
- * stays small. */
-static __attribute__((noinline)) int hooks_slow(int rc, int (*wait)(void *), struct lock_args *a)
+/* Everything but the fast path, kept out of line so the fast path stays a
+ * handful of instructions.  rc is the trylock's result; direct means
+ * robust_special: skip the trylock's verdict and call the real function. */
+static __attribute__((noinline)) int hooks_slow(int rc, bool direct, int (*wait)(void *),
+                                                pthread_mutex_t *m, clockid_t clock,
+                                                const struct timespec *abstime)
 {
 	struct lc_tls *t = &lc_tls;
-	if (rc == EBUSY)
-		rc = hooks_wait(t, wait, a);
+	struct lock_args a = {.m = m, .clock = clock, .abstime = abstime};
+	if (direct)
+		rc = wait(&a);
+	else if (rc == EBUSY)
+		rc = hooks_wait(t, wait, &a);
 	if (acquired(rc))
 		t->held++;
 	return rc;
@@ -135,15 +132,15 @@ static __attribute__((noinline)) int hooks_slow(int rc, int (*wait)(void *), str
 
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-	struct lock_args a = {.m = m};
-	if (robust_special(m))
-		return hooks_direct(wait_lock, &a);
-	int rc = real.trylock(m);
-	if (likely(rc == 0)) {
-		lc_tls.held++;
-		return 0;
+	if (likely(!robust_special(m))) {
+		int rc = real.trylock(m);
+		if (likely(rc == 0)) {
+			lc_tls.held++;
+			return 0;
+		}
+		return hooks_slow(rc, false, wait_lock, m, 0, NULL);
 	}
-	return hooks_slow(rc, wait_lock, &a);
+	return hooks_slow(0, true, wait_lock, m, 0, NULL);
 }
 
 EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -156,15 +153,15 @@ EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
-	struct lock_args a = {.m = m, .abstime = abstime};
-	if (robust_special(m))
-		return hooks_direct(wait_timedlock, &a);
-	int rc = real.trylock(m);
-	if (likely(rc == 0)) {
-		lc_tls.held++;
-		return 0;
+	if (likely(!robust_special(m))) {
+		int rc = real.trylock(m);
+		if (likely(rc == 0)) {
+			lc_tls.held++;
+			return 0;
+		}
+		return hooks_slow(rc, false, wait_timedlock, m, 0, abstime);
 	}
-	return hooks_slow(rc, wait_timedlock, &a);
+	return hooks_slow(0, true, wait_timedlock, m, 0, abstime);
 }
 
 EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
@@ -174,15 +171,15 @@ EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
 	 * a trylock first would take a free mutex instead. */
 	if (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME)
 		return real_clocklock(m, clock, abstime);
-	struct lock_args a = {.m = m, .clock = clock, .abstime = abstime};
-	if (robust_special(m))
-		return hooks_direct(wait_clocklock, &a);
-	int rc = real.trylock(m);
-	if (likely(rc == 0)) {
-		lc_tls.held++;
-		return 0;
+	if (likely(!robust_special(m))) {
+		int rc = real.trylock(m);
+		if (likely(rc == 0)) {
+			lc_tls.held++;
+			return 0;
+		}
+		return hooks_slow(rc, false, wait_clocklock, m, clock, abstime);
 	}
-	return hooks_slow(rc, wait_clocklock, &a);
+	return hooks_slow(0, true, wait_clocklock, m, clock, abstime);
 }
 
 static __attribute__((noinline)) void hooks_unlocked_last(struct lc_tls *t)
