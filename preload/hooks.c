@@ -1,9 +1,11 @@
 /*
  * hooks.c — the interposed pthread mutex functions.  Nothing else lives here.
  *
- * Fast path (every hook): try the real lock without waiting; on success
- * bump this thread's held count and return.  No clock read, no table, no
- * shared write of ours — the held count is thread-local.
+ * Fast path (every hook): try the lock without waiting — inline, as glibc's
+ * own lock does, for plain mutexes (fast_acquire), with glibc's trylock for
+ * every other kind; on success count the acquisition in TLS and return.
+ * No clock read, no table, no shared write of ours — the held count is
+ * thread-local.
  *
  * Slow path: recorder_begin (sample? clock, stack) -> the real blocking
  * call -> recorder_end (measure, stash).  When the held count drops back to
@@ -25,13 +27,16 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/single_threaded.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "real.h"
 #include "recorder.h"
 
 #define EXPORT __attribute__((visibility("default")))
 #define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
 static inline int acquired(int rc)
 {
@@ -61,6 +66,60 @@ static inline bool robust_special(pthread_mutex_t *m)
 	       (__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) & KERNEL_FUTEX_OWNER_DIED);
 }
 
+/* glibc's uncontended lock of a plain mutex (PTHREAD_MUTEX_TIMED_NP or
+ * _ADAPTIVE_NP, private or shared, elision not on) is one CAS of __lock
+ * from 0 to 1 (a plain store while the process is single-threaded and the
+ * mutex private), then __owner = tid and ++__nusers; its unlock does the
+ * reverse and checks neither.  glibc's trylock does the same work but costs
+ * twice glibc's lock (a jump table, five saved registers), which no LD_PRELOAD
+ * fast path could hide.  So for these two kinds the hooks try the lock
+ * without waiting exactly as glibc's lock does, and every other kind goes
+ * through glibc's trylock.  The differential test (test/fixtures/retcodes.c)
+ * holds both paths to glibc's results. */
+#define GLIBC_MUTEX_KIND_TYPE_MASK 0x1ff /* type, robust, PI, PP, pshared, elision */
+#define GLIBC_MUTEX_KIND_ADAPTIVE 3
+#define GLIBC_MUTEX_KIND_PSHARED 128
+
+enum fast { FAST_ACQUIRED, FAST_BUSY, FAST_NOT_PLAIN };
+
+/* The kind of m if it is plain (TIMED or ADAPTIVE, maybe pshared), else -1. */
+static inline int plain_kind(pthread_mutex_t *m)
+{
+	int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
+	int type = kind & GLIBC_MUTEX_KIND_TYPE_MASK & ~GLIBC_MUTEX_KIND_PSHARED;
+	return type == PTHREAD_MUTEX_TIMED_NP || type == GLIBC_MUTEX_KIND_ADAPTIVE ? kind : -1;
+}
+
+static inline enum fast fast_acquire(pthread_mutex_t *m)
+{
+	int kind = plain_kind(m);
+	int32_t tid = lc_tls.tid;
+	/* A thread's first lock goes the long way, which learns its tid: the
+	 * fast path makes no call, so it saves no register. */
+	if (kind < 0 || unlikely(!tid))
+		return FAST_NOT_PLAIN;
+	if (__libc_single_threaded && !(kind & GLIBC_MUTEX_KIND_PSHARED)) {
+		/* As glibc: one thread, a private mutex, no atomic needed. */
+		if (m->__data.__lock != 0)
+			return FAST_BUSY;
+		m->__data.__lock = 1;
+	} else {
+		int unlocked = 0;
+		if (!__atomic_compare_exchange_n(&m->__data.__lock, &unlocked, 1, false,
+		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return FAST_BUSY;
+	}
+	m->__data.__owner = tid;
+	++m->__data.__nusers;
+	return FAST_ACQUIRED;
+}
+
+/* The new child of fork() is a new thread id. */
+static void hooks_atfork_child(void)
+{
+	lc_tls.tid = 0;
+}
+
 /* Contention met inside lockcontend's own work: time it, charge the
  * sentinel, record no stack.  `wait` performs the real blocking call. */
 static int hooks_guarded(struct lc_tls *t, int (*wait)(void *), void *arg)
@@ -84,7 +143,7 @@ static int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg)
 		recorder_end(t, &s,
 		             acquired(rc) ? RECORDER_ACQUIRED
 		                          : (rc == ETIMEDOUT ? RECORDER_TIMEDOUT : RECORDER_DISCARD));
-	if (!t->held && t->pending && !acquired(rc))
+	if (t->pending && lc_held(t) <= 0 && !acquired(rc))
 		recorder_flush(t); /* a timeout while holding nothing: safe now */
 	return rc;
 }
@@ -126,42 +185,56 @@ static __attribute__((noinline)) int hooks_slow(int rc, bool direct, int (*wait)
 	else if (rc == EBUSY)
 		rc = hooks_wait(t, wait, &a);
 	if (acquired(rc))
-		t->held++;
+		t->locks++;
 	return rc;
+}
+
+/* Not acquired inline: a busy plain mutex, or another kind, which glibc's
+ * trylock tries (robust_special ones go straight to the real call). */
+static __attribute__((noinline)) int hooks_try(enum fast f, int (*wait)(void *),
+                                               pthread_mutex_t *m, clockid_t clock,
+                                               const struct timespec *abstime)
+{
+	if (f == FAST_BUSY)
+		return hooks_slow(EBUSY, false, wait, m, clock, abstime);
+	if (!lc_tls.tid)
+		lc_tls.tid = (int32_t)gettid();
+	if (robust_special(m))
+		return hooks_slow(0, true, wait, m, clock, abstime);
+	int rc = real.trylock(m);
+	if (rc == 0) {
+		lc_tls.locks++;
+		return 0;
+	}
+	return hooks_slow(rc, false, wait, m, clock, abstime);
 }
 
 EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
-	if (likely(!robust_special(m))) {
-		int rc = real.trylock(m);
-		if (likely(rc == 0)) {
-			lc_tls.held++;
-			return 0;
-		}
-		return hooks_slow(rc, false, wait_lock, m, 0, NULL);
+	enum fast f = fast_acquire(m);
+	if (likely(f == FAST_ACQUIRED)) {
+		lc_tls.locks++;
+		return 0;
 	}
-	return hooks_slow(0, true, wait_lock, m, 0, NULL);
+	return hooks_try(f, wait_lock, m, 0, NULL);
 }
 
 EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	int rc = real.trylock(m);
 	if (acquired(rc))
-		lc_tls.held++;
+		lc_tls.locks++;
 	return rc;
 }
 
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
-	if (likely(!robust_special(m))) {
-		int rc = real.trylock(m);
-		if (likely(rc == 0)) {
-			lc_tls.held++;
-			return 0;
-		}
-		return hooks_slow(rc, false, wait_timedlock, m, 0, abstime);
+	enum fast f = fast_acquire(m);
+	if (likely(f == FAST_ACQUIRED)) {
+		lc_tls.locks++;
+		return 0;
 	}
-	return hooks_slow(0, true, wait_timedlock, m, 0, abstime);
+	return hooks_try(f, wait_timedlock, m, 0, abstime);
 }
 
 EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
@@ -171,34 +244,42 @@ EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
 	 * a trylock first would take a free mutex instead. */
 	if (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME)
 		return real_clocklock(m, clock, abstime);
-	if (likely(!robust_special(m))) {
-		int rc = real.trylock(m);
-		if (likely(rc == 0)) {
-			lc_tls.held++;
-			return 0;
-		}
-		return hooks_slow(rc, false, wait_clocklock, m, clock, abstime);
+	enum fast f = fast_acquire(m);
+	if (likely(f == FAST_ACQUIRED)) {
+		lc_tls.locks++;
+		return 0;
 	}
-	return hooks_slow(0, true, wait_clocklock, m, clock, abstime);
+	return hooks_try(f, wait_clocklock, m, clock, abstime);
 }
 
-static __attribute__((noinline)) void hooks_unlocked_last(struct lc_tls *t)
-{
-	if (!t->guard)
-		recorder_flush(t);
-}
-
-EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+static __attribute__((noinline)) int hooks_unlock_slow(pthread_mutex_t *m)
 {
 	int rc = real.unlock(m);
 	struct lc_tls *t = &lc_tls;
-	if (likely(rc == 0) && t->held && --t->held == 0 && t->pending)
-		hooks_unlocked_last(t);
+	if (rc == 0) {
+		t->unlocks++;
+		if (t->pending && lc_held(t) <= 0 && !t->guard)
+			recorder_flush(t);
+	}
 	return rc;
+}
+
+/* glibc's unlock of a plain mutex cannot fail, so with nothing pending the
+ * release is counted first and the real unlock is a tail call: as cheap as
+ * a bare forwarder.  Anything else checks the result before counting. */
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	struct lc_tls *t = &lc_tls;
+	if (likely(!t->pending && plain_kind(m) >= 0)) {
+		t->unlocks++;
+		return real.unlock(m);
+	}
+	return hooks_unlock_slow(m);
 }
 
 static __attribute__((constructor)) void hooks_init(void)
 {
+	pthread_atfork(NULL, NULL, hooks_atfork_child);
 	real_resolve();
 	recorder_init();
 }

@@ -31,7 +31,9 @@
 struct slot;
 
 struct lc_tls {
-	uint32_t held;      /* interposed mutexes this thread holds */
+	uint32_t locks;     /* interposed mutexes acquired by this thread ... */
+	uint32_t unlocks;   /* ... and released: held = locks - unlocks */
+	int32_t tid;        /* gettid(), cached for the inline fast path; 0: not yet */
 	uint32_t guard;     /* > 0 while inside lockcontend */
 	uint8_t pending;    /* the stash holds an event to merge */
 	uint8_t sampling;   /* between recorder_begin and recorder_end */
@@ -43,6 +45,17 @@ struct lc_tls {
 };
 
 extern __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));
+
+/* Mutexes the thread holds.  Two counters rather than one: lock and unlock
+ * each add to their own, so an uncontended lock/unlock loop carries no
+ * read-modify-write chain through one memory word (that chain alone cost
+ * more than glibc's whole single-threaded lock).  A mutex unlocked by a
+ * thread other than its locker makes a count negative: <= 0 means "holds
+ * nothing we know of". */
+static inline int32_t lc_held(const struct lc_tls *t)
+{
+	return (int32_t)(t->locks - t->unlocks);
+}
 
 enum recorder_outcome {
 	RECORDER_ACQUIRED, /* the lock was taken after a wait */
@@ -69,7 +82,7 @@ void recorder_dump(void);
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s);
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
 
-/* Merge the thread's stash; call when held drops to 0 with pending set. */
+/* Merge the thread's stash; call when lc_held drops to 0 with pending set. */
 void recorder_flush(struct lc_tls *t);
 
 /* Contention met inside the guard (our own work, or a signal handler that

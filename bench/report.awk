@@ -1,0 +1,210 @@
+# report.awk — turn the raw result lines of run.sh into the table it prints.
+#
+# Input: one line per run, "slot=S test=T cfg=C key=value ...", the keys being
+# those the program printed (plus dump_* and dumpcount's for lockcontend runs
+# of manystacks); a slot is one pass over the configurations, back to back.
+# Variables from run.sh: lc (library path), standin (1 when lc is the
+# forwarding library), rounds, cont_repeat, unc_pairs, cont_pairs, cont_cs,
+# cont_out, stack_paths.
+#
+# A config's figure is the median of its runs with [min..max].  A ratio is
+# the median over slots of the ratio within each slot, [min..max]: the runs
+# of a slot ran seconds apart, so a slow change of the machine (which here
+# moved contended timings by 30% within minutes) cancels in the pair.
+# Written for mawk: no asort, no gawk extensions.
+
+{
+	for (k in kv)
+		delete kv[k]
+	for (i = 1; i <= NF; i++)
+		if ((p = index($i, "=")) > 1)
+			kv[substr($i, 1, p - 1)] = substr($i, p + 1)
+	r = kv["slot"] + 0
+	if (r > nslots)
+		nslots = r
+	for (k in kv)
+		val[kv["test"], kv["cfg"], k, r] = kv[k]
+}
+
+function sort_n(a, n,    i, j, x) {
+	for (i = 2; i <= n; i++) {
+		x = a[i]
+		for (j = i - 1; j >= 1 && a[j] > x; j--)
+			a[j + 1] = a[j]
+		a[j + 1] = x
+	}
+}
+
+# Sets M (median), LO, HI, N over a[1..n], and CLO..CHI, a distribution-free
+# ~95% confidence interval of the median: the order statistics l and n+1-l
+# with l = (n - 1.96 sqrt(n)) / 2, which needs no assumption about the shape
+# of the noise (here it is skewed, and some runs are far off).  For n <= 5
+# that is just [min..max].  N == 0 when there is nothing.
+function summarize(a, n,    l) {
+	N = n
+	if (n == 0)
+		return
+	sort_n(a, n)
+	M = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	LO = a[1]
+	HI = a[n]
+	l = int((n - 1.96 * sqrt(n)) / 2)
+	if (l < 1)
+		l = 1
+	CLO = a[l]
+	CHI = a[n + 1 - l]
+}
+
+# Median etc. of one metric of one (test, cfg) over the slots.
+function stat(test, cfg, key,    a, n, rr) {
+	n = 0
+	for (rr = 1; rr <= nslots; rr++)
+		if ((test, cfg, key, rr) in val)
+			a[++n] = val[test, cfg, key, rr] + 0
+	summarize(a, n)
+}
+
+# Per-slot ratio num/den of one metric, summarized like stat.
+function ratio(test, cnum, cden, key,    a, n, rr, x, y) {
+	n = 0
+	for (rr = 1; rr <= nslots; rr++)
+		if ((test, cnum, key, rr) in val && (test, cden, key, rr) in val) {
+			x = val[test, cnum, key, rr] + 0
+			y = val[test, cden, key, rr] + 0
+			if (y > 0)
+				a[++n] = x / y
+		}
+	summarize(a, n)
+}
+
+function fig(fmt) {
+	return N ? sprintf(fmt " [" fmt ".." fmt "]", M, LO, HI) : "n/a"
+}
+
+# fig of a fraction, as a percentage.
+function pct() {
+	return N ? sprintf("%.3f%% [%.3f..%.3f]", M * 100, LO * 100, HI * 100) : "n/a"
+}
+
+# A ratio: median (95% confidence interval of the median).
+function rfig() {
+	return N ? sprintf("%.3fx (%.3f..%.3f)", M, CLO, CHI) : "n/a"
+}
+
+# A ratio against its goal [lo, hi]: "ok" when the whole confidence interval
+# meets it, "MISS" when none of it does, "unclear" when the noise of this run
+# cannot tell (more ROUNDS narrow the interval).
+function verdict(lo, hi) {
+	if (!N)
+		return "n/a"
+	if (CLO >= lo && CHI <= hi)
+		return "ok"
+	if (CHI < lo || CLO > hi)
+		return "MISS"
+	return "unclear"
+}
+
+function row(label, a, b, c,    line) {
+	line = sprintf("   %-24s %-26s %-30s %s", label, a, b, c)
+	sub(/ +$/, "", line)
+	print line
+}
+
+function section_uncontended(    a) {
+	printf "\n1. uncontended lock+unlock, 1 thread, %d pairs: ns/pair\n", unc_pairs
+	stat("unc", "none", "ns_per_pair"); row("none", fig("%.2f"))
+	stat("unc", "fwd", "ns_per_pair"); a = fig("%.2f")
+	ratio("unc", "fwd", "none", "ns_per_pair"); row("fwd", a, "fwd/none " rfig())
+	stat("unc", "lc", "ns_per_pair"); a = fig("%.2f")
+	ratio("unc", "lc", "none", "ns_per_pair"); row("lc (defaults)", a, "lc/none  " rfig())
+	ratio("unc", "lc", "fwd", "ns_per_pair")
+	row("lc/fwd", rfig(), "goal <= 1.10x", verdict(0, 1.10))
+}
+
+# Throughput relative to none is none's time over the config's, per slot.
+function section_contended(t,    test, c, lo, a, cfgs, labels, goals) {
+	test = "lock" t
+	stat(test, "none", "ns_per_pair")
+	row(t " threads none", fig("%.1f"), "throughput vs none")
+	split("fwd lc1 lc100", cfgs, " ")
+	split("fwd|lc rate=1 stacks=1|lc rate=100", labels, "|")
+	split("0 0.85 0.97", goals, " ")
+	for (c = 1; c <= 3; c++) {
+		stat(test, cfgs[c], "ns_per_pair"); a = fig("%.1f")
+		ratio(test, "none", cfgs[c], "ns_per_pair")
+		lo = goals[c] + 0
+		row("  " labels[c], a, rfig(), lo ? sprintf("goal >= %.2fx %s", lo, verdict(lo, 1e9)) : "")
+	}
+}
+
+function section_perturbation(t,    test, a) {
+	test = "probe" t
+	stat(test, "none", "busy_frac"); row(t " threads none", pct())
+	stat(test, "fwd", "busy_frac"); row("  fwd", pct())
+	stat(test, "lc1", "busy_frac"); a = pct()
+	ratio(test, "lc1", "fwd", "busy_frac")
+	row("  lc rate=1 stacks=1", a, "lc/fwd " rfig(), "goal 0.80..1.25x " verdict(0.8, 1.25))
+}
+
+function kb(cfg, key) {
+	stat("stacks", cfg, key)
+	return N ? sprintf("%d kB", M) : "n/a"
+}
+
+# One row comparing an end-of-run figure of none and lc: both, then lc-none.
+function memrow(label, key, per_stack,    none, lc1, d) {
+	none = kb("none", key)
+	lc1 = kb("lc1", key)
+	d = ""
+	if (none != "n/a" && lc1 != "n/a") {
+		d = sprintf("lc-none %+d kB", lc1 - none)
+		if (per_stack)
+			d = d sprintf(" (%+.0f B/stack)", (lc1 - none) * 1024 / stack_paths)
+	}
+	row(label, "none " none, "lc " lc1, d)
+}
+
+function section_memory(    a, b) {
+	printf "\n4. memory: manystacks, %d distinct contended stacks; lc runs rate=1 stacks=1 (medians)\n", stack_paths
+	memrow("VmRSS at end", "rss_end_kb", 1)
+	memrow("RssAnon at end", "rss_anon_end_kb", 0)
+	row("VmRSS growth in run", sprintf("none %+d kB", growth("none")), sprintf("lc %+d kB", growth("lc1")))
+	stat("stacks", "none", "contended")
+	a = N ? sprintf("none %d/%d", LO, stack_paths) : "n/a"
+	stat("stacks", "lc1", "contended")
+	row("paths really contended", a, N ? sprintf("lc %d/%d", LO, stack_paths) : "n/a", "(fewest in a run)")
+	stat("stacks", "lc1", "buckets")
+	a = N ? sprintf("%d [%d..%d] of %d", M, LO, HI, stack_paths) : "n/a (no build/dumpcount or no dump)"
+	stat("stacks", "lc1", "lost")
+	b = N ? sprintf("lost %d", M) : ""
+	stat("stacks", "lc1", "refused")
+	b = b (N ? sprintf(", refused %d", M) : "")
+	stat("stacks", "lc1", "complete")
+	row("stacks recorded", a, b, N && !LO ? "SOME DUMPS INCOMPLETE" : "")
+	stat("stacks", "lc1", "dump_bytes")
+	row("dump size", N && M ? sprintf("%d kB", M / 1024) : "n/a (no dump found)")
+}
+
+function growth(cfg,    s) {
+	stat("stacks", cfg, "rss_start_kb"); s = M
+	stat("stacks", cfg, "rss_end_kb")
+	return M - s
+}
+
+END {
+	printf "lockcontend bench: %d rounds, each running every configuration in turn (tests 2 and 3:\n", rounds
+	printf "   %d times per round, so %d runs each)\n", cont_repeat, rounds * cont_repeat
+	printf "   none = no preload; fwd = forwarding floor, bench/build/libfwd.so;\n"
+	printf "   lc = %s%s\n", lc, standin ? "  (STAND-IN: this is the forwarding library)" : ""
+	printf "   figures: median [min..max] of the runs; ratios: median of the ratios of runs made\n"
+	printf "   back to back (95%% confidence interval of that median); a verdict needs all of it\n"
+	section_uncontended()
+	printf "\n2. contended, one mutex, %d pairs, %d steps inside, mean %d between: ns/pair\n",
+	       cont_pairs, cont_cs, cont_out
+	section_contended(2)
+	section_contended(4)
+	printf "\n3. perturbation: share of locks that found the mutex busy (probe mode, same program)\n"
+	section_perturbation(2)
+	section_perturbation(4)
+	section_memory()
+}
