@@ -205,10 +205,10 @@ static void slot_charge(struct slot *sl, int reason, uint64_t count, uint64_t de
 /* Move contention met inside our own work into the slot (inside it). */
 static void recorder_fold_reentrant(struct lc_tls *t, struct slot *sl)
 {
+	if (!atomic_load_explicit(&t->reent_count, memory_order_relaxed))
+		return;
 	uint64_t c = atomic_exchange_explicit(&t->reent_count, 0, memory_order_relaxed);
 	uint64_t d = atomic_exchange_explicit(&t->reent_delay, 0, memory_order_relaxed);
-	if (!c && !d)
-		return;
 	sl->contentions += c;
 	sl->delay_ns += d;
 	slot_charge(sl, LC_LOST_REENTRANT, c, d);
@@ -223,6 +223,53 @@ void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
 }
 
 /* ---- the slow path ------------------------------------------------------ */
+
+static int recorder_lost_reason(const struct lc_tls *t)
+{
+	if (!g.cfg.stacks)
+		return LC_LOST_NO_STACKS;
+	if (t->overflow)
+		return LC_LOST_NO_SLOT;
+	if (t->raw_nframes == 0)
+		return LC_LOST_NO_STACK;
+	return -1;
+}
+
+/* Move the thread's measured-but-unsettled event into its slot (inside
+ * it): totals, then the stash (keep-one rule) or the sentinel. */
+static void recorder_settle_in(struct lc_tls *t, struct slot *sl)
+{
+	uint64_t count = t->raw_count, delay = t->raw_delay;
+	t->raw = 0;
+	sl->contentions += count;
+	sl->delay_ns += delay;
+	if (t->raw_flags & LC_BUCKET_TIMEDOUT)
+		sl->timeouts += count;
+	int reason = recorder_lost_reason(t);
+	if (reason >= 0) {
+		slot_charge(sl, reason, count, delay);
+	} else {
+		uint64_t lc, ld;
+		sl->stash.spare_n = t->raw_nframes;
+		sl->stash.spare_flags = t->raw_flags;
+		stash_offer(&sl->stash, count, delay, &t->rng, &lc, &ld);
+		if (lc)
+			slot_charge(sl, LC_LOST_EVICTED, lc, ld);
+	}
+}
+
+/* Settle the noted event on its own.  Runs outside the critical section
+ * of the lock that was waited for: before the thread's next wait. */
+static void recorder_settle(struct lc_tls *t)
+{
+	struct slot *sl = t->slot;
+	if (recorder_enter(sl, t->overflow)) {
+		recorder_fold_reentrant(t, sl);
+		recorder_settle_in(t, sl);
+		slot_leave(sl);
+	}
+	t->raw = 0; /* a closed slot: the dump was taken, this event is after it */
+}
 
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s)
 {
@@ -240,6 +287,10 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s)
 	s->rate = g.cfg.rate;
 	if (s->rate > 1 && stash_rand(&t->rng) % s->rate != 0)
 		goto out;
+	/* The previous event's stack is in the spare buffer: settle it first
+	 * (we are about to wait anyway). */
+	if (t->raw && !t->sampling)
+		recorder_settle(t);
 	s->active = 1;
 	s->nframes = 0;
 	s->flags = 0;
@@ -257,51 +308,25 @@ out:
 	errno = saved;
 }
 
-static int recorder_lost_reason(const struct lc_tls *t, const struct recorder_sample *s)
-{
-	if (!g.cfg.stacks)
-		return LC_LOST_NO_STACKS;
-	if (t->overflow)
-		return LC_LOST_NO_SLOT;
-	if (s->nframes == 0)
-		return LC_LOST_NO_STACK;
-	return -1;
-}
-
+/* Right after the wait, usually with the lock now held: only measure and
+ * note the event in TLS.  Everything else waits for recorder_settle, so
+ * the critical section is not made longer than a clock read. */
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o)
 {
 	uint64_t t1 = recorder_now();
-	int saved = errno;
 	t->guard++;
 	t->sampling--;
-	struct slot *sl = t->slot;
-	if (o == RECORDER_DISCARD || !recorder_enter(sl, t->overflow))
-		goto out;
-	uint64_t count = s->rate, delay = (t1 - s->t0) * s->rate;
-	recorder_fold_reentrant(t, sl);
-	sl->contentions += count;
-	sl->delay_ns += delay;
-	uint32_t flags = s->flags;
-	if (o == RECORDER_TIMEDOUT) {
-		sl->timeouts += count;
-		flags |= LC_BUCKET_TIMEDOUT;
-	}
-	int reason = recorder_lost_reason(t, s);
-	if (reason >= 0) {
-		slot_charge(sl, reason, count, delay);
-	} else {
-		uint64_t lc, ld;
-		sl->stash.spare_n = s->nframes;
-		sl->stash.spare_flags = flags;
-		stash_offer(&sl->stash, count, delay, &t->rng, &lc, &ld);
-		if (lc)
-			slot_charge(sl, LC_LOST_EVICTED, lc, ld);
+	if (o != RECORDER_DISCARD) {
+		if (t->raw) /* a signal handler's event (no stack) arrived first */
+			recorder_settle(t);
+		t->raw_count = s->rate;
+		t->raw_delay = (t1 - s->t0) * s->rate;
+		t->raw_flags = s->flags | (o == RECORDER_TIMEDOUT ? LC_BUCKET_TIMEDOUT : 0);
+		t->raw_nframes = s->nframes;
+		t->raw = 1;
 		t->pending = 1;
 	}
-	slot_leave(sl);
-out:
 	t->guard--;
-	errno = saved;
 }
 
 /* Move a stash into the table (inside the slot).  A new bucket whose frames
@@ -329,9 +354,12 @@ void recorder_flush(struct lc_tls *t)
 	struct slot *sl = t->slot;
 	if (sl && recorder_enter(sl, t->overflow)) {
 		recorder_fold_reentrant(t, sl);
+		if (t->raw)
+			recorder_settle_in(t, sl);
 		recorder_merge(sl, true);
 		slot_leave(sl);
 	}
+	t->raw = 0; /* a closed slot: the dump has been taken */
 	t->pending = 0;
 	t->guard--;
 	errno = saved;
@@ -364,6 +392,7 @@ static void recorder_atfork_child(void)
 	t->slot = NULL;
 	t->pending = 0;
 	t->sampling = 0;
+	t->raw = 0;
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
 	pthread_setspecific(g.key, NULL);
@@ -438,7 +467,7 @@ void recorder_dump(void)
 {
 	struct lc_tls *t = &lc_tls;
 	if (recorder_running() && t->slot)
-		recorder_flush(t); /* our own stash and re-entrant charges first */
+		recorder_flush(t); /* our own event, stash and re-entrant charges */
 	int expect = ST_RUNNING;
 	if (!atomic_compare_exchange_strong(&g.state, &expect, ST_DUMPING))
 		return;

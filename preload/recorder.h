@@ -8,12 +8,16 @@
  *   recorder_begin   before the real blocking call: decide whether this
  *                    event is sampled (1 in rate), read the clock, capture
  *                    the stack into the thread's spare stash buffer;
- *   recorder_end     after it: measure the wait, count it in the thread's
- *                    totals, offer it to the thread's stash (keep-one rule)
- *                    or charge it to the sentinel;
- *   recorder_flush   when the thread's held count drops to zero (and at
- *                    thread exit and dump time): merge the stash into the
- *                    shared table, outside every critical section.
+ *   recorder_end     after it, usually holding the lock: measure the wait
+ *                    and note it in TLS, nothing more;
+ *   recorder_flush   when the thread holds no mutex any more (and at thread
+ *                    exit and dump time): settle the noted event (count it
+ *                    in the thread's totals, offer it to the thread's stash
+ *                    by the keep-one rule, or charge it to the sentinel) and
+ *                    merge the stash into the shared table — outside every
+ *                    critical section.  An event noted while the thread
+ *                    still holds other mutexes is settled before its next
+ *                    wait instead.
  *
  * Per-thread state is in TLS (initial-exec) and in an arena slot (slots.h).
  * Everything the recorder does runs inside lc_tls.guard, so pthread calls
@@ -35,11 +39,16 @@ struct lc_tls {
 	uint32_t unlocks;   /* ... and released: held = locks - unlocks */
 	int32_t tid;        /* gettid(), cached for the inline fast path; 0: not yet */
 	uint32_t guard;     /* > 0 while inside lockcontend */
-	uint8_t pending;    /* the stash holds an event to merge */
+	uint8_t pending;    /* an event to settle or a stash to merge */
+	uint8_t raw;        /* the raw_* event is measured, not yet settled */
 	uint8_t sampling;   /* between recorder_begin and recorder_end */
 	uint8_t overflow;   /* slot is the shared overflow slot (no stash) */
 	struct slot *slot;
 	uint64_t rng;
+	uint64_t raw_count;   /* the last measured event (see recorder_end) */
+	uint64_t raw_delay;
+	uint32_t raw_flags;
+	uint32_t raw_nframes; /* its frames are in the stash's spare buffer */
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
 	_Atomic uint64_t reent_delay; /* folded into the slot later */
 };
@@ -78,7 +87,7 @@ void recorder_init(void);
 void recorder_dump(void);
 
 /* The slow path of every lock hook.  s->active tells whether end must be
- * called; begin and end preserve errno. */
+ * called; begin preserves errno, end touches only TLS. */
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s);
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
 
