@@ -104,8 +104,12 @@ static inline enum fast fast_acquire(pthread_mutex_t *m)
 			return FAST_BUSY;
 		m->__data.__lock = 1;
 	} else {
+		/* Look before the CAS, as glibc's trylock does: a CAS that
+		 * fails still takes the cache line away from the holder, and
+		 * that would slow the very critical section being waited on. */
 		int unlocked = 0;
-		if (!__atomic_compare_exchange_n(&m->__data.__lock, &unlocked, 1, false,
+		if (__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) != 0 ||
+		    !__atomic_compare_exchange_n(&m->__data.__lock, &unlocked, 1, false,
 		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			return FAST_BUSY;
 	}
