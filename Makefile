@@ -1,9 +1,10 @@
 # lockcontend — build, test, benchmark.
 #
 #   make          build/liblockcontend.so and the tools (installs missing Debian packages first)
-#   make check    every test: unit (Criterion) and integration (real programs under the preload)
+#   make check    every test: unit (Criterion), integration (real programs under the preload), fuzz
+#   make fuzz     fuzz the dump reader for FUZZ_SECONDS (default 20) with libFuzzer, ASan, UBSan
 #   make bench    the benchmark (ratios measured in one run)
-#   make demo     build and profile the bundled demo, print the report
+#   make demo     build and profile the bundled demo, print the symbolized report
 #
 # `make deps` installs what the build and tests need, only if it is missing.
 
@@ -18,19 +19,20 @@ PRELOAD_FLAGS := $(BASEFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec
 PRELOAD_LIBS  := -lunwind -ldl -pthread
 
 DEB_PACKAGES := gcc make binutils libc6-dev libunwind-dev libelf-dev libdw-dev zlib1g-dev \
-                libcriterion-dev pkg-config
+                libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev
 
 PRELOAD_CORE := text arena config stash stacktab slots modmap unwind recorder dumpwrite real
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) hooks))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
 READER_OBJS  := $(BUILD)/symbolize/dumpread.o
+SYMBOLIZE_TEST_OBJS := $(BUILD)/symbolize/report_pprof.o
 
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
 INTEG_TESTS  := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,$(wildcard test/integration/test_*.c))
 FIXTURES     := $(patsubst test/fixtures/%.c,$(BUILD)/test/fixtures/%,$(wildcard test/fixtures/*.c))
 
 .PHONY: all deps check unit integration bench demo clean
-all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump
+all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -58,12 +60,17 @@ $(BUILD)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(
 $(BUILD)/lockcontend-rawdump: $(BUILD)/symbolize/rawdump.o $(READER_OBJS)
 	$(CC) -o $@ $^
 
+SYMBOLIZE_OBJS := $(addprefix $(BUILD)/symbolize/,main.o profile.o resolve.o report_text.o \
+                    report_folded.o report_pprof.o) $(READER_OBJS)
+$(BUILD)/lockcontend-symbolize: $(SYMBOLIZE_OBJS)
+	$(CC) -o $@ $^ -ldw -lelf -lz -lstdc++
+
 # Tests -----------------------------------------------------------------------
 TEST_FLAGS := $(BASEFLAGS) -Ipreload -Isymbolize -Itest -pthread
 
-$(BUILD)/test/unit/%: test/unit/%.c $(BUILD)/libpreloadcore.a $(READER_OBJS) | $(BUILD)/test/unit
-	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) \
-	  -lcriterion $(PRELOAD_LIBS)
+$(BUILD)/test/unit/%: test/unit/%.c $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) \
+	  -lcriterion $(PRELOAD_LIBS) -lz
 
 $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c test/integration/harness.h \
                              $(READER_OBJS) | $(BUILD)/test/integration
@@ -80,21 +87,51 @@ unit: all $(UNIT_TESTS)
 integration: all $(INTEG_TESTS) $(FIXTURES)
 	@fail=0; for t in $(INTEG_TESTS); do echo "== $$t"; $$t --jobs 1 || fail=1; done; exit $$fail
 
-check: unit integration
+check: unit integration fuzz
 	@echo "make check: all test suites passed"
+
+# Fuzzing (test/fuzz/, docs/testing.md) ------------------------------------
+# libFuzzer with ASan and UBSan on the dump reader, built from source with
+# clang (the rest of the build is gcc's).  It runs on a scratch corpus in
+# build/fuzz/corpus/, seeded from test/fuzz/corpus/ and kept between runs,
+# so new inputs never land in the committed seeds; a crash fails the target,
+# prints the report and leaves the input in build/fuzz/artifacts/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 20
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_FLAGS   := $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=undefined
+FUZZ_ARGS    := -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
+                -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/
+
+$(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c symbolize/dumpread.c symbolize/dumpread.h \
+                           include/lockcontend/*.h | deps $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_dumpread.c symbolize/dumpread.c
+
+.PHONY: fuzz
+fuzz: $(FUZZ_DIR)/fuzz_dumpread
+	@rm -rf $(FUZZ_DIR)/artifacts && mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
+	@cp test/fuzz/corpus/* $(FUZZ_DIR)/corpus/
+	@echo "== $< for $(FUZZ_SECONDS) s (log: $(FUZZ_DIR)/fuzz.log)"
+	@$< $(FUZZ_ARGS) $(FUZZ_DIR)/corpus >$(FUZZ_DIR)/fuzz.log 2>&1 || { \
+	  tail -n 60 $(FUZZ_DIR)/fuzz.log; \
+	  echo "make fuzz: FAILED, input in $(FUZZ_DIR)/artifacts/ (replay: $< FILE)"; exit 1; }
+	@awk '/^Done/ { runs = $$2; secs = $$5 } /average_exec_per_sec/ { eps = $$2 } \
+	  END { printf "make fuzz: %s runs in %s s (%s exec/s), no crash, corpus %d inputs\n", \
+	        runs, secs, eps, corpus }' corpus=$$(ls $(FUZZ_DIR)/corpus | wc -l) $(FUZZ_DIR)/fuzz.log
+
+$(FUZZ_DIR):
+	mkdir -p $@
 
 bench: all
 	$(MAKE) -C bench
 
-# The demo: a program with a lock hotspot, profiled; prints the dump.
+# The demo: a program with a lock hotspot, profiled; prints the report.
 $(BUILD)/examples/demo: examples/demo.c | $(BUILD)/examples
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ $< -pthread
 
 demo: all $(BUILD)/examples/demo
-	@rm -f $(BUILD)/demo.raw*
-	LOCKCONTEND=verbose=1,out=$(BUILD)/demo.raw LD_PRELOAD=$(CURDIR)/$(BUILD)/liblockcontend.so \
-	  $(BUILD)/examples/demo
-	$(BUILD)/lockcontend-rawdump $(BUILD)/demo.raw
+	scripts/lockcontend -- $(BUILD)/examples/demo
 
 $(BUILD)/preload $(BUILD)/symbolize $(BUILD)/examples $(BUILD)/test/unit $(BUILD)/test/integration $(BUILD)/test/fixtures:
 	mkdir -p $@

@@ -150,7 +150,7 @@ Test(scenarios, short_lived_threads_give_their_slots_back)
 	cr_assert_eq(d.lost[LC_LOST_NO_SLOT].count, 0, "threads ran out of slots");
 	uint64_t c, n;
 	harness_sum_function(&d, harness_fixture("scenarios"), "short_lived", &c, &n);
-	cr_assert(c > 2000, "contentions in short_lived: %" PRIu64, c);
+	cr_assert_eq(c, 2500, "contentions in short_lived: %" PRIu64, c);
 	cr_assert_eq(d.totals.threads_seen, c, "one slot acquisition per thread");
 	dump_free(&d);
 	harness_result_free(&r);

@@ -1,0 +1,215 @@
+/*
+ * main.c — lockcontend-symbolize: raw dumps in, a report out.
+ *
+ *   lockcontend-symbolize [--format=text|folded|pprof] [-o FILE] [--top N]
+ *                         [--value=delay|contentions] [--sysroot DIR]
+ *                         [--debug-dir DIR]... [--no-demangle] DUMP...
+ *
+ * Several dumps are merged into one profile.  Exit status: 0 success;
+ * 1 bad usage or a dump that cannot be read (one line on stderr naming the
+ * file); 2 the report was written but a dump was cut short (partial).
+ * With -o the output is written to a temporary file beside FILE and renamed
+ * over it only when complete.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dumpread.h"
+#include "profile.h"
+#include "report.h"
+#include "report_pprof.h"
+#include "resolve.h"
+
+#define PROG "lockcontend-symbolize"
+
+enum format { FMT_TEXT, FMT_FOLDED, FMT_PPROF };
+
+struct options {
+	enum format format;
+	const char *output;
+	int top;
+	int value;
+	struct resolve_opts resolve;
+	const char *debug_dirs[64];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: " PROG " [options] DUMP...\n"
+	        "  --format=text|folded|pprof  report (default), folded stacks, gzipped pprof\n"
+	        "  -o, --output=FILE           write FILE (atomically) instead of stdout\n"
+	        "  --top=N                     rows per table in the text report (default 20)\n"
+	        "  --value=delay|contentions   value of folded stacks (default delay, in ns)\n"
+	        "  --sysroot=DIR               find the dump's files under DIR\n"
+	        "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
+	        "  --no-demangle               keep C++ names as in the binary\n");
+}
+
+static int fail_usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, PROG ": %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+	    {"format", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
+	    {"top", required_argument, 0, 't'},    {"value", required_argument, 0, 'v'},
+	    {"sysroot", required_argument, 0, 's'}, {"debug-dir", required_argument, 0, 'd'},
+	    {"no-demangle", no_argument, 0, 'n'},  {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0}};
+	int c;
+	char *end;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (strcmp(optarg, "text") == 0)
+				o->format = FMT_TEXT;
+			else if (strcmp(optarg, "folded") == 0)
+				o->format = FMT_FOLDED;
+			else if (strcmp(optarg, "pprof") == 0)
+				o->format = FMT_PPROF;
+			else
+				return fail_usage("unknown --format (text, folded, pprof)", optarg);
+			break;
+		case 'o': o->output = optarg; break;
+		case 't':
+			o->top = (int)strtol(optarg, &end, 10);
+			if (*end || o->top <= 0)
+				return fail_usage("--top needs a positive number", optarg);
+			break;
+		case 'v':
+			if (strcmp(optarg, "delay") == 0)
+				o->value = PROF_DELAY;
+			else if (strcmp(optarg, "contentions") == 0)
+				o->value = PROF_CONTENTIONS;
+			else
+				return fail_usage("unknown --value (delay, contentions)", optarg);
+			break;
+		case 's': o->resolve.sysroot = optarg; break;
+		case 'd':
+			if (o->resolve.ndebug_dirs == 64)
+				return fail_usage("too many --debug-dir", NULL);
+			o->debug_dirs[o->resolve.ndebug_dirs++] = optarg;
+			break;
+		case 'n': o->resolve.demangle = false; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind >= argc)
+		return fail_usage("no dump given (see --help)", NULL);
+	return 0;
+}
+
+/* Read every dump; returns -1 (after one line naming the file) if one is
+ * unusable, else 0, setting *partial if one was cut short. */
+static int read_dumps(char **paths, size_t n, struct dump *dumps, bool *partial)
+{
+	char err[512];
+	for (size_t i = 0; i < n; i++) {
+		if (dump_read_file(paths[i], &dumps[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, PROG ": %s: %s\n", paths[i], err);
+			for (size_t k = 0; k < i; k++)
+				dump_free(&dumps[k]);
+			return -1;
+		}
+		if (!dumps[i].complete) {
+			fprintf(stderr, PROG ": warning: %s: %s; the report is partial\n", paths[i],
+			        dumps[i].warning);
+			*partial = true;
+		}
+	}
+	return 0;
+}
+
+static int write_report(const struct options *o, const struct report_input *in, FILE *out)
+{
+	char err[256];
+	switch (o->format) {
+	case FMT_TEXT: report_text_write(in, out); break;
+	case FMT_FOLDED: report_folded_write(in, out); break;
+	case FMT_PPROF:
+		if (report_pprof_write(in->profile, out, err, sizeof(err)) != 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			return -1;
+		}
+		break;
+	}
+	if (fflush(out) != 0 || ferror(out)) {
+		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output ? o->output : "output",
+		        strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* -o FILE: a temporary file beside it, renamed over it when complete. */
+static int write_to_file(const struct options *o, const struct report_input *in)
+{
+	size_t len = strlen(o->output);
+	char *tmp = malloc(len + 16);
+	if (!tmp)
+		return -1;
+	snprintf(tmp, len + 16, "%s.tmpXXXXXX", o->output);
+	int fd = mkstemp(tmp);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		fprintf(stderr, PROG ": cannot create %s: %s\n", o->output, strerror(errno));
+		if (fd >= 0)
+			close(fd), unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	int rc = write_report(o, in, f);
+	if (fclose(f) != 0 && rc == 0) {
+		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output, strerror(errno));
+		rc = -1;
+	}
+	if (rc == 0 && rename(tmp, o->output) != 0) {
+		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output, strerror(errno));
+		rc = -1;
+	}
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {.format = FMT_TEXT, .top = 20, .value = PROF_DELAY};
+	o.resolve.demangle = true;
+	o.resolve.debug_dirs = o.debug_dirs;
+	if (parse_args(argc, argv, &o) != 0)
+		return 1;
+	if (o.format == FMT_PPROF && !o.output && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, PROG ": not writing a binary pprof profile to a terminal; use -o FILE\n");
+		return 1;
+	}
+	unsetenv("DEBUGINFOD_URLS"); /* never reach out to the network unasked */
+	size_t n = (size_t)(argc - optind);
+	struct dump *dumps = calloc(n, sizeof(*dumps));
+	bool partial = false;
+	if (!dumps || read_dumps(argv + optind, n, dumps, &partial) != 0)
+		return 1;
+	struct profile p;
+	int rc = profile_build(&p, dumps, n, &o.resolve, stderr);
+	if (rc != 0)
+		fprintf(stderr, PROG ": out of memory\n");
+	struct report_input in = {&p, dumps, (const char *const *)(argv + optind), n, o.top, o.value};
+	if (rc == 0)
+		rc = o.output ? write_to_file(&o, &in) : write_report(&o, &in, stdout);
+	if (rc == 0)
+		profile_free(&p);
+	for (size_t i = 0; i < n; i++)
+		dump_free(&dumps[i]);
+	free(dumps);
+	return rc != 0 ? 1 : partial ? 2 : 0;
+}

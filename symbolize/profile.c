@@ -1,0 +1,390 @@
+/*
+ * profile.c — build a symbolized profile (profile.h) from raw dumps.
+ *
+ * Strings are interned in one hash set, so equal names share a pointer and
+ * functions can be keyed by pointers.  Locations are keyed by (mapping,
+ * address): a return address is resolved once however many stacks and
+ * dumps contain it.  Every bucket becomes a sample; each dump's sentinel
+ * (_LostContendedLock) is a sample of its own on a location without mapping.
+ */
+#include "profile.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dumpread.h"
+#include "lockcontend/dumpfmt.h"
+#include "resolve.h"
+
+/* ---- small hash tables ---------------------------------------------------- */
+
+struct map64 { /* uint64 key -> uint32 value, open addressing */
+	uint64_t *keys;
+	uint32_t *vals; /* value + 1; 0 = empty */
+	size_t cap, n;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+static bool map64_grow(struct map64 *m)
+{
+	struct map64 g = {.cap = m->cap ? m->cap * 2 : 1024};
+	g.keys = calloc(g.cap, sizeof(*g.keys));
+	g.vals = calloc(g.cap, sizeof(*g.vals));
+	if (!g.keys || !g.vals) {
+		free(g.keys);
+		free(g.vals);
+		return false;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->vals[i])
+			continue;
+		size_t j = mix64(m->keys[i]) & (g.cap - 1);
+		while (g.vals[j])
+			j = (j + 1) & (g.cap - 1);
+		g.keys[j] = m->keys[i];
+		g.vals[j] = m->vals[i];
+	}
+	g.n = m->n;
+	free(m->keys);
+	free(m->vals);
+	*m = g;
+	return true;
+}
+
+/* Slot for key: *found tells whether it holds a value. */
+static size_t map64_slot(const struct map64 *m, uint64_t key, bool *found)
+{
+	size_t j = mix64(key) & (m->cap - 1);
+	while (m->vals[j] && m->keys[j] != key)
+		j = (j + 1) & (m->cap - 1);
+	*found = m->vals[j] != 0;
+	return j;
+}
+
+static bool map64_get(const struct map64 *m, uint64_t key, uint32_t *val)
+{
+	bool found = false;
+	if (!m->cap)
+		return false;
+	size_t j = map64_slot(m, key, &found);
+	if (found)
+		*val = m->vals[j] - 1;
+	return found;
+}
+
+static bool map64_put(struct map64 *m, uint64_t key, uint32_t val)
+{
+	if ((m->n + 1) * 2 > m->cap && !map64_grow(m))
+		return false;
+	bool found;
+	size_t j = map64_slot(m, key, &found);
+	m->keys[j] = key;
+	m->vals[j] = val + 1;
+	m->n += !found;
+	return true;
+}
+
+static void map64_free(struct map64 *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Builder state beside the profile being built. */
+struct builder {
+	struct profile *p;
+	char **strs;        /* interned strings, open addressing */
+	size_t strs_cap, nstrs;
+	struct map64 funcs; /* hash(name,sys,file) -> function, chained by probe */
+	struct map64 locs;  /* (mapping, address) -> location */
+	size_t cap_maps, cap_funcs, cap_locs, cap_samples;
+};
+
+static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+	if (n < *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	void *a = realloc(*arr, ncap * elem);
+	if (!a)
+		return false;
+	*arr = a;
+	*cap = ncap;
+	return true;
+}
+
+static const char *intern(struct builder *b, const char *s)
+{
+	if (!s)
+		s = "";
+	if ((b->nstrs + 1) * 2 > b->strs_cap) {
+		size_t ncap = b->strs_cap ? b->strs_cap * 2 : 1024;
+		char **n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (size_t i = 0; i < b->strs_cap; i++) {
+			if (!b->strs[i])
+				continue;
+			size_t j = hash_str(b->strs[i]) & (ncap - 1);
+			while (n[j])
+				j = (j + 1) & (ncap - 1);
+			n[j] = b->strs[i];
+		}
+		free(b->strs);
+		b->strs = n;
+		b->strs_cap = ncap;
+	}
+	size_t j = hash_str(s) & (b->strs_cap - 1);
+	while (b->strs[j] && strcmp(b->strs[j], s) != 0)
+		j = (j + 1) & (b->strs_cap - 1);
+	if (!b->strs[j]) {
+		if (!(b->strs[j] = strdup(s)))
+			return NULL;
+		b->nstrs++;
+	}
+	return b->strs[j];
+}
+
+static int64_t add_function(struct builder *b, const struct resolve_frame *f)
+{
+	const char *name = intern(b, f->function), *sys = intern(b, f->system_name);
+	const char *file = intern(b, f->file);
+	if (!name || !sys || !file)
+		return -1;
+	uint64_t key = mix64((uintptr_t)name ^ mix64((uintptr_t)sys ^ mix64((uintptr_t)file)));
+	struct profile *p = b->p;
+	uint32_t idx;
+	for (;; key++) { /* a 64-bit key collision probes on */
+		if (!map64_get(&b->funcs, key, &idx))
+			break;
+		const struct prof_function *fn = &p->functions[idx];
+		if (fn->name == name && fn->system_name == sys && fn->file == file)
+			return idx;
+	}
+	if (!grow((void **)&p->functions, &b->cap_funcs, p->nfunctions, sizeof(*p->functions)) ||
+	    !map64_put(&b->funcs, key, (uint32_t)p->nfunctions))
+		return -1;
+	p->functions[p->nfunctions] = (struct prof_function){name, sys, file, 0};
+	return (int64_t)p->nfunctions++;
+}
+
+/* The executable segment of a module becomes its mapping (pprof style). */
+static int32_t add_mapping(struct builder *b, const struct dump_module *m, bool found)
+{
+	struct profile *p = b->p;
+	const struct lc_rec_segment *seg = m->nsegments ? &m->segments[0] : NULL;
+	for (uint32_t i = 0; i < m->nsegments; i++)
+		if (m->segments[i].flags & 1 /* PF_X */)
+			seg = &m->segments[i];
+	struct prof_mapping mp = {.load_bias = m->load_bias, .has_functions = found};
+	if (seg) {
+		mp.start = m->load_bias + seg->vaddr;
+		mp.limit = mp.start + seg->memsz;
+		mp.file_offset = seg->offset;
+	}
+	char id[2 * LC_DUMP_MAX_BUILD_ID + 1] = "";
+	for (uint32_t i = 0; i < m->build_id_len; i++)
+		snprintf(id + 2 * i, 3, "%02x", m->build_id[i]);
+	mp.file = intern(b, m->path);
+	mp.build_id = intern(b, id);
+	if (!mp.file || !mp.build_id)
+		return -2;
+	for (size_t i = 0; i < p->nmappings; i++) {
+		const struct prof_mapping *o = &p->mappings[i];
+		if (o->start == mp.start && o->limit == mp.limit && o->file == mp.file &&
+		    o->build_id == mp.build_id) {
+			p->mappings[i].has_functions |= found;
+			return (int32_t)i;
+		}
+	}
+	if (!grow((void **)&p->mappings, &b->cap_maps, p->nmappings, sizeof(*p->mappings)))
+		return -2;
+	p->mappings[p->nmappings] = mp;
+	return (int32_t)p->nmappings++;
+}
+
+struct dump_ctx {
+	const struct dump *d;
+	struct resolver *r;
+	int32_t *mod_mapping; /* dump module index -> mapping index */
+};
+
+#define SENTINEL_KEY UINT64_MAX
+
+static int64_t new_location(struct builder *b, uint64_t key, uint64_t pc, int32_t mapping,
+                            const struct resolve_frame *frames, int n)
+{
+	struct profile *p = b->p;
+	struct prof_line *lines = n ? calloc((size_t)n, sizeof(*lines)) : NULL;
+	if (n && !lines)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		int64_t fn = add_function(b, &frames[i]);
+		if (fn < 0) {
+			free(lines);
+			return -1;
+		}
+		lines[i] = (struct prof_line){(uint32_t)fn, frames[i].line};
+	}
+	if (!grow((void **)&p->locations, &b->cap_locs, p->nlocations, sizeof(*p->locations)) ||
+	    !map64_put(&b->locs, key, (uint32_t)p->nlocations)) {
+		free(lines);
+		return -1;
+	}
+	p->locations[p->nlocations] = (struct prof_location){pc, mapping, (uint32_t)n, lines};
+	return (int64_t)p->nlocations++;
+}
+
+static int64_t add_location(struct builder *b, struct dump_ctx *c, uint64_t pc)
+{
+	const struct dump_module *m = dump_module_of(c->d, pc);
+	int32_t mapping = m ? c->mod_mapping[m - c->d->modules] : -1;
+	uint64_t key = (pc & ((1ull << 48) - 1)) | (uint64_t)(uint32_t)(mapping + 1) << 48;
+	uint32_t idx;
+	if (map64_get(&b->locs, key, &idx))
+		return idx;
+	struct resolve_frame frames[RESOLVE_MAX_INLINE];
+	int n = c->r && m ? resolver_lookup(c->r, pc, frames, RESOLVE_MAX_INLINE) : 0;
+	return new_location(b, key, pc, mapping, frames, n);
+}
+
+static int64_t sentinel_location(struct builder *b)
+{
+	uint32_t idx;
+	if (map64_get(&b->locs, SENTINEL_KEY, &idx))
+		return idx;
+	struct resolve_frame f = {LC_SENTINEL_NAME, LC_SENTINEL_NAME, "", 0};
+	return new_location(b, SENTINEL_KEY, 0, -1, &f, 1);
+}
+
+static int add_sample(struct builder *b, uint32_t *locs, uint32_t nlocs, uint64_t count,
+                      uint64_t delay, uint32_t flags)
+{
+	struct profile *p = b->p;
+	if (!grow((void **)&p->samples, &b->cap_samples, p->nsamples, sizeof(*p->samples))) {
+		free(locs);
+		return -1;
+	}
+	p->samples[p->nsamples++] = (struct prof_sample){
+	    nlocs, locs, {(int64_t)count, (int64_t)delay}, flags};
+	return 0;
+}
+
+static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_bucket *bk)
+{
+	uint32_t *locs = malloc(bk->nframes * sizeof(*locs));
+	if (!locs)
+		return -1;
+	for (uint32_t i = 0; i < bk->nframes; i++) {
+		int64_t l = add_location(b, c, bk->pcs[i]);
+		if (l < 0) {
+			free(locs);
+			return -1;
+		}
+		locs[i] = (uint32_t)l;
+	}
+	return add_sample(b, locs, bk->nframes, bk->count, bk->delay_ns, bk->flags);
+}
+
+static int add_dump(struct builder *b, const struct dump *d, const struct resolve_opts *o,
+                    FILE *warn)
+{
+	struct dump_ctx c = {.d = d, .r = resolver_open(d, o, warn)};
+	c.mod_mapping = calloc(d->nmodules ? d->nmodules : 1, sizeof(*c.mod_mapping));
+	int rc = c.r && c.mod_mapping ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < d->nmodules; i++) {
+		c.mod_mapping[i] = add_mapping(b, &d->modules[i],
+		                               resolver_module_found(c.r, &d->modules[i]));
+		rc = c.mod_mapping[i] < -1 ? -1 : 0;
+	}
+	for (size_t i = 0; rc == 0 && i < d->nbuckets; i++)
+		rc = add_bucket(b, &c, &d->buckets[i]);
+	uint64_t lc, ld;
+	dump_lost_sum(d, &lc, &ld);
+	if (rc == 0 && (lc || ld)) {
+		int64_t s = sentinel_location(b);
+		uint32_t *locs = malloc(sizeof(*locs));
+		rc = s < 0 || !locs ? -1 : 0;
+		if (rc == 0) {
+			locs[0] = (uint32_t)s;
+			rc = add_sample(b, locs, 1, lc, ld, 0);
+		} else {
+			free(locs);
+		}
+	}
+	free(c.mod_mapping);
+	resolver_close(c.r);
+	return rc;
+}
+
+int profile_build(struct profile *p, const struct dump *dumps, size_t ndumps,
+                  const struct resolve_opts *o, FILE *warn)
+{
+	struct builder b = {.p = p};
+	memset(p, 0, sizeof(*p));
+	p->period = 1;
+	uint64_t start = UINT64_MAX, end = 0;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < ndumps; i++) {
+		rc = add_dump(&b, &dumps[i], o, warn);
+		if (dumps[i].meta.start_realtime_ns < start)
+			start = dumps[i].meta.start_realtime_ns;
+		if (dumps[i].meta.end_realtime_ns > end)
+			end = dumps[i].meta.end_realtime_ns;
+	}
+	p->time_nanos = ndumps ? start : 0;
+	p->duration_nanos = end > start ? end - start : 0;
+	/* Interned strings now belong to the profile: keep the set's array
+	 * in p via strings_ for profile_free. */
+	p->strings = b.strs;
+	p->nstrings_cap = b.strs_cap;
+	map64_free(&b.funcs);
+	map64_free(&b.locs);
+	if (rc != 0)
+		profile_free(p);
+	return rc;
+}
+
+void profile_free(struct profile *p)
+{
+	for (size_t i = 0; i < p->nlocations; i++)
+		free(p->locations[i].lines);
+	for (size_t i = 0; i < p->nsamples; i++)
+		free(p->samples[i].locs);
+	for (size_t i = 0; i < p->nstrings_cap; i++)
+		free(p->strings[i]);
+	free(p->strings);
+	free(p->mappings);
+	free(p->functions);
+	free(p->locations);
+	free(p->samples);
+	memset(p, 0, sizeof(*p));
+}
+
+void profile_location_label(const struct profile *p, const struct prof_location *l, char *buf,
+                            size_t cap)
+{
+	if (l->mapping < 0) {
+		snprintf(buf, cap, "%#" PRIx64, l->address);
+		return;
+	}
+	const struct prof_mapping *m = &p->mappings[l->mapping];
+	const char *base = strrchr(m->file, '/');
+	snprintf(buf, cap, "%s+%#" PRIx64, base ? base + 1 : m->file, l->address - m->load_bias);
+}

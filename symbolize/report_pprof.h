@@ -1,0 +1,29 @@
+/*
+ * report_pprof.h — write a symbolized profile as pprof's profile.proto,
+ * gzip-compressed, the way Go's runtime/pprof writes a mutex profile.
+ *
+ * The output opens in `go tool pprof` and every other reader of
+ * profile.proto: sample types [contentions/count, delay/nanoseconds],
+ * period type contentions/count, period p->period.  Buckets that timed out
+ * or were truncated carry the string labels timedout=true, truncated=true.
+ *
+ * Pure function of its input apart from writing to `out`: no global state,
+ * safe to call from any thread on a profile nobody is changing.
+ */
+#ifndef LOCKCONTEND_REPORT_PPROF_H
+#define LOCKCONTEND_REPORT_PPROF_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "profile.h"
+
+/*
+ * Encode `p` and write it, gzip-compressed, to `out` (which stays open and
+ * is flushed).  Returns 0, or -1 with one line in err: an index in `p` that
+ * points outside its table, no memory, a compression or write error.  On
+ * error some bytes may already have been written.
+ */
+int report_pprof_write(const struct profile *p, FILE *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,308 @@
+/*
+ * resolve.c — libdwfl symbolization of raw return addresses (resolve.h).
+ *
+ * The lookup follows eu-stack: pc - 1, the CU DIE at that address, its
+ * scopes from the innermost out; every inlined subroutine is a frame whose
+ * caller's file:line is the inline's DW_AT_call_file/line, and the
+ * enclosing subprogram ends the chain.  Without DWARF, the ELF symbol table
+ * names the function.
+ */
+#include "resolve.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* From libstdc++: the Itanium C++ ABI demangler. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+struct resolver {
+	Dwfl *dwfl;
+	Dwfl_Callbacks cb;
+	char *debuginfo_path;
+	const struct dump *dump;
+	bool *found;       /* per dump module: a matching file was reported */
+	bool *warned;      /* per dump module: its missing file was reported */
+	FILE *warn;
+	struct resolve_opts opts;
+	bool demangle;
+	char *demangled[RESOLVE_MAX_INLINE]; /* owned results of the last lookup */
+};
+
+static bool build_id_of_fd(int fd, uint8_t *out, size_t *len)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	const void *id = NULL;
+	ssize_t n = elf ? dwelf_elf_gnu_build_id(elf, &id) : -1;
+	bool ok = n > 0 && (size_t)n <= LC_DUMP_MAX_BUILD_ID;
+	if (ok) {
+		memcpy(out, id, (size_t)n);
+		*len = (size_t)n;
+	}
+	if (elf)
+		elf_end(elf);
+	return ok;
+}
+
+/* Open path if it is an ELF file whose build-id is the module's (or the
+ * module has none recorded).  Returns an fd or -1. */
+static int open_matching(const char *path, const struct dump_module *m)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	uint8_t id[LC_DUMP_MAX_BUILD_ID];
+	size_t len = 0;
+	bool has = build_id_of_fd(fd, id, &len);
+	if (m->build_id_len == 0 ? true
+	                         : has && len == m->build_id_len &&
+	                               memcmp(id, m->build_id, len) == 0)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* <dir>/.build-id/xx/rest<suffix> */
+static int open_by_build_id(const char *dir, const struct dump_module *m, const char *suffix,
+                            char *path, size_t cap)
+{
+	if (m->build_id_len < 2)
+		return -1;
+	int n = snprintf(path, cap, "%s/.build-id/%02x/", dir, m->build_id[0]);
+	for (uint32_t i = 1; i < m->build_id_len && n < (int)cap - 3; i++)
+		n += snprintf(path + n, cap - (size_t)n, "%02x", m->build_id[i]);
+	snprintf(path + n, cap - (size_t)n, "%s", suffix);
+	return open_matching(path, m);
+}
+
+/* The file for module m: its recorded path (under the sysroot), else by
+ * build-id.  The path actually opened goes to `found`. */
+static int find_module_file(const struct dump_module *m, const struct resolve_opts *o,
+                            char *found, size_t cap)
+{
+	snprintf(found, cap, "%s%s", o->sysroot ? o->sysroot : "", m->path);
+	int fd = m->path[0] == '/' ? open_matching(found, m) : -1;
+	for (size_t i = 0; fd < 0 && i <= o->ndebug_dirs; i++) {
+		const char *dir = i < o->ndebug_dirs ? o->debug_dirs[i] : "/usr/lib/debug";
+		fd = open_by_build_id(dir, m, "", found, cap);
+		if (fd < 0)
+			fd = open_by_build_id(dir, m, ".debug", found, cap);
+	}
+	return fd;
+}
+
+static void warn_module(FILE *warn, const struct dump_module *m, const struct resolve_opts *o)
+{
+	char id[2 * LC_DUMP_MAX_BUILD_ID + 1] = "none";
+	for (uint32_t i = 0; i < m->build_id_len; i++)
+		snprintf(id + 2 * i, 3, "%02x", m->build_id[i]);
+	fprintf(warn,
+	        "lockcontend-symbolize: warning: no file for %s%s with build-id %s; its frames are "
+	        "shown as module+offset\n",
+	        o->sysroot ? o->sysroot : "", m->path, id);
+}
+
+static char *debuginfo_path_for(const struct resolve_opts *o)
+{
+	size_t len = 32;
+	for (size_t i = 0; i < o->ndebug_dirs; i++)
+		len += strlen(o->debug_dirs[i]) + 1;
+	char *p = malloc(len);
+	if (!p)
+		return NULL;
+	strcpy(p, ":.debug");
+	for (size_t i = 0; i < o->ndebug_dirs; i++) {
+		strcat(p, ":");
+		strcat(p, o->debug_dirs[i]);
+	}
+	strcat(p, ":/usr/lib/debug");
+	return p;
+}
+
+static bool is_vdso(const struct dump_module *m)
+{
+	return strcmp(m->path, "linux-vdso.so.1") == 0 || strcmp(m->path, "[vdso]") == 0;
+}
+
+struct resolver *resolver_open(const struct dump *d, const struct resolve_opts *o, FILE *warn)
+{
+	struct resolver *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->dump = d;
+	r->demangle = o->demangle;
+	r->debuginfo_path = debuginfo_path_for(o);
+	r->found = calloc(d->nmodules ? d->nmodules : 1, sizeof(bool));
+	r->warned = calloc(d->nmodules ? d->nmodules : 1, sizeof(bool));
+	r->warn = warn;
+	r->opts = *o;
+	r->cb.find_elf = dwfl_build_id_find_elf;
+	r->cb.find_debuginfo = dwfl_standard_find_debuginfo;
+	r->cb.section_address = dwfl_offline_section_address;
+	r->cb.debuginfo_path = &r->debuginfo_path;
+	r->dwfl = dwfl_begin(&r->cb);
+	if (!r->dwfl || !r->found || !r->warned || !r->debuginfo_path) {
+		resolver_close(r);
+		return NULL;
+	}
+	dwfl_report_begin(r->dwfl);
+	for (size_t i = 0; i < d->nmodules; i++) {
+		const struct dump_module *m = &d->modules[i];
+		if (is_vdso(m))
+			continue;
+		char path[2 * 4096];
+		int fd = find_module_file(m, o, path, sizeof(path));
+		if (fd >= 0 && dwfl_report_elf(r->dwfl, m->path, path, fd, m->load_bias, true))
+			r->found[i] = true;
+		if (fd >= 0 && !r->found[i])
+			close(fd);
+	}
+	dwfl_report_end(r->dwfl, NULL, NULL);
+	return r;
+}
+
+void resolver_close(struct resolver *r)
+{
+	if (!r)
+		return;
+	if (r->dwfl)
+		dwfl_end(r->dwfl);
+	for (int i = 0; i < RESOLVE_MAX_INLINE; i++)
+		free(r->demangled[i]);
+	free(r->debuginfo_path);
+	free(r->found);
+	free(r->warned);
+	free(r);
+}
+
+bool resolver_module_found(const struct resolver *r, const struct dump_module *m)
+{
+	size_t i = (size_t)(m - r->dump->modules);
+	return i < r->dump->nmodules && r->found[i];
+}
+
+/* ---- lookup ------------------------------------------------------------- */
+
+static const char *die_name(Dwarf_Die *die, const char **linkage)
+{
+	Dwarf_Attribute attr;
+	const char *l = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!l)
+		l = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
+	*linkage = l ? l : name;
+	return name ? name : l;
+}
+
+/* The demangled form of sys, owned by r until the next lookup. */
+static const char *demangle(struct resolver *r, int slot, const char *sys, const char *plain)
+{
+	free(r->demangled[slot]);
+	r->demangled[slot] = NULL;
+	if (!r->demangle || !sys || strncmp(sys, "_Z", 2) != 0)
+		return r->demangle || !sys ? plain : sys;
+	int status = -1;
+	char *d = __cxa_demangle(sys, NULL, NULL, &status);
+	if (status != 0 || !d) {
+		free(d);
+		return plain;
+	}
+	r->demangled[slot] = d;
+	return d;
+}
+
+static const char *call_file(Dwarf_Die *cudie, Dwarf_Die *inl)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word idx;
+	Dwarf_Files *files;
+	size_t nfiles;
+	if (dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr), &idx) != 0 ||
+	    dwarf_getsrcfiles(cudie, &files, &nfiles) != 0 || idx >= nfiles)
+		return "";
+	const char *f = dwarf_filesrc(files, idx, NULL, NULL);
+	return f ? f : "";
+}
+
+static int call_line(Dwarf_Die *inl)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word line;
+	return dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &line) == 0 ? (int)line : 0;
+}
+
+/* The inline chain at a from DWARF scopes; 0 if there is no DWARF here. */
+static int lookup_dwarf(struct resolver *r, Dwfl_Module *mod, Dwarf_Addr a,
+                        struct resolve_frame *frames, int max)
+{
+	Dwarf_Addr bias;
+	Dwarf_Die *cudie = dwfl_module_addrdie(mod, a, &bias), *scopes = NULL;
+	int nscopes = cudie ? dwarf_getscopes(cudie, a - bias, &scopes) : 0;
+	const char *file = "";
+	int line = 0, n = 0;
+	Dwfl_Line *l = dwfl_module_getsrc(mod, a);
+	if (l) {
+		const char *f = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
+		file = f ? f : "";
+	}
+	for (int i = 0; i < nscopes && n < max; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram &&
+		    tag != DW_TAG_entry_point)
+			continue;
+		const char *sys, *name = die_name(&scopes[i], &sys);
+		if (!name)
+			name = sys = "??";
+		frames[n] = (struct resolve_frame){demangle(r, n, sys, name), sys, file, line};
+		n++;
+		if (tag != DW_TAG_inlined_subroutine)
+			break;
+		file = call_file(cudie, &scopes[i]);
+		line = call_line(&scopes[i]);
+	}
+	free(scopes);
+	return n;
+}
+
+int resolver_lookup(struct resolver *r, uint64_t pc, struct resolve_frame *frames, int max)
+{
+	if (pc == 0 || max <= 0)
+		return 0;
+	const struct dump_module *m = dump_module_of(r->dump, pc);
+	if (m && !resolver_module_found(r, m)) {
+		/* Warn once per module, and only for one a stack points into. */
+		size_t i = (size_t)(m - r->dump->modules);
+		if (!r->warned[i] && r->warn && !is_vdso(m))
+			warn_module(r->warn, m, &r->opts);
+		r->warned[i] = true;
+		return 0;
+	}
+	Dwarf_Addr a = pc - 1;
+	Dwfl_Module *mod = dwfl_addrmodule(r->dwfl, a);
+	if (!mod)
+		return 0;
+	if (max > RESOLVE_MAX_INLINE)
+		max = RESOLVE_MAX_INLINE;
+	int n = lookup_dwarf(r, mod, a, frames, max);
+	if (n > 0)
+		return n;
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *sys = dwfl_module_addrinfo(mod, a, &off, &sym, NULL, NULL, NULL);
+	if (!sys)
+		return 0;
+	const char *file = "";
+	int line = 0;
+	Dwfl_Line *l = dwfl_module_getsrc(mod, a);
+	if (l) {
+		const char *f = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
+		file = f ? f : "";
+	}
+	frames[0] = (struct resolve_frame){demangle(r, 0, sys, sys), sys, file, line};
+	return 1;
+}

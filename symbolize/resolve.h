@@ -1,0 +1,60 @@
+/*
+ * resolve.h — return addresses to functions, files and lines, with libdwfl.
+ *
+ * One resolver per dump: its modules are reported to libdwfl at the load
+ * biases the dump recorded.  A module's file is used only if its GNU
+ * build-id matches the one in the dump (a rebuilt binary would give wrong
+ * names); otherwise, or if it is missing, it is looked up by build-id in
+ * <dir>/.build-id/xx/rest[.debug] for every --debug-dir and /usr/lib/debug.
+ * Separate debug files are found by build-id or .gnu_debuglink (libdwfl's
+ * standard search).  --sysroot DIR is prefixed to every recorded path.
+ * A module with no usable file gets one warning, the first time a frame
+ * points into it, and its frames print as module+0xoffset: never a wrong
+ * name.
+ *
+ * Not thread-safe; strings returned by resolver_lookup are valid until the
+ * next call.
+ */
+#ifndef LOCKCONTEND_RESOLVE_H
+#define LOCKCONTEND_RESOLVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dumpread.h"
+
+struct resolve_opts {
+	const char *sysroot;          /* NULL: none */
+	const char *const *debug_dirs; /* extra build-id / debug directories */
+	size_t ndebug_dirs;
+	bool demangle;
+};
+
+struct resolve_frame {
+	const char *function;    /* demangled (if asked), never NULL */
+	const char *system_name; /* as in the binary */
+	const char *file;        /* "" if unknown */
+	int line;                /* 0 if unknown */
+};
+
+#define RESOLVE_MAX_INLINE 32
+
+struct resolver;
+
+/* Report every module of d; warnings (one line each) go to warn. o must
+ * outlive the resolver. */
+struct resolver *resolver_open(const struct dump *d, const struct resolve_opts *o, FILE *warn);
+void resolver_close(struct resolver *r);
+
+/* Frames at return address pc (looked up at pc - 1), innermost first: the
+ * inline chain, then the function that contains it.  Returns the number of
+ * frames, 0 when the address has no symbol (the caller prints
+ * module+0xoffset). */
+int resolver_lookup(struct resolver *r, uint64_t pc, struct resolve_frame *frames, int max);
+
+/* Was module m (of the dump) found on disk with a matching build-id? */
+bool resolver_module_found(const struct resolver *r, const struct dump_module *m);
+
+#endif

@@ -1,0 +1,76 @@
+#!/bin/sh
+# mkcorpus.sh — regenerate test/fuzz/corpus/, the fuzzer's committed seeds.
+#
+#   test/fuzz/mkcorpus.sh        (from the repository root)
+#
+# Three real dumps from the test fixtures under the preload, then seeds
+# derived from the first one by cuts and edits (mkseed.c): the reader's
+# paths for cut-short, skipped, refused and empty input all start covered.
+# The real dumps hold pids and addresses, so each run differs in those
+# bytes; the derivations are the same every time.  Each seed is checked
+# against what lockcontend-rawdump must say of it (0 complete, 1 refused,
+# 2 cut short) so a seed cannot silently stop meaning what its name says.
+set -eu
+
+make -s all build/test/fixtures/known_wait build/test/fixtures/scenarios
+out=test/fuzz/corpus
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p build/fuzz
+${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Werror -Iinclude -o build/fuzz/mkseed test/fuzz/mkseed.c
+seed=build/fuzz/mkseed
+
+# profile DUMP CONFIG PROGRAM ARGS...: a real dump of PROGRAM.
+profile() {
+	dump=$1 cfg=$2
+	shift 2
+	LOCKCONTEND="$cfg,out=$tmp/$dump" LD_PRELOAD=$PWD/build/liblockcontend.so "$@" >/dev/null
+	cat "$tmp/$dump" >"$out/$dump"
+}
+
+# offset TYPE [NTH]: where the NTH (default first) record of TYPE starts.
+offset() {
+	$seed records "$out/known_wait.raw" | awk -v t="$1" -v n="${2:-1}" \
+		'$2 == t && ++k == n { print $1; exit }'
+}
+
+# cut NAME BYTES: the first BYTES of the known_wait dump.
+cut() {
+	head -c "$2" "$out/known_wait.raw" >"$out/$1"
+}
+
+rm -rf "$out"
+mkdir -p "$out"
+profile known_wait.raw depth=8 build/test/fixtures/known_wait 2 5
+profile timeout.raw depth=8 build/test/fixtures/scenarios timeout 1 5
+profile nostacks.raw stacks=0 build/test/fixtures/known_wait 2 5
+
+: >"$out/empty.raw"
+cut cut-after-meta.raw "$(offset 2)"               # at a record boundary
+cut cut-before-trailer.raw "$(offset 6)"           # every record but the trailer
+cut cut-mid-module.raw "$(($(offset 2) + 8 + 30))" # inside the first segment
+cut cut-mid-bucket.raw "$(($(offset 3) + 8 + 28))" # inside the first frame
+cut cut-mid-trailer.raw "$(($(offset 6) + 8 + 12))"
+# A record type this reader does not know, valid otherwise: skipped.
+$seed insert "$out/known_wait.raw" "$out/unknown-record.raw" 99 5 3
+# What a newer minor version may write: a new record type.  Read.
+$seed insert "$out/known_wait.raw" "$tmp/minor.raw" 7 24 4
+$seed version "$tmp/minor.raw" "$out/minor-1.1.raw" 1 1
+# A newer major version: refused.
+$seed version "$out/known_wait.raw" "$out/major-2.0.raw" 2 0
+
+# expect STATUS FILE...: lockcontend-rawdump's verdict on each.
+expect() {
+	want=$1
+	shift
+	for f in "$@"; do
+		rc=0
+		build/lockcontend-rawdump "$out/$f" >/dev/null 2>&1 || rc=$?
+		[ "$rc" = "$want" ] || { echo "mkcorpus: $f: rawdump exit $rc, want $want" >&2; exit 1; }
+	done
+}
+expect 0 known_wait.raw timeout.raw nostacks.raw unknown-record.raw minor-1.1.raw
+expect 1 empty.raw major-2.0.raw
+expect 2 cut-after-meta.raw cut-before-trailer.raw cut-mid-module.raw cut-mid-bucket.raw \
+	cut-mid-trailer.raw
+ls -l "$out"

@@ -1,0 +1,120 @@
+/*
+ * mkseed.c — derive fuzz seeds from a real dump (used by mkcorpus.sh).
+ *
+ *   mkseed records IN                          print "offset type size" per record
+ *   mkseed insert IN OUT TYPE LEN BEFORE_TYPE  add a TYPE record with LEN payload
+ *                                              bytes before the first BEFORE_TYPE
+ *                                              record, trailer fixed to match
+ *   mkseed version IN OUT MAJOR MINOR          rewrite the header's version
+ *
+ * The reader is not used on purpose: seeds must be crafted from the format
+ * (dumpfmt.h) alone, so a reader bug cannot shape its own test inputs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockcontend/dumpfmt.h"
+
+static uint8_t *buf;
+static size_t len;
+
+static void die(const char *msg)
+{
+	fprintf(stderr, "mkseed: %s\n", msg);
+	exit(1);
+}
+
+static void load(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f || !(buf = malloc(1 << 20)))
+		die("cannot read input");
+	len = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	if (len < sizeof(struct lc_dump_header) || memcmp(buf, LC_DUMP_MAGIC, 8) != 0)
+		die("input is not a dump");
+}
+
+static void save(const char *path, const uint8_t *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0)
+		die("cannot write output");
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return get32(p) | (uint64_t)get32(p + 4) << 32;
+}
+
+/* Offset of the first record of `type` (0: print every record), or 0. */
+static size_t walk(uint32_t type)
+{
+	size_t off = sizeof(struct lc_dump_header);
+	while (len - off >= sizeof(struct lc_rec_head)) {
+		uint32_t t = get32(buf + off), size = get32(buf + off + 4);
+		if (type == 0)
+			printf("%zu %u %u\n", off, t, size);
+		else if (t == type)
+			return off;
+		if (size > LC_DUMP_MAX_RECORD || len - off - 8 < lc_dump_pad(size))
+			break;
+		off += 8 + lc_dump_pad(size);
+	}
+	return 0;
+}
+
+static void insert(const char *out, uint32_t type, uint32_t size, uint32_t before)
+{
+	size_t at = walk(before), trailer = walk(LC_REC_TRAILER);
+	if (!at || !trailer || at > trailer)
+		die("no such record, or no trailer after it");
+	size_t add = 8 + lc_dump_pad(size);
+	uint8_t *o = calloc(len + add, 1);
+	if (!o)
+		die("out of memory");
+	memcpy(o, buf, at);
+	put(o + at, type, 4);
+	put(o + at + 4, size, 4);
+	for (uint32_t i = 0; i < size; i++) /* a payload no known record has */
+		o[at + 8 + i] = (uint8_t)(0xc0 + i);
+	memcpy(o + at + add, buf + at, len - at);
+	uint8_t *t = o + trailer + add + 8; /* trailer payload: records, bytes */
+	put(t, get64(t) + 1, 8);
+	put(t + 8, get64(t + 8) + add, 8);
+	save(out, o, len + add);
+	free(o);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "records")) {
+		load(argv[2]);
+		walk(0);
+	} else if (argc == 7 && !strcmp(argv[1], "insert")) {
+		load(argv[2]);
+		insert(argv[3], (uint32_t)strtoul(argv[4], NULL, 0),
+		       (uint32_t)strtoul(argv[5], NULL, 0), (uint32_t)strtoul(argv[6], NULL, 0));
+	} else if (argc == 6 && !strcmp(argv[1], "version")) {
+		load(argv[2]);
+		put(buf + 8, strtoul(argv[4], NULL, 0), 2);
+		put(buf + 10, strtoul(argv[5], NULL, 0), 2);
+		save(argv[3], buf, len);
+	} else {
+		die("usage: mkseed records IN | insert IN OUT TYPE LEN BEFORE_TYPE | "
+		    "version IN OUT MAJOR MINOR");
+	}
+	return 0;
+}
