@@ -19,7 +19,7 @@ PRELOAD_FLAGS := $(BASEFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec
 PRELOAD_LIBS  := -lunwind -ldl -pthread
 
 DEB_PACKAGES := gcc make binutils libc6-dev libunwind-dev libelf-dev libdw-dev zlib1g-dev \
-                libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev
+                libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++
 
 PRELOAD_CORE := text arena config stash stacktab slots modmap unwind recorder dumpwrite real
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) hooks))
@@ -30,6 +30,7 @@ SYMBOLIZE_TEST_OBJS := $(BUILD)/symbolize/report_pprof.o
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
 INTEG_TESTS  := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,$(wildcard test/integration/test_*.c))
 FIXTURES     := $(patsubst test/fixtures/%.c,$(BUILD)/test/fixtures/%,$(wildcard test/fixtures/*.c))
+FIXTURES     += $(patsubst test/fixtures/%.cpp,$(BUILD)/test/fixtures/%,$(wildcard test/fixtures/*.cpp))
 
 .PHONY: all deps check unit integration bench demo clean
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize
@@ -81,6 +82,11 @@ $(BUILD)/test/fixtures/%: test/fixtures/%.c | $(BUILD)/test/fixtures
 	$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -o $@ $< -pthread -ldl
 
+# C++ fixtures (test/fixtures/*.cpp): the same, with g++.
+$(BUILD)/test/fixtures/%: test/fixtures/%.cpp | $(BUILD)/test/fixtures
+	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
+	  -o $@ $< -pthread
+
 unit: all $(UNIT_TESTS)
 	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t --jobs 1 || fail=1; done; exit $$fail
 
@@ -94,8 +100,10 @@ check: unit integration fuzz
 # libFuzzer with ASan and UBSan on the dump reader, built from source with
 # clang (the rest of the build is gcc's).  It runs on a scratch corpus in
 # build/fuzz/corpus/, seeded from test/fuzz/corpus/ and kept between runs,
-# so new inputs never land in the committed seeds; a crash fails the target,
-# prints the report and leaves the input in build/fuzz/artifacts/.
+# so new inputs never land in the committed seeds.  Inputs that once crashed
+# the reader (test/fuzz/crashes/, if any) are run first, as regressions.  A
+# crash fails the target, prints the report and leaves the input in
+# build/fuzz/artifacts/.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_DIR     := $(BUILD)/fuzz
@@ -113,8 +121,9 @@ fuzz: $(FUZZ_DIR)/fuzz_dumpread
 	@rm -rf $(FUZZ_DIR)/artifacts && mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
 	@cp test/fuzz/corpus/* $(FUZZ_DIR)/corpus/
 	@echo "== $< for $(FUZZ_SECONDS) s (log: $(FUZZ_DIR)/fuzz.log)"
-	@$< $(FUZZ_ARGS) $(FUZZ_DIR)/corpus >$(FUZZ_DIR)/fuzz.log 2>&1 || { \
-	  tail -n 60 $(FUZZ_DIR)/fuzz.log; \
+	@$< $(FUZZ_ARGS) $(FUZZ_DIR)/corpus $(wildcard test/fuzz/crashes) >$(FUZZ_DIR)/fuzz.log 2>&1 || { \
+	  sed -n '/invariant failed\|runtime error\|ERROR/,/^SUMMARY/p; /Test unit written/p' \
+	    $(FUZZ_DIR)/fuzz.log | grep . || tail -n 20 $(FUZZ_DIR)/fuzz.log; \
 	  echo "make fuzz: FAILED, input in $(FUZZ_DIR)/artifacts/ (replay: $< FILE)"; exit 1; }
 	@awk '/^Done/ { runs = $$2; secs = $$5 } /average_exec_per_sec/ { eps = $$2 } \
 	  END { printf "make fuzz: %s runs in %s s (%s exec/s), no crash, corpus %d inputs\n", \

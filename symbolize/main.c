@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dumpread.h"
@@ -159,6 +160,11 @@ static int write_to_file(const struct options *o, const struct report_input *in)
 		return -1;
 	snprintf(tmp, len + 16, "%s.tmpXXXXXX", o->output);
 	int fd = mkstemp(tmp);
+	if (fd >= 0) {
+		mode_t um = umask(0);
+		umask(um);
+		fchmod(fd, 0666 & ~um);
+	}
 	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
 		fprintf(stderr, PROG ": cannot create %s: %s\n", o->output, strerror(errno));

@@ -63,6 +63,12 @@ static void header_dump(const struct dump *d, const char *path, FILE *out)
 	fprintf(out, "  ran %s; rate %u%s; stacks %s, depth %u\n", dur, m->rate,
 	        m->rate == 1 ? " (every contention recorded)" : " (1 in rate recorded, scaled)",
 	        m->flags & LC_META_STACKS ? "on" : "off", m->depth);
+	if (!d->have_totals || !d->have_lost) {
+		fprintf(out, "  totals and losses unknown: the dump ends before them\n");
+		if (!d->complete)
+			fprintf(out, "  WARNING: %s; this is a partial profile\n", d->warning);
+		return;
+	}
 	fprintf(out, "  %" PRIu64 " contentions, %s total wait", d->totals.contentions, wait);
 	if (d->totals.timeouts)
 		fprintf(out, " (%" PRIu64 " timed out)", d->totals.timeouts);
@@ -157,14 +163,48 @@ static void top_functions(const struct profile *p, int top, int64_t total, FILE 
 	free(rows);
 }
 
-static int cmp_sample(const void *a, const void *b, void *arg)
+/* A sample as listed: identical symbolized stacks (e.g. from several
+ * processes) are one entry with their values summed. */
+struct entry {
+	char *key;
+	size_t sample;
+	int64_t value[PROF_NVALUES];
+};
+
+static char *stack_key(const struct profile *p, const struct prof_sample *s)
 {
-	const struct profile *p = arg;
-	const struct prof_sample *x = &p->samples[*(const size_t *)a];
-	const struct prof_sample *y = &p->samples[*(const size_t *)b];
+	char *buf = NULL, label[512];
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return NULL;
+	fprintf(f, "%x", s->flags);
+	for (uint32_t i = 0; i < s->nlocs; i++) {
+		const struct prof_location *l = &p->locations[s->locs[i]];
+		if (!l->nlines) {
+			profile_location_label(p, l, label, sizeof(label));
+			fprintf(f, ";%s", label);
+		}
+		for (uint32_t k = 0; k < l->nlines; k++)
+			fprintf(f, ";%u:%" PRId64, l->lines[k].function, l->lines[k].line);
+	}
+	fclose(f);
+	return buf;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : x->sample < y->sample ? -1 : 1;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
 	if (x->value[PROF_DELAY] != y->value[PROF_DELAY])
 		return x->value[PROF_DELAY] < y->value[PROF_DELAY] ? 1 : -1;
-	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+	return x->sample < y->sample ? -1 : 1;
 }
 
 static void print_stack(const struct profile *p, const struct prof_sample *s, FILE *out)
@@ -191,23 +231,40 @@ static void print_stack(const struct profile *p, const struct prof_sample *s, FI
 
 static void top_stacks(const struct profile *p, int top, int64_t total, FILE *out)
 {
-	size_t *order = malloc((p->nsamples ? p->nsamples : 1) * sizeof(*order));
-	if (!order)
+	struct entry *e = calloc(p->nsamples ? p->nsamples : 1, sizeof(*e));
+	size_t n = 0;
+	if (!e)
 		return;
-	for (size_t i = 0; i < p->nsamples; i++)
-		order[i] = i;
-	qsort_r(order, p->nsamples, sizeof(*order), cmp_sample, (void *)p);
+	for (size_t i = 0; i < p->nsamples; i++) {
+		e[i] = (struct entry){stack_key(p, &p->samples[i]), i,
+		                      {p->samples[i].value[0], p->samples[i].value[1]}};
+		if (!e[i].key)
+			e[i].key = strdup("");
+	}
+	qsort(e, p->nsamples, sizeof(*e), cmp_key);
+	for (size_t i = 0; i < p->nsamples; i++) {
+		if (n && strcmp(e[n - 1].key, e[i].key) == 0) {
+			for (int v = 0; v < PROF_NVALUES; v++)
+				e[n - 1].value[v] += e[i].value[v];
+			free(e[i].key);
+			continue;
+		}
+		e[n++] = e[i];
+	}
+	qsort(e, n, sizeof(*e), cmp_entry);
 	fprintf(out, "\nTop stacks by wait\n");
 	char dur[32];
-	for (size_t i = 0; i < p->nsamples && (int)i < top; i++) {
-		const struct prof_sample *s = &p->samples[order[i]];
-		report_duration(dur, sizeof(dur), (uint64_t)s->value[PROF_DELAY]);
+	for (size_t i = 0; i < n && (int)i < top; i++) {
+		const struct prof_sample *s = &p->samples[e[i].sample];
+		report_duration(dur, sizeof(dur), (uint64_t)e[i].value[PROF_DELAY]);
 		fprintf(out, "  #%zu  %s (%.1f%%) in %" PRId64 " contentions%s\n", i + 1, dur,
-		        pct(s->value[PROF_DELAY], total), s->value[PROF_CONTENTIONS],
+		        pct(e[i].value[PROF_DELAY], total), e[i].value[PROF_CONTENTIONS],
 		        s->flags & LC_BUCKET_TIMEDOUT ? ", timed out" : "");
 		print_stack(p, s, out);
 	}
-	free(order);
+	for (size_t i = 0; i < n; i++)
+		free(e[i].key);
+	free(e);
 }
 
 void report_text_write(const struct report_input *in, FILE *out)

@@ -243,6 +243,13 @@ static int lookup_dwarf(struct resolver *r, Dwfl_Module *mod, Dwarf_Addr a,
 	Dwarf_Addr bias;
 	Dwarf_Die *cudie = dwfl_module_addrdie(mod, a, &bias), *scopes = NULL;
 	int nscopes = cudie ? dwarf_getscopes(cudie, a - bias, &scopes) : 0;
+	if (nscopes > 0) { /* the physical nesting, not the inline's abstract origin */
+		Dwarf_Die innermost = scopes[0], *chain = NULL;
+		int n = dwarf_getscopes_die(&innermost, &chain);
+		free(scopes);
+		scopes = chain;
+		nscopes = n > 0 ? n : 0;
+	}
 	const char *file = "";
 	int line = 0, n = 0;
 	Dwfl_Line *l = dwfl_module_getsrc(mod, a);

@@ -1,0 +1,240 @@
+/*
+ * test_wrapper.c — scripts/lockcontend, the one-command front end.
+ *
+ * `lockcontend [options] -- CMD ARGS...` runs CMD under the preload and
+ * prints the symbolized report of every process it started.  These tests
+ * run it on the fixtures and check: the exit status is CMD's (128+N for a
+ * signal), the report names the waiting function in text and folded form,
+ * --out/--keep leave readable dumps, a forking CMD gives one merged report,
+ * -o writes a file, errors are one line, and the temporary directory it
+ * makes under $TMPDIR is always removed.  Each test gives the wrapper a
+ * TMPDIR of its own, so leftovers can be seen.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "integration/harness.h"
+
+/* scripts/lockcontend, or $LOCKCONTEND_TEST_WRAPPER (another copy of it,
+ * to check a change by hand). */
+static const char *wrapper(void)
+{
+	static char path[PATH_MAX];
+	const char *over = getenv("LOCKCONTEND_TEST_WRAPPER");
+	const char *want = over && *over ? over : "scripts/lockcontend";
+	cr_assert(realpath(want, path) != NULL, "%s: %s", want, strerror(errno));
+	return path;
+}
+
+/* Run `lockcontend ARGS...` (NULL-terminated) in tmp with TMPDIR=tmp. */
+static void run_wrapper(const char *tmp, const char *const args[], struct run_result *r)
+{
+	char env[PATH_MAX + 16];
+	const char *argv[32] = {wrapper()};
+	for (size_t i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = args[i];
+	snprintf(env, sizeof(env), "TMPDIR=%s", tmp);
+	const char *envv[] = {env, NULL};
+	cr_assert_eq(harness_run(argv, envv, tmp, false, 90, r), 0);
+	cr_assert(!r->timed_out, "lockcontend hung");
+}
+
+/* Nothing in tmp but `allowed` (NULL: nothing at all). */
+static void assert_tmp_clean(const char *tmp, const char *allowed)
+{
+	DIR *d = opendir(tmp);
+	cr_assert(d != NULL, "%s: %s", tmp, strerror(errno));
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		cr_assert(allowed && !strcmp(e->d_name, allowed), "left behind in TMPDIR: %s",
+		          e->d_name);
+	}
+	closedir(d);
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static size_t count_of(const char *s, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+Test(wrapper, exit_status_is_the_commands_and_report_is_printed)
+{
+	const char *tmp = harness_tmpdir();
+	struct run_result r;
+	run_wrapper(tmp, (const char *[]){"--", harness_fixture("scenarios"), "exit", "7", NULL}, &r);
+	cr_assert_eq(r.exit_code, 7, "exit %d; stderr: %s", r.exit_code, r.err);
+	cr_assert(strstr(r.out, "Top functions by wait"), "no report:\n%s", r.out);
+	cr_assert(strstr(r.out, "      exit_contend ("), "exit_contend not on a stack:\n%s", r.out);
+	cr_assert_eq(count_of(r.out, ") from "), 1, "one dump:\n%s", r.out);
+	assert_tmp_clean(tmp, NULL);
+	harness_result_free(&r);
+}
+
+Test(wrapper, format_folded)
+{
+	const char *tmp = harness_tmpdir();
+	struct run_result r;
+	run_wrapper(tmp,
+	            (const char *[]){"--format", "folded", "--", harness_fixture("scenarios"), "exit",
+	                             "0", NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(!strstr(r.out, "Top functions"), "a text report:\n%s", r.out);
+	const char *p = strstr(r.out, ";main;run_exit;exit_contend ");
+	cr_assert(p != NULL, "no ...;main;run_exit;exit_contend VALUE line:\n%s", r.out);
+	char *end;
+	long long v = strtoll(p + strlen(";main;run_exit;exit_contend "), &end, 10);
+	cr_assert(v > 5000000 && *end == '\n', "value %lld ns (the holder keeps the lock 20 ms)", v);
+	assert_tmp_clean(tmp, NULL);
+	harness_result_free(&r);
+}
+
+Test(wrapper, out_and_keep_leave_readable_dumps)
+{
+	const char *tmp = harness_tmpdir();
+	char out[PATH_MAX], pat[PATH_MAX + 32], err[256];
+	struct run_result r;
+	glob_t g;
+	snprintf(out, sizeof(out), "%s/dumps", tmp);
+	run_wrapper(tmp,
+	            (const char *[]){"--out", out, "--keep", "--", harness_fixture("scenarios"),
+	                             "exit", "0", NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "      exit_contend ("), "%s", r.out);
+	cr_assert(strstr(r.err, out), "stderr does not say where the dumps are: %s", r.err);
+	snprintf(pat, sizeof(pat), "%s/scenarios.*.raw", out);
+	cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no dump %s", pat);
+	cr_assert_eq(g.gl_pathc, 1);
+	struct dump d;
+	cr_assert_eq(dump_read_file(g.gl_pathv[0], &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert(d.complete && d.totals.contentions >= 1);
+	dump_free(&d);
+	globfree(&g);
+	assert_tmp_clean(tmp, "dumps");
+	harness_result_free(&r);
+}
+
+Test(wrapper, command_killed_by_a_signal_gives_128_plus_n)
+{
+	const char *tmp = harness_tmpdir();
+	struct run_result r;
+	run_wrapper(tmp, (const char *[]){"--", "/bin/sh", "-c", "kill -TERM $$", NULL}, &r);
+	cr_assert_eq(r.exit_code, 143, "exit %d (signal %d); stderr: %s", r.exit_code, r.signal,
+	             r.err);
+	assert_tmp_clean(tmp, NULL);
+	harness_result_free(&r);
+}
+
+Test(wrapper, forking_command_gives_one_merged_report)
+{
+	const char *tmp = harness_tmpdir();
+	struct run_result r;
+	run_wrapper(tmp, (const char *[]){"--", harness_fixture("scenarios"), "fork", "3", NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "\nall 4 dumps: "), "not parent + 3 children:\n%s", r.out);
+	cr_assert_eq(count_of(r.out, ") from "), 4, "header lists every dump:\n%s", r.out);
+	cr_assert(strstr(r.out, "child_contend"), "no child stack:\n%s", r.out);
+	assert_tmp_clean(tmp, NULL);
+	harness_result_free(&r);
+}
+
+Test(wrapper, output_file_instead_of_stdout)
+{
+	const char *tmp = harness_tmpdir();
+	char file[PATH_MAX + 16];
+	struct run_result r;
+	snprintf(file, sizeof(file), "%s/report.pb.gz", tmp);
+	run_wrapper(tmp,
+	            (const char *[]){"--format", "pprof", "-o", file, "--",
+	                             harness_fixture("scenarios"), "exit", "3", NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 3, "%s", r.err);
+	cr_assert_str_empty(r.out);
+	FILE *f = fopen(file, "rb");
+	cr_assert(f != NULL, "no %s", file);
+	int b0 = fgetc(f), b1 = fgetc(f);
+	fclose(f);
+	cr_assert(b0 == 0x1f && b1 == 0x8b, "not gzip");
+	assert_tmp_clean(tmp, "report.pb.gz");
+	harness_result_free(&r);
+}
+
+Test(wrapper, report_failure_is_the_status_when_the_command_succeeded)
+{
+	/* The script's rule: CMD's status, unless CMD succeeded and no report
+	 * could be made (here: -o into a directory that does not exist). */
+	const char *tmp = harness_tmpdir();
+	char file[PATH_MAX + 16];
+	struct run_result r;
+	snprintf(file, sizeof(file), "%s/no/such/dir/r.txt", tmp);
+	run_wrapper(tmp, (const char *[]){"-o", file, "--", harness_fixture("scenarios"), "exit", "0",
+	                                  NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 1, "exit %d; stderr: %s", r.exit_code, r.err);
+	cr_assert(strstr(r.err, file), "%s", r.err);
+	assert_tmp_clean(tmp, NULL);
+	harness_result_free(&r);
+}
+
+Test(wrapper, missing_command_is_one_line)
+{
+	const char *tmp = harness_tmpdir();
+	char cmd[PATH_MAX + 16];
+	struct run_result r;
+	snprintf(cmd, sizeof(cmd), "%s/no-such-command", tmp);
+	run_wrapper(tmp, (const char *[]){"--", cmd, NULL}, &r);
+	cr_assert_neq(r.exit_code, 0);
+	cr_assert_eq(r.signal, 0);
+	cr_assert_eq(count_lines(r.err), 1, "one line, got:\n%s", r.err);
+	cr_assert(strstr(r.err, "no-such-command"), "%s", r.err);
+	assert_tmp_clean(tmp, NULL);
+	harness_result_free(&r);
+}
+
+Test(wrapper, no_command_is_one_line)
+{
+	const char *tmp = harness_tmpdir();
+	struct run_result r;
+	run_wrapper(tmp, (const char *[]){"--", NULL}, &r);
+	cr_assert_neq(r.exit_code, 0);
+	cr_assert_eq(count_lines(r.err), 1, "one line, got:\n%s", r.err);
+	assert_tmp_clean(tmp, NULL);
+	harness_result_free(&r);
+}
+
+Test(wrapper, reused_out_dir_reports_only_this_run)
+{
+	/* A second run into the same --out DIR must not merge the first
+	 * run's dumps into its report. */
+	const char *tmp = harness_tmpdir();
+	char out[PATH_MAX];
+	struct run_result r;
+	snprintf(out, sizeof(out), "%s/dumps", tmp);
+	for (int run = 0; run < 2; run++) {
+		run_wrapper(tmp, (const char *[]){"--out", out, "--", harness_fixture("scenarios"),
+		                                  "exit", "0", NULL},
+		            &r);
+		cr_assert_eq(r.exit_code, 0, "%s", r.err);
+		cr_assert_eq(count_of(r.out, ") from "), 1, "run %d reports:\n%s", run + 1, r.out);
+		harness_result_free(&r);
+	}
+}
