@@ -7,7 +7,8 @@
  * the input, then touches every byte of the model (so AddressSanitizer sees
  * any read of freed or unallocated memory) and checks what the model must
  * say about itself; a broken promise aborts, which libFuzzer reports as a
- * crash.  Built with -fsanitize=fuzzer,address,undefined by `make fuzz`; see
+ * crash.  Built with -fsanitize=fuzzer,address,undefined by `make fuzz`,
+ * which starts from the seeds in corpus/ (made by mkcorpus.sh); see
  * docs/testing.md.
  */
 #include <stdint.h>
@@ -112,7 +113,7 @@ static void check_model(const struct dump *d, size_t len)
 	CHECK(d->version_major == LC_DUMP_VERSION_MAJOR);
 	CHECK(d->nmodules == 0 || d->modules != NULL);
 	CHECK(d->nbuckets == 0 || d->buckets != NULL);
-	/* Every record before the trailer is counted exactly once. */
+	/* Every record before the trailer is counted exactly once (1: meta). */
 	CHECK(d->records == 1 + d->nmodules + d->nbuckets + d->have_lost + d->have_totals +
 	                        d->skipped);
 	check_line(d->warning, sizeof(d->warning), d->complete);
@@ -155,11 +156,12 @@ static int parse_once(const uint8_t *data, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!parse_once(data, size) || size == 0)
+	if (!parse_once(data, size))
 		return 0;
-	/* A complete dump cut by one byte must never read as complete; the
-	 * copy is exactly size - 1 bytes so ASan catches a read past it. */
-	uint8_t *cut = malloc(size - 1 ? size - 1 : 1);
+	/* A complete dump (so more than a header) cut by one byte must never
+	 * read as complete; the copy is exactly size - 1 bytes so ASan
+	 * catches a read past it. */
+	uint8_t *cut = malloc(size - 1);
 	CHECK(cut != NULL);
 	memcpy(cut, data, size - 1);
 	CHECK(parse_once(cut, size - 1) == 0);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # mkcorpus.sh — regenerate test/fuzz/corpus/, the fuzzer's committed seeds.
 #
-#   test/fuzz/mkcorpus.sh        (from the repository root)
+#   test/fuzz/mkcorpus.sh        (works from anywhere; runs at the repository root)
 #
 # Three real dumps from the test fixtures under the preload, then seeds
 # derived from the first one by cuts and edits (mkseed.c): the reader's
@@ -11,6 +11,7 @@
 # against what lockcontend-rawdump must say of it (0 complete, 1 refused,
 # 2 cut short) so a seed cannot silently stop meaning what its name says.
 set -eu
+cd "$(dirname "$0")/../.."
 
 make -s all build/test/fixtures/known_wait build/test/fixtures/scenarios
 out=test/fuzz/corpus

@@ -89,7 +89,10 @@ Test(scenarios, timeouts_are_waits_flagged_timedout)
 		uint64_t c, n;
 		harness_sum_function(&d, harness_fixture("scenarios"), fns[i], &c, &n);
 		cr_assert_eq(c, 3, "%s: %" PRIu64 " contentions", fns[i], c);
-		cr_assert(n >= 3 * 19000000ull && n < 3 * 30000000ull, "%s: delay %" PRIu64, fns[i], n);
+		/* each waited until its 20 ms deadline; a loaded machine may
+		 * wake it late, never early */
+		cr_assert(n >= 3 * 19000000ull && n < 3 * 100000000ull, "%s: delay %" PRIu64, fns[i],
+		          n);
 	}
 	for (size_t i = 0; i < d.nbuckets; i++)
 		cr_assert(d.buckets[i].flags & LC_BUCKET_TIMEDOUT);
@@ -129,8 +132,10 @@ Test(scenarios, condvar_sleep_is_not_contention)
 	cr_assert_eq(r.exit_code, 0, "%s", r.out);
 	harness_load_dump(dir, "sc.*.raw", &d);
 	assert_conserved(&d);
-	/* The consumer sleeps ~100 ms in cond_wait; that is not lock wait. */
-	cr_assert(d.totals.delay_ns < 10000000ull, "delay %" PRIu64, d.totals.delay_ns);
+	/* The consumer sleeps ~100 ms in cond_wait (50 items, 2 ms apart);
+	 * that is not lock wait.  What is left is real contention on q_lock,
+	 * a few short sections: far below the sleep, even on a busy machine. */
+	cr_assert(d.totals.delay_ns < 25000000ull, "delay %" PRIu64, d.totals.delay_ns);
 	dump_free(&d);
 	harness_result_free(&r);
 }

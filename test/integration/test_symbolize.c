@@ -816,3 +816,41 @@ Test(symbolize, output_file_mode_follows_the_umask)
 	cr_assert_eq(st.st_mode & 0777, 0644, "mode %03o", st.st_mode & 0777);
 	harness_result_free(&r);
 }
+
+/* ---- pprof, read by the real consumer ------------------------------------ */
+
+/* A real dump, as pprof: `go tool pprof -top` names the waiting function
+ * with the dump's exact delay and contentions (-unit=ns keeps the numbers
+ * exact).  Debian's golang-go is installed by make deps. */
+Test(symbolize, go_tool_pprof_reads_a_real_profile)
+{
+	char path[PATH_MAX], pb[PATH_MAX + 8], cmd[3 * PATH_MAX];
+	const char *kw[] = {"3", "10", NULL};
+	fixture_dump("known_wait", kw, path);
+	struct dump d;
+	read_dump(path, &d);
+	snprintf(pb, sizeof(pb), "%s.pb.gz", path);
+	struct run_result r;
+	symbolize((const char *[]){"--format=pprof", "-o", pb, path, NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	harness_result_free(&r);
+	const char *tmp = harness_tmpdir();
+	const char *idx[] = {"delay", "contentions"};
+	uint64_t want[] = {d.totals.delay_ns, d.totals.contentions};
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd),
+		         "HOME=%s PPROF_TMPDIR=%s go tool pprof -top -unit=ns -sample_index=%s '%s' 2>&1",
+		         tmp, tmp, idx[i], pb);
+		FILE *p = popen(cmd, "r");
+		cr_assert(p, "cannot run go tool pprof");
+		char out[8192] = "", line[512], total[64];
+		while (fgets(line, sizeof(line), p))
+			strncat(out, line, sizeof(out) - strlen(out) - 1);
+		cr_assert_eq(pclose(p), 0, "go tool pprof failed:\n%s", out);
+		/* -unit=ns suffixes every value with ns, the counts too */
+		snprintf(total, sizeof(total), "100%% of %" PRIu64 "ns total", want[i]);
+		cr_assert(strstr(out, total), "pprof -top (%s) lacks '%s':\n%s", idx[i], total, out);
+		cr_assert(strstr(out, "waiter_blocked"), "pprof -top lacks waiter_blocked:\n%s", out);
+	}
+	dump_free(&d);
+}
