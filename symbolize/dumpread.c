@@ -256,8 +256,9 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c)
 
 static const char *rec_name(uint32_t type)
 {
-	static const char *const names[] = {"?", "meta", "module", "bucket", "lost", "totals"};
-	return type < 6 ? names[type] : "unknown";
+	static const char *const names[] = {"unknown", "meta",   "module", "bucket",
+	                                    "lost",    "totals", "trailer"};
+	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
 }
 
 /* Walk the records; returns 0 (complete or cut short) or -1 (corrupt). */
@@ -281,7 +282,7 @@ static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *e
 		uint64_t body = off + sizeof(struct lc_rec_head);
 		if (len - body < lc_dump_pad(size)) {
 			snprintf(d->warning, sizeof(d->warning),
-			         "the dump is cut short inside a %s record at byte %llu (no trailer)",
+			         "the dump is cut short inside a record (%s) at byte %llu (no trailer)",
 			         rec_name(type), (unsigned long long)off);
 			return 0;
 		}
