@@ -19,7 +19,7 @@ PRELOAD_FLAGS := $(BASEFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec
 PRELOAD_LIBS  := -lunwind -ldl -pthread
 
 DEB_PACKAGES := gcc make binutils libc6-dev libunwind-dev libelf-dev libdw-dev zlib1g-dev \
-                libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++
+                libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14
 
 PRELOAD_CORE := text arena config stash stacktab slots modmap unwind recorder dumpwrite real
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) hooks))

@@ -5,7 +5,9 @@
 # of manystacks); a slot is one pass over the configurations, back to back.
 # Variables from run.sh: lc (library path), standin (1 when lc is the
 # forwarding library), rounds, cont_repeat, unc_pairs, cont_pairs, cont_cs,
-# cont_out, stack_paths.
+# cont_out, stack_paths, sections (which of "locks" and "sym" ran), sym_bin
+# (the binary test 5 symbolized), sym_tool (SYMBOLIZE, the symbolizer if not the default) and
+# sym_skip (why test 5 did not run, or "").
 #
 # A config's figure is the median of its runs with [min..max].  A ratio is
 # the median over slots of the ratio within each slot, [min..max]: the runs
@@ -185,6 +187,70 @@ function section_memory(    a, b) {
 	row("dump size", N && M ? sprintf("%d kB", M / 1024) : "n/a (no dump found)")
 }
 
+# Test 5: lockcontend-symbolize (cfg lc) against eu-addr2line (cfg eu), with
+# llvm-symbolizer (cfg llvm) for reference; symcheck holds the untimed check.
+function secs() {
+	return N ? sprintf("%.3f s [%.3f..%.3f]", M / 1e9, LO / 1e9, HI / 1e9) : "n/a"
+}
+
+function mb(cfg) {
+	stat("sym", cfg, "maxrss_kb")
+	return N ? sprintf("peak RSS %.1f MB", M / 1024) : ""
+}
+
+function section_symbolize(    a, ok, rss_lc, rss_eu, want, got, tol) {
+	stat("symsetup", "lc", "stacks")
+	if (!N) {
+		printf "\n5. symbolize: n/a (%s)\n", sym_skip != "" ? sym_skip : "no data"
+		return
+	}
+	printf "\n5. symbolize: lockcontend-symbolize --format=folded%s, %d distinct stacks x %d frames\n",
+	       sym_tool != "" ? " (" sym_tool ")" : "", M, val["symsetup", "lc", "depth", 1]
+	printf "   over %d distinct return addresses in %s (%d functions),\n",
+	       val["symsetup", "lc", "distinct", 1], sym_bin, val["symsetup", "lc", "functions", 1]
+	printf "   against eu-addr2line -i -f on those addresses (the floor: libdw only looking up): wall time\n"
+	stat("sym", "lc", "wall_ns"); a = secs()
+	row("lockcontend-symbolize", a, mb("lc"))
+	stat("sym", "eu", "wall_ns"); a = secs()
+	row("eu-addr2line -i -f", a, mb("eu"))
+	ratio("sym", "lc", "eu", "wall_ns")
+	row("symbolize/eu-addr2line", rfig(), "goal <= 1.50x", verdict(0, 1.5))
+	stat("sym", "eu", "maxrss_kb"); rss_eu = M
+	stat("sym", "lc", "maxrss_kb"); rss_lc = M
+	ratio("sym", "lc", "eu", "maxrss_kb")
+	row("peak RSS symbolize/eu", rfig(), N ? sprintf("symbolize-eu %+.1f MB", (rss_lc - rss_eu) / 1024) : "")
+	stat("sym", "llvm", "wall_ns")
+	if (N) {
+		a = secs()
+		row("llvm-symbolizer", a, mb("llvm"), "(reference: LLVM's DWARF reader)")
+		ratio("sym", "lc", "llvm", "wall_ns")
+		row("symbolize/llvm", rfig())
+	}
+	stat("symcheck", "lc", "lines")
+	if (!N) {
+		row("check", "n/a")
+		return
+	}
+	ok = M == val["symsetup", "lc", "stacks", 1]
+	row("check: folded lines", sprintf("%d of %d stacks", M, val["symsetup", "lc", "stacks", 1]),
+	    "", ok ? "ok" : "FAILED")
+	stat("symcheck", "lc", "unresolved")
+	row("  module+0x frames", sprintf("%d", M), "", M == 0 ? "ok" : "FAILED")
+	got = val["symcheck", "lc", "frames", 1] + 0
+	want = val["symcheck", "lc", "expect_frames", 1] + 0
+	# eu-addr2line's chains are a few frames off where the innermost scope is
+	# a lexical block inside an inline (README): 1% slack when it is the oracle.
+	tol = val["symcheck", "lc", "oracle", 1] == "llvm" ? 0 : 0.01
+	ok = want > 0 && got >= want * (1 - tol) && got <= want * (1 + tol)
+	row("  frames (with inline)", sprintf("%d", got),
+	    sprintf("%s-symbolizer's: %d", val["symcheck", "lc", "oracle", 1] == "llvm" ? "llvm" : "eu-addr2line", want),
+	    ok ? "ok" : "FAILED: inline frames missing or extra")
+	if (val["symcheck", "lc", "oracle", 1] == "llvm")
+		row("", "", sprintf("(eu-addr2line's: %d)", val["symcheck", "lc", "eu_frames", 1]))
+	if (val["symcheck", "lc", "unknown", 1] + 0)
+		row("  ?? in the reference", sprintf("%d names", val["symcheck", "lc", "unknown", 1]))
+}
+
 function growth(cfg,    s) {
 	stat("stacks", cfg, "rss_start_kb"); s = M
 	stat("stacks", cfg, "rss_end_kb")
@@ -192,19 +258,29 @@ function growth(cfg,    s) {
 }
 
 END {
-	printf "lockcontend bench: %d rounds, each running every configuration in turn (tests 2 and 3:\n", rounds
-	printf "   %d times per round, so %d runs each)\n", cont_repeat, rounds * cont_repeat
-	printf "   none = no preload; fwd = forwarding floor, bench/build/libfwd.so;\n"
-	printf "   lc = %s%s\n", lc, standin ? "  (STAND-IN: this is the forwarding library)" : ""
+	locks = index(" " sections " ", " locks ") > 0
+	printf "lockcontend bench: %d rounds, each running every configuration in turn", rounds
+	if (locks) {
+		printf " (tests 2 and 3:\n"
+		printf "   %d times per round, so %d runs each)\n", cont_repeat, rounds * cont_repeat
+		printf "   none = no preload; fwd = forwarding floor, bench/build/libfwd.so;\n"
+		printf "   lc = %s%s\n", lc, standin ? "  (STAND-IN: this is the forwarding library)" : ""
+	} else {
+		printf "\n   (tests 1-4 not run: SECTIONS=%s)\n", sections
+	}
 	printf "   figures: median [min..max] of the runs; ratios: median of the ratios of runs made\n"
 	printf "   back to back (95%% confidence interval of that median); a verdict needs all of it\n"
-	section_uncontended()
-	printf "\n2. contended, one mutex, %d pairs, %d steps inside, mean %d between: ns/pair\n",
-	       cont_pairs, cont_cs, cont_out
-	section_contended(2)
-	section_contended(4)
-	printf "\n3. perturbation: share of locks that found the mutex busy (probe mode, same program)\n"
-	section_perturbation(2)
-	section_perturbation(4)
-	section_memory()
+	if (locks) {
+		section_uncontended()
+		printf "\n2. contended, one mutex, %d pairs, %d steps inside, mean %d between: ns/pair\n",
+		       cont_pairs, cont_cs, cont_out
+		section_contended(2)
+		section_contended(4)
+		printf "\n3. perturbation: share of locks that found the mutex busy (probe mode, same program)\n"
+		section_perturbation(2)
+		section_perturbation(4)
+		section_memory()
+	}
+	if (index(" " sections " ", " sym ") > 0)
+		section_symbolize()
 }

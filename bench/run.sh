@@ -11,6 +11,12 @@
 #        CONT_REPEAT=8         times per round the contended tests run (each time every
 #                              configuration once, back to back): they are the noisy ones
 #        UNC_PAIRS=20000000 CONT_PAIRS=2000000 CONT_CS=4 CONT_OUT=16 STACK_PATHS=10000
+#        SECTIONS="locks sym"  what to run: locks = tests 1-4 (the preload), sym = test 5
+#                              (the symbolizer); SECTIONS=sym alone takes about 45 s
+#        SYM_BIN=PATH          the binary test 5 symbolizes; default the compiler's
+#                              libasan.so (`gcc -print-file-name=libasan.so`)
+#        SYM_STACKS=10000 SYM_DEPTH=20 SYM_ADDRS=2500 (distinct return addresses)
+#        SYMBOLIZE=PATH        the symbolizer test 5 measures; default ../build/lockcontend-symbolize
 # Raw result lines, one per run, go to bench/build/results.txt; `slot` numbers the
 # back-to-back passes over the configurations, the unit report.awk pairs runs by.
 #
@@ -30,6 +36,10 @@ CONT_REPEAT=${CONT_REPEAT:-8}
 CONT_CS=${CONT_CS:-4}
 CONT_OUT=${CONT_OUT:-16}
 STACK_PATHS=${STACK_PATHS:-10000}
+SECTIONS=${SECTIONS:-locks sym}
+SYM_STACKS=${SYM_STACKS:-10000}
+SYM_DEPTH=${SYM_DEPTH:-20}
+SYM_ADDRS=${SYM_ADDRS:-2500}
 RUN_TIMEOUT=300 # seconds; a hung run fails the bench instead of hanging make
 
 die() {
@@ -109,25 +119,165 @@ bench_round() {
 	done
 }
 
+# ---- 5. symbolize ------------------------------------------------------------
+# build/lockcontend-symbolize --format=folded on a synthetic dump (mkdump: one
+# module, SYM_BIN, at a load bias; SYM_STACKS distinct stacks of SYM_DEPTH
+# return addresses inside its functions, SYM_ADDRS of them distinct) against
+# `eu-addr2line -i -f -e SYM_BIN` on those distinct addresses: the same
+# library (libdw) doing only the lookups, each address once.  llvm-symbolizer
+# (another DWARF reader, from clang's LLVM) is timed beside them for
+# reference, and its inline chains are the check's expected frames.  A first
+# pass, not timed, writes every output for the check (and warms the page
+# cache); then ROUNDS timed rounds run each tool once, back to back, the
+# order alternating, output to /dev/null.  runstat gives wall time and peak RSS.
+
+sym_setup_fail() {
+	echo "slot=1 test=symsetup cfg=skip" >>"$raw"
+	sym_skip=$1
+	echo "run.sh: test 5 skipped: $1" >&2
+}
+
+# The binary to symbolize: SYM_BIN, else the compiler's libasan (C++, full
+# DWARF 5 with inline info, installed with gcc: see README).
+sym_bin() {
+	local p=${SYM_BIN:-}
+	if [[ -z $p ]]; then
+		p=$("${CC:-gcc}" -print-file-name=libasan.so 2>/dev/null) || p=
+		[[ $p == /* ]] || p=
+	fi
+	[[ -n $p && -f $p ]] && realpath "$p"
+}
+
+# sym_time SLOT CFG OUT: one run of one tool, output to OUT; a line in $raw.
+sym_time() {
+	local slot=$1 cfg=$2 out=$3 line
+	local -a cmd
+	case $cfg in
+	lc | lc_check) cmd=("$B/runstat" -o "$out" -- "$symbolize" --format=folded "$sym/dump.raw") ;;
+	eu) cmd=("$B/runstat" -i "$sym/addrs" -o "$out" -- eu-addr2line -i -f -e "$sym_bin") ;;
+	eu_check) cmd=("$B/runstat" -i "$sym/addrs" -o "$out" -- eu-addr2line -a -i -f -e "$sym_bin") ;;
+	llvm | llvm_check) cmd=("$B/runstat" -i "$sym/addrs" -o "$out" --
+		"$llvm_symbolizer" --obj="$sym_bin" --inlining --functions=linkage) ;;
+	esac
+	if ! line=$(timeout "$RUN_TIMEOUT" "${cmd[@]}" 2>"$sym/stderr") || [[ $line != *" status=0"* ]]; then
+		echo "run.sh: test 5, $cfg, slot $slot, failed: ${cmd[*]}" >&2
+		cat "$sym/stderr" >&2
+		exit 1
+	fi
+	echo "slot=$slot test=sym cfg=$cfg ${line#* }" >>"$raw"
+}
+
+# Frames a report must have: the length of each address's inline chain
+# (eu-addr2line -a: name and place per frame after the address line;
+# llvm-symbolizer: one blank-line-separated block per address, name and place
+# per frame) times the frames of the dump holding it ($sym/uses).  Prints
+# "frames unknown": the sum, and the names given as ??.
+chain_frames() {
+	case $1 in
+	eu) awk 'FNR == NR { uses[FNR] = $1; next }
+		/^0x/ { a++; next }
+		{ k++ }
+		k % 2 == 1 { chain[a]++; if ($0 ~ /^\?\?/) q++ }
+		END { for (i = 1; i <= a; i++) e += chain[i] * uses[i]; printf "%d %d\n", e, q }' \
+		"$sym/uses" "$sym/eu" ;;
+	llvm) awk 'FNR == NR { uses[FNR] = $1; next }
+		{ n = split($0, l, "\n"); for (i = 1; i <= n; i += 2) if (l[i] ~ /^\?\?/) q++
+		  e += int(n / 2) * uses[FNR] }
+		END { printf "%d %d\n", e, q }' "$sym/uses" RS= "$sym/llvm" ;;
+	esac
+}
+
+# The check, on the untimed pass: one folded line per distinct stack, no frame
+# left as module+0xoffset, and as many frames, inline ones included, as
+# llvm-symbolizer's chains give (eu-addr2line's when there is no llvm-symbolizer:
+# its chains are a few frames off, see README, so that check allows 1%).
+sym_check() {
+	local lines unres frames expect unknown eu_expect eu_unknown oracle
+	read -r lines unres frames < <(awk '{
+		sub(/ [0-9]+$/, ""); n = split($0, f, ";"); fr += n
+		for (i = 1; i <= n; i++) if (f[i] ~ /\+0x[0-9a-f]+$/) u++
+	} END { printf "%d %d %d\n", NR, u, fr }' "$sym/folded")
+	read -r eu_expect eu_unknown < <(chain_frames eu)
+	if [[ -n $llvm_symbolizer ]]; then
+		oracle=llvm
+		read -r expect unknown < <(chain_frames llvm)
+	else
+		oracle=eu expect=$eu_expect unknown=$eu_unknown
+	fi
+	echo "slot=1 test=symcheck cfg=lc lines=$lines unresolved=$unres frames=$frames" \
+		"oracle=$oracle expect_frames=$expect unknown=$unknown eu_frames=$eu_expect" >>"$raw"
+}
+
+sym_section() {
+	local r line c
+	local -a order
+	sym=$tmp/sym
+	mkdir -p "$sym"
+	symbolize=${SYMBOLIZE:-$root/build/lockcontend-symbolize}
+	sym_bin=$(sym_bin) || sym_bin=
+	llvm_symbolizer=$(command -v llvm-symbolizer || command -v llvm-symbolizer-14) || llvm_symbolizer=
+	if [[ ! -x $symbolize ]]; then
+		sym_setup_fail "no $symbolize: build it (make at the top)"
+		return
+	fi
+	if [[ -z $sym_bin ]]; then
+		sym_setup_fail "no binary to symbolize: set SYM_BIN (no libasan.so from ${CC:-gcc})"
+		return
+	fi
+	if ! command -v eu-addr2line >/dev/null; then
+		sym_setup_fail "no eu-addr2line: install elfutils (make deps)"
+		return
+	fi
+	if ! line=$("$B/mkdump" -n "$SYM_STACKS" -d "$SYM_DEPTH" -a "$SYM_ADDRS" -u "$sym/uses" \
+		"$sym_bin" "$sym/dump.raw" "$sym/addrs" 2>"$sym/stderr"); then
+		cat "$sym/stderr" >&2
+		die "test 5: mkdump failed on $sym_bin"
+	fi
+	echo "slot=1 test=symsetup cfg=lc ${line#* }" >>"$raw"
+	echo "run.sh: test 5, untimed pass and check ($((SECONDS - start)) s)" >&2
+	sym_time 1 lc_check "$sym/folded"
+	sym_time 1 eu_check "$sym/eu"
+	[[ -z $llvm_symbolizer ]] || sym_time 1 llvm_check "$sym/llvm"
+	sym_check
+	for ((r = 1; r <= ROUNDS; r++)); do
+		echo "run.sh: test 5, round $r/$ROUNDS ($((SECONDS - start)) s)" >&2
+		order=(lc eu)
+		((r % 2)) || order=(eu lc)
+		[[ -z $llvm_symbolizer ]] || order+=(llvm)
+		for c in "${order[@]}"; do
+			sym_time "$r" "$c" /dev/null
+		done
+	done
+}
+
 main() {
-	local r p start=$SECONDS
-	for p in uncontended contended manystacks libfwd.so; do
+	local r p
+	start=$SECONDS
+	sym_skip=
+	for p in uncontended contended manystacks libfwd.so mkdump runstat; do
 		[[ -e $B/$p ]] || die "$B/$p is missing: run make in $here"
 	done
 	fwd=$(realpath "$B/libfwd.so")
-	lc=$(lc_resolve)
 	tmp=$(mktemp -d "${TMPDIR:-/tmp}/lcbench.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	raw=$B/results.txt
 	: >"$raw"
-	for ((r = 1; r <= ROUNDS; r++)); do
-		echo "run.sh: round $r/$ROUNDS ($((SECONDS - start)) s)" >&2
-		bench_round "$r"
-	done
-	awk -v lc="$lc" -v standin="$([[ $lc == "$fwd" ]] && echo 1 || echo 0)" \
+	lc=
+	if [[ " $SECTIONS " == *" locks "* ]]; then
+		lc=$(lc_resolve)
+		for ((r = 1; r <= ROUNDS; r++)); do
+			echo "run.sh: round $r/$ROUNDS ($((SECONDS - start)) s)" >&2
+			bench_round "$r"
+		done
+	fi
+	if [[ " $SECTIONS " == *" sym "* ]]; then
+		sym_section
+	fi
+	awk -v lc="$lc" -v standin="$([[ -n $lc && $lc == "$fwd" ]] && echo 1 || echo 0)" \
 		-v rounds="$ROUNDS" -v cont_repeat="$CONT_REPEAT" \
 		-v unc_pairs="$UNC_PAIRS" -v cont_pairs="$CONT_PAIRS" -v cont_cs="$CONT_CS" \
-		-v cont_out="$CONT_OUT" -v stack_paths="$STACK_PATHS" \
+		-v cont_out="$CONT_OUT" -v stack_paths="$STACK_PATHS" -v sections="$SECTIONS" \
+		-v sym_bin="${sym_bin:-}" -v sym_skip="$sym_skip" -v sym_tool="${SYMBOLIZE:-}" \
 		-f "$here/report.awk" "$raw"
 	echo "($((SECONDS - start)) s; raw lines in $raw)"
 }

@@ -237,13 +237,29 @@ static int call_line(Dwarf_Die *inl)
 }
 
 /* The inline chain at a from DWARF scopes; 0 if there is no DWARF here. */
+static bool scopes_inlined(Dwarf_Die *scopes, int nscopes)
+{
+	for (int i = 0; i < nscopes; i++) {
+		int tag = dwarf_tag(&scopes[i]);
+		if (tag == DW_TAG_inlined_subroutine)
+			return true;
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_entry_point)
+			return false;
+	}
+	return false;
+}
+
 static int lookup_dwarf(struct resolver *r, Dwfl_Module *mod, Dwarf_Addr a,
                         struct resolve_frame *frames, int max)
 {
 	Dwarf_Addr bias;
 	Dwarf_Die *cudie = dwfl_module_addrdie(mod, a, &bias), *scopes = NULL;
 	int nscopes = cudie ? dwarf_getscopes(cudie, a - bias, &scopes) : 0;
-	if (nscopes > 0) { /* the physical nesting, not the inline's abstract origin */
+	/* Inside inlined code dwarf_getscopes goes on into the inline's
+	 * abstract origin; the physical nesting (the callers it was inlined
+	 * into) needs a second walk, dwarf_getscopes_die, which costs as much
+	 * again: only when an inline comes before the first subprogram. */
+	if (nscopes > 0 && scopes_inlined(scopes, nscopes)) {
 		Dwarf_Die innermost = scopes[0], *chain = NULL;
 		int n = dwarf_getscopes_die(&innermost, &chain);
 		free(scopes);
