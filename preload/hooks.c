@@ -118,6 +118,13 @@ static inline enum fast fast_acquire(pthread_mutex_t *m)
 	return FAST_ACQUIRED;
 }
 
+/* Outside the fast path: fast_acquire needs the thread's id. */
+static void hooks_learn_tid(void)
+{
+	if (!lc_tls.tid)
+		lc_tls.tid = (int32_t)gettid();
+}
+
 /* The new child of fork() is a new thread id. */
 static void hooks_atfork_child(void)
 {
@@ -201,8 +208,7 @@ static __attribute__((noinline)) int hooks_try(enum fast f, int (*wait)(void *),
 {
 	if (f == FAST_BUSY)
 		return hooks_slow(EBUSY, false, wait, m, clock, abstime);
-	if (!lc_tls.tid)
-		lc_tls.tid = (int32_t)gettid();
+	hooks_learn_tid();
 	if (robust_special(m))
 		return hooks_slow(0, true, wait, m, clock, abstime);
 	int rc = real.trylock(m);
@@ -213,18 +219,27 @@ static __attribute__((noinline)) int hooks_try(enum fast f, int (*wait)(void *),
 	return hooks_slow(rc, false, wait, m, clock, abstime);
 }
 
-EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+/* The fast path of the three blocking variants; the rest is a tail call. */
+static inline __attribute__((always_inline)) int hooks_lock(pthread_mutex_t *m,
+                                                            int (*wait)(void *), clockid_t clock,
+                                                            const struct timespec *abstime)
 {
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
 		lc_tls.locks++;
 		return 0;
 	}
-	return hooks_try(f, wait_lock, m, 0, NULL);
+	return hooks_try(f, wait, m, clock, abstime);
+}
+
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	return hooks_lock(m, wait_lock, 0, NULL);
 }
 
 static __attribute__((noinline)) int hooks_trylock_other(pthread_mutex_t *m)
 {
+	hooks_learn_tid();
 	int rc = real.trylock(m);
 	if (acquired(rc))
 		lc_tls.locks++;
@@ -249,12 +264,7 @@ EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
-	enum fast f = fast_acquire(m);
-	if (likely(f == FAST_ACQUIRED)) {
-		lc_tls.locks++;
-		return 0;
-	}
-	return hooks_try(f, wait_timedlock, m, 0, abstime);
+	return hooks_lock(m, wait_timedlock, 0, abstime);
 }
 
 EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
@@ -264,12 +274,7 @@ EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
 	 * a trylock first would take a free mutex instead. */
 	if (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME)
 		return real_clocklock(m, clock, abstime);
-	enum fast f = fast_acquire(m);
-	if (likely(f == FAST_ACQUIRED)) {
-		lc_tls.locks++;
-		return 0;
-	}
-	return hooks_try(f, wait_clocklock, m, clock, abstime);
+	return hooks_lock(m, wait_clocklock, clock, abstime);
 }
 
 static __attribute__((noinline)) int hooks_unlock_slow(pthread_mutex_t *m)

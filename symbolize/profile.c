@@ -350,8 +350,7 @@ int profile_build(struct profile *p, const struct dump *dumps, size_t ndumps,
 	}
 	p->time_nanos = ndumps ? start : 0;
 	p->duration_nanos = end > start ? end - start : 0;
-	/* Interned strings now belong to the profile: keep the set's array
-	 * in p via strings_ for profile_free. */
+	/* The interned strings now belong to the profile (profile_free). */
 	p->strings = b.strs;
 	p->nstrings_cap = b.strs_cap;
 	map64_free(&b.funcs);
