@@ -7,10 +7,11 @@
  * No clock read, no table, no shared write of ours — the held count is
  * thread-local.
  *
- * Slow path: recorder_begin (sample? clock, stack) -> the real blocking
- * call -> recorder_end (measure, stash).  When the held count drops back to
- * zero at unlock and the stash holds an event, it is merged then: outside
- * every critical section of the thread.
+ * Slow path: recorder_begin (sample? clock, settle the previous event,
+ * merge the stash if the thread holds no mutex, stack) -> the real blocking
+ * call -> recorder_end (clock, note the event).  Unlocks do no work of
+ * ours: the bookkeeping overlaps the thread's next wait, never a critical
+ * section.
  *
  * Return values and errno are exactly glibc's: a trylock result other than
  * EBUSY is what the blocking call would have returned without blocking
@@ -154,8 +155,6 @@ static int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg)
 		recorder_end(t, &s,
 		             acquired(rc) ? RECORDER_ACQUIRED
 		                          : (rc == ETIMEDOUT ? RECORDER_TIMEDOUT : RECORDER_DISCARD));
-	if (t->pending && lc_held(t) <= 0 && !acquired(rc))
-		recorder_flush(t); /* a timeout while holding nothing: safe now */
 	return rc;
 }
 
@@ -277,29 +276,25 @@ EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
 	return hooks_lock(m, wait_clocklock, clock, abstime);
 }
 
-static __attribute__((noinline)) int hooks_unlock_slow(pthread_mutex_t *m)
+static __attribute__((noinline)) int hooks_unlock_other(pthread_mutex_t *m)
 {
 	int rc = real.unlock(m);
-	struct lc_tls *t = &lc_tls;
-	if (rc == 0) {
-		t->unlocks++;
-		if (t->pending && lc_held(t) <= 0 && !t->guard)
-			recorder_flush(t);
-	}
+	if (rc == 0)
+		lc_tls.unlocks++;
 	return rc;
 }
 
-/* glibc's unlock of a plain mutex cannot fail, so with nothing pending the
- * release is counted first and the real unlock is a tail call: as cheap as
- * a bare forwarder.  Anything else checks the result before counting. */
+/* An unlock does no work of ours: recording waits for the thread's next
+ * wait (recorder_begin).  glibc's unlock of a plain mutex cannot fail, so
+ * there the release is counted first and the real unlock is a tail call, as
+ * cheap as a bare forwarder; other kinds count only a successful unlock. */
 EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-	struct lc_tls *t = &lc_tls;
-	if (likely(!t->pending && plain_kind(m) >= 0)) {
-		t->unlocks++;
+	if (likely(plain_kind(m) >= 0)) {
+		lc_tls.unlocks++;
 		return real.unlock(m);
 	}
-	return hooks_unlock_slow(m);
+	return hooks_unlock_other(m);
 }
 
 static __attribute__((constructor)) void hooks_init(void)

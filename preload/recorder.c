@@ -10,9 +10,10 @@
  * dump reads is consistent, and an event that ends after that point is in
  * no total and no bucket.
  *
- * Conservation: every recorded event adds (count, delay) to its slot's
- * totals and, in the same slot section, to exactly one of: the thread's
- * stash, the slot's lost counters.  A stash later moves whole into a table
+ * Conservation: every recorded event is noted in its slot, then settled
+ * (by its thread before the next wait or at exit, or by the dumper): that
+ * adds (count, delay) to the slot's totals and, in the same slot section,
+ * to exactly one of: the thread's stash, the slot's lost counters.  A stash later moves whole into a table
  * bucket or, if the arena is full, into lost.  So at dump time
  *   sum(buckets) + sum(lost) == sum(slot totals)
  * exactly, which the dump carries for readers to check.
@@ -224,109 +225,39 @@ void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
 
 /* ---- the slow path ------------------------------------------------------ */
 
-static int recorder_lost_reason(const struct lc_tls *t)
+static int recorder_lost_reason(const struct slot *sl)
 {
 	if (!g.cfg.stacks)
 		return LC_LOST_NO_STACKS;
-	if (t->overflow)
-		return LC_LOST_NO_SLOT;
-	if (t->raw_nframes == 0)
+	if (sl->raw_nframes == 0)
 		return LC_LOST_NO_STACK;
 	return -1;
 }
 
-/* Move the thread's measured-but-unsettled event into its slot (inside
- * it): totals, then the stash (keep-one rule) or the sentinel. */
-static void recorder_settle_in(struct lc_tls *t, struct slot *sl)
+/* Move the slot's measured-but-unsettled event (inside the slot): totals,
+ * then the stash (keep-one rule) or the sentinel.  The owner or, at dump
+ * time, the dumper. */
+static void recorder_settle_in(struct slot *sl, uint64_t *rng)
 {
-	uint64_t count = t->raw_count, delay = t->raw_delay;
-	t->raw = 0;
+	if (!atomic_load_explicit(&sl->raw_valid, memory_order_acquire))
+		return;
+	uint64_t count = sl->raw_count, delay = sl->raw_delay;
 	sl->contentions += count;
 	sl->delay_ns += delay;
-	if (t->raw_flags & LC_BUCKET_TIMEDOUT)
+	if (sl->raw_flags & LC_BUCKET_TIMEDOUT)
 		sl->timeouts += count;
-	int reason = recorder_lost_reason(t);
+	int reason = recorder_lost_reason(sl);
 	if (reason >= 0) {
 		slot_charge(sl, reason, count, delay);
 	} else {
 		uint64_t lc, ld;
-		sl->stash.spare_n = t->raw_nframes;
-		sl->stash.spare_flags = t->raw_flags;
-		stash_offer(&sl->stash, count, delay, &t->rng, &lc, &ld);
+		sl->stash.spare_n = sl->raw_nframes;
+		sl->stash.spare_flags = sl->raw_flags;
+		stash_offer(&sl->stash, count, delay, rng, &lc, &ld);
 		if (lc)
 			slot_charge(sl, LC_LOST_EVICTED, lc, ld);
 	}
-}
-
-/* Settle the noted event on its own.  Runs outside the critical section
- * of the lock that was waited for: before the thread's next wait. */
-static void recorder_settle(struct lc_tls *t)
-{
-	struct slot *sl = t->slot;
-	if (recorder_enter(sl, t->overflow)) {
-		recorder_fold_reentrant(t, sl);
-		recorder_settle_in(t, sl);
-		slot_leave(sl);
-	}
-	t->raw = 0; /* a closed slot: the dump was taken, this event is after it */
-}
-
-void recorder_begin(struct lc_tls *t, struct recorder_sample *s)
-{
-	s->active = 0;
-	int st = atomic_load_explicit(&g.state, memory_order_acquire);
-	if (st == ST_NONE) {
-		recorder_init();
-		st = atomic_load_explicit(&g.state, memory_order_acquire);
-	}
-	if (st != ST_RUNNING)
-		return;
-	int saved = errno;
-	t->guard++;
-	struct slot *sl = recorder_slot(t);
-	s->rate = g.cfg.rate;
-	if (s->rate > 1 && stash_rand(&t->rng) % s->rate != 0)
-		goto out;
-	/* The previous event's stack is in the spare buffer: settle it first
-	 * (we are about to wait anyway). */
-	if (t->raw && !t->sampling)
-		recorder_settle(t);
-	s->active = 1;
-	s->nframes = 0;
-	s->flags = 0;
-	s->t0 = recorder_now();
-	/* Nested sample (a signal handler during our wait) or no stash of our
-	 * own: no stack, the event goes to the sentinel. */
-	if (g.cfg.stacks && !t->sampling && !t->overflow) {
-		bool truncated;
-		s->nframes = unwind_capture(stash_spare(&sl->stash), g.cfg.depth, &truncated);
-		s->flags = truncated ? LC_BUCKET_TRUNCATED : 0;
-	}
-	t->sampling++;
-out:
-	t->guard--;
-	errno = saved;
-}
-
-/* Right after the wait, usually with the lock now held: only measure and
- * note the event in TLS.  Everything else waits for recorder_settle, so
- * the critical section is not made longer than a clock read. */
-void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o)
-{
-	uint64_t t1 = recorder_now();
-	t->guard++;
-	t->sampling--;
-	if (o != RECORDER_DISCARD) {
-		if (t->raw) /* a signal handler's event (no stack) arrived first */
-			recorder_settle(t);
-		t->raw_count = s->rate;
-		t->raw_delay = (t1 - s->t0) * s->rate;
-		t->raw_flags = s->flags | (o == RECORDER_TIMEDOUT ? LC_BUCKET_TIMEDOUT : 0);
-		t->raw_nframes = s->nframes;
-		t->raw = 1;
-		t->pending = 1;
-	}
-	t->guard--;
+	atomic_store_explicit(&sl->raw_valid, 0, memory_order_relaxed);
 }
 
 /* Move a stash into the table (inside the slot).  A new bucket whose frames
@@ -347,6 +278,114 @@ static void recorder_merge(struct slot *sl, bool refresh)
 	stash_clear(st);
 }
 
+/* The owner's catch-up, inside its slot: the previous event into the stash,
+ * and, if the thread holds no mutex, the stash into the table. */
+static void recorder_catch_up(struct lc_tls *t, struct slot *sl)
+{
+	recorder_fold_reentrant(t, sl);
+	recorder_settle_in(sl, &t->rng);
+	if (lc_held(t) <= 0)
+		recorder_merge(sl, true);
+	t->pending = atomic_load_explicit(&sl->raw_valid, memory_order_relaxed) ||
+	             stash_full(&sl->stash);
+}
+
+/* A thread without a slot of its own (all taken) records into the shared
+ * overflow slot at once: totals and the sentinel, no stack. */
+static void recorder_overflow(struct lc_tls *t, uint64_t count, uint64_t delay, bool timedout)
+{
+	struct slot *sl = t->slot;
+	if (!recorder_enter(sl, true))
+		return;
+	recorder_fold_reentrant(t, sl);
+	sl->contentions += count;
+	sl->delay_ns += delay;
+	sl->timeouts += timedout ? count : 0;
+	slot_charge(sl, LC_LOST_NO_SLOT, count, delay);
+	slot_leave(sl);
+}
+
+/* Before the wait (which it overlaps): settle the previous event, merge
+ * the stash if the thread holds no mutex, then read the clock and unwind
+ * into the stash's spare buffer — all inside the slot, so the dumper never
+ * reads a buffer being written. */
+void recorder_begin(struct lc_tls *t, struct recorder_sample *s)
+{
+	s->active = 0;
+	int st = atomic_load_explicit(&g.state, memory_order_acquire);
+	if (st == ST_NONE) {
+		recorder_init();
+		st = atomic_load_explicit(&g.state, memory_order_acquire);
+	}
+	if (st != ST_RUNNING)
+		return;
+	int saved = errno;
+	t->guard++;
+	struct slot *sl = recorder_slot(t);
+	s->rate = g.cfg.rate;
+	if (s->rate > 1 && stash_rand(&t->rng) % s->rate != 0)
+		goto out;
+	s->t0 = recorder_now();
+	s->nframes = 0;
+	s->flags = 0;
+	if (t->overflow) {
+		s->active = 1;
+		goto out;
+	}
+	if (!recorder_enter(sl, false))
+		goto out; /* the dump was taken: record no more */
+	if (t->pending)
+		recorder_catch_up(t, sl);
+	/* A nested sample (a signal handler during our wait) must not touch
+	 * the spare buffer: no stack, the event goes to the sentinel. */
+	if (g.cfg.stacks && !t->sampling) {
+		bool truncated;
+		s->nframes = unwind_capture(stash_spare(&sl->stash), g.cfg.depth, &truncated);
+		s->flags = truncated ? LC_BUCKET_TRUNCATED : 0;
+	}
+	slot_leave(sl);
+	s->active = 1;
+out:
+	t->sampling += s->active;
+	t->guard--;
+	errno = saved;
+}
+
+/* Right after the wait, usually with the lock now held: read the clock and
+ * note the event in the slot, nothing more — the critical section is not
+ * made longer than that.  The event is settled before the thread's next
+ * wait, at its exit, or by the dumper. */
+void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o)
+{
+	uint64_t t1 = recorder_now();
+	t->guard++;
+	t->sampling--;
+	struct slot *sl = t->slot;
+	uint64_t count = s->rate, delay = (t1 - s->t0) * s->rate;
+	uint32_t flags = s->flags | (o == RECORDER_TIMEDOUT ? LC_BUCKET_TIMEDOUT : 0);
+	if (o == RECORDER_DISCARD) {
+		/* not a wait: nothing to note */
+	} else if (t->overflow) {
+		recorder_overflow(t, count, delay, o == RECORDER_TIMEDOUT);
+	} else {
+		if (atomic_load_explicit(&sl->raw_valid, memory_order_relaxed)) {
+			/* a signal handler's event was noted during our wait */
+			if (!recorder_enter(sl, false))
+				goto out; /* the dump was taken */
+			recorder_settle_in(sl, &t->rng);
+			slot_leave(sl);
+		}
+		sl->raw_count = count;
+		sl->raw_delay = delay;
+		sl->raw_flags = flags;
+		sl->raw_nframes = s->nframes;
+		atomic_store_explicit(&sl->raw_valid, 1, memory_order_release);
+		t->pending = 1;
+	}
+out:
+	t->guard--;
+}
+
 void recorder_flush(struct lc_tls *t)
 {
 	int saved = errno;
@@ -354,13 +393,13 @@ void recorder_flush(struct lc_tls *t)
 	struct slot *sl = t->slot;
 	if (sl && recorder_enter(sl, t->overflow)) {
 		recorder_fold_reentrant(t, sl);
-		if (t->raw)
-			recorder_settle_in(t, sl);
-		recorder_merge(sl, true);
+		if (!t->overflow) {
+			recorder_settle_in(sl, &t->rng);
+			recorder_merge(sl, true);
+		}
 		slot_leave(sl);
 	}
-	t->raw = 0; /* a closed slot: the dump has been taken */
-	t->pending = 0;
+	t->pending = 0; /* or the slot was closed: the dump has been taken */
 	t->guard--;
 	errno = saved;
 }
@@ -392,7 +431,6 @@ static void recorder_atfork_child(void)
 	t->slot = NULL;
 	t->pending = 0;
 	t->sampling = 0;
-	t->raw = 0;
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
 	pthread_setspecific(g.key, NULL);
@@ -404,6 +442,7 @@ static void recorder_atfork_child(void)
 
 static void recorder_collect(struct dump_input *in)
 {
+	uint64_t rng = recorder_now() | 1; /* for keep-one draws of others' events */
 	uint32_t n = slots_count(&g.slots);
 	for (uint32_t i = 0; i < n; i++) {
 		struct slot *sl = slots_at(&g.slots, i);
@@ -412,6 +451,7 @@ static void recorder_collect(struct dump_input *in)
 				in->totals.threads_unread++;
 			continue;
 		}
+		recorder_settle_in(sl, &rng);
 		recorder_merge(sl, false);
 		in->totals.contentions += sl->contentions;
 		in->totals.delay_ns += sl->delay_ns;

@@ -1,23 +1,23 @@
 /*
  * recorder.h — the profiler's core, behind a small C API the hooks call.
  *
- * The hooks (hooks.c) own the fast path: they try the real lock without
- * waiting and, when that works, only bump the thread's held count.  When it
+ * The hooks (hooks.c) own the fast path: they try the lock without
+ * waiting and, when that works, only count the acquisition in TLS.  When it
  * fails they call into the recorder:
  *
- *   recorder_begin   before the real blocking call: decide whether this
- *                    event is sampled (1 in rate), read the clock, capture
- *                    the stack into the thread's spare stash buffer;
- *   recorder_end     after it, usually holding the lock: measure the wait
- *                    and note it in TLS, nothing more;
- *   recorder_flush   when the thread holds no mutex any more (and at thread
- *                    exit and dump time): settle the noted event (count it
- *                    in the thread's totals, offer it to the thread's stash
- *                    by the keep-one rule, or charge it to the sentinel) and
- *                    merge the stash into the shared table — outside every
- *                    critical section.  An event noted while the thread
- *                    still holds other mutexes is settled before its next
- *                    wait instead.
+ *   recorder_begin   before the real blocking call, overlapping the wait:
+ *                    decide whether this event is sampled (1 in rate), read
+ *                    the clock, settle the thread's previous event (count
+ *                    it in the thread's totals, offer it to its stash by the
+ *                    keep-one rule, or charge it to the sentinel), merge the
+ *                    stash into the shared table if the thread holds no
+ *                    mutex, and capture the stack into the spare buffer;
+ *   recorder_end     after it, usually holding the lock: read the clock and
+ *                    note the event in the thread's slot, nothing more;
+ *   recorder_flush   at thread exit and dump time: settle and merge.
+ *
+ * Unlocks never call the recorder: no bookkeeping lengthens or follows a
+ * critical section.  The dumper settles the events still noted in slots.
  *
  * Per-thread state is in TLS (initial-exec) and in an arena slot (slots.h).
  * Everything the recorder does runs inside lc_tls.guard, so pthread calls
@@ -40,15 +40,10 @@ struct lc_tls {
 	int32_t tid;        /* gettid(), cached for the inline fast path; 0: not yet */
 	uint32_t guard;     /* > 0 while inside lockcontend */
 	uint8_t pending;    /* an event to settle or a stash to merge */
-	uint8_t raw;        /* the raw_* event is measured, not yet settled */
 	uint8_t sampling;   /* between recorder_begin and recorder_end */
 	uint8_t overflow;   /* slot is the shared overflow slot (no stash) */
 	struct slot *slot;
 	uint64_t rng;
-	uint64_t raw_count;   /* the last measured event (see recorder_end) */
-	uint64_t raw_delay;
-	uint32_t raw_flags;
-	uint32_t raw_nframes; /* its frames are in the stash's spare buffer */
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
 	_Atomic uint64_t reent_delay; /* folded into the slot later */
 };
@@ -91,7 +86,8 @@ void recorder_dump(void);
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s);
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
 
-/* Merge the thread's stash; call when lc_held drops to 0 with pending set. */
+/* Settle the thread's noted event and merge its stash: at thread exit and
+ * at dump time. */
 void recorder_flush(struct lc_tls *t);
 
 /* Contention met inside the guard (our own work, or a signal handler that

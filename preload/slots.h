@@ -36,6 +36,15 @@ struct slot {
 	uint64_t delay_ns;
 	uint64_t timeouts;
 	struct lc_lost_entry lost[LC_LOST_NREASONS];
+	/* The last measured event, not yet settled into the stash; its frames
+	 * are in the stash's spare buffer.  Written by the owner outside the
+	 * slot (after a wait) only while raw_valid is 0, then published;
+	 * settled and cleared inside it, by the owner or the dumper. */
+	_Atomic uint32_t raw_valid;
+	uint32_t raw_flags;
+	uint32_t raw_nframes;
+	uint64_t raw_count;
+	uint64_t raw_delay;
 	struct stash stash;
 };
 
