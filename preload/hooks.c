@@ -1,5 +1,6 @@
 /*
- * hooks.c — the interposed pthread mutex functions.  Nothing else lives here.
+ * hooks.c — the interposed functions (pthread mutexes, dl_iterate_phdr).
+ * Nothing else lives here.
  *
  * Fast path (every hook): try the lock without waiting — inline, as glibc's
  * own lock does, for plain mutexes (fast_acquire), with glibc's trylock for
@@ -295,6 +296,22 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 		return real.unlock(m);
 	}
 	return hooks_unlock_other(m);
+}
+
+/* Not a lock, but it takes the loader's: a thread inside an application's
+ * callback must not unwind, and threads holding mutexes must not be
+ * unwinding while it runs (recorder.c, "Unwinding and the loader's lock").
+ * Calls from lockcontend's own work (libunwind, the module map) are inside
+ * the guard and go straight through. */
+EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+{
+	struct lc_tls *t = &lc_tls;
+	if (t->guard)
+		return real_dl_iterate_phdr(cb, data);
+	recorder_phdr_enter(t);
+	int rc = real_dl_iterate_phdr(cb, data);
+	recorder_phdr_leave(t);
+	return rc;
 }
 
 static __attribute__((constructor)) void hooks_init(void)

@@ -5,7 +5,9 @@
 
 #include <elf.h>
 #include <link.h>
+#include <sched.h>
 #include <string.h>
+#include <time.h>
 
 int modmap_init(struct modmap *m, struct arena *a, const char *exe_path)
 {
@@ -13,18 +15,18 @@ int modmap_init(struct modmap *m, struct arena *a, const char *exe_path)
 	m->exe_path = exe_path;
 	m->mods = arena_alloc(a, MODMAP_MAX * sizeof(*m->mods));
 	atomic_store(&m->count, 0);
+	atomic_store(&m->reserved, 0);
 	atomic_store(&m->refreshing, 0);
-	atomic_store(&m->dirty, 0);
 	atomic_store(&m->dropped, 0);
 	return m->mods ? 0 : -1;
 }
 
 void modmap_reset(struct modmap *m)
 {
-	memset(m->mods, 0, MODMAP_MAX * sizeof(*m->mods));
+	memset((void *)m->mods, 0, MODMAP_MAX * sizeof(*m->mods));
 	atomic_store(&m->count, 0);
+	atomic_store(&m->reserved, 0);
 	atomic_store(&m->refreshing, 0);
-	atomic_store(&m->dirty, 0);
 	atomic_store(&m->dropped, 0);
 }
 
@@ -35,15 +37,17 @@ uint32_t modmap_count(const struct modmap *m)
 
 const struct module *modmap_at(const struct modmap *m, uint32_t i)
 {
-	return m->mods[i];
+	return atomic_load_explicit(&m->mods[i], memory_order_acquire);
 }
 
 static bool modmap_find(const struct modmap *m, uintptr_t pc)
 {
 	uint32_t n = modmap_count(m);
-	for (uint32_t i = 0; i < n; i++)
-		if (pc >= m->mods[i]->lo && pc < m->mods[i]->hi)
+	for (uint32_t i = 0; i < n; i++) {
+		const struct module *mod = modmap_at(m, i);
+		if (pc >= mod->lo && pc < mod->hi)
 			return true;
+	}
 	return false;
 }
 
@@ -120,7 +124,7 @@ static bool modmap_known(const struct modmap *m, const char *path, uint64_t bias
 {
 	uint32_t n = modmap_count(m);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct module *mod = m->mods[i];
+		const struct module *mod = modmap_at(m, i);
 		if (mod->load_bias == bias && mod->lo == lo && mod->hi == hi &&
 		    strcmp(mod->path, path) == 0)
 			return true;
@@ -143,6 +147,22 @@ static void module_fill_segments(struct module *mod, const struct dl_phdr_info *
 	}
 }
 
+/* Reserve an index, store the entry, publish the count in index order: a
+ * second appender (the dumper) waits only for the few instructions between
+ * an earlier reservation and its publication. */
+static void modmap_append(struct modmap *m, struct module *mod)
+{
+	uint32_t idx = atomic_fetch_add(&m->reserved, 1);
+	if (idx >= MODMAP_MAX) {
+		atomic_fetch_add(&m->dropped, 1);
+		return;
+	}
+	atomic_store_explicit(&m->mods[idx], mod, memory_order_release);
+	while (atomic_load_explicit(&m->count, memory_order_acquire) != idx)
+		sched_yield();
+	atomic_store_explicit(&m->count, idx + 1, memory_order_release);
+}
+
 static int modmap_visit(struct dl_phdr_info *info, size_t size, void *ctx)
 {
 	struct modmap *m = ctx;
@@ -153,12 +173,11 @@ static int modmap_visit(struct dl_phdr_info *info, size_t size, void *ctx)
 	const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : m->exe_path;
 	if (nload == 0 || modmap_known(m, path, info->dlpi_addr, lo, hi))
 		return 0;
-	uint32_t n = modmap_count(m);
 	size_t path_len = strnlen(path, LC_DUMP_MAX_PATH);
 	if (nload > LC_DUMP_MAX_SEGMENTS)
 		nload = LC_DUMP_MAX_SEGMENTS;
 	struct module *mod = NULL;
-	if (n < MODMAP_MAX)
+	if (atomic_load(&m->reserved) < MODMAP_MAX)
 		mod = arena_alloc(m->arena, sizeof(*mod) + nload * sizeof(struct lc_rec_segment) +
 		                                path_len + 1);
 	if (!mod) {
@@ -175,22 +194,38 @@ static int modmap_visit(struct dl_phdr_info *info, size_t size, void *ctx)
 	memcpy(mod->path, path, path_len);
 	mod->build_id_len = phdr_build_id(info, mod->build_id);
 	module_fill_segments(mod, info);
-	m->mods[n] = mod;
-	atomic_store_explicit(&m->count, n + 1, memory_order_release);
+	modmap_append(m, mod);
 	return 0;
 }
 
 bool modmap_refresh(struct modmap *m)
 {
 	uint32_t expect = 0;
-	if (!atomic_compare_exchange_strong(&m->refreshing, &expect, 1)) {
-		atomic_store(&m->dirty, 1);
+	if (!atomic_compare_exchange_strong(&m->refreshing, &expect, 1))
 		return false;
-	}
-	atomic_store(&m->dirty, 0);
 	dl_iterate_phdr(modmap_visit, m);
 	atomic_store(&m->refreshing, 0);
 	return true;
+}
+
+static uint64_t modmap_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void modmap_refresh_final(struct modmap *m, uint64_t max_ns)
+{
+	uint64_t deadline = modmap_now() + max_ns;
+	while (!modmap_refresh(m)) {
+		if (modmap_now() > deadline) {
+			dl_iterate_phdr(modmap_visit, m); /* the holder is stuck */
+			return;
+		}
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
 }
 
 struct self_query {

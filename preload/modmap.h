@@ -7,13 +7,15 @@
  * refresh appends objects not seen before (same path, bias and extent means
  * the same module), so an object unloaded later is still in the dump.
  *
- * Readers (modmap_covers, the dump) take no lock: entries are published
- * with a release store of the count.  Refreshes are serialised by a flag
- * taken with trylock semantics: a thread that finds a refresh under way
- * does not wait, it marks the map dirty and the dump refreshes once more.
- * modmap_refresh calls dl_iterate_phdr, which takes the loader's lock: call
- * it only from lockcontend's own merge or dump, never with a table entry
- * half-written, and never while holding another lock of ours.
+ * Readers (modmap_covers, the dump) take no lock: an entry is appended by
+ * reserving its index (atomic increment), filling it, and publishing the
+ * count in index order (release).  Refreshes are serialised by a flag taken
+ * with trylock semantics: a thread that finds a refresh under way does not
+ * wait.  The dumper waits for the flag a bounded time, then refreshes
+ * anyway (the holder may be stuck in dl_iterate_phdr behind the loader's
+ * lock); the append protocol keeps that safe, at worst listing an object
+ * twice.  modmap_refresh calls dl_iterate_phdr, which takes the loader's
+ * lock: never call it inside a slot or with any lock of ours held.
  */
 #ifndef LOCKCONTEND_MODMAP_H
 #define LOCKCONTEND_MODMAP_H
@@ -40,10 +42,10 @@ struct module {
 
 struct modmap {
 	struct arena *arena;
-	struct module **mods;      /* MODMAP_MAX pointers */
-	_Atomic uint32_t count;
+	struct module *_Atomic *mods; /* MODMAP_MAX pointers */
+	_Atomic uint32_t count;       /* published entries */
+	_Atomic uint32_t reserved;    /* indexes handed out */
 	_Atomic uint32_t refreshing;
-	_Atomic uint32_t dirty;
 	_Atomic uint64_t dropped;  /* objects not stored: arena or map full */
 	const char *exe_path;      /* name for the main program ("" in phdr) */
 };
@@ -55,8 +57,12 @@ void modmap_reset(struct modmap *m);
 bool modmap_covers(const struct modmap *m, const uintptr_t *pcs, uint32_t n);
 
 /* Append objects not yet known.  Returns false if another thread was
- * refreshing (the map is then marked dirty). */
+ * refreshing (nothing was done). */
 bool modmap_refresh(struct modmap *m);
+
+/* For the dumper: wait up to max_ns for a refresh under way, then refresh
+ * whatever the flag says. */
+void modmap_refresh_final(struct modmap *m, uint64_t max_ns);
 
 uint32_t modmap_count(const struct modmap *m);
 const struct module *modmap_at(const struct modmap *m, uint32_t i);

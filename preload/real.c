@@ -45,6 +45,7 @@ void real_resolve(void)
 	real_store(&real.unlock, real_sym("pthread_mutex_unlock"));
 	real_store(&real.timedlock, real_sym("pthread_mutex_timedlock"));
 	real_store(&real.clocklock, real_sym("pthread_mutex_clocklock"));
+	real_store(&real.iterate_phdr, real_sym("dl_iterate_phdr"));
 }
 
 int real_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
@@ -67,4 +68,15 @@ int real_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *a
 		fn = __atomic_load_n(&real.clocklock, __ATOMIC_RELAXED);
 	}
 	return fn ? fn(m, clock, abstime) : ENOSYS;
+}
+
+int real_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
+{
+	int (*fn)(int (*)(struct dl_phdr_info *, size_t, void *), void *) =
+	    __atomic_load_n(&real.iterate_phdr, __ATOMIC_RELAXED);
+	if (!fn) {
+		real_resolve();
+		fn = __atomic_load_n(&real.iterate_phdr, __ATOMIC_RELAXED);
+	}
+	return fn ? fn(cb, data) : 0;
 }

@@ -6,11 +6,13 @@
  * loader) still works.  real_resolve() switches it to dlsym(RTLD_NEXT)
  * results, so a tool preloaded after us keeps its place in the chain; it is
  * idempotent and safe to call again from any thread.  Functions glibc has no
- * alias for (timedlock, clocklock) are resolved on first use.
+ * alias for (timedlock, clocklock, dl_iterate_phdr) are resolved on first
+ * use.
  */
 #ifndef LOCKCONTEND_REAL_H
 #define LOCKCONTEND_REAL_H
 
+#include <link.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -20,6 +22,7 @@ struct real_fns {
 	int (*unlock)(pthread_mutex_t *);
 	int (*timedlock)(pthread_mutex_t *, const struct timespec *);
 	int (*clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
+	int (*iterate_phdr)(int (*)(struct dl_phdr_info *, size_t, void *), void *);
 };
 
 extern struct real_fns real;
@@ -29,5 +32,6 @@ void real_resolve(void);
 /* For the two functions without a bootstrap alias: resolve now if needed. */
 int real_timedlock(pthread_mutex_t *m, const struct timespec *abstime);
 int real_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime);
+int real_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);
 
 #endif

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -257,37 +258,40 @@ static void recorder_settle_in(struct slot *sl, uint64_t *rng)
 		if (lc)
 			slot_charge(sl, LC_LOST_EVICTED, lc, ld);
 	}
-	atomic_store_explicit(&sl->raw_valid, 0, memory_order_relaxed);
+	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);
 }
 
-/* Move a stash into the table (inside the slot).  A new bucket whose frames
- * point into an object not yet mapped triggers a module-map refresh; the
- * dumper passes refresh=false and refreshes once at the end instead. */
-static void recorder_merge(struct slot *sl, bool refresh)
+/* Move a stash into the table (inside the slot).  Returns true when a new
+ * bucket's frames point into an object not yet in the module map: the
+ * caller refreshes the map after leaving the slot (dl_iterate_phdr may
+ * wait for the loader's lock, and a slot must never be held that long). */
+static bool recorder_merge(struct slot *sl)
 {
 	struct stash *st = &sl->stash;
+	bool refresh = false;
 	if (!stash_full(st))
-		return;
+		return false;
 	enum stacktab_result r =
 	    stacktab_add(&g.tab, st->flags, stash_frames(st), st->nframes, st->count, st->delay_ns);
 	if (r == STACKTAB_FULL)
 		slot_charge(sl, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
-	else if (r == STACKTAB_INSERTED && refresh &&
-	         !modmap_covers(&g.modmap, stash_frames(st), st->nframes))
-		modmap_refresh(&g.modmap);
+	else if (r == STACKTAB_INSERTED)
+		refresh = !modmap_covers(&g.modmap, stash_frames(st), st->nframes);
 	stash_clear(st);
+	return refresh;
 }
 
 /* The owner's catch-up, inside its slot: the previous event into the stash,
  * and, if the thread holds no mutex, the stash into the table. */
-static void recorder_catch_up(struct lc_tls *t, struct slot *sl)
+static bool recorder_catch_up(struct lc_tls *t, struct slot *sl)
 {
+	bool refresh = false;
 	recorder_fold_reentrant(t, sl);
 	recorder_settle_in(sl, &t->rng);
 	if (lc_held(t) <= 0)
-		recorder_merge(sl, true);
-	t->pending = atomic_load_explicit(&sl->raw_valid, memory_order_relaxed) ||
-	             stash_full(&sl->stash);
+		refresh = recorder_merge(sl);
+	t->pending = stash_full(&sl->stash);
+	return refresh;
 }
 
 /* A thread without a slot of its own (all taken) records into the shared
@@ -303,6 +307,51 @@ static void recorder_overflow(struct lc_tls *t, uint64_t count, uint64_t delay, 
 	sl->timeouts += timedout ? count : 0;
 	slot_charge(sl, LC_LOST_NO_SLOT, count, delay);
 	slot_leave(sl);
+}
+
+/* Unwinding and the loader's lock.  libunwind may call dl_iterate_phdr,
+ * which waits for the loader's lock; a thread inside an application's
+ * dl_iterate_phdr callback holds that lock and may itself wait for a
+ * mutex.  Two rules keep lockcontend from closing such a cycle the program
+ * does not have:
+ *   - a thread inside a dl_iterate_phdr callback never unwinds;
+ *   - a thread that holds a mutex unwinds only while no application
+ *     thread is inside dl_iterate_phdr: the caller announces itself and
+ *     waits for such unwinds to end (recorder_phdr_enter), the unwinder
+ *     announces itself and then looks (both sequentially consistent, so
+ *     one of the two always sees the other).
+ * A contention that may not unwind is recorded without a stack. */
+static _Atomic int phdr_callers;     /* application threads in dl_iterate_phdr */
+static _Atomic int locked_unwinders; /* threads unwinding with a mutex held */
+
+void recorder_phdr_enter(struct lc_tls *t)
+{
+	atomic_fetch_add(&phdr_callers, 1);
+	while (atomic_load(&locked_unwinders))
+		sched_yield();
+	t->in_phdr++;
+}
+
+void recorder_phdr_leave(struct lc_tls *t)
+{
+	t->in_phdr--;
+	atomic_fetch_sub(&phdr_callers, 1);
+}
+
+static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_sample *s)
+{
+	bool locked = lc_held(t) > 0;
+	if (t->in_phdr)
+		return;
+	if (locked)
+		atomic_fetch_add(&locked_unwinders, 1);
+	if (!locked || atomic_load(&phdr_callers) == 0) {
+		bool truncated;
+		s->nframes = unwind_capture(stash_spare(&sl->stash), g.cfg.depth, &truncated);
+		s->flags = truncated ? LC_BUCKET_TRUNCATED : 0;
+	}
+	if (locked)
+		atomic_fetch_sub(&locked_unwinders, 1);
 }
 
 /* Before the wait (which it overlaps): settle the previous event, merge
@@ -334,16 +383,16 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s)
 	}
 	if (!recorder_enter(sl, false))
 		goto out; /* the dump was taken: record no more */
-	if (t->pending)
-		recorder_catch_up(t, sl);
-	/* A nested sample (a signal handler during our wait) must not touch
-	 * the spare buffer: no stack, the event goes to the sentinel. */
-	if (g.cfg.stacks && !t->sampling) {
-		bool truncated;
-		s->nframes = unwind_capture(stash_spare(&sl->stash), g.cfg.depth, &truncated);
-		s->flags = truncated ? LC_BUCKET_TRUNCATED : 0;
-	}
+	bool refresh = t->pending && recorder_catch_up(t, sl);
 	slot_leave(sl);
+	if (refresh)
+		modmap_refresh(&g.modmap);
+	/* The spare buffer is ours outside the slot too: the dumper reads it
+	 * only while raw_valid says it holds a noted event, and it does not
+	 * now.  A nested sample (a signal handler during our wait) must not
+	 * touch it: no stack, the event goes to the sentinel. */
+	if (g.cfg.stacks && !t->sampling)
+		recorder_unwind(t, sl, s);
 	s->active = 1;
 out:
 	t->sampling += s->active;
@@ -359,8 +408,11 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 {
 	uint64_t t1 = recorder_now();
 	t->guard++;
-	t->sampling--;
+	if (t->sampling)
+		t->sampling--;
 	struct slot *sl = t->slot;
+	if (!sl)
+		goto out; /* a fork from a signal handler during the wait reset us */
 	uint64_t count = s->rate, delay = (t1 - s->t0) * s->rate;
 	uint32_t flags = s->flags | (o == RECORDER_TIMEDOUT ? LC_BUCKET_TIMEDOUT : 0);
 	if (o == RECORDER_DISCARD) {
@@ -368,7 +420,7 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	} else if (t->overflow) {
 		recorder_overflow(t, count, delay, o == RECORDER_TIMEDOUT);
 	} else {
-		if (atomic_load_explicit(&sl->raw_valid, memory_order_relaxed)) {
+		if (atomic_load_explicit(&sl->raw_valid, memory_order_acquire)) {
 			/* a signal handler's event was noted during our wait */
 			if (!recorder_enter(sl, false))
 				goto out; /* the dump was taken */
@@ -391,14 +443,17 @@ void recorder_flush(struct lc_tls *t)
 	int saved = errno;
 	t->guard++;
 	struct slot *sl = t->slot;
+	bool refresh = false;
 	if (sl && recorder_enter(sl, t->overflow)) {
 		recorder_fold_reentrant(t, sl);
 		if (!t->overflow) {
 			recorder_settle_in(sl, &t->rng);
-			recorder_merge(sl, true);
+			refresh = recorder_merge(sl);
 		}
 		slot_leave(sl);
 	}
+	if (refresh)
+		modmap_refresh(&g.modmap);
 	t->pending = 0; /* or the slot was closed: the dump has been taken */
 	t->guard--;
 	errno = saved;
@@ -443,16 +498,17 @@ static void recorder_atfork_child(void)
 static void recorder_collect(struct dump_input *in)
 {
 	uint64_t rng = recorder_now() | 1; /* for keep-one draws of others' events */
-	uint32_t n = slots_count(&g.slots);
-	for (uint32_t i = 0; i < n; i++) {
-		struct slot *sl = slots_at(&g.slots, i);
+	/* Every slot ever handed out, then the shared overflow slot. */
+	uint32_t n = slots_used(&g.slots);
+	for (uint32_t i = 0; i <= n; i++) {
+		struct slot *sl = i < n ? &g.slots.slot[i] : slots_overflow(&g.slots);
 		if (!slot_close(sl, RECORDER_CLOSE_WAIT_NS)) {
 			if (sl->contentions)
 				in->totals.threads_unread++;
 			continue;
 		}
 		recorder_settle_in(sl, &rng);
-		recorder_merge(sl, false);
+		recorder_merge(sl); /* the module map is refreshed once, below */
 		in->totals.contentions += sl->contentions;
 		in->totals.delay_ns += sl->delay_ns;
 		in->totals.timeouts += sl->timeouts;
@@ -516,7 +572,9 @@ void recorder_dump(void)
 	static struct dump_input in; /* big; static keeps it off a small stack */
 	memset(&in, 0, sizeof(in));
 	recorder_collect(&in);
-	modmap_refresh(&g.modmap);
+	/* Another thread may be refreshing (it left its slot first): wait for
+	 * it a while, then refresh once more ourselves. */
+	modmap_refresh_final(&g.modmap, RECORDER_CLOSE_WAIT_NS);
 	recorder_fill_meta(&in);
 	char path[CONFIG_OUT_MAX + 64], err[CONFIG_OUT_MAX + 256];
 	if (dumpwrite_file(g.cfg.out, &in, path, sizeof(path), err, sizeof(err)) != 0)

@@ -42,6 +42,7 @@ struct lc_tls {
 	uint8_t pending;    /* an event to settle or a stash to merge */
 	uint8_t sampling;   /* between recorder_begin and recorder_end */
 	uint8_t overflow;   /* slot is the shared overflow slot (no stash) */
+	uint8_t in_phdr;    /* inside an application's dl_iterate_phdr */
 	struct slot *slot;
 	uint64_t rng;
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
@@ -95,5 +96,9 @@ void recorder_flush(struct lc_tls *t);
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns);
 
 uint64_t recorder_now(void);
+
+/* Around an application's dl_iterate_phdr (see recorder.c). */
+void recorder_phdr_enter(struct lc_tls *t);
+void recorder_phdr_leave(struct lc_tls *t);
 
 #endif

@@ -55,15 +55,25 @@ void slots_release(struct slots *s, struct slot *sl)
 		atomic_store_explicit(&sl->in_use, 0, memory_order_release);
 }
 
+static uint64_t slots_now(void);
+
 bool slot_enter(struct slot *sl, bool shared)
 {
+	uint64_t deadline = 0;
 	for (;;) {
 		uint32_t expect = SLOT_IDLE;
 		if (atomic_compare_exchange_strong(&sl->state, &expect, SLOT_BUSY))
 			return true;
 		if (expect == SLOT_CLOSED || !shared)
 			return false;
-		sched_yield(); /* overflow slot: another slotless thread is inside */
+		/* overflow slot: another slotless thread is inside, or this
+		 * thread itself (a signal handler): never wait for ever */
+		uint64_t now = slots_now();
+		if (!deadline)
+			deadline = now + SLOT_SHARED_WAIT_NS;
+		else if (now > deadline)
+			return false;
+		sched_yield();
 	}
 }
 
@@ -98,13 +108,12 @@ bool slot_close(struct slot *sl, uint64_t max_ns)
 	}
 }
 
-uint32_t slots_count(const struct slots *s)
+uint32_t slots_used(const struct slots *s)
 {
-	return atomic_load(&s->hwm) + 1;
+	return atomic_load(&s->hwm);
 }
 
-struct slot *slots_at(const struct slots *s, uint32_t i)
+struct slot *slots_overflow(const struct slots *s)
 {
-	uint32_t hwm = atomic_load(&s->hwm);
-	return i < hwm ? &s->slot[i] : &s->slot[s->nslots];
+	return &s->slot[s->nslots];
 }

@@ -67,15 +67,18 @@ struct slot *slots_acquire(struct slots *s, bool *overflow);
 void slots_release(struct slots *s, struct slot *sl);
 
 /* Owner side.  slot_enter fails when the dumper has closed the slot; the
- * overflow slot is shared, so there it spins while another thread is BUSY. */
+ * overflow slot is shared, so there it yields while another thread is BUSY,
+ * and gives up (the event is not recorded) after SLOT_SHARED_WAIT_NS. */
+#define SLOT_SHARED_WAIT_NS (10 * 1000 * 1000ull)
 bool slot_enter(struct slot *sl, bool shared);
 void slot_leave(struct slot *sl);
 
 /* Dumper side: close one slot, waiting at most max_ns for a BUSY owner. */
 bool slot_close(struct slot *sl, uint64_t max_ns);
 
-/* Slots [0, n) that may hold data, the overflow slot last. */
-uint32_t slots_count(const struct slots *s);
-struct slot *slots_at(const struct slots *s, uint32_t i);
+/* Slots [0, slots_used) have been handed out; the shared overflow slot is
+ * apart.  Read slots_used once and walk that many. */
+uint32_t slots_used(const struct slots *s);
+struct slot *slots_overflow(const struct slots *s);
 
 #endif

@@ -1,0 +1,93 @@
+/*
+ * test_hazards.c — regressions for bugs found in review (test/fixtures/hazards.c).
+ *
+ * Both fail at the time of writing:
+ *   - phdr deadlock: a thread contending inside a dl_iterate_phdr callback
+ *     while another thread unwinds a cold stack deadlocks the program
+ *     (libunwind holds an internal mutex across dl_iterate_phdr);
+ *   - fork in a signal handler during a timed wait: the child crashes;
+ *   - busy unread: a slot the dumper gave up on (owner BUSY > 100 ms) has its
+ *     stash in the table but its totals nowhere: buckets > contentions, and
+ *     the dumper's module-map refresh is skipped (no modules at all).
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "integration/harness.h"
+
+static void run_hazard(const char *dir, const char *mode, bool preload, int timeout_s,
+                       struct run_result *r)
+{
+	char env[700];
+	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/rv.%%p.raw", dir);
+	const char *argv[] = {harness_fixture("hazards"), mode, NULL};
+	const char *envv[] = {env, NULL};
+	cr_assert_eq(harness_run(argv, envv, dir, preload, timeout_s, r), 0);
+}
+
+static void assert_no_deadlock(const char *mode)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	run_hazard(dir, mode, false, 10, &r);
+	cr_assert(!r.timed_out && r.exit_code == 0, "%s without the preload: must end by itself", mode);
+	harness_result_free(&r);
+	run_hazard(dir, mode, true, 10, &r);
+	cr_assert(!r.timed_out, "%s under the preload: deadlocked (killed after 10 s)", mode);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	harness_result_free(&r);
+}
+
+/* The program has no lock-order cycle at all; the preload creates one:
+ * loader write lock (B, in its callback) -> libunwind mutex (A, unwinding) ->
+ * loader write lock. */
+Test(hazards, contention_inside_dl_iterate_phdr_callback_no_lock_cycle)
+{
+	assert_no_deadlock("phdr_deadlock_noorder");
+}
+
+/* Same, where the callback's lock is one the unwinding thread holds. */
+Test(hazards, contention_inside_dl_iterate_phdr_callback_holding_lock)
+{
+	assert_no_deadlock("phdr_deadlock");
+}
+
+Test(hazards, slot_busy_past_close_timeout_keeps_conservation)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	run_hazard(dir, "busy_unread", true, 20, &r);
+	cr_assert(!r.timed_out);
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	struct dump d;
+	harness_load_dump(dir, "rv.*.raw", &d);
+	uint64_t c, n;
+	dump_sum(&d, &c, &n);
+	cr_expect_eq(c, d.totals.contentions,
+	             "count: buckets+sentinel %" PRIu64 " totals %" PRIu64 " (threads_unread %" PRIu64 ")",
+	             c, d.totals.contentions, d.totals.threads_unread);
+	cr_expect_eq(n, d.totals.delay_ns, "delay: buckets+sentinel %" PRIu64 " totals %" PRIu64, n,
+	             d.totals.delay_ns);
+	cr_expect(d.totals.modules > 0 || d.nbuckets == 0,
+	          "%zu buckets but no module: the dump's module refresh was skipped", d.nbuckets);
+	dump_free(&d);
+	harness_result_free(&r);
+}
+
+/* fork() in a signal handler during a timed wait: in the child the wait ends
+ * (ETIMEDOUT) in recorder_end, but recorder_atfork_child set t->slot = NULL
+ * (and t->sampling = 0): recorder_end dereferences the NULL slot. */
+Test(hazards, fork_in_signal_handler_during_timed_wait)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	run_hazard(dir, "fork_in_handler", false, 10, &r);
+	cr_assert(!r.timed_out && r.exit_code == 0, "without the preload: %s%s", r.out, r.err);
+	harness_result_free(&r);
+	run_hazard(dir, "fork_in_handler", true, 10, &r);
+	cr_assert(!r.timed_out);
+	cr_expect_eq(r.exit_code, 0, "under the preload: %s%s", r.out, r.err);
+	harness_result_free(&r);
+}
