@@ -203,17 +203,20 @@ int main(int argc, char **argv)
 	size_t n = (size_t)(argc - optind);
 	struct dump *dumps = calloc(n, sizeof(*dumps));
 	bool partial = false;
-	if (!dumps || read_dumps(argv + optind, n, dumps, &partial) != 0)
+	if (!dumps || read_dumps(argv + optind, n, dumps, &partial) != 0) {
+		free(dumps);
 		return 1;
+	}
 	struct profile p;
 	int rc = profile_build(&p, dumps, n, &o.resolve, stderr);
-	if (rc != 0)
+	if (rc != 0) {
 		fprintf(stderr, PROG ": out of memory\n");
-	struct report_input in = {&p, dumps, (const char *const *)(argv + optind), n, o.top, o.value};
-	if (rc == 0)
+	} else {
+		struct report_input in = {&p,   dumps, (const char *const *)(argv + optind),
+		                          n,    o.top, o.value};
 		rc = o.output ? write_to_file(&o, &in) : write_report(&o, &in, stdout);
-	if (rc == 0)
 		profile_free(&p);
+	}
 	for (size_t i = 0; i < n; i++)
 		dump_free(&dumps[i]);
 	free(dumps);
