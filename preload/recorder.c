@@ -281,16 +281,30 @@ static bool recorder_merge(struct slot *sl)
 	return refresh;
 }
 
+/* Safe to merge (inside the slot): the stash goes to the table first, so
+ * the noted event never has to compete with it for the one place, then the
+ * noted event, through the stash, to the table too. */
+static bool recorder_drain(struct slot *sl, uint64_t *rng)
+{
+	bool refresh = recorder_merge(sl);
+	recorder_settle_in(sl, rng);
+	return recorder_merge(sl) || refresh;
+}
+
 /* The owner's catch-up, inside its slot: the previous event into the stash,
  * and, if the thread holds no mutex, the stash into the table. */
 static bool recorder_catch_up(struct lc_tls *t, struct slot *sl)
 {
-	bool refresh = false;
 	recorder_fold_reentrant(t, sl);
-	recorder_settle_in(sl, &t->rng);
-	if (lc_held(t) <= 0)
-		refresh = recorder_merge(sl);
-	t->pending = stash_full(&sl->stash);
+	if (lc_held(t) > 0) {
+		/* not safe to merge: the noted event joins the stash, by the
+		 * keep-one rule if the stash is full */
+		recorder_settle_in(sl, &t->rng);
+		t->pending = 1;
+		return false;
+	}
+	bool refresh = recorder_drain(sl, &t->rng);
+	t->pending = 0;
 	return refresh;
 }
 
@@ -446,10 +460,8 @@ void recorder_flush(struct lc_tls *t)
 	bool refresh = false;
 	if (sl && recorder_enter(sl, t->overflow)) {
 		recorder_fold_reentrant(t, sl);
-		if (!t->overflow) {
-			recorder_settle_in(sl, &t->rng);
-			refresh = recorder_merge(sl);
-		}
+		if (!t->overflow)
+			refresh = recorder_drain(sl, &t->rng);
 		slot_leave(sl);
 	}
 	if (refresh)
@@ -507,8 +519,7 @@ static void recorder_collect(struct dump_input *in)
 				in->totals.threads_unread++;
 			continue;
 		}
-		recorder_settle_in(sl, &rng);
-		recorder_merge(sl); /* the module map is refreshed once, below */
+		recorder_drain(sl, &rng); /* the module map is refreshed once, below */
 		in->totals.contentions += sl->contentions;
 		in->totals.delay_ns += sl->delay_ns;
 		in->totals.timeouts += sl->timeouts;
