@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 int modmap_init(struct modmap *m, struct arena *a, const char *exe_path)
 {
 	m->arena = a;
@@ -208,18 +210,11 @@ bool modmap_refresh(struct modmap *m)
 	return true;
 }
 
-static uint64_t modmap_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void modmap_refresh_final(struct modmap *m, uint64_t max_ns)
 {
-	uint64_t deadline = modmap_now() + max_ns;
+	uint64_t deadline = clock_mono_ns() + max_ns;
 	while (!modmap_refresh(m)) {
-		if (modmap_now() > deadline) {
+		if (clock_mono_ns() > deadline) {
 			dl_iterate_phdr(modmap_visit, m); /* the holder is stuck */
 			return;
 		}

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "clock.h"
 #include "config.h"
 #include "dumpwrite.h"
 #include "modmap.h"
@@ -61,9 +62,7 @@ static struct {
 
 uint64_t recorder_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return clock_mono_ns();
 }
 
 static uint64_t recorder_realtime(void)

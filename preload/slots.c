@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 int slots_init(struct slots *s, struct arena *a, uint32_t nslots)
 {
 	s->slot = arena_alloc(a, (size_t)(nslots + 1) * sizeof(struct slot));
@@ -55,8 +57,6 @@ void slots_release(struct slots *s, struct slot *sl)
 		atomic_store_explicit(&sl->in_use, 0, memory_order_release);
 }
 
-static uint64_t slots_now(void);
-
 bool slot_enter(struct slot *sl, bool shared)
 {
 	uint64_t deadline = 0;
@@ -68,7 +68,7 @@ bool slot_enter(struct slot *sl, bool shared)
 			return false;
 		/* overflow slot: another slotless thread is inside, or this
 		 * thread itself (a signal handler): never wait for ever */
-		uint64_t now = slots_now();
+		uint64_t now = clock_mono_ns();
 		if (!deadline)
 			deadline = now + SLOT_SHARED_WAIT_NS;
 		else if (now > deadline)
@@ -82,13 +82,6 @@ void slot_leave(struct slot *sl)
 	atomic_store_explicit(&sl->state, SLOT_IDLE, memory_order_release);
 }
 
-static uint64_t slots_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 bool slot_close(struct slot *sl, uint64_t max_ns)
 {
 	uint64_t deadline = 0;
@@ -99,7 +92,7 @@ bool slot_close(struct slot *sl, uint64_t max_ns)
 			return true;
 		if (expect == SLOT_CLOSED)
 			return false;
-		uint64_t now = slots_now();
+		uint64_t now = clock_mono_ns();
 		if (!deadline)
 			deadline = now + max_ns;
 		else if (now > deadline)

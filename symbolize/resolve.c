@@ -236,6 +236,16 @@ static int call_line(Dwarf_Die *inl)
 	return dwarf_formudata(dwarf_attr(inl, DW_AT_call_line, &attr), &line) == 0 ? (int)line : 0;
 }
 
+/* The line table's file:line at a ("", 0 when there is none). */
+static void source_line(Dwfl_Module *mod, Dwarf_Addr a, const char **file, int *line)
+{
+	Dwfl_Line *l = dwfl_module_getsrc(mod, a);
+	const char *f = l ? dwfl_lineinfo(l, NULL, line, NULL, NULL, NULL) : NULL;
+	if (!f)
+		*line = 0;
+	*file = f ? f : "";
+}
+
 /* The inline chain at a from DWARF scopes; 0 if there is no DWARF here. */
 static bool scopes_inlined(Dwarf_Die *scopes, int nscopes)
 {
@@ -266,13 +276,9 @@ static int lookup_dwarf(struct resolver *r, Dwfl_Module *mod, Dwarf_Addr a,
 		scopes = chain;
 		nscopes = n > 0 ? n : 0;
 	}
-	const char *file = "";
-	int line = 0, n = 0;
-	Dwfl_Line *l = dwfl_module_getsrc(mod, a);
-	if (l) {
-		const char *f = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
-		file = f ? f : "";
-	}
+	const char *file;
+	int line, n = 0;
+	source_line(mod, a, &file, &line);
 	for (int i = 0; i < nscopes && n < max; i++) {
 		int tag = dwarf_tag(&scopes[i]);
 		if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram &&
@@ -319,13 +325,9 @@ int resolver_lookup(struct resolver *r, uint64_t pc, struct resolve_frame *frame
 	const char *sys = dwfl_module_addrinfo(mod, a, &off, &sym, NULL, NULL, NULL);
 	if (!sys)
 		return 0;
-	const char *file = "";
-	int line = 0;
-	Dwfl_Line *l = dwfl_module_getsrc(mod, a);
-	if (l) {
-		const char *f = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
-		file = f ? f : "";
-	}
+	const char *file;
+	int line;
+	source_line(mod, a, &file, &line);
 	frames[0] = (struct resolve_frame){demangle(r, 0, sys, sys), sys, file, line};
 	return 1;
 }
