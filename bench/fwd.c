@@ -1,5 +1,9 @@
 /*
- * fwd.c — the floor for any LD_PRELOAD mutex tool: interpose, forward, nothing else.
+ * fwd.c — the floor for any LD_PRELOAD lock tool: interpose, forward, nothing else.
+ *
+ * It forwards the pthread mutex, rwlock and spin lock functions (C11 mtx_* and
+ * the condition variables are not here: no bench test uses them), so that each
+ * lock kind the bench times has a floor of its own.
  *
  * Built by bench/Makefile into bench/build/libfwd.so with the same code-generation
  * choices as build/liblockcontend.so (-fPIC, hidden visibility but for the hooks,
@@ -24,10 +28,18 @@
 typedef int (*fwd_lock_fn)(pthread_mutex_t *);
 typedef int (*fwd_timedlock_fn)(pthread_mutex_t *, const struct timespec *);
 typedef int (*fwd_clocklock_fn)(pthread_mutex_t *, clockid_t, const struct timespec *);
+typedef int (*fwd_rw_fn)(pthread_rwlock_t *);
+typedef int (*fwd_rw_timed_fn)(pthread_rwlock_t *, const struct timespec *);
+typedef int (*fwd_rw_clock_fn)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+typedef int (*fwd_spin_fn)(pthread_spinlock_t *);
 
 static fwd_lock_fn real_lock, real_trylock, real_unlock;
 static fwd_timedlock_fn real_timedlock;
 static fwd_clocklock_fn real_clocklock;
+static fwd_rw_fn real_rdlock, real_wrlock, real_tryrdlock, real_trywrlock, real_rwunlock;
+static fwd_rw_timed_fn real_timedrdlock, real_timedwrlock;
+static fwd_rw_clock_fn real_clockrdlock, real_clockwrlock;
+static fwd_spin_fn real_spin_lock, real_spin_trylock, real_spin_unlock;
 
 static void *fwd_resolve(const char *name)
 {
@@ -47,6 +59,18 @@ __attribute__((constructor)) static void fwd_init(void)
 	real_unlock = (fwd_lock_fn)fwd_resolve("pthread_mutex_unlock");
 	real_timedlock = (fwd_timedlock_fn)fwd_resolve("pthread_mutex_timedlock");
 	real_clocklock = (fwd_clocklock_fn)fwd_resolve("pthread_mutex_clocklock");
+	real_rdlock = (fwd_rw_fn)fwd_resolve("pthread_rwlock_rdlock");
+	real_wrlock = (fwd_rw_fn)fwd_resolve("pthread_rwlock_wrlock");
+	real_tryrdlock = (fwd_rw_fn)fwd_resolve("pthread_rwlock_tryrdlock");
+	real_trywrlock = (fwd_rw_fn)fwd_resolve("pthread_rwlock_trywrlock");
+	real_rwunlock = (fwd_rw_fn)fwd_resolve("pthread_rwlock_unlock");
+	real_timedrdlock = (fwd_rw_timed_fn)fwd_resolve("pthread_rwlock_timedrdlock");
+	real_timedwrlock = (fwd_rw_timed_fn)fwd_resolve("pthread_rwlock_timedwrlock");
+	real_clockrdlock = (fwd_rw_clock_fn)fwd_resolve("pthread_rwlock_clockrdlock");
+	real_clockwrlock = (fwd_rw_clock_fn)fwd_resolve("pthread_rwlock_clockwrlock");
+	real_spin_lock = (fwd_spin_fn)fwd_resolve("pthread_spin_lock");
+	real_spin_trylock = (fwd_spin_fn)fwd_resolve("pthread_spin_trylock");
+	real_spin_unlock = (fwd_spin_fn)fwd_resolve("pthread_spin_unlock");
 }
 
 /* Only before the constructor is the pointer NULL; the branch is never taken after. */
@@ -55,6 +79,8 @@ __attribute__((constructor)) static void fwd_init(void)
 		if (__builtin_expect(!(ptr), 0))                                           \
 			fwd_init();                                                        \
 	} while (0)
+
+/* mutexes */
 
 FWD_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
@@ -86,4 +112,84 @@ FWD_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *restrict m, clockid_t cl
 {
 	FWD_ENSURE(real_clocklock);
 	return real_clocklock(m, clock, abstime);
+}
+
+/* rwlocks */
+
+FWD_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)
+{
+	FWD_ENSURE(real_rdlock);
+	return real_rdlock(rw);
+}
+
+FWD_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *rw)
+{
+	FWD_ENSURE(real_wrlock);
+	return real_wrlock(rw);
+}
+
+FWD_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
+{
+	FWD_ENSURE(real_tryrdlock);
+	return real_tryrdlock(rw);
+}
+
+FWD_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
+{
+	FWD_ENSURE(real_trywrlock);
+	return real_trywrlock(rw);
+}
+
+FWD_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
+{
+	FWD_ENSURE(real_rwunlock);
+	return real_rwunlock(rw);
+}
+
+FWD_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *restrict rw,
+                                          const struct timespec *restrict abstime)
+{
+	FWD_ENSURE(real_timedrdlock);
+	return real_timedrdlock(rw, abstime);
+}
+
+FWD_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *restrict rw,
+                                          const struct timespec *restrict abstime)
+{
+	FWD_ENSURE(real_timedwrlock);
+	return real_timedwrlock(rw, abstime);
+}
+
+FWD_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *restrict rw, clockid_t clock,
+                                          const struct timespec *restrict abstime)
+{
+	FWD_ENSURE(real_clockrdlock);
+	return real_clockrdlock(rw, clock, abstime);
+}
+
+FWD_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *restrict rw, clockid_t clock,
+                                          const struct timespec *restrict abstime)
+{
+	FWD_ENSURE(real_clockwrlock);
+	return real_clockwrlock(rw, clock, abstime);
+}
+
+/* spin locks */
+
+FWD_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
+{
+	FWD_ENSURE(real_spin_lock);
+	return real_spin_lock(s);
+}
+
+FWD_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
+{
+	FWD_ENSURE(real_spin_trylock);
+	return real_spin_trylock(s);
+}
+
+FWD_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
+{
+	FWD_ENSURE(real_spin_unlock);
+	return real_spin_unlock(s);
 }
