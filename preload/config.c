@@ -24,7 +24,9 @@ void config_defaults(struct config *c)
 	c->enabled = true;
 	c->stacks = true;
 	c->verbose = false;
+	c->holder = true;
 	c->rate = CONFIG_DEFAULT_RATE;
+	c->hold = CONFIG_DEFAULT_HOLD;
 	c->depth = CONFIG_DEFAULT_DEPTH;
 	c->arena_bytes = CONFIG_DEFAULT_ARENA;
 	memcpy(c->out, CONFIG_DEFAULT_OUT, sizeof(CONFIG_DEFAULT_OUT));
@@ -107,6 +109,12 @@ static bool item_apply(const struct item *it, struct config *c)
 		if (!parse_u64(it->val, it->val_len, CONFIG_MAX_DEPTH, &v) || v == 0)
 			return false;
 		c->depth = (uint32_t)v;
+	} else if (item_is(it, "hold")) {
+		if (!parse_u64(it->val, it->val_len, 1000000000, &v))
+			return false;
+		c->hold = (uint32_t)v;
+	} else if (item_is(it, "holder")) {
+		return parse_bool(it, &c->holder);
 	} else if (item_is(it, "stacks")) {
 		return parse_bool(it, &c->stacks);
 	} else if (item_is(it, "verbose")) {
@@ -128,7 +136,8 @@ static bool item_apply(const struct item *it, struct config *c)
 
 static bool key_known(const struct item *it)
 {
-	static const char *const keys[] = {"rate", "depth", "stacks", "verbose", "out", "arena"};
+	static const char *const keys[] = {"rate",    "depth", "stacks", "verbose",
+	                                     "out",     "arena", "holder", "hold"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (item_is(it, keys[i]))
 			return true;
@@ -153,7 +162,7 @@ static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
 	if (!key_known(it)) {
 		text_str(&t, "unknown key '");
 		text_printable(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
-		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena, or off)");
+		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena holder hold, or off)");
 	} else if (!it->val) {
 		text_str(&t, "'");
 		text_printable(&t, it->key, it->key_len);

@@ -2,6 +2,8 @@
  * config.h — the LOCKCONTEND variable, GODEBUG-style.
  *
  *   LOCKCONTEND=rate=10,depth=32,out=app.%p.raw,stacks=1,verbose=1,arena=64M
+ *   LOCKCONTEND=holder=1,hold=100   (the holder view; 1 in 100 acquisitions
+ *                                    looked at for a hold-time sample)
  *   LOCKCONTEND=off
  *
  * config_parse is a pure function of its input string: it never reads the
@@ -22,6 +24,7 @@
 
 #define CONFIG_DEFAULT_RATE 1
 #define CONFIG_DEFAULT_DEPTH 64
+#define CONFIG_DEFAULT_HOLD 100
 #define CONFIG_MAX_DEPTH 256
 #define CONFIG_DEFAULT_OUT "lockcontend.%p.raw"
 #define CONFIG_DEFAULT_ARENA (32u << 20)
@@ -33,6 +36,8 @@ struct config {
 	bool enabled;         /* false: LOCKCONTEND=off, forwarding only */
 	bool stacks;          /* false: every contention goes to the sentinel */
 	bool verbose;         /* one summary line on stderr at exit */
+	bool holder;          /* charge unlocks with the waiting they end */
+	uint32_t hold;        /* 1 in hold acquisitions sampled for hold time; 0 off */
 	uint32_t rate;        /* record 1 in rate contentions, scaled by rate */
 	uint32_t depth;       /* frames per stack, 1..CONFIG_MAX_DEPTH */
 	uint64_t arena_bytes; /* the one mmap reserved at start-up */

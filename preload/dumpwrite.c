@@ -120,8 +120,12 @@ static void write_bucket(const struct stackbucket *b, void *arg)
 	struct lc_rec_bucket r = {
 	    .count = atomic_load_explicit(&b->count, memory_order_relaxed),
 	    .delay_ns = atomic_load_explicit(&b->delay_ns, memory_order_relaxed),
-	    .flags = b->flags,
+	    .max_ns = atomic_load_explicit(&b->max_ns, memory_order_relaxed),
+	    .lock = b->key.lock,
+	    .flags = b->key.flags,
 	    .nframes = b->nframes,
+	    .view = b->key.view,
+	    .kind = b->key.kind,
 	};
 	uint32_t size = sizeof(r) + r.nframes * sizeof(uint64_t);
 	record_begin(ctx->wr, LC_REC_BUCKET, size);
@@ -134,13 +138,36 @@ static void write_bucket(const struct stackbucket *b, void *arg)
 	ctx->n++;
 }
 
-static void write_lost(struct writer *wr, const struct dump_input *in)
+static void write_lock(const struct lockent *e, void *arg)
 {
-	struct lc_rec_lost r = {.nreasons = LC_LOST_NREASONS};
-	uint32_t size = sizeof(r) + sizeof(in->lost);
+	struct bucket_ctx *ctx = arg;
+	bool named = atomic_load_explicit(&e->first_state, memory_order_acquire) == 2;
+	struct lc_rec_lock r = {
+	    .addr = atomic_load_explicit(&e->addr, memory_order_relaxed),
+	    .trylock_failures = atomic_load_explicit(&e->trylock_failures, memory_order_relaxed),
+	    .timeouts = atomic_load_explicit(&e->timeouts, memory_order_relaxed),
+	    .uncharged_ns = atomic_load_explicit(&e->uncharged_ns, memory_order_relaxed),
+	    .kind = e->kind,
+	    .nframes = named ? e->first_n : 0,
+	};
+	uint32_t size = sizeof(r) + r.nframes * sizeof(uint64_t);
+	record_begin(ctx->wr, LC_REC_LOCK, size);
+	writer_put(ctx->wr, &r, sizeof(r));
+	for (uint32_t i = 0; i < r.nframes; i++) {
+		uint64_t pc = e->first[i];
+		writer_put(ctx->wr, &pc, sizeof(pc));
+	}
+	record_end(ctx->wr, size);
+	ctx->n++;
+}
+
+static void write_lost(struct writer *wr, const struct dump_input *in, uint32_t view)
+{
+	struct lc_rec_lost r = {.view = view, .nreasons = LC_LOST_NREASONS};
+	uint32_t size = sizeof(r) + sizeof(in->lost[view]);
 	record_begin(wr, LC_REC_LOST, size);
 	writer_put(wr, &r, sizeof(r));
-	writer_put(wr, in->lost, sizeof(in->lost));
+	writer_put(wr, in->lost[view], sizeof(in->lost[view]));
 	record_end(wr, size);
 }
 
@@ -173,8 +200,13 @@ int dumpwrite_fd(int fd, const struct dump_input *in)
 	struct bucket_ctx ctx = {.wr = wr};
 	if (in->tab)
 		stacktab_foreach(in->tab, write_bucket, &ctx);
-	write_lost(wr, in);
+	struct bucket_ctx lctx = {.wr = wr};
+	if (in->locks)
+		lockstate_foreach(in->locks, write_lock, &lctx);
+	for (uint32_t v = 0; v < LC_NVIEWS; v++)
+		write_lost(wr, in, v);
 	totals.buckets = ctx.n;
+	totals.locks = lctx.n;
 	totals.modules = nmods;
 	write_tail(wr, &totals);
 	writer_flush(wr);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "lockcontend/dumpfmt.h"
+#include "lockstate.h"
 #include "modmap.h"
 #include "stacktab.h"
 
@@ -26,8 +27,9 @@ struct dump_input {
 	const char *exe;
 	const struct modmap *modmap;
 	const struct stacktab *tab;
-	struct lc_lost_entry lost[LC_LOST_NREASONS];
-	struct lc_rec_totals totals; /* buckets and modules are counted here */
+	const struct lockstate *locks;
+	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
+	struct lc_rec_totals totals; /* buckets, modules, locks are counted here */
 };
 
 /* Expand %p (pid), %e (basename of exe) and %% in pattern.  Returns the

@@ -10,9 +10,11 @@
  *
  * Slow path: recorder_begin (sample? clock, settle the previous event,
  * merge the stash if the thread holds no mutex, stack) -> the real blocking
- * call -> recorder_end (clock, note the event).  Unlocks do no work of
- * ours: the bookkeeping overlaps the thread's next wait, never a critical
- * section.
+ * call -> recorder_end (clock, note the event).  An unlock adds one to a
+ * TLS counter and looks at two words: the lock word (2: someone may sleep
+ * on it — and then lockstate's filter) and the thread's hold-time sample.
+ * Only when either says so does it call the recorder (the holder view,
+ * hold times), around the real unlock.
  *
  * Return values and errno are exactly glibc's: a trylock result other than
  * EBUSY is what the blocking call would have returned without blocking
@@ -145,12 +147,12 @@ static int hooks_guarded(struct lc_tls *t, int (*wait)(void *), void *arg)
 }
 
 /* The slow path shared by every blocking variant. */
-static int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg)
+static int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock)
 {
 	if (t->guard)
 		return hooks_guarded(t, wait, arg);
 	struct recorder_sample s;
-	recorder_begin(t, &s);
+	recorder_begin(t, &s, lock, LC_KIND_MUTEX);
 	int rc = wait(arg);
 	if (s.active)
 		recorder_end(t, &s,
@@ -194,9 +196,9 @@ static __attribute__((noinline)) int hooks_slow(int rc, bool direct, int (*wait)
 	if (direct)
 		rc = wait(&a);
 	else if (rc == EBUSY)
-		rc = hooks_wait(t, wait, &a);
+		rc = hooks_wait(t, wait, &a, m);
 	if (acquired(rc))
-		t->locks++;
+		recorder_acquired(t, m, LC_KIND_MUTEX);
 	return rc;
 }
 
@@ -213,7 +215,7 @@ static __attribute__((noinline)) int hooks_try(enum fast f, int (*wait)(void *),
 		return hooks_slow(0, true, wait, m, clock, abstime);
 	int rc = real.trylock(m);
 	if (rc == 0) {
-		lc_tls.locks++;
+		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
 		return 0;
 	}
 	return hooks_slow(rc, false, wait, m, clock, abstime);
@@ -226,7 +228,7 @@ static inline __attribute__((always_inline)) int hooks_lock(pthread_mutex_t *m,
 {
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
-		lc_tls.locks++;
+		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
 		return 0;
 	}
 	return hooks_try(f, wait, m, clock, abstime);
@@ -237,12 +239,20 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 	return hooks_lock(m, wait_lock, 0, NULL);
 }
 
+static __attribute__((noinline)) int hooks_trylock_busy(pthread_mutex_t *m)
+{
+	recorder_trylock_failed(&lc_tls, m, LC_KIND_MUTEX);
+	return EBUSY;
+}
+
 static __attribute__((noinline)) int hooks_trylock_other(pthread_mutex_t *m)
 {
 	hooks_learn_tid();
 	int rc = real.trylock(m);
 	if (acquired(rc))
-		lc_tls.locks++;
+		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
+	else if (rc == EBUSY)
+		recorder_trylock_failed(&lc_tls, m, LC_KIND_MUTEX);
 	return rc;
 }
 
@@ -254,11 +264,11 @@ EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
-		lc_tls.locks++;
+		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
 		return 0;
 	}
 	if (f == FAST_BUSY)
-		return EBUSY;
+		return hooks_trylock_busy(m);
 	return hooks_trylock_other(m);
 }
 
@@ -277,22 +287,50 @@ EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock,
 	return hooks_lock(m, wait_clocklock, clock, abstime);
 }
 
+/* A sleeper on a mutex has set its lock word to 2 (glibc's "locked,
+ * maybe waiters"), for every kind but robust and PI ones, whose word holds
+ * the owner's tid and a waiters bit: for those, ask the filter alone. */
+#define GLIBC_MUTEX_KIND_PI 32
+static inline bool hooks_maybe_waited(pthread_mutex_t *m)
+{
+	int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
+	return (kind & (GLIBC_MUTEX_KIND_PI | GLIBC_MUTEX_KIND_ROBUST)) ||
+	       __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) == 2;
+}
+
+/* The holder view or a hold-time sample: around the real unlock. */
+static __attribute__((noinline)) int hooks_unlock_watched(pthread_mutex_t *m, bool plain)
+{
+	struct lc_tls *t = &lc_tls;
+	struct recorder_release r;
+	recorder_release_begin(t, &r, m, LC_KIND_MUTEX);
+	int rc = real.unlock(m);
+	if (rc == 0 && !plain)
+		t->unlocks++;
+	recorder_release_end(t, &r);
+	return rc;
+}
+
 static __attribute__((noinline)) int hooks_unlock_other(pthread_mutex_t *m)
 {
+	if (recorder_unlock_watched(&lc_tls, m, hooks_maybe_waited(m)))
+		return hooks_unlock_watched(m, false);
 	int rc = real.unlock(m);
 	if (rc == 0)
 		lc_tls.unlocks++;
 	return rc;
 }
 
-/* An unlock does no work of ours: recording waits for the thread's next
- * wait (recorder_begin).  glibc's unlock of a plain mutex cannot fail, so
- * there the release is counted first and the real unlock is a tail call, as
- * cheap as a bare forwarder; other kinds count only a successful unlock. */
+/* glibc's unlock of a plain mutex cannot fail, so there the release is
+ * counted first and, unless the lock word or a hold-time sample asks for
+ * the recorder, the real unlock is a tail call, as cheap as a bare
+ * forwarder; other kinds count only a successful unlock. */
 EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (likely(plain_kind(m) >= 0)) {
 		lc_tls.unlocks++;
+		if (unlikely(recorder_unlock_watched(&lc_tls, m, m->__data.__lock == 2)))
+			return hooks_unlock_watched(m, true);
 		return real.unlock(m);
 	}
 	return hooks_unlock_other(m);

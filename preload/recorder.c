@@ -10,13 +10,18 @@
  * dump reads is consistent, and an event that ends after that point is in
  * no total and no bucket.
  *
- * Conservation: every recorded event is noted in its slot, then settled
- * (by its thread before the next wait or at exit, or by the dumper): that
- * adds (count, delay) to the slot's totals and, in the same slot section,
- * to exactly one of: the thread's stash, the slot's lost counters.  A stash later moves whole into a table
- * bucket or, if the arena is full, into lost.  So at dump time
+ * Conservation: every recorded event (a wait, a charge to an unlock, a
+ * hold-time sample) is noted in its slot, then settled (by its thread
+ * before its next event or at exit, or by the dumper): that adds (count,
+ * delay) to the slot's totals for its view and, in the same slot section,
+ * to exactly one of: the thread's stash, the slot's lost counters for that
+ * view.  A stash later moves whole into a table bucket or, if the arena is
+ * full, into lost.  So at dump time, per view,
  *   sum(buckets) + sum(lost) == sum(slot totals)
- * exactly, which the dump carries for readers to check.
+ * exactly, which the dump carries for readers to check.  And every sampled
+ * wait is split between charges to unlocks and the slot's uncharged_ns
+ * (lockstate.h), so caused + uncharged == waited, but for waits in progress
+ * at dump time.
  */
 #include "recorder.h"
 
@@ -34,6 +39,7 @@
 #include "clock.h"
 #include "config.h"
 #include "dumpwrite.h"
+#include "lockstate.h"
 #include "modmap.h"
 #include "slots.h"
 #include "stacktab.h"
@@ -54,6 +60,8 @@ static struct {
 	struct stacktab tab;
 	struct slots slots;
 	struct modmap modmap;
+	struct lockstate locks;
+	_Atomic uint64_t trylock_failures;
 	size_t arena_fixed; /* bytes of the fixed regions, kept by a fork child */
 	uint64_t start_mono, start_real;
 	pthread_key_t key;
@@ -96,6 +104,15 @@ static uint64_t recorder_heads_for(uint64_t arena_bytes)
 	return n;
 }
 
+/* About 1/64 of the arena for the lock table, a power of two. */
+static uint64_t recorder_locks_for(uint64_t arena_bytes)
+{
+	uint64_t want = arena_bytes / 64 / sizeof(struct lockent), n = 256;
+	while (n * 2 <= want && n < (1u << 20))
+		n <<= 1;
+	return n;
+}
+
 /* Carve the fixed regions out of the arena; buckets get the rest. */
 static bool recorder_layout(void)
 {
@@ -106,6 +123,7 @@ static bool recorder_layout(void)
 		return false;
 	if (stacktab_init(&g.tab, &g.arena, recorder_heads_for(g.cfg.arena_bytes)) != 0 ||
 	    slots_init(&g.slots, &g.arena, (uint32_t)nslots) != 0 ||
+	    lockstate_init(&g.locks, &g.arena, recorder_locks_for(g.cfg.arena_bytes)) != 0 ||
 	    modmap_init(&g.modmap, &g.arena, g.exe) != 0)
 		return false;
 	g.arena_fixed = arena_used(&g.arena);
@@ -197,10 +215,10 @@ static bool recorder_enter(struct slot *sl, bool shared)
 	return false;
 }
 
-static void slot_charge(struct slot *sl, int reason, uint64_t count, uint64_t delay_ns)
+static void slot_charge(struct slot *sl, int view, int reason, uint64_t count, uint64_t delay_ns)
 {
-	sl->lost[reason].count += count;
-	sl->lost[reason].delay_ns += delay_ns;
+	sl->lost[view][reason].count += count;
+	sl->lost[view][reason].delay_ns += delay_ns;
 }
 
 /* Move contention met inside our own work into the slot (inside it). */
@@ -210,9 +228,10 @@ static void recorder_fold_reentrant(struct lc_tls *t, struct slot *sl)
 		return;
 	uint64_t c = atomic_exchange_explicit(&t->reent_count, 0, memory_order_relaxed);
 	uint64_t d = atomic_exchange_explicit(&t->reent_delay, 0, memory_order_relaxed);
-	sl->contentions += c;
-	sl->delay_ns += d;
-	slot_charge(sl, LC_LOST_REENTRANT, c, d);
+	sl->count[LC_VIEW_WAIT] += c;
+	sl->delay_ns[LC_VIEW_WAIT] += d;
+	sl->uncharged_ns += d; /* never registered with its lock */
+	slot_charge(sl, LC_VIEW_WAIT, LC_LOST_REENTRANT, c, d);
 }
 
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
@@ -242,20 +261,26 @@ static void recorder_settle_in(struct slot *sl, uint64_t *rng)
 	if (!atomic_load_explicit(&sl->raw_valid, memory_order_acquire))
 		return;
 	uint64_t count = sl->raw_count, delay = sl->raw_delay;
-	sl->contentions += count;
-	sl->delay_ns += delay;
-	if (sl->raw_flags & LC_BUCKET_TIMEDOUT)
+	int view = sl->raw_key.view;
+	sl->count[view] += count;
+	sl->delay_ns[view] += delay;
+	sl->uncharged_ns += sl->raw_uncharged;
+	if (sl->raw_key.flags & LC_BUCKET_TIMEDOUT)
 		sl->timeouts += count;
 	int reason = recorder_lost_reason(sl);
 	if (reason >= 0) {
-		slot_charge(sl, reason, count, delay);
+		slot_charge(sl, view, reason, count, delay);
 	} else {
 		uint64_t lc, ld;
+		int old_view = sl->stash.key.view;
 		sl->stash.spare_n = sl->raw_nframes;
-		sl->stash.spare_flags = sl->raw_flags;
-		stash_offer(&sl->stash, count, delay, rng, &lc, &ld);
+		sl->stash.spare_key = sl->raw_key;
+		stash_offer(&sl->stash, count, delay, sl->raw_max, rng, &lc, &ld);
+		/* The loser of the draw is the old event if the stash now
+		 * holds the new one's key (equal keys: equal views anyway). */
 		if (lc)
-			slot_charge(sl, LC_LOST_EVICTED, lc, ld);
+			slot_charge(sl, event_key_equal(&sl->stash.key, &sl->raw_key) ? old_view : view,
+			            LC_LOST_EVICTED, lc, ld);
 	}
 	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);
 }
@@ -271,9 +296,10 @@ static bool recorder_merge(struct slot *sl)
 	if (!stash_full(st))
 		return false;
 	enum stacktab_result r =
-	    stacktab_add(&g.tab, st->flags, stash_frames(st), st->nframes, st->count, st->delay_ns);
+	    stacktab_add(&g.tab, &st->key, stash_frames(st), st->nframes, st->count, st->delay_ns,
+	                 st->max_ns);
 	if (r == STACKTAB_FULL)
-		slot_charge(sl, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
+		slot_charge(sl, st->key.view, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
 	else if (r == STACKTAB_INSERTED)
 		refresh = !modmap_covers(&g.modmap, stash_frames(st), st->nframes);
 	stash_clear(st);
@@ -309,16 +335,18 @@ static bool recorder_catch_up(struct lc_tls *t, struct slot *sl)
 
 /* A thread without a slot of its own (all taken) records into the shared
  * overflow slot at once: totals and the sentinel, no stack. */
-static void recorder_overflow(struct lc_tls *t, uint64_t count, uint64_t delay, bool timedout)
+static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint64_t count,
+                              uint64_t delay, uint64_t uncharged)
 {
 	struct slot *sl = t->slot;
 	if (!recorder_enter(sl, true))
 		return;
 	recorder_fold_reentrant(t, sl);
-	sl->contentions += count;
-	sl->delay_ns += delay;
-	sl->timeouts += timedout ? count : 0;
-	slot_charge(sl, LC_LOST_NO_SLOT, count, delay);
+	sl->count[k->view] += count;
+	sl->delay_ns[k->view] += delay;
+	sl->timeouts += k->flags & LC_BUCKET_TIMEDOUT ? count : 0;
+	sl->uncharged_ns += uncharged;
+	slot_charge(sl, k->view, LC_LOST_NO_SLOT, count, delay);
 	slot_leave(sl);
 }
 
@@ -367,35 +395,18 @@ static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_s
 		atomic_fetch_sub(&locked_unwinders, 1);
 }
 
-/* Before the wait (which it overlaps): settle the previous event, merge
- * the stash if the thread holds no mutex, then read the clock and unwind
- * into the stash's spare buffer — all inside the slot, so the dumper never
- * reads a buffer being written. */
-void recorder_begin(struct lc_tls *t, struct recorder_sample *s)
+/* Settle the previous event, merge the stash if the thread holds no mutex,
+ * then unwind into the stash's spare buffer (s->nframes, s->flags): the
+ * bookkeeping every recorded event starts with.  Inside the guard; false
+ * when the dump was taken meanwhile (record no more). */
+static bool recorder_prepare(struct lc_tls *t, struct slot *sl, struct recorder_sample *s)
 {
-	s->active = 0;
-	int st = atomic_load_explicit(&g.state, memory_order_acquire);
-	if (st == ST_NONE) {
-		recorder_init();
-		st = atomic_load_explicit(&g.state, memory_order_acquire);
-	}
-	if (st != ST_RUNNING)
-		return;
-	int saved = errno;
-	t->guard++;
-	struct slot *sl = recorder_slot(t);
-	s->rate = g.cfg.rate;
-	if (s->rate > 1 && stash_rand(&t->rng) % s->rate != 0)
-		goto out;
-	s->t0 = recorder_now();
 	s->nframes = 0;
 	s->flags = 0;
-	if (t->overflow) {
-		s->active = 1;
-		goto out;
-	}
+	if (t->overflow)
+		return true;
 	if (!recorder_enter(sl, false))
-		goto out; /* the dump was taken: record no more */
+		return false;
 	bool refresh = t->pending && recorder_catch_up(t, sl);
 	slot_leave(sl);
 	if (refresh)
@@ -406,48 +417,227 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s)
 	 * touch it: no stack, the event goes to the sentinel. */
 	if (g.cfg.stacks && !t->sampling)
 		recorder_unwind(t, sl, s);
+	return true;
+}
+
+/* Note a measured event in the slot (frames: s->nframes in the spare
+ * buffer), nothing more; it is settled before the thread's next event, at
+ * its exit, or by the dumper.  Inside the guard. */
+static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
+                          const struct event_key *k, uint64_t count, uint64_t delay,
+                          uint64_t max, uint64_t uncharged)
+{
+	struct slot *sl = t->slot;
+	if (t->overflow) {
+		recorder_overflow(t, k, count, delay, uncharged);
+		return;
+	}
+	if (atomic_load_explicit(&sl->raw_valid, memory_order_acquire)) {
+		/* a signal handler's event was noted during our wait */
+		if (!recorder_enter(sl, false))
+			return; /* the dump was taken */
+		recorder_settle_in(sl, &t->rng);
+		slot_leave(sl);
+	}
+	sl->raw_key = *k;
+	sl->raw_count = count;
+	sl->raw_delay = delay;
+	sl->raw_max = max;
+	sl->raw_uncharged = uncharged;
+	sl->raw_nframes = s->nframes;
+	atomic_store_explicit(&sl->raw_valid, 1, memory_order_release);
+	t->pending = 1;
+}
+
+/* Running, after a lazy start-up if the constructor has not run yet. */
+static int recorder_start(void)
+{
+	int st = atomic_load_explicit(&g.state, memory_order_acquire);
+	if (st == ST_NONE) {
+		recorder_init();
+		st = atomic_load_explicit(&g.state, memory_order_acquire);
+	}
+	return st == ST_RUNNING;
+}
+
+/* Before the wait (which it overlaps): read the clock, register as a
+ * waiter on the lock (the holder view), settle the previous event and
+ * unwind (recorder_prepare). */
+void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *lock, uint32_t kind)
+{
+	s->active = 0;
+	s->ent = NULL;
+	if (!recorder_start())
+		return;
+	int saved = errno;
+	t->guard++;
+	struct slot *sl = recorder_slot(t);
+	s->rate = g.cfg.rate;
+	s->lock = (uintptr_t)lock;
+	s->kind = kind;
+	if (s->rate > 1 && stash_rand(&t->rng) % s->rate != 0)
+		goto out;
+	s->t0 = recorder_now();
+	s->ent = lockstate_get(&g.locks, s->lock, kind);
+	if (s->ent && g.cfg.holder)
+		lockstate_arrive(s->ent, s->t0);
+	if (!recorder_prepare(t, sl, s))
+		goto out;
+	if (s->ent && s->nframes)
+		lockstate_name(s->ent, stash_spare(&sl->stash), s->nframes);
 	s->active = 1;
 out:
+	if (!s->active && s->ent && g.cfg.holder)
+		lockstate_depart(s->ent, s->t0, s->t0);
 	t->sampling += s->active;
 	t->guard--;
 	errno = saved;
 }
 
-/* Right after the wait, usually with the lock now held: read the clock and
- * note the event in the slot, nothing more — the critical section is not
- * made longer than that.  The event is settled before the thread's next
- * wait, at its exit, or by the dumper. */
+/* Right after the wait, usually with the lock now held: read the clock,
+ * leave the lock's waiters, note the event — the critical section is not
+ * made longer than that. */
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o)
 {
 	uint64_t t1 = recorder_now();
+	int saved = errno;
 	t->guard++;
 	if (t->sampling)
 		t->sampling--;
-	struct slot *sl = t->slot;
-	if (!sl)
-		goto out; /* a fork from a signal handler during the wait reset us */
-	uint64_t count = s->rate, delay = (t1 - s->t0) * s->rate;
-	uint32_t flags = s->flags | (o == RECORDER_TIMEDOUT ? LC_BUCKET_TIMEDOUT : 0);
-	if (o == RECORDER_DISCARD) {
-		/* not a wait: nothing to note */
-	} else if (t->overflow) {
-		recorder_overflow(t, count, delay, o == RECORDER_TIMEDOUT);
-	} else {
-		if (atomic_load_explicit(&sl->raw_valid, memory_order_acquire)) {
-			/* a signal handler's event was noted during our wait */
+	uint64_t uncharged = t1 - s->t0;
+	if (s->ent && g.cfg.holder)
+		uncharged = lockstate_depart(s->ent, s->t0, t1);
+	if (!t->slot || o == RECORDER_DISCARD)
+		goto out; /* a fork during the wait reset us; or an error, not a wait */
+	struct event_key k = {
+	    .lock = s->lock,
+	    .flags = s->flags | (o == RECORDER_TIMEDOUT ? LC_BUCKET_TIMEDOUT : 0),
+	    .view = LC_VIEW_WAIT,
+	    .kind = (uint8_t)s->kind,
+	};
+	if (o == RECORDER_TIMEDOUT && s->ent)
+		atomic_fetch_add_explicit(&s->ent->timeouts, s->rate, memory_order_relaxed);
+	if (s->ent)
+		atomic_fetch_add_explicit(&s->ent->uncharged_ns, uncharged * s->rate,
+		                          memory_order_relaxed);
+	recorder_note(t, s, &k, s->rate, (t1 - s->t0) * s->rate, t1 - s->t0, uncharged * s->rate);
+out:
+	t->guard--;
+	errno = saved;
+}
+
+/* ---- acquisitions and releases ------------------------------------------ */
+
+/* 1 + a uniform draw in [0, 2 * hold - 1): on average one look in `hold`
+ * acquisitions, without locking onto a program's own period. */
+static uint32_t recorder_hold_distance(struct lc_tls *t)
+{
+	uint32_t hold = g.cfg.hold;
+	if (!hold)
+		return UINT32_MAX;
+	if (!t->rng)
+		t->rng = (recorder_now() ^ (uintptr_t)t) | 1;
+	return hold == 1 ? 1 : 1 + (uint32_t)(stash_rand(&t->rng) % (2ull * hold - 1));
+}
+
+void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
+{
+	if (t->guard) {
+		t->hold_next = 1; /* our own locking: look at the next one */
+		return;
+	}
+	if (!recorder_running()) {
+		t->hold_next = 4096; /* looked at again after a while */
+		return;
+	}
+	t->guard++;
+	t->hold_next = recorder_hold_distance(t);
+	/* One critical section at a time; only locks that were contended. */
+	if (!t->hold_lock && g.cfg.hold && lockstate_find(&g.locks, (uintptr_t)lock)) {
+		t->hold_lock = (uintptr_t)lock;
+		t->hold_kind = kind;
+		t->hold_t0 = recorder_now();
+	}
+	t->guard--;
+}
+
+void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
+                            uint32_t kind)
+{
+	r->active = 0;
+	r->caused = 0;
+	r->held = 0;
+	r->lock = (uintptr_t)lock;
+	r->kind = kind;
+	bool timed = t->hold_lock == (uintptr_t)lock;
+	if (timed)
+		t->hold_lock = 0;
+	if (t->guard || !recorder_running())
+		return;
+	int saved = errno;
+	t->guard++;
+	if (timed) {
+		r->held = recorder_now() - t->hold_t0;
+		r->hold_rate = g.cfg.hold;
+		r->kind = t->hold_kind; /* how it was taken (read or write) */
+		r->active = 1;
+	}
+	struct lockent *e;
+	if (g.cfg.holder && lockstate_maybe_waited(r->lock) &&
+	    (e = lockstate_find(&g.locks, r->lock))) {
+		r->caused = lockstate_charge(e, recorder_now);
+		r->rate = g.cfg.rate;
+		r->active |= r->caused != 0;
+	}
+	t->guard--;
+	errno = saved;
+}
+
+/* After the release: one unwind serves both events (the charge and the
+ * hold time) of this unlock; the second is noted after the first was
+ * settled, from a copy of the frames. */
+void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
+{
+	if (!r->active || t->guard || !recorder_running())
+		return;
+	int saved = errno;
+	t->guard++;
+	struct slot *sl = recorder_slot(t);
+	struct recorder_sample s = {0};
+	if (!recorder_prepare(t, sl, &s))
+		goto out;
+	struct event_key k = {.lock = r->lock, .flags = s.flags, .kind = (uint8_t)r->kind};
+	if (r->caused) {
+		k.view = LC_VIEW_HOLDER;
+		recorder_note(t, &s, &k, r->rate, r->caused * r->rate, r->caused, 0);
+	}
+	if (r->held) {
+		if (r->caused && !t->overflow && s.nframes) {
+			uintptr_t copy[s.nframes];
+			memcpy(copy, stash_spare(&sl->stash), sizeof(copy));
 			if (!recorder_enter(sl, false))
-				goto out; /* the dump was taken */
+				goto out;
 			recorder_settle_in(sl, &t->rng);
 			slot_leave(sl);
+			memcpy(stash_spare(&sl->stash), copy, sizeof(copy));
 		}
-		sl->raw_count = count;
-		sl->raw_delay = delay;
-		sl->raw_flags = flags;
-		sl->raw_nframes = s->nframes;
-		atomic_store_explicit(&sl->raw_valid, 1, memory_order_release);
-		t->pending = 1;
+		k.view = LC_VIEW_HOLD;
+		recorder_note(t, &s, &k, r->hold_rate, r->held * r->hold_rate, r->held, 0);
 	}
 out:
+	t->guard--;
+	errno = saved;
+}
+
+void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind)
+{
+	if (t->guard || !recorder_running())
+		return;
+	t->guard++;
+	struct lockent *e = lockstate_get(&g.locks, (uintptr_t)lock, kind);
+	if (e)
+		atomic_fetch_add_explicit(&e->trylock_failures, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&g.trylock_failures, 1, memory_order_relaxed);
 	t->guard--;
 }
 
@@ -492,11 +682,14 @@ static void recorder_atfork_child(void)
 	struct lc_tls *t = &lc_tls;
 	arena_reset(&g.arena, g.arena_fixed);
 	stacktab_reset(&g.tab);
+	lockstate_reset(&g.locks);
+	atomic_store(&g.trylock_failures, 0);
 	modmap_reset(&g.modmap);
 	slots_reset(&g.slots);
 	t->slot = NULL;
 	t->pending = 0;
 	t->sampling = 0;
+	t->hold_lock = 0;
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
 	pthread_setspecific(g.key, NULL);
@@ -514,21 +707,29 @@ static void recorder_collect(struct dump_input *in)
 	for (uint32_t i = 0; i <= n; i++) {
 		struct slot *sl = i < n ? &g.slots.slot[i] : slots_overflow(&g.slots);
 		if (!slot_close(sl, RECORDER_CLOSE_WAIT_NS)) {
-			if (sl->contentions)
+			if (sl->count[LC_VIEW_WAIT] || sl->count[LC_VIEW_HOLDER] || sl->count[LC_VIEW_HOLD])
 				in->totals.threads_unread++;
 			continue;
 		}
 		recorder_drain(sl, &rng); /* the module map is refreshed once, below */
-		in->totals.contentions += sl->contentions;
-		in->totals.delay_ns += sl->delay_ns;
+		in->totals.contentions += sl->count[LC_VIEW_WAIT];
+		in->totals.delay_ns += sl->delay_ns[LC_VIEW_WAIT];
 		in->totals.timeouts += sl->timeouts;
-		for (int r = 0; r < LC_LOST_NREASONS; r++) {
-			in->lost[r].count += sl->lost[r].count;
-			in->lost[r].delay_ns += sl->lost[r].delay_ns;
-		}
+		in->totals.caused_count += sl->count[LC_VIEW_HOLDER];
+		in->totals.caused_ns += sl->delay_ns[LC_VIEW_HOLDER];
+		in->totals.uncharged_ns += sl->uncharged_ns;
+		in->totals.holds += sl->count[LC_VIEW_HOLD];
+		in->totals.hold_ns += sl->delay_ns[LC_VIEW_HOLD];
+		for (int v = 0; v < LC_NVIEWS; v++)
+			for (int r = 0; r < LC_LOST_NREASONS; r++) {
+				in->lost[v][r].count += sl->lost[v][r].count;
+				in->lost[v][r].delay_ns += sl->lost[v][r].delay_ns;
+			}
 	}
 	in->totals.stacks_refused = atomic_load(&g.tab.refused);
 	in->totals.threads_seen = atomic_load(&g.slots.threads_seen);
+	in->totals.trylock_failures = atomic_load(&g.trylock_failures);
+	in->totals.locks_refused = atomic_load(&g.locks.refused);
 }
 
 static void recorder_fill_meta(struct dump_input *in)
@@ -536,6 +737,7 @@ static void recorder_fill_meta(struct dump_input *in)
 	in->exe = g.exe;
 	in->modmap = &g.modmap;
 	in->tab = &g.tab;
+	in->locks = &g.locks;
 	in->meta.pid = (uint64_t)getpid();
 	in->meta.start_realtime_ns = g.start_real;
 	in->meta.end_realtime_ns = recorder_realtime();
@@ -544,7 +746,8 @@ static void recorder_fill_meta(struct dump_input *in)
 	in->meta.clock = LC_CLOCK_MONOTONIC;
 	in->meta.rate = g.cfg.rate;
 	in->meta.depth = g.cfg.depth;
-	in->meta.flags = g.cfg.stacks ? LC_META_STACKS : 0;
+	in->meta.flags = (g.cfg.stacks ? LC_META_STACKS : 0) | (g.cfg.holder ? LC_META_HOLDER : 0);
+	in->meta.hold_rate = g.cfg.hold;
 	in->meta.arena_bytes = g.cfg.arena_bytes;
 	in->meta.arena_used = arena_used(&g.arena);
 }
@@ -555,7 +758,7 @@ static void recorder_summary(const struct dump_input *in, const char *path)
 	struct text t;
 	uint64_t lost_count = 0;
 	for (int r = 0; r < LC_LOST_NREASONS; r++)
-		lost_count += in->lost[r].count;
+		lost_count += in->lost[LC_VIEW_WAIT][r].count;
 	text_init(&t, buf, sizeof(buf));
 	text_u64(&t, in->totals.contentions);
 	text_str(&t, " contentions, ");

@@ -16,8 +16,17 @@
  *                    note the event in the thread's slot, nothing more;
  *   recorder_flush   at thread exit and dump time: settle and merge.
  *
- * Unlocks never call the recorder: no bookkeeping lengthens or follows a
- * critical section.  The dumper settles the events still noted in slots.
+ * Waits are the waiter view.  The holder view and hold times come from
+ * unlocks, which call the recorder only when recorder_unlock_watched says
+ * so: the lock is the one whose critical section this thread is timing
+ * (a hold-time sample, started by 1 in `hold` acquisitions of a lock that
+ * was ever contended: recorder_acquired), or a sampled waiter may be
+ * waiting for it (lockstate.h's filter).  Then
+ *   recorder_release_begin  before the real release: end the hold sample,
+ *                           charge the waiting (lockstate_charge);
+ *   recorder_release_end    after it: unwind and note the events.
+ * Everything else about an unlock is one TLS add.  The dumper settles the
+ * events still noted in slots.
  *
  * Per-thread state is in TLS (initial-exec) and in an arena slot (slots.h).
  * Everything the recorder does runs inside lc_tls.guard, so pthread calls
@@ -32,6 +41,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "event.h"
+#include "lockstate.h"
+
 struct slot;
 
 struct lc_tls {
@@ -39,6 +51,10 @@ struct lc_tls {
 	uint32_t unlocks;   /* ... and released: held = locks - unlocks */
 	int32_t tid;        /* gettid(), cached for the inline fast path; 0: not yet */
 	uint32_t guard;     /* > 0 while inside lockcontend */
+	uint32_t hold_next; /* acquisitions until the next hold-time check */
+	uint32_t hold_kind; /* enum lc_kind of the timed critical section */
+	uintptr_t hold_lock; /* the lock whose critical section is timed, or 0 */
+	uint64_t hold_t0;
 	uint8_t pending;    /* an event to settle or a stash to merge */
 	uint8_t sampling;   /* between recorder_begin and recorder_end */
 	uint8_t overflow;   /* slot is the shared overflow slot (no stash) */
@@ -70,10 +86,24 @@ enum recorder_outcome {
 
 struct recorder_sample {
 	uint64_t t0;
+	struct lockent *ent; /* registered as a waiter on it (holder view) */
+	uintptr_t lock;
+	uint32_t kind;
 	uint32_t nframes;
 	uint32_t flags; /* LC_BUCKET_TRUNCATED */
 	uint32_t rate;
 	uint8_t active; /* recorder_begin chose to record this event */
+};
+
+/* What an unlock found, between release_begin and release_end. */
+struct recorder_release {
+	uintptr_t lock;
+	uint32_t kind;
+	uint32_t rate;     /* of the charge */
+	uint64_t caused;   /* waiting charged to this unlock, ns, not scaled */
+	uint64_t held;     /* a hold-time sample ended here, ns */
+	uint32_t hold_rate;
+	uint8_t active;
 };
 
 /* Constructor-time set-up; also run lazily by the first contention. */
@@ -82,10 +112,39 @@ void recorder_init(void);
 /* Exit-time dump (library destructor).  Idempotent. */
 void recorder_dump(void);
 
-/* The slow path of every lock hook.  s->active tells whether end must be
- * called; begin preserves errno, end touches only TLS. */
-void recorder_begin(struct lc_tls *t, struct recorder_sample *s);
+/* The slow path of every lock hook, around the real blocking call on
+ * `lock` (of enum lc_kind `kind`).  s->active tells whether end must be
+ * called; both preserve errno. */
+void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *lock, uint32_t kind);
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
+
+/* Every acquisition by an interposed call: the held count, and 1 in `hold`
+ * of them looks for a hold-time sample (hold_next starts at 0, so a new
+ * thread looks at once and draws its next distance). */
+void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind);
+static inline void recorder_acquired(struct lc_tls *t, const void *lock, uint32_t kind)
+{
+	t->locks++;
+	if (__builtin_expect(t->hold_next-- <= 1, 0))
+		recorder_hold_check(t, lock, kind);
+}
+
+/* Must this unlock call release_begin/end?  `maybe_waited` is the caller's
+ * cheap first look at the lock itself (a mutex's lock word says whether
+ * anyone may sleep on it), true where there is none. */
+static inline bool recorder_unlock_watched(const struct lc_tls *t, const void *lock,
+                                           bool maybe_waited)
+{
+	return t->hold_lock == (uintptr_t)lock ||
+	       (maybe_waited && lockstate_maybe_waited((uintptr_t)lock));
+}
+void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
+                            uint32_t kind);
+void recorder_release_end(struct lc_tls *t, struct recorder_release *r);
+
+/* A trylock answered EBUSY: counted per lock (the lock is then known as
+ * contended).  Never blocks. */
+void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind);
 
 /* Settle the thread's noted event and merge its stash: at thread exit and
  * at dump time. */

@@ -32,19 +32,24 @@ enum { SLOT_IDLE = 0, SLOT_BUSY = 1, SLOT_CLOSED = 2 };
 struct slot {
 	_Atomic uint32_t state;
 	_Atomic uint32_t in_use; /* owned by a live thread */
-	uint64_t contentions;    /* totals, scaled by rate */
-	uint64_t delay_ns;
-	uint64_t timeouts;
-	struct lc_lost_entry lost[LC_LOST_NREASONS];
+	/* Totals per view (enum lc_view), scaled by the sampling rates: what
+	 * was measured, wherever it went (a stash, the table, the sentinel). */
+	uint64_t count[LC_NVIEWS];
+	uint64_t delay_ns[LC_NVIEWS];
+	uint64_t timeouts;     /* waits that timed out (WAIT view) */
+	uint64_t uncharged_ns; /* waiting no unlock was charged for */
+	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 	/* The last measured event, not yet settled into the stash; its frames
 	 * are in the stash's spare buffer.  Written by the owner outside the
 	 * slot (after a wait) only while raw_valid is 0, then published;
 	 * settled and cleared inside it, by the owner or the dumper. */
 	_Atomic uint32_t raw_valid;
-	uint32_t raw_flags;
 	uint32_t raw_nframes;
+	struct event_key raw_key;
 	uint64_t raw_count;
 	uint64_t raw_delay;
+	uint64_t raw_max;
+	uint64_t raw_uncharged;
 	struct stash stash;
 };
 

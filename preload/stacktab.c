@@ -22,9 +22,9 @@ void stacktab_reset(struct stacktab *t)
 	atomic_store(&t->refused, 0);
 }
 
-uint64_t stacktab_hash(uint32_t flags, const uintptr_t *pcs, uint32_t n)
+uint64_t stacktab_hash(const struct event_key *key, const uintptr_t *pcs, uint32_t n)
 {
-	uint64_t h = 0x9E3779B97F4A7C15ull ^ flags ^ ((uint64_t)n << 32);
+	uint64_t h = event_key_seed(key) ^ ((uint64_t)n << 32);
 	for (uint32_t i = 0; i < n; i++) {
 		h ^= pcs[i];
 		h *= 0xFF51AFD7ED558CCDull;
@@ -33,40 +33,47 @@ uint64_t stacktab_hash(uint32_t flags, const uintptr_t *pcs, uint32_t n)
 	return h;
 }
 
-static bool bucket_matches(const struct stackbucket *b, uint64_t hash, uint32_t flags,
-                           const uintptr_t *pcs, uint32_t n)
+static bool bucket_matches(const struct stackbucket *b, uint64_t hash,
+                           const struct event_key *key, const uintptr_t *pcs, uint32_t n)
 {
-	return b->hash == hash && b->flags == flags && b->nframes == n &&
+	return b->hash == hash && event_key_equal(&b->key, key) && b->nframes == n &&
 	       memcmp(b->pcs, pcs, n * sizeof(uintptr_t)) == 0;
 }
 
 /* Search the chain from `from` up to (not including) `stop`. */
 static struct stackbucket *chain_find(struct stackbucket *from, struct stackbucket *stop,
-                                      uint64_t hash, uint32_t flags, const uintptr_t *pcs,
-                                      uint32_t n)
+                                      uint64_t hash, const struct event_key *key,
+                                      const uintptr_t *pcs, uint32_t n)
 {
 	for (struct stackbucket *b = from; b && b != stop;
 	     b = atomic_load_explicit(&b->next, memory_order_acquire))
-		if (bucket_matches(b, hash, flags, pcs, n))
+		if (bucket_matches(b, hash, key, pcs, n))
 			return b;
 	return NULL;
 }
 
-static void bucket_add(struct stackbucket *b, uint64_t count, uint64_t delay_ns)
+static void bucket_add(struct stackbucket *b, uint64_t count, uint64_t delay_ns,
+                       uint64_t max_ns)
 {
 	atomic_fetch_add_explicit(&b->count, count, memory_order_relaxed);
 	atomic_fetch_add_explicit(&b->delay_ns, delay_ns, memory_order_relaxed);
+	uint64_t cur = atomic_load_explicit(&b->max_ns, memory_order_relaxed);
+	while (cur < max_ns && !atomic_compare_exchange_weak_explicit(
+	                           &b->max_ns, &cur, max_ns, memory_order_relaxed,
+	                           memory_order_relaxed))
+		;
 }
 
-enum stacktab_result stacktab_add(struct stacktab *t, uint32_t flags, const uintptr_t *pcs,
-                                  uint32_t n, uint64_t count, uint64_t delay_ns)
+enum stacktab_result stacktab_add(struct stacktab *t, const struct event_key *key,
+                                  const uintptr_t *pcs, uint32_t n, uint64_t count,
+                                  uint64_t delay_ns, uint64_t max_ns)
 {
-	uint64_t hash = stacktab_hash(flags, pcs, n);
+	uint64_t hash = stacktab_hash(key, pcs, n);
 	struct stackbucket *_Atomic *head = &t->heads[hash & t->mask];
 	struct stackbucket *first = atomic_load_explicit(head, memory_order_acquire);
-	struct stackbucket *b = chain_find(first, NULL, hash, flags, pcs, n);
+	struct stackbucket *b = chain_find(first, NULL, hash, key, pcs, n);
 	if (b) {
-		bucket_add(b, count, delay_ns);
+		bucket_add(b, count, delay_ns, max_ns);
 		return STACKTAB_ADDED;
 	}
 	struct stackbucket *nb = arena_alloc(t->arena, sizeof(*nb) + n * sizeof(uintptr_t));
@@ -75,11 +82,12 @@ enum stacktab_result stacktab_add(struct stacktab *t, uint32_t flags, const uint
 		return STACKTAB_FULL;
 	}
 	nb->hash = hash;
-	nb->flags = flags;
+	nb->key = *key;
 	nb->nframes = n;
 	memcpy(nb->pcs, pcs, n * sizeof(uintptr_t));
 	atomic_store_explicit(&nb->count, count, memory_order_relaxed);
 	atomic_store_explicit(&nb->delay_ns, delay_ns, memory_order_relaxed);
+	atomic_store_explicit(&nb->max_ns, max_ns, memory_order_relaxed);
 	for (;;) {
 		atomic_store_explicit(&nb->next, first, memory_order_relaxed);
 		struct stackbucket *seen = first;
@@ -89,9 +97,9 @@ enum stacktab_result stacktab_add(struct stacktab *t, uint32_t flags, const uint
 			return STACKTAB_INSERTED;
 		}
 		/* Someone pushed first: did they push our stack? (nb is abandoned.) */
-		b = chain_find(first, seen, hash, flags, pcs, n);
+		b = chain_find(first, seen, hash, key, pcs, n);
 		if (b) {
-			bucket_add(b, count, delay_ns);
+			bucket_add(b, count, delay_ns, max_ns);
 			return STACKTAB_ADDED;
 		}
 	}

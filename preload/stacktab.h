@@ -2,7 +2,11 @@
  * stacktab.h — the contention table: stack -> {count, delay}, mprof-style.
  *
  *   heads[hash & mask] -> bucket -> bucket -> ... (singly linked, push-front)
- *   bucket = {next, hash, count, delay_ns, flags, nframes, pc[nframes]}
+ *   bucket = {next, hash, count, delay_ns, max_ns, key, nframes, pc[nframes]}
+ *
+ * A bucket is keyed by its stack and its event key (event.h: view, kind,
+ * lock address, flags), so the waits for two locks at one call site, or a
+ * wait and a charge from one stack, stay apart.
  *
  * Buckets are allocated with their stack in one block from the arena and
  * never freed or moved.  Lookup takes no lock.  Insert takes no lock
@@ -24,13 +28,15 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "event.h"
 
 struct stackbucket {
 	struct stackbucket *_Atomic next;
 	uint64_t hash;
 	_Atomic uint64_t count;
 	_Atomic uint64_t delay_ns;
-	uint32_t flags;
+	_Atomic uint64_t max_ns;
+	struct event_key key;
 	uint32_t nframes;
 	uintptr_t pcs[];
 };
@@ -55,13 +61,16 @@ enum stacktab_result {
 	STACKTAB_FULL,     /* new stack, no room: nothing added, refused++ */
 };
 
-enum stacktab_result stacktab_add(struct stacktab *t, uint32_t flags, const uintptr_t *pcs,
-                                  uint32_t n, uint64_t count, uint64_t delay_ns);
+/* Add (count, delay) to the bucket of (key, stack), raising its max to
+ * max_ns; make the bucket if there is none. */
+enum stacktab_result stacktab_add(struct stacktab *t, const struct event_key *key,
+                                  const uintptr_t *pcs, uint32_t n, uint64_t count,
+                                  uint64_t delay_ns, uint64_t max_ns);
 
 /* Call fn for every bucket, in no particular order. */
 void stacktab_foreach(const struct stacktab *t, void (*fn)(const struct stackbucket *, void *),
                       void *ctx);
 
-uint64_t stacktab_hash(uint32_t flags, const uintptr_t *pcs, uint32_t n);
+uint64_t stacktab_hash(const struct event_key *key, const uintptr_t *pcs, uint32_t n);
 
 #endif

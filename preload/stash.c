@@ -17,31 +17,34 @@ uint64_t stash_rand(uint64_t *state)
 
 static bool stash_same_stack(const struct stash *s)
 {
-	return s->flags == s->spare_flags && s->nframes == s->spare_n &&
+	return event_key_equal(&s->key, &s->spare_key) && s->nframes == s->spare_n &&
 	       memcmp(s->frames[s->cur], s->frames[s->cur ^ 1], s->nframes * sizeof(uintptr_t)) == 0;
 }
 
-static void stash_take_spare(struct stash *s, uint64_t count, uint64_t delay_ns)
+static void stash_take_spare(struct stash *s, uint64_t count, uint64_t delay_ns,
+                             uint64_t max_ns)
 {
 	s->cur ^= 1;
 	s->nframes = s->spare_n;
-	s->flags = s->spare_flags;
+	s->key = s->spare_key;
 	s->count = count;
 	s->delay_ns = delay_ns;
+	s->max_ns = max_ns;
 }
 
-void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t *rng,
-                 uint64_t *lost_count, uint64_t *lost_delay)
+void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns,
+                 uint64_t *rng, uint64_t *lost_count, uint64_t *lost_delay)
 {
 	*lost_count = 0;
 	*lost_delay = 0;
 	if (!stash_full(s)) {
-		stash_take_spare(s, count, delay_ns);
+		stash_take_spare(s, count, delay_ns, max_ns);
 		return;
 	}
 	if (stash_same_stack(s)) {
 		s->count += count;
 		s->delay_ns += delay_ns;
+		s->max_ns = max_ns > s->max_ns ? max_ns : s->max_ns;
 		return;
 	}
 	/* +1: a zero delay is possible and must not divide by zero. */
@@ -54,13 +57,14 @@ void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t *r
 	}
 	*lost_count = s->count;
 	*lost_delay = s->delay_ns;
-	stash_take_spare(s, count, delay_ns);
+	stash_take_spare(s, count, delay_ns, max_ns);
 }
 
 void stash_clear(struct stash *s)
 {
 	s->count = 0;
 	s->delay_ns = 0;
+	s->max_ns = 0;
 	s->nframes = 0;
-	s->flags = 0;
+	s->key = (struct event_key){0};
 }

@@ -5,7 +5,7 @@
  * with its count and delay until it is safe to merge it into the shared
  * table (see recorder.c).  When a second event arrives while the stash is
  * full:
- *   - the same stack (and flags) just adds to the stash;
+ *   - the same stack and event key (event.h) just adds to the stash;
  *   - otherwise one of the two survives, drawn at random weighted by delay
  *     (score_old = r1 % old_delay, score_new = r2 % new_delay; the new one
  *     loses if score_old > score_new), so the larger usually survives, and
@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "lockcontend/dumpfmt.h"
 
 #define STASH_SLACK 16 /* extra room for our own frames, skipped later */
@@ -28,11 +29,12 @@
 struct stash {
 	uint64_t count;    /* 0: empty */
 	uint64_t delay_ns;
-	uint32_t flags;    /* LC_BUCKET_* of the kept event */
+	uint64_t max_ns;   /* longest single event added */
+	struct event_key key; /* of the kept event */
+	struct event_key spare_key; /* of the incoming event */
 	uint32_t nframes;
 	uint32_t cur;      /* index of the buffer holding the kept stack */
 	uint32_t spare_n;  /* frames of the incoming stack in the spare buffer */
-	uint32_t spare_flags;
 	uint32_t reserved;
 	uintptr_t frames[2][LC_DUMP_MAX_DEPTH + STASH_SLACK];
 };
@@ -54,11 +56,12 @@ static inline bool stash_full(const struct stash *s)
 }
 
 /* Offer the incoming event (its stack already in the spare buffer:
- * spare_n frames, spare_flags).  rng points at the thread's PRNG state.
+ * spare_n frames, spare_key); max_ns is its longest single wait (delay_ns
+ * may be scaled by a sampling rate).  rng points at the thread's PRNG state.
  * On return, *lost_count and *lost_delay hold what was charged to the sentinel
  * (zero if nothing was). */
-void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t *rng,
-                 uint64_t *lost_count, uint64_t *lost_delay);
+void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns,
+                 uint64_t *rng, uint64_t *lost_count, uint64_t *lost_delay);
 
 /* Empty the stash (after its content was merged). */
 void stash_clear(struct stash *s);

@@ -25,7 +25,7 @@
 
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
-#define LC_DUMP_VERSION_MAJOR 1
+#define LC_DUMP_VERSION_MAJOR 2
 #define LC_DUMP_VERSION_MINOR 0
 #define LC_DUMP_ENDIAN_LITTLE 1
 
@@ -35,6 +35,7 @@
 #define LC_DUMP_MAX_BUILD_ID 64  /* bytes of a GNU build-id */
 #define LC_DUMP_MAX_SEGMENTS 64  /* PT_LOAD segments per module */
 #define LC_DUMP_MAX_RECORD (1u << 20)
+#define LC_LOCK_FIRST_FRAMES 8 /* frames of a lock's first contended stack */
 
 /* The sentinel frame that stands for contention without a stored stack. */
 #define LC_SENTINEL_NAME "_LostContendedLock"
@@ -57,9 +58,30 @@ enum lc_rec_type {
 	LC_REC_META = 1,     /* exactly one, first */
 	LC_REC_MODULE = 2,   /* zero or more */
 	LC_REC_BUCKET = 3,   /* zero or more: one stack and its counters */
-	LC_REC_LOST = 4,     /* exactly one: the sentinel and why */
+	LC_REC_LOST = 4,     /* one per view: the sentinel and why */
 	LC_REC_TOTALS = 5,   /* exactly one: independent totals */
 	LC_REC_TRAILER = 6,  /* exactly one, last */
+	LC_REC_LOCK = 7,     /* zero or more: one contended lock */
+};
+
+/* What a bucket (or a LOST record) measures.  One run gives all three. */
+enum lc_view {
+	LC_VIEW_WAIT = 0,   /* a thread waited for a lock: its stack, its wait */
+	LC_VIEW_HOLDER = 1, /* an unlock released a lock others waited for: the
+	                     * unlocker's stack, the waiting it caused since the
+	                     * previous charge on that lock (every waiter's) */
+	LC_VIEW_HOLD = 2,   /* a sampled critical section of a lock that has been
+	                     * contended: the unlocker's stack, how long it held */
+	LC_NVIEWS = 3,
+};
+
+/* Which lock operation an event is about. */
+enum lc_kind {
+	LC_KIND_MUTEX = 0,  /* pthread_mutex_*, C11 mtx_* */
+	LC_KIND_RDLOCK = 1, /* pthread_rwlock_*rdlock, or a read unlock */
+	LC_KIND_WRLOCK = 2, /* pthread_rwlock_*wrlock, or a write unlock */
+	LC_KIND_SPIN = 3,   /* pthread_spin_lock: spinning is waiting */
+	LC_NKINDS = 4,
 };
 
 /* LC_REC_META.clock */
@@ -69,6 +91,7 @@ enum lc_clock {
 
 /* LC_REC_META.flags */
 #define LC_META_STACKS 0x1u /* stacks were captured (stacks=1) */
+#define LC_META_HOLDER 0x2u /* the holder view was recorded (holder=1) */
 
 struct lc_rec_meta {
 	uint64_t pid;
@@ -83,7 +106,8 @@ struct lc_rec_meta {
 	uint64_t arena_bytes;       /* arena reserved at start-up */
 	uint64_t arena_used;        /* bytes of it in use at dump time */
 	uint32_t exe_len;           /* bytes of executable path that follow */
-	uint32_t reserved;
+	uint32_t hold_rate;         /* 1 in hold_rate acquisitions looked at for
+	                             * a hold-time sample; 0: hold times off */
 	/* followed by: char exe[exe_len] */
 };
 
@@ -110,13 +134,39 @@ struct lc_rec_segment {
 #define LC_BUCKET_TRUNCATED 0x1u /* deeper frames were cut at `depth` */
 #define LC_BUCKET_TIMEDOUT 0x2u  /* timed/clock lock gave up (ETIMEDOUT) */
 
+/* One (view, kind, lock, flags, stack) and its counters.  Meaning by view:
+ *   WAIT    count = contentions, delay = time waited (scaled by rate);
+ *   HOLDER  count = unlocks that ended others' waits, delay = the waiting
+ *           they caused (scaled by rate: only sampled waiters are counted);
+ *   HOLD    count = critical sections, delay = time held (scaled by
+ *           hold_rate: an estimate; delay / count is the mean hold). */
 struct lc_rec_bucket {
-	uint64_t count;    /* contentions (already scaled by rate) */
-	uint64_t delay_ns; /* total wait (already scaled by rate) */
+	uint64_t count;
+	uint64_t delay_ns;
+	uint64_t max_ns;   /* the longest single event, not scaled */
+	uint64_t lock;     /* address of the lock (its LC_REC_LOCK, if any) */
 	uint32_t flags;    /* LC_BUCKET_* */
 	uint32_t nframes;  /* 1..LC_DUMP_MAX_DEPTH */
+	uint8_t view;      /* enum lc_view */
+	uint8_t kind;      /* enum lc_kind */
+	uint16_t reserved0;
+	uint32_t reserved1;
 	/* followed by: uint64_t pc[nframes], innermost caller first; each is a
 	 * return address (the symbolizer looks up pc - 1). */
+};
+
+/* LC_REC_LOCK: a lock that was contended (or failed a trylock) at least
+ * once.  Per-lock counters that are not in any bucket. */
+struct lc_rec_lock {
+	uint64_t addr;             /* the lock's address */
+	uint64_t trylock_failures; /* EBUSY from a trylock, every one counted */
+	uint64_t timeouts;         /* timed locks that gave up, scaled by rate */
+	uint64_t uncharged_ns;     /* wait on it no unlock was charged for
+	                            * (wake-up latency, mostly), scaled by rate */
+	uint32_t kind;             /* enum lc_kind of its first contention */
+	uint32_t nframes;          /* 0..LC_LOCK_FIRST_FRAMES frames that follow */
+	/* followed by: uint64_t pc[nframes], innermost first: the stack where it
+	 * was first contended (names a lock that is not a global) */
 };
 
 /* Why contention was charged to the sentinel instead of a stack. */
@@ -135,19 +185,23 @@ struct lc_lost_entry {
 	uint64_t delay_ns;
 };
 
-/* LC_REC_LOST: the sentinel bucket (_LostContendedLock) split by reason;
- * the sentinel's count and delay are the sums over reasons. */
+/* LC_REC_LOST: one view's sentinel bucket (_LostContendedLock) split by
+ * reason; the sentinel's count and delay are the sums over reasons. */
 struct lc_rec_lost {
+	uint32_t view;     /* enum lc_view */
 	uint32_t nreasons; /* entries that follow (LC_LOST_NREASONS) */
-	uint32_t reserved;
 	/* followed by: struct lc_lost_entry reason[nreasons] */
 };
 
 /* LC_REC_TOTALS: counted where each event is measured, apart from the
- * buckets, so a reader can check that nothing was dropped:
- *   sum(bucket.count) + sum(lost.count) == contentions, same for delay. */
+ * buckets, so a reader can check that nothing was dropped, per view:
+ *   WAIT:   sum(bucket.count) + sum(lost.count) == contentions, same for delay;
+ *   HOLDER: ... == caused_count and caused_ns;
+ *   HOLD:   ... == holds and hold_ns.
+ * And across views: caused_ns + uncharged_ns == delay_ns, but for waits
+ * still in progress when the dump was taken. */
 struct lc_rec_totals {
-	uint64_t contentions;      /* recorded events, scaled by rate */
+	uint64_t contentions;      /* recorded waits, scaled by rate */
 	uint64_t delay_ns;         /* their wait, scaled by rate */
 	uint64_t timeouts;         /* of which timed out, scaled by rate */
 	uint64_t buckets;          /* LC_REC_BUCKET records in this file */
@@ -156,6 +210,14 @@ struct lc_rec_totals {
 	uint64_t threads_unread;   /* threads whose data could not be read at
 	                            * dump time (their events are in no total) */
 	uint64_t threads_seen;     /* threads that recorded at least once */
+	uint64_t caused_count;     /* HOLDER view events, scaled by rate */
+	uint64_t caused_ns;        /* waiting charged to unlockers, scaled */
+	uint64_t uncharged_ns;     /* waiting no unlock was charged for, scaled */
+	uint64_t holds;            /* HOLD view events, scaled by hold_rate */
+	uint64_t hold_ns;          /* time held, scaled by hold_rate */
+	uint64_t trylock_failures; /* EBUSY from trylocks, every one */
+	uint64_t locks;            /* LC_REC_LOCK records in this file */
+	uint64_t locks_refused;    /* locks the full lock table could not track */
 };
 
 /* LC_REC_TRAILER: last record of a complete file. */
@@ -170,10 +232,11 @@ _Static_assert(sizeof(struct lc_rec_head) == 8, "record head layout");
 _Static_assert(sizeof(struct lc_rec_meta) == 80, "meta layout");
 _Static_assert(sizeof(struct lc_rec_module) == 24, "module layout");
 _Static_assert(sizeof(struct lc_rec_segment) == 32, "segment layout");
-_Static_assert(sizeof(struct lc_rec_bucket) == 24, "bucket layout");
+_Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
+_Static_assert(sizeof(struct lc_rec_lock) == 40, "lock layout");
 _Static_assert(sizeof(struct lc_rec_lost) == 8, "lost layout");
 _Static_assert(sizeof(struct lc_lost_entry) == 16, "lost entry layout");
-_Static_assert(sizeof(struct lc_rec_totals) == 64, "totals layout");
+_Static_assert(sizeof(struct lc_rec_totals) == 128, "totals layout");
 _Static_assert(sizeof(struct lc_rec_trailer) == 24, "trailer layout");
 
 /* Payload bytes are padded with zeros to this alignment. */

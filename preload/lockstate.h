@@ -1,0 +1,106 @@
+/*
+ * lockstate.h — what lockcontend knows about each contended lock.
+ *
+ * An open-addressing table keyed by the lock's address, carved from the
+ * arena at start-up.  An entry is made on a lock's first recorded
+ * contention (a sampled wait, or a failed trylock) and kept for the life of
+ * the process (a fork child starts empty).  Insertion claims a free entry
+ * with a compare-and-swap of its address: no lock, never blocks; a full
+ * neighbourhood refuses the lock (locks_refused), and what that lock would
+ * have told is then in the totals only.
+ *
+ * The holder view.  Each entry keeps the sampled waiters' clocks: nwait
+ * waiters are waiting, sum is the sum of their start times, where a
+ * waiter's start is max(its t0, reset_at).  An unlock at time T charges
+ *     nwait * T - sum
+ * (every waiter's waiting since the previous charge) to the unlocker, and
+ * resets every waiter's start to T (sum = nwait * T, reset_at = T), so no
+ * time is charged twice.  A waiter that leaves at t1 takes its start out
+ * of the sum; t1 - start is waiting no unlock was charged for (mostly the
+ * wake-up latency after the last charge).  So, per lock:
+ *     sum of charges + sum of uncharged == sum of the sampled waits.
+ * These three fields change together under the entry's `busy` flag, held
+ * for a few instructions and never across a call.  Every user is inside
+ * the recursion guard (lc_tls.guard), and the guarded paths never come
+ * here, so a signal handler can never spin on a flag its own thread holds.
+ *
+ * The filter.  Unlocks must stay cheap, so they look at one counter first:
+ * lockstate_filter[hash(lock)] counts the waiters registered on the locks
+ * that hash there.  Zero (almost always) means: no charge, no table lookup.
+ */
+#ifndef LOCKCONTEND_LOCKSTATE_H
+#define LOCKCONTEND_LOCKSTATE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "lockcontend/dumpfmt.h"
+
+struct lockent {
+	_Atomic uintptr_t addr; /* 0: free */
+	_Atomic uint32_t busy;  /* guards nwait, sum, reset_at */
+	uint32_t nwait;
+	uint64_t sum;
+	uint64_t reset_at;
+	_Atomic uint64_t trylock_failures;
+	_Atomic uint64_t timeouts;     /* scaled by rate */
+	_Atomic uint64_t uncharged_ns; /* scaled by rate */
+	_Atomic uint32_t first_state;  /* 0 none, 1 being written, 2 written */
+	uint32_t first_n;
+	uint32_t kind; /* enum lc_kind of the first contention */
+	uint32_t reserved;
+	uintptr_t first[LC_LOCK_FIRST_FRAMES];
+};
+
+struct lockstate {
+	struct lockent *ent;
+	uint64_t mask;
+	_Atomic uint64_t refused; /* locks that found no free entry */
+};
+
+#define LOCKSTATE_FILTER 1024
+extern _Atomic uint32_t lockstate_filter[LOCKSTATE_FILTER]
+    __attribute__((visibility("hidden")));
+
+static inline uint32_t lockstate_filter_index(uintptr_t lock)
+{
+	return (uint32_t)(((uint64_t)lock * 0x9E3779B97F4A7C15ull) >> 54) & (LOCKSTATE_FILTER - 1);
+}
+
+/* May a sampled waiter be waiting for this lock?  One relaxed load. */
+static inline bool lockstate_maybe_waited(uintptr_t lock)
+{
+	return atomic_load_explicit(&lockstate_filter[lockstate_filter_index(lock)],
+	                            memory_order_relaxed) != 0;
+}
+
+/* nent (a power of two) entries from the arena. */
+int lockstate_init(struct lockstate *ls, struct arena *a, uint64_t nent);
+/* Forget every lock (a fork child); only while no other thread runs. */
+void lockstate_reset(struct lockstate *ls);
+
+/* The lock's entry, made if need be (kind is kept from the first call);
+ * NULL when the table has no room for it. */
+struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kind);
+/* The lock's entry if it has one (it was contended), else NULL. */
+struct lockent *lockstate_find(struct lockstate *ls, uintptr_t lock);
+
+/* A sampled waiter starts waiting at t0 / stops at t1 (t1 >= t0).
+ * lockstate_depart returns the waiting no unlock was charged for. */
+void lockstate_arrive(struct lockent *e, uint64_t t0);
+uint64_t lockstate_depart(struct lockent *e, uint64_t t0, uint64_t t1);
+
+/* An unlock of e's lock: read the clock, charge and reset the waiters.
+ * Returns the waiting charged (ns, not scaled), 0 if nobody waited. */
+uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
+
+/* Keep the stack where the lock was first contended, once. */
+void lockstate_name(struct lockent *e, const uintptr_t *pcs, uint32_t n);
+
+/* Call fn for every entry in use, in no particular order. */
+void lockstate_foreach(const struct lockstate *ls, void (*fn)(const struct lockent *, void *),
+                       void *ctx);
+
+#endif
