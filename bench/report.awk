@@ -4,7 +4,8 @@
 # those the program printed (plus dump_* and dumpcount's for lockcontend runs
 # of manystacks); a slot is one pass over the configurations, back to back.
 # Variables from run.sh: lc (library path), standin (1 when lc is the
-# forwarding library), rounds, cont_repeat, unc_pairs, cont_pairs, cont_cs,
+# forwarding library), lc_rwlock (0 when lc does not define
+# pthread_rwlock_rdlock), rounds, cont_repeat, unc_repeat, unc_pairs, cont_pairs, cont_cs,
 # cont_out, stack_paths, sections (which of "locks" and "sym" ran), sym_bin
 # (the binary test 5 symbolized), sym_tool (SYMBOLIZE, the symbolizer if not the default) and
 # sym_skip (why test 5 did not run, or "").
@@ -112,15 +113,46 @@ function row(label, a, b, c,    line) {
 	print line
 }
 
-function section_uncontended(    a) {
-	printf "\n1. uncontended lock+unlock, 1 thread, %d pairs: ns/pair\n", unc_pairs
-	stat("unc", "none", "ns_per_pair"); row("none", fig("%.2f"))
-	stat("unc", "fwd", "ns_per_pair"); a = fig("%.2f")
-	ratio("unc", "fwd", "none", "ns_per_pair"); row("fwd", a, "fwd/none " rfig())
-	stat("unc", "lc", "ns_per_pair"); a = fig("%.2f")
-	ratio("unc", "lc", "none", "ns_per_pair"); row("lc (defaults)", a, "lc/none  " rfig())
-	ratio("unc", "lc", "fwd", "ns_per_pair")
-	row("lc/fwd", rfig(), "goal <= 1.10x", verdict(0, 1.10))
+# Slots of (test, cfg) in which lockcontend warned about its settings.
+function warned(test, cfg,    rr, n) {
+	n = 0
+	for (rr = 1; rr <= nslots; rr++)
+		if ((test, cfg, "config_warned", rr) in val)
+			n++
+	return n
+}
+
+# One kind of pair: none, fwd, lc (defaults: holder view and hold-time
+# sampling on), lc0 (both off); lc/fwd against the goal, lc0/fwd and lc/lc0
+# beside it for comparison.  hooked == 0: lc does not interpose these calls,
+# so there is nothing to judge.
+function uncontended_kind(test, title, goal, hooked,    a, w) {
+	printf "   %s%s\n", title, hooked ? "" : "  (NOT INTERPOSED by this lc: its runs are glibc's own)"
+	stat(test, "none", "ns_per_pair"); row("none", fig("%.2f"))
+	stat(test, "fwd", "ns_per_pair"); a = fig("%.2f")
+	ratio(test, "fwd", "none", "ns_per_pair"); row("fwd", a, "fwd/none " rfig())
+	stat(test, "lc", "ns_per_pair"); a = fig("%.2f")
+	ratio(test, "lc", "none", "ns_per_pair"); row("lc (defaults)", a, "lc/none  " rfig())
+	stat(test, "lc0", "ns_per_pair"); a = fig("%.2f")
+	ratio(test, "lc0", "none", "ns_per_pair"); row("lc holder=0 hold=0", a, "lc/none  " rfig())
+	ratio(test, "lc", "fwd", "ns_per_pair")
+	row("lc/fwd", rfig(), sprintf("goal <= %.2fx", goal), hooked ? verdict(0, goal) : "n/a")
+	ratio(test, "lc0", "fwd", "ns_per_pair")
+	row("lc holder=0 hold=0/fwd", rfig(), "(for comparison)")
+	ratio(test, "lc", "lc0", "ns_per_pair")
+	row("lc/lc holder=0 hold=0", rfig(), "(what holder=1 hold=100 cost)")
+	w = warned(test, "lc") + warned(test, "lc0")
+	if (w)
+		printf "   WARNING: in %d of these runs lockcontend ignored LOCKCONTEND keys (run.sh showed\n"\
+		       "   the first warning): the lc rows above are not all what their labels say\n", w
+}
+
+function section_uncontended() {
+	printf "\n1. uncontended pairs, 1 thread, %d pairs a run, %d runs a configuration: ns/pair\n",
+	       unc_pairs, rounds * unc_repeat
+	printf "   (lc = defaults, holder=1 hold=100)\n"
+	uncontended_kind("unc_mutex", "pthread_mutex_lock + unlock", 1.15, 1)
+	uncontended_kind("unc_rdlock", "pthread_rwlock_rdlock + unlock (read lock)", 1.15, lc_rwlock)
 }
 
 # Throughput relative to none is none's time over the config's, per slot.
