@@ -28,24 +28,11 @@
  * the sentinel; the held count is kept in step either way, since the guard
  * cannot change between a thread's lock and its unlock of the same mutex.
  */
-#include <errno.h>
-#include <pthread.h>
-#include <stdbool.h>
 #include <sys/single_threaded.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "real.h"
-#include "recorder.h"
-
-#define EXPORT __attribute__((visibility("default")))
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
-static inline int acquired(int rc)
-{
-	return rc == 0 || rc == EOWNERDEAD;
-}
 
 /* glibc internals (stable ABI of pthread_mutex_t): the robust bit of
  * __kind, the "not recoverable" value of __owner; and the kernel's flag for
@@ -129,6 +116,12 @@ static void hooks_learn_tid(void)
 		lc_tls.tid = (int32_t)gettid();
 }
 
+int32_t hooks_tid(void)
+{
+	hooks_learn_tid();
+	return lc_tls.tid;
+}
+
 /* The new child of fork() is a new thread id. */
 static void hooks_atfork_child(void)
 {
@@ -146,13 +139,12 @@ static int hooks_guarded(struct lc_tls *t, int (*wait)(void *), void *arg)
 	return rc;
 }
 
-/* The slow path shared by every blocking variant. */
-static int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock)
+int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock, uint32_t kind)
 {
 	if (t->guard)
 		return hooks_guarded(t, wait, arg);
 	struct recorder_sample s;
-	recorder_begin(t, &s, lock, LC_KIND_MUTEX);
+	recorder_begin(t, &s, lock, kind);
 	int rc = wait(arg);
 	if (s.active)
 		recorder_end(t, &s,
@@ -196,7 +188,7 @@ static __attribute__((noinline)) int hooks_slow(int rc, bool direct, int (*wait)
 	if (direct)
 		rc = wait(&a);
 	else if (rc == EBUSY)
-		rc = hooks_wait(t, wait, &a, m);
+		rc = hooks_wait(t, wait, &a, m, LC_KIND_MUTEX);
 	if (acquired(rc))
 		recorder_acquired(t, m, LC_KIND_MUTEX);
 	return rc;
@@ -239,6 +231,12 @@ EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 	return hooks_lock(m, wait_lock, 0, NULL);
 }
 
+/* The same, for the C11 hooks (an alias would lose glibc's attributes). */
+int hooks_mutex_lock(pthread_mutex_t *m)
+{
+	return hooks_lock(m, wait_lock, 0, NULL);
+}
+
 static __attribute__((noinline)) int hooks_trylock_busy(pthread_mutex_t *m)
 {
 	recorder_trylock_failed(&lc_tls, m, LC_KIND_MUTEX);
@@ -272,7 +270,17 @@ EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 	return hooks_trylock_other(m);
 }
 
+int hooks_mutex_trylock(pthread_mutex_t *m)
+{
+	return pthread_mutex_trylock(m);
+}
+
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
+{
+	return hooks_lock(m, wait_timedlock, 0, abstime);
+}
+
+int hooks_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
 	return hooks_lock(m, wait_timedlock, 0, abstime);
 }
@@ -334,6 +342,11 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 		return real.unlock(m);
 	}
 	return hooks_unlock_other(m);
+}
+
+int hooks_mutex_unlock(pthread_mutex_t *m)
+{
+	return pthread_mutex_unlock(m);
 }
 
 /* Not a lock, but it takes the loader's: a thread inside an application's

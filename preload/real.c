@@ -17,11 +17,21 @@
 extern int __pthread_mutex_lock(pthread_mutex_t *);
 extern int __pthread_mutex_trylock(pthread_mutex_t *);
 extern int __pthread_mutex_unlock(pthread_mutex_t *);
+extern int __pthread_rwlock_rdlock(pthread_rwlock_t *);
+extern int __pthread_rwlock_wrlock(pthread_rwlock_t *);
+extern int __pthread_rwlock_tryrdlock(pthread_rwlock_t *);
+extern int __pthread_rwlock_trywrlock(pthread_rwlock_t *);
+extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
 
 struct real_fns real = {
 	.lock = __pthread_mutex_lock,
 	.trylock = __pthread_mutex_trylock,
 	.unlock = __pthread_mutex_unlock,
+	.rdlock = __pthread_rwlock_rdlock,
+	.wrlock = __pthread_rwlock_wrlock,
+	.tryrdlock = __pthread_rwlock_tryrdlock,
+	.trywrlock = __pthread_rwlock_trywrlock,
+	.rwunlock = __pthread_rwlock_unlock,
 };
 
 static void *real_sym(const char *name)
@@ -46,6 +56,31 @@ void real_resolve(void)
 	real_store(&real.timedlock, real_sym("pthread_mutex_timedlock"));
 	real_store(&real.clocklock, real_sym("pthread_mutex_clocklock"));
 	real_store(&real.iterate_phdr, real_sym("dl_iterate_phdr"));
+	real_store(&real.rdlock, real_sym("pthread_rwlock_rdlock"));
+	real_store(&real.wrlock, real_sym("pthread_rwlock_wrlock"));
+	real_store(&real.tryrdlock, real_sym("pthread_rwlock_tryrdlock"));
+	real_store(&real.trywrlock, real_sym("pthread_rwlock_trywrlock"));
+	real_store(&real.rwunlock, real_sym("pthread_rwlock_unlock"));
+	real_store(&real.timedrdlock, real_sym("pthread_rwlock_timedrdlock"));
+	real_store(&real.timedwrlock, real_sym("pthread_rwlock_timedwrlock"));
+	real_store(&real.clockrdlock, real_sym("pthread_rwlock_clockrdlock"));
+	real_store(&real.clockwrlock, real_sym("pthread_rwlock_clockwrlock"));
+	real_store(&real.spin_lock, real_sym("pthread_spin_lock"));
+	real_store(&real.spin_trylock, real_sym("pthread_spin_trylock"));
+	real_store(&real.spin_unlock, real_sym("pthread_spin_unlock"));
+	real_store(&real.cond_wait, real_sym("pthread_cond_wait"));
+	real_store(&real.cond_timedwait, real_sym("pthread_cond_timedwait"));
+	real_store(&real.cond_clockwait, real_sym("pthread_cond_clockwait"));
+}
+
+void *real_get(void *slot)
+{
+	void *fn = __atomic_load_n((void **)slot, __ATOMIC_RELAXED);
+	if (!fn) {
+		real_resolve();
+		fn = __atomic_load_n((void **)slot, __ATOMIC_RELAXED);
+	}
+	return fn;
 }
 
 int real_timedlock(pthread_mutex_t *m, const struct timespec *abstime)

@@ -3,7 +3,8 @@
  *
  * The table starts out pointing at glibc's own entry points, so a hook that
  * runs before anything is resolved (another library's constructor, the
- * loader) still works.  real_resolve() switches it to dlsym(RTLD_NEXT)
+ * loader) still works (for the mutex and rwlock functions glibc exports
+ * aliases; the others are resolved on first use).  real_resolve() switches it to dlsym(RTLD_NEXT)
  * results, so a tool preloaded after us keeps its place in the chain; it is
  * idempotent and safe to call again from any thread.  Functions glibc has no
  * alias for (timedlock, clocklock, dl_iterate_phdr) are resolved on first
@@ -23,11 +24,31 @@ struct real_fns {
 	int (*timedlock)(pthread_mutex_t *, const struct timespec *);
 	int (*clocklock)(pthread_mutex_t *, clockid_t, const struct timespec *);
 	int (*iterate_phdr)(int (*)(struct dl_phdr_info *, size_t, void *), void *);
+	int (*rdlock)(pthread_rwlock_t *);
+	int (*wrlock)(pthread_rwlock_t *);
+	int (*tryrdlock)(pthread_rwlock_t *);
+	int (*trywrlock)(pthread_rwlock_t *);
+	int (*rwunlock)(pthread_rwlock_t *);
+	int (*timedrdlock)(pthread_rwlock_t *, const struct timespec *);
+	int (*timedwrlock)(pthread_rwlock_t *, const struct timespec *);
+	int (*clockrdlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+	int (*clockwrlock)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+	int (*spin_lock)(pthread_spinlock_t *);
+	int (*spin_trylock)(pthread_spinlock_t *);
+	int (*spin_unlock)(pthread_spinlock_t *);
+	int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+	int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+	int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
+	                      const struct timespec *);
 };
 
 extern struct real_fns real;
 
 void real_resolve(void);
+
+/* A function without a bootstrap alias: `*slot`, resolved now if need be,
+ * or NULL if there is none (the caller answers ENOSYS). */
+void *real_get(void *slot);
 
 /* For the two functions without a bootstrap alias: resolve now if needed. */
 int real_timedlock(pthread_mutex_t *m, const struct timespec *abstime);

@@ -1,0 +1,53 @@
+/*
+ * hooks.h — what the interposed functions share (hooks*.c).
+ *
+ * hooks.c holds the pthread mutex hooks and the shared slow path;
+ * hooks_rwlock.c, hooks_spin.c, hooks_cond.c and hooks_c11.c the other
+ * lock kinds.  Every hook has the same shape: try without waiting, count
+ * an acquisition in TLS (recorder_acquired); if that fails, hooks_wait
+ * around the real blocking call; an unlock looks at
+ * recorder_unlock_watched before the real release.
+ */
+#ifndef LOCKCONTEND_HOOKS_H
+#define LOCKCONTEND_HOOKS_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "recorder.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* A blocking call's result that means "now held". */
+static inline int acquired(int rc)
+{
+	return rc == 0 || rc == EOWNERDEAD;
+}
+
+/* glibc's timed lock functions refuse a bad clock or timeout (EINVAL)
+ * before they look at the lock; a hook that tried the lock first would
+ * take a free one instead.  Such a call goes straight to the real one. */
+static inline bool hooks_timeout_valid(clockid_t clock, const struct timespec *abstime)
+{
+	return (clock == CLOCK_MONOTONIC || clock == CLOCK_REALTIME) &&
+	       (!abstime || (abstime->tv_nsec >= 0 && abstime->tv_nsec < 1000000000));
+}
+
+/* The slow path shared by every blocking variant: `wait(arg)` performs the
+ * real blocking call on `lock` (enum lc_kind `kind`), timed and recorded. */
+int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock, uint32_t kind);
+
+/* The hooked mutex functions, for the C11 and condition-variable hooks. */
+int hooks_mutex_lock(pthread_mutex_t *m);
+int hooks_mutex_trylock(pthread_mutex_t *m);
+int hooks_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime);
+int hooks_mutex_unlock(pthread_mutex_t *m);
+
+/* The calling thread's id (cached in TLS). */
+int32_t hooks_tid(void);
+
+#endif
