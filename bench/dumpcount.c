@@ -4,8 +4,10 @@
  * usage: dumpcount FILE
  * prints: dumpcount complete=0|1 buckets=N contentions=C lost=L refused=R
  *   buckets     distinct stacks recorded (LC_REC_BUCKET records)
- *   contentions all contention, buckets plus the sentinel (dump_sum)
- *   lost        contention charged to the sentinel instead of a stack
+ *   contentions all contention, buckets plus the sentinel (dump_sum of the
+ *               waiter view)
+ *   lost        contention charged to the waiter view's sentinel instead of
+ *               a stack
  *   refused     distinct new stacks the full arena turned away
  *
  * It parses with the project's own reader (symbolize/dumpread.c, linked as
@@ -30,8 +32,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dumpcount: %s: %s\n", argv[1], err);
 		return 1;
 	}
-	dump_sum(&d, &count, &delay);
-	dump_lost_sum(&d, &lost, &lost_delay);
+	dump_sum(&d, LC_VIEW_WAIT, &count, &delay);
+	dump_lost_sum(&d, LC_VIEW_WAIT, &lost, &lost_delay);
 	printf("dumpcount complete=%d buckets=%zu contentions=%llu lost=%llu refused=%llu\n",
 	       d.complete, d.nbuckets, (unsigned long long)count, (unsigned long long)lost,
 	       (unsigned long long)d.totals.stacks_refused);

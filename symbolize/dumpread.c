@@ -7,6 +7,11 @@
  * major version, a record that lies about its size inside the file) give -1
  * and one line; a file that simply ends early gives a partial model with
  * complete == false and the reason in warning.
+ *
+ * Enumerations are checked where they are read (a bucket's view and kind,
+ * a lock's kind, a LOST record's view), so every consumer may index arrays
+ * with them.  A second LOST record for one view is corrupt: the per-view
+ * conservation check would count it twice.
  */
 #include "dumpread.h"
 
@@ -89,6 +94,7 @@ static int parse_meta(struct dump *d, struct cur *c)
 	m->arena_bytes = rd_u64(p + 56);
 	m->arena_used = rd_u64(p + 64);
 	m->exe_len = rd_u32(p + 72);
+	m->hold_rate = rd_u32(p + 76);
 	if (m->exe_len > LC_DUMP_MAX_PATH || !cur_take(c, m->exe_len, &exe))
 		return -1;
 	if (!(d->exe = dup_str(exe, m->exe_len)))
@@ -139,25 +145,37 @@ static int parse_module(struct dump *d, struct cur *c)
 	return (mod->path = dup_str(path, path_len)) ? 0 : -1;
 }
 
+/* Room for one more element in an array grown 256 at a time. */
+static bool grow_by_256(void **arr, size_t n, size_t elem)
+{
+	if (n % 256 != 0)
+		return true;
+	void *a = realloc(*arr, (n + 256) * elem);
+	if (a)
+		*arr = a;
+	return a != NULL;
+}
+
 static int parse_bucket(struct dump *d, struct cur *c)
 {
 	const uint8_t *p, *pcs;
 	if (!cur_take(c, sizeof(struct lc_rec_bucket), &p))
 		return -1;
-	uint32_t n = rd_u32(p + 20);
-	if (n == 0 || n > LC_DUMP_MAX_DEPTH || !cur_take(c, n * 8u, &pcs))
+	uint32_t n = rd_u32(p + 36);
+	uint8_t view = p[40], kind = p[41];
+	if (n == 0 || n > LC_DUMP_MAX_DEPTH || view >= LC_NVIEWS || kind >= LC_NKINDS ||
+	    !cur_take(c, n * 8u, &pcs) ||
+	    !grow_by_256((void **)&d->buckets, d->nbuckets, sizeof(*d->buckets)))
 		return -1;
-	if (d->nbuckets % 256 == 0) {
-		struct dump_bucket *b = realloc(d->buckets, (d->nbuckets + 256) * sizeof(*b));
-		if (!b)
-			return -1;
-		d->buckets = b;
-	}
 	struct dump_bucket *b = &d->buckets[d->nbuckets];
 	b->count = rd_u64(p);
 	b->delay_ns = rd_u64(p + 8);
-	b->flags = rd_u32(p + 16);
+	b->max_ns = rd_u64(p + 16);
+	b->lock = rd_u64(p + 24);
+	b->flags = rd_u32(p + 32);
 	b->nframes = n;
+	b->view = view;
+	b->kind = kind;
 	if (!(b->pcs = malloc(n * sizeof(uint64_t))))
 		return -1;
 	for (uint32_t i = 0; i < n; i++)
@@ -166,20 +184,44 @@ static int parse_bucket(struct dump *d, struct cur *c)
 	return 0;
 }
 
+static int parse_lock(struct dump *d, struct cur *c)
+{
+	const uint8_t *p, *pcs;
+	if (!cur_take(c, sizeof(struct lc_rec_lock), &p))
+		return -1;
+	uint32_t kind = rd_u32(p + 32), n = rd_u32(p + 36);
+	if (kind >= LC_NKINDS || n > LC_LOCK_FIRST_FRAMES || !cur_take(c, n * 8u, &pcs) ||
+	    !grow_by_256((void **)&d->locks, d->nlocks, sizeof(*d->locks)))
+		return -1;
+	struct dump_lock *l = &d->locks[d->nlocks++];
+	memset(l, 0, sizeof(*l));
+	l->addr = rd_u64(p);
+	l->trylock_failures = rd_u64(p + 8);
+	l->timeouts = rd_u64(p + 16);
+	l->uncharged_ns = rd_u64(p + 24);
+	l->kind = kind;
+	l->nframes = n;
+	for (uint32_t i = 0; i < n; i++)
+		l->pcs[i] = rd_u64(pcs + 8 * i);
+	return 0;
+}
+
 static int parse_lost(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
-	if (d->have_lost || !cur_take(c, sizeof(struct lc_rec_lost), &p))
+	if (!cur_take(c, sizeof(struct lc_rec_lost), &p))
 		return -1;
-	uint32_t n = rd_u32(p);
-	if (n > 64 || !cur_take(c, n * (uint32_t)sizeof(struct lc_lost_entry), &p))
+	uint32_t view = rd_u32(p), n = rd_u32(p + 4);
+	if (view >= LC_NVIEWS || (d->lost_views & 1u << view) || n > 64 ||
+	    !cur_take(c, n * (uint32_t)sizeof(struct lc_lost_entry), &p))
 		return -1;
 	/* Reasons this reader does not know are folded into "no stack". */
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t r = i < LC_LOST_NREASONS ? i : LC_LOST_NO_STACK;
-		d->lost[r].count += rd_u64(p + 16 * i);
-		d->lost[r].delay_ns += rd_u64(p + 16 * i + 8);
+		d->lost[view][r].count += rd_u64(p + 16 * i);
+		d->lost[view][r].delay_ns += rd_u64(p + 16 * i + 8);
 	}
+	d->lost_views |= 1u << view;
 	d->have_lost = true;
 	return 0;
 }
@@ -189,10 +231,11 @@ static int parse_totals(struct dump *d, struct cur *c)
 	const uint8_t *p;
 	if (d->have_totals || !cur_take(c, sizeof(struct lc_rec_totals), &p))
 		return -1;
-	uint64_t v[8];
-	for (int i = 0; i < 8; i++)
+	uint64_t v[16];
+	for (int i = 0; i < 16; i++)
 		v[i] = rd_u64(p + 8 * i);
-	d->totals = (struct lc_rec_totals){v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+	d->totals = (struct lc_rec_totals){v[0], v[1], v[2],  v[3],  v[4],  v[5],  v[6],  v[7],
+	                                   v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]};
 	d->have_totals = true;
 	return 0;
 }
@@ -242,22 +285,25 @@ static int parse_trailer(struct dump *d, const uint8_t *p, uint32_t size, uint64
 	return 0;
 }
 
-static int parse_record(struct dump *d, uint32_t type, struct cur *c)
+/* 0 or -1; *known tells whether the record must fill its payload exactly. */
+static int parse_record(struct dump *d, uint32_t type, struct cur *c, bool *known)
 {
+	*known = true;
 	switch (type) {
 	case LC_REC_META: return parse_meta(d, c);
 	case LC_REC_MODULE: return parse_module(d, c);
 	case LC_REC_BUCKET: return parse_bucket(d, c);
 	case LC_REC_LOST: return parse_lost(d, c);
 	case LC_REC_TOTALS: return parse_totals(d, c);
-	default: d->skipped++; return 0;
+	case LC_REC_LOCK: return parse_lock(d, c);
+	default: *known = false; d->skipped++; return 0;
 	}
 }
 
 static const char *rec_name(uint32_t type)
 {
-	static const char *const names[] = {"unknown", "meta",   "module", "bucket",
-	                                    "lost",    "totals", "trailer"};
+	static const char *const names[] = {"unknown", "meta",   "module",  "bucket",
+	                                    "lost",    "totals", "trailer", "lock"};
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
 }
 
@@ -289,7 +335,8 @@ static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *e
 		if (type == LC_REC_TRAILER)
 			return parse_trailer(d, buf + body, size, off, len, err, errlen);
 		struct cur c = {.p = buf + body, .left = size};
-		if (parse_record(d, type, &c) != 0 || (type <= LC_REC_TOTALS && c.left != 0)) {
+		bool known;
+		if (parse_record(d, type, &c, &known) != 0 || (known && c.left != 0)) {
 			set_err(err, errlen, "corrupt %s record at offset %llu", rec_name(type),
 			        (unsigned long long)off);
 			return -1;
@@ -373,6 +420,7 @@ void dump_free(struct dump *d)
 	for (size_t i = 0; i < d->nbuckets; i++)
 		free(d->buckets[i].pcs);
 	free(d->buckets);
+	free(d->locks);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -391,20 +439,48 @@ const struct dump_module *dump_module_of(const struct dump *d, uint64_t pc)
 	return NULL;
 }
 
-void dump_lost_sum(const struct dump *d, uint64_t *count, uint64_t *delay_ns)
+void dump_lost_sum(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t *delay_ns)
 {
 	*count = *delay_ns = 0;
 	for (int r = 0; r < LC_LOST_NREASONS; r++) {
-		*count += d->lost[r].count;
-		*delay_ns += d->lost[r].delay_ns;
+		*count += d->lost[view][r].count;
+		*delay_ns += d->lost[view][r].delay_ns;
 	}
 }
 
-void dump_sum(const struct dump *d, uint64_t *count, uint64_t *delay_ns)
+void dump_sum(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t *delay_ns)
 {
-	dump_lost_sum(d, count, delay_ns);
+	dump_lost_sum(d, view, count, delay_ns);
 	for (size_t i = 0; i < d->nbuckets; i++) {
+		if (d->buckets[i].view != view)
+			continue;
 		*count += d->buckets[i].count;
 		*delay_ns += d->buckets[i].delay_ns;
 	}
+}
+
+void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count,
+                      uint64_t *delay_ns)
+{
+	const struct lc_rec_totals *t = &d->totals;
+	*count = view == LC_VIEW_WAIT ? t->contentions : view == LC_VIEW_HOLDER ? t->caused_count
+	                                                                         : t->holds;
+	*delay_ns = view == LC_VIEW_WAIT ? t->delay_ns : view == LC_VIEW_HOLDER ? t->caused_ns
+	                                                                         : t->hold_ns;
+}
+
+bool dump_view_conserved(const struct dump *d, enum lc_view view)
+{
+	uint64_t sc, sd, tc, td;
+	dump_sum(d, view, &sc, &sd);
+	dump_view_totals(d, view, &tc, &td);
+	return d->have_totals && sc == tc && sd == td;
+}
+
+const struct dump_lock *dump_lock_of(const struct dump *d, uint64_t addr)
+{
+	for (size_t i = d->nlocks; i-- > 0;)
+		if (d->locks[i].addr == addr)
+			return &d->locks[i];
+	return NULL;
 }

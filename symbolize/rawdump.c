@@ -5,9 +5,12 @@
  *
  * A debugging aid and the tests' window into a dump until (and beside) the
  * symbolizer: every record, frames as module+0xoffset, and a conservation
- * check of buckets + sentinel against the independent totals.
+ * check per view of buckets + that view's sentinel against the independent
+ * totals (dump_view_conserved), plus the record counts.
  * Exit status: 0 all files complete and conserved, 1 a file could not be
  * read (one line on stderr), 2 a file was cut short or did not add up.
+ * The across-view relation (caused + uncharged == delay) is printed but not
+ * checked: waits still in progress at dump time may break it.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,12 +42,17 @@ static void print_modules(const struct dump *d)
 	}
 }
 
+static const char *const view_names[LC_NVIEWS] = {"wait", "holder", "hold"};
+static const char *const kind_names[LC_NKINDS] = {"mutex", "rdlock", "wrlock", "spin"};
+
 static void print_buckets(const struct dump *d)
 {
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		const struct dump_bucket *b = &d->buckets[i];
-		printf("bucket count %" PRIu64 " delay_ns %" PRIu64 " flags%s%s%s frames %u:", b->count,
-		       b->delay_ns, b->flags ? "" : " -", b->flags & LC_BUCKET_TRUNCATED ? " truncated" : "",
+		printf("bucket %s %s lock %#" PRIx64 " count %" PRIu64 " delay_ns %" PRIu64
+		       " max_ns %" PRIu64 " flags%s%s%s frames %u:",
+		       view_names[b->view], kind_names[b->kind], b->lock, b->count, b->delay_ns,
+		       b->max_ns, b->flags ? "" : " -", b->flags & LC_BUCKET_TRUNCATED ? " truncated" : "",
 		       b->flags & LC_BUCKET_TIMEDOUT ? " timedout" : "", b->nframes);
 		for (uint32_t k = 0; k < b->nframes; k++)
 			print_frame(d, b->pcs[k]);
@@ -52,27 +60,66 @@ static void print_buckets(const struct dump *d)
 	}
 }
 
-/* Returns true if buckets + sentinel equal the totals. */
-static bool print_summary(const struct dump *d)
+static void print_locks(const struct dump *d)
 {
-	uint64_t lc, ld, sc, sd;
-	dump_lost_sum(d, &lc, &ld);
-	printf("sentinel %s count %" PRIu64 " delay_ns %" PRIu64 "\n", LC_SENTINEL_NAME, lc, ld);
-	for (int r = 0; r < LC_LOST_NREASONS; r++)
-		printf("lost %s count %" PRIu64 " delay_ns %" PRIu64 "\n", lost_names[r], d->lost[r].count,
-		       d->lost[r].delay_ns);
-	const struct lc_rec_totals *t = &d->totals;
+	for (size_t i = 0; i < d->nlocks; i++) {
+		const struct dump_lock *l = &d->locks[i];
+		printf("lock %#" PRIx64 " %s trylock_failures %" PRIu64 " timeouts %" PRIu64
+		       " uncharged_ns %" PRIu64 " first frames %u:",
+		       l->addr, kind_names[l->kind], l->trylock_failures, l->timeouts, l->uncharged_ns,
+		       l->nframes);
+		for (uint32_t k = 0; k < l->nframes; k++)
+			print_frame(d, l->pcs[k]);
+		printf("\n");
+	}
+}
+
+static void print_totals(const struct lc_rec_totals *t)
+{
 	printf("totals contentions %" PRIu64 " delay_ns %" PRIu64 " timeouts %" PRIu64
 	       " buckets %" PRIu64 " modules %" PRIu64 " stacks_refused %" PRIu64
 	       " threads_unread %" PRIu64 " threads_seen %" PRIu64 "\n",
 	       t->contentions, t->delay_ns, t->timeouts, t->buckets, t->modules, t->stacks_refused,
 	       t->threads_unread, t->threads_seen);
-	dump_sum(d, &sc, &sd);
-	bool ok = d->have_totals && sc == t->contentions && sd == t->delay_ns &&
-	          t->buckets == d->nbuckets && t->modules == d->nmodules;
-	printf("check buckets+sentinel count %" PRIu64 " delay_ns %" PRIu64 ": %s\n", sc, sd,
-	       ok ? "conserved" : "MISMATCH");
+	printf("totals caused_count %" PRIu64 " caused_ns %" PRIu64 " uncharged_ns %" PRIu64
+	       " holds %" PRIu64 " hold_ns %" PRIu64 " trylock_failures %" PRIu64 " locks %" PRIu64
+	       " locks_refused %" PRIu64 "\n",
+	       t->caused_count, t->caused_ns, t->uncharged_ns, t->holds, t->hold_ns,
+	       t->trylock_failures, t->locks, t->locks_refused);
+	printf("across views caused_ns + uncharged_ns %" PRIu64 " delay_ns %" PRIu64 "\n",
+	       t->caused_ns + t->uncharged_ns, t->delay_ns);
+}
+
+/* One view's sentinel and its check; true if conserved. */
+static bool print_view(const struct dump *d, enum lc_view v)
+{
+	uint64_t lc, ld, sc, sd;
+	dump_lost_sum(d, v, &lc, &ld);
+	printf("sentinel %s %s count %" PRIu64 " delay_ns %" PRIu64 "%s\n", view_names[v],
+	       LC_SENTINEL_NAME, lc, ld, d->lost_views & 1u << v ? "" : " (no lost record)");
+	for (int r = 0; r < LC_LOST_NREASONS; r++)
+		printf("lost %s %s count %" PRIu64 " delay_ns %" PRIu64 "\n", view_names[v],
+		       lost_names[r], d->lost[v][r].count, d->lost[v][r].delay_ns);
+	dump_sum(d, v, &sc, &sd);
+	bool ok = dump_view_conserved(d, v);
+	printf("check %s buckets+sentinel count %" PRIu64 " delay_ns %" PRIu64 ": %s\n",
+	       view_names[v], sc, sd, ok ? "conserved" : "MISMATCH");
 	return ok;
+}
+
+/* Returns true if every view and the record counts add up. */
+static bool print_summary(const struct dump *d)
+{
+	bool ok = true;
+	for (int v = 0; v < LC_NVIEWS; v++)
+		ok &= print_view(d, (enum lc_view)v);
+	const struct lc_rec_totals *t = &d->totals;
+	print_totals(t);
+	bool counted = d->have_totals && t->buckets == d->nbuckets && t->modules == d->nmodules &&
+	               t->locks == d->nlocks;
+	printf("check records buckets %zu modules %zu locks %zu: %s\n", d->nbuckets, d->nmodules,
+	       d->nlocks, counted ? "counted" : "MISMATCH");
+	return ok && counted;
 }
 
 static int rawdump_file(const char *path)
@@ -89,13 +136,14 @@ static int rawdump_file(const char *path)
 	if (!d.complete)
 		printf("warning %s\n", d.warning);
 	printf("pid %" PRIu64 " exe %s\n", m->pid, d.exe);
-	printf("duration_ns %" PRIu64 " rate %u depth %u stacks %s clock %s\n",
+	printf("duration_ns %" PRIu64 " rate %u depth %u stacks %s holder %s hold_rate %u clock %s\n",
 	       m->end_mono_ns - m->start_mono_ns, m->rate, m->depth,
-	       m->flags & LC_META_STACKS ? "on" : "off",
-	       m->clock == LC_CLOCK_MONOTONIC ? "monotonic" : "unknown");
+	       m->flags & LC_META_STACKS ? "on" : "off", m->flags & LC_META_HOLDER ? "on" : "off",
+	       m->hold_rate, m->clock == LC_CLOCK_MONOTONIC ? "monotonic" : "unknown");
 	printf("arena used %" PRIu64 " of %" PRIu64 "\n", m->arena_used, m->arena_bytes);
 	print_modules(&d);
 	print_buckets(&d);
+	print_locks(&d);
 	bool ok = d.complete ? print_summary(&d) : (print_summary(&d), false);
 	dump_free(&d);
 	return ok ? 0 : 2;
