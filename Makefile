@@ -26,7 +26,8 @@ PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
 READER_OBJS  := $(BUILD)/symbolize/dumpread.o
-SYMBOLIZE_TEST_OBJS := $(BUILD)/symbolize/report_pprof.o
+SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o resolve.o locknames.o viewkind.o \
+                         report_text.o report_locks.o report_folded.o report_pprof.o)
 
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
 INTEG_TESTS  := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,$(wildcard test/integration/test_*.c))
@@ -62,8 +63,7 @@ $(BUILD)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(
 $(BUILD)/lockcontend-rawdump: $(BUILD)/symbolize/rawdump.o $(READER_OBJS)
 	$(CC) -o $@ $^
 
-SYMBOLIZE_OBJS := $(addprefix $(BUILD)/symbolize/,main.o profile.o resolve.o report_text.o \
-                    report_folded.o report_pprof.o) $(READER_OBJS)
+SYMBOLIZE_OBJS := $(BUILD)/symbolize/main.o $(SYMBOLIZE_TEST_OBJS) $(READER_OBJS)
 $(BUILD)/lockcontend-symbolize: $(SYMBOLIZE_OBJS)
 	$(CC) -o $@ $^ -ldw -lelf -lz -lstdc++
 
@@ -72,7 +72,7 @@ TEST_FLAGS := $(BASEFLAGS) -Ipreload -Isymbolize -Itest -pthread
 
 $(BUILD)/test/unit/%: test/unit/%.c $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) \
-	  -lcriterion $(PRELOAD_LIBS) -lz
+	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++
 
 $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c test/integration/harness.h \
                              $(READER_OBJS) | $(BUILD)/test/integration

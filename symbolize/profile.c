@@ -2,10 +2,17 @@
  * profile.c — build a symbolized profile (profile.h) from raw dumps.
  *
  * Strings are interned in one hash set, so equal names share a pointer and
- * functions can be keyed by pointers.  Locations are keyed by (mapping,
- * address): a return address is resolved once however many stacks and
- * dumps contain it.  Every bucket becomes a sample; each dump's sentinel
- * (_LostContendedLock) is a sample of its own on a location without mapping.
+ * functions and locks can be keyed by pointers.  Locations are keyed by
+ * (mapping, address): a return address is resolved once however many
+ * stacks and dumps contain it.  Every bucket of a kept kind becomes a
+ * sample; each dump's sentinel (_LostContendedLock) of each view is a
+ * sample of its own on a location without mapping, and so is the one
+ * _NotChargedToHolder sample, added last.
+ *
+ * Locks are named per dump (an address means something only in its own
+ * process), once per address: a first pass over the buckets and LOCK
+ * records collects every address with the kinds it was used as, and only
+ * addresses with a kept kind are named and enter the lock table.
  */
 #include "profile.h"
 
@@ -15,7 +22,9 @@
 
 #include "dumpread.h"
 #include "lockcontend/dumpfmt.h"
+#include "locknames.h"
 #include "resolve.h"
+#include "viewkind.h"
 
 /* ---- small hash tables ---------------------------------------------------- */
 
@@ -113,7 +122,9 @@ struct builder {
 	size_t strs_cap, nstrs;
 	struct map64 funcs; /* hash(name,sys,file) -> function, chained by probe */
 	struct map64 locs;  /* (mapping, address) -> location */
-	size_t cap_maps, cap_funcs, cap_locs, cap_samples;
+	struct map64 locks; /* interned name pointer -> lock table index */
+	size_t cap_maps, cap_funcs, cap_locs, cap_samples, cap_locks;
+	uint64_t uncharged_ns; /* for the _NotChargedToHolder sample */
 };
 
 static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -219,13 +230,26 @@ static int32_t add_mapping(struct builder *b, const struct dump_module *m, bool 
 	return (int32_t)p->nmappings++;
 }
 
+/* One lock address of a dump: the kinds it was used as, its LOCK record
+ * and, once named, its name. */
+struct lockaddr {
+	uint64_t addr;
+	uint32_t kinds;
+	const struct dump_lock *rec; /* NULL: no LOCK record */
+	const char *name;            /* NULL: not named (no kept kind) */
+};
+
 struct dump_ctx {
 	const struct dump *d;
 	struct resolver *r;
 	int32_t *mod_mapping; /* dump module index -> mapping index */
+	struct map64 addrs;   /* lock address -> index into la */
+	struct lockaddr *la;
+	size_t nla, cap_la;
 };
 
 #define SENTINEL_KEY UINT64_MAX
+#define UNCHARGED_KEY (UINT64_MAX - 1)
 
 static int64_t new_location(struct builder *b, uint64_t key, uint64_t pc, int32_t mapping,
                             const struct resolve_frame *frames, int n)
@@ -264,29 +288,48 @@ static int64_t add_location(struct builder *b, struct dump_ctx *c, uint64_t pc)
 	return new_location(b, key, pc, mapping, frames, n);
 }
 
-static int64_t sentinel_location(struct builder *b)
+/* The location of a pseudo-sample: one function, no mapping, no address. */
+static int64_t pseudo_location(struct builder *b, uint64_t key, const char *name)
 {
 	uint32_t idx;
-	if (map64_get(&b->locs, SENTINEL_KEY, &idx))
+	if (map64_get(&b->locs, key, &idx))
 		return idx;
-	struct resolve_frame f = {LC_SENTINEL_NAME, LC_SENTINEL_NAME, "", 0};
-	return new_location(b, SENTINEL_KEY, 0, -1, &f, 1);
+	struct resolve_frame f = {name, name, "", 0};
+	return new_location(b, key, 0, -1, &f, 1);
 }
 
-static int add_sample(struct builder *b, uint32_t *locs, uint32_t nlocs, uint64_t count,
-                      uint64_t delay, uint32_t flags)
+/* Appends s (taking locs, freed on failure). */
+static int add_sample(struct builder *b, uint32_t *locs, struct prof_sample s)
 {
 	struct profile *p = b->p;
 	if (!grow((void **)&p->samples, &b->cap_samples, p->nsamples, sizeof(*p->samples))) {
 		free(locs);
 		return -1;
 	}
-	p->samples[p->nsamples++] = (struct prof_sample){
-	    nlocs, locs, {(int64_t)count, (int64_t)delay}, flags};
+	s.locs = locs;
+	p->samples[p->nsamples++] = s;
 	return 0;
 }
 
-static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_bucket *bk)
+/* A one-frame pseudo-sample in view v. */
+static int add_pseudo(struct builder *b, uint64_t key, const char *name, enum lc_view v,
+                      uint64_t count, uint64_t delay)
+{
+	int64_t l = pseudo_location(b, key, name);
+	uint32_t *locs = malloc(sizeof(*locs));
+	if (l < 0 || !locs) {
+		free(locs);
+		return -1;
+	}
+	locs[0] = (uint32_t)l;
+	struct prof_sample s = {.nlocs = 1, .view = v, .kind = PROF_KIND_NONE};
+	s.value[PROF_CONTENTIONS] = (int64_t)count;
+	s.value[PROF_DELAY] = (int64_t)delay;
+	return add_sample(b, locs, s);
+}
+
+static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_bucket *bk,
+                      const char *lock)
 {
 	uint32_t *locs = malloc(bk->nframes * sizeof(*locs));
 	if (!locs)
@@ -299,7 +342,133 @@ static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_b
 		}
 		locs[i] = (uint32_t)l;
 	}
-	return add_sample(b, locs, bk->nframes, bk->count, bk->delay_ns, bk->flags);
+	return add_sample(b, locs, (struct prof_sample){
+	    .nlocs = bk->nframes, .value = {(int64_t)bk->count, (int64_t)bk->delay_ns},
+	    .flags = bk->flags, .view = bk->view, .kind = bk->kind, .lock = lock,
+	    .lock_addr = bk->lock, .max_ns = (int64_t)bk->max_ns});
+}
+
+/* ---- locks ---------------------------------------------------------------- */
+
+/* The entry of addr in c->la, added if new; NULL on allocation failure. */
+static struct lockaddr *lockaddr_get(struct dump_ctx *c, uint64_t addr)
+{
+	uint32_t idx;
+	if (map64_get(&c->addrs, addr, &idx))
+		return &c->la[idx];
+	if (!grow((void **)&c->la, &c->cap_la, c->nla, sizeof(*c->la)) ||
+	    !map64_put(&c->addrs, addr, (uint32_t)c->nla))
+		return NULL;
+	c->la[c->nla] = (struct lockaddr){.addr = addr};
+	return &c->la[c->nla++];
+}
+
+static int collect_lock_addrs(struct dump_ctx *c)
+{
+	const struct dump *d = c->d;
+	for (size_t i = 0; i < d->nbuckets; i++) {
+		struct lockaddr *a = lockaddr_get(c, d->buckets[i].lock);
+		if (!a)
+			return -1;
+		a->kinds |= 1u << d->buckets[i].kind;
+	}
+	for (size_t i = 0; i < d->nlocks; i++) {
+		struct lockaddr *a = lockaddr_get(c, d->locks[i].addr);
+		if (!a)
+			return -1;
+		a->kinds |= 1u << d->locks[i].kind;
+		a->rec = &d->locks[i]; /* the last record wins, as dump_lock_of */
+	}
+	return 0;
+}
+
+/* The lock table entry named `name`, added if new. */
+static struct prof_lock *lock_entry(struct builder *b, const char *name, uint64_t addr)
+{
+	struct profile *p = b->p;
+	uint32_t idx;
+	if (map64_get(&b->locks, (uintptr_t)name, &idx))
+		return &p->locks[idx];
+	if (!grow((void **)&p->locks, &b->cap_locks, p->nlocks, sizeof(*p->locks)) ||
+	    !map64_put(&b->locks, (uintptr_t)name, (uint32_t)p->nlocks))
+		return NULL;
+	p->locks[p->nlocks] = (struct prof_lock){.name = name, .addr = addr};
+	return &p->locks[p->nlocks++];
+}
+
+/* Name every address with a kept kind and enter it in the lock table. */
+static int name_locks(struct builder *b, struct dump_ctx *c)
+{
+	char name[1024];
+	for (size_t i = 0; i < c->nla; i++) {
+		struct lockaddr *a = &c->la[i];
+		if (!(a->kinds & b->p->kinds))
+			continue;
+		locknames_name(c->r, c->d, a->addr, a->rec, name, sizeof(name));
+		struct prof_lock *l = (a->name = intern(b, name)) ? lock_entry(b, a->name, a->addr)
+		                                                  : NULL;
+		if (!l)
+			return -1;
+		l->kinds |= a->kinds & b->p->kinds;
+		if (a->rec) {
+			l->trylock_failures += a->rec->trylock_failures;
+			l->timeouts += a->rec->timeouts;
+			l->uncharged_ns += a->rec->uncharged_ns;
+		}
+	}
+	return 0;
+}
+
+/* ---- a dump ---------------------------------------------------------------- */
+
+static int add_mappings(struct builder *b, struct dump_ctx *c)
+{
+	const struct dump *d = c->d;
+	for (size_t i = 0; i < d->nmodules; i++) {
+		c->mod_mapping[i] = add_mapping(b, &d->modules[i],
+		                                resolver_module_found(c->r, &d->modules[i]));
+		if (c->mod_mapping[i] < -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int add_samples(struct builder *b, struct dump_ctx *c)
+{
+	const struct dump *d = c->d;
+	for (size_t i = 0; i < d->nbuckets; i++) {
+		const struct dump_bucket *bk = &d->buckets[i];
+		uint32_t idx = 0;
+		if (!(b->p->kinds & 1u << bk->kind))
+			continue;
+		/* collect_lock_addrs entered every bucket's lock */
+		const char *lock = map64_get(&c->addrs, bk->lock, &idx) ? c->la[idx].name : NULL;
+		if (add_bucket(b, c, bk, lock) != 0)
+			return -1;
+	}
+	/* The sentinels have no kind: a kind filter leaves them out. */
+	for (int v = 0; v < LC_NVIEWS && b->p->kinds == VIEWKIND_ALL_KINDS; v++) {
+		uint64_t lc, ld;
+		dump_lost_sum(d, (enum lc_view)v, &lc, &ld);
+		if ((lc || ld) && add_pseudo(b, SENTINEL_KEY, LC_SENTINEL_NAME, (enum lc_view)v, lc,
+		                             ld) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* What this dump adds to _NotChargedToHolder: all of it, or with a kind
+ * filter what the LOCK records of kept locks say. */
+static void add_uncharged(struct builder *b, const struct dump_ctx *c)
+{
+	const struct dump *d = c->d;
+	if (b->p->kinds == VIEWKIND_ALL_KINDS) {
+		b->uncharged_ns += d->totals.uncharged_ns;
+		return;
+	}
+	for (size_t i = 0; i < c->nla; i++)
+		if (c->la[i].name && c->la[i].rec)
+			b->uncharged_ns += c->la[i].rec->uncharged_ns;
 }
 
 static int add_dump(struct builder *b, const struct dump *d, const struct resolve_opts *o,
@@ -308,37 +477,31 @@ static int add_dump(struct builder *b, const struct dump *d, const struct resolv
 	struct dump_ctx c = {.d = d, .r = resolver_open(d, o, warn)};
 	c.mod_mapping = calloc(d->nmodules ? d->nmodules : 1, sizeof(*c.mod_mapping));
 	int rc = c.r && c.mod_mapping ? 0 : -1;
-	for (size_t i = 0; rc == 0 && i < d->nmodules; i++) {
-		c.mod_mapping[i] = add_mapping(b, &d->modules[i],
-		                               resolver_module_found(c.r, &d->modules[i]));
-		rc = c.mod_mapping[i] < -1 ? -1 : 0;
-	}
-	for (size_t i = 0; rc == 0 && i < d->nbuckets; i++)
-		rc = add_bucket(b, &c, &d->buckets[i]);
-	uint64_t lc, ld;
-	dump_lost_sum(d, &lc, &ld);
-	if (rc == 0 && (lc || ld)) {
-		int64_t s = sentinel_location(b);
-		uint32_t *locs = malloc(sizeof(*locs));
-		rc = s < 0 || !locs ? -1 : 0;
-		if (rc == 0) {
-			locs[0] = (uint32_t)s;
-			rc = add_sample(b, locs, 1, lc, ld, 0);
-		} else {
-			free(locs);
-		}
-	}
+	if (rc == 0)
+		rc = add_mappings(b, &c);
+	if (rc == 0)
+		rc = collect_lock_addrs(&c);
+	if (rc == 0)
+		rc = name_locks(b, &c);
+	if (rc == 0)
+		rc = add_samples(b, &c);
+	if (rc == 0)
+		add_uncharged(b, &c);
+	b->p->holder_recorded |= (d->meta.flags & LC_META_HOLDER) != 0;
 	free(c.mod_mapping);
+	free(c.la);
+	map64_free(&c.addrs);
 	resolver_close(c.r);
 	return rc;
 }
 
 int profile_build(struct profile *p, const struct dump *dumps, size_t ndumps,
-                  const struct resolve_opts *o, FILE *warn)
+                  const struct resolve_opts *o, uint32_t kinds, FILE *warn)
 {
 	struct builder b = {.p = p};
 	memset(p, 0, sizeof(*p));
 	p->period = 1;
+	p->kinds = kinds & VIEWKIND_ALL_KINDS;
 	uint64_t start = UINT64_MAX, end = 0;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < ndumps; i++) {
@@ -348,6 +511,10 @@ int profile_build(struct profile *p, const struct dump *dumps, size_t ndumps,
 		if (dumps[i].meta.end_realtime_ns > end)
 			end = dumps[i].meta.end_realtime_ns;
 	}
+	/* Never dropped, even at zero: the holder view says what it lacks. */
+	if (rc == 0)
+		rc = add_pseudo(&b, UNCHARGED_KEY, PROF_UNCHARGED_NAME, LC_VIEW_HOLDER, 0,
+		                b.uncharged_ns);
 	p->time_nanos = ndumps ? start : 0;
 	p->duration_nanos = end > start ? end - start : 0;
 	/* The interned strings now belong to the profile (profile_free). */
@@ -355,6 +522,7 @@ int profile_build(struct profile *p, const struct dump *dumps, size_t ndumps,
 	p->nstrings_cap = b.strs_cap;
 	map64_free(&b.funcs);
 	map64_free(&b.locs);
+	map64_free(&b.locks);
 	if (rc != 0)
 		profile_free(p);
 	return rc;
@@ -373,6 +541,7 @@ void profile_free(struct profile *p)
 	free(p->functions);
 	free(p->locations);
 	free(p->samples);
+	free(p->locks);
 	memset(p, 0, sizeof(*p));
 }
 

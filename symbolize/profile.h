@@ -7,7 +7,20 @@
  * are owned by the profile (interned: equal strings share one pointer).
  * A location is one distinct return address; its lines are the inline
  * chain at pc - 1, innermost first, the last line being the real function.
- * The sentinel _LostContendedLock is a location of its own with no mapping.
+ *
+ * Every sample belongs to one view (enum lc_view) and, but for the
+ * pseudo-samples, to one lock of one kind; a report shows one view at a
+ * time.  Pseudo-samples sit on locations of their own with no mapping and
+ * have no lock: the sentinel _LostContendedLock, one per dump and view
+ * that lost something, and _NotChargedToHolder, exactly one, in the HOLDER
+ * view: the waiting that no unlock was charged for (wake-up latency after
+ * an unlock, mostly), so that the holder view adds up to the waiter view.
+ *
+ * The lock table has one entry per lock name (a global has the same name
+ * in every dump of one program, so its entries merge like its stacks do);
+ * every sample's lock is in it.  With a kind filter (profile_build's
+ * kinds) only samples and locks of those kinds are kept, and the
+ * sentinels, which have no kind, are left out.
  */
 #ifndef LOCKCONTEND_PROFILE_H
 #define LOCKCONTEND_PROFILE_H
@@ -45,14 +58,30 @@ struct prof_location {
 	struct prof_line *lines; /* innermost first */
 };
 
-/* Sample value indexes, as Go writes a mutex profile. */
+/* Sample value indexes, as Go writes a mutex profile (in the HOLD view:
+ * critical sections and the time they held). */
 enum { PROF_CONTENTIONS = 0, PROF_DELAY = 1, PROF_NVALUES = 2 };
+
+#define PROF_KIND_NONE 0xff /* prof_sample.kind of a pseudo-sample */
+#define PROF_UNCHARGED_NAME "_NotChargedToHolder"
 
 struct prof_sample {
 	uint32_t nlocs;
 	uint32_t *locs;    /* indexes into locations, innermost first */
 	int64_t value[PROF_NVALUES];
 	uint32_t flags;    /* LC_BUCKET_* (truncated, timed out) */
+	uint8_t view;      /* enum lc_view */
+	uint8_t kind;      /* enum lc_kind, or PROF_KIND_NONE */
+	const char *lock;  /* the lock's name (locknames.h), NULL: no lock */
+	uint64_t lock_addr;
+	int64_t max_ns;    /* the longest single event, not scaled */
+};
+
+struct prof_lock {
+	const char *name;  /* as in samples (the same pointer) */
+	uint64_t addr;     /* where it was in the first dump that has it */
+	uint32_t kinds;    /* bit per enum lc_kind it was used as */
+	uint64_t trylock_failures, timeouts, uncharged_ns; /* LOCK records' */
 };
 
 struct profile {
@@ -64,6 +93,10 @@ struct profile {
 	size_t nlocations;
 	struct prof_sample *samples;
 	size_t nsamples;
+	struct prof_lock *locks;
+	size_t nlocks;
+	uint32_t kinds;          /* the lock kinds kept (bit per enum lc_kind) */
+	bool holder_recorded;    /* some dump recorded the HOLDER view */
 	uint64_t time_nanos;     /* start of the earliest dump (wall clock) */
 	uint64_t duration_nanos; /* from the earliest start to the latest end */
 	int64_t period;          /* 1: values are already scaled by rate */
@@ -74,11 +107,12 @@ struct profile {
 struct dump;
 struct resolve_opts;
 
-/* Symbolize and merge ndumps dumps into p (zeroed first).  Each distinct
- * return address is resolved once.  Warnings (one line each) go to warn.
- * Returns 0, or -1 on allocation failure. */
+/* Symbolize and merge ndumps dumps into p (zeroed first), keeping the lock
+ * kinds in `kinds` (bit per enum lc_kind).  Each distinct return address
+ * and each lock address of a dump is resolved once.  Warnings (one line
+ * each) go to warn.  Returns 0, or -1 on allocation failure. */
 int profile_build(struct profile *p, const struct dump *dumps, size_t ndumps,
-                  const struct resolve_opts *o, FILE *warn);
+                  const struct resolve_opts *o, uint32_t kinds, FILE *warn);
 void profile_free(struct profile *p);
 
 /* "module+0xoffset" for an unsymbolized location (ELF address, as

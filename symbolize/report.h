@@ -4,11 +4,14 @@
  * Each takes the symbolized profile (profile.h) and writes one format to a
  * stdio stream; the caller owns the stream and checks ferror.  The dumps
  * are passed too for what only they know (pid, rate, what was lost, whether
- * a file was complete).
+ * a file was complete).  Folded and pprof output show one view; the text
+ * report shows the waiter and holder views by default (view < 0) or the
+ * one asked for, then the lock table (report_locks.c).
  */
 #ifndef LOCKCONTEND_REPORT_H
 #define LOCKCONTEND_REPORT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "dumpread.h"
@@ -21,12 +24,28 @@ struct report_input {
 	size_t ndumps;
 	int top;                  /* rows per table (text) */
 	int value;                /* PROF_DELAY or PROF_CONTENTIONS (folded) */
+	int view;                 /* enum lc_view; < 0: text's default (waiter, holder) */
 };
 
 void report_text_write(const struct report_input *in, FILE *out);
 void report_folded_write(const struct report_input *in, FILE *out);
 
+/* The lock table and each listed lock's top stacks (part of the text
+ * report). */
+void report_locks_write(const struct report_input *in, FILE *out);
+
 /* A duration in human units: "812 ns", "3.25 us", "1.50 ms", "2.01 s". */
 void report_duration(char *buf, size_t cap, uint64_t ns);
+
+/* A malloc'd string equal for two samples exactly when their symbolized
+ * stacks and flags are equal (to merge identical stacks); NULL if out of
+ * memory. */
+char *report_stack_key(const struct profile *p, const struct prof_sample *s);
+
+/* Is s the _NotChargedToHolder pseudo-sample (shown whatever its rank)? */
+bool report_is_uncharged(const struct profile *p, const struct prof_sample *s);
+
+/* 100 * v / total, 0 when total is not positive. */
+double report_pct(int64_t v, int64_t total);
 
 #endif

@@ -1,15 +1,22 @@
 /*
  * report_text.c — the human report: a header per dump (what was profiled,
- * how, what was lost and why, whether the file was complete), the top
- * functions by wait like `pprof -top` (flat: the function called the lock
- * itself; cum: it is anywhere on the waiting stack), and the top stacks
- * with every frame as function (file:line).
+ * how, what was lost and why, how the holder view adds up against the
+ * waiter view, whether the file was complete), then one section per view
+ * shown — by default the waiters' and the holders' — each with the top
+ * functions like `pprof -top` (flat: the frame that called the lock or the
+ * unlock itself; cum: anywhere on the stack) and the top stacks with every
+ * frame as function (file:line); then the lock table (report_locks.c).
+ *
+ * The holder view's _NotChargedToHolder row and stack are printed even
+ * when they rank below --top: without them the holder view would seem to
+ * explain all the waiting when it does not.
  */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
+#include "viewkind.h"
 
 void report_duration(char *buf, size_t cap, uint64_t ns)
 {
@@ -23,57 +30,144 @@ void report_duration(char *buf, size_t cap, uint64_t ns)
 		snprintf(buf, cap, "%.2f s", (double)ns / 1e9);
 }
 
+double report_pct(int64_t v, int64_t total)
+{
+	return total > 0 ? 100.0 * (double)v / (double)total : 0;
+}
+
+/* How each view's numbers read. */
+struct view_words {
+	const char *title;  /* the section's heading */
+	const char *value;  /* "wait": "Top functions by wait" */
+	const char *events; /* what count counts */
+	const char *flat;   /* what flat means */
+};
+
+static const struct view_words words[LC_NVIEWS] = {
+    [LC_VIEW_WAIT] = {"Waiters: who waited for a lock, and where", "wait", "contentions",
+                      "it called the lock"},
+    [LC_VIEW_HOLDER] = {"Holders: who made them wait (the unlocking stack, charged with the "
+                        "waiting its unlock ended)",
+                        "caused wait", "unlocks", "it called the unlock"},
+    [LC_VIEW_HOLD] = {"Hold times: sampled critical sections of contended locks (the "
+                      "unlocking stack)",
+                      "hold time", "holds", "it called the unlock"},
+};
+
+/* ---- header ------------------------------------------------------------- */
+
 static const char *const lost_why[LC_LOST_NREASONS] = {
     "lost the one-stack-per-thread draw", "arena full (raise arena=)",
     "inside lockcontend's own work", "stacks=0", "no stack could be unwound",
     "more live threads than slots",
 };
 
-static void header_lost(const struct dump *d, FILE *out)
+/* "N events (time) charged to _LostContendedLock: why..." for one view. */
+static void header_lost_view(const struct dump *d, enum lc_view v, const char *prefix, FILE *out)
 {
 	uint64_t lc, ld;
 	char dur[32];
-	dump_lost_sum(d, &lc, &ld);
-	if (!lc) {
-		fprintf(out, "  nothing lost: every contention is on a stack below\n");
-		return;
-	}
+	dump_lost_sum(d, v, &lc, &ld);
 	report_duration(dur, sizeof(dur), ld);
-	fprintf(out, "  %" PRIu64 " contentions (%s) charged to %s:", lc, dur, LC_SENTINEL_NAME);
+	fprintf(out, "  %s%" PRIu64 " %s (%s) charged to %s:", prefix, lc, words[v].events, dur,
+	        LC_SENTINEL_NAME);
 	const char *sep = " ";
 	for (int r = 0; r < LC_LOST_NREASONS; r++) {
-		if (!d->lost[r].count)
+		if (!d->lost[v][r].count)
 			continue;
-		fprintf(out, "%s%" PRIu64 " %s", sep, d->lost[r].count, lost_why[r]);
+		fprintf(out, "%s%" PRIu64 " %s", sep, d->lost[v][r].count, lost_why[r]);
 		sep = ", ";
 	}
 	fprintf(out, "\n");
-	if (d->totals.stacks_refused)
-		fprintf(out, "  %" PRIu64 " new stacks did not fit in the arena\n",
-		        d->totals.stacks_refused);
+}
+
+static bool view_lost(const struct dump *d, enum lc_view v)
+{
+	uint64_t lc, ld;
+	dump_lost_sum(d, v, &lc, &ld);
+	return lc || ld;
+}
+
+/* The holders' line and the check that they add up to the waiting. */
+static void header_holder(const struct dump *d, FILE *out)
+{
+	const struct lc_rec_totals *t = &d->totals;
+	char caused[32], unch[32], sum[32], wait[32];
+	report_duration(caused, sizeof(caused), t->caused_ns);
+	report_duration(unch, sizeof(unch), t->uncharged_ns);
+	fprintf(out, "  holders: %" PRIu64 " unlocks charged %s of it; %s not charged to a holder "
+	             "(wake-up latency, mostly)\n", t->caused_count, caused, unch);
+	if (view_lost(d, LC_VIEW_HOLDER))
+		header_lost_view(d, LC_VIEW_HOLDER, "holder view: ", out);
+	uint64_t both = t->caused_ns + t->uncharged_ns;
+	uint64_t diff = both > t->delay_ns ? both - t->delay_ns : t->delay_ns - both;
+	if ((double)diff > 0.05 * (double)t->delay_ns) {
+		report_duration(sum, sizeof(sum), both);
+		report_duration(wait, sizeof(wait), t->delay_ns);
+		fprintf(out, "  WARNING: holders + not charged = %s, %.1f%% off the total wait %s "
+		             "(waits still in progress at exit are in the wait only)\n",
+		        sum, t->delay_ns ? report_pct((int64_t)diff, (int64_t)t->delay_ns) : 100.0,
+		        wait);
+	}
+}
+
+static void header_hold_and_locks(const struct dump *d, FILE *out)
+{
+	const struct lc_rec_totals *t = &d->totals;
+	char held[32];
+	if (d->meta.hold_rate || t->holds) {
+		report_duration(held, sizeof(held), t->hold_ns);
+		fprintf(out, "  hold times: %" PRIu64 " critical sections, %s held (estimated from "
+		             "1 in %u acquisitions)\n", t->holds, held, d->meta.hold_rate);
+	}
+	if (view_lost(d, LC_VIEW_HOLD))
+		header_lost_view(d, LC_VIEW_HOLD, "hold view: ", out);
+	fprintf(out, "  %" PRIu64 " locks contended, %" PRIu64 " trylock failures\n", t->locks,
+	        t->trylock_failures);
+	if (t->locks_refused)
+		fprintf(out, "  %" PRIu64 " locks did not fit in the lock table (no name, no "
+		             "per-lock counters)\n", t->locks_refused);
+	if (t->stacks_refused)
+		fprintf(out, "  %" PRIu64 " new stacks did not fit in the arena\n", t->stacks_refused);
+}
+
+static void header_run(const struct dump *d, const char *path, FILE *out)
+{
+	char dur[32], hold[32] = "off";
+	const struct lc_rec_meta *m = &d->meta;
+	report_duration(dur, sizeof(dur), m->end_mono_ns - m->start_mono_ns);
+	if (m->hold_rate)
+		snprintf(hold, sizeof(hold), "1 in %u", m->hold_rate);
+	fprintf(out, "%s (pid %" PRIu64 ") from %s\n", d->exe, m->pid, path);
+	fprintf(out, "  ran %s; rate %u%s; stacks %s, depth %u; holder view %s; hold times %s\n",
+	        dur, m->rate,
+	        m->rate == 1 ? " (every contention recorded)" : " (1 in rate recorded, scaled)",
+	        m->flags & LC_META_STACKS ? "on" : "off", m->depth,
+	        m->flags & LC_META_HOLDER ? "on" : "off", hold);
 }
 
 static void header_dump(const struct dump *d, const char *path, FILE *out)
 {
-	char dur[32], wait[32];
-	const struct lc_rec_meta *m = &d->meta;
-	report_duration(dur, sizeof(dur), m->end_mono_ns - m->start_mono_ns);
-	report_duration(wait, sizeof(wait), d->totals.delay_ns);
-	fprintf(out, "%s (pid %" PRIu64 ") from %s\n", d->exe, m->pid, path);
-	fprintf(out, "  ran %s; rate %u%s; stacks %s, depth %u\n", dur, m->rate,
-	        m->rate == 1 ? " (every contention recorded)" : " (1 in rate recorded, scaled)",
-	        m->flags & LC_META_STACKS ? "on" : "off", m->depth);
+	char wait[32];
+	header_run(d, path, out);
 	if (!d->have_totals || !d->have_lost) {
 		fprintf(out, "  totals and losses unknown: the dump ends before them\n");
 		if (!d->complete)
 			fprintf(out, "  WARNING: %s; this is a partial profile\n", d->warning);
 		return;
 	}
+	report_duration(wait, sizeof(wait), d->totals.delay_ns);
 	fprintf(out, "  %" PRIu64 " contentions, %s total wait", d->totals.contentions, wait);
 	if (d->totals.timeouts)
 		fprintf(out, " (%" PRIu64 " timed out)", d->totals.timeouts);
 	fprintf(out, "\n");
-	header_lost(d, out);
+	if (view_lost(d, LC_VIEW_WAIT))
+		header_lost_view(d, LC_VIEW_WAIT, "", out);
+	else
+		fprintf(out, "  nothing lost: every contention is on a stack below\n");
+	if (d->meta.flags & LC_META_HOLDER)
+		header_holder(d, out);
+	header_hold_and_locks(d, out);
 	if (!d->complete)
 		fprintf(out, "  WARNING: %s; this is a partial profile\n", d->warning);
 	if (d->totals.threads_unread)
@@ -81,12 +175,15 @@ static void header_dump(const struct dump *d, const char *path, FILE *out)
 		        d->totals.threads_unread);
 }
 
+/* ---- top functions -------------------------------------------------------- */
+
 /* One row of the functions table.  Keyed by function index, or for an
  * unsymbolized frame by nfunctions + location index. */
 struct row {
 	int64_t flat[PROF_NVALUES], cum[PROF_NVALUES];
 	size_t seen; /* last sample counted in cum, + 1 */
 	uint32_t key;
+	bool always; /* _NotChargedToHolder: printed whatever its rank */
 };
 
 static void row_name(const struct profile *p, uint32_t key, char *buf, size_t cap)
@@ -100,6 +197,7 @@ static void row_name(const struct profile *p, uint32_t key, char *buf, size_t ca
 static void rows_add_sample(const struct profile *p, struct row *rows, size_t si)
 {
 	const struct prof_sample *s = &p->samples[si];
+	bool always = report_is_uncharged(p, s);
 	for (uint32_t i = 0; i < s->nlocs; i++) {
 		const struct prof_location *l = &p->locations[s->locs[i]];
 		uint32_t nl = l->nlines ? l->nlines : 1;
@@ -108,6 +206,7 @@ static void rows_add_sample(const struct profile *p, struct row *rows, size_t si
 			                         : (uint32_t)(p->nfunctions + s->locs[i]);
 			struct row *r = &rows[key];
 			r->key = key;
+			r->always |= always;
 			for (int v = 0; v < PROF_NVALUES; v++) {
 				if (i == 0 && k == 0)
 					r->flat[v] += s->value[v];
@@ -129,39 +228,45 @@ static int cmp_row(const void *a, const void *b)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-static double pct(int64_t v, int64_t total)
+static void print_row(const struct profile *p, const struct row *r, int64_t sum, int64_t total,
+                      FILE *out)
 {
-	return total > 0 ? 100.0 * (double)v / (double)total : 0;
+	char name[512], flat[32], cum[32];
+	row_name(p, r->key, name, sizeof(name));
+	report_duration(flat, sizeof(flat), (uint64_t)r->flat[PROF_DELAY]);
+	report_duration(cum, sizeof(cum), (uint64_t)r->cum[PROF_DELAY]);
+	fprintf(out, "%12s %5.1f%% %5.1f%% %12s %5.1f%% %11" PRId64 "  %s\n", flat,
+	        report_pct(r->flat[PROF_DELAY], total), report_pct(sum, total), cum,
+	        report_pct(r->cum[PROF_DELAY], total), r->cum[PROF_CONTENTIONS], name);
 }
 
-static void top_functions(const struct profile *p, int top, int64_t total, FILE *out)
+static void top_functions(const struct profile *p, int view, int top, int64_t total, FILE *out)
 {
 	size_t nrows = p->nfunctions + p->nlocations;
 	struct row *rows = calloc(nrows ? nrows : 1, sizeof(*rows));
 	if (!rows)
 		return;
 	for (size_t i = 0; i < p->nsamples; i++)
-		rows_add_sample(p, rows, i);
+		if (p->samples[i].view == view)
+			rows_add_sample(p, rows, i);
 	qsort(rows, nrows, sizeof(*rows), cmp_row);
-	fprintf(out, "\nTop functions by wait (flat: it called the lock; cum: anywhere on the stack)\n");
+	fprintf(out, "\nTop functions by %s (flat: %s; cum: anywhere on the stack)\n",
+	        words[view].value, words[view].flat);
 	fprintf(out, "%12s %6s %6s %12s %6s %11s  %s\n", "flat", "flat%", "sum%", "cum", "cum%",
-	        "contentions", "function");
+	        words[view].events, "function");
 	int64_t sum = 0;
-	char name[512], flat[32], cum[32];
-	for (size_t i = 0; i < nrows && (int)i < top; i++) {
+	for (size_t i = 0; i < nrows; i++) {
 		const struct row *r = &rows[i];
-		if (!r->cum[PROF_CONTENTIONS] && !r->cum[PROF_DELAY])
-			break;
+		bool listed = (int)i < top && (r->cum[PROF_CONTENTIONS] || r->cum[PROF_DELAY]);
+		if (!listed && !r->always)
+			continue;
 		sum += r->flat[PROF_DELAY];
-		row_name(p, r->key, name, sizeof(name));
-		report_duration(flat, sizeof(flat), (uint64_t)r->flat[PROF_DELAY]);
-		report_duration(cum, sizeof(cum), (uint64_t)r->cum[PROF_DELAY]);
-		fprintf(out, "%12s %5.1f%% %5.1f%% %12s %5.1f%% %11" PRId64 "  %s\n", flat,
-		        pct(r->flat[PROF_DELAY], total), pct(sum, total), cum,
-		        pct(r->cum[PROF_DELAY], total), r->cum[PROF_CONTENTIONS], name);
+		print_row(p, r, sum, total, out);
 	}
 	free(rows);
 }
+
+/* ---- top stacks ------------------------------------------------------------ */
 
 /* A sample as listed: identical symbolized stacks (e.g. from several
  * processes) are one entry with their values summed. */
@@ -169,9 +274,12 @@ struct entry {
 	char *key;
 	size_t sample;
 	int64_t value[PROF_NVALUES];
+	int64_t max_ns;
+	const char *lock; /* the locks' name if they all have one, else NULL */
+	bool mixed;       /* several locks */
 };
 
-static char *stack_key(const struct profile *p, const struct prof_sample *s)
+char *report_stack_key(const struct profile *p, const struct prof_sample *s)
 {
 	char *buf = NULL, label[512];
 	size_t len = 0;
@@ -190,6 +298,15 @@ static char *stack_key(const struct profile *p, const struct prof_sample *s)
 	}
 	fclose(f);
 	return buf;
+}
+
+bool report_is_uncharged(const struct profile *p, const struct prof_sample *s)
+{
+	if (s->view != LC_VIEW_HOLDER || s->lock || s->nlocs != 1)
+		return false;
+	const struct prof_location *l = &p->locations[s->locs[0]];
+	return l->mapping < 0 && l->nlines == 1 &&
+	       strcmp(p->functions[l->lines[0].function].name, PROF_UNCHARGED_NAME) == 0;
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -229,37 +346,76 @@ static void print_stack(const struct profile *p, const struct prof_sample *s, FI
 		fprintf(out, "      ... (deeper frames cut at depth=)\n");
 }
 
-static void top_stacks(const struct profile *p, int top, int64_t total, FILE *out)
+/* The view's samples as entries, identical stacks merged; *n gets how many. */
+static struct entry *stack_entries(const struct profile *p, int view, size_t *n)
 {
 	struct entry *e = calloc(p->nsamples ? p->nsamples : 1, sizeof(*e));
-	size_t n = 0;
+	size_t m = 0;
+	*n = 0;
 	if (!e)
-		return;
+		return NULL;
 	for (size_t i = 0; i < p->nsamples; i++) {
-		e[i] = (struct entry){stack_key(p, &p->samples[i]), i,
-		                      {p->samples[i].value[0], p->samples[i].value[1]}};
-		if (!e[i].key)
-			e[i].key = strdup("");
+		const struct prof_sample *s = &p->samples[i];
+		if (s->view != view)
+			continue;
+		e[m] = (struct entry){report_stack_key(p, s), i, {s->value[0], s->value[1]},
+		                      s->max_ns, s->lock, false};
+		if (!e[m].key)
+			e[m].key = strdup("");
+		m++;
 	}
-	qsort(e, p->nsamples, sizeof(*e), cmp_key);
-	for (size_t i = 0; i < p->nsamples; i++) {
-		if (n && strcmp(e[n - 1].key, e[i].key) == 0) {
+	qsort(e, m, sizeof(*e), cmp_key);
+	for (size_t i = 0; i < m; i++) {
+		struct entry *last = *n ? &e[*n - 1] : NULL;
+		if (last && last->key && e[i].key && strcmp(last->key, e[i].key) == 0) {
 			for (int v = 0; v < PROF_NVALUES; v++)
-				e[n - 1].value[v] += e[i].value[v];
+				last->value[v] += e[i].value[v];
+			last->max_ns = e[i].max_ns > last->max_ns ? e[i].max_ns : last->max_ns;
+			last->mixed |= e[i].lock != last->lock;
 			free(e[i].key);
 			continue;
 		}
-		e[n++] = e[i];
+		e[(*n)++] = e[i];
 	}
-	qsort(e, n, sizeof(*e), cmp_entry);
-	fprintf(out, "\nTop stacks by wait\n");
-	char dur[32];
-	for (size_t i = 0; i < n && (int)i < top; i++) {
+	qsort(e, *n, sizeof(*e), cmp_entry);
+	return e;
+}
+
+static void print_entry_head(const struct profile *p, const struct entry *e, int view, size_t rank,
+                             int64_t total, FILE *out)
+{
+	const struct prof_sample *s = &p->samples[e->sample];
+	char dur[32], longest[32];
+	report_duration(dur, sizeof(dur), (uint64_t)e->value[PROF_DELAY]);
+	fprintf(out, "  #%zu  %s (%.1f%%)", rank, dur, report_pct(e->value[PROF_DELAY], total));
+	if (report_is_uncharged(p, s)) {
+		fprintf(out, " not charged to any unlock (wake-up latency after an unlock, mostly)\n");
+		return;
+	}
+	if (e->mixed)
+		fprintf(out, " on several locks");
+	else if (e->lock)
+		fprintf(out, " on %s", e->lock);
+	fprintf(out, " in %" PRId64 " %s", e->value[PROF_CONTENTIONS], words[view].events);
+	if (view == LC_VIEW_HOLD && e->max_ns) {
+		report_duration(longest, sizeof(longest), (uint64_t)e->max_ns);
+		fprintf(out, ", longest %s", longest);
+	}
+	fprintf(out, "%s\n", s->flags & LC_BUCKET_TIMEDOUT ? ", timed out" : "");
+}
+
+static void top_stacks(const struct profile *p, int view, int top, int64_t total, FILE *out)
+{
+	size_t n;
+	struct entry *e = stack_entries(p, view, &n);
+	if (!e)
+		return;
+	fprintf(out, "\nTop stacks by %s\n", words[view].value);
+	for (size_t i = 0; i < n; i++) {
 		const struct prof_sample *s = &p->samples[e[i].sample];
-		report_duration(dur, sizeof(dur), (uint64_t)e[i].value[PROF_DELAY]);
-		fprintf(out, "  #%zu  %s (%.1f%%) in %" PRId64 " contentions%s\n", i + 1, dur,
-		        pct(e[i].value[PROF_DELAY], total), e[i].value[PROF_CONTENTIONS],
-		        s->flags & LC_BUCKET_TIMEDOUT ? ", timed out" : "");
+		if ((int)i >= top && !report_is_uncharged(p, s))
+			continue;
+		print_entry_head(p, &e[i], view, i + 1, total, out);
 		print_stack(p, s, out);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -267,26 +423,70 @@ static void top_stacks(const struct profile *p, int top, int64_t total, FILE *ou
 	free(e);
 }
 
-void report_text_write(const struct report_input *in, FILE *out)
+/* ---- the report ------------------------------------------------------------- */
+
+static void view_totals(const struct profile *p, int view, int64_t *count, int64_t *delay)
+{
+	*count = *delay = 0;
+	for (size_t i = 0; i < p->nsamples; i++) {
+		if (p->samples[i].view != view)
+			continue;
+		*count += p->samples[i].value[PROF_CONTENTIONS];
+		*delay += p->samples[i].value[PROF_DELAY];
+	}
+}
+
+static void view_section(const struct report_input *in, int view, FILE *out)
 {
 	const struct profile *p = in->profile;
-	int64_t total = 0, count = 0;
-	for (size_t i = 0; i < p->nsamples; i++) {
-		total += p->samples[i].value[PROF_DELAY];
-		count += p->samples[i].value[PROF_CONTENTIONS];
+	int64_t count, total;
+	view_totals(p, view, &count, &total);
+	fprintf(out, "\n%s\n", words[view].title);
+	if (view == LC_VIEW_HOLDER && !p->holder_recorded)
+		fprintf(out, "  (the holder view was not recorded: holder=0)\n");
+	if (!count && !total && !(view == LC_VIEW_HOLDER && p->holder_recorded)) {
+		fprintf(out, "  nothing was recorded in this view\n");
+		return;
 	}
+	top_functions(p, view, in->top, total, out);
+	top_stacks(p, view, in->top, total, out);
+}
+
+static void header_all(const struct report_input *in, FILE *out)
+{
+	const struct profile *p = in->profile;
+	char wait[32], kinds[64];
 	for (size_t i = 0; i < in->ndumps; i++)
 		header_dump(&in->dumps[i], in->paths[i], out);
 	if (in->ndumps > 1) {
-		char wait[32];
+		int64_t count, total;
+		view_totals(p, LC_VIEW_WAIT, &count, &total);
 		report_duration(wait, sizeof(wait), (uint64_t)total);
 		fprintf(out, "all %zu dumps: %" PRId64 " contentions, %s total wait\n", in->ndumps,
 		        count, wait);
 	}
-	if (!p->nsamples) {
+	if (p->kinds != VIEWKIND_ALL_KINDS) {
+		viewkind_kinds_format(p->kinds, kinds, sizeof(kinds));
+		fprintf(out, "only %s locks (--kind) below; the totals above are for every kind, and "
+		             "%s, which has no kind, is left out\n", kinds, LC_SENTINEL_NAME);
+	}
+}
+
+void report_text_write(const struct report_input *in, FILE *out)
+{
+	const struct profile *p = in->profile;
+	int64_t count, total;
+	header_all(in, out);
+	view_totals(p, LC_VIEW_WAIT, &count, &total);
+	if (in->view < 0 && !count && !total) {
 		fprintf(out, "\nno lock contention was recorded\n");
 		return;
 	}
-	top_functions(p, in->top, total, out);
-	top_stacks(p, in->top, total, out);
+	if (in->view < 0) {
+		view_section(in, LC_VIEW_WAIT, out);
+		view_section(in, LC_VIEW_HOLDER, out);
+	} else {
+		view_section(in, in->view, out);
+	}
+	report_locks_write(in, out);
 }

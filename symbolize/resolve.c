@@ -14,6 +14,8 @@
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -298,17 +300,22 @@ static int lookup_dwarf(struct resolver *r, Dwfl_Module *mod, Dwarf_Addr a,
 	return n;
 }
 
+/* Warn once per module, and only for one a stack or a lock points into. */
+static void warn_missing(struct resolver *r, const struct dump_module *m)
+{
+	size_t i = (size_t)(m - r->dump->modules);
+	if (!r->warned[i] && r->warn && !is_vdso(m))
+		warn_module(r->warn, m, &r->opts);
+	r->warned[i] = true;
+}
+
 int resolver_lookup(struct resolver *r, uint64_t pc, struct resolve_frame *frames, int max)
 {
 	if (pc == 0 || max <= 0)
 		return 0;
 	const struct dump_module *m = dump_module_of(r->dump, pc);
 	if (m && !resolver_module_found(r, m)) {
-		/* Warn once per module, and only for one a stack points into. */
-		size_t i = (size_t)(m - r->dump->modules);
-		if (!r->warned[i] && r->warn && !is_vdso(m))
-			warn_module(r->warn, m, &r->opts);
-		r->warned[i] = true;
+		warn_missing(r, m);
 		return 0;
 	}
 	Dwarf_Addr a = pc - 1;
@@ -330,4 +337,30 @@ int resolver_lookup(struct resolver *r, uint64_t pc, struct resolve_frame *frame
 	source_line(mod, a, &file, &line);
 	frames[0] = (struct resolve_frame){demangle(r, 0, sys, sys), sys, file, line};
 	return 1;
+}
+
+int resolver_data_symbol(struct resolver *r, uint64_t addr, char *buf, size_t cap)
+{
+	const struct dump_module *m = dump_module_of(r->dump, addr);
+	if (!m)
+		return -1;
+	Dwfl_Module *mod = resolver_module_found(r, m) ? dwfl_addrmodule(r->dwfl, addr) : NULL;
+	GElf_Off off = 0;
+	GElf_Sym sym;
+	const char *sys = mod ? dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL) : NULL;
+	/* libdwfl falls back to the nearest symbol below (a sizeless label,
+	 * or one that ends before addr): that would be a wrong name. */
+	if (sys && (off < sym.st_size || off == 0)) {
+		const char *name = demangle(r, 0, sys, sys);
+		if (off)
+			snprintf(buf, cap, "%s+%#" PRIx64, name, (uint64_t)off);
+		else
+			snprintf(buf, cap, "%s", name);
+		return 1;
+	}
+	if (!resolver_module_found(r, m))
+		warn_missing(r, m);
+	const char *base = strrchr(m->path, '/');
+	snprintf(buf, cap, "%s+%#" PRIx64, base ? base + 1 : m->path, addr - m->load_bias);
+	return 0;
 }

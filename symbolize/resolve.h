@@ -12,6 +12,11 @@
  * points into it, and its frames print as module+0xoffset: never a wrong
  * name.
  *
+ * Lock addresses are named from the ELF symbol table of the module whose
+ * PT_LOAD segments hold them (resolver_data_symbol): only a symbol whose
+ * extent contains the address names it, so padding between two globals is
+ * never charged to the one below it.
+ *
  * Not thread-safe; strings returned by resolver_lookup are valid until the
  * next call.
  */
@@ -53,6 +58,13 @@ void resolver_close(struct resolver *r);
  * frames, 0 when the address has no symbol (the caller prints
  * module+0xoffset). */
 int resolver_lookup(struct resolver *r, uint64_t pc, struct resolve_frame *frames, int max);
+
+/* The data object at addr: "name", or "name+0xoff" inside it (demangled
+ * if asked), into buf.  Returns 1 when a symbol names it; 0 when addr is in
+ * a module but no symbol of a matching file contains it (buf gets
+ * "module+0xoff", the ELF address); -1 when addr is in no module of the
+ * dump (heap, stack, TLS: buf untouched). */
+int resolver_data_symbol(struct resolver *r, uint64_t addr, char *buf, size_t cap);
 
 /* Was module m (of the dump) found on disk with a matching build-id? */
 bool resolver_module_found(const struct resolver *r, const struct dump_module *m);

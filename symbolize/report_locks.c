@@ -1,0 +1,300 @@
+/*
+ * report_locks.c — the text report's lock table: one row per lock, most
+ * waiting first (contentions, total / average / longest wait, timeouts,
+ * trylock failures, average and longest sampled hold), then for each
+ * listed lock the stack that waited on it most, the unlocking stack that
+ * made others wait most, and the stack that held it longest, each on one
+ * line: a few innermost frames, names without their parameter lists.
+ *
+ * Every value comes from the profile's samples of that lock (merged by
+ * lock name, as profile.h keys the table) and its LOCK records; a lock
+ * only some views saw shows "-" for the others.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+#include "viewkind.h"
+
+#define SHORT_FRAMES 4 /* frames of a one-line stack */
+#define SHORT_NAME 48  /* characters of a name in it */
+
+/* The best merged stack of one lock in one view. */
+struct best {
+	size_t sample;  /* a sample with that stack */
+	int64_t value[PROF_NVALUES];
+	int64_t max_ns;
+	bool set;
+};
+
+struct lockrow {
+	const struct prof_lock *lock;
+	int64_t v[LC_NVIEWS][PROF_NVALUES]; /* per view: count, delay */
+	int64_t max[LC_NVIEWS];             /* per view: longest event */
+	struct best top[LC_NVIEWS];         /* WAIT, HOLDER: most delay; HOLD: longest */
+};
+
+/* A sample of a lock, ready to be grouped by (lock, view, stack). */
+struct item {
+	const char *lock;
+	int view;
+	char *key;
+	size_t sample;
+};
+
+static int cmp_item(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	if (x->lock != y->lock)
+		return (uintptr_t)x->lock < (uintptr_t)y->lock ? -1 : 1;
+	if (x->view != y->view)
+		return x->view < y->view ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+static int cmp_row_by_lock(const void *a, const void *b)
+{
+	const struct lockrow *x = a, *y = b;
+	return (uintptr_t)x->lock->name < (uintptr_t)y->lock->name ? -1
+	       : x->lock->name != y->lock->name                      ? 1
+	                                                             : 0;
+}
+
+/* Most waiting first, then most caused, most held, then by name. */
+static int cmp_row_by_wait(const void *a, const void *b)
+{
+	const struct lockrow *x = a, *y = b;
+	static const int order[] = {LC_VIEW_WAIT, LC_VIEW_HOLDER, LC_VIEW_HOLD};
+	for (size_t i = 0; i < 3; i++) {
+		int64_t dx = x->v[order[i]][PROF_DELAY], dy = y->v[order[i]][PROF_DELAY];
+		if (dx != dy)
+			return dx < dy ? 1 : -1;
+	}
+	return strcmp(x->lock->name, y->lock->name);
+}
+
+/* A group of items with one stack: add it to its lock's row. */
+static void add_group(const struct profile *p, struct lockrow *r, const struct item *it,
+                      size_t n)
+{
+	struct best g = {.sample = it[0].sample, .set = true};
+	for (size_t i = 0; i < n; i++) {
+		const struct prof_sample *s = &p->samples[it[i].sample];
+		for (int k = 0; k < PROF_NVALUES; k++)
+			g.value[k] += s->value[k];
+		g.max_ns = s->max_ns > g.max_ns ? s->max_ns : g.max_ns;
+	}
+	int v = it[0].view;
+	for (int k = 0; k < PROF_NVALUES; k++)
+		r->v[v][k] += g.value[k];
+	r->max[v] = g.max_ns > r->max[v] ? g.max_ns : r->max[v];
+	struct best *b = &r->top[v];
+	bool better = v == LC_VIEW_HOLD ? g.max_ns > b->max_ns : g.value[PROF_DELAY] > b->value[PROF_DELAY];
+	if (!b->set || better)
+		*b = g;
+}
+
+/* Walk the sorted items (by lock, view, stack) and the rows (by lock). */
+static void fill_rows(const struct profile *p, struct lockrow *rows, struct item *it, size_t n)
+{
+	size_t r = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && cmp_item(&it[i], &it[j]) == 0)
+			j++;
+		while (r < p->nlocks && rows[r].lock->name != it[i].lock)
+			r++;
+		if (r == p->nlocks)
+			return; /* a sample's lock is always in the table (profile.h) */
+		add_group(p, &rows[r], &it[i], j - i);
+		i = j;
+	}
+}
+
+/* The lock rows with their values, sorted most waiting first; NULL if out
+ * of memory. */
+static struct lockrow *lock_rows(const struct profile *p)
+{
+	struct lockrow *rows = calloc(p->nlocks ? p->nlocks : 1, sizeof(*rows));
+	struct item *it = calloc(p->nsamples ? p->nsamples : 1, sizeof(*it));
+	size_t n = 0;
+	bool ok = rows && it;
+	for (size_t i = 0; ok && i < p->nlocks; i++)
+		rows[i].lock = &p->locks[i];
+	for (size_t i = 0; ok && i < p->nsamples; i++) {
+		const struct prof_sample *s = &p->samples[i];
+		if (!s->lock)
+			continue;
+		it[n] = (struct item){s->lock, s->view, report_stack_key(p, s), i};
+		ok = it[n++].key != NULL;
+	}
+	if (ok) {
+		qsort(rows, p->nlocks, sizeof(*rows), cmp_row_by_lock);
+		qsort(it, n, sizeof(*it), cmp_item);
+		fill_rows(p, rows, it, n);
+		qsort(rows, p->nlocks, sizeof(*rows), cmp_row_by_wait);
+	}
+	for (size_t i = 0; it && i < n; i++)
+		free(it[i].key);
+	free(it);
+	if (!ok) {
+		free(rows);
+		return NULL;
+	}
+	return rows;
+}
+
+/* ---- printing ---------------------------------------------------------------- */
+
+/* "mutex", "rwlock" (read and write), "rdlock"... of a kind set. */
+static const char *kind_label(uint32_t kinds)
+{
+	static const uint32_t rw = 1u << LC_KIND_RDLOCK | 1u << LC_KIND_WRLOCK;
+	if ((kinds & rw) == rw)
+		return (kinds & ~rw) ? "mixed" : "rwlock";
+	for (int k = 0; k < LC_NKINDS; k++)
+		if (kinds == 1u << k)
+			return viewkind_kind_name(k);
+	return kinds ? "mixed" : "-";
+}
+
+/* A duration, or "-" when there is nothing to measure. */
+static void dur_or_dash(char *buf, size_t cap, int64_t ns, bool have)
+{
+	if (have)
+		report_duration(buf, cap, (uint64_t)ns);
+	else
+		snprintf(buf, cap, "-");
+}
+
+static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
+{
+	char wait[32], avg[32], max[32], havg[32], hmax[32];
+	const int64_t *w = r->v[LC_VIEW_WAIT], *h = r->v[LC_VIEW_HOLD];
+	dur_or_dash(wait, sizeof(wait), w[PROF_DELAY], true);
+	dur_or_dash(avg, sizeof(avg), w[PROF_CONTENTIONS] ? w[PROF_DELAY] / w[PROF_CONTENTIONS] : 0,
+	            w[PROF_CONTENTIONS] > 0);
+	dur_or_dash(max, sizeof(max), r->max[LC_VIEW_WAIT], w[PROF_CONTENTIONS] > 0);
+	dur_or_dash(havg, sizeof(havg), h[PROF_CONTENTIONS] ? h[PROF_DELAY] / h[PROF_CONTENTIONS] : 0,
+	            h[PROF_CONTENTIONS] > 0);
+	dur_or_dash(hmax, sizeof(hmax), r->max[LC_VIEW_HOLD], h[PROF_CONTENTIONS] > 0);
+	fprintf(out, "%12s %5.1f%% %11" PRId64 " %10s %10s %8" PRIu64 " %8" PRIu64 " %10s %10s  %-6s  %s\n",
+	        wait, report_pct(w[PROF_DELAY], total), w[PROF_CONTENTIONS], avg, max,
+	        r->lock->timeouts, r->lock->trylock_failures, havg, hmax, kind_label(r->lock->kinds),
+	        r->lock->name);
+}
+
+/* A function name without its parameter list (C++), cut to SHORT_NAME
+ * characters from the end, where the method's own name is. */
+static void short_name(const char *name, char *buf, size_t cap)
+{
+	size_t len = strlen(name), depth = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (name[i] == '<')
+			depth++;
+		else if (name[i] == '>' && depth)
+			depth--;
+		else if (name[i] == '(' && !depth && i > 0 &&
+		         !(i >= 8 && strncmp(name + i - 8, "operator", 8) == 0 && name[i + 1] == ')')) {
+			len = i;
+			break;
+		}
+	}
+	if (len > SHORT_NAME)
+		snprintf(buf, cap, "...%.*s", SHORT_NAME - 3, name + len - (SHORT_NAME - 3));
+	else
+		snprintf(buf, cap, "%.*s", (int)len, name);
+}
+
+/* Up to SHORT_FRAMES frames, innermost first, the first with file:line. */
+static void short_stack(const struct profile *p, const struct prof_sample *s, FILE *out)
+{
+	char name[512], label[512];
+	int shown = 0;
+	for (uint32_t i = 0; i < s->nlocs; i++) {
+		const struct prof_location *l = &p->locations[s->locs[i]];
+		uint32_t nl = l->nlines ? l->nlines : 1;
+		for (uint32_t k = 0; k < nl; k++, shown++) {
+			if (shown == SHORT_FRAMES) {
+				fprintf(out, " < ...\n");
+				return;
+			}
+			fprintf(out, "%s", shown ? " < " : "");
+			if (!l->nlines) {
+				profile_location_label(p, l, label, sizeof(label));
+				fprintf(out, "%s", label);
+				continue;
+			}
+			const struct prof_function *f = &p->functions[l->lines[k].function];
+			short_name(f->name, name, sizeof(name));
+			const char *base = strrchr(f->file, '/');
+			fprintf(out, "%s", name);
+			if (!shown && f->file[0])
+				fprintf(out, " (%s:%" PRId64 ")", base ? base + 1 : f->file, l->lines[k].line);
+		}
+	}
+	fprintf(out, "\n");
+}
+
+/* "    top waiter     1.20 ms in 12 waits       frame (file:line) < frame < ..." */
+static void print_best(const struct profile *p, const struct best *b, const char *what,
+                       int64_t value, const char *events, FILE *out)
+{
+	char dur[32], count[48];
+	if (!b->set)
+		return;
+	report_duration(dur, sizeof(dur), (uint64_t)value);
+	/* a hold's value is its longest: "of 30 holds"; the others sum: "in 12 waits" */
+	snprintf(count, sizeof(count), "%s %" PRId64 " %s", strcmp(events, "holds") ? "in" : "of",
+	         b->value[PROF_CONTENTIONS], events);
+	fprintf(out, "    %-12s %10s %-18s  ", what, dur, count);
+	short_stack(p, &p->samples[b->sample], out);
+}
+
+static void print_lock_details(const struct profile *p, const struct lockrow *r, FILE *out)
+{
+	char wait[32], caused[32], unch[32];
+	report_duration(wait, sizeof(wait), (uint64_t)r->v[LC_VIEW_WAIT][PROF_DELAY]);
+	report_duration(caused, sizeof(caused), (uint64_t)r->v[LC_VIEW_HOLDER][PROF_DELAY]);
+	report_duration(unch, sizeof(unch), r->lock->uncharged_ns);
+	fprintf(out, "  %s (%s): %s waited in %" PRId64 " contentions", r->lock->name,
+	        kind_label(r->lock->kinds), wait, r->v[LC_VIEW_WAIT][PROF_CONTENTIONS]);
+	if (p->holder_recorded)
+		fprintf(out, "; unlocks charged %s, %s not charged", caused, unch);
+	fprintf(out, "\n");
+	const struct best *t = r->top;
+	print_best(p, &t[LC_VIEW_WAIT], "top waiter", t[LC_VIEW_WAIT].value[PROF_DELAY],
+	           "waits", out);
+	print_best(p, &t[LC_VIEW_HOLDER], "top holder", t[LC_VIEW_HOLDER].value[PROF_DELAY],
+	           "unlocks", out);
+	print_best(p, &t[LC_VIEW_HOLD], "longest hold", t[LC_VIEW_HOLD].max_ns, "holds", out);
+}
+
+void report_locks_write(const struct report_input *in, FILE *out)
+{
+	const struct profile *p = in->profile;
+	struct lockrow *rows = lock_rows(p);
+	if (!rows)
+		return;
+	int64_t total = 0;
+	for (size_t i = 0; i < p->nlocks; i++)
+		total += rows[i].v[LC_VIEW_WAIT][PROF_DELAY];
+	size_t n = p->nlocks < (size_t)in->top ? p->nlocks : (size_t)in->top;
+	fprintf(out, "\nLocks by wait (wait: the waiter view; hold: sampled critical sections)\n");
+	if (!n)
+		fprintf(out, "  no lock was named in any dump\n");
+	else
+		fprintf(out, "%12s %6s %11s %10s %10s %8s %8s %10s %10s  %-6s  %s\n", "wait", "wait%",
+		        "contentions", "avg wait", "max wait", "timeouts", "trylock", "avg hold",
+		        "max hold", "kind", "lock");
+	for (size_t i = 0; i < n; i++)
+		print_lock_row(&rows[i], total, out);
+	if (n)
+		fprintf(out, "\nLock details (top stacks of each lock, innermost frame first)\n");
+	for (size_t i = 0; i < n; i++)
+		print_lock_details(p, &rows[i], out);
+	if (n < p->nlocks)
+		fprintf(out, "  ... %zu more locks (--top)\n", p->nlocks - n);
+	free(rows);
+}
