@@ -2,10 +2,14 @@
  * main.c — lockcontend-symbolize: raw dumps in, a report out.
  *
  *   lockcontend-symbolize [--format=text|folded|pprof] [-o FILE] [--top N]
+ *                         [--view=waiter|holder|hold] [--kind=LIST]
  *                         [--value=delay|contentions] [--sysroot DIR]
  *                         [--debug-dir DIR]... [--no-demangle] DUMP...
  *
- * Several dumps are merged into one profile.  Exit status: 0 success;
+ * Several dumps are merged into one profile.  Folded and pprof output show
+ * one view (the waiters' unless --view says otherwise); the text report
+ * shows the waiters' and the holders' views, or the one --view names, then
+ * the lock table.  --kind keeps only those lock kinds, in every format.  Exit status: 0 success;
  * 1 bad usage or a dump that cannot be read (one line on stderr naming the
  * file); 2 the report was written but a dump was cut short (partial).
  * With -o the output is written to a temporary file beside FILE and renamed
@@ -24,6 +28,7 @@
 #include "report.h"
 #include "report_pprof.h"
 #include "resolve.h"
+#include "viewkind.h"
 
 #define PROG "lockcontend-symbolize"
 
@@ -34,6 +39,8 @@ struct options {
 	const char *output;
 	int top;
 	int value;
+	int view;       /* enum lc_view, -1: the format's default */
+	uint32_t kinds; /* bit per enum lc_kind */
 	struct resolve_opts resolve;
 	const char *debug_dirs[64];
 };
@@ -46,6 +53,11 @@ static void usage(FILE *f)
 	        "  -o, --output=FILE           write FILE (atomically) instead of stdout\n"
 	        "  --top=N                     rows per table in the text report (default 20)\n"
 	        "  --value=delay|contentions   value of folded stacks (default delay, in ns)\n"
+	        "  --view=waiter|holder|hold   who waited (default), who held the lock they\n"
+	        "                              waited for (the unlocking stacks), or sampled\n"
+	        "                              hold times; text shows waiter and holder unless set\n"
+	        "  --kind=LIST                 only these lock kinds, comma-separated: mutex,\n"
+	        "                              rdlock, wrlock, rwlock (both), spin (default all)\n"
 	        "  --sysroot=DIR               find the dump's files under DIR\n"
 	        "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
 	        "  --no-demangle               keep C++ names as in the binary\n");
@@ -64,6 +76,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"top", required_argument, 0, 't'},    {"value", required_argument, 0, 'v'},
 	    {"sysroot", required_argument, 0, 's'}, {"debug-dir", required_argument, 0, 'd'},
 	    {"no-demangle", no_argument, 0, 'n'},  {"help", no_argument, 0, 'h'},
+	    {"view", required_argument, 0, 'w'},    {"kind", required_argument, 0, 'k'},
 	    {0, 0, 0, 0}};
 	int c;
 	char *end;
@@ -92,6 +105,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 				o->value = PROF_CONTENTIONS;
 			else
 				return fail_usage("unknown --value (delay, contentions)", optarg);
+			break;
+		case 'w':
+			if ((o->view = viewkind_view_parse(optarg)) < 0)
+				return fail_usage("unknown --view (waiter, holder, hold)", optarg);
+			break;
+		case 'k':
+			if (viewkind_kinds_parse(optarg, &o->kinds) != 0)
+				return fail_usage("bad --kind (a comma list of mutex, rdlock, wrlock, rwlock, "
+				                  "spin)", optarg);
 			break;
 		case 's': o->resolve.sysroot = optarg; break;
 		case 'd':
@@ -137,7 +159,8 @@ static int write_report(const struct options *o, const struct report_input *in, 
 	case FMT_TEXT: report_text_write(in, out); break;
 	case FMT_FOLDED: report_folded_write(in, out); break;
 	case FMT_PPROF:
-		if (report_pprof_write(in->profile, out, err, sizeof(err)) != 0) {
+		if (report_pprof_write(in->profile, in->view < 0 ? LC_VIEW_WAIT : in->view, out, err,
+		                       sizeof(err)) != 0) {
 			fprintf(stderr, PROG ": %s\n", err);
 			return -1;
 		}
@@ -190,7 +213,8 @@ static int write_to_file(const struct options *o, const struct report_input *in)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.format = FMT_TEXT, .top = 20, .value = PROF_DELAY};
+	struct options o = {.format = FMT_TEXT, .top = 20, .value = PROF_DELAY, .view = -1,
+	                    .kinds = VIEWKIND_ALL_KINDS};
 	o.resolve.demangle = true;
 	o.resolve.debug_dirs = o.debug_dirs;
 	if (parse_args(argc, argv, &o) != 0)
@@ -208,12 +232,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct profile p;
-	int rc = profile_build(&p, dumps, n, &o.resolve, stderr);
+	int rc = profile_build(&p, dumps, n, &o.resolve, o.kinds, stderr);
 	if (rc != 0) {
 		fprintf(stderr, PROG ": out of memory\n");
 	} else {
-		struct report_input in = {&p,   dumps, (const char *const *)(argv + optind),
-		                          n,    o.top, o.value};
+		struct report_input in = {&p, dumps, (const char *const *)(argv + optind), n, o.top,
+		                          o.value, o.view};
 		rc = o.output ? write_to_file(&o, &in) : write_report(&o, &in, stdout);
 		profile_free(&p);
 	}

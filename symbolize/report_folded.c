@@ -6,6 +6,11 @@
  * each a frame of their own; unsymbolized ones are module+0xoffset.  The
  * value is the delay in nanoseconds, or contentions with --value.
  * Identical stacks (from several dumps) are merged.
+ *
+ * One view (report_input.view, the waiters' by default): the sentinel of
+ * that view and, in the holder view, _NotChargedToHolder are one-frame
+ * lines of their own; _NotChargedToHolder is written even at 0, so the
+ * holder view never seems to explain more of the waiting than it does.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -61,10 +66,14 @@ void report_folded_write(const struct report_input *in, FILE *out)
 	if (!lines)
 		return;
 	size_t n = 0;
+	int view = in->view < 0 ? LC_VIEW_WAIT : in->view;
 	for (size_t i = 0; i < p->nsamples; i++) {
-		lines[n].stack = folded_stack(p, &p->samples[i]);
-		lines[n].value = p->samples[i].value[in->value];
-		if (lines[n].stack && lines[n].value > 0)
+		const struct prof_sample *s = &p->samples[i];
+		if (s->view != view)
+			continue;
+		lines[n].stack = folded_stack(p, s);
+		lines[n].value = s->value[in->value];
+		if (lines[n].stack && (lines[n].value > 0 || report_is_uncharged(p, s)))
 			n++;
 		else
 			free(lines[n].stack);

@@ -23,7 +23,9 @@
  *    call instruction, as Go writes it (runtime.Frame.PC): pprof looks the
  *    address up as is when it symbolizes a mapping that we could not;
  *  - a mapping gets has_functions when we found its symbols, and none of
- *    the other has_* flags, like Go's.
+ *    the other has_* flags, like Go's;
+ *  - only the samples of one view are written; the mappings, locations and
+ *    functions are all written (pprof ignores those no sample uses).
  */
 #include "report_pprof.h"
 
@@ -275,7 +277,10 @@ struct enc {
 	struct pbuf pb;
 	struct strtab st;
 	const struct profile *p;
+	int view;
 };
+
+static const char *const kind_label[LC_NKINDS] = {"mutex", "rdlock", "wrlock", "spin"};
 
 static void enc_value_type(struct enc *e, int field, const char *type, const char *unit)
 {
@@ -306,6 +311,10 @@ static void enc_sample(struct enc *e, const struct prof_sample *s)
 	for (int i = 0; i < PROF_NVALUES; i++)
 		pb_varint(&e->pb, (uint64_t)s->value[i]);
 	msg_end(&e->pb, SAMPLE_VALUE, packed);
+	if (s->lock)
+		enc_label(e, "lock", s->lock);
+	if (s->kind < LC_NKINDS)
+		enc_label(e, "kind", kind_label[s->kind]);
 	if (s->flags & LC_BUCKET_TIMEDOUT)
 		enc_label(e, "timedout", "true");
 	if (s->flags & LC_BUCKET_TRUNCATED)
@@ -361,10 +370,12 @@ static void enc_function(struct enc *e, size_t i)
 static void enc_profile(struct enc *e)
 {
 	const struct profile *p = e->p;
-	enc_value_type(e, PROFILE_SAMPLE_TYPE, "contentions", "count");
-	enc_value_type(e, PROFILE_SAMPLE_TYPE, "delay", "nanoseconds");
+	bool hold = e->view == LC_VIEW_HOLD;
+	enc_value_type(e, PROFILE_SAMPLE_TYPE, hold ? "holds" : "contentions", "count");
+	enc_value_type(e, PROFILE_SAMPLE_TYPE, hold ? "hold" : "delay", "nanoseconds");
 	for (size_t i = 0; i < p->nsamples; i++)
-		enc_sample(e, &p->samples[i]);
+		if (p->samples[i].view == e->view)
+			enc_sample(e, &p->samples[i]);
 	for (size_t i = 0; i < p->nmappings; i++)
 		enc_mapping(e, i);
 	for (size_t i = 0; i < p->nlocations; i++)
@@ -373,7 +384,7 @@ static void enc_profile(struct enc *e)
 		enc_function(e, i);
 	pb_uint64(&e->pb, PROFILE_TIME_NANOS, p->time_nanos);
 	pb_uint64(&e->pb, PROFILE_DURATION_NANOS, p->duration_nanos);
-	enc_value_type(e, PROFILE_PERIOD_TYPE, "contentions", "count");
+	enc_value_type(e, PROFILE_PERIOD_TYPE, hold ? "holds" : "contentions", "count");
 	pb_int64(&e->pb, PROFILE_PERIOD, p->period);
 	for (size_t i = 0; i < e->st.n; i++)
 		pb_bytes(&e->pb, PROFILE_STRING_TABLE, e->st.strs[i], strlen(e->st.strs[i]));
@@ -453,11 +464,11 @@ static int gzip_write(const uint8_t *data, size_t len, FILE *out, char *err, siz
 	return rc == Z_STREAM_END ? 0 : -1;
 }
 
-int report_pprof_write(const struct profile *p, FILE *out, char *err, size_t errlen)
+int report_pprof_write(const struct profile *p, int view, FILE *out, char *err, size_t errlen)
 {
 	if (profile_check(p, err, errlen) < 0)
 		return -1;
-	struct enc e = { .p = p };
+	struct enc e = { .p = p, .view = view };
 	int ret = -1;
 	if (!strtab_init(&e.st)) {
 		set_err(err, errlen, "pprof: out of memory");

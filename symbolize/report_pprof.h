@@ -3,9 +3,13 @@
  * gzip-compressed, the way Go's runtime/pprof writes a mutex profile.
  *
  * The output opens in `go tool pprof` and every other reader of
- * profile.proto: sample types [contentions/count, delay/nanoseconds],
- * period type contentions/count, period p->period.  Buckets that timed out
- * or were truncated carry the string labels timedout=true, truncated=true.
+ * profile.proto.  One view per file: the waiter and holder views have Go's
+ * sample types [contentions/count, delay/nanoseconds] and period type
+ * contentions/count; the hold view [holds/count, hold/nanoseconds] and
+ * holds/count; period p->period.  Every sample of a lock carries the string
+ * labels lock=NAME and kind=mutex|rdlock|wrlock|spin (so -tagfocus=lock=...
+ * and -tags work); buckets that timed out or were truncated carry
+ * timedout=true, truncated=true.
  *
  * Pure function of its input apart from writing to `out`: no global state,
  * safe to call from any thread on a profile nobody is changing.
@@ -19,11 +23,12 @@
 #include "profile.h"
 
 /*
- * Encode `p` and write it, gzip-compressed, to `out` (which stays open and
- * is flushed).  Returns 0, or -1 with one line in err: an index in `p` that
- * points outside its table, no memory, a compression or write error.  On
- * error some bytes may already have been written.
+ * Encode the samples of `view` (enum lc_view) of `p` and write them,
+ * gzip-compressed, to `out` (which stays open and is flushed).  Returns 0,
+ * or -1 with one line in err: an index in `p` that points outside its
+ * table, no memory, a compression or write error.  On error some bytes may
+ * already have been written.
  */
-int report_pprof_write(const struct profile *p, FILE *out, char *err, size_t errlen);
+int report_pprof_write(const struct profile *p, int view, FILE *out, char *err, size_t errlen);
 
 #endif
