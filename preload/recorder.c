@@ -52,6 +52,7 @@ enum { ST_NONE, ST_INITIALIZING, ST_RUNNING, ST_DUMPING, ST_DONE, ST_OFF };
 
 #define RECORDER_MAX_SLOTS 1024
 #define RECORDER_CLOSE_WAIT_NS (100 * 1000 * 1000ull)
+#define RECORDER_HOLD_STALE_NS (10 * 1000 * 1000 * 1000ull)
 
 static struct {
 	_Atomic int state;
@@ -552,6 +553,11 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 	}
 	t->guard++;
 	t->hold_next = recorder_hold_distance(t);
+	/* A sample whose lock was released by another thread (or whose
+	 * unlock we never saw) would block sampling for good: give up on it
+	 * after a while. */
+	if (t->hold_lock && recorder_now() - t->hold_t0 > RECORDER_HOLD_STALE_NS)
+		t->hold_lock = 0;
 	/* One critical section at a time; only locks that were contended. */
 	if (!t->hold_lock && g.cfg.hold && lockstate_find(&g.locks, (uintptr_t)lock)) {
 		t->hold_lock = (uintptr_t)lock;
