@@ -70,7 +70,7 @@ $(BUILD)/lockcontend-symbolize: $(SYMBOLIZE_OBJS)
 # Tests -----------------------------------------------------------------------
 TEST_FLAGS := $(BASEFLAGS) -Ipreload -Isymbolize -Itest -pthread
 
-$(BUILD)/test/unit/%: test/unit/%.c $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
+$(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) \
 	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++
 

@@ -1,0 +1,171 @@
+/*
+ * dumpbuild.h — a small writer of raw dumps (version 2) for the symbolizer's
+ * unit tests, built from dumpfmt.h alone.
+ *
+ * It does not use the preload's writer on purpose: the reader's tests then
+ * do not depend on the recorder, and they can write what the real writer
+ * never would (a bad view, a duplicate LOST record, totals that do not add
+ * up).  The dump grows in memory, one db_* call per record, in the order
+ * the test makes them; db_totals writes TOTALS conserved per view from the
+ * buckets and LOST records added so far, db_trailer closes the file.
+ * Header-only (static inline) so every test that includes it may use any
+ * part of it.  Structs are copied as laid out on the host: x86-64 and
+ * aarch64 are little-endian with the format's layout (dumpfmt.h).
+ */
+#ifndef LOCKCONTEND_TEST_DUMPBUILD_H
+#define LOCKCONTEND_TEST_DUMPBUILD_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lockcontend/dumpfmt.h"
+
+struct dumpbuild {
+	uint8_t *buf;
+	size_t len, cap;
+	uint64_t records;
+	uint64_t sum[LC_NVIEWS][2]; /* per view: count, delay of buckets and LOST */
+	uint64_t nbuckets, nmodules, nlocks;
+};
+
+static inline void db_put(struct dumpbuild *b, const void *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		b->cap = (b->len + n) * 2 + 256;
+		b->buf = realloc(b->buf, b->cap);
+		if (!b->buf)
+			abort();
+	}
+	if (n)
+		memcpy(b->buf + b->len, p, n);
+	b->len += n;
+}
+
+/* A record from up to three parts; returns the offset of its head. */
+static inline size_t db_record(struct dumpbuild *b, uint32_t type, const void *a, size_t na,
+                               const void *c, size_t nc, const void *e, size_t ne)
+{
+	static const uint8_t zero[8];
+	size_t at = b->len, size = na + nc + ne;
+	struct lc_rec_head h = {type, (uint32_t)size};
+	db_put(b, &h, sizeof(h));
+	db_put(b, a, na);
+	db_put(b, c, nc);
+	db_put(b, e, ne);
+	db_put(b, zero, lc_dump_pad((uint32_t)size) - size);
+	b->records++;
+	return at;
+}
+
+/* The header (of version `major`) and META. */
+static inline void db_begin(struct dumpbuild *b, uint16_t major, const char *exe, uint32_t flags,
+                            uint32_t hold_rate)
+{
+	memset(b, 0, sizeof(*b));
+	struct lc_dump_header h = {.version_major = major, .version_minor = LC_DUMP_VERSION_MINOR,
+	                           .pointer_size = 8, .endian = LC_DUMP_ENDIAN_LITTLE,
+	                           .header_size = sizeof(h)};
+	memcpy(h.magic, LC_DUMP_MAGIC, 8);
+	db_put(b, &h, sizeof(h));
+	struct lc_rec_meta m = {
+	    .pid = 4242, .start_realtime_ns = 1700000000000000000ull,
+	    .end_realtime_ns = 1700000002000000000ull, .start_mono_ns = 1000,
+	    .end_mono_ns = 2000001000, .clock = LC_CLOCK_MONOTONIC, .rate = 1, .depth = 64,
+	    .flags = flags, .arena_bytes = 1 << 22, .arena_used = 1 << 12,
+	    .exe_len = (uint32_t)strlen(exe), .hold_rate = hold_rate};
+	db_record(b, LC_REC_META, &m, sizeof(m), exe, m.exe_len, NULL, 0);
+}
+
+static inline size_t db_module(struct dumpbuild *b, uint64_t bias, const struct lc_rec_segment *seg,
+                               uint32_t nseg, const uint8_t *build_id, uint32_t id_len,
+                               const char *path)
+{
+	struct lc_rec_module m = {.id = (uint32_t)b->nmodules++, .nsegments = nseg,
+	                          .load_bias = bias, .build_id_len = id_len,
+	                          .path_len = (uint32_t)strlen(path)};
+	size_t at = b->len;
+	struct lc_rec_head h = {LC_REC_MODULE,
+	                        (uint32_t)(sizeof(m) + nseg * sizeof(*seg) + id_len + m.path_len)};
+	db_put(b, &h, sizeof(h));
+	db_put(b, &m, sizeof(m));
+	db_put(b, seg, nseg * sizeof(*seg));
+	db_put(b, build_id, id_len);
+	db_put(b, path, m.path_len);
+	static const uint8_t zero[8];
+	db_put(b, zero, lc_dump_pad(h.size) - h.size);
+	b->records++;
+	return at;
+}
+
+struct db_bucket {
+	uint8_t view, kind;
+	uint64_t lock, count, delay_ns, max_ns;
+	uint32_t flags;
+};
+
+static inline size_t db_bucket(struct dumpbuild *b, struct db_bucket k, const uint64_t *pcs,
+                               uint32_t n)
+{
+	struct lc_rec_bucket r = {.count = k.count, .delay_ns = k.delay_ns, .max_ns = k.max_ns,
+	                          .lock = k.lock, .flags = k.flags, .nframes = n, .view = k.view,
+	                          .kind = k.kind};
+	if (k.view < LC_NVIEWS) {
+		b->sum[k.view][0] += k.count;
+		b->sum[k.view][1] += k.delay_ns;
+	}
+	b->nbuckets++;
+	return db_record(b, LC_REC_BUCKET, &r, sizeof(r), pcs, n * sizeof(*pcs), NULL, 0);
+}
+
+static inline size_t db_lock(struct dumpbuild *b, const struct lc_rec_lock *l, const uint64_t *pcs)
+{
+	b->nlocks++;
+	return db_record(b, LC_REC_LOCK, l, sizeof(*l), pcs, l->nframes * sizeof(*pcs), NULL, 0);
+}
+
+/* LOST of one view; entries may be NULL (all zero). */
+static inline size_t db_lost(struct dumpbuild *b, uint32_t view,
+                             const struct lc_lost_entry *entries)
+{
+	struct lc_lost_entry e[LC_LOST_NREASONS] = {{0, 0}};
+	struct lc_rec_lost r = {.view = view, .nreasons = LC_LOST_NREASONS};
+	if (entries)
+		memcpy(e, entries, sizeof(e));
+	for (int i = 0; i < LC_LOST_NREASONS && view < LC_NVIEWS; i++) {
+		b->sum[view][0] += e[i].count;
+		b->sum[view][1] += e[i].delay_ns;
+	}
+	return db_record(b, LC_REC_LOST, &r, sizeof(r), e, sizeof(e), NULL, 0);
+}
+
+/* TOTALS conserved per view from what was added (t may preset the other
+ * fields; its per-view sums and record counts are overwritten). */
+static inline size_t db_totals(struct dumpbuild *b, struct lc_rec_totals t)
+{
+	t.contentions = b->sum[LC_VIEW_WAIT][0];
+	t.delay_ns = b->sum[LC_VIEW_WAIT][1];
+	t.caused_count = b->sum[LC_VIEW_HOLDER][0];
+	t.caused_ns = b->sum[LC_VIEW_HOLDER][1];
+	t.holds = b->sum[LC_VIEW_HOLD][0];
+	t.hold_ns = b->sum[LC_VIEW_HOLD][1];
+	t.buckets = b->nbuckets;
+	t.modules = b->nmodules;
+	t.locks = b->nlocks;
+	return db_record(b, LC_REC_TOTALS, &t, sizeof(t), NULL, 0, NULL, 0);
+}
+
+static inline size_t db_trailer(struct dumpbuild *b)
+{
+	struct lc_rec_trailer t = {.records = b->records, .bytes = b->len};
+	memcpy(t.end_magic, LC_DUMP_END_MAGIC, 8);
+	return db_record(b, LC_REC_TRAILER, &t, sizeof(t), NULL, 0, NULL, 0);
+}
+
+static inline void db_free(struct dumpbuild *b)
+{
+	free(b->buf);
+	memset(b, 0, sizeof(*b));
+}
+
+#endif
