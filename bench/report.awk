@@ -215,6 +215,14 @@ function section_memory(    a, b) {
 	b = b (N ? sprintf(", refused %d", M) : "")
 	stat("stacks", "lc1", "complete")
 	row("stacks recorded", a, b, N && !LO ? "SOME DUMPS INCOMPLETE" : "")
+	stat("stacks", "lc1", "holder_buckets")
+	if (N) {
+		a = sprintf("holder %d", M)
+		stat("stacks", "lc1", "hold_buckets")
+		b = sprintf("hold %d (medians)", M)
+		stat("stacks", "lc1", "conserved")
+		row("  other views' buckets", a, b, N && !LO ? "A VIEW DID NOT ADD UP" : "")
+	}
 	stat("stacks", "lc1", "dump_bytes")
 	row("dump size", N && M ? sprintf("%d kB", M / 1024) : "n/a (no dump found)")
 }
