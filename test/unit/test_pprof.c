@@ -3,13 +3,17 @@
  *
  * A small profile built by hand (two mappings with build-ids, an inline
  * chain, an unsymbolized frame, the _LostContendedLock sentinel without a
- * mapping, three samples of which one timed out and one was truncated) is
- * written, gunzipped and decoded by a reader of our own below, and every
- * field is compared: header, string table (starts with "", no duplicates),
- * ids, address - 1, lines innermost first, labels.  When `go` is installed
- * (`make deps` installs golang-go) `go tool pprof -raw` and `-top` must
- * read the same file and show the names, the sentinel and the exact totals;
- * without go those two tests are skipped with a message.
+ * mapping, three waiter-view samples of which one timed out and one was
+ * truncated, one holder-view and one hold-view sample) is written,
+ * gunzipped and decoded by a reader of our own below, and every field is
+ * compared: header, string table (starts with "", no duplicates), ids,
+ * address - 1, lines innermost first, labels (lock=, kind= on every sample
+ * of a lock, none on the sentinel).  Each view's file holds that view's
+ * samples only, with its sample types (holds/hold in the hold view).  When
+ * `go` is installed (`make deps` installs golang-go) `go tool pprof -raw`,
+ * `-top`, `-tags` and `-tagfocus=lock=...` must read the same file and show
+ * the names, the sentinel, the labels and the exact totals; without go
+ * those tests are skipped with a message.
  *
  * Also: a large profile (buffer growth, string-table rehash, multi-byte
  * lengths), an empty one, indexes out of range and a failing stream give
@@ -61,10 +65,19 @@ static struct prof_location locs[] = {
 static uint32_t stack0[] = { LOC_PUSH, LOC_MAIN };
 static uint32_t stack1[] = { LOC_LIB, LOC_MAIN };
 static uint32_t stack2[] = { LOC_LOST };
+
+/* The waiter view's three samples, then one of the holder view and one of
+ * the hold view. */
 static struct prof_sample samples[] = {
-	{ 2, stack0, { 5, 5000000 }, LC_BUCKET_TRUNCATED },
-	{ 2, stack1, { 3, 1500000 }, LC_BUCKET_TIMEDOUT },
-	{ 1, stack2, { 2, 250000 }, 0 },
+	{ 2, stack0, { 5, 5000000 }, LC_BUCKET_TRUNCATED, LC_VIEW_WAIT, LC_KIND_MUTEX,
+	  "cache_lock", 0x601040, 2000000 },
+	{ 2, stack1, { 3, 1500000 }, LC_BUCKET_TIMEDOUT, LC_VIEW_WAIT, LC_KIND_RDLOCK,
+	  "pool_locks+0x40", 0x601100, 900000 },
+	{ 1, stack2, { 2, 250000 }, 0, LC_VIEW_WAIT, PROF_KIND_NONE, NULL, 0, 0 },
+	{ 2, stack0, { 7, 4000000 }, 0, LC_VIEW_HOLDER, LC_KIND_MUTEX, "cache_lock", 0x601040,
+	  1000000 },
+	{ 2, stack1, { 40, 800000 }, 0, LC_VIEW_HOLD, LC_KIND_SPIN, "0x7f00deadbe00 (first "
+	  "contended in worker_main)", 0x7f00deadbe00, 90000 },
 };
 
 #define TOTAL_CONTENTIONS 10
@@ -74,7 +87,7 @@ static struct profile small_profile(void)
 {
 	return (struct profile){
 		.mappings = maps, .nmappings = 2, .functions = funcs, .nfunctions = 4,
-		.locations = locs, .nlocations = 4, .samples = samples, .nsamples = 3,
+		.locations = locs, .nlocations = 4, .samples = samples, .nsamples = 5,
 		.time_nanos = 1700000000000000000ull, .duration_nanos = 2000000000ull, .period = 1,
 	};
 }
@@ -99,13 +112,18 @@ static void dir_teardown(void)
 
 TestSuite(pprof, .init = dir_setup, .fini = dir_teardown);
 
-static void write_profile(const struct profile *p)
+static void write_view(const struct profile *p, int view)
 {
 	char err[256] = "";
 	FILE *f = fopen(path, "wb");
 	cr_assert_not_null(f);
-	cr_assert_eq(report_pprof_write(p, f, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(report_pprof_write(p, view, f, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(fclose(f), 0);
+}
+
+static void write_profile(const struct profile *p)
+{
+	write_view(p, LC_VIEW_WAIT);
 }
 
 /* The whole file, gunzipped. */
@@ -214,7 +232,7 @@ struct dsample {
 	size_t nlocs;
 	uint64_t values[4];
 	size_t nvalues;
-	struct dlabel labels[4];
+	struct dlabel labels[8];
 	size_t nlabels;
 };
 struct dmapping {
@@ -238,7 +256,7 @@ struct dfunction {
 struct decoded {
 	struct dvt sample_type[4], period_type;
 	size_t nsample_type;
-	struct dsample samples[4];
+	struct dsample samples[8];
 	size_t nsamples;
 	struct dmapping mappings[4];
 	size_t nmappings;
@@ -284,7 +302,7 @@ static void dec_sample(struct rd r, struct dsample *s)
 			s->nlocs = rd_repeated(&r, w, s->locs, s->nlocs, MAXLOCS);
 		else if (f == 2)
 			s->nvalues = rd_repeated(&r, w, s->values, s->nvalues, 4);
-		else if (f == 3 && w == 2 && s->nlabels < 4)
+		else if (f == 3 && w == 2 && s->nlabels < 8)
 			s->labels[s->nlabels++] = dec_label(rd_sub(&r));
 		else
 			cr_assert_fail("Sample field %d", f);
@@ -376,7 +394,7 @@ static void dec_profile_field(struct rd *r, int f, int w)
 	struct rd sub = rd_sub(r);
 	switch (f) {
 	case 1: cr_assert_lt(d.nsample_type, 4); d.sample_type[d.nsample_type++] = dec_value_type(sub); break;
-	case 2: cr_assert_lt(d.nsamples, 4); dec_sample(sub, &d.samples[d.nsamples++]); break;
+	case 2: cr_assert_lt(d.nsamples, 8); dec_sample(sub, &d.samples[d.nsamples++]); break;
 	case 3: cr_assert_lt(d.nmappings, 4); dec_mapping(sub, &d.mappings[d.nmappings++]); break;
 	case 4: cr_assert_lt(d.nlocations, MAXN); dec_location(sub, &d.locations[d.nlocations++]); break;
 	case 5: cr_assert_lt(d.nfunctions, MAXN); dec_function(sub, &d.functions[d.nfunctions++]); break;
@@ -495,11 +513,11 @@ Test(pprof, locations)
 	cr_assert_eq(lost->lines[0].line, 0);
 }
 
-static void expect_label(const struct dsample *s, size_t i, const char *key)
+static void expect_label(const struct dsample *s, size_t i, const char *key, const char *value)
 {
 	cr_assert_lt(i, s->nlabels);
 	cr_assert_str_eq(str(s->labels[i].key), key);
-	cr_assert_str_eq(str(s->labels[i].str), "true");
+	cr_assert_str_eq(str(s->labels[i].str), value);
 	cr_assert_eq(s->labels[i].num, 0);
 }
 
@@ -508,7 +526,7 @@ Test(pprof, samples)
 	struct profile p = small_profile();
 	write_profile(&p);
 	decode_file();
-	cr_assert_eq(d.nsamples, 3);
+	cr_assert_eq(d.nsamples, 3, "the waiter view's samples only");
 	for (size_t i = 0; i < 3; i++) {
 		const struct dsample *s = &d.samples[i];
 		cr_assert_eq(s->nlocs, samples[i].nlocs);
@@ -518,24 +536,63 @@ Test(pprof, samples)
 		cr_assert_eq(s->values[0], (uint64_t)samples[i].value[PROF_CONTENTIONS]);
 		cr_assert_eq(s->values[1], (uint64_t)samples[i].value[PROF_DELAY]);
 	}
-	cr_assert_eq(d.samples[0].nlabels, 1);
-	expect_label(&d.samples[0], 0, "truncated");
-	cr_assert_eq(d.samples[1].nlabels, 1);
-	expect_label(&d.samples[1], 0, "timedout");
+}
+
+/* lock= and kind= on every sample of a lock, then the flags; none on the
+ * sentinel, which is about no lock. */
+Test(pprof, labels)
+{
+	struct profile p = small_profile();
+	write_profile(&p);
+	decode_file();
+	cr_assert_eq(d.samples[0].nlabels, 3);
+	expect_label(&d.samples[0], 0, "lock", "cache_lock");
+	expect_label(&d.samples[0], 1, "kind", "mutex");
+	expect_label(&d.samples[0], 2, "truncated", "true");
+	cr_assert_eq(d.samples[1].nlabels, 3);
+	expect_label(&d.samples[1], 0, "lock", "pool_locks+0x40");
+	expect_label(&d.samples[1], 1, "kind", "rdlock");
+	expect_label(&d.samples[1], 2, "timedout", "true");
 	cr_assert_eq(d.samples[2].nlabels, 0);
 }
 
 Test(pprof, both_flags_give_both_labels)
 {
 	struct profile p = small_profile();
-	struct prof_sample s = { 1, stack2, { 1, 1 }, LC_BUCKET_TIMEDOUT | LC_BUCKET_TRUNCATED };
+	struct prof_sample s = { 1, stack2, { 1, 1 }, LC_BUCKET_TIMEDOUT | LC_BUCKET_TRUNCATED,
+		                 LC_VIEW_WAIT, PROF_KIND_NONE, NULL, 0, 0 };
 	p.samples = &s;
 	p.nsamples = 1;
 	write_profile(&p);
 	decode_file();
 	cr_assert_eq(d.samples[0].nlabels, 2);
-	expect_label(&d.samples[0], 0, "timedout");
-	expect_label(&d.samples[0], 1, "truncated");
+	expect_label(&d.samples[0], 0, "timedout", "true");
+	expect_label(&d.samples[0], 1, "truncated", "true");
+}
+
+/* Each view's file: its samples, its sample and period types. */
+static void expect_view(int view, const char *count, const char *value, size_t sample)
+{
+	struct profile p = small_profile();
+	write_view(&p, view);
+	decode_file();
+	cr_assert_eq(d.nsample_type, 2);
+	cr_assert_str_eq(str(d.sample_type[0].type), count);
+	cr_assert_str_eq(str(d.sample_type[0].unit), "count");
+	cr_assert_str_eq(str(d.sample_type[1].type), value);
+	cr_assert_str_eq(str(d.sample_type[1].unit), "nanoseconds");
+	cr_assert_str_eq(str(d.period_type.type), count);
+	cr_assert_eq(d.nsamples, 1, "view %d", view);
+	cr_assert_eq(d.samples[0].values[0], (uint64_t)samples[sample].value[PROF_CONTENTIONS]);
+	cr_assert_eq(d.samples[0].values[1], (uint64_t)samples[sample].value[PROF_DELAY]);
+	expect_label(&d.samples[0], 0, "lock", samples[sample].lock);
+}
+
+Test(pprof, each_view_has_its_samples_and_types)
+{
+	expect_view(LC_VIEW_HOLDER, "contentions", "delay", 3);
+	expect_view(LC_VIEW_HOLD, "holds", "hold", 4);
+	expect_label(&d.samples[0], 1, "kind", "spin");
 }
 
 Test(pprof, empty_profile)
@@ -566,7 +623,8 @@ Test(pprof, large_profile)
 	}
 	for (uint32_t i = 0; i < DEPTH; i++)
 		stack[i] = N - 1 - i;
-	struct prof_sample s = { DEPTH, stack, { 1, INT64_MAX }, 0 };
+	struct prof_sample s = { DEPTH, stack, { 1, INT64_MAX }, 0, LC_VIEW_WAIT, PROF_KIND_NONE,
+		                 NULL, 0, 0 };
 	struct profile p = { .mappings = maps, .nmappings = 1, .functions = fns, .nfunctions = N,
 		             .locations = lcs, .nlocations = N, .samples = &s, .nsamples = 1,
 		             .period = 1 };
@@ -594,7 +652,7 @@ static void expect_error(const struct profile *p, const char *want)
 	char err[256] = "";
 	FILE *f = fopen(path, "wb");
 	cr_assert_not_null(f);
-	cr_assert_eq(report_pprof_write(p, f, err, sizeof(err)), -1);
+	cr_assert_eq(report_pprof_write(p, LC_VIEW_WAIT, f, err, sizeof(err)), -1);
 	fclose(f);
 	cr_assert_str_eq(err, want);
 	cr_assert_null(strchr(err, '\n'));
@@ -604,7 +662,7 @@ Test(pprof, indexes_out_of_range)
 {
 	struct profile p = small_profile();
 	uint32_t bad_stack[] = { LOC_MAIN, 4 };
-	struct prof_sample bad_sample = { 2, bad_stack, { 1, 1 }, 0 };
+	struct prof_sample bad_sample = { 2, bad_stack, { 1, 1 }, 0, 0, 0, NULL, 0, 0 };
 	p.samples = &bad_sample;
 	p.nsamples = 1;
 	expect_error(&p, "pprof: sample 0: location 4 out of range");
@@ -624,7 +682,7 @@ Test(pprof, write_error)
 	char err[256] = "";
 	FILE *f = fopen("/dev/full", "wb");
 	cr_assert_not_null(f);
-	cr_assert_eq(report_pprof_write(&p, f, err, sizeof(err)), -1);
+	cr_assert_eq(report_pprof_write(&p, LC_VIEW_WAIT, f, err, sizeof(err)), -1);
 	fclose(f);
 	cr_assert_str_eq(err, "pprof: write: No space left on device");
 }
@@ -756,4 +814,27 @@ Test(pprof, go_tool_pprof_raw)
 	raw_totals(out, &count, &delay);
 	cr_assert_eq(count, TOTAL_CONTENTIONS);
 	cr_assert_eq(delay, TOTAL_DELAY);
+}
+
+/* -tags lists both labels with their values; -tagfocus=lock=NAME keeps that
+ * lock's samples only, so the totals are that lock's. */
+Test(pprof, go_tool_pprof_tags_and_tagfocus)
+{
+	if (!have_go())
+		cr_skip_test("go is not installed (make deps installs golang-go)");
+	struct profile p = small_profile();
+	write_profile(&p);
+	const char *out = run_pprof("-tags -sample_index=contentions");
+	static const char *const want[] = {
+		" lock: Total 8.0\n", "5.0 (62.50%): cache_lock\n", "3.0 (37.50%): pool_locks+0x40\n",
+		" kind: Total 8.0\n", "5.0 (62.50%): mutex\n", "3.0 (37.50%): rdlock\n"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_expect(strstr(out, want[i]), "missing \"%s\" in:\n%s", want[i], out);
+
+	out = run_pprof("-top -unit=ns -sample_index=delay -tagfocus=lock=cache_lock");
+	cr_assert(strstr(out, "Showing nodes accounting for 5000000ns, 74.07% of 6750000ns total"),
+	          "%s", out);
+	cr_assert(!strstr(out, "libworker.so"), "another lock's stack:\n%s", out);
+	out = run_pprof("-top -sample_index=contentions -tagfocus=kind=rdlock");
+	cr_assert(strstr(out, "Showing nodes accounting for 3, 30.00% of 10 total"), "%s", out);
 }
