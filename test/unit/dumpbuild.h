@@ -15,9 +15,12 @@
 #ifndef LOCKCONTEND_TEST_DUMPBUILD_H
 #define LOCKCONTEND_TEST_DUMPBUILD_H
 
+#include <elf.h>
+#include <link.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lockcontend/dumpfmt.h"
 
@@ -160,6 +163,60 @@ static inline size_t db_trailer(struct dumpbuild *b)
 	struct lc_rec_trailer t = {.records = b->records, .bytes = b->len};
 	memcpy(t.end_magic, LC_DUMP_END_MAGIC, 8);
 	return db_record(b, LC_REC_TRAILER, &t, sizeof(t), NULL, 0, NULL, 0);
+}
+
+/* The GNU build-id note among a loaded object's PT_NOTE segments. */
+static inline uint32_t db_build_id(const struct dl_phdr_info *info, uint8_t *out)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const uint8_t *p = (const uint8_t *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+			const uint8_t *desc = p + sizeof(*n) + ((n->n_namesz + 3) & ~3u);
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+			    memcmp(p + sizeof(*n), "GNU", 4) == 0 && n->n_descsz <= LC_DUMP_MAX_BUILD_ID) {
+				memcpy(out, desc, n->n_descsz);
+				return n->n_descsz;
+			}
+			p = desc + ((n->n_descsz + 3) & ~3u);
+		}
+	}
+	return 0;
+}
+
+static inline int db_add_self_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct dumpbuild *b = arg;
+	struct lc_rec_segment seg[LC_DUMP_MAX_SEGMENTS];
+	uint8_t id[LC_DUMP_MAX_BUILD_ID];
+	char exe[4096];
+	uint32_t n = 0;
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum && n < LC_DUMP_MAX_SEGMENTS; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD)
+			seg[n++] = (struct lc_rec_segment){ph->p_vaddr, ph->p_memsz, ph->p_offset,
+			                                   ph->p_flags, 0};
+	}
+	const char *path = info->dlpi_name;
+	if (!path[0]) { /* the main program */
+		ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[len > 0 ? len : 0] = '\0';
+		path = exe;
+	}
+	if (n && path[0])
+		db_module(b, info->dlpi_addr, seg, n, id, db_build_id(info, id), path);
+	return 0;
+}
+
+/* A MODULE record for every object loaded in this process, as the
+ * preload's module map would write them. */
+static inline void db_self_modules(struct dumpbuild *b)
+{
+	dl_iterate_phdr(db_add_self_module, b);
 }
 
 static inline void db_free(struct dumpbuild *b)
