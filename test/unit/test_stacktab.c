@@ -1,16 +1,22 @@
 /*
  * test_stacktab.c — the lock-free stack table (preload/stacktab.c).
  *
- * Tests: insert then add on one stack; the same frames with other flags or
- * as a prefix get their own bucket; a full arena refuses new stacks
- * (STACKTAB_FULL, refused counted, nothing added) while known stacks still
- * add; 4 chain heads and a constructed full 64-bit hash collision still keep
- * stacks apart; 8 threads racing to insert the same ~2000 stacks (plus
- * their own) end with exactly one bucket per stack and exact counts and
- * delays, checked with stacktab_foreach.
+ * Tests: insert then add on one stack; the same frames under another event
+ * key (lock, view, kind or flags) or as a prefix get their own bucket, even
+ * when two keys give the same hash; max_ns is kept as a max; a full arena
+ * refuses new stacks (STACKTAB_FULL, refused counted, nothing added) while
+ * known stacks still add; 4 chain heads and a constructed full 64-bit hash
+ * collision still keep stacks apart; 8 threads racing to insert the same
+ * ~2000 stacks (plus their own) end with exactly one bucket per stack and
+ * exact counts, delays and maxes, checked with stacktab_foreach; 8 threads
+ * adding random maxes to the same stacks under four keys end with one
+ * bucket per (stack, key) and each bucket's max the largest any thread gave;
+ * two threads raising the max of each of 200,000 buckets in lockstep never
+ * leave the smaller one.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -36,10 +42,37 @@ static void tab_unmap(void)
 
 TestSuite(stacktab, .fini = tab_unmap);
 
-/* The bucket holding (flags, pcs, n), found by walking every chain;
+#define LOCK_A 0x7f0000001000u
+#define LOCK_B 0x7f0000002040u
+
+/* The key most tests use: a wait for LOCK_A, a mutex, these flags. */
+static struct event_key fkey(uint32_t flags)
+{
+	return (struct event_key){
+	    .lock = LOCK_A, .flags = flags, .view = LC_VIEW_WAIT, .kind = LC_KIND_MUTEX};
+}
+
+/* One wait per add: its max is its delay. */
+static enum stacktab_result add(uint32_t flags, const uintptr_t *pcs, uint32_t n,
+                                uint64_t count, uint64_t delay)
+{
+	struct event_key k = fkey(flags);
+	return stacktab_add(&tab, &k, pcs, n, count, delay, delay);
+}
+
+/* Written out here rather than taken from event.h, so a key comparison
+ * that forgets a field there is caught. */
+static bool key_eq(const struct event_key *a, const struct event_key *b)
+{
+	return a->lock == b->lock && a->flags == b->flags && a->view == b->view &&
+	       a->kind == b->kind;
+}
+
+/* The bucket holding (key, pcs, n), found by walking every chain;
  * fails the test if there are two. */
 struct find_ctx {
-	uint32_t flags, n;
+	struct event_key key;
+	uint32_t n;
 	const uintptr_t *pcs;
 	const struct stackbucket *found;
 	int hits;
@@ -50,31 +83,49 @@ static void find_visit(const struct stackbucket *b, void *arg)
 {
 	struct find_ctx *f = arg;
 	f->total++;
-	if (b->flags == f->flags && b->nframes == f->n &&
+	if (key_eq(&b->key, &f->key) && b->nframes == f->n &&
 	    memcmp(b->pcs, f->pcs, f->n * sizeof(uintptr_t)) == 0) {
 		f->found = b;
 		f->hits++;
 	}
 }
 
-static const struct stackbucket *find(uint32_t flags, const uintptr_t *pcs, uint32_t n)
+static const struct stackbucket *find_key(struct event_key key, const uintptr_t *pcs,
+                                          uint32_t n)
 {
-	struct find_ctx f = {.flags = flags, .n = n, .pcs = pcs};
+	struct find_ctx f = {.key = key, .n = n, .pcs = pcs};
 	stacktab_foreach(&tab, find_visit, &f);
 	cr_assert_leq(f.hits, 1, "%d buckets for one stack", f.hits);
 	cr_assert_eq(f.total, atomic_load(&tab.nbuckets), "foreach and nbuckets disagree");
 	return f.found;
 }
 
+static const struct stackbucket *find(uint32_t flags, const uintptr_t *pcs, uint32_t n)
+{
+	return find_key(fkey(flags), pcs, n);
+}
+
+static void assert_bucket_key(struct event_key key, const uintptr_t *pcs, uint32_t n,
+                              uint64_t count, uint64_t delay, uint64_t max)
+{
+	const struct stackbucket *b = find_key(key, pcs, n);
+	cr_assert(b, "stack not found");
+	cr_assert_eq(b->count, count, "count %llu, expected %llu", (unsigned long long)b->count,
+	             (unsigned long long)count);
+	cr_assert_eq(b->delay_ns, delay, "delay %llu, expected %llu",
+	             (unsigned long long)b->delay_ns, (unsigned long long)delay);
+	cr_assert_eq(b->max_ns, max, "max %llu, expected %llu", (unsigned long long)b->max_ns,
+	             (unsigned long long)max);
+	cr_assert_eq(b->hash, stacktab_hash(&key, pcs, n));
+}
+
+/* For tables filled through add(): the max is checked apart, if at all. */
 static void assert_bucket(uint32_t flags, const uintptr_t *pcs, uint32_t n, uint64_t count,
                           uint64_t delay)
 {
 	const struct stackbucket *b = find(flags, pcs, n);
 	cr_assert(b, "stack not found");
-	cr_assert_eq(b->count, count, "count %llu, expected %llu", (unsigned long long)b->count,
-	             (unsigned long long)count);
-	cr_assert_eq(b->delay_ns, delay);
-	cr_assert_eq(b->hash, stacktab_hash(flags, pcs, n));
+	assert_bucket_key(fkey(flags), pcs, n, count, delay, b->max_ns);
 }
 
 static const uintptr_t S1[] = {0x401000, 0x402000, 0x403000};
@@ -83,9 +134,9 @@ Test(stacktab, insert_then_add)
 {
 	tab_make(1 << 20, 64);
 	cr_assert_null(find(0, S1, 3));
-	cr_assert_eq(stacktab_add(&tab, 0, S1, 3, 1, 100), STACKTAB_INSERTED);
+	cr_assert_eq(add(0, S1, 3, 1, 100), STACKTAB_INSERTED);
 	assert_bucket(0, S1, 3, 1, 100);
-	cr_assert_eq(stacktab_add(&tab, 0, S1, 3, 4, 900), STACKTAB_ADDED);
+	cr_assert_eq(add(0, S1, 3, 4, 900), STACKTAB_ADDED);
 	assert_bucket(0, S1, 3, 5, 1000);
 	cr_assert_eq(atomic_load(&tab.nbuckets), 1);
 	cr_assert_eq(atomic_load(&tab.refused), 0);
@@ -94,12 +145,12 @@ Test(stacktab, insert_then_add)
 Test(stacktab, flags_and_prefixes_get_their_own_buckets)
 {
 	tab_make(1 << 20, 64);
-	cr_assert_eq(stacktab_add(&tab, 0, S1, 3, 1, 10), STACKTAB_INSERTED);
-	cr_assert_eq(stacktab_add(&tab, LC_BUCKET_TIMEDOUT, S1, 3, 2, 20), STACKTAB_INSERTED);
-	cr_assert_eq(stacktab_add(&tab, LC_BUCKET_TRUNCATED, S1, 3, 3, 30), STACKTAB_INSERTED);
-	cr_assert_eq(stacktab_add(&tab, 0, S1, 2, 4, 40), STACKTAB_INSERTED);
-	cr_assert_eq(stacktab_add(&tab, 0, S1 + 1, 2, 5, 50), STACKTAB_INSERTED);
-	cr_assert_eq(stacktab_add(&tab, LC_BUCKET_TIMEDOUT, S1, 3, 1, 1), STACKTAB_ADDED);
+	cr_assert_eq(add(0, S1, 3, 1, 10), STACKTAB_INSERTED);
+	cr_assert_eq(add(LC_BUCKET_TIMEDOUT, S1, 3, 2, 20), STACKTAB_INSERTED);
+	cr_assert_eq(add(LC_BUCKET_TRUNCATED, S1, 3, 3, 30), STACKTAB_INSERTED);
+	cr_assert_eq(add(0, S1, 2, 4, 40), STACKTAB_INSERTED);
+	cr_assert_eq(add(0, S1 + 1, 2, 5, 50), STACKTAB_INSERTED);
+	cr_assert_eq(add(LC_BUCKET_TIMEDOUT, S1, 3, 1, 1), STACKTAB_ADDED);
 	assert_bucket(0, S1, 3, 1, 10);
 	assert_bucket(LC_BUCKET_TIMEDOUT, S1, 3, 3, 21);
 	assert_bucket(LC_BUCKET_TRUNCATED, S1, 3, 3, 30);
@@ -122,7 +173,7 @@ Test(stacktab, full_arena_refuses_new_stacks_only)
 	uint32_t inserted = 0;
 	for (;; inserted++) {
 		make_stack(pcs, inserted, 8);
-		enum stacktab_result r = stacktab_add(&tab, 0, pcs, 8, 1, 7);
+		enum stacktab_result r = add(0, pcs, 8, 1, 7);
 		if (r == STACKTAB_FULL)
 			break;
 		cr_assert_eq(r, STACKTAB_INSERTED);
@@ -133,12 +184,12 @@ Test(stacktab, full_arena_refuses_new_stacks_only)
 	cr_assert_null(find(0, pcs, 8), "a refused stack was stored");
 	for (uint32_t r = 2; r <= 5; r++) {
 		make_stack(pcs, inserted + r, 8);
-		cr_assert_eq(stacktab_add(&tab, 0, pcs, 8, 1, 7), STACKTAB_FULL);
+		cr_assert_eq(add(0, pcs, 8, 1, 7), STACKTAB_FULL);
 		cr_assert_eq(atomic_load(&tab.refused), r);
 	}
 	for (uint32_t i = 0; i < inserted; i++) {
 		make_stack(pcs, i, 8);
-		cr_assert_eq(stacktab_add(&tab, 0, pcs, 8, 2, 3), STACKTAB_ADDED, "stack %u", i);
+		cr_assert_eq(add(0, pcs, 8, 2, 3), STACKTAB_ADDED, "stack %u", i);
 		assert_bucket(0, pcs, 8, 3, 10);
 	}
 	cr_assert_eq(atomic_load(&tab.nbuckets), inserted);
@@ -153,7 +204,7 @@ Test(stacktab, few_heads_long_chains)
 	for (int round = 1; round <= 3; round++)
 		for (uint32_t i = 0; i < 1000; i++) {
 			make_stack(pcs, i, 1 + i % 4);
-			enum stacktab_result r = stacktab_add(&tab, i % 3 == 0, pcs, 1 + i % 4, 1, i);
+			enum stacktab_result r = add(i % 3 == 0, pcs, 1 + i % 4, 1, i);
 			cr_assert_eq(r, round == 1 ? STACKTAB_INSERTED : STACKTAB_ADDED);
 		}
 	for (uint32_t i = 0; i < 1000; i++) {
@@ -175,18 +226,89 @@ static uint64_t mix(uint64_t h, uint64_t pc)
 
 Test(stacktab, full_hash_collision_keeps_stacks_apart)
 {
-	uint64_t seed = 0x9E3779B97F4A7C15ull ^ (2ull << 32);
+	struct event_key k = fkey(0);
+	uint64_t seed = event_key_seed(&k) ^ (2ull << 32);
 	uintptr_t a[2] = {0x401000, 0x401234}, b[2] = {0x405000, 0};
 	b[1] = (uintptr_t)(mix(seed, a[0]) ^ a[1] ^ mix(seed, b[0])); /* same state after 2 */
-	cr_assert_eq(stacktab_hash(0, a, 2), stacktab_hash(0, b, 2),
+	cr_assert_eq(stacktab_hash(&k, a, 2), stacktab_hash(&k, b, 2),
 	             "the collision construction no longer matches stacktab_hash: update mix()");
 	tab_make(1 << 20, 1024);
-	cr_assert_eq(stacktab_add(&tab, 0, a, 2, 1, 11), STACKTAB_INSERTED);
-	cr_assert_eq(stacktab_add(&tab, 0, b, 2, 2, 22), STACKTAB_INSERTED);
-	cr_assert_eq(stacktab_add(&tab, 0, a, 2, 1, 11), STACKTAB_ADDED);
-	cr_assert_eq(stacktab_add(&tab, 0, b, 2, 2, 22), STACKTAB_ADDED);
+	cr_assert_eq(add(0, a, 2, 1, 11), STACKTAB_INSERTED);
+	cr_assert_eq(add(0, b, 2, 2, 22), STACKTAB_INSERTED);
+	cr_assert_eq(add(0, a, 2, 1, 11), STACKTAB_ADDED);
+	cr_assert_eq(add(0, b, 2, 2, 22), STACKTAB_ADDED);
 	assert_bucket(0, a, 2, 2, 22);
 	assert_bucket(0, b, 2, 4, 44);
+}
+
+/* The same frames under keys that differ in one field each. */
+Test(stacktab, every_key_field_gets_its_own_bucket)
+{
+	struct event_key k[6];
+	for (int i = 0; i < 6; i++)
+		k[i] = fkey(0);
+	k[1].lock = LOCK_B;
+	k[2].view = LC_VIEW_HOLDER;
+	k[3].view = LC_VIEW_HOLD;
+	k[4].kind = LC_KIND_RDLOCK;
+	k[5].flags = LC_BUCKET_TIMEDOUT;
+	tab_make(1 << 20, 64);
+	for (int i = 0; i < 6; i++)
+		cr_assert_eq(stacktab_add(&tab, &k[i], S1, 3, 1, 10u * (i + 1), 5u * (i + 1)),
+		             STACKTAB_INSERTED, "key %d merged with an earlier one", i);
+	for (int i = 0; i < 6; i++) {
+		struct event_key again = k[i]; /* equal, not the same object */
+		cr_assert_eq(stacktab_add(&tab, &again, S1, 3, 2, 1, 1), STACKTAB_ADDED, "key %d", i);
+	}
+	for (int i = 0; i < 6; i++)
+		assert_bucket_key(k[i], S1, 3, 3, 10u * (i + 1) + 1, 5u * (i + 1));
+	cr_assert_eq(atomic_load(&tab.nbuckets), 6);
+}
+
+/* The inverse of an odd number modulo 2^64 (Newton's iteration). */
+static uint64_t inverse_odd(uint64_t a)
+{
+	uint64_t x = a;
+	for (int i = 0; i < 6; i++)
+		x *= 2 - a * x;
+	return x;
+}
+
+/* Two keys whose seeds are equal hash every stack alike: a wait for one
+ * lock and a charge for another.  Only the key comparison tells them apart. */
+Test(stacktab, keys_with_equal_hashes_stay_apart)
+{
+	const uint64_t golden = 0x9E3779B97F4A7C15ull; /* event_key_seed's multiplier */
+	struct event_key wait = fkey(0), charge = fkey(0);
+	charge.view = LC_VIEW_HOLDER;
+	wait.lock = (uintptr_t)((charge.lock * golden ^ ((uint64_t)LC_VIEW_HOLDER << 40)) *
+	                        inverse_odd(golden));
+	cr_assert_neq(wait.lock, charge.lock);
+	cr_assert_eq(stacktab_hash(&wait, S1, 3), stacktab_hash(&charge, S1, 3),
+	             "the construction no longer matches event_key_seed: update it");
+	tab_make(1 << 20, 64);
+	cr_assert_eq(stacktab_add(&tab, &wait, S1, 3, 1, 100, 100), STACKTAB_INSERTED);
+	cr_assert_eq(stacktab_add(&tab, &charge, S1, 3, 7, 700, 400), STACKTAB_INSERTED);
+	cr_assert_eq(stacktab_add(&tab, &wait, S1, 3, 1, 50, 50), STACKTAB_ADDED);
+	assert_bucket_key(wait, S1, 3, 2, 150, 100);
+	assert_bucket_key(charge, S1, 3, 7, 700, 400);
+}
+
+/* max_ns: a max over the adds, not a sum and not the last one. */
+Test(stacktab, max_is_kept_as_a_max)
+{
+	static const uint64_t mx[] = {100, 50, 300, 0, 299};
+	struct event_key k = fkey(0);
+	tab_make(1 << 20, 64);
+	cr_assert_eq(stacktab_add(&tab, &k, S1, 3, 1, 1000, mx[0]), STACKTAB_INSERTED);
+	assert_bucket_key(k, S1, 3, 1, 1000, 100);
+	uint64_t want = 100;
+	for (size_t i = 1; i < sizeof(mx) / sizeof(mx[0]); i++) {
+		cr_assert_eq(stacktab_add(&tab, &k, S1, 3, 1, 1000, mx[i]), STACKTAB_ADDED);
+		want = mx[i] > want ? mx[i] : want;
+		assert_bucket_key(k, S1, 3, 1 + i, 1000 * (1 + i), want);
+	}
+	cr_assert_eq(want, 300);
 }
 
 /* ---- concurrency ------------------------------------------------------- */
@@ -213,14 +335,14 @@ static void *worker_run(void *arg)
 		for (uint32_t i = 0; i < NSHARED; i++) {
 			uint32_t k = (i + (uint32_t)r * 7) % NSHARED; /* all start together at 0 */
 			make_stack(pcs, k, 1 + k % 8);
-			enum stacktab_result res = stacktab_add(&tab, k % 2, pcs, 1 + k % 8,
+			enum stacktab_result res = add(k % 2, pcs, 1 + k % 8,
 			                                        (uint64_t)w->id + 1, k * 7ull + (uint64_t)w->id);
 			w->inserted += res == STACKTAB_INSERTED;
 			w->full += res == STACKTAB_FULL;
 		}
 		for (uint32_t u = 0; u < NUNIQUE; u++) {
 			make_stack(pcs, 100000 + (uint32_t)w->id * NUNIQUE + u, 3);
-			enum stacktab_result res = stacktab_add(&tab, 0, pcs, 3, 1, 1);
+			enum stacktab_result res = add(0, pcs, 3, 1, 1);
 			w->inserted += res == STACKTAB_INSERTED;
 			w->full += res == STACKTAB_FULL;
 		}
@@ -260,12 +382,14 @@ static void check_race_counts(void)
 	for (uint32_t k = 0; k < NSHARED; k++) {
 		make_stack(pcs, k, 1 + k % 8);
 		uint64_t delay = ROUNDS * (NTHREADS * 7ull * k + NTHREADS * (NTHREADS - 1) / 2);
-		assert_bucket(k % 2, pcs, 1 + k % 8, count, delay);
+		/* add() gives each add its delay as max: thread NTHREADS-1's is largest */
+		uint64_t max = 7ull * k + NTHREADS - 1;
+		assert_bucket_key(fkey(k % 2), pcs, 1 + k % 8, count, delay, max);
 	}
 	for (uint32_t t = 0; t < NTHREADS; t++)
 		for (uint32_t u = 0; u < NUNIQUE; u += 17) {
 			make_stack(pcs, 100000 + t * NUNIQUE + u, 3);
-			assert_bucket(0, pcs, 3, ROUNDS, ROUNDS);
+			assert_bucket_key(fkey(0), pcs, 3, ROUNDS, ROUNDS, 1);
 		}
 }
 
@@ -287,9 +411,12 @@ static void *first_round_only(void *arg)
 	struct worker *w = arg;
 	uintptr_t pcs[2];
 	pthread_barrier_wait(w->start);
+	struct event_key key = fkey(0);
 	for (uint32_t k = 0; k < 64; k++) {
 		make_stack(pcs, k, 2);
-		w->inserted += stacktab_add(&tab, 0, pcs, 2, 1, k) == STACKTAB_INSERTED;
+		/* each thread its own max: a lost insert race must still raise it */
+		uint64_t max = k * NTHREADS + (uint64_t)w->id;
+		w->inserted += stacktab_add(&tab, &key, pcs, 2, 1, k, max) == STACKTAB_INSERTED;
 	}
 	return NULL;
 }
@@ -317,8 +444,181 @@ Test(stacktab, repeated_insert_races, .timeout = 30)
 		uintptr_t pcs[2];
 		for (uint32_t k = 0; k < 64; k++) {
 			make_stack(pcs, k, 2);
-			assert_bucket(0, pcs, 2, NTHREADS, NTHREADS * (uint64_t)k);
+			assert_bucket_key(fkey(0), pcs, 2, NTHREADS, NTHREADS * (uint64_t)k,
+			                  k * NTHREADS + NTHREADS - 1);
 		}
 		tab_unmap();
 	}
+}
+
+/* Four keys on each of NMAXSTACKS stacks, every thread adding to all of
+ * them in its own order with random maxes: the CAS loop that raises max_ns
+ * runs against the other threads' raises and against fresh inserts.  Each
+ * thread keeps what it gave; the table must end with the sums and the
+ * largest max over all threads. */
+#define NMAXSTACKS 32
+#define NKEYS 4
+#define MAXROUNDS 400
+
+struct max_worker {
+	int id;
+	pthread_barrier_t *start;
+	uint64_t full; /* STACKTAB_FULL results (asserted on the main thread) */
+	uint64_t delay[NMAXSTACKS][NKEYS];
+	uint64_t max[NMAXSTACKS][NKEYS];
+};
+
+static struct event_key max_key(int j)
+{
+	struct event_key k = fkey(0);
+	if (j == 1)
+		k.lock = LOCK_B;
+	else if (j == 2)
+		k.view = LC_VIEW_HOLDER;
+	else if (j == 3)
+		k.kind = LC_KIND_WRLOCK;
+	return k;
+}
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void *max_worker_run(void *arg)
+{
+	struct max_worker *w = arg;
+	uint64_t rng = 0x9E3779B97F4A7C15ull * (uint64_t)(w->id + 1);
+	uintptr_t pcs[4];
+	pthread_barrier_wait(w->start);
+	for (int r = 0; r < MAXROUNDS; r++)
+		for (int i = 0; i < NMAXSTACKS * NKEYS; i++) {
+			int slot = (i + w->id * 13) % (NMAXSTACKS * NKEYS);
+			int sidx = slot / NKEYS, j = slot % NKEYS;
+			uint64_t v = xorshift(&rng) % 1000000;
+			struct event_key k = max_key(j);
+			make_stack(pcs, (uint32_t)sidx, 4);
+			enum stacktab_result res = stacktab_add(&tab, &k, pcs, 4, 1, v / 2, v);
+			w->full += res == STACKTAB_FULL;
+			w->delay[sidx][j] += v / 2;
+			if (v > w->max[sidx][j])
+				w->max[sidx][j] = v;
+		}
+	return NULL;
+}
+
+Test(stacktab, concurrent_adds_keep_keys_apart_and_max_a_max, .timeout = 30)
+{
+	static struct max_worker w[NTHREADS];
+	pthread_t th[NTHREADS];
+	pthread_barrier_t start;
+	tab_make(16 << 20, 8);
+	pthread_barrier_init(&start, NULL, NTHREADS);
+	for (int t = 0; t < NTHREADS; t++) {
+		memset(&w[t], 0, sizeof(w[t]));
+		w[t].id = t;
+		w[t].start = &start;
+		cr_assert_eq(pthread_create(&th[t], NULL, max_worker_run, &w[t]), 0);
+	}
+	for (int t = 0; t < NTHREADS; t++) {
+		pthread_join(th[t], NULL);
+		cr_assert_eq(w[t].full, 0, "16 MB arena full");
+	}
+	pthread_barrier_destroy(&start);
+	cr_assert_eq(atomic_load(&tab.nbuckets), NMAXSTACKS * NKEYS);
+	uintptr_t pcs[4];
+	for (int sidx = 0; sidx < NMAXSTACKS; sidx++)
+		for (int j = 0; j < NKEYS; j++) {
+			uint64_t delay = 0, max = 0;
+			for (int t = 0; t < NTHREADS; t++) {
+				delay += w[t].delay[sidx][j];
+				max = w[t].max[sidx][j] > max ? w[t].max[sidx][j] : max;
+			}
+			make_stack(pcs, (uint32_t)sidx, 4);
+			assert_bucket_key(max_key(j), pcs, 4, NTHREADS * MAXROUNDS, delay, max);
+		}
+}
+
+/* Lockstep: two threads raise the max of one bucket at the same moment,
+ * bucket after bucket (a spin barrier between them), so a raise that
+ * is a load and a store, not a compare-and-swap, lets a smaller max
+ * overwrite a larger one (in ~4% of the buckets on a 2-CPU machine, when
+ * tried).  Two threads: a spin barrier needs each on its own CPU. */
+#define LOCKSTEP_THREADS 2
+#define LOCKSTEP_BUCKETS 200000
+
+static _Atomic uint32_t lockstep_arrived;
+static uint64_t lockstep_given[LOCKSTEP_BUCKETS][LOCKSTEP_THREADS];
+
+static void lockstep_wait(uint32_t round)
+{
+	atomic_fetch_add(&lockstep_arrived, 1);
+	for (unsigned spins = 0; atomic_load(&lockstep_arrived) < (round + 1) * LOCKSTEP_THREADS;)
+		if (++spins % 1024 == 0)
+			sched_yield(); /* fewer CPUs than threads */
+}
+
+static void *lockstep_run(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	uint64_t rng = 0xD1B54A32D192ED03ull * (uint64_t)(id + 1);
+	uintptr_t pcs[1];
+	struct event_key k = fkey(0);
+	for (uint32_t i = 0; i < LOCKSTEP_BUCKETS; i++) {
+		uint64_t v = 1 + xorshift(&rng) % 1000;
+		lockstep_given[i][id] = v;
+		make_stack(pcs, i, 1);
+		lockstep_wait(i);
+		stacktab_add(&tab, &k, pcs, 1, 1, 0, v);
+	}
+	return NULL;
+}
+
+struct lockstep_check {
+	uint32_t seen, wrong, first_wrong;
+	uint64_t got, want;
+};
+
+static void lockstep_visit(const struct stackbucket *b, void *arg)
+{
+	struct lockstep_check *c = arg;
+	uint32_t i = (uint32_t)((b->pcs[0] - 0x400000) / 0x1000);
+	uint64_t want = 0;
+	for (int t = 0; t < LOCKSTEP_THREADS; t++)
+		want = lockstep_given[i][t] > want ? lockstep_given[i][t] : want;
+	c->seen++;
+	if (b->max_ns != want || b->count != LOCKSTEP_THREADS) {
+		if (!c->wrong++) {
+			c->first_wrong = i;
+			c->got = b->max_ns;
+			c->want = want;
+		}
+	}
+}
+
+Test(stacktab, lockstep_raises_keep_the_largest_max, .timeout = 60)
+{
+	pthread_t th[LOCKSTEP_THREADS];
+	tab_make(64 << 20, 1 << 16);
+	atomic_store(&lockstep_arrived, 0);
+	/* Every bucket made beforehand (count 0, max 0): the threads only raise. */
+	struct event_key k = fkey(0);
+	uintptr_t pcs[1];
+	for (uint32_t i = 0; i < LOCKSTEP_BUCKETS; i++) {
+		make_stack(pcs, i, 1);
+		cr_assert_eq(stacktab_add(&tab, &k, pcs, 1, 0, 0, 0), STACKTAB_INSERTED);
+	}
+	for (int t = 0; t < LOCKSTEP_THREADS; t++)
+		cr_assert_eq(pthread_create(&th[t], NULL, lockstep_run, (void *)(intptr_t)t), 0);
+	for (int t = 0; t < LOCKSTEP_THREADS; t++)
+		pthread_join(th[t], NULL);
+	struct lockstep_check c = {0};
+	stacktab_foreach(&tab, lockstep_visit, &c);
+	cr_assert_eq(c.seen, LOCKSTEP_BUCKETS);
+	cr_assert_eq(c.wrong, 0, "%u buckets wrong; bucket %u: max %llu, the threads gave up to %llu",
+	             c.wrong, c.first_wrong, (unsigned long long)c.got,
+	             (unsigned long long)c.want);
 }
