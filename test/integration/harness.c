@@ -460,6 +460,8 @@ void harness_sum_function(const struct dump *d, const char *exe, const char *fn,
 	cr_assert(m != NULL, "the dump's module map (%zu modules) has no %s", d->nmodules, exe);
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		const struct dump_bucket *b = &d->buckets[i];
+		if (b->view != LC_VIEW_WAIT)
+			continue;
 		for (uint32_t f = 0; f < b->nframes; f++) {
 			/* A return address: the call is the byte before it. */
 			uint64_t pc = b->pcs[f];
