@@ -15,12 +15,15 @@
  *       check a fixture or the harness itself)
  *   LOCKCONTEND_TEST_KEEP=1  keep the directories harness_tmpdir made
  *       (they are removed when the test process exits otherwise)
+ *   LOCKCONTEND_TEST_SYMBOLIZE=/path  harness_symbolize runs this build of
+ *       lockcontend-symbolize (e.g. an ASan one)
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <glob.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -473,4 +476,158 @@ void harness_sum_function(const struct dump *d, const char *exe, const char *fn,
 			}
 		}
 	}
+}
+
+/* ---- profiles and reports --------------------------------------------------- */
+
+void harness_profile(const char *name, const char *const args[], const char *cfg, int timeout_s,
+                     struct run_result *r, char dump[PATH_MAX])
+{
+	const char *dir = harness_tmpdir();
+	const char *argv[16] = { harness_fixture(name) };
+	char env[PATH_MAX + 256], pat[PATH_MAX];
+	glob_t g;
+
+	for (size_t i = 0; args && args[i] && i < 14; i++)
+		argv[i + 1] = args[i];
+	snprintf(env, sizeof env, "LOCKCONTEND=%s%sout=%s/%s.%%p.raw", cfg ? cfg : "",
+	         cfg && *cfg ? "," : "", dir, name);
+	const char *envv[] = { env, NULL };
+	cr_assert_eq(harness_run(argv, envv, dir, true, timeout_s, r), 0, "cannot run %s", name);
+	cr_assert(!r->timed_out, "%s hung (killed after %d s); stdout:\n%s", name, timeout_s, r->out);
+	cr_assert_eq(r->exit_code, 0, "%s exited %d (signal %d):\n%s%s", name, r->exit_code,
+	             r->signal, r->out, r->err);
+	snprintf(pat, sizeof pat, "%s/%s.*.raw", dir, name);
+	cr_assert_eq(glob(pat, 0, NULL, &g), 0, "%s wrote no dump %s; stderr:\n%s", name, pat, r->err);
+	cr_assert_eq(g.gl_pathc, 1, "%zu dumps match %s", g.gl_pathc, pat);
+	snprintf(dump, PATH_MAX, "%s", g.gl_pathv[0]);
+	globfree(&g);
+}
+
+uint64_t harness_out_value(const char *out, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = out; *p;) {
+		size_t len = strcspn(p, "\n");
+		unsigned long long v;
+		if (strncmp(p, key, n) == 0 && p[n] == ' ' && sscanf(p + n, " %llu", &v) == 1)
+			return v;
+		p += len + (p[len] == '\n');
+	}
+	cr_assert_fail("no '%s N' line in the fixture's output:\n%s", key, out);
+	return 0;
+}
+
+void harness_symbolize(const char *const args[], struct run_result *r)
+{
+	static char path[PATH_MAX];
+	const char *over = getenv("LOCKCONTEND_TEST_SYMBOLIZE");
+	const char *want = over && *over ? over : "build/lockcontend-symbolize";
+	const char *argv[32];
+	size_t n = 0;
+
+	cr_assert(realpath(want, path) != NULL, "%s: %s (run make all)", want, strerror(errno));
+	argv[n++] = path;
+	for (size_t i = 0; args[i] && n < 31; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	cr_assert_eq(harness_run(argv, NULL, NULL, false, 60, r), 0);
+	cr_assert(!r->timed_out, "the symbolizer hung");
+	cr_assert_eq(r->signal, 0, "the symbolizer died of signal %d; stderr: %s", r->signal, r->err);
+}
+
+char *harness_folded(const char *dump, const char *view, const char *const opts[])
+{
+	char format[] = "--format=folded", viewopt[64];
+	const char *args[24] = { format, viewopt };
+	size_t n = 2;
+	struct run_result r;
+
+	snprintf(viewopt, sizeof viewopt, "--view=%s", view);
+	for (size_t i = 0; opts && opts[i] && n < 22; i++)
+		args[n++] = opts[i];
+	args[n++] = dump;
+	args[n] = NULL;
+	harness_symbolize(args, &r);
+	cr_assert_eq(r.exit_code, 0, "lockcontend-symbolize --format=folded %s %s: exit %d\n%s",
+	             viewopt, dump, r.exit_code, r.err);
+	free(r.err);
+	return r.out;
+}
+
+/* Does the stack "f1;f2;...;fn" have a frame named exactly frame? */
+static bool stack_has_frame(const char *stack, size_t len, const char *frame)
+{
+	size_t flen = strlen(frame);
+
+	for (const char *f = stack; f < stack + len;) {
+		const char *semi = memchr(f, ';', (size_t)(stack + len - f));
+		size_t n = semi ? (size_t)(semi - f) : (size_t)(stack + len - f);
+		if (n == flen && memcmp(f, frame, n) == 0)
+			return true;
+		if (!semi)
+			break;
+		f = semi + 1;
+	}
+	return false;
+}
+
+uint64_t harness_folded_sum(const char *folded, const char *frame, size_t *lines)
+{
+	uint64_t sum = 0;
+	size_t matched = 0;
+
+	for (const char *p = folded; *p;) {
+		size_t len = strcspn(p, "\n");
+		const char *sp = p + len;
+		while (sp > p && sp[-1] != ' ')
+			sp--;
+		char *end;
+		cr_assert(sp > p + 1 && p[len] == '\n', "not a folded line: '%.*s'", (int)len, p);
+		uint64_t v = strtoull(sp, &end, 10);
+		cr_assert(end == p + len && end > sp, "bad value in '%.*s'", (int)len, p);
+		if (!frame || stack_has_frame(p, (size_t)(sp - 1 - p), frame)) {
+			sum += v;
+			matched++;
+		}
+		p += len + 1;
+	}
+	if (lines)
+		*lines = matched;
+	return sum;
+}
+
+void harness_assert_near(uint64_t got, uint64_t want, double tolerance, const char *what)
+{
+	double ratio = want ? (double)got / (double)want : 0;
+
+	cr_assert(want > 0 && ratio >= 1 - tolerance && ratio <= 1 + tolerance,
+	          "%s: profile %" PRIu64 " ns vs measured %" PRIu64 " ns (ratio %.3f, allowed %.2f-%.2f)",
+	          what, got, want, ratio, 1 - tolerance, 1 + tolerance);
+}
+
+char *harness_go_pprof(const char *args, const char *file)
+{
+	const char *tmp = harness_tmpdir();
+	char quoted[2 * PATH_MAX], cmd[3 * PATH_MAX + 1024];
+	size_t len = 0, cap = 1 << 16;
+	char *out = malloc(cap);
+
+	cr_assert(out != NULL && shell_quote(file, quoted, sizeof quoted), "harness_go_pprof: %s", file);
+	snprintf(cmd, sizeof cmd, "HOME=%s PPROF_TMPDIR=%s go tool pprof %s %s 2>&1", tmp, tmp, args,
+	         quoted);
+	FILE *p = popen(cmd, "r");
+	cr_assert(p != NULL, "cannot run %s", cmd);
+	for (size_t n; (n = fread(out + len, 1, cap - len - 1, p)) > 0;) {
+		len += n;
+		if (len + 1 == cap) {
+			out = realloc(out, cap *= 2);
+			cr_assert(out != NULL, "harness_go_pprof: out of memory");
+		}
+	}
+	out[len] = '\0';
+	int rc = pclose(p);
+	cr_assert_eq(rc, 0, "%s: exit status %#x\n%s", cmd, rc, out);
+	return out;
 }

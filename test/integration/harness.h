@@ -3,7 +3,8 @@
  *
  * Integration tests are Criterion tests that start fixtures (build/test/
  * fixtures/) as child processes, with or without LD_PRELOAD of
- * build/liblockcontend.so, then read the dump they wrote with dumpread.h.
+ * build/liblockcontend.so, then read the dump they wrote with dumpread.h,
+ * or the symbolizer's reports of it, against what the fixture printed.
  * Paths are resolved from the repository root (tests run from it, via make).
  * Every run has a watchdog: a child that outlives its timeout is killed and
  * the run reports it, so a hang fails the test instead of hanging make.
@@ -11,7 +12,9 @@
 #ifndef LOCKCONTEND_HARNESS_H
 #define LOCKCONTEND_HARNESS_H
 
+#include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dumpread.h"
@@ -54,5 +57,39 @@ bool harness_symbol(const char *elf_path, const char *name, uint64_t *start, uin
  * unlocks, and the hold view's values are not waits. */
 void harness_sum_function(const struct dump *d, const char *exe, const char *fn,
                           uint64_t *count, uint64_t *delay_ns);
+
+/* Run fixture `name` with args (NULL-terminated) under the preload, with
+ * LOCKCONTEND=cfg,out=DIR/name.%p.raw in a fresh DIR; it must exit 0
+ * within timeout_s.  *r keeps what it printed (harness_result_free it);
+ * the path of its one dump goes to dump. */
+void harness_profile(const char *name, const char *const args[], const char *cfg, int timeout_s,
+                     struct run_result *r, char dump[PATH_MAX]);
+
+/* The number N of the line "key N" in a fixture's output (what it measured
+ * itself); fails the test if there is none. */
+uint64_t harness_out_value(const char *out, const char *key);
+
+/* Run build/lockcontend-symbolize (or $LOCKCONTEND_TEST_SYMBOLIZE) with
+ * args (NULL-terminated); it must end by itself, never by a signal. */
+void harness_symbolize(const char *const args[], struct run_result *r);
+
+/* stdout of `lockcontend-symbolize --format=folded --view=VIEW OPTS... DUMP`
+ * (malloc'd; opts NULL-terminated, may be NULL); it must exit 0. */
+char *harness_folded(const char *dump, const char *view, const char *const opts[]);
+
+/* Folded stacks ("root;...;leaf VALUE" lines): the sum of VALUE over the
+ * lines that have a frame named exactly `frame` (NULL: every line), each
+ * line counted once; *lines (if not NULL) gets how many there were.  Fails
+ * the test on a line that is not "stack VALUE". */
+uint64_t harness_folded_sum(const char *folded, const char *frame, size_t *lines);
+
+/* The output of `go tool pprof ARGS FILE` (stdout and stderr; args are
+ * options as the shell reads them, e.g. "-tags"), which must succeed;
+ * malloc'd.  HOME and PPROF_TMPDIR point into a private directory. */
+char *harness_go_pprof(const char *args, const char *file);
+
+/* Fails the test unless got is within tolerance (0.1: 10%) of want, with
+ * a message naming what and both values in ns. */
+void harness_assert_near(uint64_t got, uint64_t want, double tolerance, const char *what);
 
 #endif
