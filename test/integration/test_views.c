@@ -1,0 +1,335 @@
+/*
+ * test_views.c — the holder and hold views against programs that know the truth.
+ *
+ * The fixtures measure their own waits, when they unlocked and how long
+ * they held, with CLOCK_MONOTONIC, and print it.  The symbolizer's folded
+ * views must agree: the holder view charges the function that unlocked
+ * with every waiter's wait since the previous charge (within 10%), the
+ * holder view and _NotChargedToHolder add up to the waiter view (within
+ * 5%), hold times are what the program held (within 10%) and only for a
+ * lock that was contended; holder=0 and hold=0 turn those views off; and
+ * under a mixed load on locks of every kind each view of the raw dump is
+ * conserved (buckets + lost = totals), every kind's share adding up to
+ * the whole.
+ *
+ * Sized for a loaded 2-core machine: each test runs its programs for a
+ * few hundred milliseconds.
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "integration/harness.h"
+
+/* Folded stack sums of one frame, by delay and by count. */
+static uint64_t delay_of(const char *folded, const char *frame)
+{
+	return harness_folded_sum(folded, frame, NULL);
+}
+
+/* The one-frame line "NAME VALUE" of folded output (a sentinel): its value,
+ * or -1 if there is no such line. */
+static int64_t sentinel_line(const char *folded, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = folded; *p;) {
+		size_t len = strcspn(p, "\n");
+		if (strncmp(p, name, n) == 0 && p[n] == ' ')
+			return strtoll(p + n + 1, NULL, 10);
+		p += len + (p[len] == '\n');
+	}
+	return -1;
+}
+
+/* ---- holder view ------------------------------------------------------------ */
+
+/* One waiter, four holds of 50 ms: the unlocker is charged, not the waiter. */
+Test(views, holder_view_charges_the_function_that_unlocked)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	harness_profile("holder", (const char *[]){"4", "1", "50", NULL}, "", 30, &r, dump);
+	uint64_t waited = harness_out_value(r.out, "waited_ns");
+	uint64_t caused = harness_out_value(r.out, "caused_ns");
+
+	char *holder = harness_folded(dump, "holder", NULL);
+	uint64_t charged = delay_of(holder, "hold_cache_for_a_while");
+	harness_assert_near(charged, waited, 0.10, "holder view, hold_cache_for_a_while vs W's wait");
+	harness_assert_near(charged, caused, 0.10, "holder view, hold_cache_for_a_while vs its unlocks");
+	cr_assert(delay_of(holder, "wait_for_cache") < waited / 20,
+	          "W's own unlocks ended no one's wait, yet:\n%s", holder);
+	cr_assert(sentinel_line(holder, "_NotChargedToHolder") >= 0,
+	          "no one-frame _NotChargedToHolder line:\n%s", holder);
+
+	char *holder_n = harness_folded(dump, "holder", (const char *[]){"--value=contentions", NULL});
+	cr_assert_eq(delay_of(holder_n, "hold_cache_for_a_while"), 4,
+	             "4 unlocks ended W's waits:\n%s", holder_n);
+
+	char *waiter = harness_folded(dump, "waiter", NULL);
+	harness_assert_near(delay_of(waiter, "wait_for_cache"), waited, 0.10,
+	                    "waiter view, wait_for_cache");
+	cr_assert_eq(delay_of(waiter, "hold_cache_for_a_while"), 0, "H never waited:\n%s", waiter);
+
+	/* Every ns waited is either charged to an unlock or not charged. */
+	uint64_t wait_total = harness_folded_sum(waiter, NULL, NULL);
+	uint64_t holder_total = harness_folded_sum(holder, NULL, NULL);
+	harness_assert_near(holder_total, wait_total, 0.05,
+	                    "holder view + _NotChargedToHolder vs the waiter view");
+	free(holder);
+	free(holder_n);
+	free(waiter);
+	harness_result_free(&r);
+}
+
+/* The waiter view is what folded output shows without --view. */
+Test(views, waiter_view_is_the_default)
+{
+	char dump[PATH_MAX];
+	struct run_result r, plain;
+	harness_profile("holder", (const char *[]){"2", "1", "20", NULL}, "", 30, &r, dump);
+	char *waiter = harness_folded(dump, "waiter", NULL);
+	harness_symbolize((const char *[]){"--format=folded", dump, NULL}, &plain);
+	cr_assert_eq(plain.exit_code, 0, "%s", plain.err);
+	cr_assert_str_eq(plain.out, waiter);
+	cr_assert(delay_of(waiter, "wait_for_cache") > 0, "%s", waiter);
+	free(waiter);
+	harness_result_free(&plain);
+	harness_result_free(&r);
+}
+
+/* Three waiters blocked on one hold: the holder is charged all three waits. */
+Test(views, holder_charge_counts_every_waiter)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	harness_profile("holder", (const char *[]){"2", "3", "80", NULL}, "", 30, &r, dump);
+	uint64_t waited = harness_out_value(r.out, "waited_ns");
+	uint64_t caused = harness_out_value(r.out, "caused_ns");
+	cr_assert(caused > 2 * 3 * 70000000ull, "the fixture did not hold: caused %" PRIu64, caused);
+
+	/* One waiter's share would be a third: far outside 10%. */
+	char *holder = harness_folded(dump, "holder", NULL);
+	harness_assert_near(delay_of(holder, "hold_cache_for_a_while"), caused, 0.10,
+	                    "holder view, hold_cache_for_a_while (3 waiters x 2 holds)");
+
+	char *waiter = harness_folded(dump, "waiter", NULL);
+	harness_assert_near(delay_of(waiter, "wait_for_cache"), waited, 0.10,
+	                    "waiter view, wait_for_cache (3 waiters)");
+	harness_assert_near(harness_folded_sum(holder, NULL, NULL), harness_folded_sum(waiter, NULL, NULL),
+	                    0.05, "holder view + _NotChargedToHolder vs the waiter view");
+	free(holder);
+	free(waiter);
+	harness_result_free(&r);
+}
+
+/* holder=0: waits are recorded as before, no unlock is charged. */
+Test(views, holder_0_charges_no_unlock)
+{
+	char dump[PATH_MAX];
+	struct run_result r, s;
+	harness_profile("holder", (const char *[]){"2", "1", "40", NULL}, "holder=0", 30, &r, dump);
+	uint64_t waited = harness_out_value(r.out, "waited_ns");
+
+	char *waiter = harness_folded(dump, "waiter", NULL);
+	harness_assert_near(delay_of(waiter, "wait_for_cache"), waited, 0.10,
+	                    "holder=0: waiter view, wait_for_cache");
+	/* An error for a dump without the view is fine too; a charge is not. */
+	harness_symbolize((const char *[]){"--format=folded", "--view=holder", dump, NULL}, &s);
+	size_t lines = 0;
+	harness_folded_sum(s.out, "hold_cache_for_a_while", &lines);
+	cr_assert_eq(lines, 0, "holder=0, yet the holder view charges:\n%s", s.out);
+	free(waiter);
+	harness_result_free(&s);
+	harness_result_free(&r);
+}
+
+/* ---- hold view -------------------------------------------------------------- */
+
+/* hold=1: ten 20 ms sections of a lock contended once have their mean. */
+Test(views, hold_view_has_the_sections_of_a_contended_lock)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	harness_profile("hold_time", (const char *[]){"10", "20", NULL}, "hold=1", 30, &r, dump);
+	uint64_t held = harness_out_value(r.out, "held_ns");
+	uint64_t sections = harness_out_value(r.out, "sections");
+
+	char *hold = harness_folded(dump, "hold", NULL);
+	char *hold_n = harness_folded(dump, "hold", (const char *[]){"--value=contentions", NULL});
+	uint64_t n = delay_of(hold_n, "long_critical_section");
+	cr_assert_eq(n, sections, "hold=1 samples every section: %" PRIu64 " of %" PRIu64 "\n%s", n,
+	             sections, hold_n);
+	harness_assert_near(delay_of(hold, "long_critical_section") / n, held / sections, 0.10,
+	                    "hold view, mean hold of long_critical_section");
+	size_t quiet = 0;
+	harness_folded_sum(hold_n, "quiet_critical_section", &quiet);
+	cr_assert_eq(quiet, 0, "quiet_lock was never contended, yet it has hold samples:\n%s", hold_n);
+	free(hold);
+	free(hold_n);
+	harness_result_free(&r);
+}
+
+/* hold=0: no hold samples at all, the waits as before. */
+Test(views, hold_0_samples_no_hold)
+{
+	char dump[PATH_MAX];
+	struct run_result r, s;
+	harness_profile("hold_time", (const char *[]){"3", "20", NULL}, "hold=0", 30, &r, dump);
+	char *waiter = harness_folded(dump, "waiter", NULL);
+	harness_assert_near(delay_of(waiter, "first_contention"), harness_out_value(r.out, "waited_ns"),
+	                    0.10, "hold=0: waiter view, first_contention");
+	harness_symbolize((const char *[]){"--format=folded", "--view=hold", dump, NULL}, &s);
+	size_t lines = 0;
+	harness_folded_sum(s.out, "long_critical_section", &lines);
+	cr_assert_eq(lines, 0, "hold=0, yet:\n%s", s.out);
+	free(waiter);
+	harness_result_free(&s);
+	harness_result_free(&r);
+}
+
+/* ---- conservation ------------------------------------------------------------ */
+
+/* Sum over folded lines that are not sentinels. */
+static uint64_t stacks_only(const char *folded)
+{
+	return harness_folded_sum(folded, NULL, NULL) -
+	       harness_folded_sum(folded, "_LostContendedLock", NULL) -
+	       harness_folded_sum(folded, "_NotChargedToHolder", NULL);
+}
+
+enum { WAIT, HOLDER, HOLD, NVIEWS };
+static const char *const raw_views[NVIEWS] = {"wait", "holder", "hold"};
+
+/* lockcontend-rawdump's lines about one dump, added up here, apart from
+ * its own check lines. */
+struct raw_sums {
+	uint64_t count[NVIEWS], delay[NVIEWS];     /* buckets + sentinel */
+	uint64_t want_count[NVIEWS], want_delay[NVIEWS]; /* from TOTALS */
+	uint64_t delay_ns, caused_ns, uncharged_ns;  /* TOTALS */
+	uint64_t locks_uncharged_ns, locks_trylock_failures, trylock_failures;
+	int conserved; /* "check VIEW ...: conserved" lines */
+};
+
+static int raw_view(const char *name)
+{
+	for (int v = 0; v < NVIEWS; v++)
+		if (strcmp(name, raw_views[v]) == 0)
+			return v;
+	cr_assert_fail("rawdump: unknown view '%s'", name);
+	return 0;
+}
+
+static void raw_line(const char *line, struct raw_sums *s)
+{
+	char view[16], kind[16], verdict[16];
+	unsigned long long a, b, c, d, e, f;
+	if (sscanf(line, "bucket %15s %15s lock %*s count %llu delay_ns %llu", view, kind, &a, &b) == 4 ||
+	    sscanf(line, "sentinel %15s _LostContendedLock count %llu delay_ns %llu", view, &a, &b) == 3) {
+		s->count[raw_view(view)] += a;
+		s->delay[raw_view(view)] += b;
+	} else if (sscanf(line, "totals contentions %llu delay_ns %llu", &a, &b) == 2) {
+		s->want_count[WAIT] = a;
+		s->want_delay[WAIT] = s->delay_ns = b;
+	} else if (sscanf(line,
+	                  "totals caused_count %llu caused_ns %llu uncharged_ns %llu holds %llu "
+	                  "hold_ns %llu trylock_failures %llu",
+	                  &a, &b, &c, &d, &e, &f) == 6) {
+		s->want_count[HOLDER] = a;
+		s->want_delay[HOLDER] = s->caused_ns = b;
+		s->uncharged_ns = c;
+		s->want_count[HOLD] = d;
+		s->want_delay[HOLD] = e;
+		s->trylock_failures = f;
+	} else if (sscanf(line, "lock %*s %15s trylock_failures %llu timeouts %llu uncharged_ns %llu",
+	                  kind, &a, &b, &c) == 4) {
+		s->locks_trylock_failures += a;
+		s->locks_uncharged_ns += c;
+	} else if (sscanf(line, "check %15s buckets+sentinel count %*u delay_ns %*u: %15s", view,
+	                  verdict) == 2) {
+		s->conserved += strcmp(verdict, "conserved") == 0;
+	}
+}
+
+static void rawdump_sums(const char *dump, struct raw_sums *s)
+{
+	char exe[PATH_MAX];
+	struct run_result r;
+	cr_assert(realpath("build/lockcontend-rawdump", exe), "no build/lockcontend-rawdump");
+	cr_assert_eq(harness_run((const char *[]){exe, dump, NULL}, NULL, NULL, false, 60, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "lockcontend-rawdump: exit %d\n%s%s", r.exit_code, r.out, r.err);
+	memset(s, 0, sizeof(*s));
+	char *save = NULL;
+	for (char *line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		raw_line(line, s);
+	harness_result_free(&r);
+}
+
+/* 8 threads, 4 locks (mutex, rwlock, spin lock, C11 mtx), every view on:
+ * each view's buckets and lost add up to its totals; each kind's stacks
+ * add up to all the stacks. */
+Test(views, every_view_is_conserved_under_a_mixed_load)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	struct raw_sums s;
+	harness_profile("mixed", (const char *[]){"8", "300", NULL}, "hold=1", 60, &r, dump);
+	harness_result_free(&r);
+
+	rawdump_sums(dump, &s);
+	for (int v = 0; v < NVIEWS; v++) {
+		cr_assert(s.count[v] > 0, "%s view: no event in 8 threads x 300 ms", raw_views[v]);
+		cr_assert_eq(s.count[v], s.want_count[v], "%s view: buckets+lost count %" PRIu64
+		             ", totals %" PRIu64, raw_views[v], s.count[v], s.want_count[v]);
+		cr_assert_eq(s.delay[v], s.want_delay[v], "%s view: buckets+lost %" PRIu64
+		             " ns, totals %" PRIu64, raw_views[v], s.delay[v], s.want_delay[v]);
+	}
+	cr_assert_eq(s.conserved, NVIEWS, "rawdump's own checks: %d views conserved", s.conserved);
+
+	static const char *const views[] = {"waiter", "holder", "hold"};
+	static const char *const kinds[] = {"--kind=mutex", "--kind=rdlock", "--kind=wrlock",
+	                                    "--kind=spin"};
+	for (size_t v = 0; v < 3; v++) {
+		char *all = harness_folded(dump, views[v], (const char *[]){"--value=contentions", NULL});
+		uint64_t whole = stacks_only(all), parts = 0;
+		for (size_t k = 0; k < 4; k++) {
+			char *one = harness_folded(dump, views[v],
+			                           (const char *[]){"--value=contentions", kinds[k], NULL});
+			uint64_t part = stacks_only(one);
+			if (v == 0)
+				cr_assert(part > 0, "no %s contention in 8 threads x 300 ms", kinds[k] + 7);
+			parts += part;
+			free(one);
+		}
+		cr_assert_eq(parts, whole, "%s view: the kinds' stacks add up to %" PRIu64 ", all %" PRIu64,
+		             views[v], parts, whole);
+		free(all);
+	}
+}
+
+/* The relations between the views and the lock records that the dump
+ * format states (include/lockcontend/dumpfmt.h): every ns waited is either
+ * charged to an unlock or not charged (no wait is in progress: every thread
+ * was joined before the dump), and the locks' records add up to the totals
+ * (none was refused). */
+Test(views, waiting_is_charged_or_uncharged_exactly_once)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	struct raw_sums s;
+	harness_profile("mixed", (const char *[]){"8", "300", NULL}, "hold=1", 60, &r, dump);
+	harness_result_free(&r);
+
+	rawdump_sums(dump, &s);
+	cr_assert(s.caused_ns > 0 && s.trylock_failures > 0, "too little contention");
+	cr_assert_eq(s.caused_ns + s.uncharged_ns, s.delay_ns,
+	             "caused %" PRIu64 " + uncharged %" PRIu64 " = %" PRIu64 " ns, waited %" PRIu64,
+	             s.caused_ns, s.uncharged_ns, s.caused_ns + s.uncharged_ns, s.delay_ns);
+	cr_assert_eq(s.locks_uncharged_ns, s.uncharged_ns,
+	             "the locks' uncharged_ns add up to %" PRIu64 ", totals %" PRIu64,
+	             s.locks_uncharged_ns, s.uncharged_ns);
+	cr_assert_eq(s.locks_trylock_failures, s.trylock_failures,
+	             "the locks' trylock_failures add up to %" PRIu64 ", totals %" PRIu64,
+	             s.locks_trylock_failures, s.trylock_failures);
+}
