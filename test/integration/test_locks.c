@@ -1,0 +1,263 @@
+/*
+ * test_locks.c — locks by name: the text report's lock table and pprof labels.
+ *
+ * A lock that is a global or static is named by its ELF symbol (plus an
+ * offset inside an array), any other by its address and the function that
+ * first waited for it.  The fixtures contend known locks for known times;
+ * the text report's lock table must name each one, with its contentions
+ * and wait (within 10% of what the program measured), its failed trylocks
+ * and timed-out timedlocks, per lock; pprof output carries "lock" and
+ * "kind" labels that `go tool pprof -tags` lists and `-tagfocus` filters
+ * on (Debian's golang-go, installed by make deps).
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "integration/harness.h"
+
+/* ---- the text report's lock table --------------------------------------------- */
+
+/* One row of "Locks by wait": durations in ns, UINT64_MAX where it says "-". */
+struct lock_row {
+	uint64_t wait_ns, contentions, avg_wait_ns, max_wait_ns, timeouts, trylock_failures;
+	uint64_t avg_hold_ns, max_hold_ns;
+	char kind[16];
+	char name[256];
+};
+
+/* A duration as the text report prints it ("230 ns", "31.93 ms", "-") at
+ * *p; advances *p past it.  False if there is none. */
+static bool parse_duration(const char **p, uint64_t *ns)
+{
+	static const struct {
+		const char *unit;
+		double scale;
+	} units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}};
+	char unit[8];
+	double v;
+	int n = 0;
+	while (**p == ' ')
+		(*p)++;
+	if (**p == '-' && ((*p)[1] == ' ' || (*p)[1] == '\0')) {
+		*ns = UINT64_MAX;
+		(*p)++;
+		return true;
+	}
+	if (sscanf(*p, "%lf %7s%n", &v, unit, &n) != 2)
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(unit, units[i].unit) == 0) {
+			*ns = (uint64_t)(v * units[i].scale + 0.5);
+			*p += n;
+			return true;
+		}
+	return false;
+}
+
+static bool parse_count(const char **p, uint64_t *v)
+{
+	unsigned long long x;
+	int n = 0;
+	if (sscanf(*p, " %llu%n", &x, &n) != 1)
+		return false;
+	*v = x;
+	*p += n;
+	return true;
+}
+
+/* "wait wait% contentions avg max timeouts trylock avg-hold max-hold kind lock" */
+static bool parse_lock_row(const char *line, struct lock_row *row)
+{
+	const char *p = line;
+	double pct;
+	int n = 0, k = 0;
+	if (!parse_duration(&p, &row->wait_ns) || sscanf(p, " %lf%%%n", &pct, &n) != 1)
+		return false;
+	p += n;
+	if (!parse_count(&p, &row->contentions) || !parse_duration(&p, &row->avg_wait_ns) ||
+	    !parse_duration(&p, &row->max_wait_ns) || !parse_count(&p, &row->timeouts) ||
+	    !parse_count(&p, &row->trylock_failures) || !parse_duration(&p, &row->avg_hold_ns) ||
+	    !parse_duration(&p, &row->max_hold_ns) || sscanf(p, " %15s %n", row->kind, &k) != 1)
+		return false;
+	snprintf(row->name, sizeof(row->name), "%s", p + k);
+	return row->name[0] != '\0';
+}
+
+/* The row of the lock named `name` in the text report's lock table. */
+static bool lock_row(const char *report, const char *name, struct lock_row *row)
+{
+	const char *s = strstr(report, "\nLocks by");
+	cr_assert(s != NULL, "no lock table (\"Locks by ...\") in:\n%s", report);
+	s = strchr(s + 1, '\n'); /* the title */
+	s = s ? strchr(s + 1, '\n') : NULL; /* the column heads */
+	for (const char *p = s ? s + 1 : ""; *p && *p != '\n';) {
+		size_t len = strcspn(p, "\n");
+		char line[512];
+		snprintf(line, sizeof(line), "%.*s", (int)len, p);
+		cr_assert(parse_lock_row(line, row), "cannot read lock table row '%s'", line);
+		if (strcmp(row->name, name) == 0)
+			return true;
+		p += len + (p[len] == '\n');
+	}
+	return false;
+}
+
+static void text_report(const char *dump, struct run_result *r)
+{
+	harness_symbolize((const char *[]){"--top=50", dump, NULL}, r);
+	cr_assert_eq(r->exit_code, 0, "lockcontend-symbolize %s: exit %d\n%s", dump, r->exit_code,
+	             r->err);
+}
+
+/* ---- names ------------------------------------------------------------------------ */
+
+struct named_locks {
+	char dump[PATH_MAX];
+	char names[3][128]; /* cache_lock, pool_locks+0x.., 0x... (first contended in ...) */
+	uint64_t waited[3];
+	const char *waiter[3];
+};
+
+static void profile_lock_names(struct named_locks *l)
+{
+	struct run_result r;
+	unsigned long long heap = 0;
+	harness_profile("lock_names", (const char *[]){"2", "30", NULL}, "", 30, &r, l->dump);
+	const char *h = strstr(r.out, "heap_lock 0x");
+	cr_assert(h && sscanf(h, "heap_lock %llx", &heap) == 1, "%s", r.out);
+	snprintf(l->names[0], sizeof(l->names[0]), "cache_lock");
+	snprintf(l->names[1], sizeof(l->names[1]), "pool_locks+%#" PRIx64,
+	         harness_out_value(r.out, "pool_offset"));
+	snprintf(l->names[2], sizeof(l->names[2]), "%#llx (first contended in wait_for_heap_lock)",
+	         heap);
+	l->waited[0] = harness_out_value(r.out, "waited_cache_ns");
+	l->waited[1] = harness_out_value(r.out, "waited_pool_ns");
+	l->waited[2] = harness_out_value(r.out, "waited_heap_ns");
+	l->waiter[0] = "wait_for_cache";
+	l->waiter[1] = "wait_for_pool";
+	l->waiter[2] = "wait_for_heap_lock";
+	harness_result_free(&r);
+}
+
+Test(locks, text_report_names_globals_array_elements_and_heap_locks)
+{
+	struct named_locks l;
+	struct run_result r;
+	profile_lock_names(&l);
+	cr_assert_str_eq(l.names[1], "pool_locks+0x28", "x86-64 glibc: a pthread_mutex_t is 40 bytes");
+	text_report(l.dump, &r);
+	for (int i = 0; i < 3; i++) {
+		struct lock_row row;
+		cr_assert(lock_row(r.out, l.names[i], &row), "no row for '%s' in:\n%s", l.names[i], r.out);
+		cr_assert_eq(row.contentions, 2, "%s: %" PRIu64 " contentions", l.names[i],
+		             row.contentions);
+		harness_assert_near(row.wait_ns, l.waited[i], 0.10, l.names[i]);
+		cr_assert_str_eq(row.kind, "mutex", "%s", l.names[i]);
+	}
+	harness_result_free(&r);
+}
+
+static void pprof_file(const char *dump, char pb[PATH_MAX])
+{
+	struct run_result r;
+	snprintf(pb, PATH_MAX, "%s.pb.gz", dump);
+	harness_symbolize((const char *[]){"--format=pprof", "-o", pb, dump, NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "--format=pprof: %s", r.err);
+	harness_result_free(&r);
+}
+
+Test(locks, pprof_labels_name_each_lock_and_kind)
+{
+	struct named_locks l;
+	char pb[PATH_MAX];
+	profile_lock_names(&l);
+	pprof_file(l.dump, pb);
+	char *tags = harness_go_pprof("-tags", pb);
+	for (int i = 0; i < 3; i++)
+		cr_assert(strstr(tags, l.names[i]), "go tool pprof -tags lacks '%s':\n%s", l.names[i], tags);
+	cr_assert(strstr(tags, "lock:") && strstr(tags, "kind:"), "no lock or kind label:\n%s", tags);
+	cr_assert(strstr(tags, ": mutex\n"), "no kind mutex:\n%s", tags);
+	free(tags);
+}
+
+/* -tagfocus=lock=cache_lock keeps cache_lock's waits and only them. */
+Test(locks, pprof_tagfocus_keeps_one_lock)
+{
+	struct named_locks l;
+	char pb[PATH_MAX];
+	profile_lock_names(&l);
+	pprof_file(l.dump, pb);
+	char *top = harness_go_pprof("-tagfocus=lock=cache_lock -top -unit=ns -sample_index=delay", pb);
+	cr_assert(strstr(top, "wait_for_cache"), "cache_lock's waiter is gone:\n%s", top);
+	cr_assert(!strstr(top, "wait_for_pool") && !strstr(top, "wait_for_heap_lock"),
+	          "other locks' waits kept:\n%s", top);
+	/* "Showing nodes accounting for Nns, P% of Nns total": the flat delay
+	 * of wait_for_cache, the only waiter left. */
+	unsigned long long ns = 0;
+	const char *s = strstr(top, "Showing nodes accounting for ");
+	cr_assert(s && sscanf(s, "Showing nodes accounting for %lluns", &ns) == 1, "%s", top);
+	harness_assert_near(ns, l.waited[0], 0.10, "-tagfocus=lock=cache_lock: the delay left");
+	free(top);
+}
+
+/* ---- per-lock counters -------------------------------------------------------------- */
+
+Test(locks, trylock_failures_and_timeouts_are_counted_per_lock)
+{
+	char dump[PATH_MAX];
+	struct run_result r, t;
+	struct lock_row row;
+	harness_profile("lock_counters", (const char *[]){"7", "2", "20", NULL}, "", 30, &r, dump);
+	uint64_t failures = harness_out_value(r.out, "trylock_failures");
+	uint64_t timeouts = harness_out_value(r.out, "timeouts");
+	cr_assert(failures == 7 && timeouts == 2, "the fixture itself: %s", r.out);
+
+	text_report(dump, &t);
+	cr_assert(lock_row(t.out, "cache_lock", &row), "no cache_lock row in:\n%s", t.out);
+	cr_assert_eq(row.trylock_failures, failures, "cache_lock: %" PRIu64 " trylock failures",
+	             row.trylock_failures);
+	cr_assert_eq(row.timeouts, timeouts, "cache_lock: %" PRIu64 " timeouts", row.timeouts);
+	/* a timed-out timedlock waited; a failed trylock did not */
+	cr_assert_eq(row.contentions, timeouts, "cache_lock: %" PRIu64 " contentions",
+	             row.contentions);
+	cr_assert(row.max_wait_ns >= 19000000 && row.max_wait_ns < 200000000,
+	          "cache_lock: the longest wait is a 20 ms timeout, not %" PRIu64 " ns",
+	          row.max_wait_ns);
+
+	cr_assert(lock_row(t.out, "log_lock", &row), "no log_lock row in:\n%s", t.out);
+	cr_assert_eq(row.contentions, 1);
+	cr_assert(row.trylock_failures == 0 && row.timeouts == 0,
+	          "log_lock: %" PRIu64 " trylock failures, %" PRIu64 " timeouts: not per lock",
+	          row.trylock_failures, row.timeouts);
+	harness_result_free(&t);
+	harness_result_free(&r);
+}
+
+/* ---- hold times in the lock table ------------------------------------------------------ */
+
+Test(locks, text_report_has_hold_avg_and_max)
+{
+	char dump[PATH_MAX];
+	struct run_result r, t;
+	struct lock_row row;
+	harness_profile("hold_time", (const char *[]){"10", "20", NULL}, "hold=1", 30, &r, dump);
+	uint64_t held = harness_out_value(r.out, "held_ns");
+	uint64_t max = harness_out_value(r.out, "held_max_ns");
+	uint64_t sections = harness_out_value(r.out, "sections");
+
+	text_report(dump, &t);
+	cr_assert(lock_row(t.out, "work_lock", &row), "no work_lock row in:\n%s", t.out);
+	cr_assert(row.avg_hold_ns != UINT64_MAX, "work_lock: no hold time:\n%s", t.out);
+	/* Every section of work_lock lasts ~HOLD_MS, the first contention's
+	 * two included. */
+	harness_assert_near(row.avg_hold_ns, held / sections, 0.15, "work_lock: average hold");
+	cr_assert(row.max_hold_ns >= 20000000 && row.max_hold_ns >= max * 95 / 100,
+	          "work_lock: max hold %" PRIu64 " ns, the program held it %" PRIu64 " ns",
+	          row.max_hold_ns, max);
+	cr_assert(!lock_row(t.out, "quiet_lock", &row), "quiet_lock was never contended:\n%s", t.out);
+	harness_result_free(&t);
+	harness_result_free(&r);
+}
