@@ -40,7 +40,7 @@ static inline void db_put(struct dumpbuild *b, const void *p, size_t n)
 		if (!b->buf)
 			abort();
 	}
-	if (n)
+	if (p && n)
 		memcpy(b->buf + b->len, p, n);
 	b->len += n;
 }

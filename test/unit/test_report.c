@@ -1,0 +1,339 @@
+/*
+ * test_report.c — views and kinds in the reports: --view and --kind
+ * parsing (viewkind.c), and what the folded and text reports show of a
+ * hand-built dump with every view and kind (profile.c, report_*.c).
+ *
+ * The dump's stacks are functions of this program (so folded lines have
+ * names) and its locks its globals.  Checked: folded output is one view,
+ * its sentinel a line of its own, the holder view's _NotChargedToHolder
+ * always there (even at 0 and past --top in text); a kind filter keeps
+ * only those kinds everywhere, drops the kindless sentinel and counts only
+ * the kept locks' uncharged wait; the text report's sections per --view,
+ * its lock table, and the warning when holders + uncharged stray more than
+ * 5% from the total wait; the CLI's one-line errors for bad values.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "dumpread.h"
+#include "profile.h"
+#include "report.h"
+#include "resolve.h"
+#include "unit/dumpbuild.h"
+#include "viewkind.h"
+
+/* ---- --view and --kind ------------------------------------------------------- */
+
+Test(viewkind, views_parse_by_name)
+{
+	cr_assert_eq(viewkind_view_parse("waiter"), LC_VIEW_WAIT);
+	cr_assert_eq(viewkind_view_parse("holder"), LC_VIEW_HOLDER);
+	cr_assert_eq(viewkind_view_parse("hold"), LC_VIEW_HOLD);
+	cr_assert_eq(viewkind_view_parse("wait"), -1);
+	cr_assert_eq(viewkind_view_parse(""), -1);
+	cr_assert_str_eq(viewkind_view_name(LC_VIEW_HOLDER), "holder");
+}
+
+static uint32_t kinds_of(const char *list)
+{
+	uint32_t m = 0xdead;
+	cr_assert_eq(viewkind_kinds_parse(list, &m), 0, "%s refused", list);
+	return m;
+}
+
+Test(viewkind, kind_lists)
+{
+	const uint32_t rd = 1u << LC_KIND_RDLOCK, wr = 1u << LC_KIND_WRLOCK;
+	cr_assert_eq(kinds_of("mutex"), 1u << LC_KIND_MUTEX);
+	cr_assert_eq(kinds_of("rwlock"), rd | wr);
+	cr_assert_eq(kinds_of("spin,rdlock"), 1u << LC_KIND_SPIN | rd);
+	cr_assert_eq(kinds_of("mutex,rwlock,spin"), VIEWKIND_ALL_KINDS);
+	static const char *const bad[] = {"", "bogus", "mutex,", ",mutex", "mutex,,spin", "MUTEX",
+	                                  "mutexx", "rw"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint32_t m = 0xdead;
+		cr_assert_eq(viewkind_kinds_parse(bad[i], &m), -1, "\"%s\" accepted", bad[i]);
+		cr_assert_eq(m, 0xdead, "\"%s\" changed the mask", bad[i]);
+	}
+	char buf[64];
+	viewkind_kinds_format(rd | wr | 1u << LC_KIND_SPIN, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "rwlock, spin");
+	viewkind_kinds_format(wr, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "wrlock");
+}
+
+/* ---- the dump -------------------------------------------------------------------- */
+
+pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
+pthread_spinlock_t stats_lock;
+
+#define FN(name)                                                   \
+	__attribute__((noinline)) int name(volatile int *x)        \
+	{                                                          \
+		for (int i = 0; i < 8; i++)                        \
+			*x += i * *x + 1;                          \
+		return *x;                                         \
+	}
+FN(app_main)
+FN(cache_get)
+FN(cache_put)
+FN(table_read)
+FN(table_write)
+FN(stats_add)
+
+static uint64_t pc_in(int (*f)(volatile int *))
+{
+	return (uint64_t)(uintptr_t)f + 6;
+}
+
+static struct dumpbuild b;
+static struct dump d;
+
+/* Uncharged wait per lock (LOCK records) and in all (TOTALS). */
+#define UNCHARGED_CACHE 300
+#define UNCHARGED_TABLE 40
+#define UNCHARGED_ALL 400
+
+static void bucket(uint8_t view, uint8_t kind, const volatile void *lock, uint64_t count,
+                   uint64_t delay, int (*f)(volatile int *))
+{
+	uint64_t pcs[2] = {pc_in(f), pc_in(app_main)};
+	db_bucket(&b, (struct db_bucket){view, kind, (uintptr_t)lock, count, delay, delay / count, 0},
+	          pcs, 2);
+}
+
+/* waits 5000 + 900 + 100 + 300 + lost 50 = 6350; caused 5950 + 400 uncharged. */
+static void build_with(uint64_t caused)
+{
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/proc/self/exe", LC_META_STACKS | LC_META_HOLDER, 10);
+	db_self_modules(&b);
+	bucket(LC_VIEW_WAIT, LC_KIND_MUTEX, &cache_lock, 5, 5000, cache_get);
+	bucket(LC_VIEW_WAIT, LC_KIND_RDLOCK, &table_lock, 2, 900, table_read);
+	bucket(LC_VIEW_WAIT, LC_KIND_WRLOCK, &table_lock, 1, 100, table_write);
+	bucket(LC_VIEW_WAIT, LC_KIND_SPIN, &stats_lock, 3, 300, stats_add);
+	bucket(LC_VIEW_HOLDER, LC_KIND_MUTEX, &cache_lock, 4, caused - 950, cache_put);
+	bucket(LC_VIEW_HOLDER, LC_KIND_WRLOCK, &table_lock, 1, 950, table_write);
+	bucket(LC_VIEW_HOLD, LC_KIND_MUTEX, &cache_lock, 10, 1000, cache_put);
+	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)&cache_lock, 0, 0, UNCHARGED_CACHE, 0, 0}, NULL);
+	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)&table_lock, 2, 0, UNCHARGED_TABLE, 1, 0}, NULL);
+	db_lost(&b, LC_VIEW_WAIT, (struct lc_lost_entry[LC_LOST_NREASONS]){[LC_LOST_EVICTED] = {1, 50}});
+	db_lost(&b, LC_VIEW_HOLDER, NULL);
+	db_lost(&b, LC_VIEW_HOLD, NULL);
+	db_totals(&b, (struct lc_rec_totals){.uncharged_ns = UNCHARGED_ALL, .trylock_failures = 2});
+	db_trailer(&b);
+	char err[256];
+	cr_assert_eq(dump_parse(b.buf, b.len, &d, err, sizeof(err)), 0, "%s", err);
+}
+
+static void build(void)
+{
+	build_with(5950);
+}
+
+static void teardown(void)
+{
+	dump_free(&d);
+	db_free(&b);
+}
+
+TestSuite(report, .init = build, .fini = teardown);
+
+/* ---- running the reports ---------------------------------------------------------- */
+
+enum fmt { FOLDED, TEXT };
+
+/* The report of the dump, kinds kept, view shown; a malloc'd string. */
+static char *report(enum fmt fmt, int view, uint32_t kinds, int top, int value)
+{
+	struct profile p;
+	struct resolve_opts o = {.demangle = true};
+	cr_assert_eq(profile_build(&p, &d, 1, &o, kinds, NULL), 0);
+	const char *path = "test.raw";
+	struct report_input in = {&p, &d, &path, 1, top, value, view};
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	if (fmt == FOLDED)
+		report_folded_write(&in, f);
+	else
+		report_text_write(&in, f);
+	fclose(f);
+	profile_free(&p);
+	return out;
+}
+
+static char *folded(int view, uint32_t kinds)
+{
+	return report(FOLDED, view, kinds, 20, PROF_DELAY);
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void expect_lines(const char *out, const char *const *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cr_expect(strstr(out, want[i]), "missing \"%s\" in:\n%s", want[i], out);
+	cr_assert_eq(count_lines(out), n, "%zu lines expected:\n%s", n, out);
+}
+
+/* ---- folded ----------------------------------------------------------------------- */
+
+Test(report, folded_default_is_the_waiter_view)
+{
+	char *out = folded(-1, VIEWKIND_ALL_KINDS);
+	static const char *const want[] = {
+	    "app_main;cache_get 5000\n", "app_main;table_read 900\n", "app_main;table_write 100\n",
+	    "app_main;stats_add 300\n", "_LostContendedLock 50\n"};
+	expect_lines(out, want, 5);
+	free(out);
+}
+
+Test(report, folded_holder_view_has_not_charged_line)
+{
+	char *out = folded(LC_VIEW_HOLDER, VIEWKIND_ALL_KINDS);
+	static const char *const want[] = {"app_main;cache_put 5000\n", "app_main;table_write 950\n",
+	                                   "_NotChargedToHolder 400\n"};
+	expect_lines(out, want, 3);
+	free(out);
+	/* 0 contentions, yet there: the line is never dropped */
+	out = report(FOLDED, LC_VIEW_HOLDER, VIEWKIND_ALL_KINDS, 20, PROF_CONTENTIONS);
+	cr_assert(strstr(out, "_NotChargedToHolder 0\n"), "%s", out);
+	free(out);
+}
+
+Test(report, folded_hold_view)
+{
+	char *out = folded(LC_VIEW_HOLD, VIEWKIND_ALL_KINDS);
+	static const char *const want[] = {"app_main;cache_put 1000\n"};
+	expect_lines(out, want, 1);
+	free(out);
+}
+
+/* rwlock keeps rdlock and wrlock samples; the sentinel (no kind) goes; the
+ * uncharged wait is the kept lock's own. */
+Test(report, kind_filter_keeps_only_those_kinds)
+{
+	uint32_t rw;
+	cr_assert_eq(viewkind_kinds_parse("rwlock", &rw), 0);
+	char *out = folded(LC_VIEW_WAIT, rw);
+	static const char *const wait[] = {"app_main;table_read 900\n", "app_main;table_write 100\n"};
+	expect_lines(out, wait, 2);
+	free(out);
+	out = folded(LC_VIEW_HOLDER, rw);
+	static const char *const holder[] = {"app_main;table_write 950\n", "_NotChargedToHolder 40\n"};
+	expect_lines(out, holder, 2);
+	free(out);
+	out = folded(LC_VIEW_WAIT, 1u << LC_KIND_SPIN);
+	static const char *const spin[] = {"app_main;stats_add 300\n"};
+	expect_lines(out, spin, 1);
+	free(out);
+}
+
+/* ---- text ------------------------------------------------------------------------- */
+
+Test(report, text_default_shows_waiters_holders_and_locks)
+{
+	char *out = report(TEXT, -1, VIEWKIND_ALL_KINDS, 20, PROF_DELAY);
+	const char *w = strstr(out, "\nWaiters: "), *h = strstr(out, "\nHolders: ");
+	const char *l = strstr(out, "\nLocks by wait");
+	cr_assert(w && h && l && w < h && h < l, "sections out of order:\n%s", out);
+	cr_assert(!strstr(out, "\nHold times: "), "%s", out);
+	cr_assert(strstr(out, "holders: 5 unlocks charged 5.95 us of it; 400 ns not charged"), "%s",
+	          out);
+	cr_assert(!strstr(out, "WARNING"), "holders + uncharged == waits, yet:\n%s", out);
+	cr_assert(strstr(out, "on cache_lock in 5 contentions\n"), "%s", out);
+	cr_assert(strstr(out, "not charged to any unlock"), "%s", out);
+	/* the lock table: cache_lock first (most wait), with its kinds */
+	const char *cache = strstr(l, "  mutex   cache_lock\n"), *table = strstr(l, "  rwlock  table_lock\n");
+	cr_assert(cache && table && cache < table, "lock table:\n%s", l);
+	cr_assert(strstr(l, "  spin    stats_lock\n"), "%s", l);
+	cr_assert(strstr(l, "top holder"), "%s", l);
+	free(out);
+}
+
+Test(report, text_view_shows_that_view_and_the_locks)
+{
+	char *out = report(TEXT, LC_VIEW_HOLD, VIEWKIND_ALL_KINDS, 20, PROF_DELAY);
+	cr_assert(strstr(out, "\nHold times: "), "%s", out);
+	cr_assert(strstr(out, "Top stacks by hold time"), "%s", out);
+	cr_assert(!strstr(out, "\nWaiters: ") && !strstr(out, "\nHolders: "), "%s", out);
+	cr_assert(strstr(out, "\nLocks by wait"), "%s", out);
+	free(out);
+}
+
+/* --top=1: the holder view's first stack, and _NotChargedToHolder anyway. */
+Test(report, not_charged_is_shown_past_top)
+{
+	char *out = report(TEXT, LC_VIEW_HOLDER, VIEWKIND_ALL_KINDS, 1, PROF_DELAY);
+	cr_assert(strstr(out, "  #1  5.00 us"), "%s", out);
+	cr_assert(strstr(out, "  #3  400 ns"), "%s", out);
+	cr_assert(!strstr(out, "  #2  "), "%s", out);
+	cr_assert(strstr(out, "  _NotChargedToHolder\n"), "no function row:\n%s", out);
+	free(out);
+}
+
+Test(report, text_kind_filter_says_so)
+{
+	char *out = report(TEXT, -1, 1u << LC_KIND_SPIN, 20, PROF_DELAY);
+	cr_assert(strstr(out, "only spin locks (--kind)"), "%s", out);
+	cr_assert(!strstr(out, "cache_lock") && !strstr(out, "table_lock"), "%s", out);
+	cr_assert(strstr(out, "stats_lock"), "%s", out);
+	free(out);
+}
+
+/* caused 5000 + 400 uncharged against 6350 waited: 15% off. */
+Test(report, text_warns_when_holders_do_not_add_up)
+{
+	teardown();
+	build_with(5000);
+	char *out = report(TEXT, -1, VIEWKIND_ALL_KINDS, 20, PROF_DELAY);
+	cr_assert(strstr(out, "  WARNING: holders + not charged = 5.40 us, 15.0% off the total wait "
+	                      "6.35 us"), "%s", out);
+	free(out);
+	teardown();
+	build_with(5700); /* 6100: 3.9% off, within 5% */
+	out = report(TEXT, -1, VIEWKIND_ALL_KINDS, 20, PROF_DELAY);
+	cr_assert(!strstr(out, "WARNING"), "%s", out);
+	free(out);
+}
+
+/* ---- the command line --------------------------------------------------------------- */
+
+/* Exit status and stderr of lockcontend-symbolize ARGS (no dump needed:
+ * bad options are refused first). */
+static int run_cli(const char *args, char *err, size_t cap)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "build/lockcontend-symbolize %s /nonexistent.raw 2>&1 >/dev/null",
+	         args);
+	FILE *f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	size_t n = fread(err, 1, cap - 1, f);
+	err[n] = '\0';
+	int st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(cli, bad_view_or_kind_is_one_line_and_exit_1)
+{
+	if (access("build/lockcontend-symbolize", X_OK) != 0)
+		cr_skip_test("run from the repository root after make build/lockcontend-symbolize");
+	static const char *const bad[] = {"--view=wait", "--view=", "--kind=mutex,bogus", "--kind="};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[512];
+		cr_assert_eq(run_cli(bad[i], err, sizeof(err)), 1, "%s: %s", bad[i], err);
+		cr_assert_eq(count_lines(err), 1, "%s:\n%s", bad[i], err);
+		cr_assert(strstr(err, bad[i][2] == 'v' ? "--view" : "--kind"), "%s", err);
+	}
+}
