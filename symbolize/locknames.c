@@ -17,7 +17,7 @@
 #include <string.h>
 
 /* Libraries whose frames are lock plumbing, not the program's code. */
-static bool is_runtime_library(const char *path)
+bool locknames_is_runtime_library(const char *path)
 {
 	static const char *const prefixes[] = {"libc.so", "libc-", "libpthread", "libstdc++"};
 	const char *base = strrchr(path, '/');
@@ -29,15 +29,15 @@ static bool is_runtime_library(const char *path)
 }
 
 /* Lock wrappers by name; the mangled std:: prefixes catch --no-demangle. */
-static bool is_plumbing(const struct resolve_frame *f)
+bool locknames_is_wrapper(const char *function, const char *system_name)
 {
-	static const char *const names[] = {"std::", "__gthread", "pthread_", "mtx_"};
+	static const char *const names[] = {"std::", "__gthread", "__glibcxx_", "pthread_", "mtx_"};
 	static const char *const mangled[] = {"_ZSt", "_ZNSt", "_ZNKSt"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strncmp(f->function, names[i], strlen(names[i])) == 0)
+		if (strncmp(function, names[i], strlen(names[i])) == 0)
 			return true;
 	for (size_t i = 0; i < sizeof(mangled) / sizeof(mangled[0]); i++)
-		if (strncmp(f->system_name, mangled[i], strlen(mangled[i])) == 0)
+		if (strncmp(system_name, mangled[i], strlen(mangled[i])) == 0)
 			return true;
 	return false;
 }
@@ -65,11 +65,11 @@ static void first_contender(struct resolver *r, const struct dump *d, const stru
 	struct resolve_frame f[RESOLVE_MAX_INLINE];
 	for (uint32_t i = 0; i < l->nframes; i++) {
 		const struct dump_module *m = dump_module_of(d, l->pcs[i]);
-		if (m && is_runtime_library(m->path))
+		if (m && locknames_is_runtime_library(m->path))
 			continue;
 		int n = resolver_lookup(r, l->pcs[i], f, RESOLVE_MAX_INLINE);
 		for (int k = 0; k < n; k++) {
-			if (!is_plumbing(&f[k])) {
+			if (!locknames_is_wrapper(f[k].function, f[k].system_name)) {
 				snprintf(buf, cap, "%s", f[k].function);
 				return;
 			}

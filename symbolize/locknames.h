@@ -12,19 +12,29 @@
  *
  * "first contended in FUNC" is the innermost frame of the LOCK record's
  * stack that is the program's own code: frames in libc, libpthread and
- * libstdc++, and functions named std::*, __gthread*, pthread_*, mtx_* (the
- * lock wrappers inlined into the caller) are passed over; if every frame
- * is, the innermost one is used.  Uses the dump's resolver, so it is as
- * thread-unsafe as resolve.h.
+ * libstdc++, and functions named std::*, __gthread*, __glibcxx_*,
+ * pthread_*, mtx_* (the lock wrappers inlined into the caller;
+ * __glibcxx_rwlock_* are std::shared_mutex's) are passed over; if every
+ * frame is, the innermost one is used.  Uses the dump's resolver, so it is
+ * as thread-unsafe as resolve.h.  The same rule shortens the lock table's
+ * one-line stacks (report_locks.c).
  */
 #ifndef LOCKCONTEND_LOCKNAMES_H
 #define LOCKCONTEND_LOCKNAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "dumpread.h"
 #include "resolve.h"
+
+/* Is path (a module's) libc, libpthread or libstdc++? */
+bool locknames_is_runtime_library(const char *path);
+
+/* Is this function a lock wrapper (std::*, __gthread*, ...), by its
+ * (possibly demangled) name or its linkage name? */
+bool locknames_is_wrapper(const char *function, const char *system_name);
 
 /* The name of the lock at addr (lock: its LOCK record, or NULL) into buf. */
 void locknames_name(struct resolver *r, const struct dump *d, uint64_t addr,

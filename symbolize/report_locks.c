@@ -4,7 +4,9 @@
  * trylock failures, average and longest sampled hold), then for each
  * listed lock the stack that waited on it most, the unlocking stack that
  * made others wait most, and the stack that held it longest, each on one
- * line: a few innermost frames, names without their parameter lists.
+ * line: a few frames from the innermost that is the program's own (lock
+ * wrappers and libc left out, as locknames.h names locks), names without
+ * their parameter lists.
  *
  * Every value comes from the profile's samples of that lock (merged by
  * lock name, as profile.h keys the table) and its LOCK records; a lock
@@ -14,10 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "locknames.h"
 #include "report.h"
 #include "viewkind.h"
 
-#define SHORT_FRAMES 4 /* frames of a one-line stack */
+#define SHORT_FRAMES 3 /* frames of a one-line stack */
 #define SHORT_NAME 48  /* characters of a name in it */
 
 /* The best merged stack of one lock in one view. */
@@ -185,56 +188,111 @@ static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
 	        r->lock->name);
 }
 
-/* A function name without its parameter list (C++), cut to SHORT_NAME
- * characters from the end, where the method's own name is. */
-static void short_name(const char *name, char *buf, size_t cap)
+/* Where the parameter list of a demangled C++ name starts ("f(int) const"
+ * -> 1), or its length if it has none. */
+static size_t params_start(const char *name, size_t len)
 {
-	size_t len = strlen(name), depth = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (name[i] == '<')
-			depth++;
-		else if (name[i] == '>' && depth)
-			depth--;
-		else if (name[i] == '(' && !depth && i > 0 &&
-		         !(i >= 8 && strncmp(name + i - 8, "operator", 8) == 0 && name[i + 1] == ')')) {
-			len = i;
-			break;
+	static const char *const quals[] = {" const", " volatile", " &&", " &"};
+	size_t end = len;
+	for (size_t i = 0; i < sizeof(quals) / sizeof(quals[0]); i++) {
+		size_t q = strlen(quals[i]);
+		if (end > q && strncmp(name + end - q, quals[i], q) == 0) {
+			end -= q;
+			i = (size_t)-1; /* " const &" and the like: look again */
 		}
 	}
-	if (len > SHORT_NAME)
-		snprintf(buf, cap, "...%.*s", SHORT_NAME - 3, name + len - (SHORT_NAME - 3));
-	else
-		snprintf(buf, cap, "%.*s", (int)len, name);
+	if (end == 0 || name[end - 1] != ')')
+		return len;
+	int depth = 0;
+	for (size_t i = end; i-- > 0;) {
+		depth += name[i] == ')' ? 1 : name[i] == '(' ? -1 : 0;
+		if (depth == 0) /* "operator()" alone is a name, not a parameter list */
+			return i >= 8 && strncmp(name + i - 8, "operator", 8) == 0 && i + 2 == end ? len : i;
+	}
+	return len;
 }
 
-/* Up to SHORT_FRAMES frames, innermost first, the first with file:line. */
-static void short_stack(const struct profile *p, const struct prof_sample *s, FILE *out)
+/* A function name as the one-line stacks show it: no parameter list,
+ * template arguments as <>, and at most SHORT_NAME characters (the end,
+ * where the method's own name is). */
+static void short_name(const char *name, char *buf, size_t cap)
 {
-	char name[512], label[512];
-	int shown = 0;
+	char tmp[512];
+	size_t len = params_start(name, strlen(name)), n = 0;
+	int depth = 0;
+	for (size_t i = 0; i < len && n + 3 < sizeof(tmp); i++) {
+		bool op = i >= 8 && strncmp(name + i - 8, "operator", 8) == 0;
+		if (name[i] == '<' && !op && depth++ == 0)
+			tmp[n++] = '<';
+		else if (name[i] == '>' && !op && depth > 0 && --depth == 0)
+			tmp[n++] = '>';
+		else if (depth == 0)
+			tmp[n++] = name[i];
+	}
+	tmp[n] = '\0';
+	if (n > SHORT_NAME)
+		snprintf(buf, cap, "...%s", tmp + n - (SHORT_NAME - 3));
+	else
+		snprintf(buf, cap, "%s", tmp);
+}
+
+/* One frame of a sample: line k of a location (k = 0 if unsymbolized). */
+struct frame_ref {
+	const struct prof_location *l;
+	uint32_t k;
+};
+
+static size_t sample_frames(const struct profile *p, const struct prof_sample *s,
+                            struct frame_ref *out, size_t max)
+{
+	size_t n = 0;
 	for (uint32_t i = 0; i < s->nlocs; i++) {
 		const struct prof_location *l = &p->locations[s->locs[i]];
-		uint32_t nl = l->nlines ? l->nlines : 1;
-		for (uint32_t k = 0; k < nl; k++, shown++) {
-			if (shown == SHORT_FRAMES) {
-				fprintf(out, " < ...\n");
-				return;
-			}
-			fprintf(out, "%s", shown ? " < " : "");
-			if (!l->nlines) {
-				profile_location_label(p, l, label, sizeof(label));
-				fprintf(out, "%s", label);
-				continue;
-			}
-			const struct prof_function *f = &p->functions[l->lines[k].function];
-			short_name(f->name, name, sizeof(name));
-			const char *base = strrchr(f->file, '/');
-			fprintf(out, "%s", name);
-			if (!shown && f->file[0])
-				fprintf(out, " (%s:%" PRId64 ")", base ? base + 1 : f->file, l->lines[k].line);
-		}
+		for (uint32_t k = 0; k < (l->nlines ? l->nlines : 1) && n < max; k++)
+			out[n++] = (struct frame_ref){l, k};
 	}
-	fprintf(out, "\n");
+	return n;
+}
+
+/* A frame in libc & co. or a lock wrapper (locknames.h's rule). */
+static bool is_plumbing(const struct profile *p, struct frame_ref f)
+{
+	if (f.l->mapping >= 0 && locknames_is_runtime_library(p->mappings[f.l->mapping].file))
+		return true;
+	if (!f.l->nlines)
+		return false;
+	const struct prof_function *fn = &p->functions[f.l->lines[f.k].function];
+	return locknames_is_wrapper(fn->name, fn->system_name);
+}
+
+/* Up to SHORT_FRAMES frames, from the innermost that is the program's own
+ * (the lock wrappers and libc frames below it left out), the first with
+ * file:line. */
+static void short_stack(const struct profile *p, const struct prof_sample *s, FILE *out)
+{
+	struct frame_ref f[512];
+	char name[512];
+	size_t n = sample_frames(p, s, f, 512), first = 0;
+	while (first < n && is_plumbing(p, f[first]))
+		first++;
+	if (first == n)
+		first = 0;
+	for (size_t i = first; i < n && i < first + SHORT_FRAMES; i++) {
+		fprintf(out, "%s", i > first ? " < " : "");
+		if (!f[i].l->nlines) {
+			profile_location_label(p, f[i].l, name, sizeof(name));
+			fprintf(out, "%s", name);
+			continue;
+		}
+		const struct prof_function *fn = &p->functions[f[i].l->lines[f[i].k].function];
+		short_name(fn->name, name, sizeof(name));
+		const char *base = strrchr(fn->file, '/');
+		fprintf(out, "%s", name);
+		if (i == first && fn->file[0])
+			fprintf(out, " (%s:%" PRId64 ")", base ? base + 1 : fn->file,
+			        f[i].l->lines[f[i].k].line);
+	}
+	fprintf(out, "%s\n", n > first + SHORT_FRAMES ? " < ..." : "");
 }
 
 /* "    top waiter     1.20 ms in 12 waits       frame (file:line) < frame < ..." */
@@ -258,7 +316,7 @@ static void print_lock_details(const struct profile *p, const struct lockrow *r,
 	report_duration(wait, sizeof(wait), (uint64_t)r->v[LC_VIEW_WAIT][PROF_DELAY]);
 	report_duration(caused, sizeof(caused), (uint64_t)r->v[LC_VIEW_HOLDER][PROF_DELAY]);
 	report_duration(unch, sizeof(unch), r->lock->uncharged_ns);
-	fprintf(out, "  %s (%s): %s waited in %" PRId64 " contentions", r->lock->name,
+	fprintf(out, "  %s, %s: %s waited in %" PRId64 " contentions", r->lock->name,
 	        kind_label(r->lock->kinds), wait, r->v[LC_VIEW_WAIT][PROF_CONTENTIONS]);
 	if (p->holder_recorded)
 		fprintf(out, "; unlocks charged %s, %s not charged", caused, unch);
@@ -291,7 +349,8 @@ void report_locks_write(const struct report_input *in, FILE *out)
 	for (size_t i = 0; i < n; i++)
 		print_lock_row(&rows[i], total, out);
 	if (n)
-		fprintf(out, "\nLock details (top stacks of each lock, innermost frame first)\n");
+		fprintf(out, "\nLock details (top stacks of each lock: the program's innermost frames, "
+		             "lock wrappers left out)\n");
 	for (size_t i = 0; i < n; i++)
 		print_lock_details(p, &rows[i], out);
 	if (n < p->nlocks)

@@ -122,7 +122,7 @@ static void header_hold_and_locks(const struct dump *d, FILE *out)
 	}
 	if (view_lost(d, LC_VIEW_HOLD))
 		header_lost_view(d, LC_VIEW_HOLD, "hold view: ", out);
-	fprintf(out, "  %" PRIu64 " locks contended, %" PRIu64 " trylock failures\n", t->locks,
+	fprintf(out, "  locks contended: %" PRIu64 "; trylock failures: %" PRIu64 "\n", t->locks,
 	        t->trylock_failures);
 	if (t->locks_refused)
 		fprintf(out, "  %" PRIu64 " locks did not fit in the lock table (no name, no "
@@ -277,6 +277,7 @@ struct entry {
 	int64_t max_ns;
 	const char *lock; /* the locks' name if they all have one, else NULL */
 	bool mixed;       /* several locks */
+	uint8_t kind;     /* the samples' kind, PROF_KIND_NONE if they differ */
 };
 
 char *report_stack_key(const struct profile *p, const struct prof_sample *s)
@@ -359,7 +360,7 @@ static struct entry *stack_entries(const struct profile *p, int view, size_t *n)
 		if (s->view != view)
 			continue;
 		e[m] = (struct entry){report_stack_key(p, s), i, {s->value[0], s->value[1]},
-		                      s->max_ns, s->lock, false};
+		                      s->max_ns, s->lock, false, s->kind};
 		if (!e[m].key)
 			e[m].key = strdup("");
 		m++;
@@ -372,6 +373,8 @@ static struct entry *stack_entries(const struct profile *p, int view, size_t *n)
 				last->value[v] += e[i].value[v];
 			last->max_ns = e[i].max_ns > last->max_ns ? e[i].max_ns : last->max_ns;
 			last->mixed |= e[i].lock != last->lock;
+			if (e[i].kind != last->kind)
+				last->kind = PROF_KIND_NONE;
 			free(e[i].key);
 			continue;
 		}
@@ -396,6 +399,8 @@ static void print_entry_head(const struct profile *p, const struct entry *e, int
 		fprintf(out, " on several locks");
 	else if (e->lock)
 		fprintf(out, " on %s", e->lock);
+	if (e->kind != LC_KIND_MUTEX && e->kind < LC_NKINDS) /* a mutex is what one expects */
+		fprintf(out, " (%s)", viewkind_kind_name(e->kind));
 	fprintf(out, " in %" PRId64 " %s", e->value[PROF_CONTENTIONS], words[view].events);
 	if (view == LC_VIEW_HOLD && e->max_ns) {
 		report_duration(longest, sizeof(longest), (uint64_t)e->max_ns);

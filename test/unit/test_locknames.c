@@ -9,11 +9,12 @@
  * modules (dl_iterate_phdr, real build-ids), so libdwfl reads the real
  * symbol tables.  A heap lock is named by its address and the innermost
  * frame of its LOCK record's stack that is the program's own: a libc
- * frame and the __gthread* and pthread_* wrappers around it are passed
- * over; with only such frames the innermost one names it; without a LOCK
- * record, the address alone.  A module whose build-id does not match gives
- * "module+0xoff" and one warning, never a wrong name.  profile_build
- * gives every sample its lock's name and fills the lock table.
+ * frame and the pthread_*, __glibcxx_* and __gthread* wrappers around it
+ * are passed over; with only such frames the innermost one names it;
+ * without a LOCK record, the address alone.  A module whose build-id does
+ * not match gives "module+0xoff" and one warning, never a wrong name.
+ * profile_build gives every sample its lock's name and fills the lock
+ * table, whose one-line stacks leave the same wrappers out.
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -25,6 +26,7 @@
 #include "dumpread.h"
 #include "locknames.h"
 #include "profile.h"
+#include "report.h"
 #include "resolve.h"
 #include "unit/dumpbuild.h"
 #include "viewkind.h"
@@ -56,6 +58,13 @@ __attribute__((noinline)) int __gthread_helper_for_test(volatile int *x)
 	return *x;
 }
 
+__attribute__((noinline)) int __glibcxx_helper_for_test(volatile int *x)
+{
+	for (int i = 0; i < 8; i++)
+		*x |= i - *x;
+	return *x;
+}
+
 __attribute__((noinline)) int pthread_helper_for_test(volatile int *x)
 {
 	for (int i = 0; i < 8; i++)
@@ -74,7 +83,7 @@ static uint64_t pc_in(const void *f)
 static struct dumpbuild b;
 static struct dump d;
 static void *heap_lock, *bare_heap_lock;
-static uint64_t user_stack[4], plumbing_only[2];
+static uint64_t user_stack[5], plumbing_only[2];
 
 static void build(void)
 {
@@ -82,8 +91,9 @@ static void build(void)
 	bare_heap_lock = malloc(64);
 	user_stack[0] = pc_in((const void *)pthread_mutex_lock); /* in libc */
 	user_stack[1] = pc_in((const void *)pthread_helper_for_test);
-	user_stack[2] = pc_in((const void *)__gthread_helper_for_test);
-	user_stack[3] = pc_in((const void *)lock_user);
+	user_stack[2] = pc_in((const void *)__glibcxx_helper_for_test);
+	user_stack[3] = pc_in((const void *)__gthread_helper_for_test);
+	user_stack[4] = pc_in((const void *)lock_user);
 	plumbing_only[0] = user_stack[1];
 	plumbing_only[1] = user_stack[0];
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/proc/self/exe", LC_META_STACKS | LC_META_HOLDER, 0);
@@ -93,8 +103,10 @@ static void build(void)
 	                          (uintptr_t)bare_heap_lock};
 	for (size_t i = 0; i < sizeof(locks) / sizeof(locks[0]); i++)
 		db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, locks[i], 1, 100, 100, 0},
-		          &user_stack[3], 1);
-	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)heap_lock, 3, 0, 0, LC_KIND_MUTEX, 4},
+		          &user_stack[4], 1);
+	db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, (uintptr_t)heap_lock, 1, 900,
+	                                 900, 0}, user_stack, 5);
+	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)heap_lock, 3, 0, 0, LC_KIND_MUTEX, 5},
 	        user_stack);
 	db_lost(&b, LC_VIEW_WAIT, NULL);
 	db_totals(&b, (struct lc_rec_totals){0});
@@ -232,6 +244,30 @@ Test(locknames, profile_names_every_sample_and_fills_the_lock_table)
 		if (s->lock_addr == (uintptr_t)heap_lock)
 			cr_assert_eq(l->trylock_failures, 3, "the LOCK record's counters");
 	}
-	cr_assert_eq(named, 5);
+	cr_assert_eq(named, 6);
+	profile_free(&p);
+}
+
+/* The heap lock's top waiter (900 ns, through libc and three wrappers)
+ * starts at lock_user in the lock details. */
+Test(locknames, lock_details_leave_the_wrappers_out)
+{
+	struct profile p;
+	struct resolve_opts o = {.demangle = true};
+	cr_assert_eq(profile_build(&p, &d, 1, &o, VIEWKIND_ALL_KINDS, NULL), 0);
+	const char *path = "x.raw";
+	struct report_input in = {&p, &d, &path, 1, 20, PROF_DELAY, -1};
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	report_locks_write(&in, f);
+	fclose(f);
+	const char *top = strstr(out, " 900 ns in 1 waits ");
+	cr_assert_not_null(top, "%s", out);
+	const char *frame = top + strlen(" 900 ns in 1 waits ");
+	frame += strspn(frame, " ");
+	cr_assert(strncmp(frame, "lock_user (test_locknames.c:", 28) == 0, "%s", top);
+	cr_assert(!strstr(out, "helper_for_test"), "a wrapper in the lock details:\n%s", out);
+	free(out);
 	profile_free(&p);
 }
