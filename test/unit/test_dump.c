@@ -2,8 +2,10 @@
  * test_dump.c — the raw dump: writer (preload/dumpwrite.c) against reader
  * (symbolize/dumpread.c).
  *
- * Tests: a round trip of a dump built from a real arena, stack table and
- * module map (this process's own modules) with every field compared; every
+ * Tests: a round trip of a version 2 dump built from a real arena, stack
+ * table (buckets of every view and kind, on several locks), lock table
+ * (with and without a first-contended stack) and module map (this
+ * process's own modules) with every field compared, LOST per view; every
  * prefix of that dump parses as an error or as incomplete, never complete
  * and never past its end (the prefix ends at a PROT_NONE page), and the
  * prefixes that end on a record boundary are incomplete at exactly that
@@ -27,21 +29,44 @@
 
 #include "dumpread.h"
 #include "dumpwrite.h"
+#include "lockstate.h"
 
 /* ---- the dump under test ------------------------------------------------ */
 
 static struct arena arena;
 static struct stacktab tab;
 static struct modmap mods;
+static struct lockstate locks;
 static struct dump_input in;
 static char exe[4096];
+static unsigned nstacks;
 
+/* Each stack gets the next (view, kind) and one of three lock addresses. */
 static void add_stack(uint32_t flags, uint32_t n, uintptr_t base, uint64_t count, uint64_t delay)
 {
 	uintptr_t pcs[LC_DUMP_MAX_DEPTH];
 	for (uint32_t i = 0; i < n; i++)
 		pcs[i] = base + i * 0x18;
-	cr_assert_eq(stacktab_add(&tab, flags, pcs, n, count, delay), STACKTAB_INSERTED);
+	struct event_key k = {.lock = 0x601000 + 0x40 * (nstacks % 3), .flags = flags,
+	                      .view = (uint8_t)(nstacks % LC_NVIEWS),
+	                      .kind = (uint8_t)(nstacks % LC_NKINDS)};
+	nstacks++;
+	cr_assert_eq(stacktab_add(&tab, &k, pcs, n, count, delay, delay / 2 + 1), STACKTAB_INSERTED);
+}
+
+/* Two contended locks: one named by its first stack, one not. */
+static void add_locks(void)
+{
+	static const uintptr_t first[] = {0x401234, 0x401500, 0x7f0000001000};
+	cr_assert_eq(lockstate_init(&locks, &arena, 64), 0);
+	struct lockent *a = lockstate_get(&locks, 0x601000, LC_KIND_MUTEX);
+	struct lockent *b = lockstate_get(&locks, 0x7f00deadbe00, LC_KIND_WRLOCK);
+	cr_assert(a && b);
+	lockstate_name(a, first, 3);
+	atomic_store(&a->trylock_failures, 11);
+	atomic_store(&a->timeouts, 3);
+	atomic_store(&a->uncharged_ns, 4444);
+	atomic_store(&b->trylock_failures, UINT64_MAX);
 }
 
 static void build_input(void)
@@ -53,6 +78,7 @@ static void build_input(void)
 	cr_assert_eq(stacktab_init(&tab, &arena, 64), 0);
 	cr_assert_eq(modmap_init(&mods, &arena, exe), 0);
 	cr_assert(modmap_refresh(&mods));
+	nstacks = 0;
 	add_stack(0, 1, (uintptr_t)&build_input, 1, 10);
 	add_stack(LC_BUCKET_TRUNCATED, 3, 0x401000, 2, 2000);
 	add_stack(LC_BUCKET_TRUNCATED | LC_BUCKET_TIMEDOUT, LC_DUMP_MAX_DEPTH, 0x7f0000001000, 3, 3);
@@ -64,16 +90,23 @@ static void build_input(void)
 	    .pid = 4242, .start_realtime_ns = 1700000000000000001ull,
 	    .end_realtime_ns = 1700000000500000002ull, .start_mono_ns = 123456789,
 	    .end_mono_ns = 987654321012, .clock = LC_CLOCK_MONOTONIC, .rate = 10,
-	    .depth = LC_DUMP_MAX_DEPTH, .flags = LC_META_STACKS, .arena_bytes = 16 << 20,
-	    .arena_used = arena_used(&arena), .exe_len = 77777, .reserved = 0};
+	    .depth = LC_DUMP_MAX_DEPTH, .flags = LC_META_STACKS | LC_META_HOLDER,
+	    .arena_bytes = 16 << 20, .arena_used = arena_used(&arena), .exe_len = 77777,
+	    .hold_rate = 100};
+	add_locks();
 	in.exe = exe;
 	in.modmap = &mods;
 	in.tab = &tab;
-	for (int r = 0; r < LC_LOST_NREASONS; r++)
-		in.lost[r] = (struct lc_lost_entry){.count = 10u * r + 1, .delay_ns = 1000u * r + 7};
+	in.locks = &locks;
+	for (int v = 0; v < LC_NVIEWS; v++)
+		for (int r = 0; r < LC_LOST_NREASONS; r++)
+			in.lost[v][r] = (struct lc_lost_entry){.count = 100u * v + 10u * r + 1,
+			                                       .delay_ns = 10000u * v + 1000u * r + 7};
 	in.totals = (struct lc_rec_totals){
 	    .contentions = 111, .delay_ns = 222, .timeouts = 3, .buckets = 999, .modules = 999,
-	    .stacks_refused = 4, .threads_unread = 5, .threads_seen = 6};
+	    .stacks_refused = 4, .threads_unread = 5, .threads_seen = 6, .caused_count = 7,
+	    .caused_ns = 8, .uncharged_ns = 9, .holds = 10, .hold_ns = 11, .trylock_failures = 12,
+	    .locks = 999, .locks_refused = 13};
 }
 
 static void free_input(void)
@@ -142,6 +175,7 @@ static void assert_meta(const struct dump *d)
 	cr_assert_eq(a->flags, e->flags);
 	cr_assert_eq(a->arena_bytes, e->arena_bytes);
 	cr_assert_eq(a->arena_used, e->arena_used);
+	cr_assert_eq(a->hold_rate, e->hold_rate);
 	cr_assert_eq(a->exe_len, strlen(exe), "exe_len is the writer's, not the input's");
 	cr_assert_str_eq(d->exe, exe);
 }
@@ -193,7 +227,8 @@ static void collect(const struct stackbucket *b, void *arg)
 
 static bool bucket_equal(const struct dump_bucket *a, const struct stackbucket *e)
 {
-	if (a->flags != e->flags || a->nframes != e->nframes)
+	if (a->flags != e->key.flags || a->nframes != e->nframes || a->view != e->key.view ||
+	    a->kind != e->key.kind || a->lock != e->key.lock)
 		return false;
 	for (uint32_t i = 0; i < a->nframes; i++)
 		if (a->pcs[i] != e->pcs[i])
@@ -214,14 +249,51 @@ static void assert_buckets(const struct dump *d)
 		e.seen[k] = true;
 		cr_assert_eq(d->buckets[i].count, e.b[k]->count);
 		cr_assert_eq(d->buckets[i].delay_ns, e.b[k]->delay_ns);
+		cr_assert_eq(d->buckets[i].max_ns, e.b[k]->max_ns);
 	}
+}
+
+struct lock_expect {
+	const struct lockent *e[8];
+	size_t n;
+};
+
+static void collect_lock(const struct lockent *e, void *arg)
+{
+	struct lock_expect *x = arg;
+	cr_assert_lt(x->n, 8);
+	x->e[x->n++] = e;
+}
+
+static void assert_locks(const struct dump *d)
+{
+	struct lock_expect x = {.n = 0};
+	lockstate_foreach(&locks, collect_lock, &x);
+	cr_assert_eq(d->nlocks, x.n);
+	cr_assert_eq(x.n, 2);
+	for (size_t i = 0; i < x.n; i++) {
+		const struct lockent *e = x.e[i];
+		const struct dump_lock *l = dump_lock_of(d, e->addr);
+		cr_assert_not_null(l, "lock %#lx not in the dump", (unsigned long)e->addr);
+		cr_assert_eq(l->kind, e->kind);
+		cr_assert_eq(l->trylock_failures, e->trylock_failures);
+		cr_assert_eq(l->timeouts, e->timeouts);
+		cr_assert_eq(l->uncharged_ns, e->uncharged_ns);
+		cr_assert_eq(l->nframes, e->first_state == 2 ? e->first_n : 0);
+		for (uint32_t k = 0; k < l->nframes; k++)
+			cr_assert_eq(l->pcs[k], e->first[k]);
+	}
+	cr_assert_eq(dump_lock_of(d, 0x601000)->nframes, 3);
 }
 
 static void assert_lost_and_totals(const struct dump *d)
 {
-	for (int r = 0; r < LC_LOST_NREASONS; r++) {
-		cr_assert_eq(d->lost[r].count, in.lost[r].count, "lost[%d]", r);
-		cr_assert_eq(d->lost[r].delay_ns, in.lost[r].delay_ns, "lost[%d]", r);
+	cr_assert_eq(d->lost_views, (1u << LC_NVIEWS) - 1, "one LOST record per view");
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		for (int r = 0; r < LC_LOST_NREASONS; r++) {
+			cr_assert_eq(d->lost[v][r].count, in.lost[v][r].count, "lost[%d][%d]", v, r);
+			cr_assert_eq(d->lost[v][r].delay_ns, in.lost[v][r].delay_ns, "lost[%d][%d]", v, r);
+		}
 	}
 	const struct lc_rec_totals *a = &d->totals, *e = &in.totals;
 	cr_assert_eq(a->contentions, e->contentions);
@@ -232,6 +304,14 @@ static void assert_lost_and_totals(const struct dump *d)
 	cr_assert_eq(a->stacks_refused, e->stacks_refused);
 	cr_assert_eq(a->threads_unread, e->threads_unread);
 	cr_assert_eq(a->threads_seen, e->threads_seen);
+	cr_assert_eq(a->caused_count, e->caused_count);
+	cr_assert_eq(a->caused_ns, e->caused_ns);
+	cr_assert_eq(a->uncharged_ns, e->uncharged_ns);
+	cr_assert_eq(a->holds, e->holds);
+	cr_assert_eq(a->hold_ns, e->hold_ns);
+	cr_assert_eq(a->trylock_failures, e->trylock_failures);
+	cr_assert_eq(a->locks, d->nlocks, "totals.locks is counted by the writer");
+	cr_assert_eq(a->locks_refused, e->locks_refused);
 }
 
 static void assert_round_trip(const struct dump *d, size_t len)
@@ -240,10 +320,12 @@ static void assert_round_trip(const struct dump *d, size_t len)
 	cr_assert_str_eq(d->warning, "");
 	cr_assert_eq(d->stop_offset, len);
 	cr_assert_eq(d->skipped, 0);
-	cr_assert_eq(d->records, 1 + d->nmodules + d->nbuckets + 2, "meta, modules, buckets, lost, totals");
+	cr_assert_eq(d->records, 1 + d->nmodules + d->nbuckets + d->nlocks + LC_NVIEWS + 1,
+	             "meta, modules, buckets, locks, lost per view, totals");
 	assert_meta(d);
 	assert_modules(d);
 	assert_buckets(d);
+	assert_locks(d);
 	assert_lost_and_totals(d);
 }
 
@@ -263,6 +345,7 @@ Test(dump, empty_table_and_no_modules)
 {
 	in.tab = NULL;
 	in.modmap = NULL;
+	in.locks = NULL;
 	in.exe = NULL;
 	size_t len;
 	uint8_t *buf = write_to_mem(&len);
@@ -270,9 +353,11 @@ Test(dump, empty_table_and_no_modules)
 	char err[256] = "";
 	cr_assert_eq(dump_parse(buf, len, &d, err, sizeof(err)), 0, "%s", err);
 	cr_assert(d.complete);
-	cr_assert_eq(d.nbuckets + d.nmodules + d.totals.buckets + d.totals.modules, 0);
+	cr_assert_eq(d.nbuckets + d.nmodules + d.nlocks + d.totals.buckets + d.totals.modules +
+	             d.totals.locks, 0);
 	cr_assert_str_eq(d.exe, "");
-	cr_assert_eq(d.lost[LC_LOST_NO_SLOT].count, in.lost[LC_LOST_NO_SLOT].count);
+	cr_assert_eq(d.lost[LC_VIEW_HOLD][LC_LOST_NO_SLOT].count,
+	             in.lost[LC_VIEW_HOLD][LC_LOST_NO_SLOT].count);
 	dump_free(&d);
 	free(buf);
 }
@@ -425,9 +510,12 @@ Test(dump, bad_magic_and_version)
 	buf[3] ^= 0x20;
 	assert_parse_error(buf, len, "magic");
 	buf[3] ^= 0x20;
-	uint16_t v2 = 2;
-	memcpy(buf + 8, &v2, 2);
-	assert_parse_error(buf, len, "version 2.");
+	uint16_t v = LC_DUMP_VERSION_MAJOR + 1;
+	memcpy(buf + 8, &v, 2);
+	assert_parse_error(buf, len, "version 3.0 is not supported");
+	v = 1; /* the old format: not read at all */
+	memcpy(buf + 8, &v, 2);
+	assert_parse_error(buf, len, "version 1.0 is not supported");
 	free(buf);
 }
 
@@ -436,7 +524,7 @@ Test(dump, bucket_with_more_frames_than_bytes)
 	size_t len;
 	uint8_t *buf = write_to_mem(&len);
 	uint64_t at = first_of_type(buf, len, LC_REC_BUCKET);
-	uint32_t *nframes = (uint32_t *)(buf + at + sizeof(struct lc_rec_head) + 20);
+	uint32_t *nframes = (uint32_t *)(buf + at + sizeof(struct lc_rec_head) + 36);
 	char needle[64];
 	snprintf(needle, sizeof(needle), "offset %llu", (unsigned long long)at);
 	const uint32_t bad[] = {*nframes + 1, 0, LC_DUMP_MAX_DEPTH + 1, UINT32_MAX};
@@ -458,7 +546,7 @@ Test(dump, bucket_without_frames)
 	struct {
 		struct lc_rec_head h;
 		struct lc_rec_bucket b;
-	} rec = {{LC_REC_BUCKET, sizeof(struct lc_rec_bucket)}, {1, 1, 0, 0}};
+	} rec = {{LC_REC_BUCKET, sizeof(struct lc_rec_bucket)}, {.count = 1, .delay_ns = 1}};
 	memcpy(buf + at, &rec, sizeof(rec));
 	char needle[64];
 	snprintf(needle, sizeof(needle), "offset %llu", (unsigned long long)at);
