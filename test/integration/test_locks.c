@@ -236,6 +236,28 @@ Test(locks, trylock_failures_and_timeouts_are_counted_per_lock)
 	harness_result_free(&r);
 }
 
+/* C11: a failed mtx_trylock and a timed-out mtx_timedlock on table_mtx. */
+Test(locks, c11_trylock_failures_and_timeouts_are_counted)
+{
+	char dump[PATH_MAX];
+	struct run_result r, t;
+	struct lock_row row;
+	harness_profile("c11", (const char *[]){"2", "40", NULL}, "", 30, &r, dump);
+	cr_assert(harness_out_value(r.out, "trylock_busy") == 1 &&
+	              harness_out_value(r.out, "timeouts") == 1,
+	          "the fixture itself: %s", r.out);
+	text_report(dump, &t);
+	cr_assert(lock_row(t.out, "table_mtx", &row), "no table_mtx row in:\n%s", t.out);
+	cr_assert_eq(row.trylock_failures, 1, "table_mtx: %" PRIu64 " trylock failures",
+	             row.trylock_failures);
+	cr_assert_eq(row.timeouts, 1, "table_mtx: %" PRIu64 " timeouts", row.timeouts);
+	cr_assert_eq(row.contentions, 3, "2 mtx_lock waits and the timed-out one, not %" PRIu64,
+	             row.contentions);
+	cr_assert_str_eq(row.kind, "mutex");
+	harness_result_free(&t);
+	harness_result_free(&r);
+}
+
 /* ---- hold times in the lock table ------------------------------------------------------ */
 
 Test(locks, text_report_has_hold_avg_and_max)
