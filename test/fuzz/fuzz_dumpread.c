@@ -79,31 +79,67 @@ static void walk_module(const struct dump *d, const struct dump_module *m)
 	}
 }
 
-static void walk_bucket(const struct dump *d, const struct dump_bucket *b)
+static void walk_pcs(const struct dump *d, const uint64_t *pcs, uint32_t n)
 {
-	CHECK(b->nframes >= 1 && b->nframes <= LC_DUMP_MAX_DEPTH);
-	CHECK(b->pcs != NULL);
-	touch(b, sizeof(*b));
-	for (uint32_t k = 0; k < b->nframes; k++) {
-		const struct dump_module *m = dump_module_of(d, b->pcs[k]);
+	for (uint32_t k = 0; k < n; k++) {
+		const struct dump_module *m = dump_module_of(d, pcs[k]);
 		if (!m)
 			continue;
-		CHECK(m >= d->modules && m < d->modules + d->nmodules && contains(m, b->pcs[k]));
+		CHECK(m >= d->modules && m < d->modules + d->nmodules && contains(m, pcs[k]));
 		touch(m->path, strlen(m->path) + 1);
 	}
 }
 
-/* dump_sum is the sentinel plus every bucket (wrapping, as unsigned). */
+static void walk_bucket(const struct dump *d, const struct dump_bucket *b)
+{
+	CHECK(b->nframes >= 1 && b->nframes <= LC_DUMP_MAX_DEPTH);
+	CHECK(b->view < LC_NVIEWS && b->kind < LC_NKINDS); /* consumers index arrays with them */
+	CHECK(b->pcs != NULL);
+	touch(b, sizeof(*b));
+	touch(b->pcs, b->nframes * sizeof(*b->pcs));
+	walk_pcs(d, b->pcs, b->nframes);
+}
+
+static void walk_lock(const struct dump *d, const struct dump_lock *l)
+{
+	CHECK(l->nframes <= LC_LOCK_FIRST_FRAMES && l->kind < LC_NKINDS);
+	touch(l, sizeof(*l));
+	walk_pcs(d, l->pcs, l->nframes);
+	const struct dump_lock *found = dump_lock_of(d, l->addr);
+	CHECK(found >= d->locks && found < d->locks + d->nlocks && found->addr == l->addr);
+}
+
+/* dump_sum is a view's sentinel plus its buckets (wrapping, as unsigned),
+ * and the views together are every bucket and every lost entry. */
 static void check_sums(const struct dump *d)
 {
-	uint64_t c, t, lc, lt;
-	dump_sum(d, &c, &t);
-	dump_lost_sum(d, &lc, &lt);
-	for (size_t i = 0; i < d->nbuckets; i++) {
-		lc += d->buckets[i].count;
-		lt += d->buckets[i].delay_ns;
+	uint64_t all_c = 0, all_t = 0, bc = 0, bt = 0;
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		uint64_t c, t, lc, lt;
+		dump_sum(d, (enum lc_view)v, &c, &t);
+		dump_lost_sum(d, (enum lc_view)v, &lc, &lt);
+		for (size_t i = 0; i < d->nbuckets; i++) {
+			if (d->buckets[i].view == v) {
+				lc += d->buckets[i].count;
+				lt += d->buckets[i].delay_ns;
+			}
+		}
+		CHECK(c == lc && t == lt);
+		CHECK(!dump_view_conserved(d, (enum lc_view)v) || d->have_totals);
+		all_c += c;
+		all_t += t;
 	}
-	CHECK(c == lc && t == lt);
+	for (size_t i = 0; i < d->nbuckets; i++) {
+		bc += d->buckets[i].count;
+		bt += d->buckets[i].delay_ns;
+	}
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		for (int r = 0; r < LC_LOST_NREASONS; r++) {
+			bc += d->lost[v][r].count;
+			bt += d->lost[v][r].delay_ns;
+		}
+	}
+	CHECK(all_c == bc && all_t == bt);
 }
 
 static void check_model(const struct dump *d, size_t len)
@@ -113,8 +149,12 @@ static void check_model(const struct dump *d, size_t len)
 	CHECK(d->version_major == LC_DUMP_VERSION_MAJOR);
 	CHECK(d->nmodules == 0 || d->modules != NULL);
 	CHECK(d->nbuckets == 0 || d->buckets != NULL);
+	CHECK(d->nlocks == 0 || d->locks != NULL);
+	/* One LOST record per view at most, and have_lost says whether any. */
+	CHECK(d->lost_views < 1u << LC_NVIEWS && d->have_lost == (d->lost_views != 0));
 	/* Every record before the trailer is counted exactly once (1: meta). */
-	CHECK(d->records == 1 + d->nmodules + d->nbuckets + d->have_lost + d->have_totals +
+	CHECK(d->records == 1 + d->nmodules + d->nbuckets + d->nlocks +
+	                        (size_t)__builtin_popcount(d->lost_views) + d->have_totals +
 	                        d->skipped);
 	check_line(d->warning, sizeof(d->warning), d->complete);
 	if (d->complete)
@@ -125,6 +165,8 @@ static void check_model(const struct dump *d, size_t len)
 		walk_module(d, &d->modules[i]);
 	for (size_t i = 0; i < d->nbuckets; i++)
 		walk_bucket(d, &d->buckets[i]);
+	for (size_t i = 0; i < d->nlocks; i++)
+		walk_lock(d, &d->locks[i]);
 	check_sums(d);
 }
 

@@ -3,9 +3,11 @@
 #
 #   test/fuzz/mkcorpus.sh        (works from anywhere; runs at the repository root)
 #
-# Three real dumps from the test fixtures under the preload, then seeds
-# derived from the first one by cuts and edits (mkseed.c): the reader's
-# paths for cut-short, skipped, refused and empty input all start covered.
+# Four real dumps (format 2.0: every view, LOCK records) from the test
+# fixtures under the preload, then seeds derived from the first one by cuts
+# and edits (mkseed.c): the reader's paths for cut-short, skipped, refused
+# (old and newer major versions, a view, kind or frame count out of range,
+# a second LOST record for a view) and empty input all start covered.
 # The real dumps hold pids and addresses, so each run differs in those
 # bytes; the derivations are the same every time.  Each seed is checked
 # against what lockcontend-rawdump must say of it (0 complete, 1 refused,
@@ -13,7 +15,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 
-make -s all build/test/fixtures/known_wait build/test/fixtures/scenarios
+make -s all build/test/fixtures/known_wait build/test/fixtures/scenarios \
+	build/test/fixtures/lock_names
 out=test/fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -45,20 +48,36 @@ mkdir -p "$out"
 profile known_wait.raw depth=8 build/test/fixtures/known_wait 2 5
 profile timeout.raw depth=8 build/test/fixtures/scenarios timeout 1 5
 profile nostacks.raw stacks=0 build/test/fixtures/known_wait 2 5
+profile lock_names.raw depth=8 build/test/fixtures/lock_names 2 5
 
 : >"$out/empty.raw"
+# Record types (dumpfmt.h): 1 meta, 2 module, 3 bucket, 4 lost, 5 totals,
+# 6 trailer, 7 lock.
 cut cut-after-meta.raw "$(offset 2)"               # at a record boundary
 cut cut-before-trailer.raw "$(offset 6)"           # every record but the trailer
 cut cut-mid-module.raw "$(($(offset 2) + 8 + 30))" # inside the first segment
-cut cut-mid-bucket.raw "$(($(offset 3) + 8 + 28))" # inside the first frame
+cut cut-mid-bucket.raw "$(($(offset 3) + 8 + 52))" # inside the first frame
+cut cut-mid-lock.raw "$(($(offset 7) + 8 + 44))"   # inside its first frame
+cut cut-mid-lost.raw "$(($(offset 4 2) + 8 + 12))" # the holder view's reasons
 cut cut-mid-trailer.raw "$(($(offset 6) + 8 + 12))"
 # A record type this reader does not know, valid otherwise: skipped.
 $seed insert "$out/known_wait.raw" "$out/unknown-record.raw" 99 5 3
 # What a newer minor version may write: a new record type.  Read.
-$seed insert "$out/known_wait.raw" "$tmp/minor.raw" 7 24 4
-$seed version "$tmp/minor.raw" "$out/minor-1.1.raw" 1 1
-# A newer major version: refused.
-$seed version "$out/known_wait.raw" "$out/major-2.0.raw" 2 0
+$seed insert "$out/known_wait.raw" "$tmp/minor.raw" 8 24 4
+$seed version "$tmp/minor.raw" "$out/minor-2.1.raw" 2 1
+# Another major version, older or newer: refused.
+$seed version "$out/known_wait.raw" "$out/major-3.0.raw" 3 0
+$seed version "$out/known_wait.raw" "$out/major-1.0.raw" 1 0
+# Values out of range, one field each: refused.
+$seed set "$out/known_wait.raw" "$out/bad-view.raw" 3 1 40 1 3       # bucket view
+$seed set "$out/known_wait.raw" "$out/bad-kind.raw" 3 1 41 1 4       # bucket kind
+$seed set "$out/known_wait.raw" "$out/bad-lock-kind.raw" 7 1 32 4 4  # lock kind
+$seed set "$out/known_wait.raw" "$out/lock-9-frames.raw" 7 1 36 4 9  # lock nframes
+$seed set "$out/known_wait.raw" "$out/lost-view-3.raw" 4 3 0 4 3     # LOST view
+$seed set "$out/known_wait.raw" "$out/lost-twice.raw" 4 2 0 4 0      # two for the waiter
+# Read, but a view does not add up (caused_count + 1): rawdump says so.
+caused=$(od -An -tu8 -j $(($(offset 5) + 8 + 64)) -N8 "$out/known_wait.raw")
+$seed set "$out/known_wait.raw" "$out/not-conserved.raw" 5 1 64 8 $((caused + 1))
 
 # expect STATUS FILE...: lockcontend-rawdump's verdict on each.
 expect() {
@@ -70,8 +89,10 @@ expect() {
 		[ "$rc" = "$want" ] || { echo "mkcorpus: $f: rawdump exit $rc, want $want" >&2; exit 1; }
 	done
 }
-expect 0 known_wait.raw timeout.raw nostacks.raw unknown-record.raw minor-1.1.raw
-expect 1 empty.raw major-2.0.raw
+expect 0 known_wait.raw timeout.raw nostacks.raw lock_names.raw unknown-record.raw \
+	minor-2.1.raw
+expect 1 empty.raw major-3.0.raw major-1.0.raw bad-view.raw bad-kind.raw bad-lock-kind.raw \
+	lock-9-frames.raw lost-view-3.raw lost-twice.raw
 expect 2 cut-after-meta.raw cut-before-trailer.raw cut-mid-module.raw cut-mid-bucket.raw \
-	cut-mid-trailer.raw
+	cut-mid-lock.raw cut-mid-lost.raw cut-mid-trailer.raw not-conserved.raw
 ls -l "$out"

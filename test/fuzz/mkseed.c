@@ -6,6 +6,9 @@
  *                                              bytes before the first BEFORE_TYPE
  *                                              record, trailer fixed to match
  *   mkseed version IN OUT MAJOR MINOR          rewrite the header's version
+ *   mkseed set IN OUT TYPE NTH OFF BYTES VALUE write VALUE (BYTES 1, 2, 4 or 8,
+ *                                              little-endian) at payload offset
+ *                                              OFF of the NTH (1..) TYPE record
  *
  * The reader is not used on purpose: seeds must be crafted from the format
  * (dumpfmt.h) alone, so a reader bug cannot shape its own test inputs.
@@ -59,21 +62,37 @@ static uint64_t get64(const uint8_t *p)
 	return get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
-/* Offset of the first record of `type` (0: print every record), or 0. */
-static size_t walk(uint32_t type)
+/* Offset of the nth (1..) record of `type` (0: print every record), or 0. */
+static size_t walk_nth(uint32_t type, unsigned nth)
 {
 	size_t off = sizeof(struct lc_dump_header);
 	while (len - off >= sizeof(struct lc_rec_head)) {
 		uint32_t t = get32(buf + off), size = get32(buf + off + 4);
 		if (type == 0)
 			printf("%zu %u %u\n", off, t, size);
-		else if (t == type)
+		else if (t == type && --nth == 0)
 			return off;
 		if (size > LC_DUMP_MAX_RECORD || len - off - 8 < lc_dump_pad(size))
 			break;
 		off += 8 + lc_dump_pad(size);
 	}
 	return 0;
+}
+
+static size_t walk(uint32_t type)
+{
+	return walk_nth(type, 1);
+}
+
+static void set(const char *out, uint32_t type, unsigned nth, uint32_t off, int bytes,
+                uint64_t value)
+{
+	size_t at = walk_nth(type, nth);
+	if (!at || (bytes != 1 && bytes != 2 && bytes != 4 && bytes != 8) ||
+	    off + (uint32_t)bytes > get32(buf + at + 4))
+		die("no such record, or the field is outside its payload");
+	put(buf + at + 8 + off, value, bytes);
+	save(out, buf, len);
 }
 
 static void insert(const char *out, uint32_t type, uint32_t size, uint32_t before)
@@ -112,9 +131,14 @@ int main(int argc, char **argv)
 		put(buf + 8, strtoul(argv[4], NULL, 0), 2);
 		put(buf + 10, strtoul(argv[5], NULL, 0), 2);
 		save(argv[3], buf, len);
+	} else if (argc == 9 && !strcmp(argv[1], "set")) {
+		load(argv[2]);
+		set(argv[3], (uint32_t)strtoul(argv[4], NULL, 0), (unsigned)strtoul(argv[5], NULL, 0),
+		    (uint32_t)strtoul(argv[6], NULL, 0), (int)strtol(argv[7], NULL, 0),
+		    strtoull(argv[8], NULL, 0));
 	} else {
 		die("usage: mkseed records IN | insert IN OUT TYPE LEN BEFORE_TYPE | "
-		    "version IN OUT MAJOR MINOR");
+		    "version IN OUT MAJOR MINOR | set IN OUT TYPE NTH OFF BYTES VALUE");
 	}
 	return 0;
 }
