@@ -15,7 +15,12 @@
  * boundaries.  STACKS distinct stacks of DEPTH frames are drawn from them;
  * the first DISTINCT frame slots take every address once, in a shuffled
  * order, so every address is used.  Counts and delays are random, nothing
- * is lost (the LOST record is all zeros), and TOTALS add up exactly.
+ * is lost (a LOST record of zeros for each view), and TOTALS add up
+ * exactly.  Format 2.0: every bucket is a mutex wait (the waiter view,
+ * which the folded report shows) on one of NLOCKS heap locks, each with a
+ * LOCK record whose first-contended stack is that of its first bucket (so
+ * the symbolizer names them the way it names a real program's); the holder
+ * view is off and the hold view empty.
  *
  * ADDRS receives the distinct file addresses, pc - 1 - bias, one per line
  * in hex, in the order the dump first uses them: the input of
@@ -43,6 +48,8 @@
 #include "lockcontend/dumpfmt.h"
 
 #define NT_GNU_BUILD_ID_TYPE 3
+#define NLOCKS 16
+#define LOCK_BASE 0x5555a0001000ull /* heap-like: in no module */
 
 static void die(const char *fmt, const char *arg)
 {
@@ -409,24 +416,39 @@ int main(int argc, char **argv)
 
 	uint64_t count = 0, delay = 0;
 	for (size_t s = 0; s < nstacks; s++) {
-		struct lc_rec_bucket bk = {.count = 1 + rnd_below(1000), .nframes = (uint32_t)depth};
+		struct lc_rec_bucket bk = {.count = 1 + rnd_below(1000), .nframes = (uint32_t)depth,
+		                           .lock = LOCK_BASE + 64 * (s % NLOCKS),
+		                           .view = LC_VIEW_WAIT, .kind = LC_KIND_MUTEX};
 		bk.delay_ns = bk.count * (1000 + rnd_below(100000));
+		bk.max_ns = bk.delay_ns / bk.count * 2;
 		count += bk.count;
 		delay += bk.delay_ns;
 		record(&o, LC_REC_BUCKET, (const void *[]){&bk, pcs + s * depth},
 		       (size_t[]){sizeof(bk), depth * sizeof(*pcs)}, 2);
 	}
 
-	struct lc_rec_lost lost = {.nreasons = LC_LOST_NREASONS};
+	size_t nlocks = nstacks < NLOCKS ? nstacks : NLOCKS;
+	for (size_t l = 0; l < nlocks; l++) {
+		struct lc_rec_lock lk = {.addr = LOCK_BASE + 64 * l, .kind = LC_KIND_MUTEX,
+		                         .nframes = depth < LC_LOCK_FIRST_FRAMES
+		                                        ? (uint32_t)depth : LC_LOCK_FIRST_FRAMES};
+		record(&o, LC_REC_LOCK, (const void *[]){&lk, pcs + l * depth},
+		       (size_t[]){sizeof(lk), lk.nframes * sizeof(*pcs)}, 2);
+	}
+
 	struct lc_lost_entry reasons[LC_LOST_NREASONS] = {{0, 0}};
-	record(&o, LC_REC_LOST, (const void *[]){&lost, reasons},
-	       (size_t[]){sizeof(lost), sizeof(reasons)}, 2);
+	for (uint32_t v = 0; v < LC_NVIEWS; v++) {
+		struct lc_rec_lost lost = {.view = v, .nreasons = LC_LOST_NREASONS};
+		record(&o, LC_REC_LOST, (const void *[]){&lost, reasons},
+		       (size_t[]){sizeof(lost), sizeof(reasons)}, 2);
+	}
 
 	struct lc_rec_totals tot = {.contentions = count,
 	                            .delay_ns = delay,
 	                            .buckets = nstacks,
 	                            .modules = 1,
-	                            .threads_seen = 8};
+	                            .threads_seen = 8,
+	                            .locks = nlocks};
 	record(&o, LC_REC_TOTALS, (const void *[]){&tot}, (size_t[]){sizeof(tot)}, 1);
 
 	struct lc_rec_trailer tr = {.records = o.records, .bytes = o.off};
