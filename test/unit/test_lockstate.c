@@ -1,0 +1,568 @@
+/*
+ * test_lockstate.c — the per-lock table and the holder view's clocks
+ * (preload/lockstate.c).
+ *
+ * Tests: get makes one entry per address (the same for the same address,
+ * the kind of the first call kept) and find sees only what get made; a
+ * tiny table refuses the lock that finds no room (NULL, refused counted)
+ * while known locks are still found; init fails on an arena too small.
+ * The clocks, with a fake clock: one waiter (arrive 100, charge at 250 ->
+ * 150, depart at 260 -> 10 uncharged); three waiters (charges 270 then 150,
+ * the uncharged rest at their departures); a seeded random walk of
+ * arrivals, charges and departures on several locks, checked at every step
+ * against a model (each charge is the waiting of the registered waiters
+ * since their start, each departure the rest), with
+ *     sum(charges) + sum(uncharged) == sum(t1 - t0)
+ * per lock at the end and no residue left in the entries; the filter
+ * (lockstate_maybe_waited) is set exactly while a waiter is registered.
+ * Four threads arriving, charging and departing on one entry with a shared
+ * counter as clock keep the identity, up to the documented slack (a charge
+ * read after a waiter's t1).  lockstate_name keeps the first stack only,
+ * cut at LC_LOCK_FIRST_FRAMES, one whole stack when threads race;
+ * lockstate_reset forgets everything.
+ *
+ * The filter is a global array: each Criterion test runs in its own
+ * process, and every test starts from lockstate_init on a fresh arena.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "lockstate.h"
+
+static struct arena arena;
+static struct lockstate ls;
+
+static void ls_make(size_t arena_bytes, uint64_t nent)
+{
+	cr_assert_eq(arena_init(&arena, arena_bytes), 0, "arena_init(%zu)", arena_bytes);
+	cr_assert_eq(lockstate_init(&ls, &arena, nent), 0, "lockstate_init(%llu)",
+	             (unsigned long long)nent);
+}
+
+static void ls_unmap(void)
+{
+	if (arena.base)
+		munmap(arena.base, arena.size);
+	memset(&arena, 0, sizeof(arena));
+}
+
+TestSuite(lockstate, .fini = ls_unmap);
+
+/* The fake clock lockstate_charge reads. */
+static uint64_t fake_now;
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static uint64_t charge_at(struct lockent *e, uint64_t t)
+{
+	fake_now = t;
+	return lockstate_charge(e, fake_clock);
+}
+
+/* n lock addresses whose filter counters are all different, so that
+ * maybe_waited of one says nothing about the others. */
+static void distinct_locks(uintptr_t *out, int n)
+{
+	bool used[LOCKSTATE_FILTER] = {false};
+	uintptr_t a = 0x7f3a12345000u;
+	for (int i = 0; i < n; a += 0x40) {
+		uint32_t f = lockstate_filter_index(a);
+		if (!used[f]) {
+			used[f] = true;
+			out[i++] = a;
+		}
+	}
+}
+
+/* ---- the table ------------------------------------------------------- */
+
+struct visit {
+	int n;
+	uintptr_t addr[16];
+};
+
+static void visit_entry(const struct lockent *e, void *arg)
+{
+	struct visit *v = arg;
+	if (v->n < 16)
+		v->addr[v->n] = atomic_load(&e->addr);
+	v->n++;
+}
+
+static bool visited(const struct visit *v, uintptr_t a)
+{
+	for (int i = 0; i < v->n && i < 16; i++)
+		if (v->addr[i] == a)
+			return true;
+	return false;
+}
+
+Test(lockstate, get_and_find_one_entry_per_address)
+{
+	uintptr_t l[3];
+	distinct_locks(l, 3);
+	ls_make(1 << 20, 64);
+	cr_assert_null(lockstate_find(&ls, l[0]), "found a lock never contended");
+	struct lockent *a = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
+	cr_assert_not_null(a);
+	cr_assert_eq(atomic_load(&a->addr), l[0]);
+	cr_assert_eq(lockstate_get(&ls, l[0], LC_KIND_WRLOCK), a, "a second entry for one lock");
+	cr_assert_eq(a->kind, LC_KIND_MUTEX, "kind %u: not the first call's", a->kind);
+	cr_assert_eq(lockstate_find(&ls, l[0]), a);
+	cr_assert_null(lockstate_find(&ls, l[1]));
+	struct lockent *b = lockstate_get(&ls, l[1], LC_KIND_RDLOCK);
+	cr_assert_not_null(b);
+	cr_assert_neq(b, a, "two locks share an entry");
+	cr_assert_eq(b->kind, LC_KIND_RDLOCK);
+	cr_assert_eq(lockstate_find(&ls, l[1]), b);
+	cr_assert_eq(lockstate_find(&ls, l[0]), a);
+	cr_assert_null(lockstate_find(&ls, l[2]));
+	cr_assert_eq(atomic_load(&ls.refused), 0);
+	struct visit v = {0};
+	lockstate_foreach(&ls, visit_entry, &v);
+	cr_assert_eq(v.n, 2, "foreach visited %d entries", v.n);
+	cr_assert(visited(&v, l[0]) && visited(&v, l[1]));
+}
+
+/* Four entries carved from a one-page arena: the fifth lock is refused. */
+Test(lockstate, tiny_table_full_refuses_and_counts)
+{
+	uintptr_t l[8];
+	distinct_locks(l, 8);
+	ls_make(4096, 4);
+	struct lockent *e[4];
+	for (int i = 0; i < 4; i++) {
+		e[i] = lockstate_get(&ls, l[i], LC_KIND_MUTEX);
+		cr_assert_not_null(e[i], "lock %d of 4 refused", i);
+		for (int j = 0; j < i; j++)
+			cr_assert_neq(e[i], e[j]);
+	}
+	for (int i = 4; i < 8; i++) {
+		cr_assert_null(lockstate_get(&ls, l[i], LC_KIND_MUTEX), "lock %d got an entry", i);
+		cr_assert_eq(atomic_load(&ls.refused), (uint64_t)(i - 3));
+		cr_assert_null(lockstate_find(&ls, l[i]));
+	}
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(lockstate_get(&ls, l[i], LC_KIND_SPIN), e[i], "known lock %d lost", i);
+		cr_assert_eq(lockstate_find(&ls, l[i]), e[i]);
+	}
+	cr_assert_eq(atomic_load(&ls.refused), 4, "a known lock was counted refused");
+}
+
+Test(lockstate, init_fails_on_a_small_arena)
+{
+	cr_assert_eq(arena_init(&arena, 4096), 0);
+	cr_assert_eq(lockstate_init(&ls, &arena, 1024), -1, "1024 entries in 4 KB");
+}
+
+/* ---- the holder view's clocks ------------------------------------------ */
+
+Test(lockstate, one_waiter_charge_then_uncharged_rest)
+{
+	uintptr_t l;
+	distinct_locks(&l, 1);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l, LC_KIND_MUTEX);
+	cr_assert_eq(charge_at(e, 50), 0, "charged with nobody waiting");
+	lockstate_arrive(e, 100);
+	cr_assert_eq(charge_at(e, 250), 150);
+	cr_assert_eq(lockstate_depart(e, 100, 260), 10);
+	cr_assert_eq(charge_at(e, 300), 0, "charged after the waiter left");
+}
+
+Test(lockstate, three_waiters_two_charges)
+{
+	uintptr_t l;
+	distinct_locks(&l, 1);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l, LC_KIND_MUTEX);
+	lockstate_arrive(e, 0);
+	lockstate_arrive(e, 10);
+	lockstate_arrive(e, 20);
+	cr_assert_eq(charge_at(e, 100), 100 + 90 + 80);
+	cr_assert_eq(charge_at(e, 150), 3 * 50, "the second charge counted time charged before");
+	uint64_t u = lockstate_depart(e, 10, 155);
+	u += lockstate_depart(e, 0, 160);
+	u += lockstate_depart(e, 20, 175);
+	cr_assert_eq(u, 5 + 10 + 25);
+	/* 270 + 150 + 40 == (160 - 0) + (155 - 10) + (175 - 20) */
+	cr_assert_eq(270 + 150 + u, 160 + 145 + 155);
+}
+
+/* The model of one lock's waiters for the random walk. */
+#define PLOCKS 5
+#define PWAITERS 6
+
+struct pwaiter {
+	uint64_t t0, start; /* start: max(t0, the last charge it was there for) */
+};
+
+struct plock {
+	uintptr_t addr;
+	struct lockent *e;
+	int n;
+	struct pwaiter w[PWAITERS];
+	uint64_t charged, uncharged, waited;
+};
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static void walk_charge(struct plock *p, uint64_t now)
+{
+	uint64_t want = 0;
+	for (int i = 0; i < p->n; i++) {
+		want += now - p->w[i].start;
+		p->w[i].start = now;
+	}
+	uint64_t got = charge_at(p->e, now);
+	cr_assert_eq(got, want, "charge at %llu: %llu, the %d waiters waited %llu",
+	             (unsigned long long)now, (unsigned long long)got, p->n,
+	             (unsigned long long)want);
+	p->charged += got;
+}
+
+static void walk_depart(struct plock *p, int i, uint64_t now)
+{
+	struct pwaiter w = p->w[i];
+	uint64_t got = lockstate_depart(p->e, w.t0, now);
+	cr_assert_eq(got, now - w.start, "depart at %llu (t0 %llu, start %llu): %llu uncharged",
+	             (unsigned long long)now, (unsigned long long)w.t0,
+	             (unsigned long long)w.start, (unsigned long long)got);
+	p->uncharged += got;
+	p->waited += now - w.t0;
+	p->w[i] = p->w[--p->n];
+}
+
+static void walk_check_filter(const struct plock *p)
+{
+	for (int k = 0; k < PLOCKS; k++)
+		cr_assert_eq(lockstate_maybe_waited(p[k].addr), p[k].n > 0,
+		             "lock %d with %d waiters: maybe_waited %d", k, p[k].n,
+		             lockstate_maybe_waited(p[k].addr));
+}
+
+static void random_walk(uint64_t seed, int steps)
+{
+	struct plock p[PLOCKS];
+	uintptr_t addr[PLOCKS];
+	uint64_t now = 1000, rng = seed;
+	int ops[3] = {0, 0, 0};
+	memset(p, 0, sizeof(p));
+	distinct_locks(addr, PLOCKS);
+	for (int k = 0; k < PLOCKS; k++) {
+		p[k].addr = addr[k];
+		p[k].e = lockstate_get(&ls, addr[k], LC_KIND_MUTEX);
+		cr_assert_not_null(p[k].e);
+	}
+	for (int s = 0; s < steps; s++) {
+		now += xorshift(&rng) % 16; /* equal times too */
+		struct plock *q = &p[xorshift(&rng) % PLOCKS];
+		int op = (int)(xorshift(&rng) % 3);
+		if (op == 0 && q->n < PWAITERS) {
+			lockstate_arrive(q->e, now);
+			q->w[q->n++] = (struct pwaiter){now, now};
+		} else if (op == 1) {
+			walk_charge(q, now);
+		} else if (op == 2 && q->n > 0) {
+			walk_depart(q, (int)(xorshift(&rng) % (uint64_t)q->n), now);
+		} else {
+			continue;
+		}
+		ops[op]++;
+		walk_check_filter(p);
+	}
+	for (int k = 0; k < PLOCKS; k++) {
+		now += 3;
+		while (p[k].n)
+			walk_depart(&p[k], 0, now);
+		cr_assert_eq(p[k].charged + p[k].uncharged, p[k].waited,
+		             "lock %d: charged %llu + uncharged %llu != waited %llu", k,
+		             (unsigned long long)p[k].charged, (unsigned long long)p[k].uncharged,
+		             (unsigned long long)p[k].waited);
+		cr_assert(p[k].e->nwait == 0 && p[k].e->sum == 0,
+		          "lock %d: nobody waits, but nwait %u sum %llu are left", k, p[k].e->nwait,
+		          (unsigned long long)p[k].e->sum);
+		cr_assert_gt(p[k].charged, 0);
+		cr_assert_gt(p[k].uncharged, 0);
+	}
+	walk_check_filter(p);
+	cr_assert(ops[0] > steps / 10 && ops[1] > steps / 10 && ops[2] > steps / 10,
+	          "arrive %d, charge %d, depart %d of %d steps", ops[0], ops[1], ops[2], steps);
+}
+
+Test(lockstate, random_walk_matches_the_model_and_conserves)
+{
+	static const uint64_t seeds[] = {1, 42, 0x9E3779B97F4A7C15ull, 0xDEADBEEFCAFEull};
+	ls_make(1 << 20, 64);
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		lockstate_reset(&ls);
+		random_walk(seeds[i], 4000);
+	}
+}
+
+Test(lockstate, filter_is_set_exactly_while_waiters_are_registered)
+{
+	uintptr_t l[2];
+	distinct_locks(l, 2);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
+	cr_assert(!lockstate_maybe_waited(l[0]), "set before anyone waited");
+	lockstate_arrive(e, 10);
+	cr_assert(lockstate_maybe_waited(l[0]));
+	cr_assert(!lockstate_maybe_waited(l[1]), "another lock's counter moved");
+	lockstate_arrive(e, 20);
+	charge_at(e, 30);
+	cr_assert(lockstate_maybe_waited(l[0]), "a charge cleared the filter");
+	lockstate_depart(e, 10, 40);
+	cr_assert(lockstate_maybe_waited(l[0]), "cleared with a waiter still there");
+	lockstate_depart(e, 20, 50);
+	cr_assert(!lockstate_maybe_waited(l[0]), "still set after the last waiter left");
+	cr_assert_eq(atomic_load(&lockstate_filter[lockstate_filter_index(l[0])]), 0);
+}
+
+/* KNOWN BUG, disabled until lockstate.c is fixed (then enable it).
+ * A waiter that read its t0 before an unlock's charge but registered after
+ * it (recorder_begin reads the clock, then lockstate_get, then arrives)
+ * and leaves before the next charge.  The header's invariant ("a waiter's
+ * start is max(its t0, reset_at)") is broken by arrive adding t0: depart
+ * takes reset_at out of the sum, the rest (reset_at - t0) stays in, and
+ * the next charge, for a lone waiter who waited 10, is 15; with nobody
+ * left, the residue waits in the sum for the next waiter's unlock.  Either
+ * fix passes: arrive adds max(t0, reset_at) (the gap then counted as
+ * uncharged by the caller), or depart takes out t0 when no charge came
+ * since its arrival. */
+Test(lockstate, waiter_registered_after_a_charge_it_predates, .disabled = true)
+{
+	uintptr_t l;
+	distinct_locks(&l, 1);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l, LC_KIND_MUTEX);
+	lockstate_arrive(e, 0);              /* A */
+	cr_assert_eq(charge_at(e, 10), 10); /* an unlock; B is about to wait */
+	lockstate_arrive(e, 5);              /* B, t0 read at 5, before the charge */
+	lockstate_depart(e, 5, 12);          /* B leaves before any other charge */
+	cr_assert_eq(charge_at(e, 20), 10, "only A waited 10..20");
+	lockstate_depart(e, 0, 20);
+	cr_assert(e->nwait == 0 && e->sum == 0, "residue: nwait %u sum %lld", e->nwait,
+	          (long long)e->sum);
+}
+
+/* ---- threads -------------------------------------------------------------- */
+
+/* Four threads on one entry, the clock a shared counter that every read
+ * advances.  t0 and t1 are read outside the entry's flag, so a charge may
+ * read the clock after a waiter's t1 and before its depart: depart then
+ * finds its start past t1 and returns 0, and that charge counted up to
+ * (start - t1) more than was waited (the slack the header's depart comment
+ * allows).  Each such depart adds (clock after the depart - t1), which
+ * bounds it, to `slack`; so at the end
+ *     waited <= charged + uncharged <= waited + slack.
+ * A lost update of nwait or sum under the flag breaks that, or leaves a
+ * residue in the entry (with the flag taken out, 19 of 20 runs of a million
+ * rounds per thread failed on a 2-CPU machine; half a million, 1 in 10). */
+#define MT_THREADS 4
+#define MT_ITERS 1000000
+
+static _Atomic uint64_t mt_clock_ns;
+static struct lockent *mt_ent;
+
+static uint64_t mt_now(void)
+{
+	return atomic_fetch_add(&mt_clock_ns, 1);
+}
+
+struct mt_worker {
+	int id;
+	pthread_barrier_t *start;
+	uint64_t charged, uncharged, waited, slack;
+};
+
+static void mt_wait_once(struct mt_worker *w, uint64_t *rng)
+{
+	uint64_t t0 = mt_now();
+	lockstate_arrive(mt_ent, t0);
+	if (xorshift(rng) % 64 == 0)
+		sched_yield(); /* let the others charge this one */
+	uint64_t t1 = mt_now();
+	uint64_t u = lockstate_depart(mt_ent, t0, t1);
+	if (u == 0)
+		w->slack += atomic_load(&mt_clock_ns) - t1;
+	w->uncharged += u;
+	w->waited += t1 - t0;
+}
+
+static void *mt_run(void *arg)
+{
+	struct mt_worker *w = arg;
+	uint64_t rng = 0x2545F4914F6CDD1Dull * (uint64_t)(w->id + 1);
+	pthread_barrier_wait(w->start);
+	for (int i = 0; i < MT_ITERS; i++) {
+		if (xorshift(&rng) % 3 == 0)
+			w->charged += lockstate_charge(mt_ent, mt_now); /* an unlock */
+		else
+			mt_wait_once(w, &rng);
+	}
+	return NULL;
+}
+
+Test(lockstate, four_threads_on_one_entry_conserve, .timeout = 60)
+{
+	uintptr_t l;
+	distinct_locks(&l, 1);
+	ls_make(1 << 20, 64);
+	mt_ent = lockstate_get(&ls, l, LC_KIND_MUTEX);
+	atomic_store(&mt_clock_ns, 1000);
+	pthread_t th[MT_THREADS];
+	struct mt_worker w[MT_THREADS];
+	pthread_barrier_t start;
+	pthread_barrier_init(&start, NULL, MT_THREADS);
+	for (int t = 0; t < MT_THREADS; t++) {
+		w[t] = (struct mt_worker){.id = t, .start = &start};
+		cr_assert_eq(pthread_create(&th[t], NULL, mt_run, &w[t]), 0);
+	}
+	struct mt_worker all = {0};
+	for (int t = 0; t < MT_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		all.charged += w[t].charged;
+		all.uncharged += w[t].uncharged;
+		all.waited += w[t].waited;
+		all.slack += w[t].slack;
+	}
+	pthread_barrier_destroy(&start);
+	cr_assert_eq(mt_ent->nwait, 0, "%u waiters left after every thread departed",
+	             mt_ent->nwait);
+	cr_assert(!lockstate_maybe_waited(l), "the filter is still set");
+	/* One more waiter, alone, and a charge: whatever an unlock could not
+	 * charge yet (none, unless a bug left some) is charged now. */
+	uint64_t t0 = mt_now();
+	lockstate_arrive(mt_ent, t0);
+	all.charged += lockstate_charge(mt_ent, mt_now);
+	uint64_t t1 = mt_now();
+	all.uncharged += lockstate_depart(mt_ent, t0, t1);
+	all.waited += t1 - t0;
+	cr_assert_eq(mt_ent->sum, 0, "residue %lld in the sum", (long long)mt_ent->sum);
+	uint64_t total = all.charged + all.uncharged;
+	cr_assert(total >= all.waited && total - all.waited <= all.slack,
+	          "charged %llu + uncharged %llu = %llu, waited %llu, slack %llu",
+	          (unsigned long long)all.charged, (unsigned long long)all.uncharged,
+	          (unsigned long long)total, (unsigned long long)all.waited,
+	          (unsigned long long)all.slack);
+	cr_assert_gt(all.charged, all.waited / 10, "hardly anything charged: the test is idle");
+}
+
+/* ---- first contended stack, reset ------------------------------------- */
+
+Test(lockstate, name_keeps_the_first_stack_cut_at_the_limit)
+{
+	uintptr_t l[2], pcs[LC_LOCK_FIRST_FRAMES + 4], other[3] = {0xa1, 0xa2, 0xa3};
+	for (int i = 0; i < LC_LOCK_FIRST_FRAMES + 4; i++)
+		pcs[i] = 0x401000 + 0x10 * (uintptr_t)i;
+	distinct_locks(l, 2);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
+	lockstate_name(e, pcs, 0);
+	cr_assert_eq(atomic_load(&e->first_state), 0, "an empty stack was kept");
+	lockstate_name(e, pcs, LC_LOCK_FIRST_FRAMES + 4);
+	cr_assert_eq(atomic_load(&e->first_state), 2);
+	cr_assert_eq(e->first_n, LC_LOCK_FIRST_FRAMES);
+	cr_assert_arr_eq(e->first, pcs, LC_LOCK_FIRST_FRAMES * sizeof(uintptr_t));
+	lockstate_name(e, other, 3);
+	cr_assert_eq(e->first_n, LC_LOCK_FIRST_FRAMES, "a later stack replaced the first");
+	cr_assert_arr_eq(e->first, pcs, LC_LOCK_FIRST_FRAMES * sizeof(uintptr_t));
+	struct lockent *f = lockstate_get(&ls, l[1], LC_KIND_MUTEX);
+	lockstate_name(f, other, 3);
+	cr_assert_eq(f->first_n, 3);
+	cr_assert_arr_eq(f->first, other, sizeof(other));
+}
+
+#define NAME_THREADS 8
+
+struct namer {
+	struct lockent *e;
+	pthread_barrier_t *start;
+	uintptr_t pcs[LC_LOCK_FIRST_FRAMES];
+	uint32_t n;
+};
+
+static void *name_run(void *arg)
+{
+	struct namer *nm = arg;
+	pthread_barrier_wait(nm->start);
+	lockstate_name(nm->e, nm->pcs, nm->n);
+	return NULL;
+}
+
+/* Threads racing to name one lock: one of them wins, wholly. */
+Test(lockstate, racing_names_leave_one_whole_stack)
+{
+	uintptr_t l;
+	distinct_locks(&l, 1);
+	ls_make(1 << 20, 64);
+	for (int round = 0; round < 100; round++) {
+		lockstate_reset(&ls);
+		struct lockent *e = lockstate_get(&ls, l, LC_KIND_MUTEX);
+		pthread_t th[NAME_THREADS];
+		struct namer nm[NAME_THREADS];
+		pthread_barrier_t start;
+		pthread_barrier_init(&start, NULL, NAME_THREADS);
+		for (int t = 0; t < NAME_THREADS; t++) {
+			nm[t] = (struct namer){.e = e, .start = &start, .n = 1 + (uint32_t)t % 8};
+			for (int i = 0; i < LC_LOCK_FIRST_FRAMES; i++)
+				nm[t].pcs[i] = 0x500000 + 0x1000 * (uintptr_t)t + (uintptr_t)i;
+			cr_assert_eq(pthread_create(&th[t], NULL, name_run, &nm[t]), 0);
+		}
+		for (int t = 0; t < NAME_THREADS; t++)
+			pthread_join(th[t], NULL);
+		pthread_barrier_destroy(&start);
+		cr_assert_eq(atomic_load(&e->first_state), 2);
+		int t = (int)((e->first[0] - 0x500000) / 0x1000);
+		cr_assert(t >= 0 && t < NAME_THREADS, "frame %#lx from nobody",
+		          (unsigned long)e->first[0]);
+		cr_assert_eq(e->first_n, nm[t].n, "thread %d's frames, another's count", t);
+		cr_assert_arr_eq(e->first, nm[t].pcs, nm[t].n * sizeof(uintptr_t),
+		                 "round %d: frames of several threads", round);
+	}
+}
+
+Test(lockstate, reset_forgets_everything)
+{
+	uintptr_t l[6];
+	distinct_locks(l, 6);
+	ls_make(1 << 20, 4);
+	for (int i = 0; i < 6; i++)
+		lockstate_get(&ls, l[i], LC_KIND_WRLOCK); /* the last two refused */
+	struct lockent *e = lockstate_find(&ls, l[0]);
+	lockstate_arrive(e, 100);
+	lockstate_name(e, l, 2);
+	atomic_store(&e->trylock_failures, 3);
+	cr_assert(lockstate_maybe_waited(l[0]));
+	cr_assert_eq(atomic_load(&ls.refused), 2);
+	lockstate_reset(&ls);
+	for (int i = 0; i < 6; i++)
+		cr_assert_null(lockstate_find(&ls, l[i]), "lock %d survived the reset", i);
+	struct visit v = {0};
+	lockstate_foreach(&ls, visit_entry, &v);
+	cr_assert_eq(v.n, 0);
+	cr_assert_eq(atomic_load(&ls.refused), 0);
+	cr_assert(!lockstate_maybe_waited(l[0]), "the filter survived the reset");
+	for (uint32_t i = 0; i < LOCKSTATE_FILTER; i++)
+		cr_assert_eq(atomic_load(&lockstate_filter[i]), 0);
+	struct lockent *f = lockstate_get(&ls, l[5], LC_KIND_SPIN);
+	cr_assert_not_null(f, "no room after the reset");
+	cr_assert(f->nwait == 0 && f->sum == 0 && f->reset_at == 0 && f->first_state == 0 &&
+	              f->trylock_failures == 0,
+	          "a fresh entry carries old state");
+	cr_assert_eq(f->kind, LC_KIND_SPIN);
+	cr_assert_eq(charge_at(f, 500), 0, "charged for a waiter from before the reset");
+}
