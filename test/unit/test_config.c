@@ -2,8 +2,10 @@
  * test_config.c — config_parse, the LOCKCONTEND=... parser (preload/config.c).
  *
  * Tests: the defaults (NULL, "", a dirty struct), every key and its
- * suffixes, `off`, combinations, the limits of rate/depth/arena/out, unknown
- * keys and items without '=', empty items, and junk input.  Every warning is
+ * suffixes, `off`, combinations, the limits of rate/depth/arena/out/hold,
+ * the holder switch (and that hold and holder, one a prefix of the other,
+ * never set each other), unknown keys (whose warning lists every key, each
+ * of which parses) and items without '=', empty items, and junk input.  Every warning is
  * captured through the callback and checked in one place (parse): one
  * line, "LOCKCONTEND: " first, one per bad item up to CONFIG_MAX_WARNINGS
  * and then a single "more bad items ignored".
@@ -83,6 +85,9 @@ static void assert_defaults(const struct config *c)
 	cr_assert_eq(c->depth, CONFIG_DEFAULT_DEPTH);
 	cr_assert_eq(c->arena_bytes, CONFIG_DEFAULT_ARENA);
 	cr_assert_str_eq(c->out, CONFIG_DEFAULT_OUT);
+	cr_assert(c->holder, "the holder view is on by default");
+	cr_assert_eq(c->hold, CONFIG_DEFAULT_HOLD);
+	cr_assert_eq(CONFIG_DEFAULT_HOLD, 100);
 }
 
 /* s parses without warning; the result is left in *c. */
@@ -146,6 +151,69 @@ Test(config, stacks_and_verbose)
 	const char *bad[] = {"stacks=2", "stacks=yes", "stacks=", "verbose=true", "verbose=01"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		parse_warns_once(bad[i], &c, "bad value");
+		assert_defaults(&c);
+	}
+}
+
+Test(config, holder_and_hold)
+{
+	struct config c;
+	parse_ok("holder=0", &c);
+	cr_assert(!c.holder);
+	cr_assert_eq(c.hold, CONFIG_DEFAULT_HOLD, "holder=0 changed hold");
+	parse_ok("holder=1", &c);
+	cr_assert(c.holder);
+	parse_ok("hold=0", &c);
+	cr_assert_eq(c.hold, 0, "hold=0 is off, not the default");
+	cr_assert(c.holder, "hold=0 changed holder");
+	parse_ok("hold=1", &c);
+	cr_assert_eq(c.hold, 1);
+	parse_ok("hold=250", &c);
+	cr_assert_eq(c.hold, 250);
+	parse_ok("hold=1000000000", &c);
+	cr_assert_eq(c.hold, 1000000000);
+	parse_ok("holder=0,hold=0", &c);
+	cr_assert(!c.holder);
+	cr_assert_eq(c.hold, 0);
+	cr_assert_eq(c.rate, CONFIG_DEFAULT_RATE, "other keys keep their defaults");
+}
+
+Test(config, holder_bad_values_warn_and_keep_default)
+{
+	const char *bad[] = {"holder=2", "holder=yes", "holder=", "holder=true", "holder=01",
+	                     "holder=-1", "holder= 0"};
+	struct config c;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, "bad value for holder");
+		assert_defaults(&c);
+	}
+}
+
+Test(config, hold_bad_values_warn_and_keep_default)
+{
+	/* 4294967296 would wrap the uint32_t field to 0, which means off */
+	const char *bad[] = {"hold=-1",         "hold=abc",   "hold=",     "hold=1000000001",
+	                     "hold=4294967296", "hold=99999999999999999999", "hold=+5",
+	                     "hold=0x10",       "hold=1e3",   "hold=12a",  "hold= 5"};
+	struct config c;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, "bad value for hold");
+		cr_assert_eq(c.hold, CONFIG_DEFAULT_HOLD, "%s changed hold to %u", bad[i], c.hold);
+		assert_defaults(&c);
+	}
+}
+
+/* One key is a prefix of the other: neither may be taken for the other,
+ * nor may a near miss be taken for either. */
+Test(config, hold_and_holder_are_told_apart)
+{
+	struct config c;
+	parse_ok("hold=7", &c);
+	cr_assert(c.holder);
+	cr_assert_eq(c.hold, 7);
+	const char *unknown[] = {"holde=1", "holders=1", "hol=1", "Hold=1", "HOLDER=0", "hold_=1"};
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		parse_warns_once(unknown[i], &c, "unknown key");
 		assert_defaults(&c);
 	}
 }
@@ -257,8 +325,10 @@ Test(config, off_alone_and_with_other_keys)
 Test(config, all_keys_combined)
 {
 	struct config c;
-	parse_ok("rate=10,depth=32,out=app.%p.raw,stacks=0,verbose=1,arena=64M", &c);
+	parse_ok("rate=10,depth=32,out=app.%p.raw,stacks=0,verbose=1,arena=64M,holder=0,hold=7", &c);
 	cr_assert(c.enabled);
+	cr_assert(!c.holder);
+	cr_assert_eq(c.hold, 7);
 	cr_assert_eq(c.rate, 10);
 	cr_assert_eq(c.depth, 32);
 	cr_assert_str_eq(c.out, "app.%p.raw");
@@ -294,10 +364,52 @@ Test(config, unknown_keys_warn_and_others_apply)
 	cr_assert_eq(c.rate, CONFIG_DEFAULT_RATE);
 }
 
+/* A valid value for each key the unknown-key warning may name. */
+static const char *valid_item(const char *key)
+{
+	static const struct {
+		const char *key, *item;
+	} v[] = {{"rate", "rate=2"},       {"depth", "depth=8"},   {"stacks", "stacks=0"},
+	         {"verbose", "verbose=1"}, {"out", "out=x.raw"},   {"arena", "arena=8M"},
+	         {"holder", "holder=0"},   {"hold", "hold=3"}};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (strcmp(v[i].key, key) == 0)
+			return v[i].item;
+	return NULL;
+}
+
+/* The warning's key list names holder and hold, and every key it names
+ * is one the parser takes. */
+Test(config, unknown_key_warning_lists_every_key)
+{
+	struct config c;
+	struct warns w;
+	cr_assert_eq(parse("bogus=1", &c, &w), 1);
+	const char *list = strstr(w.line[0], "(keys: ");
+	cr_assert(list, "no key list in: %s", w.line[0]);
+	char keys[256];
+	snprintf(keys, sizeof(keys), "%s", list + strlen("(keys: "));
+	char *end = strstr(keys, ", or off)");
+	cr_assert(end, "the list does not end with ', or off)': %s", w.line[0]);
+	*end = '\0';
+	int named = 0;
+	bool holder = false, hold = false;
+	for (char *save, *k = strtok_r(keys, " ", &save); k; k = strtok_r(NULL, " ", &save)) {
+		const char *item = valid_item(k);
+		cr_assert(item, "the list names '%s', which this test does not know", k);
+		parse_ok(item, &c);
+		named++;
+		holder |= strcmp(k, "holder") == 0;
+		hold |= strcmp(k, "hold") == 0;
+	}
+	cr_assert(holder && hold, "holder or hold missing from: %s", w.line[0]);
+	cr_assert_eq(named, 8, "%d keys named: %s", named, w.line[0]);
+}
+
 Test(config, items_without_value)
 {
 	struct config c;
-	const char *keys[] = {"rate", "depth", "stacks", "verbose", "out", "arena"};
+	const char *keys[] = {"rate", "depth", "stacks", "verbose", "out", "arena", "holder", "hold"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		parse_warns_once(keys[i], &c, "needs a value");
 		assert_defaults(&c);
