@@ -93,7 +93,8 @@ static void add_group(const struct profile *p, struct lockrow *r, const struct i
 		r->v[v][k] += g.value[k];
 	r->max[v] = g.max_ns > r->max[v] ? g.max_ns : r->max[v];
 	struct best *b = &r->top[v];
-	bool better = v == LC_VIEW_HOLD ? g.max_ns > b->max_ns : g.value[PROF_DELAY] > b->value[PROF_DELAY];
+	bool better = v == LC_VIEW_HOLD ? g.max_ns > b->max_ns
+	                                : g.value[PROF_DELAY] > b->value[PROF_DELAY];
 	if (!b->set || better)
 		*b = g;
 }
@@ -182,7 +183,8 @@ static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
 	dur_or_dash(havg, sizeof(havg), h[PROF_CONTENTIONS] ? h[PROF_DELAY] / h[PROF_CONTENTIONS] : 0,
 	            h[PROF_CONTENTIONS] > 0);
 	dur_or_dash(hmax, sizeof(hmax), r->max[LC_VIEW_HOLD], h[PROF_CONTENTIONS] > 0);
-	fprintf(out, "%12s %5.1f%% %11" PRId64 " %10s %10s %8" PRIu64 " %8" PRIu64 " %10s %10s  %-6s  %s\n",
+	fprintf(out,
+	        "%12s %5.1f%% %11" PRId64 " %10s %10s %8" PRIu64 " %8" PRIu64 " %10s %10s  %-6s  %s\n",
 	        wait, report_pct(w[PROF_DELAY], total), w[PROF_CONTENTIONS], avg, max,
 	        r->lock->timeouts, r->lock->trylock_failures, havg, hmax, kind_label(r->lock->kinds),
 	        r->lock->name);

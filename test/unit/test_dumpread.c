@@ -45,12 +45,12 @@ static void build(uint32_t lost_views)
 	static const uint8_t id[] = {0xde, 0xad, 0xbe, 0xef};
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/opt/app", LC_META_STACKS | LC_META_HOLDER, 100);
 	db_module(&b, 0, seg, 2, id, sizeof(id), "/opt/app");
-	at_wait = db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, LOCK_A, 5, 5000, 2000, 0},
-	                    stack1, 3);
+	at_wait = db_bucket(
+	    &b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, LOCK_A, 5, 5000, 2000, 0}, stack1, 3);
 	db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_RDLOCK, LOCK_B, 2, 900, 800,
 	                                 LC_BUCKET_TIMEDOUT}, stack2, 2);
-	at_holder = db_bucket(&b, (struct db_bucket){LC_VIEW_HOLDER, LC_KIND_MUTEX, LOCK_A, 4, 4500, 1500, 0},
-	                      stack2, 2);
+	at_holder = db_bucket(
+	    &b, (struct db_bucket){LC_VIEW_HOLDER, LC_KIND_MUTEX, LOCK_A, 4, 4500, 1500, 0}, stack2, 2);
 	db_bucket(&b, (struct db_bucket){LC_VIEW_HOLD, LC_KIND_WRLOCK, LOCK_B, 100, 70000, 3000,
 	                                 LC_BUCKET_TRUNCATED}, stack1, 3);
 	at_lock_a = db_lock(&b, &(struct lc_rec_lock){LOCK_A, 12, 7, 555, LC_KIND_MUTEX, 3}, stack1);

@@ -255,7 +255,8 @@ Test(report, text_default_shows_waiters_holders_and_locks)
 	cr_assert(strstr(out, "on cache_lock in 5 contentions\n"), "%s", out);
 	cr_assert(strstr(out, "not charged to any unlock"), "%s", out);
 	/* the lock table: cache_lock first (most wait), with its kinds */
-	const char *cache = strstr(l, "  mutex   cache_lock\n"), *table = strstr(l, "  rwlock  table_lock\n");
+	const char *cache = strstr(l, "  mutex   cache_lock\n");
+	const char *table = strstr(l, "  rwlock  table_lock\n");
 	cr_assert(cache && table && cache < table, "lock table:\n%s", l);
 	cr_assert(strstr(l, "  spin    stats_lock\n"), "%s", l);
 	cr_assert(strstr(l, "top holder"), "%s", l);
