@@ -325,7 +325,8 @@ Test(config, off_alone_and_with_other_keys)
 Test(config, all_keys_combined)
 {
 	struct config c;
-	parse_ok("rate=10,depth=32,out=app.%p.raw,stacks=0,verbose=1,arena=64M,holder=0,hold=7", &c);
+	parse_ok("rate=10,depth=32,out=app.%p.raw,stacks=0,verbose=1,arena=64M,holder=0,hold=7",
+	         &c);
 	cr_assert(c.enabled);
 	cr_assert(!c.holder);
 	cr_assert_eq(c.hold, 7);
@@ -409,7 +410,8 @@ Test(config, unknown_key_warning_lists_every_key)
 Test(config, items_without_value)
 {
 	struct config c;
-	const char *keys[] = {"rate", "depth", "stacks", "verbose", "out", "arena", "holder", "hold"};
+	const char *keys[] = {"rate", "depth", "stacks", "verbose",
+	                      "out",  "arena", "holder", "hold"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		parse_warns_once(keys[i], &c, "needs a value");
 		assert_defaults(&c);

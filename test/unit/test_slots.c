@@ -86,6 +86,12 @@ Test(slots, closed_slot_refuses_its_owner_and_the_shared_wait_is_bounded)
 	slot_leave(ovf);
 }
 
+/* The value fill_views puts in lost[v][r] (+1: count, +2: delay_ns). */
+static uint64_t lost_value(uint64_t base, int v, int r)
+{
+	return base + 100 * (uint64_t)v + 2 * (uint64_t)r;
+}
+
 /* Distinct non-zero values in every per-view field of sl, from `base`. */
 static void fill_views(struct slot *sl, uint64_t base)
 {
@@ -93,8 +99,8 @@ static void fill_views(struct slot *sl, uint64_t base)
 		sl->count[v] = base + 10 * (uint64_t)v + 1;
 		sl->delay_ns[v] = base + 10 * (uint64_t)v + 2;
 		for (int r = 0; r < LC_LOST_NREASONS; r++) {
-			sl->lost[v][r].count = base + 100 * (uint64_t)v + 2 * (uint64_t)r + 1;
-			sl->lost[v][r].delay_ns = base + 100 * (uint64_t)v + 2 * (uint64_t)r + 2;
+			sl->lost[v][r].count = lost_value(base, v, r) + 1;
+			sl->lost[v][r].delay_ns = lost_value(base, v, r) + 2;
 		}
 	}
 	sl->timeouts = base + 7;
@@ -112,11 +118,10 @@ static void assert_views(const struct slot *sl, uint64_t base)
 		cr_assert_eq(sl->count[v], base + 10 * (uint64_t)v + 1, "count[%d]", v);
 		cr_assert_eq(sl->delay_ns[v], base + 10 * (uint64_t)v + 2, "delay_ns[%d]", v);
 		for (int r = 0; r < LC_LOST_NREASONS; r++) {
-			cr_assert_eq(sl->lost[v][r].count, base + 100 * (uint64_t)v + 2 * (uint64_t)r + 1,
+			cr_assert_eq(sl->lost[v][r].count, lost_value(base, v, r) + 1,
 			             "lost[%d][%d].count", v, r);
-			cr_assert_eq(sl->lost[v][r].delay_ns,
-			             base + 100 * (uint64_t)v + 2 * (uint64_t)r + 2, "lost[%d][%d].delay_ns",
-			             v, r);
+			cr_assert_eq(sl->lost[v][r].delay_ns, lost_value(base, v, r) + 2,
+			             "lost[%d][%d].delay_ns", v, r);
 		}
 	}
 	cr_assert_eq(sl->timeouts, base + 7);

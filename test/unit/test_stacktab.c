@@ -258,7 +258,8 @@ Test(stacktab, every_key_field_gets_its_own_bucket)
 		             STACKTAB_INSERTED, "key %d merged with an earlier one", i);
 	for (int i = 0; i < 6; i++) {
 		struct event_key again = k[i]; /* equal, not the same object */
-		cr_assert_eq(stacktab_add(&tab, &again, S1, 3, 2, 1, 1), STACKTAB_ADDED, "key %d", i);
+		cr_assert_eq(stacktab_add(&tab, &again, S1, 3, 2, 1, 1), STACKTAB_ADDED, "key %d",
+		             i);
 	}
 	for (int i = 0; i < 6; i++)
 		assert_bucket_key(k[i], S1, 3, 3, 10u * (i + 1) + 1, 5u * (i + 1));
@@ -618,7 +619,7 @@ Test(stacktab, lockstep_raises_keep_the_largest_max, .timeout = 60)
 	struct lockstep_check c = {0};
 	stacktab_foreach(&tab, lockstep_visit, &c);
 	cr_assert_eq(c.seen, LOCKSTEP_BUCKETS);
-	cr_assert_eq(c.wrong, 0, "%u buckets wrong; bucket %u: max %llu, the threads gave up to %llu",
-	             c.wrong, c.first_wrong, (unsigned long long)c.got,
-	             (unsigned long long)c.want);
+	cr_assert_eq(c.wrong, 0,
+	             "%u buckets wrong; bucket %u: max %llu, the threads gave up to %llu",
+	             c.wrong, c.first_wrong, (unsigned long long)c.got, (unsigned long long)c.want);
 }

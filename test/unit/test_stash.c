@@ -198,16 +198,18 @@ Test(stash, keep_one_charges_the_loser_and_keeps_the_winner_whole)
 			cr_assert(l.count == 5 && l.delay == 5000, "old kept, lost %llu/%llu",
 			          (unsigned long long)l.count, (unsigned long long)l.delay);
 			cr_assert(st.count == 3 && st.delay_ns == 3000 && st.max_ns == 2500,
-			          "old kept, but not whole: %llu/%llu/%llu", (unsigned long long)st.count,
-			          (unsigned long long)st.delay_ns, (unsigned long long)st.max_ns);
+			          "old kept, but not whole: %llu/%llu/%llu",
+			          (unsigned long long)st.count, (unsigned long long)st.delay_ns,
+			          (unsigned long long)st.max_ns);
 		} else {
 			new_kept++;
 			assert_kept_key(&st, A, 4, new_key);
 			cr_assert(l.count == 3 && l.delay == 3000, "new kept, lost %llu/%llu",
 			          (unsigned long long)l.count, (unsigned long long)l.delay);
 			cr_assert(st.count == 5 && st.delay_ns == 5000 && st.max_ns == 1200,
-			          "new kept, but not whole: %llu/%llu/%llu", (unsigned long long)st.count,
-			          (unsigned long long)st.delay_ns, (unsigned long long)st.max_ns);
+			          "new kept, but not whole: %llu/%llu/%llu",
+			          (unsigned long long)st.count, (unsigned long long)st.delay_ns,
+			          (unsigned long long)st.max_ns);
 		}
 	}
 	cr_assert(old_kept > 100 && new_kept > 100, "old kept %d, new kept %d of 2000", old_kept,
@@ -254,7 +256,8 @@ static void make_stacks(void)
 static bool stash_holds(int k)
 {
 	return st.nframes == ev[k].depth && key_eq(&st.key, &ev[k].key) &&
-	       memcmp(stash_frames(&st), stacks[ev[k].frames], ev[k].depth * sizeof(uintptr_t)) == 0;
+	       memcmp(stash_frames(&st), stacks[ev[k].frames],
+	              ev[k].depth * sizeof(uintptr_t)) == 0;
 }
 
 /* Which of the two survived, and was the other one charged in full? */
@@ -313,8 +316,8 @@ Test(stash, conservation_and_right_frames_over_100k_offers)
 		uint64_t dly = (random() % 8 == 0) ? 0 : (uint64_t)random() % 5000000;
 		uint64_t mx = (uint64_t)random() % 5000000;
 		same += m.kept == k;
-		struct lost l = offer_key(&st, stacks[ev[k].frames], ev[k].depth, ev[k].key, cnt, dly,
-		                          mx, &rng);
+		struct lost l = offer_key(&st, stacks[ev[k].frames], ev[k].depth, ev[k].key, cnt,
+		                          dly, mx, &rng);
 		model_step(&m, k, cnt, dly, mx, l);
 		if (random() % 50 == 0) { /* a merge into the table */
 			m.merged_count += st.count;
