@@ -39,6 +39,7 @@
 #include <zlib.h>
 
 #include "lockcontend/dumpfmt.h"
+#include "viewkind.h"
 
 /* Field numbers of profile.proto. */
 enum {
@@ -280,7 +281,6 @@ struct enc {
 	int view;
 };
 
-static const char *const kind_label[LC_NKINDS] = {"mutex", "rdlock", "wrlock", "spin"};
 
 static void enc_value_type(struct enc *e, int field, const char *type, const char *unit)
 {
@@ -314,7 +314,7 @@ static void enc_sample(struct enc *e, const struct prof_sample *s)
 	if (s->lock)
 		enc_label(e, "lock", s->lock);
 	if (s->kind < LC_NKINDS)
-		enc_label(e, "kind", kind_label[s->kind]);
+		enc_label(e, "kind", viewkind_kind_name(s->kind));
 	if (s->flags & LC_BUCKET_TIMEDOUT)
 		enc_label(e, "timedout", "true");
 	if (s->flags & LC_BUCKET_TRUNCATED)
