@@ -88,15 +88,19 @@ static void lockent_leave(struct lockent *e)
 	atomic_store_explicit(&e->busy, 0, memory_order_release);
 }
 
-void lockstate_arrive(struct lockent *e, uint64_t t0)
+uint64_t lockstate_arrive(struct lockent *e, uint64_t t0)
 {
 	uintptr_t lock = atomic_load_explicit(&e->addr, memory_order_relaxed);
 	lockent_enter(e);
+	/* A charge made between t0 and now did not count this waiter: its
+	 * start is the charge's time, and the gap is nobody's. */
+	uint64_t start = e->reset_at > t0 ? e->reset_at : t0;
 	e->nwait++;
-	e->sum += t0;
+	e->sum += start;
 	lockent_leave(e);
 	atomic_fetch_add_explicit(&lockstate_filter[lockstate_filter_index(lock)], 1,
 	                          memory_order_relaxed);
+	return start - t0;
 }
 
 uint64_t lockstate_depart(struct lockent *e, uint64_t t0, uint64_t t1)

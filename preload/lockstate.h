@@ -87,9 +87,11 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 /* The lock's entry if it has one (it was contended), else NULL. */
 struct lockent *lockstate_find(struct lockstate *ls, uintptr_t lock);
 
-/* A sampled waiter starts waiting at t0 / stops at t1 (t1 >= t0).
- * lockstate_depart returns the waiting no unlock was charged for. */
-void lockstate_arrive(struct lockent *e, uint64_t t0);
+/* A sampled waiter starts waiting at t0 / stops at t1 (t1 >= t0).  Both
+ * return waiting no unlock was charged for: arrive, the part before a
+ * charge made between t0 and the arrival; depart, the rest since the last
+ * charge. */
+uint64_t lockstate_arrive(struct lockent *e, uint64_t t0);
 uint64_t lockstate_depart(struct lockent *e, uint64_t t0, uint64_t t1);
 
 /* An unlock of e's lock: read the clock, charge and reset the waiters.

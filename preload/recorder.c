@@ -66,6 +66,7 @@ static struct {
 	size_t arena_fixed; /* bytes of the fixed regions, kept by a fork child */
 	uint64_t start_mono, start_real;
 	pthread_key_t key;
+	_Atomic uint32_t fork_gen; /* forks this process has been the child of */
 	char exe[PATH_MAX];
 } g;
 
@@ -468,6 +469,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 {
 	s->active = 0;
 	s->ent = NULL;
+	s->gap = 0;
 	if (!recorder_start())
 		return;
 	int saved = errno;
@@ -480,8 +482,9 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 		goto out;
 	s->t0 = recorder_now();
 	s->ent = lockstate_get(&g.locks, s->lock, kind);
+	s->fork_gen = atomic_load_explicit(&g.fork_gen, memory_order_relaxed);
 	if (s->ent && g.cfg.holder)
-		lockstate_arrive(s->ent, s->t0);
+		s->gap = lockstate_arrive(s->ent, s->t0);
 	if (!recorder_prepare(t, sl, s))
 		goto out;
 	if (s->ent && s->nframes)
@@ -505,11 +508,13 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	t->guard++;
 	if (t->sampling)
 		t->sampling--;
+	if (s->fork_gen != atomic_load_explicit(&g.fork_gen, memory_order_relaxed))
+		goto out; /* a fork (from a signal handler) during the wait reset us */
 	uint64_t uncharged = t1 - s->t0;
 	if (s->ent && g.cfg.holder)
-		uncharged = lockstate_depart(s->ent, s->t0, t1);
+		uncharged = s->gap + lockstate_depart(s->ent, s->t0, t1);
 	if (!t->slot || o == RECORDER_DISCARD)
-		goto out; /* a fork during the wait reset us; or an error, not a wait */
+		goto out; /* an error, not a wait */
 	struct event_key k = {
 	    .lock = s->lock,
 	    .flags = s->flags | (o == RECORDER_TIMEDOUT ? LC_BUCKET_TIMEDOUT : 0),
@@ -689,6 +694,7 @@ static void recorder_atfork_child(void)
 	arena_reset(&g.arena, g.arena_fixed);
 	stacktab_reset(&g.tab);
 	lockstate_reset(&g.locks);
+	atomic_fetch_add(&g.fork_gen, 1);
 	atomic_store(&g.trylock_failures, 0);
 	modmap_reset(&g.modmap);
 	slots_reset(&g.slots);

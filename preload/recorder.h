@@ -87,6 +87,8 @@ enum recorder_outcome {
 struct recorder_sample {
 	uint64_t t0;
 	struct lockent *ent; /* registered as a waiter on it (holder view) */
+	uint64_t gap;        /* uncharged before the registration */
+	uint32_t fork_gen;   /* a fork (from a handler) during the wait forgets ent */
 	uintptr_t lock;
 	uint32_t kind;
 	uint32_t nframes;

@@ -331,18 +331,13 @@ Test(lockstate, filter_is_set_exactly_while_waiters_are_registered)
 	cr_assert_eq(atomic_load(&lockstate_filter[lockstate_filter_index(l[0])]), 0);
 }
 
-/* KNOWN BUG, disabled until lockstate.c is fixed (then enable it).
- * A waiter that read its t0 before an unlock's charge but registered after
- * it (recorder_begin reads the clock, then lockstate_get, then arrives)
- * and leaves before the next charge.  The header's invariant ("a waiter's
- * start is max(its t0, reset_at)") is broken by arrive adding t0: depart
- * takes reset_at out of the sum, the rest (reset_at - t0) stays in, and
- * the next charge, for a lone waiter who waited 10, is 15; with nobody
- * left, the residue waits in the sum for the next waiter's unlock.  Either
- * fix passes: arrive adds max(t0, reset_at) (the gap then counted as
- * uncharged by the caller), or depart takes out t0 when no charge came
- * since its arrival. */
-Test(lockstate, waiter_registered_after_a_charge_it_predates, .disabled = true)
+/* A waiter that read its t0 before an unlock's charge but registered after
+ * it (recorder_begin reads the clock, then lockstate_get, then arrives) and
+ * leaves before the next charge.  Its start is max(t0, reset_at): arrive
+ * hands the gap (reset_at - t0) back as uncharged, and the next charge, for
+ * a lone waiter who waited 10, is 10, with nothing left in the entry.  (It
+ * was 15, with the gap left in the sum, before arrive clamped.) */
+Test(lockstate, waiter_registered_after_a_charge_it_predates)
 {
 	uintptr_t l;
 	distinct_locks(&l, 1);
@@ -350,8 +345,8 @@ Test(lockstate, waiter_registered_after_a_charge_it_predates, .disabled = true)
 	struct lockent *e = lockstate_get(&ls, l, LC_KIND_MUTEX);
 	lockstate_arrive(e, 0);              /* A */
 	cr_assert_eq(charge_at(e, 10), 10); /* an unlock; B is about to wait */
-	lockstate_arrive(e, 5);              /* B, t0 read at 5, before the charge */
-	lockstate_depart(e, 5, 12);          /* B leaves before any other charge */
+	cr_assert_eq(lockstate_arrive(e, 5), 5, "B's 5..10 was charged to no unlock");
+	cr_assert_eq(lockstate_depart(e, 5, 12), 2, "B's 10..12 neither");
 	cr_assert_eq(charge_at(e, 20), 10, "only A waited 10..20");
 	lockstate_depart(e, 0, 20);
 	cr_assert(e->nwait == 0 && e->sum == 0, "residue: nwait %u sum %lld", e->nwait,
