@@ -64,7 +64,7 @@ Test(hazards, slot_busy_past_close_timeout_keeps_conservation)
 	struct dump d;
 	harness_load_dump(dir, "rv.*.raw", &d);
 	uint64_t c, n;
-	dump_sum(&d, &c, &n);
+	dump_sum(&d, LC_VIEW_WAIT, &c, &n);
 	cr_expect_eq(c, d.totals.contentions,
 	             "count: buckets+sentinel %" PRIu64 " totals %" PRIu64 " (threads_unread %" PRIu64 ")",
 	             c, d.totals.contentions, d.totals.threads_unread);

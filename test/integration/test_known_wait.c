@@ -55,7 +55,7 @@ Test(known_wait, waiter_delay_within_5_percent)
 	cr_assert_eq(count, 10, "contentions in waiter_blocked: %" PRIu64, count);
 	assert_within(delay, measured, 0.05, "waiter_blocked delay");
 	uint64_t sc, sd;
-	dump_sum(&d, &sc, &sd);
+	dump_sum(&d, LC_VIEW_WAIT, &sc, &sd);
 	cr_assert_eq(sc, d.totals.contentions);
 	cr_assert_eq(sd, d.totals.delay_ns);
 	dump_free(&d);
@@ -68,9 +68,9 @@ Test(known_wait, stacks_off_charges_the_sentinel)
 	run_known_wait("stacks=0", "5", "30", &d, &measured);
 	cr_assert_eq(d.nbuckets, 0, "stacks=0 must record no stack");
 	cr_assert_eq(d.meta.flags & LC_META_STACKS, 0);
-	cr_assert_eq(d.lost[LC_LOST_NO_STACKS].count, 5);
-	assert_within(d.lost[LC_LOST_NO_STACKS].delay_ns, measured, 0.05, "sentinel delay");
-	cr_assert_eq(d.totals.delay_ns, d.lost[LC_LOST_NO_STACKS].delay_ns);
+	cr_assert_eq(d.lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].count, 5);
+	assert_within(d.lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].delay_ns, measured, 0.05, "sentinel delay");
+	cr_assert_eq(d.totals.delay_ns, d.lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].delay_ns);
 	dump_free(&d);
 }
 
