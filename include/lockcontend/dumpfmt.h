@@ -136,8 +136,10 @@ struct lc_rec_segment {
 
 /* One (view, kind, lock, flags, stack) and its counters.  Meaning by view:
  *   WAIT    count = contentions, delay = time waited (scaled by rate);
- *   HOLDER  count = unlocks that ended others' waits, delay = the waiting
- *           they caused (scaled by rate: only sampled waiters are counted);
+ *   HOLDER  count = unlocks made while sampled waiters waited (each is
+ *           charged their waiting since the previous charge on that lock),
+ *           delay = that waiting (scaled by rate: only sampled waiters
+ *           count);
  *   HOLD    count = critical sections, delay = time held (scaled by
  *           hold_rate: an estimate; delay / count is the mean hold). */
 struct lc_rec_bucket {
