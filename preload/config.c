@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include "text.h"
@@ -73,6 +74,32 @@ static bool parse_size(const char *s, size_t n, uint64_t *out)
 	return true;
 }
 
+/* USR1, USR2 (or SIGUSR1...), or a real-time signal number; 0 or "off"
+ * for none.  Signals a program needs for itself (SEGV, KILL, ...) are
+ * refused. */
+static bool parse_signal(const struct item *it, int *out)
+{
+	const char *v = it->val;
+	size_t n = it->val_len;
+	uint64_t num;
+	if (n > 3 && memcmp(v, "SIG", 3) == 0) {
+		v += 3;
+		n -= 3;
+	}
+	if ((n == 3 && memcmp(v, "off", 3) == 0) || (n == 1 && v[0] == '0')) {
+		*out = 0;
+	} else if (n == 4 && memcmp(v, "USR1", 4) == 0) {
+		*out = SIGUSR1;
+	} else if (n == 4 && memcmp(v, "USR2", 4) == 0) {
+		*out = SIGUSR2;
+	} else if (parse_u64(v, n, 64, &num) && (int)num >= SIGRTMIN && (int)num <= SIGRTMAX) {
+		*out = (int)num;
+	} else {
+		return false;
+	}
+	return true;
+}
+
 static bool parse_bool(const struct item *it, bool *out)
 {
 	if (it->val_len != 1 || (it->val[0] != '0' && it->val[0] != '1'))
@@ -113,6 +140,8 @@ static bool item_apply(const struct item *it, struct config *c)
 		if (!parse_u64(it->val, it->val_len, 1000000000, &v))
 			return false;
 		c->hold = (uint32_t)v;
+	} else if (item_is(it, "signal")) {
+		return parse_signal(it, &c->signal);
 	} else if (item_is(it, "holder")) {
 		return parse_bool(it, &c->holder);
 	} else if (item_is(it, "stacks")) {
@@ -137,7 +166,8 @@ static bool item_apply(const struct item *it, struct config *c)
 static bool key_known(const struct item *it)
 {
 	static const char *const keys[] = {"rate",    "depth", "stacks", "verbose",
-	                                     "out",     "arena", "holder", "hold"};
+	                                     "out",     "arena", "holder", "hold",
+	                                     "signal"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (item_is(it, keys[i]))
 			return true;
@@ -162,7 +192,7 @@ static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
 	if (!key_known(it)) {
 		text_str(&t, "unknown key '");
 		text_printable(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
-		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena holder hold, or off)");
+		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena holder hold signal, or off)");
 	} else if (!it->val) {
 		text_str(&t, "'");
 		text_printable(&t, it->key, it->key_len);

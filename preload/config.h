@@ -4,6 +4,7 @@
  *   LOCKCONTEND=rate=10,depth=32,out=app.%p.raw,stacks=1,verbose=1,arena=64M
  *   LOCKCONTEND=holder=1,hold=100   (the holder view; 1 in 100 acquisitions
  *                                    looked at for a hold-time sample)
+ *   LOCKCONTEND=signal=USR2         (a snapshot copy of the profile on SIGUSR2)
  *   LOCKCONTEND=off
  *
  * config_parse is a pure function of its input string: it never reads the
@@ -38,6 +39,7 @@ struct config {
 	bool verbose;         /* one summary line on stderr at exit */
 	bool holder;          /* charge unlocks with the waiting they end */
 	uint32_t hold;        /* 1 in hold acquisitions sampled for hold time; 0 off */
+	int signal;           /* snapshot on this signal (signal=USR2); 0 off */
 	uint32_t rate;        /* record 1 in rate contentions, scaled by rate */
 	uint32_t depth;       /* frames per stack, 1..CONFIG_MAX_DEPTH */
 	uint64_t arena_bytes; /* the one mmap reserved at start-up */

@@ -1,5 +1,6 @@
 /*
- * dumpwrite.c — the raw dump writer (see dumpwrite.h, docs/format.md).
+ * dumpwrite.c — the profile file's name, creation and closing records, and
+ * snapshot copies (see dumpwrite.h, docs/format.md).
  */
 #include "dumpwrite.h"
 
@@ -10,208 +11,6 @@
 #include <unistd.h>
 
 #include "text.h"
-
-struct writer {
-	int fd;
-	int error;        /* first errno met; later writes are skipped */
-	uint64_t offset;  /* bytes written so far (flushed or buffered) */
-	uint64_t records;
-	size_t len;
-	uint8_t buf[64 * 1024];
-};
-
-static struct writer w; /* one dump at a time: only the dumper writes */
-
-static void writer_flush(struct writer *wr)
-{
-	size_t off = 0;
-	while (off < wr->len && !wr->error) {
-		ssize_t n = write(wr->fd, wr->buf + off, wr->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			wr->error = n < 0 ? errno : EIO;
-		else
-			off += (size_t)n;
-	}
-	wr->len = 0;
-}
-
-static void writer_put(struct writer *wr, const void *p, size_t n)
-{
-	const uint8_t *src = p;
-	wr->offset += n;
-	while (n) {
-		size_t room = sizeof(wr->buf) - wr->len;
-		size_t k = n < room ? n : room;
-		memcpy(wr->buf + wr->len, src, k);
-		wr->len += k;
-		src += k;
-		n -= k;
-		if (wr->len == sizeof(wr->buf))
-			writer_flush(wr);
-	}
-}
-
-static void record_begin(struct writer *wr, uint32_t type, uint32_t size)
-{
-	struct lc_rec_head h = {.type = type, .size = size};
-	writer_put(wr, &h, sizeof(h));
-}
-
-static void record_end(struct writer *wr, uint32_t size)
-{
-	static const uint8_t zeros[8];
-	writer_put(wr, zeros, lc_dump_pad(size) - size);
-	wr->records++;
-}
-
-static void write_header(struct writer *wr)
-{
-	struct lc_dump_header h = {
-	    .version_major = LC_DUMP_VERSION_MAJOR,
-	    .version_minor = LC_DUMP_VERSION_MINOR,
-	    .pointer_size = sizeof(void *),
-	    .endian = LC_DUMP_ENDIAN_LITTLE,
-	    .header_size = sizeof(struct lc_dump_header),
-	};
-	memcpy(h.magic, LC_DUMP_MAGIC, sizeof(h.magic));
-	writer_put(wr, &h, sizeof(h));
-}
-
-static void write_meta(struct writer *wr, const struct dump_input *in)
-{
-	struct lc_rec_meta m = in->meta;
-	m.exe_len = (uint32_t)strnlen(in->exe ? in->exe : "", LC_DUMP_MAX_PATH);
-	uint32_t size = sizeof(m) + m.exe_len;
-	record_begin(wr, LC_REC_META, size);
-	writer_put(wr, &m, sizeof(m));
-	writer_put(wr, in->exe, m.exe_len);
-	record_end(wr, size);
-}
-
-static void write_module(struct writer *wr, uint32_t id, const struct module *mod)
-{
-	struct lc_rec_module r = {
-	    .id = id,
-	    .nsegments = mod->nsegments,
-	    .load_bias = mod->load_bias,
-	    .build_id_len = mod->build_id_len,
-	    .path_len = mod->path_len,
-	};
-	uint32_t size = sizeof(r) + r.nsegments * sizeof(struct lc_rec_segment) + r.build_id_len +
-	                r.path_len;
-	record_begin(wr, LC_REC_MODULE, size);
-	writer_put(wr, &r, sizeof(r));
-	writer_put(wr, mod->segments, r.nsegments * sizeof(struct lc_rec_segment));
-	writer_put(wr, mod->build_id, r.build_id_len);
-	writer_put(wr, mod->path, r.path_len);
-	record_end(wr, size);
-}
-
-struct bucket_ctx {
-	struct writer *wr;
-	uint64_t n;
-};
-
-static void write_bucket(const struct stackbucket *b, void *arg)
-{
-	struct bucket_ctx *ctx = arg;
-	struct lc_rec_bucket r = {
-	    .count = atomic_load_explicit(&b->count, memory_order_relaxed),
-	    .delay_ns = atomic_load_explicit(&b->delay_ns, memory_order_relaxed),
-	    .max_ns = atomic_load_explicit(&b->max_ns, memory_order_relaxed),
-	    .lock = b->key.lock,
-	    .flags = b->key.flags,
-	    .nframes = b->nframes,
-	    .view = b->key.view,
-	    .kind = b->key.kind,
-	};
-	uint32_t size = sizeof(r) + r.nframes * sizeof(uint64_t);
-	record_begin(ctx->wr, LC_REC_BUCKET, size);
-	writer_put(ctx->wr, &r, sizeof(r));
-	for (uint32_t i = 0; i < r.nframes; i++) {
-		uint64_t pc = b->pcs[i];
-		writer_put(ctx->wr, &pc, sizeof(pc));
-	}
-	record_end(ctx->wr, size);
-	ctx->n++;
-}
-
-static void write_lock(const struct lockent *e, void *arg)
-{
-	struct bucket_ctx *ctx = arg;
-	bool named = atomic_load_explicit(&e->first_state, memory_order_acquire) == 2;
-	struct lc_rec_lock r = {
-	    .addr = atomic_load_explicit(&e->addr, memory_order_relaxed),
-	    .trylock_failures = atomic_load_explicit(&e->trylock_failures, memory_order_relaxed),
-	    .timeouts = atomic_load_explicit(&e->timeouts, memory_order_relaxed),
-	    .uncharged_ns = atomic_load_explicit(&e->uncharged_ns, memory_order_relaxed),
-	    .kind = e->kind,
-	    .nframes = named ? e->first_n : 0,
-	};
-	uint32_t size = sizeof(r) + r.nframes * sizeof(uint64_t);
-	record_begin(ctx->wr, LC_REC_LOCK, size);
-	writer_put(ctx->wr, &r, sizeof(r));
-	for (uint32_t i = 0; i < r.nframes; i++) {
-		uint64_t pc = e->first[i];
-		writer_put(ctx->wr, &pc, sizeof(pc));
-	}
-	record_end(ctx->wr, size);
-	ctx->n++;
-}
-
-static void write_lost(struct writer *wr, const struct dump_input *in, uint32_t view)
-{
-	struct lc_rec_lost r = {.view = view, .nreasons = LC_LOST_NREASONS};
-	uint32_t size = sizeof(r) + sizeof(in->lost[view]);
-	record_begin(wr, LC_REC_LOST, size);
-	writer_put(wr, &r, sizeof(r));
-	writer_put(wr, in->lost[view], sizeof(in->lost[view]));
-	record_end(wr, size);
-}
-
-static void write_tail(struct writer *wr, const struct lc_rec_totals *totals)
-{
-	record_begin(wr, LC_REC_TOTALS, sizeof(*totals));
-	writer_put(wr, totals, sizeof(*totals));
-	record_end(wr, sizeof(*totals));
-	struct lc_rec_trailer tr = {.records = wr->records, .bytes = wr->offset};
-	memcpy(tr.end_magic, LC_DUMP_END_MAGIC, sizeof(tr.end_magic));
-	record_begin(wr, LC_REC_TRAILER, sizeof(tr));
-	writer_put(wr, &tr, sizeof(tr));
-	wr->records++;
-}
-
-int dumpwrite_fd(int fd, const struct dump_input *in)
-{
-	struct writer *wr = &w;
-	wr->fd = fd;
-	wr->error = 0;
-	wr->offset = 0;
-	wr->records = 0;
-	wr->len = 0;
-	struct lc_rec_totals totals = in->totals;
-	write_header(wr);
-	write_meta(wr, in);
-	uint32_t nmods = in->modmap ? modmap_count(in->modmap) : 0;
-	for (uint32_t i = 0; i < nmods; i++)
-		write_module(wr, i, modmap_at(in->modmap, i));
-	struct bucket_ctx ctx = {.wr = wr};
-	if (in->tab)
-		stacktab_foreach(in->tab, write_bucket, &ctx);
-	struct bucket_ctx lctx = {.wr = wr};
-	if (in->locks)
-		lockstate_foreach(in->locks, write_lock, &lctx);
-	for (uint32_t v = 0; v < LC_NVIEWS; v++)
-		write_lost(wr, in, v);
-	totals.buckets = ctx.n;
-	totals.locks = lctx.n;
-	totals.modules = nmods;
-	write_tail(wr, &totals);
-	writer_flush(wr);
-	return wr->error;
-}
 
 /* Append s[0..n) whole, or fail: a cut name must not be used. */
 static bool expand_put(struct text *t, const char *s, size_t n)
@@ -327,27 +126,145 @@ static void dumpwrite_error(char *err, size_t cap, const char *what, const char 
 	text_str(&t, desc ? desc : "unknown error");
 }
 
-int dumpwrite_file(const char *pattern, const struct dump_input *in, char *path, size_t path_cap,
-                   char *err, size_t err_cap)
+/* Create `final` itself (the live profile is written in place), or
+ * final.1 .. final.99 while the name is taken. */
+static int dumpwrite_open_final(char *final, size_t cap)
 {
-	char tmp[4096 + 64];
-	if (!dumpwrite_expand(pattern, in->meta.pid, in->exe, path, path_cap)) {
-		dumpwrite_error(err, err_cap, "cannot write profile", pattern, ENAMETOOLONG);
+	size_t len = strlen(final);
+	for (unsigned n = 0; n < 100; n++) {
+		if (n) {
+			struct text t = {.buf = final, .cap = cap, .len = len};
+			text_str(&t, ".");
+			text_u64(&t, n);
+			if (t.len + 1 >= cap)
+				break;
+		}
+		int fd = open(final, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	final[len] = '\0';
+	errno = EEXIST;
+	return -1;
+}
+
+int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *path,
+                     size_t path_cap, char *err, size_t err_cap)
+{
+	if (!dumpwrite_expand(pattern, pid, exe, path, path_cap)) {
+		dumpwrite_error(err, err_cap, "cannot create profile", pattern, ENAMETOOLONG);
 		return -1;
 	}
+	int fd = dumpwrite_open_final(path, path_cap);
+	if (fd < 0)
+		dumpwrite_error(err, err_cap, "cannot create profile", path, errno);
+	return fd;
+}
+
+/* ---- closing records ------------------------------------------------------ */
+
+/* LOST x LC_NVIEWS, TOTALS, TRAILER, built in `buf` for a file whose first
+ * `records` records end at `offset`.  Returns the bytes used. */
+static size_t dumpwrite_closing(uint8_t *buf, const struct dump_input *in, uint64_t records,
+                                uint64_t offset)
+{
+	size_t n = 0;
+	for (uint32_t v = 0; v < LC_NVIEWS; v++) {
+		struct lc_rec_head h = {LC_REC_LOST, sizeof(struct lc_rec_lost) + sizeof(in->lost[v])};
+		struct lc_rec_lost r = {.view = v, .nreasons = LC_LOST_NREASONS};
+		memcpy(buf + n, &h, sizeof(h));
+		memcpy(buf + n + sizeof(h), &r, sizeof(r));
+		memcpy(buf + n + sizeof(h) + sizeof(r), in->lost[v], sizeof(in->lost[v]));
+		n += sizeof(h) + lc_dump_pad(h.size);
+	}
+	struct lc_rec_head h = {LC_REC_TOTALS, sizeof(in->totals)};
+	memcpy(buf + n, &h, sizeof(h));
+	memcpy(buf + n + sizeof(h), &in->totals, sizeof(in->totals));
+	n += sizeof(h) + sizeof(in->totals);
+	struct lc_rec_trailer tr = {.records = records + LC_NVIEWS + 1, .bytes = offset + n};
+	memcpy(tr.end_magic, LC_DUMP_END_MAGIC, sizeof(tr.end_magic));
+	h = (struct lc_rec_head){LC_REC_TRAILER, sizeof(tr)};
+	memcpy(buf + n, &h, sizeof(h));
+	memcpy(buf + n + sizeof(h), &tr, sizeof(tr));
+	return n + sizeof(h) + sizeof(tr);
+}
+
+#define CLOSING_MAX (LC_NVIEWS * (8 + sizeof(struct lc_rec_lost) + sizeof(((struct dump_input *)0)->lost[0])) + \
+                     8 + sizeof(struct lc_rec_totals) + 8 + sizeof(struct lc_rec_trailer))
+
+int dumpwrite_finish(struct pfile *f, const struct dump_input *in)
+{
+	uint8_t buf[CLOSING_MAX];
+	pfile_seal(f);
+	size_t n = dumpwrite_closing(buf, in, atomic_load(&f->records), pfile_used(f));
+	int e = pfile_append_sealed(f, buf, n, LC_NVIEWS + 2);
+	int e2 = pfile_finish(f);
+	return e ? e : e2;
+}
+
+/* ---- snapshot copies ------------------------------------------------------ */
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t k = write(fd, c, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? errno : EIO;
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Records in [16, used) and where the LIVE record's state is. */
+static uint64_t snapshot_walk(const char *base, size_t used, size_t *live_state_off)
+{
+	uint64_t records = 0;
+	size_t off = sizeof(struct lc_dump_header);
+	while (off + sizeof(struct lc_rec_head) <= used) {
+		const struct lc_rec_head *h = (const struct lc_rec_head *)(base + off);
+		if (h->type == 0)
+			break;
+		if (h->type == LC_REC_LIVE)
+			*live_state_off = off + sizeof(*h) + offsetof(struct lc_rec_live, state);
+		records++;
+		off += sizeof(*h) + lc_dump_pad(h->size);
+	}
+	return records;
+}
+
+int dumpwrite_snapshot(const struct pfile *f, const struct dump_input *in, const char *final,
+                       char *err, size_t err_cap)
+{
+	char tmp[4096 + 64], path[4096 + 64];
+	size_t used = pfile_used(f), live = 0;
+	uint64_t records = snapshot_walk(f->base, used, &live);
+	uint8_t buf[CLOSING_MAX];
+	size_t n = dumpwrite_closing(buf, in, records, used);
+	struct text t;
+	text_init(&t, path, sizeof(path));
+	text_str(&t, final);
 	int fd = dumpwrite_open_temp(path, tmp, sizeof(tmp));
 	if (fd < 0) {
-		dumpwrite_error(err, err_cap, "cannot create profile next to", path, errno);
+		dumpwrite_error(err, err_cap, "cannot write snapshot next to", path, errno);
 		return -1;
 	}
-	int e = dumpwrite_fd(fd, in);
+	uint32_t state = LC_LIVE_SNAPSHOT;
+	int e = write_all(fd, f->base, used);
+	if (!e)
+		e = write_all(fd, buf, n);
+	if (!e && live && pwrite(fd, &state, sizeof(state), (off_t)live) != sizeof(state))
+		e = errno ? errno : EIO;
 	if (close(fd) != 0 && !e)
 		e = errno;
-	if (!e && dumpwrite_rename(tmp, path, path_cap) != 0)
+	if (!e && dumpwrite_rename(tmp, path, sizeof(path)) != 0)
 		e = errno;
 	if (e) {
 		unlink(tmp);
-		dumpwrite_error(err, err_cap, "cannot write profile", path, e);
+		dumpwrite_error(err, err_cap, "cannot write snapshot", path, e);
 		return -1;
 	}
 	return 0;

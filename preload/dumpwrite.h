@@ -1,15 +1,16 @@
 /*
- * dumpwrite.h — write a raw dump (format: include/lockcontend/dumpfmt.h).
+ * dumpwrite.h — the profile file's name and creation, its closing records,
+ * and snapshot copies (format: include/lockcontend/dumpfmt.h).
  *
- * Runs at exit inside the recursion guard, with the recorder stopped: it
- * uses no malloc and no stdio, only open/write/renameat2 on a static
- * buffer.  Not reentrant (one static buffer): only the dumper calls it.
+ * The profile is written in place (pfile.h).  Its file is created at
+ * start-up under its final name, O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: a
+ * name that is taken gets ".1", ".2", ... and nobody's file is ever
+ * followed or overwritten.  A reader tells a complete file (it ends with a
+ * TRAILER) from a live one or one whose writer died (dumpfmt.h).
  *
- * File protocol: the dump is written to a temporary file in the target's
- * directory (O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600), then renamed into place
- * with RENAME_NOREPLACE, so a reader never sees a half-written file under
- * the final name and nobody's file is ever overwritten: if the name is
- * taken, ".1", ".2", ... are tried.
+ * No malloc, no stdio: open/write/rename and stack buffers only, so the
+ * snapshot copy may run in a signal handler.  dumpwrite_finish runs once,
+ * in the dumper, with the recorder stopped.
  */
 #ifndef LOCKCONTEND_DUMPWRITE_H
 #define LOCKCONTEND_DUMPWRITE_H
@@ -18,30 +19,32 @@
 #include <stdint.h>
 
 #include "lockcontend/dumpfmt.h"
-#include "lockstate.h"
-#include "modmap.h"
-#include "stacktab.h"
+#include "pfile.h"
 
+/* What the closing records say: the sums over every slot and the
+ * counters that belong to none. */
 struct dump_input {
-	struct lc_rec_meta meta;  /* exe_len is filled in by the writer */
-	const char *exe;
-	const struct modmap *modmap;
-	const struct stacktab *tab;
-	const struct lockstate *locks;
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
-	struct lc_rec_totals totals; /* buckets, modules, locks are counted here */
+	struct lc_rec_totals totals;
 };
 
 /* Expand %p (pid), %e (basename of exe) and %% in pattern.  Returns the
  * length, or 0 if the result does not fit in cap. */
 size_t dumpwrite_expand(const char *pattern, uint64_t pid, const char *exe, char *out, size_t cap);
 
-/* Write the whole dump to fd.  Returns 0, or an errno value. */
-int dumpwrite_fd(int fd, const struct dump_input *in);
+/* Create the profile file for pattern (read-write, mode 0600).  Returns the
+ * fd with the name in path, or -1 with one line in err. */
+int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *path,
+                     size_t path_cap, char *err, size_t err_cap);
 
-/* Expand pattern, write, rename into place.  On success returns 0 and the
- * final name in path; on failure returns -1 with one line in err. */
-int dumpwrite_file(const char *pattern, const struct dump_input *in, char *path, size_t path_cap,
-                   char *err, size_t err_cap);
+/* At the end: seal the file, append LOST per view, TOTALS and TRAILER,
+ * truncate and close it.  Returns 0 or an errno value. */
+int dumpwrite_finish(struct pfile *f, const struct dump_input *in);
+
+/* A complete copy of the file as it is now, closed with `in`, placed at
+ * `final` (or final.1 ...) through a temporary file.  Returns 0, or -1
+ * with one line in err. */
+int dumpwrite_snapshot(const struct pfile *f, const struct dump_input *in, const char *final,
+                       char *err, size_t err_cap);
 
 #endif

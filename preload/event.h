@@ -17,18 +17,19 @@ struct event_key {
 	uint8_t view;   /* enum lc_view */
 	uint8_t kind;   /* enum lc_kind */
 	uint16_t reserved;
+	uint32_t epoch; /* module epoch when the stack was taken */
 };
 
 static inline bool event_key_equal(const struct event_key *a, const struct event_key *b)
 {
 	return a->lock == b->lock && a->flags == b->flags && a->view == b->view &&
-	       a->kind == b->kind;
+	       a->kind == b->kind && a->epoch == b->epoch;
 }
 
 static inline uint64_t event_key_seed(const struct event_key *k)
 {
 	return (uint64_t)k->lock * 0x9E3779B97F4A7C15ull ^ k->flags ^ ((uint64_t)k->view << 40) ^
-	       ((uint64_t)k->kind << 48);
+	       ((uint64_t)k->kind << 48) ^ ((uint64_t)k->epoch << 20);
 }
 
 #endif

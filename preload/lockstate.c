@@ -11,8 +11,9 @@ _Atomic uint32_t lockstate_filter[LOCKSTATE_FILTER];
 
 #define LOCKSTATE_PROBES 32 /* entries looked at before a lock is refused */
 
-int lockstate_init(struct lockstate *ls, struct arena *a, uint64_t nent)
+int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint64_t nent)
 {
+	ls->file = f;
 	ls->ent = arena_alloc(a, nent * sizeof(*ls->ent));
 	ls->mask = nent - 1;
 	atomic_store(&ls->refused, 0);
@@ -52,7 +53,13 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 		struct lockent *e = &ls->ent[i];
 		uintptr_t a = atomic_load_explicit(&e->addr, memory_order_acquire);
 		if (a == 0 && atomic_compare_exchange_strong(&e->addr, &a, lock)) {
-			e->kind = kind; /* read by the dumper only */
+			struct lockrec *r = pfile_record(ls->file, sizeof(*r));
+			if (r) {
+				r->r.addr = lock;
+				r->r.kind = kind;
+				pfile_publish(r, LC_REC_LOCK);
+				atomic_store_explicit(&e->pub, &r->r, memory_order_release);
+			}
 			return e;
 		}
 		if (a == lock)
@@ -135,15 +142,29 @@ uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void))
 	return charge;
 }
 
+void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n)
+{
+	struct lc_rec_lock *r = atomic_load_explicit(&e->pub, memory_order_acquire);
+	if (!r)
+		return;
+	uint64_t *field = c == LOCKSTATE_TRYLOCK_FAILURES ? &r->trylock_failures
+	                  : c == LOCKSTATE_TIMEOUTS       ? &r->timeouts
+	                                                  : &r->uncharged_ns;
+	atomic_fetch_add_explicit((_Atomic uint64_t *)field, n, memory_order_relaxed);
+}
+
+/* The frames first, then nframes (release): a reader of the file sees
+ * nframes frames that are all there. */
 void lockstate_name(struct lockent *e, const uintptr_t *pcs, uint32_t n)
 {
 	uint32_t expect = 0;
-	if (n == 0 || !atomic_compare_exchange_strong(&e->first_state, &expect, 1))
+	struct lc_rec_lock *r = atomic_load_explicit(&e->pub, memory_order_acquire);
+	if (n == 0 || !r || !atomic_compare_exchange_strong(&e->first_state, &expect, 1))
 		return;
 	if (n > LC_LOCK_FIRST_FRAMES)
 		n = LC_LOCK_FIRST_FRAMES;
-	memcpy(e->first, pcs, n * sizeof(*pcs));
-	e->first_n = n;
+	memcpy(((struct lockrec *)r)->first, pcs, n * sizeof(*pcs));
+	atomic_store_explicit((_Atomic uint32_t *)&r->nframes, n, memory_order_release);
 	atomic_store_explicit(&e->first_state, 2, memory_order_release);
 }
 
@@ -153,4 +174,12 @@ void lockstate_foreach(const struct lockstate *ls, void (*fn)(const struct locke
 	for (uint64_t i = 0; i <= ls->mask; i++)
 		if (atomic_load_explicit(&ls->ent[i].addr, memory_order_acquire))
 			fn(&ls->ent[i], ctx);
+}
+
+uint64_t lockstate_count_used(const struct lockstate *ls)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i <= ls->mask; i++)
+		n += atomic_load_explicit(&ls->ent[i].pub, memory_order_relaxed) != NULL;
+	return n;
 }

@@ -7,7 +7,10 @@
  * the process (a fork child starts empty).  Insertion claims a free entry
  * with a compare-and-swap of its address: no lock, never blocks; a full
  * neighbourhood refuses the lock (locks_refused), and what that lock would
- * have told is then in the totals only.
+ * have told is then in the totals only.  What a reader needs of a lock is
+ * its LC_REC_LOCK record in the profile file (`pub`: counters updated in
+ * place, the first contended stack), made with the entry; the holder
+ * view's clocks are private.
  *
  * The holder view.  Each entry keeps the sampled waiters' clocks: nwait
  * waiters are waiting, sum is the sum of their start times, where a
@@ -37,6 +40,7 @@
 
 #include "arena.h"
 #include "lockcontend/dumpfmt.h"
+#include "pfile.h"
 
 struct lockent {
 	_Atomic uintptr_t addr; /* 0: free */
@@ -44,21 +48,35 @@ struct lockent {
 	uint32_t nwait;
 	uint64_t sum;
 	uint64_t reset_at;
-	_Atomic uint64_t trylock_failures;
-	_Atomic uint64_t timeouts;     /* scaled by rate */
-	_Atomic uint64_t uncharged_ns; /* scaled by rate */
 	_Atomic uint32_t first_state;  /* 0 none, 1 being written, 2 written */
-	uint32_t first_n;
-	uint32_t kind; /* enum lc_kind of the first contention */
 	uint32_t reserved;
-	uintptr_t first[LC_LOCK_FIRST_FRAMES];
+	/* trylock_failures, timeouts, uncharged_ns, kind, the first stack;
+	 * NULL until made, or if the file had no room */
+	struct lc_rec_lock *_Atomic pub;
+};
+
+/* The LOCK record with room for the whole first stack. */
+struct lockrec {
+	struct lc_rec_lock r;
+	uint64_t first[LC_LOCK_FIRST_FRAMES];
 };
 
 struct lockstate {
 	struct lockent *ent;
+	struct pfile *file;
 	uint64_t mask;
 	_Atomic uint64_t refused; /* locks that found no free entry */
 };
+
+/* The per-lock counters of a LOCK record. */
+enum lockstate_counter {
+	LOCKSTATE_TRYLOCK_FAILURES,
+	LOCKSTATE_TIMEOUTS,     /* scaled by rate */
+	LOCKSTATE_UNCHARGED_NS, /* scaled by rate */
+};
+
+/* Add n to one counter of e's record (if it has one).  Any thread. */
+void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n);
 
 #define LOCKSTATE_FILTER 1024
 extern _Atomic uint32_t lockstate_filter[LOCKSTATE_FILTER]
@@ -76,8 +94,8 @@ static inline bool lockstate_maybe_waited(uintptr_t lock)
 	                            memory_order_relaxed) != 0;
 }
 
-/* nent (a power of two) entries from the arena. */
-int lockstate_init(struct lockstate *ls, struct arena *a, uint64_t nent);
+/* nent (a power of two) entries from the arena; records go to f. */
+int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint64_t nent);
 /* Forget every lock (a fork child); only while no other thread runs. */
 void lockstate_reset(struct lockstate *ls);
 
@@ -100,6 +118,9 @@ uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
 
 /* Keep the stack where the lock was first contended, once. */
 void lockstate_name(struct lockent *e, const uintptr_t *pcs, uint32_t n);
+
+/* Entries with a LOCK record. */
+uint64_t lockstate_count_used(const struct lockstate *ls);
 
 /* Call fn for every entry in use, in no particular order. */
 void lockstate_foreach(const struct lockstate *ls, void (*fn)(const struct lockent *, void *),

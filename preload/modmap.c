@@ -11,9 +11,13 @@
 
 #include "clock.h"
 
-int modmap_init(struct modmap *m, struct arena *a, const char *exe_path)
+int modmap_init(struct modmap *m, struct arena *a, struct pfile *f, _Atomic uint32_t *epoch,
+                const char *exe_path)
 {
 	m->arena = a;
+	m->file = f;
+	m->epoch = epoch;
+	m->pass = 0;
 	m->exe_path = exe_path;
 	m->mods = arena_alloc(a, MODMAP_MAX * sizeof(*m->mods));
 	atomic_store(&m->count, 0);
@@ -121,17 +125,27 @@ static void phdr_extent(const struct dl_phdr_info *info, uint64_t *lo, uint64_t 
 	}
 }
 
-static bool modmap_known(const struct modmap *m, const char *path, uint64_t bias, uint64_t lo,
-                         uint64_t hi)
+static bool module_loaded(const struct module *mod)
+{
+	return atomic_load_explicit((_Atomic uint32_t *)&mod->pub->epoch_last,
+	                            memory_order_relaxed) == UINT32_MAX;
+}
+
+/* A loaded module for this object, marked seen by this pass, or NULL. */
+static struct module *modmap_known(const struct modmap *m, const char *path, uint64_t bias,
+                                   uint64_t lo, uint64_t hi)
 {
 	uint32_t n = modmap_count(m);
 	for (uint32_t i = 0; i < n; i++) {
-		const struct module *mod = modmap_at(m, i);
-		if (mod->load_bias == bias && mod->lo == lo && mod->hi == hi &&
-		    strcmp(mod->path, path) == 0)
-			return true;
+		struct module *mod = (struct module *)modmap_at(m, i);
+		if (mod->load_bias == bias && mod->lo == lo && mod->hi == hi && module_loaded(mod) &&
+		    mod->path_len == strnlen(path, LC_DUMP_MAX_PATH) &&
+		    memcmp(mod->path, path, mod->path_len) == 0) {
+			mod->seen = m->pass;
+			return mod;
+		}
 	}
-	return false;
+	return NULL;
 }
 
 static void module_fill_segments(struct module *mod, const struct dl_phdr_info *info)
@@ -159,21 +173,56 @@ static void modmap_append(struct modmap *m, struct module *mod)
 		atomic_fetch_add(&m->dropped, 1);
 		return;
 	}
+	mod->pub->id = idx;
+	pfile_publish(mod->pub, LC_REC_MODULE);
 	atomic_store_explicit(&m->mods[idx], mod, memory_order_release);
 	while (atomic_load_explicit(&m->count, memory_order_acquire) != idx)
 		sched_yield();
 	atomic_store_explicit(&m->count, idx + 1, memory_order_release);
 }
 
+/* The module's record: header, segments, build-id, path. */
+static bool module_record(struct modmap *m, struct module *mod)
+{
+	uint32_t size = sizeof(struct lc_rec_module) + mod->nsegments * sizeof(struct lc_rec_segment) +
+	                mod->build_id_len + mod->path_len;
+	struct lc_rec_module *r = pfile_record(m->file, size);
+	if (!r)
+		return false;
+	r->nsegments = mod->nsegments;
+	r->load_bias = mod->load_bias;
+	r->build_id_len = mod->build_id_len;
+	r->path_len = mod->path_len;
+	r->epoch_first = atomic_load(m->epoch);
+	r->epoch_last = UINT32_MAX;
+	struct lc_rec_segment *seg = (struct lc_rec_segment *)(r + 1);
+	memcpy(seg, mod->segments, mod->nsegments * sizeof(*seg));
+	uint8_t *bid = (uint8_t *)(seg + mod->nsegments);
+	memcpy(bid, mod->build_id, mod->build_id_len);
+	memcpy(bid + mod->build_id_len, mod->path, mod->path_len);
+	mod->pub = r;
+	return true;
+}
+
+struct visit {
+	struct modmap *m;
+	bool add;      /* second pass: append what is new */
+	uint32_t news; /* first pass: objects not known */
+};
+
 static int modmap_visit(struct dl_phdr_info *info, size_t size, void *ctx)
 {
-	struct modmap *m = ctx;
+	struct visit *v = ctx;
+	struct modmap *m = v->m;
 	(void)size;
 	uint64_t lo, hi;
 	uint32_t nload;
 	phdr_extent(info, &lo, &hi, &nload);
 	const char *path = info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : m->exe_path;
 	if (nload == 0 || modmap_known(m, path, info->dlpi_addr, lo, hi))
+		return 0;
+	v->news++;
+	if (!v->add)
 		return 0;
 	size_t path_len = strnlen(path, LC_DUMP_MAX_PATH);
 	if (nload > LC_DUMP_MAX_SEGMENTS)
@@ -193,11 +242,49 @@ static int modmap_visit(struct dl_phdr_info *info, size_t size, void *ctx)
 	mod->segments = (struct lc_rec_segment *)(mod + 1);
 	mod->path = (char *)(mod->segments + nload);
 	mod->path_len = (uint32_t)path_len;
+	mod->seen = m->pass;
 	memcpy(mod->path, path, path_len);
 	mod->build_id_len = phdr_build_id(info, mod->build_id);
 	module_fill_segments(mod, info);
+	if (!module_record(m, mod)) {
+		atomic_fetch_add(&m->dropped, 1);
+		return 0;
+	}
 	modmap_append(m, mod);
 	return 0;
+}
+
+/* Modules that were loaded but this pass did not see are gone: their
+ * last epoch is the current one, and the epoch moves on. */
+static void modmap_mark_gone(struct modmap *m)
+{
+	bool gone = false;
+	uint32_t epoch = atomic_load(m->epoch);
+	uint32_t n = modmap_count(m);
+	for (uint32_t i = 0; i < n; i++) {
+		struct module *mod = (struct module *)modmap_at(m, i);
+		if (mod->seen != m->pass && module_loaded(mod)) {
+			atomic_store_explicit((_Atomic uint32_t *)&mod->pub->epoch_last, epoch,
+			                      memory_order_relaxed);
+			gone = true;
+		}
+	}
+	if (gone)
+		atomic_fetch_add(m->epoch, 1);
+}
+
+/* One refresh (the caller holds `refreshing`): see what is loaded, mark
+ * what is gone, then add what is new in the (maybe new) epoch. */
+static void modmap_scan(struct modmap *m)
+{
+	struct visit v = {.m = m};
+	m->pass++;
+	dl_iterate_phdr(modmap_visit, &v);
+	modmap_mark_gone(m);
+	if (v.news) {
+		v.add = true;
+		dl_iterate_phdr(modmap_visit, &v);
+	}
 }
 
 bool modmap_refresh(struct modmap *m)
@@ -205,7 +292,7 @@ bool modmap_refresh(struct modmap *m)
 	uint32_t expect = 0;
 	if (!atomic_compare_exchange_strong(&m->refreshing, &expect, 1))
 		return false;
-	dl_iterate_phdr(modmap_visit, m);
+	modmap_scan(m);
 	atomic_store(&m->refreshing, 0);
 	return true;
 }
@@ -215,7 +302,9 @@ void modmap_refresh_final(struct modmap *m, uint64_t max_ns)
 	uint64_t deadline = clock_mono_ns() + max_ns;
 	while (!modmap_refresh(m)) {
 		if (clock_mono_ns() > deadline) {
-			dl_iterate_phdr(modmap_visit, m); /* the holder is stuck */
+			/* the holder is stuck: append what is new, mark nothing */
+			struct visit v = {.m = m, .add = true};
+			dl_iterate_phdr(modmap_visit, &v);
 			return;
 		}
 		struct timespec ts = {0, 1000000};

@@ -6,6 +6,16 @@
  * memory (no file I/O in the profiled process).  The map only grows: a
  * refresh appends objects not seen before (same path, bias and extent means
  * the same module), so an object unloaded later is still in the dump.
+ * Each module is an LC_REC_MODULE record in the profile file, written when
+ * it is found.
+ *
+ * Module epochs tell apart two objects loaded one after the other at the
+ * same address.  A refresh that finds a module gone (dlclose) marks its
+ * last epoch with the current one and moves the epoch on, before it adds
+ * what is new with the new epoch as their first; a stack is stamped with
+ * the epoch when it is taken.  The dlclose hook refreshes before and after
+ * the real call, so every object is found in the epoch it was loaded in
+ * and marked gone in the one it was unloaded in.
  *
  * Readers (modmap_covers, the dump) take no lock: an entry is appended by
  * reserving its index (atomic increment), filling it, and publishing the
@@ -25,11 +35,14 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "pfile.h"
 #include "lockcontend/dumpfmt.h"
 
 #define MODMAP_MAX 4096
 
 struct module {
+	struct lc_rec_module *pub; /* the record in the profile file */
+	uint32_t seen;             /* the last refresh that saw it loaded */
 	uint64_t load_bias;
 	uint64_t lo, hi;         /* runtime extent of the PT_LOAD segments */
 	uint32_t nsegments;
@@ -42,6 +55,9 @@ struct module {
 
 struct modmap {
 	struct arena *arena;
+	struct pfile *file;
+	_Atomic uint32_t *epoch;      /* LC_REC_LIVE.epoch */
+	uint32_t pass;                /* refreshes so far (under refreshing) */
 	struct module *_Atomic *mods; /* MODMAP_MAX pointers */
 	_Atomic uint32_t count;       /* published entries */
 	_Atomic uint32_t reserved;    /* indexes handed out */
@@ -50,14 +66,15 @@ struct modmap {
 	const char *exe_path;      /* name for the main program ("" in phdr) */
 };
 
-int modmap_init(struct modmap *m, struct arena *a, const char *exe_path);
+int modmap_init(struct modmap *m, struct arena *a, struct pfile *f, _Atomic uint32_t *epoch,
+                const char *exe_path);
 void modmap_reset(struct modmap *m);
 
 /* True if every pc lies in a known module. */
 bool modmap_covers(const struct modmap *m, const uintptr_t *pcs, uint32_t n);
 
-/* Append objects not yet known.  Returns false if another thread was
- * refreshing (nothing was done). */
+/* Mark what was unloaded, append objects not yet known.  Returns false if
+ * another thread was refreshing (nothing was done). */
 bool modmap_refresh(struct modmap *m);
 
 /* For the dumper: wait up to max_ns for a refresh under way, then refresh

@@ -115,3 +115,13 @@ int real_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void 
 	}
 	return fn ? fn(cb, data) : 0;
 }
+
+void *real_sym_lazy(void **slot, const char *name)
+{
+	void *fn = __atomic_load_n(slot, __ATOMIC_RELAXED);
+	if (!fn) {
+		fn = real_sym(name);
+		real_store(slot, fn);
+	}
+	return fn;
+}

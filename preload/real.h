@@ -40,6 +40,7 @@ struct real_fns {
 	int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 	int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
 	                      const struct timespec *);
+	void *dlclose, *execve, *execvpe, *fexecve; /* resolved on first use */
 };
 
 extern struct real_fns real;
@@ -49,6 +50,10 @@ void real_resolve(void);
 /* A function without a bootstrap alias: `*slot`, resolved now if need be,
  * or NULL if there is none (the caller answers ENOSYS). */
 void *real_get(void *slot);
+
+/* A function resolved only on first use (dlclose, exec*): *slot, set from
+ * dlsym(RTLD_NEXT, name) if need be; NULL if there is none. */
+void *real_sym_lazy(void **slot, const char *name);
 
 /* For the two functions without a bootstrap alias: resolve now if needed. */
 int real_timedlock(pthread_mutex_t *m, const struct timespec *abstime);

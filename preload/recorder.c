@@ -29,6 +29,8 @@
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -39,6 +41,7 @@
 #include "clock.h"
 #include "config.h"
 #include "dumpwrite.h"
+#include "pfile.h"
 #include "lockstate.h"
 #include "modmap.h"
 #include "slots.h"
@@ -62,13 +65,27 @@ static struct {
 	struct slots slots;
 	struct modmap modmap;
 	struct lockstate locks;
-	_Atomic uint64_t trylock_failures;
+	struct pfile file;           /* the profile, written in place */
+	struct lc_rec_meta *meta;    /* its META record */
+	struct lc_rec_live *live;    /* its LIVE record */
+	char path[CONFIG_OUT_MAX + 64];
 	size_t arena_fixed; /* bytes of the fixed regions, kept by a fork child */
 	uint64_t start_mono, start_real;
 	pthread_key_t key;
 	_Atomic uint32_t fork_gen; /* forks this process has been the child of */
 	char exe[PATH_MAX];
 } g;
+
+/* The LIVE record's counters are updated in place, atomically. */
+static inline _Atomic uint64_t *live_u64(uint64_t *field)
+{
+	return (_Atomic uint64_t *)field;
+}
+
+static inline _Atomic uint32_t *live_u32(uint32_t *field)
+{
+	return (_Atomic uint32_t *)field;
+}
 
 uint64_t recorder_now(void)
 {
@@ -97,6 +114,7 @@ static void recorder_config_warn(const char *line, void *ctx)
 
 static void recorder_thread_exit(void *arg);
 static void recorder_atfork_child(void);
+static void recorder_snapshot(int sig);
 
 static uint64_t recorder_heads_for(uint64_t arena_bytes)
 {
@@ -115,7 +133,8 @@ static uint64_t recorder_locks_for(uint64_t arena_bytes)
 	return n;
 }
 
-/* Carve the fixed regions out of the arena; buckets get the rest. */
+/* Carve the fixed regions out of the arena (private memory); what a
+ * reader needs goes to the profile file. */
 static bool recorder_layout(void)
 {
 	uint64_t nslots = g.cfg.arena_bytes / 4 / sizeof(struct slot);
@@ -123,12 +142,66 @@ static bool recorder_layout(void)
 		nslots = RECORDER_MAX_SLOTS;
 	if (arena_init(&g.arena, g.cfg.arena_bytes) != 0)
 		return false;
-	if (stacktab_init(&g.tab, &g.arena, recorder_heads_for(g.cfg.arena_bytes)) != 0 ||
-	    slots_init(&g.slots, &g.arena, (uint32_t)nslots) != 0 ||
-	    lockstate_init(&g.locks, &g.arena, recorder_locks_for(g.cfg.arena_bytes)) != 0 ||
-	    modmap_init(&g.modmap, &g.arena, g.exe) != 0)
+	if (stacktab_init(&g.tab, &g.arena, &g.file, recorder_heads_for(g.cfg.arena_bytes)) != 0 ||
+	    slots_init(&g.slots, &g.arena, &g.file, (uint32_t)nslots) != 0 ||
+	    lockstate_init(&g.locks, &g.arena, &g.file, recorder_locks_for(g.cfg.arena_bytes)) != 0 ||
+	    modmap_init(&g.modmap, &g.arena, &g.file, live_u32(&g.live->epoch), g.exe) != 0)
 		return false;
 	g.arena_fixed = arena_used(&g.arena);
+	return true;
+}
+
+/* META and LIVE, the first records of a new profile file. */
+static bool recorder_heading(void)
+{
+	uint32_t exe_len = (uint32_t)strnlen(g.exe, LC_DUMP_MAX_PATH);
+	g.meta = pfile_record(&g.file, sizeof(*g.meta) + exe_len);
+	g.live = pfile_record(&g.file, sizeof(*g.live));
+	if (!g.meta || !g.live)
+		return false;
+	struct lc_rec_meta *m = g.meta;
+	m->pid = (uint64_t)getpid();
+	m->start_realtime_ns = g.start_real;
+	m->start_mono_ns = g.start_mono;
+	m->clock = LC_CLOCK_MONOTONIC;
+	m->rate = g.cfg.rate;
+	m->depth = g.cfg.depth;
+	m->flags = (g.cfg.stacks ? LC_META_STACKS : 0) | (g.cfg.holder ? LC_META_HOLDER : 0);
+	m->hold_rate = g.cfg.hold;
+	m->arena_bytes = g.cfg.arena_bytes;
+	m->exe_len = exe_len;
+	memcpy(m + 1, g.exe, exe_len);
+	pfile_publish(g.meta, LC_REC_META);
+	pfile_publish(g.live, LC_REC_LIVE);
+	return true;
+}
+
+/* Create and map the profile file (at `at`: a fork child keeps the
+ * parent's addresses), and write its heading.  One line on failure. */
+static bool recorder_open_file(void *at)
+{
+	char err[CONFIG_OUT_MAX + 256];
+	int fd = dumpwrite_create(g.cfg.out, (uint64_t)getpid(), g.exe, g.path, sizeof(g.path), err,
+	                          sizeof(err));
+	if (fd < 0) {
+		text_warn(err); /* names the file and why */
+		return false;
+	}
+	int e = pfile_map(&g.file, fd, g.cfg.arena_bytes, at);
+	if (!e && !recorder_heading())
+		e = g.file.error ? g.file.error : ENOSPC;
+	if (e) {
+		struct text t;
+		text_init(&t, err, sizeof(err));
+		text_str(&t, "cannot write profile '");
+		text_str(&t, g.path);
+		text_str(&t, "': ");
+		text_str(&t, strerrordesc_np(e) ? strerrordesc_np(e) : "error");
+		text_warn(err);
+		unlink(g.path); /* ours, made a moment ago, and empty */
+		pfile_forget(&g.file);
+		return false;
+	}
 	return true;
 }
 
@@ -160,6 +233,10 @@ static int recorder_setup(void)
 	recorder_read_exe();
 	g.start_mono = recorder_now();
 	g.start_real = recorder_realtime();
+	if (!recorder_open_file(NULL)) {
+		text_warn("profiling disabled; the program runs on");
+		return ST_OFF;
+	}
 	if (!recorder_layout()) {
 		text_warn("cannot reserve the arena (see arena=); profiling disabled");
 		return ST_OFF;
@@ -171,6 +248,14 @@ static int recorder_setup(void)
 		return ST_OFF;
 	}
 	pthread_atfork(NULL, NULL, recorder_atfork_child);
+	if (g.cfg.signal) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = recorder_snapshot;
+		sa.sa_flags = SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(g.cfg.signal, &sa, NULL);
+	}
 	return ST_RUNNING;
 }
 
@@ -195,6 +280,7 @@ static struct slot *recorder_slot(struct lc_tls *t)
 		bool overflow;
 		t->slot = slots_acquire(&g.slots, &overflow);
 		t->overflow = overflow;
+		atomic_fetch_add_explicit(live_u64(&g.live->threads_seen), 1, memory_order_relaxed);
 		if (!overflow)
 			pthread_setspecific(g.key, t->slot);
 		if (!t->rng)
@@ -219,8 +305,8 @@ static bool recorder_enter(struct slot *sl, bool shared)
 
 static void slot_charge(struct slot *sl, int view, int reason, uint64_t count, uint64_t delay_ns)
 {
-	sl->lost[view][reason].count += count;
-	sl->lost[view][reason].delay_ns += delay_ns;
+	sl->pub->lost[view][reason].count += count;
+	sl->pub->lost[view][reason].delay_ns += delay_ns;
 }
 
 /* Move contention met inside our own work into the slot (inside it). */
@@ -230,9 +316,9 @@ static void recorder_fold_reentrant(struct lc_tls *t, struct slot *sl)
 		return;
 	uint64_t c = atomic_exchange_explicit(&t->reent_count, 0, memory_order_relaxed);
 	uint64_t d = atomic_exchange_explicit(&t->reent_delay, 0, memory_order_relaxed);
-	sl->count[LC_VIEW_WAIT] += c;
-	sl->delay_ns[LC_VIEW_WAIT] += d;
-	sl->uncharged_ns += d; /* never registered with its lock */
+	sl->pub->count[LC_VIEW_WAIT] += c;
+	sl->pub->delay_ns[LC_VIEW_WAIT] += d;
+	sl->pub->uncharged_ns += d; /* never registered with its lock */
 	slot_charge(sl, LC_VIEW_WAIT, LC_LOST_REENTRANT, c, d);
 }
 
@@ -264,11 +350,11 @@ static void recorder_settle_in(struct slot *sl, uint64_t *rng)
 		return;
 	uint64_t count = sl->raw_count, delay = sl->raw_delay;
 	int view = sl->raw_key.view;
-	sl->count[view] += count;
-	sl->delay_ns[view] += delay;
-	sl->uncharged_ns += sl->raw_uncharged;
+	sl->pub->count[view] += count;
+	sl->pub->delay_ns[view] += delay;
+	sl->pub->uncharged_ns += sl->raw_uncharged;
 	if (sl->raw_key.flags & LC_BUCKET_TIMEDOUT)
-		sl->timeouts += count;
+		sl->pub->timeouts += count;
 	int reason = recorder_lost_reason(sl);
 	if (reason >= 0) {
 		slot_charge(sl, view, reason, count, delay);
@@ -300,8 +386,10 @@ static bool recorder_merge(struct slot *sl)
 	enum stacktab_result r =
 	    stacktab_add(&g.tab, &st->key, stash_frames(st), st->nframes, st->count, st->delay_ns,
 	                 st->max_ns);
-	if (r == STACKTAB_FULL)
+	if (r == STACKTAB_FULL) {
 		slot_charge(sl, st->key.view, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
+		atomic_store(live_u64(&g.live->stacks_refused), atomic_load(&g.tab.refused));
+	}
 	else if (r == STACKTAB_INSERTED)
 		refresh = !modmap_covers(&g.modmap, stash_frames(st), st->nframes);
 	stash_clear(st);
@@ -344,10 +432,10 @@ static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint6
 	if (!recorder_enter(sl, true))
 		return;
 	recorder_fold_reentrant(t, sl);
-	sl->count[k->view] += count;
-	sl->delay_ns[k->view] += delay;
-	sl->timeouts += k->flags & LC_BUCKET_TIMEDOUT ? count : 0;
-	sl->uncharged_ns += uncharged;
+	sl->pub->count[k->view] += count;
+	sl->pub->delay_ns[k->view] += delay;
+	sl->pub->timeouts += k->flags & LC_BUCKET_TIMEDOUT ? count : 0;
+	sl->pub->uncharged_ns += uncharged;
 	slot_charge(sl, k->view, LC_LOST_NO_SLOT, count, delay);
 	slot_leave(sl);
 }
@@ -405,6 +493,7 @@ static bool recorder_prepare(struct lc_tls *t, struct slot *sl, struct recorder_
 {
 	s->nframes = 0;
 	s->flags = 0;
+	s->epoch = atomic_load_explicit(live_u32(&g.live->epoch), memory_order_acquire);
 	if (t->overflow)
 		return true;
 	if (!recorder_enter(sl, false))
@@ -520,12 +609,12 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	    .flags = s->flags | (o == RECORDER_TIMEDOUT ? LC_BUCKET_TIMEDOUT : 0),
 	    .view = LC_VIEW_WAIT,
 	    .kind = (uint8_t)s->kind,
+	    .epoch = s->epoch,
 	};
 	if (o == RECORDER_TIMEDOUT && s->ent)
-		atomic_fetch_add_explicit(&s->ent->timeouts, s->rate, memory_order_relaxed);
+		lockstate_count(s->ent, LOCKSTATE_TIMEOUTS, s->rate);
 	if (s->ent)
-		atomic_fetch_add_explicit(&s->ent->uncharged_ns, uncharged * s->rate,
-		                          memory_order_relaxed);
+		lockstate_count(s->ent, LOCKSTATE_UNCHARGED_NS, uncharged * s->rate);
 	recorder_note(t, s, &k, s->rate, (t1 - s->t0) * s->rate, t1 - s->t0, uncharged * s->rate);
 out:
 	t->guard--;
@@ -617,7 +706,8 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 	struct recorder_sample s = {0};
 	if (!recorder_prepare(t, sl, &s))
 		goto out;
-	struct event_key k = {.lock = r->lock, .flags = s.flags, .kind = (uint8_t)r->kind};
+	struct event_key k = {
+	    .lock = r->lock, .flags = s.flags, .kind = (uint8_t)r->kind, .epoch = s.epoch};
 	if (r->caused) {
 		k.view = LC_VIEW_HOLDER;
 		recorder_note(t, &s, &k, r->rate, r->caused * r->rate, r->caused, 0);
@@ -647,8 +737,8 @@ void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind)
 	t->guard++;
 	struct lockent *e = lockstate_get(&g.locks, (uintptr_t)lock, kind);
 	if (e)
-		atomic_fetch_add_explicit(&e->trylock_failures, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&g.trylock_failures, 1, memory_order_relaxed);
+		lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 1);
+	atomic_fetch_add_explicit(live_u64(&g.live->trylock_failures), 1, memory_order_relaxed);
 	t->guard--;
 }
 
@@ -686,18 +776,38 @@ static void recorder_thread_exit(void *arg)
 
 /* The child of fork() starts with an empty profile of its own: whatever
  * other threads were doing in the parent's tables is forgotten. */
+/* The child of fork() starts an empty profile of its own, in a new file
+ * mapped where the parent's was (every pointer into it stays valid); the
+ * parent's file is never written by the child.  Only syscalls and our own
+ * memory here: other threads of the parent do not exist in the child. */
 static void recorder_atfork_child(void)
 {
 	if (!recorder_running())
 		return;
 	struct lc_tls *t = &lc_tls;
+	t->guard++;
+	void *at = g.file.base;
+	pfile_forget(&g.file); /* the parent's: closed here, not touched */
+	g.start_mono = recorder_now();
+	g.start_real = recorder_realtime();
+	bool ok = recorder_open_file(at);
+	if (!ok) {
+		/* Keep the addresses, lose the parent's file: a late store of
+		 * ours lands in memory nobody reads. */
+		mmap(at, g.cfg.arena_bytes, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+		atomic_store(&g.state, ST_OFF);
+	}
 	arena_reset(&g.arena, g.arena_fixed);
 	stacktab_reset(&g.tab);
 	lockstate_reset(&g.locks);
 	atomic_fetch_add(&g.fork_gen, 1);
-	atomic_store(&g.trylock_failures, 0);
 	modmap_reset(&g.modmap);
 	slots_reset(&g.slots);
+	if (ok && !slots_overflow(&g.slots)->pub) {
+		text_warn("no room in the new profile; profiling disabled in this child");
+		atomic_store(&g.state, ST_OFF);
+	}
 	t->slot = NULL;
 	t->pending = 0;
 	t->sampling = 0;
@@ -705,11 +815,44 @@ static void recorder_atfork_child(void)
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
 	pthread_setspecific(g.key, NULL);
-	g.start_mono = recorder_now();
-	g.start_real = recorder_realtime();
+	t->guard--;
 }
 
 /* ---- the dump ----------------------------------------------------------- */
+
+/* Add one slot's totals and lost counters to in. */
+static void recorder_sum_slot(struct dump_input *in, const struct lc_rec_slot *p)
+{
+	in->totals.contentions += p->count[LC_VIEW_WAIT];
+	in->totals.delay_ns += p->delay_ns[LC_VIEW_WAIT];
+	in->totals.timeouts += p->timeouts;
+	in->totals.caused_count += p->count[LC_VIEW_HOLDER];
+	in->totals.caused_ns += p->delay_ns[LC_VIEW_HOLDER];
+	in->totals.uncharged_ns += p->uncharged_ns;
+	in->totals.holds += p->count[LC_VIEW_HOLD];
+	in->totals.hold_ns += p->delay_ns[LC_VIEW_HOLD];
+	for (int v = 0; v < LC_NVIEWS; v++)
+		for (int r = 0; r < LC_LOST_NREASONS; r++) {
+			in->lost[v][r].count += p->lost[v][r].count;
+			in->lost[v][r].delay_ns += p->lost[v][r].delay_ns;
+		}
+}
+
+/* The counters that belong to no slot, into in and the LIVE record. */
+static void recorder_counters(struct dump_input *in)
+{
+	struct lc_rec_live *l = g.live;
+	atomic_store(live_u64(&l->stacks_refused), atomic_load(&g.tab.refused));
+	atomic_store(live_u64(&l->locks_refused), atomic_load(&g.locks.refused));
+	atomic_store(live_u64(&l->modules_dropped), atomic_load(&g.modmap.dropped));
+	in->totals.stacks_refused = atomic_load(live_u64(&l->stacks_refused));
+	in->totals.locks_refused = atomic_load(live_u64(&l->locks_refused));
+	in->totals.threads_seen = atomic_load(live_u64(&l->threads_seen));
+	in->totals.trylock_failures = atomic_load(live_u64(&l->trylock_failures));
+	in->totals.buckets = atomic_load(&g.tab.nbuckets);
+	in->totals.modules = modmap_count(&g.modmap);
+	in->totals.locks = lockstate_count_used(&g.locks);
+}
 
 static void recorder_collect(struct dump_input *in)
 {
@@ -718,50 +861,26 @@ static void recorder_collect(struct dump_input *in)
 	uint32_t n = slots_used(&g.slots);
 	for (uint32_t i = 0; i <= n; i++) {
 		struct slot *sl = i < n ? &g.slots.slot[i] : slots_overflow(&g.slots);
+		if (!sl->pub)
+			continue; /* never handed out */
 		if (!slot_close(sl, RECORDER_CLOSE_WAIT_NS)) {
-			if (sl->count[LC_VIEW_WAIT] || sl->count[LC_VIEW_HOLDER] || sl->count[LC_VIEW_HOLD])
+			const struct lc_rec_slot *p = sl->pub;
+			if (p->count[LC_VIEW_WAIT] || p->count[LC_VIEW_HOLDER] || p->count[LC_VIEW_HOLD])
 				in->totals.threads_unread++;
 			continue;
 		}
 		recorder_drain(sl, &rng); /* the module map is refreshed once, below */
-		in->totals.contentions += sl->count[LC_VIEW_WAIT];
-		in->totals.delay_ns += sl->delay_ns[LC_VIEW_WAIT];
-		in->totals.timeouts += sl->timeouts;
-		in->totals.caused_count += sl->count[LC_VIEW_HOLDER];
-		in->totals.caused_ns += sl->delay_ns[LC_VIEW_HOLDER];
-		in->totals.uncharged_ns += sl->uncharged_ns;
-		in->totals.holds += sl->count[LC_VIEW_HOLD];
-		in->totals.hold_ns += sl->delay_ns[LC_VIEW_HOLD];
-		for (int v = 0; v < LC_NVIEWS; v++)
-			for (int r = 0; r < LC_LOST_NREASONS; r++) {
-				in->lost[v][r].count += sl->lost[v][r].count;
-				in->lost[v][r].delay_ns += sl->lost[v][r].delay_ns;
-			}
+		recorder_sum_slot(in, sl->pub);
 	}
-	in->totals.stacks_refused = atomic_load(&g.tab.refused);
-	in->totals.threads_seen = atomic_load(&g.slots.threads_seen);
-	in->totals.trylock_failures = atomic_load(&g.trylock_failures);
-	in->totals.locks_refused = atomic_load(&g.locks.refused);
 }
 
-static void recorder_fill_meta(struct dump_input *in)
+/* The META record's end, the LIVE state. */
+static void recorder_close_meta(uint32_t state)
 {
-	in->exe = g.exe;
-	in->modmap = &g.modmap;
-	in->tab = &g.tab;
-	in->locks = &g.locks;
-	in->meta.pid = (uint64_t)getpid();
-	in->meta.start_realtime_ns = g.start_real;
-	in->meta.end_realtime_ns = recorder_realtime();
-	in->meta.start_mono_ns = g.start_mono;
-	in->meta.end_mono_ns = recorder_now();
-	in->meta.clock = LC_CLOCK_MONOTONIC;
-	in->meta.rate = g.cfg.rate;
-	in->meta.depth = g.cfg.depth;
-	in->meta.flags = (g.cfg.stacks ? LC_META_STACKS : 0) | (g.cfg.holder ? LC_META_HOLDER : 0);
-	in->meta.hold_rate = g.cfg.hold;
-	in->meta.arena_bytes = g.cfg.arena_bytes;
-	in->meta.arena_used = arena_used(&g.arena);
+	g.meta->end_realtime_ns = recorder_realtime();
+	g.meta->end_mono_ns = recorder_now();
+	g.meta->arena_used = arena_used(&g.arena);
+	atomic_store(live_u32(&g.live->state), state);
 }
 
 static void recorder_summary(const struct dump_input *in, const char *path)
@@ -784,7 +903,9 @@ static void recorder_summary(const struct dump_input *in, const char *path)
 	text_warn(buf);
 }
 
-void recorder_dump(void)
+/* The end of the profile: at exit (library destructor), or before exec().
+ * Idempotent: the first caller ends it. */
+static void recorder_end_profile(uint32_t state)
 {
 	struct lc_tls *t = &lc_tls;
 	if (recorder_running() && t->slot)
@@ -794,19 +915,101 @@ void recorder_dump(void)
 		return;
 	int saved = errno;
 	t->guard++;
-	static struct dump_input in; /* big; static keeps it off a small stack */
+	static struct dump_input in; /* only the first caller gets here */
 	memset(&in, 0, sizeof(in));
 	recorder_collect(&in);
 	/* Another thread may be refreshing (it left its slot first): wait for
 	 * it a while, then refresh once more ourselves. */
 	modmap_refresh_final(&g.modmap, RECORDER_CLOSE_WAIT_NS);
-	recorder_fill_meta(&in);
-	char path[CONFIG_OUT_MAX + 64], err[CONFIG_OUT_MAX + 256];
-	if (dumpwrite_file(g.cfg.out, &in, path, sizeof(path), err, sizeof(err)) != 0)
+	recorder_counters(&in);
+	recorder_close_meta(state);
+	int e = dumpwrite_finish(&g.file, &in);
+	if (e) {
+		char err[CONFIG_OUT_MAX + 256];
+		struct text tx;
+		text_init(&tx, err, sizeof(err));
+		text_str(&tx, "cannot finish profile '");
+		text_str(&tx, g.path);
+		text_str(&tx, "': ");
+		text_str(&tx, strerrordesc_np(e) ? strerrordesc_np(e) : "error");
+		text_str(&tx, " (what was recorded is in it, without its closing records)");
 		text_warn(err);
-	else if (g.cfg.verbose)
-		recorder_summary(&in, path);
+	} else if (g.cfg.verbose) {
+		recorder_summary(&in, g.path);
+	}
 	atomic_store(&g.state, ST_DONE);
 	t->guard--;
+	errno = saved;
+}
+
+void recorder_dump(void)
+{
+	recorder_end_profile(LC_LIVE_EXITED);
+}
+
+void recorder_exec(void)
+{
+	/* A vfork() child shares our memory: the profile is its parent's. */
+	if (recorder_running() && (pid_t)g.meta->pid == getpid())
+		recorder_end_profile(LC_LIVE_EXEC);
+}
+
+/* ---- module epochs ---------------------------------------------------------- */
+
+/* Around dlclose: the map learns what is loaded before (so an object about
+ * to go is in it) and what went after (marking it gone, moving the epoch
+ * on).  A refresh under way elsewhere is waited for a while: it may have
+ * begun before the object went. */
+void recorder_dlclose(struct lc_tls *t)
+{
+	if (t->guard || !recorder_running())
+		return;
+	int saved = errno;
+	t->guard++;
+	modmap_refresh_final(&g.modmap, RECORDER_CLOSE_WAIT_NS);
+	t->guard--;
+	errno = saved;
+}
+
+/* ---- snapshots on request ------------------------------------------------- */
+
+/* The signal handler of signal=: mark the point in LIVE, and write a
+ * complete copy of the file as it is (closed with the slots' sums as they
+ * are: events in flight may make them differ a little from the buckets).
+ * Only reads of our memory, open/write/rename: async-signal-safe.  One at
+ * a time; none once the end has begun. */
+static _Atomic int snapshotting;
+
+static void recorder_snapshot(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	struct lc_tls *t = &lc_tls;
+	if (!recorder_running() || atomic_exchange(&snapshotting, 1)) {
+		errno = saved;
+		return;
+	}
+	t->guard++;
+	uint64_t nth = atomic_fetch_add(live_u64(&g.live->snapshots), 1) + 1;
+	atomic_store(live_u64(&g.live->snapshot_mono_ns), recorder_now());
+	static struct dump_input in; /* one snapshot at a time */
+	memset(&in, 0, sizeof(in));
+	uint32_t n = slots_used(&g.slots);
+	for (uint32_t i = 0; i <= n; i++) {
+		struct slot *sl = i < n ? &g.slots.slot[i] : slots_overflow(&g.slots);
+		if (sl->pub)
+			recorder_sum_slot(&in, sl->pub);
+	}
+	recorder_counters(&in);
+	char path[CONFIG_OUT_MAX + 96], err[CONFIG_OUT_MAX + 256];
+	struct text tx;
+	text_init(&tx, path, sizeof(path));
+	text_str(&tx, g.path);
+	text_str(&tx, ".snap");
+	text_u64(&tx, nth);
+	if (dumpwrite_snapshot(&g.file, &in, path, err, sizeof(err)) != 0)
+		text_warn(err);
+	t->guard--;
+	atomic_store(&snapshotting, 0);
 	errno = saved;
 }

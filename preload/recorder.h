@@ -89,6 +89,7 @@ struct recorder_sample {
 	struct lockent *ent; /* registered as a waiter on it (holder view) */
 	uint64_t gap;        /* uncharged before the registration */
 	uint32_t fork_gen;   /* a fork (from a handler) during the wait forgets ent */
+	uint32_t epoch;      /* module epoch when the stack was taken */
 	uintptr_t lock;
 	uint32_t kind;
 	uint32_t nframes;
@@ -111,8 +112,13 @@ struct recorder_release {
 /* Constructor-time set-up; also run lazily by the first contention. */
 void recorder_init(void);
 
-/* Exit-time dump (library destructor).  Idempotent. */
+/* The end of the profile: at exit (library destructor), or before exec()
+ * replaces the program.  Idempotent; nothing is recorded afterwards. */
 void recorder_dump(void);
+void recorder_exec(void);
+
+/* Before and after dlclose() (module epochs: modmap.h). */
+void recorder_dlclose(struct lc_tls *t);
 
 /* The slow path of every lock hook, around the real blocking call on
  * `lock` (of enum lc_kind `kind`).  s->active tells whether end must be

@@ -9,10 +9,21 @@
 
 #include "clock.h"
 
-int slots_init(struct slots *s, struct arena *a, uint32_t nslots)
+static struct lc_rec_slot *slot_record(struct slots *s)
 {
+	struct lc_rec_slot *r = pfile_record(s->file, sizeof(*r));
+	if (r)
+		pfile_publish(r, LC_REC_SLOT);
+	return r;
+}
+
+int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots)
+{
+	s->file = f;
 	s->slot = arena_alloc(a, (size_t)(nslots + 1) * sizeof(struct slot));
 	s->nslots = nslots;
+	if (!s->slot || !(s->slot[nslots].pub = slot_record(s)))
+		return -1;
 	atomic_store(&s->hwm, 0);
 	atomic_store(&s->hint, 0);
 	atomic_store(&s->threads_seen, 0);
@@ -25,6 +36,7 @@ void slots_reset(struct slots *s)
 	 * a fork child does not fault in the whole array. */
 	memset(s->slot, 0, atomic_load(&s->hwm) * sizeof(struct slot));
 	memset(&s->slot[s->nslots], 0, sizeof(struct slot));
+	s->slot[s->nslots].pub = slot_record(s); /* in the new file; NULL: no room */
 	atomic_store(&s->hwm, 0);
 	atomic_store(&s->hint, 0);
 	atomic_store(&s->threads_seen, 0);
@@ -39,6 +51,11 @@ struct slot *slots_acquire(struct slots *s, bool *overflow)
 		uint32_t expect = 0;
 		if (atomic_load_explicit(&s->slot[i].in_use, memory_order_relaxed) == 0 &&
 		    atomic_compare_exchange_strong(&s->slot[i].in_use, &expect, 1)) {
+			/* Ours now: its record is made on first use. */
+			if (!s->slot[i].pub && !(s->slot[i].pub = slot_record(s))) {
+				atomic_store(&s->slot[i].in_use, 0);
+				break;
+			}
 			atomic_store_explicit(&s->hint, (i + 1) % s->nslots, memory_order_relaxed);
 			uint32_t hwm = atomic_load(&s->hwm);
 			while (hwm < i + 1 && !atomic_compare_exchange_weak(&s->hwm, &hwm, i + 1))

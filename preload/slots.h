@@ -16,6 +16,9 @@
  * guard, so a signal handler on the owning thread never sees its own slot
  * BUSY.  Totals and lost counters are plain fields written under BUSY and
  * never reset, so a slot reused by a later thread keeps adding to them.
+ * They live in the profile file (an LC_REC_SLOT record, `pub`), made when
+ * the slot is first handed out, so a reader of a file whose writer died
+ * still has them; the stash and the noted event are private.
  */
 #ifndef LOCKCONTEND_SLOTS_H
 #define LOCKCONTEND_SLOTS_H
@@ -25,6 +28,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "pfile.h"
 #include "stash.h"
 
 enum { SLOT_IDLE = 0, SLOT_BUSY = 1, SLOT_CLOSED = 2 };
@@ -33,12 +37,9 @@ struct slot {
 	_Atomic uint32_t state;
 	_Atomic uint32_t in_use; /* owned by a live thread */
 	/* Totals per view (enum lc_view), scaled by the sampling rates: what
-	 * was measured, wherever it went (a stash, the table, the sentinel). */
-	uint64_t count[LC_NVIEWS];
-	uint64_t delay_ns[LC_NVIEWS];
-	uint64_t timeouts;     /* waits that timed out (WAIT view) */
-	uint64_t uncharged_ns; /* waiting no unlock was charged for */
-	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
+	 * was measured, wherever it went (a stash, the table, the sentinel);
+	 * waits that timed out; waiting no unlock was charged for; lost. */
+	struct lc_rec_slot *pub;
 	/* The last measured event, not yet settled into the stash; its frames
 	 * are in the stash's spare buffer.  Written by the owner outside the
 	 * slot (after a wait) only while raw_valid is 0, then published;
@@ -55,19 +56,22 @@ struct slot {
 
 struct slots {
 	struct slot *slot;     /* nslots of them, plus one overflow slot */
+	struct pfile *file;
 	uint32_t nslots;
 	_Atomic uint32_t hwm;  /* slots ever handed out: [0, hwm) */
 	_Atomic uint32_t hint; /* where the next search starts */
 	_Atomic uint64_t threads_seen;
 };
 
-int slots_init(struct slots *s, struct arena *a, uint32_t nslots);
+/* The overflow slot's record is made at once: -1 if there is no room. */
+int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots);
 
 /* Forget every slot (a fork child); only while no other thread runs. */
 void slots_reset(struct slots *s);
 
 /* A free slot for the calling thread, or the shared overflow slot when all
- * are taken (never NULL).  *overflow tells which. */
+ * are taken or the file has no room for a new slot's record (never NULL).
+ * *overflow tells which. */
 struct slot *slots_acquire(struct slots *s, bool *overflow);
 void slots_release(struct slots *s, struct slot *sl);
 

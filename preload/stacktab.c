@@ -5,9 +5,10 @@
 
 #include <string.h>
 
-int stacktab_init(struct stacktab *t, struct arena *a, uint64_t nheads)
+int stacktab_init(struct stacktab *t, struct arena *a, struct pfile *f, uint64_t nheads)
 {
 	t->arena = a;
+	t->file = f;
 	t->mask = nheads - 1;
 	t->heads = arena_alloc(a, nheads * sizeof(*t->heads));
 	atomic_store(&t->nbuckets, 0);
@@ -36,8 +37,11 @@ uint64_t stacktab_hash(const struct event_key *key, const uintptr_t *pcs, uint32
 static bool bucket_matches(const struct stackbucket *b, uint64_t hash,
                            const struct event_key *key, const uintptr_t *pcs, uint32_t n)
 {
-	return b->hash == hash && event_key_equal(&b->key, key) && b->nframes == n &&
-	       memcmp(b->pcs, pcs, n * sizeof(uintptr_t)) == 0;
+	const struct lc_rec_bucket *r = b->pub;
+	_Static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "pcs are stored as they are");
+	return b->hash == hash && r->lock == key->lock && r->flags == key->flags &&
+	       r->view == key->view && r->kind == key->kind && r->epoch == key->epoch &&
+	       r->nframes == n && memcmp(stackbucket_pcs(b), pcs, n * sizeof(uintptr_t)) == 0;
 }
 
 /* Search the chain from `from` up to (not including) `stop`. */
@@ -55,13 +59,42 @@ static struct stackbucket *chain_find(struct stackbucket *from, struct stackbuck
 static void bucket_add(struct stackbucket *b, uint64_t count, uint64_t delay_ns,
                        uint64_t max_ns)
 {
-	atomic_fetch_add_explicit(&b->count, count, memory_order_relaxed);
-	atomic_fetch_add_explicit(&b->delay_ns, delay_ns, memory_order_relaxed);
-	uint64_t cur = atomic_load_explicit(&b->max_ns, memory_order_relaxed);
-	while (cur < max_ns && !atomic_compare_exchange_weak_explicit(
-	                           &b->max_ns, &cur, max_ns, memory_order_relaxed,
-	                           memory_order_relaxed))
+	_Atomic uint64_t *max = (_Atomic uint64_t *)&b->pub->max_ns;
+	atomic_fetch_add_explicit((_Atomic uint64_t *)&b->pub->count, count, memory_order_relaxed);
+	atomic_fetch_add_explicit((_Atomic uint64_t *)&b->pub->delay_ns, delay_ns,
+	                          memory_order_relaxed);
+	uint64_t cur = atomic_load_explicit(max, memory_order_relaxed);
+	while (cur < max_ns && !atomic_compare_exchange_weak_explicit(max, &cur, max_ns,
+	                                                              memory_order_relaxed,
+	                                                              memory_order_relaxed))
 		;
+}
+
+/* A new bucket: its node in the arena, its record (still PENDING) in the
+ * file.  NULL when either is full. */
+static struct stackbucket *bucket_make(struct stacktab *t, uint64_t hash,
+                                       const struct event_key *key, const uintptr_t *pcs,
+                                       uint32_t n, uint64_t count, uint64_t delay_ns,
+                                       uint64_t max_ns)
+{
+	struct stackbucket *nb = arena_alloc(t->arena, sizeof(*nb));
+	struct lc_rec_bucket *r =
+	    nb ? pfile_record(t->file, sizeof(*r) + n * sizeof(uint64_t)) : NULL;
+	if (!r)
+		return NULL;
+	nb->hash = hash;
+	nb->pub = r;
+	r->count = count;
+	r->delay_ns = delay_ns;
+	r->max_ns = max_ns;
+	r->lock = key->lock;
+	r->flags = key->flags;
+	r->nframes = n;
+	r->view = key->view;
+	r->kind = key->kind;
+	r->epoch = key->epoch;
+	memcpy(r + 1, pcs, n * sizeof(uint64_t));
+	return nb;
 }
 
 enum stacktab_result stacktab_add(struct stacktab *t, const struct event_key *key,
@@ -76,23 +109,17 @@ enum stacktab_result stacktab_add(struct stacktab *t, const struct event_key *ke
 		bucket_add(b, count, delay_ns, max_ns);
 		return STACKTAB_ADDED;
 	}
-	struct stackbucket *nb = arena_alloc(t->arena, sizeof(*nb) + n * sizeof(uintptr_t));
+	struct stackbucket *nb = bucket_make(t, hash, key, pcs, n, count, delay_ns, max_ns);
 	if (!nb) {
 		atomic_fetch_add_explicit(&t->refused, 1, memory_order_relaxed);
 		return STACKTAB_FULL;
 	}
-	nb->hash = hash;
-	nb->key = *key;
-	nb->nframes = n;
-	memcpy(nb->pcs, pcs, n * sizeof(uintptr_t));
-	atomic_store_explicit(&nb->count, count, memory_order_relaxed);
-	atomic_store_explicit(&nb->delay_ns, delay_ns, memory_order_relaxed);
-	atomic_store_explicit(&nb->max_ns, max_ns, memory_order_relaxed);
 	for (;;) {
 		atomic_store_explicit(&nb->next, first, memory_order_relaxed);
 		struct stackbucket *seen = first;
 		if (atomic_compare_exchange_weak_explicit(head, &first, nb, memory_order_release,
 		                                          memory_order_acquire)) {
+			pfile_publish(nb->pub, LC_REC_BUCKET);
 			atomic_fetch_add_explicit(&t->nbuckets, 1, memory_order_relaxed);
 			return STACKTAB_INSERTED;
 		}

@@ -6,14 +6,23 @@
  * prose, one table per record; if you change one, change the other and
  * bump LC_DUMP_VERSION_MAJOR when an old reader could misread the file.
  *
+ * The file is written in place while the program runs (preload/pfile.h):
+ * the profile survives SIGKILL, abort and crashes, and can be read live.
+ *
  * Layout: a fixed 16-byte file header, then records, each a
  * struct lc_rec_head {type, size} followed by `size` payload bytes and
- * zero padding to the next multiple of 8.  Every integer is little-endian;
+ * zero padding to the next multiple of 8.  A record is appended with type
+ * LC_REC_PENDING while its payload is written, then given its real type;
+ * readers skip PENDING records.  After the last record, a file still being
+ * written (or whose writer died) holds zeros: a head of type 0 ends the
+ * records.  Every integer is little-endian;
  * the payload structs below are written as they are laid out on x86-64 and
  * aarch64 (natural alignment, no implicit padding: every struct is checked
  * by a static assertion).  The last record of a complete file is
  * LC_REC_TRAILER, whose fields repeat how many records and bytes came
- * before it, so a reader tells a complete file from one cut short.
+ * before it, so a reader tells a complete file from one cut short; a file
+ * without one is a live profile, or one whose writer died (LC_REC_LIVE
+ * says which it believed, the reader checks the pid).
  *
  * Readers skip record types they do not know (a newer minor version may
  * add some) and refuse a newer major version.
@@ -25,7 +34,7 @@
 
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
-#define LC_DUMP_VERSION_MAJOR 2
+#define LC_DUMP_VERSION_MAJOR 3
 #define LC_DUMP_VERSION_MINOR 0
 #define LC_DUMP_ENDIAN_LITTLE 1
 
@@ -62,6 +71,9 @@ enum lc_rec_type {
 	LC_REC_TOTALS = 5,   /* exactly one: independent totals */
 	LC_REC_TRAILER = 6,  /* exactly one, last */
 	LC_REC_LOCK = 7,     /* zero or more: one contended lock */
+	LC_REC_PENDING = 8,  /* being written: skip it */
+	LC_REC_SLOT = 9,     /* zero or more: one thread slot's totals */
+	LC_REC_LIVE = 10,    /* exactly one, after META: the writer's state */
 };
 
 /* What a bucket (or a LOST record) measures.  One run gives all three. */
@@ -118,6 +130,8 @@ struct lc_rec_module {
 	uint64_t load_bias;    /* dlpi_addr: runtime address - ELF vaddr */
 	uint32_t build_id_len; /* 0 when the object has none */
 	uint32_t path_len;     /* bytes of path; "" is never written */
+	uint32_t epoch_first;  /* module epochs (LC_REC_LIVE.epoch) in which */
+	uint32_t epoch_last;   /* it was loaded; UINT32_MAX: still loaded */
 	/* followed by: struct lc_rec_segment seg[nsegments],
 	 *              uint8_t build_id[build_id_len], char path[path_len] */
 };
@@ -152,7 +166,9 @@ struct lc_rec_bucket {
 	uint8_t view;      /* enum lc_view */
 	uint8_t kind;      /* enum lc_kind */
 	uint16_t reserved0;
-	uint32_t reserved1;
+	uint32_t epoch;    /* module epoch when the stack was taken: a frame
+	                    * belongs to the module that holds it and whose
+	                    * [epoch_first, epoch_last] holds this */
 	/* followed by: uint64_t pc[nframes], innermost caller first; each is a
 	 * return address (the symbolizer looks up pc - 1). */
 };
@@ -168,8 +184,11 @@ struct lc_rec_lock {
 	uint32_t kind;             /* enum lc_kind of its first contention */
 	uint32_t nframes;          /* 0..LC_LOCK_FIRST_FRAMES frames that follow */
 	/* followed by: uint64_t pc[nframes], innermost first: the stack where it
-	 * was first contended (names a lock that is not a global) */
+	 * was first contended (names a lock that is not a global).  The record
+	 * has room for LC_LOCK_FIRST_FRAMES (size may exceed what nframes
+	 * needs; the rest is zero). */
 };
+
 
 /* Why contention was charged to the sentinel instead of a stack. */
 enum lc_lost_reason {
@@ -193,6 +212,40 @@ struct lc_rec_lost {
 	uint32_t view;     /* enum lc_view */
 	uint32_t nreasons; /* entries that follow (LC_LOST_NREASONS) */
 	/* followed by: struct lc_lost_entry reason[nreasons] */
+};
+
+/* LC_REC_SLOT: one thread slot's totals, kept up to date in place (slots
+ * are reused by later threads, so one slot may hold many threads' events).
+ * A complete file's LOST and TOTALS are their sums; a file without them (a
+ * live profile, or one whose writer died) is read from these. */
+struct lc_rec_slot {
+	uint64_t count[LC_NVIEWS];    /* like TOTALS: contentions, caused_count, holds */
+	uint64_t delay_ns[LC_NVIEWS]; /* delay_ns, caused_ns, hold_ns */
+	uint64_t timeouts;
+	uint64_t uncharged_ns;
+	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
+};
+
+/* LC_REC_LIVE.state */
+enum lc_live_state {
+	LC_LIVE_RUNNING = 0,  /* still recording (or it died: no TRAILER) */
+	LC_LIVE_EXITED = 1,   /* ended at exit */
+	LC_LIVE_EXEC = 2,     /* ended by exec(): the new image has its own */
+	LC_LIVE_SNAPSHOT = 3, /* a copy taken on request while it ran */
+};
+
+/* LC_REC_LIVE: the writer's state and the counters that belong to no slot,
+ * updated in place. */
+struct lc_rec_live {
+	uint32_t state;            /* enum lc_live_state */
+	uint32_t epoch;            /* module epoch: dlopen()s and dlclose()s seen */
+	uint64_t snapshots;        /* snapshot requests (signal=) so far */
+	uint64_t snapshot_mono_ns; /* CLOCK_MONOTONIC of the last one */
+	uint64_t trylock_failures;
+	uint64_t stacks_refused;
+	uint64_t locks_refused;
+	uint64_t threads_seen;
+	uint64_t modules_dropped;  /* loaded objects the module map had no room for */
 };
 
 /* LC_REC_TOTALS: counted where each event is measured, apart from the
@@ -232,10 +285,12 @@ struct lc_rec_trailer {
 _Static_assert(sizeof(struct lc_dump_header) == 16, "header layout");
 _Static_assert(sizeof(struct lc_rec_head) == 8, "record head layout");
 _Static_assert(sizeof(struct lc_rec_meta) == 80, "meta layout");
-_Static_assert(sizeof(struct lc_rec_module) == 24, "module layout");
+_Static_assert(sizeof(struct lc_rec_module) == 32, "module layout");
 _Static_assert(sizeof(struct lc_rec_segment) == 32, "segment layout");
 _Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
 _Static_assert(sizeof(struct lc_rec_lock) == 40, "lock layout");
+_Static_assert(sizeof(struct lc_rec_slot) == 352, "slot layout");
+_Static_assert(sizeof(struct lc_rec_live) == 64, "live layout");
 _Static_assert(sizeof(struct lc_rec_lost) == 8, "lost layout");
 _Static_assert(sizeof(struct lc_lost_entry) == 16, "lost entry layout");
 _Static_assert(sizeof(struct lc_rec_totals) == 128, "totals layout");

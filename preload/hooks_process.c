@@ -1,0 +1,154 @@
+/*
+ * hooks_process.c — the program's own life: exec() and dlclose().
+ *
+ * exec() replaces the program and its memory: the profile is ended first
+ * (recorder_exec: stashes merged, closing records written), and the new
+ * image, preloaded again, starts a profile of its own.  If exec fails the
+ * program runs on unprofiled: its profile is already complete.  A vfork()
+ * child shares the parent's memory and must not end the parent's profile:
+ * only the process that owns the profile ends it.  glibc's execl* and
+ * execvp* reach execve internally, so each is hooked; posix_spawn needs
+ * nothing (the parent runs on).
+ *
+ * dlclose(): the module map is refreshed before (the object about to go is
+ * in it) and after (it is marked gone and the module epoch moves on), so
+ * contention inside a library unloaded later keeps its names and a library
+ * loaded at the same address later is not taken for it (modmap.h).
+ */
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "real.h"
+
+typedef int (*dlclose_fn)(void *);
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execvp_fn)(const char *, char *const[]);
+typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+
+EXPORT int dlclose(void *handle)
+{
+	struct lc_tls *t = &lc_tls;
+	dlclose_fn fn = real_sym_lazy(&real.dlclose, "dlclose");
+	if (!fn)
+		return -1;
+	recorder_dlclose(t);
+	int rc = fn(handle);
+	recorder_dlclose(t);
+	return rc;
+}
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	execve_fn fn = real_sym_lazy(&real.execve, "execve");
+	if (!fn) {
+		errno = ENOSYS;
+		return -1;
+	}
+	recorder_exec();
+	return fn(path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	execvpe_fn fn = real_sym_lazy(&real.execvpe, "execvpe");
+	if (!fn) {
+		errno = ENOSYS;
+		return -1;
+	}
+	recorder_exec();
+	return fn(file, argv, envp);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	fexecve_fn fn = real_sym_lazy(&real.fexecve, "fexecve");
+	if (!fn) {
+		errno = ENOSYS;
+		return -1;
+	}
+	recorder_exec();
+	return fn(fd, argv, envp);
+}
+
+/* execl, execlp, execle: the arguments as an array, on the stack.
+ * glibc declares arg0 non-null, but execl(path, (char *)NULL) is common
+ * and valid: the pointer is hidden from the optimiser before it is
+ * tested. */
+static const char *hooks_opaque(const char *p)
+{
+	__asm__("" : "+r"(p));
+	return p;
+}
+
+static size_t hooks_count_args(const char *arg0, va_list ap)
+{
+	size_t n = 1;
+	if (arg0)
+		while (va_arg(ap, const char *))
+			n++;
+	return n;
+}
+
+static void hooks_collect_args(char **argv, size_t n, const char *arg0, va_list ap)
+{
+	argv[0] = (char *)arg0;
+	for (size_t i = 1; i < n; i++)
+		argv[i] = va_arg(ap, char *);
+	argv[n] = NULL;
+}
+
+EXPORT int execl(const char *path, const char *arg0, ...)
+{
+	va_list ap, ap2;
+	arg0 = hooks_opaque(arg0);
+	va_start(ap, arg0);
+	va_copy(ap2, ap);
+	size_t n = hooks_count_args(arg0, ap);
+	va_end(ap);
+	char *argv[n + 1];
+	hooks_collect_args(argv, arg0 ? n : 0, arg0, ap2);
+	va_end(ap2);
+	return execve(path, argv, environ);
+}
+
+EXPORT int execlp(const char *file, const char *arg0, ...)
+{
+	va_list ap, ap2;
+	arg0 = hooks_opaque(arg0);
+	va_start(ap, arg0);
+	va_copy(ap2, ap);
+	size_t n = hooks_count_args(arg0, ap);
+	va_end(ap);
+	char *argv[n + 1];
+	hooks_collect_args(argv, arg0 ? n : 0, arg0, ap2);
+	va_end(ap2);
+	return execvpe(file, argv, environ);
+}
+
+EXPORT int execle(const char *path, const char *arg0, ...)
+{
+	va_list ap, ap2;
+	arg0 = hooks_opaque(arg0);
+	va_start(ap, arg0);
+	va_copy(ap2, ap);
+	size_t n = hooks_count_args(arg0, ap);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	char *argv[n + 1];
+	hooks_collect_args(argv, arg0 ? n : 0, arg0, ap2);
+	va_end(ap2);
+	return execve(path, argv, envp);
+}
