@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static inline void cpu_relax(void)
@@ -42,6 +43,11 @@ static int pfile_grow(struct pfile *f, size_t want)
 		to = f->cap;
 	if (to < want)
 		return ENOSPC;
+	/* Growing past RLIMIT_FSIZE would raise SIGXFSZ, which kills the
+	 * program by default: never try. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && to > rl.rlim_cur)
+		return EFBIG;
 	if (fallocate(f->fd, 0, (off_t)f->extent, (off_t)(to - f->extent)) == 0) {
 		f->extent = to;
 		return 0;

@@ -177,32 +177,32 @@ static bool recorder_heading(void)
 }
 
 /* Create and map the profile file (at `at`: a fork child keeps the
- * parent's addresses), and write its heading.  One line on failure. */
+ * parent's addresses), and write its heading.  On failure, one line on
+ * stderr that names the file and why, and says the program runs on. */
 static bool recorder_open_file(void *at)
 {
 	char err[CONFIG_OUT_MAX + 256];
+	struct text t;
 	int fd = dumpwrite_create(g.cfg.out, (uint64_t)getpid(), g.exe, g.path, sizeof(g.path), err,
 	                          sizeof(err));
-	if (fd < 0) {
-		text_warn(err); /* names the file and why */
-		return false;
-	}
-	int e = pfile_map(&g.file, fd, g.cfg.arena_bytes, at);
+	int e = fd < 0 ? -1 : pfile_map(&g.file, fd, g.cfg.arena_bytes, at);
 	if (!e && !recorder_heading())
 		e = g.file.error ? g.file.error : ENOSPC;
-	if (e) {
-		struct text t;
+	if (!e)
+		return true;
+	if (e > 0) {
 		text_init(&t, err, sizeof(err));
 		text_str(&t, "cannot write profile '");
 		text_str(&t, g.path);
 		text_str(&t, "': ");
 		text_str(&t, strerrordesc_np(e) ? strerrordesc_np(e) : "error");
-		text_warn(err);
 		unlink(g.path); /* ours, made a moment ago, and empty */
 		pfile_forget(&g.file);
-		return false;
 	}
-	return true;
+	t = (struct text){.buf = err, .cap = sizeof(err), .len = strlen(err)};
+	text_str(&t, "; not profiling, the program runs on");
+	text_warn(err);
+	return false;
 }
 
 static void recorder_read_exe(void)
@@ -233,10 +233,8 @@ static int recorder_setup(void)
 	recorder_read_exe();
 	g.start_mono = recorder_now();
 	g.start_real = recorder_realtime();
-	if (!recorder_open_file(NULL)) {
-		text_warn("profiling disabled; the program runs on");
+	if (!recorder_open_file(NULL))
 		return ST_OFF;
-	}
 	if (!recorder_layout()) {
 		text_warn("cannot reserve the arena (see arena=); profiling disabled");
 		return ST_OFF;
