@@ -3,10 +3,16 @@
  *
  * Reading is a bounds-checked walk over records.  Integers are decoded
  * byte by byte as little-endian, so the reader does not depend on the host
- * or on alignment.  Errors that make the file unusable (wrong magic, newer
+ * or on alignment.  Errors that make the file unusable (wrong magic, another
  * major version, a record that lies about its size inside the file) give -1
- * and one line; a file that simply ends early gives a partial model with
- * complete == false and the reason in warning.
+ * and one line; a file whose records end without a trailer (at a head of
+ * zeros, at the end of the file, or cut inside a record) gives a model with
+ * complete == false, `end` saying which, and the reason in warning.
+ *
+ * The writer appends records in place while the program runs (dumpfmt.h),
+ * so a file read live may change under the reader: every record is checked
+ * on its own, and the only cross-record rules are those a live file keeps
+ * (one META, one LIVE, one LOST per view, one TOTALS).
  *
  * Enumerations are checked where they are read (a bucket's view and kind,
  * a lock's kind, a LOST record's view), so every consumer may index arrays
@@ -120,6 +126,7 @@ static int parse_segments(struct dump_module *mod, struct cur *c)
 	return 0;
 }
 
+/* A module unloaded before it was loaded is corrupt. */
 static int parse_module(struct dump *d, struct cur *c)
 {
 	const uint8_t *p, *bid, *path;
@@ -136,9 +143,12 @@ static int parse_module(struct dump *d, struct cur *c)
 	mod->load_bias = rd_u64(p + 8);
 	mod->build_id_len = rd_u32(p + 16);
 	uint32_t path_len = rd_u32(p + 20);
+	mod->epoch_first = rd_u32(p + 24);
+	mod->epoch_last = rd_u32(p + 28);
 	d->nmodules++; /* counted now so dump_free releases partial data */
 	if (mod->nsegments > LC_DUMP_MAX_SEGMENTS || mod->build_id_len > LC_DUMP_MAX_BUILD_ID ||
-	    path_len > LC_DUMP_MAX_PATH || parse_segments(mod, c) != 0 ||
+	    path_len > LC_DUMP_MAX_PATH || mod->epoch_first > mod->epoch_last ||
+	    parse_segments(mod, c) != 0 ||
 	    !cur_take(c, mod->build_id_len, &bid) || !cur_take(c, path_len, &path))
 		return -1;
 	memcpy(mod->build_id, bid, mod->build_id_len);
@@ -176,6 +186,7 @@ static int parse_bucket(struct dump *d, struct cur *c)
 	b->nframes = n;
 	b->view = view;
 	b->kind = kind;
+	b->epoch = rd_u32(p + 44);
 	if (!(b->pcs = malloc(n * sizeof(uint64_t))))
 		return -1;
 	for (uint32_t i = 0; i < n; i++)
@@ -184,13 +195,17 @@ static int parse_bucket(struct dump *d, struct cur *c)
 	return 0;
 }
 
+/* The record has room for LC_LOCK_FIRST_FRAMES frames: it may be longer
+ * than its nframes need, never longer than that room.  The spare bytes are
+ * not checked: a live file's first stack may be written before its count. */
 static int parse_lock(struct dump *d, struct cur *c)
 {
-	const uint8_t *p, *pcs;
+	const uint8_t *p, *pcs, *room;
 	if (!cur_take(c, sizeof(struct lc_rec_lock), &p))
 		return -1;
 	uint32_t kind = rd_u32(p + 32), n = rd_u32(p + 36);
 	if (kind >= LC_NKINDS || n > LC_LOCK_FIRST_FRAMES || !cur_take(c, n * 8u, &pcs) ||
+	    c->left > (LC_LOCK_FIRST_FRAMES - n) * 8u || !cur_take(c, c->left, &room) ||
 	    !grow_by_256((void **)&d->locks, d->nlocks, sizeof(*d->locks)))
 		return -1;
 	struct dump_lock *l = &d->locks[d->nlocks++];
@@ -226,6 +241,42 @@ static int parse_lost(struct dump *d, struct cur *c)
 	return 0;
 }
 
+static int parse_slot(struct dump *d, struct cur *c)
+{
+	const uint8_t *p;
+	if (!cur_take(c, sizeof(struct lc_rec_slot), &p) ||
+	    !grow_by_256((void **)&d->slots, d->nslots, sizeof(*d->slots)))
+		return -1;
+	struct lc_rec_slot *s = &d->slots[d->nslots++];
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		s->count[v] = rd_u64(p + 8 * v);
+		s->delay_ns[v] = rd_u64(p + 24 + 8 * v);
+	}
+	s->timeouts = rd_u64(p + 48);
+	s->uncharged_ns = rd_u64(p + 56);
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		for (int r = 0; r < LC_LOST_NREASONS; r++) {
+			const uint8_t *e = p + 64 + 16 * (LC_LOST_NREASONS * v + r);
+			s->lost[v][r] = (struct lc_lost_entry){rd_u64(e), rd_u64(e + 8)};
+		}
+	}
+	return 0;
+}
+
+static int parse_live(struct dump *d, struct cur *c)
+{
+	const uint8_t *p;
+	if (d->have_live || !cur_take(c, sizeof(struct lc_rec_live), &p))
+		return -1;
+	d->live = (struct lc_rec_live){
+	    .state = rd_u32(p), .epoch = rd_u32(p + 4), .snapshots = rd_u64(p + 8),
+	    .snapshot_mono_ns = rd_u64(p + 16), .trylock_failures = rd_u64(p + 24),
+	    .stacks_refused = rd_u64(p + 32), .locks_refused = rd_u64(p + 40),
+	    .threads_seen = rd_u64(p + 48), .modules_dropped = rd_u64(p + 56)};
+	d->have_live = true;
+	return 0;
+}
+
 static int parse_totals(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
@@ -240,11 +291,24 @@ static int parse_totals(struct dump *d, struct cur *c)
 	return 0;
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 static int parse_header(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen)
 {
 	if (len < sizeof(struct lc_dump_header)) {
 		set_err(err, errlen, len ? "too short for a lockcontend dump (%zu bytes)"
 		                         : "empty file, not a lockcontend dump", len);
+		return -1;
+	}
+	if (all_zero(buf, sizeof(struct lc_dump_header))) {
+		set_err(err, errlen, "no dump header yet, only zeros (a profile being created, or not "
+		                     "a lockcontend dump)");
 		return -1;
 	}
 	if (memcmp(buf, LC_DUMP_MAGIC, 8) != 0) {
@@ -267,21 +331,26 @@ static int parse_header(const uint8_t *buf, size_t len, struct dump *d, char *er
 	return 0;
 }
 
-static int parse_trailer(struct dump *d, const uint8_t *p, uint32_t size, uint64_t off,
+static int parse_trailer(struct dump *d, const uint8_t *buf, uint32_t size, uint64_t off,
                          size_t len, char *err, size_t errlen)
 {
+	const uint8_t *p = buf + off + sizeof(struct lc_rec_head);
 	if (size != sizeof(struct lc_rec_trailer) || memcmp(p + 16, LC_DUMP_END_MAGIC, 8) != 0 ||
 	    rd_u64(p) != d->records || rd_u64(p + 8) != off) {
 		set_err(err, errlen, "corrupt trailer at offset %llu (records or size do not match)",
 		        (unsigned long long)off);
 		return -1;
 	}
-	if (off + sizeof(struct lc_rec_head) + lc_dump_pad(size) != len) {
+	/* Zeros may follow: the file was not cut to its records (the writer
+	 * died between its trailer and that last step). */
+	uint64_t end = off + sizeof(struct lc_rec_head) + lc_dump_pad(size);
+	if (!all_zero(buf + end, len - end)) {
 		set_err(err, errlen, "unexpected bytes after the trailer at offset %llu",
-		        (unsigned long long)(off + sizeof(struct lc_rec_head) + lc_dump_pad(size)));
+		        (unsigned long long)end);
 		return -1;
 	}
 	d->complete = true;
+	d->end = DUMP_END_TRAILER;
 	return 0;
 }
 
@@ -296,44 +365,63 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, bool *know
 	case LC_REC_LOST: return parse_lost(d, c);
 	case LC_REC_TOTALS: return parse_totals(d, c);
 	case LC_REC_LOCK: return parse_lock(d, c);
+	case LC_REC_SLOT: return parse_slot(d, c);
+	case LC_REC_LIVE: return parse_live(d, c);
+	case LC_REC_PENDING: *known = false; d->pending++; return 0;
 	default: *known = false; d->skipped++; return 0;
 	}
 }
 
 static const char *rec_name(uint32_t type)
 {
-	static const char *const names[] = {"unknown", "meta",   "module",  "bucket",
-	                                    "lost",    "totals", "trailer", "lock"};
+	static const char *const names[] = {"unknown", "meta",    "module", "bucket",
+	                                    "lost",    "totals",  "trailer", "lock",
+	                                    "pending", "slot",    "live"};
 	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
 }
 
-/* Walk the records; returns 0 (complete or cut short) or -1 (corrupt). */
+/* The records end without a trailer: how, and where. */
+static int records_end(struct dump *d, enum dump_end end, const char *what, uint64_t off)
+{
+	d->end = end;
+	if (end == DUMP_END_CUT)
+		snprintf(d->warning, sizeof(d->warning),
+		         "the dump is cut short inside a record (%s) at byte %llu (no trailer)", what,
+		         (unsigned long long)off);
+	else
+		snprintf(d->warning, sizeof(d->warning),
+		         "no trailer: the records end at byte %llu%s (a live profile, or its writer "
+		         "died)", (unsigned long long)off,
+		         end == DUMP_END_ZEROS ? "" : ", the end of the file");
+	return 0;
+}
+
+/* Walk the records; returns 0 (complete, or ended without a trailer) or
+ * -1 (corrupt).  A head of type 0 ends them whatever its size says: the
+ * writer stores the size first. */
 static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen)
 {
 	uint64_t off = sizeof(struct lc_dump_header);
 	for (;;) {
 		d->stop_offset = off;
-		if (len - off < sizeof(struct lc_rec_head)) {
-			snprintf(d->warning, sizeof(d->warning),
-			         "the dump is cut short at byte %llu (no trailer): the process may have "
-			         "died while writing it", (unsigned long long)off);
-			return 0;
-		}
+		if (len == off)
+			return records_end(d, DUMP_END_EOF, NULL, off);
+		if (len - off < sizeof(struct lc_rec_head))
+			return records_end(d, all_zero(buf + off, len - off) ? DUMP_END_ZEROS : DUMP_END_CUT,
+			                   "its head", off);
 		uint32_t type = rd_u32(buf + off), size = rd_u32(buf + off + 4);
-		if (size > LC_DUMP_MAX_RECORD || type == 0) {
+		if (type == 0)
+			return records_end(d, DUMP_END_ZEROS, NULL, off);
+		if (size > LC_DUMP_MAX_RECORD) {
 			set_err(err, errlen, "corrupt record header at offset %llu (type %u, size %u)",
 			        (unsigned long long)off, type, size);
 			return -1;
 		}
 		uint64_t body = off + sizeof(struct lc_rec_head);
-		if (len - body < lc_dump_pad(size)) {
-			snprintf(d->warning, sizeof(d->warning),
-			         "the dump is cut short inside a record (%s) at byte %llu (no trailer)",
-			         rec_name(type), (unsigned long long)off);
-			return 0;
-		}
+		if (len - body < lc_dump_pad(size))
+			return records_end(d, DUMP_END_CUT, rec_name(type), off);
 		if (type == LC_REC_TRAILER)
-			return parse_trailer(d, buf + body, size, off, len, err, errlen);
+			return parse_trailer(d, buf, size, off, len, err, errlen);
 		struct cur c = {.p = buf + body, .left = size};
 		bool known;
 		if (parse_record(d, type, &c, &known) != 0 || (known && c.left != 0)) {
@@ -346,6 +434,40 @@ static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *e
 	}
 }
 
+/* A file without TOTALS (no clean end): totals and lost from the slots'
+ * sums and LIVE's counters.  LOST records read before (a writer that died
+ * while closing the file) are replaced, so both come from one source. */
+static void totals_from_slots(struct dump *d)
+{
+	struct lc_rec_totals *t = &d->totals;
+	memset(d->lost, 0, sizeof(d->lost));
+	for (size_t i = 0; i < d->nslots; i++) {
+		const struct lc_rec_slot *s = &d->slots[i];
+		t->contentions += s->count[LC_VIEW_WAIT];
+		t->delay_ns += s->delay_ns[LC_VIEW_WAIT];
+		t->caused_count += s->count[LC_VIEW_HOLDER];
+		t->caused_ns += s->delay_ns[LC_VIEW_HOLDER];
+		t->holds += s->count[LC_VIEW_HOLD];
+		t->hold_ns += s->delay_ns[LC_VIEW_HOLD];
+		t->timeouts += s->timeouts;
+		t->uncharged_ns += s->uncharged_ns;
+		for (int v = 0; v < LC_NVIEWS; v++) {
+			for (int r = 0; r < LC_LOST_NREASONS; r++) {
+				d->lost[v][r].count += s->lost[v][r].count;
+				d->lost[v][r].delay_ns += s->lost[v][r].delay_ns;
+			}
+		}
+	}
+	t->buckets = d->nbuckets;
+	t->modules = d->nmodules;
+	t->locks = d->nlocks;
+	t->stacks_refused = d->live.stacks_refused;
+	t->threads_seen = d->live.threads_seen;
+	t->trylock_failures = d->live.trylock_failures;
+	t->locks_refused = d->live.locks_refused;
+	d->have_totals = d->have_lost = d->totals_from_slots = true;
+}
+
 int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof(*d));
@@ -356,17 +478,53 @@ int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t
 		        (unsigned long long)d->stop_offset);
 		goto fail;
 	}
-	if (d->complete && (!d->have_lost || !d->have_totals)) {
+	if (d->complete && (!d->have_lost || !d->have_totals || !d->have_live)) {
 		set_err(err, errlen, "corrupt dump: complete but without %s record",
-		        d->have_lost ? "a totals" : "a lost");
+		        !d->have_lost ? "a lost" : !d->have_totals ? "a totals" : "a live");
 		goto fail;
 	}
 	if (d->complete)
 		d->stop_offset = len;
+	else if (!d->have_totals)
+		totals_from_slots(d);
 	return 0;
 fail:
 	dump_free(d);
 	return -1;
+}
+
+/* Read fd to its end into a malloc'd *buf: a live profile grows while it
+ * is read, and what was appended meanwhile is read too.  Returns 0 or an
+ * errno value. */
+static int read_all(int fd, size_t hint, uint8_t **buf, size_t *len)
+{
+	size_t cap = hint + 4096, got = 0;
+	uint8_t *b = malloc(cap);
+	for (;;) {
+		if (b && got == cap) {
+			uint8_t *nb = cap < SIZE_MAX / 2 ? realloc(b, cap * 2) : NULL;
+			if (!nb)
+				free(b);
+			b = nb;
+			cap *= 2;
+		}
+		if (!b)
+			return ENOMEM;
+		ssize_t n = read(fd, b + got, cap - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(b);
+			return e;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	*buf = b;
+	*len = got;
+	return 0;
 }
 
 int dump_read_file(const char *path, struct dump *d, char *err, size_t errlen)
@@ -386,26 +544,20 @@ int dump_read_file(const char *path, struct dump *d, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	size_t len = (size_t)st.st_size;
-	uint8_t *buf = malloc(len ? len : 1);
-	size_t got = 0;
-	while (buf && got < len) {
-		ssize_t n = read(fd, buf + got, len - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	int e = errno;
+	size_t len = 0;
+	uint8_t *buf = NULL;
+	int e = read_all(fd, (size_t)st.st_size, &buf, &len);
 	close(fd);
-	if (!buf || got < len) {
-		set_err(err, errlen, "cannot read: %s", buf ? strerror(e) : "out of memory");
-		free(buf);
+	if (e) {
+		set_err(err, errlen, "cannot read: %s", strerror(e));
 		return -1;
 	}
 	int rc = dump_parse(buf, len, d, err, errlen);
 	free(buf);
+	if (rc == 0) {
+		d->file_dev = (uint64_t)st.st_dev;
+		d->file_ino = (uint64_t)st.st_ino;
+	}
 	return rc;
 }
 
@@ -421,22 +573,44 @@ void dump_free(struct dump *d)
 		free(d->buckets[i].pcs);
 	free(d->buckets);
 	free(d->locks);
+	free(d->slots);
 	memset(d, 0, sizeof(*d));
+}
+
+static bool module_holds(const struct dump_module *m, uint64_t pc)
+{
+	for (uint32_t s = 0; s < m->nsegments; s++) {
+		uint64_t lo = m->load_bias + m->segments[s].vaddr;
+		if (pc >= lo && pc - lo < m->segments[s].memsz)
+			return true;
+	}
+	return false;
+}
+
+const struct dump_module *dump_module_in_epoch(const struct dump *d, uint64_t pc, uint32_t epoch)
+{
+	for (size_t i = d->nmodules; i-- > 0;) {
+		const struct dump_module *m = &d->modules[i];
+		if (m->epoch_first <= epoch && epoch <= m->epoch_last && module_holds(m, pc))
+			return m;
+	}
+	return NULL;
 }
 
 const struct dump_module *dump_module_of(const struct dump *d, uint64_t pc)
 {
-	/* The latest match wins: a module loaded later at the same address
-	 * replaced the earlier one. */
-	for (size_t i = d->nmodules; i-- > 0;) {
+	/* The latest epoch wins: a module loaded later at the same address
+	 * replaced the earlier one.  Ties (one object listed twice): the last. */
+	const struct dump_module *best = NULL;
+	for (size_t i = 0; i < d->nmodules; i++) {
 		const struct dump_module *m = &d->modules[i];
-		for (uint32_t s = 0; s < m->nsegments; s++) {
-			uint64_t lo = m->load_bias + m->segments[s].vaddr;
-			if (pc >= lo && pc - lo < m->segments[s].memsz)
-				return m;
-		}
+		if (!module_holds(m, pc))
+			continue;
+		if (!best || m->epoch_last > best->epoch_last ||
+		    (m->epoch_last == best->epoch_last && m->epoch_first >= best->epoch_first))
+			best = m;
 	}
-	return NULL;
+	return best;
 }
 
 void dump_lost_sum(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t *delay_ns)
@@ -475,6 +649,20 @@ bool dump_view_conserved(const struct dump *d, enum lc_view view)
 	dump_sum(d, view, &sc, &sd);
 	dump_view_totals(d, view, &tc, &td);
 	return d->have_totals && sc == tc && sd == td;
+}
+
+bool dump_view_in_flight(const struct dump *d, enum lc_view view, uint64_t *count,
+                         uint64_t *delay_ns)
+{
+	uint64_t sc, sd, tc, td;
+	dump_sum(d, view, &sc, &sd);
+	dump_view_totals(d, view, &tc, &td);
+	*count = *delay_ns = 0;
+	if (!d->have_totals || sc > tc || sd > td)
+		return false;
+	*count = tc - sc;
+	*delay_ns = td - sd;
+	return true;
 }
 
 const struct dump_lock *dump_lock_of(const struct dump *d, uint64_t addr)

@@ -6,13 +6,24 @@
  * the bytes that are really there and against the limits of dumpfmt.h, so
  * any byte string gives either a model or a one-line error, never a crash.
  *
- * A file without its trailer (cut short) still parses: `complete` is false
- * and `stop_offset` says where the last whole record ended.
+ * Version 3 (and only 3): the file is written in place while the program
+ * runs, so a file without its trailer is normal: a live profile, or one
+ * whose writer died.  Its records end at a head of zeros (or at the end of
+ * the file); `complete` is false, `end` says how they ended and
+ * `stop_offset` where.  Only a file that ends inside a record was cut short
+ * (end == DUMP_END_CUT).  PENDING records (being written) are skipped.
+ * Such a file has no LOST and TOTALS records: they are built from the SLOT
+ * records' sums and LIVE's counters (totals_from_slots), and the buckets
+ * and losses may then fall short of them by the events still in threads'
+ * stashes (dump_view_in_flight).  Whether the writer still runs is not the
+ * parser's business (dumpstatus.h).
  *
- * Version 2 (and only 2): buckets carry a view (enum lc_view) and a lock
- * kind, both checked against their enums; LOST comes once per view, and
- * totals are conserved per view (dump_view_totals, dump_sum).  A view with
- * no LOST record has lost nothing (lost[view] stays zero).
+ * Buckets carry a view (enum lc_view) and a lock kind, both checked against
+ * their enums; LOST comes once per view, and totals are conserved per view
+ * (dump_view_totals, dump_sum).  A view with no LOST record has lost nothing
+ * (lost[view] stays zero).  A frame belongs to the module that holds it in
+ * the bucket's module epoch (dump_module_in_epoch): a library unloaded and
+ * another loaded at its address are told apart.
  */
 #ifndef LOCKCONTEND_DUMPREAD_H
 #define LOCKCONTEND_DUMPREAD_H
@@ -31,6 +42,7 @@ struct dump_module {
 	char *path;
 	uint32_t nsegments;
 	struct lc_rec_segment *segments;
+	uint32_t epoch_first, epoch_last; /* loaded in these epochs; UINT32_MAX: still */
 };
 
 struct dump_bucket {
@@ -42,6 +54,7 @@ struct dump_bucket {
 	uint32_t nframes;
 	uint8_t view;     /* enum lc_view, < LC_NVIEWS */
 	uint8_t kind;     /* enum lc_kind, < LC_NKINDS */
+	uint32_t epoch;   /* module epoch when the stack was taken */
 	uint64_t *pcs;    /* innermost first, return addresses */
 };
 
@@ -56,6 +69,14 @@ struct dump_lock {
 	uint64_t pcs[LC_LOCK_FIRST_FRAMES]; /* where it was first contended */
 };
 
+/* How the records of a file ended. */
+enum dump_end {
+	DUMP_END_TRAILER, /* a valid trailer: the file is complete */
+	DUMP_END_ZEROS,   /* a head of zeros: nothing more was written (live, or died) */
+	DUMP_END_EOF,     /* the file ends right after a whole record, no trailer */
+	DUMP_END_CUT,     /* the file ends inside a record or its head: cut short */
+};
+
 struct dump {
 	uint16_t version_major, version_minor;
 	struct lc_rec_meta meta;
@@ -66,15 +87,26 @@ struct dump {
 	size_t nbuckets;
 	struct dump_lock *locks;
 	size_t nlocks;
+	struct lc_rec_slot *slots; /* LC_REC_SLOT records, in file order */
+	size_t nslots;
+	struct lc_rec_live live;   /* LC_REC_LIVE; all zero (RUNNING) without one */
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 	uint32_t lost_views;    /* bit v: the LOST record of view v was read */
 	struct lc_rec_totals totals;
-	bool have_meta, have_lost, have_totals; /* have_lost: any LOST record */
+	bool have_meta, have_live;
+	bool have_lost, have_totals; /* lost and totals are known: read from LOST and
+	                              * TOTALS records, or built from the slots */
+	bool totals_from_slots; /* no TOTALS record: totals and lost are the SLOT
+	                         * records' sums and LIVE's counters */
 	bool complete;          /* a valid trailer ended the file */
+	enum dump_end end;      /* how the records ended */
 	uint64_t stop_offset;   /* where parsing stopped (file size if complete) */
-	size_t records;         /* records read, trailer excluded */
+	size_t records;         /* records read, trailer excluded, PENDING included */
 	size_t skipped;         /* records of unknown type, skipped */
+	size_t pending;         /* PENDING records (being written), skipped */
 	char warning[256];      /* why the file is incomplete, "" if complete */
+	uint64_t file_dev, file_ino; /* the file dump_read_file read (st_dev,
+	                              * st_ino); 0 after dump_parse */
 };
 
 /* Parse `len` bytes.  Returns 0 with *d filled (possibly incomplete; check
@@ -82,12 +114,20 @@ struct dump {
  * and *d freed.  The caller frees a successful result with dump_free. */
 int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen);
 
-/* Read and parse a file; errors name the problem (not the file). */
+/* Read and parse a file (to its end, even if it grows while being read);
+ * errors name the problem (not the file). */
 int dump_read_file(const char *path, struct dump *d, char *err, size_t errlen);
 
 void dump_free(struct dump *d);
 
-/* The module whose PT_LOAD segments contain pc, or NULL. */
+/* The module whose PT_LOAD segments contain pc and that was loaded in
+ * module epoch `epoch` (a bucket's), or NULL.  Several (an object listed
+ * twice): the last in the file. */
+const struct dump_module *dump_module_in_epoch(const struct dump *d, uint64_t pc, uint32_t epoch);
+
+/* The module whose PT_LOAD segments contain pc, for an address that has no
+ * epoch (a LOCK record's frames, a lock's address): of those that contain
+ * it, the one loaded at the latest epoch (still loaded first), or NULL. */
 const struct dump_module *dump_module_of(const struct dump *d, uint64_t pc);
 
 /* Sum of one view's buckets plus its sentinel (every lost reason). */
@@ -102,8 +142,16 @@ void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count,
                       uint64_t *delay_ns);
 
 /* The conservation check of one view: dump_sum == dump_view_totals.  False
- * without a TOTALS record. */
+ * without totals. */
 bool dump_view_conserved(const struct dump *d, enum lc_view view);
+
+/* What one view's totals hold beyond its buckets and sentinel: events
+ * counted by a thread but still in its stash, not yet in any stack (a file
+ * without trailer; 0 in a complete one that adds up).  False, with both 0,
+ * when the buckets and sentinel hold more than the totals in count or delay
+ * (or there are no totals): that is no event in flight. */
+bool dump_view_in_flight(const struct dump *d, enum lc_view view, uint64_t *count,
+                         uint64_t *delay_ns);
 
 /* The LOCK record of the lock at addr, or NULL (the last one if several). */
 const struct dump_lock *dump_lock_of(const struct dump *d, uint64_t addr);

@@ -1,13 +1,18 @@
 /*
- * dumpbuild.h — a small writer of raw dumps (version 2) for the symbolizer's
+ * dumpbuild.h — a small writer of raw dumps (version 3) for the symbolizer's
  * unit tests, built from dumpfmt.h alone.
  *
  * It does not use the preload's writer on purpose: the reader's tests then
  * do not depend on the recorder, and they can write what the real writer
  * never would (a bad view, a duplicate LOST record, totals that do not add
  * up).  The dump grows in memory, one db_* call per record, in the order
- * the test makes them; db_totals writes TOTALS conserved per view from the
- * buckets and LOST records added so far, db_trailer closes the file.
+ * the test makes them: db_begin writes the header, META and a LIVE record
+ * (state EXITED: db_live patches it), db_totals writes TOTALS conserved per
+ * view from the buckets and LOST records added so far, db_trailer closes
+ * the file.  A file left as the writer leaves it while running (or dying)
+ * stops before LOST, TOTALS and the trailer, its totals in db_slot records,
+ * and may end in zeros (db_zeros).  Like the real writer, db_lock gives a
+ * LOCK record room for LC_LOCK_FIRST_FRAMES frames.
  * Header-only (static inline) so every test that includes it may use any
  * part of it.  Structs are copied as laid out on the host: x86-64 and
  * aarch64 are little-endian with the format's layout (dumpfmt.h).
@@ -30,6 +35,7 @@ struct dumpbuild {
 	uint64_t records;
 	uint64_t sum[LC_NVIEWS][2]; /* per view: count, delay of buckets and LOST */
 	uint64_t nbuckets, nmodules, nlocks;
+	size_t at_live;             /* offset of the LIVE record's head */
 };
 
 static inline void db_put(struct dumpbuild *b, const void *p, size_t n)
@@ -61,7 +67,7 @@ static inline size_t db_record(struct dumpbuild *b, uint32_t type, const void *a
 	return at;
 }
 
-/* The header (of version `major`) and META. */
+/* The header (of version `major`), META, and LIVE (state EXITED). */
 static inline void db_begin(struct dumpbuild *b, uint16_t major, const char *exe, uint32_t flags,
                             uint32_t hold_rate)
 {
@@ -78,15 +84,26 @@ static inline void db_begin(struct dumpbuild *b, uint16_t major, const char *exe
 	    .flags = flags, .arena_bytes = 1 << 22, .arena_used = 1 << 12,
 	    .exe_len = (uint32_t)strlen(exe), .hold_rate = hold_rate};
 	db_record(b, LC_REC_META, &m, sizeof(m), exe, m.exe_len, NULL, 0);
+	struct lc_rec_live l = {.state = LC_LIVE_EXITED};
+	b->at_live = db_record(b, LC_REC_LIVE, &l, sizeof(l), NULL, 0, NULL, 0);
 }
 
-static inline size_t db_module(struct dumpbuild *b, uint64_t bias, const struct lc_rec_segment *seg,
-                               uint32_t nseg, const uint8_t *build_id, uint32_t id_len,
-                               const char *path)
+/* Replace the LIVE record's payload. */
+static inline void db_live(struct dumpbuild *b, const struct lc_rec_live *l)
+{
+	memcpy(b->buf + b->at_live + sizeof(struct lc_rec_head), l, sizeof(*l));
+}
+
+/* A module loaded in epochs [first, last] (last UINT32_MAX: still). */
+static inline size_t db_module_epochs(struct dumpbuild *b, uint64_t bias,
+                                      const struct lc_rec_segment *seg, uint32_t nseg,
+                                      const uint8_t *build_id, uint32_t id_len, const char *path,
+                                      uint32_t first, uint32_t last)
 {
 	struct lc_rec_module m = {.id = (uint32_t)b->nmodules++, .nsegments = nseg,
 	                          .load_bias = bias, .build_id_len = id_len,
-	                          .path_len = (uint32_t)strlen(path)};
+	                          .path_len = (uint32_t)strlen(path), .epoch_first = first,
+	                          .epoch_last = last};
 	size_t at = b->len;
 	struct lc_rec_head h = {LC_REC_MODULE,
 	                        (uint32_t)(sizeof(m) + nseg * sizeof(*seg) + id_len + m.path_len)};
@@ -101,10 +118,19 @@ static inline size_t db_module(struct dumpbuild *b, uint64_t bias, const struct 
 	return at;
 }
 
+/* A module loaded since epoch 0 and never unloaded. */
+static inline size_t db_module(struct dumpbuild *b, uint64_t bias, const struct lc_rec_segment *seg,
+                               uint32_t nseg, const uint8_t *build_id, uint32_t id_len,
+                               const char *path)
+{
+	return db_module_epochs(b, bias, seg, nseg, build_id, id_len, path, 0, UINT32_MAX);
+}
+
 struct db_bucket {
 	uint8_t view, kind;
 	uint64_t lock, count, delay_ns, max_ns;
 	uint32_t flags;
+	uint32_t epoch;
 };
 
 static inline size_t db_bucket(struct dumpbuild *b, struct db_bucket k, const uint64_t *pcs,
@@ -112,7 +138,7 @@ static inline size_t db_bucket(struct dumpbuild *b, struct db_bucket k, const ui
 {
 	struct lc_rec_bucket r = {.count = k.count, .delay_ns = k.delay_ns, .max_ns = k.max_ns,
 	                          .lock = k.lock, .flags = k.flags, .nframes = n, .view = k.view,
-	                          .kind = k.kind};
+	                          .kind = k.kind, .epoch = k.epoch};
 	if (k.view < LC_NVIEWS) {
 		b->sum[k.view][0] += k.count;
 		b->sum[k.view][1] += k.delay_ns;
@@ -121,10 +147,47 @@ static inline size_t db_bucket(struct dumpbuild *b, struct db_bucket k, const ui
 	return db_record(b, LC_REC_BUCKET, &r, sizeof(r), pcs, n * sizeof(*pcs), NULL, 0);
 }
 
+/* A LOCK record of `size` payload bytes: its frames, then zeros. */
+static inline size_t db_lock_sized(struct dumpbuild *b, const struct lc_rec_lock *l,
+                                   const uint64_t *pcs, size_t size)
+{
+	static const uint8_t zero[LC_DUMP_MAX_DEPTH * 8];
+	size_t frames = l->nframes * sizeof(*pcs);
+	if (size < sizeof(*l) + frames || size - sizeof(*l) - frames > sizeof(zero))
+		abort();
+	size_t rest = size - sizeof(*l) - frames;
+	b->nlocks++;
+	return db_record(b, LC_REC_LOCK, l, sizeof(*l), pcs, frames, zero, rest);
+}
+
+/* A LOCK record as the writer makes it: room for LC_LOCK_FIRST_FRAMES. */
 static inline size_t db_lock(struct dumpbuild *b, const struct lc_rec_lock *l, const uint64_t *pcs)
 {
-	b->nlocks++;
-	return db_record(b, LC_REC_LOCK, l, sizeof(*l), pcs, l->nframes * sizeof(*pcs), NULL, 0);
+	return db_lock_sized(b, l, pcs, sizeof(*l) + LC_LOCK_FIRST_FRAMES * sizeof(uint64_t));
+}
+
+static inline size_t db_slot(struct dumpbuild *b, const struct lc_rec_slot *s)
+{
+	return db_record(b, LC_REC_SLOT, s, sizeof(*s), NULL, 0, NULL, 0);
+}
+
+/* A record still being written: PENDING, `size` bytes of payload that is
+ * not yet anything. */
+static inline size_t db_pending(struct dumpbuild *b, size_t size)
+{
+	uint8_t junk[256];
+	memset(junk, 0xa5, sizeof(junk));
+	return db_record(b, LC_REC_PENDING, junk, size < sizeof(junk) ? size : sizeof(junk), NULL, 0,
+	                 NULL, 0);
+}
+
+/* n bytes of zeros: what follows the records of a file still being written. */
+static inline void db_zeros(struct dumpbuild *b, size_t n)
+{
+	static const uint8_t zero[4096];
+	for (; n > sizeof(zero); n -= sizeof(zero))
+		db_put(b, zero, sizeof(zero));
+	db_put(b, zero, n);
 }
 
 /* LOST of one view; entries may be NULL (all zero). */

@@ -1,17 +1,28 @@
 /*
- * test_dumpread.c — the dump reader (symbolize/dumpread.c) on version 2
+ * test_dumpread.c — the dump reader (symbolize/dumpread.c) on version 3
  * dumps built by hand (dumpbuild.h), apart from the preload's writer.
  *
- * Tests: every field of every record type survives the trip, including
- * the three LOST records and LOCK records with and without frames; the
- * checks a v2 reader adds are one-line errors that name the record's
- * offset (a bucket's view or kind out of range, a lock's kind, more than
- * LC_LOCK_FIRST_FRAMES frames, a lock record shorter or longer than its
- * frames, a LOST record for a view out of range or for a view already
- * seen); a lock record cut by the end of the file is "cut short" there;
- * version 1 is refused; conservation holds per view and a change in one
- * view breaks only that view's check; every prefix of a v2 dump is an
- * error or incomplete, never complete.
+ * Tests: every field of every record type survives the trip (LIVE, SLOT,
+ * module epochs and a bucket's epoch too), including the three LOST records
+ * and LOCK records with and without frames; the checks a reader makes are
+ * one-line errors that name the record's offset (a bucket's view or kind
+ * out of range, a lock's kind, more than LC_LOCK_FIRST_FRAMES frames, a
+ * LOCK record shorter than its frames or longer than its room, a module
+ * unloaded before it was loaded, a LOST record for a view out of range or
+ * for a view already seen, a second LIVE record, a complete file without
+ * LIVE); versions 2 and 4 are refused; conservation holds per view and a
+ * change in one view breaks only that view's check.
+ *
+ * The in-place file: PENDING records are skipped (and counted by the
+ * trailer); a head of zeros ends the records, whatever its size says and
+ * whatever follows it, and the file is then whole but incomplete, as is one
+ * that ends right after a record; only one that ends inside a record (or
+ * inside a head that is not zeros) was cut short; zeros after a trailer are
+ * allowed.  Without TOTALS, totals and lost are the SLOT records' sums and
+ * LIVE's counters (a LOST record read before is replaced), and the buckets
+ * may fall short of them by what was in flight.  A frame belongs to the
+ * module of its bucket's epoch: two modules at one address, one epoch each.
+ * Every prefix of a dump is an error or incomplete, never complete.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -25,36 +36,53 @@
 #define LOCK_B 0x7f00deadbe00ull
 
 static struct dumpbuild b;
-static size_t at_wait, at_holder, at_lock_a, at_lock_b, at_lost[LC_NVIEWS], at_totals;
+static size_t at_module, at_wait, at_holder, at_lock_a, at_lock_b, at_lost[LC_NVIEWS], at_totals;
 
 static const uint64_t stack1[] = {0x401234, 0x401500, 0x401600};
 static const uint64_t stack2[] = {0x402000, 0x401500};
 static const struct lc_lost_entry lost_wait[LC_LOST_NREASONS] = {{1, 10}, {0, 0}, {2, 20}};
 static const struct lc_lost_entry lost_holder[LC_LOST_NREASONS] = {[LC_LOST_NO_SLOT] = {3, 30}};
+static const struct lc_rec_live live = {
+    .state = LC_LIVE_EXITED, .epoch = 3, .snapshots = 2, .snapshot_mono_ns = 1500,
+    .trylock_failures = 12, .stacks_refused = 1, .locks_refused = 3, .threads_seen = 9,
+    .modules_dropped = 4};
+static const struct lc_rec_slot slot = {
+    .count = {10, 7, 100}, .delay_ns = {5930, 4530, 70000}, .timeouts = 7, .uncharged_ns = 555,
+    .lost = {{{1, 10}, {0, 0}, {2, 20}}, {[LC_LOST_NO_SLOT] = {3, 30}}}};
 
 static const struct lc_rec_totals other_totals = {
     .timeouts = 7, .stacks_refused = 1, .threads_unread = 2, .threads_seen = 9,
     .uncharged_ns = 555, .trylock_failures = 12, .locks_refused = 3};
 
-/* A dump with every record type and each view; `lost_views` says which
- * views get a LOST record (bit per view). */
-static void build(uint32_t lost_views)
+static const struct lc_rec_segment seg[] = {{0x400000, 0x10000, 0, 5, 0},
+                                            {0x600000, 0x2000, 0x1000, 6, 0}};
+static const uint8_t id[] = {0xde, 0xad, 0xbe, 0xef};
+
+/* What a running writer has written: META, LIVE, a module, buckets of each
+ * view, two locks, a slot. */
+static void build_records(void)
 {
-	static const struct lc_rec_segment seg[] = {{0x400000, 0x10000, 0, 5, 0},
-	                                            {0x600000, 0x2000, 0x1000, 6, 0}};
-	static const uint8_t id[] = {0xde, 0xad, 0xbe, 0xef};
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/opt/app", LC_META_STACKS | LC_META_HOLDER, 100);
-	db_module(&b, 0, seg, 2, id, sizeof(id), "/opt/app");
-	at_wait = db_bucket(
-	    &b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, LOCK_A, 5, 5000, 2000, 0}, stack1, 3);
+	db_live(&b, &live);
+	at_module = db_module_epochs(&b, 0, seg, 2, id, sizeof(id), "/opt/app", 1, 5);
+	at_wait = db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, LOCK_A, 5, 5000, 2000,
+	                                           0, 2}, stack1, 3);
 	db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_RDLOCK, LOCK_B, 2, 900, 800,
-	                                 LC_BUCKET_TIMEDOUT}, stack2, 2);
-	at_holder = db_bucket(
-	    &b, (struct db_bucket){LC_VIEW_HOLDER, LC_KIND_MUTEX, LOCK_A, 4, 4500, 1500, 0}, stack2, 2);
+	                                 LC_BUCKET_TIMEDOUT, 0}, stack2, 2);
+	at_holder = db_bucket(&b, (struct db_bucket){LC_VIEW_HOLDER, LC_KIND_MUTEX, LOCK_A, 4, 4500,
+	                                             1500, 0, 0}, stack2, 2);
 	db_bucket(&b, (struct db_bucket){LC_VIEW_HOLD, LC_KIND_WRLOCK, LOCK_B, 100, 70000, 3000,
-	                                 LC_BUCKET_TRUNCATED}, stack1, 3);
+	                                 LC_BUCKET_TRUNCATED, 0}, stack1, 3);
 	at_lock_a = db_lock(&b, &(struct lc_rec_lock){LOCK_A, 12, 7, 555, LC_KIND_MUTEX, 3}, stack1);
 	at_lock_b = db_lock(&b, &(struct lc_rec_lock){LOCK_B, 0, 0, 0, LC_KIND_RDLOCK, 0}, NULL);
+	db_slot(&b, &slot);
+}
+
+/* A complete dump; `lost_views` says which views get a LOST record (bit per
+ * view). */
+static void build(uint32_t lost_views)
+{
+	build_records();
 	const struct lc_lost_entry *lost[LC_NVIEWS] = {lost_wait, lost_holder, NULL};
 	for (uint32_t v = 0; v < LC_NVIEWS; v++)
 		if (lost_views & 1u << v)
@@ -96,7 +124,8 @@ static void assert_parse_error(const uint8_t *buf, size_t len, const char *needl
 	             needle);
 	assert_one_line("error", err);
 	cr_assert(strstr(err, needle), "error \"%s\" lacks \"%s\"", err, needle);
-	cr_assert(d.buckets == NULL && d.locks == NULL, "a failed parse must leave *d freed");
+	cr_assert(d.buckets == NULL && d.locks == NULL && d.slots == NULL,
+	          "a failed parse must leave *d freed");
 }
 
 static const char *at_offset(size_t at)
@@ -104,6 +133,17 @@ static const char *at_offset(size_t at)
 	static char s[64];
 	snprintf(s, sizeof(s), "at offset %zu", at);
 	return s;
+}
+
+/* The payload byte at off + 8 + field of the record whose head is at off. */
+static uint8_t *field(size_t off, size_t f)
+{
+	return b.buf + off + sizeof(struct lc_rec_head) + f;
+}
+
+static struct lc_rec_head *head_at(size_t off)
+{
+	return (struct lc_rec_head *)(b.buf + off);
 }
 
 /* ---- round trip ------------------------------------------------------------ */
@@ -118,6 +158,7 @@ static void assert_bucket(const struct dump_bucket *a, struct db_bucket e, const
 	cr_assert_eq(a->delay_ns, e.delay_ns);
 	cr_assert_eq(a->max_ns, e.max_ns);
 	cr_assert_eq(a->flags, e.flags);
+	cr_assert_eq(a->epoch, e.epoch);
 	cr_assert_eq(a->nframes, n);
 	cr_assert_arr_eq(a->pcs, pcs, n * sizeof(*pcs));
 }
@@ -134,7 +175,6 @@ static void assert_totals(const struct lc_rec_totals *t)
 	cr_assert_eq(t->buckets, 4);
 	cr_assert_eq(t->modules, 1);
 	cr_assert_eq(t->stacks_refused, 1);
-	cr_assert_eq(t->threads_unread, 2);
 	cr_assert_eq(t->threads_seen, 9);
 	cr_assert_eq(t->uncharged_ns, 555);
 	cr_assert_eq(t->trylock_failures, 12);
@@ -142,19 +182,37 @@ static void assert_totals(const struct lc_rec_totals *t)
 	cr_assert_eq(t->locks_refused, 3);
 }
 
-Test(dumpread, round_trip_every_v2_field)
+static void assert_module_and_live(const struct dump *d)
+{
+	const struct dump_module *m = &d->modules[0];
+	cr_assert_eq(d->nmodules, 1);
+	cr_assert(m->load_bias == 0 && m->nsegments == 2 && m->build_id_len == 4);
+	cr_assert_arr_eq(m->segments, seg, sizeof(seg));
+	cr_assert_str_eq(m->path, "/opt/app");
+	cr_assert(m->epoch_first == 1 && m->epoch_last == 5);
+	cr_assert(d->have_live);
+	cr_assert_arr_eq(&d->live, &live, sizeof(live));
+	cr_assert_eq(d->nslots, 1);
+	cr_assert_arr_eq(&d->slots[0], &slot, sizeof(slot));
+}
+
+Test(dumpread, round_trip_every_v3_field)
 {
 	struct dump d;
 	parse_ok(b.buf, b.len, &d);
 	cr_assert(d.complete, "%s", d.warning);
-	cr_assert_eq(d.records, 1 + 1 + 4 + 2 + 3 + 1);
+	cr_assert_eq(d.end, DUMP_END_TRAILER);
+	cr_assert_eq(d.records, 2 + 1 + 4 + 2 + 1 + 3 + 1);
+	cr_assert(d.pending == 0 && d.skipped == 0 && !d.totals_from_slots);
 	cr_assert_eq(d.meta.hold_rate, 100);
 	cr_assert_eq(d.meta.flags, LC_META_STACKS | LC_META_HOLDER);
+	assert_module_and_live(&d);
 	cr_assert_eq(d.nbuckets, 4);
-	assert_bucket(&d.buckets[0], (struct db_bucket){0, 0, LOCK_A, 5, 5000, 2000, 0}, stack1, 3);
-	assert_bucket(&d.buckets[1], (struct db_bucket){0, 1, LOCK_B, 2, 900, 800, 2}, stack2, 2);
-	assert_bucket(&d.buckets[2], (struct db_bucket){1, 0, LOCK_A, 4, 4500, 1500, 0}, stack2, 2);
-	assert_bucket(&d.buckets[3], (struct db_bucket){2, 2, LOCK_B, 100, 70000, 3000, 1}, stack1, 3);
+	assert_bucket(&d.buckets[0], (struct db_bucket){0, 0, LOCK_A, 5, 5000, 2000, 0, 2}, stack1, 3);
+	assert_bucket(&d.buckets[1], (struct db_bucket){0, 1, LOCK_B, 2, 900, 800, 2, 0}, stack2, 2);
+	assert_bucket(&d.buckets[2], (struct db_bucket){1, 0, LOCK_A, 4, 4500, 1500, 0, 0}, stack2, 2);
+	assert_bucket(&d.buckets[3], (struct db_bucket){2, 2, LOCK_B, 100, 70000, 3000, 1, 0}, stack1,
+	              3);
 	cr_assert_eq(d.nlocks, 2);
 	const struct dump_lock *a = &d.locks[0], *l = &d.locks[1];
 	cr_assert(a->addr == LOCK_A && a->trylock_failures == 12 && a->timeouts == 7 &&
@@ -164,10 +222,11 @@ Test(dumpread, round_trip_every_v2_field)
 	cr_assert_eq(dump_lock_of(&d, LOCK_B), l);
 	cr_assert_null(dump_lock_of(&d, LOCK_B + 8));
 	cr_assert_eq(d.lost_views, 7);
-	cr_assert(d.have_lost);
+	cr_assert(d.have_lost && d.have_totals);
 	cr_assert_arr_eq(d.lost[LC_VIEW_WAIT], lost_wait, sizeof(lost_wait));
 	cr_assert_arr_eq(d.lost[LC_VIEW_HOLDER], lost_holder, sizeof(lost_holder));
 	assert_totals(&d.totals);
+	cr_assert_eq(d.totals.threads_unread, 2, "a TOTALS record is taken as it is");
 	dump_free(&d);
 }
 
@@ -184,17 +243,22 @@ Test(dumpread, sums_and_conservation_are_per_view)
 	cr_assert(c == 3 && t == 30);
 	dump_sum(&d, LC_VIEW_HOLD, &c, &t);
 	cr_assert(c == 100 && t == 70000);
-	for (int v = 0; v < LC_NVIEWS; v++)
+	for (int v = 0; v < LC_NVIEWS; v++) {
 		cr_assert(dump_view_conserved(&d, (enum lc_view)v), "view %d", v);
+		cr_assert(dump_view_in_flight(&d, (enum lc_view)v, &c, &t) && c == 0 && t == 0);
+	}
 	d.buckets[2].count++; /* a holder bucket */
 	cr_assert(!dump_view_conserved(&d, LC_VIEW_HOLDER));
+	cr_assert(!dump_view_in_flight(&d, LC_VIEW_HOLDER, &c, &t), "more in the stacks");
 	cr_assert(dump_view_conserved(&d, LC_VIEW_WAIT) && dump_view_conserved(&d, LC_VIEW_HOLD));
 	d.buckets[2].count--;
 	d.totals.hold_ns++;
 	cr_assert(!dump_view_conserved(&d, LC_VIEW_HOLD));
+	cr_assert(dump_view_in_flight(&d, LC_VIEW_HOLD, &c, &t) && c == 0 && t == 1);
 	cr_assert(dump_view_conserved(&d, LC_VIEW_HOLDER));
 	d.have_totals = false;
 	cr_assert(!dump_view_conserved(&d, LC_VIEW_WAIT), "no totals: nothing is conserved");
+	cr_assert(!dump_view_in_flight(&d, LC_VIEW_WAIT, &c, &t));
 	dump_free(&d);
 }
 
@@ -217,18 +281,24 @@ Test(dumpread, views_without_lost_record_lost_nothing)
 
 /* ---- checks ------------------------------------------------------------------ */
 
-Test(dumpread, version_1_is_refused)
+Test(dumpread, versions_2_and_4_are_refused)
 {
 	db_free(&b);
-	db_begin(&b, 1, "/x", 0, 0);
+	db_begin(&b, 2, "/x", 0, 0);
 	db_trailer(&b);
-	assert_parse_error(b.buf, b.len, "version 1.0 is not supported (this reader: 2.x)");
+	assert_parse_error(b.buf, b.len, "version 2.0 is not supported (this reader: 3.x)");
+	uint16_t v = 4;
+	memcpy(b.buf + 8, &v, 2);
+	assert_parse_error(b.buf, b.len, "version 4.0 is not supported (this reader: 3.x)");
 }
 
-/* The payload byte at off + 8 + field of the record whose head is at off. */
-static uint8_t *field(size_t off, size_t f)
+Test(dumpread, a_header_of_zeros_is_a_file_being_created)
 {
-	return b.buf + off + sizeof(struct lc_rec_head) + f;
+	memset(b.buf, 0, sizeof(struct lc_dump_header));
+	assert_parse_error(b.buf, b.len, "no dump header yet");
+	assert_parse_error(b.buf, sizeof(struct lc_dump_header), "no dump header yet");
+	b.buf[3] = 'x';
+	assert_parse_error(b.buf, b.len, "bad magic");
 }
 
 Test(dumpread, bucket_view_and_kind_out_of_range)
@@ -256,6 +326,19 @@ Test(dumpread, lock_kind_out_of_range)
 	assert_parse_error(b.buf, b.len, at_offset(at_lock_a));
 }
 
+Test(dumpread, module_unloaded_before_it_was_loaded)
+{
+	uint32_t first = 6; /* last is 5 */
+	memcpy(field(at_module, 24), &first, 4);
+	assert_parse_error(b.buf, b.len, "corrupt module record");
+	assert_parse_error(b.buf, b.len, at_offset(at_module));
+	first = 5; /* loaded and unloaded in one epoch: fine */
+	memcpy(field(at_module, 24), &first, 4);
+	struct dump d;
+	parse_ok(b.buf, b.len, &d);
+	dump_free(&d);
+}
+
 /* nframes says more than LC_LOCK_FIRST_FRAMES, the record holding them all. */
 Test(dumpread, lock_with_more_than_8_frames)
 {
@@ -263,7 +346,7 @@ Test(dumpread, lock_with_more_than_8_frames)
 	struct lc_rec_lock l = {.addr = 1, .nframes = LC_LOCK_FIRST_FRAMES + 1};
 	db_free(&b);
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
-	size_t at = db_lock(&b, &l, pcs);
+	size_t at = db_lock_sized(&b, &l, pcs, sizeof(l) + sizeof(pcs));
 	db_lost(&b, 0, NULL);
 	db_totals(&b, (struct lc_rec_totals){0});
 	db_trailer(&b);
@@ -281,17 +364,59 @@ Test(dumpread, lock_with_more_than_8_frames)
 	dump_free(&d);
 }
 
-/* A lock record whose nframes disagrees with its size, either way. */
-Test(dumpread, lock_record_shorter_or_longer_than_its_frames)
+/* One LOCK record of `size` payload bytes with nframes 3; parses or not. */
+static int parse_lock_of_size(size_t size, struct dump *d)
 {
+	char err[256];
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
+	db_lock_sized(&b, &(struct lc_rec_lock){LOCK_A, 0, 0, 0, LC_KIND_MUTEX, 3}, stack1, size);
+	db_lost(&b, 0, NULL);
+	db_totals(&b, (struct lc_rec_totals){0});
+	db_trailer(&b);
+	return dump_parse(b.buf, b.len, d, err, sizeof(err));
+}
+
+/* A LOCK record holds its frames and may have room for up to 8, no more;
+ * what is past its frames is not read. */
+Test(dumpread, lock_record_size_rules)
+{
+	const size_t base = sizeof(struct lc_rec_lock);
+	struct dump d;
+	for (size_t size = base + 3 * 8; size <= base + LC_LOCK_FIRST_FRAMES * 8; size += 4) {
+		cr_assert_eq(parse_lock_of_size(size, &d), 0, "size %zu refused", size);
+		cr_assert(d.complete && d.nlocks == 1 && d.locks[0].nframes == 3);
+		cr_assert_arr_eq(d.locks[0].pcs, stack1, sizeof(stack1));
+		cr_assert_eq(d.locks[0].pcs[3], 0, "a frame past nframes was read");
+		dump_free(&d);
+	}
+	cr_assert_eq(parse_lock_of_size(base + LC_LOCK_FIRST_FRAMES * 8 + 8, &d), -1,
+	             "longer than the room for 8 frames");
+	cr_assert_eq(parse_lock_of_size(base + LC_LOCK_FIRST_FRAMES * 8 + 1, &d), -1);
+	/* the room's bytes need not be zero: a live writer may fill it first */
+	db_free(&b);
+	build_all();
+	memset(field(at_lock_a, base + 3 * 8), 0x5a, 8);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert_eq(d.locks[0].nframes, 3);
+	dump_free(&d);
+}
+
+/* A lock record whose nframes says more than its size holds, or whose size
+ * is shorter than the struct itself. */
+Test(dumpread, lock_record_shorter_than_its_frames)
+{
+	head_at(at_lock_b)->size = sizeof(struct lc_rec_lock) + 8; /* room for 1 */
+	uint32_t two = 2;
+	memcpy(field(at_lock_b, 36), &two, 4);
+	assert_parse_error(b.buf, b.len, at_offset(at_lock_b));
+	db_free(&b);
+	build_all();
 	uint32_t *nframes = (uint32_t *)field(at_lock_a, 36);
-	*nframes = 4; /* the record holds 3 */
-	assert_parse_error(b.buf, b.len, at_offset(at_lock_a));
-	*nframes = 2; /* one frame left over */
+	*nframes = 9;
 	assert_parse_error(b.buf, b.len, at_offset(at_lock_a));
 	*nframes = 3;
-	struct lc_rec_head *h = (struct lc_rec_head *)(b.buf + at_lock_b);
-	h->size = sizeof(struct lc_rec_lock) - 8; /* shorter than the struct itself */
+	head_at(at_lock_b)->size = sizeof(struct lc_rec_lock) - 8; /* shorter than the struct */
 	assert_parse_error(b.buf, b.len, at_offset(at_lock_b));
 }
 
@@ -301,6 +426,7 @@ Test(dumpread, lock_record_cut_by_the_end_of_the_file)
 	size_t cut = at_lock_a + sizeof(struct lc_rec_head) + sizeof(struct lc_rec_lock) + 8;
 	parse_ok(b.buf, cut, &d);
 	cr_assert(!d.complete);
+	cr_assert_eq(d.end, DUMP_END_CUT);
 	cr_assert(strstr(d.warning, "inside a record (lock)"), "%s", d.warning);
 	cr_assert_eq(d.stop_offset, at_lock_a);
 	cr_assert_eq(d.nlocks, 0);
@@ -331,13 +457,23 @@ Test(dumpread, complete_without_any_lost_record)
 	assert_parse_error(b.buf, b.len, "without a lost record");
 }
 
+Test(dumpread, second_live_record_and_complete_without_live)
+{
+	head_at(at_lock_b)->type = LC_REC_LIVE; /* a second one, of the wrong size too */
+	assert_parse_error(b.buf, b.len, "corrupt live record");
+	db_free(&b);
+	build_all();
+	head_at(b.at_live)->type = LC_REC_LIVE + 50; /* unknown: skipped, so no LIVE */
+	assert_parse_error(b.buf, b.len, "complete but without a live record");
+}
+
 /* A record type of a newer minor version is skipped, whatever its size. */
 Test(dumpread, unknown_record_type_is_skipped)
 {
 	struct dump d;
 	db_free(&b);
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
-	db_record(&b, LC_REC_LOCK + 1, "abcdefghijk", 11, NULL, 0, NULL, 0);
+	db_record(&b, LC_REC_LIVE + 1, "abcdefghijk", 11, NULL, 0, NULL, 0);
 	db_lost(&b, 0, NULL);
 	db_totals(&b, (struct lc_rec_totals){0});
 	db_trailer(&b);
@@ -347,11 +483,239 @@ Test(dumpread, unknown_record_type_is_skipped)
 	dump_free(&d);
 }
 
+/* ---- the file written in place -------------------------------------------------- */
+
+/* A record being written is skipped, and still counted by the trailer. */
+Test(dumpread, pending_records_are_skipped)
+{
+	struct dump d;
+	db_free(&b);
+	build_records();
+	db_pending(&b, sizeof(struct lc_rec_bucket) + 16);
+	db_pending(&b, 0);
+	for (uint32_t v = 0; v < LC_NVIEWS; v++)
+		db_lost(&b, v, v == 0 ? lost_wait : v == 1 ? lost_holder : NULL);
+	db_totals(&b, other_totals);
+	db_trailer(&b);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(d.complete, "%s", d.warning);
+	cr_assert_eq(d.pending, 2);
+	cr_assert_eq(d.records, 2 + 1 + 4 + 2 + 1 + 2 + 3 + 1);
+	cr_assert(d.nbuckets == 4 && d.skipped == 0);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		cr_assert(dump_view_conserved(&d, (enum lc_view)v));
+	dump_free(&d);
+}
+
+/* A running writer's file: records, then zeros (what the file holds past
+ * them), and with `pending` a record being appended. */
+static void build_live(bool pending, size_t zeros)
+{
+	db_free(&b);
+	build_records();
+	struct lc_rec_live l = live;
+	l.state = LC_LIVE_RUNNING;
+	db_live(&b, &l);
+	if (pending)
+		db_pending(&b, sizeof(struct lc_rec_bucket) + 8);
+	db_zeros(&b, zeros);
+}
+
+static void assert_whole_live(const struct dump *d, enum dump_end end, size_t stop)
+{
+	cr_assert(!d->complete);
+	cr_assert_eq(d->end, end);
+	cr_assert_eq(d->stop_offset, stop);
+	assert_one_line("warning", d->warning);
+	cr_assert(strstr(d->warning, "no trailer"), "%s", d->warning);
+	cr_assert(d->totals_from_slots && d->have_totals && d->have_lost);
+	cr_assert_eq(d->nbuckets, 4);
+	cr_assert_eq(d->nslots, 1);
+}
+
+Test(dumpread, a_head_of_zeros_ends_the_records)
+{
+	struct dump d;
+	build_live(true, 4096);
+	size_t stop = b.len - 4096;
+	parse_ok(b.buf, b.len, &d);
+	assert_whole_live(&d, DUMP_END_ZEROS, stop);
+	cr_assert_eq(d.pending, 1);
+	cr_assert_eq(d.live.state, LC_LIVE_RUNNING);
+	dump_free(&d);
+	/* the size is stored before the type: a head {0, size} ends them too,
+	 * and whatever follows is not read */
+	uint32_t size = 48;
+	memcpy(b.buf + stop + 4, &size, 4);
+	memset(b.buf + stop + 8, 0xee, 200);
+	parse_ok(b.buf, b.len, &d);
+	assert_whole_live(&d, DUMP_END_ZEROS, stop);
+	dump_free(&d);
+	/* a head cut by the end of the file: zeros end the records, else cut */
+	parse_ok(b.buf, stop + 3, &d);
+	cr_assert_eq(d.end, DUMP_END_ZEROS);
+	dump_free(&d);
+	b.buf[stop] = LC_REC_BUCKET;
+	parse_ok(b.buf, stop + 3, &d);
+	cr_assert_eq(d.end, DUMP_END_CUT);
+	cr_assert(strstr(d.warning, "cut short"), "%s", d.warning);
+	dump_free(&d);
+}
+
+Test(dumpread, a_file_ending_after_a_record_is_whole)
+{
+	struct dump d;
+	build_live(false, 0);
+	parse_ok(b.buf, b.len, &d);
+	assert_whole_live(&d, DUMP_END_EOF, b.len);
+	dump_free(&d);
+	parse_ok(b.buf, b.len - 8, &d); /* inside the slot */
+	cr_assert_eq(d.end, DUMP_END_CUT);
+	cr_assert(strstr(d.warning, "inside a record (slot)"), "%s", d.warning);
+	dump_free(&d);
+}
+
+/* Zeros after a trailer: the writer died before cutting the file to its
+ * records.  Anything else there is corrupt. */
+Test(dumpread, zeros_after_the_trailer)
+{
+	struct dump d;
+	size_t len = b.len;
+	db_zeros(&b, 4096 + 3);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(d.complete);
+	cr_assert_eq(d.stop_offset, b.len);
+	dump_free(&d);
+	b.buf[len + 100] = 1;
+	assert_parse_error(b.buf, b.len, "after the trailer");
+}
+
+/* Without TOTALS: the sums of the slots, LIVE's counters, the records read. */
+Test(dumpread, totals_from_the_slots)
+{
+	struct dump d;
+	build_live(false, 64);
+	struct lc_rec_slot more = {.count = {1, 2, 3}, .delay_ns = {10, 20, 30}, .timeouts = 1,
+	                           .uncharged_ns = 5, .lost = {[2] = {[LC_LOST_NO_STACK] = {3, 30}}}};
+	b.len -= 64;
+	db_slot(&b, &more);
+	db_zeros(&b, 64);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(d.totals_from_slots);
+	const struct lc_rec_totals *t = &d.totals;
+	cr_assert(t->contentions == 11 && t->delay_ns == 5940);
+	cr_assert(t->caused_count == 9 && t->caused_ns == 4550);
+	cr_assert(t->holds == 103 && t->hold_ns == 70030);
+	cr_assert(t->timeouts == 8 && t->uncharged_ns == 560);
+	cr_assert(t->buckets == 4 && t->modules == 1 && t->locks == 2);
+	cr_assert(t->stacks_refused == 1 && t->locks_refused == 3 && t->threads_seen == 9);
+	cr_assert(t->trylock_failures == 12 && t->threads_unread == 0);
+	cr_assert_arr_eq(d.lost[LC_VIEW_WAIT], lost_wait, sizeof(lost_wait));
+	cr_assert_arr_eq(d.lost[LC_VIEW_HOLDER], lost_holder, sizeof(lost_holder));
+	cr_assert(d.lost[LC_VIEW_HOLD][LC_LOST_NO_STACK].count == 3 &&
+	          d.lost[LC_VIEW_HOLD][LC_LOST_NO_STACK].delay_ns == 30);
+	cr_assert_eq(d.lost_views, 0, "no LOST record was read");
+	dump_free(&d);
+}
+
+/* The slots count what the stacks do not hold yet: in flight, not corrupt. */
+Test(dumpread, events_in_flight)
+{
+	struct dump d;
+	uint64_t c, t;
+	build_live(false, 8);
+	parse_ok(b.buf, b.len, &d);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		cr_assert(dump_view_conserved(&d, (enum lc_view)v), "view %d", v);
+	dump_free(&d);
+	struct lc_rec_slot s = slot;
+	s.count[LC_VIEW_WAIT] += 4;
+	s.delay_ns[LC_VIEW_WAIT] += 4000;
+	s.delay_ns[LC_VIEW_HOLD] += 1;
+	memcpy(b.buf + b.len - 8 - sizeof(s), &s, sizeof(s));
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(!dump_view_conserved(&d, LC_VIEW_WAIT));
+	cr_assert(dump_view_in_flight(&d, LC_VIEW_WAIT, &c, &t) && c == 4 && t == 4000);
+	cr_assert(dump_view_in_flight(&d, LC_VIEW_HOLD, &c, &t) && c == 0 && t == 1);
+	cr_assert(dump_view_in_flight(&d, LC_VIEW_HOLDER, &c, &t) && c == 0 && t == 0);
+	d.buckets[0].count += 5; /* more in the stacks than counted: not in flight */
+	cr_assert(!dump_view_in_flight(&d, LC_VIEW_WAIT, &c, &t) && c == 0 && t == 0);
+	dump_free(&d);
+}
+
+/* A writer that died while closing the file: a LOST record but no TOTALS.
+ * Both come from the slots then. */
+Test(dumpread, lost_without_totals_comes_from_the_slots)
+{
+	struct dump d;
+	build_live(false, 0);
+	db_lost(&b, LC_VIEW_WAIT, (struct lc_lost_entry[LC_LOST_NREASONS]){{1000, 1000}});
+	db_zeros(&b, 16);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(d.totals_from_slots);
+	cr_assert_eq(d.lost_views, 1u << LC_VIEW_WAIT);
+	cr_assert_arr_eq(d.lost[LC_VIEW_WAIT], lost_wait, sizeof(lost_wait));
+	dump_free(&d);
+	/* ... but a TOTALS record, written last before the trailer, is used */
+	build_live(false, 0);
+	for (uint32_t v = 0; v < LC_NVIEWS; v++)
+		db_lost(&b, v, v == 0 ? lost_wait : v == 1 ? lost_holder : NULL);
+	db_totals(&b, other_totals);
+	db_zeros(&b, 16);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(!d.complete && !d.totals_from_slots && d.have_totals);
+	cr_assert_eq(d.totals.threads_unread, 2);
+	dump_free(&d);
+}
+
+/* ---- module epochs --------------------------------------------------------------- */
+
+/* Two libraries at one address: A in epochs 0..1, B from 2 on. */
+Test(dumpread, a_frame_belongs_to_the_module_of_its_epoch)
+{
+	static const struct lc_rec_segment lib[] = {{0, 0x5000, 0, 5, 0}};
+	const uint64_t bias = 0x7f0000000000ull, pc = bias + 0x1234;
+	struct dump d;
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", LC_META_STACKS, 0);
+	db_module_epochs(&b, bias, lib, 1, NULL, 0, "/lib/liba.so", 0, 1);
+	db_module_epochs(&b, bias, lib, 1, NULL, 0, "/lib/libb.so", 2, UINT32_MAX);
+	db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, 1, 1, 10, 10, 0, 1}, &pc, 1);
+	db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, 1, 1, 10, 10, 0, 2}, &pc, 1);
+	db_lost(&b, 0, NULL);
+	db_totals(&b, (struct lc_rec_totals){0});
+	db_trailer(&b);
+	parse_ok(b.buf, b.len, &d);
+	const struct dump_module *a = &d.modules[0], *lb = &d.modules[1];
+	cr_assert_eq(dump_module_in_epoch(&d, pc, d.buckets[0].epoch), a);
+	cr_assert_eq(dump_module_in_epoch(&d, pc, d.buckets[1].epoch), lb);
+	cr_assert_eq(dump_module_in_epoch(&d, pc, 0), a);
+	cr_assert_eq(dump_module_in_epoch(&d, pc, 1000), lb);
+	cr_assert_null(dump_module_in_epoch(&d, bias + 0x5000, 1), "past the segment");
+	cr_assert_eq(dump_module_of(&d, pc), lb, "no epoch: the one loaded last");
+	dump_free(&d);
+	/* the same, B listed first: the epochs decide, not the order */
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", LC_META_STACKS, 0);
+	db_module_epochs(&b, bias, lib, 1, NULL, 0, "/lib/libb.so", 2, UINT32_MAX);
+	db_module_epochs(&b, bias, lib, 1, NULL, 0, "/lib/liba.so", 0, 1);
+	db_lost(&b, 0, NULL);
+	db_totals(&b, (struct lc_rec_totals){0});
+	db_trailer(&b);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert_str_eq(dump_module_in_epoch(&d, pc, 1)->path, "/lib/liba.so");
+	cr_assert_str_eq(dump_module_in_epoch(&d, pc, 3)->path, "/lib/libb.so");
+	cr_assert_str_eq(dump_module_of(&d, pc)->path, "/lib/libb.so");
+	dump_free(&d);
+}
+
 /* ---- truncation ------------------------------------------------------------ */
 
+/* Every prefix is an error or incomplete, never complete; incomplete ones
+ * are whole exactly when they end at a record boundary. */
 Test(dumpread, every_prefix_is_an_error_or_incomplete)
 {
-	size_t errors = 0, incomplete = 0;
+	size_t errors = 0, incomplete = 0, boundaries = 0;
 	for (size_t k = 0; k < b.len; k++) {
 		uint8_t *copy = malloc(k ? k : 1); /* exactly k bytes: ASan sees overreads */
 		memcpy(copy, b.buf, k);
@@ -364,10 +728,14 @@ Test(dumpread, every_prefix_is_an_error_or_incomplete)
 			cr_assert(!d.complete, "prefix %zu parsed as complete", k);
 			assert_one_line("warning", d.warning);
 			cr_assert_leq(d.stop_offset, k);
+			cr_assert_eq(d.end == DUMP_END_EOF, d.stop_offset == k, "prefix %zu", k);
+			cr_assert(d.end == DUMP_END_EOF || d.end == DUMP_END_CUT, "prefix %zu", k);
+			boundaries += d.end == DUMP_END_EOF;
 			dump_free(&d);
 			incomplete++;
 		}
 		free(copy);
 	}
 	cr_assert(errors > 0 && incomplete > 0);
+	cr_assert_eq(boundaries, 14, "a prefix at every record start after META");
 }

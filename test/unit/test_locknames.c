@@ -102,10 +102,10 @@ static void build(void)
 	                          (uintptr_t)&big_lock, (uintptr_t)heap_lock,
 	                          (uintptr_t)bare_heap_lock};
 	for (size_t i = 0; i < sizeof(locks) / sizeof(locks[0]); i++)
-		db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, locks[i], 1, 100, 100, 0},
+		db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, locks[i], 1, 100, 100, 0, 0},
 		          &user_stack[4], 1);
 	db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, (uintptr_t)heap_lock, 1, 900,
-	                                 900, 0}, user_stack, 5);
+	                                 900, 0, 0}, user_stack, 5);
 	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)heap_lock, 3, 0, 0, LC_KIND_MUTEX, 5},
 	        user_stack);
 	db_lost(&b, LC_VIEW_WAIT, NULL);

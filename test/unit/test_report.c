@@ -103,8 +103,8 @@ static void bucket(uint8_t view, uint8_t kind, const volatile void *lock, uint64
                    uint64_t delay, int (*f)(volatile int *))
 {
 	uint64_t pcs[2] = {pc_in(f), pc_in(app_main)};
-	db_bucket(&b, (struct db_bucket){view, kind, (uintptr_t)lock, count, delay, delay / count, 0},
-	          pcs, 2);
+	db_bucket(&b, (struct db_bucket){view, kind, (uintptr_t)lock, count, delay, delay / count,
+	                                 0, 0}, pcs, 2);
 }
 
 /* waits 5000 + 900 + 100 + 300 + lost 50 = 6350; caused 5950 + 400 uncharged. */
