@@ -7,7 +7,9 @@
  * stdout and stderr to anonymous memory files (no pipe to drain while
  * waiting, nothing left on disk) and polls for the exit.  An exec that
  * fails is reported back through a close-on-exec pipe, so "could not run"
- * is told apart from "ran and exited 127".
+ * is told apart from "ran and exited 127".  harness_start and
+ * harness_finish are the two halves of such a run, for a test that acts on
+ * the child in between (reads its stdout so far, signals it).
  *
  * Environment knobs, for people running the tests by hand:
  *   LOCKCONTEND_TEST_PRELOAD=/path/to.so  preload this instead of
@@ -228,11 +230,10 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Wait for pid, killing its process group after timeout_s seconds. */
-static int child_wait(pid_t pid, int timeout_s, int *status, bool *timed_out)
+/* Wait for pid, killing its process group at `deadline` (now_s()). */
+static int child_wait(pid_t pid, double deadline, int *status, bool *timed_out)
 {
 	const struct timespec nap = { 0, POLL_NS };
-	double deadline = now_s() + timeout_s;
 
 	for (;;) {
 		pid_t w = waitpid(pid, status, WNOHANG);
@@ -301,35 +302,63 @@ static int child_start(const char *const argv[], char **envp, const char *cwd, i
 	return 0;
 }
 
+/* Start a captured run; 0 with c filled, or -1 (nothing left to clean). */
+static int run_start(const char *const argv[], const char *const env[], const char *cwd,
+                     bool preload, int timeout_s, struct harness_child *c)
+{
+	memset(c, 0, sizeof *c);
+	c->pid = -1;
+	c->deadline = now_s() + timeout_s;
+	c->timeout_s = timeout_s;
+	c->out_fd = memfd_create("harness-stdout", MFD_CLOEXEC);
+	c->err_fd = memfd_create("harness-stderr", MFD_CLOEXEC);
+	if (c->out_fd >= 0 && c->err_fd >= 0) {
+		char **envp = env_build(env, preload);
+		int rc = child_start(argv, envp, cwd, c->out_fd, c->err_fd, &c->pid);
+		env_free(envp, preload);
+		if (rc == 0)
+			return 0;
+	} else {
+		fprintf(stderr, "harness_run: memfd_create: %s\n", strerror(errno));
+	}
+	if (c->out_fd >= 0)
+		close(c->out_fd);
+	if (c->err_fd >= 0)
+		close(c->err_fd);
+	c->pid = -1;
+	return -1;
+}
+
+/* Wait for a started run to end (killing it at its deadline), then collect
+ * its status and output; 0 once the child has ended. */
+static int run_finish(struct harness_child *c, struct run_result *r)
+{
+	int status = 0, rc = -1;
+
+	r->timed_out = false;
+	if (c->pid > 0 && child_wait(c->pid, c->deadline, &status, &r->timed_out) == 0) {
+		kill(-c->pid, SIGKILL); /* whatever the fixture forked and left */
+		r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+		rc = 0;
+	}
+	r->out = capture_read(c->out_fd);
+	r->err = capture_read(c->err_fd);
+	close(c->out_fd);
+	close(c->err_fd);
+	c->pid = -1;
+	return rc;
+}
+
 /* Run with stdout and stderr captured; 0 once the child has ended. */
 static int run_captured(const char *const argv[], const char *const env[], const char *cwd,
                         bool preload, int timeout_s, struct run_result *r)
 {
-	int out_fd = memfd_create("harness-stdout", MFD_CLOEXEC);
-	int err_fd = memfd_create("harness-stderr", MFD_CLOEXEC);
-	int status = 0, rc = -1;
-	pid_t pid;
+	struct harness_child c;
 
-	if (out_fd < 0 || err_fd < 0) {
-		fprintf(stderr, "harness_run: memfd_create: %s\n", strerror(errno));
-	} else {
-		char **envp = env_build(env, preload);
-		if (child_start(argv, envp, cwd, out_fd, err_fd, &pid) == 0 &&
-		    child_wait(pid, timeout_s, &status, &r->timed_out) == 0) {
-			kill(-pid, SIGKILL); /* whatever the fixture forked and left */
-			r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-			r->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-			rc = 0;
-		}
-		env_free(envp, preload);
-		r->out = capture_read(out_fd);
-		r->err = capture_read(err_fd);
-	}
-	if (out_fd >= 0)
-		close(out_fd);
-	if (err_fd >= 0)
-		close(err_fd);
-	return rc;
+	if (run_start(argv, env, cwd, preload, timeout_s, &c) != 0)
+		return -1;
+	return run_finish(&c, r);
 }
 
 int harness_run(const char *const argv[], const char *const env[], const char *cwd,
@@ -358,12 +387,80 @@ void harness_result_free(struct run_result *r)
 	r->out = r->err = NULL;
 }
 
+/* ---- runs the test acts on while they run ------------------------------- */
+
+void harness_start(const char *const argv[], const char *const env[], const char *cwd,
+                   bool preload, int timeout_s, struct harness_child *c)
+{
+	cr_assert(!preload || access(harness_preload(), R_OK) == 0, "harness_start: preload %s: %s",
+	          harness_preload(), strerror(errno));
+	cr_assert_eq(run_start(argv, env, cwd, preload, timeout_s, c), 0, "cannot run %s", argv[0]);
+}
+
+/* Has the child's stdout (so far) a line that is exactly `line`? */
+static bool capture_has_line(int fd, const char *line)
+{
+	char *out = capture_read(fd);
+	size_t n = strlen(line);
+	bool found = false;
+
+	for (const char *p = out; *p && !found;) {
+		size_t len = strcspn(p, "\n");
+		found = len == n && memcmp(p, line, n) == 0 && p[len] == '\n';
+		p += len + (p[len] == '\n');
+	}
+	free(out);
+	return found;
+}
+
+bool harness_wait_line(struct harness_child *c, const char *line)
+{
+	const struct timespec nap = { 0, POLL_NS };
+
+	for (;;) {
+		if (capture_has_line(c->out_fd, line))
+			return true;
+		siginfo_t si = { 0 }; /* si_pid stays 0 while it runs */
+		if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+		    si.si_pid == c->pid)
+			return capture_has_line(c->out_fd, line); /* ended: a last look */
+		if (now_s() >= c->deadline)
+			return false;
+		nanosleep(&nap, NULL);
+	}
+}
+
+char *harness_output(const struct harness_child *c)
+{
+	return capture_read(c->out_fd);
+}
+
+void harness_finish(struct harness_child *c, struct run_result *r)
+{
+	memset(r, 0, sizeof *r);
+	r->exit_code = -1;
+	int rc = run_finish(c, r);
+	cr_assert_eq(rc, 0, "harness_finish: cannot wait for the child");
+}
+
+bool harness_wait_file(const char *path, int timeout_s)
+{
+	const struct timespec nap = { 0, POLL_NS };
+	double deadline = now_s() + timeout_s;
+
+	while (access(path, F_OK) != 0) {
+		if (now_s() >= deadline)
+			return false;
+		nanosleep(&nap, NULL);
+	}
+	return true;
+}
+
 /* ---- dumps ----------------------------------------------------------------- */
 
-void harness_load_dump(const char *dir, const char *pattern, struct dump *d)
+void harness_one_file(const char *dir, const char *pattern, char path[PATH_MAX])
 {
-	char pat[PATH_MAX], path[PATH_MAX], names[512] = "";
-	char err[256];
+	char pat[PATH_MAX], names[512] = "";
 	glob_t g;
 
 	snprintf(pat, sizeof pat, "%s/%s", dir, pattern);
@@ -374,10 +471,17 @@ void harness_load_dump(const char *dir, const char *pattern, struct dump *d)
 		strncat(names, g.gl_pathv[i], sizeof names - strlen(names) - 1);
 	}
 	if (n == 1)
-		snprintf(path, sizeof path, "%s", g.gl_pathv[0]);
+		snprintf(path, PATH_MAX, "%s", g.gl_pathv[0]);
 	if (rc == 0)
 		globfree(&g);
-	cr_assert(n == 1, "expected exactly one dump matching %s, found %zu%s", pat, n, names);
+	cr_assert(n == 1, "expected exactly one file matching %s, found %zu%s", pat, n, names);
+}
+
+void harness_load_dump(const char *dir, const char *pattern, struct dump *d)
+{
+	char path[PATH_MAX], err[256];
+
+	harness_one_file(dir, pattern, path);
 	if (dump_read_file(path, d, err, sizeof err) != 0)
 		cr_assert_fail("%s: %s", path, err);
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "dumpread.h"
 
@@ -42,6 +43,38 @@ const char *harness_tmpdir(void);
 int harness_run(const char *const argv[], const char *const env[], const char *cwd,
                 bool preload, int timeout_s, struct run_result *r);
 void harness_result_free(struct run_result *r);
+
+/* A run the test acts on while it runs: reads its live profile, signals
+ * it, kills it.  harness_start is harness_run's first half (it fails the
+ * test if the child cannot be run); harness_finish waits for the end,
+ * killing the child's process group at the watchdog's deadline (timeout_s
+ * after the start), and fills r as harness_run does. */
+struct harness_child {
+	pid_t pid;          /* send it signals; never wait for it yourself */
+	int out_fd, err_fd; /* the captures */
+	int timeout_s;
+	double deadline;    /* CLOCK_MONOTONIC seconds */
+};
+
+void harness_start(const char *const argv[], const char *const env[], const char *cwd,
+                   bool preload, int timeout_s, struct harness_child *c);
+
+/* Wait until the child has printed the line `line` (its stdout is a file:
+ * the fixture must fflush); false if it ended or the deadline passed
+ * first. */
+bool harness_wait_line(struct harness_child *c, const char *line);
+
+/* What the child has printed on stdout so far (malloc'd). */
+char *harness_output(const struct harness_child *c);
+
+void harness_finish(struct harness_child *c, struct run_result *r);
+
+/* Wait up to timeout_s seconds for path to exist; false if it did not. */
+bool harness_wait_file(const char *path, int timeout_s);
+
+/* The path of the only file in dir whose name matches the glob pattern;
+ * fails the test if there is not exactly one. */
+void harness_one_file(const char *dir, const char *pattern, char path[PATH_MAX]);
 
 /* Read the only file in dir whose name matches the glob pattern; fails the
  * test if there is not exactly one. */
