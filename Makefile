@@ -79,7 +79,7 @@ $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c tes
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< test/integration/harness.c $(READER_OBJS) -lcriterion
 
 # Fixtures keep frame pointers and symbols so tests can name their functions.
-$(BUILD)/test/fixtures/%: test/fixtures/%.c | $(BUILD)/test/fixtures
+$(BUILD)/test/fixtures/%: test/fixtures/%.c $(wildcard test/fixtures/*.h) | $(BUILD)/test/fixtures
 	$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -o $@ $< -pthread -ldl
 
