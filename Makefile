@@ -25,7 +25,7 @@ PRELOAD_CORE := text arena config stash pfile stacktab slots lockstate modmap un
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
-READER_OBJS  := $(BUILD)/symbolize/dumpread.o
+READER_OBJS  := $(BUILD)/symbolize/dumpread.o $(BUILD)/symbolize/dumpstatus.o
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o resolve.o locknames.o viewkind.o \
                          report_text.o report_locks.o report_folded.o report_pprof.o)
 

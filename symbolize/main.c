@@ -9,9 +9,14 @@
  * Several dumps are merged into one profile.  Folded and pprof output show
  * one view (the waiters' unless --view says otherwise); the text report
  * shows the waiters' and the holders' views, or the one --view names, then
- * the lock table.  --kind keeps only those lock kinds, in every format.  Exit status: 0 success;
- * 1 bad usage or a dump that cannot be read (one line on stderr naming the
- * file); 2 the report was written but a dump was cut short (partial).
+ * the lock table.  --kind keeps only those lock kinds, in every format.
+ * A dump may be a live profile of a running process, or one whose writer
+ * died: the text report's header says which (dumpstatus.h), and so does one
+ * line on stderr, whatever the format.  Exit status: 0 success (complete,
+ * live, snapshot and died files alike, when they were read whole); 1 bad
+ * usage or a dump that cannot be read (one line on stderr naming the
+ * file); 2 the report was written but a dump was cut short inside a record
+ * (partial).
  * With -o the output is written to a temporary file beside FILE and renamed
  * over it only when complete.
  */
@@ -24,6 +29,7 @@
 #include <unistd.h>
 
 #include "dumpread.h"
+#include "dumpstatus.h"
 #include "profile.h"
 #include "report.h"
 #include "report_pprof.h"
@@ -131,9 +137,26 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Read every dump; returns -1 (after one line naming the file) if one is
- * unusable, else 0, setting *partial if one was cut short. */
-static int read_dumps(char **paths, size_t n, struct dump *dumps, bool *partial)
+/* One line on stderr for a dump that is not simply complete. */
+static void note_status(const char *path, const struct dump *d, const struct dump_status *st)
+{
+	char line[512];
+	if (d->end == DUMP_END_CUT) {
+		fprintf(stderr, PROG ": warning: %s: %s; the report is partial\n", path, d->warning);
+		return;
+	}
+	if (st->writer != DUMP_WRITER_LIVE && st->writer != DUMP_WRITER_DIED)
+		return;
+	dumpstatus_describe(d, st, line, sizeof(line));
+	fprintf(stderr, PROG ": %s: %s: %s\n", st->writer == DUMP_WRITER_LIVE ? "note" : "warning",
+	        path, line);
+}
+
+/* Read every dump and ask what became of its writer; returns -1 (after one
+ * line naming the file) if one is unusable, else 0, setting *partial if one
+ * was cut short. */
+static int read_dumps(char **paths, size_t n, struct dump *dumps, struct dump_status *status,
+                      bool *partial)
 {
 	char err[512];
 	for (size_t i = 0; i < n; i++) {
@@ -143,11 +166,9 @@ static int read_dumps(char **paths, size_t n, struct dump *dumps, bool *partial)
 				dump_free(&dumps[k]);
 			return -1;
 		}
-		if (!dumps[i].complete) {
-			fprintf(stderr, PROG ": warning: %s: %s; the report is partial\n", paths[i],
-			        dumps[i].warning);
-			*partial = true;
-		}
+		dumpstatus_of(&dumps[i], paths[i], NULL, &status[i]);
+		note_status(paths[i], &dumps[i], &status[i]);
+		*partial |= dumps[i].end == DUMP_END_CUT;
 	}
 	return 0;
 }
@@ -226,9 +247,11 @@ int main(int argc, char **argv)
 	unsetenv("DEBUGINFOD_URLS"); /* never reach out to the network unasked */
 	size_t n = (size_t)(argc - optind);
 	struct dump *dumps = calloc(n, sizeof(*dumps));
+	struct dump_status *status = calloc(n, sizeof(*status));
 	bool partial = false;
-	if (!dumps || read_dumps(argv + optind, n, dumps, &partial) != 0) {
+	if (!dumps || !status || read_dumps(argv + optind, n, dumps, status, &partial) != 0) {
 		free(dumps);
+		free(status);
 		return 1;
 	}
 	struct profile p;
@@ -237,12 +260,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG ": out of memory\n");
 	} else {
 		struct report_input in = {&p, dumps, (const char *const *)(argv + optind), n, o.top,
-		                          o.value, o.view};
+		                          o.value, o.view, status};
 		rc = o.output ? write_to_file(&o, &in) : write_report(&o, &in, stdout);
 		profile_free(&p);
 	}
 	for (size_t i = 0; i < n; i++)
 		dump_free(&dumps[i]);
 	free(dumps);
+	free(status);
 	return rc != 0 ? 1 : partial ? 2 : 0;
 }

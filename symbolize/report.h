@@ -4,7 +4,8 @@
  * Each takes the symbolized profile (profile.h) and writes one format to a
  * stdio stream; the caller owns the stream and checks ferror.  The dumps
  * are passed too for what only they know (pid, rate, what was lost, whether
- * a file was complete).  Folded and pprof output show one view; the text
+ * a file was complete), with what became of their writers (dumpstatus.h:
+ * exited, live, died...).  Folded and pprof output show one view; the text
  * report shows the waiter and holder views by default (view < 0) or the
  * one asked for, then the lock table (report_locks.c).
  */
@@ -15,6 +16,7 @@
 #include <stdio.h>
 
 #include "dumpread.h"
+#include "dumpstatus.h"
 #include "profile.h"
 
 struct report_input {
@@ -25,6 +27,8 @@ struct report_input {
 	int top;                  /* rows per table (text) */
 	int value;                /* PROF_DELAY or PROF_CONTENTIONS (folded) */
 	int view;                 /* enum lc_view; < 0: text's default (waiter, holder) */
+	const struct dump_status *status; /* of each dump; NULL: not asked (a file
+	                                   * without trailer is "live or died") */
 };
 
 void report_text_write(const struct report_input *in, FILE *out);

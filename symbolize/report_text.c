@@ -1,7 +1,8 @@
 /*
  * report_text.c — the human report: a header per dump (what was profiled,
- * how, what was lost and why, how the holder view adds up against the
- * waiter view, whether the file was complete), then one section per view
+ * whether the file is complete, live or left by a writer that died, how,
+ * what was lost and why, what was still in flight, how the holder view adds
+ * up against the waiter view), then one section per view
  * shown — by default the waiters' and the holders' — each with the top
  * functions like `pprof -top` (flat: the frame that called the lock or the
  * unlock itself; cum: anywhere on the stack) and the top stacks with every
@@ -131,44 +132,94 @@ static void header_hold_and_locks(const struct dump *d, FILE *out)
 		fprintf(out, "  %" PRIu64 " new stacks did not fit in the arena\n", t->stacks_refused);
 }
 
-static void header_run(const struct dump *d, const char *path, FILE *out)
+/* "ran 2.00 s", or for a file without a clean end what is known of it. */
+static void run_time(const struct dump *d, const struct dump_status *st, char *buf, size_t cap)
 {
-	char dur[32], hold[32] = "off";
 	const struct lc_rec_meta *m = &d->meta;
-	report_duration(dur, sizeof(dur), m->end_mono_ns - m->start_mono_ns);
+	char dur[32];
+	if (m->end_mono_ns && m->end_mono_ns >= m->start_mono_ns) {
+		report_duration(dur, sizeof(dur), m->end_mono_ns - m->start_mono_ns);
+		snprintf(buf, cap, "ran %s", dur);
+	} else if (st && st->writer == DUMP_WRITER_LIVE &&
+	           st->read_realtime_ns >= m->start_realtime_ns) {
+		report_duration(dur, sizeof(dur), st->read_realtime_ns - m->start_realtime_ns);
+		snprintf(buf, cap, "running for %s so far", dur);
+	} else {
+		snprintf(buf, cap, "ran for a time not known (no clean end)");
+	}
+}
+
+/* The file, what became of its writer (one line), how it was recorded. */
+static void header_run(const struct dump *d, const char *path, const struct dump_status *st,
+                       FILE *out)
+{
+	char ran[64], hold[32] = "off", status[512];
+	const struct lc_rec_meta *m = &d->meta;
+	run_time(d, st, ran, sizeof(ran));
+	dumpstatus_describe(d, st, status, sizeof(status));
 	if (m->hold_rate)
 		snprintf(hold, sizeof(hold), "1 in %u", m->hold_rate);
 	fprintf(out, "%s (pid %" PRIu64 ") from %s\n", d->exe, m->pid, path);
-	fprintf(out, "  ran %s; rate %u%s; stacks %s, depth %u; holder view %s; hold times %s\n",
-	        dur, m->rate,
+	fprintf(out, "  %s\n", status);
+	fprintf(out, "  %s; rate %u%s; stacks %s, depth %u; holder view %s; hold times %s\n",
+	        ran, m->rate,
 	        m->rate == 1 ? " (every contention recorded)" : " (1 in rate recorded, scaled)",
 	        m->flags & LC_META_STACKS ? "on" : "off", m->depth,
 	        m->flags & LC_META_HOLDER ? "on" : "off", hold);
 }
 
-static void header_dump(const struct dump *d, const char *path, FILE *out)
+/* A file without trailer: what its threads counted beyond its stacks and
+ * sentinel, events still in their stashes (or, in a file cut short, in
+ * records past the cut).  More in the stacks than in the totals is no event
+ * in flight: the file changed while it was read (unless it was cut: the
+ * warning about that says enough). */
+static void header_in_flight(const struct dump *d, FILE *out)
+{
+	static const char *const prefix[LC_NVIEWS] = {"", "holder view: ", "hold view: "};
+	bool cut = d->end == DUMP_END_CUT;
+	char dur[32], dur2[32];
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		uint64_t c, t, sc, sd;
+		if (dump_view_in_flight(d, (enum lc_view)v, &c, &t)) {
+			report_duration(dur, sizeof(dur), t);
+			if (c || t)
+				fprintf(out, "  %s%" PRIu64 " %s (%s) %s\n", prefix[v], c, words[v].events,
+				        dur, cut ? "are in no stack read (in flight, or past the cut)"
+				                 : "were in flight, not in any stack");
+			continue;
+		}
+		if (cut)
+			continue;
+		dump_sum(d, (enum lc_view)v, &sc, &sd);
+		dump_view_totals(d, (enum lc_view)v, &c, &t);
+		report_duration(dur, sizeof(dur), sd);
+		report_duration(dur2, sizeof(dur2), t);
+		fprintf(out, "  WARNING: %sthe stacks hold %" PRIu64 " %s (%s), the threads' totals %"
+		             PRIu64 " (%s): the file changed while it was read\n",
+		        prefix[v], sc, words[v].events, dur, c, dur2);
+	}
+}
+
+static void header_dump(const struct dump *d, const char *path, const struct dump_status *st,
+                        FILE *out)
 {
 	char wait[32];
-	header_run(d, path, out);
-	if (!d->have_totals || !d->have_lost) {
-		fprintf(out, "  totals and losses unknown: the dump ends before them\n");
-		if (!d->complete)
-			fprintf(out, "  WARNING: %s; this is a partial profile\n", d->warning);
-		return;
-	}
+	header_run(d, path, st, out);
 	report_duration(wait, sizeof(wait), d->totals.delay_ns);
 	fprintf(out, "  %" PRIu64 " contentions, %s total wait", d->totals.contentions, wait);
 	if (d->totals.timeouts)
 		fprintf(out, " (%" PRIu64 " timed out)", d->totals.timeouts);
-	fprintf(out, "\n");
+	fprintf(out, "%s\n", d->totals_from_slots ? " (the threads' running totals)" : "");
 	if (view_lost(d, LC_VIEW_WAIT))
 		header_lost_view(d, LC_VIEW_WAIT, "", out);
 	else
 		fprintf(out, "  nothing lost: every contention is on a stack below\n");
+	if (d->totals_from_slots)
+		header_in_flight(d, out);
 	if (d->meta.flags & LC_META_HOLDER)
 		header_holder(d, out);
 	header_hold_and_locks(d, out);
-	if (!d->complete)
+	if (d->end == DUMP_END_CUT)
 		fprintf(out, "  WARNING: %s; this is a partial profile\n", d->warning);
 	if (d->totals.threads_unread)
 		fprintf(out, "  %" PRIu64 " threads could not be read at exit\n",
@@ -462,7 +513,7 @@ static void header_all(const struct report_input *in, FILE *out)
 	const struct profile *p = in->profile;
 	char wait[32], kinds[64];
 	for (size_t i = 0; i < in->ndumps; i++)
-		header_dump(&in->dumps[i], in->paths[i], out);
+		header_dump(&in->dumps[i], in->paths[i], in->status ? &in->status[i] : NULL, out);
 	if (in->ndumps > 1) {
 		int64_t count, total;
 		view_totals(p, LC_VIEW_WAIT, &count, &total);

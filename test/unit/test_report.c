@@ -11,6 +11,13 @@
  * the kept locks' uncharged wait; the text report's sections per --view,
  * its lock table, and the warning when holders + uncharged stray more than
  * 5% from the total wait; the CLI's one-line errors for bad values.
+ *
+ * Files written in place: the header's second line says what became of the
+ * writer (exited, exec, snapshot, live, died); a file without trailer gives
+ * its totals from the threads' slots and says what was still in flight (or
+ * that the stacks hold more than the slots: read while it changed), and
+ * only a file cut inside a record is called partial.  The CLI exits 0 on a
+ * live or died file, with one line on stderr, and 2 on a cut one.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -18,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "dumpread.h"
 #include "profile.h"
@@ -108,7 +116,7 @@ static void bucket(uint8_t view, uint8_t kind, const volatile void *lock, uint64
 }
 
 /* waits 5000 + 900 + 100 + 300 + lost 50 = 6350; caused 5950 + 400 uncharged. */
-static void build_with(uint64_t caused)
+static void build_records(uint64_t caused)
 {
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/proc/self/exe", LC_META_STACKS | LC_META_HOLDER, 10);
 	db_self_modules(&b);
@@ -121,13 +129,40 @@ static void build_with(uint64_t caused)
 	bucket(LC_VIEW_HOLD, LC_KIND_MUTEX, &cache_lock, 10, 1000, cache_put);
 	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)&cache_lock, 0, 0, UNCHARGED_CACHE, 0, 0}, NULL);
 	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)&table_lock, 2, 0, UNCHARGED_TABLE, 1, 0}, NULL);
+}
+
+static void parse(void)
+{
+	char err[256];
+	cr_assert_eq(dump_parse(b.buf, b.len, &d, err, sizeof(err)), 0, "%s", err);
+}
+
+static void build_with(uint64_t caused)
+{
+	build_records(caused);
 	db_lost(&b, LC_VIEW_WAIT, (struct lc_lost_entry[LC_LOST_NREASONS]){[LC_LOST_EVICTED] = {1, 50}});
 	db_lost(&b, LC_VIEW_HOLDER, NULL);
 	db_lost(&b, LC_VIEW_HOLD, NULL);
 	db_totals(&b, (struct lc_rec_totals){.uncharged_ns = UNCHARGED_ALL, .trylock_failures = 2});
 	db_trailer(&b);
-	char err[256];
-	cr_assert_eq(dump_parse(b.buf, b.len, &d, err, sizeof(err)), 0, "%s", err);
+	parse();
+}
+
+/* The same as a running writer leaves it: no LOST, TOTALS, trailer; the
+ * thread's slot counts `wait_more` contentions (of 500 ns each) more than
+ * the waiter view's stacks and sentinel hold (in flight, or if negative,
+ * fewer). */
+static void build_live(int64_t wait_more)
+{
+	build_records(5950);
+	struct lc_rec_slot s = {.count = {12 + (uint64_t)wait_more, 5, 10},
+	                        .delay_ns = {6350 + 500 * (uint64_t)wait_more, 5950, 1000},
+	                        .uncharged_ns = UNCHARGED_ALL,
+	                        .lost = {{[LC_LOST_EVICTED] = {1, 50}}}};
+	db_slot(&b, &s);
+	db_live(&b, &(struct lc_rec_live){.state = LC_LIVE_RUNNING, .trylock_failures = 2});
+	db_zeros(&b, 256);
+	parse();
 }
 
 static void build(void)
@@ -147,6 +182,8 @@ TestSuite(report, .init = build, .fini = teardown);
 
 enum fmt { FOLDED, TEXT };
 
+static const struct dump_status *status; /* of the dump, for the report */
+
 /* The report of the dump, kinds kept, view shown; a malloc'd string. */
 static char *report(enum fmt fmt, int view, uint32_t kinds, int top, int value)
 {
@@ -154,7 +191,7 @@ static char *report(enum fmt fmt, int view, uint32_t kinds, int top, int value)
 	struct resolve_opts o = {.demangle = true};
 	cr_assert_eq(profile_build(&p, &d, 1, &o, kinds, NULL), 0);
 	const char *path = "test.raw";
-	struct report_input in = {&p, &d, &path, 1, top, value, view};
+	struct report_input in = {&p, &d, &path, 1, top, value, view, status};
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -309,6 +346,115 @@ Test(report, text_warns_when_holders_do_not_add_up)
 	free(out);
 }
 
+/* ---- files written in place ----------------------------------------------------------- */
+
+static char *text(void)
+{
+	return report(TEXT, -1, VIEWKIND_ALL_KINDS, 20, PROF_DELAY);
+}
+
+/* The report's second line, its first about the dump. */
+static void assert_second_line(const char *out, const char *want)
+{
+	const char *l = strchr(out, '\n');
+	cr_assert_not_null(l);
+	size_t n = strcspn(l + 1, "\n");
+	cr_assert(strlen(want) == n && strncmp(l + 1, want, n) == 0, "want \"%s\":\n%s", want, out);
+}
+
+Test(report, header_says_what_became_of_the_writer)
+{
+	setenv("TZ", "UTC", 1);
+	tzset();
+	static const struct {
+		struct dump_status st;
+		const char *line;
+	} cases[] = {
+	    {{DUMP_WRITER_EXITED, 0, 0}, "  complete: written when the program exited"},
+	    {{DUMP_WRITER_EXEC, 0, 0},
+	     "  complete: ended by exec() (the new program image writes a profile of its own)"},
+	    {{DUMP_WRITER_SNAPSHOT, 0, 1700000001000000000ull},
+	     "  a snapshot taken while it ran (at 2023-11-14 22:13:21 UTC, 1.00 s after start)"},
+	    {{DUMP_WRITER_LIVE, 1700000002500000000ull, 1700000002500000000ull},
+	     "  live profile of running process 4242, read at 2023-11-14 22:13:22 UTC (2.50 s after "
+	     "start)"},
+	    {{DUMP_WRITER_DIED, 0, 0},
+	     "  the writer died without a clean exit (SIGKILL, a crash or _exit): totals may be short "
+	     "by the events in flight"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		status = &cases[i].st;
+		char *out = text();
+		assert_second_line(out, cases[i].line);
+		cr_assert(!strstr(out, "partial"), "%s", out);
+		free(out);
+	}
+	status = NULL;
+	char *out = text();
+	assert_second_line(out, "  complete: written when the program exited");
+	free(out);
+}
+
+Test(report, live_totals_and_what_was_in_flight)
+{
+	teardown();
+	build_live(3);
+	status = &(struct dump_status){DUMP_WRITER_LIVE, 1700000002500000000ull, 0};
+	char *out = text();
+	status = NULL;
+	cr_assert(strstr(out, "\n  ran 2.00 s; "), "%s", out);
+	cr_assert(strstr(out, "\n  15 contentions, 7.85 us total wait (the threads' running totals)\n"),
+	          "%s", out);
+	cr_assert(strstr(out, "\n  3 contentions (1.50 us) were in flight, not in any stack\n"), "%s",
+	          out);
+	cr_assert(strstr(out, "charged to _LostContendedLock: 1 lost the one-stack"), "%s", out);
+	cr_assert(!strstr(out, "holder view: ") && !strstr(out, "hold view: "), "%s", out);
+	cr_assert(strstr(out, "trylock failures: 2\n"), "%s", out);
+	cr_assert(!strstr(out, "partial"), "%s", out);
+	free(out);
+	/* a META without end: the run's length is what the read says */
+	teardown();
+	build_live(0);
+	d.meta.end_mono_ns = 0;
+	status = &(struct dump_status){DUMP_WRITER_LIVE, 1700000002500000000ull, 0};
+	out = text();
+	status = NULL;
+	cr_assert(strstr(out, "\n  running for 2.50 s so far; "), "%s", out);
+	cr_assert(!strstr(out, "in flight"), "nothing in flight:\n%s", out);
+	free(out);
+}
+
+/* The stacks hold 2 more than the slot: the file changed while it was read. */
+Test(report, stacks_beyond_the_slots_are_not_in_flight)
+{
+	teardown();
+	build_live(-2);
+	char *out = text();
+	cr_assert(strstr(out, "\n  WARNING: the stacks hold 12 contentions (6.35 us), the threads' "
+	                      "totals 10 (5.35 us): the file changed while it was read\n"), "%s", out);
+	cr_assert(!strstr(out, "in flight"), "%s", out);
+	free(out);
+}
+
+/* Cut inside the slot: partial; the stacks are past every total, so
+ * nothing is said of them but the cut. */
+Test(report, a_file_cut_inside_a_record_is_partial)
+{
+	teardown();
+	build_live(0);
+	dump_free(&d);
+	char err[256];
+	size_t cut = b.len - 256 - 100;
+	cr_assert_eq(dump_parse(b.buf, cut, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(d.end, DUMP_END_CUT);
+	char *out = text();
+	cr_assert(strstr(out, "  WARNING: the dump is cut short inside a record (slot) at byte "), "%s",
+	          out);
+	cr_assert(strstr(out, "; this is a partial profile\n"), "%s", out);
+	cr_assert(!strstr(out, "changed while it was read"), "%s", out);
+	free(out);
+}
+
 /* ---- the command line --------------------------------------------------------------- */
 
 /* Exit status and stderr of lockcontend-symbolize ARGS (no dump needed:
@@ -324,6 +470,49 @@ static int run_cli(const char *args, char *err, size_t cap)
 	err[n] = '\0';
 	int st = pclose(f);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Run the symbolizer on the first len bytes of the dump; exit status, and
+ * stderr in err. */
+static int run_cli_on(size_t len, char *err, size_t cap)
+{
+	char dir[] = "/tmp/lc_test_report_XXXXXX", path[64], cmd[256];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/app.raw", dir);
+	FILE *f = fopen(path, "wb");
+	cr_assert(f && fwrite(b.buf, 1, len, f) == len && fclose(f) == 0);
+	snprintf(cmd, sizeof(cmd), "build/lockcontend-symbolize %s 2>&1 >/dev/null", path);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	size_t n = fread(err, 1, cap - 1, p);
+	err[n] = '\0';
+	int st = pclose(p);
+	unlink(path);
+	rmdir(dir);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* pid 4242 is not writing this file: its writer died.  Exit 0, one line;
+ * cut inside a record: exit 2. */
+Test(cli, died_is_exit_0_and_cut_is_exit_2)
+{
+	if (access("build/lockcontend-symbolize", X_OK) != 0)
+		cr_skip_test("run from the repository root after make build/lockcontend-symbolize");
+	char err[1024];
+	build_live(0);
+	cr_assert_eq(run_cli_on(b.len, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(count_lines(err), 1, "%s", err);
+	cr_assert(strstr(err, "warning: ") && strstr(err, "the writer died without a clean exit"),
+	          "%s", err);
+	cr_assert_eq(run_cli_on(b.len - 256 - 100, err, sizeof(err)), 2, "%s", err);
+	cr_assert(strstr(err, "cut short inside a record (slot)"), "%s", err);
+	dump_free(&d);
+	db_free(&b);
+	build();
+	cr_assert_eq(run_cli_on(b.len, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(err, "");
+	dump_free(&d);
+	db_free(&b);
 }
 
 Test(cli, bad_view_or_kind_is_one_line_and_exit_1)
