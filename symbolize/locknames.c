@@ -50,7 +50,7 @@ static void frame_label(struct resolver *r, const struct dump *d, uint64_t pc, c
 	struct resolve_frame f[RESOLVE_MAX_INLINE];
 	const struct dump_module *m = dump_module_of(d, pc);
 	const char *base = m ? strrchr(m->path, '/') : NULL;
-	if (resolver_lookup(r, pc, f, RESOLVE_MAX_INLINE) > 0)
+	if (resolver_lookup(r, m, pc, f, RESOLVE_MAX_INLINE) > 0)
 		snprintf(buf, cap, "%s", f[0].function);
 	else if (m)
 		snprintf(buf, cap, "%s+%#" PRIx64, base ? base + 1 : m->path, pc - 1 - m->load_bias);
@@ -67,7 +67,7 @@ static void first_contender(struct resolver *r, const struct dump *d, const stru
 		const struct dump_module *m = dump_module_of(d, l->pcs[i]);
 		if (m && locknames_is_runtime_library(m->path))
 			continue;
-		int n = resolver_lookup(r, l->pcs[i], f, RESOLVE_MAX_INLINE);
+		int n = resolver_lookup(r, m, l->pcs[i], f, RESOLVE_MAX_INLINE);
 		for (int k = 0; k < n; k++) {
 			if (!locknames_is_wrapper(f[k].function, f[k].system_name)) {
 				snprintf(buf, cap, "%s", f[k].function);

@@ -15,7 +15,9 @@
  * libstdc++, and functions named std::*, __gthread*, __glibcxx_*,
  * pthread_*, mtx_* (the lock wrappers inlined into the caller;
  * __glibcxx_rwlock_* are std::shared_mutex's) are passed over; if every
- * frame is, the innermost one is used.  Uses the dump's resolver, so it is
+ * frame is, the innermost one is used.  A LOCK record's frames carry no
+ * module epoch: each is looked up in the module loaded latest at its
+ * address (dump_module_of).  Uses the dump's resolver, so it is
  * as thread-unsafe as resolve.h.  The same rule shortens the lock table's
  * one-line stacks (report_locks.c).
  */

@@ -4,7 +4,9 @@
  * Strings are interned in one hash set, so equal names share a pointer and
  * functions and locks can be keyed by pointers.  Locations are keyed by
  * (mapping, address): a return address is resolved once however many
- * stacks and dumps contain it.  Every bucket of a kept kind becomes a
+ * stacks and dumps contain it.  A bucket's frames belong to the modules of
+ * its epoch (dump_module_in_epoch), so one address in two libraries loaded
+ * there one after the other is two locations.  Every bucket of a kept kind becomes a
  * sample; each dump's sentinel (_LostContendedLock) of each view is a
  * sample of its own on a location without mapping, and so is the one
  * _NotChargedToHolder sample, added last.
@@ -275,16 +277,18 @@ static int64_t new_location(struct builder *b, uint64_t key, uint64_t pc, int32_
 	return (int64_t)p->nlocations++;
 }
 
-static int64_t add_location(struct builder *b, struct dump_ctx *c, uint64_t pc)
+/* The location of pc in module m (the one that held it when its stack was
+ * taken; NULL: none). */
+static int64_t add_location(struct builder *b, struct dump_ctx *c, const struct dump_module *m,
+                            uint64_t pc)
 {
-	const struct dump_module *m = dump_module_of(c->d, pc);
 	int32_t mapping = m ? c->mod_mapping[m - c->d->modules] : -1;
 	uint64_t key = (pc & ((1ull << 48) - 1)) | (uint64_t)(uint32_t)(mapping + 1) << 48;
 	uint32_t idx;
 	if (map64_get(&b->locs, key, &idx))
 		return idx;
 	struct resolve_frame frames[RESOLVE_MAX_INLINE];
-	int n = c->r && m ? resolver_lookup(c->r, pc, frames, RESOLVE_MAX_INLINE) : 0;
+	int n = c->r && m ? resolver_lookup(c->r, m, pc, frames, RESOLVE_MAX_INLINE) : 0;
 	return new_location(b, key, pc, mapping, frames, n);
 }
 
@@ -335,7 +339,8 @@ static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_b
 	if (!locs)
 		return -1;
 	for (uint32_t i = 0; i < bk->nframes; i++) {
-		int64_t l = add_location(b, c, bk->pcs[i]);
+		const struct dump_module *m = dump_module_in_epoch(c->d, bk->pcs[i], bk->epoch);
+		int64_t l = add_location(b, c, m, bk->pcs[i]);
 		if (l < 0) {
 			free(locs);
 			return -1;

@@ -28,8 +28,10 @@ struct resolver {
 	Dwfl_Callbacks cb;
 	char *debuginfo_path;
 	const struct dump *dump;
+	Dwfl_Module **mods; /* per dump module: its libdwfl module, or NULL */
+	size_t *same;      /* per dump module: the first module of the same object */
 	bool *found;       /* per dump module: a matching file was reported */
-	bool *warned;      /* per dump module: its missing file was reported */
+	bool *warned;      /* per first module of an object: its missing file was reported */
 	FILE *warn;
 	struct resolve_opts opts;
 	bool demangle;
@@ -131,6 +133,45 @@ static bool is_vdso(const struct dump_module *m)
 	return strcmp(m->path, "linux-vdso.so.1") == 0 || strcmp(m->path, "[vdso]") == 0;
 }
 
+/* The same object at the same place (unloaded, then loaded again at the
+ * same address, or listed twice). */
+static bool same_object(const struct dump_module *a, const struct dump_module *b)
+{
+	return a->load_bias == b->load_bias && a->nsegments == b->nsegments &&
+	       a->build_id_len == b->build_id_len &&
+	       memcmp(a->build_id, b->build_id, a->build_id_len) == 0 &&
+	       strcmp(a->path, b->path) == 0 &&
+	       memcmp(a->segments, b->segments, a->nsegments * sizeof(*a->segments)) == 0;
+}
+
+/* Report module i of the dump.  libdwfl takes a second module of the same
+ * name and extent for the first one (and drops both), so a name already
+ * used gets the module's index: the name is only a label here. */
+static void report_module(struct resolver *r, size_t i, const struct resolve_opts *o)
+{
+	const struct dump *d = r->dump;
+	const struct dump_module *m = &d->modules[i];
+	bool name_used = false;
+	r->same[i] = i;
+	for (size_t j = 0; j < i; j++) {
+		if (r->same[j] == j && same_object(&d->modules[j], m)) {
+			r->same[i] = j;
+			r->mods[i] = r->mods[j];
+			r->found[i] = r->found[j];
+			return;
+		}
+		name_used |= strcmp(d->modules[j].path, m->path) == 0;
+	}
+	char path[2 * 4096], name[4096 + 32];
+	snprintf(name, sizeof(name), name_used ? "%s#%zu" : "%s", m->path, i);
+	int fd = find_module_file(m, o, path, sizeof(path));
+	if (fd >= 0)
+		r->mods[i] = dwfl_report_elf(r->dwfl, name, path, fd, m->load_bias, true);
+	r->found[i] = r->mods[i] != NULL;
+	if (fd >= 0 && !r->found[i])
+		close(fd);
+}
+
 struct resolver *resolver_open(const struct dump *d, const struct resolve_opts *o, FILE *warn)
 {
 	struct resolver *r = calloc(1, sizeof(*r));
@@ -139,6 +180,8 @@ struct resolver *resolver_open(const struct dump *d, const struct resolve_opts *
 	r->dump = d;
 	r->demangle = o->demangle;
 	r->debuginfo_path = debuginfo_path_for(o);
+	r->mods = calloc(d->nmodules ? d->nmodules : 1, sizeof(*r->mods));
+	r->same = calloc(d->nmodules ? d->nmodules : 1, sizeof(*r->same));
 	r->found = calloc(d->nmodules ? d->nmodules : 1, sizeof(bool));
 	r->warned = calloc(d->nmodules ? d->nmodules : 1, sizeof(bool));
 	r->warn = warn;
@@ -148,21 +191,15 @@ struct resolver *resolver_open(const struct dump *d, const struct resolve_opts *
 	r->cb.section_address = dwfl_offline_section_address;
 	r->cb.debuginfo_path = &r->debuginfo_path;
 	r->dwfl = dwfl_begin(&r->cb);
-	if (!r->dwfl || !r->found || !r->warned || !r->debuginfo_path) {
+	if (!r->dwfl || !r->mods || !r->same || !r->found || !r->warned || !r->debuginfo_path) {
 		resolver_close(r);
 		return NULL;
 	}
 	dwfl_report_begin(r->dwfl);
 	for (size_t i = 0; i < d->nmodules; i++) {
-		const struct dump_module *m = &d->modules[i];
-		if (is_vdso(m))
-			continue;
-		char path[2 * 4096];
-		int fd = find_module_file(m, o, path, sizeof(path));
-		if (fd >= 0 && dwfl_report_elf(r->dwfl, m->path, path, fd, m->load_bias, true))
-			r->found[i] = true;
-		if (fd >= 0 && !r->found[i])
-			close(fd);
+		r->same[i] = i;
+		if (!is_vdso(&d->modules[i]))
+			report_module(r, i, o);
 	}
 	dwfl_report_end(r->dwfl, NULL, NULL);
 	return r;
@@ -177,6 +214,8 @@ void resolver_close(struct resolver *r)
 	for (int i = 0; i < RESOLVE_MAX_INLINE; i++)
 		free(r->demangled[i]);
 	free(r->debuginfo_path);
+	free(r->mods);
+	free(r->same);
 	free(r->found);
 	free(r->warned);
 	free(r);
@@ -300,26 +339,36 @@ static int lookup_dwarf(struct resolver *r, Dwfl_Module *mod, Dwarf_Addr a,
 	return n;
 }
 
-/* Warn once per module, and only for one a stack or a lock points into. */
+/* Warn once per object, and only for one a stack or a lock points into. */
 static void warn_missing(struct resolver *r, const struct dump_module *m)
 {
-	size_t i = (size_t)(m - r->dump->modules);
+	size_t i = r->same[m - r->dump->modules];
 	if (!r->warned[i] && r->warn && !is_vdso(m))
 		warn_module(r->warn, m, &r->opts);
 	r->warned[i] = true;
 }
 
-int resolver_lookup(struct resolver *r, uint64_t pc, struct resolve_frame *frames, int max)
+/* The libdwfl module of dump module m, or NULL (after a warning, the first
+ * time, if its file is missing). */
+static Dwfl_Module *dwfl_module_for(struct resolver *r, const struct dump_module *m)
+{
+	if (!m)
+		return NULL;
+	size_t i = (size_t)(m - r->dump->modules);
+	if (i >= r->dump->nmodules)
+		return NULL;
+	if (!r->found[i])
+		warn_missing(r, m);
+	return r->mods[i];
+}
+
+int resolver_lookup(struct resolver *r, const struct dump_module *m, uint64_t pc,
+                    struct resolve_frame *frames, int max)
 {
 	if (pc == 0 || max <= 0)
 		return 0;
-	const struct dump_module *m = dump_module_of(r->dump, pc);
-	if (m && !resolver_module_found(r, m)) {
-		warn_missing(r, m);
-		return 0;
-	}
 	Dwarf_Addr a = pc - 1;
-	Dwfl_Module *mod = dwfl_addrmodule(r->dwfl, a);
+	Dwfl_Module *mod = dwfl_module_for(r, m);
 	if (!mod)
 		return 0;
 	if (max > RESOLVE_MAX_INLINE)
@@ -344,7 +393,7 @@ int resolver_data_symbol(struct resolver *r, uint64_t addr, char *buf, size_t ca
 	const struct dump_module *m = dump_module_of(r->dump, addr);
 	if (!m)
 		return -1;
-	Dwfl_Module *mod = resolver_module_found(r, m) ? dwfl_addrmodule(r->dwfl, addr) : NULL;
+	Dwfl_Module *mod = resolver_module_found(r, m) ? r->mods[m - r->dump->modules] : NULL;
 	GElf_Off off = 0;
 	GElf_Sym sym;
 	const char *sys = mod ? dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL) : NULL;

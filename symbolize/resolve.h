@@ -12,6 +12,12 @@
  * points into it, and its frames print as module+0xoffset: never a wrong
  * name.
  *
+ * Modules may overlap: a library unloaded and another loaded at its address
+ * are two modules of the dump, told apart by their epochs.  So a lookup is
+ * made in the module the caller chose (dump_module_in_epoch for a bucket's
+ * frame, dump_module_of otherwise), never by address alone; the same object
+ * listed twice (unloaded and loaded again at the same place) is read once.
+ *
  * Lock addresses are named from the ELF symbol table of the module whose
  * PT_LOAD segments hold them (resolver_data_symbol): only a symbol whose
  * extent contains the address names it, so padding between two globals is
@@ -53,15 +59,17 @@ struct resolver;
 struct resolver *resolver_open(const struct dump *d, const struct resolve_opts *o, FILE *warn);
 void resolver_close(struct resolver *r);
 
-/* Frames at return address pc (looked up at pc - 1), innermost first: the
- * inline chain, then the function that contains it.  Returns the number of
- * frames, 0 when the address has no symbol (the caller prints
- * module+0xoffset). */
-int resolver_lookup(struct resolver *r, uint64_t pc, struct resolve_frame *frames, int max);
+/* Frames at return address pc (looked up at pc - 1) in module m of the
+ * dump, innermost first: the inline chain, then the function that contains
+ * it.  Returns the number of frames, 0 when m is NULL or the address has no
+ * symbol (the caller prints module+0xoffset). */
+int resolver_lookup(struct resolver *r, const struct dump_module *m, uint64_t pc,
+                    struct resolve_frame *frames, int max);
 
-/* The data object at addr: "name", or "name+0xoff" inside it (demangled
- * if asked), into buf.  Returns 1 when a symbol names it; 0 when addr is in
- * a module but no symbol of a matching file contains it (buf gets
+/* The data object at addr (in dump_module_of's module): "name", or
+ * "name+0xoff" inside it (demangled if asked), into buf.  Returns 1 when a
+ * symbol names it; 0 when addr is in a module but no symbol of a matching
+ * file contains it (buf gets
  * "module+0xoff", the ELF address); -1 when addr is in no module of the
  * dump (heap, stack, TLS: buf untouched). */
 int resolver_data_symbol(struct resolver *r, uint64_t addr, char *buf, size_t cap);
