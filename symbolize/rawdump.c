@@ -4,11 +4,17 @@
  *   lockcontend-rawdump FILE...
  *
  * A debugging aid and the tests' window into a dump until (and beside) the
- * symbolizer: every record, frames as module+0xoffset, and a conservation
- * check per view of buckets + that view's sentinel against the independent
- * totals (dump_view_conserved), plus the record counts.
- * Exit status: 0 all files complete and conserved, 1 a file could not be
- * read (one line on stderr), 2 a file was cut short or did not add up.
+ * symbolizer: every record (LIVE, SLOT and the count of PENDING ones too),
+ * frames as module+0xoffset (a bucket's in the modules of its epoch), what
+ * became of the writer (dumpstatus.h), and a conservation check per view of
+ * buckets + that view's sentinel against the independent totals
+ * (dump_view_conserved), plus the record counts.  A file without trailer
+ * has totals built from its SLOT records: there the buckets may fall short
+ * by what was still in flight (dump_view_in_flight), which is printed, not
+ * an error.
+ * Exit status: 0 all files read whole (complete, live or died) and adding
+ * up, 1 a file could not be read (one line on stderr), 2 a file was cut
+ * short inside a record or did not add up.
  * The across-view relation (caused + uncharged == delay) is printed but not
  * checked: waits still in progress at dump time may break it.
  */
@@ -17,14 +23,15 @@
 #include <string.h>
 
 #include "dumpread.h"
+#include "dumpstatus.h"
 
 static const char *const lost_names[LC_LOST_NREASONS] = {
     "evicted", "arena_full", "reentrant", "no_stacks", "no_stack", "no_slot",
 };
 
-static void print_frame(const struct dump *d, uint64_t pc)
+/* m: the module of pc (of the bucket's epoch, or dump_module_of's). */
+static void print_frame(const struct dump_module *m, uint64_t pc)
 {
-	const struct dump_module *m = dump_module_of(d, pc);
 	if (m)
 		printf(" %#" PRIx64 "(%s+%#" PRIx64 ")", pc, m->path, pc - m->load_bias);
 	else
@@ -38,7 +45,12 @@ static void print_modules(const struct dump *d)
 		printf("module %u bias %#" PRIx64 " build-id ", m->id, m->load_bias);
 		for (uint32_t k = 0; k < m->build_id_len; k++)
 			printf("%02x", m->build_id[k]);
-		printf("%s %s segments %u\n", m->build_id_len ? "" : "-", m->path, m->nsegments);
+		printf("%s %s segments %u epochs %u-", m->build_id_len ? "" : "-", m->path, m->nsegments,
+		       m->epoch_first);
+		if (m->epoch_last == UINT32_MAX)
+			printf("loaded\n");
+		else
+			printf("%u\n", m->epoch_last);
 	}
 }
 
@@ -50,12 +62,12 @@ static void print_buckets(const struct dump *d)
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		const struct dump_bucket *b = &d->buckets[i];
 		printf("bucket %s %s lock %#" PRIx64 " count %" PRIu64 " delay_ns %" PRIu64
-		       " max_ns %" PRIu64 " flags%s%s%s frames %u:",
+		       " max_ns %" PRIu64 " flags%s%s%s epoch %u frames %u:",
 		       view_names[b->view], kind_names[b->kind], b->lock, b->count, b->delay_ns,
 		       b->max_ns, b->flags ? "" : " -", b->flags & LC_BUCKET_TRUNCATED ? " truncated" : "",
-		       b->flags & LC_BUCKET_TIMEDOUT ? " timedout" : "", b->nframes);
+		       b->flags & LC_BUCKET_TIMEDOUT ? " timedout" : "", b->epoch, b->nframes);
 		for (uint32_t k = 0; k < b->nframes; k++)
-			print_frame(d, b->pcs[k]);
+			print_frame(dump_module_in_epoch(d, b->pcs[k], b->epoch), b->pcs[k]);
 		printf("\n");
 	}
 }
@@ -69,13 +81,57 @@ static void print_locks(const struct dump *d)
 		       l->addr, kind_names[l->kind], l->trylock_failures, l->timeouts, l->uncharged_ns,
 		       l->nframes);
 		for (uint32_t k = 0; k < l->nframes; k++)
-			print_frame(d, l->pcs[k]);
+			print_frame(dump_module_of(d, l->pcs[k]), l->pcs[k]);
 		printf("\n");
 	}
 }
 
-static void print_totals(const struct lc_rec_totals *t)
+static const char *const state_names[] = {"running", "exited", "exec", "snapshot"};
+
+static void print_live(const struct dump *d)
 {
+	const struct lc_rec_live *l = &d->live;
+	if (!d->have_live) {
+		printf("live none\n");
+		return;
+	}
+	printf("live state %s epoch %u snapshots %" PRIu64 " snapshot_mono_ns %" PRIu64
+	       " trylock_failures %" PRIu64 " stacks_refused %" PRIu64 " locks_refused %" PRIu64
+	       " threads_seen %" PRIu64 " modules_dropped %" PRIu64 "\n",
+	       l->state < 4 ? state_names[l->state] : "unknown", l->epoch, l->snapshots,
+	       l->snapshot_mono_ns, l->trylock_failures, l->stacks_refused, l->locks_refused,
+	       l->threads_seen, l->modules_dropped);
+}
+
+/* A slot: per view count/delay, then its non-zero losses. */
+static void print_slots(const struct dump *d)
+{
+	for (size_t i = 0; i < d->nslots; i++) {
+		const struct lc_rec_slot *s = &d->slots[i];
+		printf("slot %zu", i);
+		for (int v = 0; v < LC_NVIEWS; v++)
+			printf(" %s %" PRIu64 "/%" PRIu64, view_names[v], s->count[v], s->delay_ns[v]);
+		printf(" timeouts %" PRIu64 " uncharged_ns %" PRIu64 " lost", s->timeouts,
+		       s->uncharged_ns);
+		const char *none = " -";
+		for (int v = 0; v < LC_NVIEWS; v++) {
+			for (int r = 0; r < LC_LOST_NREASONS; r++) {
+				if (!s->lost[v][r].count && !s->lost[v][r].delay_ns)
+					continue;
+				printf(" %s:%s %" PRIu64 "/%" PRIu64, view_names[v], lost_names[r],
+				       s->lost[v][r].count, s->lost[v][r].delay_ns);
+				none = "";
+			}
+		}
+		printf("%s\n", none);
+	}
+	printf("records pending %zu skipped %zu\n", d->pending, d->skipped);
+}
+
+static void print_totals(const struct dump *d, const struct lc_rec_totals *t)
+{
+	if (d->totals_from_slots)
+		printf("totals from %zu slots and the live record (no TOTALS record)\n", d->nslots);
 	printf("totals contentions %" PRIu64 " delay_ns %" PRIu64 " timeouts %" PRIu64
 	       " buckets %" PRIu64 " modules %" PRIu64 " stacks_refused %" PRIu64
 	       " threads_unread %" PRIu64 " threads_seen %" PRIu64 "\n",
@@ -90,7 +146,8 @@ static void print_totals(const struct lc_rec_totals *t)
 	       t->caused_ns + t->uncharged_ns, t->delay_ns);
 }
 
-/* One view's sentinel and its check; true if conserved. */
+/* One view's sentinel and its check; true if conserved (or, from the
+ * slots, short of them only by what was in flight). */
 static bool print_view(const struct dump *d, enum lc_view v)
 {
 	uint64_t lc, ld, sc, sd;
@@ -102,8 +159,13 @@ static bool print_view(const struct dump *d, enum lc_view v)
 		       lost_names[r], d->lost[v][r].count, d->lost[v][r].delay_ns);
 	dump_sum(d, v, &sc, &sd);
 	bool ok = dump_view_conserved(d, v);
-	printf("check %s buckets+sentinel count %" PRIu64 " delay_ns %" PRIu64 ": %s\n",
-	       view_names[v], sc, sd, ok ? "conserved" : "MISMATCH");
+	printf("check %s buckets+sentinel count %" PRIu64 " delay_ns %" PRIu64 ": %s", view_names[v],
+	       sc, sd, ok ? "conserved" : "MISMATCH");
+	if (!ok && d->totals_from_slots && dump_view_in_flight(d, v, &lc, &ld)) {
+		printf(" -> in flight count %" PRIu64 " delay_ns %" PRIu64, lc, ld);
+		ok = true;
+	}
+	printf("\n");
 	return ok;
 }
 
@@ -114,7 +176,7 @@ static bool print_summary(const struct dump *d)
 	for (int v = 0; v < LC_NVIEWS; v++)
 		ok &= print_view(d, (enum lc_view)v);
 	const struct lc_rec_totals *t = &d->totals;
-	print_totals(t);
+	print_totals(d, t);
 	bool counted = d->have_totals && t->buckets == d->nbuckets && t->modules == d->nmodules &&
 	               t->locks == d->nlocks;
 	printf("check records buckets %zu modules %zu locks %zu: %s\n", d->nbuckets, d->nmodules,
@@ -122,17 +184,24 @@ static bool print_summary(const struct dump *d)
 	return ok && counted;
 }
 
+static const char *const end_names[] = {"trailer", "zeros", "eof", "cut"};
+
 static int rawdump_file(const char *path)
 {
 	struct dump d;
-	char err[512];
+	struct dump_status st;
+	char err[512], status[512];
 	if (dump_read_file(path, &d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "lockcontend-rawdump: %s: %s\n", path, err);
 		return 1;
 	}
+	dumpstatus_of(&d, path, NULL, &st);
+	dumpstatus_describe(&d, &st, status, sizeof(status));
 	const struct lc_rec_meta *m = &d.meta;
-	printf("file %s\nversion %u.%u %s\n", path, d.version_major, d.version_minor,
-	       d.complete ? "complete" : "INCOMPLETE");
+	printf("file %s\nversion %u.%u %s end %s at %" PRIu64 "\n", path, d.version_major,
+	       d.version_minor, d.complete ? "complete" : "INCOMPLETE", end_names[d.end],
+	       d.stop_offset);
+	printf("status %s\n", status);
 	if (!d.complete)
 		printf("warning %s\n", d.warning);
 	printf("pid %" PRIu64 " exe %s\n", m->pid, d.exe);
@@ -141,10 +210,12 @@ static int rawdump_file(const char *path)
 	       m->flags & LC_META_STACKS ? "on" : "off", m->flags & LC_META_HOLDER ? "on" : "off",
 	       m->hold_rate, m->clock == LC_CLOCK_MONOTONIC ? "monotonic" : "unknown");
 	printf("arena used %" PRIu64 " of %" PRIu64 "\n", m->arena_used, m->arena_bytes);
+	print_live(&d);
 	print_modules(&d);
 	print_buckets(&d);
 	print_locks(&d);
-	bool ok = d.complete ? print_summary(&d) : (print_summary(&d), false);
+	print_slots(&d);
+	bool ok = print_summary(&d) && d.end != DUMP_END_CUT;
 	dump_free(&d);
 	return ok ? 0 : 2;
 }
