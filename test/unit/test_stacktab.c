@@ -2,17 +2,21 @@
  * test_stacktab.c — the lock-free stack table (preload/stacktab.c).
  *
  * Tests: insert then add on one stack; the same frames under another event
- * key (lock, view, kind or flags) or as a prefix get their own bucket, even
- * when two keys give the same hash; max_ns is kept as a max; a full arena
- * refuses new stacks (STACKTAB_FULL, refused counted, nothing added) while
- * known stacks still add; 4 chain heads and a constructed full 64-bit hash
- * collision still keep stacks apart; 8 threads racing to insert the same
- * ~2000 stacks (plus their own) end with exactly one bucket per stack and
- * exact counts, delays and maxes, checked with stacktab_foreach; 8 threads
- * adding random maxes to the same stacks under four keys end with one
- * bucket per (stack, key) and each bucket's max the largest any thread gave;
- * two threads raising the max of each of 200,000 buckets in lockstep never
- * leave the smaller one.
+ * key (lock, view, kind, flags or module epoch) or as a prefix get their own
+ * bucket, even when two keys give the same hash; max_ns is kept as a max; a
+ * full arena or a full profile file refuses new stacks (STACKTAB_FULL,
+ * refused counted, nothing added, no record left) while known stacks still
+ * add; every bucket is a published LC_REC_BUCKET record in the file
+ * (pfiletest.h) with its key, frames and counters, updated in place, and
+ * after the races below the file holds exactly one published record per
+ * bucket (a lost insert race leaves its record PENDING); 4 chain heads and
+ * a constructed full 64-bit hash collision still keep stacks apart; 8
+ * threads racing to insert the same ~2000 stacks (plus their own) end with
+ * exactly one bucket per stack and exact counts, delays and maxes, checked
+ * with stacktab_foreach; 8 threads adding random maxes to the same stacks
+ * under four keys end with one bucket per (stack, key) and each bucket's max
+ * the largest any thread gave; two threads raising the max of each of
+ * 200,000 buckets in lockstep never leave the smaller one.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -22,15 +26,27 @@
 #include <sys/mman.h>
 
 #include "lockcontend/dumpfmt.h"
+#include "pfiletest.h"
 #include "stacktab.h"
 
 static struct arena arena;
+static struct pfile file = {.fd = -1};
 static struct stacktab tab;
+
+#define FILE_CAP (64u << 20)
+
+/* A table whose nodes come from an arena of arena_bytes and whose records
+ * go to a file of at most file_cap bytes. */
+static void tab_make_in(size_t arena_bytes, size_t file_cap, uint64_t nheads)
+{
+	cr_assert_eq(arena_init(&arena, arena_bytes), 0, "arena_init(%zu)", arena_bytes);
+	pft_open(&file, file_cap);
+	cr_assert_eq(stacktab_init(&tab, &arena, &file, nheads), 0);
+}
 
 static void tab_make(size_t arena_bytes, uint64_t nheads)
 {
-	cr_assert_eq(arena_init(&arena, arena_bytes), 0, "arena_init(%zu)", arena_bytes);
-	cr_assert_eq(stacktab_init(&tab, &arena, nheads), 0);
+	tab_make_in(arena_bytes, FILE_CAP, nheads);
 }
 
 static void tab_unmap(void)
@@ -38,6 +54,7 @@ static void tab_unmap(void)
 	if (arena.base)
 		munmap(arena.base, arena.size);
 	memset(&arena, 0, sizeof(arena));
+	pft_close(&file);
 }
 
 TestSuite(stacktab, .fini = tab_unmap);
@@ -65,7 +82,17 @@ static enum stacktab_result add(uint32_t flags, const uintptr_t *pcs, uint32_t n
 static bool key_eq(const struct event_key *a, const struct event_key *b)
 {
 	return a->lock == b->lock && a->flags == b->flags && a->view == b->view &&
-	       a->kind == b->kind;
+	       a->kind == b->kind && a->epoch == b->epoch;
+}
+
+/* A bucket's key, as its record in the file says. */
+static struct event_key bucket_key(const struct stackbucket *b)
+{
+	return (struct event_key){.lock = b->pub->lock,
+	                          .flags = b->pub->flags,
+	                          .view = b->pub->view,
+	                          .kind = b->pub->kind,
+	                          .epoch = b->pub->epoch};
 }
 
 /* The bucket holding (key, pcs, n), found by walking every chain;
@@ -82,9 +109,10 @@ struct find_ctx {
 static void find_visit(const struct stackbucket *b, void *arg)
 {
 	struct find_ctx *f = arg;
+	struct event_key k = bucket_key(b);
 	f->total++;
-	if (key_eq(&b->key, &f->key) && b->nframes == f->n &&
-	    memcmp(b->pcs, f->pcs, f->n * sizeof(uintptr_t)) == 0) {
+	if (key_eq(&k, &f->key) && b->pub->nframes == f->n &&
+	    memcmp(stackbucket_pcs(b), f->pcs, f->n * sizeof(uintptr_t)) == 0) {
 		f->found = b;
 		f->hits++;
 	}
@@ -110,13 +138,21 @@ static void assert_bucket_key(struct event_key key, const uintptr_t *pcs, uint32
 {
 	const struct stackbucket *b = find_key(key, pcs, n);
 	cr_assert(b, "stack not found");
-	cr_assert_eq(b->count, count, "count %llu, expected %llu", (unsigned long long)b->count,
+	uint64_t got_count = stackbucket_count(b), got_delay = stackbucket_delay(b),
+	         got_max = stackbucket_max(b);
+	cr_assert_eq(got_count, count, "count %llu, expected %llu", (unsigned long long)got_count,
 	             (unsigned long long)count);
-	cr_assert_eq(b->delay_ns, delay, "delay %llu, expected %llu",
-	             (unsigned long long)b->delay_ns, (unsigned long long)delay);
-	cr_assert_eq(b->max_ns, max, "max %llu, expected %llu", (unsigned long long)b->max_ns,
+	cr_assert_eq(got_delay, delay, "delay %llu, expected %llu", (unsigned long long)got_delay,
+	             (unsigned long long)delay);
+	cr_assert_eq(got_max, max, "max %llu, expected %llu", (unsigned long long)got_max,
 	             (unsigned long long)max);
 	cr_assert_eq(b->hash, stacktab_hash(&key, pcs, n));
+	cr_assert(pfile_contains(&file, b->pub), "the bucket's record is not in the file");
+	const struct lc_rec_head *h = (const struct lc_rec_head *)b->pub - 1;
+	cr_assert_eq(h->type, LC_REC_BUCKET, "the bucket's record is not published (type %u)",
+	             h->type);
+	cr_assert_eq(h->size, sizeof(struct lc_rec_bucket) + n * sizeof(uint64_t),
+	             "record size %u for %u frames", h->size, n);
 }
 
 /* For tables filled through add(): the max is checked apart, if at all. */
@@ -125,7 +161,7 @@ static void assert_bucket(uint32_t flags, const uintptr_t *pcs, uint32_t n, uint
 {
 	const struct stackbucket *b = find(flags, pcs, n);
 	cr_assert(b, "stack not found");
-	assert_bucket_key(fkey(flags), pcs, n, count, delay, b->max_ns);
+	assert_bucket_key(fkey(flags), pcs, n, count, delay, stackbucket_max(b));
 }
 
 static const uintptr_t S1[] = {0x401000, 0x402000, 0x403000};
@@ -194,6 +230,144 @@ Test(stacktab, full_arena_refuses_new_stacks_only)
 	}
 	cr_assert_eq(atomic_load(&tab.nbuckets), inserted);
 	cr_assert_leq(arena_used(&arena), arena.size);
+	struct pft_walk w = pft_walk_file(&file, NULL, NULL);
+	cr_assert_eq(w.records, inserted, "a refused stack left a record in the file");
+}
+
+/* The file full, the arena not: the same refusal. */
+Test(stacktab, full_file_refuses_new_stacks_only)
+{
+	uintptr_t pcs[8];
+	tab_make_in(1 << 20, 8192, 64);
+	uint32_t inserted = 0;
+	for (;; inserted++) {
+		make_stack(pcs, inserted, 8);
+		enum stacktab_result r = add(0, pcs, 8, 1, 7);
+		if (r == STACKTAB_FULL)
+			break;
+		cr_assert_eq(r, STACKTAB_INSERTED);
+		cr_assert_lt(inserted, 8192, "an 8 KB file never filled");
+	}
+	/* 8 KB less the header, 8 + 48 + 64 bytes a record */
+	cr_assert_eq(inserted, (8192 - 16) / 120);
+	cr_assert_eq(atomic_load(&tab.refused), 1);
+	cr_assert_null(find(0, pcs, 8), "a refused stack was stored");
+	for (uint32_t i = 0; i < inserted; i++) {
+		make_stack(pcs, i, 8);
+		cr_assert_eq(add(0, pcs, 8, 2, 3), STACKTAB_ADDED, "stack %u", i);
+		assert_bucket(0, pcs, 8, 3, 10);
+	}
+	cr_assert_eq(atomic_load(&tab.nbuckets), inserted);
+	struct pft_walk w = pft_walk_file(&file, NULL, NULL);
+	cr_assert_eq(w.by_type[LC_REC_BUCKET], inserted);
+	cr_assert_eq(w.records, inserted);
+}
+
+/* The file holds one published BUCKET record per bucket (its `pub`) and
+ * nothing else but PENDING records (lost insert races); their number. */
+struct pubs {
+	const void **p;
+	size_t n, cap;
+	uint64_t pending, matched;
+};
+
+static void pubs_collect(const struct stackbucket *b, void *ctx)
+{
+	struct pubs *s = ctx;
+	cr_assert_lt(s->n, s->cap);
+	s->p[s->n++] = b->pub;
+}
+
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(const void *const *)a;
+	uintptr_t y = (uintptr_t)*(const void *const *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void pubs_visit(const struct pft_rec *r, void *ctx)
+{
+	struct pubs *s = ctx;
+	if (r->type == LC_REC_PENDING) {
+		s->pending++;
+		return;
+	}
+	cr_assert_eq(r->type, LC_REC_BUCKET, "record type %u", r->type);
+	cr_assert_not_null(bsearch(&r->payload, s->p, s->n, sizeof(*s->p), ptr_cmp),
+	                   "a published BUCKET record at %zu is no bucket's", r->off);
+	s->matched++;
+}
+
+static uint64_t assert_file_matches_table(void)
+{
+	uint64_t n = atomic_load(&tab.nbuckets);
+	struct pubs s = {.p = calloc(n + 1, sizeof(void *)), .cap = n};
+	cr_assert_not_null(s.p);
+	stacktab_foreach(&tab, pubs_collect, &s);
+	qsort(s.p, s.n, sizeof(*s.p), ptr_cmp);
+	pft_walk_file(&file, pubs_visit, &s);
+	free(s.p);
+	cr_assert_eq(s.matched, n, "%llu BUCKET records for %llu buckets",
+	             (unsigned long long)s.matched, (unsigned long long)n);
+	return s.pending;
+}
+
+/* What a reader of the file sees: one published BUCKET record per bucket,
+ * every field of it, its frames, the counters as they are now. */
+struct rec_check {
+	uint64_t n;
+	int unknown; /* records that are no bucket's */
+};
+
+static void rec_check_visit(const struct pft_rec *r, void *ctx)
+{
+	struct rec_check *c = ctx;
+	cr_assert_eq(r->type, LC_REC_BUCKET, "record type %u", r->type);
+	const struct lc_rec_bucket *p = r->payload;
+	cr_assert_eq(r->size, sizeof(*p) + p->nframes * sizeof(uint64_t));
+	struct event_key k = {.lock = p->lock, .flags = p->flags, .view = p->view,
+	                      .kind = p->kind, .epoch = p->epoch};
+	const struct stackbucket *b = find_key(k, (const uintptr_t *)(p + 1), p->nframes);
+	if (!b || b->pub != p)
+		c->unknown++;
+	cr_assert_eq(p->reserved0, 0);
+	c->n++;
+}
+
+Test(stacktab, every_bucket_is_a_published_record_in_the_file)
+{
+	static const uintptr_t S2[] = {0x7f0000400010, 0x7f0000400020, 0x7f0000400030,
+	                               0x7f0000400040, 0x7f0000400050};
+	struct event_key k = fkey(LC_BUCKET_TRUNCATED);
+	k.view = LC_VIEW_HOLD;
+	k.kind = LC_KIND_SPIN;
+	k.epoch = 7;
+	tab_make(1 << 20, 64);
+	cr_assert_eq(stacktab_add(&tab, &k, S2, 5, 3, 300, 250), STACKTAB_INSERTED);
+	cr_assert_eq(add(0, S1, 3, 1, 40), STACKTAB_INSERTED);
+	cr_assert_eq(add(0, S1, 1, 1, 41), STACKTAB_INSERTED);
+	const struct lc_rec_bucket *p = pft_nth(&file, LC_REC_BUCKET, 0);
+	cr_assert_not_null(p, "no BUCKET record in the file");
+	cr_assert_eq(p->count, 3);
+	cr_assert_eq(p->delay_ns, 300);
+	cr_assert_eq(p->max_ns, 250);
+	cr_assert_eq(p->lock, LOCK_A);
+	cr_assert_eq(p->flags, LC_BUCKET_TRUNCATED);
+	cr_assert_eq(p->view, LC_VIEW_HOLD);
+	cr_assert_eq(p->kind, LC_KIND_SPIN);
+	cr_assert_eq(p->epoch, 7);
+	cr_assert_eq(p->nframes, 5);
+	cr_assert_arr_eq(p + 1, S2, sizeof(S2));
+	/* counters are updated in the record itself */
+	cr_assert_eq(stacktab_add(&tab, &k, S2, 5, 2, 20, 900), STACKTAB_ADDED);
+	cr_assert(p->count == 5 && p->delay_ns == 320 && p->max_ns == 900,
+	          "record: count %llu delay %llu max %llu", (unsigned long long)p->count,
+	          (unsigned long long)p->delay_ns, (unsigned long long)p->max_ns);
+	struct rec_check c = {0};
+	struct pft_walk w = pft_walk_file(&file, rec_check_visit, &c);
+	cr_assert_eq(c.n, 3);
+	cr_assert_eq(c.unknown, 0, "%d records are no bucket's", c.unknown);
+	cr_assert_eq(w.by_type[LC_REC_BUCKET], atomic_load(&tab.nbuckets));
 }
 
 /* Many stacks through 4 chain heads: long chains, every stack kept apart. */
@@ -244,26 +418,27 @@ Test(stacktab, full_hash_collision_keeps_stacks_apart)
 /* The same frames under keys that differ in one field each. */
 Test(stacktab, every_key_field_gets_its_own_bucket)
 {
-	struct event_key k[6];
-	for (int i = 0; i < 6; i++)
+	struct event_key k[7];
+	for (int i = 0; i < 7; i++)
 		k[i] = fkey(0);
 	k[1].lock = LOCK_B;
 	k[2].view = LC_VIEW_HOLDER;
 	k[3].view = LC_VIEW_HOLD;
 	k[4].kind = LC_KIND_RDLOCK;
 	k[5].flags = LC_BUCKET_TIMEDOUT;
+	k[6].epoch = 1; /* the same frames after a dlclose may be another object's */
 	tab_make(1 << 20, 64);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		cr_assert_eq(stacktab_add(&tab, &k[i], S1, 3, 1, 10u * (i + 1), 5u * (i + 1)),
 		             STACKTAB_INSERTED, "key %d merged with an earlier one", i);
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < 7; i++) {
 		struct event_key again = k[i]; /* equal, not the same object */
 		cr_assert_eq(stacktab_add(&tab, &again, S1, 3, 2, 1, 1), STACKTAB_ADDED, "key %d",
 		             i);
 	}
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		assert_bucket_key(k[i], S1, 3, 3, 10u * (i + 1) + 1, 5u * (i + 1));
-	cr_assert_eq(atomic_load(&tab.nbuckets), 6);
+	cr_assert_eq(atomic_load(&tab.nbuckets), 7);
 }
 
 /* The inverse of an odd number modulo 2^64 (Newton's iteration). */
@@ -373,6 +548,7 @@ static void race(uint64_t nheads)
 	cr_assert_eq(inserted, distinct, "%llu INSERTED results for %llu stacks",
 	             (unsigned long long)inserted, (unsigned long long)distinct);
 	cr_assert_eq(atomic_load(&tab.nbuckets), distinct);
+	assert_file_matches_table();
 }
 
 static void check_race_counts(void)
@@ -424,6 +600,7 @@ static void *first_round_only(void *arg)
 
 Test(stacktab, repeated_insert_races, .timeout = 30)
 {
+	uint64_t lost_races = 0; /* records a lost race left PENDING */
 	for (int iter = 0; iter < 200; iter++) {
 		pthread_t th[NTHREADS];
 		struct worker w[NTHREADS];
@@ -442,6 +619,7 @@ Test(stacktab, repeated_insert_races, .timeout = 30)
 		pthread_barrier_destroy(&start);
 		cr_assert_eq(inserted, 64, "iteration %d: %llu inserts for 64 stacks", iter,
 		             (unsigned long long)inserted);
+		lost_races += assert_file_matches_table();
 		uintptr_t pcs[2];
 		for (uint32_t k = 0; k < 64; k++) {
 			make_stack(pcs, k, 2);
@@ -450,6 +628,7 @@ Test(stacktab, repeated_insert_races, .timeout = 30)
 		}
 		tab_unmap();
 	}
+	cr_assert_gt(lost_races, 0, "200 rounds of 8 threads never lost an insert race");
 }
 
 /* Four keys on each of NMAXSTACKS stacks, every thread adding to all of
@@ -586,15 +765,15 @@ struct lockstep_check {
 static void lockstep_visit(const struct stackbucket *b, void *arg)
 {
 	struct lockstep_check *c = arg;
-	uint32_t i = (uint32_t)((b->pcs[0] - 0x400000) / 0x1000);
+	uint32_t i = (uint32_t)((stackbucket_pcs(b)[0] - 0x400000) / 0x1000);
 	uint64_t want = 0;
 	for (int t = 0; t < LOCKSTEP_THREADS; t++)
 		want = lockstep_given[i][t] > want ? lockstep_given[i][t] : want;
 	c->seen++;
-	if (b->max_ns != want || b->count != LOCKSTEP_THREADS) {
+	if (stackbucket_max(b) != want || stackbucket_count(b) != LOCKSTEP_THREADS) {
 		if (!c->wrong++) {
 			c->first_wrong = i;
-			c->got = b->max_ns;
+			c->got = stackbucket_max(b);
 			c->want = want;
 		}
 	}
