@@ -2,8 +2,8 @@
  * test_stash.c — the per-thread stash and its keep-one rule (preload/stash.c).
  *
  * Tests: the first offer fills the stash; the same stack and event key
- * adds; a different stack (frames or depth) or key (lock, view, kind or
- * flags) triggers the weighted draw, which charges the loser's own count
+ * adds; a different stack (frames or depth) or key (lock, view, kind,
+ * flags or module epoch) triggers the weighted draw, which charges the loser's own count
  * and delay and keeps the winner's key, frames and max, and conserves count
  * and delay exactly (kept + lost + merged == offered, checked after each of
  * 100k random offers against a model of which event must be kept, max
@@ -66,7 +66,7 @@ static struct lost offer(struct stash *s, const uintptr_t *pcs, uint32_t n, uint
 static bool key_eq(const struct event_key *a, const struct event_key *b)
 {
 	return a->lock == b->lock && a->flags == b->flags && a->view == b->view &&
-	       a->kind == b->kind;
+	       a->kind == b->kind && a->epoch == b->epoch;
 }
 
 static void assert_kept_key(const struct stash *s, const uintptr_t *pcs, uint32_t n,
@@ -74,9 +74,10 @@ static void assert_kept_key(const struct stash *s, const uintptr_t *pcs, uint32_
 {
 	cr_assert_eq(s->nframes, n, "kept %u frames, expected %u", s->nframes, n);
 	cr_assert(key_eq(&s->key, &key),
-	          "kept key {lock %#lx flags %u view %u kind %u}, expected {%#lx %u %u %u}",
+	          "kept key {lock %#lx flags %u view %u kind %u epoch %u}, expected "
+	          "{%#lx %u %u %u %u}",
 	          (unsigned long)s->key.lock, s->key.flags, s->key.view, s->key.kind,
-	          (unsigned long)key.lock, key.flags, key.view, key.kind);
+	          s->key.epoch, (unsigned long)key.lock, key.flags, key.view, key.kind, key.epoch);
 	cr_assert_arr_eq(stash_frames(s), pcs, n * sizeof(*pcs), "kept the wrong frames");
 }
 
@@ -137,17 +138,18 @@ Test(stash, different_frames_or_depth_do_not_add)
 }
 
 /* The same frames as the kept event, a key differing in one field. */
-Test(stash, same_frames_other_lock_view_kind_or_flags_do_not_add)
+Test(stash, same_frames_other_lock_view_kind_flags_or_epoch_do_not_add)
 {
-	struct event_key k[5];
-	for (int i = 0; i < 5; i++)
+	struct event_key k[6];
+	for (int i = 0; i < 6; i++)
 		k[i] = wait_key(0);
 	k[0].lock = LOCK_B;
 	k[1].view = LC_VIEW_HOLDER;
 	k[2].view = LC_VIEW_HOLD;
 	k[3].kind = LC_KIND_RDLOCK;
 	k[4].flags = LC_BUCKET_TIMEDOUT;
-	for (int i = 0; i < 5; i++)
+	k[5].epoch = 1; /* the same addresses after a dlclose: maybe another object */
+	for (int i = 0; i < 6; i++)
 		assert_one_charged(A, 4, k[i]);
 	/* and the control: an equal key, built apart, adds */
 	uint64_t rng = 99;
@@ -225,10 +227,10 @@ struct model {
 	uint64_t merged_count, merged_delay;
 };
 
-/* Nine events: six frame sets; 1 and 2 share frames and differ in their
- * flags; 5 to 8 share frames and differ in lock, view or kind. */
+/* Ten events: six frame sets; 1 and 2 share frames and differ in their
+ * flags; 5 to 9 share frames and differ in lock, view, kind or epoch. */
 #define NFRAMESETS 6
-#define NEVENTS 9
+#define NEVENTS 10
 static uintptr_t stacks[NFRAMESETS][LC_DUMP_MAX_DEPTH];
 static const struct {
 	int frames;
@@ -244,6 +246,7 @@ static const struct {
     {5, 5, {.lock = LOCK_B}},
     {5, 5, {.lock = LOCK_A, .view = LC_VIEW_HOLDER}},
     {5, 5, {.lock = LOCK_A, .kind = LC_KIND_WRLOCK}},
+    {5, 5, {.lock = LOCK_A, .epoch = 3}},
 };
 
 static void make_stacks(void)
