@@ -45,16 +45,19 @@ void slots_reset(struct slots *s)
 struct slot *slots_acquire(struct slots *s, bool *overflow)
 {
 	uint32_t start = atomic_load_explicit(&s->hint, memory_order_relaxed);
+	bool room = true; /* for a new slot's record, as far as we know */
 	atomic_fetch_add_explicit(&s->threads_seen, 1, memory_order_relaxed);
 	for (uint32_t k = 0; k < s->nslots; k++) {
 		uint32_t i = (start + k) % s->nslots;
 		uint32_t expect = 0;
 		if (atomic_load_explicit(&s->slot[i].in_use, memory_order_relaxed) == 0 &&
 		    atomic_compare_exchange_strong(&s->slot[i].in_use, &expect, 1)) {
-			/* Ours now: its record is made on first use. */
-			if (!s->slot[i].pub && !(s->slot[i].pub = slot_record(s))) {
+			/* Ours now: its record is made on first use.  No room for
+			 * one: look on for a free slot that has its record. */
+			if (!s->slot[i].pub && (!room || !(s->slot[i].pub = slot_record(s)))) {
 				atomic_store(&s->slot[i].in_use, 0);
-				break;
+				room = false;
+				continue;
 			}
 			atomic_store_explicit(&s->hint, (i + 1) % s->nslots, memory_order_relaxed);
 			uint32_t hwm = atomic_load(&s->hwm);
