@@ -8,19 +8,26 @@
  * walk.  Now the overflow slot is named apart (slots_overflow) and never
  * moves, whatever slots_used becomes.
  *
- * The per-view records (format 2.0): totals per view and lost[view][reason]
- * survive a release and a reuse of the slot (a later thread adds to them),
- * and slots_reset (a fork child) zeroes them, with the noted event's key and
- * the stash, in every slot handed out and in the overflow slot, and touches
- * no slot beyond those.
+ * The per-view records (format 3.0): a slot's totals per view and
+ * lost[view][reason] are an LC_REC_SLOT record in the profile file (`pub`),
+ * published zero when the slot is first handed out (the overflow slot's at
+ * init, which fails if the file has no room for it); a slot whose record
+ * the file has no room for is not handed out (the overflow slot is).  The
+ * totals survive a release and a reuse of the slot (a later thread adds to
+ * the same record).  slots_reset (a fork child, whose file is new) forgets
+ * the records of every slot handed out and gives the overflow slot a new
+ * one, zeroes the noted event's key and the stash, and touches no slot
+ * beyond those; a slot handed out after it gets a new record.
  */
 #include <criterion/criterion.h>
 #include <string.h>
 #include <sys/mman.h>
 
+#include "pfiletest.h"
 #include "slots.h"
 
 static struct arena arena;
+static struct pfile file = {.fd = -1};
 static struct slots slots;
 
 static void unmap(void)
@@ -28,14 +35,47 @@ static void unmap(void)
 	if (arena.base)
 		munmap(arena.base, arena.size);
 	memset(&arena, 0, sizeof(arena));
+	pft_close(&file);
+}
+
+/* nslots slots in a 4 MB arena, their records in a file of file_cap bytes. */
+static int make_in(uint32_t nslots, size_t file_cap)
+{
+	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
+	pft_open(&file, file_cap);
+	return slots_init(&slots, &arena, &file, nslots);
+}
+
+static void make(uint32_t nslots)
+{
+	cr_assert_eq(make_in(nslots, 4u << 20), 0);
+}
+
+static const struct lc_rec_head *head_of(const void *payload)
+{
+	return (const struct lc_rec_head *)payload - 1;
+}
+
+/* sl has a published, whole SLOT record in the file. */
+static void assert_record(const struct slot *sl, const char *which)
+{
+	cr_assert_not_null(sl->pub, "%s: no record", which);
+	cr_assert(pfile_contains(&file, sl->pub), "%s: the record is not in the file", which);
+	cr_assert_eq(head_of(sl->pub)->type, LC_REC_SLOT, "%s: record type %u", which,
+	             head_of(sl->pub)->type);
+	cr_assert_eq(head_of(sl->pub)->size, sizeof(struct lc_rec_slot), "%s: record size", which);
+}
+
+static uint64_t slot_records(void)
+{
+	return pft_walk_file(&file, NULL, NULL).by_type[LC_REC_SLOT];
 }
 
 TestSuite(slots, .fini = unmap);
 
 Test(slots, overflow_slot_stays_apart_while_slots_are_handed_out)
 {
-	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
-	cr_assert_eq(slots_init(&slots, &arena, 8), 0);
+	make(8);
 	bool overflow;
 	struct slot *a = slots_acquire(&slots, &overflow);
 	cr_assert(!overflow);
@@ -52,8 +92,7 @@ Test(slots, overflow_slot_stays_apart_while_slots_are_handed_out)
 
 Test(slots, all_taken_gives_the_overflow_slot_and_release_frees_one)
 {
-	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
-	cr_assert_eq(slots_init(&slots, &arena, 4), 0);
+	make(4);
 	bool overflow;
 	struct slot *got[4];
 	for (int i = 0; i < 4; i++) {
@@ -70,8 +109,7 @@ Test(slots, all_taken_gives_the_overflow_slot_and_release_frees_one)
 
 Test(slots, closed_slot_refuses_its_owner_and_the_shared_wait_is_bounded)
 {
-	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
-	cr_assert_eq(slots_init(&slots, &arena, 2), 0);
+	make(2);
 	bool overflow;
 	struct slot *a = slots_acquire(&slots, &overflow);
 	cr_assert(slot_close(a, 1000000));
@@ -92,19 +130,9 @@ static uint64_t lost_value(uint64_t base, int v, int r)
 	return base + 100 * (uint64_t)v + 2 * (uint64_t)r;
 }
 
-/* Distinct non-zero values in every per-view field of sl, from `base`. */
-static void fill_views(struct slot *sl, uint64_t base)
+/* The private part of a slot: the noted event and the stash. */
+static void fill_private(struct slot *sl, uint64_t base)
 {
-	for (int v = 0; v < LC_NVIEWS; v++) {
-		sl->count[v] = base + 10 * (uint64_t)v + 1;
-		sl->delay_ns[v] = base + 10 * (uint64_t)v + 2;
-		for (int r = 0; r < LC_LOST_NREASONS; r++) {
-			sl->lost[v][r].count = lost_value(base, v, r) + 1;
-			sl->lost[v][r].delay_ns = lost_value(base, v, r) + 2;
-		}
-	}
-	sl->timeouts = base + 7;
-	sl->uncharged_ns = base + 8;
 	sl->raw_key = (struct event_key){.lock = 0x1000 + base, .view = LC_VIEW_HOLDER, .kind = 2};
 	sl->raw_max = base + 9;
 	sl->stash.count = 1;
@@ -112,23 +140,47 @@ static void fill_views(struct slot *sl, uint64_t base)
 	sl->stash.key = sl->raw_key;
 }
 
-static void assert_views(const struct slot *sl, uint64_t base)
+/* Distinct non-zero values in every per-view field of sl's record, from
+ * `base`, and in its private part. */
+static void fill_views(struct slot *sl, uint64_t base)
 {
+	struct lc_rec_slot *p = sl->pub;
 	for (int v = 0; v < LC_NVIEWS; v++) {
-		cr_assert_eq(sl->count[v], base + 10 * (uint64_t)v + 1, "count[%d]", v);
-		cr_assert_eq(sl->delay_ns[v], base + 10 * (uint64_t)v + 2, "delay_ns[%d]", v);
+		p->count[v] = base + 10 * (uint64_t)v + 1;
+		p->delay_ns[v] = base + 10 * (uint64_t)v + 2;
 		for (int r = 0; r < LC_LOST_NREASONS; r++) {
-			cr_assert_eq(sl->lost[v][r].count, lost_value(base, v, r) + 1,
-			             "lost[%d][%d].count", v, r);
-			cr_assert_eq(sl->lost[v][r].delay_ns, lost_value(base, v, r) + 2,
-			             "lost[%d][%d].delay_ns", v, r);
+			p->lost[v][r].count = lost_value(base, v, r) + 1;
+			p->lost[v][r].delay_ns = lost_value(base, v, r) + 2;
 		}
 	}
-	cr_assert_eq(sl->timeouts, base + 7);
-	cr_assert_eq(sl->uncharged_ns, base + 8);
+	p->timeouts = base + 7;
+	p->uncharged_ns = base + 8;
+	fill_private(sl, base);
+}
+
+static void assert_private(const struct slot *sl, uint64_t base)
+{
 	cr_assert_eq(sl->raw_key.lock, 0x1000 + base);
 	cr_assert_eq(sl->raw_max, base + 9);
 	cr_assert_eq(sl->stash.max_ns, base + 10);
+}
+
+static void assert_views(const struct slot *sl, uint64_t base)
+{
+	const struct lc_rec_slot *p = sl->pub;
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		cr_assert_eq(p->count[v], base + 10 * (uint64_t)v + 1, "count[%d]", v);
+		cr_assert_eq(p->delay_ns[v], base + 10 * (uint64_t)v + 2, "delay_ns[%d]", v);
+		for (int r = 0; r < LC_LOST_NREASONS; r++) {
+			cr_assert_eq(p->lost[v][r].count, lost_value(base, v, r) + 1,
+			             "lost[%d][%d].count", v, r);
+			cr_assert_eq(p->lost[v][r].delay_ns, lost_value(base, v, r) + 2,
+			             "lost[%d][%d].delay_ns", v, r);
+		}
+	}
+	cr_assert_eq(p->timeouts, base + 7);
+	cr_assert_eq(p->uncharged_ns, base + 8);
+	assert_private(sl, base);
 }
 
 static bool all_zero(const void *p, size_t n)
@@ -140,22 +192,76 @@ static bool all_zero(const void *p, size_t n)
 	return true;
 }
 
-static void assert_views_zero(const struct slot *sl, const char *which)
+/* After a reset: the private part zeroed; the record is checked apart. */
+static void assert_private_zero(const struct slot *sl, const char *which)
 {
-	cr_assert(all_zero(sl->count, sizeof(sl->count)), "%s: count[] not reset", which);
-	cr_assert(all_zero(sl->delay_ns, sizeof(sl->delay_ns)), "%s: delay_ns[] not reset", which);
-	cr_assert(all_zero(sl->lost, sizeof(sl->lost)), "%s: lost[][] not reset", which);
-	cr_assert(sl->timeouts == 0 && sl->uncharged_ns == 0, "%s: timeouts/uncharged", which);
 	cr_assert(all_zero(&sl->raw_key, sizeof(sl->raw_key)), "%s: raw_key not reset", which);
 	cr_assert(sl->raw_max == 0, "%s: raw_max not reset", which);
 	cr_assert(!stash_full(&sl->stash) && sl->stash.max_ns == 0, "%s: stash not reset", which);
 	cr_assert(all_zero(&sl->stash.key, sizeof(sl->stash.key)), "%s: stash key", which);
 }
 
+Test(slots, records_are_made_on_first_use_and_kept_on_reuse)
+{
+	make(1);
+	assert_record(slots_overflow(&slots), "overflow slot, at init");
+	cr_assert_eq(slot_records(), 1, "init makes the overflow slot's record only");
+	cr_assert(all_zero(slots_overflow(&slots)->pub, sizeof(struct lc_rec_slot)));
+	bool overflow;
+	struct slot *a = slots_acquire(&slots, &overflow);
+	assert_record(a, "first slot");
+	cr_assert(all_zero(a->pub, sizeof(struct lc_rec_slot)), "a new record is not zero");
+	cr_assert_neq(a->pub, slots_overflow(&slots)->pub);
+	cr_assert_eq(slot_records(), 2);
+	struct lc_rec_slot *pub = a->pub;
+	slots_release(&slots, a);
+	cr_assert(slots_acquire(&slots, &overflow) == a);
+	cr_assert_eq(a->pub, pub, "a reused slot got a new record");
+	cr_assert_eq(slot_records(), 2);
+	/* what the owner writes is what a reader of the file sees */
+	a->pub->count[LC_VIEW_WAIT] = 42;
+	const struct lc_rec_slot *seen = pft_nth(&file, LC_REC_SLOT, 1);
+	cr_assert_eq(seen, a->pub);
+	cr_assert_eq(seen->count[LC_VIEW_WAIT], 42);
+}
+
+Test(slots, init_fails_without_room_for_the_overflow_record)
+{
+	/* a file with room for the header and a record less 8 bytes */
+	cr_assert_eq(make_in(4, 16 + 8 + sizeof(struct lc_rec_slot) - 8), -1);
+}
+
+Test(slots, no_room_for_a_record_gives_the_overflow_slot)
+{
+	/* room for the overflow slot's record and two more */
+	cr_assert_eq(make_in(8, 16 + 3 * (8 + sizeof(struct lc_rec_slot))), 0);
+	bool overflow;
+	struct slot *a = slots_acquire(&slots, &overflow);
+	struct slot *b = slots_acquire(&slots, &overflow);
+	cr_assert(!overflow);
+	assert_record(a, "a");
+	assert_record(b, "b");
+	struct slot *c = slots_acquire(&slots, &overflow);
+	cr_assert(overflow, "a slot was handed out without a record");
+	cr_assert(c == slots_overflow(&slots));
+	cr_assert_eq(slots_used(&slots), 2, "the walk grew over a slot with no record");
+	cr_assert_eq(atomic_load(&slots.slot[2].in_use), 0, "the refused slot stays taken");
+	/* A released slot has its record: it is handed out again, though the
+	 * search (from the hint, slot 2) meets slots without one first.  (It
+	 * gave up at the first of those, and every new thread shared the
+	 * overflow slot, while a slot with a record was free.) */
+	slots_release(&slots, b);
+	struct slot *again = slots_acquire(&slots, &overflow);
+	cr_assert(again == b && !overflow, "got %s, not the free slot b",
+	          again == slots_overflow(&slots) ? "the overflow slot" : "another slot");
+	cr_assert_eq(slot_records(), 3);
+	for (uint32_t i = 2; i < 8; i++)
+		cr_assert_eq(atomic_load(&slots.slot[i].in_use), 0, "slot %u left taken", i);
+}
+
 Test(slots, per_view_totals_and_lost_survive_release_and_reuse)
 {
-	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
-	cr_assert_eq(slots_init(&slots, &arena, 1), 0);
+	make(1);
 	bool overflow;
 	struct slot *a = slots_acquire(&slots, &overflow);
 	fill_views(a, 1000);
@@ -164,31 +270,48 @@ Test(slots, per_view_totals_and_lost_survive_release_and_reuse)
 	cr_assert(b == a && !overflow, "the only slot was not reused");
 	assert_views(b, 1000);
 	/* the cells are apart: raising one view's lost reason moves no other */
-	b->lost[LC_VIEW_HOLDER][LC_LOST_EVICTED].count += 5;
-	cr_assert_eq(b->lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 1001);
-	cr_assert_eq(b->lost[LC_VIEW_HOLD][LC_LOST_EVICTED].count, 1201);
-	cr_assert_eq(b->lost[LC_VIEW_HOLDER][LC_LOST_EVICTED + 1].count, 1103);
+	b->pub->lost[LC_VIEW_HOLDER][LC_LOST_EVICTED].count += 5;
+	cr_assert_eq(b->pub->lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 1001);
+	cr_assert_eq(b->pub->lost[LC_VIEW_HOLD][LC_LOST_EVICTED].count, 1201);
+	cr_assert_eq(b->pub->lost[LC_VIEW_HOLDER][LC_LOST_EVICTED + 1].count, 1103);
 }
 
-Test(slots, reset_zeroes_every_view_in_handed_out_and_overflow_slots_only)
+Test(slots, reset_forgets_records_and_zeroes_handed_out_and_overflow_slots_only)
 {
-	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
-	cr_assert_eq(slots_init(&slots, &arena, 8), 0);
+	make(8);
 	bool overflow;
 	struct slot *got[3];
 	for (int i = 0; i < 3; i++) {
 		got[i] = slots_acquire(&slots, &overflow);
 		fill_views(got[i], 1000 * (uint64_t)(i + 1));
 	}
+	struct lc_rec_slot *old_ovf = slots_overflow(&slots)->pub;
 	fill_views(slots_overflow(&slots), 9000);
 	/* Never handed out: reset must leave it alone (a fork child would
 	 * fault in the whole array).  Written here only to see that. */
 	struct slot *beyond = &slots.slot[6];
-	fill_views(beyond, 7000);
+	fill_private(beyond, 7000);
+	uint64_t before = slot_records();
 	slots_reset(&slots);
 	cr_assert_eq(slots_used(&slots), 0);
-	for (int i = 0; i < 3; i++)
-		assert_views_zero(got[i], "handed-out slot");
-	assert_views_zero(slots_overflow(&slots), "overflow slot");
-	assert_views(beyond, 7000);
+	/* The records belong to the parent's file: a child must not write them. */
+	for (int i = 0; i < 3; i++) {
+		cr_assert_null(got[i]->pub, "a handed-out slot kept its record");
+		assert_private_zero(got[i], "handed-out slot");
+	}
+	struct slot *ovf = slots_overflow(&slots);
+	assert_record(ovf, "overflow slot after reset");
+	cr_assert_neq(ovf->pub, old_ovf, "the overflow slot kept its old record");
+	cr_assert(all_zero(ovf->pub, sizeof(struct lc_rec_slot)), "the new record is not zero");
+	assert_private_zero(ovf, "overflow slot");
+	cr_assert_eq(slot_records(), before + 1);
+	assert_private(beyond, 7000);
+	/* the old records are as they were (in a fork, the parent's file) */
+	cr_assert_eq(old_ovf->timeouts, 9000 + 7);
+	/* a slot handed out after the reset gets a new, zero record */
+	struct slot *a = slots_acquire(&slots, &overflow);
+	cr_assert(a == got[0] && !overflow);
+	assert_record(a, "slot after reset");
+	cr_assert(all_zero(a->pub, sizeof(struct lc_rec_slot)), "old totals in a new record");
+	cr_assert_eq(slot_records(), before + 2);
 }
