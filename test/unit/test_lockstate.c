@@ -19,7 +19,14 @@
  * counter as clock keep the identity, up to the documented slack (a charge
  * read after a waiter's t1).  lockstate_name keeps the first stack only,
  * cut at LC_LOCK_FIRST_FRAMES, one whole stack when threads race;
- * lockstate_reset forgets everything.
+ * lockstate_reset forgets everything (a new entry gets a new record).
+ * The LOCK records (format 3.0, in a profile file: pfiletest.h): get makes
+ * one, published, with the address, the first call's kind, zero counters
+ * and room for every first frame; lockstate_count adds to its own counter
+ * only, exactly from four threads; lockstate_count_used counts the entries
+ * with a record; a file with no room keeps the entry (the holder view
+ * works) without one, and counting or naming it does nothing; a reader
+ * spinning on a record's nframes sees the frames when it sees nframes.
  *
  * The filter is a global array: each Criterion test runs in its own
  * process, and every test starts from lockstate_init on a fresh arena.
@@ -31,15 +38,25 @@
 #include <sys/mman.h>
 
 #include "lockstate.h"
+#include "pfiletest.h"
 
 static struct arena arena;
+static struct pfile file = {.fd = -1};
 static struct lockstate ls;
+
+/* nent entries carved from an arena of arena_bytes; records in a file of
+ * at most file_cap bytes. */
+static void ls_make_in(size_t arena_bytes, size_t file_cap, uint64_t nent)
+{
+	cr_assert_eq(arena_init(&arena, arena_bytes), 0, "arena_init(%zu)", arena_bytes);
+	pft_open(&file, file_cap);
+	cr_assert_eq(lockstate_init(&ls, &arena, &file, nent), 0, "lockstate_init(%llu)",
+	             (unsigned long long)nent);
+}
 
 static void ls_make(size_t arena_bytes, uint64_t nent)
 {
-	cr_assert_eq(arena_init(&arena, arena_bytes), 0, "arena_init(%zu)", arena_bytes);
-	cr_assert_eq(lockstate_init(&ls, &arena, nent), 0, "lockstate_init(%llu)",
-	             (unsigned long long)nent);
+	ls_make_in(arena_bytes, 4u << 20, nent);
 }
 
 static void ls_unmap(void)
@@ -47,6 +64,18 @@ static void ls_unmap(void)
 	if (arena.base)
 		munmap(arena.base, arena.size);
 	memset(&arena, 0, sizeof(arena));
+	pft_close(&file);
+}
+
+/* The entry's LOCK record and its frames (NULL if it has none). */
+static struct lockrec *rec(const struct lockent *e)
+{
+	return (struct lockrec *)atomic_load(&((struct lockent *)e)->pub);
+}
+
+static uint64_t lock_records(void)
+{
+	return pft_walk_file(&file, NULL, NULL).by_type[LC_REC_LOCK];
 }
 
 TestSuite(lockstate, .fini = ls_unmap);
@@ -112,13 +141,14 @@ Test(lockstate, get_and_find_one_entry_per_address)
 	cr_assert_not_null(a);
 	cr_assert_eq(atomic_load(&a->addr), l[0]);
 	cr_assert_eq(lockstate_get(&ls, l[0], LC_KIND_WRLOCK), a, "a second entry for one lock");
-	cr_assert_eq(a->kind, LC_KIND_MUTEX, "kind %u: not the first call's", a->kind);
+	cr_assert_eq(rec(a)->r.kind, LC_KIND_MUTEX, "kind %u: not the first call's",
+	             rec(a)->r.kind);
 	cr_assert_eq(lockstate_find(&ls, l[0]), a);
 	cr_assert_null(lockstate_find(&ls, l[1]));
 	struct lockent *b = lockstate_get(&ls, l[1], LC_KIND_RDLOCK);
 	cr_assert_not_null(b);
 	cr_assert_neq(b, a, "two locks share an entry");
-	cr_assert_eq(b->kind, LC_KIND_RDLOCK);
+	cr_assert_eq(rec(b)->r.kind, LC_KIND_RDLOCK);
 	cr_assert_eq(lockstate_find(&ls, l[1]), b);
 	cr_assert_eq(lockstate_find(&ls, l[0]), a);
 	cr_assert_null(lockstate_find(&ls, l[2]));
@@ -157,7 +187,163 @@ Test(lockstate, tiny_table_full_refuses_and_counts)
 Test(lockstate, init_fails_on_a_small_arena)
 {
 	cr_assert_eq(arena_init(&arena, 4096), 0);
-	cr_assert_eq(lockstate_init(&ls, &arena, 1024), -1, "1024 entries in 4 KB");
+	pft_open(&file, 4u << 20);
+	cr_assert_eq(lockstate_init(&ls, &arena, &file, 1024), -1, "1024 entries in 4 KB");
+}
+
+/* ---- the LOCK records ------------------------------------------------------ */
+
+/* What a reader of the file needs of a lock is its record, made with the
+ * entry: published, whole (room for every first frame), zero counters. */
+Test(lockstate, get_makes_one_published_lock_record)
+{
+	uintptr_t l[3];
+	distinct_locks(l, 3);
+	ls_make(1 << 20, 64);
+	cr_assert_null(lockstate_find(&ls, l[0]));
+	cr_assert_eq(lock_records(), 0, "find made a record");
+	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_RDLOCK);
+	struct lockrec *r = rec(e);
+	cr_assert_not_null(r, "no record for a new entry");
+	cr_assert(pfile_contains(&file, r));
+	const struct lc_rec_head *h = (const struct lc_rec_head *)r - 1;
+	cr_assert_eq(h->type, LC_REC_LOCK, "record type %u", h->type);
+	cr_assert_eq(h->size, sizeof(struct lockrec), "no room for the first frames");
+	cr_assert_eq(r->r.addr, l[0]);
+	cr_assert_eq(r->r.kind, LC_KIND_RDLOCK);
+	cr_assert(r->r.trylock_failures == 0 && r->r.timeouts == 0 && r->r.uncharged_ns == 0 &&
+	          r->r.nframes == 0);
+	cr_assert_eq(lockstate_get(&ls, l[0], LC_KIND_SPIN), e);
+	cr_assert_eq(rec(e), r, "a second get made another record");
+	cr_assert_eq(r->r.kind, LC_KIND_RDLOCK, "a second get changed the kind");
+	lockstate_get(&ls, l[1], LC_KIND_WRLOCK);
+	cr_assert_eq(lock_records(), 2);
+	cr_assert_eq(lockstate_count_used(&ls), 2);
+	const struct lc_rec_lock *second = pft_nth(&file, LC_REC_LOCK, 1);
+	cr_assert(second && second->addr == l[1] && second->kind == LC_KIND_WRLOCK);
+}
+
+/* Each counter goes to its own field of the record, and adds. */
+Test(lockstate, count_adds_to_one_counter_of_the_record)
+{
+	uintptr_t l;
+	distinct_locks(&l, 1);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l, LC_KIND_MUTEX);
+	struct lc_rec_lock *r = &rec(e)->r;
+	lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 3);
+	cr_assert(r->trylock_failures == 3 && r->timeouts == 0 && r->uncharged_ns == 0);
+	lockstate_count(e, LOCKSTATE_TIMEOUTS, 5);
+	cr_assert(r->trylock_failures == 3 && r->timeouts == 5 && r->uncharged_ns == 0);
+	lockstate_count(e, LOCKSTATE_UNCHARGED_NS, 700);
+	lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 1);
+	lockstate_count(e, LOCKSTATE_UNCHARGED_NS, 1);
+	cr_assert_eq(r->trylock_failures, 4);
+	cr_assert_eq(r->timeouts, 5);
+	cr_assert_eq(r->uncharged_ns, 701);
+	cr_assert(r->addr == l && r->nframes == 0, "a counter spilled into another field");
+}
+
+#define COUNT_THREADS 4
+#define COUNT_ITERS 200000
+
+static void *count_run(void *arg)
+{
+	struct lockent *e = arg;
+	for (int i = 0; i < COUNT_ITERS; i++) {
+		lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 1);
+		lockstate_count(e, LOCKSTATE_UNCHARGED_NS, 3);
+	}
+	return NULL;
+}
+
+/* Counters are added by any thread, without the entry's flag. */
+Test(lockstate, counts_from_threads_add_exactly, .timeout = 30)
+{
+	uintptr_t l;
+	distinct_locks(&l, 1);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l, LC_KIND_MUTEX);
+	pthread_t th[COUNT_THREADS];
+	for (int t = 0; t < COUNT_THREADS; t++)
+		cr_assert_eq(pthread_create(&th[t], NULL, count_run, e), 0);
+	for (int t = 0; t < COUNT_THREADS; t++)
+		pthread_join(th[t], NULL);
+	cr_assert_eq(rec(e)->r.trylock_failures, (uint64_t)COUNT_THREADS * COUNT_ITERS);
+	cr_assert_eq(rec(e)->r.uncharged_ns, 3ull * COUNT_THREADS * COUNT_ITERS);
+}
+
+/* No room in the file: the entry is made (the holder view still works),
+ * without a record; counting and naming it are harmless no-ops. */
+Test(lockstate, no_room_for_a_record_keeps_the_entry_without_one)
+{
+	uintptr_t l[3];
+	distinct_locks(l, 3);
+	/* room for the header and one record */
+	ls_make_in(1 << 20, 16 + 8 + sizeof(struct lockrec), 64);
+	struct lockent *a = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
+	struct lockent *b = lockstate_get(&ls, l[1], LC_KIND_MUTEX);
+	cr_assert_not_null(rec(a));
+	cr_assert_not_null(b, "a lock the file had no room for got no entry");
+	cr_assert_null(rec(b));
+	cr_assert_eq(lockstate_find(&ls, l[1]), b);
+	lockstate_count(b, LOCKSTATE_TIMEOUTS, 1);
+	lockstate_name(b, l, 2);
+	lockstate_arrive(b, 10);
+	cr_assert_eq(charge_at(b, 30), 20, "the holder view needs no record");
+	lockstate_depart(b, 10, 30);
+	cr_assert_eq(lockstate_count_used(&ls), 1, "an entry without a record was counted");
+	cr_assert_eq(lock_records(), 1);
+	cr_assert_eq(rec(a)->r.timeouts, 0, "another lock's record was counted");
+}
+
+/* The first frames are stored before nframes, which publishes them: a
+ * reader of the live file that sees nframes sees that many frames.  The
+ * writer names NAMED entries one after the other, each once the reader is
+ * spinning on its record's nframes; the reader then reads the frames.
+ * (With nframes stored first, 5 runs of 5 failed on a 2-CPU machine.) */
+#define NAMED 20000
+
+static struct lockent *named[NAMED];
+static _Atomic int named_at = -1; /* the entry the reader spins on */
+
+static void *name_follow(void *arg)
+{
+	volatile int *bad = arg;
+	for (int k = 0; k < NAMED && *bad < 0; k++) {
+		struct lockrec *r = rec(named[k]);
+		atomic_store(&named_at, k);
+		const _Atomic uint32_t *n = (const _Atomic uint32_t *)&r->r.nframes;
+		uint32_t got;
+		while ((got = atomic_load_explicit(n, memory_order_acquire)) == 0)
+			;
+		for (uint32_t i = 0; i < got; i++)
+			if (r->first[i] != 0x900000 + (uint64_t)k * 16 + i)
+				*bad = k;
+	}
+	return NULL;
+}
+
+Test(lockstate, first_frames_are_published_by_nframes, .timeout = 60)
+{
+	ls_make_in(8 << 20, 8 << 20, 32768);
+	for (int k = 0; k < NAMED; k++) {
+		named[k] = lockstate_get(&ls, 0x7f0000000000 + (uintptr_t)k * 64, LC_KIND_MUTEX);
+		cr_assert(named[k] && rec(named[k]), "lock %d: no entry or no record", k);
+	}
+	volatile int bad = -1;
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, name_follow, (void *)&bad), 0);
+	uintptr_t pcs[LC_LOCK_FIRST_FRAMES];
+	for (int k = 0; k < NAMED && bad < 0; k++) {
+		for (uint32_t i = 0; i < LC_LOCK_FIRST_FRAMES; i++)
+			pcs[i] = 0x900000 + (uintptr_t)k * 16 + i;
+		while (atomic_load(&named_at) < k && bad < 0)
+			;
+		lockstate_name(named[k], pcs, LC_LOCK_FIRST_FRAMES);
+	}
+	pthread_join(th, NULL);
+	cr_assert_eq(bad, -1, "lock %d: nframes was seen before its frames", bad);
 }
 
 /* ---- the holder view's clocks ------------------------------------------ */
@@ -468,17 +654,22 @@ Test(lockstate, name_keeps_the_first_stack_cut_at_the_limit)
 	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
 	lockstate_name(e, pcs, 0);
 	cr_assert_eq(atomic_load(&e->first_state), 0, "an empty stack was kept");
+	cr_assert_eq(rec(e)->r.nframes, 0);
 	lockstate_name(e, pcs, LC_LOCK_FIRST_FRAMES + 4);
 	cr_assert_eq(atomic_load(&e->first_state), 2);
-	cr_assert_eq(e->first_n, LC_LOCK_FIRST_FRAMES);
-	cr_assert_arr_eq(e->first, pcs, LC_LOCK_FIRST_FRAMES * sizeof(uintptr_t));
+	cr_assert_eq(rec(e)->r.nframes, LC_LOCK_FIRST_FRAMES);
+	cr_assert_arr_eq(rec(e)->first, pcs, LC_LOCK_FIRST_FRAMES * sizeof(uintptr_t));
 	lockstate_name(e, other, 3);
-	cr_assert_eq(e->first_n, LC_LOCK_FIRST_FRAMES, "a later stack replaced the first");
-	cr_assert_arr_eq(e->first, pcs, LC_LOCK_FIRST_FRAMES * sizeof(uintptr_t));
+	cr_assert_eq(rec(e)->r.nframes, LC_LOCK_FIRST_FRAMES, "a later stack replaced the first");
+	cr_assert_arr_eq(rec(e)->first, pcs, LC_LOCK_FIRST_FRAMES * sizeof(uintptr_t));
 	struct lockent *f = lockstate_get(&ls, l[1], LC_KIND_MUTEX);
 	lockstate_name(f, other, 3);
-	cr_assert_eq(f->first_n, 3);
-	cr_assert_arr_eq(f->first, other, sizeof(other));
+	cr_assert_eq(rec(f)->r.nframes, 3);
+	cr_assert_arr_eq(rec(f)->first, other, sizeof(other));
+	uint64_t zero[LC_LOCK_FIRST_FRAMES - 3] = {0};
+	cr_assert_arr_eq(rec(f)->first + 3, zero, sizeof(zero), "frames past nframes");
+	cr_assert_eq(rec(e)->r.addr, l[0], "the frames overwrote the record's head");
+	cr_assert_eq(rec(f)->r.addr, l[1]);
 }
 
 #define NAME_THREADS 8
@@ -521,11 +712,12 @@ Test(lockstate, racing_names_leave_one_whole_stack)
 			pthread_join(th[t], NULL);
 		pthread_barrier_destroy(&start);
 		cr_assert_eq(atomic_load(&e->first_state), 2);
-		int t = (int)((e->first[0] - 0x500000) / 0x1000);
+		const struct lockrec *r = rec(e);
+		int t = (int)((r->first[0] - 0x500000) / 0x1000);
 		cr_assert(t >= 0 && t < NAME_THREADS, "frame %#lx from nobody",
-		          (unsigned long)e->first[0]);
-		cr_assert_eq(e->first_n, nm[t].n, "thread %d's frames, another's count", t);
-		cr_assert_arr_eq(e->first, nm[t].pcs, nm[t].n * sizeof(uintptr_t),
+		          (unsigned long)r->first[0]);
+		cr_assert_eq(r->r.nframes, nm[t].n, "thread %d's frames, another's count", t);
+		cr_assert_arr_eq(r->first, nm[t].pcs, nm[t].n * sizeof(uintptr_t),
 		                 "round %d: frames of several threads", round);
 	}
 }
@@ -540,7 +732,8 @@ Test(lockstate, reset_forgets_everything)
 	struct lockent *e = lockstate_find(&ls, l[0]);
 	lockstate_arrive(e, 100);
 	lockstate_name(e, l, 2);
-	atomic_store(&e->trylock_failures, 3);
+	lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 3);
+	uint64_t records = lock_records();
 	cr_assert(lockstate_maybe_waited(l[0]));
 	cr_assert_eq(atomic_load(&ls.refused), 2);
 	lockstate_reset(&ls);
@@ -555,9 +748,13 @@ Test(lockstate, reset_forgets_everything)
 		cr_assert_eq(atomic_load(&lockstate_filter[i]), 0);
 	struct lockent *f = lockstate_get(&ls, l[5], LC_KIND_SPIN);
 	cr_assert_not_null(f, "no room after the reset");
-	cr_assert(f->nwait == 0 && f->sum == 0 && f->reset_at == 0 && f->first_state == 0 &&
-	              f->trylock_failures == 0,
+	cr_assert(f->nwait == 0 && f->sum == 0 && f->reset_at == 0 && f->first_state == 0,
 	          "a fresh entry carries old state");
-	cr_assert_eq(f->kind, LC_KIND_SPIN);
+	/* a new record (in a fork child's new file), not the old one's counters */
+	cr_assert_eq(lock_records(), records + 1);
+	cr_assert(rec(f)->r.trylock_failures == 0 && rec(f)->r.nframes == 0,
+	          "a fresh record carries old counters");
+	cr_assert_eq(rec(f)->r.kind, LC_KIND_SPIN);
+	cr_assert_eq(lockstate_count_used(&ls), 1);
 	cr_assert_eq(charge_at(f, 500), 0, "charged for a waiter from before the reset");
 }
