@@ -4,13 +4,16 @@
  * Tests: the defaults (NULL, "", a dirty struct), every key and its
  * suffixes, `off`, combinations, the limits of rate/depth/arena/out/hold,
  * the holder switch (and that hold and holder, one a prefix of the other,
- * never set each other), unknown keys (whose warning lists every key, each
+ * never set each other), the snapshot signal (USR1, USR2, with or without
+ * SIG, a real-time signal number, off or 0; never one a program needs for
+ * itself, such as KILL, SEGV or 9), unknown keys (whose warning lists every key, each
  * of which parses) and items without '=', empty items, and junk input.  Every warning is
  * captured through the callback and checked in one place (parse): one
  * line, "LOCKCONTEND: " first, one per bad item up to CONFIG_MAX_WARNINGS
  * and then a single "more bad items ignored".
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +91,7 @@ static void assert_defaults(const struct config *c)
 	cr_assert(c->holder, "the holder view is on by default");
 	cr_assert_eq(c->hold, CONFIG_DEFAULT_HOLD);
 	cr_assert_eq(CONFIG_DEFAULT_HOLD, 100);
+	cr_assert_eq(c->signal, 0, "no snapshot signal by default");
 }
 
 /* s parses without warning; the result is left in *c. */
@@ -218,6 +222,54 @@ Test(config, hold_and_holder_are_told_apart)
 	}
 }
 
+Test(config, signal_names_numbers_and_off)
+{
+	char rtmin[32], rtmax[32], rt3[32];
+	snprintf(rtmin, sizeof(rtmin), "signal=%d", SIGRTMIN);
+	snprintf(rtmax, sizeof(rtmax), "signal=%d", SIGRTMAX);
+	snprintf(rt3, sizeof(rt3), "signal=%d", SIGRTMIN + 3);
+	const struct {
+		const char *s;
+		int sig;
+	} ok[] = {
+	    {"signal=USR1", SIGUSR1},    {"signal=USR2", SIGUSR2}, {"signal=SIGUSR1", SIGUSR1},
+	    {"signal=SIGUSR2", SIGUSR2}, {rtmin, SIGRTMIN},        {rtmax, SIGRTMAX},
+	    {rt3, SIGRTMIN + 3},         {"signal=off", 0},        {"signal=0", 0},
+	};
+	struct config c;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		parse_ok(ok[i].s, &c);
+		cr_assert_eq(c.signal, ok[i].sig, "%s gave signal %d", ok[i].s, c.signal);
+	}
+	parse_ok("signal=USR2,signal=off", &c);
+	cr_assert_eq(c.signal, 0, "the last item wins");
+	parse_ok("signal=USR1,rate=3", &c);
+	cr_assert(c.signal == SIGUSR1 && c.rate == 3);
+}
+
+/* Signals the program needs for itself (or glibc does: the real-time
+ * signals below SIGRTMIN) are refused, and so is anything not a signal. */
+Test(config, signal_bad_values_warn_and_keep_default)
+{
+	char below[32], above[32];
+	snprintf(below, sizeof(below), "signal=%d", SIGRTMIN - 1);
+	snprintf(above, sizeof(above), "signal=%d", SIGRTMAX + 1);
+	const char *bad[] = {"signal=KILL", "signal=SIGKILL", "signal=SEGV", "signal=SIGSEGV",
+	                     "signal=9",    "signal=10",      "signal=12",   "signal=junk",
+	                     "signal=",     "signal=SIG",     "signal=USR3", "signal=-1",
+	                     "signal=USR2x", "signal=SIGSIGUSR2", below,        above,
+	                     "signal=99999999999999999999999"};
+	struct config c;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, "bad value for signal");
+		cr_assert_eq(c.signal, 0, "%s set signal %d", bad[i], c.signal);
+		assert_defaults(&c);
+	}
+	struct warns w;
+	cr_assert_eq(parse("signal=USR2,signal=KILL", &c, &w), 1);
+	cr_assert_eq(c.signal, SIGUSR2, "a bad item undid a good one");
+}
+
 Test(config, out_patterns)
 {
 	struct config c;
@@ -325,9 +377,11 @@ Test(config, off_alone_and_with_other_keys)
 Test(config, all_keys_combined)
 {
 	struct config c;
-	parse_ok("rate=10,depth=32,out=app.%p.raw,stacks=0,verbose=1,arena=64M,holder=0,hold=7",
+	parse_ok("rate=10,depth=32,out=app.%p.raw,stacks=0,verbose=1,arena=64M,holder=0,hold=7,"
+	         "signal=USR1",
 	         &c);
 	cr_assert(c.enabled);
+	cr_assert_eq(c.signal, SIGUSR1);
 	cr_assert(!c.holder);
 	cr_assert_eq(c.hold, 7);
 	cr_assert_eq(c.rate, 10);
@@ -372,15 +426,15 @@ static const char *valid_item(const char *key)
 		const char *key, *item;
 	} v[] = {{"rate", "rate=2"},       {"depth", "depth=8"},   {"stacks", "stacks=0"},
 	         {"verbose", "verbose=1"}, {"out", "out=x.raw"},   {"arena", "arena=8M"},
-	         {"holder", "holder=0"},   {"hold", "hold=3"}};
+	         {"holder", "holder=0"},   {"hold", "hold=3"},     {"signal", "signal=USR2"}};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		if (strcmp(v[i].key, key) == 0)
 			return v[i].item;
 	return NULL;
 }
 
-/* The warning's key list names holder and hold, and every key it names
- * is one the parser takes. */
+/* The warning's key list names holder, hold and signal, and every key it
+ * names is one the parser takes. */
 Test(config, unknown_key_warning_lists_every_key)
 {
 	struct config c;
@@ -394,7 +448,7 @@ Test(config, unknown_key_warning_lists_every_key)
 	cr_assert(end, "the list does not end with ', or off)': %s", w.line[0]);
 	*end = '\0';
 	int named = 0;
-	bool holder = false, hold = false;
+	bool holder = false, hold = false, sig = false;
 	for (char *save, *k = strtok_r(keys, " ", &save); k; k = strtok_r(NULL, " ", &save)) {
 		const char *item = valid_item(k);
 		cr_assert(item, "the list names '%s', which this test does not know", k);
@@ -402,16 +456,17 @@ Test(config, unknown_key_warning_lists_every_key)
 		named++;
 		holder |= strcmp(k, "holder") == 0;
 		hold |= strcmp(k, "hold") == 0;
+		sig |= strcmp(k, "signal") == 0;
 	}
-	cr_assert(holder && hold, "holder or hold missing from: %s", w.line[0]);
-	cr_assert_eq(named, 8, "%d keys named: %s", named, w.line[0]);
+	cr_assert(holder && hold && sig, "holder, hold or signal missing from: %s", w.line[0]);
+	cr_assert_eq(named, 9, "%d keys named: %s", named, w.line[0]);
 }
 
 Test(config, items_without_value)
 {
 	struct config c;
-	const char *keys[] = {"rate", "depth", "stacks", "verbose",
-	                      "out",  "arena", "holder", "hold"};
+	const char *keys[] = {"rate", "depth", "stacks", "verbose", "out",
+	                      "arena", "holder", "hold", "signal"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		parse_warns_once(keys[i], &c, "needs a value");
 		assert_defaults(&c);
