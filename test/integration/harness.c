@@ -19,6 +19,10 @@
  *       (they are removed when the test process exits otherwise)
  *   LOCKCONTEND_TEST_SYMBOLIZE=/path  harness_symbolize runs this build of
  *       lockcontend-symbolize (e.g. an ASan one)
+ *   LOCKCONTEND_TEST_PRELOAD_FIRST="lib..."  preloaded before the preload
+ *       (a sanitizer's runtime, which must come first: `make sanitize`)
+ *   LOCKCONTEND_TEST_FIXTURES=dir  harness_fixture looks there instead of
+ *       build/test/fixtures (e.g. fixtures built with ThreadSanitizer)
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -70,10 +74,11 @@ const char *harness_preload(void)
 /* The strings live as long as the test process (a test asks for a few). */
 const char *harness_fixture(const char *name)
 {
+	const char *over = getenv("LOCKCONTEND_TEST_FIXTURES");
 	char rel[PATH_MAX], abs[PATH_MAX];
 	char *copy;
 
-	snprintf(rel, sizeof rel, "build/test/fixtures/%s", name);
+	snprintf(rel, sizeof rel, "%s/%s", over && *over ? over : "build/test/fixtures", name);
 	path_absolute(rel, abs);
 	copy = strdup(abs);
 	cr_assert(copy != NULL, "harness_fixture: out of memory");
@@ -141,7 +146,8 @@ static bool env_in(const char *entry, const char *const extra[])
 /* The inherited environment less LD_PRELOAD and LOCKCONTEND (a test says
  * what it wants; a setting in the shell that runs make must not leak in)
  * and less any key that `extra` sets, then `extra`, then LD_PRELOAD if
- * asked for (the preload first, before an LD_PRELOAD given in extra).
+ * asked for (the preload first, before an LD_PRELOAD given in extra; only
+ * $LOCKCONTEND_TEST_PRELOAD_FIRST comes before it).
  * Built before fork: the child only calls async-signal-safe functions. */
 static char **env_build(const char *const extra[], bool preload)
 {
@@ -165,9 +171,11 @@ static char **env_build(const char *const extra[], bool preload)
 			envp[k++] = (char *)extra[i];
 	}
 	if (preload) {
+		const char *first = getenv("LOCKCONTEND_TEST_PRELOAD_FIRST");
 		char *v = NULL;
-		int rc = extra_preload ? asprintf(&v, "LD_PRELOAD=%s:%s", harness_preload(), extra_preload)
-		                       : asprintf(&v, "LD_PRELOAD=%s", harness_preload());
+		int rc = asprintf(&v, "LD_PRELOAD=%s%s%s%s%s", first && *first ? first : "",
+		                  first && *first ? ":" : "", harness_preload(),
+		                  extra_preload ? ":" : "", extra_preload ? extra_preload : "");
 		cr_assert(rc >= 0, "harness_run: out of memory");
 		envp[k++] = v;
 	}
@@ -537,34 +545,43 @@ bool harness_symbol(const char *elf_path, const char *name, uint64_t *start, uin
 	return found;
 }
 
-/* The dump's module for exe: same path, or same file once both resolve. */
-static const struct dump_module *module_of_exe(const struct dump *d, const char *exe)
+/* Is m the file exe (want: exe's realpath)? Same path, or same file once
+ * both resolve. */
+static bool module_is(const struct dump_module *m, const char *exe, const char *want)
 {
-	char want[PATH_MAX], have[PATH_MAX];
+	char have[PATH_MAX];
 
-	if (!realpath(exe, want))
-		snprintf(want, sizeof want, "%s", exe);
-	for (size_t i = 0; i < d->nmodules; i++) {
-		const struct dump_module *m = &d->modules[i];
-		if (!m->path)
-			continue;
-		if (strcmp(m->path, exe) == 0 || strcmp(m->path, want) == 0)
-			return m;
-		if (realpath(m->path, have) && strcmp(have, want) == 0)
-			return m;
-	}
-	return NULL;
+	if (!m || !m->path)
+		return false;
+	if (strcmp(m->path, exe) == 0 || strcmp(m->path, want) == 0)
+		return true;
+	return realpath(m->path, have) && strcmp(have, want) == 0;
 }
 
+/* Does the dump's module map list exe at all? */
+static bool dump_has_module(const struct dump *d, const char *exe, const char *want)
+{
+	for (size_t i = 0; i < d->nmodules; i++)
+		if (module_is(&d->modules[i], exe, want))
+			return true;
+	return false;
+}
+
+/* A frame counts where it belongs: to the module that held its address in
+ * the bucket's module epoch (a library unloaded and another loaded at its
+ * address are told apart). */
 void harness_sum_function(const struct dump *d, const char *exe, const char *fn,
                           uint64_t *count, uint64_t *delay_ns)
 {
 	uint64_t start = 0, end = 0;
+	char want[PATH_MAX];
 
 	*count = *delay_ns = 0;
 	cr_assert(harness_symbol(exe, fn, &start, &end), "%s: no function %s (nm -S)", exe, fn);
-	const struct dump_module *m = module_of_exe(d, exe);
-	cr_assert(m != NULL, "the dump's module map (%zu modules) has no %s", d->nmodules, exe);
+	if (!realpath(exe, want))
+		snprintf(want, sizeof want, "%s", exe);
+	cr_assert(dump_has_module(d, exe, want), "the dump's module map (%zu modules) has no %s",
+	          d->nmodules, exe);
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		const struct dump_bucket *b = &d->buckets[i];
 		if (b->view != LC_VIEW_WAIT)
@@ -572,8 +589,9 @@ void harness_sum_function(const struct dump *d, const char *exe, const char *fn,
 		for (uint32_t f = 0; f < b->nframes; f++) {
 			/* A return address: the call is the byte before it. */
 			uint64_t pc = b->pcs[f];
-			uint64_t addr = pc - 1 - m->load_bias;
-			if (pc != 0 && addr >= start && addr < end) {
+			const struct dump_module *m = pc ? dump_module_in_epoch(d, pc - 1, b->epoch) : NULL;
+			uint64_t addr = pc - 1 - (m ? m->load_bias : 0);
+			if (module_is(m, exe, want) && addr >= start && addr < end) {
 				*count += b->count;
 				*delay_ns += b->delay_ns;
 				break; /* a bucket counts once, however deep the recursion */
