@@ -4,8 +4,22 @@
  * overflow (0, never a byte past cap) and exact fit; dumpwrite_create's
  * protocol: a new empty file, mode 0600 whatever the umask, opened
  * read-write (it is mapped), never replacing or following what is at the
- * target (NAME.1, NAME.2 instead; a symlink, even a dangling one, is taken),
- * one-line errors that name the path, and nothing left behind on failure.
+ * target (NAME.1, NAME.2 instead; a symlink, even a dangling one, a
+ * directory or a FIFO is taken), close-on-exec, one-line errors that name
+ * the path (or the pattern that does not fit), and nothing left behind on
+ * failure.
+ *
+ * The closing records, on a real profile file (pfiletest.h) made as the
+ * recorder makes one (META, LIVE, buckets, a SLOT, a PENDING record):
+ * dumpwrite_finish appends LOST for each view, TOTALS and a TRAILER that
+ * counts every record before it (the PENDING one too) and says where it
+ * starts, truncates the file to its records and seals it; without room
+ * for them it fails and leaves the records whole, without a piece of a
+ * closing record.  dumpwrite_snapshot writes a complete copy (mode 0600,
+ * the profile's bytes, LIVE state SNAPSHOT, the closing records) and the
+ * profile goes on untouched and unsealed; a snapshot never replaces or
+ * follows what holds its name (NAME.1 ...), leaves no temporary file even
+ * when every name is taken, and fails with one line naming the path.
  *
  * These lived in test_dump.c for the 2.0 writer (dumpwrite_file), ported
  * as they were to dumpwrite_create when the profile came to be written in
@@ -18,11 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "dumpwrite.h"
+#include "pfiletest.h"
 
 static void assert_one_line(const char *what, const char *s)
 {
@@ -325,4 +341,323 @@ Test(dumpfile, missing_directory_fails_with_the_path)
 	assert_one_line("error", err);
 	cr_assert(strstr(err, "/nope/prof.raw"), "%s", err);
 	assert_listing(dir, (const char *const[]){NULL});
+}
+
+/* More of dumpwrite_create: whatever holds the name is taken (a directory,
+ * a FIFO: never opened, so never blocked on), the fd is not inherited
+ * across exec, and a pattern that does not fit is one line naming it. */
+Test(dumpfile, directory_or_fifo_at_target_is_taken)
+{
+	char path[4096 + 64], err[512], p[512];
+	snprintf(p, sizeof(p), "%s/prof.raw", dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/prof.raw.1", dir);
+	cr_assert_eq(mkfifo(p, 0600), 0);
+	cr_assert_eq(write_file("prof.raw", path, err), 0, "%s", err);
+	cr_assert(strstr(path, "/prof.raw.2"), "landed at %s", path);
+	assert_listing(dir, (const char *const[]){"prof.raw", "prof.raw.1", "prof.raw.2", NULL});
+}
+
+Test(dumpfile, fd_is_close_on_exec)
+{
+	char pattern[512], path[4096 + 64], err[512];
+	snprintf(pattern, sizeof(pattern), "%s/prof.raw", dir);
+	int fd = dumpwrite_create(pattern, 1, "/x", path, sizeof(path), err, sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC, "an exec'd program would inherit the profile");
+	close(fd);
+}
+
+Test(dumpfile, pattern_too_long_fails_with_the_pattern)
+{
+	char path[64], err[512];
+	const char *pattern = "/tmp/a-long-name-that-does-not-fit.%p.raw";
+	cr_assert_eq(dumpwrite_create(pattern, 1, "/x", path, sizeof(path) - 40, err, sizeof(err)),
+	             -1);
+	assert_one_line("error", err);
+	cr_assert(strstr(err, pattern), "error does not name the pattern: %s", err);
+	assert_listing(dir, (const char *const[]){NULL});
+}
+
+/* ---- dumpwrite_finish and dumpwrite_snapshot, on a real profile file ------ */
+
+static struct pfile pf = {.fd = -1};
+static char profile[4096 + 64];
+static struct lc_rec_live *live;
+static struct dump_input in;
+
+static void close_teardown(void)
+{
+	if (pf.base)
+		munmap(pf.base, pf.cap);
+	if (pf.fd >= 0)
+		close(pf.fd);
+	memset(&pf, 0, sizeof(pf));
+	pf.fd = -1;
+	rm_rf(dir);
+}
+
+TestSuite(dumpclose, .init = dir_setup, .fini = close_teardown);
+
+/* Distinct values in every field of the closing records' input. */
+static void fill_input(void)
+{
+	uint64_t *w = (uint64_t *)&in;
+	for (size_t i = 0; i < sizeof(in) / 8; i++)
+		w[i] = 1000 + 7 * i;
+}
+
+/* A profile as the recorder starts one: created by dumpwrite_create,
+ * mapped (cap bytes), META, LIVE, two buckets, a SLOT and one record left
+ * PENDING (a lost insert race).  Returns the number of records. */
+static uint64_t make_profile(size_t cap)
+{
+	char pattern[512], err[512];
+	snprintf(pattern, sizeof(pattern), "%s/prof.raw", dir);
+	int fd = dumpwrite_create(pattern, 4242, "/usr/bin/app", profile, sizeof(profile), err,
+	                          sizeof(err));
+	cr_assert_geq(fd, 0, "%s", err);
+	cr_assert_eq(pfile_map(&pf, fd, cap, NULL), 0);
+	struct lc_rec_meta *m = pfile_record(&pf, sizeof(*m) + 12);
+	cr_assert_not_null(m);
+	m->pid = 4242;
+	m->exe_len = 12;
+	memcpy(m + 1, "/usr/bin/app", 12);
+	pfile_publish(m, LC_REC_META);
+	live = pfile_record(&pf, sizeof(*live));
+	live->state = LC_LIVE_RUNNING;
+	live->epoch = 3;
+	pfile_publish(live, LC_REC_LIVE);
+	for (int i = 0; i < 2; i++) {
+		struct lc_rec_bucket *b = pfile_record(&pf, sizeof(*b) + 2 * 8);
+		b->count = 10u + (unsigned)i;
+		b->nframes = 2;
+		pfile_publish(b, LC_REC_BUCKET);
+	}
+	cr_assert_not_null(pfile_record(&pf, sizeof(struct lc_rec_bucket) + 8)); /* PENDING */
+	pfile_publish(pfile_record(&pf, sizeof(struct lc_rec_slot)), LC_REC_SLOT);
+	fill_input();
+	return 6;
+}
+
+static uint8_t *read_whole(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s", path);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	uint8_t *buf = malloc((size_t)st.st_size + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	*len = (size_t)st.st_size;
+	return buf;
+}
+
+/* The image's records after the first `before` are LOST for each view,
+ * TOTALS and TRAILER, from `in`, and the trailer ends the image. */
+struct closing {
+	uint64_t before, at;
+	int lost, totals, trailer;
+	uint64_t trailer_off;
+};
+
+static void closing_visit(const struct pft_rec *r, void *ctx)
+{
+	struct closing *c = ctx;
+	if (c->at++ < c->before) {
+		cr_assert(r->type != LC_REC_LOST && r->type != LC_REC_TOTALS &&
+		              r->type != LC_REC_TRAILER,
+		          "a closing record (type %u) among the profile's", r->type);
+		return;
+	}
+	if (c->lost < LC_NVIEWS) {
+		cr_assert_eq(r->type, LC_REC_LOST, "record %llu: type %u, LOST expected",
+		             (unsigned long long)c->at - 1, r->type);
+		const struct lc_rec_lost *l = r->payload;
+		cr_assert_eq(r->size, sizeof(*l) + sizeof(in.lost[0]));
+		cr_assert_eq(l->view, (uint32_t)c->lost, "LOST for view %u in place %d", l->view,
+		             c->lost);
+		cr_assert_eq(l->nreasons, LC_LOST_NREASONS);
+		cr_assert_arr_eq(l + 1, in.lost[c->lost], sizeof(in.lost[0]), "LOST %d", c->lost);
+		c->lost++;
+	} else if (!c->totals) {
+		cr_assert_eq(r->type, LC_REC_TOTALS, "type %u, TOTALS expected", r->type);
+		cr_assert_eq(r->size, sizeof(in.totals));
+		cr_assert_arr_eq(r->payload, &in.totals, sizeof(in.totals), "TOTALS");
+		c->totals = 1;
+	} else {
+		cr_assert(!c->trailer, "a record after the trailer");
+		cr_assert_eq(r->type, LC_REC_TRAILER, "type %u, TRAILER expected", r->type);
+		const struct lc_rec_trailer *t = r->payload;
+		cr_assert_eq(r->size, sizeof(*t));
+		cr_assert_eq(t->records, c->at - 1, "the trailer counts %llu records, not %llu",
+		             (unsigned long long)t->records, (unsigned long long)c->at - 1);
+		cr_assert_eq(t->bytes, r->off, "the trailer says it starts at %llu, not %zu",
+		             (unsigned long long)t->bytes, r->off);
+		cr_assert(memcmp(t->end_magic, LC_DUMP_END_MAGIC, 8) == 0, "end magic");
+		c->trailer = 1;
+		c->trailer_off = r->off;
+	}
+}
+
+static void assert_closed(const uint8_t *img, size_t len, uint64_t before)
+{
+	struct closing c = {.before = before};
+	struct pft_walk w = pft_walk(img, len, len, closing_visit, &c);
+	cr_assert(c.lost == LC_NVIEWS && c.totals && c.trailer, "closing records missing");
+	cr_assert_eq(w.end, len, "bytes after the trailer");
+	cr_assert_eq(c.trailer_off + 8 + sizeof(struct lc_rec_trailer), len);
+}
+
+Test(dumpclose, finish_appends_lost_totals_trailer_and_truncates)
+{
+	uint64_t n = make_profile(8 * PFILE_CHUNK);
+	size_t used = pfile_used(&pf);
+	cr_assert_eq(dumpwrite_finish(&pf, &in), 0);
+	cr_assert_eq(pf.fd, -1, "the file was not closed");
+	cr_assert_null(pfile_record(&pf, 8), "an append after finish");
+	size_t len;
+	uint8_t *img = read_whole(profile, &len);
+	cr_assert_eq(len, pfile_used(&pf), "the file is %zu bytes, its records %zu", len,
+	             pfile_used(&pf));
+	cr_assert_arr_eq(img, pf.base, used, "finish changed the profile's records");
+	assert_closed(img, len, n);
+	struct pft_walk w = pft_walk(img, len, len, NULL, NULL);
+	cr_assert_eq(w.by_type[LC_REC_PENDING], 1, "the PENDING record is kept, and counted");
+	free(img);
+}
+
+/* No room for the closing records: an error, and the file is what was
+ * recorded, whole, without a closing record or a piece of one. */
+Test(dumpclose, finish_without_room_keeps_the_records_whole)
+{
+	make_profile(4096);
+	while (pfile_record(&pf, 0))
+		;
+	size_t used = pfile_used(&pf);
+	cr_assert_neq(dumpwrite_finish(&pf, &in), 0, "the closing records cannot fit");
+	cr_assert_eq(pf.fd, -1);
+	size_t len;
+	uint8_t *img = read_whole(profile, &len);
+	cr_assert_eq(len, used);
+	struct pft_walk w = pft_walk(img, len, len, NULL, NULL);
+	cr_assert_eq(w.by_type[LC_REC_LOST] + w.by_type[LC_REC_TOTALS] + w.by_type[LC_REC_TRAILER],
+	             0);
+	free(img);
+}
+
+/* "snap.raw" in the test's directory. */
+static int snapshot(const char *name, char *err)
+{
+	char final[512];
+	snprintf(final, sizeof(final), "%s/%s", dir, name);
+	err[0] = '\0';
+	return dumpwrite_snapshot(&pf, &in, final, err, 512);
+}
+
+/* A complete copy, closed with `in`, its LIVE state SNAPSHOT; the profile
+ * itself goes on: unchanged, unsealed, still RUNNING. */
+Test(dumpclose, snapshot_is_a_complete_copy_and_the_profile_goes_on)
+{
+	char err[512], p[512];
+	uint64_t n = make_profile(8 * PFILE_CHUNK);
+	size_t used = pfile_used(&pf);
+	static uint8_t before[4096];
+	memcpy(before, pf.base, sizeof(before));
+	mode_t old = umask(0);
+	int rc = snapshot("snap.raw", err);
+	umask(old);
+	cr_assert_eq(rc, 0, "%s", err);
+	snprintf(p, sizeof(p), "%s/snap.raw", dir);
+	struct stat st;
+	cr_assert_eq(lstat(p, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	cr_assert_eq(st.st_mode & 07777, 0600, "mode %o", st.st_mode & 07777);
+	size_t len;
+	uint8_t *img = read_whole(p, &len);
+	assert_closed(img, len, n);
+	struct lc_rec_live copy;
+	size_t live_off = (size_t)((char *)live - pf.base);
+	memcpy(&copy, img + live_off, sizeof(copy));
+	cr_assert_eq(copy.state, LC_LIVE_SNAPSHOT, "the copy says %u", copy.state);
+	cr_assert_eq(copy.epoch, 3);
+	/* the rest of the records are the profile's, byte for byte */
+	cr_assert_arr_eq(img, pf.base, live_off);
+	cr_assert_arr_eq(img + live_off + 4, pf.base + live_off + 4, used - live_off - 4);
+	free(img);
+	cr_assert_eq(live->state, LC_LIVE_RUNNING, "the snapshot changed the live profile");
+	cr_assert_arr_eq(pf.base, before, sizeof(before));
+	cr_assert_eq(pfile_used(&pf), used);
+	void *more = pfile_record(&pf, 8);
+	cr_assert_not_null(more, "the profile was sealed by a snapshot");
+	pfile_publish(more, LC_REC_SLOT);
+	pft_walk_file(&pf, NULL, NULL);
+	assert_listing(dir, (const char *const[]){"prof.raw", "snap.raw", NULL});
+}
+
+/* A snapshot never replaces or follows what holds its name, and leaves no
+ * temporary file; each one sees the records made since the last. */
+Test(dumpclose, snapshots_never_overwrite_and_leave_no_temporary)
+{
+	char err[512], p[512], lnk[512];
+	uint64_t n = make_profile(8 * PFILE_CHUNK);
+	snprintf(lnk, sizeof(lnk), "%s/snap.raw.1", dir);
+	cr_assert_eq(symlink("prof.raw", lnk), 0);
+	cr_assert_eq(snapshot("snap.raw", err), 0, "%s", err);
+	pfile_publish(pfile_record(&pf, 24), LC_REC_SLOT);
+	in.totals.contentions = 99;
+	cr_assert_eq(snapshot("snap.raw", err), 0, "%s", err);
+	assert_listing(dir, (const char *const[]){"prof.raw", "snap.raw", "snap.raw.1",
+	                                          "snap.raw.2", NULL});
+	char target[64];
+	ssize_t k = readlink(lnk, target, sizeof(target) - 1);
+	cr_assert_eq(k, 8, "the symlink was replaced");
+	size_t len;
+	snprintf(p, sizeof(p), "%s/snap.raw.2", dir);
+	uint8_t *img = read_whole(p, &len);
+	assert_closed(img, len, n + 1);
+	free(img);
+	/* the profile was not touched through the symlink */
+	struct stat st;
+	cr_assert_eq(stat(profile, &st), 0);
+	cr_assert_eq(st.st_size, (off_t)pf.extent);
+}
+
+Test(dumpclose, snapshot_failure_is_one_line_naming_the_path)
+{
+	char err[512];
+	make_profile(8 * PFILE_CHUNK);
+	cr_assert_eq(snapshot("nope/snap.raw", err), -1);
+	assert_one_line("error", err);
+	cr_assert(strstr(err, "/nope/snap.raw"), "error does not name the path: %s", err);
+	assert_listing(dir, (const char *const[]){"prof.raw", NULL});
+	cr_assert_not_null(pfile_record(&pf, 8), "a failed snapshot sealed the profile");
+}
+
+Test(dumpclose, snapshot_with_every_name_taken_fails_cleanly)
+{
+	char err[512], name[64];
+	make_profile(8 * PFILE_CHUNK);
+	put_file("snap.raw", "0");
+	for (int i = 1; i < 100; i++) {
+		snprintf(name, sizeof(name), "snap.raw.%d", i);
+		put_file(name, "x");
+	}
+	cr_assert_eq(snapshot("snap.raw", err), -1);
+	assert_one_line("error", err);
+	cr_assert(strstr(err, "/snap.raw"), "error does not name the target: %s", err);
+	assert_content("snap.raw", "0");
+	assert_content("snap.raw.99", "x");
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+	int files = 0;
+	while ((e = readdir(dp)))
+		if (e->d_name[0] != '.' || strlen(e->d_name) > 2) {
+			cr_assert(!strstr(e->d_name, ".tmp"), "a temporary file is left: %s",
+			          e->d_name);
+			files++;
+		}
+	closedir(dp);
+	cr_assert_eq(files, 101, "%d files: the profile and the 100 names", files);
 }
