@@ -487,6 +487,8 @@ int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t
 		d->stop_offset = len;
 	else if (!d->have_totals)
 		totals_from_slots(d);
+	else
+		d->have_lost = true; /* a TOTALS record: views without LOST lost nothing */
 	return 0;
 fail:
 	dump_free(d);

@@ -95,7 +95,8 @@ struct dump {
 	struct lc_rec_totals totals;
 	bool have_meta, have_live;
 	bool have_lost, have_totals; /* lost and totals are known: read from LOST and
-	                              * TOTALS records, or built from the slots */
+	                              * TOTALS records, or built from the slots
+	                              * (both true after a successful parse) */
 	bool totals_from_slots; /* no TOTALS record: totals and lost are the SLOT
 	                         * records' sums and LIVE's counters */
 	bool complete;          /* a valid trailer ended the file */
