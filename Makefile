@@ -122,9 +122,10 @@ FUZZ_FLAGS   := $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=fuzzer,address,undefi
 FUZZ_ARGS    := -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
                 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/
 
-$(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c symbolize/dumpread.c symbolize/dumpread.h \
-                           include/lockcontend/*.h | deps $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_dumpread.c symbolize/dumpread.c
+FUZZ_READER  := symbolize/dumpread.c symbolize/dumpstatus.c
+$(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/dumpread.h \
+                           symbolize/dumpstatus.h include/lockcontend/*.h | deps $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_dumpread.c $(FUZZ_READER)
 
 .PHONY: fuzz
 fuzz: $(FUZZ_DIR)/fuzz_dumpread

@@ -1,13 +1,16 @@
 /*
  * fuzz_dumpread.c — libFuzzer target for the raw dump reader
- * (symbolize/dumpread.c).
+ * (symbolize/dumpread.c) and the writer status's words (dumpstatus.c).
  *
  * dumpread.h promises that any byte string gives either a model or a
  * one-line error, never a crash.  This target holds it to that: it parses
  * the input, then touches every byte of the model (so AddressSanitizer sees
  * any read of freed or unallocated memory) and checks what the model must
- * say about itself; a broken promise aborts, which libFuzzer reports as a
- * crash.  Built with -fsanitize=fuzzer,address,undefined by `make fuzz`,
+ * say about itself — how its records ended, totals from the slots when
+ * there is no TOTALS record, what was in flight, each frame in a module of
+ * its epoch — and describes it as every writer status would (through a
+ * fake system: no process is asked); a broken promise aborts, which
+ * libFuzzer reports as a crash.  Built with -fsanitize=fuzzer,address,undefined by `make fuzz`,
  * which starts from the seeds in corpus/ (made by mkcorpus.sh); see
  * docs/testing.md.
  */
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "dumpread.h"
+#include "dumpstatus.h"
 
 /* A failed invariant is a bug in the reader: say which, then crash. */
 #define CHECK(cond)                                                                  \
@@ -61,6 +65,7 @@ static bool contains(const struct dump_module *m, uint64_t pc)
 
 static void walk_module(const struct dump *d, const struct dump_module *m)
 {
+	CHECK(m->epoch_first <= m->epoch_last);
 	CHECK(m->nsegments <= LC_DUMP_MAX_SEGMENTS);
 	CHECK(m->build_id_len <= LC_DUMP_MAX_BUILD_ID);
 	CHECK(m->path != NULL && strlen(m->path) <= LC_DUMP_MAX_PATH);
@@ -69,23 +74,32 @@ static void walk_module(const struct dump *d, const struct dump_module *m)
 	touch(m->path, strlen(m->path) + 1);
 	touch(m->segments, m->nsegments * sizeof(*m->segments));
 	/* The first byte of every segment must map to some module (this one
-	 * or a later one at the same address: the latest wins). */
+	 * or another at the same address, loaded as late), and in this one's
+	 * first epoch to one loaded then. */
 	for (uint32_t s = 0; s < m->nsegments; s++) {
 		if (m->segments[s].memsz == 0)
 			continue;
-		const struct dump_module *hit = dump_module_of(d, m->load_bias + m->segments[s].vaddr);
-		CHECK(hit >= m && hit < d->modules + d->nmodules);
-		CHECK(contains(hit, m->load_bias + m->segments[s].vaddr));
+		uint64_t a = m->load_bias + m->segments[s].vaddr;
+		const struct dump_module *hit = dump_module_of(d, a);
+		CHECK(hit >= d->modules && hit < d->modules + d->nmodules && contains(hit, a));
+		CHECK(hit->epoch_last >= m->epoch_last);
+		hit = dump_module_in_epoch(d, a, m->epoch_first);
+		CHECK(hit >= d->modules && hit < d->modules + d->nmodules && contains(hit, a));
+		CHECK(hit->epoch_first <= m->epoch_first && m->epoch_first <= hit->epoch_last);
 	}
 }
 
-static void walk_pcs(const struct dump *d, const uint64_t *pcs, uint32_t n)
+/* Each pc in the module dump_module_of (epoch < 0) or dump_module_in_epoch
+ * gives, if any: one that holds it, and was loaded in that epoch. */
+static void walk_pcs(const struct dump *d, const uint64_t *pcs, uint32_t n, int64_t epoch)
 {
 	for (uint32_t k = 0; k < n; k++) {
-		const struct dump_module *m = dump_module_of(d, pcs[k]);
+		const struct dump_module *m = epoch < 0 ? dump_module_of(d, pcs[k])
+		                                        : dump_module_in_epoch(d, pcs[k], (uint32_t)epoch);
 		if (!m)
 			continue;
 		CHECK(m >= d->modules && m < d->modules + d->nmodules && contains(m, pcs[k]));
+		CHECK(epoch < 0 || (m->epoch_first <= epoch && epoch <= m->epoch_last));
 		touch(m->path, strlen(m->path) + 1);
 	}
 }
@@ -97,14 +111,14 @@ static void walk_bucket(const struct dump *d, const struct dump_bucket *b)
 	CHECK(b->pcs != NULL);
 	touch(b, sizeof(*b));
 	touch(b->pcs, b->nframes * sizeof(*b->pcs));
-	walk_pcs(d, b->pcs, b->nframes);
+	walk_pcs(d, b->pcs, b->nframes, b->epoch);
 }
 
 static void walk_lock(const struct dump *d, const struct dump_lock *l)
 {
 	CHECK(l->nframes <= LC_LOCK_FIRST_FRAMES && l->kind < LC_NKINDS);
 	touch(l, sizeof(*l));
-	walk_pcs(d, l->pcs, l->nframes);
+	walk_pcs(d, l->pcs, l->nframes, -1);
 	const struct dump_lock *found = dump_lock_of(d, l->addr);
 	CHECK(found >= d->locks && found < d->locks + d->nlocks && found->addr == l->addr);
 }
@@ -126,6 +140,12 @@ static void check_sums(const struct dump *d)
 		}
 		CHECK(c == lc && t == lt);
 		CHECK(!dump_view_conserved(d, (enum lc_view)v) || d->have_totals);
+		uint64_t tc, tt, fc, ft;
+		dump_view_totals(d, (enum lc_view)v, &tc, &tt);
+		if (dump_view_in_flight(d, (enum lc_view)v, &fc, &ft))
+			CHECK(d->have_totals && c + fc == tc && t + ft == tt);
+		else
+			CHECK(fc == 0 && ft == 0 && (!d->have_totals || c > tc || t > tt));
 		all_c += c;
 		all_t += t;
 	}
@@ -142,7 +162,47 @@ static void check_sums(const struct dump *d)
 	CHECK(all_c == bc && all_t == bt);
 }
 
-static void check_model(const struct dump *d, size_t len)
+/* Totals from the slots are their sums and LIVE's counters. */
+static void check_slots(const struct dump *d)
+{
+	touch(d->slots, d->nslots * sizeof(*d->slots));
+	touch(&d->live, sizeof(d->live));
+	if (!d->totals_from_slots)
+		return;
+	uint64_t c = 0, t = 0;
+	for (size_t i = 0; i < d->nslots; i++) {
+		c += d->slots[i].count[LC_VIEW_HOLDER];
+		t += d->slots[i].delay_ns[LC_VIEW_HOLDER];
+	}
+	CHECK(!d->complete && d->have_totals && d->have_lost);
+	CHECK(d->totals.caused_count == c && d->totals.caused_ns == t);
+	CHECK(d->totals.buckets == d->nbuckets && d->totals.locks == d->nlocks &&
+	      d->totals.modules == d->nmodules && d->totals.threads_unread == 0);
+	CHECK(d->totals.trylock_failures == d->live.trylock_failures);
+}
+
+/* How the records ended, and where: a zero type, or a rest of zeros
+ * shorter than a head, ends them as zeros. */
+static void check_end(const struct dump *d, const uint8_t *data, size_t len)
+{
+	check_line(d->warning, sizeof(d->warning), d->complete);
+	CHECK(d->complete == (d->end == DUMP_END_TRAILER));
+	if (d->complete)
+		CHECK(d->have_lost && d->have_totals && d->have_live && d->stop_offset == len);
+	else /* records start at 16 and are padded to 8 */
+		CHECK(d->stop_offset >= 16 && d->stop_offset <= len && d->stop_offset % 8 == 0);
+	if (d->end == DUMP_END_EOF)
+		CHECK(d->stop_offset == len);
+	if (d->end == DUMP_END_ZEROS) {
+		size_t n = len - d->stop_offset < 8 ? len - d->stop_offset : 4;
+		CHECK(n > 0);
+		for (size_t i = 0; i < n; i++)
+			CHECK(data[d->stop_offset + i] == 0);
+	}
+	CHECK(d->have_totals && d->have_lost); /* from records or from the slots */
+}
+
+static void check_model(const struct dump *d, const uint8_t *data, size_t len)
 {
 	CHECK(d->have_meta && d->exe != NULL && d->meta.exe_len <= LC_DUMP_MAX_PATH);
 	touch(d->exe, (size_t)d->meta.exe_len + 1);
@@ -150,17 +210,15 @@ static void check_model(const struct dump *d, size_t len)
 	CHECK(d->nmodules == 0 || d->modules != NULL);
 	CHECK(d->nbuckets == 0 || d->buckets != NULL);
 	CHECK(d->nlocks == 0 || d->locks != NULL);
-	/* One LOST record per view at most, and have_lost says whether any. */
-	CHECK(d->lost_views < 1u << LC_NVIEWS && d->have_lost == (d->lost_views != 0));
+	CHECK(d->nslots == 0 || d->slots != NULL);
+	/* One LOST record per view at most. */
+	CHECK(d->lost_views < 1u << LC_NVIEWS);
 	/* Every record before the trailer is counted exactly once (1: meta). */
-	CHECK(d->records == 1 + d->nmodules + d->nbuckets + d->nlocks +
-	                        (size_t)__builtin_popcount(d->lost_views) + d->have_totals +
-	                        d->skipped);
-	check_line(d->warning, sizeof(d->warning), d->complete);
-	if (d->complete)
-		CHECK(d->have_lost && d->have_totals && d->stop_offset == len);
-	else /* records start at 16 and are padded to 8 */
-		CHECK(d->stop_offset >= 16 && d->stop_offset <= len && d->stop_offset % 8 == 0);
+	CHECK(d->records == 1 + d->have_live + d->nmodules + d->nbuckets + d->nlocks + d->nslots +
+	                        (size_t)__builtin_popcount(d->lost_views) +
+	                        (d->have_totals && !d->totals_from_slots) + d->skipped + d->pending);
+	check_end(d, data, len);
+	check_slots(d);
 	for (size_t i = 0; i < d->nmodules; i++)
 		walk_module(d, &d->modules[i]);
 	for (size_t i = 0; i < d->nbuckets; i++)
@@ -168,6 +226,43 @@ static void check_model(const struct dump *d, size_t len)
 	for (size_t i = 0; i < d->nlocks; i++)
 		walk_lock(d, &d->locks[i]);
 	check_sums(d);
+}
+
+static FILE *no_maps(uint64_t pid)
+{
+	(void)pid;
+	return NULL;
+}
+
+static bool alive_if_odd(uint64_t pid)
+{
+	return pid & 1;
+}
+
+static uint64_t fixed_now(void)
+{
+	return 1700000002500000000ull;
+}
+
+/* The status as every writer would give it: one line each. */
+static void check_status(const struct dump *d)
+{
+	static const struct dumpstatus_sys fake = {no_maps, alive_if_odd, fixed_now};
+	struct dump_status st;
+	char line[512];
+	memset(line, 0xa5, sizeof(line));
+	dumpstatus_of(d, NULL, &fake, &st);
+	CHECK(d->complete ? st.writer <= DUMP_WRITER_SNAPSHOT : st.writer >= DUMP_WRITER_LIVE);
+	dumpstatus_describe(d, &st, line, sizeof(line));
+	check_line(line, sizeof(line), false);
+	for (int w = DUMP_WRITER_EXITED; w <= DUMP_WRITER_DIED; w++) {
+		st.writer = (enum dump_writer)w;
+		st.at_realtime_ns = d->meta.end_realtime_ns;
+		dumpstatus_describe(d, &st, line, sizeof(line));
+		check_line(line, sizeof(line), false);
+	}
+	dumpstatus_describe(d, NULL, line, sizeof(line));
+	check_line(line, sizeof(line), false);
 }
 
 /* A failed parse leaves nothing behind (dump_free zeroes the model). */
@@ -190,7 +285,8 @@ static int parse_once(const uint8_t *data, size_t len)
 		check_failure(&d, err, sizeof(err));
 		return 0;
 	}
-	check_model(&d, len);
+	check_model(&d, data, len);
+	check_status(&d);
 	int complete = d.complete;
 	dump_free(&d);
 	return complete;
@@ -200,13 +296,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!parse_once(data, size))
 		return 0;
-	/* A complete dump (so more than a header) cut by one byte must never
-	 * read as complete; the copy is exactly size - 1 bytes so ASan
+	/* A complete dump (so more than a header) cut by one byte inside its
+	 * trailer must never read as complete; zeros may follow the trailer,
+	 * whose last byte is not zero.  The copy is exactly that long, so ASan
 	 * catches a read past it. */
-	uint8_t *cut = malloc(size - 1);
+	size_t end = size;
+	while (end > 0 && data[end - 1] == 0)
+		end--;
+	CHECK(end > 0);
+	uint8_t *cut = malloc(end - 1);
 	CHECK(cut != NULL);
-	memcpy(cut, data, size - 1);
-	CHECK(parse_once(cut, size - 1) == 0);
+	memcpy(cut, data, end - 1);
+	CHECK(parse_once(cut, end - 1) == 0);
 	free(cut);
 	return 0;
 }

@@ -3,20 +3,25 @@
 #
 #   test/fuzz/mkcorpus.sh        (works from anywhere; runs at the repository root)
 #
-# Four real dumps (format 2.0: every view, LOCK records) from the test
-# fixtures under the preload, then seeds derived from the first one by cuts
-# and edits (mkseed.c): the reader's paths for cut-short, skipped, refused
-# (old and newer major versions, a view, kind or frame count out of range,
-# a second LOST record for a view) and empty input all start covered.
+# Five real dumps (format 3.0: every view, LOCK, SLOT and LIVE records) from
+# the test fixtures under the preload — four complete, one whose writer died
+# (_exit: no trailer, zeros past the records, cut to 64 of them) — then seeds
+# derived from the first one by cuts and edits (mkseed.c): the reader's paths
+# for a file still being written (records ending at zeros or at the end of
+# the file, PENDING records, totals from the slots, zeros after a trailer),
+# cut short, skipped, refused (other major versions, a header of zeros, a
+# view, kind, frame count or module epochs out of range, a second LOST or
+# LIVE record) and empty input all start covered.
 # The real dumps hold pids and addresses, so each run differs in those
 # bytes; the derivations are the same every time.  Each seed is checked
-# against what lockcontend-rawdump must say of it (0 complete, 1 refused,
-# 2 cut short) so a seed cannot silently stop meaning what its name says.
+# against what lockcontend-rawdump must say of it (0 read whole and adding
+# up, 1 refused, 2 cut short or not adding up) so a seed cannot silently
+# stop meaning what its name says.
 set -eu
 cd "$(dirname "$0")/../.."
 
 make -s all build/test/fixtures/known_wait build/test/fixtures/scenarios \
-	build/test/fixtures/lock_names
+	build/test/fixtures/lock_names build/test/fixtures/crash
 out=test/fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -28,7 +33,8 @@ seed=build/fuzz/mkseed
 profile() {
 	dump=$1 cfg=$2
 	shift 2
-	LOCKCONTEND="$cfg,out=$tmp/$dump" LD_PRELOAD=$PWD/build/liblockcontend.so "$@" >/dev/null
+	LOCKCONTEND="$cfg,out=$tmp/$dump" LD_PRELOAD=$PWD/build/liblockcontend.so "$@" >/dev/null ||
+		true
 	cat "$tmp/$dump" >"$out/$dump"
 }
 
@@ -49,32 +55,53 @@ profile known_wait.raw depth=8 build/test/fixtures/known_wait 2 5
 profile timeout.raw depth=8 build/test/fixtures/scenarios timeout 1 5
 profile nostacks.raw stacks=0 build/test/fixtures/known_wait 2 5
 profile lock_names.raw depth=8 build/test/fixtures/lock_names 2 5
+# _exit(3) after its waits: the file as the writer left it, a chunk long
+profile exited.raw depth=8 build/test/fixtures/crash exit 2 5
+$seed end "$out/exited.raw" "$out/died.raw" 0 64
+rm "$out/exited.raw"
 
 : >"$out/empty.raw"
+head -c 4096 /dev/zero >"$out/zeros.raw" # a file created, its header not yet written
 # Record types (dumpfmt.h): 1 meta, 2 module, 3 bucket, 4 lost, 5 totals,
-# 6 trailer, 7 lock.
-cut cut-after-meta.raw "$(offset 2)"               # at a record boundary
-cut cut-before-trailer.raw "$(offset 6)"           # every record but the trailer
-cut cut-mid-module.raw "$(($(offset 2) + 8 + 30))" # inside the first segment
+# 6 trailer, 7 lock, 8 pending, 9 slot, 10 live.
+{ head -c 16 "$out/known_wait.raw"; head -c 64 /dev/zero; } >"$out/header-only.raw"
+cut cut-after-meta.raw "$(offset 10)"              # at a record boundary: whole
+cut cut-before-trailer.raw "$(offset 6)"           # every record but the trailer: whole
+cut cut-mid-module.raw "$(($(offset 2) + 8 + 36))" # inside the first segment
 cut cut-mid-bucket.raw "$(($(offset 3) + 8 + 52))" # inside the first frame
 cut cut-mid-lock.raw "$(($(offset 7) + 8 + 44))"   # inside its first frame
+cut cut-mid-slot.raw "$(($(offset 9) + 8 + 100))"  # inside its losses
+cut cut-mid-live.raw "$(($(offset 10) + 8 + 20))"
 cut cut-mid-lost.raw "$(($(offset 4 2) + 8 + 12))" # the holder view's reasons
 cut cut-mid-trailer.raw "$(($(offset 6) + 8 + 12))"
+# What a running writer (or one that died) leaves: the records, then zeros.
+$seed end "$out/known_wait.raw" "$out/live.raw" 4 256
+$seed end "$out/known_wait.raw" "$out/live-at-eof.raw" 4 0
+$seed retype "$out/live.raw" "$out/live-pending-bucket.raw" 3 2 8 # in flight
+$seed insert "$out/known_wait.raw" "$out/pending.raw" 8 40 4     # skipped, counted
+{ cat "$out/known_wait.raw"; head -c 64 /dev/zero; } >"$out/zeros-after-trailer.raw"
+$seed set "$out/known_wait.raw" "$out/snapshot.raw" 10 1 0 4 3   # LIVE.state
+# Module epochs: the executable unloaded at epoch 1, a bucket taken at 2.
+$seed set "$out/known_wait.raw" "$tmp/epoch.raw" 2 1 28 4 1
+$seed set "$tmp/epoch.raw" "$out/epoch-unloaded.raw" 3 1 44 4 2
 # A record type this reader does not know, valid otherwise: skipped.
 $seed insert "$out/known_wait.raw" "$out/unknown-record.raw" 99 5 3
 # What a newer minor version may write: a new record type.  Read.
-$seed insert "$out/known_wait.raw" "$tmp/minor.raw" 8 24 4
-$seed version "$tmp/minor.raw" "$out/minor-2.1.raw" 2 1
+$seed insert "$out/known_wait.raw" "$tmp/minor.raw" 11 24 4
+$seed version "$tmp/minor.raw" "$out/minor-3.1.raw" 3 1
 # Another major version, older or newer: refused.
-$seed version "$out/known_wait.raw" "$out/major-3.0.raw" 3 0
-$seed version "$out/known_wait.raw" "$out/major-1.0.raw" 1 0
+$seed version "$out/known_wait.raw" "$out/major-2.0.raw" 2 0
+$seed version "$out/known_wait.raw" "$out/major-4.0.raw" 4 0
 # Values out of range, one field each: refused.
 $seed set "$out/known_wait.raw" "$out/bad-view.raw" 3 1 40 1 3       # bucket view
 $seed set "$out/known_wait.raw" "$out/bad-kind.raw" 3 1 41 1 4       # bucket kind
 $seed set "$out/known_wait.raw" "$out/bad-lock-kind.raw" 7 1 32 4 4  # lock kind
 $seed set "$out/known_wait.raw" "$out/lock-9-frames.raw" 7 1 36 4 9  # lock nframes
+$seed set "$out/known_wait.raw" "$out/epochs-reversed.raw" 2 1 24 4 2 # loaded at 2, gone at 1
+$seed set "$out/epochs-reversed.raw" "$out/epochs-reversed.raw" 2 1 28 4 1
 $seed set "$out/known_wait.raw" "$out/lost-view-3.raw" 4 3 0 4 3     # LOST view
 $seed set "$out/known_wait.raw" "$out/lost-twice.raw" 4 2 0 4 0      # two for the waiter
+$seed insert "$out/known_wait.raw" "$out/live-twice.raw" 10 64 4     # a second LIVE
 # Read, but a view does not add up (caused_count + 1): rawdump says so.
 caused=$(od -An -tu8 -j $(($(offset 5) + 8 + 64)) -N8 "$out/known_wait.raw")
 $seed set "$out/known_wait.raw" "$out/not-conserved.raw" 5 1 64 8 $((caused + 1))
@@ -89,10 +116,12 @@ expect() {
 		[ "$rc" = "$want" ] || { echo "mkcorpus: $f: rawdump exit $rc, want $want" >&2; exit 1; }
 	done
 }
-expect 0 known_wait.raw timeout.raw nostacks.raw lock_names.raw unknown-record.raw \
-	minor-2.1.raw
-expect 1 empty.raw major-3.0.raw major-1.0.raw bad-view.raw bad-kind.raw bad-lock-kind.raw \
-	lock-9-frames.raw lost-view-3.raw lost-twice.raw
-expect 2 cut-after-meta.raw cut-before-trailer.raw cut-mid-module.raw cut-mid-bucket.raw \
-	cut-mid-lock.raw cut-mid-lost.raw cut-mid-trailer.raw not-conserved.raw
+expect 0 known_wait.raw timeout.raw nostacks.raw lock_names.raw died.raw cut-after-meta.raw \
+	cut-before-trailer.raw live.raw live-at-eof.raw live-pending-bucket.raw pending.raw \
+	zeros-after-trailer.raw snapshot.raw epoch-unloaded.raw unknown-record.raw minor-3.1.raw
+expect 1 empty.raw zeros.raw header-only.raw major-2.0.raw major-4.0.raw bad-view.raw \
+	bad-kind.raw bad-lock-kind.raw lock-9-frames.raw epochs-reversed.raw lost-view-3.raw \
+	lost-twice.raw live-twice.raw
+expect 2 cut-mid-module.raw cut-mid-bucket.raw cut-mid-lock.raw cut-mid-slot.raw \
+	cut-mid-live.raw cut-mid-lost.raw cut-mid-trailer.raw not-conserved.raw
 ls -l "$out"

@@ -9,7 +9,16 @@
  *   mkseed set IN OUT TYPE NTH OFF BYTES VALUE write VALUE (BYTES 1, 2, 4 or 8,
  *                                              little-endian) at payload offset
  *                                              OFF of the NTH (1..) TYPE record
+ *   mkseed retype IN OUT TYPE NTH NEWTYPE      give the NTH TYPE record another
+ *                                              type (8: PENDING, being written)
+ *   mkseed end IN OUT TYPE ZEROS               the file as a running writer (or
+ *                                              one that died) leaves it: cut
+ *                                              before the first TYPE record (0:
+ *                                              where the records end), then
+ *                                              ZEROS zero bytes
  *
+ * The records end at the end of the file or at a head of zeros (format 3.0:
+ * the file is written in place and holds zeros past its last record).
  * The reader is not used on purpose: seeds must be crafted from the format
  * (dumpfmt.h) alone, so a reader bug cannot shape its own test inputs.
  */
@@ -31,9 +40,9 @@ static void die(const char *msg)
 static void load(const char *path)
 {
 	FILE *f = fopen(path, "rb");
-	if (!f || !(buf = malloc(1 << 20)))
+	if (!f || !(buf = malloc(4 << 20)))
 		die("cannot read input");
-	len = fread(buf, 1, 1 << 20, f);
+	len = fread(buf, 1, 4 << 20, f);
 	fclose(f);
 	if (len < sizeof(struct lc_dump_header) || memcmp(buf, LC_DUMP_MAGIC, 8) != 0)
 		die("input is not a dump");
@@ -62,19 +71,28 @@ static uint64_t get64(const uint8_t *p)
 	return get32(p) | (uint64_t)get32(p + 4) << 32;
 }
 
+/* Where the records end: the end of the file, a head of zeros, or the
+ * first record that does not fit. */
+static size_t records_end;
+
 /* Offset of the nth (1..) record of `type` (0: print every record), or 0. */
 static size_t walk_nth(uint32_t type, unsigned nth)
 {
 	size_t off = sizeof(struct lc_dump_header);
+	records_end = off;
 	while (len - off >= sizeof(struct lc_rec_head)) {
 		uint32_t t = get32(buf + off), size = get32(buf + off + 4);
+		records_end = off;
+		if (t == 0)
+			return 0;
 		if (type == 0)
 			printf("%zu %u %u\n", off, t, size);
 		else if (t == type && --nth == 0)
 			return off;
 		if (size > LC_DUMP_MAX_RECORD || len - off - 8 < lc_dump_pad(size))
-			break;
+			return 0;
 		off += 8 + lc_dump_pad(size);
+		records_end = off;
 	}
 	return 0;
 }
@@ -93,6 +111,28 @@ static void set(const char *out, uint32_t type, unsigned nth, uint32_t off, int 
 		die("no such record, or the field is outside its payload");
 	put(buf + at + 8 + off, value, bytes);
 	save(out, buf, len);
+}
+
+static void retype(const char *out, uint32_t type, unsigned nth, uint32_t newtype)
+{
+	size_t at = walk_nth(type, nth);
+	if (!at)
+		die("no such record");
+	put(buf + at, newtype, 4);
+	save(out, buf, len);
+}
+
+static void end(const char *out, uint32_t type, size_t zeros)
+{
+	size_t at = type ? walk(type) : (walk_nth(UINT32_MAX, 1), records_end);
+	if (!at)
+		die("no such record");
+	uint8_t *o = calloc(at + zeros, 1);
+	if (!o)
+		die("out of memory");
+	memcpy(o, buf, at);
+	save(out, o, at + zeros);
+	free(o);
 }
 
 static void insert(const char *out, uint32_t type, uint32_t size, uint32_t before)
@@ -136,9 +176,17 @@ int main(int argc, char **argv)
 		set(argv[3], (uint32_t)strtoul(argv[4], NULL, 0), (unsigned)strtoul(argv[5], NULL, 0),
 		    (uint32_t)strtoul(argv[6], NULL, 0), (int)strtol(argv[7], NULL, 0),
 		    strtoull(argv[8], NULL, 0));
+	} else if (argc == 7 && !strcmp(argv[1], "retype")) {
+		load(argv[2]);
+		retype(argv[3], (uint32_t)strtoul(argv[4], NULL, 0), (unsigned)strtoul(argv[5], NULL, 0),
+		       (uint32_t)strtoul(argv[6], NULL, 0));
+	} else if (argc == 6 && !strcmp(argv[1], "end")) {
+		load(argv[2]);
+		end(argv[3], (uint32_t)strtoul(argv[4], NULL, 0), (size_t)strtoul(argv[5], NULL, 0));
 	} else {
 		die("usage: mkseed records IN | insert IN OUT TYPE LEN BEFORE_TYPE | "
-		    "version IN OUT MAJOR MINOR | set IN OUT TYPE NTH OFF BYTES VALUE");
+		    "version IN OUT MAJOR MINOR | set IN OUT TYPE NTH OFF BYTES VALUE | "
+		    "retype IN OUT TYPE NTH NEWTYPE | end IN OUT TYPE ZEROS");
 	}
 	return 0;
 }
