@@ -127,8 +127,19 @@ $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/du
                            symbolize/dumpstatus.h include/lockcontend/*.h | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_dumpread.c $(FUZZ_READER)
 
+# The robustness test (test/unit/test_robust.c: a real profile cut, bit-flipped
+# and damaged, through the whole symbolizer) with the same sanitizers.
+ROBUST_SRCS := test/unit/test_robust.c $(filter-out symbolize/main.c symbolize/rawdump.c, \
+                                          $(wildcard symbolize/*.c))
+$(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h | deps $(FUZZ_DIR)
+	$(FUZZ_CC) $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=address,undefined \
+	  -fno-sanitize-recover=undefined -o $@ $(ROBUST_SRCS) -lcriterion -ldw -lelf -lz -lstdc++
+
 .PHONY: fuzz
-fuzz: $(FUZZ_DIR)/fuzz_dumpread
+fuzz: $(FUZZ_DIR)/fuzz_dumpread $(FUZZ_DIR)/test_robust
+	@echo "== $(FUZZ_DIR)/test_robust (ASan, UBSan; log: $(FUZZ_DIR)/robust.log)"
+	@$(FUZZ_DIR)/test_robust --jobs 1 >$(FUZZ_DIR)/robust.log 2>&1 || { \
+	  tail -n 40 $(FUZZ_DIR)/robust.log; echo "make fuzz: test_robust FAILED"; exit 1; }
 	@rm -rf $(FUZZ_DIR)/artifacts && mkdir -p $(FUZZ_DIR)/corpus $(FUZZ_DIR)/artifacts
 	@cp test/fuzz/corpus/* $(FUZZ_DIR)/corpus/
 	@echo "== $< for $(FUZZ_SECONDS) s (log: $(FUZZ_DIR)/fuzz.log)"
