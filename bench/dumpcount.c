@@ -4,6 +4,7 @@
  * usage: dumpcount FILE
  * prints: dumpcount complete=0|1 buckets=N contentions=C lost=L refused=R
  *                   holder_buckets=H hold_buckets=K conserved=0|1
+ *                   end=trailer|zeros|eof|cut in_flight=F
  *   buckets     distinct waiting stacks recorded (LC_REC_BUCKET records of
  *               the wait view: what test 4 compares with its paths)
  *   contentions all waits, those buckets plus the sentinel (dump_sum)
@@ -13,6 +14,10 @@
  *               unlockers' stacks, charged with the waiting they ended, and
  *               the sampled hold times; they live in the same arena
  *   conserved   every view adds up to its TOTALS (dump_view_conserved)
+ *   end         how the records ended: a trailer (complete), zeros or the
+ *               end of the file (a live profile, or its writer died), or cut
+ *   in_flight   waits the threads counted that are in no stack yet (a file
+ *               without trailer has its totals from the threads' slots)
  *
  * It parses with the project's own reader (symbolize/dumpread.c, linked as
  * build/symbolize/dumpread.o), so the bench never holds a second copy of
@@ -26,7 +31,8 @@ int main(int argc, char **argv)
 {
 	struct dump d;
 	char err[256];
-	uint64_t count, delay, lost, lost_delay;
+	uint64_t count, delay, lost, lost_delay, in_flight, in_flight_delay;
+	static const char *const ends[] = {"trailer", "zeros", "eof", "cut"};
 	size_t nview[LC_NVIEWS] = {0};
 	int conserved = 1;
 
@@ -44,11 +50,12 @@ int main(int argc, char **argv)
 		conserved &= dump_view_conserved(&d, (enum lc_view)v);
 	dump_sum(&d, LC_VIEW_WAIT, &count, &delay);
 	dump_lost_sum(&d, LC_VIEW_WAIT, &lost, &lost_delay);
+	dump_view_in_flight(&d, LC_VIEW_WAIT, &in_flight, &in_flight_delay);
 	printf("dumpcount complete=%d buckets=%zu contentions=%llu lost=%llu refused=%llu "
-	       "holder_buckets=%zu hold_buckets=%zu conserved=%d\n",
+	       "holder_buckets=%zu hold_buckets=%zu conserved=%d end=%s in_flight=%llu\n",
 	       d.complete, nview[LC_VIEW_WAIT], (unsigned long long)count, (unsigned long long)lost,
 	       (unsigned long long)d.totals.stacks_refused, nview[LC_VIEW_HOLDER],
-	       nview[LC_VIEW_HOLD], conserved);
+	       nview[LC_VIEW_HOLD], conserved, ends[d.end], (unsigned long long)in_flight);
 	dump_free(&d);
 	return 0;
 }

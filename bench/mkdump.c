@@ -16,11 +16,15 @@
  * the first DISTINCT frame slots take every address once, in a shuffled
  * order, so every address is used.  Counts and delays are random, nothing
  * is lost (a LOST record of zeros for each view), and TOTALS add up
- * exactly.  Format 2.0: every bucket is a mutex wait (the waiter view,
- * which the folded report shows) on one of NLOCKS heap locks, each with a
- * LOCK record whose first-contended stack is that of its first bucket (so
- * the symbolizer names them the way it names a real program's); the holder
- * view is off and the hold view empty.
+ * exactly.  Format 3.0, as the in-place writer leaves a complete file: META,
+ * LIVE (exited), the module (loaded since epoch 0, never unloaded), the
+ * buckets (taken in epoch 0), the locks, one SLOT per thread whose totals
+ * add up to the buckets', then LOST, TOTALS and TRAILER.  Every bucket is a
+ * mutex wait (the waiter view, which the folded report shows) on one of
+ * NLOCKS heap locks, each with a LOCK record (with room for
+ * LC_LOCK_FIRST_FRAMES frames) whose first-contended stack is that of its
+ * first bucket (so the symbolizer names them the way it names a real
+ * program's); the holder view is off and the hold view empty.
  *
  * ADDRS receives the distinct file addresses, pc - 1 - bias, one per line
  * in hex, in the order the dump first uses them: the input of
@@ -49,6 +53,7 @@
 
 #define NT_GNU_BUILD_ID_TYPE 3
 #define NLOCKS 16
+#define NTHREADS 8
 #define LOCK_BASE 0x5555a0001000ull /* heap-like: in no module */
 
 static void die(const char *fmt, const char *arg)
@@ -405,16 +410,21 @@ int main(int argc, char **argv)
 	};
 	record(&o, LC_REC_META, (const void *[]){&meta, path}, (size_t[]){sizeof(meta), meta.exe_len},
 	       2);
+	struct lc_rec_live live = {.state = LC_LIVE_EXITED, .threads_seen = NTHREADS};
+	record(&o, LC_REC_LIVE, (const void *[]){&live}, (size_t[]){sizeof(live)}, 1);
 
 	struct lc_rec_module mod = {.id = 0,
 	                            .nsegments = b.nseg,
 	                            .load_bias = b.bias,
 	                            .build_id_len = b.build_id_len,
-	                            .path_len = (uint32_t)strlen(path)};
+	                            .path_len = (uint32_t)strlen(path),
+	                            .epoch_first = 0,
+	                            .epoch_last = UINT32_MAX};
 	record(&o, LC_REC_MODULE, (const void *[]){&mod, b.seg, b.build_id, path},
 	       (size_t[]){sizeof(mod), b.nseg * sizeof(*b.seg), b.build_id_len, mod.path_len}, 4);
 
 	uint64_t count = 0, delay = 0;
+	static struct lc_rec_slot slots[NTHREADS];
 	for (size_t s = 0; s < nstacks; s++) {
 		struct lc_rec_bucket bk = {.count = 1 + rnd_below(1000), .nframes = (uint32_t)depth,
 		                           .lock = LOCK_BASE + 64 * (s % NLOCKS),
@@ -423,6 +433,8 @@ int main(int argc, char **argv)
 		bk.max_ns = bk.delay_ns / bk.count * 2;
 		count += bk.count;
 		delay += bk.delay_ns;
+		slots[s % NTHREADS].count[LC_VIEW_WAIT] += bk.count;
+		slots[s % NTHREADS].delay_ns[LC_VIEW_WAIT] += bk.delay_ns;
 		record(&o, LC_REC_BUCKET, (const void *[]){&bk, pcs + s * depth},
 		       (size_t[]){sizeof(bk), depth * sizeof(*pcs)}, 2);
 	}
@@ -432,9 +444,13 @@ int main(int argc, char **argv)
 		struct lc_rec_lock lk = {.addr = LOCK_BASE + 64 * l, .kind = LC_KIND_MUTEX,
 		                         .nframes = depth < LC_LOCK_FIRST_FRAMES
 		                                        ? (uint32_t)depth : LC_LOCK_FIRST_FRAMES};
-		record(&o, LC_REC_LOCK, (const void *[]){&lk, pcs + l * depth},
-		       (size_t[]){sizeof(lk), lk.nframes * sizeof(*pcs)}, 2);
+		static const uint64_t spare[LC_LOCK_FIRST_FRAMES];
+		record(&o, LC_REC_LOCK, (const void *[]){&lk, pcs + l * depth, spare},
+		       (size_t[]){sizeof(lk), lk.nframes * sizeof(*pcs),
+		                  (LC_LOCK_FIRST_FRAMES - lk.nframes) * sizeof(*pcs)}, 3);
 	}
+	for (size_t t = 0; t < NTHREADS; t++)
+		record(&o, LC_REC_SLOT, (const void *[]){&slots[t]}, (size_t[]){sizeof(slots[t])}, 1);
 
 	struct lc_lost_entry reasons[LC_LOST_NREASONS] = {{0, 0}};
 	for (uint32_t v = 0; v < LC_NVIEWS; v++) {
@@ -447,7 +463,7 @@ int main(int argc, char **argv)
 	                            .delay_ns = delay,
 	                            .buckets = nstacks,
 	                            .modules = 1,
-	                            .threads_seen = 8,
+	                            .threads_seen = NTHREADS,
 	                            .locks = nlocks};
 	record(&o, LC_REC_TOTALS, (const void *[]){&tot}, (size_t[]){sizeof(tot)}, 1);
 
