@@ -653,6 +653,11 @@ bool dump_view_conserved(const struct dump *d, enum lc_view view)
 	return d->have_totals && sc == tc && sd == td;
 }
 
+bool dump_totals_while_running(const struct dump *d)
+{
+	return d->totals_from_slots || (d->complete && d->live.state == LC_LIVE_SNAPSHOT);
+}
+
 bool dump_view_in_flight(const struct dump *d, enum lc_view view, uint64_t *count,
                          uint64_t *delay_ns)
 {

@@ -146,6 +146,11 @@ void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count,
  * without totals. */
 bool dump_view_conserved(const struct dump *d, enum lc_view view);
 
+/* Were the totals taken while threads still recorded: built from the slots
+ * (no TOTALS record), or the closing records of a snapshot, which are the
+ * slots' sums at that moment?  Then they may hold events in flight. */
+bool dump_totals_while_running(const struct dump *d);
+
 /* What one view's totals hold beyond its buckets and sentinel: events
  * counted by a thread but still in its stash, not yet in any stack (a file
  * without trailer; 0 in a complete one that adds up).  False, with both 0,

@@ -9,9 +9,9 @@
  * became of the writer (dumpstatus.h), and a conservation check per view of
  * buckets + that view's sentinel against the independent totals
  * (dump_view_conserved), plus the record counts.  A file without trailer
- * has totals built from its SLOT records: there the buckets may fall short
- * by what was still in flight (dump_view_in_flight), which is printed, not
- * an error.
+ * has totals built from its SLOT records, and a snapshot's are their sums
+ * as they were: there the buckets may fall short by what was still in
+ * flight (dump_view_in_flight), which is printed, not an error.
  * Exit status: 0 all files read whole (complete, live or died) and adding
  * up, 1 a file could not be read (one line on stderr), 2 a file was cut
  * short inside a record or did not add up.
@@ -161,7 +161,7 @@ static bool print_view(const struct dump *d, enum lc_view v)
 	bool ok = dump_view_conserved(d, v);
 	printf("check %s buckets+sentinel count %" PRIu64 " delay_ns %" PRIu64 ": %s", view_names[v],
 	       sc, sd, ok ? "conserved" : "MISMATCH");
-	if (!ok && d->totals_from_slots && dump_view_in_flight(d, v, &lc, &ld)) {
+	if (!ok && dump_totals_while_running(d) && dump_view_in_flight(d, v, &lc, &ld)) {
 		printf(" -> in flight count %" PRIu64 " delay_ns %" PRIu64, lc, ld);
 		ok = true;
 	}

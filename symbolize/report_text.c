@@ -137,9 +137,13 @@ static void run_time(const struct dump *d, const struct dump_status *st, char *b
 {
 	const struct lc_rec_meta *m = &d->meta;
 	char dur[32];
+	uint64_t snap = d->live.snapshot_mono_ns;
 	if (m->end_mono_ns && m->end_mono_ns >= m->start_mono_ns) {
 		report_duration(dur, sizeof(dur), m->end_mono_ns - m->start_mono_ns);
 		snprintf(buf, cap, "ran %s", dur);
+	} else if (d->complete && d->live.state == LC_LIVE_SNAPSHOT && snap >= m->start_mono_ns) {
+		report_duration(dur, sizeof(dur), snap - m->start_mono_ns);
+		snprintf(buf, cap, "ran %s until the snapshot", dur);
 	} else if (st && st->writer == DUMP_WRITER_LIVE &&
 	           st->read_realtime_ns >= m->start_realtime_ns) {
 		report_duration(dur, sizeof(dur), st->read_realtime_ns - m->start_realtime_ns);
@@ -168,9 +172,9 @@ static void header_run(const struct dump *d, const char *path, const struct dump
 	        m->flags & LC_META_HOLDER ? "on" : "off", hold);
 }
 
-/* A file without trailer: what its threads counted beyond its stacks and
- * sentinel, events still in their stashes (or, in a file cut short, in
- * records past the cut).  More in the stacks than in the totals is no event
+/* A file without trailer, or a snapshot: what its threads counted beyond
+ * its stacks and sentinel, events still in their stashes (or, in a file
+ * cut short, in records past the cut).  More in the stacks than in the totals is no event
  * in flight: the file changed while it was read (unless it was cut: the
  * warning about that says enough). */
 static void header_in_flight(const struct dump *d, FILE *out)
@@ -214,7 +218,7 @@ static void header_dump(const struct dump *d, const char *path, const struct dum
 		header_lost_view(d, LC_VIEW_WAIT, "", out);
 	else
 		fprintf(out, "  nothing lost: every contention is on a stack below\n");
-	if (d->totals_from_slots)
+	if (dump_totals_while_running(d))
 		header_in_flight(d, out);
 	if (d->meta.flags & LC_META_HOLDER)
 		header_holder(d, out);

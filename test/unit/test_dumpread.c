@@ -247,6 +247,10 @@ Test(dumpread, sums_and_conservation_are_per_view)
 		cr_assert(dump_view_conserved(&d, (enum lc_view)v), "view %d", v);
 		cr_assert(dump_view_in_flight(&d, (enum lc_view)v, &c, &t) && c == 0 && t == 0);
 	}
+	cr_assert(!dump_totals_while_running(&d), "complete, at exit: every stash was merged");
+	d.live.state = LC_LIVE_SNAPSHOT;
+	cr_assert(dump_totals_while_running(&d), "a snapshot's totals are the slots' as they were");
+	d.live.state = LC_LIVE_EXITED;
 	d.buckets[2].count++; /* a holder bucket */
 	cr_assert(!dump_view_conserved(&d, LC_VIEW_HOLDER));
 	cr_assert(!dump_view_in_flight(&d, LC_VIEW_HOLDER, &c, &t), "more in the stacks");
@@ -638,6 +642,7 @@ Test(dumpread, events_in_flight)
 	cr_assert(dump_view_in_flight(&d, LC_VIEW_WAIT, &c, &t) && c == 4 && t == 4000);
 	cr_assert(dump_view_in_flight(&d, LC_VIEW_HOLD, &c, &t) && c == 0 && t == 1);
 	cr_assert(dump_view_in_flight(&d, LC_VIEW_HOLDER, &c, &t) && c == 0 && t == 0);
+	cr_assert(dump_totals_while_running(&d));
 	d.buckets[0].count += 5; /* more in the stacks than counted: not in flight */
 	cr_assert(!dump_view_in_flight(&d, LC_VIEW_WAIT, &c, &t) && c == 0 && t == 0);
 	dump_free(&d);

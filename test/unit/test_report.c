@@ -424,6 +424,35 @@ Test(report, live_totals_and_what_was_in_flight)
 	free(out);
 }
 
+/* A snapshot's totals are the slots' sums as they were: in flight too.  Its
+ * META has no end: it ran until the snapshot. */
+Test(report, a_snapshot_says_what_was_in_flight)
+{
+	teardown();
+	build_records(5950);
+	db_lost(&b, LC_VIEW_WAIT, (struct lc_lost_entry[LC_LOST_NREASONS]){[LC_LOST_EVICTED] = {1, 50}});
+	db_lost(&b, LC_VIEW_HOLDER, NULL);
+	db_lost(&b, LC_VIEW_HOLD, NULL);
+	size_t at = db_totals(&b, (struct lc_rec_totals){.uncharged_ns = UNCHARGED_ALL});
+	struct lc_rec_totals *t = (struct lc_rec_totals *)(b.buf + at + sizeof(struct lc_rec_head));
+	t->contentions += 2;
+	t->delay_ns += 700;
+	db_trailer(&b);
+	db_live(&b, &(struct lc_rec_live){.state = LC_LIVE_SNAPSHOT, .snapshot_mono_ns = 1500001000});
+	parse();
+	d.meta.end_mono_ns = 0;
+	char *out = text();
+	cr_assert(strstr(out, "\n  a snapshot taken while it ran"), "%s", out);
+	cr_assert(strstr(out, "\n  ran 1.50 s until the snapshot; "), "%s", out);
+	cr_assert(strstr(out, "\n  2 contentions (700 ns) were in flight, not in any stack\n"), "%s",
+	          out);
+	free(out);
+	d.live.state = LC_LIVE_EXITED; /* at exit, every stash was merged */
+	out = text();
+	cr_assert(!strstr(out, "in flight"), "%s", out);
+	free(out);
+}
+
 /* The stacks hold 2 more than the slot: the file changed while it was read. */
 Test(report, stacks_beyond_the_slots_are_not_in_flight)
 {
