@@ -430,7 +430,8 @@ Test(report, a_snapshot_says_what_was_in_flight)
 {
 	teardown();
 	build_records(5950);
-	db_lost(&b, LC_VIEW_WAIT, (struct lc_lost_entry[LC_LOST_NREASONS]){[LC_LOST_EVICTED] = {1, 50}});
+	static const struct lc_lost_entry evicted[LC_LOST_NREASONS] = {[LC_LOST_EVICTED] = {1, 50}};
+	db_lost(&b, LC_VIEW_WAIT, evicted);
 	db_lost(&b, LC_VIEW_HOLDER, NULL);
 	db_lost(&b, LC_VIEW_HOLD, NULL);
 	size_t at = db_totals(&b, (struct lc_rec_totals){.uncharged_ns = UNCHARGED_ALL});
