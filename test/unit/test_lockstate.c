@@ -301,8 +301,8 @@ Test(lockstate, no_room_for_a_record_keeps_the_entry_without_one)
  * reader of the live file that sees nframes sees that many frames.  The
  * writer names NAMED entries one after the other, each once the reader is
  * spinning on its record's nframes; the reader then reads the frames.
- * (With nframes stored first, 5 runs of 5 failed on a 2-CPU machine.) */
-#define NAMED 20000
+ * (With nframes stored first, 20 runs of 20 failed on a 2-CPU machine.) */
+#define NAMED 50000
 
 static struct lockent *named[NAMED];
 static _Atomic int named_at = -1; /* the entry the reader spins on */
@@ -315,8 +315,9 @@ static void *name_follow(void *arg)
 		atomic_store(&named_at, k);
 		const _Atomic uint32_t *n = (const _Atomic uint32_t *)&r->r.nframes;
 		uint32_t got;
-		while ((got = atomic_load_explicit(n, memory_order_acquire)) == 0)
-			;
+		for (unsigned spins = 0; (got = atomic_load_explicit(n, memory_order_acquire)) == 0;)
+			if (++spins % (1u << 16) == 0)
+				sched_yield(); /* fewer CPUs than threads */
 		for (uint32_t i = 0; i < got; i++)
 			if (r->first[i] != 0x900000 + (uint64_t)k * 16 + i)
 				*bad = k;
@@ -326,7 +327,7 @@ static void *name_follow(void *arg)
 
 Test(lockstate, first_frames_are_published_by_nframes, .timeout = 60)
 {
-	ls_make_in(8 << 20, 8 << 20, 32768);
+	ls_make_in(8 << 20, 8 << 20, 65536);
 	for (int k = 0; k < NAMED; k++) {
 		named[k] = lockstate_get(&ls, 0x7f0000000000 + (uintptr_t)k * 64, LC_KIND_MUTEX);
 		cr_assert(named[k] && rec(named[k]), "lock %d: no entry or no record", k);
@@ -338,8 +339,9 @@ Test(lockstate, first_frames_are_published_by_nframes, .timeout = 60)
 	for (int k = 0; k < NAMED && bad < 0; k++) {
 		for (uint32_t i = 0; i < LC_LOCK_FIRST_FRAMES; i++)
 			pcs[i] = 0x900000 + (uintptr_t)k * 16 + i;
-		while (atomic_load(&named_at) < k && bad < 0)
-			;
+		for (unsigned spins = 0; atomic_load(&named_at) < k && bad < 0;)
+			if (++spins % (1u << 16) == 0)
+				sched_yield();
 		lockstate_name(named[k], pcs, LC_LOCK_FIRST_FRAMES);
 	}
 	pthread_join(th, NULL);
