@@ -337,7 +337,9 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	if (likely(plain_kind(m) >= 0)) {
 		lc_tls.unlocks++;
-		if (unlikely(recorder_unlock_watched(&lc_tls, m, m->__data.__lock == 2)))
+		/* waiters set the word to 2 while we hold it: an atomic read */
+		int word = __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED);
+		if (unlikely(recorder_unlock_watched(&lc_tls, m, word == 2)))
 			return hooks_unlock_watched(m, true);
 		return real.unlock(m);
 	}
