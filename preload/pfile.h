@@ -23,7 +23,7 @@
  * never spins on a flag its own thread holds.
  *
  * At a clean end the dumper seals the file (appends fail from then on),
- * adds the closing records with pfile_record_sealed (it is then the only
+ * adds the closing records with pfile_append_sealed (it is then the only
  * writer) and truncates the file to `used` (pfile_finish).
  */
 #ifndef LOCKCONTEND_PFILE_H
