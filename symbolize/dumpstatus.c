@@ -169,6 +169,10 @@ void dumpstatus_describe(const struct dump *d, const struct dump_status *st, cha
                          size_t cap)
 {
 	struct dump_status own = {0};
+	if (d->end == DUMP_END_CUT) {
+		snprintf(buf, cap, "WARNING: %s; this is a partial profile", d->warning);
+		return;
+	}
 	if (!st && !d->complete) {
 		snprintf(buf, cap, "no trailer: a live profile, or one whose writer died");
 		return;

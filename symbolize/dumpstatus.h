@@ -60,7 +60,9 @@ bool dumpstatus_maps_has(FILE *maps, uint64_t dev, uint64_t ino, const char *rea
 /* One line (no newline) saying what the file is: "live profile of running
  * process 4242, read at 2023-11-14 22:13:22 UTC (2.00 s after start)".
  * st NULL (no system asked): a file without trailer is "a live profile, or
- * one whose writer died". */
+ * one whose writer died".  A file cut inside a record is a partial profile
+ * whatever its writer did: the line says that (a copy cut short is no
+ * writer's doing). */
 void dumpstatus_describe(const struct dump *d, const struct dump_status *st, char *buf,
                          size_t cap);
 

@@ -208,23 +208,29 @@ static void header_dump(const struct dump *d, const char *path, const struct dum
                         FILE *out)
 {
 	char wait[32];
+	uint64_t fc = 0, ft = 0;
+	/* cut short: slots past the cut are not read, so their sums are a floor */
+	bool floor = d->totals_from_slots && d->end == DUMP_END_CUT;
 	header_run(d, path, st, out);
 	report_duration(wait, sizeof(wait), d->totals.delay_ns);
-	fprintf(out, "  %" PRIu64 " contentions, %s total wait", d->totals.contentions, wait);
+	fprintf(out, "  %s%" PRIu64 " contentions, %s total wait", floor ? "at least " : "",
+	        d->totals.contentions, wait);
 	if (d->totals.timeouts)
 		fprintf(out, " (%" PRIu64 " timed out)", d->totals.timeouts);
-	fprintf(out, "%s\n", d->totals_from_slots ? " (the threads' running totals)" : "");
+	fprintf(out, "%s\n", floor ? " (the threads' slots read before the cut)"
+	                     : d->totals_from_slots ? " (the threads' running totals)" : "");
+	if (dump_totals_while_running(d))
+		dump_view_in_flight(d, LC_VIEW_WAIT, &fc, &ft);
 	if (view_lost(d, LC_VIEW_WAIT))
 		header_lost_view(d, LC_VIEW_WAIT, "", out);
-	else
-		fprintf(out, "  nothing lost: every contention is on a stack below\n");
+	else if (!floor)
+		fprintf(out, "  nothing lost%s\n",
+		        fc || ft ? "" : ": every contention is on a stack below");
 	if (dump_totals_while_running(d))
 		header_in_flight(d, out);
 	if (d->meta.flags & LC_META_HOLDER)
 		header_holder(d, out);
 	header_hold_and_locks(d, out);
-	if (d->end == DUMP_END_CUT)
-		fprintf(out, "  WARNING: %s; this is a partial profile\n", d->warning);
 	if (d->totals.threads_unread)
 		fprintf(out, "  %" PRIu64 " threads could not be read at exit\n",
 		        d->totals.threads_unread);

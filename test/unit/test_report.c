@@ -466,8 +466,10 @@ Test(report, stacks_beyond_the_slots_are_not_in_flight)
 	free(out);
 }
 
-/* Cut inside the slot: partial; the stacks are past every total, so
- * nothing is said of them but the cut. */
+/* Cut inside the slot: partial, whatever the writer did, and the first line
+ * says so; the totals are a floor (slots past the cut are unknown), nothing
+ * is claimed lost or not, and the stacks beyond every total are the cut's
+ * doing, not a change while reading. */
 Test(report, a_file_cut_inside_a_record_is_partial)
 {
 	teardown();
@@ -477,10 +479,18 @@ Test(report, a_file_cut_inside_a_record_is_partial)
 	size_t cut = b.len - 256 - 100;
 	cr_assert_eq(dump_parse(b.buf, cut, &d, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(d.end, DUMP_END_CUT);
+	status = &(struct dump_status){DUMP_WRITER_DIED, 0, 0};
 	char *out = text();
-	cr_assert(strstr(out, "  WARNING: the dump is cut short inside a record (slot) at byte "), "%s",
-	          out);
-	cr_assert(strstr(out, "; this is a partial profile\n"), "%s", out);
+	status = NULL;
+	char want[256];
+	size_t slot = b.len - 256 - sizeof(struct lc_rec_slot) - sizeof(struct lc_rec_head);
+	snprintf(want, sizeof(want), "  WARNING: the dump is cut short inside a record (slot) at byte "
+	                             "%zu (no trailer); this is a partial profile", slot);
+	assert_second_line(out, want);
+	cr_assert(!strstr(out, "writer died"), "a copy cut short is no writer's doing:\n%s", out);
+	cr_assert(strstr(out, "\n  at least 0 contentions, 0 ns total wait (the threads' slots read "
+	                      "before the cut)\n"), "%s", out);
+	cr_assert(!strstr(out, "nothing lost"), "the slots past the cut are unknown:\n%s", out);
 	cr_assert(!strstr(out, "changed while it was read"), "%s", out);
 	free(out);
 }
