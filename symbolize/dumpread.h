@@ -15,8 +15,10 @@
  * Such a file has no LOST and TOTALS records: they are built from the SLOT
  * records' sums and LIVE's counters (totals_from_slots), and the buckets
  * and losses may then fall short of them by the events still in threads'
- * stashes (dump_view_in_flight).  Whether the writer still runs is not the
- * parser's business (dumpstatus.h).
+ * stashes (dump_view_in_flight), as may a snapshot's, whose closing records
+ * are the slots' sums of that moment (dump_totals_while_running).  Zeros
+ * may follow a trailer (the file was not cut to its records).  Whether the
+ * writer still runs is not the parser's business (dumpstatus.h).
  *
  * Buckets carry a view (enum lc_view) and a lock kind, both checked against
  * their enums; LOST comes once per view, and totals are conserved per view
