@@ -85,9 +85,10 @@ void harness_load_dump(const char *dir, const char *pattern, struct dump *d);
 bool harness_symbol(const char *elf_path, const char *name, uint64_t *start, uint64_t *end);
 
 /* Count and delay of the waiter-view buckets whose stack has a frame
- * inside function `fn` of the executable `exe` (as recorded in the dump's
- * module map).  The holder and hold views are left out: their stacks are
- * unlocks, and the hold view's values are not waits. */
+ * inside function `fn` of the executable or library `exe` (as the dump's
+ * module map places it in the bucket's module epoch).  The holder and hold
+ * views are left out: their stacks are unlocks, and the hold view's values
+ * are not waits. */
 void harness_sum_function(const struct dump *d, const char *exe, const char *fn,
                           uint64_t *count, uint64_t *delay_ns);
 
