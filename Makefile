@@ -33,6 +33,7 @@ UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/un
 INTEG_TESTS  := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,$(wildcard test/integration/test_*.c))
 FIXTURES     := $(patsubst test/fixtures/%.c,$(BUILD)/test/fixtures/%,$(wildcard test/fixtures/*.c))
 FIXTURES     += $(patsubst test/fixtures/%.cpp,$(BUILD)/test/fixtures/%,$(wildcard test/fixtures/*.cpp))
+FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so,$(wildcard test/fixtures/plugins/*.c))
 
 .PHONY: all deps check unit integration bench demo clean
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize
@@ -91,6 +92,11 @@ $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c tes
 $(BUILD)/test/fixtures/%: test/fixtures/%.c $(wildcard test/fixtures/*.h) | $(BUILD)/test/fixtures
 	$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -o $@ $< -pthread -ldl
+
+# Libraries the fixtures dlopen (test/fixtures/plugins/*.c): the same, shared.
+$(BUILD)/test/fixtures/%.so: test/fixtures/plugins/%.c | $(BUILD)/test/fixtures
+	$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
+	  -D_GNU_SOURCE -fPIC -shared -o $@ $< -pthread
 
 # C++ fixtures (test/fixtures/*.cpp): the same, with g++.
 $(BUILD)/test/fixtures/%: test/fixtures/%.cpp | $(BUILD)/test/fixtures
