@@ -506,6 +506,13 @@ static bool recorder_prepare(struct lc_tls *t, struct slot *sl, struct recorder_
 	 * touch it: no stack, the event goes to the sentinel. */
 	if (g.cfg.stacks && !t->sampling)
 		recorder_unwind(t, sl, s);
+	/* A stack into an object the map does not know yet: find it now, so
+	 * its MODULE record is in the file before the stack's BUCKET (a writer
+	 * that dies between them would leave bare addresses).  Only with no
+	 * lock held: dl_iterate_phdr takes the loader's lock. */
+	if (s->nframes && lc_held(t) <= 0 && !t->in_phdr &&
+	    !modmap_covers(&g.modmap, stash_spare(&sl->stash), s->nframes))
+		modmap_refresh(&g.modmap);
 	return true;
 }
 

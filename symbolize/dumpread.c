@@ -596,6 +596,14 @@ const struct dump_module *dump_module_in_epoch(const struct dump *d, uint64_t pc
 		if (m->epoch_first <= epoch && epoch <= m->epoch_last && module_holds(m, pc))
 			return m;
 	}
+	/* An object loaded between a dlclose() and the refresh after it is
+	 * recorded in the next epoch, though a stack in it may carry the one
+	 * before: when nothing else holds pc, that next epoch's module does. */
+	for (size_t i = d->nmodules; i-- > 0;) {
+		const struct dump_module *m = &d->modules[i];
+		if (epoch != UINT32_MAX && m->epoch_first == epoch + 1 && module_holds(m, pc))
+			return m;
+	}
 	return NULL;
 }
 

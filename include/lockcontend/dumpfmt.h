@@ -67,13 +67,14 @@ enum lc_rec_type {
 	LC_REC_META = 1,     /* exactly one, first */
 	LC_REC_MODULE = 2,   /* zero or more */
 	LC_REC_BUCKET = 3,   /* zero or more: one stack and its counters */
-	LC_REC_LOST = 4,     /* one per view: the sentinel and why */
-	LC_REC_TOTALS = 5,   /* exactly one: independent totals */
-	LC_REC_TRAILER = 6,  /* exactly one, last */
+	LC_REC_LOST = 4,     /* complete files: one per view, the sentinel and why */
+	LC_REC_TOTALS = 5,   /* complete files: exactly one, independent totals */
+	LC_REC_TRAILER = 6,  /* complete files: exactly one, last */
 	LC_REC_LOCK = 7,     /* zero or more: one contended lock */
 	LC_REC_PENDING = 8,  /* being written: skip it */
 	LC_REC_SLOT = 9,     /* zero or more: one thread slot's totals */
-	LC_REC_LIVE = 10,    /* exactly one, after META: the writer's state */
+	LC_REC_LIVE = 10,    /* exactly one, after META (a file read in its first
+	                      * microseconds may not have it yet): the writer's state */
 };
 
 /* What a bucket (or a LOST record) measures.  One run gives all three. */
@@ -238,7 +239,8 @@ enum lc_live_state {
  * updated in place. */
 struct lc_rec_live {
 	uint32_t state;            /* enum lc_live_state */
-	uint32_t epoch;            /* module epoch: dlopen()s and dlclose()s seen */
+	uint32_t epoch;            /* module epoch: moves on each time a refresh of the
+	                            * module map finds an object gone (dlclose) */
 	uint64_t snapshots;        /* snapshot requests (signal=) so far */
 	uint64_t snapshot_mono_ns; /* CLOCK_MONOTONIC of the last one */
 	uint64_t trylock_failures;

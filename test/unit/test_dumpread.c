@@ -714,6 +714,30 @@ Test(dumpread, a_frame_belongs_to_the_module_of_its_epoch)
 	dump_free(&d);
 }
 
+/* A library loaded between a dlclose() and the refresh after it is
+ * recorded from the next epoch (3 here), though a stack taken in that
+ * window carries the one before (2, when A had gone at the end of 1):
+ * nothing else holds the pc in epoch 2, so B does; in epoch 1, A does. */
+Test(dumpread, a_stack_from_just_before_its_module_was_found_falls_to_the_next_epoch)
+{
+	static const struct lc_rec_segment lib[] = {{0, 0x5000, 0, 5, 0}};
+	const uint64_t bias = 0x7f0000000000ull, pc = bias + 0x1234;
+	struct dump d;
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", LC_META_STACKS, 0);
+	db_module_epochs(&b, bias, lib, 1, NULL, 0, "/lib/liba.so", 0, 1);
+	db_module_epochs(&b, bias, lib, 1, NULL, 0, "/lib/libb.so", 3, UINT32_MAX);
+	db_lost(&b, 0, NULL);
+	db_totals(&b, (struct lc_rec_totals){0});
+	db_trailer(&b);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert_str_eq(dump_module_in_epoch(&d, pc, 1)->path, "/lib/liba.so");
+	cr_assert_str_eq(dump_module_in_epoch(&d, pc, 2)->path, "/lib/libb.so");
+	cr_assert_str_eq(dump_module_in_epoch(&d, pc, 3)->path, "/lib/libb.so");
+	cr_assert_null(dump_module_in_epoch(&d, bias + 0x5000, 2), "past the segment");
+	dump_free(&d);
+}
+
 /* ---- truncation ------------------------------------------------------------ */
 
 /* Every prefix is an error or incomplete, never complete; incomplete ones
