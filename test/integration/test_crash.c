@@ -19,12 +19,14 @@
  * mode's function).
  */
 #include <criterion/criterion.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "integration/harness.h"
 
@@ -262,5 +264,54 @@ Test(crash, snapshot_on_signal_is_complete_and_the_program_runs_on)
 	dump_free(&d);
 	assert_waits(path, "wait_before_snapshot", ROUNDS, measured);
 	assert_waits(path, "wait_after_go", ROUNDS, after);
+	harness_result_free(&r);
+}
+
+/* Snapshots of a busy program (four threads on two mutexes): each is
+ * complete, and its stacks hold no more than its totals in any view (what
+ * the threads had not merged yet is in flight, never the other way round).
+ * Disabled: fails at the time of writing.  The signal handler sums the
+ * slots first and copies the records after, so what the threads merge in
+ * between is in the copy's buckets and not in its totals (holder and hold
+ * views, most often); the report then warns "the file changed while it was
+ * read". */
+Test(crash, snapshots_of_a_busy_program_hold_no_more_than_their_totals, .disabled = true)
+{
+	const char *dir = harness_tmpdir();
+	static char env[PATH_MAX + 128];
+	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/crash.%%p.raw,signal=USR2", dir);
+	const char *argv[] = {harness_fixture("crash"), "busy", "1500", NULL};
+	const char *envv[] = {env, NULL};
+	struct harness_child c;
+	harness_start(argv, envv, dir, true, 60, &c);
+	cr_assert(harness_wait_line(&c, "ready"), "crash busy never got ready");
+	for (int i = 0; i < 30; i++) {
+		kill(c.pid, SIGUSR2);
+		struct timespec ts = {0, 30 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	struct run_result r;
+	harness_finish(&c, &r);
+	cr_assert(!r.timed_out && r.exit_code == 0, "exit %d signal %d\n%s", r.exit_code, r.signal,
+	          r.err);
+
+	char pat[PATH_MAX];
+	glob_t g;
+	snprintf(pat, sizeof(pat), "%s/crash.*.raw.snap*", dir);
+	cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no snapshot");
+	cr_assert_geq(g.gl_pathc, 5, "%zu snapshots for 30 requests", g.gl_pathc);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct dump d;
+		char err[256];
+		uint64_t fc, fn;
+		cr_assert_eq(dump_read_file(g.gl_pathv[i], &d, err, sizeof(err)), 0, "%s: %s",
+		             g.gl_pathv[i], err);
+		cr_assert(d.complete && d.live.state == LC_LIVE_SNAPSHOT, "%s", g.gl_pathv[i]);
+		for (int v = 0; v < LC_NVIEWS; v++)
+			cr_expect(dump_view_in_flight(&d, (enum lc_view)v, &fc, &fn),
+			          "%s: view %d: the stacks hold more than the totals", g.gl_pathv[i], v);
+		dump_free(&d);
+	}
+	globfree(&g);
 	harness_result_free(&r);
 }
