@@ -142,6 +142,27 @@ Test(exec, execvp_ends_the_profile_and_the_new_image_has_its_own)
 	assert_exec_splits("execvp");
 }
 
+/* An exec that fails: the profile was ended before it (complete, LIVE exec,
+ * the waits before it); the program runs on unprofiled and exits as it
+ * would; no second profile. */
+Test(exec, failed_exec_leaves_the_profile_complete_and_the_program_runs_on)
+{
+	const char *dir;
+	struct run_result r;
+	process_run((const char *[]){"exec_fails", NULL}, 30, &dir, &r);
+	cr_assert(strstr(r.out, "exec -1 No such file or directory") != NULL, "%s", r.out);
+	harness_out_value(r.out, "after_ns");
+	char path[PATH_MAX];
+	harness_one_file(dir, "pr.*", path);
+	struct dump d;
+	load(path, &d);
+	assert_complete(path, &d, LC_LIVE_EXEC);
+	assert_waits(path, &d, "before_exec", 4, harness_out_value(r.out, "before_ns"));
+	cr_assert_eq(contentions_in(&d, "after_failed_exec"), 0, "waits after the profile ended");
+	dump_free(&d);
+	harness_result_free(&r);
+}
+
 /* ---- fork ------------------------------------------------------------------ */
 
 /* Forked while another thread holds one mutex and the forking thread
