@@ -100,6 +100,15 @@ $(BUILD)/test/fixtures/%.so: test/fixtures/plugins/%.c | $(BUILD)/test/fixtures
 	$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -fPIC -shared -o $@ $< -pthread
 
+# badenv linked with the preload, not preloaded: what a set-user-ID copy of
+# it loads, LD_PRELOAD or not (test_badenv).
+$(BUILD)/test/fixtures/badenv_linked: test/fixtures/badenv.c $(BUILD)/liblockcontend.so \
+                                      | $(BUILD)/test/fixtures
+	$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
+	  -D_GNU_SOURCE -o $@ $< -pthread -L$(BUILD) -Wl,--no-as-needed,--allow-shlib-undefined \
+	  -llockcontend -Wl,-rpath,$(abspath $(BUILD))
+FIXTURES     += $(BUILD)/test/fixtures/badenv_linked
+
 # C++ fixtures (test/fixtures/*.cpp): the same, with g++.
 $(BUILD)/test/fixtures/%: test/fixtures/%.cpp | $(BUILD)/test/fixtures
 	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
