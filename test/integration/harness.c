@@ -589,7 +589,8 @@ void harness_sum_function(const struct dump *d, const char *exe, const char *fn,
 		for (uint32_t f = 0; f < b->nframes; f++) {
 			/* A return address: the call is the byte before it. */
 			uint64_t pc = b->pcs[f];
-			const struct dump_module *m = pc ? dump_module_in_epoch(d, pc - 1, b->epoch) : NULL;
+			const struct dump_module *m =
+			    pc ? dump_module_in_epoch(d, pc - 1, b->epoch) : NULL;
 			uint64_t addr = pc - 1 - (m ? m->load_bias : 0);
 			if (module_is(m, exe, want) && addr >= start && addr < end) {
 				*count += b->count;

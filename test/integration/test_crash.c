@@ -73,7 +73,8 @@ static void assert_report_says(const char *path, const char *says, const char *n
 	cr_assert_eq(r.exit_code, 0, "lockcontend-symbolize %s: exit %d\n%s", path, r.exit_code,
 	             r.err);
 	char *h = report_header(r.out);
-	cr_assert(!says || strstr(h, says) != NULL, "the report's header does not say '%s':\n%s", says, h);
+	cr_assert(!says || strstr(h, says) != NULL, "the report's header does not say '%s':\n%s",
+	          says, h);
 	cr_assert(!not || strstr(h, not) == NULL, "the report's header says '%s':\n%s", not, h);
 	free(h);
 	harness_result_free(&r);
@@ -114,7 +115,8 @@ static void assert_died_with(const char *dir, const char *fn, uint64_t measured)
 		cr_assert(dump_view_in_flight(&d, (enum lc_view)v, &c, &n),
 		          "view %d: the stacks hold more than the slots' totals", v);
 	uint64_t settle_count, settle_ns;
-	harness_sum_function(&d, harness_fixture("crash"), "settle_contend", &settle_count, &settle_ns);
+	harness_sum_function(&d, harness_fixture("crash"), "settle_contend", &settle_count,
+	                     &settle_ns);
 	cr_assert_leq(settle_count, 1, "settle_contend: %" PRIu64 " contentions", settle_count);
 	dump_free(&d);
 	assert_report_says(path, "died", "live profile");
@@ -309,7 +311,8 @@ Test(crash, snapshots_of_a_busy_program_hold_no_more_than_their_totals, .disable
 		cr_assert(d.complete && d.live.state == LC_LIVE_SNAPSHOT, "%s", g.gl_pathv[i]);
 		for (int v = 0; v < LC_NVIEWS; v++)
 			cr_expect(dump_view_in_flight(&d, (enum lc_view)v, &fc, &fn),
-			          "%s: view %d: the stacks hold more than the totals", g.gl_pathv[i], v);
+			          "%s: view %d: the stacks hold more than the totals",
+			          g.gl_pathv[i], v);
 		dump_free(&d);
 	}
 	globfree(&g);

@@ -50,7 +50,8 @@ static void assert_complete(const char *path, const struct dump *d, uint32_t sta
 	cr_assert(d->complete, "%s: %s", path, d->warning);
 	cr_assert_eq(d->live.state, state, "%s: LIVE state %u, want %u", path, d->live.state, state);
 	for (int v = 0; v < LC_NVIEWS; v++)
-		cr_assert(dump_view_conserved(d, (enum lc_view)v), "%s: view %d does not add up", path, v);
+		cr_assert(dump_view_conserved(d, (enum lc_view)v), "%s: view %d does not add up",
+		          path, v);
 }
 
 static uint64_t contentions_in(const struct dump *d, const char *fn)
@@ -185,7 +186,8 @@ Test(fork, locks_held_at_fork_each_process_its_own_waits)
 	assert_complete(parent, &p, LC_LIVE_EXITED);
 	assert_waits(parent, &p, "before_fork", 3, harness_out_value(r.out, "before_ns"));
 	assert_waits(parent, &p, "parent_work", 3, harness_out_value(r.out, "parent_ns"));
-	cr_assert_eq(contentions_in(&p, "child_work"), 0, "the child's waits in the parent's profile");
+	cr_assert_eq(contentions_in(&p, "child_work"), 0,
+	             "the child's waits in the parent's profile");
 	load(child, &c);
 	assert_complete(child, &c, LC_LIVE_EXITED);
 	assert_waits(child, &c, "child_work", 3, harness_out_value(r.out, "child_ns"));
@@ -252,7 +254,9 @@ Test(fork, random_forks_during_contention_every_profile_reads)
 			cr_assert_eq(d.live.state, LC_LIVE_RUNNING, "%s", path);
 			died++;
 		}
-		if (contentions_in(&d, "storm_thread") > 0 && contentions_in(&d, "storm_fork") == 0) {
+		bool parent = contentions_in(&d, "storm_thread") > 0 &&
+		              contentions_in(&d, "storm_fork") == 0;
+		if (parent) {
 			parents++;
 			cr_assert(d.complete, "the parent's profile %s: %s", path, d.warning);
 		} else {
@@ -264,11 +268,12 @@ Test(fork, random_forks_during_contention_every_profile_reads)
 			dump_sum(&d, LC_VIEW_WAIT, &all, &all_ns);
 			dump_lost_sum(&d, LC_VIEW_WAIT, &lost, &lost_ns);
 			uint64_t reent = d.lost[LC_VIEW_WAIT][LC_LOST_REENTRANT].count;
-			cr_assert(own <= 1 && own == all - lost, "child %s: %" PRIu64 " contentions on "
-			          "stacks, %" PRIu64 " of them its own", path, all - lost, own);
-			cr_assert(lost == reent && d.totals.contentions <= 1 + reent, "child %s: %" PRIu64
-			          " contentions, %" PRIu64 " lost, %" PRIu64 " of them our own", path,
-			          (uint64_t)d.totals.contentions, lost, reent);
+			cr_assert(own <= 1 && own == all - lost,
+			          "child %s: %" PRIu64 " contentions on stacks, %" PRIu64
+			          " of them its own", path, all - lost, own);
+			cr_assert(lost == reent && d.totals.contentions <= 1 + reent,
+			          "child %s: %" PRIu64 " contentions, %" PRIu64 " lost, %" PRIu64
+			          " of them our own", path, (uint64_t)d.totals.contentions, lost, reent);
 			children_with_wait += own;
 		}
 		dump_free(&d);
