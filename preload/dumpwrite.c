@@ -236,14 +236,14 @@ static uint64_t snapshot_walk(const char *base, size_t used, size_t *live_state_
 	return records;
 }
 
-int dumpwrite_snapshot(const struct pfile *f, const struct dump_input *in, const char *final,
+int dumpwrite_snapshot(const struct pfile *f, void (*sums)(struct dump_input *), const char *final,
                        char *err, size_t err_cap)
 {
+	static struct dump_input in; /* one snapshot at a time (the caller's rule) */
 	char tmp[4096 + 64], path[4096 + 64];
 	size_t used = pfile_used(f), live = 0;
 	uint64_t records = snapshot_walk(f->base, used, &live);
 	uint8_t buf[CLOSING_MAX];
-	size_t n = dumpwrite_closing(buf, in, records, used);
 	struct text t;
 	text_init(&t, path, sizeof(path));
 	text_str(&t, final);
@@ -254,6 +254,8 @@ int dumpwrite_snapshot(const struct pfile *f, const struct dump_input *in, const
 	}
 	uint32_t state = LC_LIVE_SNAPSHOT;
 	int e = write_all(fd, f->base, used);
+	sums(&in); /* after the copy: its stacks never hold more than these */
+	size_t n = dumpwrite_closing(buf, &in, records, used);
 	if (!e)
 		e = write_all(fd, buf, n);
 	if (!e && live && pwrite(fd, &state, sizeof(state), (off_t)live) != sizeof(state))

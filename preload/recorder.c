@@ -820,6 +820,11 @@ static void recorder_atfork_child(void)
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
 	pthread_setspecific(g.key, NULL);
+	/* Other threads of the parent were unwinding or inside
+	 * dl_iterate_phdr: in the child they are not, and their counts would
+	 * make recorder_phdr_enter wait for ever. */
+	atomic_store(&locked_unwinders, 0);
+	atomic_store(&phdr_callers, t->in_phdr ? 1 : 0);
 	t->guard--;
 }
 
@@ -985,6 +990,21 @@ void recorder_dlclose(struct lc_tls *t)
  * a time; none once the end has begun. */
 static _Atomic int snapshotting;
 
+/* The slots' sums as they are, read after the file was copied: the
+ * copy's stacks never hold more than its totals (what came in between is
+ * in flight). */
+static void recorder_snapshot_sums(struct dump_input *in)
+{
+	memset(in, 0, sizeof(*in));
+	uint32_t n = slots_used(&g.slots);
+	for (uint32_t i = 0; i <= n; i++) {
+		struct slot *sl = i < n ? &g.slots.slot[i] : slots_overflow(&g.slots);
+		if (sl->pub)
+			recorder_sum_slot(in, sl->pub);
+	}
+	recorder_counters(in);
+}
+
 static void recorder_snapshot(int sig)
 {
 	(void)sig;
@@ -997,22 +1017,13 @@ static void recorder_snapshot(int sig)
 	t->guard++;
 	uint64_t nth = atomic_fetch_add(live_u64(&g.live->snapshots), 1) + 1;
 	atomic_store(live_u64(&g.live->snapshot_mono_ns), recorder_now());
-	static struct dump_input in; /* one snapshot at a time */
-	memset(&in, 0, sizeof(in));
-	uint32_t n = slots_used(&g.slots);
-	for (uint32_t i = 0; i <= n; i++) {
-		struct slot *sl = i < n ? &g.slots.slot[i] : slots_overflow(&g.slots);
-		if (sl->pub)
-			recorder_sum_slot(&in, sl->pub);
-	}
-	recorder_counters(&in);
 	char path[CONFIG_OUT_MAX + 96], err[CONFIG_OUT_MAX + 256];
 	struct text tx;
 	text_init(&tx, path, sizeof(path));
 	text_str(&tx, g.path);
 	text_str(&tx, ".snap");
 	text_u64(&tx, nth);
-	if (dumpwrite_snapshot(&g.file, &in, path, err, sizeof(err)) != 0)
+	if (dumpwrite_snapshot(&g.file, recorder_snapshot_sums, path, err, sizeof(err)) != 0)
 		text_warn(err);
 	t->guard--;
 	atomic_store(&snapshotting, 0);

@@ -205,8 +205,12 @@ static int rawdump_file(const char *path)
 	if (!d.complete)
 		printf("warning %s\n", d.warning);
 	printf("pid %" PRIu64 " exe %s\n", m->pid, d.exe);
-	printf("duration_ns %" PRIu64 " rate %u depth %u stacks %s holder %s hold_rate %u clock %s\n",
-	       m->end_mono_ns - m->start_mono_ns, m->rate, m->depth,
+	/* A file without a clean end has no end time (0): say so, no wrap. */
+	if (m->end_mono_ns >= m->start_mono_ns)
+		printf("duration_ns %" PRIu64, m->end_mono_ns - m->start_mono_ns);
+	else
+		printf("duration_ns unknown");
+	printf(" rate %u depth %u stacks %s holder %s hold_rate %u clock %s\n", m->rate, m->depth,
 	       m->flags & LC_META_STACKS ? "on" : "off", m->flags & LC_META_HOLDER ? "on" : "off",
 	       m->hold_rate, m->clock == LC_CLOCK_MONOTONIC ? "monotonic" : "unknown");
 	printf("arena used %" PRIu64 " of %" PRIu64 "\n", m->arena_used, m->arena_bytes);
