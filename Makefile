@@ -191,7 +191,8 @@ $(FUZZ_DIR):
 # Left out of the ASan run (ASAN_SKIP), each for a reason:
 #   fork/each_child_has_its_own_empty_profile,
 #   fork/random_forks_during_contention_every_profile_reads,
-#   symbolize/merged_dumps_add_up_and_each_is_listed — the program forks
+#   symbolize/merged_dumps_add_up_and_each_is_listed,
+#   symbolize/identical_stacks_from_several_dumps_are_one_stack — the program forks
 #       while threads it has just created are starting: ASan's thread start
 #       allocates, gcc 12's ASan allocator has no fork handler, and the
 #       child can block for good in its first malloc (`scenarios fork 2`:
@@ -212,6 +213,7 @@ SAN_STOP  := halt_on_error=1:exitcode=86
 ASAN_SKIP := fork/each_child_has_its_own_empty_profile \
              fork/random_forks_during_contention_every_profile_reads \
              symbolize/merged_dumps_add_up_and_each_is_listed \
+             symbolize/identical_stacks_from_several_dumps_are_one_stack \
              views/waiting_is_charged_or_uncharged_exactly_once
 san_space := $(subst ,, )
 ASAN_FILTER := !($(subst $(san_space),|,$(strip $(ASAN_SKIP))))
