@@ -151,6 +151,15 @@ static bool recorder_layout(void)
 	return true;
 }
 
+/* One acquisition in hold x rate is looked at for a hold-time sample:
+ * rate= is the user's one knob for detail against cost, and a hold sample
+ * costs an unwind.  0: off. */
+static uint32_t recorder_hold_rate(void)
+{
+	uint64_t n = (uint64_t)g.cfg.hold * g.cfg.rate;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 /* META and LIVE, the first records of a new profile file. */
 static bool recorder_heading(void)
 {
@@ -167,7 +176,7 @@ static bool recorder_heading(void)
 	m->rate = g.cfg.rate;
 	m->depth = g.cfg.depth;
 	m->flags = (g.cfg.stacks ? LC_META_STACKS : 0) | (g.cfg.holder ? LC_META_HOLDER : 0);
-	m->hold_rate = g.cfg.hold;
+	m->hold_rate = recorder_hold_rate();
 	m->arena_bytes = g.cfg.arena_bytes;
 	m->exe_len = exe_len;
 	memcpy(m + 1, g.exe, exe_len);
@@ -582,7 +591,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	if (!recorder_prepare(t, sl, s))
 		goto out;
 	if (s->ent && s->nframes)
-		lockstate_name(s->ent, stash_spare(&sl->stash), s->nframes);
+		lockstate_name(s->ent, stash_spare(&sl->stash), s->nframes, s->epoch);
 	s->active = 1;
 out:
 	if (!s->active && s->ent && g.cfg.holder)
@@ -632,7 +641,7 @@ out:
  * acquisitions, without locking onto a program's own period. */
 static uint32_t recorder_hold_distance(struct lc_tls *t)
 {
-	uint32_t hold = g.cfg.hold;
+	uint32_t hold = recorder_hold_rate();
 	if (!hold)
 		return UINT32_MAX;
 	if (!t->rng)
@@ -683,7 +692,7 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	t->guard++;
 	if (timed) {
 		r->held = recorder_now() - t->hold_t0;
-		r->hold_rate = g.cfg.hold;
+		r->hold_rate = recorder_hold_rate();
 		r->kind = t->hold_kind; /* how it was taken (read or write) */
 		r->active = 1;
 	}

@@ -119,7 +119,7 @@ struct lc_rec_meta {
 	uint64_t arena_bytes;       /* arena reserved at start-up */
 	uint64_t arena_used;        /* bytes of it in use at dump time */
 	uint32_t exe_len;           /* bytes of executable path that follow */
-	uint32_t hold_rate;         /* 1 in hold_rate acquisitions looked at for
+	uint32_t hold_rate;         /* 1 in hold_rate (hold= x rate=) acquisitions looked at for
 	                             * a hold-time sample; 0: hold times off */
 	/* followed by: char exe[exe_len] */
 };
@@ -184,6 +184,10 @@ struct lc_rec_lock {
 	                            * (wake-up latency, mostly), scaled by rate */
 	uint32_t kind;             /* enum lc_kind of its first contention */
 	uint32_t nframes;          /* 0..LC_LOCK_FIRST_FRAMES frames that follow */
+	uint32_t epoch;            /* module epoch when the first stack was taken:
+	                            * its frames are in the modules loaded then, as
+	                            * a bucket's (stored before nframes) */
+	uint32_t reserved;
 	/* followed by: uint64_t pc[nframes], innermost first: the stack where it
 	 * was first contended (names a lock that is not a global).  The record
 	 * has room for LC_LOCK_FIRST_FRAMES (size may exceed what nframes
@@ -290,7 +294,7 @@ _Static_assert(sizeof(struct lc_rec_meta) == 80, "meta layout");
 _Static_assert(sizeof(struct lc_rec_module) == 32, "module layout");
 _Static_assert(sizeof(struct lc_rec_segment) == 32, "segment layout");
 _Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
-_Static_assert(sizeof(struct lc_rec_lock) == 40, "lock layout");
+_Static_assert(sizeof(struct lc_rec_lock) == 48, "lock layout");
 _Static_assert(sizeof(struct lc_rec_slot) == 352, "slot layout");
 _Static_assert(sizeof(struct lc_rec_live) == 64, "live layout");
 _Static_assert(sizeof(struct lc_rec_lost) == 8, "lost layout");
