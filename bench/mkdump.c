@@ -18,8 +18,9 @@
  * is lost (a LOST record of zeros for each view), and TOTALS add up
  * exactly.  Format 3.0, as the in-place writer leaves a complete file: META,
  * LIVE (exited), the module (loaded since epoch 0, never unloaded), the
- * buckets (taken in epoch 0), the locks, one SLOT per thread whose totals
- * add up to the buckets', then LOST, TOTALS and TRAILER.  Every bucket is a
+ * buckets, the locks (their stacks, first ones too, taken in epoch 0), one
+ * SLOT per thread whose totals add up to the buckets', then LOST, TOTALS
+ * and TRAILER.  Every bucket is a
  * mutex wait (the waiter view, which the folded report shows) on one of
  * NLOCKS heap locks, each with a LOCK record (with room for
  * LC_LOCK_FIRST_FRAMES frames) whose first-contended stack is that of its
@@ -443,7 +444,8 @@ int main(int argc, char **argv)
 	for (size_t l = 0; l < nlocks; l++) {
 		struct lc_rec_lock lk = {.addr = LOCK_BASE + 64 * l, .kind = LC_KIND_MUTEX,
 		                         .nframes = depth < LC_LOCK_FIRST_FRAMES
-		                                        ? (uint32_t)depth : LC_LOCK_FIRST_FRAMES};
+		                                        ? (uint32_t)depth : LC_LOCK_FIRST_FRAMES,
+		                         .epoch = 0};
 		static const uint64_t spare[LC_LOCK_FIRST_FRAMES];
 		record(&o, LC_REC_LOCK, (const void *[]){&lk, pcs + l * depth, spare},
 		       (size_t[]){sizeof(lk), lk.nframes * sizeof(*pcs),

@@ -153,9 +153,9 @@ void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n)
 	atomic_fetch_add_explicit((_Atomic uint64_t *)field, n, memory_order_relaxed);
 }
 
-/* The frames first, then nframes (release): a reader of the file sees
- * nframes frames that are all there. */
-void lockstate_name(struct lockent *e, const uintptr_t *pcs, uint32_t n)
+/* The frames and their epoch first, then nframes (release): a reader of
+ * the file sees nframes frames that are all there, with their epoch. */
+void lockstate_name(struct lockent *e, const uintptr_t *pcs, uint32_t n, uint32_t epoch)
 {
 	uint32_t expect = 0;
 	struct lc_rec_lock *r = atomic_load_explicit(&e->pub, memory_order_acquire);
@@ -164,6 +164,7 @@ void lockstate_name(struct lockent *e, const uintptr_t *pcs, uint32_t n)
 	if (n > LC_LOCK_FIRST_FRAMES)
 		n = LC_LOCK_FIRST_FRAMES;
 	memcpy(((struct lockrec *)r)->first, pcs, n * sizeof(*pcs));
+	r->epoch = epoch;
 	atomic_store_explicit((_Atomic uint32_t *)&r->nframes, n, memory_order_release);
 	atomic_store_explicit(&e->first_state, 2, memory_order_release);
 }

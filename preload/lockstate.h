@@ -50,8 +50,8 @@ struct lockent {
 	uint64_t reset_at;
 	_Atomic uint32_t first_state;  /* 0 none, 1 being written, 2 written */
 	uint32_t reserved;
-	/* trylock_failures, timeouts, uncharged_ns, kind, the first stack;
-	 * NULL until made, or if the file had no room */
+	/* trylock_failures, timeouts, uncharged_ns, kind, the first stack
+	 * and its epoch; NULL until made, or if the file had no room */
 	struct lc_rec_lock *_Atomic pub;
 };
 
@@ -116,8 +116,10 @@ uint64_t lockstate_depart(struct lockent *e, uint64_t t0, uint64_t t1);
  * Returns the waiting charged (ns, not scaled), 0 if nobody waited. */
 uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
 
-/* Keep the stack where the lock was first contended, once. */
-void lockstate_name(struct lockent *e, const uintptr_t *pcs, uint32_t n);
+/* Keep the stack where the lock was first contended, once, with the
+ * module epoch it was taken in (its frames are in the modules of that
+ * epoch, as a bucket's). */
+void lockstate_name(struct lockent *e, const uintptr_t *pcs, uint32_t n, uint32_t epoch);
 
 /* Entries with a LOCK record. */
 uint64_t lockstate_count_used(const struct lockstate *ls);

@@ -197,7 +197,8 @@ static int parse_bucket(struct dump *d, struct cur *c)
 
 /* The record has room for LC_LOCK_FIRST_FRAMES frames: it may be longer
  * than its nframes need, never longer than that room.  The spare bytes are
- * not checked: a live file's first stack may be written before its count. */
+ * not checked, nor the epoch of no frames: a live file's first stack and
+ * its epoch are written before its count. */
 static int parse_lock(struct dump *d, struct cur *c)
 {
 	const uint8_t *p, *pcs, *room;
@@ -216,6 +217,7 @@ static int parse_lock(struct dump *d, struct cur *c)
 	l->uncharged_ns = rd_u64(p + 24);
 	l->kind = kind;
 	l->nframes = n;
+	l->epoch = rd_u32(p + 40);
 	for (uint32_t i = 0; i < n; i++)
 		l->pcs[i] = rd_u64(pcs + 8 * i);
 	return 0;

@@ -24,8 +24,8 @@
  * their enums; LOST comes once per view, and totals are conserved per view
  * (dump_view_totals, dump_sum).  A view with no LOST record has lost nothing
  * (lost[view] stays zero).  A frame belongs to the module that holds it in
- * the bucket's module epoch (dump_module_in_epoch): a library unloaded and
- * another loaded at its address are told apart.
+ * the module epoch of its bucket or LOCK record (dump_module_in_epoch): a
+ * library unloaded and another loaded at its address are told apart.
  */
 #ifndef LOCKCONTEND_DUMPREAD_H
 #define LOCKCONTEND_DUMPREAD_H
@@ -68,6 +68,7 @@ struct dump_lock {
 	uint64_t uncharged_ns;
 	uint32_t kind;    /* enum lc_kind of its first contention, < LC_NKINDS */
 	uint32_t nframes; /* 0..LC_LOCK_FIRST_FRAMES */
+	uint32_t epoch;   /* module epoch when the first stack was taken */
 	uint64_t pcs[LC_LOCK_FIRST_FRAMES]; /* where it was first contended */
 };
 
@@ -124,13 +125,15 @@ int dump_read_file(const char *path, struct dump *d, char *err, size_t errlen);
 void dump_free(struct dump *d);
 
 /* The module whose PT_LOAD segments contain pc and that was loaded in
- * module epoch `epoch` (a bucket's), or NULL.  Several (an object listed
- * twice): the last in the file. */
+ * module epoch `epoch` (a bucket's or a LOCK record's); if none was, one
+ * found in the next epoch (a stack taken between a dlclose() and the
+ * refresh after it); or NULL.  Several (an object listed twice): the last
+ * in the file. */
 const struct dump_module *dump_module_in_epoch(const struct dump *d, uint64_t pc, uint32_t epoch);
 
 /* The module whose PT_LOAD segments contain pc, for an address that has no
- * epoch (a LOCK record's frames, a lock's address): of those that contain
- * it, the one loaded at the latest epoch (still loaded first), or NULL. */
+ * epoch (a lock's address): of those that contain it, the one loaded at
+ * the latest epoch (still loaded first), or NULL. */
 const struct dump_module *dump_module_of(const struct dump *d, uint64_t pc);
 
 /* Sum of one view's buckets plus its sentinel (every lost reason). */

@@ -42,13 +42,13 @@ bool locknames_is_wrapper(const char *function, const char *system_name)
 	return false;
 }
 
-/* The innermost frame of pc as a label: its function, else module+0xoff,
- * else the address. */
-static void frame_label(struct resolver *r, const struct dump *d, uint64_t pc, char *buf,
-                        size_t cap)
+/* The innermost frame of pc (taken in module epoch `epoch`) as a label:
+ * its function, else module+0xoff, else the address. */
+static void frame_label(struct resolver *r, const struct dump *d, uint64_t pc, uint32_t epoch,
+                        char *buf, size_t cap)
 {
 	struct resolve_frame f[RESOLVE_MAX_INLINE];
-	const struct dump_module *m = dump_module_of(d, pc);
+	const struct dump_module *m = dump_module_in_epoch(d, pc, epoch);
 	const char *base = m ? strrchr(m->path, '/') : NULL;
 	if (resolver_lookup(r, m, pc, f, RESOLVE_MAX_INLINE) > 0)
 		snprintf(buf, cap, "%s", f[0].function);
@@ -64,7 +64,7 @@ static void first_contender(struct resolver *r, const struct dump *d, const stru
 {
 	struct resolve_frame f[RESOLVE_MAX_INLINE];
 	for (uint32_t i = 0; i < l->nframes; i++) {
-		const struct dump_module *m = dump_module_of(d, l->pcs[i]);
+		const struct dump_module *m = dump_module_in_epoch(d, l->pcs[i], l->epoch);
 		if (m && locknames_is_runtime_library(m->path))
 			continue;
 		int n = resolver_lookup(r, m, l->pcs[i], f, RESOLVE_MAX_INLINE);
@@ -75,7 +75,7 @@ static void first_contender(struct resolver *r, const struct dump *d, const stru
 			}
 		}
 	}
-	frame_label(r, d, l->pcs[0], buf, cap);
+	frame_label(r, d, l->pcs[0], l->epoch, buf, cap);
 }
 
 void locknames_name(struct resolver *r, const struct dump *d, uint64_t addr,

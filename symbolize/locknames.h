@@ -15,11 +15,12 @@
  * libstdc++, and functions named std::*, __gthread*, __glibcxx_*,
  * pthread_*, mtx_* (the lock wrappers inlined into the caller;
  * __glibcxx_rwlock_* are std::shared_mutex's) are passed over; if every
- * frame is, the innermost one is used.  A LOCK record's frames carry no
- * module epoch: each is looked up in the module loaded latest at its
- * address (dump_module_of).  Uses the dump's resolver, so it is
- * as thread-unsafe as resolve.h.  The same rule shortens the lock table's
- * one-line stacks (report_locks.c).
+ * frame is, the innermost one is used.  Each frame is looked up in the
+ * module that held it in the LOCK record's module epoch
+ * (dump_module_in_epoch), as a bucket's: a library unloaded since is not
+ * taken for the one loaded at its address afterwards.  Uses the dump's
+ * resolver, so it is as thread-unsafe as resolve.h.  The same rule
+ * shortens the lock table's one-line stacks (report_locks.c).
  */
 #ifndef LOCKCONTEND_LOCKNAMES_H
 #define LOCKCONTEND_LOCKNAMES_H

@@ -5,13 +5,14 @@
  *
  * A debugging aid and the tests' window into a dump until (and beside) the
  * symbolizer: every record (LIVE, SLOT and the count of PENDING ones too),
- * frames as module+0xoffset (a bucket's in the modules of its epoch), what
- * became of the writer (dumpstatus.h), and a conservation check per view of
- * buckets + that view's sentinel against the independent totals
- * (dump_view_conserved), plus the record counts.  A file without trailer
- * has totals built from its SLOT records, and a snapshot's are their sums
- * as they were: there the buckets may fall short by what was still in
- * flight (dump_view_in_flight), which is printed, not an error.
+ * frames as module+0xoffset (in the modules of their bucket's or LOCK
+ * record's epoch), what became of the writer (dumpstatus.h), and a
+ * conservation check per view of buckets + that view's sentinel against the
+ * independent totals (dump_view_conserved), plus the record counts.  A
+ * file without trailer has totals built from its SLOT records, and a
+ * snapshot's are their sums as they were: there the buckets may fall short
+ * by what was still in flight (dump_view_in_flight), which is printed, not
+ * an error.
  * Exit status: 0 all files read whole (complete, live or died) and adding
  * up, 1 a file could not be read (one line on stderr), 2 a file was cut
  * short inside a record or did not add up.
@@ -29,7 +30,7 @@ static const char *const lost_names[LC_LOST_NREASONS] = {
     "evicted", "arena_full", "reentrant", "no_stacks", "no_stack", "no_slot",
 };
 
-/* m: the module of pc (of the bucket's epoch, or dump_module_of's). */
+/* m: the module of pc (in the epoch of its bucket or LOCK record). */
 static void print_frame(const struct dump_module *m, uint64_t pc)
 {
 	if (m)
@@ -77,11 +78,11 @@ static void print_locks(const struct dump *d)
 	for (size_t i = 0; i < d->nlocks; i++) {
 		const struct dump_lock *l = &d->locks[i];
 		printf("lock %#" PRIx64 " %s trylock_failures %" PRIu64 " timeouts %" PRIu64
-		       " uncharged_ns %" PRIu64 " first frames %u:",
+		       " uncharged_ns %" PRIu64 " epoch %u first frames %u:",
 		       l->addr, kind_names[l->kind], l->trylock_failures, l->timeouts, l->uncharged_ns,
-		       l->nframes);
+		       l->epoch, l->nframes);
 		for (uint32_t k = 0; k < l->nframes; k++)
-			print_frame(dump_module_of(d, l->pcs[k]), l->pcs[k]);
+			print_frame(dump_module_in_epoch(d, l->pcs[k], l->epoch), l->pcs[k]);
 		printf("\n");
 	}
 }

@@ -14,9 +14,10 @@
  *
  * Modules may overlap: a library unloaded and another loaded at its address
  * are two modules of the dump, told apart by their epochs.  So a lookup is
- * made in the module the caller chose (dump_module_in_epoch for a bucket's
- * frame, dump_module_of otherwise), never by address alone; the same object
- * listed twice (unloaded and loaded again at the same place) is read once.
+ * made in the module the caller chose (dump_module_in_epoch for the frame
+ * of a bucket or a LOCK record, dump_module_of for a lock's address), never
+ * by address alone; the same object listed twice (unloaded and loaded
+ * again at the same place) is read once.
  *
  * Lock addresses are named from the ELF symbol table of the module whose
  * PT_LOAD segments hold them (resolver_data_symbol): only a symbol whose

@@ -96,11 +96,13 @@ static void build_input(void)
 	add_stack(2, LC_BUCKET_TRUNCATED | LC_BUCKET_TIMEDOUT, LC_DUMP_MAX_DEPTH, 0x7f0000001000, 3,
 	          3);
 	add_stack(3, LC_BUCKET_TIMEDOUT, 5, 0xffffffffff600000, UINT64_MAX / 3, UINT64_MAX / 4);
-	db_lock(&b, &(struct lc_rec_lock){0x601000, 11, 3, 4444, LC_KIND_MUTEX, 3}, first);
+	db_lock(&b, &(struct lc_rec_lock){0x601000, 11, 3, 4444, LC_KIND_MUTEX, 3, .epoch = 2},
+	        first);
 	db_pending(&b, sizeof(struct lc_rec_bucket) + 8); /* a thread was killed mid-append */
 	for (uint32_t i = 4; i < NSTACKS; i++)
 		add_stack(i, 0, 2 + i % 7, 0x500000 + i * 0x1000, i + 1, 1000003ull * i);
-	db_lock(&b, &(struct lc_rec_lock){0x601040, UINT64_MAX, 0, 0, LC_KIND_WRLOCK, 0}, NULL);
+	db_lock(&b, &(struct lc_rec_lock){0x601040, UINT64_MAX, 0, 0, LC_KIND_WRLOCK, 0, .epoch = 0},
+	        NULL);
 	add_slots();
 	at_closing = b.len;
 	for (uint32_t v = 0; v < LC_NVIEWS; v++)
@@ -199,9 +201,10 @@ static void assert_locks_and_slots(const struct dump *d)
 	const struct dump_lock *a = dump_lock_of(d, 0x601000), *l = dump_lock_of(d, 0x601040);
 	cr_assert(a && l);
 	cr_assert(a->trylock_failures == 11 && a->timeouts == 3 && a->uncharged_ns == 4444 &&
-	          a->kind == LC_KIND_MUTEX && a->nframes == 3);
+	          a->kind == LC_KIND_MUTEX && a->nframes == 3 && a->epoch == 2);
 	cr_assert_arr_eq(a->pcs, first, sizeof(first));
-	cr_assert(l->trylock_failures == UINT64_MAX && l->kind == LC_KIND_WRLOCK && l->nframes == 0);
+	cr_assert(l->trylock_failures == UINT64_MAX && l->kind == LC_KIND_WRLOCK &&
+	          l->nframes == 0 && l->epoch == 0);
 	cr_assert_eq(d->nslots, NSLOTS);
 	cr_assert_arr_eq(d->slots, slots, sizeof(slots));
 }

@@ -3,8 +3,8 @@
  * dumps built by hand (dumpbuild.h), apart from the preload's writer.
  *
  * Tests: every field of every record type survives the trip (LIVE, SLOT,
- * module epochs and a bucket's epoch too), including the three LOST records
- * and LOCK records with and without frames; the checks a reader makes are
+ * module epochs and the epochs of a bucket and a LOCK record too), including
+ * the three LOST records and LOCK records with and without frames; the checks a reader makes are
  * one-line errors that name the record's offset (a bucket's view or kind
  * out of range, a lock's kind, more than LC_LOCK_FIRST_FRAMES frames, a
  * LOCK record shorter than its frames or longer than its room, a module
@@ -21,7 +21,8 @@
  * allowed.  Without TOTALS, totals and lost are the SLOT records' sums and
  * LIVE's counters (a LOST record read before is replaced), and the buckets
  * may fall short of them by what was in flight.  A frame belongs to the
- * module of its bucket's epoch: two modules at one address, one epoch each.
+ * module of its bucket's (or LOCK record's) epoch: two modules at one
+ * address, one epoch each.
  * Every prefix of a dump is an error or incomplete, never complete.
  */
 #include <criterion/criterion.h>
@@ -73,8 +74,10 @@ static void build_records(void)
 	                                             1500, 0, 0}, stack2, 2);
 	db_bucket(&b, (struct db_bucket){LC_VIEW_HOLD, LC_KIND_WRLOCK, LOCK_B, 100, 70000, 3000,
 	                                 LC_BUCKET_TRUNCATED, 0}, stack1, 3);
-	at_lock_a = db_lock(&b, &(struct lc_rec_lock){LOCK_A, 12, 7, 555, LC_KIND_MUTEX, 3}, stack1);
-	at_lock_b = db_lock(&b, &(struct lc_rec_lock){LOCK_B, 0, 0, 0, LC_KIND_RDLOCK, 0}, NULL);
+	at_lock_a = db_lock(&b, &(struct lc_rec_lock){LOCK_A, 12, 7, 555, LC_KIND_MUTEX, 3,
+	                                              .epoch = 2}, stack1);
+	at_lock_b = db_lock(&b, &(struct lc_rec_lock){LOCK_B, 0, 0, 0, LC_KIND_RDLOCK, 0,
+	                                              .epoch = 0}, NULL);
 	db_slot(&b, &slot);
 }
 
@@ -216,9 +219,11 @@ Test(dumpread, round_trip_every_v3_field)
 	cr_assert_eq(d.nlocks, 2);
 	const struct dump_lock *a = &d.locks[0], *l = &d.locks[1];
 	cr_assert(a->addr == LOCK_A && a->trylock_failures == 12 && a->timeouts == 7 &&
-	          a->uncharged_ns == 555 && a->kind == LC_KIND_MUTEX && a->nframes == 3);
+	          a->uncharged_ns == 555 && a->kind == LC_KIND_MUTEX && a->nframes == 3 &&
+	          a->epoch == 2);
 	cr_assert_arr_eq(a->pcs, stack1, sizeof(stack1));
-	cr_assert(l->addr == LOCK_B && l->kind == LC_KIND_RDLOCK && l->nframes == 0);
+	cr_assert(l->addr == LOCK_B && l->kind == LC_KIND_RDLOCK && l->nframes == 0 &&
+	          l->epoch == 0);
 	cr_assert_eq(dump_lock_of(&d, LOCK_B), l);
 	cr_assert_null(dump_lock_of(&d, LOCK_B + 8));
 	cr_assert_eq(d.lost_views, 7);
@@ -374,7 +379,8 @@ static int parse_lock_of_size(size_t size, struct dump *d)
 	char err[256];
 	db_free(&b);
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
-	db_lock_sized(&b, &(struct lc_rec_lock){LOCK_A, 0, 0, 0, LC_KIND_MUTEX, 3}, stack1, size);
+	db_lock_sized(&b, &(struct lc_rec_lock){LOCK_A, 0, 0, 0, LC_KIND_MUTEX, 3, .epoch = 0},
+	              stack1, size);
 	db_lost(&b, 0, NULL);
 	db_totals(&b, (struct lc_rec_totals){0});
 	db_trailer(&b);
@@ -675,7 +681,8 @@ Test(dumpread, lost_without_totals_comes_from_the_slots)
 
 /* ---- module epochs --------------------------------------------------------------- */
 
-/* Two libraries at one address: A in epochs 0..1, B from 2 on. */
+/* Two libraries at one address: A in epochs 0..1, B from 2 on.  A LOCK
+ * record's first frames have their epoch as a bucket's do. */
 Test(dumpread, a_frame_belongs_to_the_module_of_its_epoch)
 {
 	static const struct lc_rec_segment lib[] = {{0, 0x5000, 0, 5, 0}};
@@ -687,6 +694,8 @@ Test(dumpread, a_frame_belongs_to_the_module_of_its_epoch)
 	db_module_epochs(&b, bias, lib, 1, NULL, 0, "/lib/libb.so", 2, UINT32_MAX);
 	db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, 1, 1, 10, 10, 0, 1}, &pc, 1);
 	db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, 1, 1, 10, 10, 0, 2}, &pc, 1);
+	db_lock(&b, &(struct lc_rec_lock){.addr = 1, .nframes = 1, .epoch = 1}, &pc);
+	db_lock(&b, &(struct lc_rec_lock){.addr = 2, .nframes = 1, .epoch = 2}, &pc);
 	db_lost(&b, 0, NULL);
 	db_totals(&b, (struct lc_rec_totals){0});
 	db_trailer(&b);
@@ -694,6 +703,9 @@ Test(dumpread, a_frame_belongs_to_the_module_of_its_epoch)
 	const struct dump_module *a = &d.modules[0], *lb = &d.modules[1];
 	cr_assert_eq(dump_module_in_epoch(&d, pc, d.buckets[0].epoch), a);
 	cr_assert_eq(dump_module_in_epoch(&d, pc, d.buckets[1].epoch), lb);
+	cr_assert(d.locks[0].epoch == 1 && d.locks[1].epoch == 2);
+	cr_assert_eq(dump_module_in_epoch(&d, d.locks[0].pcs[0], d.locks[0].epoch), a);
+	cr_assert_eq(dump_module_in_epoch(&d, d.locks[1].pcs[0], d.locks[1].epoch), lb);
 	cr_assert_eq(dump_module_in_epoch(&d, pc, 0), a);
 	cr_assert_eq(dump_module_in_epoch(&d, pc, 1000), lb);
 	cr_assert_null(dump_module_in_epoch(&d, bias + 0x5000, 1), "past the segment");

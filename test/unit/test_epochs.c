@@ -10,8 +10,10 @@
  * (epoch 2).  Three buckets hold that one address, in epochs 1, 2 and 3:
  * libdwfl must resolve each in its own epoch's file — app_wait, qsort,
  * app_wait — not by address alone, and the object loaded twice is read
- * once, without a warning.  A LOCK record's frames have no epoch: they are
- * the latest module's (app_wait, epoch 3 on).
+ * once, without a warning.  A LOCK record's first frames are looked up in
+ * its own epoch likewise: the lock first contended in epoch 1 is named
+ * after app_wait, the one in epoch 2 after the C library's function (the
+ * latest module there is this program again).
  */
 #include <criterion/criterion.h>
 #include <dlfcn.h>
@@ -118,7 +120,8 @@ static void build(void)
 	for (uint32_t epoch = 1; epoch <= 3; epoch++)
 		db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, 0x1000 * epoch, epoch,
 		                                 100 * epoch, 100, 0, epoch}, &pc, 1);
-	db_lock(&b, &(struct lc_rec_lock){0x1000, 0, 0, 0, LC_KIND_MUTEX, 1}, &pc);
+	db_lock(&b, &(struct lc_rec_lock){0x1000, 0, 0, 0, LC_KIND_MUTEX, 1, .epoch = 1}, &pc);
+	db_lock(&b, &(struct lc_rec_lock){0x2000, 0, 0, 0, LC_KIND_MUTEX, 1, .epoch = 2}, &pc);
 	db_lost(&b, LC_VIEW_WAIT, NULL);
 	db_totals(&b, (struct lc_rec_totals){0});
 	db_trailer(&b);
@@ -194,13 +197,20 @@ Test(epochs, the_profile_keeps_the_epochs_apart)
 	free(out);
 }
 
-/* The LOCK record's first frame has no epoch: the latest module's name. */
-Test(epochs, lock_frames_use_the_latest_module)
+/* A LOCK record's first frame is named in the module of the record's
+ * epoch, not in the latest one at its address (this program, epoch 3 on):
+ * in epoch 2 it is the C library's (a runtime library, passed over: then
+ * the innermost frame names it, in that epoch too). */
+Test(epochs, lock_frames_use_the_module_of_their_epoch)
 {
 	struct resolve_opts o = {.demangle = true};
 	struct resolver *r = resolver_open(&d, &o, NULL);
-	char name[512];
+	char name[512], want[300];
+	cr_assert_eq(dump_lock_of(&d, 0x2000)->epoch, 2);
 	locknames_name(r, &d, 0x1000, dump_lock_of(&d, 0x1000), name, sizeof(name));
 	cr_assert_str_eq(name, "0x1000 (first contended in app_wait)");
+	locknames_name(r, &d, 0x2000, dump_lock_of(&d, 0x2000), name, sizeof(name));
+	snprintf(want, sizeof(want), "0x2000 (first contended in %s)", libc_name);
+	cr_assert_str_eq(name, want, "a frame of epoch 2 named in the latest module");
 	resolver_close(r);
 }

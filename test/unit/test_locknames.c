@@ -106,8 +106,8 @@ static void build(void)
 		          &user_stack[4], 1);
 	db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, (uintptr_t)heap_lock, 1, 900,
 	                                 900, 0, 0}, user_stack, 5);
-	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)heap_lock, 3, 0, 0, LC_KIND_MUTEX, 5},
-	        user_stack);
+	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)heap_lock, 3, 0, 0, LC_KIND_MUTEX, 5,
+	                                  .epoch = 0}, user_stack);
 	db_lost(&b, LC_VIEW_WAIT, NULL);
 	db_totals(&b, (struct lc_rec_totals){0});
 	db_trailer(&b);

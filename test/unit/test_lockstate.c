@@ -17,8 +17,9 @@
  * (lockstate_maybe_waited) is set exactly while a waiter is registered.
  * Four threads arriving, charging and departing on one entry with a shared
  * counter as clock keep the identity, up to the documented slack (a charge
- * read after a waiter's t1).  lockstate_name keeps the first stack only,
- * cut at LC_LOCK_FIRST_FRAMES, one whole stack when threads race;
+ * read after a waiter's t1).  lockstate_name keeps the first stack only
+ * and its module epoch, cut at LC_LOCK_FIRST_FRAMES, one whole stack (with
+ * its own epoch) when threads race;
  * lockstate_reset forgets everything (a new entry gets a new record).
  * The LOCK records (format 3.0, in a profile file: pfiletest.h): get makes
  * one, published, with the address, the first call's kind, zero counters
@@ -26,7 +27,8 @@
  * only, exactly from four threads; lockstate_count_used counts the entries
  * with a record; a file with no room keeps the entry (the holder view
  * works) without one, and counting or naming it does nothing; a reader
- * spinning on a record's nframes sees the frames when it sees nframes.
+ * spinning on a record's nframes sees the frames and their epoch when it
+ * sees nframes.
  *
  * The filter is a global array: each Criterion test runs in its own
  * process, and every test starts from lockstate_init on a fresh arena.
@@ -212,7 +214,7 @@ Test(lockstate, get_makes_one_published_lock_record)
 	cr_assert_eq(r->r.addr, l[0]);
 	cr_assert_eq(r->r.kind, LC_KIND_RDLOCK);
 	cr_assert(r->r.trylock_failures == 0 && r->r.timeouts == 0 && r->r.uncharged_ns == 0 &&
-	          r->r.nframes == 0);
+	          r->r.nframes == 0 && r->r.epoch == 0 && r->r.reserved == 0);
 	cr_assert_eq(lockstate_get(&ls, l[0], LC_KIND_SPIN), e);
 	cr_assert_eq(rec(e), r, "a second get made another record");
 	cr_assert_eq(r->r.kind, LC_KIND_RDLOCK, "a second get changed the kind");
@@ -288,7 +290,7 @@ Test(lockstate, no_room_for_a_record_keeps_the_entry_without_one)
 	cr_assert_null(rec(b));
 	cr_assert_eq(lockstate_find(&ls, l[1]), b);
 	lockstate_count(b, LOCKSTATE_TIMEOUTS, 1);
-	lockstate_name(b, l, 2);
+	lockstate_name(b, l, 2, 1);
 	lockstate_arrive(b, 10);
 	cr_assert_eq(charge_at(b, 30), 20, "the holder view needs no record");
 	lockstate_depart(b, 10, 30);
@@ -297,11 +299,12 @@ Test(lockstate, no_room_for_a_record_keeps_the_entry_without_one)
 	cr_assert_eq(rec(a)->r.timeouts, 0, "another lock's record was counted");
 }
 
-/* The first frames are stored before nframes, which publishes them: a
- * reader of the live file that sees nframes sees that many frames.  The
- * writer names NAMED entries one after the other, each once the reader is
- * spinning on its record's nframes; the reader then reads the frames.
- * (With nframes stored first, 20 runs of 20 failed on a 2-CPU machine.) */
+/* The first frames and their epoch are stored before nframes, which
+ * publishes them: a reader of the live file that sees nframes sees that
+ * many frames, and their epoch.  The writer names NAMED entries one after
+ * the other, each once the reader is spinning on its record's nframes; the
+ * reader then reads the frames and the epoch.  (With nframes stored
+ * first, 20 runs of 20 failed on a 2-CPU machine.) */
 #define NAMED 50000
 
 static struct lockent *named[NAMED];
@@ -321,6 +324,8 @@ static void *name_follow(void *arg)
 		for (uint32_t i = 0; i < got; i++)
 			if (r->first[i] != 0x900000 + (uint64_t)k * 16 + i)
 				*bad = k;
+		if (r->r.epoch != (uint32_t)k + 1)
+			*bad = k;
 	}
 	return NULL;
 }
@@ -342,10 +347,10 @@ Test(lockstate, first_frames_are_published_by_nframes, .timeout = 60)
 		for (unsigned spins = 0; atomic_load(&named_at) < k && bad < 0;)
 			if (++spins % (1u << 16) == 0)
 				sched_yield();
-		lockstate_name(named[k], pcs, LC_LOCK_FIRST_FRAMES);
+		lockstate_name(named[k], pcs, LC_LOCK_FIRST_FRAMES, (uint32_t)k + 1);
 	}
 	pthread_join(th, NULL);
-	cr_assert_eq(bad, -1, "lock %d: nframes was seen before its frames", bad);
+	cr_assert_eq(bad, -1, "lock %d: nframes was seen before its frames or epoch", bad);
 }
 
 /* ---- the holder view's clocks ------------------------------------------ */
@@ -654,24 +659,28 @@ Test(lockstate, name_keeps_the_first_stack_cut_at_the_limit)
 	distinct_locks(l, 2);
 	ls_make(1 << 20, 64);
 	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
-	lockstate_name(e, pcs, 0);
+	lockstate_name(e, pcs, 0, 1);
 	cr_assert_eq(atomic_load(&e->first_state), 0, "an empty stack was kept");
-	cr_assert_eq(rec(e)->r.nframes, 0);
-	lockstate_name(e, pcs, LC_LOCK_FIRST_FRAMES + 4);
+	cr_assert(rec(e)->r.nframes == 0 && rec(e)->r.epoch == 0, "an empty stack's epoch kept");
+	lockstate_name(e, pcs, LC_LOCK_FIRST_FRAMES + 4, 2);
 	cr_assert_eq(atomic_load(&e->first_state), 2);
 	cr_assert_eq(rec(e)->r.nframes, LC_LOCK_FIRST_FRAMES);
+	cr_assert_eq(rec(e)->r.epoch, 2);
 	cr_assert_arr_eq(rec(e)->first, pcs, LC_LOCK_FIRST_FRAMES * sizeof(uintptr_t));
-	lockstate_name(e, other, 3);
+	lockstate_name(e, other, 3, 5);
 	cr_assert_eq(rec(e)->r.nframes, LC_LOCK_FIRST_FRAMES, "a later stack replaced the first");
+	cr_assert_eq(rec(e)->r.epoch, 2, "a later stack's epoch replaced the first's");
 	cr_assert_arr_eq(rec(e)->first, pcs, LC_LOCK_FIRST_FRAMES * sizeof(uintptr_t));
 	struct lockent *f = lockstate_get(&ls, l[1], LC_KIND_MUTEX);
-	lockstate_name(f, other, 3);
+	lockstate_name(f, other, 3, 7);
 	cr_assert_eq(rec(f)->r.nframes, 3);
+	cr_assert_eq(rec(f)->r.epoch, 7);
 	cr_assert_arr_eq(rec(f)->first, other, sizeof(other));
 	uint64_t zero[LC_LOCK_FIRST_FRAMES - 3] = {0};
 	cr_assert_arr_eq(rec(f)->first + 3, zero, sizeof(zero), "frames past nframes");
 	cr_assert_eq(rec(e)->r.addr, l[0], "the frames overwrote the record's head");
 	cr_assert_eq(rec(f)->r.addr, l[1]);
+	cr_assert(rec(e)->r.reserved == 0 && rec(f)->r.reserved == 0);
 }
 
 #define NAME_THREADS 8
@@ -680,14 +689,14 @@ struct namer {
 	struct lockent *e;
 	pthread_barrier_t *start;
 	uintptr_t pcs[LC_LOCK_FIRST_FRAMES];
-	uint32_t n;
+	uint32_t n, epoch;
 };
 
 static void *name_run(void *arg)
 {
 	struct namer *nm = arg;
 	pthread_barrier_wait(nm->start);
-	lockstate_name(nm->e, nm->pcs, nm->n);
+	lockstate_name(nm->e, nm->pcs, nm->n, nm->epoch);
 	return NULL;
 }
 
@@ -705,7 +714,8 @@ Test(lockstate, racing_names_leave_one_whole_stack)
 		pthread_barrier_t start;
 		pthread_barrier_init(&start, NULL, NAME_THREADS);
 		for (int t = 0; t < NAME_THREADS; t++) {
-			nm[t] = (struct namer){.e = e, .start = &start, .n = 1 + (uint32_t)t % 8};
+			nm[t] = (struct namer){.e = e, .start = &start, .n = 1 + (uint32_t)t % 8,
+			                       .epoch = 100 + (uint32_t)t};
 			for (int i = 0; i < LC_LOCK_FIRST_FRAMES; i++)
 				nm[t].pcs[i] = 0x500000 + 0x1000 * (uintptr_t)t + (uintptr_t)i;
 			cr_assert_eq(pthread_create(&th[t], NULL, name_run, &nm[t]), 0);
@@ -719,6 +729,7 @@ Test(lockstate, racing_names_leave_one_whole_stack)
 		cr_assert(t >= 0 && t < NAME_THREADS, "frame %#lx from nobody",
 		          (unsigned long)r->first[0]);
 		cr_assert_eq(r->r.nframes, nm[t].n, "thread %d's frames, another's count", t);
+		cr_assert_eq(r->r.epoch, nm[t].epoch, "thread %d's frames, another's epoch", t);
 		cr_assert_arr_eq(r->first, nm[t].pcs, nm[t].n * sizeof(uintptr_t),
 		                 "round %d: frames of several threads", round);
 	}
@@ -733,7 +744,7 @@ Test(lockstate, reset_forgets_everything)
 		lockstate_get(&ls, l[i], LC_KIND_WRLOCK); /* the last two refused */
 	struct lockent *e = lockstate_find(&ls, l[0]);
 	lockstate_arrive(e, 100);
-	lockstate_name(e, l, 2);
+	lockstate_name(e, l, 2, 1);
 	lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 3);
 	uint64_t records = lock_records();
 	cr_assert(lockstate_maybe_waited(l[0]));

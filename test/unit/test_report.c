@@ -127,8 +127,10 @@ static void build_records(uint64_t caused)
 	bucket(LC_VIEW_HOLDER, LC_KIND_MUTEX, &cache_lock, 4, caused - 950, cache_put);
 	bucket(LC_VIEW_HOLDER, LC_KIND_WRLOCK, &table_lock, 1, 950, table_write);
 	bucket(LC_VIEW_HOLD, LC_KIND_MUTEX, &cache_lock, 10, 1000, cache_put);
-	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)&cache_lock, 0, 0, UNCHARGED_CACHE, 0, 0}, NULL);
-	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)&table_lock, 2, 0, UNCHARGED_TABLE, 1, 0}, NULL);
+	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)&cache_lock, 0, 0, UNCHARGED_CACHE, 0, 0,
+	                                  .epoch = 0}, NULL);
+	db_lock(&b, &(struct lc_rec_lock){(uintptr_t)&table_lock, 2, 0, UNCHARGED_TABLE, 1, 0,
+	                                  .epoch = 0}, NULL);
 }
 
 static void parse(void)
