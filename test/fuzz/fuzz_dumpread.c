@@ -89,19 +89,18 @@ static void walk_module(const struct dump *d, const struct dump_module *m)
 	}
 }
 
-/* Each pc in the module dump_module_of (epoch < 0) or dump_module_in_epoch
- * gives, if any: one that holds it, and was loaded in that epoch or found
- * in the next (dumpread.c: a stack taken between a dlclose() and the
- * refresh after it). */
-static void walk_pcs(const struct dump *d, const uint64_t *pcs, uint32_t n, int64_t epoch)
+/* Each pc of a stack taken in `epoch` (a bucket's or a LOCK record's) in
+ * the module dump_module_in_epoch gives, if any: one that holds it, and was
+ * loaded in that epoch or found in the next (dumpread.c: a stack taken
+ * between a dlclose() and the refresh after it). */
+static void walk_pcs(const struct dump *d, const uint64_t *pcs, uint32_t n, uint32_t epoch)
 {
 	for (uint32_t k = 0; k < n; k++) {
-		const struct dump_module *m = epoch < 0 ? dump_module_of(d, pcs[k])
-		                                        : dump_module_in_epoch(d, pcs[k], (uint32_t)epoch);
+		const struct dump_module *m = dump_module_in_epoch(d, pcs[k], epoch);
 		if (!m)
 			continue;
 		CHECK(m >= d->modules && m < d->modules + d->nmodules && contains(m, pcs[k]));
-		CHECK(epoch < 0 || (m->epoch_first <= epoch && epoch <= m->epoch_last) ||
+		CHECK((m->epoch_first <= epoch && epoch <= m->epoch_last) ||
 		      (epoch < UINT32_MAX && m->epoch_first == epoch + 1));
 		touch(m->path, strlen(m->path) + 1);
 	}
@@ -121,7 +120,7 @@ static void walk_lock(const struct dump *d, const struct dump_lock *l)
 {
 	CHECK(l->nframes <= LC_LOCK_FIRST_FRAMES && l->kind < LC_NKINDS);
 	touch(l, sizeof(*l));
-	walk_pcs(d, l->pcs, l->nframes, -1);
+	walk_pcs(d, l->pcs, l->nframes, l->epoch);
 	const struct dump_lock *found = dump_lock_of(d, l->addr);
 	CHECK(found >= d->locks && found < d->locks + d->nlocks && found->addr == l->addr);
 }

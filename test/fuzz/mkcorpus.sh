@@ -69,7 +69,7 @@ cut cut-after-meta.raw "$(offset 10)"              # at a record boundary: whole
 cut cut-before-trailer.raw "$(offset 6)"           # every record but the trailer: whole
 cut cut-mid-module.raw "$(($(offset 2) + 8 + 36))" # inside the first segment
 cut cut-mid-bucket.raw "$(($(offset 3) + 8 + 52))" # inside the first frame
-cut cut-mid-lock.raw "$(($(offset 7) + 8 + 44))"   # inside its first frame
+cut cut-mid-lock.raw "$(($(offset 7) + 8 + 52))"   # inside its first frame
 cut cut-mid-slot.raw "$(($(offset 9) + 8 + 100))"  # inside its losses
 cut cut-mid-live.raw "$(($(offset 10) + 8 + 20))"
 cut cut-mid-lost.raw "$(($(offset 4 2) + 8 + 12))" # the holder view's reasons
@@ -81,9 +81,11 @@ $seed retype "$out/live.raw" "$out/live-pending-bucket.raw" 3 2 8 # in flight
 $seed insert "$out/known_wait.raw" "$out/pending.raw" 8 40 4     # skipped, counted
 { cat "$out/known_wait.raw"; head -c 64 /dev/zero; } >"$out/zeros-after-trailer.raw"
 $seed set "$out/known_wait.raw" "$out/snapshot.raw" 10 1 0 4 3   # LIVE.state
-# Module epochs: the executable unloaded at epoch 1, a bucket taken at 2.
+# Module epochs: the executable unloaded at epoch 1, a bucket and a lock's
+# first stack taken at 2.
 $seed set "$out/known_wait.raw" "$tmp/epoch.raw" 2 1 28 4 1
-$seed set "$tmp/epoch.raw" "$out/epoch-unloaded.raw" 3 1 44 4 2
+$seed set "$tmp/epoch.raw" "$tmp/epoch-bucket.raw" 3 1 44 4 2
+$seed set "$tmp/epoch-bucket.raw" "$out/epoch-unloaded.raw" 7 1 40 4 2
 # A record type this reader does not know, valid otherwise: skipped.
 $seed insert "$out/known_wait.raw" "$out/unknown-record.raw" 99 5 3
 # What a newer minor version may write: a new record type.  Read.
