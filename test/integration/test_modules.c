@@ -6,10 +6,10 @@
  * dlplugin waits in plugin_one.so's plugin_contend(), dlcloses it, loads
  * plugin_two.so (the same code, its function named other_contend) where
  * the first was, and waits there.  Same base, same offset: only the module
- * epochs (dlclose moves the epoch on; a bucket has the epoch of its stack)
- * tell the two apart.  The fixture checks and prints that the second
- * library did land at the first one's address; the test insists, or it
- * would prove nothing.
+ * epochs (dlclose moves the epoch on; a bucket has the epoch of its stack,
+ * a LOCK record that of its first stack) tell the two apart.  The fixture
+ * checks and prints that the second library did land at the first one's
+ * address; the test insists, or it would prove nothing.
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -74,11 +74,11 @@ Test(modules, unloaded_library_and_its_successor_at_the_same_address_keep_their_
 }
 
 /* A lock on the heap is named by where it was first contended, inside the
- * library since unloaded.  Disabled: fails at the time of writing.  A LOCK
- * record's first frames have no module epoch, so the reader places them in
- * the library loaded there last, and the report names the lock "0x...
- * (first contended in other_contend)". */
-Test(modules, heap_lock_first_contended_in_an_unloaded_library_is_named_by_it, .disabled = true)
+ * library since unloaded: the LOCK record's first frames carry the module
+ * epoch they were taken in.  Without it the reader placed them in the
+ * library loaded there last, and the report named the lock "0x... (first
+ * contended in other_contend)". */
+Test(modules, heap_lock_first_contended_in_an_unloaded_library_is_named_by_it)
 {
 	struct run_result r;
 	char dump[PATH_MAX];
