@@ -110,20 +110,36 @@ uint64_t lockstate_arrive(struct lockent *e, uint64_t t0)
 	return start - t0;
 }
 
-uint64_t lockstate_depart(struct lockent *e, uint64_t t0, uint64_t t1)
+/* Take the waiter out, under the flag; t1 is *t1, or read here when now
+ * is given.  Returns the waiting since its last charge. */
+static uint64_t lockent_depart(struct lockent *e, uint64_t t0, uint64_t *t1,
+                               uint64_t (*now)(void))
 {
 	uintptr_t lock = atomic_load_explicit(&e->addr, memory_order_relaxed);
 	lockent_enter(e);
+	if (now)
+		*t1 = now(); /* after every charge that counted this waiter */
 	uint64_t start = e->reset_at > t0 ? e->reset_at : t0;
 	e->nwait--;
 	e->sum -= start;
 	lockent_leave(e);
 	atomic_fetch_sub_explicit(&lockstate_filter[lockstate_filter_index(lock)], 1,
 	                          memory_order_relaxed);
-	/* A charge read after t1 (another reader's unlock, while this one had
-	 * its read lock but had not left yet) may have counted a few ns past
-	 * t1: then nothing is left uncharged. */
-	return t1 > start ? t1 - start : 0;
+	/* With t1 read outside the flag, a charge read after t1 (another
+	 * reader's unlock, while this one had its read lock but had not left
+	 * yet) may have counted a few ns past t1: nothing is left uncharged. */
+	return *t1 > start ? *t1 - start : 0;
+}
+
+uint64_t lockstate_depart(struct lockent *e, uint64_t t0, uint64_t t1)
+{
+	return lockent_depart(e, t0, &t1, NULL);
+}
+
+uint64_t lockstate_depart_now(struct lockent *e, uint64_t t0, uint64_t (*now)(void),
+                              uint64_t *t1)
+{
+	return lockent_depart(e, t0, t1, now);
 }
 
 uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void))

@@ -111,6 +111,11 @@ struct lockent *lockstate_find(struct lockstate *ls, uintptr_t lock);
  * charge. */
 uint64_t lockstate_arrive(struct lockent *e, uint64_t t0);
 uint64_t lockstate_depart(struct lockent *e, uint64_t t0, uint64_t t1);
+/* The same, with t1 read under the entry's flag (returned in *t1): no
+ * charge can then fall between the end of the wait and the departure, and
+ * charges plus uncharged add up to t1 - t0 exactly. */
+uint64_t lockstate_depart_now(struct lockent *e, uint64_t t0, uint64_t (*now)(void),
+                              uint64_t *t1);
 
 /* An unlock of e's lock: read the clock, charge and reset the waiters.
  * Returns the waiting charged (ns, not scaled), 0 if nobody waited. */

@@ -606,16 +606,23 @@ out:
  * made longer than that. */
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o)
 {
-	uint64_t t1 = recorder_now();
+	uint64_t t1, uncharged = 0;
 	int saved = errno;
-	t->guard++;
+	t->guard++; /* before the entry's flag: see lockstate.h */
+	bool registered = s->ent && g.cfg.holder &&
+	                  s->fork_gen == atomic_load_explicit(&g.fork_gen, memory_order_relaxed);
+	/* A registered waiter reads its end under the lock entry's flag:
+	 * charges and uncharged then add up to the wait exactly. */
+	if (registered)
+		uncharged = s->gap + lockstate_depart_now(s->ent, s->t0, recorder_now, &t1);
+	else
+		t1 = recorder_now();
 	if (t->sampling)
 		t->sampling--;
 	if (s->fork_gen != atomic_load_explicit(&g.fork_gen, memory_order_relaxed))
 		goto out; /* a fork (from a signal handler) during the wait reset us */
-	uint64_t uncharged = t1 - s->t0;
-	if (s->ent && g.cfg.holder)
-		uncharged = s->gap + lockstate_depart(s->ent, s->t0, t1);
+	if (!registered)
+		uncharged = t1 - s->t0;
 	if (!t->slot || o == RECORDER_DISCARD)
 		goto out; /* an error, not a wait */
 	struct event_key k = {
