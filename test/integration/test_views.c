@@ -124,7 +124,8 @@ Test(views, holder_charge_counts_every_waiter)
 	harness_result_free(&r);
 }
 
-/* holder=0: waits are recorded as before, no unlock is charged. */
+/* holder=0: waits are recorded as before, no unlock is charged (the dump
+ * says so, and the holder view has none). */
 Test(views, holder_0_charges_no_unlock)
 {
 	char dump[PATH_MAX];
@@ -140,6 +141,14 @@ Test(views, holder_0_charges_no_unlock)
 	size_t lines = 0;
 	harness_folded_sum(s.out, "hold_cache_for_a_while", &lines);
 	cr_assert_eq(lines, 0, "holder=0, yet the holder view charges:\n%s", s.out);
+
+	char err[256];
+	struct dump d;
+	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s: %s", dump, err);
+	cr_assert_eq(d.meta.flags & LC_META_HOLDER, 0, "holder=0, yet the dump says holder on");
+	cr_assert_eq(d.totals.caused_count, 0, "holder=0, yet %" PRIu64 " charged unlocks",
+	             d.totals.caused_count);
+	dump_free(&d);
 	free(waiter);
 	harness_result_free(&s);
 	harness_result_free(&r);
@@ -171,11 +180,13 @@ Test(views, hold_view_has_the_sections_of_a_contended_lock)
 	harness_result_free(&r);
 }
 
-/* hold=0: no hold samples at all, the waits as before. */
+/* hold=0: no hold samples at all (the dump says it sampled none, and
+ * there are none), the waits as before. */
 Test(views, hold_0_samples_no_hold)
 {
-	char dump[PATH_MAX];
+	char dump[PATH_MAX], err[256];
 	struct run_result r, s;
+	struct dump d;
 	harness_profile("hold_time", (const char *[]){"3", "20", NULL}, "hold=0", 30, &r, dump);
 	char *waiter = harness_folded(dump, "waiter", NULL);
 	harness_assert_near(delay_of(waiter, "first_contention"), harness_out_value(r.out, "waited_ns"),
@@ -184,6 +195,13 @@ Test(views, hold_0_samples_no_hold)
 	size_t lines = 0;
 	harness_folded_sum(s.out, "long_critical_section", &lines);
 	cr_assert_eq(lines, 0, "hold=0, yet:\n%s", s.out);
+
+	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s: %s", dump, err);
+	cr_assert_eq(d.meta.hold_rate, 0, "hold=0, yet the dump says 1 in %u", d.meta.hold_rate);
+	cr_assert_eq(d.totals.holds, 0, "hold=0, yet %" PRIu64 " holds", d.totals.holds);
+	for (size_t i = 0; i < d.nbuckets; i++)
+		cr_assert_neq(d.buckets[i].view, LC_VIEW_HOLD, "hold=0, yet a hold-view bucket");
+	dump_free(&d);
 	free(waiter);
 	harness_result_free(&s);
 	harness_result_free(&r);
