@@ -93,8 +93,9 @@ Test(kinds, rwlock_read_and_write_waits_apart)
 	/* The writer's unlock ended the reader's waits, the reader's the writer's. */
 	char *holder = harness_folded(dump, "holder", NULL);
 	harness_assert_near(delay_of(holder, "write_table"), caused, 0.10, "holder view, write_table");
-	harness_assert_near(delay_of(holder, "scan_table"), harness_out_value(r.out, "reader_caused_ns"),
-	                    0.10, "holder view, scan_table");
+	harness_assert_near(delay_of(holder, "scan_table"),
+	                    harness_out_value(r.out, "reader_caused_ns"), 0.10,
+	                    "holder view, scan_table");
 	free(rdv);
 	free(wrv);
 	free(rwv);
@@ -129,7 +130,8 @@ Test(kinds, spinning_is_waiting)
 	uint64_t spun = harness_out_value(r.out, "spun_ns");
 
 	char *spin = kind_view(dump, "waiter", "spin");
-	harness_assert_near(delay_of(spin, "spin_for_stats"), spun, 0.10, "--kind=spin, spin_for_stats");
+	harness_assert_near(delay_of(spin, "spin_for_stats"), spun, 0.10,
+	                    "--kind=spin, spin_for_stats");
 	char *spin_n = harness_folded(dump, "waiter",
 	                              (const char *[]){"--kind=spin", "--value=contentions", NULL});
 	cr_assert_eq(delay_of(spin_n, "spin_for_stats"), 2, "two spins; a failed trylock is none:\n%s",

@@ -57,7 +57,8 @@ Test(views, holder_view_charges_the_function_that_unlocked)
 	char *holder = harness_folded(dump, "holder", NULL);
 	uint64_t charged = delay_of(holder, "hold_cache_for_a_while");
 	harness_assert_near(charged, waited, 0.10, "holder view, hold_cache_for_a_while vs W's wait");
-	harness_assert_near(charged, caused, 0.10, "holder view, hold_cache_for_a_while vs its unlocks");
+	harness_assert_near(charged, caused, 0.10,
+	                    "holder view, hold_cache_for_a_while vs its unlocks");
 	cr_assert(delay_of(holder, "wait_for_cache") < waited / 20,
 	          "W's own unlocks ended no one's wait, yet:\n%s", holder);
 	cr_assert(sentinel_line(holder, "_NotChargedToHolder") >= 0,
@@ -117,8 +118,9 @@ Test(views, holder_charge_counts_every_waiter)
 	char *waiter = harness_folded(dump, "waiter", NULL);
 	harness_assert_near(delay_of(waiter, "wait_for_cache"), waited, 0.10,
 	                    "waiter view, wait_for_cache (3 waiters)");
-	harness_assert_near(harness_folded_sum(holder, NULL, NULL), harness_folded_sum(waiter, NULL, NULL),
-	                    0.05, "holder view + _NotChargedToHolder vs the waiter view");
+	harness_assert_near(harness_folded_sum(holder, NULL, NULL),
+	                    harness_folded_sum(waiter, NULL, NULL), 0.05,
+	                    "holder view + _NotChargedToHolder vs the waiter view");
 	free(holder);
 	free(waiter);
 	harness_result_free(&r);
@@ -243,8 +245,10 @@ static void raw_line(const char *line, struct raw_sums *s)
 {
 	char view[16], kind[16], verdict[16];
 	unsigned long long a, b, c, d, e, f;
-	if (sscanf(line, "bucket %15s %15s lock %*s count %llu delay_ns %llu", view, kind, &a, &b) == 4 ||
-	    sscanf(line, "sentinel %15s _LostContendedLock count %llu delay_ns %llu", view, &a, &b) == 3) {
+	if (sscanf(line, "bucket %15s %15s lock %*s count %llu delay_ns %llu", view, kind, &a,
+	           &b) == 4 ||
+	    sscanf(line, "sentinel %15s _LostContendedLock count %llu delay_ns %llu", view, &a,
+	           &b) == 3) {
 		s->count[raw_view(view)] += a;
 		s->delay[raw_view(view)] += b;
 	} else if (sscanf(line, "totals contentions %llu delay_ns %llu", &a, &b) == 2) {
