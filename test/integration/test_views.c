@@ -54,15 +54,19 @@ Test(views, holder_view_charges_the_function_that_unlocked)
 	uint64_t waited = harness_out_value(r.out, "waited_ns");
 	uint64_t caused = harness_out_value(r.out, "caused_ns");
 
+	/* W's own measure of its wait also holds the time from H's unlock until
+	 * W ran again: not H's doing, _NotChargedToHolder by definition, and
+	 * more than 10% of the wait on a loaded machine (25 ms of 228 once). */
 	char *holder = harness_folded(dump, "holder", NULL);
 	uint64_t charged = delay_of(holder, "hold_cache_for_a_while");
-	harness_assert_near(charged, waited, 0.10, "holder view, hold_cache_for_a_while vs W's wait");
+	int64_t uncharged = sentinel_line(holder, "_NotChargedToHolder");
+	cr_assert(uncharged >= 0, "no one-frame _NotChargedToHolder line:\n%s", holder);
 	harness_assert_near(charged, caused, 0.10,
-	                    "holder view, hold_cache_for_a_while vs its unlocks");
+	                    "holder view, hold_cache_for_a_while vs H's unlock - W's lock call");
+	harness_assert_near(charged + (uint64_t)uncharged, waited, 0.10,
+	                    "holder view, hold_cache_for_a_while + _NotChargedToHolder vs W's wait");
 	cr_assert(delay_of(holder, "wait_for_cache") < waited / 20,
 	          "W's own unlocks ended no one's wait, yet:\n%s", holder);
-	cr_assert(sentinel_line(holder, "_NotChargedToHolder") >= 0,
-	          "no one-frame _NotChargedToHolder line:\n%s", holder);
 
 	char *holder_n = harness_folded(dump, "holder", (const char *[]){"--value=contentions", NULL});
 	cr_assert_eq(delay_of(holder_n, "hold_cache_for_a_while"), 4,
