@@ -4,8 +4,10 @@
  * Four workers look keys up in a shared cache.  A miss computes the value
  * while still holding cache_lock (the bug a profiler should point at:
  * cache_fill does slow work inside the critical section), so the other
- * workers queue up behind it in cache_lookup.  A second lock, stats_lock,
- * is taken briefly for every request and is contended far less.
+ * workers queue up behind it in cache_lookup: the waiter view shows where
+ * they wait (cache_lookup), the holder view whose critical section made
+ * them wait (cache_fill's unlock).  A second lock, stats_lock, is taken
+ * briefly for every request and is contended far less.
  *
  *   make demo     builds this, runs it under liblockcontend.so, prints the profile
  */
@@ -33,30 +35,42 @@ static __attribute__((noinline)) uint64_t compute_value(unsigned key)
 	return v;
 }
 
-static __attribute__((noinline)) void cache_fill(unsigned key)
+/* Called with cache_lock held, on a miss: computes the value inside the
+ * critical section, then releases the lock.  The holder view charges this
+ * unlock with the waiting it made the other workers do. */
+static __attribute__((noinline)) uint64_t cache_fill(unsigned key)
 {
-	cache[key] = compute_value(key); /* slow work with cache_lock held */
+	uint64_t v = compute_value(key); /* slow work with cache_lock held */
+	cache[key] = v;
 	cached[key] = 1;
+	pthread_mutex_unlock(&cache_lock);
+	return v;
 }
 
-static __attribute__((noinline)) uint64_t cache_lookup(unsigned key)
+static __attribute__((noinline)) void count_request(int hit)
 {
-	pthread_mutex_lock(&cache_lock);
-	int hit = cached[key];
-	if (!hit)
-		cache_fill(key);
-	uint64_t v = cache[key];
-	/* Entries expire, so misses keep happening. */
-	if (v % 7 == 0)
-		cached[key] = 0;
-	pthread_mutex_unlock(&cache_lock);
-
 	pthread_mutex_lock(&stats_lock);
 	if (hit)
 		hits++;
 	else
 		misses++;
 	pthread_mutex_unlock(&stats_lock);
+}
+
+static __attribute__((noinline)) uint64_t cache_lookup(unsigned key)
+{
+	pthread_mutex_lock(&cache_lock);
+	if (!cached[key]) {
+		uint64_t v = cache_fill(key);
+		count_request(0);
+		return v;
+	}
+	uint64_t v = cache[key];
+	/* Entries expire, so misses keep happening. */
+	if (v % 7 == 0)
+		cached[key] = 0;
+	pthread_mutex_unlock(&cache_lock);
+	count_request(1);
 	return v;
 }
 

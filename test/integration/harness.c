@@ -726,7 +726,8 @@ void harness_assert_near(uint64_t got, uint64_t want, double tolerance, const ch
 	double ratio = want ? (double)got / (double)want : 0;
 
 	cr_assert(want > 0 && ratio >= 1 - tolerance && ratio <= 1 + tolerance,
-	          "%s: profile %" PRIu64 " ns vs measured %" PRIu64 " ns (ratio %.3f, allowed %.2f-%.2f)",
+	          "%s: profile %" PRIu64 " ns vs measured %" PRIu64
+	          " ns (ratio %.3f, allowed %.2f-%.2f)",
 	          what, got, want, ratio, 1 - tolerance, 1 + tolerance);
 }
 
@@ -737,7 +738,8 @@ char *harness_go_pprof(const char *args, const char *file)
 	size_t len = 0, cap = 1 << 16;
 	char *out = malloc(cap);
 
-	cr_assert(out != NULL && shell_quote(file, quoted, sizeof quoted), "harness_go_pprof: %s", file);
+	cr_assert(out != NULL && shell_quote(file, quoted, sizeof quoted), "harness_go_pprof: %s",
+	          file);
 	snprintf(cmd, sizeof cmd, "HOME=%s PPROF_TMPDIR=%s go tool pprof %s %s 2>&1", tmp, tmp, args,
 	         quoted);
 	FILE *p = popen(cmd, "r");

@@ -177,7 +177,8 @@ Test(locks, pprof_labels_name_each_lock_and_kind)
 	pprof_file(l.dump, pb);
 	char *tags = harness_go_pprof("-tags", pb);
 	for (int i = 0; i < 3; i++)
-		cr_assert(strstr(tags, l.names[i]), "go tool pprof -tags lacks '%s':\n%s", l.names[i], tags);
+		cr_assert(strstr(tags, l.names[i]), "go tool pprof -tags lacks '%s':\n%s", l.names[i],
+		          tags);
 	cr_assert(strstr(tags, "lock:") && strstr(tags, "kind:"), "no lock or kind label:\n%s", tags);
 	cr_assert(strstr(tags, ": mutex\n"), "no kind mutex:\n%s", tags);
 	free(tags);

@@ -1,11 +1,13 @@
 /*
- * test_retcodes.c — the preload must not change what a mutex call returns.
+ * test_retcodes.c — the preload must not change what a hooked call returns.
  *
  * test/fixtures/retcodes prints the return code and errno of every hooked
  * call on every mutex kind in every state (free, held, owner died, not
- * recoverable, bad deadline, bad clock, ...).  Its output depends only on
- * glibc and the kernel, so a run under the preload must print exactly what
- * a run without it prints, whatever the preload's configuration.
+ * recoverable, bad deadline, bad clock, ...); test/fixtures/retcodes_more
+ * does the same for the rwlock, spin lock, condition variable and C11
+ * mtx_/cnd_ hooks.  Their output depends only on glibc and the kernel, so a
+ * run under the preload must print exactly what a run without it prints,
+ * whatever the preload's configuration.
  */
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -15,13 +17,12 @@
 #include "integration/harness.h"
 
 #define RUN_TIMEOUT_S 60
-#define LAST_LINE "retcodes: done\n"
 
-/* Run the fixture in dir with LOCKCONTEND=config (none if NULL). */
-static void retcodes_exec(const char *label, bool preload, const char *config, const char *dir,
-                          struct run_result *r)
+/* Run fixture `name` in dir with LOCKCONTEND=config (none if NULL). */
+static void retcodes_exec(const char *name, const char *label, bool preload, const char *config,
+                          const char *dir, struct run_result *r)
 {
-	const char *argv[] = { harness_fixture("retcodes"), NULL };
+	const char *argv[] = { harness_fixture(name), NULL };
 	const char *env[] = { NULL, NULL };
 	char var[PATH_MAX + 64];
 
@@ -36,10 +37,14 @@ static void retcodes_exec(const char *label, bool preload, const char *config, c
 	          label, r->err);
 }
 
-/* How the run ended, in words; NULL if it ran to the end and exited 0. */
-static const char *retcodes_trouble(const struct run_result *r, char *buf, size_t len)
+/* How the run ended, in words; NULL if it ran to the end ("<name>: done")
+ * and exited 0. */
+static const char *retcodes_trouble(const char *name, const struct run_result *r, char *buf,
+                                    size_t len)
 {
-	size_t n = strlen(r->out), m = strlen(LAST_LINE);
+	char last[64];
+	snprintf(last, sizeof last, "%s: done\n", name);
+	size_t n = strlen(r->out), m = strlen(last);
 
 	if (r->timed_out)
 		snprintf(buf, len, "still running after %d s, killed", RUN_TIMEOUT_S);
@@ -47,8 +52,8 @@ static const char *retcodes_trouble(const struct run_result *r, char *buf, size_
 		snprintf(buf, len, "killed by signal %d (%s)", r->signal, strsignal(r->signal));
 	else if (r->exit_code != 0)
 		snprintf(buf, len, "exit status %d", r->exit_code);
-	else if (n < m || strcmp(r->out + n - m, LAST_LINE) != 0)
-		snprintf(buf, len, "output does not end with \"retcodes: done\"");
+	else if (n < m || strcmp(r->out + n - m, last) != 0)
+		snprintf(buf, len, "output does not end with \"%s: done\"", name);
 	else
 		return NULL;
 	return buf;
@@ -84,20 +89,21 @@ static void expect_same_output(const char *label, const char *want, const char *
 	               *g ? g : "(end of output)");
 }
 
-/* The fixture without the preload, then with it and LOCKCONTEND=config,
+/* Fixture `name` without the preload, then with it and LOCKCONTEND=config,
  * both in dir.  A difference is reported before a crash: it says where
  * things went wrong. */
-static void retcodes_compare(const char *dir, const char *label, const char *config)
+static void retcodes_compare(const char *name, const char *dir, const char *label,
+                             const char *config)
 {
 	struct run_result plain, profiled;
 	char why[128];
 	const char *trouble;
 
-	retcodes_exec("without preload", false, NULL, dir, &plain);
-	trouble = retcodes_trouble(&plain, why, sizeof why);
+	retcodes_exec(name, "without preload", false, NULL, dir, &plain);
+	trouble = retcodes_trouble(name, &plain, why, sizeof why);
 	cr_assert(trouble == NULL, "without preload: %s; stderr:\n%s", trouble, plain.err);
-	retcodes_exec(label, true, config, dir, &profiled);
-	trouble = retcodes_trouble(&profiled, why, sizeof why);
+	retcodes_exec(name, label, true, config, dir, &profiled);
+	trouble = retcodes_trouble(name, &profiled, why, sizeof why);
 	expect_same_output(label, plain.out, profiled.out, trouble);
 	cr_assert(trouble == NULL, "%s: %s; stderr:\n%s", label, trouble, profiled.err);
 	harness_result_free(&plain);
@@ -110,15 +116,64 @@ Test(retcodes, same_with_preload, .timeout = 300)
 	char config[PATH_MAX + 32];
 
 	snprintf(config, sizeof config, "out=%s/rc.%%p.raw", dir);
-	retcodes_compare(dir, "LOCKCONTEND=out=<tmp>/rc.%p.raw", config);
+	retcodes_compare("retcodes", dir, "LOCKCONTEND=out=<tmp>/rc.%p.raw", config);
 }
 
 Test(retcodes, same_with_preload_off, .timeout = 300)
 {
-	retcodes_compare(harness_tmpdir(), "LOCKCONTEND=off", "off");
+	retcodes_compare("retcodes", harness_tmpdir(), "LOCKCONTEND=off", "off");
 }
 
 Test(retcodes, same_without_stacks_rate_3, .timeout = 300)
 {
-	retcodes_compare(harness_tmpdir(), "LOCKCONTEND=stacks=0,rate=3", "stacks=0,rate=3");
+	retcodes_compare("retcodes", harness_tmpdir(), "LOCKCONTEND=stacks=0,rate=3",
+	                 "stacks=0,rate=3");
+}
+
+/* retcodes_more under LOCKCONTEND=config (NULL: unset), in a fresh
+ * directory, where the profiled run leaves its dump.  Unless profiling is
+ * off, that dump must hold some waits: the hooks were live, so the same
+ * output means something. */
+static void retcodes_more_compare(const char *label, const char *config)
+{
+	const char *dir = harness_tmpdir();
+	struct dump d;
+
+	retcodes_compare("retcodes_more", dir, label, config);
+	if (config && strcmp(config, "off") == 0)
+		return;
+	harness_load_dump(dir, "lockcontend.*.raw", &d);
+	cr_expect(d.have_totals && d.totals.contentions > 0,
+	          "%s: the profile of retcodes_more recorded no wait", label);
+	dump_free(&d);
+}
+
+Test(retcodes_more, same_with_preload, .timeout = 120)
+{
+	retcodes_more_compare("LOCKCONTEND unset", NULL);
+}
+
+Test(retcodes_more, same_with_hold_1, .timeout = 120)
+{
+	retcodes_more_compare("LOCKCONTEND=hold=1", "hold=1");
+}
+
+Test(retcodes_more, same_without_holder_or_hold, .timeout = 120)
+{
+	retcodes_more_compare("LOCKCONTEND=holder=0,hold=0", "holder=0,hold=0");
+}
+
+Test(retcodes_more, same_with_rate_3, .timeout = 120)
+{
+	retcodes_more_compare("LOCKCONTEND=rate=3", "rate=3");
+}
+
+Test(retcodes_more, same_without_stacks, .timeout = 120)
+{
+	retcodes_more_compare("LOCKCONTEND=stacks=0", "stacks=0");
+}
+
+Test(retcodes_more, same_with_preload_off, .timeout = 120)
+{
+	retcodes_more_compare("LOCKCONTEND=off", "off");
 }

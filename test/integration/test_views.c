@@ -54,14 +54,19 @@ Test(views, holder_view_charges_the_function_that_unlocked)
 	uint64_t waited = harness_out_value(r.out, "waited_ns");
 	uint64_t caused = harness_out_value(r.out, "caused_ns");
 
+	/* W's own measure of its wait also holds the time from H's unlock until
+	 * W ran again: not H's doing, _NotChargedToHolder by definition, and
+	 * more than 10% of the wait on a loaded machine (25 ms of 228 once). */
 	char *holder = harness_folded(dump, "holder", NULL);
 	uint64_t charged = delay_of(holder, "hold_cache_for_a_while");
-	harness_assert_near(charged, waited, 0.10, "holder view, hold_cache_for_a_while vs W's wait");
-	harness_assert_near(charged, caused, 0.10, "holder view, hold_cache_for_a_while vs its unlocks");
+	int64_t uncharged = sentinel_line(holder, "_NotChargedToHolder");
+	cr_assert(uncharged >= 0, "no one-frame _NotChargedToHolder line:\n%s", holder);
+	harness_assert_near(charged, caused, 0.10,
+	                    "holder view, hold_cache_for_a_while vs H's unlock - W's lock call");
+	harness_assert_near(charged + (uint64_t)uncharged, waited, 0.10,
+	                    "holder view, hold_cache_for_a_while + _NotChargedToHolder vs W's wait");
 	cr_assert(delay_of(holder, "wait_for_cache") < waited / 20,
 	          "W's own unlocks ended no one's wait, yet:\n%s", holder);
-	cr_assert(sentinel_line(holder, "_NotChargedToHolder") >= 0,
-	          "no one-frame _NotChargedToHolder line:\n%s", holder);
 
 	char *holder_n = harness_folded(dump, "holder", (const char *[]){"--value=contentions", NULL});
 	cr_assert_eq(delay_of(holder_n, "hold_cache_for_a_while"), 4,
@@ -117,14 +122,16 @@ Test(views, holder_charge_counts_every_waiter)
 	char *waiter = harness_folded(dump, "waiter", NULL);
 	harness_assert_near(delay_of(waiter, "wait_for_cache"), waited, 0.10,
 	                    "waiter view, wait_for_cache (3 waiters)");
-	harness_assert_near(harness_folded_sum(holder, NULL, NULL), harness_folded_sum(waiter, NULL, NULL),
-	                    0.05, "holder view + _NotChargedToHolder vs the waiter view");
+	harness_assert_near(harness_folded_sum(holder, NULL, NULL),
+	                    harness_folded_sum(waiter, NULL, NULL), 0.05,
+	                    "holder view + _NotChargedToHolder vs the waiter view");
 	free(holder);
 	free(waiter);
 	harness_result_free(&r);
 }
 
-/* holder=0: waits are recorded as before, no unlock is charged. */
+/* holder=0: waits are recorded as before, no unlock is charged (the dump
+ * says so, and the holder view has none). */
 Test(views, holder_0_charges_no_unlock)
 {
 	char dump[PATH_MAX];
@@ -140,6 +147,14 @@ Test(views, holder_0_charges_no_unlock)
 	size_t lines = 0;
 	harness_folded_sum(s.out, "hold_cache_for_a_while", &lines);
 	cr_assert_eq(lines, 0, "holder=0, yet the holder view charges:\n%s", s.out);
+
+	char err[256];
+	struct dump d;
+	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s: %s", dump, err);
+	cr_assert_eq(d.meta.flags & LC_META_HOLDER, 0, "holder=0, yet the dump says holder on");
+	cr_assert_eq(d.totals.caused_count, 0, "holder=0, yet %" PRIu64 " charged unlocks",
+	             d.totals.caused_count);
+	dump_free(&d);
 	free(waiter);
 	harness_result_free(&s);
 	harness_result_free(&r);
@@ -171,11 +186,13 @@ Test(views, hold_view_has_the_sections_of_a_contended_lock)
 	harness_result_free(&r);
 }
 
-/* hold=0: no hold samples at all, the waits as before. */
+/* hold=0: no hold samples at all (the dump says it sampled none, and
+ * there are none), the waits as before. */
 Test(views, hold_0_samples_no_hold)
 {
-	char dump[PATH_MAX];
+	char dump[PATH_MAX], err[256];
 	struct run_result r, s;
+	struct dump d;
 	harness_profile("hold_time", (const char *[]){"3", "20", NULL}, "hold=0", 30, &r, dump);
 	char *waiter = harness_folded(dump, "waiter", NULL);
 	harness_assert_near(delay_of(waiter, "first_contention"), harness_out_value(r.out, "waited_ns"),
@@ -184,6 +201,13 @@ Test(views, hold_0_samples_no_hold)
 	size_t lines = 0;
 	harness_folded_sum(s.out, "long_critical_section", &lines);
 	cr_assert_eq(lines, 0, "hold=0, yet:\n%s", s.out);
+
+	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s: %s", dump, err);
+	cr_assert_eq(d.meta.hold_rate, 0, "hold=0, yet the dump says 1 in %u", d.meta.hold_rate);
+	cr_assert_eq(d.totals.holds, 0, "hold=0, yet %" PRIu64 " holds", d.totals.holds);
+	for (size_t i = 0; i < d.nbuckets; i++)
+		cr_assert_neq(d.buckets[i].view, LC_VIEW_HOLD, "hold=0, yet a hold-view bucket");
+	dump_free(&d);
 	free(waiter);
 	harness_result_free(&s);
 	harness_result_free(&r);
@@ -225,8 +249,10 @@ static void raw_line(const char *line, struct raw_sums *s)
 {
 	char view[16], kind[16], verdict[16];
 	unsigned long long a, b, c, d, e, f;
-	if (sscanf(line, "bucket %15s %15s lock %*s count %llu delay_ns %llu", view, kind, &a, &b) == 4 ||
-	    sscanf(line, "sentinel %15s _LostContendedLock count %llu delay_ns %llu", view, &a, &b) == 3) {
+	if (sscanf(line, "bucket %15s %15s lock %*s count %llu delay_ns %llu", view, kind, &a,
+	           &b) == 4 ||
+	    sscanf(line, "sentinel %15s _LostContendedLock count %llu delay_ns %llu", view, &a,
+	           &b) == 3) {
 		s->count[raw_view(view)] += a;
 		s->delay[raw_view(view)] += b;
 	} else if (sscanf(line, "totals contentions %llu delay_ns %llu", &a, &b) == 2) {

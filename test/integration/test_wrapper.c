@@ -7,7 +7,8 @@
  * signal), the report names the waiting function in text and folded form,
  * --out/--keep leave readable dumps, a forking CMD gives one merged report,
  * -o writes a file, errors are one line, and the temporary directory it
- * makes under $TMPDIR is always removed.  Each test gives the wrapper a
+ * makes under $TMPDIR is always removed; --view and --kind reach the
+ * symbolizer.  Each test gives the wrapper a
  * TMPDIR of its own, so leftovers can be seen.
  */
 #include <criterion/criterion.h>
@@ -105,6 +106,28 @@ Test(wrapper, format_folded)
 	cr_assert(v > 5000000 && *end == '\n', "value %lld ns (the holder keeps the lock 20 ms)", v);
 	assert_tmp_clean(tmp, NULL);
 	harness_result_free(&r);
+}
+
+Test(wrapper, view_and_kind_reach_the_symbolizer)
+{
+	const char *tmp = harness_tmpdir();
+	struct run_result r;
+	run_wrapper(tmp,
+	            (const char *[]){"--view", "holder", "--kind=mutex", "--", harness_fixture("scenarios"),
+	                             "exit", "0", NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "Holders: who made them wait"), "no holder view:\n%s", r.out);
+	cr_assert(!strstr(r.out, "Waiters: who waited"), "the waiter view too:\n%s", r.out);
+	cr_assert(strstr(r.out, "only mutex locks (--kind)"), "--kind did not arrive:\n%s", r.out);
+	harness_result_free(&r);
+
+	run_wrapper(tmp, (const char *[]){"--view=nobody", "--", "true", NULL}, &r);
+	cr_assert_eq(r.exit_code, 2);
+	cr_assert_eq(count_lines(r.err), 1, "one line:\n%s", r.err);
+	cr_assert(strstr(r.err, "--view"), "%s", r.err);
+	harness_result_free(&r);
+	assert_tmp_clean(tmp, NULL);
 }
 
 Test(wrapper, out_and_keep_leave_readable_dumps)
