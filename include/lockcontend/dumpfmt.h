@@ -273,7 +273,10 @@ struct lc_rec_totals {
 	uint64_t threads_seen;     /* threads that recorded at least once */
 	uint64_t caused_count;     /* HOLDER view events, scaled by rate */
 	uint64_t caused_ns;        /* waiting charged to unlockers, scaled */
-	uint64_t uncharged_ns;     /* waiting no unlock was charged for, scaled */
+	uint64_t uncharged_ns;     /* waiting no unlock was charged for, scaled:
+	                            * the LOCK records' uncharged_ns, plus the
+	                            * waits that registered with no lock (lost
+	                            * as re-entrant, or their lock refused) */
 	uint64_t holds;            /* HOLD view events, scaled by hold_rate */
 	uint64_t hold_ns;          /* time held, scaled by hold_rate */
 	uint64_t trylock_failures; /* EBUSY from trylocks, every one */
