@@ -258,7 +258,7 @@ static __attribute__((noinline)) int hooks_trylock_other(pthread_mutex_t *m)
  * EBUSY instead of waiting; done inline, the acquisition returns straight
  * to the caller (a trylock that succeeds is the start of a critical
  * section: every instruction after it would lengthen one). */
-EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+static inline __attribute__((always_inline)) int hooks_trylock(pthread_mutex_t *m)
 {
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
@@ -270,9 +270,14 @@ EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 	return hooks_trylock_other(m);
 }
 
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	return hooks_trylock(m);
+}
+
 int hooks_mutex_trylock(pthread_mutex_t *m)
 {
-	return pthread_mutex_trylock(m);
+	return hooks_trylock(m);
 }
 
 EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
@@ -319,9 +324,26 @@ static __attribute__((noinline)) int hooks_unlock_watched(pthread_mutex_t *m, bo
 	return rc;
 }
 
+/* Will this unlock release the mutex?  An error-checking, robust or PI
+ * mutex refuses (EPERM) an unlock by another thread than its owner, and a
+ * recursive one held more than once only counts down: neither is a
+ * release, to be charged or to end a hold sample. */
+#define GLIBC_MUTEX_KIND_TYPE 3 /* PTHREAD_MUTEX_KIND_MASK_NP */
+bool hooks_unlock_releases(pthread_mutex_t *m)
+{
+	int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
+	int type = kind & GLIBC_MUTEX_KIND_TYPE;
+	bool owned = type == PTHREAD_MUTEX_ERRORCHECK_NP || type == PTHREAD_MUTEX_RECURSIVE_NP ||
+	             (kind & (GLIBC_MUTEX_KIND_ROBUST | GLIBC_MUTEX_KIND_PI));
+	if (owned && (__atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) & 0x3fffffff) !=
+	                 hooks_tid())
+		return false;
+	return type != PTHREAD_MUTEX_RECURSIVE_NP || m->__data.__count <= 1;
+}
+
 static __attribute__((noinline)) int hooks_unlock_other(pthread_mutex_t *m)
 {
-	if (recorder_unlock_watched(&lc_tls, m, hooks_maybe_waited(m)))
+	if (recorder_unlock_watched(&lc_tls, m, hooks_maybe_waited(m)) && hooks_unlock_releases(m))
 		return hooks_unlock_watched(m, false);
 	int rc = real.unlock(m);
 	if (rc == 0)
@@ -333,7 +355,7 @@ static __attribute__((noinline)) int hooks_unlock_other(pthread_mutex_t *m)
  * counted first and, unless the lock word or a hold-time sample asks for
  * the recorder, the real unlock is a tail call, as cheap as a bare
  * forwarder; other kinds count only a successful unlock. */
-EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+static inline __attribute__((always_inline)) int hooks_unlock(pthread_mutex_t *m)
 {
 	if (likely(plain_kind(m) >= 0)) {
 		lc_tls.unlocks++;
@@ -346,9 +368,14 @@ EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 	return hooks_unlock_other(m);
 }
 
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	return hooks_unlock(m);
+}
+
 int hooks_mutex_unlock(pthread_mutex_t *m)
 {
-	return pthread_mutex_unlock(m);
+	return hooks_unlock(m);
 }
 
 /* Not a lock, but it takes the loader's: a thread inside an application's

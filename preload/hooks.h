@@ -47,6 +47,11 @@ int hooks_mutex_trylock(pthread_mutex_t *m);
 int hooks_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime);
 int hooks_mutex_unlock(pthread_mutex_t *m);
 
+/* Will unlocking m (or a condition wait on it) release it?  Not when the
+ * caller does not own an error-checking, robust or PI mutex (EPERM), nor
+ * for a recursive one held more than once. */
+bool hooks_unlock_releases(pthread_mutex_t *m);
+
 /* The calling thread's id (cached in TLS). */
 int32_t hooks_tid(void);
 

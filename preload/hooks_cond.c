@@ -58,7 +58,7 @@ static __attribute__((noinline)) int cond_watched(int (*call)(const struct cond_
 
 static inline int cond_hook(int (*call)(const struct cond_args *), const struct cond_args *a)
 {
-	if (likely(!recorder_unlock_watched(&lc_tls, a->m, true)))
+	if (likely(!recorder_unlock_watched(&lc_tls, a->m, true)) || !hooks_unlock_releases(a->m))
 		return call(a);
 	return cond_watched(call, a);
 }
@@ -70,7 +70,7 @@ EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 
 int hooks_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
-	return pthread_cond_wait(c, m);
+	return cond_hook(cond_call_wait, &(struct cond_args){.c = c, .m = m});
 }
 
 EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
@@ -83,9 +83,14 @@ EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 	return cond_hook(cond_call_timed, &a);
 }
 
+/* The same as pthread_cond_timedwait, for the C11 hooks: no detour
+ * through the PLT. */
 int hooks_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime)
 {
-	return pthread_cond_timedwait(c, m, abstime);
+	struct cond_args a = {.c = c, .m = m, .abstime = abstime};
+	if (!hooks_timeout_valid(CLOCK_REALTIME, abstime))
+		return cond_call_timed(&a);
+	return cond_hook(cond_call_timed, &a);
 }
 
 EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,

@@ -118,6 +118,10 @@ void dumpstatus_of(const struct dump *d, const char *path, const struct dumpstat
 		status_complete(d, st);
 		return;
 	}
+	if (d->have_live && (d->live.state == LC_LIVE_EXITED || d->live.state == LC_LIVE_EXEC)) {
+		st->writer = DUMP_WRITER_UNCLOSED;
+		return;
+	}
 	if (writer_runs(d, path, sys)) {
 		st->writer = DUMP_WRITER_LIVE;
 		st->at_realtime_ns = st->read_realtime_ns;
@@ -194,6 +198,11 @@ void dumpstatus_describe(const struct dump *d, const struct dump_status *st, cha
 	case DUMP_WRITER_DIED:
 		snprintf(buf, cap, "the writer died without a clean exit (SIGKILL, a crash or _exit): "
 		                   "totals may be short by the events in flight");
+		break;
+	case DUMP_WRITER_UNCLOSED:
+		snprintf(buf, cap, "ended at %s, but its closing records did not fit (disk full or "
+		                   "a file size limit): totals are the threads' own",
+		         d->live.state == LC_LIVE_EXEC ? "exec()" : "exit");
 		break;
 	}
 }

@@ -145,7 +145,8 @@ static void note_status(const char *path, const struct dump *d, const struct dum
 		fprintf(stderr, PROG ": warning: %s: %s; the report is partial\n", path, d->warning);
 		return;
 	}
-	if (st->writer != DUMP_WRITER_LIVE && st->writer != DUMP_WRITER_DIED)
+	if (st->writer != DUMP_WRITER_LIVE && st->writer != DUMP_WRITER_DIED &&
+	    st->writer != DUMP_WRITER_UNCLOSED)
 		return;
 	dumpstatus_describe(d, st, line, sizeof(line));
 	fprintf(stderr, PROG ": %s: %s: %s\n", st->writer == DUMP_WRITER_LIVE ? "note" : "warning",

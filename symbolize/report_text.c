@@ -58,7 +58,7 @@ static const struct view_words words[LC_NVIEWS] = {
 /* ---- header ------------------------------------------------------------- */
 
 static const char *const lost_why[LC_LOST_NREASONS] = {
-    "lost the one-stack-per-thread draw", "arena full (raise arena=)",
+    "lost the one-stack-per-thread draw", "arena or profile file full (raise arena=, or the disk was full)",
     "inside lockcontend's own work", "stacks=0", "no stack could be unwound",
     "more live threads than slots",
 };

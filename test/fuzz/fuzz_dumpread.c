@@ -257,7 +257,7 @@ static void check_status(const struct dump *d)
 	CHECK(d->complete ? st.writer <= DUMP_WRITER_SNAPSHOT : st.writer >= DUMP_WRITER_LIVE);
 	dumpstatus_describe(d, &st, line, sizeof(line));
 	check_line(line, sizeof(line), false);
-	for (int w = DUMP_WRITER_EXITED; w <= DUMP_WRITER_DIED; w++) {
+	for (int w = DUMP_WRITER_EXITED; w <= DUMP_WRITER_UNCLOSED; w++) {
 		st.writer = (enum dump_writer)w;
 		st.at_realtime_ns = d->meta.end_realtime_ns;
 		dumpstatus_describe(d, &st, line, sizeof(line));

@@ -11,6 +11,9 @@
  *     the dumper's module-map refresh is skipped (no modules at all).
  */
 #include <criterion/criterion.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -90,4 +93,30 @@ Test(hazards, fork_in_signal_handler_during_timed_wait)
 	cr_assert(!r.timed_out);
 	cr_expect_eq(r.exit_code, 0, "under the preload: %s%s", r.out, r.err);
 	harness_result_free(&r);
+}
+
+/* An unlock that fails (EPERM: not the owner of an error-checking mutex)
+ * releases nothing and is charged nothing; the owner's unlock, 200 ms into
+ * its hold, is charged with the waiter's ~180 ms.  Before the fix, the
+ * failed unlock took the first 100 ms. */
+Test(hazards, failed_unlock_is_not_charged)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result r;
+	run_hazard(dir, "eperm_unlock", true, 20, &r);
+	cr_assert(!r.timed_out && r.exit_code == 0, "%s%s", r.out, r.err);
+	harness_result_free(&r);
+	char dump[PATH_MAX];
+	snprintf(dump, sizeof(dump), "%s/rv.*.raw", dir);
+	glob_t g;
+	cr_assert_eq(glob(dump, 0, NULL, &g), 0);
+	char *folded = harness_folded(g.gl_pathv[0], "holder", (const char *[]){NULL});
+	size_t lines;
+	uint64_t wrong = harness_folded_sum(folded, "not_the_owner_unlocks", &lines);
+	uint64_t right = harness_folded_sum(folded, "ec_holder", &lines);
+	cr_assert_eq(wrong, 0, "the failed unlock was charged %" PRIu64 " ns:\n%s", wrong, folded);
+	cr_assert(right > 150000000, "the owner's unlock was charged %" PRIu64 " ns:\n%s", right,
+	          folded);
+	free(folded);
+	globfree(&g);
 }

@@ -188,6 +188,19 @@ Test(dumpstatus, died_when_the_pid_maps_something_else)
 	                 "may be short by the events in flight");
 }
 
+/* A file whose writer ended (LIVE says exit or exec) but has no trailer:
+ * its closing records did not fit.  Not "died", whatever the pid does. */
+Test(dumpstatus, ended_without_room_for_the_closing_records)
+{
+	parse(LC_LIVE_EXITED, false);
+	cr_assert_eq(writer_with_maps("", NULL), DUMP_WRITER_UNCLOSED);
+	cr_assert_str_eq(describe(&(struct dump_status){.writer = DUMP_WRITER_UNCLOSED}),
+	                 "ended at exit, but its closing records did not fit (disk full or a file "
+	                 "size limit): totals are the threads' own");
+	parse(LC_LIVE_EXEC, false);
+	cr_assert_eq(writer_with_maps("", NULL), DUMP_WRITER_UNCLOSED);
+}
+
 /* A maps line longer than the reader's buffer is one entry, not two. */
 Test(dumpstatus, a_long_maps_line_is_one_entry)
 {
