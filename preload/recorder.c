@@ -577,13 +577,16 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 		return;
 	int saved = errno;
 	t->guard++;
+	/* A thread's first event makes its slot (and the slot's record in
+	 * the file) first: the wait has begun already. */
+	uint64_t early = t->slot ? 0 : recorder_now();
 	struct slot *sl = recorder_slot(t);
 	s->rate = g.cfg.rate;
 	s->lock = (uintptr_t)lock;
 	s->kind = kind;
 	if (s->rate > 1 && stash_rand(&t->rng) % s->rate != 0)
 		goto out;
-	s->t0 = recorder_now();
+	s->t0 = early ? early : recorder_now();
 	s->ent = lockstate_get(&g.locks, s->lock, kind);
 	s->fork_gen = atomic_load_explicit(&g.fork_gen, memory_order_relaxed);
 	if (s->ent && g.cfg.holder)
