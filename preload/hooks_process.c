@@ -93,62 +93,47 @@ static const char *hooks_opaque(const char *p)
 	return p;
 }
 
-static size_t hooks_count_args(const char *arg0, va_list ap)
-{
-	size_t n = 1;
-	if (arg0)
-		while (va_arg(ap, const char *))
-			n++;
-	return n;
-}
+enum exec_by { EXEC_PATH, EXEC_SEARCH, EXEC_PATH_ENV };
 
-static void hooks_collect_args(char **argv, size_t n, const char *arg0, va_list ap)
+static int hooks_execl(enum exec_by by, const char *path, const char *arg0, va_list ap)
 {
+	va_list count;
+	va_copy(count, ap);
+	size_t n = 0;
+	for (const char *a = arg0; a; a = va_arg(count, const char *))
+		n++;
+	va_end(count);
+	char *argv[n + 1];
 	argv[0] = (char *)arg0;
-	for (size_t i = 1; i < n; i++)
-		argv[i] = va_arg(ap, char *);
-	argv[n] = NULL;
+	for (size_t i = 1; i <= n; i++)
+		argv[i] = va_arg(ap, char *); /* the last is the NULL that ends the list */
+	char *const *envp = by == EXEC_PATH_ENV ? va_arg(ap, char *const *) : environ;
+	return by == EXEC_SEARCH ? execvpe(path, argv, envp) : execve(path, argv, envp);
 }
 
 EXPORT int execl(const char *path, const char *arg0, ...)
 {
-	va_list ap, ap2;
-	arg0 = hooks_opaque(arg0);
+	va_list ap;
 	va_start(ap, arg0);
-	va_copy(ap2, ap);
-	size_t n = hooks_count_args(arg0, ap);
+	int rc = hooks_execl(EXEC_PATH, path, hooks_opaque(arg0), ap);
 	va_end(ap);
-	char *argv[n + 1];
-	hooks_collect_args(argv, arg0 ? n : 0, arg0, ap2);
-	va_end(ap2);
-	return execve(path, argv, environ);
+	return rc;
 }
 
 EXPORT int execlp(const char *file, const char *arg0, ...)
 {
-	va_list ap, ap2;
-	arg0 = hooks_opaque(arg0);
+	va_list ap;
 	va_start(ap, arg0);
-	va_copy(ap2, ap);
-	size_t n = hooks_count_args(arg0, ap);
+	int rc = hooks_execl(EXEC_SEARCH, file, hooks_opaque(arg0), ap);
 	va_end(ap);
-	char *argv[n + 1];
-	hooks_collect_args(argv, arg0 ? n : 0, arg0, ap2);
-	va_end(ap2);
-	return execvpe(file, argv, environ);
+	return rc;
 }
 
 EXPORT int execle(const char *path, const char *arg0, ...)
 {
-	va_list ap, ap2;
-	arg0 = hooks_opaque(arg0);
+	va_list ap;
 	va_start(ap, arg0);
-	va_copy(ap2, ap);
-	size_t n = hooks_count_args(arg0, ap);
-	char *const *envp = va_arg(ap, char *const *);
+	int rc = hooks_execl(EXEC_PATH_ENV, path, hooks_opaque(arg0), ap);
 	va_end(ap);
-	char *argv[n + 1];
-	hooks_collect_args(argv, arg0 ? n : 0, arg0, ap2);
-	va_end(ap2);
-	return execve(path, argv, envp);
+	return rc;
 }
