@@ -91,8 +91,10 @@ static int dumpwrite_place(const char *tmp, const char *final)
 	return 0;
 }
 
-/* Try `final`, then `final.1` ... `final.99` while the name is taken. */
-static int dumpwrite_rename(const char *tmp, char *final, size_t cap)
+/* Try `final`, then `final.1` ... `final.99` while the name is taken:
+ * try(name, ctx) returns >= 0 when it took the name, -1 with errno else;
+ * EEXIST moves on to the next name.  final holds the name tried last. */
+static int dumpwrite_names(char *final, size_t cap, int (*try)(const char *, void *), void *ctx)
 {
 	size_t len = strlen(final);
 	for (unsigned n = 0; n < 100; n++) {
@@ -104,14 +106,24 @@ static int dumpwrite_rename(const char *tmp, char *final, size_t cap)
 			if (t.len + 1 >= cap)
 				break;
 		}
-		if (dumpwrite_place(tmp, final) == 0)
-			return 0;
-		if (errno != EEXIST)
-			return -1;
+		int rc = try(final, ctx);
+		if (rc >= 0 || errno != EEXIST)
+			return rc;
 	}
 	final[len] = '\0';
 	errno = EEXIST;
 	return -1;
+}
+
+static int try_place(const char *name, void *tmp)
+{
+	return dumpwrite_place(tmp, name);
+}
+
+/* Move tmp to `final` (or final.1 ...) without replacing anything. */
+static int dumpwrite_rename(const char *tmp, char *final, size_t cap)
+{
+	return dumpwrite_names(final, cap, try_place, (void *)tmp);
 }
 
 static void dumpwrite_error(char *err, size_t cap, const char *what, const char *path, int e)
@@ -126,26 +138,17 @@ static void dumpwrite_error(char *err, size_t cap, const char *what, const char 
 	text_str(&t, desc ? desc : "unknown error");
 }
 
+static int try_create(const char *name, void *unused)
+{
+	(void)unused;
+	return open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+}
+
 /* Create `final` itself (the live profile is written in place), or
  * final.1 .. final.99 while the name is taken. */
 static int dumpwrite_open_final(char *final, size_t cap)
 {
-	size_t len = strlen(final);
-	for (unsigned n = 0; n < 100; n++) {
-		if (n) {
-			struct text t = {.buf = final, .cap = cap, .len = len};
-			text_str(&t, ".");
-			text_u64(&t, n);
-			if (t.len + 1 >= cap)
-				break;
-		}
-		int fd = open(final, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST)
-			return fd;
-	}
-	final[len] = '\0';
-	errno = EEXIST;
-	return -1;
+	return dumpwrite_names(final, cap, try_create, NULL);
 }
 
 int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *path,

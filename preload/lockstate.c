@@ -4,8 +4,9 @@
  */
 #include "lockstate.h"
 
-#include <sched.h>
 #include <string.h>
+
+#include "spinflag.h"
 
 _Atomic uint32_t lockstate_filter[LOCKSTATE_FILTER];
 
@@ -69,30 +70,16 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 	return NULL;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield");
-#endif
-}
-
 /* The flag is held for a handful of instructions by another thread (never
- * by this one: see the header), so a short spin, then yield. */
+ * by this one: see the header). */
 static void lockent_enter(struct lockent *e)
 {
-	for (unsigned spins = 0; atomic_exchange_explicit(&e->busy, 1, memory_order_acquire);) {
-		if (++spins < 64)
-			cpu_relax();
-		else
-			sched_yield();
-	}
+	spinflag_enter(&e->busy);
 }
 
 static void lockent_leave(struct lockent *e)
 {
-	atomic_store_explicit(&e->busy, 0, memory_order_release);
+	spinflag_leave(&e->busy);
 }
 
 uint64_t lockstate_arrive(struct lockent *e, uint64_t t0)

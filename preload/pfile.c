@@ -5,33 +5,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield");
-#endif
-}
+#include "spinflag.h"
 
 static void pfile_enter(struct pfile *f)
 {
-	for (unsigned spins = 0; atomic_exchange_explicit(&f->busy, 1, memory_order_acquire);)
-		if (++spins < 64)
-			cpu_relax();
-		else
-			sched_yield();
+	spinflag_enter(&f->busy);
 }
 
 static void pfile_leave(struct pfile *f)
 {
-	atomic_store_explicit(&f->busy, 0, memory_order_release);
+	spinflag_leave(&f->busy);
 }
 
 /* Give the file bytes [extent, want) on disk.  fallocate where the
