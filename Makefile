@@ -51,7 +51,7 @@ deps:
 	    { echo "make deps: could not install$$missing (run as root?)" >&2; exit 1; }; \
 	fi
 
-$(BUILD)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(BUILD)/preload
+$(BUILD)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(BUILD)/preload deps
 	$(CC) $(PRELOAD_FLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/liblockcontend.so: $(PRELOAD_OBJS) preload/exports.map
@@ -60,7 +60,7 @@ $(BUILD)/liblockcontend.so: $(PRELOAD_OBJS) preload/exports.map
 $(BUILD)/libpreloadcore.a: $(CORE_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(BUILD)/symbolize
+$(BUILD)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(BUILD)/symbolize deps
 	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/lockcontend-rawdump: $(BUILD)/symbolize/rawdump.o $(READER_OBJS)

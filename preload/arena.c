@@ -8,6 +8,7 @@
  */
 #include "arena.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -34,11 +35,24 @@ void *arena_alloc(struct arena *a, size_t n)
 	return a->base + off;
 }
 
+void arena_zero(void *p, size_t n)
+{
+	char *lo = p, *hi = lo + n;
+	char *plo = (char *)(((uintptr_t)lo + 4095) & ~(uintptr_t)4095);
+	char *phi = (char *)((uintptr_t)hi & ~(uintptr_t)4095);
+	if (phi <= plo || madvise(plo, (size_t)(phi - plo), MADV_DONTNEED) != 0) {
+		memset(lo, 0, n);
+		return;
+	}
+	memset(lo, 0, (size_t)(plo - lo));
+	memset(phi, 0, (size_t)(hi - phi));
+}
+
 void arena_reset(struct arena *a, size_t keep)
 {
 	size_t used = arena_used(a);
 	if (used > keep)
-		memset(a->base + keep, 0, used - keep);
+		arena_zero(a->base + keep, used - keep);
 	atomic_store_explicit(&a->used, keep, memory_order_relaxed);
 }
 

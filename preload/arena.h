@@ -32,4 +32,9 @@ void arena_reset(struct arena *a, size_t keep);
 
 size_t arena_used(const struct arena *a);
 
+/* Zero n bytes at p (inside the arena): whole pages are given back to the
+ * kernel, which hands out zero pages again when they are next touched, so
+ * a large table nobody used is reset without touching it. */
+void arena_zero(void *p, size_t n);
+
 #endif

@@ -8,8 +8,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "sys.h"
 #include "text.h"
 
 /* Append s[0..n) whole, or fail: a cut name must not be used. */
@@ -69,9 +71,13 @@ static int dumpwrite_open_temp(const char *final, char *tmp, size_t cap)
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST)
+		int fd = sys_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
 			return fd;
+		if (fd != -EEXIST) {
+			errno = -fd;
+			return -1;
+		}
 	}
 	errno = EEXIST;
 	return -1;
@@ -141,7 +147,12 @@ static void dumpwrite_error(char *err, size_t cap, const char *what, const char 
 static int try_create(const char *name, void *unused)
 {
 	(void)unused;
-	return open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = sys_open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
 }
 
 /* Create `final` itself (the live profile is written in place), or
@@ -151,11 +162,39 @@ static int dumpwrite_open_final(char *final, size_t cap)
 	return dumpwrite_names(final, cap, try_create, NULL);
 }
 
+/* pattern expanded, made absolute (the file is reopened by this name later,
+ * whatever the program's working directory is then). */
+static bool dumpwrite_path(const char *pattern, uint64_t pid, const char *exe, char *path,
+                           size_t cap)
+{
+	size_t dir = 0;
+	if (pattern[0] != '/') {
+		if (!getcwd(path, cap))
+			return false;
+		dir = strlen(path);
+		if (dir + 2 > cap)
+			return false;
+		path[dir++] = '/';
+	}
+	return dumpwrite_expand(pattern, pid, exe, path + dir, cap - dir) != 0;
+}
+
 int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *path,
                      size_t path_cap, char *err, size_t err_cap)
 {
-	if (!dumpwrite_expand(pattern, pid, exe, path, path_cap)) {
+	struct stat st;
+	if (!dumpwrite_path(pattern, pid, exe, path, path_cap)) {
 		dumpwrite_error(err, err_cap, "cannot create profile", pattern, ENAMETOOLONG);
+		return -1;
+	}
+	/* out=/dev/null: a device is nobody's profile, and "name.1" beside
+	 * it would be a file in /dev. */
+	if (lstat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
+		struct text t;
+		text_init(&t, err, err_cap);
+		text_str(&t, "profile '");
+		text_str(&t, path);
+		text_str(&t, "' is a device: nothing is written");
 		return -1;
 	}
 	int fd = dumpwrite_open_final(path, path_cap);
@@ -195,14 +234,21 @@ static size_t dumpwrite_closing(uint8_t *buf, const struct dump_input *in, uint6
 #define CLOSING_MAX (LC_NVIEWS * (8 + sizeof(struct lc_rec_lost) + sizeof(((struct dump_input *)0)->lost[0])) + \
                      8 + sizeof(struct lc_rec_totals) + 8 + sizeof(struct lc_rec_trailer))
 
+_Static_assert(CLOSING_MAX <= PFILE_RESERVE, "the closing records fit in the file's reserve");
+
 int dumpwrite_finish(struct pfile *f, const struct dump_input *in)
 {
 	uint8_t buf[CLOSING_MAX];
+	int e;
 	pfile_seal(f);
-	size_t n = dumpwrite_closing(buf, in, atomic_load(&f->records), pfile_used(f));
-	int e = pfile_append_sealed(f, buf, n, LC_NVIEWS + 2);
-	int e2 = pfile_finish(f);
-	return e ? e : e2;
+	size_t n = dumpwrite_closing(buf, in, 0, 0);
+	size_t off = pfile_seal_claim(f, n, &e);
+	if (off == (size_t)-1)
+		return e;
+	/* Every head before ours, claimed or published, is a record. */
+	dumpwrite_closing(buf, in, pfile_walk(f->base, off, NULL), off);
+	pfile_seal_write(f, off, buf, n);
+	return pfile_finish(f);
 }
 
 /* ---- snapshot copies ------------------------------------------------------ */
@@ -211,41 +257,26 @@ static int write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
 	while (n) {
-		ssize_t k = write(fd, c, n);
-		if (k < 0 && errno == EINTR)
+		long k = sys_write(fd, c, n);
+		if (k == -EINTR)
 			continue;
 		if (k <= 0)
-			return k < 0 ? errno : EIO;
+			return k < 0 ? (int)-k : EIO;
 		c += k;
 		n -= (size_t)k;
 	}
 	return 0;
 }
 
-/* Records in [16, used) and where the LIVE record's state is. */
-static uint64_t snapshot_walk(const char *base, size_t used, size_t *live_state_off)
-{
-	uint64_t records = 0;
-	size_t off = sizeof(struct lc_dump_header);
-	while (off + sizeof(struct lc_rec_head) <= used) {
-		const struct lc_rec_head *h = (const struct lc_rec_head *)(base + off);
-		if (h->type == 0)
-			break;
-		if (h->type == LC_REC_LIVE)
-			*live_state_off = off + sizeof(*h) + offsetof(struct lc_rec_live, state);
-		records++;
-		off += sizeof(*h) + lc_dump_pad(h->size);
-	}
-	return records;
-}
-
 int dumpwrite_snapshot(const struct pfile *f, void (*sums)(struct dump_input *), const char *final,
                        char *err, size_t err_cap)
 {
-	static struct dump_input in; /* one snapshot at a time (the caller's rule) */
-	char tmp[4096 + 64], path[4096 + 64];
+	/* One snapshot at a time (the caller's rule), in a signal handler on
+	 * any thread's stack: nothing large on it. */
+	static struct dump_input in;
+	static char tmp[PFILE_PATH_MAX + 64], path[PFILE_PATH_MAX + 64];
 	size_t used = pfile_used(f), live = 0;
-	uint64_t records = snapshot_walk(f->base, used, &live);
+	uint64_t records = pfile_walk(f->base, used, &live);
 	uint8_t buf[CLOSING_MAX];
 	struct text t;
 	text_init(&t, path, sizeof(path));
@@ -261,10 +292,11 @@ int dumpwrite_snapshot(const struct pfile *f, void (*sums)(struct dump_input *),
 	size_t n = dumpwrite_closing(buf, &in, records, used);
 	if (!e)
 		e = write_all(fd, buf, n);
-	if (!e && live && pwrite(fd, &state, sizeof(state), (off_t)live) != sizeof(state))
-		e = errno ? errno : EIO;
-	if (close(fd) != 0 && !e)
-		e = errno;
+	long k = !e && live ? sys_pwrite(fd, &state, sizeof(state), (off_t)live) : 0;
+	if (k < 0 || (k > 0 && k != sizeof(state)))
+		e = k < 0 ? (int)-k : EIO;
+	if (sys_close(fd) != 0 && !e)
+		e = EIO;
 	if (!e && dumpwrite_rename(tmp, path, sizeof(path)) != 0)
 		e = errno;
 	if (e) {

@@ -10,6 +10,8 @@
  * execvp* reach execve internally, so each is hooked; posix_spawn needs
  * nothing (the parent runs on).
  *
+ * _exit() and _Exit() end the profile as exit() does.
+ *
  * dlclose(): the module map is refreshed before (the object about to go is
  * in it) and after (it is marked gone and the module epoch moves on), so
  * contention inside a library unloaded later keeps its names and a library
@@ -27,6 +29,8 @@ typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 typedef int (*execvp_fn)(const char *, char *const[]);
 typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
+typedef void (*exit_fn)(int);
 
 EXPORT int dlclose(void *handle)
 {
@@ -81,6 +85,39 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	}
 	recorder_exec();
 	return fn(fd, argv, envp);
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
+                    int flags)
+{
+	execveat_fn fn = real_sym_lazy(&real.execveat, "execveat");
+	if (!fn) {
+		errno = ENOSYS;
+		return -1;
+	}
+	recorder_exec();
+	return fn(dirfd, path, argv, envp, flags);
+}
+
+/* A normal end that skips exit()'s destructors (stress-ng's workers, dash's
+ * `exit 3`, every fork child that fails to exec): the profile is ended as
+ * at exit, not left to read as a writer that died.  Often called from a
+ * signal handler: the end is async-signal-safe (recorder.c).  Resolved at
+ * start-up, since a handler may not call dlsym. */
+EXPORT void _exit(int status)
+{
+	recorder_exit();
+	exit_fn fn = real_get(&real._exit);
+	fn(status);
+	__builtin_unreachable();
+}
+
+EXPORT void _Exit(int status)
+{
+	recorder_exit();
+	exit_fn fn = real_get(&real._Exit);
+	fn(status);
+	__builtin_unreachable();
 }
 
 /* execl, execlp, execle: the arguments as an array, on the stack.

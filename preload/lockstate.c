@@ -6,7 +6,6 @@
 
 #include <string.h>
 
-#include "spinflag.h"
 
 _Atomic uint32_t lockstate_filter[LOCKSTATE_FILTER];
 
@@ -23,7 +22,7 @@ int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint6
 
 void lockstate_reset(struct lockstate *ls)
 {
-	memset((void *)ls->ent, 0, (ls->mask + 1) * sizeof(*ls->ent));
+	arena_zero(ls->ent, (ls->mask + 1) * sizeof(*ls->ent));
 	memset((void *)lockstate_filter, 0, sizeof(lockstate_filter));
 	atomic_store(&ls->refused, 0);
 }
@@ -70,78 +69,59 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 	return NULL;
 }
 
-/* The flag is held for a handful of instructions by another thread (never
- * by this one: see the header). */
-static void lockent_enter(struct lockent *e)
-{
-	spinflag_enter(&e->busy);
-}
-
-static void lockent_leave(struct lockent *e)
-{
-	spinflag_leave(&e->busy);
-}
-
-uint64_t lockstate_arrive(struct lockent *e, uint64_t t0)
+static void lockstate_filter_add(struct lockent *e, int n)
 {
 	uintptr_t lock = atomic_load_explicit(&e->addr, memory_order_relaxed);
-	lockent_enter(e);
-	/* A charge made between t0 and now did not count this waiter: its
-	 * start is the charge's time, and the gap is nobody's. */
-	uint64_t start = e->reset_at > t0 ? e->reset_at : t0;
-	e->nwait++;
-	e->sum += start;
-	lockent_leave(e);
-	atomic_fetch_add_explicit(&lockstate_filter[lockstate_filter_index(lock)], 1,
+	atomic_fetch_add_explicit(&lockstate_filter[lockstate_filter_index(lock)], (uint32_t)n,
 	                          memory_order_relaxed);
-	return start - t0;
 }
 
-/* Take the waiter out, under the flag; t1 is *t1, or read here when now
- * is given.  Returns the waiting since its last charge. */
-static uint64_t lockent_depart(struct lockent *e, uint64_t t0, uint64_t *t1,
-                               uint64_t (*now)(void))
+int lockstate_arrive(struct lockent *e, uint64_t start)
 {
-	uintptr_t lock = atomic_load_explicit(&e->addr, memory_order_relaxed);
-	lockent_enter(e);
-	if (now)
-		*t1 = now(); /* after every charge that counted this waiter */
-	uint64_t start = e->reset_at > t0 ? e->reset_at : t0;
-	e->nwait--;
-	e->sum -= start;
-	lockent_leave(e);
-	atomic_fetch_sub_explicit(&lockstate_filter[lockstate_filter_index(lock)], 1,
-	                          memory_order_relaxed);
-	/* With t1 read outside the flag, a charge read after t1 (another
-	 * reader's unlock, while this one had its read lock but had not left
-	 * yet) may have counted a few ns past t1: nothing is left uncharged. */
-	return *t1 > start ? *t1 - start : 0;
+	for (int i = 0; i < LOCKSTATE_CELLS; i++) {
+		uint64_t free = 0;
+		if (atomic_load_explicit(&e->cell[i], memory_order_relaxed) == 0 &&
+		    atomic_compare_exchange_strong(&e->cell[i], &free, start)) {
+			lockstate_filter_add(e, 1);
+			return i + 1;
+		}
+	}
+	return 0;
 }
 
-uint64_t lockstate_depart(struct lockent *e, uint64_t t0, uint64_t t1)
+uint64_t lockstate_depart(struct lockent *e, int cell, uint64_t (*now)(void), uint64_t *t1)
 {
-	return lockent_depart(e, t0, &t1, NULL);
+	_Atomic uint64_t *c = &e->cell[cell - 1];
+	uint64_t s = atomic_load(c);
+	/* t1 after the last look: a charge that moved the cell meanwhile
+	 * makes the exchange fail, and its time is then <= the next t1. */
+	do
+		*t1 = now();
+	while (!atomic_compare_exchange_weak(c, &s, 0));
+	lockstate_filter_add(e, -1);
+	return *t1 > s ? *t1 - s : 0;
 }
 
-uint64_t lockstate_depart_now(struct lockent *e, uint64_t t0, uint64_t (*now)(void),
-                              uint64_t *t1)
+void lockstate_leave(struct lockent *e, int cell)
 {
-	return lockent_depart(e, t0, t1, now);
+	atomic_store(&e->cell[cell - 1], 0);
+	lockstate_filter_add(e, -1);
 }
 
 uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void))
 {
-	lockent_enter(e);
-	uint64_t charge = 0;
-	if (e->nwait) {
-		/* Read inside the flag: every registered start is then <= T. */
-		uint64_t t = now();
-		uint64_t all = (uint64_t)e->nwait * t;
-		charge = all - e->sum;
-		e->sum = all;
-		e->reset_at = t;
+	uint64_t t = now(), charge = 0;
+	for (int i = 0; i < LOCKSTATE_CELLS; i++) {
+		uint64_t s = atomic_load_explicit(&e->cell[i], memory_order_acquire);
+		/* 0: free; s >= t: came after this unlock began, or another
+		 * unlock charged it up to a later time already */
+		while (s && s < t) {
+			if (atomic_compare_exchange_weak(&e->cell[i], &s, t)) {
+				charge += t - s;
+				break;
+			}
+		}
 	}
-	lockent_leave(e);
 	return charge;
 }
 

@@ -12,20 +12,20 @@
  * place, the first contended stack), made with the entry; the holder
  * view's clocks are private.
  *
- * The holder view.  Each entry keeps the sampled waiters' clocks: nwait
- * waiters are waiting, sum is the sum of their start times, where a
- * waiter's start is max(its t0, reset_at).  An unlock at time T charges
- *     nwait * T - sum
- * (every waiter's waiting since the previous charge) to the unlocker, and
- * resets every waiter's start to T (sum = nwait * T, reset_at = T), so no
- * time is charged twice.  A waiter that leaves at t1 takes its start out
- * of the sum; t1 - start is waiting no unlock was charged for (mostly the
- * wake-up latency after the last charge).  So, per lock:
- *     sum of charges + sum of uncharged == sum of the sampled waits.
- * These three fields change together under the entry's `busy` flag, held
- * for a few instructions and never across a call.  Every user is inside
- * the recursion guard (lc_tls.guard), and the guarded paths never come
- * here, so a signal handler can never spin on a flag its own thread holds.
+ * The holder view.  Each entry has LOCKSTATE_CELLS waiter cells; a
+ * sampled waiter claims a free one (compare-and-swap from 0) and stores
+ * its start time there.  An unlock at time T charges, for every cell whose
+ * start s < T, the waiting T - s, and moves the cell to T with a
+ * compare-and-swap (so each stretch of waiting is charged once, to one
+ * unlock, even when unlocks race).  A waiter that leaves at t1 takes its
+ * cell back with a compare-and-swap too, reading t1 after its last look at
+ * the cell: t1 - s is waiting no unlock was charged for (mostly the wake-up
+ * latency after the last charge).  So, per lock, exactly:
+ *     sum of charges + sum of uncharged == sum of the registered waits.
+ * No flag, no lock: a thread stopped anywhere in here (a collector's
+ * suspend handler, a handler that longjmps away) holds up nobody.  A
+ * waiter that finds every cell taken is not registered: its whole wait is
+ * uncharged.
  *
  * The filter.  Unlocks must stay cheap, so they look at one counter first:
  * lockstate_filter[hash(lock)] counts the waiters registered on the locks
@@ -42,17 +42,16 @@
 #include "lockcontend/dumpfmt.h"
 #include "pfile.h"
 
+#define LOCKSTATE_CELLS 16
+
 struct lockent {
 	_Atomic uintptr_t addr; /* 0: free */
-	_Atomic uint32_t busy;  /* guards nwait, sum, reset_at */
-	uint32_t nwait;
-	uint64_t sum;
-	uint64_t reset_at;
 	_Atomic uint32_t first_state;  /* 0 none, 1 being written, 2 written */
 	uint32_t reserved;
 	/* trylock_failures, timeouts, uncharged_ns, kind, the first stack
 	 * and its epoch; NULL until made, or if the file had no room */
 	struct lc_rec_lock *_Atomic pub;
+	_Atomic uint64_t cell[LOCKSTATE_CELLS]; /* waiters' starts; 0: free */
 };
 
 /* The LOCK record with room for the whole first stack. */
@@ -105,20 +104,22 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 /* The lock's entry if it has one (it was contended), else NULL. */
 struct lockent *lockstate_find(struct lockstate *ls, uintptr_t lock);
 
-/* A sampled waiter starts waiting at t0 / stops at t1 (t1 >= t0).  Both
- * return waiting no unlock was charged for: arrive, the part before a
- * charge made between t0 and the arrival; depart, the rest since the last
- * charge. */
-uint64_t lockstate_arrive(struct lockent *e, uint64_t t0);
-uint64_t lockstate_depart(struct lockent *e, uint64_t t0, uint64_t t1);
-/* The same, with t1 read under the entry's flag (returned in *t1): no
- * charge can then fall between the end of the wait and the departure, and
- * charges plus uncharged add up to t1 - t0 exactly. */
-uint64_t lockstate_depart_now(struct lockent *e, uint64_t t0, uint64_t (*now)(void),
-                              uint64_t *t1);
+/* A sampled waiter registers, waiting since `start` (> 0).  Returns its
+ * cell (1..LOCKSTATE_CELLS), or 0 when every cell is taken. */
+int lockstate_arrive(struct lockent *e, uint64_t start);
 
-/* An unlock of e's lock: read the clock, charge and reset the waiters.
- * Returns the waiting charged (ns, not scaled), 0 if nobody waited. */
+/* The waiter in `cell` leaves: *t1 is read from now() after the last
+ * charge that counted it.  Returns its waiting no unlock was charged for
+ * (t1 minus its cell's start). */
+uint64_t lockstate_depart(struct lockent *e, int cell, uint64_t (*now)(void), uint64_t *t1);
+
+/* The waiter in `cell` leaves, counting nothing (its wait was not
+ * recorded after all). */
+void lockstate_leave(struct lockent *e, int cell);
+
+/* An unlock of e's lock: read the clock, charge and move on every waiter
+ * that started before it.  Returns the waiting charged (ns, not scaled),
+ * 0 if nobody waited. */
 uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
 
 /* Keep the stack where the lock was first contended, once, with the

@@ -10,97 +10,216 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "spinflag.h"
+#include "sys.h"
 
-static void pfile_enter(struct pfile *f)
+/* ---- who owns the mapping ------------------------------------------------- */
+
+/* One page, wiped to zeros in every child the kernel makes (fork, clone
+ * without CLONE_VM); set again by a fork child that makes its own file. */
+static _Atomic uint32_t *owner_token;
+
+static void pfile_claim_ownership(struct pfile *f)
 {
-	spinflag_enter(&f->busy);
+	f->owner_pid = getpid();
+	if (!owner_token) {
+		void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return;
+		if (madvise(p, 4096, MADV_WIPEONFORK) != 0) {
+			munmap(p, 4096); /* an old kernel: ask getpid() instead */
+			return;
+		}
+		owner_token = p;
+	}
+	atomic_store_explicit(owner_token, 1, memory_order_relaxed);
 }
 
-static void pfile_leave(struct pfile *f)
+bool pfile_mine(const struct pfile *f)
 {
-	spinflag_leave(&f->busy);
+	if (!f->base)
+		return false;
+	if (owner_token)
+		return atomic_load_explicit(owner_token, memory_order_relaxed) != 0;
+	return f->owner_pid == getpid();
 }
 
-/* Give the file bytes [extent, want) on disk.  fallocate where the
- * filesystem has it, else zeros written (which allocate blocks too). */
+/* ---- the file, by its path ------------------------------------------------ */
+
+/* The file at our path, opened read-write, if it is still the one we made;
+ * else a negative errno or PFILE_ENOTOURS.  The caller closes it. */
+static int pfile_open(const struct pfile *f)
+{
+	int fd = sys_open(f->path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0);
+	if (fd < 0)
+		return fd == -ENOENT || fd == -ELOOP ? PFILE_ENOTOURS : fd;
+	struct stat st;
+	if (sys_fstat(fd, &st) != 0 || st.st_dev != f->dev || st.st_ino != f->ino) {
+		sys_close(fd);
+		return PFILE_ENOTOURS;
+	}
+	return fd;
+}
+
+/* Write zeros over [from, to) of fd (they allocate blocks, as fallocate
+ * would).  Returns 0 or an errno value. */
+static int pfile_zero(int fd, size_t from, size_t to)
+{
+	static const char zeros[4096];
+	while (from < to) {
+		size_t n = to - from < sizeof(zeros) ? to - from : sizeof(zeros);
+		long k = sys_pwrite(fd, zeros, n, (off_t)from);
+		if (k == -EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? (int)-k : EIO;
+		from += (size_t)k;
+	}
+	return 0;
+}
+
+/* Give the file at least `want` bytes on disk, in whole chunks.  No lock:
+ * fallocate of a range that is there already changes nothing, so threads
+ * that grow at once do no harm.  Returns 0, an errno value, EAGAIN (the
+ * zero-write fallback is under way in another thread) or PFILE_ENOTOURS. */
 static int pfile_grow(struct pfile *f, size_t want)
 {
+	size_t from = atomic_load(&f->extent);
+	if (from >= want)
+		return 0;
 	size_t to = (want + PFILE_CHUNK - 1) / PFILE_CHUNK * PFILE_CHUNK;
 	if (to > f->cap)
 		to = f->cap;
-	if (to < want)
-		return ENOSPC;
 	/* Growing past RLIMIT_FSIZE would raise SIGXFSZ, which kills the
 	 * program by default: never try. */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && to > rl.rlim_cur)
 		return EFBIG;
-	if (fallocate(f->fd, 0, (off_t)f->extent, (off_t)(to - f->extent)) == 0) {
-		f->extent = to;
-		return 0;
+	int fd = pfile_open(f);
+	if (fd < 0)
+		return fd == PFILE_ENOTOURS ? fd : -fd;
+	int e = -sys_fallocate(fd, (off_t)from, (off_t)(to - from));
+	if (e == EOPNOTSUPP) {
+		e = EAGAIN;
+		if (!atomic_exchange(&f->zeroing, 1)) {
+			from = atomic_load(&f->extent);
+			e = from < to ? pfile_zero(fd, from, to) : 0;
+			atomic_store(&f->zeroing, 0);
+		}
 	}
-	if (errno != EOPNOTSUPP)
-		return errno;
-	static const char zeros[4096];
-	while (f->extent < to) {
-		ssize_t n = pwrite(f->fd, zeros, sizeof(zeros), (off_t)f->extent);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? errno : EIO;
-		f->extent += (size_t)n;
-	}
+	sys_close(fd);
+	if (e)
+		return e;
+	size_t ext = atomic_load(&f->extent);
+	while (ext < to && !atomic_compare_exchange_weak(&f->extent, &ext, to))
+		;
 	return 0;
 }
 
-static void *pfile_append(struct pfile *f, uint32_t size)
+/* Keep the first lasting reason the file stopped growing. */
+static void pfile_fail(struct pfile *f, int e)
 {
+	int none = 0;
+	if (e != EAGAIN)
+		atomic_compare_exchange_strong(&f->error, &none, e);
+}
+
+/* ---- appending ------------------------------------------------------------ */
+
+static uint64_t head_word(uint32_t type, uint32_t size)
+{
+	struct lc_rec_head h = {type, size};
+	uint64_t w;
+	memcpy(&w, &h, sizeof(w));
+	return w;
+}
+
+static size_t head_span(uint64_t w)
+{
+	struct lc_rec_head h;
+	memcpy(&h, &w, sizeof(h));
+	return sizeof(h) + lc_dump_pad(h.size);
+}
+
+/* Claim a record of `size` payload bytes (a head of {PENDING, size}, the
+ * payload and its padding: n bytes in all) at `used`,
+ * below `limit`, with `room` more bytes on disk after them (the closing
+ * records' reserve: a full disk must not keep a profile from closing).
+ * Returns the offset of the head, or (size_t)-1. */
+static size_t pfile_claim(struct pfile *f, uint32_t size, size_t limit, size_t room)
+{
+	uint64_t mine = head_word(LC_REC_PENDING, size);
 	size_t n = sizeof(struct lc_rec_head) + lc_dump_pad(size);
-	void *payload = NULL;
-	pfile_enter(f);
-	size_t off = atomic_load_explicit(&f->used, memory_order_relaxed);
-	if (!atomic_load_explicit(&f->sealed, memory_order_relaxed) && !f->error &&
-	    n <= f->cap - off) {
-		int e = off + n > f->extent ? pfile_grow(f, off + n) : 0;
-		if (e) {
-			f->error = e;
-		} else {
-			struct lc_rec_head *h = (struct lc_rec_head *)(f->base + off);
-			h->size = size;
-			atomic_store_explicit((_Atomic uint32_t *)&h->type, LC_REC_PENDING,
-			                      memory_order_relaxed);
-			atomic_store_explicit(&f->used, off + n, memory_order_release);
-			atomic_fetch_add_explicit(&f->records, 1, memory_order_relaxed);
-			payload = h + 1;
+	for (;;) {
+		size_t off = atomic_load_explicit(&f->used, memory_order_acquire);
+		if (off > limit || n > limit - off) {
+			atomic_store(&f->full, true);
+			return (size_t)-1;
 		}
+		if (off + n + room > atomic_load(&f->extent)) {
+			size_t want = off + n + room < f->cap ? off + n + room : f->cap;
+			int e = want > atomic_load(&f->extent) ? pfile_grow(f, want) : 0;
+			if (e) {
+				pfile_fail(f, e);
+				return (size_t)-1;
+			}
+			if (off + n > atomic_load(&f->extent))
+				continue;
+		}
+		_Atomic uint64_t *head = (_Atomic uint64_t *)(f->base + off);
+		uint64_t seen = 0;
+		size_t at = off; /* a failed exchange below overwrites off */
+		if (atomic_compare_exchange_strong(head, &seen, mine)) {
+			atomic_compare_exchange_strong(&f->used, &off, at + n);
+			atomic_fetch_add_explicit(&f->records, 1, memory_order_relaxed);
+			return at;
+		}
+		/* Claimed by another appender that has not moved `used` on yet:
+		 * do it for them. */
+		atomic_compare_exchange_strong(&f->used, &off, at + head_span(seen));
 	}
-	pfile_leave(f);
-	return payload;
 }
 
 void *pfile_record(struct pfile *f, uint32_t size)
 {
-	return f->base ? pfile_append(f, size) : NULL;
+	if (!f->base || size > LC_DUMP_MAX_RECORD || atomic_load(&f->sealed) ||
+	    atomic_load_explicit(&f->error, memory_order_relaxed) || !pfile_mine(f))
+		return NULL;
+	size_t off = pfile_claim(f, size, f->cap - PFILE_RESERVE, PFILE_RESERVE);
+	if (off == (size_t)-1)
+		return NULL;
+	/* Sealed meanwhile: the place may lie past the end the dumper cuts
+	 * the file to.  Leave it PENDING. */
+	if (atomic_load(&f->sealed))
+		return NULL;
+	return f->base + off + sizeof(struct lc_rec_head);
 }
 
-int pfile_append_sealed(struct pfile *f, const void *buf, size_t n, uint64_t records)
+size_t pfile_seal_claim(struct pfile *f, size_t n, int *err)
 {
-	size_t off = pfile_used(f);
-	if (!f->base || n < sizeof(struct lc_rec_head) || n > f->cap - off)
-		return ENOSPC;
-	int e = off + n > f->extent ? pfile_grow(f, off + n) : 0;
-	if (e)
-		return e;
-	memcpy(f->base + off + sizeof(struct lc_rec_head), (const char *)buf + sizeof(struct lc_rec_head),
+	*err = ENOSPC;
+	if (!f->base || n < sizeof(struct lc_rec_head) || n % 8 || n > PFILE_RESERVE)
+		return (size_t)-1;
+	*err = PFILE_ENOTOURS;
+	if (!pfile_mine(f))
+		return (size_t)-1;
+	/* One claim covers every record: readers skip it whole (PENDING)
+	 * until the first head is stored, last. */
+	size_t off = pfile_claim(f, (uint32_t)(n - sizeof(struct lc_rec_head)), f->cap, 0);
+	if (off == (size_t)-1) {
+		int e = atomic_load(&f->error);
+		*err = e ? e : ENOSPC;
+	}
+	return off;
+}
+
+void pfile_seal_write(struct pfile *f, size_t off, const void *buf, size_t n)
+{
+	char *at = f->base + off;
+	memcpy(at + sizeof(struct lc_rec_head), (const char *)buf + sizeof(struct lc_rec_head),
 	       n - sizeof(struct lc_rec_head));
-	const struct lc_rec_head *first = buf;
-	struct lc_rec_head *h = (struct lc_rec_head *)(f->base + off);
-	h->size = first->size;
-	atomic_store_explicit((_Atomic uint32_t *)&h->type, first->type, memory_order_release);
-	atomic_store_explicit(&f->used, off + n, memory_order_release);
-	atomic_fetch_add(&f->records, records);
-	return 0;
+	uint64_t first;
+	memcpy(&first, buf, sizeof(first));
+	atomic_store_explicit((_Atomic uint64_t *)at, first, memory_order_release);
 }
 
 void pfile_publish(void *payload, uint32_t type)
@@ -109,18 +228,38 @@ void pfile_publish(void *payload, uint32_t type)
 	atomic_store_explicit((_Atomic uint32_t *)&h->type, type, memory_order_release);
 }
 
-int pfile_map(struct pfile *f, int fd, size_t cap, void *at)
+/* ---- life ----------------------------------------------------------------- */
+
+int pfile_map(struct pfile *f, int fd, const char *path, size_t cap, void *at)
 {
 	memset(f, 0, sizeof(*f));
-	f->fd = fd;
+	size_t len = strlen(path);
+	struct stat st;
+	int e = 0;
+	if (len >= sizeof(f->path) || path[0] != '/')
+		e = ENAMETOOLONG;
+	else if (sys_fstat(fd, &st) != 0)
+		e = EBADF;
+	if (e) {
+		sys_close(fd);
+		return e;
+	}
+	memcpy(f->path, path, len + 1);
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
 	f->cap = cap;
 	void *p = mmap(at, cap, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0), fd, 0);
-	if (p == MAP_FAILED)
-		return errno;
-	f->base = p;
-	int e = pfile_grow(f, sizeof(struct lc_dump_header));
+	e = p == MAP_FAILED ? errno : 0;
+	sys_close(fd);
 	if (e)
 		return e;
+	f->base = p;
+	pfile_claim_ownership(f);
+	if (cap <= PFILE_RESERVE + sizeof(struct lc_dump_header))
+		return ENOSPC;
+	e = pfile_grow(f, sizeof(struct lc_dump_header));
+	if (e)
+		return e == PFILE_ENOTOURS ? ESTALE : e;
 	struct lc_dump_header *h = (struct lc_dump_header *)f->base;
 	h->version_major = LC_DUMP_VERSION_MAJOR;
 	h->version_minor = LC_DUMP_VERSION_MINOR;
@@ -134,28 +273,34 @@ int pfile_map(struct pfile *f, int fd, size_t cap, void *at)
 
 void pfile_seal(struct pfile *f)
 {
-	pfile_enter(f);
 	atomic_store(&f->sealed, true);
-	pfile_leave(f);
 }
 
 int pfile_finish(struct pfile *f)
 {
-	int e = 0;
-	if (f->fd < 0)
+	if (f->finished || !f->base || !pfile_mine(f))
 		return 0;
-	if (ftruncate(f->fd, (off_t)pfile_used(f)) != 0)
-		e = errno;
-	close(f->fd);
-	f->fd = -1;
+	f->finished = true;
+	size_t len = pfile_used(f);
+	/* Past the last page of records, private memory from now on: a
+	 * thread that claimed a place before the seal and writes it late
+	 * must not fault on a page the file no longer has. */
+	size_t keep = (len + 4095) & ~(size_t)4095;
+	if (keep < f->cap)
+		mmap(f->base + keep, f->cap - keep, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	int fd = pfile_open(f);
+	if (fd < 0)
+		return fd == PFILE_ENOTOURS ? fd : -fd;
+	int e = -sys_ftruncate(fd, (off_t)len);
+	sys_close(fd);
 	return e;
 }
 
 void pfile_forget(struct pfile *f)
 {
-	if (f->fd >= 0)
-		close(f->fd);
-	f->fd = -1;
+	f->finished = true; /* never cut or grown by this process */
+	atomic_store(&f->sealed, true);
 }
 
 size_t pfile_used(const struct pfile *f)
@@ -166,4 +311,30 @@ size_t pfile_used(const struct pfile *f)
 bool pfile_contains(const struct pfile *f, const void *p)
 {
 	return f->base && (const char *)p >= f->base && (const char *)p < f->base + f->cap;
+}
+
+uint64_t pfile_walk(const char *base, size_t used, size_t *live_state_off)
+{
+	uint64_t records = 0;
+	size_t off = sizeof(struct lc_dump_header);
+	if (live_state_off)
+		*live_state_off = 0;
+	while (off + sizeof(struct lc_rec_head) <= used) {
+		const struct lc_rec_head *h = (const struct lc_rec_head *)(base + off);
+		if (h->type == 0)
+			break;
+		if (h->type == LC_REC_LIVE && live_state_off)
+			*live_state_off = off + sizeof(*h) + offsetof(struct lc_rec_live, state);
+		records++;
+		off += sizeof(*h) + lc_dump_pad(h->size);
+	}
+	return records;
+}
+
+const char *pfile_strerror(int e)
+{
+	if (e == PFILE_ENOTOURS)
+		return "the profile file was moved, removed or replaced";
+	const char *s = strerrordesc_np(e);
+	return s ? s : "error";
 }

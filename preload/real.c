@@ -71,6 +71,13 @@ void real_resolve(void)
 	real_store(&real.cond_wait, real_sym("pthread_cond_wait"));
 	real_store(&real.cond_timedwait, real_sym("pthread_cond_timedwait"));
 	real_store(&real.cond_clockwait, real_sym("pthread_cond_clockwait"));
+	real_store(&real.longjmp, real_sym("longjmp"));
+	real_store(&real.siglongjmp, real_sym("siglongjmp"));
+	real_store(&real._longjmp, real_sym("_longjmp"));
+	real_store(&real.longjmp_chk, real_sym("__longjmp_chk"));
+	real_store(&real.pthread_exit, real_sym("pthread_exit"));
+	real_store(&real._exit, real_sym("_exit"));
+	real_store(&real._Exit, real_sym("_Exit"));
 }
 
 void *real_get(void *slot)

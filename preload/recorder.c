@@ -42,6 +42,7 @@
 #include "config.h"
 #include "dumpwrite.h"
 #include "pfile.h"
+#include "quiet.h"
 #include "lockstate.h"
 #include "modmap.h"
 #include "slots.h"
@@ -68,7 +69,7 @@ static struct {
 	struct pfile file;           /* the profile, written in place */
 	struct lc_rec_meta *meta;    /* its META record */
 	struct lc_rec_live *live;    /* its LIVE record */
-	char path[CONFIG_OUT_MAX + 64];
+	char path[PFILE_PATH_MAX];
 	size_t arena_fixed; /* bytes of the fixed regions, kept by a fork child */
 	uint64_t start_mono, start_real;
 	pthread_key_t key;
@@ -99,9 +100,22 @@ static uint64_t recorder_realtime(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Recording, in the process that owns the profile file. */
+static bool recorder_recording(void)
+{
+	return atomic_load_explicit(&g.state, memory_order_acquire) == ST_RUNNING &&
+	       pfile_mine(&g.file);
+}
+
+static bool recorder_adopt(void);
+
+/* Recording; a child made without fork's handlers (see recorder_adopt)
+ * starts its own profile first. */
 static bool recorder_running(void)
 {
-	return atomic_load_explicit(&g.state, memory_order_acquire) == ST_RUNNING;
+	if (atomic_load_explicit(&g.state, memory_order_acquire) != ST_RUNNING)
+		return false;
+	return __builtin_expect(pfile_mine(&g.file), 1) || recorder_adopt();
 }
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -124,10 +138,11 @@ static uint64_t recorder_heads_for(uint64_t arena_bytes)
 	return n;
 }
 
-/* About 1/64 of the arena for the lock table, a power of two. */
+/* One lock for every 4 KiB of arena (8192 for the default 32M), a power of
+ * two: the table's pages are touched only where locks land. */
 static uint64_t recorder_locks_for(uint64_t arena_bytes)
 {
-	uint64_t want = arena_bytes / 64 / sizeof(struct lockent), n = 256;
+	uint64_t want = arena_bytes / 4096, n = 256;
 	while (n * 2 <= want && n < (1u << 20))
 		n <<= 1;
 	return n;
@@ -140,8 +155,6 @@ static bool recorder_layout(void)
 	uint64_t nslots = g.cfg.arena_bytes / 4 / sizeof(struct slot);
 	if (nslots > RECORDER_MAX_SLOTS)
 		nslots = RECORDER_MAX_SLOTS;
-	if (arena_init(&g.arena, g.cfg.arena_bytes) != 0)
-		return false;
 	if (stacktab_init(&g.tab, &g.arena, &g.file, recorder_heads_for(g.cfg.arena_bytes)) != 0 ||
 	    slots_init(&g.slots, &g.arena, &g.file, (uint32_t)nslots) != 0 ||
 	    lockstate_init(&g.locks, &g.arena, &g.file, recorder_locks_for(g.cfg.arena_bytes)) != 0 ||
@@ -190,11 +203,11 @@ static bool recorder_heading(void)
  * stderr that names the file and why, and says the program runs on. */
 static bool recorder_open_file(void *at)
 {
-	char err[CONFIG_OUT_MAX + 256];
+	static char err[PFILE_PATH_MAX + 256]; /* start-up or a fork child: one thread */
 	struct text t;
 	int fd = dumpwrite_create(g.cfg.out, (uint64_t)getpid(), g.exe, g.path, sizeof(g.path), err,
 	                          sizeof(err));
-	int e = fd < 0 ? -1 : pfile_map(&g.file, fd, g.cfg.arena_bytes, at);
+	int e = fd < 0 ? -1 : pfile_map(&g.file, fd, g.path, g.cfg.arena_bytes, at);
 	if (!e && !recorder_heading())
 		e = g.file.error ? g.file.error : ENOSPC;
 	if (!e)
@@ -204,7 +217,7 @@ static bool recorder_open_file(void *at)
 		text_str(&t, "cannot write profile '");
 		text_str(&t, g.path);
 		text_str(&t, "': ");
-		text_str(&t, strerrordesc_np(e) ? strerrordesc_np(e) : "error");
+		text_str(&t, pfile_strerror(e));
 		unlink(g.path); /* ours, made a moment ago, and empty */
 		pfile_forget(&g.file);
 	}
@@ -242,6 +255,12 @@ static int recorder_setup(void)
 	recorder_read_exe();
 	g.start_mono = recorder_now();
 	g.start_real = recorder_realtime();
+	/* The private memory first: a process that cannot have it (ulimit -v)
+	 * leaves no file behind. */
+	if (arena_init(&g.arena, g.cfg.arena_bytes) != 0) {
+		text_warn("cannot reserve the arena (see arena=); profiling disabled");
+		return ST_OFF;
+	}
 	if (!recorder_open_file(NULL))
 		return ST_OFF;
 	if (!recorder_layout()) {
@@ -331,7 +350,7 @@ static void recorder_fold_reentrant(struct lc_tls *t, struct slot *sl)
 
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
 {
-	if (!recorder_running())
+	if (!recorder_recording())
 		return;
 	atomic_fetch_add_explicit(&t->reent_count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&t->reent_delay, delay_ns, memory_order_relaxed);
@@ -481,6 +500,8 @@ static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_s
 	bool locked = lc_held(t) > 0;
 	if (t->in_phdr)
 		return;
+	struct quiet q;
+	quiet_enter(&q); /* others may wait for us: see quiet.h */
 	if (locked)
 		atomic_fetch_add(&locked_unwinders, 1);
 	if (!locked || atomic_load(&phdr_callers) == 0) {
@@ -490,6 +511,20 @@ static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_s
 	}
 	if (locked)
 		atomic_fetch_sub(&locked_unwinders, 1);
+	quiet_leave(&q);
+}
+
+/* The module map, refreshed where no handler can stop us halfway (its
+ * entries are published in order: another refresher would wait). */
+static void recorder_refresh(uint64_t final_wait_ns)
+{
+	struct quiet q;
+	quiet_enter(&q);
+	if (final_wait_ns)
+		modmap_refresh_final(&g.modmap, final_wait_ns);
+	else
+		modmap_refresh(&g.modmap);
+	quiet_leave(&q);
 }
 
 /* Settle the previous event, merge the stash if the thread holds no mutex,
@@ -508,7 +543,7 @@ static bool recorder_prepare(struct lc_tls *t, struct slot *sl, struct recorder_
 	bool refresh = t->pending && recorder_catch_up(t, sl);
 	slot_leave(sl);
 	if (refresh)
-		modmap_refresh(&g.modmap);
+		recorder_refresh(0);
 	/* The spare buffer is ours outside the slot too: the dumper reads it
 	 * only while raw_valid says it holds a noted event, and it does not
 	 * now.  A nested sample (a signal handler during our wait) must not
@@ -521,7 +556,7 @@ static bool recorder_prepare(struct lc_tls *t, struct slot *sl, struct recorder_
 	 * lock held: dl_iterate_phdr takes the loader's lock. */
 	if (s->nframes && lc_held(t) <= 0 && !t->in_phdr &&
 	    !modmap_covers(&g.modmap, stash_spare(&sl->stash), s->nframes))
-		modmap_refresh(&g.modmap);
+		recorder_refresh(0);
 	return true;
 }
 
@@ -555,14 +590,11 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 }
 
 /* Running, after a lazy start-up if the constructor has not run yet. */
-static int recorder_start(void)
+static bool recorder_start(void)
 {
-	int st = atomic_load_explicit(&g.state, memory_order_acquire);
-	if (st == ST_NONE) {
+	if (atomic_load_explicit(&g.state, memory_order_acquire) == ST_NONE)
 		recorder_init();
-		st = atomic_load_explicit(&g.state, memory_order_acquire);
-	}
-	return st == ST_RUNNING;
+	return recorder_running();
 }
 
 /* Before the wait (which it overlaps): read the clock, register as a
@@ -572,6 +604,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 {
 	s->active = 0;
 	s->ent = NULL;
+	s->cell = 0;
 	s->gap = 0;
 	if (!recorder_start())
 		return;
@@ -589,16 +622,22 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	s->t0 = early ? early : recorder_now();
 	s->ent = lockstate_get(&g.locks, s->lock, kind);
 	s->fork_gen = atomic_load_explicit(&g.fork_gen, memory_order_relaxed);
-	if (s->ent && g.cfg.holder)
-		s->gap = lockstate_arrive(s->ent, s->t0);
+	if (s->ent && g.cfg.holder) {
+		/* registered from now on; the moment before is nobody's */
+		uint64_t start = recorder_now();
+		s->cell = lockstate_arrive(s->ent, start);
+		s->gap = s->cell ? start - s->t0 : 0;
+	}
 	if (!recorder_prepare(t, sl, s))
 		goto out;
 	if (s->ent && s->nframes)
 		lockstate_name(s->ent, stash_spare(&sl->stash), s->nframes, s->epoch);
 	s->active = 1;
+	s->outer = t->wait; /* a signal handler's wait inside ours */
+	t->wait = s;
 out:
-	if (!s->active && s->ent && g.cfg.holder)
-		lockstate_depart(s->ent, s->t0, s->t0);
+	if (!s->active && s->cell)
+		lockstate_leave(s->ent, s->cell);
 	t->sampling += s->active;
 	t->guard--;
 	errno = saved;
@@ -611,21 +650,19 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 {
 	uint64_t t1, uncharged = 0;
 	int saved = errno;
-	t->guard++; /* before the entry's flag: see lockstate.h */
-	bool registered = s->ent && g.cfg.holder &&
-	                  s->fork_gen == atomic_load_explicit(&g.fork_gen, memory_order_relaxed);
-	/* A registered waiter reads its end under the lock entry's flag:
-	 * charges and uncharged then add up to the wait exactly. */
-	if (registered)
-		uncharged = s->gap + lockstate_depart_now(s->ent, s->t0, recorder_now, &t1);
-	else
-		t1 = recorder_now();
+	t->guard++;
+	if (t->wait == s)
+		t->wait = s->outer;
 	if (t->sampling)
 		t->sampling--;
 	if (s->fork_gen != atomic_load_explicit(&g.fork_gen, memory_order_relaxed))
 		goto out; /* a fork (from a signal handler) during the wait reset us */
-	if (!registered)
-		uncharged = t1 - s->t0;
+	/* A registered waiter reads its end as it leaves its cell: charges
+	 * and uncharged then add up to the wait exactly. */
+	if (s->cell)
+		uncharged = s->gap + lockstate_depart(s->ent, s->cell, recorder_now, &t1);
+	else
+		uncharged = (t1 = recorder_now()) - s->t0;
 	if (!t->slot || o == RECORDER_DISCARD)
 		goto out; /* an error, not a wait */
 	struct event_key k = {
@@ -643,6 +680,23 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 out:
 	t->guard--;
 	errno = saved;
+}
+
+/* The thread leaves its waits for good without returning through
+ * recorder_end: a signal handler longjmps away, or the thread exits from
+ * one.  Each wait it leaves ends now, counted as a wait that gave up (timed
+ * out): its own event, its cell given back, nothing else touched.  A jump
+ * whose buffer lies on the stack between here and a wait's frame was set
+ * inside a handler running on top of that wait: the jump stays there, and
+ * the wait goes on.  Not from inside our own work: what it was doing there
+ * cannot be finished. */
+void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here)
+{
+	if (t->guard)
+		return;
+	while (t->wait && !(jmpbuf && (uintptr_t)jmpbuf >= (uintptr_t)here &&
+	                    (uintptr_t)jmpbuf < (uintptr_t)t->wait))
+		recorder_end(t, t->wait, RECORDER_TIMEDOUT);
 }
 
 /* ---- acquisitions and releases ------------------------------------------ */
@@ -779,7 +833,7 @@ void recorder_flush(struct lc_tls *t)
 		slot_leave(sl);
 	}
 	if (refresh)
-		modmap_refresh(&g.modmap);
+		recorder_refresh(0);
 	t->pending = 0; /* or the slot was closed: the dump has been taken */
 	t->guard--;
 	errno = saved;
@@ -791,6 +845,10 @@ static void recorder_thread_exit(void *arg)
 	struct lc_tls *t = &lc_tls;
 	if (arg != t->slot || !t->slot)
 		return;
+	/* A wait left by unwinding (pthread_exit and the jumps were told:
+	 * hooks_jump.c): its frame is gone, its sample with it. */
+	t->wait = NULL;
+	t->sampling = 0;
 	recorder_flush(t);
 	t->guard++;
 	slots_release(&g.slots, t->slot);
@@ -798,20 +856,16 @@ static void recorder_thread_exit(void *arg)
 	t->guard--;
 }
 
-/* The child of fork() starts with an empty profile of its own: whatever
- * other threads were doing in the parent's tables is forgotten. */
-/* The child of fork() starts an empty profile of its own, in a new file
- * mapped where the parent's was (every pointer into it stays valid); the
- * parent's file is never written by the child.  Only syscalls and our own
- * memory here: other threads of the parent do not exist in the child. */
-static void recorder_atfork_child(void)
+/* A child starts an empty profile of its own, in a new file mapped where
+ * the parent's was (every pointer into it stays valid); the parent's file
+ * is never written by the child.  Only syscalls and our own memory here:
+ * other threads of the parent do not exist in the child. */
+static void recorder_child_start(void)
 {
-	if (!recorder_running())
-		return;
 	struct lc_tls *t = &lc_tls;
 	t->guard++;
 	void *at = g.file.base;
-	pfile_forget(&g.file); /* the parent's: closed here, not touched */
+	pfile_forget(&g.file); /* the parent's: not touched */
 	g.start_mono = recorder_now();
 	g.start_real = recorder_realtime();
 	bool ok = recorder_open_file(at);
@@ -836,6 +890,7 @@ static void recorder_atfork_child(void)
 	t->pending = 0;
 	t->sampling = 0;
 	t->hold_lock = 0;
+	t->tid = 0; /* a new thread id */
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
 	pthread_setspecific(g.key, NULL);
@@ -845,6 +900,30 @@ static void recorder_atfork_child(void)
 	atomic_store(&locked_unwinders, 0);
 	atomic_store(&phdr_callers, t->in_phdr ? 1 : 0);
 	t->guard--;
+}
+
+/* fork()'s child handler. */
+static void recorder_atfork_child(void)
+{
+	if (atomic_load(&g.state) == ST_RUNNING && !pfile_mine(&g.file))
+		recorder_child_start();
+}
+
+/* A child made without fork's handlers — _Fork(), a raw fork or clone
+ * system call — shares the parent's file mapping; the kernel wiped the
+ * ownership token (pfile.h), so it knows at its first call into the
+ * recorder and starts its own profile, as fork's handler would have.  Not
+ * from inside our own work (a signal handler that forked), and one thread
+ * at a time: the others record nothing meanwhile. */
+static bool recorder_adopt(void)
+{
+	static _Atomic int adopting;
+	if (lc_tls.guard || atomic_exchange(&adopting, 1))
+		return false;
+	if (!pfile_mine(&g.file))
+		recorder_child_start();
+	atomic_store(&adopting, 0);
+	return recorder_recording();
 }
 
 /* ---- the dump ----------------------------------------------------------- */
@@ -932,12 +1011,28 @@ static void recorder_summary(const struct dump_input *in, const char *path)
 	text_warn(buf);
 }
 
+/* One line about the profile file: what, its name, why. */
+static void recorder_file_warn(const char *what, int e, const char *then)
+{
+	static char err[PFILE_PATH_MAX + 256]; /* the dumper's alone */
+	struct text tx;
+	text_init(&tx, err, sizeof(err));
+	text_str(&tx, what);
+	text_str(&tx, g.path);
+	text_str(&tx, "': ");
+	text_str(&tx, pfile_strerror(e));
+	text_str(&tx, then);
+	text_warn(err);
+}
+
 /* The end of the profile: at exit (library destructor), or before exec().
  * Idempotent: the first caller ends it. */
 static void recorder_end_profile(uint32_t state)
 {
 	struct lc_tls *t = &lc_tls;
-	if (recorder_running() && t->slot)
+	if (!recorder_running())
+		return;
+	if (t->slot)
 		recorder_flush(t); /* our own event, stash and re-entrant charges */
 	int expect = ST_RUNNING;
 	if (!atomic_compare_exchange_strong(&g.state, &expect, ST_DUMPING))
@@ -949,23 +1044,20 @@ static void recorder_end_profile(uint32_t state)
 	recorder_collect(&in);
 	/* Another thread may be refreshing (it left its slot first): wait for
 	 * it a while, then refresh once more ourselves. */
-	modmap_refresh_final(&g.modmap, RECORDER_CLOSE_WAIT_NS);
+	recorder_refresh(RECORDER_CLOSE_WAIT_NS);
 	recorder_counters(&in);
 	recorder_close_meta(state);
+	int grow = atomic_load(&g.file.error);
 	int e = dumpwrite_finish(&g.file, &in);
-	if (e) {
-		char err[CONFIG_OUT_MAX + 256];
-		struct text tx;
-		text_init(&tx, err, sizeof(err));
-		text_str(&tx, "cannot finish profile '");
-		text_str(&tx, g.path);
-		text_str(&tx, "': ");
-		text_str(&tx, strerrordesc_np(e) ? strerrordesc_np(e) : "error");
-		text_str(&tx, " (what was recorded is in it, without its closing records)");
-		text_warn(err);
-	} else if (g.cfg.verbose) {
+	if (e)
+		recorder_file_warn("cannot finish profile '", e,
+		                   " (what was recorded is in it, without its closing records)");
+	else if (grow)
+		recorder_file_warn("profile '", grow,
+		                   ": it stopped growing there, and what came after went to the "
+		                   "sentinel (the report says how much)");
+	if (!e && g.cfg.verbose)
 		recorder_summary(&in, g.path);
-	}
 	atomic_store(&g.state, ST_DONE);
 	t->guard--;
 	errno = saved;
@@ -976,11 +1068,22 @@ void recorder_dump(void)
 	recorder_end_profile(LC_LIVE_EXITED);
 }
 
+/* The end of the profile in this process: a vfork() child shares our
+ * memory, and the profile is its parent's. */
+static void recorder_end_own(uint32_t state)
+{
+	if (recorder_running() && (pid_t)g.meta->pid == getpid())
+		recorder_end_profile(state);
+}
+
 void recorder_exec(void)
 {
-	/* A vfork() child shares our memory: the profile is its parent's. */
-	if (recorder_running() && (pid_t)g.meta->pid == getpid())
-		recorder_end_profile(LC_LIVE_EXEC);
+	recorder_end_own(LC_LIVE_EXEC);
+}
+
+void recorder_exit(void)
+{
+	recorder_end_own(LC_LIVE_EXITED);
 }
 
 /* ---- module epochs ---------------------------------------------------------- */
@@ -995,7 +1098,7 @@ void recorder_dlclose(struct lc_tls *t)
 		return;
 	int saved = errno;
 	t->guard++;
-	modmap_refresh_final(&g.modmap, RECORDER_CLOSE_WAIT_NS);
+	recorder_refresh(RECORDER_CLOSE_WAIT_NS);
 	t->guard--;
 	errno = saved;
 }
@@ -1029,14 +1132,14 @@ static void recorder_snapshot(int sig)
 	(void)sig;
 	int saved = errno;
 	struct lc_tls *t = &lc_tls;
-	if (!recorder_running() || atomic_exchange(&snapshotting, 1)) {
+	if (!recorder_recording() || atomic_exchange(&snapshotting, 1)) {
 		errno = saved;
 		return;
 	}
 	t->guard++;
 	uint64_t nth = atomic_fetch_add(live_u64(&g.live->snapshots), 1) + 1;
 	atomic_store(live_u64(&g.live->snapshot_mono_ns), recorder_now());
-	char path[CONFIG_OUT_MAX + 96], err[CONFIG_OUT_MAX + 256];
+	static char path[PFILE_PATH_MAX + 32], err[PFILE_PATH_MAX + 128]; /* one at a time */
 	struct text tx;
 	text_init(&tx, path, sizeof(path));
 	text_str(&tx, g.path);

@@ -60,6 +60,7 @@ struct lc_tls {
 	uint8_t overflow;   /* slot is the shared overflow slot (no stash) */
 	uint8_t in_phdr;    /* inside an application's dl_iterate_phdr */
 	struct slot *slot;
+	struct recorder_sample *wait; /* the recorded wait in progress, if any */
 	uint64_t rng;
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
 	_Atomic uint64_t reent_delay; /* folded into the slot later */
@@ -86,8 +87,10 @@ enum recorder_outcome {
 
 struct recorder_sample {
 	uint64_t t0;
-	struct lockent *ent; /* registered as a waiter on it (holder view) */
+	struct lockent *ent; /* its lock's entry, if it has one */
+	int cell;            /* registered as a waiter there (holder view), 1..; 0: not */
 	uint64_t gap;        /* uncharged before the registration */
+	struct recorder_sample *outer; /* the wait this one interrupted (a handler's) */
 	uint32_t fork_gen;   /* a fork (from a handler) during the wait forgets ent */
 	uint32_t epoch;      /* module epoch when the stack was taken */
 	uintptr_t lock;
@@ -116,6 +119,8 @@ void recorder_init(void);
  * replaces the program.  Idempotent; nothing is recorded afterwards. */
 void recorder_dump(void);
 void recorder_exec(void);
+/* _exit() and _Exit(): the end too, as exit() would (not a vfork child's). */
+void recorder_exit(void);
 
 /* Before and after dlclose() (module epochs: modmap.h). */
 void recorder_dlclose(struct lc_tls *t);
@@ -153,6 +158,11 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r);
 /* A trylock answered EBUSY: counted per lock (the lock is then known as
  * contended).  Never blocks. */
 void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind);
+
+/* The thread leaves its recorded waits without returning from them: a
+ * longjmp with this buffer out of a signal handler (`here`: an address in
+ * the caller's frame), or (jmpbuf NULL) the thread exits. */
+void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here);
 
 /* Settle the thread's noted event and merge its stash: at thread exit and
  * at dump time. */

@@ -168,16 +168,40 @@ Test(crash, sigsegv_leaves_the_waits_before_it)
 	harness_result_free(&r);
 }
 
-/* _exit runs no destructor: the profile is never closed, and the exit
- * status is the program's. */
-Test(crash, underscore_exit_leaves_the_waits_before_it)
+/* _exit runs no destructor, but it is a normal end (dash's `exit 3`,
+ * stress-ng's workers): the profile is closed there, complete, and the
+ * exit status is the program's.  (It once read "the writer died".) */
+Test(crash, underscore_exit_ends_the_profile_as_exit_does)
 {
 	struct run_result r;
 	const char *dir;
 	uint64_t measured;
+	char path[PATH_MAX], err[256];
+	struct dump d;
 	run_to_death("exit", &r, &dir, &measured);
 	cr_assert_eq(r.exit_code, 3, "exit %d signal %d\n%s", r.exit_code, r.signal, r.err);
-	assert_died_with(dir, "wait_before_exit", measured);
+	cr_assert_str_empty(r.err);
+	harness_one_file(dir, "crash.*.raw", path);
+	cr_assert_eq(dump_read_file(path, &d, err, sizeof(err)), 0, "%s: %s", path, err);
+	cr_assert(d.complete, "%s: no trailer after _exit", path);
+	cr_assert_eq(d.live.state, LC_LIVE_EXITED);
+	dump_free(&d);
+	assert_report_says(path, "complete: written when the program exited", "died");
+	assert_waits(path, "wait_before_exit", ROUNDS, measured);
+	harness_result_free(&r);
+}
+
+/* exit_group straight from the kernel (a Go program's end) passes no
+ * libc function: the profile is left as a writer that died, with the
+ * waits before it. */
+Test(crash, exit_group_leaves_the_waits_before_it)
+{
+	struct run_result r;
+	const char *dir;
+	uint64_t measured;
+	run_to_death("exit_group", &r, &dir, &measured);
+	cr_assert_eq(r.exit_code, 3, "exit %d signal %d\n%s", r.exit_code, r.signal, r.err);
+	assert_died_with(dir, "wait_before_exit_group", measured);
 	harness_result_free(&r);
 }
 

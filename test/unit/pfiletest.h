@@ -2,7 +2,8 @@
  * pfiletest.h — a profile file (preload/pfile.h) for the preload's unit
  * tests, and a walk that checks what pfile.h promises of its bytes.
  *
- * pft_open maps a new memfd (nothing on disk, nothing to clean up);
+ * pft_open maps a new file in /tmp (pfile.h reopens it by its absolute path;
+ * pft_close removes it);
  * pft_walk reads a file image the way a reader does and fails the test
  * unless, below `used`, it is the file header and then whole records with
  * non-zero heads that end inside `used`, and from `used` to `end` it is
@@ -38,24 +39,24 @@ struct pft_walk {
 
 typedef void (*pft_fn)(const struct pft_rec *r, void *ctx);
 
-/* A new pfile on a memfd, cap bytes reserved. */
+/* A new pfile on a new file in /tmp, cap bytes reserved. */
 static inline void pft_open(struct pfile *f, size_t cap)
 {
-	int fd = memfd_create("lockcontend-unit", MFD_CLOEXEC);
-	cr_assert_geq(fd, 0, "memfd_create");
-	int e = pfile_map(f, fd, cap, NULL);
+	char path[] = "/tmp/lockcontend-unit-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0, "mkstemp");
+	int e = pfile_map(f, fd, path, cap, NULL);
 	cr_assert_eq(e, 0, "pfile_map: %s", strerror(e));
 }
 
-/* Unmap and close (after pfile_finish too: the fd is then -1). */
+/* Unmap, and remove the file. */
 static inline void pft_close(struct pfile *f)
 {
-	if (f->base)
+	if (f->base) {
 		munmap(f->base, f->cap);
-	if (f->fd >= 0)
-		close(f->fd);
+		unlink(f->path);
+	}
 	memset(f, 0, sizeof(*f));
-	f->fd = -1;
 }
 
 static inline bool pft_zero(const uint8_t *p, size_t n)

@@ -31,7 +31,7 @@
 #include "pfiletest.h"
 
 static struct arena arena;
-static struct pfile file = {.fd = -1};
+static struct pfile file;
 static struct modmap mods;
 static _Atomic uint32_t *epoch; /* in the LIVE record, as the recorder has it */
 static char dir[64];
@@ -355,7 +355,7 @@ Test(modmap, no_room_in_the_file_drops_the_object)
 	char path[256];
 	build_lib("delta", 4, path, sizeof(path));
 	/* room for LIVE and a few records: not for every object of this process */
-	mods_make_in(16 + 8 + sizeof(struct lc_rec_live) + 3 * 200);
+	mods_make_in(PFILE_RESERVE + 16 + 8 + sizeof(struct lc_rec_live) + 3 * 200);
 	void *h = open_lib(path, "delta", 4);
 	cr_assert(modmap_refresh(&mods));
 	uint32_t n = modmap_count(&mods);

@@ -27,7 +27,7 @@
 #include "slots.h"
 
 static struct arena arena;
-static struct pfile file = {.fd = -1};
+static struct pfile file;
 static struct slots slots;
 
 static void unmap(void)
@@ -228,13 +228,13 @@ Test(slots, records_are_made_on_first_use_and_kept_on_reuse)
 Test(slots, init_fails_without_room_for_the_overflow_record)
 {
 	/* a file with room for the header and a record less 8 bytes */
-	cr_assert_eq(make_in(4, 16 + 8 + sizeof(struct lc_rec_slot) - 8), -1);
+	cr_assert_eq(make_in(4, PFILE_RESERVE + 16 + 8 + sizeof(struct lc_rec_slot) - 8), -1);
 }
 
 Test(slots, no_room_for_a_record_gives_the_overflow_slot)
 {
 	/* room for the overflow slot's record and two more */
-	cr_assert_eq(make_in(8, 16 + 3 * (8 + sizeof(struct lc_rec_slot))), 0);
+	cr_assert_eq(make_in(8, PFILE_RESERVE + 16 + 3 * (8 + sizeof(struct lc_rec_slot))), 0);
 	bool overflow;
 	struct slot *a = slots_acquire(&slots, &overflow);
 	struct slot *b = slots_acquire(&slots, &overflow);

@@ -1,0 +1,68 @@
+/*
+ * sys.h — the system calls lockcontend makes from inside the program.
+ *
+ * Raw syscalls, not glibc's wrappers: glibc's open, close, write, fallocate
+ * are cancellation points, and a thread cancelled inside our code would
+ * leave our state half-written (a registered waiter, a claimed record).
+ * syscall() never is.  Each returns the result, or -errno; errno itself is
+ * left as it was (the hooks preserve the program's errno anyway, but these
+ * run in a signal handler too).
+ */
+#ifndef LOCKCONTEND_SYS_H
+#define LOCKCONTEND_SYS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static inline long sys_ret(long rc)
+{
+	return rc == -1 ? -(long)errno : rc;
+}
+
+static inline long sys_call(long nr, long a, long b, long c, long d)
+{
+	int saved = errno;
+	long rc = sys_ret(syscall(nr, a, b, c, d));
+	errno = saved;
+	return rc;
+}
+
+static inline int sys_open(const char *path, int flags, mode_t mode)
+{
+	return (int)sys_call(SYS_openat, AT_FDCWD, (long)path, flags, mode);
+}
+
+static inline int sys_close(int fd)
+{
+	return (int)sys_call(SYS_close, fd, 0, 0, 0);
+}
+
+static inline int sys_fstat(int fd, struct stat *st)
+{
+	return (int)sys_call(SYS_fstat, fd, (long)st, 0, 0);
+}
+
+static inline int sys_fallocate(int fd, off_t off, off_t len)
+{
+	return (int)sys_call(SYS_fallocate, fd, 0, off, len);
+}
+
+static inline int sys_ftruncate(int fd, off_t len)
+{
+	return (int)sys_call(SYS_ftruncate, fd, len, 0, 0);
+}
+
+static inline long sys_pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	return sys_call(SYS_pwrite64, fd, (long)buf, (long)n, off);
+}
+
+static inline long sys_write(int fd, const void *buf, size_t n)
+{
+	return sys_call(SYS_write, fd, (long)buf, (long)n, 0);
+}
+
+#endif
