@@ -18,7 +18,7 @@ BASEFLAGS := -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE
 # The preload: position-independent, nothing exported but the hooks, per-thread
 # state in static TLS (initial-exec: no __tls_get_addr, no allocation).
 PRELOAD_FLAGS := $(BASEFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec
-PRELOAD_LIBS  := -lunwind -ldl -pthread
+PRELOAD_LIBS  := -lunwind -ldl -lm -pthread
 
 DEB_PACKAGES := gcc make binutils libc6-dev libunwind-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14

@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -501,6 +502,7 @@ static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_s
 	if (t->in_phdr)
 		return;
 	struct quiet q;
+	uint32_t hold_next = t->hold_next; /* see recorder_hold_check */
 	quiet_enter(&q); /* others may wait for us: see quiet.h */
 	if (locked)
 		atomic_fetch_add(&locked_unwinders, 1);
@@ -512,6 +514,7 @@ static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_s
 	if (locked)
 		atomic_fetch_sub(&locked_unwinders, 1);
 	quiet_leave(&q);
+	t->hold_next = hold_next;
 }
 
 /* The module map, refreshed where no handler can stop us halfway (its
@@ -519,12 +522,14 @@ static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_s
 static void recorder_refresh(uint64_t final_wait_ns)
 {
 	struct quiet q;
+	uint32_t hold_next = lc_tls.hold_next; /* see recorder_hold_check */
 	quiet_enter(&q);
 	if (final_wait_ns)
 		modmap_refresh_final(&g.modmap, final_wait_ns);
 	else
 		modmap_refresh(&g.modmap);
 	quiet_leave(&q);
+	lc_tls.hold_next = hold_next;
 }
 
 /* Settle the previous event, merge the stash if the thread holds no mutex,
@@ -701,30 +706,29 @@ void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here)
 
 /* ---- acquisitions and releases ------------------------------------------ */
 
-/* 1 + a uniform draw in [0, 2 * hold - 1): on average one look in `hold`
- * acquisitions, without locking onto a program's own period. */
+/* Acquisitions from one look to the next: geometric with mean `hold`, so
+ * each acquisition is looked at with probability 1/hold whatever came
+ * before it — memoryless, so it does not matter when a thread started or
+ * how long it lives (a thread's first acquisition was once always looked
+ * at, and weighed `hold` times: 100x too much for short-lived threads),
+ * and it cannot lock onto a program's own period. */
 static uint32_t recorder_hold_distance(struct lc_tls *t)
 {
 	uint32_t hold = recorder_hold_rate();
 	if (!hold)
 		return UINT32_MAX;
+	if (hold == 1)
+		return 1;
 	if (!t->rng)
 		t->rng = (recorder_now() ^ (uintptr_t)t) | 1;
-	return hold == 1 ? 1 : 1 + (uint32_t)(stash_rand(&t->rng) % (2ull * hold - 1));
+	double u = (double)((stash_rand(&t->rng) >> 11) + 1) * 0x1p-53; /* (0, 1] */
+	double d = 1 + floor(log(u) / log1p(-1.0 / hold));
+	return d < (double)UINT32_MAX ? (uint32_t)d : UINT32_MAX;
 }
 
-void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
+/* Start a hold-time sample of this critical section, if it is free to. */
+static void recorder_hold_start(struct lc_tls *t, const void *lock, uint32_t kind)
 {
-	if (t->guard) {
-		t->hold_next = 1; /* our own locking: look at the next one */
-		return;
-	}
-	if (!recorder_running()) {
-		t->hold_next = 4096; /* looked at again after a while */
-		return;
-	}
-	t->guard++;
-	t->hold_next = recorder_hold_distance(t);
 	/* A sample whose lock was released by another thread (or whose
 	 * unlock we never saw) would block sampling for good: give up on it
 	 * after a while. */
@@ -735,6 +739,36 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 		t->hold_lock = (uintptr_t)lock;
 		t->hold_kind = kind;
 		t->hold_t0 = recorder_now();
+	}
+}
+
+void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
+{
+	/* Our own locking (the unwinder's, the loader's) must not count:
+	 * around the places it happens, the countdown is put back as it was
+	 * (recorder_unwind, recorder_refresh); elsewhere, look at the next
+	 * acquisition. */
+	if (t->guard) {
+		t->hold_next = 1;
+		return;
+	}
+	if (!recorder_running()) {
+		t->hold_next = 4096; /* looked at again after a while */
+		return;
+	}
+	t->guard++;
+	bool sample = true;
+	if (!t->hold_drawn) {
+		/* The thread's first acquisition: where its first look falls
+		 * is drawn like every other (this one is it only if d == 1). */
+		t->hold_drawn = 1;
+		uint32_t d = recorder_hold_distance(t);
+		sample = d == 1;
+		t->hold_next = d - 1;
+	}
+	if (sample) {
+		t->hold_next = recorder_hold_distance(t);
+		recorder_hold_start(t, lock, kind);
 	}
 	t->guard--;
 }

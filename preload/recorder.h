@@ -59,6 +59,7 @@ struct lc_tls {
 	uint8_t sampling;   /* between recorder_begin and recorder_end */
 	uint8_t overflow;   /* slot is the shared overflow slot (no stash) */
 	uint8_t in_phdr;    /* inside an application's dl_iterate_phdr */
+	uint8_t hold_drawn; /* hold_next was drawn once (it starts at 0) */
 	struct slot *slot;
 	struct recorder_sample *wait; /* the recorded wait in progress, if any */
 	uint64_t rng;
@@ -133,7 +134,7 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 
 /* Every acquisition by an interposed call: the held count, and 1 in `hold`
  * of them looks for a hold-time sample (hold_next starts at 0, so a new
- * thread looks at once and draws its next distance). */
+ * thread's first acquisition draws where its first look falls). */
 void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind);
 static inline void recorder_acquired(struct lc_tls *t, const void *lock, uint32_t kind)
 {
