@@ -11,6 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* In event_key.flags, never written to the file: the event has no stack
+ * because its thread's stack had no room to unwind (stackroom.h). */
+#define EVENT_NO_ROOM 0x80000000u
+
 struct event_key {
 	uintptr_t lock; /* the lock's address */
 	uint32_t flags; /* LC_BUCKET_* */

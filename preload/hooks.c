@@ -33,6 +33,7 @@
 
 #include "hooks.h"
 #include "real.h"
+#include "stackroom.h"
 
 /* glibc internals (stable ABI of pthread_mutex_t): the robust bit of
  * __kind, the "not recoverable" value of __owner; and the kernel's flag for
@@ -398,6 +399,8 @@ static __attribute__((constructor)) void hooks_init(void)
 {
 	pthread_atfork(NULL, NULL, hooks_atfork_child);
 	real_resolve();
+	if (gettid() == getpid()) /* preloaded: the main thread runs us */
+		stackroom_main(&lc_tls);
 	recorder_init();
 }
 

@@ -47,6 +47,7 @@
 #include "lockstate.h"
 #include "modmap.h"
 #include "slots.h"
+#include "stackroom.h"
 #include "stacktab.h"
 #include "text.h"
 #include "unwind.h"
@@ -129,6 +130,8 @@ static void recorder_config_warn(const char *line, void *ctx)
 
 static void recorder_thread_exit(void *arg);
 static void recorder_atfork_child(void);
+static void recorder_atfork_prepare(void);
+static void recorder_atfork_parent(void);
 static void recorder_snapshot(int sig);
 
 static uint64_t recorder_heads_for(uint64_t arena_bytes)
@@ -274,7 +277,7 @@ static int recorder_setup(void)
 		text_warn("no thread-specific key left; profiling disabled");
 		return ST_OFF;
 	}
-	pthread_atfork(NULL, NULL, recorder_atfork_child);
+	pthread_atfork(recorder_atfork_prepare, recorder_atfork_parent, recorder_atfork_child);
 	if (g.cfg.signal) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
@@ -364,7 +367,7 @@ static int recorder_lost_reason(const struct slot *sl)
 	if (!g.cfg.stacks)
 		return LC_LOST_NO_STACKS;
 	if (sl->raw_nframes == 0)
-		return LC_LOST_NO_STACK;
+		return sl->raw_key.flags & EVENT_NO_ROOM ? LC_LOST_NO_ROOM : LC_LOST_NO_STACK;
 	return -1;
 }
 
@@ -496,14 +499,88 @@ void recorder_phdr_leave(struct lc_tls *t)
 	atomic_fetch_sub(&phdr_callers, 1);
 }
 
+/* Our calls into libunwind and the loader, and fork().  libunwind (as
+ * Debian builds it: no per-thread cache) takes a process-wide mutex of its
+ * own in every unwind, and dl_iterate_phdr the loader's lock, which glibc
+ * does not reset in a fork child: a thread that forks while another is
+ * inside either leaves a child whose first unwind waits for ever.  So
+ * every such call is counted (loader_users), and fork's prepare handler
+ * closes a gate and waits for the count to drain (a bounded time) before
+ * the process is copied; a thread that meets the closed gate waits for it
+ * to open (bounded too: then no stack).  A child that still finds the
+ * count above zero — the bound ran out, or it was made without fork's
+ * handlers — never calls either (loader_unsafe): its events have no stack
+ * (no_stack) and its module map stays as it is. */
+static _Atomic int loader_users;
+static _Atomic int fork_gate;
+static bool loader_unsafe;
+
+#define RECORDER_GATE_WAIT_NS (100 * 1000 * 1000ull)
+
+/* Wait (a bounded time) while a fork is being prepared. */
+static bool recorder_gate_open(void)
+{
+	uint64_t deadline = 0;
+	while (atomic_load(&fork_gate)) {
+		uint64_t now = recorder_now();
+		if (!deadline)
+			deadline = now + RECORDER_GATE_WAIT_NS;
+		else if (now > deadline)
+			return false;
+		sched_yield();
+	}
+	return true;
+}
+
+/* Enter a stretch that calls libunwind or the loader: quiet (quiet.h),
+ * counted, the hold-sample countdown kept aside (see recorder_hold_check).
+ * False: not now, do without. */
+static bool recorder_loader_enter(struct lc_tls *t, struct quiet *q, uint32_t *hold_next)
+{
+	if (loader_unsafe)
+		return false;
+	for (;;) {
+		if (!recorder_gate_open())
+			return false;
+		quiet_enter(q);
+		atomic_fetch_add(&loader_users, 1);
+		if (!atomic_load(&fork_gate))
+			break;
+		atomic_fetch_sub(&loader_users, 1);
+		quiet_leave(q);
+	}
+	*hold_next = t->hold_next;
+	return true;
+}
+
+static void recorder_loader_leave(struct lc_tls *t, struct quiet *q, uint32_t hold_next)
+{
+	t->hold_next = hold_next;
+	atomic_fetch_sub(&loader_users, 1);
+	quiet_leave(q);
+}
+
+/* fork()'s prepare and parent handlers: the gate above. */
+static void recorder_atfork_prepare(void)
+{
+	atomic_store(&fork_gate, 1);
+	uint64_t deadline = recorder_now() + RECORDER_GATE_WAIT_NS;
+	while (atomic_load(&loader_users) && recorder_now() < deadline)
+		sched_yield();
+}
+
+static void recorder_atfork_parent(void)
+{
+	atomic_store(&fork_gate, 0);
+}
+
 static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_sample *s)
 {
 	bool locked = lc_held(t) > 0;
-	if (t->in_phdr)
-		return;
 	struct quiet q;
-	uint32_t hold_next = t->hold_next; /* see recorder_hold_check */
-	quiet_enter(&q); /* others may wait for us: see quiet.h */
+	uint32_t hold_next;
+	if (t->in_phdr || !recorder_loader_enter(t, &q, &hold_next))
+		return;
 	if (locked)
 		atomic_fetch_add(&locked_unwinders, 1);
 	if (!locked || atomic_load(&phdr_callers) == 0) {
@@ -513,23 +590,22 @@ static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_s
 	}
 	if (locked)
 		atomic_fetch_sub(&locked_unwinders, 1);
-	quiet_leave(&q);
-	t->hold_next = hold_next;
+	recorder_loader_leave(t, &q, hold_next);
 }
 
-/* The module map, refreshed where no handler can stop us halfway (its
- * entries are published in order: another refresher would wait). */
+/* The module map, refreshed in a loader stretch (above); its entries are
+ * published in order, so no handler may stop us halfway either. */
 static void recorder_refresh(uint64_t final_wait_ns)
 {
 	struct quiet q;
-	uint32_t hold_next = lc_tls.hold_next; /* see recorder_hold_check */
-	quiet_enter(&q);
+	uint32_t hold_next;
+	if (!recorder_loader_enter(&lc_tls, &q, &hold_next))
+		return;
 	if (final_wait_ns)
 		modmap_refresh_final(&g.modmap, final_wait_ns);
 	else
 		modmap_refresh(&g.modmap);
-	quiet_leave(&q);
-	lc_tls.hold_next = hold_next;
+	recorder_loader_leave(&lc_tls, &q, hold_next);
 }
 
 /* Settle the previous event, merge the stash if the thread holds no mutex,
@@ -553,8 +629,12 @@ static bool recorder_prepare(struct lc_tls *t, struct slot *sl, struct recorder_
 	 * only while raw_valid says it holds a noted event, and it does not
 	 * now.  A nested sample (a signal handler during our wait) must not
 	 * touch it: no stack, the event goes to the sentinel. */
-	if (g.cfg.stacks && !t->sampling)
-		recorder_unwind(t, sl, s);
+	if (g.cfg.stacks && !t->sampling) {
+		if (stackroom_enough(t))
+			recorder_unwind(t, sl, s);
+		else
+			s->flags = EVENT_NO_ROOM;
+	}
 	/* A stack into an object the map does not know yet: find it now, so
 	 * its MODULE record is in the file before the stack's BUCKET (a writer
 	 * that dies between them would leave bare addresses).  Only with no
@@ -933,6 +1013,12 @@ static void recorder_child_start(void)
 	 * make recorder_phdr_enter wait for ever. */
 	atomic_store(&locked_unwinders, 0);
 	atomic_store(&phdr_callers, t->in_phdr ? 1 : 0);
+	/* Another thread was inside libunwind or the loader: their locks
+	 * stay taken here for good (see loader_users). */
+	if (atomic_load(&loader_users))
+		loader_unsafe = true;
+	atomic_store(&loader_users, 0);
+	atomic_store(&fork_gate, 0);
 	t->guard--;
 }
 

@@ -62,6 +62,7 @@ struct lc_tls {
 	uint8_t hold_drawn; /* hold_next was drawn once (it starts at 0) */
 	struct slot *slot;
 	struct recorder_sample *wait; /* the recorded wait in progress, if any */
+	uintptr_t stack_lo, stack_hi; /* the thread's stack (stackroom.h); 0: unknown */
 	uint64_t rng;
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
 	_Atomic uint64_t reent_delay; /* folded into the slot later */

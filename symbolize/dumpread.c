@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,23 +244,31 @@ static int parse_lost(struct dump *d, struct cur *c)
 	return 0;
 }
 
+/* A SLOT's lost counters are [view][reason] for as many reasons as its
+ * writer knew: 6 before format 3.1, 7 since.  Reasons this reader does not
+ * know are folded into "no stack", as in LOST. */
 static int parse_slot(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
-	if (!cur_take(c, sizeof(struct lc_rec_slot), &p) ||
+	uint32_t head = offsetof(struct lc_rec_slot, lost), row = LC_NVIEWS * 16;
+	uint32_t nr = c->left >= head ? (c->left - head) / row : 0;
+	if (nr < LC_LOST_NO_SLOT + 1 || nr > 64 || !cur_take(c, head + nr * row, &p) ||
 	    !grow_by_256((void **)&d->slots, d->nslots, sizeof(*d->slots)))
 		return -1;
 	struct lc_rec_slot *s = &d->slots[d->nslots++];
+	memset(s, 0, sizeof(*s));
 	for (int v = 0; v < LC_NVIEWS; v++) {
 		s->count[v] = rd_u64(p + 8 * v);
 		s->delay_ns[v] = rd_u64(p + 24 + 8 * v);
 	}
 	s->timeouts = rd_u64(p + 48);
 	s->uncharged_ns = rd_u64(p + 56);
-	for (int v = 0; v < LC_NVIEWS; v++) {
-		for (int r = 0; r < LC_LOST_NREASONS; r++) {
-			const uint8_t *e = p + 64 + 16 * (LC_LOST_NREASONS * v + r);
-			s->lost[v][r] = (struct lc_lost_entry){rd_u64(e), rd_u64(e + 8)};
+	for (uint32_t v = 0; v < LC_NVIEWS; v++) {
+		for (uint32_t i = 0; i < nr; i++) {
+			const uint8_t *e = p + head + 16 * (nr * v + i);
+			uint32_t r = i < LC_LOST_NREASONS ? i : LC_LOST_NO_STACK;
+			s->lost[v][r].count += rd_u64(e);
+			s->lost[v][r].delay_ns += rd_u64(e + 8);
 		}
 	}
 	return 0;

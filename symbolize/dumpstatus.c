@@ -196,8 +196,9 @@ void dumpstatus_describe(const struct dump *d, const struct dump_status *st, cha
 	case DUMP_WRITER_SNAPSHOT: describe_snapshot(d, st->at_realtime_ns, buf, cap); break;
 	case DUMP_WRITER_LIVE: describe_live(d, st->at_realtime_ns, buf, cap); break;
 	case DUMP_WRITER_DIED:
-		snprintf(buf, cap, "the writer died without a clean exit (SIGKILL, a crash or _exit): "
-		                   "totals may be short by the events in flight");
+		snprintf(buf, cap, "the writer died without a clean exit (killed by a signal, a crash, "
+		                   "or exit_group without libc): totals may be short by the events "
+		                   "in flight");
 		break;
 	case DUMP_WRITER_UNCLOSED:
 		snprintf(buf, cap, "ended at %s, but its closing records did not fit (disk full or "

@@ -27,7 +27,7 @@
 #include "dumpstatus.h"
 
 static const char *const lost_names[LC_LOST_NREASONS] = {
-    "evicted", "arena_full", "reentrant", "no_stacks", "no_stack", "no_slot",
+    "evicted", "arena_full", "reentrant", "no_stacks", "no_stack", "no_slot", "no_room",
 };
 
 /* m: the module of pc (in the epoch of its bucket or LOCK record). */

@@ -58,9 +58,12 @@ static const struct view_words words[LC_NVIEWS] = {
 /* ---- header ------------------------------------------------------------- */
 
 static const char *const lost_why[LC_LOST_NREASONS] = {
-    "lost the one-stack-per-thread draw", "arena or profile file full (raise arena=, or the disk was full)",
+    "lost the one-stack-per-thread draw (a thread that waits while it holds a lock keeps one "
+    "stack at a time; a mutex unlocked by another thread than its locker counts as held)",
+    "no room for a new stack (the arena was full: raise arena=; or the profile file stopped "
+    "growing: a line at exit said why)",
     "inside lockcontend's own work", "stacks=0", "no stack could be unwound",
-    "more live threads than slots",
+    "more live threads than slots", "the thread's stack had no room to unwind on",
 };
 
 /* "N events (time) charged to _LostContendedLock: why..." for one view. */

@@ -35,7 +35,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 0
+#define LC_DUMP_VERSION_MINOR 1
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -203,7 +203,8 @@ enum lc_lost_reason {
 	LC_LOST_NO_STACKS = 3,  /* stacks=0: every event goes here */
 	LC_LOST_NO_STACK = 4,   /* the unwinder returned no frame */
 	LC_LOST_NO_SLOT = 5,    /* no per-thread slot was free */
-	LC_LOST_NREASONS = 6,
+	LC_LOST_NO_ROOM = 6,    /* the thread's stack had no room to unwind (3.1) */
+	LC_LOST_NREASONS = 7,
 };
 
 struct lc_lost_entry {
@@ -298,7 +299,7 @@ _Static_assert(sizeof(struct lc_rec_module) == 32, "module layout");
 _Static_assert(sizeof(struct lc_rec_segment) == 32, "segment layout");
 _Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
 _Static_assert(sizeof(struct lc_rec_lock) == 48, "lock layout");
-_Static_assert(sizeof(struct lc_rec_slot) == 352, "slot layout");
+_Static_assert(sizeof(struct lc_rec_slot) == 400, "slot layout");
 _Static_assert(sizeof(struct lc_rec_live) == 64, "live layout");
 _Static_assert(sizeof(struct lc_rec_lost) == 8, "lost layout");
 _Static_assert(sizeof(struct lc_lost_entry) == 16, "lost entry layout");

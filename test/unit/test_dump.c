@@ -415,10 +415,10 @@ Test(dump, bad_magic_and_version)
 	b.buf[3] ^= 0x20;
 	uint16_t v = LC_DUMP_VERSION_MAJOR + 1;
 	memcpy(b.buf + 8, &v, 2);
-	assert_parse_error(b.buf, b.len, "version 4.0 is not supported");
+	assert_parse_error(b.buf, b.len, "version 4.1 is not supported");
 	v = 2; /* the format written at exit: not read at all */
 	memcpy(b.buf + 8, &v, 2);
-	assert_parse_error(b.buf, b.len, "version 2.0 is not supported");
+	assert_parse_error(b.buf, b.len, "version 2.1 is not supported");
 }
 
 Test(dump, bucket_with_more_frames_than_bytes)

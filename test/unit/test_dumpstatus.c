@@ -184,7 +184,7 @@ Test(dumpstatus, died_when_the_pid_maps_something_else)
 	unlink(path);
 	rmdir(dir);
 	cr_assert_str_eq(describe(&(struct dump_status){.writer = DUMP_WRITER_DIED}),
-	                 "the writer died without a clean exit (SIGKILL, a crash or _exit): totals "
+	                 "the writer died without a clean exit (killed by a signal, a crash, or exit_group without libc): totals "
 	                 "may be short by the events in flight");
 }
 

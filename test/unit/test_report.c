@@ -381,7 +381,7 @@ Test(report, header_says_what_became_of_the_writer)
 	     "  live profile of running process 4242, read at 2023-11-14 22:13:22 UTC (2.50 s after "
 	     "start)"},
 	    {{DUMP_WRITER_DIED, 0, 0},
-	     "  the writer died without a clean exit (SIGKILL, a crash or _exit): totals may be short "
+	     "  the writer died without a clean exit (killed by a signal, a crash, or exit_group without libc): totals may be short "
 	     "by the events in flight"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
