@@ -68,7 +68,7 @@ $(BUILD)/lockcontend-rawdump: $(BUILD)/symbolize/rawdump.o $(READER_OBJS)
 
 # openguard.o defines open() for libdw and libelf (symbolize/openguard.c):
 # exported, so that the dynamic linker binds their calls to it.
-SYMBOLIZE_OBJS := $(addprefix $(BUILD)/symbolize/,main.o openguard.o) \
+SYMBOLIZE_OBJS := $(addprefix $(BUILD)/symbolize/,main.o output.o openguard.o) \
                   $(SYMBOLIZE_TEST_OBJS) $(READER_OBJS)
 SYMBOLIZE_LIBS := -Wl,--export-dynamic-symbol=open,--export-dynamic-symbol=open64 \
                   -ldw -lelf -lz -lstdc++

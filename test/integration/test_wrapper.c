@@ -8,7 +8,8 @@
  * --out/--keep leave readable dumps, a forking CMD gives one merged report,
  * -o writes a file, errors are one line, and the temporary directory it
  * makes under $TMPDIR is always removed; --view and --kind reach the
- * symbolizer.  Each test gives the wrapper a
+ * symbolizer; -o writes into a FIFO or through a link and refuses a
+ * directory before the command runs (docs/safety.md).  Each test gives the wrapper a
  * TMPDIR of its own, so leftovers can be seen.
  */
 #include <criterion/criterion.h>
@@ -19,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "integration/harness.h"
 
@@ -198,6 +201,51 @@ Test(wrapper, output_file_instead_of_stdout)
 	fclose(f);
 	cr_assert(b0 == 0x1f && b1 == 0x8b, "not gzip");
 	assert_tmp_clean(tmp, "report.pb.gz");
+	harness_result_free(&r);
+}
+
+Test(wrapper, output_fifo_or_link_is_written_into_and_a_directory_refused_first)
+{
+	/* -o as the symbolizer takes it (docs/safety.md): a FIFO is written
+	 * into, not replaced; a link is followed, not replaced; a directory
+	 * is refused, and before the command runs, not after. */
+	const char *tmp = harness_tmpdir();
+	char fifo[PATH_MAX + 16], link[PATH_MAX + 16], target[PATH_MAX + 16], ran[PATH_MAX + 16];
+	struct harness_child reader;
+	struct run_result r, rr;
+	struct stat st;
+	snprintf(fifo, sizeof(fifo), "%s/report.fifo", tmp);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	harness_start((const char *[]){"/bin/cat", fifo, NULL}, NULL, NULL, false, 30, &reader);
+	run_wrapper(tmp, (const char *[]){"-o", fifo, "--", harness_fixture("scenarios"), "exit", "0",
+	                                  NULL},
+	            &r);
+	harness_finish(&reader, &rr);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(!rr.timed_out && strstr(rr.out, "      exit_contend ("), "no report came through "
+	          "the FIFO; stderr: %s", r.err);
+	cr_assert(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
+	harness_result_free(&r);
+	harness_result_free(&rr);
+
+	snprintf(link, sizeof(link), "%s/link.txt", tmp);
+	snprintf(target, sizeof(target), "%s/target.txt", tmp);
+	FILE *f = fopen(target, "w");
+	cr_assert(f && fputs("old\n", f) >= 0 && fclose(f) == 0);
+	cr_assert_eq(symlink("target.txt", link), 0);
+	run_wrapper(tmp, (const char *[]){"-o", link, "--", harness_fixture("scenarios"), "exit", "0",
+	                                  NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced");
+	cr_assert(stat(target, &st) == 0 && st.st_size > 100, "the report is not in its file");
+	harness_result_free(&r);
+
+	snprintf(ran, sizeof(ran), "%s/ran", tmp);
+	run_wrapper(tmp, (const char *[]){"-o", tmp, "--", "/bin/touch", ran, NULL}, &r);
+	cr_assert_eq(r.exit_code, 2, "exit %d; stderr: %s", r.exit_code, r.err);
+	cr_assert(count_lines(r.err) == 1 && strstr(r.err, tmp), "%s", r.err);
+	cr_assert(access(ran, F_OK) != 0, "the command ran, for no report");
 	harness_result_free(&r);
 }
 
