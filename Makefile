@@ -27,7 +27,7 @@ PRELOAD_CORE := text arena config stash pfile stacktab slots lockstate modmap un
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
-READER_OBJS  := $(BUILD)/symbolize/dumpread.o $(BUILD)/symbolize/dumpstatus.o
+READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpstatus.o safeopen.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o resolve.o locknames.o viewkind.o \
                          report_text.o report_locks.o report_folded.o report_pprof.o)
 
@@ -66,9 +66,14 @@ $(BUILD)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(
 $(BUILD)/lockcontend-rawdump: $(BUILD)/symbolize/rawdump.o $(READER_OBJS)
 	$(CC) -o $@ $^
 
-SYMBOLIZE_OBJS := $(BUILD)/symbolize/main.o $(SYMBOLIZE_TEST_OBJS) $(READER_OBJS)
+# openguard.o defines open() for libdw and libelf (symbolize/openguard.c):
+# exported, so that the dynamic linker binds their calls to it.
+SYMBOLIZE_OBJS := $(addprefix $(BUILD)/symbolize/,main.o output.o openguard.o) \
+                  $(SYMBOLIZE_TEST_OBJS) $(READER_OBJS)
+SYMBOLIZE_LIBS := -Wl,--export-dynamic-symbol=open,--export-dynamic-symbol=open64 \
+                  -ldw -lelf -lz -lstdc++
 $(BUILD)/lockcontend-symbolize: $(SYMBOLIZE_OBJS)
-	$(CC) -o $@ $^ -ldw -lelf -lz -lstdc++
+	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
 
 # Tests -----------------------------------------------------------------------
 TEST_FLAGS := $(BASEFLAGS) -Ipreload -Isymbolize -Itest -pthread
@@ -139,14 +144,15 @@ FUZZ_FLAGS   := $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=fuzzer,address,undefi
 FUZZ_ARGS    := -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
                 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/
 
-FUZZ_READER  := symbolize/dumpread.c symbolize/dumpstatus.c
+FUZZ_READER  := symbolize/dumpread.c symbolize/dumpstatus.c symbolize/safeopen.c
 $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/dumpread.h \
                            symbolize/dumpstatus.h include/lockcontend/*.h | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_dumpread.c $(FUZZ_READER)
 
 # The robustness test (test/unit/test_robust.c: a real profile cut, bit-flipped
 # and damaged, through the whole symbolizer) with the same sanitizers.
-ROBUST_SRCS := test/unit/test_robust.c $(filter-out symbolize/main.c symbolize/rawdump.c, \
+ROBUST_SRCS := test/unit/test_robust.c $(filter-out symbolize/main.c symbolize/rawdump.c \
+                                          symbolize/openguard.c, \
                                           $(wildcard symbolize/*.c))
 $(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=address,undefined \
@@ -248,7 +254,7 @@ $(ASAN_DIR)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h |
 	$(SAN_CC) $(BASEFLAGS) $(ASAN_FLAGS) -c $< -o $@
 
 $(ASAN_DIR)/lockcontend-symbolize: $(SYMBOLIZE_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
-	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ -ldw -lelf -lz -lstdc++
+	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)
 
 $(TSAN_DIR)/test/fixtures/stress: test/fixtures/stress.c | $(TSAN_DIR)/test/fixtures
 	$(SAN_CC) -std=gnu11 $(TSAN_FLAGS) -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \

@@ -31,6 +31,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safeopen.h"
+
 static uint64_t rd_u64(const uint8_t *p)
 {
 	uint64_t v = 0;
@@ -543,18 +545,20 @@ static int read_all(int fd, size_t hint, uint8_t **buf, size_t *len)
 int dump_read_file(const char *path, struct dump *d, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof(*d));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* A FIFO or a device named as a dump would block the open or never
+	 * end the read: refused before it is opened (safeopen.h). */
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		set_err(err, errlen, "cannot open: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	int fd = safeopen_regular(path, &st);
+	if (fd < 0 && errno == ENXIO && S_ISDIR(st.st_mode)) {
+		set_err(err, errlen, "is a directory, not a dump");
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, S_ISDIR(st.st_mode) ? "is a directory, not a dump"
-		                                         : "not a regular file");
-		close(fd);
+	if (fd < 0 && errno == ENXIO) {
+		set_err(err, errlen, "not a regular file but %s", safeopen_kind(st.st_mode));
+		return -1;
+	}
+	if (fd < 0) {
+		set_err(err, errlen, "cannot open: %s", strerror(errno));
 		return -1;
 	}
 	size_t len = 0;

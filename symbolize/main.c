@@ -17,19 +17,22 @@
  * usage or a dump that cannot be read (one line on stderr naming the
  * file); 2 the report was written but a dump was cut short inside a record
  * (partial).
- * With -o the output is written to a temporary file beside FILE and renamed
- * over it only when complete.
+ * With -o, a regular FILE (or a new one) is written to a temporary file
+ * beside it and renamed over it only when complete; a FIFO, a terminal,
+ * /dev/null or /dev/stdout is written into as it is, never replaced; a
+ * link is followed; a directory, a socket or a link to nothing is refused
+ * before any dump is read (output.h).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dumpread.h"
 #include "dumpstatus.h"
+#include "output.h"
 #include "profile.h"
 #include "report.h"
 #include "report_pprof.h"
@@ -56,7 +59,8 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: " PROG " [options] DUMP...\n"
 	        "  --format=text|folded|pprof  report (default), folded stacks, gzipped pprof\n"
-	        "  -o, --output=FILE           write FILE (atomically) instead of stdout\n"
+	        "  -o, --output=FILE           write FILE instead of stdout (a regular file is\n"
+	        "                              replaced atomically; a FIFO or device written into)\n"
 	        "  --top=N                     rows per table in the text report (default 20)\n"
 	        "  --value=delay|contentions   value of folded stacks (default delay, in ns)\n"
 	        "  --view=waiter|holder|hold   who waited (default), who held the lock they\n"
@@ -196,41 +200,15 @@ static int write_report(const struct options *o, const struct report_input *in, 
 	return 0;
 }
 
-/* -o FILE: a temporary file beside it, renamed over it when complete. */
-static int write_to_file(const struct options *o, const struct report_input *in)
+/* -o FILE (output.h): opened only now that the report is ready. */
+static int write_to_file(const struct options *o, struct output *out,
+                         const struct report_input *in)
 {
-	size_t len = strlen(o->output);
-	char *tmp = malloc(len + 16);
-	if (!tmp)
+	FILE *f = output_open(out);
+	if (!f)
 		return -1;
-	snprintf(tmp, len + 16, "%s.tmpXXXXXX", o->output);
-	int fd = mkstemp(tmp);
-	if (fd >= 0) {
-		mode_t um = umask(0);
-		umask(um);
-		fchmod(fd, 0666 & ~um);
-	}
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		fprintf(stderr, PROG ": cannot create %s: %s\n", o->output, strerror(errno));
-		if (fd >= 0)
-			close(fd), unlink(tmp);
-		free(tmp);
-		return -1;
-	}
 	int rc = write_report(o, in, f);
-	if (fclose(f) != 0 && rc == 0) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output, strerror(errno));
-		rc = -1;
-	}
-	if (rc == 0 && rename(tmp, o->output) != 0) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", o->output, strerror(errno));
-		rc = -1;
-	}
-	if (rc != 0)
-		unlink(tmp);
-	free(tmp);
-	return rc;
+	return output_close(out, rc == 0) != 0 || rc != 0 ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -239,7 +217,8 @@ int main(int argc, char **argv)
 	                    .kinds = VIEWKIND_ALL_KINDS};
 	o.resolve.demangle = true;
 	o.resolve.debug_dirs = o.debug_dirs;
-	if (parse_args(argc, argv, &o) != 0)
+	struct output out;
+	if (parse_args(argc, argv, &o) != 0 || (o.output && output_plan(&out, o.output) != 0))
 		return 1;
 	if (o.format == FMT_PPROF && !o.output && isatty(STDOUT_FILENO)) {
 		fprintf(stderr, PROG ": not writing a binary pprof profile to a terminal; use -o FILE\n");
@@ -262,7 +241,7 @@ int main(int argc, char **argv)
 	} else {
 		struct report_input in = {&p, dumps, (const char *const *)(argv + optind), n, o.top,
 		                          o.value, o.view, status};
-		rc = o.output ? write_to_file(&o, &in) : write_report(&o, &in, stdout);
+		rc = o.output ? write_to_file(&o, &out, &in) : write_report(&o, &in, stdout);
 		profile_free(&p);
 	}
 	for (size_t i = 0; i < n; i++)

@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "safeopen.h"
 
 /* From libstdc++: the Itanium C++ ABI demangler. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -54,10 +57,13 @@ static bool build_id_of_fd(int fd, uint8_t *out, size_t *len)
 }
 
 /* Open path if it is an ELF file whose build-id is the module's (or the
- * module has none recorded).  Returns an fd or -1. */
+ * module has none recorded).  Returns an fd or -1.  The path comes from
+ * the dump: a FIFO or a device there is a missing file, never opened
+ * (safeopen.h). */
 static int open_matching(const char *path, const struct dump_module *m)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int fd = safeopen_regular(path, &st);
 	if (fd < 0)
 		return -1;
 	uint8_t id[LC_DUMP_MAX_BUILD_ID];

@@ -8,6 +8,8 @@
  * <dir>/.build-id/xx/rest[.debug] for every --debug-dir and /usr/lib/debug.
  * Separate debug files are found by build-id or .gnu_debuglink (libdwfl's
  * standard search).  --sysroot DIR is prefixed to every recorded path.
+ * Only regular files are opened, without blocking (safeopen.h; libdwfl's
+ * own opens: openguard.c): a FIFO or a device at a path is a missing file.
  * A module with no usable file gets one warning, the first time a frame
  * points into it, and its frames print as module+0xoffset: never a wrong
  * name.

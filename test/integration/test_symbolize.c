@@ -9,7 +9,10 @@
  * a rebuilt binary never lends its names (build-id check), and
  * --debug-dir / --sysroot find the right file again; several dumps merge;
  * bad, truncated and corrupted files give exit 1 or 2 with one line on
- * stderr and never a crash; -o writes its file atomically.
+ * stderr and never a crash; a FIFO or a device named as a dump, a module's
+ * file or a debug file never blocks it; -o replaces a regular file
+ * atomically and writes into a FIFO, /dev/null or /dev/stdout, follows a
+ * link, refuses a directory (docs/safety.md).
  *
  * LOCKCONTEND_TEST_SYMBOLIZE=/path/to/lockcontend-symbolize runs these
  * tests against another build of the symbolizer.
@@ -24,7 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "integration/harness.h"
@@ -42,17 +47,25 @@ static const char *symbolizer(void)
 	return path;
 }
 
-/* Run the symbolizer with args (NULL-terminated); it must end by itself,
- * never by a signal. */
-static void symbolize(const char *const args[], struct run_result *r)
+/* Run the symbolizer with args (NULL-terminated), killed after watchdog_s
+ * seconds; it must end by itself, never by a signal. */
+static void symbolize_within(int watchdog_s, const char *const args[], struct run_result *r)
 {
 	const char *argv[32] = {symbolizer()};
 	for (size_t i = 0; args[i] && i < 30; i++)
 		argv[i + 1] = args[i];
-	cr_assert_eq(harness_run(argv, NULL, NULL, false, 60, r), 0);
-	cr_assert(!r->timed_out, "the symbolizer hung");
+	cr_assert_eq(harness_run(argv, NULL, NULL, false, watchdog_s, r), 0);
+	cr_assert(!r->timed_out, "the symbolizer hung (killed after %d s)", watchdog_s);
 	cr_assert_eq(r->signal, 0, "the symbolizer died of signal %d; stderr: %s", r->signal, r->err);
 }
+
+static void symbolize(const char *const args[], struct run_result *r)
+{
+	symbolize_within(60, args, r);
+}
+
+/* What must end at once (a refusal, a small dump): a hang fails sooner. */
+#define PROMPT_S 20
 
 /* Run exe ARGS under the preload with its dumps going to dir/tag.%p.raw. */
 static void profile(const char *exe, const char *const args[], const char *dir, const char *tag)
@@ -434,9 +447,33 @@ static void assert_named(const char *out)
 	cr_assert(strncmp(st.frames[1], "main (", 6) == 0, "'%s'", st.frames[1]);
 }
 
+/* The report out of profile_copy's dump d has the waiter's one stack first,
+ * and its frames in the module exe print as kw+0xoffset: never a name. */
+static void assert_kw_unnamed(const char *out, const struct dump *d, const char *exe)
+{
+	char label[64];
+	const struct dump_module *m = module_named(d, exe);
+	const struct dump_bucket *w = NULL;
+	for (size_t i = 0; i < d->nbuckets; i++)
+		if (d->buckets[i].view == LC_VIEW_WAIT) {
+			cr_assert_null(w, "one waiter stack");
+			w = &d->buckets[i];
+		}
+	cr_assert_not_null(w);
+	struct stack st;
+	top_stack(out, 1, &st);
+	cr_assert_eq(st.n, w->nframes, "%s", out);
+	for (uint32_t f = 0; f < w->nframes; f++) {
+		if (dump_module_of(d, w->pcs[f]) != m)
+			continue;
+		snprintf(label, sizeof(label), "kw+%#" PRIx64, w->pcs[f] - m->load_bias);
+		cr_assert_str_eq(st.frames[f], label, "frame %u", f);
+	}
+}
+
 Test(symbolize, rebuilt_binary_lends_no_names)
 {
-	char dir[PATH_MAX], exe[PATH_MAX], path[PATH_MAX], id[129], label[64];
+	char dir[PATH_MAX], exe[PATH_MAX], path[PATH_MAX], id[129];
 	struct dump d;
 	struct run_result r;
 	snprintf(dir, sizeof(dir), "%s", harness_tmpdir());
@@ -445,24 +482,8 @@ Test(symbolize, rebuilt_binary_lends_no_names)
 
 	symbolize((const char *[]){path, NULL}, &r);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	assert_kw_unnamed(r.out, &d, exe);
 	const struct dump_module *m = module_named(&d, exe);
-	/* the waiter's one stack is the report's first */
-	const struct dump_bucket *w = NULL;
-	for (size_t i = 0; i < d.nbuckets; i++)
-		if (d.buckets[i].view == LC_VIEW_WAIT) {
-			cr_assert_null(w, "one waiter stack");
-			w = &d.buckets[i];
-		}
-	cr_assert_not_null(w);
-	struct stack st;
-	top_stack(r.out, 1, &st);
-	cr_assert_eq(st.n, w->nframes, "%s", r.out);
-	for (uint32_t f = 0; f < w->nframes; f++) {
-		if (dump_module_of(&d, w->pcs[f]) != m)
-			continue;
-		snprintf(label, sizeof(label), "kw+%#" PRIx64, w->pcs[f] - m->load_bias);
-		cr_assert_str_eq(st.frames[f], label, "frame %u", f);
-	}
 	hex(m->build_id, m->build_id_len, id);
 	cr_assert_eq(count_lines(r.err), 1, "one warning, got:\n%s", r.err);
 	cr_assert(strstr(r.err, exe) && strstr(r.err, "build-id") && strstr(r.err, id), "%s", r.err);
@@ -599,7 +620,7 @@ Test(symbolize, identical_stacks_from_several_dumps_are_one_stack)
 static void assert_rejected(const char *path, const char *why)
 {
 	struct run_result r;
-	symbolize((const char *[]){path, NULL}, &r);
+	symbolize_within(PROMPT_S, (const char *[]){path, NULL}, &r);
 	cr_assert_eq(r.exit_code, 1, "exit %d for %s; stderr: %s", r.exit_code, path, r.err);
 	cr_assert_str_empty(r.out);
 	cr_assert_eq(count_lines(r.err), 1, "one line, got:\n%s", r.err);
@@ -633,6 +654,136 @@ Test(symbolize, bad_files_are_one_line_errors)
 	snprintf(p, sizeof(p), "%s/random.raw", dir);
 	spit(p, junk, sizeof(junk), 0644);
 	assert_rejected(p, "not a lockcontend dump");
+}
+
+/* ---- untrusted paths: a FIFO or a device never blocks it ---------------------- */
+
+/* docs/safety.md: whatever the command line or a dump names, the
+ * symbolizer reads only a regular file, and never blocks to find out.  It
+ * hung in open(2) of a FIFO, named as the dump or as a module's file; the
+ * PROMPT_S watchdog makes that a failure. */
+
+static void make_fifo(const char *path)
+{
+	cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo %s: %s", path, strerror(errno));
+}
+
+Test(symbolize, fifo_or_device_as_a_dump_is_refused_at_once)
+{
+	char fifo[PATH_MAX];
+	snprintf(fifo, sizeof(fifo), "%s/dump.raw", harness_tmpdir());
+	make_fifo(fifo);
+	assert_rejected(fifo, "a FIFO");
+	assert_rejected("/dev/zero", "a character device");
+	assert_rejected("/dev/urandom", "a character device");
+}
+
+/* The dump d of profile_copy through the symbolizer with opts, within
+ * PROMPT_S: exit 0, kw's frames as kw+0xoffset, and one warning naming
+ * `missing`, the file it could not use. */
+static void assert_kw_missing(const char *const opts[], const char *path, const struct dump *d,
+                              const char *exe, const char *missing)
+{
+	const char *args[8];
+	size_t n = 0;
+	struct run_result r;
+	for (; opts[n]; n++)
+		args[n] = opts[n];
+	args[n++] = path;
+	args[n] = NULL;
+	symbolize_within(PROMPT_S, args, &r);
+	cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.err);
+	assert_kw_unnamed(r.out, d, exe);
+	char want[PATH_MAX * 2];
+	snprintf(want, sizeof(want), "no file for %s with build-id", missing);
+	const char *w = strstr(r.err, want);
+	cr_assert(w && !strstr(w + 1, want), "not one warning for %s:\n%s", missing, r.err);
+	harness_result_free(&r);
+}
+
+Test(symbolize, module_file_that_is_a_fifo_or_a_device_is_a_missing_module)
+{
+	char dir[PATH_MAX], exe[PATH_MAX], path[PATH_MAX], p[PATH_MAX * 3], root[PATH_MAX + 16];
+	char id[129];
+	struct dump d;
+	snprintf(dir, sizeof(dir), "%s", harness_tmpdir());
+	profile_copy(dir, exe, path, &d);
+
+	/* the module's recorded path, and build-id files in a --debug-dir */
+	const struct dump_module *m = module_named(&d, exe);
+	cr_assert(m->build_id_len > 2);
+	hex(m->build_id, m->build_id_len, id);
+	cr_assert_eq(unlink(exe), 0);
+	make_fifo(exe);
+	snprintf(p, sizeof(p), "%s/dbg/.build-id/%.2s", dir, id);
+	mkdirs(p);
+	snprintf(p, sizeof(p), "%s/dbg/.build-id/%.2s/%s", dir, id, id + 2);
+	make_fifo(p);
+	snprintf(p, sizeof(p), "%s/dbg/.build-id/%.2s/%s.debug", dir, id, id + 2);
+	make_fifo(p);
+	snprintf(p, sizeof(p), "%s/dbg", dir);
+	assert_kw_missing((const char *[]){"--debug-dir", p, NULL}, path, &d, exe, exe);
+
+	/* under --sysroot: a FIFO, then a link to /dev/zero */
+	snprintf(p, sizeof(p), "%s/fifo-root%s", dir, dir);
+	mkdirs(p);
+	snprintf(p, sizeof(p), "%s/fifo-root%s", dir, exe);
+	make_fifo(p);
+	snprintf(root, sizeof(root), "%s/fifo-root", dir);
+	assert_kw_missing((const char *[]){"--sysroot", root, NULL}, path, &d, exe, p);
+	snprintf(p, sizeof(p), "%s/zero-root%s", dir, dir);
+	mkdirs(p);
+	snprintf(p, sizeof(p), "%s/zero-root%s", dir, exe);
+	cr_assert_eq(symlink("/dev/zero", p), 0, "%s: %s", p, strerror(errno));
+	snprintf(root, sizeof(root), "%s/zero-root", dir);
+	assert_kw_missing((const char *[]){"--sysroot", root, NULL}, path, &d, exe, p);
+	dump_free(&d);
+}
+
+/* Run /usr/bin/objcopy ARGS; it must succeed. */
+static void objcopy(const char *const args[])
+{
+	const char *argv[8] = {"/usr/bin/objcopy"};
+	struct run_result r;
+	for (size_t i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	cr_assert_eq(harness_run(argv, NULL, NULL, false, 30, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "objcopy failed: %s", r.err);
+	harness_result_free(&r);
+}
+
+Test(symbolize, debug_file_that_is_a_fifo_is_never_opened)
+{
+	/* A binary without DWARF: libdwfl itself looks for its debug file,
+	 * by the .gnu_debuglink name beside it and in .debug/ there, with a
+	 * plain open() (openguard.c); FIFOs there blocked it forever.  The
+	 * names come from the ELF symbol table instead. */
+	char dir[PATH_MAX], exe[PATH_MAX + 8], dbg[PATH_MAX + 32], link[PATH_MAX + 64], path[PATH_MAX];
+	struct run_result r;
+	snprintf(dir, sizeof(dir), "%s", harness_tmpdir());
+	snprintf(exe, sizeof(exe), "%s/kw", dir);
+	snprintf(dbg, sizeof(dbg), "%s/kw.debug", dir);
+	snprintf(link, sizeof(link), "--add-gnu-debuglink=%s", dbg);
+	copy_file(harness_fixture("known_wait"), exe);
+	objcopy((const char *[]){"--strip-debug", exe, NULL});
+	spit(dbg, "not ELF", 7, 0644); /* objcopy reads it for its CRC */
+	objcopy((const char *[]){link, exe, NULL});
+	cr_assert_eq(unlink(dbg), 0);
+	make_fifo(dbg);
+	snprintf(dbg, sizeof(dbg), "%s/.debug", dir);
+	mkdirs(dbg);
+	snprintf(dbg, sizeof(dbg), "%s/.debug/kw.debug", dir);
+	make_fifo(dbg);
+	profile(exe, (const char *[]){"2", "10", NULL}, dir, "kw");
+	one_dump(dir, "kw", path);
+
+	symbolize_within(PROMPT_S, (const char *[]){path, NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.err);
+	struct stack st;
+	top_stack(r.out, 1, &st);
+	cr_assert(st.n >= 2 && !strcmp(st.frames[0], "waiter_blocked") && !strcmp(st.frames[1], "main"),
+	          "not named from the symbol table:\n%s", r.out);
+	harness_result_free(&r);
 }
 
 Test(symbolize, newer_major_version_is_refused)
@@ -840,6 +991,216 @@ Test(symbolize, output_file_mode_follows_the_umask)
 	cr_assert_eq(stat(file, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0644, "mode %03o", st.st_mode & 0777);
 	harness_result_free(&r);
+}
+
+/* ---- -o: only a regular file is replaced ---------------------------------------- */
+
+/* docs/safety.md: -o renames its temporary file over a regular file only
+ * (or a new name).  It renamed over anything: a FIFO, /dev/null, even
+ * /dev/stdout as root, leaving a regular file there for every later user;
+ * over a symbolic link, cutting it. */
+
+/* The text report of dump, as printed on stdout (malloc'd). */
+static char *report_of(const char *dump)
+{
+	struct run_result r;
+	symbolize_within(PROMPT_S, (const char *[]){dump, NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	free(r.err);
+	return r.out;
+}
+
+/* Nothing left in dir but the n names in want (no temporary file). */
+static void assert_only(const char *dir, const char *const want[], size_t n)
+{
+	char names[4096];
+	size_t seen = 0;
+	list_dir(dir, names, sizeof(names));
+	for (char *save, *name = strtok_r(names, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+		bool known = false;
+		for (size_t i = 0; i < n; i++)
+			known |= strcmp(name, want[i]) == 0;
+		cr_assert(known, "left in %s: %s", dir, name);
+		seen++;
+	}
+	cr_assert_eq(seen, n, "%zu names in %s, not %zu", seen, dir, n);
+}
+
+Test(symbolize, output_regular_file_is_replaced_whole)
+{
+	/* As it always was: a new file renamed over the old one (another
+	 * inode), 0666 less the umask, whatever the old file's mode. */
+	char path[PATH_MAX], dir[PATH_MAX], file[PATH_MAX + 16];
+	struct stat before, after;
+	struct run_result r;
+	fixture_dump("known_wait", (const char *[]){"1", "10", NULL}, path);
+	snprintf(dir, sizeof(dir), "%s", harness_tmpdir());
+	snprintf(file, sizeof(file), "%s/report.txt", dir);
+	spit(file, "old", 3, 0600);
+	cr_assert_eq(stat(file, &before), 0);
+	mode_t old = umask(022);
+	symbolize_within(PROMPT_S, (const char *[]){"-o", file, path, NULL}, &r);
+	umask(old);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_eq(stat(file, &after), 0);
+	cr_assert_neq(after.st_ino, before.st_ino, "written into, not replaced");
+	cr_assert_eq(after.st_mode & 0777, 0644, "mode %03o", after.st_mode & 0777);
+	size_t len;
+	char *got = (char *)slurp(file, &len), *want = report_of(path);
+	cr_assert(len == strlen(want) && memcmp(got, want, len) == 0, "not the report:\n%.*s",
+	          (int)len, got);
+	assert_only(dir, (const char *[]){"report.txt"}, 1);
+	free(got);
+	free(want);
+	harness_result_free(&r);
+}
+
+Test(symbolize, output_into_a_fifo_is_written_not_replaced)
+{
+	char path[PATH_MAX], dir[PATH_MAX], fifo[PATH_MAX + 16], missing[PATH_MAX + 16];
+	struct harness_child reader;
+	struct run_result r, rr;
+	struct stat st;
+	fixture_dump("known_wait", (const char *[]){"1", "10", NULL}, path);
+	snprintf(dir, sizeof(dir), "%s", harness_tmpdir());
+	snprintf(fifo, sizeof(fifo), "%s/report.fifo", dir);
+	make_fifo(fifo);
+	harness_start((const char *[]){"/bin/cat", fifo, NULL}, NULL, NULL, false, PROMPT_S, &reader);
+	symbolize_within(PROMPT_S, (const char *[]){"-o", fifo, path, NULL}, &r);
+	harness_finish(&reader, &rr);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_empty(r.out);
+	cr_assert(!rr.timed_out, "nothing came through the FIFO; stderr: %s", r.err);
+	char *want = report_of(path);
+	cr_assert_str_eq(rr.out, want);
+	cr_assert(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
+	assert_only(dir, (const char *[]){"report.fifo"}, 1);
+	free(want);
+	harness_result_free(&r);
+	harness_result_free(&rr);
+
+	/* a dump that cannot be read ends the run before the FIFO is opened:
+	 * no reader, and no wait for one */
+	snprintf(missing, sizeof(missing), "%s/missing.raw", dir);
+	symbolize_within(PROMPT_S, (const char *[]){"-o", fifo, missing, NULL}, &r);
+	cr_assert_eq(r.exit_code, 1);
+	cr_assert(count_lines(r.err) == 1 && strstr(r.err, missing), "%s", r.err);
+	harness_result_free(&r);
+}
+
+/* `sh -c CMD sh SYMBOLIZER DUMP`, as nobody when the tests run as root:
+ * nobody may not create files in /dev, so a regression fails here instead
+ * of replacing the system's /dev/null or /dev/stdout for everyone. */
+static void sh_unprivileged(const char *cmd, const char *dump, struct run_result *r)
+{
+	const char *argv[12];
+	size_t n = 0;
+	if (geteuid() == 0) {
+		argv[n++] = "/usr/bin/setpriv";
+		argv[n++] = "--reuid=65534";
+		argv[n++] = "--regid=65534";
+		argv[n++] = "--clear-groups";
+	}
+	const char *sh[] = {"/bin/sh", "-c", cmd, "sh", symbolizer(), dump, NULL};
+	for (size_t i = 0; i < sizeof(sh) / sizeof(sh[0]); i++)
+		argv[n++] = sh[i];
+	cr_assert_eq(harness_run(argv, NULL, NULL, false, PROMPT_S, r), 0);
+	cr_assert(!r->timed_out, "%s hung", cmd);
+}
+
+Test(symbolize, output_into_dev_null_or_dev_stdout_is_written_not_replaced)
+{
+	char path[PATH_MAX], dir[PATH_MAX], dump[PATH_MAX + 16];
+	struct run_result r;
+	struct stat st;
+	fixture_dump("known_wait", (const char *[]){"1", "10", NULL}, path);
+	snprintf(dir, sizeof(dir), "%s", harness_tmpdir());
+	snprintf(dump, sizeof(dump), "%s/kw.raw", dir);
+	copy_file(path, dump); /* for nobody to read */
+	cr_assert_eq(chmod(dir, 0755), 0);
+	cr_assert_eq(chmod(dump, 0644), 0);
+	char *want = report_of(dump);
+
+	sh_unprivileged("\"$1\" -o /dev/null \"$2\"", dump, &r);
+	cr_assert_eq(r.exit_code, 0, "-o /dev/null: %s", r.err);
+	cr_assert(r.out[0] == '\0' && r.err[0] == '\0', "%s%s", r.out, r.err);
+	cr_assert(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode), "/dev/null was replaced");
+	harness_result_free(&r);
+
+	/* stdout a pipe, as in `-o /dev/stdout | gzip`; and a process
+	 * substitution's /dev/fd/N */
+	static const char *const cmds[] = {
+	    "{ \"$1\" -o /dev/stdout \"$2\"; echo status $? >&2; } | cat",
+	    "{ \"$1\" -o /dev/fd/3 \"$2\" 3>&1 >/dev/null; echo status $? >&2; } | cat"};
+	for (size_t i = 0; i < 2; i++) {
+		sh_unprivileged(cmds[i], dump, &r);
+		cr_assert_str_eq(r.err, "status 0\n", "%s", cmds[i]);
+		cr_assert_str_eq(r.out, want, "%s", cmds[i]);
+		harness_result_free(&r);
+	}
+	cr_assert(lstat("/dev/stdout", &st) == 0 && S_ISLNK(st.st_mode), "/dev/stdout was replaced");
+	free(want);
+}
+
+Test(symbolize, output_through_a_symlink_rewrites_its_file_and_keeps_the_link)
+{
+	char path[PATH_MAX], dir[PATH_MAX], link[PATH_MAX + 16], file[PATH_MAX + 16], to[64];
+	struct run_result r;
+	struct stat st;
+	fixture_dump("known_wait", (const char *[]){"1", "10", NULL}, path);
+	snprintf(dir, sizeof(dir), "%s", harness_tmpdir());
+	snprintf(link, sizeof(link), "%s/link.txt", dir);
+	snprintf(file, sizeof(file), "%s/target.txt", dir);
+	static char old[65536];
+	memset(old, 'x', sizeof(old)); /* longer than the report: it must be cut */
+	spit(file, old, sizeof(old), 0600);
+	cr_assert_eq(symlink("target.txt", link), 0);
+
+	symbolize_within(PROMPT_S, (const char *[]){"-o", link, path, NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	ssize_t n = readlink(link, to, sizeof(to) - 1);
+	cr_assert(lstat(link, &st) == 0 && S_ISLNK(st.st_mode) && n == 10, "the link was replaced");
+	cr_assert(stat(file, &st) == 0 && (st.st_mode & 0777) == 0600, "the file was replaced");
+	size_t len;
+	char *got = (char *)slurp(file, &len), *want = report_of(path);
+	cr_assert(len == strlen(want) && memcmp(got, want, len) == 0, "not the report (%zu bytes)",
+	          len);
+	assert_only(dir, (const char *[]){"link.txt", "target.txt"}, 2);
+	free(got);
+	free(want);
+	harness_result_free(&r);
+}
+
+Test(symbolize, output_directory_socket_or_dangling_link_is_refused_before_any_dump_is_read)
+{
+	char dir[PATH_MAX], missing[PATH_MAX + 16], sock[PATH_MAX + 16], link[PATH_MAX + 16];
+	struct run_result r;
+	snprintf(dir, sizeof(dir), "%s", harness_tmpdir());
+	snprintf(missing, sizeof(missing), "%s/missing.raw", dir);
+	snprintf(sock, sizeof(sock), "%s/sock", dir);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	cr_assert_lt(strlen(sock), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "bind %s: %s", sock,
+	          strerror(errno));
+	close(fd);
+	snprintf(link, sizeof(link), "%s/link.txt", dir);
+	cr_assert_eq(symlink("nowhere.txt", link), 0);
+	const struct {
+		const char *out, *why;
+	} cases[] = {{dir, "is a directory"},
+	             {sock, "is a socket"},
+	             {link, "is a symbolic link to nothing"}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		symbolize_within(PROMPT_S, (const char *[]){"-o", cases[i].out, missing, NULL}, &r);
+		cr_assert_eq(r.exit_code, 1, "-o %s: exit %d", cases[i].out, r.exit_code);
+		cr_assert(count_lines(r.err) == 1 && strstr(r.err, cases[i].out) &&
+		              strstr(r.err, cases[i].why) && !strstr(r.err, missing),
+		          "not one line about -o %s: %s", cases[i].out, r.err);
+		harness_result_free(&r);
+	}
+	assert_only(dir, (const char *[]){"sock", "link.txt"}, 2); /* nothing made at the link's end */
 }
 
 /* ---- pprof, read by the real consumer ------------------------------------ */

@@ -8,7 +8,9 @@
  * --out/--keep leave readable dumps, a forking CMD gives one merged report,
  * -o writes a file, errors are one line, and the temporary directory it
  * makes under $TMPDIR is always removed; --view and --kind reach the
- * symbolizer.  Each test gives the wrapper a
+ * symbolizer; Ctrl-C (SIGINT to its process group), SIGTERM and SIGHUP end
+ * the command, not the report; -o writes into a FIFO or through a link and
+ * refuses a directory before the command runs (docs/safety.md).  Each test gives the wrapper a
  * TMPDIR of its own, so leftovers can be seen.
  */
 #include <criterion/criterion.h>
@@ -16,9 +18,12 @@
 #include <errno.h>
 #include <glob.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "integration/harness.h"
 
@@ -44,6 +49,20 @@ static void run_wrapper(const char *tmp, const char *const args[], struct run_re
 	const char *envv[] = {env, NULL};
 	cr_assert_eq(harness_run(argv, envv, tmp, false, 90, r), 0);
 	cr_assert(!r->timed_out, "lockcontend hung");
+}
+
+/* Start `lockcontend ARGS...` (NULL-terminated) in tmp with TMPDIR=tmp, as
+ * a shell starts a foreground job: in a process group of its own
+ * (harness_start), which a signal to -pid reaches whole. */
+static void start_wrapper(const char *tmp, const char *const args[], struct harness_child *c)
+{
+	static char env[PATH_MAX + 16];
+	const char *argv[32] = {wrapper()};
+	for (size_t i = 0; args[i] && i < 30; i++)
+		argv[i + 1] = args[i];
+	snprintf(env, sizeof(env), "TMPDIR=%s", tmp);
+	const char *envv[] = {env, NULL};
+	harness_start(argv, envv, tmp, false, 90, c);
 }
 
 /* Nothing in tmp but `allowed` (NULL: nothing at all). */
@@ -167,6 +186,80 @@ Test(wrapper, command_killed_by_a_signal_gives_128_plus_n)
 	harness_result_free(&r);
 }
 
+/* The contentions of fn's row in the report's "Top functions by wait"
+ * table; -1 if it has none. */
+static long function_contentions(const char *out, const char *fn)
+{
+	char want[256];
+	snprintf(want, sizeof(want), "  %s\n", fn);
+	const char *top = strstr(out, "\nTop functions by wait");
+	const char *p = top ? strstr(top, want) : NULL;
+	if (!p)
+		return -1;
+	const char *num = p; /* back from the spaces before fn to its number */
+	while (num > top && num[-1] != ' ')
+		num--;
+	return strtol(num, NULL, 10);
+}
+
+Test(wrapper, ctrl_c_ends_the_command_and_the_report_is_printed)
+{
+	/* A terminal's Ctrl-C is SIGINT to its foreground process group, the
+	 * wrapper and the command alike.  The wrapper died of it too, and its
+	 * exit trap deleted the dumps: no report of the run.  Now the command
+	 * dies of it (its own default action) and the wrapper reports, with
+	 * the command's status; the same for SIGTERM and SIGHUP to the group. */
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		const char *tmp = harness_tmpdir();
+		struct harness_child c;
+		struct run_result r;
+		start_wrapper(tmp, (const char *[]){"--", harness_fixture("crash"), "kill", "2", "10",
+		                                    NULL},
+		              &c);
+		cr_assert(harness_wait_line(&c, "ready"), "the command never got ready");
+		cr_assert_eq(kill(-c.pid, sigs[i]), 0);
+		harness_finish(&c, &r);
+		cr_assert(!r.timed_out, "the wrapper hung after signal %d", sigs[i]);
+		cr_assert_eq(r.signal, 0, "the wrapper died of signal %d; stdout:\n%s", r.signal, r.out);
+		cr_assert_eq(r.exit_code, 128 + sigs[i], "signal %d: exit %d; stderr: %s", sigs[i],
+		             r.exit_code, r.err);
+		cr_assert(strstr(r.out, "\n  the writer died without a clean exit"), "signal %d:\n%s",
+		          sigs[i], r.out);
+		cr_assert_eq(function_contentions(r.out, "wait_before_kill"), 2, "signal %d:\n%s",
+		             sigs[i], r.out);
+		assert_tmp_clean(tmp, NULL);
+		harness_result_free(&r);
+	}
+}
+
+Test(wrapper, ctrl_c_the_command_handles_gives_its_status_and_a_complete_report)
+{
+	/* A server that stops cleanly on Ctrl-C: exit 0, its complete
+	 * profile, and --keep keeps the dumps. */
+	const char *tmp = harness_tmpdir();
+	struct harness_child c;
+	struct run_result r;
+	start_wrapper(tmp, (const char *[]){"--keep", "--", harness_fixture("crash"), "sigint", "2",
+	                                    "10", NULL},
+	              &c);
+	cr_assert(harness_wait_line(&c, "ready"), "the command never got ready");
+	cr_assert_eq(kill(-c.pid, SIGINT), 0);
+	harness_finish(&c, &r);
+	cr_assert(!r.timed_out && r.signal == 0, "the wrapper hung or died (signal %d)", r.signal);
+	cr_assert_eq(r.exit_code, 0, "exit %d; stderr: %s", r.exit_code, r.err);
+	cr_assert(strstr(r.out, "\n  complete: written when the program exited\n"), "%s", r.out);
+	cr_assert_eq(function_contentions(r.out, "wait_before_sigint"), 2, "%s", r.out);
+	const char *kept = strstr(r.err, "dumps kept in ");
+	cr_assert(kept != NULL, "%s", r.err);
+	char pat[PATH_MAX + 32];
+	glob_t g;
+	snprintf(pat, sizeof(pat), "%.*s/crash.*.raw", (int)strcspn(kept + 14, "\n"), kept + 14);
+	cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no dump kept: %s", pat);
+	globfree(&g);
+	harness_result_free(&r);
+}
+
 Test(wrapper, forking_command_gives_one_merged_report)
 {
 	const char *tmp = harness_tmpdir();
@@ -198,6 +291,51 @@ Test(wrapper, output_file_instead_of_stdout)
 	fclose(f);
 	cr_assert(b0 == 0x1f && b1 == 0x8b, "not gzip");
 	assert_tmp_clean(tmp, "report.pb.gz");
+	harness_result_free(&r);
+}
+
+Test(wrapper, output_fifo_or_link_is_written_into_and_a_directory_refused_first)
+{
+	/* -o as the symbolizer takes it (docs/safety.md): a FIFO is written
+	 * into, not replaced; a link is followed, not replaced; a directory
+	 * is refused, and before the command runs, not after. */
+	const char *tmp = harness_tmpdir();
+	char fifo[PATH_MAX + 16], link[PATH_MAX + 16], target[PATH_MAX + 16], ran[PATH_MAX + 16];
+	struct harness_child reader;
+	struct run_result r, rr;
+	struct stat st;
+	snprintf(fifo, sizeof(fifo), "%s/report.fifo", tmp);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	harness_start((const char *[]){"/bin/cat", fifo, NULL}, NULL, NULL, false, 30, &reader);
+	run_wrapper(tmp, (const char *[]){"-o", fifo, "--", harness_fixture("scenarios"), "exit", "0",
+	                                  NULL},
+	            &r);
+	harness_finish(&reader, &rr);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(!rr.timed_out && strstr(rr.out, "      exit_contend ("), "no report came through "
+	          "the FIFO; stderr: %s", r.err);
+	cr_assert(lstat(fifo, &st) == 0 && S_ISFIFO(st.st_mode), "the FIFO was replaced");
+	harness_result_free(&r);
+	harness_result_free(&rr);
+
+	snprintf(link, sizeof(link), "%s/link.txt", tmp);
+	snprintf(target, sizeof(target), "%s/target.txt", tmp);
+	FILE *f = fopen(target, "w");
+	cr_assert(f && fputs("old\n", f) >= 0 && fclose(f) == 0);
+	cr_assert_eq(symlink("target.txt", link), 0);
+	run_wrapper(tmp, (const char *[]){"-o", link, "--", harness_fixture("scenarios"), "exit", "0",
+	                                  NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the link was replaced");
+	cr_assert(stat(target, &st) == 0 && st.st_size > 100, "the report is not in its file");
+	harness_result_free(&r);
+
+	snprintf(ran, sizeof(ran), "%s/ran", tmp);
+	run_wrapper(tmp, (const char *[]){"-o", tmp, "--", "/bin/touch", ran, NULL}, &r);
+	cr_assert_eq(r.exit_code, 2, "exit %d; stderr: %s", r.exit_code, r.err);
+	cr_assert(count_lines(r.err) == 1 && strstr(r.err, tmp), "%s", r.err);
+	cr_assert(access(ran, F_OK) != 0, "the command ran, for no report");
 	harness_result_free(&r);
 }
 

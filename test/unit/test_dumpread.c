@@ -24,13 +24,20 @@
  * module of its bucket's (or LOCK record's) epoch: two modules at one
  * address, one epoch each.
  * Every prefix of a dump is an error or incomplete, never complete.
+ * dump_read_file opens a regular file only: a FIFO, a device or a
+ * directory is one line, at once (safeopen.h).
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dumpread.h"
+#include "safeopen.h"
 #include "unit/dumpbuild.h"
 
 #define LOCK_A 0x601040ull
@@ -804,4 +811,39 @@ Test(dumpread, every_prefix_is_an_error_or_incomplete)
 	}
 	cr_assert(errors > 0 && incomplete > 0);
 	cr_assert_eq(boundaries, 14, "a prefix at every record start after META");
+}
+
+/* ---- dump_read_file and safeopen: only a regular file is opened ---------- */
+
+/* A FIFO named as a dump blocked open(2), waiting for a writer that never
+ * came; a character device would be read forever.  The timeout makes a
+ * hang a failure.  A regular file is opened blocking, as asked. */
+Test(dumpfile, fifo_device_and_directory_are_refused_without_blocking, .timeout = 10)
+{
+	char dir[] = "/tmp/test_dumpread.XXXXXX", fifo[64];
+	cr_assert(mkdtemp(dir) != NULL, "mkdtemp: %s", strerror(errno));
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0, "mkfifo: %s", strerror(errno));
+	const struct {
+		const char *path, *why;
+	} cases[] = {{fifo, "a FIFO"},
+	             {"/dev/zero", "a character device"},
+	             {"/dev/urandom", "a character device"},
+	             {dir, "is a directory"}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dump d;
+		char err[256] = "";
+		cr_assert_eq(dump_read_file(cases[i].path, &d, err, sizeof(err)), -1, "%s",
+		             cases[i].path);
+		assert_one_line("error", err);
+		cr_assert(strstr(err, cases[i].why), "%s: '%s' does not say '%s'", cases[i].path, err,
+		          cases[i].why);
+	}
+	struct stat st;
+	int fd = safeopen_regular("/proc/self/exe", &st);
+	cr_assert(fd >= 0 && S_ISREG(st.st_mode), "/proc/self/exe: %s", strerror(errno));
+	cr_assert_eq(fcntl(fd, F_GETFL) & O_NONBLOCK, 0, "left non-blocking");
+	close(fd);
+	unlink(fifo);
+	rmdir(dir);
 }
