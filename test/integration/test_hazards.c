@@ -120,3 +120,36 @@ Test(hazards, failed_unlock_is_not_charged)
 	free(folded);
 	globfree(&g);
 }
+
+/* Threads made with 16 KiB of stack that use 4, 6 or 8 KiB of it before
+ * they wait (test/fixtures/small_stack.c): without the preload they run;
+ * under it they once died of SIGSEGV in the unwinder.  Now they run as
+ * without it, their events go to the sentinel as no_room, every view adds
+ * up, and threads with room (a 256 KiB stack of the program's own memory)
+ * still have their stacks. */
+Test(hazards, small_thread_stacks_run_and_lose_only_their_stacks)
+{
+	static const char *const use[] = {"4", "6", "8"};
+	for (size_t i = 0; i < sizeof(use) / sizeof(use[0]); i++) {
+		char dump[PATH_MAX], err[256];
+		struct run_result r;
+		struct dump d;
+		uint64_t count, delay;
+		harness_profile("small_stack", (const char *[]){"16", use[i], NULL}, "", 30, &r, dump);
+		cr_assert_str_eq(r.out, "done\n", "using %s KiB: %s%s", use[i], r.out, r.err);
+		cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s: %s", dump, err);
+		cr_assert(d.complete, "%s", dump);
+		for (int v = 0; v < LC_NVIEWS; v++)
+			cr_assert(dump_view_conserved(&d, (enum lc_view)v), "view %d does not add up", v);
+		cr_assert_gt(d.lost[LC_VIEW_WAIT][LC_LOST_NO_ROOM].count, 0,
+		             "using %s KiB of 16: no wait went to no_room", use[i]);
+		harness_sum_function(&d, harness_fixture("small_stack"), "wait_with_little_stack",
+		                     &count, &delay);
+		cr_assert_eq(count, 0, "a stack was unwound with %s KiB of 16 used", use[i]);
+		harness_sum_function(&d, harness_fixture("small_stack"), "wait_with_own_stack", &count,
+		                     &delay);
+		cr_assert_gt(count, 0, "the threads with room lost their stacks too");
+		dump_free(&d);
+		harness_result_free(&r);
+	}
+}
