@@ -1,5 +1,6 @@
 /*
- * hooks_thread.c — pthread_create: a new thread learns its stack bounds.
+ * hooks_thread.c — pthread_create, thrd_create: a new thread learns its
+ * stack bounds.
  *
  * The unwinder needs several KiB of stack (stackroom.h), and a thread may
  * have been made with very little.  glibc knows a thread's bounds, but
@@ -12,6 +13,7 @@
  * have, with its bounds unknown (it records without stacks).
  */
 #include <stdlib.h>
+#include <threads.h>
 
 #include "hooks.h"
 #include "real.h"
@@ -19,6 +21,7 @@
 
 struct start {
 	void *(*fn)(void *);
+	int (*c11)(void *); /* thrd_create's */
 	void *arg;
 };
 
@@ -32,6 +35,14 @@ static void *hooks_thread_start(void *p)
 	return s.fn(s.arg);
 }
 
+static int hooks_c11_start(void *p)
+{
+	struct start s = *(struct start *)p;
+	free(p);
+	stackroom_thread(&lc_tls);
+	return s.c11(s.arg);
+}
+
 EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
                           void *arg)
 {
@@ -41,9 +52,26 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 	struct start *s = malloc(sizeof(*s));
 	if (!s)
 		return create(th, attr, fn, arg);
-	*s = (struct start){fn, arg};
+	*s = (struct start){.fn = fn, .arg = arg};
 	int rc = create(th, attr, hooks_thread_start, s);
 	if (rc)
+		free(s);
+	return rc;
+}
+
+/* glibc's thrd_create makes its thread without the pthread_create symbol. */
+EXPORT int thrd_create(thrd_t *th, thrd_start_t fn, void *arg)
+{
+	int (*create)(thrd_t *, thrd_start_t, void *) = real_sym_lazy(&real.thrd_create,
+	                                                              "thrd_create");
+	if (!create)
+		return thrd_error;
+	struct start *s = malloc(sizeof(*s));
+	if (!s)
+		return create(th, fn, arg);
+	*s = (struct start){.c11 = fn, .arg = arg};
+	int rc = create(th, hooks_c11_start, s);
+	if (rc != thrd_success)
 		free(s);
 	return rc;
 }

@@ -8,8 +8,8 @@
  * unwinder.  So every thread's stack bounds are known before it records:
  *   - the main thread's, at start-up: the top the kernel gave it
  *     (__libc_stack_end) and RLIMIT_STACK below it;
- *   - every thread made by pthread_create, as it starts: pthread_create is
- *     interposed (hooks_thread.c) and the new thread asks glibc
+ *   - every thread made by pthread_create or thrd_create, as it starts:
+ *     both are interposed (hooks_thread.c) and the new thread asks glibc
  *     (pthread_getattr_np) before it runs the program's function;
  *   - any other thread (glibc's own, a raw clone): unknown.
  * A thread unwinds only when the stack pointer lies inside its bounds with
