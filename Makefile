@@ -125,8 +125,13 @@ unit: all $(UNIT_TESTS)
 integration: all $(INTEG_TESTS) $(FIXTURES)
 	@fail=0; for t in $(INTEG_TESTS); do echo "== $$t"; $$t --jobs 1 || fail=1; done; exit $$fail
 
-check: unit integration fuzz sanitize
-	@echo "make check: all test suites passed"
+# Each part in turn, with the time it took; the first that fails ends it.
+CHECK_PARTS := unit integration fuzz sanitize
+check: all
+	@start=$$(date +%s); for part in $(CHECK_PARTS); do t=$$(date +%s); \
+	  $(MAKE) --no-print-directory $$part || { echo "make check: $$part FAILED"; exit 1; }; \
+	  echo "make check: $$part passed in $$(( $$(date +%s) - t )) s"; done; \
+	  echo "make check: all test suites passed in $$(( $$(date +%s) - start )) s"
 
 # Fuzzing (test/fuzz/, docs/testing.md) ------------------------------------
 # libFuzzer with ASan and UBSan on the dump reader, built from source with
