@@ -19,6 +19,12 @@
 #include "recorder.h"
 
 #define EXPORT __attribute__((visibility("default")))
+/* A frame a thread can be cancelled through (a condition wait) carries no
+ * AddressSanitizer redzones: a cancellation's unwinding would leave them
+ * poisoned below the stack pointer, and the cleanup handlers' frames would
+ * trip over them (ASan unpoisons for exceptions and longjmp, not for
+ * pthread_cancel).  Nothing at all without ASan. */
+#define CANCELLABLE __attribute__((no_sanitize_address))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 

@@ -8,6 +8,7 @@
  * recorder wants that release (someone waits for the mutex, or the thread
  * is timing its critical section), it is treated as an unlock — charged and
  * the hold sample ended before the real call, the events noted after it.
+ * A condition wait is a cancellation point: these frames are CANCELLABLE.
  */
 #include "hooks.h"
 #include "real.h"
@@ -27,26 +28,26 @@ struct cond_args {
 	const struct timespec *abstime;
 };
 
-static int cond_call_wait(const struct cond_args *a)
+CANCELLABLE static int cond_call_wait(const struct cond_args *a)
 {
 	cond_wait_fn fn = real_get(&real.cond_wait);
 	return fn ? fn(a->c, a->m) : ENOSYS;
 }
 
-static int cond_call_timed(const struct cond_args *a)
+CANCELLABLE static int cond_call_timed(const struct cond_args *a)
 {
 	cond_timed_fn fn = real_get(&real.cond_timedwait);
 	return fn ? fn(a->c, a->m, a->abstime) : ENOSYS;
 }
 
-static int cond_call_clock(const struct cond_args *a)
+CANCELLABLE static int cond_call_clock(const struct cond_args *a)
 {
 	cond_clock_fn fn = real_get(&real.cond_clockwait);
 	return fn ? fn(a->c, a->m, a->clock, a->abstime) : ENOSYS;
 }
 
-static __attribute__((noinline)) int cond_watched(int (*call)(const struct cond_args *),
-                                                  const struct cond_args *a)
+CANCELLABLE static __attribute__((noinline)) int
+cond_watched(int (*call)(const struct cond_args *), const struct cond_args *a)
 {
 	struct lc_tls *t = &lc_tls;
 	struct recorder_release r;
@@ -56,25 +57,26 @@ static __attribute__((noinline)) int cond_watched(int (*call)(const struct cond_
 	return rc;
 }
 
-static inline int cond_hook(int (*call)(const struct cond_args *), const struct cond_args *a)
+CANCELLABLE static inline int cond_hook(int (*call)(const struct cond_args *),
+                                       const struct cond_args *a)
 {
 	if (likely(!recorder_unlock_watched(&lc_tls, a->m, true)) || !hooks_unlock_releases(a->m))
 		return call(a);
 	return cond_watched(call, a);
 }
 
-EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+CANCELLABLE EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
 	return cond_hook(cond_call_wait, &(struct cond_args){.c = c, .m = m});
 }
 
-int hooks_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+CANCELLABLE int hooks_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
 	return cond_hook(cond_call_wait, &(struct cond_args){.c = c, .m = m});
 }
 
-EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
-                                  const struct timespec *abstime)
+CANCELLABLE EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                              const struct timespec *abstime)
 {
 	struct cond_args a = {.c = c, .m = m, .abstime = abstime};
 	/* glibc refuses a bad timeout before it releases anything */
@@ -85,7 +87,8 @@ EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
 
 /* The same as pthread_cond_timedwait, for the C11 hooks: no detour
  * through the PLT. */
-int hooks_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abstime)
+CANCELLABLE int hooks_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                     const struct timespec *abstime)
 {
 	struct cond_args a = {.c = c, .m = m, .abstime = abstime};
 	if (!hooks_timeout_valid(CLOCK_REALTIME, abstime))
@@ -93,8 +96,8 @@ int hooks_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct tim
 	return cond_hook(cond_call_timed, &a);
 }
 
-EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
-                                  const struct timespec *abstime)
+CANCELLABLE EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m,
+                                              clockid_t clock, const struct timespec *abstime)
 {
 	struct cond_args a = {.c = c, .m = m, .clock = clock, .abstime = abstime};
 	if (!hooks_timeout_valid(clock, abstime))
