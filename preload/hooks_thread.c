@@ -3,45 +3,72 @@
  * stack bounds.
  *
  * The unwinder needs several KiB of stack (stackroom.h), and a thread may
- * have been made with very little.  glibc knows a thread's bounds, but
- * asking it allocates, which no lock hook may do; so each new thread asks
- * once, as it starts, before the program's function runs: the start
- * routine is wrapped.  The wrapper's frame is ours, and is left out of
- * every stack (unwind.c); the program's function, its argument, its return
- * value, pthread_exit and cancellation are untouched.  If the small record
- * that carries them cannot be allocated, the thread starts as it would
- * have, with its bounds unknown (it records without stacks).
+ * have been made with very little.  The creating thread knows what the new
+ * one gets: the attributes' stack (pthread_attr_setstack) or stack size
+ * (theirs, or the process default).  It passes that to the new thread,
+ * whose start routine is wrapped: before the program's function runs, the
+ * new thread sets its bounds from it and from where glibc put its thread
+ * descriptor (stackroom_thread) — no call at all, for a sanitizer's own
+ * wrapper may be the function we start, and nothing it intercepts may run
+ * before it.  The wrapper's frame is ours and is left out of every stack
+ * (unwind.c); the program's function, its argument, its return value,
+ * pthread_exit and cancellation are untouched.
+ *
+ * What is passed goes through one of a fixed set of start records, taken
+ * by compare-and-swap and given back by the new thread as it starts: no
+ * allocation.  With none free (HOOKS_STARTS threads starting at once), the
+ * thread starts unwrapped, with its bounds unknown: it records without
+ * stacks.
  */
-#include <stdlib.h>
 #include <threads.h>
 
 #include "hooks.h"
 #include "real.h"
 #include "stackroom.h"
 
-struct start {
+#define HOOKS_STARTS 256
+
+static struct start {
+	_Atomic int taken;
 	void *(*fn)(void *);
 	int (*c11)(void *); /* thrd_create's */
 	void *arg;
-};
+	struct stackroom_plan plan;
+} starts[HOOKS_STARTS];
 
-typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+static struct start *hooks_start_take(void)
+{
+	for (int i = 0; i < HOOKS_STARTS; i++) {
+		int free = 0;
+		if (!atomic_load_explicit(&starts[i].taken, memory_order_relaxed) &&
+		    atomic_compare_exchange_strong(&starts[i].taken, &free, 1))
+			return &starts[i];
+	}
+	return NULL;
+}
+
+/* In the new thread: its bounds, the record back, and what to run. */
+static struct start hooks_start_open(struct start *p)
+{
+	struct start s = *p;
+	atomic_store_explicit(&p->taken, 0, memory_order_release);
+	stackroom_thread(&lc_tls, &s.plan);
+	return s;
+}
 
 static void *hooks_thread_start(void *p)
 {
-	struct start s = *(struct start *)p;
-	free(p);
-	stackroom_thread(&lc_tls);
+	struct start s = hooks_start_open(p);
 	return s.fn(s.arg);
 }
 
 static int hooks_c11_start(void *p)
 {
-	struct start s = *(struct start *)p;
-	free(p);
-	stackroom_thread(&lc_tls);
+	struct start s = hooks_start_open(p);
 	return s.c11(s.arg);
 }
+
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
 EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
                           void *arg)
@@ -49,29 +76,34 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 	create_fn create = real_sym_lazy(&real.pthread_create, "pthread_create");
 	if (!create)
 		return EAGAIN;
-	struct start *s = malloc(sizeof(*s));
+	struct start *s = hooks_start_take();
 	if (!s)
 		return create(th, attr, fn, arg);
-	*s = (struct start){.fn = fn, .arg = arg};
+	s->fn = fn;
+	s->arg = arg;
+	stackroom_plan(&s->plan, attr);
 	int rc = create(th, attr, hooks_thread_start, s);
 	if (rc)
-		free(s);
+		atomic_store(&s->taken, 0);
 	return rc;
 }
 
-/* glibc's thrd_create makes its thread without the pthread_create symbol. */
+/* glibc's thrd_create makes its thread without the pthread_create symbol,
+ * with the default attributes. */
 EXPORT int thrd_create(thrd_t *th, thrd_start_t fn, void *arg)
 {
 	int (*create)(thrd_t *, thrd_start_t, void *) = real_sym_lazy(&real.thrd_create,
 	                                                              "thrd_create");
 	if (!create)
 		return thrd_error;
-	struct start *s = malloc(sizeof(*s));
+	struct start *s = hooks_start_take();
 	if (!s)
 		return create(th, fn, arg);
-	*s = (struct start){.c11 = fn, .arg = arg};
+	s->c11 = fn;
+	s->arg = arg;
+	stackroom_plan(&s->plan, NULL);
 	int rc = create(th, hooks_c11_start, s);
 	if (rc != thrd_success)
-		free(s);
+		atomic_store(&s->taken, 0);
 	return rc;
 }

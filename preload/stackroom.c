@@ -25,18 +25,43 @@ void stackroom_main(struct lc_tls *t)
 	t->stack_lo = size < top ? top - size + 64 * 1024 : 0;
 }
 
-void stackroom_thread(struct lc_tls *t)
+void stackroom_plan(struct stackroom_plan *p, const pthread_attr_t *attr)
 {
-	pthread_attr_t a;
+	pthread_attr_t def;
 	void *addr;
 	size_t size;
-	if (pthread_getattr_np(pthread_self(), &a) != 0)
+	p->addr = 0;
+	p->size = 0;
+	if (!attr) {
+		if (pthread_getattr_default_np(&def) != 0)
+			return;
+		if (pthread_attr_getstacksize(&def, &size) == 0)
+			p->size = size;
+		pthread_attr_destroy(&def);
 		return;
-	if (pthread_attr_getstack(&a, &addr, &size) == 0) {
-		t->stack_lo = (uintptr_t)addr;
-		t->stack_hi = (uintptr_t)addr + size;
 	}
-	pthread_attr_destroy(&a);
+	/* glibc answers stackaddr - stacksize, and a stackaddr of 0 when the
+	 * program set none: then the sum is 0. */
+	if (pthread_attr_getstack(attr, &addr, &size) == 0 && (uintptr_t)addr + size != 0) {
+		p->addr = (uintptr_t)addr;
+		p->size = size;
+	} else if (pthread_attr_getstacksize(attr, &size) == 0) {
+		p->size = size;
+	}
+}
+
+void stackroom_thread(struct lc_tls *t, const struct stackroom_plan *p)
+{
+	if (p->addr) {
+		t->stack_lo = p->addr;
+		t->stack_hi = p->addr + p->size;
+		return;
+	}
+	uintptr_t tcb = (uintptr_t)__builtin_thread_pointer();
+	if (!p->size || tcb + 4096 < p->size)
+		return;
+	t->stack_lo = tcb + 4096 - p->size;
+	t->stack_hi = tcb;
 }
 
 bool stackroom_enough(const struct lc_tls *t)

@@ -9,8 +9,13 @@
  *   - the main thread's, at start-up: the top the kernel gave it
  *     (__libc_stack_end) and RLIMIT_STACK below it;
  *   - every thread made by pthread_create or thrd_create, as it starts:
- *     both are interposed (hooks_thread.c) and the new thread asks glibc
- *     (pthread_getattr_np) before it runs the program's function;
+ *     both are interposed (hooks_thread.c); the creator passes on the
+ *     stack the attributes give it (stackroom_plan), and the new thread
+ *     places it: the program's own memory (pthread_attr_setstack) is where
+ *     it says; a stack glibc made is STACKSIZE bytes below glibc's thread
+ *     descriptor, which sits at the stack's top (the thread pointer, at
+ *     most 4 KiB below the top: counted as if it were 4 KiB, so the room
+ *     is never over-estimated; the guard page is below STACKSIZE);
  *   - any other thread (glibc's own, a raw clone): unknown.
  * A thread unwinds only when the stack pointer lies inside its bounds with
  * STACKROOM_UNWIND bytes below it; otherwise its event goes to the
@@ -27,15 +32,27 @@
  * our frames above it, and a margin. */
 #define STACKROOM_UNWIND (10 * 1024)
 
+#include <pthread.h>
+#include <stddef.h>
+
 struct lc_tls;
+
+/* What a new thread's stack will be, as its creator knows it. */
+struct stackroom_plan {
+	uintptr_t addr; /* the program's own stack, or 0: glibc makes one */
+	size_t size;
+};
 
 /* The calling thread is the process's main thread: bounds from the kernel's
  * start-up stack and RLIMIT_STACK. */
 void stackroom_main(struct lc_tls *t);
 
-/* The calling thread, as it starts: bounds from glibc (it allocates: call
- * it only outside the lock hooks). */
-void stackroom_thread(struct lc_tls *t);
+/* In the creator: the stack attr (NULL: the defaults) gives. */
+void stackroom_plan(struct stackroom_plan *p, const pthread_attr_t *attr);
+
+/* In the new thread, first thing: its bounds from the plan.  Calls
+ * nothing. */
+void stackroom_thread(struct lc_tls *t, const struct stackroom_plan *p);
 
 /* Is there room to unwind here? */
 bool stackroom_enough(const struct lc_tls *t);
