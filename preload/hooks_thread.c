@@ -10,9 +10,10 @@
  * new thread sets its bounds from it and from where glibc put its thread
  * descriptor (stackroom_thread) — no call at all, for a sanitizer's own
  * wrapper may be the function we start, and nothing it intercepts may run
- * before it.  The wrapper's frame is ours and is left out of every stack
- * (unwind.c); the program's function, its argument, its return value,
- * pthread_exit and cancellation are untouched.
+ * before it (and the wrapper is not instrumented).  The wrapper's frame is
+ * ours and is left out of every stack (unwind.c); the program's function,
+ * its argument, its return value, pthread_exit and cancellation are
+ * untouched.
  *
  * What is passed goes through one of a fixed set of start records, taken
  * by compare-and-swap and given back by the new thread as it starts: no
@@ -47,8 +48,12 @@ static struct start *hooks_start_take(void)
 	return NULL;
 }
 
+/* The new thread's first code runs before a sanitizer's own thread start
+ * (which may be what we start): no instrumentation there either. */
+#define HOOKS_FIRST_IN_THREAD __attribute__((no_sanitize_address, no_sanitize_thread))
+
 /* In the new thread: its bounds, the record back, and what to run. */
-static struct start hooks_start_open(struct start *p)
+HOOKS_FIRST_IN_THREAD static struct start hooks_start_open(struct start *p)
 {
 	struct start s = *p;
 	atomic_store_explicit(&p->taken, 0, memory_order_release);
@@ -56,13 +61,13 @@ static struct start hooks_start_open(struct start *p)
 	return s;
 }
 
-static void *hooks_thread_start(void *p)
+HOOKS_FIRST_IN_THREAD static void *hooks_thread_start(void *p)
 {
 	struct start s = hooks_start_open(p);
 	return s.fn(s.arg);
 }
 
-static int hooks_c11_start(void *p)
+HOOKS_FIRST_IN_THREAD static int hooks_c11_start(void *p)
 {
 	struct start s = hooks_start_open(p);
 	return s.c11(s.arg);

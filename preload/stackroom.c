@@ -50,7 +50,9 @@ void stackroom_plan(struct stackroom_plan *p, const pthread_attr_t *attr)
 	}
 }
 
-void stackroom_thread(struct lc_tls *t, const struct stackroom_plan *p)
+/* Runs before a sanitizer's thread start: not instrumented. */
+__attribute__((no_sanitize_address, no_sanitize_thread)) void
+stackroom_thread(struct lc_tls *t, const struct stackroom_plan *p)
 {
 	if (p->addr) {
 		t->stack_lo = p->addr;

@@ -5,7 +5,6 @@
 #include "unwind.h"
 
 #include <libunwind.h>
-#include <string.h>
 
 #include "modmap.h"
 #include "stash.h"
@@ -26,19 +25,17 @@ uint32_t unwind_capture(uintptr_t *buf, uint32_t depth, bool *truncated)
 {
 	int want = (int)depth + STASH_SLACK;
 	int n = unw_backtrace((void **)buf, want);
-	int skip = 0;
 	if (n <= 0) {
 		*truncated = false;
 		return 0;
 	}
-	while (skip < n && buf[skip] >= self_lo && buf[skip] < self_hi)
-		skip++;
-	uint32_t got = (uint32_t)(n - skip);
+	/* Our frames out, wherever they are: the hooks' at the inner end,
+	 * the thread start wrapper's (hooks_thread.c) at the outer. */
+	uint32_t got = 0;
+	for (int i = 0; i < n; i++)
+		if (buf[i] < self_lo || buf[i] >= self_hi)
+			buf[got++] = buf[i];
 	/* A full buffer means there may be more frames above: call it cut. */
 	*truncated = got > depth || n == want;
-	if (got > depth)
-		got = depth;
-	if (skip)
-		memmove(buf, buf + skip, got * sizeof(uintptr_t));
-	return got;
+	return got > depth ? depth : got;
 }

@@ -1,12 +1,15 @@
 /*
  * unwind.h — capture the calling thread's stack with libunwind.
  *
- * Local-only, per-thread caching (no libunwind lock on the hot path), warmed
- * up once at start-up.  Frames that belong to liblockcontend.so itself are
- * dropped, wherever inlining put them, so the first frame is the
- * application's call into pthread_mutex_lock.  Call only inside the
- * recursion guard: libunwind may take pthread mutexes and call
- * dl_iterate_phdr, and those calls must go straight to glibc.
+ * Local-only, warmed up once at start-up.  It asks for per-thread caching,
+ * but Debian's libunwind 1.6 is built without it and keeps one global
+ * cache under a process-wide mutex (recorder.c's loader stretch says what
+ * that means for fork).  Frames that belong to liblockcontend.so itself are
+ * dropped, wherever they are (the hooks at the inner end, the thread start
+ * wrapper at the outer), so the first frame is the application's call into
+ * pthread_mutex_lock.  Call only inside the recursion guard: libunwind may
+ * take pthread mutexes and call dl_iterate_phdr, and those calls must go
+ * straight to glibc.
  */
 #ifndef LOCKCONTEND_UNWIND_H
 #define LOCKCONTEND_UNWIND_H
