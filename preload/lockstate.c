@@ -11,6 +11,8 @@ _Atomic uint32_t lockstate_filter[LOCKSTATE_FILTER];
 
 #define LOCKSTATE_PROBES 32 /* entries looked at before a lock is refused */
 
+static void lockstate_fold(struct lockent *e, struct lc_rec_lock *r);
+
 int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint64_t nent)
 {
 	ls->file = f;
@@ -58,7 +60,8 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 				r->r.addr = lock;
 				r->r.kind = kind;
 				pfile_publish(r, LC_REC_LOCK);
-				atomic_store_explicit(&e->pub, &r->r, memory_order_release);
+				atomic_store(&e->pub, &r->r);
+				lockstate_fold(e, &r->r);
 			}
 			return e;
 		}
@@ -125,15 +128,40 @@ uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void))
 	return charge;
 }
 
-void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n)
+static _Atomic uint64_t *lockstate_field(struct lc_rec_lock *r, enum lockstate_counter c)
 {
-	struct lc_rec_lock *r = atomic_load_explicit(&e->pub, memory_order_acquire);
-	if (!r)
-		return;
 	uint64_t *field = c == LOCKSTATE_TRYLOCK_FAILURES ? &r->trylock_failures
 	                  : c == LOCKSTATE_TIMEOUTS       ? &r->timeouts
 	                                                  : &r->uncharged_ns;
-	atomic_fetch_add_explicit((_Atomic uint64_t *)field, n, memory_order_relaxed);
+	return (_Atomic uint64_t *)field;
+}
+
+/* Move what was counted before the record was there into it.  Both the
+ * entry's maker (after publishing pub) and a counter that finds pub
+ * published after it counted aside do this; the exchange makes sure each
+ * count moves once. */
+static void lockstate_fold(struct lockent *e, struct lc_rec_lock *r)
+{
+	for (int c = 0; c < LOCKSTATE_NCOUNTERS; c++) {
+		uint64_t n = atomic_exchange(&e->early[c], 0);
+		if (n)
+			atomic_fetch_add_explicit(lockstate_field(r, c), n, memory_order_relaxed);
+	}
+}
+
+void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n)
+{
+	struct lc_rec_lock *r = atomic_load_explicit(&e->pub, memory_order_acquire);
+	if (r) {
+		atomic_fetch_add_explicit(lockstate_field(r, c), n, memory_order_relaxed);
+		return;
+	}
+	/* The entry is being made (its record is not published yet): count
+	 * aside, then look again (both sequentially consistent, like the
+	 * maker's publish and fold: one of the two sees the other). */
+	atomic_fetch_add(&e->early[c], n);
+	if ((r = atomic_load(&e->pub)))
+		lockstate_fold(e, r);
 }
 
 /* The frames and their epoch first, then nframes (release): a reader of

@@ -44,6 +44,14 @@
 
 #define LOCKSTATE_CELLS 16
 
+/* The per-lock counters of a LOCK record. */
+enum lockstate_counter {
+	LOCKSTATE_TRYLOCK_FAILURES,
+	LOCKSTATE_TIMEOUTS,     /* scaled by rate */
+	LOCKSTATE_UNCHARGED_NS, /* scaled by rate */
+	LOCKSTATE_NCOUNTERS,
+};
+
 struct lockent {
 	_Atomic uintptr_t addr; /* 0: free */
 	_Atomic uint32_t first_state;  /* 0 none, 1 being written, 2 written */
@@ -52,6 +60,7 @@ struct lockent {
 	 * and its epoch; NULL until made, or if the file had no room */
 	struct lc_rec_lock *_Atomic pub;
 	_Atomic uint64_t cell[LOCKSTATE_CELLS]; /* waiters' starts; 0: free */
+	_Atomic uint64_t early[LOCKSTATE_NCOUNTERS]; /* counted before pub was published */
 };
 
 /* The LOCK record with room for the whole first stack. */
@@ -67,14 +76,10 @@ struct lockstate {
 	_Atomic uint64_t refused; /* locks that found no free entry */
 };
 
-/* The per-lock counters of a LOCK record. */
-enum lockstate_counter {
-	LOCKSTATE_TRYLOCK_FAILURES,
-	LOCKSTATE_TIMEOUTS,     /* scaled by rate */
-	LOCKSTATE_UNCHARGED_NS, /* scaled by rate */
-};
 
-/* Add n to one counter of e's record (if it has one).  Any thread. */
+/* Add n to one counter of e's record (if it has one: a count made while
+ * another thread is still making the record waits aside and is moved in
+ * when it is published).  Any thread. */
 void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n);
 
 #define LOCKSTATE_FILTER 1024
