@@ -5,6 +5,8 @@
 #ifndef LOCKCONTEND_CLOCK_H
 #define LOCKCONTEND_CLOCK_H
 
+#include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -13,6 +15,20 @@ static inline uint64_t clock_mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One turn of a wait that must end: every wait of ours for another thread
+ * is bounded (docs/safety.md).  The first turn (*deadline 0) starts the
+ * clock; each gives up the CPU; false once max_ns have passed. */
+static inline bool clock_wait_turn(uint64_t *deadline, uint64_t max_ns)
+{
+	uint64_t now = clock_mono_ns();
+	if (!*deadline)
+		*deadline = now + max_ns;
+	else if (now > *deadline)
+		return false;
+	sched_yield();
+	return true;
 }
 
 #endif

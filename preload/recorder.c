@@ -521,14 +521,9 @@ static bool loader_unsafe;
 static bool recorder_gate_open(void)
 {
 	uint64_t deadline = 0;
-	while (atomic_load(&fork_gate)) {
-		uint64_t now = recorder_now();
-		if (!deadline)
-			deadline = now + RECORDER_GATE_WAIT_NS;
-		else if (now > deadline)
+	while (atomic_load(&fork_gate))
+		if (!clock_wait_turn(&deadline, RECORDER_GATE_WAIT_NS))
 			return false;
-		sched_yield();
-	}
 	return true;
 }
 
@@ -563,10 +558,10 @@ static void recorder_loader_leave(struct lc_tls *t, struct quiet *q, uint32_t ho
 /* fork()'s prepare and parent handlers: the gate above. */
 static void recorder_atfork_prepare(void)
 {
+	uint64_t deadline = 0;
 	atomic_store(&fork_gate, 1);
-	uint64_t deadline = recorder_now() + RECORDER_GATE_WAIT_NS;
-	while (atomic_load(&loader_users) && recorder_now() < deadline)
-		sched_yield();
+	while (atomic_load(&loader_users) && clock_wait_turn(&deadline, RECORDER_GATE_WAIT_NS))
+		;
 }
 
 static void recorder_atfork_parent(void)

@@ -3,7 +3,6 @@
  */
 #include "slots.h"
 
-#include <sched.h>
 #include <string.h>
 #include <time.h>
 
@@ -88,12 +87,8 @@ bool slot_enter(struct slot *sl, bool shared)
 			return false;
 		/* overflow slot: another slotless thread is inside, or this
 		 * thread itself (a signal handler): never wait for ever */
-		uint64_t now = clock_mono_ns();
-		if (!deadline)
-			deadline = now + SLOT_SHARED_WAIT_NS;
-		else if (now > deadline)
+		if (!clock_wait_turn(&deadline, SLOT_SHARED_WAIT_NS))
 			return false;
-		sched_yield();
 	}
 }
 
@@ -110,14 +105,8 @@ bool slot_close(struct slot *sl, uint64_t max_ns)
 		if (atomic_compare_exchange_strong_explicit(&sl->state, &expect, SLOT_CLOSED,
 		                                            memory_order_acquire, memory_order_relaxed))
 			return true;
-		if (expect == SLOT_CLOSED)
+		if (expect == SLOT_CLOSED || !clock_wait_turn(&deadline, max_ns))
 			return false;
-		uint64_t now = clock_mono_ns();
-		if (!deadline)
-			deadline = now + max_ns;
-		else if (now > deadline)
-			return false;
-		sched_yield();
 	}
 }
 
