@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "quiet.h"
 #include "real.h"
 #include "stackroom.h"
 
@@ -383,12 +384,19 @@ int hooks_mutex_unlock(pthread_mutex_t *m)
  * callback must not unwind, and threads holding mutexes must not be
  * unwinding while it runs (recorder.c, "Unwinding and the loader's lock").
  * Calls from lockcontend's own work (libunwind, the module map) are inside
- * the guard and go straight through. */
+ * the guard and go straight through, with signals blocked (quiet.h). */
 EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
 {
 	struct lc_tls *t = &lc_tls;
-	if (t->guard)
-		return real_dl_iterate_phdr(cb, data);
+	if (t->guard) {
+		/* ours (libunwind's, the module map's): no handler may stop us
+		 * while we hold the loader's lock (quiet.h) */
+		struct quiet q;
+		quiet_enter(&q, true);
+		int rc = real_dl_iterate_phdr(cb, data);
+		quiet_leave(&q);
+		return rc;
+	}
 	recorder_phdr_enter(t);
 	int rc = real_dl_iterate_phdr(cb, data);
 	recorder_phdr_leave(t);

@@ -1,46 +1,55 @@
 /*
- * quiet.h — run a stretch of our own code that no signal handler or
- * cancellation can cut into.
+ * quiet.h — run a stretch of our own code that no cancellation, and where
+ * others may wait for it no signal handler, can cut into.
  *
- * A thread that other threads may wait for — one unwinding (the loader's
- * lock, recorder.c's phdr rule) or refreshing the module map (its entries
- * are published in order) — must not be stopped halfway by the program: a
- * collector's suspend handler that sleeps until the world restarts, a
- * handler that siglongjmps away, pthread_cancel.  So such stretches block
- * every asynchronous signal (synchronous ones — a fault in our code — still
- * arrive: blocking them would only turn a crash into a silent kill) and
- * turn cancellation off.  Two rt_sigprocmask calls: for slow paths only.
- * Signals that arrive meanwhile are delivered when the stretch ends.
+ * A thread that other threads may wait for must not be stopped halfway by
+ * the program: a collector's suspend handler that sleeps until the world
+ * restarts, a handler that siglongjmps away, pthread_cancel.  Cancellation
+ * is turned off in every stretch of ours that calls out (libunwind, the
+ * loader): cheap, no system call.  Asynchronous signals are blocked only
+ * where someone may wait for us — inside the loader's dl_iterate_phdr (its
+ * lock), an unwind made while holding a mutex (recorder.c's phdr rule),
+ * the module map's ordered publication — because blocking costs two
+ * rt_sigprocmask calls, about 2 us here.  libunwind blocks them itself
+ * while it holds its own cache lock.  Synchronous signals (a fault in our
+ * code) still arrive: blocking them would only turn a crash into a silent
+ * kill.  Signals that arrive meanwhile are delivered when the stretch ends.
  */
 #ifndef LOCKCONTEND_QUIET_H
 #define LOCKCONTEND_QUIET_H
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 
 struct quiet {
 	sigset_t old;
 	int cancel;
+	bool masked;
 };
 
-static inline void quiet_enter(struct quiet *q)
+static inline void quiet_enter(struct quiet *q, bool signals)
 {
-	sigset_t all;
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGTRAP);
-	sigdelset(&all, SIGSYS);
-	pthread_sigmask(SIG_BLOCK, &all, &q->old);
+	q->masked = signals;
+	if (signals) {
+		sigset_t all;
+		sigfillset(&all);
+		sigdelset(&all, SIGSEGV);
+		sigdelset(&all, SIGBUS);
+		sigdelset(&all, SIGFPE);
+		sigdelset(&all, SIGILL);
+		sigdelset(&all, SIGTRAP);
+		sigdelset(&all, SIGSYS);
+		pthread_sigmask(SIG_BLOCK, &all, &q->old);
+	}
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &q->cancel);
 }
 
 static inline void quiet_leave(struct quiet *q)
 {
 	pthread_setcancelstate(q->cancel, NULL);
-	pthread_sigmask(SIG_SETMASK, &q->old, NULL);
+	if (q->masked)
+		pthread_sigmask(SIG_SETMASK, &q->old, NULL);
 }
 
 #endif

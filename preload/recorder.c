@@ -527,17 +527,19 @@ static bool recorder_gate_open(void)
 	return true;
 }
 
-/* Enter a stretch that calls libunwind or the loader: quiet (quiet.h),
- * counted, the hold-sample countdown kept aside (see recorder_hold_check).
- * False: not now, do without. */
-static bool recorder_loader_enter(struct lc_tls *t, struct quiet *q, uint32_t *hold_next)
+/* Enter a stretch that calls libunwind or the loader: quiet (quiet.h;
+ * signals blocked too when others may wait for us), counted, the
+ * hold-sample countdown kept aside (see recorder_hold_check).  False: not
+ * now, do without. */
+static bool recorder_loader_enter(struct lc_tls *t, struct quiet *q, bool signals,
+                                  uint32_t *hold_next)
 {
 	if (loader_unsafe)
 		return false;
 	for (;;) {
 		if (!recorder_gate_open())
 			return false;
-		quiet_enter(q);
+		quiet_enter(q, signals);
 		atomic_fetch_add(&loader_users, 1);
 		if (!atomic_load(&fork_gate))
 			break;
@@ -574,7 +576,8 @@ static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_s
 	bool locked = lc_held(t) > 0;
 	struct quiet q;
 	uint32_t hold_next;
-	if (t->in_phdr || !recorder_loader_enter(t, &q, &hold_next))
+	/* holding a mutex, an application's dl_iterate_phdr may wait for us */
+	if (t->in_phdr || !recorder_loader_enter(t, &q, locked, &hold_next))
 		return;
 	if (locked)
 		atomic_fetch_add(&locked_unwinders, 1);
@@ -594,7 +597,7 @@ static void recorder_refresh(uint64_t final_wait_ns)
 {
 	struct quiet q;
 	uint32_t hold_next;
-	if (!recorder_loader_enter(&lc_tls, &q, &hold_next))
+	if (!recorder_loader_enter(&lc_tls, &q, true, &hold_next))
 		return;
 	if (final_wait_ns)
 		modmap_refresh_final(&g.modmap, final_wait_ns);
