@@ -8,7 +8,10 @@
  * recorder wants that release (someone waits for the mutex, or the thread
  * is timing its critical section), it is treated as an unlock — charged and
  * the hold sample ended before the real call, the events noted after it.
- * A condition wait is a cancellation point: these frames are CANCELLABLE.
+ * A condition wait is a cancellation point: these frames are CANCELLABLE,
+ * and a release charged before a wait that is cancelled is noted as the
+ * cancellation unwinds (or charges + uncharged would fall short of the
+ * waits).
  */
 #include "hooks.h"
 #include "real.h"
@@ -46,13 +49,23 @@ CANCELLABLE static int cond_call_clock(const struct cond_args *a)
 	return fn ? fn(a->c, a->m, a->clock, a->abstime) : ENOSYS;
 }
 
+/* A thread cancelled in the wait still released the mutex: what its
+ * release was charged is noted as the cancellation unwinds. */
+static void cond_cancelled(void *r)
+{
+	recorder_release_end(&lc_tls, r);
+}
+
 CANCELLABLE static __attribute__((noinline)) int
 cond_watched(int (*call)(const struct cond_args *), const struct cond_args *a)
 {
 	struct lc_tls *t = &lc_tls;
 	struct recorder_release r;
+	int rc;
 	recorder_release_begin(t, &r, a->m, LC_KIND_MUTEX);
-	int rc = call(a);
+	pthread_cleanup_push(cond_cancelled, &r);
+	rc = call(a);
+	pthread_cleanup_pop(0);
 	recorder_release_end(t, &r);
 	return rc;
 }

@@ -10,7 +10,9 @@
  * recorder first (recorder_abandon), while the wait's frame is still on
  * the stack below the handler; the wait ends there as one that gave up.
  * Everything else about them is the real function, resolved at start-up
- * (dlsym is not for signal handlers).  No wait in progress: one TLS load.
+ * (dlsym is not for signal handlers).  A handler that interrupted our own
+ * work (the guard is up) and leaves it is told too: recorder_abandon
+ * repairs that work first.  Otherwise: two TLS loads.
  */
 #include <setjmp.h>
 
@@ -22,7 +24,7 @@ typedef void (*jump_fn)(void *, int);
 static __attribute__((noreturn)) void hooks_jump(void **slot, void *env, int val)
 {
 	struct lc_tls *t = &lc_tls;
-	if (unlikely(t->wait != NULL))
+	if (unlikely(t->wait != NULL || t->guard))
 		recorder_abandon(t, env, __builtin_frame_address(0));
 	jump_fn fn = real_get(slot);
 	fn(env, val);
@@ -53,7 +55,7 @@ EXPORT void __longjmp_chk(jmp_buf env, int val)
 EXPORT void pthread_exit(void *ret)
 {
 	struct lc_tls *t = &lc_tls;
-	if (unlikely(t->wait != NULL))
+	if (unlikely(t->wait != NULL || t->guard))
 		recorder_abandon(t, NULL, NULL);
 	void (*fn)(void *) = real_get(&real.pthread_exit);
 	fn(ret);

@@ -327,10 +327,18 @@ static bool recorder_enter(struct slot *sl, bool shared)
 {
 	if (!slot_enter(sl, shared))
 		return false;
-	if (atomic_load(&g.state) == ST_RUNNING)
+	if (atomic_load(&g.state) == ST_RUNNING) {
+		lc_tls.in_slot = sl; /* for recorder_repair */
 		return true;
+	}
 	slot_leave(sl);
 	return false;
+}
+
+static void recorder_leave(struct slot *sl)
+{
+	lc_tls.in_slot = NULL;
+	slot_leave(sl);
 }
 
 static void slot_charge(struct slot *sl, int view, int reason, uint64_t count, uint64_t delay_ns)
@@ -467,7 +475,7 @@ static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint6
 	sl->pub->timeouts += k->flags & LC_BUCKET_TIMEDOUT ? count : 0;
 	sl->pub->uncharged_ns += uncharged;
 	slot_charge(sl, k->view, LC_LOST_NO_SLOT, count, delay);
-	slot_leave(sl);
+	recorder_leave(sl);
 }
 
 /* Unwinding and the loader's lock.  libunwind may call dl_iterate_phdr,
@@ -541,8 +549,10 @@ static bool recorder_loader_enter(struct lc_tls *t, struct quiet *q, bool signal
 			return false;
 		quiet_enter(q, signals);
 		atomic_fetch_add(&loader_users, 1);
+		t->in_loader = 1;
 		if (!atomic_load(&fork_gate))
 			break;
+		t->in_loader = 0;
 		atomic_fetch_sub(&loader_users, 1);
 		quiet_leave(q);
 	}
@@ -553,6 +563,7 @@ static bool recorder_loader_enter(struct lc_tls *t, struct quiet *q, bool signal
 static void recorder_loader_leave(struct lc_tls *t, struct quiet *q, uint32_t hold_next)
 {
 	t->hold_next = hold_next;
+	t->in_loader = 0;
 	atomic_fetch_sub(&loader_users, 1);
 	quiet_leave(q);
 }
@@ -620,7 +631,7 @@ static bool recorder_prepare(struct lc_tls *t, struct slot *sl, struct recorder_
 	if (!recorder_enter(sl, false))
 		return false;
 	bool refresh = t->pending && recorder_catch_up(t, sl);
-	slot_leave(sl);
+	recorder_leave(sl);
 	if (refresh)
 		recorder_refresh(0);
 	/* The spare buffer is ours outside the slot too: the dumper reads it
@@ -660,7 +671,7 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 		if (!recorder_enter(sl, false))
 			return; /* the dump was taken */
 		recorder_settle_in(sl, &t->rng);
-		slot_leave(sl);
+		recorder_leave(sl);
 	}
 	sl->raw_key = *k;
 	sl->raw_count = count;
@@ -703,8 +714,15 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	if (s->rate > 1 && stash_rand(&t->rng) % s->rate != 0)
 		goto out;
 	s->t0 = early ? early : recorder_now();
-	s->ent = lockstate_get(&g.locks, s->lock, kind);
+	s->nframes = 0;
+	s->flags = 0;
+	s->epoch = atomic_load_explicit(live_u32(&g.live->epoch), memory_order_acquire);
 	s->fork_gen = atomic_load_explicit(&g.fork_gen, memory_order_relaxed);
+	/* The wait is the thread's from here on: a handler that jumps out of
+	 * what follows ends it (recorder_abandon). */
+	s->outer = t->wait; /* a signal handler's wait inside ours */
+	t->wait = s;
+	s->ent = lockstate_get(&g.locks, s->lock, kind);
 	if (s->ent && g.cfg.holder) {
 		/* registered from now on; the moment before is nobody's */
 		uint64_t start = recorder_now();
@@ -716,11 +734,12 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	if (s->ent && s->nframes)
 		lockstate_name(s->ent, stash_spare(&sl->stash), s->nframes, s->epoch);
 	s->active = 1;
-	s->outer = t->wait; /* a signal handler's wait inside ours */
-	t->wait = s;
 out:
-	if (!s->active && s->cell)
-		lockstate_leave(s->ent, s->cell);
+	if (!s->active && t->wait == s) {
+		t->wait = s->outer;
+		if (s->cell)
+			lockstate_leave(s->ent, s->cell);
+	}
 	t->sampling += s->active;
 	t->guard--;
 	errno = saved;
@@ -732,20 +751,26 @@ out:
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o)
 {
 	uint64_t t1, uncharged = 0;
-	int saved = errno;
+	int saved = errno, cell = s->cell;
 	t->guard++;
-	if (t->wait == s)
-		t->wait = s->outer;
-	if (t->sampling)
+	/* Taken first: a handler that jumps out below must not leave the
+	 * cell twice (recorder_abandon ends what is still t->wait). */
+	s->cell = 0;
+	if (s->active && t->sampling)
 		t->sampling--;
-	if (s->fork_gen != atomic_load_explicit(&g.fork_gen, memory_order_relaxed))
+	if (s->fork_gen != atomic_load_explicit(&g.fork_gen, memory_order_relaxed)) {
+		if (t->wait == s)
+			t->wait = s->outer;
 		goto out; /* a fork (from a signal handler) during the wait reset us */
+	}
 	/* A registered waiter reads its end as it leaves its cell: charges
 	 * and uncharged then add up to the wait exactly. */
-	if (s->cell)
-		uncharged = s->gap + lockstate_depart(s->ent, s->cell, recorder_now, &t1);
+	if (cell)
+		uncharged = s->gap + lockstate_depart(s->ent, cell, recorder_now, &t1);
 	else
 		uncharged = (t1 = recorder_now()) - s->t0;
+	if (t->wait == s)
+		t->wait = s->outer;
 	if (!t->slot || o == RECORDER_DISCARD)
 		goto out; /* an error, not a wait */
 	struct event_key k = {
@@ -765,21 +790,41 @@ out:
 	errno = saved;
 }
 
+/* A handler that interrupted our own work (the guard is up) leaves it for
+ * good: what that work held is given back — its slot (left as it was: at
+ * worst one event counted twice or not at all), its place among the
+ * loader's users — and the guard comes down.  Everything else it touched
+ * is lock-free and whole at every instruction.  A handler that jumps only
+ * inside itself while our work waits below it is not told apart: its
+ * thread's later events would then read as our own (re-entrant). */
+static void recorder_repair(struct lc_tls *t)
+{
+	if (t->in_slot)
+		recorder_leave(t->in_slot);
+	if (t->in_loader) {
+		t->in_loader = 0;
+		atomic_fetch_sub(&loader_users, 1);
+	}
+	t->guard = 0;
+}
+
 /* The thread leaves its waits for good without returning through
  * recorder_end: a signal handler longjmps away, or the thread exits from
  * one.  Each wait it leaves ends now, counted as a wait that gave up (timed
  * out): its own event, its cell given back, nothing else touched.  A jump
  * whose buffer lies on the stack between here and a wait's frame was set
  * inside a handler running on top of that wait: the jump stays there, and
- * the wait goes on.  Not from inside our own work: what it was doing there
- * cannot be finished. */
+ * the wait goes on.  From inside our own work (a wait being begun or
+ * ended), that work is repaired first. */
 void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here)
 {
 	if (t->guard)
-		return;
+		recorder_repair(t);
 	while (t->wait && !(jmpbuf && (uintptr_t)jmpbuf >= (uintptr_t)here &&
 	                    (uintptr_t)jmpbuf < (uintptr_t)t->wait))
 		recorder_end(t, t->wait, RECORDER_TIMEDOUT);
+	if (!t->wait)
+		t->sampling = 0;
 }
 
 /* ---- acquisitions and releases ------------------------------------------ */
@@ -909,7 +954,7 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 			if (!recorder_enter(sl, false))
 				goto out;
 			recorder_settle_in(sl, &t->rng);
-			slot_leave(sl);
+			recorder_leave(sl);
 			memcpy(stash_spare(&sl->stash), copy, sizeof(copy));
 		}
 		k.view = LC_VIEW_HOLD;
@@ -942,7 +987,7 @@ void recorder_flush(struct lc_tls *t)
 		recorder_fold_reentrant(t, sl);
 		if (!t->overflow)
 			refresh = recorder_drain(sl, &t->rng);
-		slot_leave(sl);
+		recorder_leave(sl);
 	}
 	if (refresh)
 		recorder_refresh(0);
