@@ -285,6 +285,48 @@ Test(badenv, file_size_limit_below_one_chunk)
 	harness_result_free(&r);
 }
 
+/* Under an address-space limit (ulimit -v) the arena cannot be had: one
+ * line, and no file at all (the arena is reserved before the file is made;
+ * it used to leave a 1 MiB profile with no trailer, and its descriptor
+ * open). */
+Test(badenv, address_space_limit_leaves_no_file)
+{
+	const char *dir = harness_tmpdir();
+	char lc[PATH_MAX + 64];
+	struct run_result base, r;
+	struct rlimit old, rl;
+	snprintf(lc, sizeof(lc), "arena=1G,out=%s/x.raw", dir);
+	run_plain(NULL, NULL, dir, &base);
+	cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+	rl = old;
+	rl.rlim_cur = 512u << 20;
+	cr_assert_eq(setrlimit(RLIMIT_AS, &rl), 0, "setrlimit: %s", strerror(errno));
+	run_profiled(lc, NULL, dir, &r);
+	setrlimit(RLIMIT_AS, &old);
+	expect_same(&base, &r, 1, "cannot reserve the arena");
+	cr_assert_eq(dir_entries(dir), 0, "a file was left behind");
+	harness_result_free(&base);
+	harness_result_free(&r);
+}
+
+/* out=/dev/null: a device is nobody's profile; one line, and no
+ * /dev/null.1 beside it (as root, the name loop used to make one). */
+Test(badenv, device_as_the_profile_is_refused)
+{
+	const char *dir = harness_tmpdir();
+	struct run_result base, r;
+	struct stat st;
+	if (lstat("/dev/null.1", &st) == 0 && S_ISREG(st.st_mode))
+		unlink("/dev/null.1"); /* left by an older build */
+	run_plain(NULL, NULL, dir, &base);
+	run_profiled("out=/dev/null", NULL, dir, &r);
+	expect_same(&base, &r, 1, "profile '/dev/null' is a device: nothing is written");
+	cr_assert_neq(lstat("/dev/null.1", &st), 0, "/dev/null.1 was made");
+	cr_assert_eq(dir_entries(dir), 0, "a file was left behind");
+	harness_result_free(&base);
+	harness_result_free(&r);
+}
+
 /* Reached while running (12000 LOCK records need a second chunk): the
  * program runs on; at exit one line says the profile could not be
  * finished; what was recorded is there, within the limit. */
