@@ -248,7 +248,7 @@ int dumpwrite_finish(struct pfile *f, const struct dump_input *in)
 	/* Every head before ours, claimed or published, is a record. */
 	dumpwrite_closing(buf, in, pfile_walk(f->base, off, NULL), off);
 	pfile_seal_write(f, off, buf, n);
-	return pfile_finish(f);
+	return pfile_finish(f, off + n);
 }
 
 /* ---- snapshot copies ------------------------------------------------------ */

@@ -10,6 +10,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#define PFILE_FINISH_WAIT_NS (100 * 1000 * 1000ull)
+
+#include "clock.h"
 #include "sys.h"
 
 /* ---- who owns the mapping ------------------------------------------------- */
@@ -77,6 +80,35 @@ static int pfile_zero(int fd, size_t from, size_t to)
 	return 0;
 }
 
+/* Give the file `to` bytes on disk (fallocate; or zeros written, one thread
+ * at a time).  Returns 0 or as pfile_grow. */
+static int pfile_grow_to(struct pfile *f, size_t to)
+{
+	int fd = pfile_open(f);
+	if (fd < 0)
+		return fd == PFILE_ENOTOURS ? fd : -fd;
+	size_t from = atomic_load(&f->extent);
+	int e = from < to ? -sys_fallocate(fd, (off_t)from, (off_t)(to - from)) : 0;
+	bool zeroing = false;
+	if (e == EOPNOTSUPP) {
+		e = EAGAIN;
+		if (!atomic_exchange(&f->zeroing, 1)) {
+			zeroing = true;
+			from = atomic_load(&f->extent);
+			e = from < to ? pfile_zero(fd, from, to) : 0;
+		}
+	}
+	sys_close(fd);
+	/* The extent moves on before another zero-writer may start: one that
+	 * read the old extent would write zeros over records handed out. */
+	size_t ext = atomic_load(&f->extent);
+	while (!e && ext < to && !atomic_compare_exchange_weak(&f->extent, &ext, to))
+		;
+	if (zeroing)
+		atomic_store(&f->zeroing, 0);
+	return e;
+}
+
 /* Give the file at least `want` bytes on disk, in whole chunks.  No lock:
  * fallocate of a range that is there already changes nothing, so threads
  * that grow at once do no harm.  Returns 0, an errno value, EAGAIN (the
@@ -94,32 +126,24 @@ static int pfile_grow(struct pfile *f, size_t want)
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && to > rl.rlim_cur)
 		return EFBIG;
-	int fd = pfile_open(f);
-	if (fd < 0)
-		return fd == PFILE_ENOTOURS ? fd : -fd;
-	int e = -sys_fallocate(fd, (off_t)from, (off_t)(to - from));
-	if (e == EOPNOTSUPP) {
-		e = EAGAIN;
-		if (!atomic_exchange(&f->zeroing, 1)) {
-			from = atomic_load(&f->extent);
-			e = from < to ? pfile_zero(fd, from, to) : 0;
-			atomic_store(&f->zeroing, 0);
-		}
-	}
-	sys_close(fd);
-	if (e)
-		return e;
-	size_t ext = atomic_load(&f->extent);
-	while (ext < to && !atomic_compare_exchange_weak(&f->extent, &ext, to))
-		;
-	return 0;
+	/* Counted, then a look at finishing (both sequentially consistent,
+	 * as pfile_finish's store and look): a file that was cut to its
+	 * records never grows again. */
+	atomic_fetch_add(&f->growers, 1);
+	int e = EAGAIN;
+	if (!atomic_load(&f->finishing))
+		e = pfile_grow_to(f, to);
+	atomic_fetch_sub(&f->growers, 1);
+	return e;
 }
 
-/* Keep the first lasting reason the file stopped growing. */
+/* Keep the first lasting reason the file stopped growing (a signal during
+ * fallocate, no descriptor free for a moment: the next append tries
+ * again). */
 static void pfile_fail(struct pfile *f, int e)
 {
 	int none = 0;
-	if (e != EAGAIN)
+	if (e != EAGAIN && e != EINTR && e != EMFILE && e != ENFILE && e != ENOMEM)
 		atomic_compare_exchange_strong(&f->error, &none, e);
 }
 
@@ -276,15 +300,19 @@ void pfile_seal(struct pfile *f)
 	atomic_store(&f->sealed, true);
 }
 
-int pfile_finish(struct pfile *f)
+int pfile_finish(struct pfile *f, size_t len)
 {
 	if (f->finished || !f->base || !pfile_mine(f))
 		return 0;
 	f->finished = true;
-	size_t len = pfile_used(f);
+	/* No growth from here on: wait (bounded) for a grower under way. */
+	uint64_t deadline = 0;
+	atomic_store(&f->finishing, true);
+	while (atomic_load(&f->growers) && clock_wait_turn(&deadline, PFILE_FINISH_WAIT_NS))
+		;
 	/* Past the last page of records, private memory from now on: a
-	 * thread that claimed a place before the seal and writes it late
-	 * must not fault on a page the file no longer has. */
+	 * thread that claimed a place after the closing records writes it
+	 * into memory nobody reads, never into a page the file lost. */
 	size_t keep = (len + 4095) & ~(size_t)4095;
 	if (keep < f->cap)
 		mmap(f->base + keep, f->cap - keep, PROT_READ | PROT_WRITE,

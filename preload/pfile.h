@@ -80,6 +80,8 @@ struct pfile {
 	_Atomic int error;       /* errno of the first failed growth (or
 	                          * PFILE_ENOTOURS), 0 if none */
 	_Atomic uint32_t zeroing; /* the zero-write fallback is under way */
+	_Atomic uint32_t growers; /* threads inside pfile_grow */
+	_Atomic bool finishing;  /* pfile_finish began: no growth any more */
 	bool finished;
 	dev_t dev;
 	ino_t ino;
@@ -113,9 +115,11 @@ size_t pfile_seal_claim(struct pfile *f, size_t n, int *err);
  * none. */
 void pfile_seal_write(struct pfile *f, size_t off, const void *buf, size_t n);
 
-/* Cut the file to its records (the mapping stays, so a late store into a
- * record is harmless).  Returns 0, an errno value or PFILE_ENOTOURS. */
-int pfile_finish(struct pfile *f);
+/* Cut the file to len bytes, the end of its closing records (the mapping
+ * stays, so a late store into a record is harmless; a record claimed after
+ * them is not in the file, and the file never grows again).  Returns 0,
+ * an errno value or PFILE_ENOTOURS. */
+int pfile_finish(struct pfile *f, size_t len);
 
 /* Forget the file without touching it (a fork child, before its own). */
 void pfile_forget(struct pfile *f);

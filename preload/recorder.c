@@ -59,6 +59,8 @@ enum { ST_NONE, ST_INITIALIZING, ST_RUNNING, ST_DUMPING, ST_DONE, ST_OFF };
 #define RECORDER_MAX_SLOTS 1024
 #define RECORDER_CLOSE_WAIT_NS (100 * 1000 * 1000ull)
 #define RECORDER_HOLD_STALE_NS (10 * 1000 * 1000 * 1000ull)
+#define RECORDER_DRAIN_WAIT_NS (100 * 1000 * 1000ull) /* for unwinders to finish */
+#define RECORDER_GATE_WAIT_NS (1000 * 1000 * 1000ull) /* an unwinder, for a fork */
 
 static struct {
 	_Atomic int state;
@@ -294,7 +296,7 @@ void recorder_init(void)
 	int expect = ST_NONE;
 	if (!atomic_compare_exchange_strong(&g.state, &expect, ST_INITIALIZING))
 		return;
-	lc_tls.guard++;
+	recorder_guard_in(&lc_tls);
 	int saved = errno;
 	int st = recorder_setup();
 	errno = saved;
@@ -495,12 +497,17 @@ static _Atomic int locked_unwinders; /* threads unwinding with a mutex held */
 
 void recorder_phdr_enter(struct lc_tls *t)
 {
+	/* a child made without fork's handlers inherited the count: its own
+	 * profile (recorder_adopt) starts it at zero */
+	(void)recorder_running();
 	atomic_fetch_add(&phdr_callers, 1);
-	while (atomic_load(&locked_unwinders))
-		sched_yield();
+	/* an unwinder blocks signals and takes microseconds; bounded all the
+	 * same (docs/safety.md: every wait of ours ends) */
+	uint64_t deadline = 0;
+	while (atomic_load(&locked_unwinders) && clock_wait_turn(&deadline, RECORDER_DRAIN_WAIT_NS))
+		;
 	t->in_phdr++;
 }
-
 void recorder_phdr_leave(struct lc_tls *t)
 {
 	t->in_phdr--;
@@ -523,7 +530,6 @@ static _Atomic int loader_users;
 static _Atomic int fork_gate;
 static bool loader_unsafe;
 
-#define RECORDER_GATE_WAIT_NS (100 * 1000 * 1000ull)
 
 /* Wait (a bounded time) while a fork is being prepared. */
 static bool recorder_gate_open(void)
@@ -549,6 +555,7 @@ static bool recorder_loader_enter(struct lc_tls *t, struct quiet *q, bool signal
 			return false;
 		quiet_enter(q, signals);
 		atomic_fetch_add(&loader_users, 1);
+		t->loader_cancel = q->cancel;
 		t->in_loader = 1;
 		if (!atomic_load(&fork_gate))
 			break;
@@ -573,7 +580,7 @@ static void recorder_atfork_prepare(void)
 {
 	uint64_t deadline = 0;
 	atomic_store(&fork_gate, 1);
-	while (atomic_load(&loader_users) && clock_wait_turn(&deadline, RECORDER_GATE_WAIT_NS))
+	while (atomic_load(&loader_users) && clock_wait_turn(&deadline, RECORDER_DRAIN_WAIT_NS))
 		;
 }
 
@@ -703,7 +710,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	if (!recorder_start())
 		return;
 	int saved = errno;
-	t->guard++;
+	recorder_guard_in(t);
 	/* A thread's first event makes its slot (and the slot's record in
 	 * the file) first: the wait has begun already. */
 	uint64_t early = t->slot ? 0 : recorder_now();
@@ -752,7 +759,7 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 {
 	uint64_t t1, uncharged = 0;
 	int saved = errno, cell = s->cell;
-	t->guard++;
+	recorder_guard_in(t);
 	/* Taken first: a handler that jumps out below must not leave the
 	 * cell twice (recorder_abandon ends what is still t->wait). */
 	s->cell = 0;
@@ -795,8 +802,8 @@ out:
  * worst one event counted twice or not at all), its place among the
  * loader's users — and the guard comes down.  Everything else it touched
  * is lock-free and whole at every instruction.  A handler that jumps only
- * inside itself while our work waits below it is not told apart: its
- * thread's later events would then read as our own (re-entrant). */
+ * inside itself (its buffer on the stack above where our work began:
+ * guard_frame) leaves our work alone. */
 static void recorder_repair(struct lc_tls *t)
 {
 	if (t->in_slot)
@@ -804,6 +811,7 @@ static void recorder_repair(struct lc_tls *t)
 	if (t->in_loader) {
 		t->in_loader = 0;
 		atomic_fetch_sub(&loader_users, 1);
+		pthread_setcancelstate(t->loader_cancel, NULL);
 	}
 	t->guard = 0;
 }
@@ -818,10 +826,13 @@ static void recorder_repair(struct lc_tls *t)
  * ended), that work is repaired first. */
 void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here)
 {
-	if (t->guard)
+	bool on_stack = jmpbuf && (uintptr_t)jmpbuf >= (uintptr_t)here;
+	if (t->guard) {
+		if (on_stack && (uintptr_t)jmpbuf < t->guard_frame)
+			return; /* the handler jumps inside itself, on top of our work */
 		recorder_repair(t);
-	while (t->wait && !(jmpbuf && (uintptr_t)jmpbuf >= (uintptr_t)here &&
-	                    (uintptr_t)jmpbuf < (uintptr_t)t->wait))
+	}
+	while (t->wait && !(on_stack && (uintptr_t)jmpbuf < (uintptr_t)t->wait))
 		recorder_end(t, t->wait, RECORDER_TIMEDOUT);
 	if (!t->wait)
 		t->sampling = 0;
@@ -879,7 +890,7 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 		t->hold_next = 4096; /* looked at again after a while */
 		return;
 	}
-	t->guard++;
+	recorder_guard_in(t);
 	bool sample = true;
 	if (!t->hold_drawn) {
 		/* The thread's first acquisition: where its first look falls
@@ -910,7 +921,7 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	if (t->guard || !recorder_running())
 		return;
 	int saved = errno;
-	t->guard++;
+	recorder_guard_in(t);
 	if (timed) {
 		r->held = recorder_now() - t->hold_t0;
 		r->hold_rate = recorder_hold_rate();
@@ -936,7 +947,7 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 	if (!r->active || t->guard || !recorder_running())
 		return;
 	int saved = errno;
-	t->guard++;
+	recorder_guard_in(t);
 	struct slot *sl = recorder_slot(t);
 	struct recorder_sample s = {0};
 	if (!recorder_prepare(t, sl, &s))
@@ -969,7 +980,7 @@ void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind)
 {
 	if (t->guard || !recorder_running())
 		return;
-	t->guard++;
+	recorder_guard_in(t);
 	struct lockent *e = lockstate_get(&g.locks, (uintptr_t)lock, kind);
 	if (e)
 		lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 1);
@@ -979,8 +990,10 @@ void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind)
 
 void recorder_flush(struct lc_tls *t)
 {
+	if (!pfile_mine(&g.file))
+		return; /* a child that never recorded: the slot is its parent's */
 	int saved = errno;
-	t->guard++;
+	recorder_guard_in(t);
 	struct slot *sl = t->slot;
 	bool refresh = false;
 	if (sl && recorder_enter(sl, t->overflow)) {
@@ -1007,7 +1020,7 @@ static void recorder_thread_exit(void *arg)
 	t->wait = NULL;
 	t->sampling = 0;
 	recorder_flush(t);
-	t->guard++;
+	recorder_guard_in(t);
 	slots_release(&g.slots, t->slot);
 	t->slot = NULL;
 	t->guard--;
@@ -1020,7 +1033,11 @@ static void recorder_thread_exit(void *arg)
 static void recorder_child_start(void)
 {
 	struct lc_tls *t = &lc_tls;
-	t->guard++;
+	recorder_guard_in(t);
+	/* Other threads of the child (a raw fork's may have made some) see
+	 * the new file as theirs as soon as it is mapped: they record
+	 * nothing until everything is reset. */
+	atomic_store(&g.state, ST_INITIALIZING);
 	void *at = g.file.base;
 	pfile_forget(&g.file); /* the parent's: not touched */
 	g.start_mono = recorder_now();
@@ -1062,6 +1079,11 @@ static void recorder_child_start(void)
 		loader_unsafe = true;
 	atomic_store(&loader_users, 0);
 	atomic_store(&fork_gate, 0);
+	t->wait = NULL;
+	t->in_slot = NULL;
+	t->in_loader = 0;
+	int initializing = ST_INITIALIZING;
+	atomic_compare_exchange_strong(&g.state, &initializing, ST_RUNNING);
 	t->guard--;
 }
 
@@ -1201,7 +1223,7 @@ static void recorder_end_profile(uint32_t state)
 	if (!atomic_compare_exchange_strong(&g.state, &expect, ST_DUMPING))
 		return;
 	int saved = errno;
-	t->guard++;
+	recorder_guard_in(t);
 	static struct dump_input in; /* only the first caller gets here */
 	memset(&in, 0, sizeof(in));
 	recorder_collect(&in);
@@ -1226,16 +1248,20 @@ static void recorder_end_profile(uint32_t state)
 	errno = saved;
 }
 
+static void recorder_end_own(uint32_t state);
+
 void recorder_dump(void)
 {
-	recorder_end_profile(LC_LIVE_EXITED);
+	recorder_end_own(LC_LIVE_EXITED);
 }
 
 /* The end of the profile in this process: a vfork() child shares our
  * memory, and the profile is its parent's. */
 static void recorder_end_own(uint32_t state)
 {
-	if (recorder_running() && (pid_t)g.meta->pid == getpid())
+	/* not adopting: a child that never recorded ends without a file of
+	 * its own, and never the parent's */
+	if (recorder_recording() && (pid_t)g.meta->pid == getpid())
 		recorder_end_profile(state);
 }
 
@@ -1260,7 +1286,7 @@ void recorder_dlclose(struct lc_tls *t)
 	if (t->guard || !recorder_running())
 		return;
 	int saved = errno;
-	t->guard++;
+	recorder_guard_in(t);
 	recorder_refresh(RECORDER_CLOSE_WAIT_NS);
 	t->guard--;
 	errno = saved;
@@ -1299,7 +1325,7 @@ static void recorder_snapshot(int sig)
 		errno = saved;
 		return;
 	}
-	t->guard++;
+	recorder_guard_in(t);
 	uint64_t nth = atomic_fetch_add(live_u64(&g.live->snapshots), 1) + 1;
 	atomic_store(live_u64(&g.live->snapshot_mono_ns), recorder_now());
 	static char path[PFILE_PATH_MAX + 32], err[PFILE_PATH_MAX + 128]; /* one at a time */

@@ -51,6 +51,7 @@ struct lc_tls {
 	uint32_t unlocks;   /* ... and released: held = locks - unlocks */
 	int32_t tid;        /* gettid(), cached for the inline fast path; 0: not yet */
 	uint32_t guard;     /* > 0 while inside lockcontend */
+	uintptr_t guard_frame; /* where the outermost guarded work began */
 	uint32_t hold_next; /* acquisitions until the next hold-time check */
 	uint32_t hold_kind; /* enum lc_kind of the timed critical section */
 	uintptr_t hold_lock; /* the lock whose critical section is timed, or 0 */
@@ -64,6 +65,7 @@ struct lc_tls {
 	struct recorder_sample *wait; /* the recorded wait in progress, if any */
 	struct slot *in_slot; /* the slot this thread is inside (recorder_repair) */
 	uint8_t in_loader;    /* counted among loader_users (recorder.c) */
+	int loader_cancel;    /* the cancel state to restore if it never returns */
 	uintptr_t stack_lo, stack_hi; /* the thread's stack (stackroom.h); 0: unknown */
 	uint64_t rng;
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
@@ -71,6 +73,15 @@ struct lc_tls {
 };
 
 extern __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));
+
+/* Into our own work (the guard goes up), noting where the outermost such
+ * work began: recorder_abandon tells a handler's jump inside itself from
+ * one out of our work. */
+static inline __attribute__((always_inline)) void recorder_guard_in(struct lc_tls *t)
+{
+	if (!t->guard++)
+		t->guard_frame = (uintptr_t)__builtin_frame_address(0);
+}
 
 /* Mutexes the thread holds.  Two counters rather than one: lock and unlock
  * each add to their own, so an uncontended lock/unlock loop carries no

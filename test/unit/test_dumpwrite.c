@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -522,6 +523,49 @@ Test(dumpclose, finish_appends_lost_totals_trailer_and_truncates)
 	struct pft_walk w = pft_walk(img, len, len, NULL, NULL);
 	cr_assert_eq(w.by_type[LC_REC_PENDING], 1, "the PENDING record is kept, and counted");
 	free(img);
+}
+
+/* Threads that keep appending while the profile is closed: whatever they
+ * claim after the closing records is not in the file, and the file never
+ * grows again after it was cut (it once did: fallocate after the
+ * ftruncate, a PENDING head after the trailer, and the reader refused the
+ * whole profile).  Small records, so the appenders cross chunks often. */
+static _Atomic int closing_stop;
+
+static void *append_until_stopped(void *arg)
+{
+	while (!atomic_load(&closing_stop)) {
+		void *p = pfile_record(&pf, 1000);
+		if (p)
+			pfile_publish(p, LC_REC_SLOT);
+	}
+	return arg;
+}
+
+Test(dumpclose, finish_while_others_append_leaves_nothing_after_the_trailer, .timeout = 120)
+{
+	for (int round = 0; round < 40; round++) {
+		make_profile(64 * PFILE_CHUNK);
+		pthread_t th[3];
+		atomic_store(&closing_stop, 0);
+		for (int i = 0; i < 3; i++)
+			cr_assert_eq(pthread_create(&th[i], NULL, append_until_stopped, NULL), 0);
+		struct timespec ts = {0, (round % 8) * 250 * 1000};
+		nanosleep(&ts, NULL);
+		cr_assert_eq(dumpwrite_finish(&pf, &in), 0);
+		atomic_store(&closing_stop, 1);
+		for (int i = 0; i < 3; i++)
+			pthread_join(th[i], NULL);
+		size_t len;
+		uint8_t *img = read_whole(profile, &len);
+		struct pft_walk w = pft_walk(img, len, len, NULL, NULL);
+		cr_assert_eq(w.end, len, "round %d: %zu bytes after the records", round, len - w.end);
+		cr_assert_eq(w.by_type[LC_REC_TRAILER], 1, "round %d: no trailer", round);
+		free(img);
+		munmap(pf.base, pf.cap);
+		memset(&pf, 0, sizeof(pf));
+		unlink(profile);
+	}
 }
 
 /* An arena filled to the last byte still closes its profile: the closing

@@ -454,7 +454,7 @@ Test(pfile, finish_truncates_the_file_to_used_and_keeps_no_descriptor)
 		pfile_publish(pfile_record(&pf, 4000), LC_REC_BUCKET);
 	size_t used = pfile_used(&pf);
 	cr_assert_gt(pf.extent, used);
-	cr_assert_eq(pfile_finish(&pf), 0);
+	cr_assert_eq(pfile_finish(&pf, used), 0);
 	struct stat st;
 	cr_assert_eq(stat(p, &st), 0);
 	cr_assert_eq(st.st_size, (off_t)used, "size %lld, used %zu", (long long)st.st_size, used);
@@ -462,7 +462,7 @@ Test(pfile, finish_truncates_the_file_to_used_and_keeps_no_descriptor)
 	struct pft_walk w = pft_walk(pf.base, used, used, NULL, NULL);
 	cr_assert_eq(w.records, 300);
 	pf.base[used - 1] = 0;
-	cr_assert_eq(pfile_finish(&pf), 0, "a second finish");
+	cr_assert_eq(pfile_finish(&pf, used), 0, "a second finish");
 }
 
 /* ---- a fork child's file, at the parent's address ------------------------- */
