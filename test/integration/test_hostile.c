@@ -350,6 +350,25 @@ Test(hostile, raw_clone_child_writes_its_own_profile)
 
 /* ---- 3. stop the world ---- */
 
+/* Run MODE with and without the preload (60 s watchdog): the same; it
+ * printed `key want`; its profile is complete, adds up, and the holder
+ * view is charged no more than was waited. */
+static void expect_runs_and_adds_up(const char *mode, const char *key, uint64_t want)
+{
+	const char *base_dir, *dir;
+	struct run_result base, r;
+	char path[PATH_MAX];
+	struct dump d;
+	run_both(mode, NULL, 60, &base_dir, &base, &dir, &r);
+	cr_assert_eq(harness_out_value(r.out, key), want);
+	only_profile(dir, path, &d);
+	expect_complete(path, &d);
+	expect_charged_at_most_waited(path, &d);
+	dump_free(&d);
+	harness_result_free(&base);
+	harness_result_free(&r);
+}
+
 /* 400 collections, Boehm-style: every mutator parked in a SIGPWR handler
  * (sigsuspend until SIGXCPU) wherever it was, possibly inside a lock call,
  * often one it waits in with another lock held; the collector then
@@ -360,18 +379,7 @@ Test(hostile, raw_clone_child_writes_its_own_profile)
  * for ever; the preload's spin flags could stop it the same way.) */
 Test(hostile, stop_the_world_collector_never_hangs)
 {
-	const char *base_dir, *dir;
-	struct run_result base, r;
-	char path[PATH_MAX];
-	struct dump d;
-	run_both("stw", NULL, 60, &base_dir, &base, &dir, &r);
-	cr_assert_eq(harness_out_value(r.out, "collections"), 400);
-	only_profile(dir, path, &d);
-	expect_complete(path, &d);
-	expect_charged_at_most_waited(path, &d);
-	dump_free(&d);
-	harness_result_free(&base);
-	harness_result_free(&r);
+	expect_runs_and_adds_up("stw", "collections", 400);
 }
 
 /* ---- 4. cancellation ---- */
@@ -386,18 +394,7 @@ Test(hostile, stop_the_world_collector_never_hangs)
  * run.) */
 Test(hostile, cancelled_while_contending)
 {
-	const char *base_dir, *dir;
-	struct run_result base, r;
-	char path[PATH_MAX];
-	struct dump d;
-	run_both("cancel", NULL, 60, &base_dir, &base, &dir, &r);
-	cr_assert_eq(harness_out_value(r.out, "cancelled"), 240);
-	only_profile(dir, path, &d);
-	expect_complete(path, &d);
-	expect_charged_at_most_waited(path, &d);
-	dump_free(&d);
-	harness_result_free(&base);
-	harness_result_free(&r);
+	expect_runs_and_adds_up("cancel", "cancelled", 240);
 }
 
 /* Threads asleep in pthread_cond_wait (a cleanup handler unlocks the
@@ -409,18 +406,7 @@ Test(hostile, cancelled_while_contending)
  * was charged its age: 27 to 55 s charged for 2.3 to 3 s waited.) */
 Test(hostile, cancelled_in_cond_wait_charges_no_more_than_waited)
 {
-	const char *base_dir, *dir;
-	struct run_result base, r;
-	char path[PATH_MAX];
-	struct dump d;
-	run_both("cancel_cond", NULL, 60, &base_dir, &base, &dir, &r);
-	cr_assert_eq(harness_out_value(r.out, "cancelled"), 180);
-	only_profile(dir, path, &d);
-	expect_complete(path, &d);
-	expect_charged_at_most_waited(path, &d);
-	dump_free(&d);
-	harness_result_free(&base);
-	harness_result_free(&r);
+	expect_runs_and_adds_up("cancel_cond", "cancelled", 180);
 }
 
 /* ---- 5. siglongjmp out of a lock call ---- */
