@@ -59,7 +59,7 @@ enum { ST_NONE, ST_INITIALIZING, ST_RUNNING, ST_DUMPING, ST_DONE, ST_OFF };
 #define RECORDER_MAX_SLOTS 1024
 #define RECORDER_CLOSE_WAIT_NS (100 * 1000 * 1000ull)
 #define RECORDER_HOLD_STALE_NS (10 * 1000 * 1000 * 1000ull)
-#define RECORDER_DRAIN_WAIT_NS (100 * 1000 * 1000ull) /* for unwinders to finish */
+#define RECORDER_DRAIN_WAIT_NS (1000 * 1000 * 1000ull) /* for unwinders to finish */
 #define RECORDER_GATE_WAIT_NS (1000 * 1000 * 1000ull) /* an unwinder, for a fork */
 
 static struct {
