@@ -59,8 +59,8 @@ enum { ST_NONE, ST_INITIALIZING, ST_RUNNING, ST_DUMPING, ST_DONE, ST_OFF };
 #define RECORDER_MAX_SLOTS 1024
 #define RECORDER_CLOSE_WAIT_NS (100 * 1000 * 1000ull)
 #define RECORDER_HOLD_STALE_NS (10 * 1000 * 1000 * 1000ull)
-#define RECORDER_DRAIN_WAIT_NS (1000 * 1000 * 1000ull) /* for unwinders to finish */
-#define RECORDER_GATE_WAIT_NS (1000 * 1000 * 1000ull) /* an unwinder, for a fork */
+#define RECORDER_DRAIN_WAIT_NS (10 * 1000 * 1000ull) /* for unwinders to finish */
+#define RECORDER_GATE_WAIT_NS (1000 * 1000 * 1000ull) /* for a fork; for an unwinder */
 
 static struct {
 	_Atomic int state;
@@ -504,7 +504,7 @@ void recorder_phdr_enter(struct lc_tls *t)
 	/* an unwinder blocks signals and takes microseconds; bounded all the
 	 * same (docs/safety.md: every wait of ours ends) */
 	uint64_t deadline = 0;
-	while (atomic_load(&locked_unwinders) && clock_wait_turn(&deadline, RECORDER_DRAIN_WAIT_NS))
+	while (atomic_load(&locked_unwinders) && clock_wait_turn(&deadline, RECORDER_GATE_WAIT_NS))
 		;
 	t->in_phdr++;
 }
@@ -520,9 +520,12 @@ void recorder_phdr_leave(struct lc_tls *t)
  * does not reset in a fork child: a thread that forks while another is
  * inside either leaves a child whose first unwind waits for ever.  So
  * every such call is counted (loader_users), and fork's prepare handler
- * closes a gate and waits for the count to drain (a bounded time) before
- * the process is copied; a thread that meets the closed gate waits for it
- * to open (bounded too: then no stack).  A child that still finds the
+ * closes a gate and waits for the count to drain before the process is
+ * copied; a thread that meets the closed gate waits for it to open
+ * (bounded: then no stack).  The drain is short (10 ms): an unwinder may
+ * itself wait for the loader's lock, held by an application thread whose
+ * dl_iterate_phdr callback waits for a mutex the forking thread holds —
+ * waiting longer would only stall all three.  A child that still finds the
  * count above zero — the bound ran out, or it was made without fork's
  * handlers — never calls either (loader_unsafe): its events have no stack
  * (no_stack) and its module map stays as it is. */
