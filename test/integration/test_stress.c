@@ -192,9 +192,14 @@ static void check_parent(const struct dump *d, const char *path, const struct st
 		uint64_t waits = lock_events(d, LC_VIEW_WAIT, n->addr, &kind);
 		uint64_t unlocks = lock_events(d, LC_VIEW_HOLDER, n->addr, NULL);
 		cr_assert(n->a > 0, "%s: no round in " STRESS_MS " ms", n->name);
+		const struct lc_lost_entry *lw = d->lost[LC_VIEW_WAIT];
 		cr_assert(waits == n->a && strcmp(kind, n->kind) == 0, "%s: %" PRIu64
-		          " contentions (%s) in the profile, %" PRIu64 " rounds (%s)", n->name, waits,
-		          kind, n->a, n->kind);
+		          " contentions (%s) in the profile, %" PRIu64 " rounds (%s); the parent's waits "
+		          "without a stack: evicted %" PRIu64 ", reentrant %" PRIu64 ", no_stack %" PRIu64
+		          " (%" PRIu64 " ns), no_room %" PRIu64 ", no_slot %" PRIu64, n->name, waits, kind,
+		          n->a, n->kind, lw[LC_LOST_EVICTED].count, lw[LC_LOST_REENTRANT].count,
+		          lw[LC_LOST_NO_STACK].count, lw[LC_LOST_NO_STACK].delay_ns,
+		          lw[LC_LOST_NO_ROOM].count, lw[LC_LOST_NO_SLOT].count);
 		cr_assert_eq(unlocks, n->a, "%s: %" PRIu64 " unlocks charged, %" PRIu64 " rounds",
 		             n->name, unlocks, n->a);
 		certain += n->a;
