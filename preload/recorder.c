@@ -49,6 +49,7 @@
 #include "slots.h"
 #include "stackroom.h"
 #include "stacktab.h"
+#include "sys.h"
 #include "text.h"
 #include "unwind.h"
 
@@ -530,18 +531,32 @@ void recorder_phdr_leave(struct lc_tls *t)
  * handlers — never calls either (loader_unsafe): its events have no stack
  * (no_stack) and its module map stays as it is. */
 static _Atomic int loader_users;
-static _Atomic int fork_gate;
+static _Atomic int fork_gate;    /* forks being prepared: shut while above 0 */
+static _Atomic int fork_turn;    /* one more each time a fork is done (futex) */
 static bool loader_unsafe;
 
-
-/* Wait (a bounded time) while a fork is being prepared. */
+/* Wait while a fork is being prepared: asleep, not yielding — on a loaded
+ * machine a dozen threads that yield in turn leave the forking thread a
+ * dozenth of a CPU, and the fork, with the gate shut, takes hundreds of
+ * milliseconds.  Bounded for each fork waited for: a starved thread that
+ * sleeps through one fork into the next waits for the next afresh. */
 static bool recorder_gate_open(void)
 {
 	uint64_t deadline = 0;
-	while (atomic_load(&fork_gate))
-		if (!clock_wait_turn(&deadline, RECORDER_GATE_WAIT_NS))
+	int turn = 0;
+	for (;;) {
+		int now_turn = atomic_load(&fork_turn);
+		if (!atomic_load(&fork_gate))
+			return true;
+		uint64_t now = clock_mono_ns();
+		if (!deadline || now_turn != turn) {
+			deadline = now + RECORDER_GATE_WAIT_NS;
+			turn = now_turn;
+		} else if (now >= deadline) {
 			return false;
-	return true;
+		}
+		sys_futex_wait(&fork_turn, turn, deadline - now);
+	}
 }
 
 /* Enter a stretch that calls libunwind or the loader: quiet (quiet.h;
@@ -582,14 +597,16 @@ static void recorder_loader_leave(struct lc_tls *t, struct quiet *q, uint32_t ho
 static void recorder_atfork_prepare(void)
 {
 	uint64_t deadline = 0;
-	atomic_store(&fork_gate, 1);
+	atomic_fetch_add(&fork_gate, 1);
 	while (atomic_load(&loader_users) && clock_wait_turn(&deadline, RECORDER_DRAIN_WAIT_NS))
 		;
 }
 
 static void recorder_atfork_parent(void)
 {
-	atomic_store(&fork_gate, 0);
+	atomic_fetch_sub(&fork_gate, 1);
+	atomic_fetch_add(&fork_turn, 1);
+	sys_futex_wake(&fork_turn);
 }
 
 static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_sample *s)

@@ -13,6 +13,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -63,6 +66,21 @@ static inline long sys_pwrite(int fd, const void *buf, size_t n, off_t off)
 static inline long sys_write(int fd, const void *buf, size_t n)
 {
 	return sys_call(SYS_write, fd, (long)buf, (long)n, 0);
+}
+
+/* Sleep while *word holds val, for at most ns: woken by sys_futex_wake, a
+ * signal, or the time.  Not a cancellation point, unlike pthread's waits. */
+static inline void sys_futex_wait(_Atomic int *word, int val, uint64_t ns)
+{
+	struct timespec rel = {.tv_sec = (time_t)(ns / 1000000000u),
+	                       .tv_nsec = (long)(ns % 1000000000u)};
+	sys_call(SYS_futex, (long)word, FUTEX_WAIT_PRIVATE, val, (long)&rel);
+}
+
+/* Wake every thread asleep on word. */
+static inline void sys_futex_wake(_Atomic int *word)
+{
+	sys_call(SYS_futex, (long)word, FUTEX_WAKE_PRIVATE, INT32_MAX, 0);
 }
 
 #endif
