@@ -207,7 +207,7 @@ $(FUZZ_DIR):
 #       while threads it has just created are starting: ASan's thread start
 #       allocates, gcc 12's ASan allocator has no fork handler, and the
 #       child can block for good in its first malloc (`scenarios fork 2`:
-#       1 run in ~50).  test_stress forks only once its threads run.
+#       1 run in ~50).  test_stress forks only while no thread starts or ends.
 #   badenv/address_space_limit_leaves_no_file — ASan reserves terabytes of
 #       shadow memory at start-up: under the test's 512 MiB RLIMIT_AS the
 #       sanitized program aborts before main, whatever the preload does.

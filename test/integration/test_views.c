@@ -187,9 +187,13 @@ Test(views, hold_view_has_the_sections_of_a_contended_lock)
 }
 
 /* 500 threads, each living for 10 holds of 100 us of a once-contended lock:
- * sampled 1 in 5, the hold view's sections and time are the truth within
- * 15% (about 1000 samples: 5 standard deviations).  A sampler that always
- * took a thread's first acquisition (and weighed it 5 times) said 1.5x. */
+ * sampled 1 in 5, the hold view's sections are the truth within 15% (about
+ * 1000 samples: 5 standard deviations).  A sampler that always took a
+ * thread's first acquisition (and weighed it 5 times) said 1.5x.  The time
+ * held is unbiased too, but on a loaded machine a few holds preempted for
+ * milliseconds make most of it, and whether the 1 in 5 catches them moves
+ * the estimate by a quarter (0.74 once, under two sanitized test runs at
+ * once): it is held to 40%, which 1.5x still fails. */
 Test(views, hold_view_is_unbiased_for_short_lived_threads)
 {
 	char dump[PATH_MAX];
@@ -200,7 +204,7 @@ Test(views, hold_view_is_unbiased_for_short_lived_threads)
 	char *hold_n = harness_folded(dump, "hold", (const char *[]){"--value=contentions", NULL});
 	harness_assert_near(delay_of(hold_n, "hold_briefly"), harness_out_value(r.out, "sections"),
 	                    0.15, "hold view, sections of hold_briefly");
-	harness_assert_near(delay_of(hold, "hold_briefly"), harness_out_value(r.out, "held_ns"), 0.15,
+	harness_assert_near(delay_of(hold, "hold_briefly"), harness_out_value(r.out, "held_ns"), 0.40,
 	                    "hold view, time held in hold_briefly");
 	free(hold);
 	free(hold_n);
