@@ -11,7 +11,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 
-#include "recorder.h"
+#include "tls.h"
 
 /* glibc exports these aliases of its own mutex functions (GLIBC_2.2.5). */
 extern int __pthread_mutex_lock(pthread_mutex_t *);

@@ -43,7 +43,7 @@
 #include "config.h"
 #include "dumpwrite.h"
 #include "pfile.h"
-#include "quiet.h"
+#include "loader.h"
 #include "lockstate.h"
 #include "modmap.h"
 #include "slots.h"
@@ -60,8 +60,6 @@ enum { ST_NONE, ST_INITIALIZING, ST_RUNNING, ST_DUMPING, ST_DONE, ST_OFF };
 #define RECORDER_MAX_SLOTS 1024
 #define RECORDER_CLOSE_WAIT_NS (100 * 1000 * 1000ull)
 #define RECORDER_HOLD_STALE_NS (10 * 1000 * 1000 * 1000ull)
-#define RECORDER_DRAIN_WAIT_NS (10 * 1000 * 1000ull) /* for unwinders to finish */
-#define RECORDER_GATE_WAIT_NS (1000 * 1000 * 1000ull) /* for a fork; for an unwinder */
 
 static struct {
 	_Atomic int state;
@@ -72,6 +70,7 @@ static struct {
 	struct modmap modmap;
 	struct lockstate locks;
 	struct pfile file;           /* the profile, written in place */
+	struct loader loader;        /* our calls into libunwind and the loader */
 	struct lc_rec_meta *meta;    /* its META record */
 	struct lc_rec_live *live;    /* its LIVE record */
 	char path[PFILE_PATH_MAX];
@@ -297,7 +296,7 @@ void recorder_init(void)
 	int expect = ST_NONE;
 	if (!atomic_compare_exchange_strong(&g.state, &expect, ST_INITIALIZING))
 		return;
-	recorder_guard_in(&lc_tls);
+	lc_guard_in(&lc_tls);
 	int saved = errno;
 	int st = recorder_setup();
 	errno = saved;
@@ -481,167 +480,42 @@ static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint6
 	recorder_leave(sl);
 }
 
-/* Unwinding and the loader's lock.  libunwind may call dl_iterate_phdr,
- * which waits for the loader's lock; a thread inside an application's
- * dl_iterate_phdr callback holds that lock and may itself wait for a
- * mutex.  Two rules keep lockcontend from closing such a cycle the program
- * does not have:
- *   - a thread inside a dl_iterate_phdr callback never unwinds;
- *   - a thread that holds a mutex unwinds only while no application
- *     thread is inside dl_iterate_phdr: the caller announces itself and
- *     waits for such unwinds to end (recorder_phdr_enter), the unwinder
- *     announces itself and then looks (both sequentially consistent, so
- *     one of the two always sees the other).
- * A contention that may not unwind is recorded without a stack. */
-static _Atomic int phdr_callers;     /* application threads in dl_iterate_phdr */
-static _Atomic int locked_unwinders; /* threads unwinding with a mutex held */
-
+/* Around an application's dl_iterate_phdr (loader.h's phdr rules).  A
+ * child made without fork's handlers inherited the count: its own profile
+ * (recorder_adopt) starts it at zero. */
 void recorder_phdr_enter(struct lc_tls *t)
 {
-	/* a child made without fork's handlers inherited the count: its own
-	 * profile (recorder_adopt) starts it at zero */
 	(void)recorder_running();
-	atomic_fetch_add(&phdr_callers, 1);
-	/* an unwinder blocks signals and takes microseconds; bounded all the
-	 * same (docs/safety.md: every wait of ours ends) */
-	uint64_t deadline = 0;
-	while (atomic_load(&locked_unwinders) && clock_wait_turn(&deadline, RECORDER_GATE_WAIT_NS))
-		;
-	t->in_phdr++;
+	loader_phdr_enter(&g.loader, t);
 }
+
 void recorder_phdr_leave(struct lc_tls *t)
 {
-	t->in_phdr--;
-	atomic_fetch_sub(&phdr_callers, 1);
+	loader_phdr_leave(&g.loader, t);
 }
 
-/* Our calls into libunwind and the loader, and fork().  libunwind (as
- * Debian builds it: no per-thread cache) takes a process-wide mutex of its
- * own in every unwind, and dl_iterate_phdr the loader's lock, which glibc
- * does not reset in a fork child: a thread that forks while another is
- * inside either leaves a child whose first unwind waits for ever.  So
- * every such call is counted (loader_users), and fork's prepare handler
- * closes a gate and waits for the count to drain before the process is
- * copied; a thread that meets the closed gate waits for it to open
- * (bounded: then no stack).  The drain is short (10 ms): an unwinder may
- * itself wait for the loader's lock, held by an application thread whose
- * dl_iterate_phdr callback waits for a mutex the forking thread holds —
- * waiting longer would only stall all three.  A child that still finds the
- * count above zero — the bound ran out, or it was made without fork's
- * handlers — never calls either (loader_unsafe): its events have no stack
- * (no_stack) and its module map stays as it is. */
-static _Atomic int loader_users;
-static _Atomic int fork_gate;    /* forks being prepared: shut while above 0 */
-static _Atomic int fork_turn;    /* one more each time a fork is done (futex) */
-static bool loader_unsafe;
-
-/* Wait while a fork is being prepared: asleep, not yielding — on a loaded
- * machine a dozen threads that yield in turn leave the forking thread a
- * dozenth of a CPU, and the fork, with the gate shut, takes hundreds of
- * milliseconds.  Bounded for each fork waited for: a starved thread that
- * sleeps through one fork into the next waits for the next afresh. */
-static bool recorder_gate_open(void)
-{
-	uint64_t deadline = 0;
-	int turn = 0;
-	for (;;) {
-		int now_turn = atomic_load(&fork_turn);
-		if (!atomic_load(&fork_gate))
-			return true;
-		uint64_t now = clock_mono_ns();
-		if (!deadline || now_turn != turn) {
-			deadline = now + RECORDER_GATE_WAIT_NS;
-			turn = now_turn;
-		} else if (now >= deadline) {
-			return false;
-		}
-		sys_futex_wait(&fork_turn, turn, deadline - now);
-	}
-}
-
-/* Enter a stretch that calls libunwind or the loader: quiet (quiet.h;
- * signals blocked too when others may wait for us), counted, the
- * hold-sample countdown kept aside (see recorder_hold_check).  False: not
- * now, do without. */
-static bool recorder_loader_enter(struct lc_tls *t, struct quiet *q, bool signals,
-                                  uint32_t *hold_next)
-{
-	if (loader_unsafe)
-		return false;
-	for (;;) {
-		if (!recorder_gate_open())
-			return false;
-		quiet_enter(q, signals);
-		atomic_fetch_add(&loader_users, 1);
-		t->loader_cancel = q->cancel;
-		t->in_loader = 1;
-		if (!atomic_load(&fork_gate))
-			break;
-		t->in_loader = 0;
-		atomic_fetch_sub(&loader_users, 1);
-		quiet_leave(q);
-	}
-	*hold_next = t->hold_next;
-	return true;
-}
-
-static void recorder_loader_leave(struct lc_tls *t, struct quiet *q, uint32_t hold_next)
-{
-	t->hold_next = hold_next;
-	t->in_loader = 0;
-	atomic_fetch_sub(&loader_users, 1);
-	quiet_leave(q);
-}
-
-/* fork()'s prepare and parent handlers: the gate above. */
 static void recorder_atfork_prepare(void)
 {
-	uint64_t deadline = 0;
-	atomic_fetch_add(&fork_gate, 1);
-	while (atomic_load(&loader_users) && clock_wait_turn(&deadline, RECORDER_DRAIN_WAIT_NS))
-		;
+	loader_fork_prepare(&g.loader);
 }
 
 static void recorder_atfork_parent(void)
 {
-	atomic_fetch_sub(&fork_gate, 1);
-	atomic_fetch_add(&fork_turn, 1);
-	sys_futex_wake(&fork_turn);
-}
-
-static void recorder_unwind(struct lc_tls *t, struct slot *sl, struct recorder_sample *s)
-{
-	bool locked = lc_held(t) > 0;
-	struct quiet q;
-	uint32_t hold_next;
-	/* holding a mutex, an application's dl_iterate_phdr may wait for us */
-	if (t->in_phdr || !recorder_loader_enter(t, &q, locked, &hold_next))
-		return;
-	if (locked)
-		atomic_fetch_add(&locked_unwinders, 1);
-	if (!locked || atomic_load(&phdr_callers) == 0) {
-		bool truncated;
-		s->nframes = unwind_capture(stash_spare(&sl->stash), g.cfg.depth, &truncated);
-		s->flags = truncated ? LC_BUCKET_TRUNCATED : 0;
-	}
-	if (locked)
-		atomic_fetch_sub(&locked_unwinders, 1);
-	recorder_loader_leave(t, &q, hold_next);
+	loader_fork_parent(&g.loader);
 }
 
 /* The module map, refreshed in a loader stretch (above); its entries are
  * published in order, so no handler may stop us halfway either. */
 static void recorder_refresh(uint64_t final_wait_ns)
 {
-	struct quiet q;
-	uint32_t hold_next;
-	if (!recorder_loader_enter(&lc_tls, &q, true, &hold_next))
+	struct loader_stretch st;
+	if (!loader_enter(&g.loader, &lc_tls, true, &st))
 		return;
 	if (final_wait_ns)
 		modmap_refresh_final(&g.modmap, final_wait_ns);
 	else
 		modmap_refresh(&g.modmap);
-	recorder_loader_leave(&lc_tls, &q, hold_next);
+	loader_leave(&g.loader, &lc_tls, &st);
 }
 
 /* Settle the previous event, merge the stash if the thread holds no mutex,
@@ -666,9 +540,12 @@ static bool recorder_prepare(struct lc_tls *t, struct slot *sl, struct recorder_
 	 * now.  A nested sample (a signal handler during our wait) must not
 	 * touch it: no stack, the event goes to the sentinel. */
 	if (g.cfg.stacks && !t->sampling) {
-		if (stackroom_enough(t))
-			recorder_unwind(t, sl, s);
-		else
+		if (stackroom_enough(t)) {
+			bool truncated;
+			s->nframes = loader_unwind(&g.loader, t, stash_spare(&sl->stash), g.cfg.depth,
+			                           &truncated);
+			s->flags = truncated ? LC_BUCKET_TRUNCATED : 0;
+		} else
 			s->flags = EVENT_NO_ROOM;
 	}
 	/* A stack into an object the map does not know yet: find it now, so
@@ -730,7 +607,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	if (!recorder_start())
 		return;
 	int saved = errno;
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	/* A thread's first event makes its slot (and the slot's record in
 	 * the file) first: the wait has begun already. */
 	uint64_t early = t->slot ? 0 : recorder_now();
@@ -779,7 +656,7 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 {
 	uint64_t t1, uncharged = 0;
 	int saved = errno, cell = s->cell;
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	/* Taken first: a handler that jumps out below must not leave the
 	 * cell twice (recorder_abandon ends what is still t->wait). */
 	s->cell = 0;
@@ -828,11 +705,7 @@ static void recorder_repair(struct lc_tls *t)
 {
 	if (t->in_slot)
 		recorder_leave(t->in_slot);
-	if (t->in_loader) {
-		t->in_loader = 0;
-		atomic_fetch_sub(&loader_users, 1);
-		pthread_setcancelstate(t->loader_cancel, NULL);
-	}
+	loader_repair(&g.loader, t);
 	t->guard = 0;
 }
 
@@ -900,7 +773,7 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 {
 	/* Our own locking (the unwinder's, the loader's) must not count:
 	 * around the places it happens, the countdown is put back as it was
-	 * (recorder_unwind, recorder_refresh); elsewhere, look at the next
+	 * (loader_enter, loader_leave); elsewhere, look at the next
 	 * acquisition. */
 	if (t->guard) {
 		t->hold_next = 1;
@@ -910,7 +783,7 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 		t->hold_next = 4096; /* looked at again after a while */
 		return;
 	}
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	bool sample = true;
 	if (!t->hold_drawn) {
 		/* The thread's first acquisition: where its first look falls
@@ -941,7 +814,7 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	if (t->guard || !recorder_running())
 		return;
 	int saved = errno;
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	if (timed) {
 		r->held = recorder_now() - t->hold_t0;
 		r->hold_rate = recorder_hold_rate();
@@ -967,7 +840,7 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 	if (!r->active || t->guard || !recorder_running())
 		return;
 	int saved = errno;
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	struct slot *sl = recorder_slot(t);
 	struct recorder_sample s = {0};
 	if (!recorder_prepare(t, sl, &s))
@@ -1000,7 +873,7 @@ void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind)
 {
 	if (t->guard || !recorder_running())
 		return;
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	struct lockent *e = lockstate_get(&g.locks, (uintptr_t)lock, kind);
 	if (e)
 		lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 1);
@@ -1013,7 +886,7 @@ void recorder_flush(struct lc_tls *t)
 	if (!pfile_mine(&g.file))
 		return; /* a child that never recorded: the slot is its parent's */
 	int saved = errno;
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	struct slot *sl = t->slot;
 	bool refresh = false;
 	if (sl && recorder_enter(sl, t->overflow)) {
@@ -1040,7 +913,7 @@ static void recorder_thread_exit(void *arg)
 	t->wait = NULL;
 	t->sampling = 0;
 	recorder_flush(t);
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	slots_release(&g.slots, t->slot);
 	t->slot = NULL;
 	t->guard--;
@@ -1053,7 +926,7 @@ static void recorder_thread_exit(void *arg)
 static void recorder_child_start(void)
 {
 	struct lc_tls *t = &lc_tls;
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	/* Other threads of the child (a raw fork's may have made some) see
 	 * the new file as theirs as soon as it is mapped: they record
 	 * nothing until everything is reset. */
@@ -1088,17 +961,7 @@ static void recorder_child_start(void)
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
 	pthread_setspecific(g.key, NULL);
-	/* Other threads of the parent were unwinding or inside
-	 * dl_iterate_phdr: in the child they are not, and their counts would
-	 * make recorder_phdr_enter wait for ever. */
-	atomic_store(&locked_unwinders, 0);
-	atomic_store(&phdr_callers, t->in_phdr ? 1 : 0);
-	/* Another thread was inside libunwind or the loader: their locks
-	 * stay taken here for good (see loader_users). */
-	if (atomic_load(&loader_users))
-		loader_unsafe = true;
-	atomic_store(&loader_users, 0);
-	atomic_store(&fork_gate, 0);
+	loader_fork_child(&g.loader, t);
 	t->wait = NULL;
 	t->in_slot = NULL;
 	t->in_loader = 0;
@@ -1243,7 +1106,7 @@ static void recorder_end_profile(uint32_t state)
 	if (!atomic_compare_exchange_strong(&g.state, &expect, ST_DUMPING))
 		return;
 	int saved = errno;
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	static struct dump_input in; /* only the first caller gets here */
 	memset(&in, 0, sizeof(in));
 	recorder_collect(&in);
@@ -1306,7 +1169,7 @@ void recorder_dlclose(struct lc_tls *t)
 	if (t->guard || !recorder_running())
 		return;
 	int saved = errno;
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	recorder_refresh(RECORDER_CLOSE_WAIT_NS);
 	t->guard--;
 	errno = saved;
@@ -1345,7 +1208,7 @@ static void recorder_snapshot(int sig)
 		errno = saved;
 		return;
 	}
-	recorder_guard_in(t);
+	lc_guard_in(t);
 	uint64_t nth = atomic_fetch_add(live_u64(&g.live->snapshots), 1) + 1;
 	atomic_store(live_u64(&g.live->snapshot_mono_ns), recorder_now());
 	static char path[PFILE_PATH_MAX + 32], err[PFILE_PATH_MAX + 128]; /* one at a time */

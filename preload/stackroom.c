@@ -6,7 +6,7 @@
 #include <pthread.h>
 #include <sys/resource.h>
 
-#include "recorder.h"
+#include "tls.h"
 
 extern void *__libc_stack_end; /* the kernel's stack top at start-up (ld.so) */
 

@@ -1,0 +1,140 @@
+/*
+ * loader.c — the phdr rules and the fork gate (see loader.h).
+ *
+ * Lock-free counters and one futex word; every wait bounded.  Called inside
+ * the recursion guard, from any thread, and from signal handlers (whose own
+ * stretch nests: quiet.h restores what it found).
+ */
+#include "loader.h"
+
+#include "clock.h"
+#include "sys.h"
+#include "unwind.h"
+
+void loader_phdr_enter(struct loader *l, struct lc_tls *t)
+{
+	atomic_fetch_add(&l->phdr_callers, 1);
+	/* an unwinder blocks signals and takes microseconds; bounded all the
+	 * same (docs/safety.md: every wait of ours ends) */
+	uint64_t deadline = 0;
+	while (atomic_load(&l->locked_unwinders) && clock_wait_turn(&deadline, LOADER_GATE_WAIT_NS))
+		;
+	t->in_phdr++;
+}
+
+void loader_phdr_leave(struct loader *l, struct lc_tls *t)
+{
+	t->in_phdr--;
+	atomic_fetch_sub(&l->phdr_callers, 1);
+}
+
+/* Wait while a fork is being prepared: asleep, not yielding — on a loaded
+ * machine a dozen threads that yield in turn leave the forking thread a
+ * dozenth of a CPU, and the fork, with the gate shut, takes hundreds of
+ * milliseconds.  Bounded for each fork waited for: a starved thread that
+ * sleeps through one fork into the next waits for the next afresh. */
+static bool loader_gate_open(struct loader *l)
+{
+	uint64_t deadline = 0;
+	int turn = 0;
+	for (;;) {
+		int now_turn = atomic_load(&l->fork_turn);
+		if (!atomic_load(&l->fork_gate))
+			return true;
+		uint64_t now = clock_mono_ns();
+		if (!deadline || now_turn != turn) {
+			deadline = now + LOADER_GATE_WAIT_NS;
+			turn = now_turn;
+		} else if (now >= deadline) {
+			return false;
+		}
+		sys_futex_wait(&l->fork_turn, turn, deadline - now);
+	}
+}
+
+bool loader_enter(struct loader *l, struct lc_tls *t, bool signals, struct loader_stretch *s)
+{
+	if (l->unsafe)
+		return false;
+	for (;;) {
+		if (!loader_gate_open(l))
+			return false;
+		quiet_enter(&s->q, signals);
+		atomic_fetch_add(&l->users, 1);
+		t->loader_cancel = s->q.cancel;
+		t->in_loader = 1;
+		if (!atomic_load(&l->fork_gate))
+			break;
+		t->in_loader = 0;
+		atomic_fetch_sub(&l->users, 1);
+		quiet_leave(&s->q);
+	}
+	s->hold_next = t->hold_next;
+	return true;
+}
+
+void loader_leave(struct loader *l, struct lc_tls *t, struct loader_stretch *s)
+{
+	t->hold_next = s->hold_next;
+	t->in_loader = 0;
+	atomic_fetch_sub(&l->users, 1);
+	quiet_leave(&s->q);
+}
+
+uint32_t loader_unwind(struct loader *l, struct lc_tls *t, uintptr_t *pcs, uint32_t depth,
+                       bool *truncated)
+{
+	bool locked = lc_held(t) > 0;
+	struct loader_stretch s;
+	uint32_t n = 0;
+	*truncated = false;
+	/* holding a mutex, an application's dl_iterate_phdr may wait for us */
+	if (t->in_phdr || !loader_enter(l, t, locked, &s))
+		return 0;
+	if (locked)
+		atomic_fetch_add(&l->locked_unwinders, 1);
+	if (!locked || atomic_load(&l->phdr_callers) == 0)
+		n = unwind_capture(pcs, depth, truncated);
+	if (locked)
+		atomic_fetch_sub(&l->locked_unwinders, 1);
+	loader_leave(l, t, &s);
+	return n;
+}
+
+void loader_fork_prepare(struct loader *l)
+{
+	uint64_t deadline = 0;
+	atomic_fetch_add(&l->fork_gate, 1);
+	while (atomic_load(&l->users) && clock_wait_turn(&deadline, LOADER_DRAIN_WAIT_NS))
+		;
+}
+
+void loader_fork_parent(struct loader *l)
+{
+	atomic_fetch_sub(&l->fork_gate, 1);
+	atomic_fetch_add(&l->fork_turn, 1);
+	sys_futex_wake(&l->fork_turn);
+}
+
+/* Other threads of the parent were unwinding, inside dl_iterate_phdr, or
+ * preparing forks: in the child they are not, and their counts would make
+ * phdr callers and the gate wait for nothing.  One that was inside
+ * libunwind or the loader left its lock taken here for good. */
+void loader_fork_child(struct loader *l, const struct lc_tls *t)
+{
+	atomic_store(&l->locked_unwinders, 0);
+	atomic_store(&l->phdr_callers, t->in_phdr ? 1 : 0);
+	if (atomic_load(&l->users))
+		l->unsafe = true;
+	atomic_store(&l->users, 0);
+	atomic_store(&l->fork_gate, 0);
+}
+
+void loader_repair(struct loader *l, struct lc_tls *t)
+{
+	if (!t->in_loader)
+		return;
+	t->in_loader = 0;
+	atomic_fetch_sub(&l->users, 1);
+	pthread_setcancelstate(t->loader_cancel, NULL);
+}

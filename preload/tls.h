@@ -1,0 +1,71 @@
+/*
+ * tls.h — what each thread of the program carries for lockcontend.
+ *
+ * One initial-exec TLS block (no __tls_get_addr, no allocation, readable
+ * from a signal handler), written only by its own thread.  The fast path
+ * of the hooks touches the first words (locks, unlocks, guard, hold_next);
+ * the rest belongs to the recorder (recorder.c), the loader rules
+ * (loader.c) and the stack bounds (stackroom.c).
+ *
+ * The guard: every piece of lockcontend's own work runs with guard > 0,
+ * so a pthread call made meanwhile — by libunwind, the loader, dlsym, or a
+ * signal handler on top of us — goes straight to glibc and is never
+ * recorded as the application's.
+ */
+#ifndef LOCKCONTEND_TLS_H
+#define LOCKCONTEND_TLS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct slot;
+
+struct lc_tls {
+	uint32_t locks;     /* interposed mutexes acquired by this thread ... */
+	uint32_t unlocks;   /* ... and released: held = locks - unlocks */
+	int32_t tid;        /* gettid(), cached for the inline fast path; 0: not yet */
+	uint32_t guard;     /* > 0 while inside lockcontend */
+	uintptr_t guard_frame; /* where the outermost guarded work began */
+	uint32_t hold_next; /* acquisitions until the next hold-time check */
+	uint32_t hold_kind; /* enum lc_kind of the timed critical section */
+	uintptr_t hold_lock; /* the lock whose critical section is timed, or 0 */
+	uint64_t hold_t0;
+	uint8_t pending;    /* an event to settle or a stash to merge */
+	uint8_t sampling;   /* between recorder_begin and recorder_end */
+	uint8_t overflow;   /* slot is the shared overflow slot (no stash) */
+	uint8_t in_phdr;    /* inside an application's dl_iterate_phdr */
+	uint8_t hold_drawn; /* hold_next was drawn once (it starts at 0) */
+	struct slot *slot;
+	struct recorder_sample *wait; /* the recorded wait in progress, if any */
+	struct slot *in_slot; /* the slot this thread is inside (recorder_repair) */
+	uint8_t in_loader;    /* counted among loader_users (recorder.c) */
+	int loader_cancel;    /* the cancel state to restore if it never returns */
+	uintptr_t stack_lo, stack_hi; /* the thread's stack (stackroom.h); 0: unknown */
+	uint64_t rng;
+	_Atomic uint64_t reent_count; /* contention inside our own work, */
+	_Atomic uint64_t reent_delay; /* folded into the slot later */
+};
+
+extern __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));
+
+/* Into our own work (the guard goes up), noting where the outermost such
+ * work began: recorder_abandon tells a handler's jump inside itself from
+ * one out of our work. */
+static inline __attribute__((always_inline)) void lc_guard_in(struct lc_tls *t)
+{
+	if (!t->guard++)
+		t->guard_frame = (uintptr_t)__builtin_frame_address(0);
+}
+
+/* Mutexes the thread holds.  Two counters rather than one: lock and unlock
+ * each add to their own, so an uncontended lock/unlock loop carries no
+ * read-modify-write chain through one memory word (that chain alone cost
+ * more than glibc's whole single-threaded lock).  A mutex unlocked by a
+ * thread other than its locker makes a count negative: <= 0 means "holds
+ * nothing we know of". */
+static inline int32_t lc_held(const struct lc_tls *t)
+{
+	return (int32_t)(t->locks - t->unlocks);
+}
+
+#endif
