@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "arena.h"
 #include "clock.h"
 #include "config.h"
@@ -343,23 +344,17 @@ static void recorder_leave(struct slot *sl)
 	slot_leave(sl);
 }
 
-static void slot_charge(struct slot *sl, int view, int reason, uint64_t count, uint64_t delay_ns)
-{
-	sl->pub->lost[view][reason].count += count;
-	sl->pub->lost[view][reason].delay_ns += delay_ns;
-}
-
-/* Move contention met inside our own work into the slot (inside it). */
-static void recorder_fold_reentrant(struct lc_tls *t, struct slot *sl)
+/* Contention met inside our own work, into the slot (inside it): it was
+ * never registered with its lock, so all of it is uncharged. */
+static void recorder_settle_reentrant(struct lc_tls *t, struct slot *sl)
 {
 	if (!atomic_load_explicit(&t->reent_count, memory_order_relaxed))
 		return;
-	uint64_t c = atomic_exchange_explicit(&t->reent_count, 0, memory_order_relaxed);
-	uint64_t d = atomic_exchange_explicit(&t->reent_delay, 0, memory_order_relaxed);
-	sl->pub->count[LC_VIEW_WAIT] += c;
-	sl->pub->delay_ns[LC_VIEW_WAIT] += d;
-	sl->pub->uncharged_ns += d; /* never registered with its lock */
-	slot_charge(sl, LC_VIEW_WAIT, LC_LOST_REENTRANT, c, d);
+	struct account_event e = {.key.view = LC_VIEW_WAIT};
+	e.count = atomic_exchange_explicit(&t->reent_count, 0, memory_order_relaxed);
+	e.delay_ns = atomic_exchange_explicit(&t->reent_delay, 0, memory_order_relaxed);
+	e.uncharged_ns = e.delay_ns;
+	account_lost_event(sl, &e, LC_LOST_REENTRANT);
 }
 
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
@@ -372,93 +367,37 @@ void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
 
 /* ---- the slow path ------------------------------------------------------ */
 
-static int recorder_lost_reason(const struct slot *sl)
+static void recorder_settle(struct lc_tls *t, struct slot *sl)
 {
-	if (!g.cfg.stacks)
-		return LC_LOST_NO_STACKS;
-	if (sl->raw_nframes == 0)
-		return sl->raw_key.flags & EVENT_NO_ROOM ? LC_LOST_NO_ROOM : LC_LOST_NO_STACK;
-	return -1;
+	account_settle(sl, g.cfg.stacks, &t->rng);
 }
 
-/* Move the slot's measured-but-unsettled event (inside the slot): totals,
- * then the stash (keep-one rule) or the sentinel.  The owner or, at dump
- * time, the dumper. */
-static void recorder_settle_in(struct slot *sl, uint64_t *rng)
+/* Settle and publish everything in the slot (inside it); true when the
+ * module map needs a refresh.  The LIVE record's count of refused stacks
+ * follows the table's, for readers of a file whose writer died. */
+static bool recorder_publish_all(struct slot *sl, uint64_t *rng)
 {
-	if (!atomic_load_explicit(&sl->raw_valid, memory_order_acquire))
-		return;
-	uint64_t count = sl->raw_count, delay = sl->raw_delay;
-	int view = sl->raw_key.view;
-	sl->pub->count[view] += count;
-	sl->pub->delay_ns[view] += delay;
-	sl->pub->uncharged_ns += sl->raw_uncharged;
-	if (sl->raw_key.flags & LC_BUCKET_TIMEDOUT)
-		sl->pub->timeouts += count;
-	int reason = recorder_lost_reason(sl);
-	if (reason >= 0) {
-		slot_charge(sl, view, reason, count, delay);
-	} else {
-		uint64_t lc, ld;
-		int old_view = sl->stash.key.view;
-		sl->stash.spare_n = sl->raw_nframes;
-		sl->stash.spare_key = sl->raw_key;
-		stash_offer(&sl->stash, count, delay, sl->raw_max, rng, &lc, &ld);
-		/* The loser of the draw is the old event if the stash now
-		 * holds the new one's key (equal keys: equal views anyway). */
-		if (lc)
-			slot_charge(sl, event_key_equal(&sl->stash.key, &sl->raw_key) ? old_view : view,
-			            LC_LOST_EVICTED, lc, ld);
-	}
-	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);
-}
-
-/* Move a stash into the table (inside the slot).  Returns true when a new
- * bucket's frames point into an object not yet in the module map: the
- * caller refreshes the map after leaving the slot (dl_iterate_phdr may
- * wait for the loader's lock, and a slot must never be held that long). */
-static bool recorder_merge(struct slot *sl)
-{
-	struct stash *st = &sl->stash;
-	bool refresh = false;
-	if (!stash_full(st))
-		return false;
-	enum stacktab_result r =
-	    stacktab_add(&g.tab, &st->key, stash_frames(st), st->nframes, st->count, st->delay_ns,
-	                 st->max_ns);
-	if (r == STACKTAB_FULL) {
-		slot_charge(sl, st->key.view, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
-		atomic_store(live_u64(&g.live->stacks_refused), atomic_load(&g.tab.refused));
-	}
-	else if (r == STACKTAB_INSERTED)
-		refresh = !modmap_covers(&g.modmap, stash_frames(st), st->nframes);
-	stash_clear(st);
+	bool refresh = account_publish_all(sl, &g.tab, &g.modmap, g.cfg.stacks, rng);
+	uint64_t refused = atomic_load(&g.tab.refused);
+	if (refused != atomic_load(live_u64(&g.live->stacks_refused)))
+		atomic_store(live_u64(&g.live->stacks_refused), refused);
 	return refresh;
 }
 
-/* Safe to merge (inside the slot): the stash goes to the table first, so
- * the noted event never has to compete with it for the one place, then the
- * noted event, through the stash, to the table too. */
-static bool recorder_drain(struct slot *sl, uint64_t *rng)
+/* The owner, inside its slot, before its next event: settle the noted one
+ * and, if the thread holds no mutex (the table must never make a lock
+ * holder wait on the loader, below), publish. */
+static bool recorder_publish(struct lc_tls *t, struct slot *sl)
 {
-	bool refresh = recorder_merge(sl);
-	recorder_settle_in(sl, rng);
-	return recorder_merge(sl) || refresh;
-}
-
-/* The owner's catch-up, inside its slot: the previous event into the stash,
- * and, if the thread holds no mutex, the stash into the table. */
-static bool recorder_catch_up(struct lc_tls *t, struct slot *sl)
-{
-	recorder_fold_reentrant(t, sl);
+	recorder_settle_reentrant(t, sl);
 	if (lc_held(t) > 0) {
-		/* not safe to merge: the noted event joins the stash, by the
-		 * keep-one rule if the stash is full */
-		recorder_settle_in(sl, &t->rng);
+		/* not safe to publish: the noted event joins the stash, by
+		 * the keep-one rule if the stash is full */
+		recorder_settle(t, sl);
 		t->pending = 1;
 		return false;
 	}
-	bool refresh = recorder_drain(sl, &t->rng);
+	bool refresh = recorder_publish_all(sl, &t->rng);
 	t->pending = 0;
 	return refresh;
 }
@@ -471,12 +410,10 @@ static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint6
 	struct slot *sl = t->slot;
 	if (!recorder_enter(sl, true))
 		return;
-	recorder_fold_reentrant(t, sl);
-	sl->pub->count[k->view] += count;
-	sl->pub->delay_ns[k->view] += delay;
-	sl->pub->timeouts += k->flags & LC_BUCKET_TIMEDOUT ? count : 0;
-	sl->pub->uncharged_ns += uncharged;
-	slot_charge(sl, k->view, LC_LOST_NO_SLOT, count, delay);
+	recorder_settle_reentrant(t, sl);
+	struct account_event e = {
+	    .key = *k, .count = count, .delay_ns = delay, .uncharged_ns = uncharged};
+	account_lost_event(sl, &e, LC_LOST_NO_SLOT);
 	recorder_leave(sl);
 }
 
@@ -522,7 +459,7 @@ static void recorder_refresh(uint64_t final_wait_ns)
  * then unwind into the stash's spare buffer (s->nframes, s->flags): the
  * bookkeeping every recorded event starts with.  Inside the guard; false
  * when the dump was taken meanwhile (record no more). */
-static bool recorder_prepare(struct lc_tls *t, struct slot *sl, struct recorder_sample *s)
+static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct recorder_sample *s)
 {
 	s->nframes = 0;
 	s->flags = 0;
@@ -531,7 +468,7 @@ static bool recorder_prepare(struct lc_tls *t, struct slot *sl, struct recorder_
 		return true;
 	if (!recorder_enter(sl, false))
 		return false;
-	bool refresh = t->pending && recorder_catch_up(t, sl);
+	bool refresh = t->pending && recorder_publish(t, sl);
 	recorder_leave(sl);
 	if (refresh)
 		recorder_refresh(0);
@@ -574,16 +511,12 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 		/* a signal handler's event was noted during our wait */
 		if (!recorder_enter(sl, false))
 			return; /* the dump was taken */
-		recorder_settle_in(sl, &t->rng);
+		recorder_settle(t, sl);
 		recorder_leave(sl);
 	}
-	sl->raw_key = *k;
-	sl->raw_count = count;
-	sl->raw_delay = delay;
-	sl->raw_max = max;
-	sl->raw_uncharged = uncharged;
-	sl->raw_nframes = s->nframes;
-	atomic_store_explicit(&sl->raw_valid, 1, memory_order_release);
+	struct account_event e = {
+	    .key = *k, .count = count, .delay_ns = delay, .max_ns = max, .uncharged_ns = uncharged};
+	account_note(sl, &e, s->nframes);
 	t->pending = 1;
 }
 
@@ -597,7 +530,7 @@ static bool recorder_start(void)
 
 /* Before the wait (which it overlaps): read the clock, register as a
  * waiter on the lock (the holder view), settle the previous event and
- * unwind (recorder_prepare). */
+ * unwind (recorder_take_stack). */
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *lock, uint32_t kind)
 {
 	s->active = 0;
@@ -633,7 +566,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 		s->cell = lockstate_arrive(s->ent, start);
 		s->gap = s->cell ? start - s->t0 : 0;
 	}
-	if (!recorder_prepare(t, sl, s))
+	if (!recorder_take_stack(t, sl, s))
 		goto out;
 	if (s->ent && s->nframes)
 		lockstate_name(s->ent, stash_spare(&sl->stash), s->nframes, s->epoch);
@@ -843,7 +776,7 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 	lc_guard_in(t);
 	struct slot *sl = recorder_slot(t);
 	struct recorder_sample s = {0};
-	if (!recorder_prepare(t, sl, &s))
+	if (!recorder_take_stack(t, sl, &s))
 		goto out;
 	struct event_key k = {
 	    .lock = r->lock, .flags = s.flags, .kind = (uint8_t)r->kind, .epoch = s.epoch};
@@ -857,7 +790,7 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 			memcpy(copy, stash_spare(&sl->stash), sizeof(copy));
 			if (!recorder_enter(sl, false))
 				goto out;
-			recorder_settle_in(sl, &t->rng);
+			recorder_settle(t, sl);
 			recorder_leave(sl);
 			memcpy(stash_spare(&sl->stash), copy, sizeof(copy));
 		}
@@ -890,9 +823,9 @@ void recorder_flush(struct lc_tls *t)
 	struct slot *sl = t->slot;
 	bool refresh = false;
 	if (sl && recorder_enter(sl, t->overflow)) {
-		recorder_fold_reentrant(t, sl);
+		recorder_settle_reentrant(t, sl);
 		if (!t->overflow)
-			refresh = recorder_drain(sl, &t->rng);
+			refresh = recorder_publish_all(sl, &t->rng);
 		recorder_leave(sl);
 	}
 	if (refresh)
@@ -1045,7 +978,7 @@ static void recorder_collect(struct dump_input *in)
 				in->totals.threads_unread++;
 			continue;
 		}
-		recorder_drain(sl, &rng); /* the module map is refreshed once, below */
+		recorder_publish_all(sl, &rng); /* the module map is refreshed once, below */
 		recorder_sum_slot(in, sl->pub);
 	}
 }

@@ -1,0 +1,81 @@
+/*
+ * account.h — where every measured event goes: the three stages of the
+ * recorder's path, and the books they keep.
+ *
+ * As in Go's runtime/mprof.go, a contended wait (or a charge to an unlock,
+ * or a hold-time sample) is measured where it happens and written down
+ * later, when writing is safe:
+ *
+ *   note     right after the wait, often with the lock now held: the event
+ *            (key, count, delay, its stack already in the stash's spare
+ *            buffer) is put in its thread's slot as it is, nothing more;
+ *   settle   inside the slot, before the thread's next event, at its exit,
+ *            or by the dumper: the event is added to the slot's totals for
+ *            its view and then to exactly one of: the thread's stash (the
+ *            keep-one rule: stash.h, the loser goes to lost as EVICTED), or
+ *            the slot's lost counters, with the reason it has no stack;
+ *   publish  inside the slot, while the thread holds no mutex (or by the
+ *            dumper): the stash moves whole into a table bucket or, if the
+ *            arena is full, into lost (ARENA_FULL).
+ *
+ * Two shortcuts write the totals and lost at once: contention met inside
+ * our own work (REENTRANT) and events of a thread with no slot of its own
+ * (NO_SLOT, the shared overflow slot).
+ *
+ * Conservation, per view, after every noted event was settled and every
+ * stash published:
+ *   sum(buckets) + sum(lost) == slot totals       (count and delay)
+ * exactly (test_account.c), which the dump carries for readers to check.
+ * Timed-out waits and uncharged waiting are counted in totals alone.
+ *
+ * Pure bookkeeping on memory the caller owns: the slot (inside it, but
+ * account_note, which only its owner calls while raw_valid is 0) and the
+ * lock-free table.  No locks, no system calls, no allocation.
+ */
+#ifndef LOCKCONTEND_ACCOUNT_H
+#define LOCKCONTEND_ACCOUNT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "modmap.h"
+#include "slots.h"
+#include "stacktab.h"
+
+/* One measured event: count and delay scaled by its rate; max its
+ * longest single wait, unscaled; uncharged (scaled) the part of a wait no
+ * unlock was charged for. */
+struct account_event {
+	struct event_key key;
+	uint64_t count;
+	uint64_t delay_ns;
+	uint64_t max_ns;
+	uint64_t uncharged_ns;
+};
+
+/* Stage 1: the event, whose nframes frames are in the stash's spare buffer
+ * (0: it has none; key.flags EVENT_NO_ROOM says why).  An event noted
+ * before must have been settled. */
+void account_note(struct slot *sl, const struct account_event *e, uint32_t nframes);
+
+/* Stage 2: the noted event, if any, into totals and the stash or lost
+ * (stacks: false when stacks=0, every event to the sentinel). */
+void account_settle(struct slot *sl, bool stacks, uint64_t *rng);
+
+/* Stage 3: the stash, if full, into tab.  True when a new bucket's frames
+ * point into an object map does not know yet (map NULL: never): the caller
+ * refreshes the map once it has left the slot. */
+bool account_publish(struct slot *sl, struct stacktab *tab, const struct modmap *map);
+
+/* All three at once for a thread that may publish: the stash first (so the
+ * noted event never competes with it for the one place), then the noted
+ * event through the stash.  True as account_publish. */
+bool account_publish_all(struct slot *sl, struct stacktab *tab, const struct modmap *map,
+                         bool stacks, uint64_t *rng);
+
+/* Contention inside our own work, or an event of a thread with no slot:
+ * totals and lost (reason) at once. */
+void account_lost_event(struct slot *sl, const struct account_event *e, int reason);
+
+#endif

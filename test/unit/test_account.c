@@ -1,0 +1,233 @@
+/*
+ * test_account.c — the recorder's books (preload/account.c): every event
+ * lands in exactly one place.
+ *
+ * A slot (its record in plain memory) and a real stack table in a small
+ * arena.  Tests: thousands of random events — three views, stacks or none
+ * (no frames, no room), a few stacks under a few locks so that stashes
+ * evict and buckets repeat, timeouts, uncharged waiting, publishing
+ * skipped at random (a thread that holds a mutex) and a table that fills
+ * up — end, per view, with sum(buckets) + sum(lost) == slot totals == what
+ * was generated, in count and delay; stacks=0 sends everything to
+ * no_stacks and nothing to the table; the loser of the keep-one draw is
+ * charged to its own view; reentrant and no-slot events reach totals and
+ * their reason at once; a note is settled once only.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "account.h"
+#include "pfiletest.h"
+
+static struct arena arena;
+static struct pfile file;
+static struct stacktab tab;
+static struct slot sl;
+static struct lc_rec_slot pub;
+
+static void books_open(size_t arena_bytes)
+{
+	cr_assert_eq(arena_init(&arena, arena_bytes), 0);
+	pft_open(&file, 16u << 20);
+	cr_assert_eq(stacktab_init(&tab, &arena, &file, 64), 0);
+	memset(&sl, 0, sizeof(sl));
+	memset(&pub, 0, sizeof(pub));
+	sl.pub = &pub;
+}
+
+static void books_close(void)
+{
+	if (arena.base)
+		munmap(arena.base, arena.size);
+	memset(&arena, 0, sizeof(arena));
+	pft_close(&file);
+}
+
+TestSuite(account, .fini = books_close);
+
+/* What the test generated, per view. */
+struct truth {
+	uint64_t count[LC_NVIEWS], delay[LC_NVIEWS];
+	uint64_t timeouts, uncharged;
+};
+
+struct sums {
+	uint64_t count[LC_NVIEWS], delay[LC_NVIEWS];
+	uint64_t buckets;
+};
+
+static void sum_bucket(const struct stackbucket *b, void *ctx)
+{
+	struct sums *s = ctx;
+	s->count[b->pub->view] += stackbucket_count(b);
+	s->delay[b->pub->view] += stackbucket_delay(b);
+	s->buckets++;
+}
+
+/* Note one event with n frames (from one of four stacks) and settle it. */
+static void event_add(struct truth *t, const struct account_event *e, uint32_t n, int stack,
+                      bool stacks, uint64_t *rng)
+{
+	uintptr_t *spare = stash_spare(&sl.stash);
+	for (uint32_t i = 0; i < n; i++)
+		spare[i] = 0x400000 + (uintptr_t)stack * 0x1000 + i * 8;
+	account_note(&sl, e, n);
+	account_settle(&sl, stacks, rng);
+	t->count[e->key.view] += e->count;
+	t->delay[e->key.view] += e->delay_ns;
+	t->uncharged += e->uncharged_ns;
+	if (e->key.flags & LC_BUCKET_TIMEDOUT)
+		t->timeouts += e->count;
+}
+
+static struct account_event event_random(uint64_t *rng)
+{
+	uint64_t r = stash_rand(rng);
+	struct account_event e = {
+	    .key = {.lock = 0x1000 + (r % 3) * 64, .view = (uint8_t)(r >> 8) % LC_NVIEWS},
+	    .count = 1 + (r >> 12) % 100,
+	    .delay_ns = 1 + (r >> 20) % 1000000,
+	};
+	e.max_ns = e.delay_ns;
+	if ((r >> 40) % 5 == 0 && e.key.view == LC_VIEW_WAIT)
+		e.key.flags |= LC_BUCKET_TIMEDOUT;
+	if (e.key.view == LC_VIEW_WAIT)
+		e.uncharged_ns = (r >> 44) % 1000;
+	return e;
+}
+
+/* Per view: buckets + lost == totals == truth. */
+static void books_check(const struct truth *t)
+{
+	struct sums s = {0};
+	stacktab_foreach(&tab, sum_bucket, &s);
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		uint64_t lc = 0, ld = 0;
+		for (int r = 0; r < LC_LOST_NREASONS; r++) {
+			lc += pub.lost[v][r].count;
+			ld += pub.lost[v][r].delay_ns;
+		}
+		cr_assert_eq(pub.count[v], t->count[v], "view %d: totals %lu, generated %lu", v,
+		             (unsigned long)pub.count[v], (unsigned long)t->count[v]);
+		cr_assert_eq(pub.delay_ns[v], t->delay[v], "view %d: delay", v);
+		cr_assert_eq(s.count[v] + lc, pub.count[v], "view %d: buckets %lu + lost %lu != %lu",
+		             v, (unsigned long)s.count[v], (unsigned long)lc,
+		             (unsigned long)pub.count[v]);
+		cr_assert_eq(s.delay[v] + ld, pub.delay_ns[v], "view %d: delay not conserved", v);
+	}
+	cr_assert_eq(pub.timeouts, t->timeouts);
+	cr_assert_eq(pub.uncharged_ns, t->uncharged);
+}
+
+static void random_run(bool stacks, int n, struct truth *t)
+{
+	uint64_t rng = 12345;
+	for (int i = 0; i < n; i++) {
+		struct account_event e = event_random(&rng);
+		uint64_t r = stash_rand(&rng);
+		uint32_t frames = r % 7 == 0 ? 0 : 1 + (uint32_t)(r >> 8) % 4;
+		if (!frames && (r >> 16) % 2)
+			e.key.flags |= EVENT_NO_ROOM;
+		event_add(t, &e, frames, (int)(r >> 24) % 4, stacks, &rng);
+		if ((r >> 32) % 2) /* the thread holds no mutex: it may publish */
+			account_publish(&sl, &tab, NULL);
+	}
+	account_publish_all(&sl, &tab, NULL, stacks, &rng);
+	cr_assert(!stash_full(&sl.stash), "the stash is empty at the end");
+}
+
+Test(account, every_event_lands_in_exactly_one_place)
+{
+	books_open(1u << 20);
+	struct truth t = {0};
+	random_run(true, 20000, &t);
+	books_check(&t);
+	cr_assert_gt(pub.lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 0, "stashes evicted");
+	cr_assert_gt(pub.lost[LC_VIEW_WAIT][LC_LOST_NO_STACK].count, 0);
+	cr_assert_gt(pub.lost[LC_VIEW_HOLD][LC_LOST_NO_ROOM].count, 0);
+	cr_assert_eq(pub.lost[LC_VIEW_WAIT][LC_LOST_ARENA_FULL].count, 0, "room for every stack");
+}
+
+Test(account, a_full_table_sends_new_stacks_to_arena_full)
+{
+	books_open(4096); /* the chain heads and hardly a bucket more */
+	struct truth t = {0};
+	random_run(true, 5000, &t);
+	books_check(&t);
+	uint64_t full = 0;
+	for (int v = 0; v < LC_NVIEWS; v++)
+		full += pub.lost[v][LC_LOST_ARENA_FULL].count;
+	cr_assert_gt(full, 0, "the table refused stacks");
+	cr_assert_gt(atomic_load(&tab.refused), 0);
+}
+
+Test(account, without_stacks_everything_goes_to_no_stacks)
+{
+	books_open(1u << 20);
+	struct truth t = {0};
+	random_run(false, 2000, &t);
+	books_check(&t);
+	cr_assert_eq(atomic_load(&tab.nbuckets), 0, "no bucket without stacks");
+	for (int v = 0; v < LC_NVIEWS; v++)
+		cr_assert_eq(pub.lost[v][LC_LOST_NO_STACKS].count, t.count[v], "view %d", v);
+}
+
+Test(account, the_loser_of_the_draw_is_charged_to_its_own_view)
+{
+	books_open(1u << 20);
+	struct truth t = {0};
+	uint64_t rng = 7;
+	struct account_event small = {.key = {.lock = 1, .view = LC_VIEW_WAIT}, .count = 1,
+	                              .delay_ns = 1, .max_ns = 1};
+	struct account_event big = {.key = {.lock = 1, .view = LC_VIEW_HOLD}, .count = 3,
+	                            .delay_ns = 1000000000, .max_ns = 1000000000};
+	/* Settled with no publish in between: two stacks for one place. */
+	event_add(&t, &small, 2, 0, true, &rng);
+	event_add(&t, &big, 2, 1, true, &rng);
+	uint64_t ew = pub.lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count;
+	uint64_t eh = pub.lost[LC_VIEW_HOLD][LC_LOST_EVICTED].count;
+	cr_assert(ew + eh == 1 || ew + eh == 3, "one of the two lost: wait %lu, hold %lu",
+	          (unsigned long)ew, (unsigned long)eh);
+	cr_assert(ew == 0 || ew == 1, "a wait's loss is a wait's count");
+	cr_assert(eh == 0 || eh == 3, "a hold's loss is a hold's count");
+	account_publish_all(&sl, &tab, NULL, true, &rng);
+	books_check(&t);
+}
+
+Test(account, reentrant_and_slotless_events_reach_totals_and_their_reason)
+{
+	books_open(1u << 20);
+	struct account_event re = {.key = {.view = LC_VIEW_WAIT}, .count = 2, .delay_ns = 500,
+	                           .uncharged_ns = 500};
+	struct account_event ns = {.key = {.view = LC_VIEW_HOLDER}, .count = 5, .delay_ns = 70};
+	struct account_event to = {.key = {.view = LC_VIEW_WAIT, .flags = LC_BUCKET_TIMEDOUT},
+	                           .count = 4, .delay_ns = 9, .uncharged_ns = 9};
+	account_lost_event(&sl, &re, LC_LOST_REENTRANT);
+	account_lost_event(&sl, &ns, LC_LOST_NO_SLOT);
+	account_lost_event(&sl, &to, LC_LOST_NO_SLOT);
+	struct truth t = {.count = {[LC_VIEW_WAIT] = 6, [LC_VIEW_HOLDER] = 5},
+	                  .delay = {[LC_VIEW_WAIT] = 509, [LC_VIEW_HOLDER] = 70},
+	                  .timeouts = 4,
+	                  .uncharged = 509};
+	books_check(&t);
+	cr_assert_eq(pub.lost[LC_VIEW_WAIT][LC_LOST_REENTRANT].delay_ns, 500);
+	cr_assert_eq(pub.lost[LC_VIEW_HOLDER][LC_LOST_NO_SLOT].count, 5);
+	cr_assert_eq(pub.lost[LC_VIEW_WAIT][LC_LOST_NO_SLOT].count, 4);
+}
+
+Test(account, a_note_is_settled_once)
+{
+	books_open(1u << 20);
+	uint64_t rng = 3;
+	struct account_event e = {.key = {.lock = 9, .view = LC_VIEW_WAIT}, .count = 1,
+	                          .delay_ns = 10, .max_ns = 10};
+	account_note(&sl, &e, 0);
+	account_settle(&sl, true, &rng);
+	account_settle(&sl, true, &rng); /* the dumper after the owner */
+	account_publish_all(&sl, &tab, NULL, true, &rng);
+	struct truth t = {.count = {[LC_VIEW_WAIT] = 1}, .delay = {[LC_VIEW_WAIT] = 10}};
+	books_check(&t);
+	cr_assert_eq(pub.lost[LC_VIEW_WAIT][LC_LOST_NO_STACK].count, 1);
+}
