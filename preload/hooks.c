@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "lifecycle.h"
 #include "quiet.h"
 #include "real.h"
 #include "stackroom.h"
@@ -382,7 +383,7 @@ int hooks_mutex_unlock(pthread_mutex_t *m)
 
 /* Not a lock, but it takes the loader's: a thread inside an application's
  * callback must not unwind, and threads holding mutexes must not be
- * unwinding while it runs (recorder.c, "Unwinding and the loader's lock").
+ * unwinding while it runs (loader.h, the phdr rules).
  * Calls from lockcontend's own work (libunwind, the module map) are inside
  * the guard and go straight through, with signals blocked (quiet.h). */
 EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
@@ -409,10 +410,10 @@ static __attribute__((constructor)) void hooks_init(void)
 	real_resolve();
 	if (gettid() == getpid()) /* preloaded: the main thread runs us */
 		stackroom_main(&lc_tls);
-	recorder_init();
+	lifecycle_init();
 }
 
 static __attribute__((destructor)) void hooks_fini(void)
 {
-	recorder_dump();
+	lifecycle_dump();
 }

@@ -2,7 +2,7 @@
  * hooks_process.c — the program's own life: exec() and dlclose().
  *
  * exec() replaces the program and its memory: the profile is ended first
- * (recorder_exec: stashes merged, closing records written), and the new
+ * (lifecycle_exec: stashes merged, closing records written), and the new
  * image, preloaded again, starts a profile of its own.  If exec fails the
  * program runs on unprofiled: its profile is already complete.  A vfork()
  * child shares the parent's memory and must not end the parent's profile:
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "lifecycle.h"
 #include "real.h"
 
 typedef int (*dlclose_fn)(void *);
@@ -51,7 +52,7 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 		errno = ENOSYS;
 		return -1;
 	}
-	recorder_exec();
+	lifecycle_exec();
 	return fn(path, argv, envp);
 }
 
@@ -67,7 +68,7 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 		errno = ENOSYS;
 		return -1;
 	}
-	recorder_exec();
+	lifecycle_exec();
 	return fn(file, argv, envp);
 }
 
@@ -83,7 +84,7 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 		errno = ENOSYS;
 		return -1;
 	}
-	recorder_exec();
+	lifecycle_exec();
 	return fn(fd, argv, envp);
 }
 
@@ -95,18 +96,18 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
 		errno = ENOSYS;
 		return -1;
 	}
-	recorder_exec();
+	lifecycle_exec();
 	return fn(dirfd, path, argv, envp, flags);
 }
 
 /* A normal end that skips exit()'s destructors (stress-ng's workers, dash's
  * `exit 3`, every fork child that fails to exec): the profile is ended as
  * at exit, not left to read as a writer that died.  Often called from a
- * signal handler: the end is async-signal-safe (recorder.c).  Resolved at
+ * signal handler: the end is async-signal-safe (lifecycle.c).  Resolved at
  * start-up, since a handler may not call dlsym. */
 EXPORT void _exit(int status)
 {
-	recorder_exit();
+	lifecycle_exit();
 	exit_fn fn = real_get(&real._exit);
 	fn(status);
 	__builtin_unreachable();
@@ -114,7 +115,7 @@ EXPORT void _exit(int status)
 
 EXPORT void _Exit(int status)
 {
-	recorder_exit();
+	lifecycle_exit();
 	exit_fn fn = real_get(&real._Exit);
 	fn(status);
 	__builtin_unreachable();

@@ -8,7 +8,7 @@
  * is turned off in every stretch of ours that calls out (libunwind, the
  * loader): cheap, no system call.  Asynchronous signals are blocked only
  * where someone may wait for us — inside the loader's dl_iterate_phdr (its
- * lock), an unwind made while holding a mutex (recorder.c's phdr rule),
+ * lock), an unwind made while holding a mutex (loader.h's phdr rules),
  * the module map's ordered publication — because blocking costs two
  * rt_sigprocmask calls, about 2 us here.  libunwind blocks them itself
  * while it holds its own cache lock.  Synchronous signals (a fault in our

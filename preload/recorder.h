@@ -78,16 +78,6 @@ struct recorder_release {
 	uint8_t active;
 };
 
-/* Constructor-time set-up; also run lazily by the first contention. */
-void recorder_init(void);
-
-/* The end of the profile: at exit (library destructor), or before exec()
- * replaces the program.  Idempotent; nothing is recorded afterwards. */
-void recorder_dump(void);
-void recorder_exec(void);
-/* _exit() and _Exit(): the end too, as exit() would (not a vfork child's). */
-void recorder_exit(void);
-
 /* Before and after dlclose() (module epochs: modmap.h). */
 void recorder_dlclose(struct lc_tls *t);
 
@@ -140,7 +130,7 @@ void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns);
 
 uint64_t recorder_now(void);
 
-/* Around an application's dl_iterate_phdr (see recorder.c). */
+/* Around an application's dl_iterate_phdr (loader.h's phdr rules). */
 void recorder_phdr_enter(struct lc_tls *t);
 void recorder_phdr_leave(struct lc_tls *t);
 

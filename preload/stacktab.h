@@ -21,7 +21,7 @@
  * thread, with any lock held, or from a signal handler.
  *
  * Counters are added with relaxed atomics; a reader that wants a consistent
- * snapshot (the dump) must first stop the writers (recorder.c does).
+ * snapshot (the dump) must first stop the writers (collect.c does).
  */
 #ifndef LOCKCONTEND_STACKTAB_H
 #define LOCKCONTEND_STACKTAB_H

@@ -3,7 +3,7 @@
  *
  * As in Go's runtime (m.mLockProfile), each thread keeps at most one stack
  * with its count and delay until it is safe to merge it into the shared
- * table (see recorder.c).  When a second event arrives while the stash is
+ * table (see account.h).  When a second event arrives while the stash is
  * full:
  *   - the same stack and event key (event.h) just adds to the stash;
  *   - otherwise one of the two survives, drawn at random weighted by delay

@@ -3,7 +3,7 @@
  *
  * Local-only, warmed up once at start-up.  It asks for per-thread caching,
  * but Debian's libunwind 1.6 is built without it and keeps one global
- * cache under a process-wide mutex (recorder.c's loader stretch says what
+ * cache under a process-wide mutex (loader.h's fork gate says what
  * that means for fork).  Frames that belong to liblockcontend.so itself are
  * dropped, wherever they are (the hooks at the inner end, the thread start
  * wrapper at the outer), so the first frame is the application's call into

@@ -80,7 +80,7 @@ Test(hazards, slot_busy_past_close_timeout_keeps_conservation)
 }
 
 /* fork() in a signal handler during a timed wait: in the child the wait ends
- * (ETIMEDOUT) in recorder_end, but recorder_atfork_child set t->slot = NULL
+ * (ETIMEDOUT) in recorder_end, but lifecycle_atfork_child set t->slot = NULL
  * (and t->sampling = 0): recorder_end dereferences the NULL slot. */
 Test(hazards, fork_in_signal_handler_during_timed_wait)
 {

@@ -1,6 +1,6 @@
 /*
  * test_slots.c — the per-thread slots (preload/slots.c): acquisition and
- * release, and the walk the dumper makes (recorder_collect).
+ * release, and the walk the end makes (collect_slots).
  *
  * A regression from review: the dumper used to ask for "slot i" of a count
  * read once while the count was re-read per call, so a thread taking its

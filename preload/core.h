@@ -1,0 +1,112 @@
+/*
+ * core.h — the recorder's process-wide state, shared by its three files:
+ *   lifecycle.c  the profile's life in a process: start-up, fork children,
+ *                thread exit, the end (at exit or exec);
+ *   recorder.c   the path of every event, from a hook to the books
+ *                (account.h) and the stack table;
+ *   collect.c    reading every slot: the sums at the end, snapshots.
+ *
+ * State machine of the process (core.state):
+ *   NONE -> INITIALIZING -> RUNNING -> DUMPING -> DONE
+ *                        \-> OFF (LOCKCONTEND=off, setuid, no memory)
+ * Only RUNNING records.  The end moves RUNNING -> DUMPING first, then
+ * closes every slot (waiting a bounded time for a thread inside one), so
+ * from then on the slots, the table and the totals are still: what the
+ * end reads is consistent, and an event that ends after that point is in
+ * no total and no bucket.  A fork child goes back to INITIALIZING while it
+ * starts its own profile.
+ */
+#ifndef LOCKCONTEND_CORE_H
+#define LOCKCONTEND_CORE_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "config.h"
+#include "dumpwrite.h"
+#include "loader.h"
+#include "lockstate.h"
+#include "modmap.h"
+#include "pfile.h"
+#include "slots.h"
+#include "stacktab.h"
+
+enum { ST_NONE, ST_INITIALIZING, ST_RUNNING, ST_DUMPING, ST_DONE, ST_OFF };
+
+#define CORE_CLOSE_WAIT_NS (100 * 1000 * 1000ull) /* the end, for a busy slot or a refresh */
+
+struct core {
+	_Atomic int state;
+	struct config cfg;
+	struct arena arena;
+	struct stacktab tab;
+	struct slots slots;
+	struct modmap modmap;
+	struct lockstate locks;
+	struct pfile file;           /* the profile, written in place */
+	struct loader loader;        /* our calls into libunwind and the loader */
+	struct lc_rec_meta *meta;    /* its META record */
+	struct lc_rec_live *live;    /* its LIVE record */
+	char path[PFILE_PATH_MAX];
+	size_t arena_fixed; /* bytes of the fixed regions, kept by a fork child */
+	uint64_t start_mono, start_real;
+	pthread_key_t key;
+	_Atomic uint32_t fork_gen; /* forks this process has been the child of */
+	char exe[PATH_MAX];
+};
+
+extern struct core core;
+
+/* The LIVE record's counters are updated in place, atomically. */
+static inline _Atomic uint64_t *live_u64(uint64_t *field)
+{
+	return (_Atomic uint64_t *)field;
+}
+
+static inline _Atomic uint32_t *live_u32(uint32_t *field)
+{
+	return (_Atomic uint32_t *)field;
+}
+
+/* Recording, in the process that owns the profile file. */
+static inline bool core_recording(void)
+{
+	return atomic_load_explicit(&core.state, memory_order_acquire) == ST_RUNNING &&
+	       pfile_mine(&core.file);
+}
+
+bool lifecycle_adopt(void);
+
+/* Recording; a child made without fork's handlers (see lifecycle_adopt)
+ * starts its own profile first. */
+static inline bool core_running(void)
+{
+	if (atomic_load_explicit(&core.state, memory_order_acquire) != ST_RUNNING)
+		return false;
+	return __builtin_expect(pfile_mine(&core.file), 1) || lifecycle_adopt();
+}
+
+/* recorder.c: the clock; settle and publish a whole slot (inside it: true
+ * when the module map needs a refresh); refresh the map (final_wait_ns: how
+ * long to wait for a refresh under way elsewhere, 0 none). */
+uint64_t recorder_now(void);
+bool recorder_publish_all(struct slot *sl, uint64_t *rng);
+void recorder_refresh(uint64_t final_wait_ns);
+
+/* collect.c: every slot's sums into in, closing each (the end); the
+ * counters that belong to no slot; the verbose= line; the handler of
+ * signal=. */
+void collect_slots(struct dump_input *in);
+void collect_counters(struct dump_input *in);
+void collect_summary(const struct dump_input *in, const char *path);
+void collect_snapshot(int sig);
+
+/* lifecycle.c: one acquisition in hold x rate is looked at for a
+ * hold-time sample. */
+uint32_t lifecycle_hold_rate(void);
+
+#endif

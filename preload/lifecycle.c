@@ -1,0 +1,412 @@
+/*
+ * lifecycle.c — the profile's life in a process: start-up, forks, thread
+ * exit, the end.
+ *
+ * Start-up (the constructor, or lazily the first contention) reads
+ * LOCKCONTEND, reserves the arena, creates the profile file and writes its
+ * heading, carves the fixed regions (stack table, slots, lock table,
+ * module map) and registers fork handlers and the snapshot signal.  A fork
+ * child — with fork's handlers, or adopted at its first call when it was
+ * made without them — starts an empty profile of its own where the
+ * parent's was mapped.  A thread's exit settles and publishes its slot and
+ * gives it back.  The end (exit, _exit, exec) is taken once, by the first
+ * caller: collect.c adds up the slots, dumpwrite.c writes the closing
+ * records and cuts the file.
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lifecycle.h"
+#include "recorder.h"
+#include "text.h"
+#include "unwind.h"
+
+#define LIFECYCLE_MAX_SLOTS 1024
+
+struct core core;
+
+static uint64_t lifecycle_realtime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- set-up ------------------------------------------------------------ */
+
+static void lifecycle_config_warn(const char *line, void *ctx)
+{
+	(void)ctx;
+	text_warn(line);
+}
+
+static void lifecycle_thread_exit(void *arg);
+static void lifecycle_atfork_child(void);
+static void lifecycle_atfork_prepare(void);
+static void lifecycle_atfork_parent(void);
+
+static uint64_t lifecycle_heads_for(uint64_t arena_bytes)
+{
+	uint64_t want = arena_bytes / 512, n = 4096;
+	while (n < want && n < (1u << 20))
+		n <<= 1;
+	return n;
+}
+
+/* One lock for every 4 KiB of arena (8192 for the default 32M), a power of
+ * two: the table's pages are touched only where locks land. */
+static uint64_t lifecycle_locks_for(uint64_t arena_bytes)
+{
+	uint64_t want = arena_bytes / 4096, n = 256;
+	while (n * 2 <= want && n < (1u << 20))
+		n <<= 1;
+	return n;
+}
+
+/* Carve the fixed regions out of the arena (private memory); what a
+ * reader needs goes to the profile file. */
+static bool lifecycle_layout(void)
+{
+	uint64_t nslots = core.cfg.arena_bytes / 4 / sizeof(struct slot);
+	if (nslots > LIFECYCLE_MAX_SLOTS)
+		nslots = LIFECYCLE_MAX_SLOTS;
+	if (stacktab_init(&core.tab, &core.arena, &core.file, lifecycle_heads_for(core.cfg.arena_bytes)) != 0 ||
+	    slots_init(&core.slots, &core.arena, &core.file, (uint32_t)nslots) != 0 ||
+	    lockstate_init(&core.locks, &core.arena, &core.file, lifecycle_locks_for(core.cfg.arena_bytes)) != 0 ||
+	    modmap_init(&core.modmap, &core.arena, &core.file, live_u32(&core.live->epoch), core.exe) != 0)
+		return false;
+	core.arena_fixed = arena_used(&core.arena);
+	return true;
+}
+
+/* One acquisition in hold x rate is looked at for a hold-time sample:
+ * rate= is the user's one knob for detail against cost, and a hold sample
+ * costs an unwind.  0: off. */
+uint32_t lifecycle_hold_rate(void)
+{
+	uint64_t n = (uint64_t)core.cfg.hold * core.cfg.rate;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+/* META and LIVE, the first records of a new profile file. */
+static bool lifecycle_heading(void)
+{
+	uint32_t exe_len = (uint32_t)strnlen(core.exe, LC_DUMP_MAX_PATH);
+	core.meta = pfile_record(&core.file, sizeof(*core.meta) + exe_len);
+	core.live = pfile_record(&core.file, sizeof(*core.live));
+	if (!core.meta || !core.live)
+		return false;
+	struct lc_rec_meta *m = core.meta;
+	m->pid = (uint64_t)getpid();
+	m->start_realtime_ns = core.start_real;
+	m->start_mono_ns = core.start_mono;
+	m->clock = LC_CLOCK_MONOTONIC;
+	m->rate = core.cfg.rate;
+	m->depth = core.cfg.depth;
+	m->flags = (core.cfg.stacks ? LC_META_STACKS : 0) | (core.cfg.holder ? LC_META_HOLDER : 0);
+	m->hold_rate = lifecycle_hold_rate();
+	m->arena_bytes = core.cfg.arena_bytes;
+	m->exe_len = exe_len;
+	memcpy(m + 1, core.exe, exe_len);
+	pfile_publish(core.meta, LC_REC_META);
+	pfile_publish(core.live, LC_REC_LIVE);
+	return true;
+}
+
+/* Create and map the profile file (at `at`: a fork child keeps the
+ * parent's addresses), and write its heading.  On failure, one line on
+ * stderr that names the file and why, and says the program runs on. */
+static bool lifecycle_open_file(void *at)
+{
+	static char err[PFILE_PATH_MAX + 256]; /* start-up or a fork child: one thread */
+	struct text t;
+	int fd = dumpwrite_create(core.cfg.out, (uint64_t)getpid(), core.exe, core.path, sizeof(core.path), err,
+	                          sizeof(err));
+	int e = fd < 0 ? -1 : pfile_map(&core.file, fd, core.path, core.cfg.arena_bytes, at);
+	if (!e && !lifecycle_heading())
+		e = core.file.error ? core.file.error : ENOSPC;
+	if (!e)
+		return true;
+	if (e > 0) {
+		text_init(&t, err, sizeof(err));
+		text_str(&t, "cannot write profile '");
+		text_str(&t, core.path);
+		text_str(&t, "': ");
+		text_str(&t, pfile_strerror(e));
+		unlink(core.path); /* ours, made a moment ago, and empty */
+		pfile_forget(&core.file);
+	}
+	t = (struct text){.buf = err, .cap = sizeof(err), .len = strlen(err)};
+	text_str(&t, "; not profiling, the program runs on");
+	text_warn(err);
+	return false;
+}
+
+static void lifecycle_read_exe(void)
+{
+	ssize_t n = readlink("/proc/self/exe", core.exe, sizeof(core.exe) - 1);
+	if (n > 0) {
+		core.exe[n] = '\0';
+		return;
+	}
+	/* No /proc: the name it was started as is better than none. */
+	const char *name = program_invocation_name && *program_invocation_name
+	                       ? program_invocation_name
+	                       : "unknown";
+	size_t len = strnlen(name, sizeof(core.exe) - 1);
+	memcpy(core.exe, name, len);
+	core.exe[len] = '\0';
+}
+
+static int lifecycle_setup(void)
+{
+	config_parse(getenv("LOCKCONTEND"), &core.cfg, lifecycle_config_warn, NULL);
+	if (!core.cfg.enabled)
+		return ST_OFF;
+	if (getauxval(AT_SECURE)) {
+		text_warn("setuid/setgid program: LOCKCONTEND ignored, nothing recorded");
+		return ST_OFF;
+	}
+	lifecycle_read_exe();
+	core.start_mono = recorder_now();
+	core.start_real = lifecycle_realtime();
+	/* The private memory first: a process that cannot have it (ulimit -v)
+	 * leaves no file behind. */
+	if (arena_init(&core.arena, core.cfg.arena_bytes) != 0) {
+		text_warn("cannot reserve the arena (see arena=); profiling disabled");
+		return ST_OFF;
+	}
+	if (!lifecycle_open_file(NULL))
+		return ST_OFF;
+	if (!lifecycle_layout()) {
+		text_warn("cannot reserve the arena (see arena=); profiling disabled");
+		return ST_OFF;
+	}
+	if (core.cfg.stacks)
+		unwind_init();
+	if (pthread_key_create(&core.key, lifecycle_thread_exit) != 0) {
+		text_warn("no thread-specific key left; profiling disabled");
+		return ST_OFF;
+	}
+	pthread_atfork(lifecycle_atfork_prepare, lifecycle_atfork_parent, lifecycle_atfork_child);
+	if (core.cfg.signal) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = collect_snapshot;
+		sa.sa_flags = SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(core.cfg.signal, &sa, NULL);
+	}
+	return ST_RUNNING;
+}
+
+void lifecycle_init(void)
+{
+	int expect = ST_NONE;
+	if (!atomic_compare_exchange_strong(&core.state, &expect, ST_INITIALIZING))
+		return;
+	lc_guard_in(&lc_tls);
+	int saved = errno;
+	int st = lifecycle_setup();
+	errno = saved;
+	lc_tls.guard--;
+	atomic_store_explicit(&core.state, st, memory_order_release);
+}
+
+static void lifecycle_atfork_prepare(void)
+{
+	loader_fork_prepare(&core.loader);
+}
+
+static void lifecycle_atfork_parent(void)
+{
+	loader_fork_parent(&core.loader);
+}
+
+/* pthread key destructor: the thread is exiting; merge and free its slot. */
+static void lifecycle_thread_exit(void *arg)
+{
+	struct lc_tls *t = &lc_tls;
+	if (arg != t->slot || !t->slot)
+		return;
+	/* A wait left by unwinding (pthread_exit and the jumps were told:
+	 * hooks_jump.c): its frame is gone, its sample with it. */
+	t->wait = NULL;
+	t->sampling = 0;
+	recorder_flush(t);
+	lc_guard_in(t);
+	slots_release(&core.slots, t->slot);
+	t->slot = NULL;
+	t->guard--;
+}
+
+/* A child starts an empty profile of its own, in a new file mapped where
+ * the parent's was (every pointer into it stays valid); the parent's file
+ * is never written by the child.  Only syscalls and our own memory here:
+ * other threads of the parent do not exist in the child. */
+static void lifecycle_child_start(void)
+{
+	struct lc_tls *t = &lc_tls;
+	lc_guard_in(t);
+	/* Other threads of the child (a raw fork's may have made some) see
+	 * the new file as theirs as soon as it is mapped: they record
+	 * nothing until everything is reset. */
+	atomic_store(&core.state, ST_INITIALIZING);
+	void *at = core.file.base;
+	pfile_forget(&core.file); /* the parent's: not touched */
+	core.start_mono = recorder_now();
+	core.start_real = lifecycle_realtime();
+	bool ok = lifecycle_open_file(at);
+	if (!ok) {
+		/* Keep the addresses, lose the parent's file: a late store of
+		 * ours lands in memory nobody reads. */
+		mmap(at, core.cfg.arena_bytes, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+		atomic_store(&core.state, ST_OFF);
+	}
+	arena_reset(&core.arena, core.arena_fixed);
+	stacktab_reset(&core.tab);
+	lockstate_reset(&core.locks);
+	atomic_fetch_add(&core.fork_gen, 1);
+	modmap_reset(&core.modmap);
+	slots_reset(&core.slots);
+	if (ok && !slots_overflow(&core.slots)->pub) {
+		text_warn("no room in the new profile; profiling disabled in this child");
+		atomic_store(&core.state, ST_OFF);
+	}
+	t->slot = NULL;
+	t->pending = 0;
+	t->sampling = 0;
+	t->hold_lock = 0;
+	t->tid = 0; /* a new thread id */
+	atomic_store(&t->reent_count, 0);
+	atomic_store(&t->reent_delay, 0);
+	pthread_setspecific(core.key, NULL);
+	loader_fork_child(&core.loader, t);
+	t->wait = NULL;
+	t->in_slot = NULL;
+	t->in_loader = 0;
+	int initializing = ST_INITIALIZING;
+	atomic_compare_exchange_strong(&core.state, &initializing, ST_RUNNING);
+	t->guard--;
+}
+
+/* fork()'s child handler. */
+static void lifecycle_atfork_child(void)
+{
+	if (atomic_load(&core.state) == ST_RUNNING && !pfile_mine(&core.file))
+		lifecycle_child_start();
+}
+
+/* A child made without fork's handlers — _Fork(), a raw fork or clone
+ * system call — shares the parent's file mapping; the kernel wiped the
+ * ownership token (pfile.h), so it knows at its first call into the
+ * recorder and starts its own profile, as fork's handler would have.  Not
+ * from inside our own work (a signal handler that forked), and one thread
+ * at a time: the others record nothing meanwhile. */
+bool lifecycle_adopt(void)
+{
+	static _Atomic int adopting;
+	if (lc_tls.guard || atomic_exchange(&adopting, 1))
+		return false;
+	if (!pfile_mine(&core.file))
+		lifecycle_child_start();
+	atomic_store(&adopting, 0);
+	return core_recording();
+}
+
+/* The META record's end, the LIVE state. */
+static void lifecycle_close_meta(uint32_t state)
+{
+	core.meta->end_realtime_ns = lifecycle_realtime();
+	core.meta->end_mono_ns = recorder_now();
+	core.meta->arena_used = arena_used(&core.arena);
+	atomic_store(live_u32(&core.live->state), state);
+}
+
+/* One line about the profile file: what, its name, why. */
+static void lifecycle_file_warn(const char *what, int e, const char *then)
+{
+	static char err[PFILE_PATH_MAX + 256]; /* the dumper's alone */
+	struct text tx;
+	text_init(&tx, err, sizeof(err));
+	text_str(&tx, what);
+	text_str(&tx, core.path);
+	text_str(&tx, "': ");
+	text_str(&tx, pfile_strerror(e));
+	text_str(&tx, then);
+	text_warn(err);
+}
+
+/* The end of the profile: at exit (library destructor), or before exec().
+ * Idempotent: the first caller ends it. */
+static void lifecycle_end(uint32_t state)
+{
+	struct lc_tls *t = &lc_tls;
+	if (!core_running())
+		return;
+	if (t->slot)
+		recorder_flush(t); /* our own event, stash and re-entrant charges */
+	int expect = ST_RUNNING;
+	if (!atomic_compare_exchange_strong(&core.state, &expect, ST_DUMPING))
+		return;
+	int saved = errno;
+	lc_guard_in(t);
+	static struct dump_input in; /* only the first caller gets here */
+	memset(&in, 0, sizeof(in));
+	collect_slots(&in);
+	/* Another thread may be refreshing (it left its slot first): wait for
+	 * it a while, then refresh once more ourselves. */
+	recorder_refresh(CORE_CLOSE_WAIT_NS);
+	collect_counters(&in);
+	lifecycle_close_meta(state);
+	int grow = atomic_load(&core.file.error);
+	int e = dumpwrite_finish(&core.file, &in);
+	if (e)
+		lifecycle_file_warn("cannot finish profile '", e,
+		                   " (what was recorded is in it, without its closing records)");
+	else if (grow)
+		lifecycle_file_warn("profile '", grow,
+		                   ": it stopped growing there, and what came after went to the "
+		                   "sentinel (the report says how much)");
+	if (!e && core.cfg.verbose)
+		collect_summary(&in, core.path);
+	atomic_store(&core.state, ST_DONE);
+	t->guard--;
+	errno = saved;
+}
+
+static void lifecycle_end_own(uint32_t state);
+
+void lifecycle_dump(void)
+{
+	lifecycle_end_own(LC_LIVE_EXITED);
+}
+
+/* The end of the profile in this process: a vfork() child shares our
+ * memory, and the profile is its parent's. */
+static void lifecycle_end_own(uint32_t state)
+{
+	/* not adopting: a child that never recorded ends without a file of
+	 * its own, and never the parent's */
+	if (core_recording() && (pid_t)core.meta->pid == getpid())
+		lifecycle_end(state);
+}
+
+void lifecycle_exec(void)
+{
+	lifecycle_end_own(LC_LIVE_EXEC);
+}
+
+void lifecycle_exit(void)
+{
+	lifecycle_end_own(LC_LIVE_EXITED);
+}
