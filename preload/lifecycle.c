@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "lifecycle.h"
+#include "real.h"
 #include "recorder.h"
 #include "text.h"
 #include "unwind.h"
@@ -81,7 +82,8 @@ static bool lifecycle_layout(void)
 	if (stacktab_init(&core.tab, &core.arena, &core.file, lifecycle_heads_for(core.cfg.arena_bytes)) != 0 ||
 	    slots_init(&core.slots, &core.arena, &core.file, (uint32_t)nslots) != 0 ||
 	    lockstate_init(&core.locks, &core.arena, &core.file, lifecycle_locks_for(core.cfg.arena_bytes)) != 0 ||
-	    modmap_init(&core.modmap, &core.arena, &core.file, live_u32(&core.live->epoch), core.exe) != 0)
+	    modmap_init(&core.modmap, real_dl_iterate_phdr, &core.arena, &core.file,
+	                live_u32(&core.live->epoch), core.exe) != 0)
 		return false;
 	core.arena_fixed = arena_used(&core.arena);
 	return true;
@@ -191,7 +193,7 @@ static int lifecycle_setup(void)
 		return ST_OFF;
 	}
 	if (core.cfg.stacks)
-		unwind_init();
+		unwind_init(real_dl_iterate_phdr);
 	if (pthread_key_create(&core.key, lifecycle_thread_exit) != 0) {
 		text_warn("no thread-specific key left; profiling disabled");
 		return ST_OFF;

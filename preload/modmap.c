@@ -11,9 +11,10 @@
 
 #include "clock.h"
 
-int modmap_init(struct modmap *m, struct arena *a, struct pfile *f, _Atomic uint32_t *epoch,
-                const char *exe_path)
+int modmap_init(struct modmap *m, modmap_iterate_fn iterate, struct arena *a, struct pfile *f,
+                _Atomic uint32_t *epoch, const char *exe_path)
 {
+	m->iterate = iterate;
 	m->arena = a;
 	m->file = f;
 	m->epoch = epoch;
@@ -274,16 +275,18 @@ static void modmap_mark_gone(struct modmap *m)
 }
 
 /* One refresh (the caller holds `refreshing`): see what is loaded, mark
- * what is gone, then add what is new in the (maybe new) epoch. */
+ * what is gone, then add what is new in the (maybe new) epoch.  glibc's
+ * dl_iterate_phdr (m->iterate), not our hook: the caller's stretch is quiet already
+ * (loader.h), and our own calls are not the application's. */
 static void modmap_scan(struct modmap *m)
 {
 	struct visit v = {.m = m};
 	m->pass++;
-	dl_iterate_phdr(modmap_visit, &v);
+	m->iterate(modmap_visit, &v);
 	modmap_mark_gone(m);
 	if (v.news) {
 		v.add = true;
-		dl_iterate_phdr(modmap_visit, &v);
+		m->iterate(modmap_visit, &v);
 	}
 }
 
@@ -304,7 +307,7 @@ void modmap_refresh_final(struct modmap *m, uint64_t max_ns)
 		if (clock_mono_ns() > deadline) {
 			/* the holder is stuck: append what is new, mark nothing */
 			struct visit v = {.m = m, .add = true};
-			dl_iterate_phdr(modmap_visit, &v);
+			m->iterate(modmap_visit, &v);
 			return;
 		}
 		struct timespec ts = {0, 1000000};
@@ -336,10 +339,10 @@ static int self_visit(struct dl_phdr_info *info, size_t size, void *ctx)
 	return 0;
 }
 
-bool modmap_self_range(const void *addr, uintptr_t *lo, uintptr_t *hi)
+bool modmap_self_range(modmap_iterate_fn iterate, const void *addr, uintptr_t *lo, uintptr_t *hi)
 {
 	struct self_query q = {.addr = (uintptr_t)addr};
-	dl_iterate_phdr(self_visit, &q);
+	iterate(self_visit, &q);
 	*lo = q.lo;
 	*hi = q.hi;
 	return q.found;

@@ -32,6 +32,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <link.h>
 #include <stdint.h>
 
 #include "arena.h"
@@ -53,7 +54,12 @@ struct module {
 	char *path;
 };
 
+/* glibc's dl_iterate_phdr, as the preload reaches it past its own hook
+ * (real.h), or the plain one in a unit test. */
+typedef int (*modmap_iterate_fn)(int (*)(struct dl_phdr_info *, size_t, void *), void *);
+
 struct modmap {
+	modmap_iterate_fn iterate;
 	struct arena *arena;
 	struct pfile *file;
 	_Atomic uint32_t *epoch;      /* LC_REC_LIVE.epoch */
@@ -66,8 +72,8 @@ struct modmap {
 	const char *exe_path;      /* name for the main program ("" in phdr) */
 };
 
-int modmap_init(struct modmap *m, struct arena *a, struct pfile *f, _Atomic uint32_t *epoch,
-                const char *exe_path);
+int modmap_init(struct modmap *m, modmap_iterate_fn iterate, struct arena *a, struct pfile *f,
+                _Atomic uint32_t *epoch, const char *exe_path);
 void modmap_reset(struct modmap *m);
 
 /* True if every pc lies in a known module. */
@@ -86,6 +92,6 @@ const struct module *modmap_at(const struct modmap *m, uint32_t i);
 
 /* The executable text range of the object containing addr (for skipping
  * our own frames); false if none. */
-bool modmap_self_range(const void *addr, uintptr_t *lo, uintptr_t *hi);
+bool modmap_self_range(modmap_iterate_fn iterate, const void *addr, uintptr_t *lo, uintptr_t *hi);
 
 #endif

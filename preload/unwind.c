@@ -11,12 +11,12 @@
 
 static uintptr_t self_lo, self_hi;
 
-void unwind_init(void)
+void unwind_init(modmap_iterate_fn iterate)
 {
 	uintptr_t buf[8];
 	bool truncated;
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-	if (!modmap_self_range((const void *)unwind_init, &self_lo, &self_hi))
+	if (!modmap_self_range(iterate, (const void *)unwind_init, &self_lo, &self_hi))
 		self_lo = self_hi = 0;
 	(void)unwind_capture(buf, 4, &truncated); /* loads libunwind's lazy state now */
 }

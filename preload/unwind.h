@@ -17,8 +17,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Once, at start-up: caching policy, our own text range, a warm-up. */
-void unwind_init(void);
+#include "modmap.h"
+
+/* Once, at start-up: caching policy, our own text range (found with
+ * iterate: modmap.h), a warm-up. */
+void unwind_init(modmap_iterate_fn iterate);
 
 /* Fill buf (room for depth + STASH_SLACK entries) with up to depth return
  * addresses, innermost first.  *truncated is set if the stack was deeper.

@@ -46,7 +46,7 @@ static void mods_make_in(size_t file_cap)
 	cr_assert_not_null(live);
 	pfile_publish(live, LC_REC_LIVE);
 	epoch = (_Atomic uint32_t *)&live->epoch;
-	cr_assert_eq(modmap_init(&mods, &arena, &file, epoch, EXE_NAME), 0);
+	cr_assert_eq(modmap_init(&mods, dl_iterate_phdr, &arena, &file, epoch, EXE_NAME), 0);
 }
 
 static void setup(void)
