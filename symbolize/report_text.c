@@ -19,23 +19,6 @@
 #include "report.h"
 #include "viewkind.h"
 
-void report_duration(char *buf, size_t cap, uint64_t ns)
-{
-	if (ns < 1000)
-		snprintf(buf, cap, "%" PRIu64 " ns", ns);
-	else if (ns < 1000000)
-		snprintf(buf, cap, "%.2f us", (double)ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, cap, "%.2f ms", (double)ns / 1e6);
-	else
-		snprintf(buf, cap, "%.2f s", (double)ns / 1e9);
-}
-
-double report_pct(int64_t v, int64_t total)
-{
-	return total > 0 ? 100.0 * (double)v / (double)total : 0;
-}
-
 /* How each view's numbers read. */
 struct view_words {
 	const char *title;  /* the section's heading */
@@ -343,36 +326,6 @@ struct entry {
 	bool mixed;       /* several locks */
 	uint8_t kind;     /* the samples' kind, PROF_KIND_NONE if they differ */
 };
-
-char *report_stack_key(const struct profile *p, const struct prof_sample *s)
-{
-	char *buf = NULL, label[512];
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return NULL;
-	fprintf(f, "%x", s->flags);
-	for (uint32_t i = 0; i < s->nlocs; i++) {
-		const struct prof_location *l = &p->locations[s->locs[i]];
-		if (!l->nlines) {
-			profile_location_label(p, l, label, sizeof(label));
-			fprintf(f, ";%s", label);
-		}
-		for (uint32_t k = 0; k < l->nlines; k++)
-			fprintf(f, ";%u:%" PRId64, l->lines[k].function, l->lines[k].line);
-	}
-	fclose(f);
-	return buf;
-}
-
-bool report_is_uncharged(const struct profile *p, const struct prof_sample *s)
-{
-	if (s->view != LC_VIEW_HOLDER || s->lock || s->nlocs != 1)
-		return false;
-	const struct prof_location *l = &p->locations[s->locs[0]];
-	return l->mapping < 0 && l->nlines == 1 &&
-	       strcmp(p->functions[l->lines[0].function].name, PROF_UNCHARGED_NAME) == 0;
-}
 
 static int cmp_key(const void *a, const void *b)
 {
