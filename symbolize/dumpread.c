@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "names.h"
 #include "safeopen.h"
 
 static uint64_t rd_u64(const uint8_t *p)
@@ -385,14 +386,6 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, bool *know
 	}
 }
 
-static const char *rec_name(uint32_t type)
-{
-	static const char *const names[] = {"unknown", "meta",    "module", "bucket",
-	                                    "lost",    "totals",  "trailer", "lock",
-	                                    "pending", "slot",    "live"};
-	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
-}
-
 /* The records end without a trailer: how, and where. */
 static int records_end(struct dump *d, enum dump_end end, const char *what, uint64_t off)
 {
@@ -432,13 +425,13 @@ static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *e
 		}
 		uint64_t body = off + sizeof(struct lc_rec_head);
 		if (len - body < lc_dump_pad(size))
-			return records_end(d, DUMP_END_CUT, rec_name(type), off);
+			return records_end(d, DUMP_END_CUT, names_rec_type(type), off);
 		if (type == LC_REC_TRAILER)
 			return parse_trailer(d, buf, size, off, len, err, errlen);
 		struct cur c = {.p = buf + body, .left = size};
 		bool known;
 		if (parse_record(d, type, &c, &known) != 0 || (known && c.left != 0)) {
-			set_err(err, errlen, "corrupt %s record at offset %llu", rec_name(type),
+			set_err(err, errlen, "corrupt %s record at offset %llu", names_rec_type(type),
 			        (unsigned long long)off);
 			return -1;
 		}
@@ -576,6 +569,18 @@ int dump_read_file(const char *path, struct dump *d, char *err, size_t errlen)
 		d->file_ino = (uint64_t)st.st_ino;
 	}
 	return rc;
+}
+
+const char *dump_end_name(enum dump_end end)
+{
+	static const char *const names[] = {
+	    [DUMP_END_TRAILER] = "trailer",
+	    [DUMP_END_ZEROS] = "zeros",
+	    [DUMP_END_EOF] = "eof",
+	    [DUMP_END_CUT] = "cut",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == DUMP_NENDS, "a name for every end");
+	return (unsigned)end < sizeof(names) / sizeof(names[0]) ? names[end] : "?";
 }
 
 void dump_free(struct dump *d)

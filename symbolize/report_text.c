@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "report.h"
 #include "viewkind.h"
 
@@ -40,15 +41,6 @@ static const struct view_words words[LC_NVIEWS] = {
 
 /* ---- header ------------------------------------------------------------- */
 
-static const char *const lost_why[LC_LOST_NREASONS] = {
-    "lost the one-stack-per-thread draw (a thread that waits while it holds a lock keeps one "
-    "stack at a time; a mutex unlocked by another thread than its locker counts as held)",
-    "no room for a new stack (the arena was full: raise arena=; or the profile file stopped "
-    "growing: a line at exit said why)",
-    "inside lockcontend's own work", "stacks=0", "no stack could be unwound",
-    "more live threads than slots", "the thread's stack had no room to unwind on",
-};
-
 /* "N events (time) charged to _LostContendedLock: why..." for one view. */
 static void header_lost_view(const struct dump *d, enum lc_view v, const char *prefix, FILE *out)
 {
@@ -62,7 +54,7 @@ static void header_lost_view(const struct dump *d, enum lc_view v, const char *p
 	for (int r = 0; r < LC_LOST_NREASONS; r++) {
 		if (!d->lost[v][r].count)
 			continue;
-		fprintf(out, "%s%" PRIu64 " %s", sep, d->lost[v][r].count, lost_why[r]);
+		fprintf(out, "%s%" PRIu64 " %s", sep, d->lost[v][r].count, names_lost_why(r));
 		sep = ", ";
 	}
 	fprintf(out, "\n");
@@ -417,7 +409,7 @@ static void print_entry_head(const struct profile *p, const struct entry *e, int
 	else if (e->lock)
 		fprintf(out, " on %s", e->lock);
 	if (e->kind != LC_KIND_MUTEX && e->kind < LC_NKINDS) /* a mutex is what one expects */
-		fprintf(out, " (%s)", viewkind_kind_name(e->kind));
+		fprintf(out, " (%s)", names_kind(e->kind));
 	fprintf(out, " in %" PRId64 " %s", e->value[PROF_CONTENTIONS], words[view].events);
 	if (view == LC_VIEW_HOLD && e->max_ns) {
 		report_duration(longest, sizeof(longest), (uint64_t)e->max_ns);

@@ -75,6 +75,7 @@ enum lc_rec_type {
 	LC_REC_SLOT = 9,     /* zero or more: one thread slot's totals */
 	LC_REC_LIVE = 10,    /* exactly one, after META (a file read in its first
 	                      * microseconds may not have it yet): the writer's state */
+	LC_REC_NTYPES,       /* one past the last type: keep it last */
 };
 
 /* What a bucket (or a LOST record) measures.  One run gives all three. */
@@ -238,6 +239,7 @@ enum lc_live_state {
 	LC_LIVE_EXITED = 1,   /* ended at exit */
 	LC_LIVE_EXEC = 2,     /* ended by exec(): the new image has its own */
 	LC_LIVE_SNAPSHOT = 3, /* a copy taken on request while it ran */
+	LC_LIVE_NSTATES,      /* one past the last state: keep it last */
 };
 
 /* LC_REC_LIVE: the writer's state and the counters that belong to no slot,
