@@ -30,6 +30,7 @@
 #ifndef LOCKCONTEND_DUMPFMT_H
 #define LOCKCONTEND_DUMPFMT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
@@ -233,6 +234,21 @@ struct lc_rec_slot {
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 };
 
+/* The lost reasons a 3.0 writer knew: LC_LOST_NO_ROOM came with 3.1. */
+#define LC_LOST_NREASONS_3_0 6
+
+/* LC_REC_SLOT as a 3.0 writer laid it out: the same fields, but six lost
+ * reasons a view.  The only layout of an older version that a 3.1 reader
+ * still reads: it takes the count of reasons from the record's size (a
+ * LOST record says its own, nreasons). */
+struct lc_rec_slot_3_0 {
+	uint64_t count[LC_NVIEWS];
+	uint64_t delay_ns[LC_NVIEWS];
+	uint64_t timeouts;
+	uint64_t uncharged_ns;
+	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS_3_0];
+};
+
 /* LC_REC_LIVE.state */
 enum lc_live_state {
 	LC_LIVE_RUNNING = 0,  /* still recording (or it died: no TRAILER) */
@@ -302,6 +318,9 @@ _Static_assert(sizeof(struct lc_rec_segment) == 32, "segment layout");
 _Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
 _Static_assert(sizeof(struct lc_rec_lock) == 48, "lock layout");
 _Static_assert(sizeof(struct lc_rec_slot) == 400, "slot layout");
+_Static_assert(sizeof(struct lc_rec_slot_3_0) == 352, "3.0 slot layout");
+_Static_assert(offsetof(struct lc_rec_slot_3_0, lost) == offsetof(struct lc_rec_slot, lost),
+               "a 3.0 slot differs only in its count of lost reasons");
 _Static_assert(sizeof(struct lc_rec_live) == 64, "live layout");
 _Static_assert(sizeof(struct lc_rec_lost) == 8, "lost layout");
 _Static_assert(sizeof(struct lc_lost_entry) == 16, "lost entry layout");
