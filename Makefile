@@ -85,7 +85,8 @@ $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloa
 # The symbolizer's own suites need nothing of the preload: they build and
 # run whatever state the preload is in.
 READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump test_dumpstatus \
-                       test_epochs test_locknames test_pprof test_report test_robust)
+                       test_epochs test_formatdoc test_locknames test_pprof test_report \
+                       test_robust)
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
                       $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) \

@@ -1,10 +1,14 @@
 /*
  * dumpfmt.h — the one definition of lockcontend's raw dump format.
  *
- * Shared by the writer (preload/dumpwrite.c) and every reader
- * (symbolize/dumpread.c).  docs/format.md describes the same layout in
- * prose, one table per record; if you change one, change the other and
- * bump LC_DUMP_VERSION_MAJOR when an old reader could misread the file.
+ * Shared by the writer (preload/pfile.c, preload/dumpwrite.c) and every
+ * reader (symbolize/dumpread.c, which finds each field by offsetof and
+ * sizeof here: it has no offset of its own).  docs/format.md describes the
+ * same layout, one table per struct and per enumeration, and the names of
+ * the enumerations' values are symbolize/names.c's; test/unit/
+ * test_formatdoc.c fails when the three disagree.  If you change one,
+ * change the others, and bump LC_DUMP_VERSION_MAJOR when an old reader
+ * could misread the file.
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -25,7 +29,8 @@
  * says which it believed, the reader checks the pid).
  *
  * Readers skip record types they do not know (a newer minor version may
- * add some) and refuse a newer major version.
+ * add some) and refuse another major version.  The one older layout a
+ * reader still reads is a 3.0 SLOT (struct lc_rec_slot_3_0).
  */
 #ifndef LOCKCONTEND_DUMPFMT_H
 #define LOCKCONTEND_DUMPFMT_H
@@ -135,7 +140,7 @@ struct lc_rec_module {
 	uint32_t path_len;     /* bytes of path; "" is never written */
 	uint32_t epoch_first;  /* module epochs (LC_REC_LIVE.epoch) in which */
 	uint32_t epoch_last;   /* it was loaded; UINT32_MAX: still loaded */
-	/* followed by: struct lc_rec_segment seg[nsegments],
+	/* followed by: struct lc_rec_segment segments[nsegments],
 	 *              uint8_t build_id[build_id_len], char path[path_len] */
 };
 
