@@ -208,8 +208,8 @@ static int parse_bucket(struct dump *d, struct cur *c)
 	if (!cur_take(c, sizeof(struct lc_rec_bucket), &p))
 		return -1;
 	uint32_t n = RD_FIELD(p, struct lc_rec_bucket, nframes);
-	uint8_t view = RD_FIELD(p, struct lc_rec_bucket, view);
-	uint8_t kind = RD_FIELD(p, struct lc_rec_bucket, kind);
+	uint32_t view = RD_FIELD(p, struct lc_rec_bucket, view);
+	uint32_t kind = RD_FIELD(p, struct lc_rec_bucket, kind);
 	if (n == 0 || n > LC_DUMP_MAX_DEPTH || view >= LC_NVIEWS || kind >= LC_NKINDS ||
 	    !cur_take(c, n * (uint32_t)sizeof(uint64_t), &pcs) ||
 	    !grow_by_256((void **)&d->buckets, d->nbuckets, sizeof(*d->buckets)))
@@ -221,8 +221,8 @@ static int parse_bucket(struct dump *d, struct cur *c)
 	b->lock = RD_FIELD(p, struct lc_rec_bucket, lock);
 	b->flags = RD_FIELD(p, struct lc_rec_bucket, flags);
 	b->nframes = n;
-	b->view = view;
-	b->kind = kind;
+	b->view = (uint8_t)view; /* checked < LC_NVIEWS above */
+	b->kind = (uint8_t)kind;
 	b->epoch = RD_FIELD(p, struct lc_rec_bucket, epoch);
 	if (!(b->pcs = malloc(n * sizeof(uint64_t))))
 		return -1;
