@@ -546,8 +546,8 @@ static void expect_enum_name(const struct enum_table *e, const struct table *t, 
 	cr_expect(same_name(name, e->name(v), e->upper), "%s: %s %u is '%s', names.c: \"%s\"",
 	          t->heading, e->column, v, name, e->name(v));
 	const char *want = e->alias && strcmp(e->alias(v), e->name(v)) != 0 ? e->alias(v) : "";
-	cr_expect_str_eq(alias, want, "%s: %s %u: '(%s)', names.c: '%s'", t->heading, e->column, v,
-	                 alias, want);
+	cr_expect_str_eq(alias, want, "%s: %s %u: in parentheses '%s', names.c's other word: '%s'",
+	                 t->heading, e->column, v, alias, want);
 }
 
 Test(formatdoc, every_enum_table_is_dumpfmt_h_and_names_c)
