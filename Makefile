@@ -27,9 +27,9 @@ PRELOAD_CORE := text arena config stash pfile stacktab slots lockstate modmap un
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
-READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpstatus.o safeopen.o)
+READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpstatus.o names.o safeopen.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o resolve.o locknames.o viewkind.o \
-                         report_text.o report_locks.o report_folded.o report_pprof.o)
+                         report.o report_text.o report_locks.o report_folded.o report_pprof.o)
 
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
 INTEG_TESTS  := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,$(wildcard test/integration/test_*.c))
@@ -85,7 +85,8 @@ $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloa
 # The symbolizer's own suites need nothing of the preload: they build and
 # run whatever state the preload is in.
 READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump test_dumpstatus \
-                       test_epochs test_locknames test_pprof test_report test_robust)
+                       test_epochs test_formatdoc test_locknames test_pprof test_report \
+                       test_robust)
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
                       $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) \
@@ -149,9 +150,10 @@ FUZZ_FLAGS   := $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=fuzzer,address,undefi
 FUZZ_ARGS    := -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
                 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/
 
-FUZZ_READER  := symbolize/dumpread.c symbolize/dumpstatus.c symbolize/safeopen.c
+FUZZ_READER  := symbolize/dumpread.c symbolize/dumpstatus.c symbolize/names.c symbolize/safeopen.c
 $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/dumpread.h \
-                           symbolize/dumpstatus.h include/lockcontend/*.h | deps $(FUZZ_DIR)
+                           symbolize/dumpstatus.h symbolize/names.h include/lockcontend/*.h \
+                           | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_dumpread.c $(FUZZ_READER)
 
 # The robustness test (test/unit/test_robust.c: a real profile cut, bit-flipped

@@ -19,9 +19,10 @@
  *   in_flight   waits the threads counted that are in no stack yet (a file
  *               without trailer has its totals from the threads' slots)
  *
- * It parses with the project's own reader (symbolize/dumpread.c, linked as
- * build/symbolize/dumpread.o), so the bench never holds a second copy of
- * the format's rules; bench/Makefile builds it only once that object exists.
+ * It parses with the project's own reader (symbolize/dumpread.c and the
+ * names it uses, linked as build/symbolize/dumpread.o and names.o), so the
+ * bench never holds a second copy of the format's rules or names;
+ * bench/Makefile builds it only once those objects exist.
  */
 #include <stdio.h>
 
@@ -32,7 +33,6 @@ int main(int argc, char **argv)
 	struct dump d;
 	char err[256];
 	uint64_t count, delay, lost, lost_delay, in_flight, in_flight_delay;
-	static const char *const ends[] = {"trailer", "zeros", "eof", "cut"};
 	size_t nview[LC_NVIEWS] = {0};
 	int conserved = 1;
 
@@ -55,7 +55,7 @@ int main(int argc, char **argv)
 	       "holder_buckets=%zu hold_buckets=%zu conserved=%d end=%s in_flight=%llu\n",
 	       d.complete, nview[LC_VIEW_WAIT], (unsigned long long)count, (unsigned long long)lost,
 	       (unsigned long long)d.totals.stacks_refused, nview[LC_VIEW_HOLDER],
-	       nview[LC_VIEW_HOLD], conserved, ends[d.end], (unsigned long long)in_flight);
+	       nview[LC_VIEW_HOLD], conserved, dump_end_name(d.end), (unsigned long long)in_flight);
 	dump_free(&d);
 	return 0;
 }

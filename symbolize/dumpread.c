@@ -1,9 +1,13 @@
 /*
  * dumpread.c — parse a raw dump (see dumpread.h, dumpfmt.h, docs/format.md).
  *
- * Reading is a bounds-checked walk over records.  Integers are decoded
- * byte by byte as little-endian, so the reader does not depend on the host
- * or on alignment.  Errors that make the file unusable (wrong magic, another
+ * Reading is a bounds-checked walk over records.  Every field is found by
+ * its struct in dumpfmt.h — offsetof for where it is, sizeof for how wide
+ * (RD_FIELD) — and decoded byte by byte as little-endian, so the reader
+ * has no offset of its own, and depends neither on the host's byte order
+ * nor on the payload's alignment (a payload is never copied as a struct).
+ * The one older layout it reads, a 3.0 SLOT, is dumpfmt.h's
+ * lc_rec_slot_3_0.  Errors that make the file unusable (wrong magic, another
  * major version, a record that lies about its size inside the file) give -1
  * and one line; a file whose records end without a trailer (at a head of
  * zeros, at the end of the file, or cut inside a record) gives a model with
@@ -31,24 +35,52 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "names.h"
 #include "safeopen.h"
 
-static uint64_t rd_u64(const uint8_t *p)
+/* More lost reasons than any writer will know: a count past it is corrupt. */
+#define READ_MAX_REASONS 64
+
+/* An unsigned little-endian integer of n (at most 8) bytes at p. */
+static uint64_t rd_le(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
+	for (size_t i = n; i-- > 0;)
 		v = v << 8 | p[i];
 	return v;
 }
 
-static uint32_t rd_u32(const uint8_t *p)
+/* Field `member` of the dumpfmt.h struct `type` whose bytes start at p: at
+ * the field's offset, as wide as the field. */
+#define RD_FIELD(p, type, member) rd_le((p) + offsetof(type, member), sizeof(((type *)0)->member))
+
+/* Element i of an array of uint64_t whose bytes start at p (a stack's pcs,
+ * a SLOT's per-view counters). */
+static uint64_t rd_u64_at(const uint8_t *p, size_t i)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return rd_le(p + i * sizeof(uint64_t), sizeof(uint64_t));
 }
 
-static uint16_t rd_u16(const uint8_t *p)
+_Static_assert(sizeof(((struct lc_rec_slot *)0)->count[0]) == sizeof(uint64_t) &&
+                   sizeof(((struct lc_rec_slot *)0)->delay_ns[0]) == sizeof(uint64_t),
+               "rd_u64_at reads a slot's per-view counters");
+
+/* Entry i of an array of struct lc_lost_entry whose bytes start at p. */
+static struct lc_lost_entry rd_lost_entry(const uint8_t *p, size_t i)
 {
-	return (uint16_t)(p[0] | p[1] << 8);
+	const uint8_t *e = p + i * sizeof(struct lc_lost_entry);
+	return (struct lc_lost_entry){.count = RD_FIELD(e, struct lc_lost_entry, count),
+	                              .delay_ns = RD_FIELD(e, struct lc_lost_entry, delay_ns)};
+}
+
+/* Add a lost entry to reason r of one view.  Reasons this reader does not
+ * know (a newer minor version's) are folded into "no stack". */
+static void lost_add(struct lc_lost_entry *view, uint32_t r, struct lc_lost_entry e)
+{
+	if (r >= LC_LOST_NREASONS)
+		r = LC_LOST_NO_STACK;
+	view[r].count += e.count;
+	view[r].delay_ns += e.delay_ns;
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -91,19 +123,19 @@ static int parse_meta(struct dump *d, struct cur *c)
 	if (d->have_meta || !cur_take(c, sizeof(struct lc_rec_meta), &p))
 		return -1;
 	struct lc_rec_meta *m = &d->meta;
-	m->pid = rd_u64(p);
-	m->start_realtime_ns = rd_u64(p + 8);
-	m->end_realtime_ns = rd_u64(p + 16);
-	m->start_mono_ns = rd_u64(p + 24);
-	m->end_mono_ns = rd_u64(p + 32);
-	m->clock = rd_u32(p + 40);
-	m->rate = rd_u32(p + 44);
-	m->depth = rd_u32(p + 48);
-	m->flags = rd_u32(p + 52);
-	m->arena_bytes = rd_u64(p + 56);
-	m->arena_used = rd_u64(p + 64);
-	m->exe_len = rd_u32(p + 72);
-	m->hold_rate = rd_u32(p + 76);
+	m->pid = RD_FIELD(p, struct lc_rec_meta, pid);
+	m->start_realtime_ns = RD_FIELD(p, struct lc_rec_meta, start_realtime_ns);
+	m->end_realtime_ns = RD_FIELD(p, struct lc_rec_meta, end_realtime_ns);
+	m->start_mono_ns = RD_FIELD(p, struct lc_rec_meta, start_mono_ns);
+	m->end_mono_ns = RD_FIELD(p, struct lc_rec_meta, end_mono_ns);
+	m->clock = RD_FIELD(p, struct lc_rec_meta, clock);
+	m->rate = RD_FIELD(p, struct lc_rec_meta, rate);
+	m->depth = RD_FIELD(p, struct lc_rec_meta, depth);
+	m->flags = RD_FIELD(p, struct lc_rec_meta, flags);
+	m->arena_bytes = RD_FIELD(p, struct lc_rec_meta, arena_bytes);
+	m->arena_used = RD_FIELD(p, struct lc_rec_meta, arena_used);
+	m->exe_len = RD_FIELD(p, struct lc_rec_meta, exe_len);
+	m->hold_rate = RD_FIELD(p, struct lc_rec_meta, hold_rate);
 	if (m->exe_len > LC_DUMP_MAX_PATH || !cur_take(c, m->exe_len, &exe))
 		return -1;
 	if (!(d->exe = dup_str(exe, m->exe_len)))
@@ -121,10 +153,11 @@ static int parse_segments(struct dump_module *mod, struct cur *c)
 	for (uint32_t i = 0; i < mod->nsegments; i++) {
 		if (!cur_take(c, sizeof(struct lc_rec_segment), &p))
 			return -1;
-		mod->segments[i].vaddr = rd_u64(p);
-		mod->segments[i].memsz = rd_u64(p + 8);
-		mod->segments[i].offset = rd_u64(p + 16);
-		mod->segments[i].flags = rd_u32(p + 24);
+		struct lc_rec_segment *seg = &mod->segments[i];
+		seg->vaddr = RD_FIELD(p, struct lc_rec_segment, vaddr);
+		seg->memsz = RD_FIELD(p, struct lc_rec_segment, memsz);
+		seg->offset = RD_FIELD(p, struct lc_rec_segment, offset);
+		seg->flags = RD_FIELD(p, struct lc_rec_segment, flags);
 	}
 	return 0;
 }
@@ -141,13 +174,13 @@ static int parse_module(struct dump *d, struct cur *c)
 	d->modules = mods;
 	struct dump_module *mod = &mods[d->nmodules];
 	memset(mod, 0, sizeof(*mod));
-	mod->id = rd_u32(p);
-	mod->nsegments = rd_u32(p + 4);
-	mod->load_bias = rd_u64(p + 8);
-	mod->build_id_len = rd_u32(p + 16);
-	uint32_t path_len = rd_u32(p + 20);
-	mod->epoch_first = rd_u32(p + 24);
-	mod->epoch_last = rd_u32(p + 28);
+	mod->id = RD_FIELD(p, struct lc_rec_module, id);
+	mod->nsegments = RD_FIELD(p, struct lc_rec_module, nsegments);
+	mod->load_bias = RD_FIELD(p, struct lc_rec_module, load_bias);
+	mod->build_id_len = RD_FIELD(p, struct lc_rec_module, build_id_len);
+	uint32_t path_len = RD_FIELD(p, struct lc_rec_module, path_len);
+	mod->epoch_first = RD_FIELD(p, struct lc_rec_module, epoch_first);
+	mod->epoch_last = RD_FIELD(p, struct lc_rec_module, epoch_last);
 	d->nmodules++; /* counted now so dump_free releases partial data */
 	if (mod->nsegments > LC_DUMP_MAX_SEGMENTS || mod->build_id_len > LC_DUMP_MAX_BUILD_ID ||
 	    path_len > LC_DUMP_MAX_PATH || mod->epoch_first > mod->epoch_last ||
@@ -174,26 +207,27 @@ static int parse_bucket(struct dump *d, struct cur *c)
 	const uint8_t *p, *pcs;
 	if (!cur_take(c, sizeof(struct lc_rec_bucket), &p))
 		return -1;
-	uint32_t n = rd_u32(p + 36);
-	uint8_t view = p[40], kind = p[41];
+	uint32_t n = RD_FIELD(p, struct lc_rec_bucket, nframes);
+	uint32_t view = RD_FIELD(p, struct lc_rec_bucket, view);
+	uint32_t kind = RD_FIELD(p, struct lc_rec_bucket, kind);
 	if (n == 0 || n > LC_DUMP_MAX_DEPTH || view >= LC_NVIEWS || kind >= LC_NKINDS ||
-	    !cur_take(c, n * 8u, &pcs) ||
+	    !cur_take(c, n * (uint32_t)sizeof(uint64_t), &pcs) ||
 	    !grow_by_256((void **)&d->buckets, d->nbuckets, sizeof(*d->buckets)))
 		return -1;
 	struct dump_bucket *b = &d->buckets[d->nbuckets];
-	b->count = rd_u64(p);
-	b->delay_ns = rd_u64(p + 8);
-	b->max_ns = rd_u64(p + 16);
-	b->lock = rd_u64(p + 24);
-	b->flags = rd_u32(p + 32);
+	b->count = RD_FIELD(p, struct lc_rec_bucket, count);
+	b->delay_ns = RD_FIELD(p, struct lc_rec_bucket, delay_ns);
+	b->max_ns = RD_FIELD(p, struct lc_rec_bucket, max_ns);
+	b->lock = RD_FIELD(p, struct lc_rec_bucket, lock);
+	b->flags = RD_FIELD(p, struct lc_rec_bucket, flags);
 	b->nframes = n;
-	b->view = view;
-	b->kind = kind;
-	b->epoch = rd_u32(p + 44);
+	b->view = (uint8_t)view; /* checked < LC_NVIEWS above */
+	b->kind = (uint8_t)kind;
+	b->epoch = RD_FIELD(p, struct lc_rec_bucket, epoch);
 	if (!(b->pcs = malloc(n * sizeof(uint64_t))))
 		return -1;
 	for (uint32_t i = 0; i < n; i++)
-		b->pcs[i] = rd_u64(pcs + 8 * i);
+		b->pcs[i] = rd_u64_at(pcs, i);
 	d->nbuckets++;
 	return 0;
 }
@@ -207,22 +241,24 @@ static int parse_lock(struct dump *d, struct cur *c)
 	const uint8_t *p, *pcs, *room;
 	if (!cur_take(c, sizeof(struct lc_rec_lock), &p))
 		return -1;
-	uint32_t kind = rd_u32(p + 32), n = rd_u32(p + 36);
-	if (kind >= LC_NKINDS || n > LC_LOCK_FIRST_FRAMES || !cur_take(c, n * 8u, &pcs) ||
-	    c->left > (LC_LOCK_FIRST_FRAMES - n) * 8u || !cur_take(c, c->left, &room) ||
+	uint32_t kind = RD_FIELD(p, struct lc_rec_lock, kind);
+	uint32_t n = RD_FIELD(p, struct lc_rec_lock, nframes);
+	const uint32_t pc_size = sizeof(uint64_t);
+	if (kind >= LC_NKINDS || n > LC_LOCK_FIRST_FRAMES || !cur_take(c, n * pc_size, &pcs) ||
+	    c->left > (LC_LOCK_FIRST_FRAMES - n) * pc_size || !cur_take(c, c->left, &room) ||
 	    !grow_by_256((void **)&d->locks, d->nlocks, sizeof(*d->locks)))
 		return -1;
 	struct dump_lock *l = &d->locks[d->nlocks++];
 	memset(l, 0, sizeof(*l));
-	l->addr = rd_u64(p);
-	l->trylock_failures = rd_u64(p + 8);
-	l->timeouts = rd_u64(p + 16);
-	l->uncharged_ns = rd_u64(p + 24);
+	l->addr = RD_FIELD(p, struct lc_rec_lock, addr);
+	l->trylock_failures = RD_FIELD(p, struct lc_rec_lock, trylock_failures);
+	l->timeouts = RD_FIELD(p, struct lc_rec_lock, timeouts);
+	l->uncharged_ns = RD_FIELD(p, struct lc_rec_lock, uncharged_ns);
 	l->kind = kind;
 	l->nframes = n;
-	l->epoch = rd_u32(p + 40);
+	l->epoch = RD_FIELD(p, struct lc_rec_lock, epoch);
 	for (uint32_t i = 0; i < n; i++)
-		l->pcs[i] = rd_u64(pcs + 8 * i);
+		l->pcs[i] = rd_u64_at(pcs, i);
 	return 0;
 }
 
@@ -231,61 +267,68 @@ static int parse_lost(struct dump *d, struct cur *c)
 	const uint8_t *p;
 	if (!cur_take(c, sizeof(struct lc_rec_lost), &p))
 		return -1;
-	uint32_t view = rd_u32(p), n = rd_u32(p + 4);
-	if (view >= LC_NVIEWS || (d->lost_views & 1u << view) || n > 64 ||
+	uint32_t view = RD_FIELD(p, struct lc_rec_lost, view);
+	uint32_t n = RD_FIELD(p, struct lc_rec_lost, nreasons);
+	if (view >= LC_NVIEWS || (d->lost_views & 1u << view) || n > READ_MAX_REASONS ||
 	    !cur_take(c, n * (uint32_t)sizeof(struct lc_lost_entry), &p))
 		return -1;
-	/* Reasons this reader does not know are folded into "no stack". */
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t r = i < LC_LOST_NREASONS ? i : LC_LOST_NO_STACK;
-		d->lost[view][r].count += rd_u64(p + 16 * i);
-		d->lost[view][r].delay_ns += rd_u64(p + 16 * i + 8);
-	}
+	for (uint32_t i = 0; i < n; i++)
+		lost_add(d->lost[view], i, rd_lost_entry(p, i));
 	d->lost_views |= 1u << view;
 	d->have_lost = true;
 	return 0;
 }
 
 /* A SLOT's lost counters are [view][reason] for as many reasons as its
- * writer knew: 6 before format 3.1, 7 since.  Reasons this reader does not
- * know are folded into "no stack", as in LOST. */
+ * writer knew: LC_LOST_NREASONS_3_0 before format 3.1 (struct
+ * lc_rec_slot_3_0), LC_LOST_NREASONS since; the fields before them are
+ * laid out alike.  The record's size says how many: a whole number of
+ * reasons, each LC_NVIEWS entries.  Reasons this reader does not know are
+ * folded into "no stack", as in LOST. */
 static int parse_slot(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
-	uint32_t head = offsetof(struct lc_rec_slot, lost), row = LC_NVIEWS * 16;
-	uint32_t nr = c->left >= head ? (c->left - head) / row : 0;
-	if (nr < LC_LOST_NO_SLOT + 1 || nr > 64 || !cur_take(c, head + nr * row, &p) ||
+	const uint32_t head = offsetof(struct lc_rec_slot, lost);
+	const uint32_t per_reason = LC_NVIEWS * sizeof(struct lc_lost_entry);
+	uint32_t nr = c->left >= head ? (c->left - head) / per_reason : 0;
+	if (nr < LC_LOST_NREASONS_3_0 || nr > READ_MAX_REASONS ||
+	    !cur_take(c, head + nr * per_reason, &p) ||
 	    !grow_by_256((void **)&d->slots, d->nslots, sizeof(*d->slots)))
 		return -1;
 	struct lc_rec_slot *s = &d->slots[d->nslots++];
 	memset(s, 0, sizeof(*s));
 	for (int v = 0; v < LC_NVIEWS; v++) {
-		s->count[v] = rd_u64(p + 8 * v);
-		s->delay_ns[v] = rd_u64(p + 24 + 8 * v);
+		s->count[v] = rd_u64_at(p + offsetof(struct lc_rec_slot, count), v);
+		s->delay_ns[v] = rd_u64_at(p + offsetof(struct lc_rec_slot, delay_ns), v);
 	}
-	s->timeouts = rd_u64(p + 48);
-	s->uncharged_ns = rd_u64(p + 56);
-	for (uint32_t v = 0; v < LC_NVIEWS; v++) {
-		for (uint32_t i = 0; i < nr; i++) {
-			const uint8_t *e = p + head + 16 * (nr * v + i);
-			uint32_t r = i < LC_LOST_NREASONS ? i : LC_LOST_NO_STACK;
-			s->lost[v][r].count += rd_u64(e);
-			s->lost[v][r].delay_ns += rd_u64(e + 8);
-		}
-	}
+	s->timeouts = RD_FIELD(p, struct lc_rec_slot, timeouts);
+	s->uncharged_ns = RD_FIELD(p, struct lc_rec_slot, uncharged_ns);
+	for (uint32_t v = 0; v < LC_NVIEWS; v++)
+		for (uint32_t i = 0; i < nr; i++)
+			lost_add(s->lost[v], i, rd_lost_entry(p + head, nr * v + i));
 	return 0;
 }
+
+_Static_assert(sizeof(struct lc_rec_slot_3_0) == offsetof(struct lc_rec_slot, lost) +
+                                                      LC_LOST_NREASONS_3_0 * LC_NVIEWS *
+                                                          sizeof(struct lc_lost_entry),
+               "parse_slot's rule reads a 3.0 slot");
 
 static int parse_live(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
 	if (d->have_live || !cur_take(c, sizeof(struct lc_rec_live), &p))
 		return -1;
-	d->live = (struct lc_rec_live){
-	    .state = rd_u32(p), .epoch = rd_u32(p + 4), .snapshots = rd_u64(p + 8),
-	    .snapshot_mono_ns = rd_u64(p + 16), .trylock_failures = rd_u64(p + 24),
-	    .stacks_refused = rd_u64(p + 32), .locks_refused = rd_u64(p + 40),
-	    .threads_seen = rd_u64(p + 48), .modules_dropped = rd_u64(p + 56)};
+	struct lc_rec_live *l = &d->live;
+	l->state = RD_FIELD(p, struct lc_rec_live, state);
+	l->epoch = RD_FIELD(p, struct lc_rec_live, epoch);
+	l->snapshots = RD_FIELD(p, struct lc_rec_live, snapshots);
+	l->snapshot_mono_ns = RD_FIELD(p, struct lc_rec_live, snapshot_mono_ns);
+	l->trylock_failures = RD_FIELD(p, struct lc_rec_live, trylock_failures);
+	l->stacks_refused = RD_FIELD(p, struct lc_rec_live, stacks_refused);
+	l->locks_refused = RD_FIELD(p, struct lc_rec_live, locks_refused);
+	l->threads_seen = RD_FIELD(p, struct lc_rec_live, threads_seen);
+	l->modules_dropped = RD_FIELD(p, struct lc_rec_live, modules_dropped);
 	d->have_live = true;
 	return 0;
 }
@@ -295,11 +338,23 @@ static int parse_totals(struct dump *d, struct cur *c)
 	const uint8_t *p;
 	if (d->have_totals || !cur_take(c, sizeof(struct lc_rec_totals), &p))
 		return -1;
-	uint64_t v[16];
-	for (int i = 0; i < 16; i++)
-		v[i] = rd_u64(p + 8 * i);
-	d->totals = (struct lc_rec_totals){v[0], v[1], v[2],  v[3],  v[4],  v[5],  v[6],  v[7],
-	                                   v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]};
+	struct lc_rec_totals *t = &d->totals;
+	t->contentions = RD_FIELD(p, struct lc_rec_totals, contentions);
+	t->delay_ns = RD_FIELD(p, struct lc_rec_totals, delay_ns);
+	t->timeouts = RD_FIELD(p, struct lc_rec_totals, timeouts);
+	t->buckets = RD_FIELD(p, struct lc_rec_totals, buckets);
+	t->modules = RD_FIELD(p, struct lc_rec_totals, modules);
+	t->stacks_refused = RD_FIELD(p, struct lc_rec_totals, stacks_refused);
+	t->threads_unread = RD_FIELD(p, struct lc_rec_totals, threads_unread);
+	t->threads_seen = RD_FIELD(p, struct lc_rec_totals, threads_seen);
+	t->caused_count = RD_FIELD(p, struct lc_rec_totals, caused_count);
+	t->caused_ns = RD_FIELD(p, struct lc_rec_totals, caused_ns);
+	t->uncharged_ns = RD_FIELD(p, struct lc_rec_totals, uncharged_ns);
+	t->holds = RD_FIELD(p, struct lc_rec_totals, holds);
+	t->hold_ns = RD_FIELD(p, struct lc_rec_totals, hold_ns);
+	t->trylock_failures = RD_FIELD(p, struct lc_rec_totals, trylock_failures);
+	t->locks = RD_FIELD(p, struct lc_rec_totals, locks);
+	t->locks_refused = RD_FIELD(p, struct lc_rec_totals, locks_refused);
 	d->have_totals = true;
 	return 0;
 }
@@ -312,6 +367,13 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* The magics fill their fields exactly, without a terminator. */
+_Static_assert(sizeof(LC_DUMP_MAGIC) - 1 == sizeof(((struct lc_dump_header *)0)->magic),
+               "header magic");
+_Static_assert(sizeof(LC_DUMP_END_MAGIC) - 1 == sizeof(((struct lc_rec_trailer *)0)->end_magic),
+               "trailer magic");
+
+/* The only layout written: 8-byte pointers (x86-64, aarch64), little-endian. */
 static int parse_header(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen)
 {
 	if (len < sizeof(struct lc_dump_header)) {
@@ -324,21 +386,25 @@ static int parse_header(const uint8_t *buf, size_t len, struct dump *d, char *er
 		                     "a lockcontend dump)");
 		return -1;
 	}
-	if (memcmp(buf, LC_DUMP_MAGIC, 8) != 0) {
-		set_err(err, errlen, "not a lockcontend dump (bad magic at offset 0)");
+	if (memcmp(buf + offsetof(struct lc_dump_header, magic), LC_DUMP_MAGIC,
+	           sizeof(LC_DUMP_MAGIC) - 1) != 0) {
+		set_err(err, errlen, "not a lockcontend dump (bad magic at offset %zu)",
+		        offsetof(struct lc_dump_header, magic));
 		return -1;
 	}
-	d->version_major = rd_u16(buf + 8);
-	d->version_minor = rd_u16(buf + 10);
+	d->version_major = RD_FIELD(buf, struct lc_dump_header, version_major);
+	d->version_minor = RD_FIELD(buf, struct lc_dump_header, version_minor);
 	if (d->version_major != LC_DUMP_VERSION_MAJOR) {
 		set_err(err, errlen, "dump format version %u.%u is not supported (this reader: %u.x)",
 		        d->version_major, d->version_minor, LC_DUMP_VERSION_MAJOR);
 		return -1;
 	}
-	if (buf[12] != 8 || buf[13] != LC_DUMP_ENDIAN_LITTLE ||
-	    rd_u16(buf + 14) != sizeof(struct lc_dump_header)) {
-		set_err(err, errlen, "unsupported dump layout (pointer size %u, endian %u) at offset 12",
-		        buf[12], buf[13]);
+	unsigned pointer_size = RD_FIELD(buf, struct lc_dump_header, pointer_size);
+	unsigned endian = RD_FIELD(buf, struct lc_dump_header, endian);
+	if (pointer_size != 8 || endian != LC_DUMP_ENDIAN_LITTLE ||
+	    RD_FIELD(buf, struct lc_dump_header, header_size) != sizeof(struct lc_dump_header)) {
+		set_err(err, errlen, "unsupported dump layout (pointer size %u, endian %u) at offset %zu",
+		        pointer_size, endian, offsetof(struct lc_dump_header, pointer_size));
 		return -1;
 	}
 	return 0;
@@ -348,8 +414,11 @@ static int parse_trailer(struct dump *d, const uint8_t *buf, uint32_t size, uint
                          size_t len, char *err, size_t errlen)
 {
 	const uint8_t *p = buf + off + sizeof(struct lc_rec_head);
-	if (size != sizeof(struct lc_rec_trailer) || memcmp(p + 16, LC_DUMP_END_MAGIC, 8) != 0 ||
-	    rd_u64(p) != d->records || rd_u64(p + 8) != off) {
+	if (size != sizeof(struct lc_rec_trailer) ||
+	    memcmp(p + offsetof(struct lc_rec_trailer, end_magic), LC_DUMP_END_MAGIC,
+	           sizeof(LC_DUMP_END_MAGIC) - 1) != 0 ||
+	    RD_FIELD(p, struct lc_rec_trailer, records) != d->records ||
+	    RD_FIELD(p, struct lc_rec_trailer, bytes) != off) {
 		set_err(err, errlen, "corrupt trailer at offset %llu (records or size do not match)",
 		        (unsigned long long)off);
 		return -1;
@@ -385,14 +454,6 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, bool *know
 	}
 }
 
-static const char *rec_name(uint32_t type)
-{
-	static const char *const names[] = {"unknown", "meta",    "module", "bucket",
-	                                    "lost",    "totals",  "trailer", "lock",
-	                                    "pending", "slot",    "live"};
-	return type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
-}
-
 /* The records end without a trailer: how, and where. */
 static int records_end(struct dump *d, enum dump_end end, const char *what, uint64_t off)
 {
@@ -422,7 +483,8 @@ static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *e
 		if (len - off < sizeof(struct lc_rec_head))
 			return records_end(d, all_zero(buf + off, len - off) ? DUMP_END_ZEROS : DUMP_END_CUT,
 			                   "its head", off);
-		uint32_t type = rd_u32(buf + off), size = rd_u32(buf + off + 4);
+		uint32_t type = RD_FIELD(buf + off, struct lc_rec_head, type);
+		uint32_t size = RD_FIELD(buf + off, struct lc_rec_head, size);
 		if (type == 0)
 			return records_end(d, DUMP_END_ZEROS, NULL, off);
 		if (size > LC_DUMP_MAX_RECORD) {
@@ -432,13 +494,13 @@ static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *e
 		}
 		uint64_t body = off + sizeof(struct lc_rec_head);
 		if (len - body < lc_dump_pad(size))
-			return records_end(d, DUMP_END_CUT, rec_name(type), off);
+			return records_end(d, DUMP_END_CUT, names_rec_type(type), off);
 		if (type == LC_REC_TRAILER)
 			return parse_trailer(d, buf, size, off, len, err, errlen);
 		struct cur c = {.p = buf + body, .left = size};
 		bool known;
 		if (parse_record(d, type, &c, &known) != 0 || (known && c.left != 0)) {
-			set_err(err, errlen, "corrupt %s record at offset %llu", rec_name(type),
+			set_err(err, errlen, "corrupt %s record at offset %llu", names_rec_type(type),
 			        (unsigned long long)off);
 			return -1;
 		}
@@ -576,6 +638,18 @@ int dump_read_file(const char *path, struct dump *d, char *err, size_t errlen)
 		d->file_ino = (uint64_t)st.st_ino;
 	}
 	return rc;
+}
+
+const char *dump_end_name(enum dump_end end)
+{
+	static const char *const names[] = {
+	    [DUMP_END_TRAILER] = "trailer",
+	    [DUMP_END_ZEROS] = "zeros",
+	    [DUMP_END_EOF] = "eof",
+	    [DUMP_END_CUT] = "cut",
+	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) == DUMP_NENDS, "a name for every end");
+	return (unsigned)end < sizeof(names) / sizeof(names[0]) ? names[end] : "?";
 }
 
 void dump_free(struct dump *d)

@@ -78,6 +78,7 @@ enum dump_end {
 	DUMP_END_ZEROS,   /* a head of zeros: nothing more was written (live, or died) */
 	DUMP_END_EOF,     /* the file ends right after a whole record, no trailer */
 	DUMP_END_CUT,     /* the file ends inside a record or its head: cut short */
+	DUMP_NENDS,       /* one past the last: keep it last */
 };
 
 struct dump {
@@ -123,6 +124,10 @@ int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t
 int dump_read_file(const char *path, struct dump *d, char *err, size_t errlen);
 
 void dump_free(struct dump *d);
+
+/* "trailer", "zeros", "eof", "cut" (as lockcontend-rawdump prints them);
+ * "?" out of range.  The format's own enumerations are named in names.h. */
+const char *dump_end_name(enum dump_end end);
 
 /* The module whose PT_LOAD segments contain pc and that was loaded in
  * module epoch `epoch` (a bucket's or a LOCK record's); if none was, one

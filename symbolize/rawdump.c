@@ -18,6 +18,8 @@
  * short inside a record or did not add up.
  * The across-view relation (caused + uncharged == delay) is printed but not
  * checked: waits still in progress at dump time may break it.
+ * Every view, kind, lost reason and state is printed by its names.h name
+ * (a view by the format's word: "wait", not the command line's "waiter").
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -25,10 +27,7 @@
 
 #include "dumpread.h"
 #include "dumpstatus.h"
-
-static const char *const lost_names[LC_LOST_NREASONS] = {
-    "evicted", "arena_full", "reentrant", "no_stacks", "no_stack", "no_slot", "no_room",
-};
+#include "names.h"
 
 /* m: the module of pc (in the epoch of its bucket or LOCK record). */
 static void print_frame(const struct dump_module *m, uint64_t pc)
@@ -55,16 +54,13 @@ static void print_modules(const struct dump *d)
 	}
 }
 
-static const char *const view_names[LC_NVIEWS] = {"wait", "holder", "hold"};
-static const char *const kind_names[LC_NKINDS] = {"mutex", "rdlock", "wrlock", "spin"};
-
 static void print_buckets(const struct dump *d)
 {
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		const struct dump_bucket *b = &d->buckets[i];
 		printf("bucket %s %s lock %#" PRIx64 " count %" PRIu64 " delay_ns %" PRIu64
 		       " max_ns %" PRIu64 " flags%s%s%s epoch %u frames %u:",
-		       view_names[b->view], kind_names[b->kind], b->lock, b->count, b->delay_ns,
+		       names_view(b->view), names_kind(b->kind), b->lock, b->count, b->delay_ns,
 		       b->max_ns, b->flags ? "" : " -", b->flags & LC_BUCKET_TRUNCATED ? " truncated" : "",
 		       b->flags & LC_BUCKET_TIMEDOUT ? " timedout" : "", b->epoch, b->nframes);
 		for (uint32_t k = 0; k < b->nframes; k++)
@@ -79,15 +75,13 @@ static void print_locks(const struct dump *d)
 		const struct dump_lock *l = &d->locks[i];
 		printf("lock %#" PRIx64 " %s trylock_failures %" PRIu64 " timeouts %" PRIu64
 		       " uncharged_ns %" PRIu64 " epoch %u first frames %u:",
-		       l->addr, kind_names[l->kind], l->trylock_failures, l->timeouts, l->uncharged_ns,
+		       l->addr, names_kind(l->kind), l->trylock_failures, l->timeouts, l->uncharged_ns,
 		       l->epoch, l->nframes);
 		for (uint32_t k = 0; k < l->nframes; k++)
 			print_frame(dump_module_in_epoch(d, l->pcs[k], l->epoch), l->pcs[k]);
 		printf("\n");
 	}
 }
-
-static const char *const state_names[] = {"running", "exited", "exec", "snapshot"};
 
 static void print_live(const struct dump *d)
 {
@@ -99,7 +93,7 @@ static void print_live(const struct dump *d)
 	printf("live state %s epoch %u snapshots %" PRIu64 " snapshot_mono_ns %" PRIu64
 	       " trylock_failures %" PRIu64 " stacks_refused %" PRIu64 " locks_refused %" PRIu64
 	       " threads_seen %" PRIu64 " modules_dropped %" PRIu64 "\n",
-	       l->state < 4 ? state_names[l->state] : "unknown", l->epoch, l->snapshots,
+	       names_live_state(l->state), l->epoch, l->snapshots,
 	       l->snapshot_mono_ns, l->trylock_failures, l->stacks_refused, l->locks_refused,
 	       l->threads_seen, l->modules_dropped);
 }
@@ -111,7 +105,7 @@ static void print_slots(const struct dump *d)
 		const struct lc_rec_slot *s = &d->slots[i];
 		printf("slot %zu", i);
 		for (int v = 0; v < LC_NVIEWS; v++)
-			printf(" %s %" PRIu64 "/%" PRIu64, view_names[v], s->count[v], s->delay_ns[v]);
+			printf(" %s %" PRIu64 "/%" PRIu64, names_view(v), s->count[v], s->delay_ns[v]);
 		printf(" timeouts %" PRIu64 " uncharged_ns %" PRIu64 " lost", s->timeouts,
 		       s->uncharged_ns);
 		const char *none = " -";
@@ -119,7 +113,7 @@ static void print_slots(const struct dump *d)
 			for (int r = 0; r < LC_LOST_NREASONS; r++) {
 				if (!s->lost[v][r].count && !s->lost[v][r].delay_ns)
 					continue;
-				printf(" %s:%s %" PRIu64 "/%" PRIu64, view_names[v], lost_names[r],
+				printf(" %s:%s %" PRIu64 "/%" PRIu64, names_view(v), names_lost(r),
 				       s->lost[v][r].count, s->lost[v][r].delay_ns);
 				none = "";
 			}
@@ -153,14 +147,14 @@ static bool print_view(const struct dump *d, enum lc_view v)
 {
 	uint64_t lc, ld, sc, sd;
 	dump_lost_sum(d, v, &lc, &ld);
-	printf("sentinel %s %s count %" PRIu64 " delay_ns %" PRIu64 "%s\n", view_names[v],
+	printf("sentinel %s %s count %" PRIu64 " delay_ns %" PRIu64 "%s\n", names_view(v),
 	       LC_SENTINEL_NAME, lc, ld, d->lost_views & 1u << v ? "" : " (no lost record)");
 	for (int r = 0; r < LC_LOST_NREASONS; r++)
-		printf("lost %s %s count %" PRIu64 " delay_ns %" PRIu64 "\n", view_names[v],
-		       lost_names[r], d->lost[v][r].count, d->lost[v][r].delay_ns);
+		printf("lost %s %s count %" PRIu64 " delay_ns %" PRIu64 "\n", names_view(v),
+		       names_lost(r), d->lost[v][r].count, d->lost[v][r].delay_ns);
 	dump_sum(d, v, &sc, &sd);
 	bool ok = dump_view_conserved(d, v);
-	printf("check %s buckets+sentinel count %" PRIu64 " delay_ns %" PRIu64 ": %s", view_names[v],
+	printf("check %s buckets+sentinel count %" PRIu64 " delay_ns %" PRIu64 ": %s", names_view(v),
 	       sc, sd, ok ? "conserved" : "MISMATCH");
 	if (!ok && dump_totals_while_running(d) && dump_view_in_flight(d, v, &lc, &ld)) {
 		printf(" -> in flight count %" PRIu64 " delay_ns %" PRIu64, lc, ld);
@@ -185,8 +179,6 @@ static bool print_summary(const struct dump *d)
 	return ok && counted;
 }
 
-static const char *const end_names[] = {"trailer", "zeros", "eof", "cut"};
-
 static int rawdump_file(const char *path)
 {
 	struct dump d;
@@ -200,7 +192,7 @@ static int rawdump_file(const char *path)
 	dumpstatus_describe(&d, &st, status, sizeof(status));
 	const struct lc_rec_meta *m = &d.meta;
 	printf("file %s\nversion %u.%u %s end %s at %" PRIu64 "\n", path, d.version_major,
-	       d.version_minor, d.complete ? "complete" : "INCOMPLETE", end_names[d.end],
+	       d.version_minor, d.complete ? "complete" : "INCOMPLETE", dump_end_name(d.end),
 	       d.stop_offset);
 	printf("status %s\n", status);
 	if (!d.complete)
@@ -213,7 +205,7 @@ static int rawdump_file(const char *path)
 		printf("duration_ns unknown");
 	printf(" rate %u depth %u stacks %s holder %s hold_rate %u clock %s\n", m->rate, m->depth,
 	       m->flags & LC_META_STACKS ? "on" : "off", m->flags & LC_META_HOLDER ? "on" : "off",
-	       m->hold_rate, m->clock == LC_CLOCK_MONOTONIC ? "monotonic" : "unknown");
+	       m->hold_rate, names_clock(m->clock));
 	printf("arena used %" PRIu64 " of %" PRIu64 "\n", m->arena_used, m->arena_bytes);
 	print_live(&d);
 	print_modules(&d);

@@ -7,7 +7,9 @@
  * a file was complete), with what became of their writers (dumpstatus.h:
  * exited, live, died...).  Folded and pprof output show one view; the text
  * report shows the waiter and holder views by default (view < 0) or the
- * one asked for, then the lock table (report_locks.c).
+ * one asked for, then the lock table (report_locks.c).  What the writers
+ * share (durations, percentages, the stack key, the _NotChargedToHolder
+ * test) is defined in report.c, so no report file depends on another's.
  */
 #ifndef LOCKCONTEND_REPORT_H
 #define LOCKCONTEND_REPORT_H

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "locknames.h"
+#include "names.h"
 #include "report.h"
-#include "viewkind.h"
 
 #define SHORT_FRAMES 3 /* frames of a one-line stack */
 #define SHORT_NAME 48  /* characters of a name in it */
@@ -159,7 +159,7 @@ static const char *kind_label(uint32_t kinds)
 		return (kinds & ~rw) ? "mixed" : "rwlock";
 	for (int k = 0; k < LC_NKINDS; k++)
 		if (kinds == 1u << k)
-			return viewkind_kind_name(k);
+			return names_kind((uint32_t)k);
 	return kinds ? "mixed" : "-";
 }
 

@@ -39,7 +39,7 @@
 #include <zlib.h>
 
 #include "lockcontend/dumpfmt.h"
-#include "viewkind.h"
+#include "names.h"
 
 /* Field numbers of profile.proto. */
 enum {
@@ -314,7 +314,7 @@ static void enc_sample(struct enc *e, const struct prof_sample *s)
 	if (s->lock)
 		enc_label(e, "lock", s->lock);
 	if (s->kind < LC_NKINDS)
-		enc_label(e, "kind", viewkind_kind_name(s->kind));
+		enc_label(e, "kind", names_kind(s->kind));
 	if (s->flags & LC_BUCKET_TIMEDOUT)
 		enc_label(e, "timedout", "true");
 	if (s->flags & LC_BUCKET_TRUNCATED)

@@ -16,25 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "names.h"
 #include "report.h"
 #include "viewkind.h"
-
-void report_duration(char *buf, size_t cap, uint64_t ns)
-{
-	if (ns < 1000)
-		snprintf(buf, cap, "%" PRIu64 " ns", ns);
-	else if (ns < 1000000)
-		snprintf(buf, cap, "%.2f us", (double)ns / 1e3);
-	else if (ns < 1000000000)
-		snprintf(buf, cap, "%.2f ms", (double)ns / 1e6);
-	else
-		snprintf(buf, cap, "%.2f s", (double)ns / 1e9);
-}
-
-double report_pct(int64_t v, int64_t total)
-{
-	return total > 0 ? 100.0 * (double)v / (double)total : 0;
-}
 
 /* How each view's numbers read. */
 struct view_words {
@@ -57,15 +41,6 @@ static const struct view_words words[LC_NVIEWS] = {
 
 /* ---- header ------------------------------------------------------------- */
 
-static const char *const lost_why[LC_LOST_NREASONS] = {
-    "lost the one-stack-per-thread draw (a thread that waits while it holds a lock keeps one "
-    "stack at a time; a mutex unlocked by another thread than its locker counts as held)",
-    "no room for a new stack (the arena was full: raise arena=; or the profile file stopped "
-    "growing: a line at exit said why)",
-    "inside lockcontend's own work", "stacks=0", "no stack could be unwound",
-    "more live threads than slots", "the thread's stack had no room to unwind on",
-};
-
 /* "N events (time) charged to _LostContendedLock: why..." for one view. */
 static void header_lost_view(const struct dump *d, enum lc_view v, const char *prefix, FILE *out)
 {
@@ -79,7 +54,7 @@ static void header_lost_view(const struct dump *d, enum lc_view v, const char *p
 	for (int r = 0; r < LC_LOST_NREASONS; r++) {
 		if (!d->lost[v][r].count)
 			continue;
-		fprintf(out, "%s%" PRIu64 " %s", sep, d->lost[v][r].count, lost_why[r]);
+		fprintf(out, "%s%" PRIu64 " %s", sep, d->lost[v][r].count, names_lost_why(r));
 		sep = ", ";
 	}
 	fprintf(out, "\n");
@@ -344,36 +319,6 @@ struct entry {
 	uint8_t kind;     /* the samples' kind, PROF_KIND_NONE if they differ */
 };
 
-char *report_stack_key(const struct profile *p, const struct prof_sample *s)
-{
-	char *buf = NULL, label[512];
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return NULL;
-	fprintf(f, "%x", s->flags);
-	for (uint32_t i = 0; i < s->nlocs; i++) {
-		const struct prof_location *l = &p->locations[s->locs[i]];
-		if (!l->nlines) {
-			profile_location_label(p, l, label, sizeof(label));
-			fprintf(f, ";%s", label);
-		}
-		for (uint32_t k = 0; k < l->nlines; k++)
-			fprintf(f, ";%u:%" PRId64, l->lines[k].function, l->lines[k].line);
-	}
-	fclose(f);
-	return buf;
-}
-
-bool report_is_uncharged(const struct profile *p, const struct prof_sample *s)
-{
-	if (s->view != LC_VIEW_HOLDER || s->lock || s->nlocs != 1)
-		return false;
-	const struct prof_location *l = &p->locations[s->locs[0]];
-	return l->mapping < 0 && l->nlines == 1 &&
-	       strcmp(p->functions[l->lines[0].function].name, PROF_UNCHARGED_NAME) == 0;
-}
-
 static int cmp_key(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
@@ -464,7 +409,7 @@ static void print_entry_head(const struct profile *p, const struct entry *e, int
 	else if (e->lock)
 		fprintf(out, " on %s", e->lock);
 	if (e->kind != LC_KIND_MUTEX && e->kind < LC_NKINDS) /* a mutex is what one expects */
-		fprintf(out, " (%s)", viewkind_kind_name(e->kind));
+		fprintf(out, " (%s)", names_kind(e->kind));
 	fprintf(out, " in %" PRId64 " %s", e->value[PROF_CONTENTIONS], words[view].events);
 	if (view == LC_VIEW_HOLD && e->max_ns) {
 		report_duration(longest, sizeof(longest), (uint64_t)e->max_ns);

@@ -1,33 +1,25 @@
 /*
- * viewkind.c — view and kind names, --view and --kind (see viewkind.h).
+ * viewkind.c — --view and --kind, and kind sets as people read them (see
+ * viewkind.h).
  *
- * The command line says "waiter" where the format says WAIT: a report
- * reader asks who waited and who held, and "wait" alone reads as a verb.
+ * The words are names.h's: the command line's word for each view
+ * ("waiter", not the format's "wait"), and each kind's name.  "rwlock" is
+ * the one word of the command line that names no single value: both
+ * rwlock kinds.
  */
 #include "viewkind.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *const view_names[LC_NVIEWS] = {"waiter", "holder", "hold"};
-static const char *const kind_names[LC_NKINDS] = {"mutex", "rdlock", "wrlock", "spin"};
-
-const char *viewkind_view_name(int view)
-{
-	return view >= 0 && view < LC_NVIEWS ? view_names[view] : "?";
-}
+#include "names.h"
 
 int viewkind_view_parse(const char *s)
 {
 	for (int v = 0; v < LC_NVIEWS; v++)
-		if (strcmp(s, view_names[v]) == 0)
+		if (strcmp(s, names_view_cli((uint32_t)v)) == 0)
 			return v;
 	return -1;
-}
-
-const char *viewkind_kind_name(int kind)
-{
-	return kind >= 0 && kind < LC_NKINDS ? kind_names[kind] : "?";
 }
 
 /* The bits of one item of a --kind list, 0 if unknown. */
@@ -35,9 +27,11 @@ static uint32_t kind_bits(const char *item, size_t len)
 {
 	if (len == 6 && strncmp(item, "rwlock", 6) == 0)
 		return 1u << LC_KIND_RDLOCK | 1u << LC_KIND_WRLOCK;
-	for (int k = 0; k < LC_NKINDS; k++)
-		if (strlen(kind_names[k]) == len && strncmp(item, kind_names[k], len) == 0)
+	for (int k = 0; k < LC_NKINDS; k++) {
+		const char *name = names_kind((uint32_t)k);
+		if (strlen(name) == len && strncmp(item, name, len) == 0)
 			return 1u << k;
+	}
 	return 0;
 }
 
@@ -66,7 +60,8 @@ void viewkind_kinds_format(uint32_t mask, char *buf, size_t cap)
 	for (int k = 0; k < LC_NKINDS && n < cap; k++) {
 		if (!(mask & 1u << k) || (k == LC_KIND_WRLOCK && (mask & rw) == rw))
 			continue;
-		const char *name = k == LC_KIND_RDLOCK && (mask & rw) == rw ? "rwlock" : kind_names[k];
+		const char *name =
+		    k == LC_KIND_RDLOCK && (mask & rw) == rw ? "rwlock" : names_kind((uint32_t)k);
 		n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", name);
 	}
 }

@@ -1,12 +1,13 @@
 /*
- * viewkind.h — the names of views and lock kinds, and the parsing of
- * --view and --kind, in one place for the CLI, the report writers and the
- * tests.
+ * viewkind.h — the parsing of --view and --kind, and a kind set as the
+ * reports print it, for the CLI, the report writers and the tests.
  *
  * A view is an enum lc_view (dumpfmt.h): the waiter's (WAIT), the
  * unlocker's (HOLDER) and the sampled critical sections (HOLD); on the
- * command line they are "waiter", "holder" and "hold".  A kind set is a
- * bit mask, bit k for enum lc_kind k.  Pure functions, no state.
+ * command line they are "waiter", "holder" and "hold" (names_view_cli).
+ * A kind set is a bit mask, bit k for enum lc_kind k, each kind named by
+ * names_kind.  The names themselves are names.h's.  Pure functions, no
+ * state.
  */
 #ifndef LOCKCONTEND_VIEWKIND_H
 #define LOCKCONTEND_VIEWKIND_H
@@ -18,14 +19,8 @@
 
 #define VIEWKIND_ALL_KINDS ((1u << LC_NKINDS) - 1)
 
-/* "waiter", "holder", "hold"; "?" out of range. */
-const char *viewkind_view_name(int view);
-
-/* The view named s, or -1. */
+/* The view named s ("waiter", "holder", "hold"), or -1. */
 int viewkind_view_parse(const char *s);
-
-/* "mutex", "rdlock", "wrlock", "spin"; "?" out of range. */
-const char *viewkind_kind_name(int kind);
 
 /* A comma list of mutex, rdlock, wrlock, rwlock (= rdlock,wrlock), spin
  * into *mask.  Returns 0, or -1 (an empty list, an empty item or an

@@ -1,10 +1,14 @@
 /*
  * dumpfmt.h — the one definition of lockcontend's raw dump format.
  *
- * Shared by the writer (preload/dumpwrite.c) and every reader
- * (symbolize/dumpread.c).  docs/format.md describes the same layout in
- * prose, one table per record; if you change one, change the other and
- * bump LC_DUMP_VERSION_MAJOR when an old reader could misread the file.
+ * Shared by the writer (preload/pfile.c, preload/dumpwrite.c) and every
+ * reader (symbolize/dumpread.c, which finds each field by offsetof and
+ * sizeof here: it has no offset of its own).  docs/format.md describes the
+ * same layout, one table per struct and per enumeration, and the names of
+ * the enumerations' values are symbolize/names.c's; test/unit/
+ * test_formatdoc.c fails when the three disagree.  If you change one,
+ * change the others, and bump LC_DUMP_VERSION_MAJOR when an old reader
+ * could misread the file.
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -25,11 +29,13 @@
  * says which it believed, the reader checks the pid).
  *
  * Readers skip record types they do not know (a newer minor version may
- * add some) and refuse a newer major version.
+ * add some) and refuse another major version.  The one older layout a
+ * reader still reads is a 3.0 SLOT (struct lc_rec_slot_3_0).
  */
 #ifndef LOCKCONTEND_DUMPFMT_H
 #define LOCKCONTEND_DUMPFMT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
@@ -75,6 +81,7 @@ enum lc_rec_type {
 	LC_REC_SLOT = 9,     /* zero or more: one thread slot's totals */
 	LC_REC_LIVE = 10,    /* exactly one, after META (a file read in its first
 	                      * microseconds may not have it yet): the writer's state */
+	LC_REC_NTYPES,       /* one past the last type: keep it last */
 };
 
 /* What a bucket (or a LOST record) measures.  One run gives all three. */
@@ -133,7 +140,7 @@ struct lc_rec_module {
 	uint32_t path_len;     /* bytes of path; "" is never written */
 	uint32_t epoch_first;  /* module epochs (LC_REC_LIVE.epoch) in which */
 	uint32_t epoch_last;   /* it was loaded; UINT32_MAX: still loaded */
-	/* followed by: struct lc_rec_segment seg[nsegments],
+	/* followed by: struct lc_rec_segment segments[nsegments],
 	 *              uint8_t build_id[build_id_len], char path[path_len] */
 };
 
@@ -232,12 +239,28 @@ struct lc_rec_slot {
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 };
 
+/* The lost reasons a 3.0 writer knew: LC_LOST_NO_ROOM came with 3.1. */
+#define LC_LOST_NREASONS_3_0 6
+
+/* LC_REC_SLOT as a 3.0 writer laid it out: the same fields, but six lost
+ * reasons a view.  The only layout of an older version that a 3.1 reader
+ * still reads: it takes the count of reasons from the record's size (a
+ * LOST record says its own, nreasons). */
+struct lc_rec_slot_3_0 {
+	uint64_t count[LC_NVIEWS];
+	uint64_t delay_ns[LC_NVIEWS];
+	uint64_t timeouts;
+	uint64_t uncharged_ns;
+	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS_3_0];
+};
+
 /* LC_REC_LIVE.state */
 enum lc_live_state {
 	LC_LIVE_RUNNING = 0,  /* still recording (or it died: no TRAILER) */
 	LC_LIVE_EXITED = 1,   /* ended at exit */
 	LC_LIVE_EXEC = 2,     /* ended by exec(): the new image has its own */
 	LC_LIVE_SNAPSHOT = 3, /* a copy taken on request while it ran */
+	LC_LIVE_NSTATES,      /* one past the last state: keep it last */
 };
 
 /* LC_REC_LIVE: the writer's state and the counters that belong to no slot,
@@ -300,6 +323,9 @@ _Static_assert(sizeof(struct lc_rec_segment) == 32, "segment layout");
 _Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
 _Static_assert(sizeof(struct lc_rec_lock) == 48, "lock layout");
 _Static_assert(sizeof(struct lc_rec_slot) == 400, "slot layout");
+_Static_assert(sizeof(struct lc_rec_slot_3_0) == 352, "3.0 slot layout");
+_Static_assert(offsetof(struct lc_rec_slot_3_0, lost) == offsetof(struct lc_rec_slot, lost),
+               "a 3.0 slot differs only in its count of lost reasons");
 _Static_assert(sizeof(struct lc_rec_live) == 64, "live layout");
 _Static_assert(sizeof(struct lc_rec_lost) == 8, "lost layout");
 _Static_assert(sizeof(struct lc_lost_entry) == 16, "lost entry layout");

@@ -640,16 +640,11 @@ Test(dumpread, totals_from_the_slots)
 Test(dumpread, slot_of_a_3_0_writer_has_six_reasons)
 {
 	struct dump d;
-	uint8_t old[offsetof(struct lc_rec_slot, lost) + LC_NVIEWS * 6 * 16];
+	struct lc_rec_slot_3_0 old = {.count[LC_VIEW_HOLD] = 4};
+	old.lost[LC_VIEW_HOLD][LC_LOST_NO_SLOT] = (struct lc_lost_entry){4, 40};
 	build_live(false, 64);
-	memset(old, 0, sizeof(old));
-	uint64_t count = 4, lost_count = 4, lost_ns = 40;
-	memcpy(old + 8 * LC_VIEW_HOLD, &count, 8);                          /* count[HOLD] */
-	size_t at = offsetof(struct lc_rec_slot, lost) + 16 * (6 * LC_VIEW_HOLD + LC_LOST_NO_SLOT);
-	memcpy(old + at, &lost_count, 8);
-	memcpy(old + at + 8, &lost_ns, 8);
 	b.len -= 64;
-	db_record(&b, LC_REC_SLOT, old, sizeof(old), NULL, 0, NULL, 0);
+	db_record(&b, LC_REC_SLOT, &old, sizeof(old), NULL, 0, NULL, 0);
 	db_zeros(&b, 64);
 	parse_ok(b.buf, b.len, &d);
 	const struct lc_rec_slot *last = &d.slots[d.nslots - 1];

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "dumpread.h"
+#include "names.h"
 #include "profile.h"
 #include "report.h"
 #include "resolve.h"
@@ -43,7 +44,7 @@ Test(viewkind, views_parse_by_name)
 	cr_assert_eq(viewkind_view_parse("hold"), LC_VIEW_HOLD);
 	cr_assert_eq(viewkind_view_parse("wait"), -1);
 	cr_assert_eq(viewkind_view_parse(""), -1);
-	cr_assert_str_eq(viewkind_view_name(LC_VIEW_HOLDER), "holder");
+	cr_assert_str_eq(names_view_cli(LC_VIEW_HOLDER), "holder");
 }
 
 static uint32_t kinds_of(const char *list)
