@@ -97,18 +97,21 @@ $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c tes
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< test/integration/harness.c $(READER_OBJS) -lcriterion
 
 # Fixtures keep frame pointers and symbols so tests can name their functions.
-$(BUILD)/test/fixtures/%: test/fixtures/%.c $(wildcard test/fixtures/*.h) | $(BUILD)/test/fixtures
+# Each build of a fixture (plain, plugin, C++, TSan) depends on their
+# shared headers, test/fixtures/*.h.
+FIXTURE_HEADERS := $(wildcard test/fixtures/*.h)
+$(BUILD)/test/fixtures/%: test/fixtures/%.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
 	$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -o $@ $< -pthread -ldl
 
 # Libraries the fixtures dlopen (test/fixtures/plugins/*.c): the same, shared.
-$(BUILD)/test/fixtures/%.so: test/fixtures/plugins/%.c | $(BUILD)/test/fixtures
+$(BUILD)/test/fixtures/%.so: test/fixtures/plugins/%.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
 	$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -fPIC -shared -o $@ $< -pthread
 
 # badenv linked with the preload, not preloaded: what a set-user-ID copy of
 # it loads, LD_PRELOAD or not (test_badenv).
-$(BUILD)/test/fixtures/badenv_linked: test/fixtures/badenv.c $(BUILD)/liblockcontend.so \
+$(BUILD)/test/fixtures/badenv_linked: test/fixtures/badenv.c $(FIXTURE_HEADERS) $(BUILD)/liblockcontend.so \
                                       | $(BUILD)/test/fixtures
 	$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -o $@ $< -pthread -L$(BUILD) -Wl,--no-as-needed,--allow-shlib-undefined \
@@ -116,7 +119,7 @@ $(BUILD)/test/fixtures/badenv_linked: test/fixtures/badenv.c $(BUILD)/liblockcon
 FIXTURES     += $(BUILD)/test/fixtures/badenv_linked
 
 # C++ fixtures (test/fixtures/*.cpp): the same, with g++.
-$(BUILD)/test/fixtures/%: test/fixtures/%.cpp | $(BUILD)/test/fixtures
+$(BUILD)/test/fixtures/%: test/fixtures/%.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
 	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -o $@ $< -pthread
 
@@ -267,7 +270,7 @@ $(ASAN_DIR)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h |
 $(ASAN_DIR)/lockcontend-symbolize: $(SYMBOLIZE_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
 	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)
 
-$(TSAN_DIR)/test/fixtures/stress: test/fixtures/stress.c | $(TSAN_DIR)/test/fixtures
+$(TSAN_DIR)/test/fixtures/stress: test/fixtures/stress.c $(FIXTURE_HEADERS) | $(TSAN_DIR)/test/fixtures
 	$(SAN_CC) -std=gnu11 $(TSAN_FLAGS) -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -o $@ $< -pthread
 

@@ -58,7 +58,9 @@ void *real_get(void *slot);
  * dlsym(RTLD_NEXT, name) if need be; NULL if there is none. */
 void *real_sym_lazy(void **slot, const char *name);
 
-/* For the two functions without a bootstrap alias: resolve now if needed. */
+/* For the three functions without a bootstrap alias: resolve now if needed
+ * (none found: the mutex calls answer ENOSYS, dl_iterate_phdr visits
+ * nothing). */
 int real_timedlock(pthread_mutex_t *m, const struct timespec *abstime);
 int real_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime);
 int real_dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data);

@@ -1,7 +1,9 @@
 /*
  * profile.h — a symbolized contention profile in memory, shaped like pprof's
- * profile.proto, built by resolve.c from one or more raw dumps and read by
- * every report writer (report_text.c, report_folded.c, report_pprof.c).
+ * profile.proto, built by profile.c (profile_build) from one or more raw
+ * dumps, with resolve.c's functions and lines and locknames.c's lock names,
+ * and read by every report writer (report_text.c, report_locks.c,
+ * report_folded.c, report_pprof.c).
  *
  * Tables are arrays indexed from 0; ids in pprof are index + 1.  Strings
  * are owned by the profile (interned: equal strings share one pointer).
