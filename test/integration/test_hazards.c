@@ -99,8 +99,9 @@ Test(hazards, fork_in_signal_handler_during_timed_wait)
 
 /* An unlock that fails (EPERM: not the owner of an error-checking mutex)
  * releases nothing and is charged nothing; the owner's unlock, 200 ms into
- * its hold, is charged with the waiter's ~180 ms.  Before the fix, the
- * failed unlock took the first 100 ms. */
+ * its hold, is charged with the waiter's ~200 ms (over 100 ms: a loaded
+ * machine wakes the waiter late).  Before the fix, the failed unlock took
+ * the first 100 ms. */
 Test(hazards, failed_unlock_is_not_charged)
 {
 	const char *dir = harness_tmpdir();
@@ -117,7 +118,7 @@ Test(hazards, failed_unlock_is_not_charged)
 	uint64_t wrong = harness_folded_sum(folded, "not_the_owner_unlocks", &lines);
 	uint64_t right = harness_folded_sum(folded, "ec_holder", &lines);
 	cr_assert_eq(wrong, 0, "the failed unlock was charged %" PRIu64 " ns:\n%s", wrong, folded);
-	cr_assert(right > 150000000, "the owner's unlock was charged %" PRIu64 " ns:\n%s", right,
+	cr_assert(right > 100000000, "the owner's unlock was charged %" PRIu64 " ns:\n%s", right,
 	          folded);
 	free(folded);
 	globfree(&g);
