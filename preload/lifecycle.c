@@ -225,7 +225,7 @@ void lifecycle_init(void)
 
 static void lifecycle_atfork_prepare(void)
 {
-	loader_fork_prepare(&core.loader);
+	loader_fork_prepare(&core.loader, &lc_tls);
 }
 
 static void lifecycle_atfork_parent(void)
@@ -294,8 +294,7 @@ static void lifecycle_child_start(void)
 	pthread_setspecific(core.key, NULL);
 	loader_fork_child(&core.loader, t);
 	t->wait = NULL;
-	t->in_slot = NULL;
-	t->in_loader = 0;
+	t->in_slot = NULL; /* in_loader stays: loader_fork_child */
 	int initializing = ST_INITIALIZING;
 	atomic_compare_exchange_strong(&core.state, &initializing, ST_RUNNING);
 	t->guard--;

@@ -101,11 +101,20 @@ uint32_t loader_unwind(struct loader *l, struct lc_tls *t, uintptr_t *pcs, uint3
 	return n;
 }
 
-void loader_fork_prepare(struct loader *l)
+/* The forking thread's own stretch (a signal handler that forks from
+ * inside it) is not waited for: in the child that thread returns into it
+ * and finishes it, holding whatever it held.  The others are, a short
+ * while if an application thread is inside dl_iterate_phdr (an unwinder
+ * may be waiting for the loader's lock, and its holder for us: loader.h),
+ * longer otherwise (an unwinder preempted on a loaded machine). */
+void loader_fork_prepare(struct loader *l, const struct lc_tls *t)
 {
 	uint64_t deadline = 0;
+	int self = t->in_loader;
 	atomic_fetch_add(&l->fork_gate, 1);
-	while (atomic_load(&l->users) && clock_wait_turn(&deadline, LOADER_DRAIN_WAIT_NS))
+	while (atomic_load(&l->users) > self &&
+	       clock_wait_turn(&deadline, atomic_load(&l->phdr_callers) ? LOADER_DRAIN_WAIT_NS
+	                                                                 : LOADER_DRAIN_LONG_NS))
 		;
 }
 
@@ -119,14 +128,16 @@ void loader_fork_parent(struct loader *l)
 /* Other threads of the parent were unwinding, inside dl_iterate_phdr, or
  * preparing forks: in the child they are not, and their counts would make
  * phdr callers and the gate wait for nothing.  One that was inside
- * libunwind or the loader left its lock taken here for good. */
+ * libunwind or the loader left its lock taken here for good; the calling
+ * thread's own stretch (it forked from a handler) goes on and ends. */
 void loader_fork_child(struct loader *l, const struct lc_tls *t)
 {
+	int self = t->in_loader;
 	atomic_store(&l->locked_unwinders, 0);
 	atomic_store(&l->phdr_callers, t->in_phdr ? 1 : 0);
-	if (atomic_load(&l->users))
+	if (atomic_load(&l->users) > self)
 		l->unsafe = true;
-	atomic_store(&l->users, 0);
+	atomic_store(&l->users, self);
 	atomic_store(&l->fork_gate, 0);
 }
 

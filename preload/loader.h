@@ -21,10 +21,13 @@
  * is counted (users); fork's prepare handler shuts a gate and waits for
  * the count to drain before the process is copied; a thread that meets the
  * shut gate sleeps until the fork is done (bounded for each fork: then it
- * does without).  The drain is short (LOADER_DRAIN_WAIT_NS): an unwinder
- * may itself wait for the loader's lock, held by an application thread
- * whose callback waits for a mutex the forking thread holds — waiting
- * longer would only stall all three.  A child that still finds the count
+ * does without).  The drain is short (LOADER_DRAIN_WAIT_NS) while an
+ * application thread is inside dl_iterate_phdr: an unwinder may itself
+ * wait for the loader's lock, held by that thread, whose callback waits
+ * for a mutex the forking thread holds — waiting longer would only stall
+ * all three; otherwise it is longer (LOADER_DRAIN_LONG_NS: an unwinder
+ * preempted on a loaded machine once outlasted 10 ms, and the child lost
+ * every stack).  A child that still finds the count
  * above zero — the bound ran out, or it was made without fork's handlers —
  * never calls either (unsafe): its events have no stack and its module map
  * stays as it is.
@@ -43,7 +46,8 @@
 #include "quiet.h"
 #include "tls.h"
 
-#define LOADER_DRAIN_WAIT_NS (10 * 1000 * 1000ull)   /* fork, for our unwinders */
+#define LOADER_DRAIN_WAIT_NS (10 * 1000 * 1000ull)   /* fork, for our unwinders... */
+#define LOADER_DRAIN_LONG_NS (250 * 1000 * 1000ull)  /* ...none in dl_iterate_phdr */
 #define LOADER_GATE_WAIT_NS (1000 * 1000 * 1000ull)  /* a fork; an unwinder with a mutex */
 
 struct loader {
@@ -80,7 +84,7 @@ uint32_t loader_unwind(struct loader *l, struct lc_tls *t, uintptr_t *pcs, uint3
 
 /* fork()'s prepare and parent handlers; the child's reset (only the
  * calling thread exists). */
-void loader_fork_prepare(struct loader *l);
+void loader_fork_prepare(struct loader *l, const struct lc_tls *t);
 void loader_fork_parent(struct loader *l);
 void loader_fork_child(struct loader *l, const struct lc_tls *t);
 
