@@ -24,31 +24,15 @@
 #include "recorder.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/mman.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "account.h"
 #include "clock.h"
 #include "core.h"
 #include "lifecycle.h"
-#include "loader.h"
-#include "lockstate.h"
-#include "modmap.h"
-#include "slots.h"
 #include "stackroom.h"
-#include "stacktab.h"
-#include "sys.h"
-#include "text.h"
-#include "unwind.h"
 
 __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));
 
