@@ -73,7 +73,8 @@ void account_settle(struct slot *sl, bool stacks, uint64_t *rng)
 		/* The loser of the draw is the old event if the stash now
 		 * holds the new one's key (equal keys: equal views anyway). */
 		if (lc)
-			account_lost(sl->pub, event_key_equal(&sl->stash.key, &e.key) ? old_view : view,
+			account_lost(sl->pub,
+			             event_key_equal(&sl->stash.key, &e.key) ? old_view : view,
 			             LC_LOST_EVICTED, lc, ld);
 	}
 	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);

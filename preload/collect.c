@@ -59,7 +59,8 @@ void collect_slots(struct dump_input *in)
 			continue; /* never handed out */
 		if (!slot_close(sl, CORE_CLOSE_WAIT_NS)) {
 			const struct lc_rec_slot *p = sl->pub;
-			if (p->count[LC_VIEW_WAIT] || p->count[LC_VIEW_HOLDER] || p->count[LC_VIEW_HOLD])
+			if (p->count[LC_VIEW_WAIT] || p->count[LC_VIEW_HOLDER] ||
+			    p->count[LC_VIEW_HOLD])
 				in->totals.threads_unread++;
 			continue;
 		}

@@ -62,9 +62,21 @@ static bool parse_size(const char *s, size_t n, uint64_t *out)
 	uint64_t mult = 1;
 	if (n > 0) {
 		switch (s[n - 1]) {
-		case 'k': case 'K': mult = 1ull << 10; n--; break;
-		case 'm': case 'M': mult = 1ull << 20; n--; break;
-		case 'g': case 'G': mult = 1ull << 30; n--; break;
+		case 'k':
+		case 'K':
+			mult = 1ull << 10;
+			n--;
+			break;
+		case 'm':
+		case 'M':
+			mult = 1ull << 20;
+			n--;
+			break;
+		case 'g':
+		case 'G':
+			mult = 1ull << 30;
+			n--;
+			break;
 		}
 	}
 	uint64_t v;
@@ -165,9 +177,8 @@ static bool item_apply(const struct item *it, struct config *c)
 
 static bool key_known(const struct item *it)
 {
-	static const char *const keys[] = {"rate",    "depth", "stacks", "verbose",
-	                                     "out",     "arena", "holder", "hold",
-	                                     "signal"};
+	static const char *const keys[] = {"rate",  "depth",  "stacks", "verbose", "out",
+	                                   "arena", "holder", "hold",   "signal"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (item_is(it, keys[i]))
 			return true;
@@ -192,7 +203,8 @@ static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
 	if (!key_known(it)) {
 		text_str(&t, "unknown key '");
 		text_printable(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
-		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena holder hold signal, or off)");
+		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena holder hold "
+		             "signal, or off)");
 	} else if (!it->val) {
 		text_str(&t, "'");
 		text_printable(&t, it->key, it->key_len);

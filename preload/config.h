@@ -34,15 +34,15 @@
 #define CONFIG_MAX_WARNINGS 8 /* then one "more bad items ignored" line */
 
 struct config {
-	bool enabled;         /* false: LOCKCONTEND=off, forwarding only */
-	bool stacks;          /* false: every contention goes to the sentinel */
-	bool verbose;         /* one summary line on stderr at exit */
-	bool holder;          /* charge unlocks with the waiting they end */
-	uint32_t hold;        /* 1 in hold acquisitions sampled for hold time; 0 off */
-	int signal;           /* snapshot on this signal (signal=USR2); 0 off */
-	uint32_t rate;        /* record 1 in rate contentions, scaled by rate */
-	uint32_t depth;       /* frames per stack, 1..CONFIG_MAX_DEPTH */
-	uint64_t arena_bytes; /* the one mmap reserved at start-up */
+	bool enabled;             /* false: LOCKCONTEND=off, forwarding only */
+	bool stacks;              /* false: every contention goes to the sentinel */
+	bool verbose;             /* one summary line on stderr at exit */
+	bool holder;              /* charge unlocks with the waiting they end */
+	uint32_t hold;            /* 1 in hold acquisitions sampled for hold time; 0 off */
+	int signal;               /* snapshot on this signal (signal=USR2); 0 off */
+	uint32_t rate;            /* record 1 in rate contentions, scaled by rate */
+	uint32_t depth;           /* frames per stack, 1..CONFIG_MAX_DEPTH */
+	uint64_t arena_bytes;     /* the one mmap reserved at start-up */
 	char out[CONFIG_OUT_MAX]; /* output pattern: %p pid, %e exe name, %% */
 };
 

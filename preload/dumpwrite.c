@@ -212,7 +212,8 @@ static size_t dumpwrite_closing(uint8_t *buf, const struct dump_input *in, uint6
 {
 	size_t n = 0;
 	for (uint32_t v = 0; v < LC_NVIEWS; v++) {
-		struct lc_rec_head h = {LC_REC_LOST, sizeof(struct lc_rec_lost) + sizeof(in->lost[v])};
+		struct lc_rec_head h = {LC_REC_LOST,
+		                        sizeof(struct lc_rec_lost) + sizeof(in->lost[v])};
 		struct lc_rec_lost r = {.view = v, .nreasons = LC_LOST_NREASONS};
 		memcpy(buf + n, &h, sizeof(h));
 		memcpy(buf + n + sizeof(h), &r, sizeof(r));
@@ -231,8 +232,10 @@ static size_t dumpwrite_closing(uint8_t *buf, const struct dump_input *in, uint6
 	return n + sizeof(h) + sizeof(tr);
 }
 
-#define CLOSING_MAX (LC_NVIEWS * (8 + sizeof(struct lc_rec_lost) + sizeof(((struct dump_input *)0)->lost[0])) + \
-                     8 + sizeof(struct lc_rec_totals) + 8 + sizeof(struct lc_rec_trailer))
+#define CLOSING_MAX                                                                         \
+	(LC_NVIEWS *                                                                        \
+	     (8 + sizeof(struct lc_rec_lost) + sizeof(((struct dump_input *)0)->lost[0])) + \
+	 8 + sizeof(struct lc_rec_totals) + 8 + sizeof(struct lc_rec_trailer))
 
 _Static_assert(CLOSING_MAX <= PFILE_RESERVE, "the closing records fit in the file's reserve");
 

@@ -40,7 +40,7 @@
 /* glibc internals (stable ABI of pthread_mutex_t): the robust bit of
  * __kind, the "not recoverable" value of __owner; and the kernel's flag for
  * "the owner died" in the lock word of a robust mutex. */
-#define GLIBC_MUTEX_KIND_ROBUST 16 /* PTHREAD_MUTEX_ROBUST_NORMAL_NP, in __kind */
+#define GLIBC_MUTEX_KIND_ROBUST 16            /* PTHREAD_MUTEX_ROBUST_NORMAL_NP, in __kind */
 #define GLIBC_MUTEX_NOTRECOVERABLE 0x7ffffffe /* INT_MAX - 1 */
 #define KERNEL_FUTEX_OWNER_DIED 0x40000000
 
@@ -56,7 +56,8 @@ static inline bool robust_special(pthread_mutex_t *m)
 	int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
 	if (likely(!(kind & GLIBC_MUTEX_KIND_ROBUST)))
 		return false;
-	return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) == GLIBC_MUTEX_NOTRECOVERABLE ||
+	return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) ==
+	           GLIBC_MUTEX_NOTRECOVERABLE ||
 	       (__atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) & KERNEL_FUTEX_OWNER_DIED);
 }
 
@@ -151,8 +152,9 @@ int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *loc
 	int rc = wait(arg);
 	if (s.active)
 		recorder_end(t, &s,
-		             acquired(rc) ? RECORDER_ACQUIRED
-		                          : (rc == ETIMEDOUT ? RECORDER_TIMEDOUT : RECORDER_DISCARD));
+		             acquired(rc)
+		                 ? RECORDER_ACQUIRED
+		                 : (rc == ETIMEDOUT ? RECORDER_TIMEDOUT : RECORDER_DISCARD));
 	return rc;
 }
 
@@ -199,9 +201,8 @@ static __attribute__((noinline)) int hooks_slow(int rc, bool direct, int (*wait)
 
 /* Not acquired inline: a busy plain mutex, or another kind, which glibc's
  * trylock tries (robust_special ones go straight to the real call). */
-static __attribute__((noinline)) int hooks_try(enum fast f, int (*wait)(void *),
-                                               pthread_mutex_t *m, clockid_t clock,
-                                               const struct timespec *abstime)
+static __attribute__((noinline)) int hooks_try(enum fast f, int (*wait)(void *), pthread_mutex_t *m,
+                                               clockid_t clock, const struct timespec *abstime)
 {
 	if (f == FAST_BUSY)
 		return hooks_slow(EBUSY, false, wait, m, clock, abstime);
@@ -217,8 +218,8 @@ static __attribute__((noinline)) int hooks_try(enum fast f, int (*wait)(void *),
 }
 
 /* The fast path of the three blocking variants; the rest is a tail call. */
-static inline __attribute__((always_inline)) int hooks_lock(pthread_mutex_t *m,
-                                                            int (*wait)(void *), clockid_t clock,
+static inline __attribute__((always_inline)) int hooks_lock(pthread_mutex_t *m, int (*wait)(void *),
+                                                            clockid_t clock,
                                                             const struct timespec *abstime)
 {
 	enum fast f = fast_acquire(m);
@@ -338,8 +339,8 @@ bool hooks_unlock_releases(pthread_mutex_t *m)
 	int type = kind & GLIBC_MUTEX_KIND_TYPE;
 	bool owned = type == PTHREAD_MUTEX_ERRORCHECK_NP || type == PTHREAD_MUTEX_RECURSIVE_NP ||
 	             (kind & (GLIBC_MUTEX_KIND_ROBUST | GLIBC_MUTEX_KIND_PI));
-	if (owned && (__atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) & 0x3fffffff) !=
-	                 hooks_tid())
+	if (owned &&
+	    (__atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED) & 0x3fffffff) != hooks_tid())
 		return false;
 	return type != PTHREAD_MUTEX_RECURSIVE_NP || m->__data.__count <= 1;
 }

@@ -18,16 +18,11 @@ int hooks_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct tim
 static int c11_result(int rc)
 {
 	switch (rc) {
-	case 0:
-		return thrd_success;
-	case EBUSY:
-		return thrd_busy;
-	case ETIMEDOUT:
-		return thrd_timedout;
-	case ENOMEM:
-		return thrd_nomem;
-	default:
-		return thrd_error;
+	case 0: return thrd_success;
+	case EBUSY: return thrd_busy;
+	case ETIMEDOUT: return thrd_timedout;
+	case ENOMEM: return thrd_nomem;
+	default: return thrd_error;
 	}
 }
 

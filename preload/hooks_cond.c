@@ -56,8 +56,8 @@ static void cond_cancelled(void *r)
 	recorder_release_end(&lc_tls, r);
 }
 
-CANCELLABLE static __attribute__((noinline)) int
-cond_watched(int (*call)(const struct cond_args *), const struct cond_args *a)
+CANCELLABLE static __attribute__((noinline)) int cond_watched(int (*call)(const struct cond_args *),
+                                                              const struct cond_args *a)
 {
 	struct lc_tls *t = &lc_tls;
 	struct recorder_release r;
@@ -71,7 +71,7 @@ cond_watched(int (*call)(const struct cond_args *), const struct cond_args *a)
 }
 
 CANCELLABLE static inline int cond_hook(int (*call)(const struct cond_args *),
-                                       const struct cond_args *a)
+                                        const struct cond_args *a)
 {
 	if (likely(!recorder_unlock_watched(&lc_tls, a->m, true)) || !hooks_unlock_releases(a->m))
 		return call(a);

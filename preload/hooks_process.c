@@ -88,8 +88,7 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	return fn(fd, argv, envp);
 }
 
-EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[],
-                    int flags)
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
 	execveat_fn fn = real_sym_lazy(&real.execveat, "execveat");
 	if (!fn) {

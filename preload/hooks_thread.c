@@ -75,8 +75,7 @@ HOOKS_FIRST_IN_THREAD static int hooks_c11_start(void *p)
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 
-EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *),
-                          void *arg)
+EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	create_fn create = real_sym_lazy(&real.pthread_create, "pthread_create");
 	if (!create)
@@ -97,8 +96,8 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
  * with the default attributes. */
 EXPORT int thrd_create(thrd_t *th, thrd_start_t fn, void *arg)
 {
-	int (*create)(thrd_t *, thrd_start_t, void *) = real_sym_lazy(&real.thrd_create,
-	                                                              "thrd_create");
+	int (*create)(thrd_t *, thrd_start_t, void *) =
+	    real_sym_lazy(&real.thrd_create, "thrd_create");
 	if (!create)
 		return thrd_error;
 	struct start *s = hooks_start_take();

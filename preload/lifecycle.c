@@ -79,9 +79,11 @@ static bool lifecycle_layout(void)
 	uint64_t nslots = core.cfg.arena_bytes / 4 / sizeof(struct slot);
 	if (nslots > LIFECYCLE_MAX_SLOTS)
 		nslots = LIFECYCLE_MAX_SLOTS;
-	if (stacktab_init(&core.tab, &core.arena, &core.file, lifecycle_heads_for(core.cfg.arena_bytes)) != 0 ||
+	if (stacktab_init(&core.tab, &core.arena, &core.file,
+	                  lifecycle_heads_for(core.cfg.arena_bytes)) != 0 ||
 	    slots_init(&core.slots, &core.arena, &core.file, (uint32_t)nslots) != 0 ||
-	    lockstate_init(&core.locks, &core.arena, &core.file, lifecycle_locks_for(core.cfg.arena_bytes)) != 0 ||
+	    lockstate_init(&core.locks, &core.arena, &core.file,
+	                   lifecycle_locks_for(core.cfg.arena_bytes)) != 0 ||
 	    modmap_init(&core.modmap, real_dl_iterate_phdr, &core.arena, &core.file,
 	                live_u32(&core.live->epoch), core.exe) != 0)
 		return false;
@@ -130,8 +132,8 @@ static bool lifecycle_open_file(void *at)
 {
 	static char err[PFILE_PATH_MAX + 256]; /* start-up or a fork child: one thread */
 	struct text t;
-	int fd = dumpwrite_create(core.cfg.out, (uint64_t)getpid(), core.exe, core.path, sizeof(core.path), err,
-	                          sizeof(err));
+	int fd = dumpwrite_create(core.cfg.out, (uint64_t)getpid(), core.exe, core.path,
+	                          sizeof(core.path), err, sizeof(err));
 	int e = fd < 0 ? -1 : pfile_map(&core.file, fd, core.path, core.cfg.arena_bytes, at);
 	if (!e && !lifecycle_heading())
 		e = core.file.error ? core.file.error : ENOSPC;
@@ -373,11 +375,11 @@ static void lifecycle_end(uint32_t state)
 	int e = dumpwrite_finish(&core.file, &in);
 	if (e)
 		lifecycle_file_warn("cannot finish profile '", e,
-		                   " (what was recorded is in it, without its closing records)");
+		                    " (what was recorded is in it, without its closing records)");
 	else if (grow)
 		lifecycle_file_warn("profile '", grow,
-		                   ": it stopped growing there, and what came after went to the "
-		                   "sentinel (the report says how much)");
+		                    ": it stopped growing there, and what came after went to the "
+		                    "sentinel (the report says how much)");
 	if (!e && core.cfg.verbose)
 		collect_summary(&in, core.path);
 	atomic_store(&core.state, ST_DONE);

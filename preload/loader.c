@@ -114,7 +114,7 @@ void loader_fork_prepare(struct loader *l, const struct lc_tls *t)
 	atomic_fetch_add(&l->fork_gate, 1);
 	while (atomic_load(&l->users) > self &&
 	       clock_wait_turn(&deadline, atomic_load(&l->phdr_callers) ? LOADER_DRAIN_WAIT_NS
-	                                                                 : LOADER_DRAIN_LONG_NS))
+	                                                                : LOADER_DRAIN_LONG_NS))
 		;
 }
 

@@ -46,9 +46,9 @@
 #include "quiet.h"
 #include "tls.h"
 
-#define LOADER_DRAIN_WAIT_NS (10 * 1000 * 1000ull)   /* fork, for our unwinders... */
-#define LOADER_DRAIN_LONG_NS (250 * 1000 * 1000ull)  /* ...none in dl_iterate_phdr */
-#define LOADER_GATE_WAIT_NS (1000 * 1000 * 1000ull)  /* a fork; an unwinder with a mutex */
+#define LOADER_DRAIN_WAIT_NS (10 * 1000 * 1000ull)  /* fork, for our unwinders... */
+#define LOADER_DRAIN_LONG_NS (250 * 1000 * 1000ull) /* ...none in dl_iterate_phdr */
+#define LOADER_GATE_WAIT_NS (1000 * 1000 * 1000ull) /* a fork; an unwinder with a mutex */
 
 struct loader {
 	_Atomic int phdr_callers;     /* application threads in dl_iterate_phdr */

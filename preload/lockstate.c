@@ -6,7 +6,6 @@
 
 #include <string.h>
 
-
 _Atomic uint32_t lockstate_filter[LOCKSTATE_FILTER];
 
 #define LOCKSTATE_PROBES 32 /* entries looked at before a lock is refused */

@@ -53,13 +53,13 @@ enum lockstate_counter {
 };
 
 struct lockent {
-	_Atomic uintptr_t addr; /* 0: free */
-	_Atomic uint32_t first_state;  /* 0 none, 1 being written, 2 written */
+	_Atomic uintptr_t addr;       /* 0: free */
+	_Atomic uint32_t first_state; /* 0 none, 1 being written, 2 written */
 	uint32_t reserved;
 	/* trylock_failures, timeouts, uncharged_ns, kind, the first stack
 	 * and its epoch; NULL until made, or if the file had no room */
 	struct lc_rec_lock *_Atomic pub;
-	_Atomic uint64_t cell[LOCKSTATE_CELLS]; /* waiters' starts; 0: free */
+	_Atomic uint64_t cell[LOCKSTATE_CELLS];      /* waiters' starts; 0: free */
 	_Atomic uint64_t early[LOCKSTATE_NCOUNTERS]; /* counted before pub was published */
 };
 
@@ -76,15 +76,13 @@ struct lockstate {
 	_Atomic uint64_t refused; /* locks that found no free entry */
 };
 
-
 /* Add n to one counter of e's record (if it has one: a count made while
  * another thread is still making the record waits aside and is moved in
  * when it is published).  Any thread. */
 void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n);
 
 #define LOCKSTATE_FILTER 1024
-extern _Atomic uint32_t lockstate_filter[LOCKSTATE_FILTER]
-    __attribute__((visibility("hidden")));
+extern _Atomic uint32_t lockstate_filter[LOCKSTATE_FILTER] __attribute__((visibility("hidden")));
 
 static inline uint32_t lockstate_filter_index(uintptr_t lock)
 {

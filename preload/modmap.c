@@ -108,7 +108,8 @@ static uint32_t phdr_build_id(const struct dl_phdr_info *info, uint8_t *out)
 	return 0;
 }
 
-static void phdr_extent(const struct dl_phdr_info *info, uint64_t *lo, uint64_t *hi, uint32_t *nload)
+static void phdr_extent(const struct dl_phdr_info *info, uint64_t *lo, uint64_t *hi,
+                        uint32_t *nload)
 {
 	*lo = UINT64_MAX;
 	*hi = 0;
@@ -139,8 +140,8 @@ static struct module *modmap_known(const struct modmap *m, const char *path, uin
 	uint32_t n = modmap_count(m);
 	for (uint32_t i = 0; i < n; i++) {
 		struct module *mod = (struct module *)modmap_at(m, i);
-		if (mod->load_bias == bias && mod->lo == lo && mod->hi == hi && module_loaded(mod) &&
-		    mod->path_len == strnlen(path, LC_DUMP_MAX_PATH) &&
+		if (mod->load_bias == bias && mod->lo == lo && mod->hi == hi &&
+		    module_loaded(mod) && mod->path_len == strnlen(path, LC_DUMP_MAX_PATH) &&
 		    memcmp(mod->path, path, mod->path_len) == 0) {
 			mod->seen = m->pass;
 			return mod;
@@ -185,8 +186,9 @@ static void modmap_append(struct modmap *m, struct module *mod)
 /* The module's record: header, segments, build-id, path. */
 static bool module_record(struct modmap *m, struct module *mod)
 {
-	uint32_t size = sizeof(struct lc_rec_module) + mod->nsegments * sizeof(struct lc_rec_segment) +
-	                mod->build_id_len + mod->path_len;
+	uint32_t size = sizeof(struct lc_rec_module) +
+	                mod->nsegments * sizeof(struct lc_rec_segment) + mod->build_id_len +
+	                mod->path_len;
 	struct lc_rec_module *r = pfile_record(m->file, size);
 	if (!r)
 		return false;

@@ -45,7 +45,7 @@ struct module {
 	struct lc_rec_module *pub; /* the record in the profile file */
 	uint32_t seen;             /* the last refresh that saw it loaded */
 	uint64_t load_bias;
-	uint64_t lo, hi;         /* runtime extent of the PT_LOAD segments */
+	uint64_t lo, hi; /* runtime extent of the PT_LOAD segments */
 	uint32_t nsegments;
 	uint32_t build_id_len;
 	uint32_t path_len;
@@ -68,8 +68,8 @@ struct modmap {
 	_Atomic uint32_t count;       /* published entries */
 	_Atomic uint32_t reserved;    /* indexes handed out */
 	_Atomic uint32_t refreshing;
-	_Atomic uint64_t dropped;  /* objects not stored: arena or map full */
-	const char *exe_path;      /* name for the main program ("" in phdr) */
+	_Atomic uint64_t dropped; /* objects not stored: arena or map full */
+	const char *exe_path;     /* name for the main program ("" in phdr) */
 };
 
 int modmap_init(struct modmap *m, modmap_iterate_fn iterate, struct arena *a, struct pfile *f,

@@ -25,7 +25,8 @@ static void pfile_claim_ownership(struct pfile *f)
 {
 	f->owner_pid = getpid();
 	if (!owner_token) {
-		void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *p =
+		    mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			return;
 		if (madvise(p, 4096, MADV_WIPEONFORK) != 0) {

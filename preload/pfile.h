@@ -70,22 +70,22 @@
 #define PFILE_ENOTOURS (-2)
 
 struct pfile {
-	char *base;              /* the mapping: cap bytes reserved */
+	char *base; /* the mapping: cap bytes reserved */
 	size_t cap;
-	_Atomic size_t extent;   /* bytes the file has on disk */
-	_Atomic size_t used;     /* bytes of claimed records */
+	_Atomic size_t extent;    /* bytes the file has on disk */
+	_Atomic size_t used;      /* bytes of claimed records */
 	_Atomic uint64_t records; /* records claimed */
 	_Atomic bool sealed;
-	_Atomic bool full;       /* an append found the cap reached */
-	_Atomic int error;       /* errno of the first failed growth (or
-	                          * PFILE_ENOTOURS), 0 if none */
+	_Atomic bool full;        /* an append found the cap reached */
+	_Atomic int error;        /* errno of the first failed growth (or
+	                           * PFILE_ENOTOURS), 0 if none */
 	_Atomic uint32_t zeroing; /* the zero-write fallback is under way */
 	_Atomic uint32_t growers; /* threads inside pfile_grow */
-	_Atomic bool finishing;  /* pfile_finish began: no growth any more */
+	_Atomic bool finishing;   /* pfile_finish began: no growth any more */
 	bool finished;
 	dev_t dev;
 	ino_t ino;
-	pid_t owner_pid;         /* where MADV_WIPEONFORK is missing */
+	pid_t owner_pid;           /* where MADV_WIPEONFORK is missing */
 	char path[PFILE_PATH_MAX]; /* absolute */
 };
 

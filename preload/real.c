@@ -24,14 +24,14 @@ extern int __pthread_rwlock_trywrlock(pthread_rwlock_t *);
 extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
 
 struct real_fns real = {
-	.lock = __pthread_mutex_lock,
-	.trylock = __pthread_mutex_trylock,
-	.unlock = __pthread_mutex_unlock,
-	.rdlock = __pthread_rwlock_rdlock,
-	.wrlock = __pthread_rwlock_wrlock,
-	.tryrdlock = __pthread_rwlock_tryrdlock,
-	.trywrlock = __pthread_rwlock_trywrlock,
-	.rwunlock = __pthread_rwlock_unlock,
+    .lock = __pthread_mutex_lock,
+    .trylock = __pthread_mutex_trylock,
+    .unlock = __pthread_mutex_unlock,
+    .rdlock = __pthread_rwlock_rdlock,
+    .wrlock = __pthread_rwlock_wrlock,
+    .tryrdlock = __pthread_rwlock_tryrdlock,
+    .trywrlock = __pthread_rwlock_trywrlock,
+    .rwunlock = __pthread_rwlock_unlock,
 };
 
 static void *real_sym(const char *name)

@@ -41,7 +41,7 @@ struct real_fns {
 	int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
 	                      const struct timespec *);
 	void *dlclose, *execve, *execvpe, *fexecve, *execveat, *pthread_create,
-	     *thrd_create; /* on first use */
+	    *thrd_create; /* on first use */
 	/* resolved at start-up: they run in signal handlers, where dlsym may not */
 	void *longjmp, *siglongjmp, *_longjmp, *longjmp_chk, *pthread_exit, *_exit, *_Exit;
 };

@@ -51,7 +51,8 @@ static struct slot *recorder_slot(struct lc_tls *t)
 		bool overflow;
 		t->slot = slots_acquire(&core.slots, &overflow);
 		t->overflow = overflow;
-		atomic_fetch_add_explicit(live_u64(&core.live->threads_seen), 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(live_u64(&core.live->threads_seen), 1,
+		                          memory_order_relaxed);
 		if (!overflow)
 			pthread_setspecific(core.key, t->slot);
 		if (!t->rng)
@@ -207,8 +208,8 @@ static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct record
 	if (core.cfg.stacks && !t->sampling) {
 		if (stackroom_enough(t)) {
 			bool truncated;
-			s->nframes = loader_unwind(&core.loader, t, stash_spare(&sl->stash), core.cfg.depth,
-			                           &truncated);
+			s->nframes = loader_unwind(&core.loader, t, stash_spare(&sl->stash),
+			                           core.cfg.depth, &truncated);
 			s->flags = truncated ? LC_BUCKET_TRUNCATED : 0;
 		} else
 			s->flags = EVENT_NO_ROOM;
@@ -227,8 +228,8 @@ static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct record
  * buffer), nothing more; it is settled before the thread's next event, at
  * its exit, or by the dumper.  Inside the guard. */
 static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
-                          const struct event_key *k, uint64_t count, uint64_t delay,
-                          uint64_t max, uint64_t uncharged)
+                          const struct event_key *k, uint64_t count, uint64_t delay, uint64_t max,
+                          uint64_t uncharged)
 {
 	struct slot *sl = t->slot;
 	if (t->overflow) {
@@ -579,4 +580,3 @@ void recorder_dlclose(struct lc_tls *t)
 	t->guard--;
 	errno = saved;
 }
-

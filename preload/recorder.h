@@ -53,12 +53,12 @@ enum recorder_outcome {
 
 struct recorder_sample {
 	uint64_t t0;
-	struct lockent *ent; /* its lock's entry, if it has one */
-	int cell;            /* registered as a waiter there (holder view), 1..; 0: not */
-	uint64_t gap;        /* uncharged before the registration */
+	struct lockent *ent;           /* its lock's entry, if it has one */
+	int cell;                      /* registered as a waiter there (holder view), 1..; 0: not */
+	uint64_t gap;                  /* uncharged before the registration */
 	struct recorder_sample *outer; /* the wait this one interrupted (a handler's) */
-	uint32_t fork_gen;   /* a fork (from a handler) during the wait forgets ent */
-	uint32_t epoch;      /* module epoch when the stack was taken */
+	uint32_t fork_gen;             /* a fork (from a handler) during the wait forgets ent */
+	uint32_t epoch;                /* module epoch when the stack was taken */
 	uintptr_t lock;
 	uint32_t kind;
 	uint32_t nframes;
@@ -71,9 +71,9 @@ struct recorder_sample {
 struct recorder_release {
 	uintptr_t lock;
 	uint32_t kind;
-	uint32_t rate;     /* of the charge */
-	uint64_t caused;   /* waiting charged to this unlock, ns, not scaled */
-	uint64_t held;     /* a hold-time sample ended here, ns */
+	uint32_t rate;   /* of the charge */
+	uint64_t caused; /* waiting charged to this unlock, ns, not scaled */
+	uint64_t held;   /* a hold-time sample ended here, ns */
 	uint32_t hold_rate;
 	uint8_t active;
 };

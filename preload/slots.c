@@ -103,7 +103,8 @@ bool slot_close(struct slot *sl, uint64_t max_ns)
 	for (;;) {
 		uint32_t expect = SLOT_IDLE;
 		if (atomic_compare_exchange_strong_explicit(&sl->state, &expect, SLOT_CLOSED,
-		                                            memory_order_acquire, memory_order_relaxed))
+		                                            memory_order_acquire,
+		                                            memory_order_relaxed))
 			return true;
 		if (expect == SLOT_CLOSED || !clock_wait_turn(&deadline, max_ns))
 			return false;

@@ -55,7 +55,7 @@ struct slot {
 };
 
 struct slots {
-	struct slot *slot;     /* nslots of them, plus one overflow slot */
+	struct slot *slot; /* nslots of them, plus one overflow slot */
 	struct pfile *file;
 	uint32_t nslots;
 	_Atomic uint32_t hwm;  /* slots ever handed out: [0, hwm) */

@@ -51,8 +51,8 @@ void stackroom_plan(struct stackroom_plan *p, const pthread_attr_t *attr)
 }
 
 /* Runs before a sanitizer's thread start: not instrumented. */
-__attribute__((no_sanitize_address, no_sanitize_thread)) void
-stackroom_thread(struct lc_tls *t, const struct stackroom_plan *p)
+__attribute__((no_sanitize_address, no_sanitize_thread)) void stackroom_thread(
+    struct lc_tls *t, const struct stackroom_plan *p)
 {
 	if (p->addr) {
 		t->stack_lo = p->addr;

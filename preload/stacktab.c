@@ -34,8 +34,8 @@ uint64_t stacktab_hash(const struct event_key *key, const uintptr_t *pcs, uint32
 	return h;
 }
 
-static bool bucket_matches(const struct stackbucket *b, uint64_t hash,
-                           const struct event_key *key, const uintptr_t *pcs, uint32_t n)
+static bool bucket_matches(const struct stackbucket *b, uint64_t hash, const struct event_key *key,
+                           const uintptr_t *pcs, uint32_t n)
 {
 	const struct lc_rec_bucket *r = b->pub;
 	_Static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "pcs are stored as they are");
@@ -56,17 +56,15 @@ static struct stackbucket *chain_find(struct stackbucket *from, struct stackbuck
 	return NULL;
 }
 
-static void bucket_add(struct stackbucket *b, uint64_t count, uint64_t delay_ns,
-                       uint64_t max_ns)
+static void bucket_add(struct stackbucket *b, uint64_t count, uint64_t delay_ns, uint64_t max_ns)
 {
 	_Atomic uint64_t *max = (_Atomic uint64_t *)&b->pub->max_ns;
 	atomic_fetch_add_explicit((_Atomic uint64_t *)&b->pub->count, count, memory_order_relaxed);
 	atomic_fetch_add_explicit((_Atomic uint64_t *)&b->pub->delay_ns, delay_ns,
 	                          memory_order_relaxed);
 	uint64_t cur = atomic_load_explicit(max, memory_order_relaxed);
-	while (cur < max_ns && !atomic_compare_exchange_weak_explicit(max, &cur, max_ns,
-	                                                              memory_order_relaxed,
-	                                                              memory_order_relaxed))
+	while (cur < max_ns && !atomic_compare_exchange_weak_explicit(
+	                           max, &cur, max_ns, memory_order_relaxed, memory_order_relaxed))
 		;
 }
 
@@ -136,7 +134,8 @@ void stacktab_foreach(const struct stacktab *t, void (*fn)(const struct stackbuc
                       void *ctx)
 {
 	for (uint64_t i = 0; i <= t->mask; i++)
-		for (struct stackbucket *b = atomic_load_explicit(&t->heads[i], memory_order_acquire); b;
-		     b = atomic_load_explicit(&b->next, memory_order_acquire))
+		for (struct stackbucket *b =
+		         atomic_load_explicit(&t->heads[i], memory_order_acquire);
+		     b; b = atomic_load_explicit(&b->next, memory_order_acquire))
 			fn(b, ctx);
 }

@@ -11,14 +11,13 @@
  * lock address, flags), so the waits for two locks at one call site, or a
  * wait and a charge from one stack, stay apart.
  *
- * A bucket's node and record are allocated once and never freed or moved.  Lookup takes no lock.  Insert takes no lock
- * either: the new bucket is filled, then published with a compare-and-swap
- * on its chain's head; a thread that loses the race re-checks the entries
- * pushed meanwhile, so a stack never gets two buckets (the lost allocation
- * is abandoned in the arena, and its record stays PENDING in the file,
- * which readers skip: a few hundred bytes at worst).  So the table
- * never blocks and never contends with itself, and it may be used from any
- * thread, with any lock held, or from a signal handler.
+ * A bucket's node and record are allocated once and never freed or moved.  Lookup takes no lock.
+ * Insert takes no lock either: the new bucket is filled, then published with a compare-and-swap on
+ * its chain's head; a thread that loses the race re-checks the entries pushed meanwhile, so a stack
+ * never gets two buckets (the lost allocation is abandoned in the arena, and its record stays
+ * PENDING in the file, which readers skip: a few hundred bytes at worst).  So the table never
+ * blocks and never contends with itself, and it may be used from any thread, with any lock held, or
+ * from a signal handler.
  *
  * Counters are added with relaxed atomics; a reader that wants a consistent
  * snapshot (the dump) must first stop the writers (collect.c does).

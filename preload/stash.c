@@ -18,11 +18,11 @@ uint64_t stash_rand(uint64_t *state)
 static bool stash_same_stack(const struct stash *s)
 {
 	return event_key_equal(&s->key, &s->spare_key) && s->nframes == s->spare_n &&
-	       memcmp(s->frames[s->cur], s->frames[s->cur ^ 1], s->nframes * sizeof(uintptr_t)) == 0;
+	       memcmp(s->frames[s->cur], s->frames[s->cur ^ 1], s->nframes * sizeof(uintptr_t)) ==
+	           0;
 }
 
-static void stash_take_spare(struct stash *s, uint64_t count, uint64_t delay_ns,
-                             uint64_t max_ns)
+static void stash_take_spare(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns)
 {
 	s->cur ^= 1;
 	s->nframes = s->spare_n;
@@ -32,8 +32,8 @@ static void stash_take_spare(struct stash *s, uint64_t count, uint64_t delay_ns,
 	s->max_ns = max_ns;
 }
 
-void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns,
-                 uint64_t *rng, uint64_t *lost_count, uint64_t *lost_delay)
+void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns, uint64_t *rng,
+                 uint64_t *lost_count, uint64_t *lost_delay)
 {
 	*lost_count = 0;
 	*lost_delay = 0;

@@ -27,14 +27,14 @@
 #define STASH_SLACK 16 /* extra room for our own frames, skipped later */
 
 struct stash {
-	uint64_t count;    /* 0: empty */
+	uint64_t count; /* 0: empty */
 	uint64_t delay_ns;
-	uint64_t max_ns;   /* longest single event added */
-	struct event_key key; /* of the kept event */
+	uint64_t max_ns;            /* longest single event added */
+	struct event_key key;       /* of the kept event */
 	struct event_key spare_key; /* of the incoming event */
 	uint32_t nframes;
-	uint32_t cur;      /* index of the buffer holding the kept stack */
-	uint32_t spare_n;  /* frames of the incoming stack in the spare buffer */
+	uint32_t cur;     /* index of the buffer holding the kept stack */
+	uint32_t spare_n; /* frames of the incoming stack in the spare buffer */
 	uint32_t reserved;
 	uintptr_t frames[2][LC_DUMP_MAX_DEPTH + STASH_SLACK];
 };
@@ -60,8 +60,8 @@ static inline bool stash_full(const struct stash *s)
  * may be scaled by a sampling rate).  rng points at the thread's PRNG state.
  * On return, *lost_count and *lost_delay hold what was charged to the sentinel
  * (zero if nothing was). */
-void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns,
-                 uint64_t *rng, uint64_t *lost_count, uint64_t *lost_delay);
+void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns, uint64_t *rng,
+                 uint64_t *lost_count, uint64_t *lost_delay);
 
 /* Empty the stash (after its content was merged). */
 void stash_clear(struct stash *s);

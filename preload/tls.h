@@ -21,14 +21,14 @@
 struct slot;
 
 struct lc_tls {
-	uint32_t locks;     /* interposed mutexes acquired by this thread ... */
-	uint32_t unlocks;   /* ... and released: held = locks - unlocks */
-	int32_t tid;        /* gettid(), cached for the inline fast path; 0: not yet */
-	uint32_t guard;     /* > 0 while inside lockcontend */
+	uint32_t locks;        /* interposed mutexes acquired by this thread ... */
+	uint32_t unlocks;      /* ... and released: held = locks - unlocks */
+	int32_t tid;           /* gettid(), cached for the inline fast path; 0: not yet */
+	uint32_t guard;        /* > 0 while inside lockcontend */
 	uintptr_t guard_frame; /* where the outermost guarded work began */
-	uint32_t hold_next; /* acquisitions until the next hold-time check */
-	uint32_t hold_kind; /* enum lc_kind of the timed critical section */
-	uintptr_t hold_lock; /* the lock whose critical section is timed, or 0 */
+	uint32_t hold_next;    /* acquisitions until the next hold-time check */
+	uint32_t hold_kind;    /* enum lc_kind of the timed critical section */
+	uintptr_t hold_lock;   /* the lock whose critical section is timed, or 0 */
 	uint64_t hold_t0;
 	uint8_t pending;    /* an event to settle or a stash to merge */
 	uint8_t sampling;   /* between recorder_begin and recorder_end */
@@ -37,9 +37,9 @@ struct lc_tls {
 	uint8_t hold_drawn; /* hold_next was drawn once (it starts at 0) */
 	struct slot *slot;
 	struct recorder_sample *wait; /* the recorded wait in progress, if any */
-	struct slot *in_slot; /* the slot this thread is inside (recorder_repair) */
-	uint8_t in_loader;    /* counted among the loader's users (loader.h) */
-	int loader_cancel;    /* the cancel state to restore if it never returns */
+	struct slot *in_slot;         /* the slot this thread is inside (recorder_repair) */
+	uint8_t in_loader;            /* counted among the loader's users (loader.h) */
+	int loader_cancel;            /* the cancel state to restore if it never returns */
 	uintptr_t stack_lo, stack_hi; /* the thread's stack (stackroom.h); 0: unknown */
 	uint64_t rng;
 	_Atomic uint64_t reent_count; /* contention inside our own work, */

@@ -184,8 +184,8 @@ static int parse_module(struct dump *d, struct cur *c)
 	d->nmodules++; /* counted now so dump_free releases partial data */
 	if (mod->nsegments > LC_DUMP_MAX_SEGMENTS || mod->build_id_len > LC_DUMP_MAX_BUILD_ID ||
 	    path_len > LC_DUMP_MAX_PATH || mod->epoch_first > mod->epoch_last ||
-	    parse_segments(mod, c) != 0 ||
-	    !cur_take(c, mod->build_id_len, &bid) || !cur_take(c, path_len, &path))
+	    parse_segments(mod, c) != 0 || !cur_take(c, mod->build_id_len, &bid) ||
+	    !cur_take(c, path_len, &path))
 		return -1;
 	memcpy(mod->build_id, bid, mod->build_id_len);
 	return (mod->path = dup_str(path, path_len)) ? 0 : -1;
@@ -309,9 +309,9 @@ static int parse_slot(struct dump *d, struct cur *c)
 	return 0;
 }
 
-_Static_assert(sizeof(struct lc_rec_slot_3_0) == offsetof(struct lc_rec_slot, lost) +
-                                                      LC_LOST_NREASONS_3_0 * LC_NVIEWS *
-                                                          sizeof(struct lc_lost_entry),
+_Static_assert(sizeof(struct lc_rec_slot_3_0) ==
+                   offsetof(struct lc_rec_slot, lost) +
+                       LC_LOST_NREASONS_3_0 * LC_NVIEWS * sizeof(struct lc_lost_entry),
                "parse_slot's rule reads a 3.0 slot");
 
 static int parse_live(struct dump *d, struct cur *c)
@@ -377,13 +377,16 @@ _Static_assert(sizeof(LC_DUMP_END_MAGIC) - 1 == sizeof(((struct lc_rec_trailer *
 static int parse_header(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen)
 {
 	if (len < sizeof(struct lc_dump_header)) {
-		set_err(err, errlen, len ? "too short for a lockcontend dump (%zu bytes)"
-		                         : "empty file, not a lockcontend dump", len);
+		set_err(err, errlen,
+		        len ? "too short for a lockcontend dump (%zu bytes)"
+		            : "empty file, not a lockcontend dump",
+		        len);
 		return -1;
 	}
 	if (all_zero(buf, sizeof(struct lc_dump_header))) {
-		set_err(err, errlen, "no dump header yet, only zeros (a profile being created, or not "
-		                     "a lockcontend dump)");
+		set_err(err, errlen,
+		        "no dump header yet, only zeros (a profile being created, or not "
+		        "a lockcontend dump)");
 		return -1;
 	}
 	if (memcmp(buf + offsetof(struct lc_dump_header, magic), LC_DUMP_MAGIC,
@@ -395,7 +398,8 @@ static int parse_header(const uint8_t *buf, size_t len, struct dump *d, char *er
 	d->version_major = RD_FIELD(buf, struct lc_dump_header, version_major);
 	d->version_minor = RD_FIELD(buf, struct lc_dump_header, version_minor);
 	if (d->version_major != LC_DUMP_VERSION_MAJOR) {
-		set_err(err, errlen, "dump format version %u.%u is not supported (this reader: %u.x)",
+		set_err(err, errlen,
+		        "dump format version %u.%u is not supported (this reader: %u.x)",
 		        d->version_major, d->version_minor, LC_DUMP_VERSION_MAJOR);
 		return -1;
 	}
@@ -403,7 +407,8 @@ static int parse_header(const uint8_t *buf, size_t len, struct dump *d, char *er
 	unsigned endian = RD_FIELD(buf, struct lc_dump_header, endian);
 	if (pointer_size != 8 || endian != LC_DUMP_ENDIAN_LITTLE ||
 	    RD_FIELD(buf, struct lc_dump_header, header_size) != sizeof(struct lc_dump_header)) {
-		set_err(err, errlen, "unsupported dump layout (pointer size %u, endian %u) at offset %zu",
+		set_err(err, errlen,
+		        "unsupported dump layout (pointer size %u, endian %u) at offset %zu",
 		        pointer_size, endian, offsetof(struct lc_dump_header, pointer_size));
 		return -1;
 	}
@@ -419,7 +424,8 @@ static int parse_trailer(struct dump *d, const uint8_t *buf, uint32_t size, uint
 	           sizeof(LC_DUMP_END_MAGIC) - 1) != 0 ||
 	    RD_FIELD(p, struct lc_rec_trailer, records) != d->records ||
 	    RD_FIELD(p, struct lc_rec_trailer, bytes) != off) {
-		set_err(err, errlen, "corrupt trailer at offset %llu (records or size do not match)",
+		set_err(err, errlen,
+		        "corrupt trailer at offset %llu (records or size do not match)",
 		        (unsigned long long)off);
 		return -1;
 	}
@@ -449,8 +455,14 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, bool *know
 	case LC_REC_LOCK: return parse_lock(d, c);
 	case LC_REC_SLOT: return parse_slot(d, c);
 	case LC_REC_LIVE: return parse_live(d, c);
-	case LC_REC_PENDING: *known = false; d->pending++; return 0;
-	default: *known = false; d->skipped++; return 0;
+	case LC_REC_PENDING:
+		*known = false;
+		d->pending++;
+		return 0;
+	default:
+		*known = false;
+		d->skipped++;
+		return 0;
 	}
 }
 
@@ -460,13 +472,14 @@ static int records_end(struct dump *d, enum dump_end end, const char *what, uint
 	d->end = end;
 	if (end == DUMP_END_CUT)
 		snprintf(d->warning, sizeof(d->warning),
-		         "the dump is cut short inside a record (%s) at byte %llu (no trailer)", what,
-		         (unsigned long long)off);
+		         "the dump is cut short inside a record (%s) at byte %llu (no trailer)",
+		         what, (unsigned long long)off);
 	else
-		snprintf(d->warning, sizeof(d->warning),
-		         "no trailer: the records end at byte %llu%s (a live profile, or its writer "
-		         "died)", (unsigned long long)off,
-		         end == DUMP_END_ZEROS ? "" : ", the end of the file");
+		snprintf(
+		    d->warning, sizeof(d->warning),
+		    "no trailer: the records end at byte %llu%s (a live profile, or its writer "
+		    "died)",
+		    (unsigned long long)off, end == DUMP_END_ZEROS ? "" : ", the end of the file");
 	return 0;
 }
 
@@ -481,14 +494,16 @@ static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *e
 		if (len == off)
 			return records_end(d, DUMP_END_EOF, NULL, off);
 		if (len - off < sizeof(struct lc_rec_head))
-			return records_end(d, all_zero(buf + off, len - off) ? DUMP_END_ZEROS : DUMP_END_CUT,
-			                   "its head", off);
+			return records_end(
+			    d, all_zero(buf + off, len - off) ? DUMP_END_ZEROS : DUMP_END_CUT,
+			    "its head", off);
 		uint32_t type = RD_FIELD(buf + off, struct lc_rec_head, type);
 		uint32_t size = RD_FIELD(buf + off, struct lc_rec_head, size);
 		if (type == 0)
 			return records_end(d, DUMP_END_ZEROS, NULL, off);
 		if (size > LC_DUMP_MAX_RECORD) {
-			set_err(err, errlen, "corrupt record header at offset %llu (type %u, size %u)",
+			set_err(err, errlen,
+			        "corrupt record header at offset %llu (type %u, size %u)",
 			        (unsigned long long)off, type, size);
 			return -1;
 		}
@@ -500,8 +515,8 @@ static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *e
 		struct cur c = {.p = buf + body, .left = size};
 		bool known;
 		if (parse_record(d, type, &c, &known) != 0 || (known && c.left != 0)) {
-			set_err(err, errlen, "corrupt %s record at offset %llu", names_rec_type(type),
-			        (unsigned long long)off);
+			set_err(err, errlen, "corrupt %s record at offset %llu",
+			        names_rec_type(type), (unsigned long long)off);
 			return -1;
 		}
 		d->records++;
@@ -546,7 +561,8 @@ static void totals_from_slots(struct dump *d)
 int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof(*d));
-	if (parse_header(buf, len, d, err, errlen) != 0 || parse_records(buf, len, d, err, errlen) != 0)
+	if (parse_header(buf, len, d, err, errlen) != 0 ||
+	    parse_records(buf, len, d, err, errlen) != 0)
 		goto fail;
 	if (!d->have_meta) {
 		set_err(err, errlen, "the dump ends before its metadata (cut short at byte %llu)",
@@ -555,7 +571,9 @@ int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t
 	}
 	if (d->complete && (!d->have_lost || !d->have_totals || !d->have_live)) {
 		set_err(err, errlen, "corrupt dump: complete but without %s record",
-		        !d->have_lost ? "a lost" : !d->have_totals ? "a totals" : "a live");
+		        !d->have_lost     ? "a lost"
+		        : !d->have_totals ? "a totals"
+		                          : "a live");
 		goto fail;
 	}
 	if (d->complete)
@@ -732,14 +750,15 @@ void dump_sum(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t
 	}
 }
 
-void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count,
-                      uint64_t *delay_ns)
+void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t *delay_ns)
 {
 	const struct lc_rec_totals *t = &d->totals;
-	*count = view == LC_VIEW_WAIT ? t->contentions : view == LC_VIEW_HOLDER ? t->caused_count
-	                                                                         : t->holds;
-	*delay_ns = view == LC_VIEW_WAIT ? t->delay_ns : view == LC_VIEW_HOLDER ? t->caused_ns
-	                                                                         : t->hold_ns;
+	*count = view == LC_VIEW_WAIT     ? t->contentions
+	         : view == LC_VIEW_HOLDER ? t->caused_count
+	                                  : t->holds;
+	*delay_ns = view == LC_VIEW_WAIT     ? t->delay_ns
+	            : view == LC_VIEW_HOLDER ? t->caused_ns
+	                                     : t->hold_ns;
 }
 
 bool dump_view_conserved(const struct dump *d, enum lc_view view)

@@ -50,14 +50,14 @@ struct dump_module {
 struct dump_bucket {
 	uint64_t count;
 	uint64_t delay_ns;
-	uint64_t max_ns;  /* longest single event, not scaled */
-	uint64_t lock;    /* the lock's address */
-	uint32_t flags;   /* LC_BUCKET_* */
+	uint64_t max_ns; /* longest single event, not scaled */
+	uint64_t lock;   /* the lock's address */
+	uint32_t flags;  /* LC_BUCKET_* */
 	uint32_t nframes;
-	uint8_t view;     /* enum lc_view, < LC_NVIEWS */
-	uint8_t kind;     /* enum lc_kind, < LC_NKINDS */
-	uint32_t epoch;   /* module epoch when the stack was taken */
-	uint64_t *pcs;    /* innermost first, return addresses */
+	uint8_t view;   /* enum lc_view, < LC_NVIEWS */
+	uint8_t kind;   /* enum lc_kind, < LC_NKINDS */
+	uint32_t epoch; /* module epoch when the stack was taken */
+	uint64_t *pcs;  /* innermost first, return addresses */
 };
 
 /* LC_REC_LOCK: one contended lock. */
@@ -66,9 +66,9 @@ struct dump_lock {
 	uint64_t trylock_failures;
 	uint64_t timeouts;
 	uint64_t uncharged_ns;
-	uint32_t kind;    /* enum lc_kind of its first contention, < LC_NKINDS */
-	uint32_t nframes; /* 0..LC_LOCK_FIRST_FRAMES */
-	uint32_t epoch;   /* module epoch when the first stack was taken */
+	uint32_t kind;                      /* enum lc_kind of its first contention, < LC_NKINDS */
+	uint32_t nframes;                   /* 0..LC_LOCK_FIRST_FRAMES */
+	uint32_t epoch;                     /* module epoch when the first stack was taken */
 	uint64_t pcs[LC_LOCK_FIRST_FRAMES]; /* where it was first contended */
 };
 
@@ -93,23 +93,23 @@ struct dump {
 	size_t nlocks;
 	struct lc_rec_slot *slots; /* LC_REC_SLOT records, in file order */
 	size_t nslots;
-	struct lc_rec_live live;   /* LC_REC_LIVE; all zero (RUNNING) without one */
+	struct lc_rec_live live; /* LC_REC_LIVE; all zero (RUNNING) without one */
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
-	uint32_t lost_views;    /* bit v: the LOST record of view v was read */
+	uint32_t lost_views; /* bit v: the LOST record of view v was read */
 	struct lc_rec_totals totals;
 	bool have_meta, have_live;
 	bool have_lost, have_totals; /* lost and totals are known: read from LOST and
 	                              * TOTALS records, or built from the slots
 	                              * (both true after a successful parse) */
-	bool totals_from_slots; /* no TOTALS record: totals and lost are the SLOT
-	                         * records' sums and LIVE's counters */
-	bool complete;          /* a valid trailer ended the file */
-	enum dump_end end;      /* how the records ended */
-	uint64_t stop_offset;   /* where parsing stopped (file size if complete) */
-	size_t records;         /* records read, trailer excluded, PENDING included */
-	size_t skipped;         /* records of unknown type, skipped */
-	size_t pending;         /* PENDING records (being written), skipped */
-	char warning[256];      /* why the file is incomplete, "" if complete */
+	bool totals_from_slots;      /* no TOTALS record: totals and lost are the SLOT
+	                              * records' sums and LIVE's counters */
+	bool complete;               /* a valid trailer ended the file */
+	enum dump_end end;           /* how the records ended */
+	uint64_t stop_offset;        /* where parsing stopped (file size if complete) */
+	size_t records;              /* records read, trailer excluded, PENDING included */
+	size_t skipped;              /* records of unknown type, skipped */
+	size_t pending;              /* PENDING records (being written), skipped */
+	char warning[256];           /* why the file is incomplete, "" if complete */
 	uint64_t file_dev, file_ino; /* the file dump_read_file read (st_dev,
 	                              * st_ino); 0 after dump_parse */
 };
@@ -149,8 +149,7 @@ void dump_lost_sum(const struct dump *d, enum lc_view view, uint64_t *count, uin
 
 /* What TOTALS says one view must add up to: contentions and delay_ns
  * (WAIT), caused_count and caused_ns (HOLDER), holds and hold_ns (HOLD). */
-void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count,
-                      uint64_t *delay_ns);
+void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t *delay_ns);
 
 /* The conservation check of one view: dump_sum == dump_view_totals.  False
  * without totals. */

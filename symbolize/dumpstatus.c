@@ -154,7 +154,8 @@ static void describe_snapshot(const struct dump *d, uint64_t at, char *buf, size
 	}
 	format_at(&d->meta, at, when, sizeof(when), since, sizeof(since));
 	if (since[0])
-		snprintf(buf, cap, "a snapshot taken while it ran (at %s, %s after start)", when, since);
+		snprintf(buf, cap, "a snapshot taken while it ran (at %s, %s after start)", when,
+		         since);
 	else
 		snprintf(buf, cap, "a snapshot taken while it ran (at %s)", when);
 }
@@ -169,8 +170,7 @@ static void describe_live(const struct dump *d, uint64_t at, char *buf, size_t c
 		snprintf(buf + n, cap - (size_t)n, " (%s after start)", since);
 }
 
-void dumpstatus_describe(const struct dump *d, const struct dump_status *st, char *buf,
-                         size_t cap)
+void dumpstatus_describe(const struct dump *d, const struct dump_status *st, char *buf, size_t cap)
 {
 	struct dump_status own = {0};
 	if (d->end == DUMP_END_CUT) {
@@ -190,19 +190,22 @@ void dumpstatus_describe(const struct dump *d, const struct dump_status *st, cha
 		snprintf(buf, cap, "complete: written when the program exited");
 		break;
 	case DUMP_WRITER_EXEC:
-		snprintf(buf, cap, "complete: ended by exec() (the new program image writes a profile "
-		                   "of its own)");
+		snprintf(buf, cap,
+		         "complete: ended by exec() (the new program image writes a profile "
+		         "of its own)");
 		break;
 	case DUMP_WRITER_SNAPSHOT: describe_snapshot(d, st->at_realtime_ns, buf, cap); break;
 	case DUMP_WRITER_LIVE: describe_live(d, st->at_realtime_ns, buf, cap); break;
 	case DUMP_WRITER_DIED:
-		snprintf(buf, cap, "the writer died without a clean exit (killed by a signal, a crash, "
-		                   "or exit_group without libc): totals may be short by the events "
-		                   "in flight");
+		snprintf(buf, cap,
+		         "the writer died without a clean exit (killed by a signal, a crash, "
+		         "or exit_group without libc): totals may be short by the events "
+		         "in flight");
 		break;
 	case DUMP_WRITER_UNCLOSED:
-		snprintf(buf, cap, "ended at %s, but its closing records did not fit (disk full or "
-		                   "a file size limit): totals are the threads' own",
+		snprintf(buf, cap,
+		         "ended at %s, but its closing records did not fit (disk full or "
+		         "a file size limit): totals are the threads' own",
 		         d->live.state == LC_LIVE_EXEC ? "exec()" : "exit");
 		break;
 	}

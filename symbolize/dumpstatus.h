@@ -66,7 +66,6 @@ bool dumpstatus_maps_has(FILE *maps, uint64_t dev, uint64_t ino, const char *rea
  * one whose writer died".  A file cut inside a record is a partial profile
  * whatever its writer did: the line says that (a copy cut short is no
  * writer's doing). */
-void dumpstatus_describe(const struct dump *d, const struct dump_status *st, char *buf,
-                         size_t cap);
+void dumpstatus_describe(const struct dump *d, const struct dump_status *st, char *buf, size_t cap);
 
 #endif

@@ -53,7 +53,8 @@ static void frame_label(struct resolver *r, const struct dump *d, uint64_t pc, u
 	if (resolver_lookup(r, m, pc, f, RESOLVE_MAX_INLINE) > 0)
 		snprintf(buf, cap, "%s", f[0].function);
 	else if (m)
-		snprintf(buf, cap, "%s+%#" PRIx64, base ? base + 1 : m->path, pc - 1 - m->load_bias);
+		snprintf(buf, cap, "%s+%#" PRIx64, base ? base + 1 : m->path,
+		         pc - 1 - m->load_bias);
 	else
 		snprintf(buf, cap, "0x%" PRIx64, pc);
 }

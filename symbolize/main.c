@@ -56,21 +56,21 @@ struct options {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: " PROG " [options] DUMP...\n"
-	        "  --format=text|folded|pprof  report (default), folded stacks, gzipped pprof\n"
-	        "  -o, --output=FILE           write FILE instead of stdout (a regular file is\n"
-	        "                              replaced atomically; a FIFO or device written into)\n"
-	        "  --top=N                     rows per table in the text report (default 20)\n"
-	        "  --value=delay|contentions   value of folded stacks (default delay, in ns)\n"
-	        "  --view=waiter|holder|hold   who waited (default), who held the lock they\n"
-	        "                              waited for (the unlocking stacks), or sampled\n"
-	        "                              hold times; text shows waiter and holder unless set\n"
-	        "  --kind=LIST                 only these lock kinds, comma-separated: mutex,\n"
-	        "                              rdlock, wrlock, rwlock (both), spin (default all)\n"
-	        "  --sysroot=DIR               find the dump's files under DIR\n"
-	        "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
-	        "  --no-demangle               keep C++ names as in the binary\n");
+	fprintf(
+	    f, "usage: " PROG " [options] DUMP...\n"
+	       "  --format=text|folded|pprof  report (default), folded stacks, gzipped pprof\n"
+	       "  -o, --output=FILE           write FILE instead of stdout (a regular file is\n"
+	       "                              replaced atomically; a FIFO or device written into)\n"
+	       "  --top=N                     rows per table in the text report (default 20)\n"
+	       "  --value=delay|contentions   value of folded stacks (default delay, in ns)\n"
+	       "  --view=waiter|holder|hold   who waited (default), who held the lock they\n"
+	       "                              waited for (the unlocking stacks), or sampled\n"
+	       "                              hold times; text shows waiter and holder unless set\n"
+	       "  --kind=LIST                 only these lock kinds, comma-separated: mutex,\n"
+	       "                              rdlock, wrlock, rwlock (both), spin (default all)\n"
+	       "  --sysroot=DIR               find the dump's files under DIR\n"
+	       "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
+	       "  --no-demangle               keep C++ names as in the binary\n");
 }
 
 static int fail_usage(const char *msg, const char *arg)
@@ -81,13 +81,17 @@ static int fail_usage(const char *msg, const char *arg)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-	    {"format", required_argument, 0, 'f'}, {"output", required_argument, 0, 'o'},
-	    {"top", required_argument, 0, 't'},    {"value", required_argument, 0, 'v'},
-	    {"sysroot", required_argument, 0, 's'}, {"debug-dir", required_argument, 0, 'd'},
-	    {"no-demangle", no_argument, 0, 'n'},  {"help", no_argument, 0, 'h'},
-	    {"view", required_argument, 0, 'w'},    {"kind", required_argument, 0, 'k'},
-	    {0, 0, 0, 0}};
+	static const struct option longopts[] = {{"format", required_argument, 0, 'f'},
+	                                         {"output", required_argument, 0, 'o'},
+	                                         {"top", required_argument, 0, 't'},
+	                                         {"value", required_argument, 0, 'v'},
+	                                         {"sysroot", required_argument, 0, 's'},
+	                                         {"debug-dir", required_argument, 0, 'd'},
+	                                         {"no-demangle", no_argument, 0, 'n'},
+	                                         {"help", no_argument, 0, 'h'},
+	                                         {"view", required_argument, 0, 'w'},
+	                                         {"kind", required_argument, 0, 'k'},
+	                                         {0, 0, 0, 0}};
 	int c;
 	char *end;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -122,8 +126,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'k':
 			if (viewkind_kinds_parse(optarg, &o->kinds) != 0)
-				return fail_usage("bad --kind (a comma list of mutex, rdlock, wrlock, rwlock, "
-				                  "spin)", optarg);
+				return fail_usage(
+				    "bad --kind (a comma list of mutex, rdlock, wrlock, rwlock, "
+				    "spin)",
+				    optarg);
 			break;
 		case 's': o->resolve.sysroot = optarg; break;
 		case 'd':
@@ -146,7 +152,8 @@ static void note_status(const char *path, const struct dump *d, const struct dum
 {
 	char line[512];
 	if (d->end == DUMP_END_CUT) {
-		fprintf(stderr, PROG ": warning: %s: %s; the report is partial\n", path, d->warning);
+		fprintf(stderr, PROG ": warning: %s: %s; the report is partial\n", path,
+		        d->warning);
 		return;
 	}
 	if (st->writer != DUMP_WRITER_LIVE && st->writer != DUMP_WRITER_DIED &&
@@ -185,8 +192,8 @@ static int write_report(const struct options *o, const struct report_input *in, 
 	case FMT_TEXT: report_text_write(in, out); break;
 	case FMT_FOLDED: report_folded_write(in, out); break;
 	case FMT_PPROF:
-		if (report_pprof_write(in->profile, in->view < 0 ? LC_VIEW_WAIT : in->view, out, err,
-		                       sizeof(err)) != 0) {
+		if (report_pprof_write(in->profile, in->view < 0 ? LC_VIEW_WAIT : in->view, out,
+		                       err, sizeof(err)) != 0) {
 			fprintf(stderr, PROG ": %s\n", err);
 			return -1;
 		}
@@ -201,8 +208,7 @@ static int write_report(const struct options *o, const struct report_input *in, 
 }
 
 /* -o FILE (output.h): opened only now that the report is ready. */
-static int write_to_file(const struct options *o, struct output *out,
-                         const struct report_input *in)
+static int write_to_file(const struct options *o, struct output *out, const struct report_input *in)
 {
 	FILE *f = output_open(out);
 	if (!f)
@@ -213,7 +219,10 @@ static int write_to_file(const struct options *o, struct output *out,
 
 int main(int argc, char **argv)
 {
-	struct options o = {.format = FMT_TEXT, .top = 20, .value = PROF_DELAY, .view = -1,
+	struct options o = {.format = FMT_TEXT,
+	                    .top = 20,
+	                    .value = PROF_DELAY,
+	                    .view = -1,
 	                    .kinds = VIEWKIND_ALL_KINDS};
 	o.resolve.demangle = true;
 	o.resolve.debug_dirs = o.debug_dirs;
@@ -221,7 +230,8 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) != 0 || (o.output && output_plan(&out, o.output) != 0))
 		return 1;
 	if (o.format == FMT_PPROF && !o.output && isatty(STDOUT_FILENO)) {
-		fprintf(stderr, PROG ": not writing a binary pprof profile to a terminal; use -o FILE\n");
+		fprintf(stderr,
+		        PROG ": not writing a binary pprof profile to a terminal; use -o FILE\n");
 		return 1;
 	}
 	unsetenv("DEBUGINFOD_URLS"); /* never reach out to the network unasked */
@@ -239,8 +249,9 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, PROG ": out of memory\n");
 	} else {
-		struct report_input in = {&p, dumps, (const char *const *)(argv + optind), n, o.top,
-		                          o.value, o.view, status};
+		struct report_input in = {&p,     dumps, (const char *const *)(argv + optind),
+		                          n,      o.top, o.value,
+		                          o.view, status};
 		rc = o.output ? write_to_file(&o, &out, &in) : write_report(&o, &in, stdout);
 		profile_free(&p);
 	}

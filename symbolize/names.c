@@ -17,9 +17,9 @@
 
 /* Type 0 is no record: a head of zeros ends the records. */
 static const char *const rec_types[] = {
-    [LC_REC_META] = "meta",       [LC_REC_MODULE] = "module", [LC_REC_BUCKET] = "bucket",
-    [LC_REC_LOST] = "lost",       [LC_REC_TOTALS] = "totals", [LC_REC_TRAILER] = "trailer",
-    [LC_REC_LOCK] = "lock",       [LC_REC_PENDING] = "pending", [LC_REC_SLOT] = "slot",
+    [LC_REC_META] = "meta", [LC_REC_MODULE] = "module",   [LC_REC_BUCKET] = "bucket",
+    [LC_REC_LOST] = "lost", [LC_REC_TOTALS] = "totals",   [LC_REC_TRAILER] = "trailer",
+    [LC_REC_LOCK] = "lock", [LC_REC_PENDING] = "pending", [LC_REC_SLOT] = "slot",
     [LC_REC_LIVE] = "live",
 };
 _Static_assert(NAMES_LEN(rec_types) == LC_REC_NTYPES, "a name for every record type");

@@ -58,8 +58,10 @@ int output_plan(struct output *o, const char *path)
 	if (S_ISLNK(st.st_mode) && stat(path, &st) != 0) {
 		if (errno != ENOENT)
 			return cannot("write", path, errno);
-		fprintf(stderr, PROG ": -o %s: is a symbolic link to nothing (a link is followed, "
-		                     "never replaced)\n", path);
+		fprintf(stderr,
+		        PROG ": -o %s: is a symbolic link to nothing (a link is followed, "
+		             "never replaced)\n",
+		        path);
 		return -1;
 	}
 	return written_into(st.st_mode) ? 0 : refuse(path, st.st_mode);

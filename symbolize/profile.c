@@ -120,7 +120,7 @@ static uint64_t hash_str(const char *s)
 /* Builder state beside the profile being built. */
 struct builder {
 	struct profile *p;
-	char **strs;        /* interned strings, open addressing */
+	char **strs; /* interned strings, open addressing */
 	size_t strs_cap, nstrs;
 	struct map64 funcs; /* hash(name,sys,file) -> function, chained by probe */
 	struct map64 locs;  /* (mapping, address) -> location */
@@ -347,10 +347,15 @@ static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_b
 		}
 		locs[i] = (uint32_t)l;
 	}
-	return add_sample(b, locs, (struct prof_sample){
-	    .nlocs = bk->nframes, .value = {(int64_t)bk->count, (int64_t)bk->delay_ns},
-	    .flags = bk->flags, .view = bk->view, .kind = bk->kind, .lock = lock,
-	    .lock_addr = bk->lock, .max_ns = (int64_t)bk->max_ns});
+	return add_sample(b, locs,
+	                  (struct prof_sample){.nlocs = bk->nframes,
+	                                       .value = {(int64_t)bk->count, (int64_t)bk->delay_ns},
+	                                       .flags = bk->flags,
+	                                       .view = bk->view,
+	                                       .kind = bk->kind,
+	                                       .lock = lock,
+	                                       .lock_addr = bk->lock,
+	                                       .max_ns = (int64_t)bk->max_ns});
 }
 
 /* ---- locks ---------------------------------------------------------------- */
@@ -410,8 +415,8 @@ static int name_locks(struct builder *b, struct dump_ctx *c)
 		if (!(a->kinds & b->p->kinds))
 			continue;
 		locknames_name(c->r, c->d, a->addr, a->rec, name, sizeof(name));
-		struct prof_lock *l = (a->name = intern(b, name)) ? lock_entry(b, a->name, a->addr)
-		                                                  : NULL;
+		struct prof_lock *l =
+		    (a->name = intern(b, name)) ? lock_entry(b, a->name, a->addr) : NULL;
 		if (!l)
 			return -1;
 		l->kinds |= a->kinds & b->p->kinds;
@@ -430,8 +435,8 @@ static int add_mappings(struct builder *b, struct dump_ctx *c)
 {
 	const struct dump *d = c->d;
 	for (size_t i = 0; i < d->nmodules; i++) {
-		c->mod_mapping[i] = add_mapping(b, &d->modules[i],
-		                                resolver_module_found(c->r, &d->modules[i]));
+		c->mod_mapping[i] =
+		    add_mapping(b, &d->modules[i], resolver_module_found(c->r, &d->modules[i]));
 		if (c->mod_mapping[i] < -1)
 			return -1;
 	}
@@ -455,8 +460,8 @@ static int add_samples(struct builder *b, struct dump_ctx *c)
 	for (int v = 0; v < LC_NVIEWS && b->p->kinds == VIEWKIND_ALL_KINDS; v++) {
 		uint64_t lc, ld;
 		dump_lost_sum(d, (enum lc_view)v, &lc, &ld);
-		if ((lc || ld) && add_pseudo(b, SENTINEL_KEY, LC_SENTINEL_NAME, (enum lc_view)v, lc,
-		                             ld) != 0)
+		if ((lc || ld) &&
+		    add_pseudo(b, SENTINEL_KEY, LC_SENTINEL_NAME, (enum lc_view)v, lc, ld) != 0)
 			return -1;
 	}
 	return 0;

@@ -49,14 +49,14 @@ struct prof_function {
 };
 
 struct prof_line {
-	uint32_t function;  /* index into functions */
-	int64_t line;       /* 0 if unknown */
+	uint32_t function; /* index into functions */
+	int64_t line;      /* 0 if unknown */
 };
 
 struct prof_location {
-	uint64_t address;  /* the return address as recorded */
-	int32_t mapping;   /* index into mappings, -1 if none (sentinel, unknown) */
-	uint32_t nlines;   /* 0: unsymbolized (shown as module+0xoffset) */
+	uint64_t address;        /* the return address as recorded */
+	int32_t mapping;         /* index into mappings, -1 if none (sentinel, unknown) */
+	uint32_t nlines;         /* 0: unsymbolized (shown as module+0xoffset) */
 	struct prof_line *lines; /* innermost first */
 };
 
@@ -69,20 +69,20 @@ enum { PROF_CONTENTIONS = 0, PROF_DELAY = 1, PROF_NVALUES = 2 };
 
 struct prof_sample {
 	uint32_t nlocs;
-	uint32_t *locs;    /* indexes into locations, innermost first */
+	uint32_t *locs; /* indexes into locations, innermost first */
 	int64_t value[PROF_NVALUES];
-	uint32_t flags;    /* LC_BUCKET_* (truncated, timed out) */
-	uint8_t view;      /* enum lc_view */
-	uint8_t kind;      /* enum lc_kind, or PROF_KIND_NONE */
-	const char *lock;  /* the lock's name (locknames.h), NULL: no lock */
+	uint32_t flags;   /* LC_BUCKET_* (truncated, timed out) */
+	uint8_t view;     /* enum lc_view */
+	uint8_t kind;     /* enum lc_kind, or PROF_KIND_NONE */
+	const char *lock; /* the lock's name (locknames.h), NULL: no lock */
 	uint64_t lock_addr;
-	int64_t max_ns;    /* the longest single event, not scaled */
+	int64_t max_ns; /* the longest single event, not scaled */
 };
 
 struct prof_lock {
-	const char *name;  /* as in samples (the same pointer) */
-	uint64_t addr;     /* where it was in the first dump that has it */
-	uint32_t kinds;    /* bit per enum lc_kind it was used as */
+	const char *name; /* as in samples (the same pointer) */
+	uint64_t addr;    /* where it was in the first dump that has it */
+	uint32_t kinds;   /* bit per enum lc_kind it was used as */
 	uint64_t trylock_failures, timeouts, uncharged_ns; /* LOCK records' */
 };
 

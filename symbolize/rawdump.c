@@ -45,8 +45,8 @@ static void print_modules(const struct dump *d)
 		printf("module %u bias %#" PRIx64 " build-id ", m->id, m->load_bias);
 		for (uint32_t k = 0; k < m->build_id_len; k++)
 			printf("%02x", m->build_id[k]);
-		printf("%s %s segments %u epochs %u-", m->build_id_len ? "" : "-", m->path, m->nsegments,
-		       m->epoch_first);
+		printf("%s %s segments %u epochs %u-", m->build_id_len ? "" : "-", m->path,
+		       m->nsegments, m->epoch_first);
 		if (m->epoch_last == UINT32_MAX)
 			printf("loaded\n");
 		else
@@ -61,7 +61,8 @@ static void print_buckets(const struct dump *d)
 		printf("bucket %s %s lock %#" PRIx64 " count %" PRIu64 " delay_ns %" PRIu64
 		       " max_ns %" PRIu64 " flags%s%s%s epoch %u frames %u:",
 		       names_view(b->view), names_kind(b->kind), b->lock, b->count, b->delay_ns,
-		       b->max_ns, b->flags ? "" : " -", b->flags & LC_BUCKET_TRUNCATED ? " truncated" : "",
+		       b->max_ns, b->flags ? "" : " -",
+		       b->flags & LC_BUCKET_TRUNCATED ? " truncated" : "",
 		       b->flags & LC_BUCKET_TIMEDOUT ? " timedout" : "", b->epoch, b->nframes);
 		for (uint32_t k = 0; k < b->nframes; k++)
 			print_frame(dump_module_in_epoch(d, b->pcs[k], b->epoch), b->pcs[k]);
@@ -75,8 +76,8 @@ static void print_locks(const struct dump *d)
 		const struct dump_lock *l = &d->locks[i];
 		printf("lock %#" PRIx64 " %s trylock_failures %" PRIu64 " timeouts %" PRIu64
 		       " uncharged_ns %" PRIu64 " epoch %u first frames %u:",
-		       l->addr, names_kind(l->kind), l->trylock_failures, l->timeouts, l->uncharged_ns,
-		       l->epoch, l->nframes);
+		       l->addr, names_kind(l->kind), l->trylock_failures, l->timeouts,
+		       l->uncharged_ns, l->epoch, l->nframes);
 		for (uint32_t k = 0; k < l->nframes; k++)
 			print_frame(dump_module_in_epoch(d, l->pcs[k], l->epoch), l->pcs[k]);
 		printf("\n");
@@ -93,9 +94,9 @@ static void print_live(const struct dump *d)
 	printf("live state %s epoch %u snapshots %" PRIu64 " snapshot_mono_ns %" PRIu64
 	       " trylock_failures %" PRIu64 " stacks_refused %" PRIu64 " locks_refused %" PRIu64
 	       " threads_seen %" PRIu64 " modules_dropped %" PRIu64 "\n",
-	       names_live_state(l->state), l->epoch, l->snapshots,
-	       l->snapshot_mono_ns, l->trylock_failures, l->stacks_refused, l->locks_refused,
-	       l->threads_seen, l->modules_dropped);
+	       names_live_state(l->state), l->epoch, l->snapshots, l->snapshot_mono_ns,
+	       l->trylock_failures, l->stacks_refused, l->locks_refused, l->threads_seen,
+	       l->modules_dropped);
 }
 
 /* A slot: per view count/delay, then its non-zero losses. */
@@ -105,7 +106,8 @@ static void print_slots(const struct dump *d)
 		const struct lc_rec_slot *s = &d->slots[i];
 		printf("slot %zu", i);
 		for (int v = 0; v < LC_NVIEWS; v++)
-			printf(" %s %" PRIu64 "/%" PRIu64, names_view(v), s->count[v], s->delay_ns[v]);
+			printf(" %s %" PRIu64 "/%" PRIu64, names_view(v), s->count[v],
+			       s->delay_ns[v]);
 		printf(" timeouts %" PRIu64 " uncharged_ns %" PRIu64 " lost", s->timeouts,
 		       s->uncharged_ns);
 		const char *none = " -";
@@ -154,8 +156,8 @@ static bool print_view(const struct dump *d, enum lc_view v)
 		       names_lost(r), d->lost[v][r].count, d->lost[v][r].delay_ns);
 	dump_sum(d, v, &sc, &sd);
 	bool ok = dump_view_conserved(d, v);
-	printf("check %s buckets+sentinel count %" PRIu64 " delay_ns %" PRIu64 ": %s", names_view(v),
-	       sc, sd, ok ? "conserved" : "MISMATCH");
+	printf("check %s buckets+sentinel count %" PRIu64 " delay_ns %" PRIu64 ": %s",
+	       names_view(v), sc, sd, ok ? "conserved" : "MISMATCH");
 	if (!ok && dump_totals_while_running(d) && dump_view_in_flight(d, v, &lc, &ld)) {
 		printf(" -> in flight count %" PRIu64 " delay_ns %" PRIu64, lc, ld);
 		ok = true;

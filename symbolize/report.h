@@ -26,9 +26,9 @@ struct report_input {
 	const struct dump *dumps;
 	const char *const *paths; /* file of each dump */
 	size_t ndumps;
-	int top;                  /* rows per table (text) */
-	int value;                /* PROF_DELAY or PROF_CONTENTIONS (folded) */
-	int view;                 /* enum lc_view; < 0: text's default (waiter, holder) */
+	int top;                          /* rows per table (text) */
+	int value;                        /* PROF_DELAY or PROF_CONTENTIONS (folded) */
+	int view;                         /* enum lc_view; < 0: text's default (waiter, holder) */
 	const struct dump_status *status; /* of each dump; NULL: not asked (a file
 	                                   * without trailer is "live or died") */
 };

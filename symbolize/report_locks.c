@@ -25,7 +25,7 @@
 
 /* The best merged stack of one lock in one view. */
 struct best {
-	size_t sample;  /* a sample with that stack */
+	size_t sample; /* a sample with that stack */
 	int64_t value[PROF_NVALUES];
 	int64_t max_ns;
 	bool set;
@@ -60,8 +60,8 @@ static int cmp_row_by_lock(const void *a, const void *b)
 {
 	const struct lockrow *x = a, *y = b;
 	return (uintptr_t)x->lock->name < (uintptr_t)y->lock->name ? -1
-	       : x->lock->name != y->lock->name                      ? 1
-	                                                             : 0;
+	       : x->lock->name != y->lock->name                    ? 1
+	                                                           : 0;
 }
 
 /* Most waiting first, then most caused, most held, then by name. */
@@ -78,8 +78,7 @@ static int cmp_row_by_wait(const void *a, const void *b)
 }
 
 /* A group of items with one stack: add it to its lock's row. */
-static void add_group(const struct profile *p, struct lockrow *r, const struct item *it,
-                      size_t n)
+static void add_group(const struct profile *p, struct lockrow *r, const struct item *it, size_t n)
 {
 	struct best g = {.sample = it[0].sample, .set = true};
 	for (size_t i = 0; i < n; i++) {
@@ -93,8 +92,8 @@ static void add_group(const struct profile *p, struct lockrow *r, const struct i
 		r->v[v][k] += g.value[k];
 	r->max[v] = g.max_ns > r->max[v] ? g.max_ns : r->max[v];
 	struct best *b = &r->top[v];
-	bool better = v == LC_VIEW_HOLD ? g.max_ns > b->max_ns
-	                                : g.value[PROF_DELAY] > b->value[PROF_DELAY];
+	bool better =
+	    v == LC_VIEW_HOLD ? g.max_ns > b->max_ns : g.value[PROF_DELAY] > b->value[PROF_DELAY];
 	if (!b->set || better)
 		*b = g;
 }
@@ -180,14 +179,16 @@ static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
 	dur_or_dash(avg, sizeof(avg), w[PROF_CONTENTIONS] ? w[PROF_DELAY] / w[PROF_CONTENTIONS] : 0,
 	            w[PROF_CONTENTIONS] > 0);
 	dur_or_dash(max, sizeof(max), r->max[LC_VIEW_WAIT], w[PROF_CONTENTIONS] > 0);
-	dur_or_dash(havg, sizeof(havg), h[PROF_CONTENTIONS] ? h[PROF_DELAY] / h[PROF_CONTENTIONS] : 0,
+	dur_or_dash(havg, sizeof(havg),
+	            h[PROF_CONTENTIONS] ? h[PROF_DELAY] / h[PROF_CONTENTIONS] : 0,
 	            h[PROF_CONTENTIONS] > 0);
 	dur_or_dash(hmax, sizeof(hmax), r->max[LC_VIEW_HOLD], h[PROF_CONTENTIONS] > 0);
 	fprintf(out,
-	        "%12s %5.1f%% %11" PRId64 " %10s %10s %8" PRIu64 " %8" PRIu64 " %10s %10s  %-6s  %s\n",
+	        "%12s %5.1f%% %11" PRId64 " %10s %10s %8" PRIu64 " %8" PRIu64
+	        " %10s %10s  %-6s  %s\n",
 	        wait, report_pct(w[PROF_DELAY], total), w[PROF_CONTENTIONS], avg, max,
-	        r->lock->timeouts, r->lock->trylock_failures, havg, hmax, kind_label(r->lock->kinds),
-	        r->lock->name);
+	        r->lock->timeouts, r->lock->trylock_failures, havg, hmax,
+	        kind_label(r->lock->kinds), r->lock->name);
 }
 
 /* Where the parameter list of a demangled C++ name starts ("f(int) const"
@@ -209,7 +210,9 @@ static size_t params_start(const char *name, size_t len)
 	for (size_t i = end; i-- > 0;) {
 		depth += name[i] == ')' ? 1 : name[i] == '(' ? -1 : 0;
 		if (depth == 0) /* "operator()" alone is a name, not a parameter list */
-			return i >= 8 && strncmp(name + i - 8, "operator", 8) == 0 && i + 2 == end ? len : i;
+			return i >= 8 && strncmp(name + i - 8, "operator", 8) == 0 && i + 2 == end
+			           ? len
+			           : i;
 	}
 	return len;
 }
@@ -324,8 +327,8 @@ static void print_lock_details(const struct profile *p, const struct lockrow *r,
 		fprintf(out, "; unlocks charged %s, %s not charged", caused, unch);
 	fprintf(out, "\n");
 	const struct best *t = r->top;
-	print_best(p, &t[LC_VIEW_WAIT], "top waiter", t[LC_VIEW_WAIT].value[PROF_DELAY],
-	           "waits", out);
+	print_best(p, &t[LC_VIEW_WAIT], "top waiter", t[LC_VIEW_WAIT].value[PROF_DELAY], "waits",
+	           out);
 	print_best(p, &t[LC_VIEW_HOLDER], "top holder", t[LC_VIEW_HOLDER].value[PROF_DELAY],
 	           "unlocks", out);
 	print_best(p, &t[LC_VIEW_HOLD], "longest hold", t[LC_VIEW_HOLD].max_ns, "holds", out);
@@ -345,14 +348,15 @@ void report_locks_write(const struct report_input *in, FILE *out)
 	if (!n)
 		fprintf(out, "  no lock was named in any dump\n");
 	else
-		fprintf(out, "%12s %6s %11s %10s %10s %8s %8s %10s %10s  %-6s  %s\n", "wait", "wait%",
-		        "contentions", "avg wait", "max wait", "timeouts", "trylock", "avg hold",
-		        "max hold", "kind", "lock");
+		fprintf(out, "%12s %6s %11s %10s %10s %8s %8s %10s %10s  %-6s  %s\n", "wait",
+		        "wait%", "contentions", "avg wait", "max wait", "timeouts", "trylock",
+		        "avg hold", "max hold", "kind", "lock");
 	for (size_t i = 0; i < n; i++)
 		print_lock_row(&rows[i], total, out);
 	if (n)
-		fprintf(out, "\nLock details (top stacks of each lock: the program's innermost frames, "
-		             "lock wrappers left out)\n");
+		fprintf(out,
+		        "\nLock details (top stacks of each lock: the program's innermost frames, "
+		        "lock wrappers left out)\n");
 	for (size_t i = 0; i < n; i++)
 		print_lock_details(p, &rows[i], out);
 	if (n < p->nlocks)

@@ -281,7 +281,6 @@ struct enc {
 	int view;
 };
 
-
 static void enc_value_type(struct enc *e, int field, const char *type, const char *unit)
 {
 	size_t m = msg_begin(&e->pb);
@@ -397,21 +396,24 @@ static int profile_check(const struct profile *p, char *err, size_t errlen)
 	for (size_t i = 0; i < p->nsamples; i++) {
 		for (uint32_t j = 0; j < p->samples[i].nlocs; j++) {
 			if (p->samples[i].locs[j] >= p->nlocations) {
-				set_err(err, errlen, "pprof: sample %zu: location %u out of range", i,
-				        p->samples[i].locs[j]);
+				set_err(err, errlen, "pprof: sample %zu: location %u out of range",
+				        i, p->samples[i].locs[j]);
 				return -1;
 			}
 		}
 	}
 	for (size_t i = 0; i < p->nlocations; i++) {
 		const struct prof_location *loc = &p->locations[i];
-		if (loc->mapping < -1 || (loc->mapping >= 0 && (size_t)loc->mapping >= p->nmappings)) {
-			set_err(err, errlen, "pprof: location %zu: mapping %d out of range", i, loc->mapping);
+		if (loc->mapping < -1 ||
+		    (loc->mapping >= 0 && (size_t)loc->mapping >= p->nmappings)) {
+			set_err(err, errlen, "pprof: location %zu: mapping %d out of range", i,
+			        loc->mapping);
 			return -1;
 		}
 		for (uint32_t j = 0; j < loc->nlines; j++) {
 			if (loc->lines[j].function >= p->nfunctions) {
-				set_err(err, errlen, "pprof: location %zu: function %u out of range", i,
+				set_err(err, errlen,
+				        "pprof: location %zu: function %u out of range", i,
 				        loc->lines[j].function);
 				return -1;
 			}
@@ -435,7 +437,8 @@ static int gzip_write(const uint8_t *data, size_t len, FILE *out, char *err, siz
 	z_stream zs;
 	uint8_t chunk[16384];
 	memset(&zs, 0, sizeof(zs));
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
+	    Z_OK) {
 		set_err(err, errlen, "pprof: zlib: deflateInit2 failed");
 		return -1;
 	}
@@ -468,7 +471,7 @@ int report_pprof_write(const struct profile *p, int view, FILE *out, char *err, 
 {
 	if (profile_check(p, err, errlen) < 0)
 		return -1;
-	struct enc e = { .p = p, .view = view };
+	struct enc e = {.p = p, .view = view};
 	int ret = -1;
 	if (!strtab_init(&e.st)) {
 		set_err(err, errlen, "pprof: out of memory");

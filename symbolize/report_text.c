@@ -74,8 +74,10 @@ static void header_holder(const struct dump *d, FILE *out)
 	char caused[32], unch[32], sum[32], wait[32];
 	report_duration(caused, sizeof(caused), t->caused_ns);
 	report_duration(unch, sizeof(unch), t->uncharged_ns);
-	fprintf(out, "  holders: %" PRIu64 " unlocks charged %s of it; %s not charged to a holder "
-	             "(wake-up latency, mostly)\n", t->caused_count, caused, unch);
+	fprintf(out,
+	        "  holders: %" PRIu64 " unlocks charged %s of it; %s not charged to a holder "
+	        "(wake-up latency, mostly)\n",
+	        t->caused_count, caused, unch);
 	if (view_lost(d, LC_VIEW_HOLDER))
 		header_lost_view(d, LC_VIEW_HOLDER, "holder view: ", out);
 	uint64_t both = t->caused_ns + t->uncharged_ns;
@@ -83,8 +85,9 @@ static void header_holder(const struct dump *d, FILE *out)
 	if ((double)diff > 0.05 * (double)t->delay_ns) {
 		report_duration(sum, sizeof(sum), both);
 		report_duration(wait, sizeof(wait), t->delay_ns);
-		fprintf(out, "  WARNING: holders + not charged = %s, %.1f%% off the total wait %s "
-		             "(waits still in progress at exit are in the wait only)\n",
+		fprintf(out,
+		        "  WARNING: holders + not charged = %s, %.1f%% off the total wait %s "
+		        "(waits still in progress at exit are in the wait only)\n",
 		        sum, t->delay_ns ? report_pct((int64_t)diff, (int64_t)t->delay_ns) : 100.0,
 		        wait);
 	}
@@ -96,18 +99,23 @@ static void header_hold_and_locks(const struct dump *d, FILE *out)
 	char held[32];
 	if (d->meta.hold_rate || t->holds) {
 		report_duration(held, sizeof(held), t->hold_ns);
-		fprintf(out, "  hold times: %" PRIu64 " critical sections, %s held (estimated from "
-		             "1 in %u acquisitions)\n", t->holds, held, d->meta.hold_rate);
+		fprintf(out,
+		        "  hold times: %" PRIu64 " critical sections, %s held (estimated from "
+		        "1 in %u acquisitions)\n",
+		        t->holds, held, d->meta.hold_rate);
 	}
 	if (view_lost(d, LC_VIEW_HOLD))
 		header_lost_view(d, LC_VIEW_HOLD, "hold view: ", out);
 	fprintf(out, "  locks contended: %" PRIu64 "; trylock failures: %" PRIu64 "\n", t->locks,
 	        t->trylock_failures);
 	if (t->locks_refused)
-		fprintf(out, "  %" PRIu64 " locks did not fit in the lock table (no name, no "
-		             "per-lock counters)\n", t->locks_refused);
+		fprintf(out,
+		        "  %" PRIu64 " locks did not fit in the lock table (no name, no "
+		        "per-lock counters)\n",
+		        t->locks_refused);
 	if (t->stacks_refused)
-		fprintf(out, "  %" PRIu64 " new stacks did not fit in the arena\n", t->stacks_refused);
+		fprintf(out, "  %" PRIu64 " new stacks did not fit in the arena\n",
+		        t->stacks_refused);
 }
 
 /* "ran 2.00 s", or for a file without a clean end what is known of it. */
@@ -143,8 +151,8 @@ static void header_run(const struct dump *d, const char *path, const struct dump
 		snprintf(hold, sizeof(hold), "1 in %u", m->hold_rate);
 	fprintf(out, "%s (pid %" PRIu64 ") from %s\n", d->exe, m->pid, path);
 	fprintf(out, "  %s\n", status);
-	fprintf(out, "  %s; rate %u%s; stacks %s, depth %u; holder view %s; hold times %s\n",
-	        ran, m->rate,
+	fprintf(out, "  %s; rate %u%s; stacks %s, depth %u; holder view %s; hold times %s\n", ran,
+	        m->rate,
 	        m->rate == 1 ? " (every contention recorded)" : " (1 in rate recorded, scaled)",
 	        m->flags & LC_META_STACKS ? "on" : "off", m->depth,
 	        m->flags & LC_META_HOLDER ? "on" : "off", hold);
@@ -165,9 +173,10 @@ static void header_in_flight(const struct dump *d, FILE *out)
 		if (dump_view_in_flight(d, (enum lc_view)v, &c, &t)) {
 			report_duration(dur, sizeof(dur), t);
 			if (c || t)
-				fprintf(out, "  %s%" PRIu64 " %s (%s) %s\n", prefix[v], c, words[v].events,
-				        dur, cut ? "are in no stack read (in flight, or past the cut)"
-				                 : "were in flight, not in any stack");
+				fprintf(out, "  %s%" PRIu64 " %s (%s) %s\n", prefix[v], c,
+				        words[v].events, dur,
+				        cut ? "are in no stack read (in flight, or past the cut)"
+				            : "were in flight, not in any stack");
 			continue;
 		}
 		if (cut)
@@ -176,8 +185,10 @@ static void header_in_flight(const struct dump *d, FILE *out)
 		dump_view_totals(d, (enum lc_view)v, &c, &t);
 		report_duration(dur, sizeof(dur), sd);
 		report_duration(dur2, sizeof(dur2), t);
-		fprintf(out, "  WARNING: %sthe stacks hold %" PRIu64 " %s (%s), the threads' totals %"
-		             PRIu64 " (%s): the file changed while it was read\n",
+		fprintf(out,
+		        "  WARNING: %sthe stacks hold %" PRIu64
+		        " %s (%s), the threads' totals %" PRIu64
+		        " (%s): the file changed while it was read\n",
 		        prefix[v], sc, words[v].events, dur, c, dur2);
 	}
 }
@@ -195,8 +206,10 @@ static void header_dump(const struct dump *d, const char *path, const struct dum
 	        d->totals.contentions, wait);
 	if (d->totals.timeouts)
 		fprintf(out, " (%" PRIu64 " timed out)", d->totals.timeouts);
-	fprintf(out, "%s\n", floor ? " (the threads' slots read before the cut)"
-	                     : d->totals_from_slots ? " (the threads' running totals)" : "");
+	fprintf(out, "%s\n",
+	        floor                  ? " (the threads' slots read before the cut)"
+	        : d->totals_from_slots ? " (the threads' running totals)"
+	                               : "");
 	if (dump_totals_while_running(d))
 		dump_view_in_flight(d, LC_VIEW_WAIT, &fc, &ft);
 	if (view_lost(d, LC_VIEW_WAIT))
@@ -349,7 +362,8 @@ static void print_stack(const struct profile *p, const struct prof_sample *s, FI
 				fprintf(out, "      %s (%s:%" PRId64 ")%s\n", f->name, f->file,
 				        l->lines[k].line, k + 1 < l->nlines ? " [inlined]" : "");
 			else
-				fprintf(out, "      %s%s\n", f->name, k + 1 < l->nlines ? " [inlined]" : "");
+				fprintf(out, "      %s%s\n", f->name,
+				        k + 1 < l->nlines ? " [inlined]" : "");
 		}
 	}
 	if (s->flags & LC_BUCKET_TRUNCATED)
@@ -368,8 +382,13 @@ static struct entry *stack_entries(const struct profile *p, int view, size_t *n)
 		const struct prof_sample *s = &p->samples[i];
 		if (s->view != view)
 			continue;
-		e[m] = (struct entry){report_stack_key(p, s), i, {s->value[0], s->value[1]},
-		                      s->max_ns, s->lock, false, s->kind};
+		e[m] = (struct entry){report_stack_key(p, s),
+		                      i,
+		                      {s->value[0], s->value[1]},
+		                      s->max_ns,
+		                      s->lock,
+		                      false,
+		                      s->kind};
 		if (!e[m].key)
 			e[m].key = strdup("");
 		m++;
@@ -401,7 +420,8 @@ static void print_entry_head(const struct profile *p, const struct entry *e, int
 	report_duration(dur, sizeof(dur), (uint64_t)e->value[PROF_DELAY]);
 	fprintf(out, "  #%zu  %s (%.1f%%)", rank, dur, report_pct(e->value[PROF_DELAY], total));
 	if (report_is_uncharged(p, s)) {
-		fprintf(out, " not charged to any unlock (wake-up latency after an unlock, mostly)\n");
+		fprintf(out,
+		        " not charged to any unlock (wake-up latency after an unlock, mostly)\n");
 		return;
 	}
 	if (e->mixed)
@@ -481,8 +501,10 @@ static void header_all(const struct report_input *in, FILE *out)
 	}
 	if (p->kinds != VIEWKIND_ALL_KINDS) {
 		viewkind_kinds_format(p->kinds, kinds, sizeof(kinds));
-		fprintf(out, "only %s locks (--kind) below; the totals above are for every kind, and "
-		             "%s, which has no kind, is left out\n", kinds, LC_SENTINEL_NAME);
+		fprintf(out,
+		        "only %s locks (--kind) below; the totals above are for every kind, and "
+		        "%s, which has no kind, is left out\n",
+		        kinds, LC_SENTINEL_NAME);
 	}
 }
 

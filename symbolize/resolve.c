@@ -32,9 +32,9 @@ struct resolver {
 	char *debuginfo_path;
 	const struct dump *dump;
 	Dwfl_Module **mods; /* per dump module: its libdwfl module, or NULL */
-	size_t *same;      /* per dump module: the first module of the same object */
-	bool *found;       /* per dump module: a matching file was reported */
-	bool *warned;      /* per first module of an object: its missing file was reported */
+	size_t *same;       /* per dump module: the first module of the same object */
+	bool *found;        /* per dump module: a matching file was reported */
+	bool *warned;       /* per first module of an object: its missing file was reported */
 	FILE *warn;
 	struct resolve_opts opts;
 	bool demangle;
@@ -69,9 +69,9 @@ static int open_matching(const char *path, const struct dump_module *m)
 	uint8_t id[LC_DUMP_MAX_BUILD_ID];
 	size_t len = 0;
 	bool has = build_id_of_fd(fd, id, &len);
-	if (m->build_id_len == 0 ? true
-	                         : has && len == m->build_id_len &&
-	                               memcmp(id, m->build_id, len) == 0)
+	if (m->build_id_len == 0
+	        ? true
+	        : has && len == m->build_id_len && memcmp(id, m->build_id, len) == 0)
 		return fd;
 	close(fd);
 	return -1;
@@ -92,8 +92,8 @@ static int open_by_build_id(const char *dir, const struct dump_module *m, const 
 
 /* The file for module m: its recorded path (under the sysroot), else by
  * build-id.  The path actually opened goes to `found`. */
-static int find_module_file(const struct dump_module *m, const struct resolve_opts *o,
-                            char *found, size_t cap)
+static int find_module_file(const struct dump_module *m, const struct resolve_opts *o, char *found,
+                            size_t cap)
 {
 	snprintf(found, cap, "%s%s", o->sysroot ? o->sysroot : "", m->path);
 	int fd = m->path[0] == '/' ? open_matching(found, m) : -1;
@@ -402,7 +402,8 @@ int resolver_data_symbol(struct resolver *r, uint64_t addr, char *buf, size_t ca
 	Dwfl_Module *mod = resolver_module_found(r, m) ? r->mods[m - r->dump->modules] : NULL;
 	GElf_Off off = 0;
 	GElf_Sym sym;
-	const char *sys = mod ? dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL) : NULL;
+	const char *sys =
+	    mod ? dwfl_module_addrinfo(mod, addr, &off, &sym, NULL, NULL, NULL) : NULL;
 	/* libdwfl falls back to the nearest symbol below (a sizeless label,
 	 * or one that ends before addr): that would be a wrong name. */
 	if (sys && (off < sym.st_size || off == 0)) {

@@ -40,7 +40,7 @@
 #include "dumpread.h"
 
 struct resolve_opts {
-	const char *sysroot;          /* NULL: none */
+	const char *sysroot;           /* NULL: none */
 	const char *const *debug_dirs; /* extra build-id / debug directories */
 	size_t ndebug_dirs;
 	bool demangle;

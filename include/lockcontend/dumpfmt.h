@@ -45,10 +45,10 @@
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
-#define LC_DUMP_MAX_DEPTH 256    /* frames per stack */
-#define LC_DUMP_MAX_PATH 4096    /* bytes of a path, without NUL */
-#define LC_DUMP_MAX_BUILD_ID 64  /* bytes of a GNU build-id */
-#define LC_DUMP_MAX_SEGMENTS 64  /* PT_LOAD segments per module */
+#define LC_DUMP_MAX_DEPTH 256   /* frames per stack */
+#define LC_DUMP_MAX_PATH 4096   /* bytes of a path, without NUL */
+#define LC_DUMP_MAX_BUILD_ID 64 /* bytes of a GNU build-id */
+#define LC_DUMP_MAX_SEGMENTS 64 /* PT_LOAD segments per module */
 #define LC_DUMP_MAX_RECORD (1u << 20)
 #define LC_LOCK_FIRST_FRAMES 8 /* frames of a lock's first contended stack */
 
@@ -56,12 +56,12 @@
 #define LC_SENTINEL_NAME "_LostContendedLock"
 
 struct lc_dump_header {
-	char magic[8];           /* LC_DUMP_MAGIC */
-	uint16_t version_major;  /* LC_DUMP_VERSION_MAJOR */
-	uint16_t version_minor;  /* LC_DUMP_VERSION_MINOR */
-	uint8_t pointer_size;    /* sizeof(void *) of the profiled process */
-	uint8_t endian;          /* LC_DUMP_ENDIAN_LITTLE */
-	uint16_t header_size;    /* sizeof(struct lc_dump_header) */
+	char magic[8];          /* LC_DUMP_MAGIC */
+	uint16_t version_major; /* LC_DUMP_VERSION_MAJOR */
+	uint16_t version_minor; /* LC_DUMP_VERSION_MINOR */
+	uint8_t pointer_size;   /* sizeof(void *) of the profiled process */
+	uint8_t endian;         /* LC_DUMP_ENDIAN_LITTLE */
+	uint16_t header_size;   /* sizeof(struct lc_dump_header) */
 };
 
 struct lc_rec_head {
@@ -70,18 +70,18 @@ struct lc_rec_head {
 };
 
 enum lc_rec_type {
-	LC_REC_META = 1,     /* exactly one, first */
-	LC_REC_MODULE = 2,   /* zero or more */
-	LC_REC_BUCKET = 3,   /* zero or more: one stack and its counters */
-	LC_REC_LOST = 4,     /* complete files: one per view, the sentinel and why */
-	LC_REC_TOTALS = 5,   /* complete files: exactly one, independent totals */
-	LC_REC_TRAILER = 6,  /* complete files: exactly one, last */
-	LC_REC_LOCK = 7,     /* zero or more: one contended lock */
-	LC_REC_PENDING = 8,  /* being written: skip it */
-	LC_REC_SLOT = 9,     /* zero or more: one thread slot's totals */
-	LC_REC_LIVE = 10,    /* exactly one, after META (a file read in its first
-	                      * microseconds may not have it yet): the writer's state */
-	LC_REC_NTYPES,       /* one past the last type: keep it last */
+	LC_REC_META = 1,    /* exactly one, first */
+	LC_REC_MODULE = 2,  /* zero or more */
+	LC_REC_BUCKET = 3,  /* zero or more: one stack and its counters */
+	LC_REC_LOST = 4,    /* complete files: one per view, the sentinel and why */
+	LC_REC_TOTALS = 5,  /* complete files: exactly one, independent totals */
+	LC_REC_TRAILER = 6, /* complete files: exactly one, last */
+	LC_REC_LOCK = 7,    /* zero or more: one contended lock */
+	LC_REC_PENDING = 8, /* being written: skip it */
+	LC_REC_SLOT = 9,    /* zero or more: one thread slot's totals */
+	LC_REC_LIVE = 10,   /* exactly one, after META (a file read in its first
+	                     * microseconds may not have it yet): the writer's state */
+	LC_REC_NTYPES,      /* one past the last type: keep it last */
 };
 
 /* What a bucket (or a LOST record) measures.  One run gives all three. */
@@ -128,6 +128,7 @@ struct lc_rec_meta {
 	uint32_t exe_len;           /* bytes of executable path that follow */
 	uint32_t hold_rate;         /* 1 in hold_rate (hold= x rate=) acquisitions looked at for
 	                             * a hold-time sample; 0: hold times off */
+
 	/* followed by: char exe[exe_len] */
 };
 
@@ -140,6 +141,7 @@ struct lc_rec_module {
 	uint32_t path_len;     /* bytes of path; "" is never written */
 	uint32_t epoch_first;  /* module epochs (LC_REC_LIVE.epoch) in which */
 	uint32_t epoch_last;   /* it was loaded; UINT32_MAX: still loaded */
+
 	/* followed by: struct lc_rec_segment segments[nsegments],
 	 *              uint8_t build_id[build_id_len], char path[path_len] */
 };
@@ -167,16 +169,17 @@ struct lc_rec_segment {
 struct lc_rec_bucket {
 	uint64_t count;
 	uint64_t delay_ns;
-	uint64_t max_ns;   /* the longest single event, not scaled */
-	uint64_t lock;     /* address of the lock (its LC_REC_LOCK, if any) */
-	uint32_t flags;    /* LC_BUCKET_* */
-	uint32_t nframes;  /* 1..LC_DUMP_MAX_DEPTH */
-	uint8_t view;      /* enum lc_view */
-	uint8_t kind;      /* enum lc_kind */
+	uint64_t max_ns;  /* the longest single event, not scaled */
+	uint64_t lock;    /* address of the lock (its LC_REC_LOCK, if any) */
+	uint32_t flags;   /* LC_BUCKET_* */
+	uint32_t nframes; /* 1..LC_DUMP_MAX_DEPTH */
+	uint8_t view;     /* enum lc_view */
+	uint8_t kind;     /* enum lc_kind */
 	uint16_t reserved0;
-	uint32_t epoch;    /* module epoch when the stack was taken: a frame
-	                    * belongs to the module that holds it and whose
-	                    * [epoch_first, epoch_last] holds this */
+	uint32_t epoch; /* module epoch when the stack was taken: a frame
+	                 * belongs to the module that holds it and whose
+	                 * [epoch_first, epoch_last] holds this */
+
 	/* followed by: uint64_t pc[nframes], innermost caller first; each is a
 	 * return address (the symbolizer looks up pc - 1). */
 };
@@ -201,7 +204,6 @@ struct lc_rec_lock {
 	 * needs; the rest is zero). */
 };
 
-
 /* Why contention was charged to the sentinel instead of a stack. */
 enum lc_lost_reason {
 	LC_LOST_EVICTED = 0,    /* lost the keep-one draw in a thread's stash */
@@ -224,6 +226,7 @@ struct lc_lost_entry {
 struct lc_rec_lost {
 	uint32_t view;     /* enum lc_view */
 	uint32_t nreasons; /* entries that follow (LC_LOST_NREASONS) */
+
 	/* followed by: struct lc_lost_entry reason[nreasons] */
 };
 
@@ -275,7 +278,7 @@ struct lc_rec_live {
 	uint64_t stacks_refused;
 	uint64_t locks_refused;
 	uint64_t threads_seen;
-	uint64_t modules_dropped;  /* loaded objects the module map had no room for */
+	uint64_t modules_dropped; /* loaded objects the module map had no room for */
 };
 
 /* LC_REC_TOTALS: counted where each event is measured, apart from the
@@ -310,9 +313,9 @@ struct lc_rec_totals {
 
 /* LC_REC_TRAILER: last record of a complete file. */
 struct lc_rec_trailer {
-	uint64_t records;       /* records before this one */
-	uint64_t bytes;         /* file offset where this record's head starts */
-	char end_magic[8];      /* LC_DUMP_END_MAGIC */
+	uint64_t records;  /* records before this one */
+	uint64_t bytes;    /* file offset where this record's head starts */
+	char end_magic[8]; /* LC_DUMP_END_MAGIC */
 };
 
 _Static_assert(sizeof(struct lc_dump_header) == 16, "header layout");
