@@ -95,8 +95,7 @@ void collect_summary(const struct dump_input *in, const char *path)
  * complete copy of the file as it is (closed with the slots' sums as they
  * are: events in flight may make them differ a little from the buckets).
  * Only reads of our memory, open/write/rename: async-signal-safe.  One at
- * a time; none once the end has begun. */
-static _Atomic int snapshotting;
+ * a time (core.snapshotting); none once the end has begun. */
 
 /* The slots' sums as they are, read after the file was copied: the
  * copy's stacks never hold more than its totals (what came in between is
@@ -118,7 +117,7 @@ void collect_snapshot(int sig)
 	(void)sig;
 	int saved = errno;
 	struct lc_tls *t = &lc_tls;
-	if (!core_recording() || atomic_exchange(&snapshotting, 1)) {
+	if (!core_recording() || atomic_exchange(&core.snapshotting, 1)) {
 		errno = saved;
 		return;
 	}
@@ -134,6 +133,6 @@ void collect_snapshot(int sig)
 	if (dumpwrite_snapshot(&core.file, collect_snapshot_sums, path, err, sizeof(err)) != 0)
 		text_warn(err);
 	t->guard--;
-	atomic_store(&snapshotting, 0);
+	atomic_store(&core.snapshotting, 0);
 	errno = saved;
 }

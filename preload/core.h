@@ -56,6 +56,7 @@ struct core {
 	uint64_t start_mono, start_real;
 	pthread_key_t key;
 	_Atomic uint32_t fork_gen; /* forks this process has been the child of */
+	_Atomic int snapshotting;  /* a snapshot is being written (collect.c) */
 	char exe[PATH_MAX];
 };
 
