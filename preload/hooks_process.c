@@ -2,7 +2,7 @@
  * hooks_process.c — the program's own life: exec() and dlclose().
  *
  * exec() replaces the program and its memory: the profile is ended first
- * (lifecycle_exec: stashes merged, closing records written), and the new
+ * (lifecycle_exec: stashes published, closing records written), and the new
  * image, preloaded again, starts a profile of its own.  If exec fails the
  * program runs on unprofiled: its profile is already complete.  A vfork()
  * child shares the parent's memory and must not end the parent's profile:

@@ -235,7 +235,7 @@ static void lifecycle_atfork_parent(void)
 	loader_fork_parent(&core.loader);
 }
 
-/* pthread key destructor: the thread is exiting; merge and free its slot. */
+/* pthread key destructor: the thread is exiting; publish and free its slot. */
 static void lifecycle_thread_exit(void *arg)
 {
 	struct lc_tls *t = &lc_tls;

@@ -184,7 +184,7 @@ void recorder_refresh(uint64_t final_wait_ns)
 	loader_leave(&core.loader, &lc_tls, &st);
 }
 
-/* Settle the previous event, merge the stash if the thread holds no mutex,
+/* Settle the previous event, publish the stash if the thread holds no mutex,
  * then unwind into the stash's spare buffer (s->nframes, s->flags): the
  * bookkeeping every recorded event starts with.  Inside the guard; false
  * when the dump was taken meanwhile (record no more). */

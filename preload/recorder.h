@@ -9,12 +9,12 @@
  *                    decide whether this event is sampled (1 in rate), read
  *                    the clock, settle the thread's previous event (count
  *                    it in the thread's totals, offer it to its stash by the
- *                    keep-one rule, or charge it to the sentinel), merge the
+ *                    keep-one rule, or charge it to the sentinel), publish the
  *                    stash into the shared table if the thread holds no
  *                    mutex, and capture the stack into the spare buffer;
  *   recorder_end     after it, usually holding the lock: read the clock and
  *                    note the event in the thread's slot, nothing more;
- *   recorder_flush   at thread exit and dump time: settle and merge.
+ *   recorder_flush   at thread exit and dump time: settle and publish.
  *
  * Waits are the waiter view.  The holder view and hold times come from
  * unlocks, which call the recorder only when recorder_unlock_watched says
@@ -120,7 +120,7 @@ void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind);
  * the caller's frame), or (jmpbuf NULL) the thread exits. */
 void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here);
 
-/* Settle the thread's noted event and merge its stash: at thread exit and
+/* Settle the thread's noted event and publish its stash: at thread exit and
  * at dump time. */
 void recorder_flush(struct lc_tls *t);
 

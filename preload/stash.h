@@ -2,7 +2,7 @@
  * stash.h — one thread's pending contention record, and the keep-one rule.
  *
  * As in Go's runtime (m.mLockProfile), each thread keeps at most one stack
- * with its count and delay until it is safe to merge it into the shared
+ * with its count and delay until it is safe to publish it into the shared
  * table (see account.h).  When a second event arrives while the stash is
  * full:
  *   - the same stack and event key (event.h) just adds to the stash;
@@ -63,7 +63,7 @@ static inline bool stash_full(const struct stash *s)
 void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns, uint64_t *rng,
                  uint64_t *lost_count, uint64_t *lost_delay);
 
-/* Empty the stash (after its content was merged). */
+/* Empty the stash (after its content was published). */
 void stash_clear(struct stash *s);
 
 /* xorshift64*: a small, fast per-thread PRNG; *state must be non-zero. */

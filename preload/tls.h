@@ -30,7 +30,7 @@ struct lc_tls {
 	uint32_t hold_kind;    /* enum lc_kind of the timed critical section */
 	uintptr_t hold_lock;   /* the lock whose critical section is timed, or 0 */
 	uint64_t hold_t0;
-	uint8_t pending;    /* an event to settle or a stash to merge */
+	uint8_t pending;    /* an event to settle or a stash to publish */
 	uint8_t sampling;   /* between recorder_begin and recorder_end */
 	uint8_t overflow;   /* slot is the shared overflow slot (no stash) */
 	uint8_t in_phdr;    /* inside an application's dl_iterate_phdr */
