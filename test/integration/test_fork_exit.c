@@ -47,17 +47,24 @@ Test(fork, each_child_has_its_own_empty_profile)
 		uint64_t cc, cd, sc, sd;
 		harness_sum_function(&d, exe, "child_contend", &cc, &cd);
 		harness_sum_function(&d, exe, "fork_spinner", &sc, &sd);
-		if (cc == 0) { /* the parent */
+		/* a child prints what it measured itself, with its pid */
+		char key[64];
+		snprintf(key, sizeof(key), "child %" PRIu64 " waited ", d.meta.pid);
+		const char *at = strstr(r.out, key);
+		const struct lc_lost_entry *lw = d.lost[LC_VIEW_WAIT];
+		if (!at) { /* the parent */
 			parents++;
-			cr_assert(sc > 0, "parent profile lacks fork_spinner");
+			cr_assert(sc > 0, "parent profile lacks fork_spinner: %" PRIu64 " contentions, "
+			          "no_stack %" PRIu64 ", evicted %" PRIu64 ", no_room %" PRIu64,
+			          (uint64_t)d.totals.contentions, lw[LC_LOST_NO_STACK].count,
+			          lw[LC_LOST_EVICTED].count, lw[LC_LOST_NO_ROOM].count);
 		} else {
-			cr_assert_eq(cc, 1, "child: one contention in child_contend");
-			/* what the child measured itself, printed with its pid */
-			char key[64];
+			cr_assert_eq(cc, 1, "child %" PRIu64 ": %" PRIu64 " contentions in child_contend "
+			             "of %" PRIu64 "; no_stack %" PRIu64 ", no_room %" PRIu64,
+			             d.meta.pid, cc, (uint64_t)d.totals.contentions,
+			             lw[LC_LOST_NO_STACK].count, lw[LC_LOST_NO_ROOM].count);
 			unsigned long long own = 0;
-			snprintf(key, sizeof(key), "child %" PRIu64 " waited ", d.meta.pid);
-			const char *at = strstr(r.out, key);
-			cr_assert(at && sscanf(at + strlen(key), "%llu", &own) == 1, "no line for pid %" PRIu64
+			cr_assert(sscanf(at + strlen(key), "%llu", &own) == 1, "no number for pid %" PRIu64
 			          " in: %s", d.meta.pid, r.out);
 			cr_assert(cd > own * 0.9 && cd < own * 1.1 + 1000000,
 			          "child wait %" PRIu64 " ns in the profile, %llu measured", cd, own);
