@@ -50,6 +50,8 @@
 #define LOADER_DRAIN_LONG_NS (250 * 1000 * 1000ull) /* ...none in dl_iterate_phdr */
 #define LOADER_GATE_WAIT_NS (1000 * 1000 * 1000ull) /* a fork; an unwinder with a mutex */
 
+/* A cache line of its own: every unwind writes `users`, and the recorder's
+ * hot fields beside it (struct core) would bounce between the threads. */
 struct loader {
 	_Atomic int phdr_callers;     /* application threads in dl_iterate_phdr */
 	_Atomic int locked_unwinders; /* threads unwinding with a mutex held */
@@ -57,7 +59,7 @@ struct loader {
 	_Atomic int fork_gate;        /* forks being prepared: shut while above 0 */
 	_Atomic int fork_turn;        /* one more each time a fork is done (futex) */
 	bool unsafe;                  /* a child whose fork caught a user inside */
-};
+} __attribute__((aligned(64)));
 
 /* One stretch of ours: how to undo its quiet, and the thread's
  * hold-sample countdown kept aside (our own locking inside must not move
