@@ -109,13 +109,18 @@ uint32_t loader_unwind(struct loader *l, struct lc_tls *t, uintptr_t *pcs, uint3
  * longer otherwise (an unwinder preempted on a loaded machine). */
 void loader_fork_prepare(struct loader *l, const struct lc_tls *t)
 {
-	uint64_t deadline = 0;
 	int self = t->in_loader;
 	atomic_fetch_add(&l->fork_gate, 1);
-	while (atomic_load(&l->users) > self &&
-	       clock_wait_turn(&deadline, atomic_load(&l->phdr_callers) ? LOADER_DRAIN_WAIT_NS
-	                                                                : LOADER_DRAIN_LONG_NS))
-		;
+	uint64_t start = clock_mono_ns();
+	/* the bound is read each turn: a thread that enters dl_iterate_phdr
+	 * meanwhile shortens it */
+	while (atomic_load(&l->users) > self) {
+		uint64_t bound =
+		    atomic_load(&l->phdr_callers) ? LOADER_DRAIN_WAIT_NS : LOADER_DRAIN_LONG_NS;
+		if (clock_mono_ns() - start > bound)
+			break;
+		sched_yield();
+	}
 }
 
 void loader_fork_parent(struct loader *l)
