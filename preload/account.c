@@ -23,11 +23,15 @@ static void account_total(struct lc_rec_slot *p, const struct account_event *e)
 		p->timeouts += e->count;
 }
 
-static void account_lost(struct lc_rec_slot *p, int view, int reason, uint64_t count,
-                         uint64_t delay_ns)
+/* An event with no stack: the slot's lost, and its lock's. */
+static void account_lost(struct slot *sl, const struct account_books *b,
+                         const struct event_key *key, int reason, uint64_t count, uint64_t delay_ns)
 {
-	p->lost[view][reason].count += count;
-	p->lost[view][reason].delay_ns += delay_ns;
+	struct lc_lost_entry *l = &sl->pub->lost[key->view][reason];
+	l->count += count;
+	l->delay_ns += delay_ns;
+	if (b->locks)
+		lockstate_lost(b->locks, key->lock, key->view, reason, count, delay_ns);
 }
 
 void account_note(struct slot *sl, const struct account_event *e, uint32_t nframes)
@@ -51,7 +55,7 @@ static int account_lost_reason(const struct slot *sl, bool stacks)
 	return -1;
 }
 
-void account_settle(struct slot *sl, bool stacks, uint64_t *rng)
+void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rng)
 {
 	if (!atomic_load_explicit(&sl->raw_valid, memory_order_acquire))
 		return;
@@ -59,53 +63,67 @@ void account_settle(struct slot *sl, bool stacks, uint64_t *rng)
 	                          .count = sl->raw_count,
 	                          .delay_ns = sl->raw_delay,
 	                          .uncharged_ns = sl->raw_uncharged};
-	int view = e.key.view;
 	account_total(sl->pub, &e);
-	int reason = account_lost_reason(sl, stacks);
+	int reason = account_lost_reason(sl, b->stacks);
 	if (reason >= 0) {
-		account_lost(sl->pub, view, reason, e.count, e.delay_ns);
+		account_lost(sl, b, &e.key, reason, e.count, e.delay_ns);
 	} else {
 		uint64_t lc, ld;
-		int old_view = sl->stash.key.view;
+		struct event_key old = sl->stash.key;
 		sl->stash.spare_n = sl->raw_nframes;
 		sl->stash.spare_key = e.key;
 		stash_offer(&sl->stash, e.count, e.delay_ns, sl->raw_max, rng, &lc, &ld);
 		/* The loser of the draw is the old event if the stash now
-		 * holds the new one's key (equal keys: equal views anyway). */
+		 * holds the new one's key (equal keys: they added up). */
 		if (lc)
-			account_lost(sl->pub,
-			             event_key_equal(&sl->stash.key, &e.key) ? old_view : view,
+			account_lost(sl, b, event_key_equal(&sl->stash.key, &e.key) ? &old : &e.key,
 			             LC_LOST_EVICTED, lc, ld);
 	}
 	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);
 }
 
-bool account_publish(struct slot *sl, struct stacktab *tab, const struct modmap *map)
+bool account_publish(struct slot *sl, const struct account_books *b)
 {
 	struct stash *st = &sl->stash;
 	bool unknown = false;
 	if (!stash_full(st))
 		return false;
-	enum stacktab_result r = stacktab_add(tab, &st->key, stash_frames(st), st->nframes,
+	enum stacktab_result r = stacktab_add(b->tab, &st->key, stash_frames(st), st->nframes,
 	                                      st->count, st->delay_ns, st->max_ns);
 	if (r == STACKTAB_FULL)
-		account_lost(sl->pub, st->key.view, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
-	else if (r == STACKTAB_INSERTED && map)
-		unknown = !modmap_covers(map, stash_frames(st), st->nframes);
+		account_lost(sl, b, &st->key, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
+	else if (r == STACKTAB_INSERTED && b->map)
+		unknown = !modmap_covers(b->map, stash_frames(st), st->nframes);
 	stash_clear(st);
 	return unknown;
 }
 
-bool account_publish_all(struct slot *sl, struct stacktab *tab, const struct modmap *map,
-                         bool stacks, uint64_t *rng)
+bool account_publish_all(struct slot *sl, const struct account_books *b, uint64_t *rng)
 {
-	bool unknown = account_publish(sl, tab, map);
-	account_settle(sl, stacks, rng);
-	return account_publish(sl, tab, map) || unknown;
+	bool unknown = account_publish(sl, b);
+	account_settle(sl, b, rng);
+	return account_publish(sl, b) || unknown;
 }
 
-void account_lost_event(struct slot *sl, const struct account_event *e, int reason)
+/* The stash, if full and every frame is in an object the map knows. */
+static void account_publish_known(struct slot *sl, const struct account_books *b)
+{
+	struct stash *st = &sl->stash;
+	if (stash_full(st) && (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes)))
+		(void)account_publish(sl, b);
+}
+
+bool account_publish_held(struct slot *sl, const struct account_books *b, uint64_t *rng)
+{
+	account_publish_known(sl, b);
+	account_settle(sl, b, rng);
+	account_publish_known(sl, b);
+	return stash_full(&sl->stash);
+}
+
+void account_lost_event(struct slot *sl, const struct account_books *b,
+                        const struct account_event *e, int reason)
 {
 	account_total(sl->pub, e);
-	account_lost(sl->pub, e->key.view, reason, e->count, e->delay_ns);
+	account_lost(sl, b, &e->key, reason, e->count, e->delay_ns);
 }

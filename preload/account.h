@@ -14,9 +14,16 @@
  *            its view and then to exactly one of: the thread's stash (the
  *            keep-one rule: stash.h, the loser goes to lost as EVICTED), or
  *            the slot's lost counters, with the reason it has no stack;
- *   publish  inside the slot, while the thread holds no mutex (or by the
- *            dumper): the stash moves whole into a table bucket or, if the
- *            arena is full, into lost (ARENA_FULL).
+ *   publish  inside the slot, before the thread's next event, at its exit,
+ *            or by the dumper: the stash moves whole into a table bucket
+ *            or, if the arena is full, into lost (ARENA_FULL).  The table
+ *            takes no lock, so a thread may publish while it holds a mutex
+ *            (its waits are nested: memcached's workers wait for the slab
+ *            lock holding an item lock) — but only a stack whose objects
+ *            the module map knows, since learning a new one takes the
+ *            loader's lock; such a stack waits in the stash until the
+ *            thread holds nothing, and only then can the keep-one draw
+ *            lose an event.
  *
  * Two shortcuts write the totals and lost at once: contention met inside
  * our own work (REENTRANT) and events of a thread with no slot of its own
@@ -25,12 +32,15 @@
  * Conservation, per view, after every noted event was settled and every
  * stash published:
  *   sum(buckets) + sum(lost) == slot totals       (count and delay)
- * exactly (test_account.c), which the dump carries for readers to check.
+ * exactly (test_account.c), which the dump carries for readers to check;
+ * and per lock, what it lost is in its LOCK_LOST record as well, so a
+ * lock's buckets plus its losses are all of its events.
  * Timed-out waits and uncharged waiting are counted in totals alone.
  *
  * Pure bookkeeping on memory the caller owns: the slot (inside it, but
- * account_note, which only its owner calls while raw_valid is 0) and the
- * lock-free table.  No locks, no system calls, no allocation.
+ * account_note, which only its owner calls while raw_valid is 0), the
+ * lock-free table and lock records.  No locks, no system calls, no
+ * allocation.
  */
 #ifndef LOCKCONTEND_ACCOUNT_H
 #define LOCKCONTEND_ACCOUNT_H
@@ -39,9 +49,21 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "lockstate.h"
 #include "modmap.h"
 #include "slots.h"
 #include "stacktab.h"
+
+/* Where the books are kept: the table of stacks; the per-lock records of
+ * what lost its stack (NULL: none kept); the module map (NULL: never asks
+ * for a refresh, and knows every object); stacks false when stacks=0 (every
+ * event to the sentinel). */
+struct account_books {
+	struct stacktab *tab;
+	struct lockstate *locks;
+	const struct modmap *map;
+	bool stacks;
+};
 
 /* One measured event: count and delay scaled by its rate; max its
  * longest single wait, unscaled; uncharged (scaled) the part of a wait no
@@ -59,23 +81,28 @@ struct account_event {
  * before must have been settled. */
 void account_note(struct slot *sl, const struct account_event *e, uint32_t nframes);
 
-/* Stage 2: the noted event, if any, into totals and the stash or lost
- * (stacks: false when stacks=0, every event to the sentinel). */
-void account_settle(struct slot *sl, bool stacks, uint64_t *rng);
+/* Stage 2: the noted event, if any, into totals and the stash or lost. */
+void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rng);
 
-/* Stage 3: the stash, if full, into tab.  True when a new bucket's frames
- * point into an object map does not know yet (map NULL: never): the caller
+/* Stage 3: the stash, if full, into the table.  True when a new bucket's
+ * frames point into an object the map does not know yet: the caller
  * refreshes the map once it has left the slot. */
-bool account_publish(struct slot *sl, struct stacktab *tab, const struct modmap *map);
+bool account_publish(struct slot *sl, const struct account_books *b);
 
 /* All three at once for a thread that may publish: the stash first (so the
  * noted event never competes with it for the one place), then the noted
  * event through the stash.  True as account_publish. */
-bool account_publish_all(struct slot *sl, struct stacktab *tab, const struct modmap *map,
-                         bool stacks, uint64_t *rng);
+bool account_publish_all(struct slot *sl, const struct account_books *b, uint64_t *rng);
+
+/* The same for a thread that holds a mutex, which must not wait for the
+ * loader (a map refresh): only stashes whose every frame is in an object
+ * map knows are published (the MODULE record must precede its BUCKET);
+ * one that is not stays in the stash for later.  True when one stays. */
+bool account_publish_held(struct slot *sl, const struct account_books *b, uint64_t *rng);
 
 /* Contention inside our own work, or an event of a thread with no slot:
  * totals and lost (reason) at once. */
-void account_lost_event(struct slot *sl, const struct account_event *e, int reason);
+void account_lost_event(struct slot *sl, const struct account_books *b,
+                        const struct account_event *e, int reason);
 
 #endif

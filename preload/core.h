@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "account.h"
 #include "arena.h"
 #include "config.h"
 #include "dumpwrite.h"
@@ -47,10 +48,11 @@ struct core {
 	struct slots slots;
 	struct modmap modmap;
 	struct lockstate locks;
-	struct pfile file;        /* the profile, written in place */
-	struct loader loader;     /* our calls into libunwind and the loader */
-	struct lc_rec_meta *meta; /* its META record */
-	struct lc_rec_live *live; /* its LIVE record */
+	struct account_books books; /* tab, locks, modmap, cfg.stacks: account.h */
+	struct pfile file;          /* the profile, written in place */
+	struct loader loader;       /* our calls into libunwind and the loader */
+	struct lc_rec_meta *meta;   /* its META record */
+	struct lc_rec_live *live;   /* its LIVE record */
 	char path[PFILE_PATH_MAX];
 	size_t arena_fixed; /* bytes of the fixed regions, kept by a fork child */
 	uint64_t start_mono, start_real;

@@ -9,7 +9,7 @@
  * thread-local.
  *
  * Slow path: recorder_begin (sample? clock, settle the previous event,
- * publish the stash if the thread holds no mutex, stack) -> the real blocking
+ * publish the stash, stack) -> the real blocking
  * call -> recorder_end (clock, note the event).  An unlock adds one to a
  * TLS counter and looks at two words: the lock word (2: someone may sleep
  * on it — and then lockstate's filter) and the thread's hold-time sample.

@@ -87,6 +87,8 @@ static bool lifecycle_layout(void)
 	    modmap_init(&core.modmap, real_dl_iterate_phdr, &core.arena, &core.file,
 	                live_u32(&core.live->epoch), core.exe) != 0)
 		return false;
+	core.books = (struct account_books){
+	    .tab = &core.tab, .locks = &core.locks, .map = &core.modmap, .stacks = core.cfg.stacks};
 	core.arena_fixed = arena_used(&core.arena);
 	return true;
 }
@@ -194,8 +196,13 @@ static int lifecycle_setup(void)
 		text_warn("cannot reserve the arena (see arena=); profiling disabled");
 		return ST_OFF;
 	}
-	if (core.cfg.stacks)
+	if (core.cfg.stacks) {
 		unwind_init(real_dl_iterate_phdr);
+		/* The objects loaded now, known before any stack: a thread
+		 * that always holds a lock when it waits never learns one
+		 * itself (account.h), and publishes only stacks into these. */
+		recorder_refresh(0);
+	}
 	if (pthread_key_create(&core.key, lifecycle_thread_exit) != 0) {
 		text_warn("no thread-specific key left; profiling disabled");
 		return ST_OFF;

@@ -9,7 +9,8 @@
  * neighbourhood refuses the lock (locks_refused), and what that lock would
  * have told is then in the totals only.  What a reader needs of a lock is
  * its LC_REC_LOCK record in the profile file (`pub`: counters updated in
- * place, the first contended stack), made with the entry; the holder
+ * place, the first contended stack), made with the entry, and, once any
+ * of its events lost its stack, a LOCK_LOST record (`lost`); the holder
  * view's clocks are private.
  *
  * The holder view.  Each entry has LOCKSTATE_CELLS waiter cells; a
@@ -61,6 +62,7 @@ struct lockent {
 	struct lc_rec_lock *_Atomic pub;
 	_Atomic uint64_t cell[LOCKSTATE_CELLS];      /* waiters' starts; 0: free */
 	_Atomic uint64_t early[LOCKSTATE_NCOUNTERS]; /* counted before pub was published */
+	struct lc_rec_lock_lost *_Atomic lost;       /* its LOCK_LOST record, once it lost */
 };
 
 /* The LOCK record with room for the whole first stack. */
@@ -124,6 +126,12 @@ void lockstate_leave(struct lockent *e, int cell);
  * that started before it.  Returns the waiting charged (ns, not scaled),
  * 0 if nobody waited. */
 uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
+
+/* Events of `lock` that reached no stack (enum lc_lost_reason `reason`,
+ * count and delay scaled): into its LOCK_LOST record, made on its first
+ * loss.  Nothing for a lock without an entry.  Any thread; never blocks. */
+void lockstate_lost(struct lockstate *ls, uintptr_t lock, int view, int reason, uint64_t count,
+                    uint64_t delay_ns);
 
 /* Keep the stack where the lock was first contended, once, with the
  * module epoch it was taken in (its frames are in the modules of that

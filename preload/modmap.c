@@ -47,21 +47,31 @@ const struct module *modmap_at(const struct modmap *m, uint32_t i)
 	return atomic_load_explicit(&m->mods[i], memory_order_acquire);
 }
 
-static bool modmap_find(const struct modmap *m, uintptr_t pc)
+/* The module holding pc, or NULL; *hint (an index) is tried first and
+ * then set: a stack's frames are mostly in a few objects. */
+static const struct module *modmap_find(const struct modmap *m, uintptr_t pc, uint32_t *hint)
 {
 	uint32_t n = modmap_count(m);
+	if (*hint < n) {
+		const struct module *mod = modmap_at(m, *hint);
+		if (pc >= mod->lo && pc < mod->hi)
+			return mod;
+	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct module *mod = modmap_at(m, i);
-		if (pc >= mod->lo && pc < mod->hi)
-			return true;
+		if (pc >= mod->lo && pc < mod->hi) {
+			*hint = i;
+			return mod;
+		}
 	}
-	return false;
+	return NULL;
 }
 
 bool modmap_covers(const struct modmap *m, const uintptr_t *pcs, uint32_t n)
 {
+	uint32_t hint = 0;
 	for (uint32_t i = 0; i < n; i++)
-		if (!modmap_find(m, pcs[i]))
+		if (!modmap_find(m, pcs[i], &hint))
 			return false;
 	return true;
 }

@@ -10,8 +10,9 @@
  * longer.  An unlock: recorder_release_begin ends a hold-time sample and
  * takes the waiting charged to it; recorder_release_end takes one stack
  * for both and notes them.  Noted events are settled and published
- * (account.h's three stages) before the thread's next event, publishing
- * only while it holds no mutex; at its exit; or by the end (collect.c).
+ * (account.h's three stages) before the thread's next event — a thread
+ * that holds a mutex publishes only stacks the module map covers — at its
+ * exit, or by the end (collect.c).
  * Stacks are taken through loader.h's rules; the module map learns a new
  * object before the first bucket that points into it is published.
  *
@@ -93,7 +94,7 @@ static void recorder_settle_reentrant(struct lc_tls *t, struct slot *sl)
 	e.count = atomic_exchange_explicit(&t->reent_count, 0, memory_order_relaxed);
 	e.delay_ns = atomic_exchange_explicit(&t->reent_delay, 0, memory_order_relaxed);
 	e.uncharged_ns = e.delay_ns;
-	account_lost_event(sl, &e, LC_LOST_REENTRANT);
+	account_lost_event(sl, &core.books, &e, LC_LOST_REENTRANT);
 }
 
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
@@ -108,32 +109,37 @@ void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
 
 static void recorder_settle(struct lc_tls *t, struct slot *sl)
 {
-	account_settle(sl, core.cfg.stacks, &t->rng);
+	account_settle(sl, &core.books, &t->rng);
 }
 
-/* Settle and publish everything in the slot (inside it); true when the
- * module map needs a refresh.  The LIVE record's count of refused stacks
- * follows the table's, for readers of a file whose writer died. */
-bool recorder_publish_all(struct slot *sl, uint64_t *rng)
+/* The LIVE record's count of refused stacks follows the table's, for
+ * readers of a file whose writer died. */
+static void recorder_follow_refused(void)
 {
-	bool refresh = account_publish_all(sl, &core.tab, &core.modmap, core.cfg.stacks, rng);
 	uint64_t refused = atomic_load(&core.tab.refused);
 	if (refused != atomic_load(live_u64(&core.live->stacks_refused)))
 		atomic_store(live_u64(&core.live->stacks_refused), refused);
+}
+
+/* Settle and publish everything in the slot (inside it); true when the
+ * module map needs a refresh. */
+bool recorder_publish_all(struct slot *sl, uint64_t *rng)
+{
+	bool refresh = account_publish_all(sl, &core.books, rng);
+	recorder_follow_refused();
 	return refresh;
 }
 
 /* The owner, inside its slot, before its next event: settle the noted one
- * and, if the thread holds no mutex (the table must never make a lock
- * holder wait on the loader, below), publish. */
+ * and publish.  A thread that holds a mutex publishes only what needs no
+ * map refresh (the table must never make a lock holder wait on the
+ * loader): the rest stays pending. */
 static bool recorder_publish(struct lc_tls *t, struct slot *sl)
 {
 	recorder_settle_reentrant(t, sl);
 	if (lc_held(t) > 0) {
-		/* not safe to publish: the noted event joins the stash, by
-		 * the keep-one rule if the stash is full */
-		recorder_settle(t, sl);
-		t->pending = 1;
+		t->pending = account_publish_held(sl, &core.books, &t->rng);
+		recorder_follow_refused();
 		return false;
 	}
 	bool refresh = recorder_publish_all(sl, &t->rng);
@@ -152,7 +158,7 @@ static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint6
 	recorder_settle_reentrant(t, sl);
 	struct account_event e = {
 	    .key = *k, .count = count, .delay_ns = delay, .uncharged_ns = uncharged};
-	account_lost_event(sl, &e, LC_LOST_NO_SLOT);
+	account_lost_event(sl, &core.books, &e, LC_LOST_NO_SLOT);
 	recorder_leave(sl);
 }
 
@@ -184,7 +190,7 @@ void recorder_refresh(uint64_t final_wait_ns)
 	loader_leave(&core.loader, &lc_tls, &st);
 }
 
-/* Settle the previous event, publish the stash if the thread holds no mutex,
+/* Settle the previous event, publish the stash (account.h says when it may),
  * then unwind into the stash's spare buffer (s->nframes, s->flags): the
  * bookkeeping every recorded event starts with.  Inside the guard; false
  * when the dump was taken meanwhile (record no more). */

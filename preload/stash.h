@@ -3,8 +3,8 @@
  *
  * As in Go's runtime (m.mLockProfile), each thread keeps at most one stack
  * with its count and delay until it is safe to publish it into the shared
- * table (see account.h).  When a second event arrives while the stash is
- * full:
+ * table (see account.h: almost always before the thread's next event).
+ * When a second event arrives while the stash is still full:
  *   - the same stack and event key (event.h) just adds to the stash;
  *   - otherwise one of the two survives, drawn at random weighted by delay
  *     (score_old = r1 % old_delay, score_new = r2 % new_delay; the new one

@@ -309,6 +309,42 @@ static int parse_slot(struct dump *d, struct cur *c)
 	return 0;
 }
 
+/* A LOCK_LOST record: the lock's address, then [view][reason] entries for
+ * as many reasons as its writer knew (the size says, as in a SLOT).  It is
+ * added to its lock once every record was read (dump_parse): a lock's
+ * first loss may be written just before its LOCK record. */
+static int parse_lock_lost(struct dump *d, struct cur *c)
+{
+	const uint8_t *p;
+	const uint32_t head = offsetof(struct lc_rec_lock_lost, lost);
+	const uint32_t per_reason = LC_NVIEWS * sizeof(struct lc_lost_entry);
+	uint32_t nr = c->left >= head ? (c->left - head) / per_reason : 0;
+	if (nr < LC_LOST_NREASONS || nr > READ_MAX_REASONS ||
+	    !cur_take(c, head + nr * per_reason, &p) ||
+	    !grow_by_256((void **)&d->lock_losts, d->nlock_losts, sizeof(*d->lock_losts)))
+		return -1;
+	struct dump_lock_lost *l = &d->lock_losts[d->nlock_losts++];
+	memset(l, 0, sizeof(*l));
+	l->addr = RD_FIELD(p, struct lc_rec_lock_lost, addr);
+	for (uint32_t v = 0; v < LC_NVIEWS; v++)
+		for (uint32_t i = 0; i < nr; i++)
+			lost_add(l->lost[v], i, rd_lost_entry(p + head, nr * v + i));
+	return 0;
+}
+
+/* Each LOCK_LOST record into its lock's lost (a record of a lock that has
+ * no LOCK record, which did not fit, is left in lock_losts alone). */
+static void locks_add_lost(struct dump *d)
+{
+	for (size_t i = 0; i < d->nlock_losts; i++) {
+		const struct dump_lock_lost *l = &d->lock_losts[i];
+		struct dump_lock *k = (struct dump_lock *)dump_lock_of(d, l->addr);
+		for (int v = 0; k && v < LC_NVIEWS; v++)
+			for (int r = 0; r < LC_LOST_NREASONS; r++)
+				lost_add(k->lost[v], (uint32_t)r, l->lost[v][r]);
+	}
+}
+
 _Static_assert(sizeof(struct lc_rec_slot_3_0) ==
                    offsetof(struct lc_rec_slot, lost) +
                        LC_LOST_NREASONS_3_0 * LC_NVIEWS * sizeof(struct lc_lost_entry),
@@ -455,6 +491,7 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, bool *know
 	case LC_REC_LOCK: return parse_lock(d, c);
 	case LC_REC_SLOT: return parse_slot(d, c);
 	case LC_REC_LIVE: return parse_live(d, c);
+	case LC_REC_LOCK_LOST: return parse_lock_lost(d, c);
 	case LC_REC_PENDING:
 		*known = false;
 		d->pending++;
@@ -576,6 +613,7 @@ int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t
 		                          : "a live");
 		goto fail;
 	}
+	locks_add_lost(d);
 	if (d->complete)
 		d->stop_offset = len;
 	else if (!d->have_totals)
@@ -682,6 +720,7 @@ void dump_free(struct dump *d)
 		free(d->buckets[i].pcs);
 	free(d->buckets);
 	free(d->locks);
+	free(d->lock_losts);
 	free(d->slots);
 	memset(d, 0, sizeof(*d));
 }

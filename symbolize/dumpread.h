@@ -70,6 +70,15 @@ struct dump_lock {
 	uint32_t nframes;                   /* 0..LC_LOCK_FIRST_FRAMES */
 	uint32_t epoch;                     /* module epoch when the first stack was taken */
 	uint64_t pcs[LC_LOCK_FIRST_FRAMES]; /* where it was first contended */
+	/* its events that lost their stack, per view and reason: the sum of
+	 * its LOCK_LOST records (3.2; zero before) */
+	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
+};
+
+/* One LOCK_LOST record, as read. */
+struct dump_lock_lost {
+	uint64_t addr;
+	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 };
 
 /* How the records of a file ended. */
@@ -91,6 +100,9 @@ struct dump {
 	size_t nbuckets;
 	struct dump_lock *locks;
 	size_t nlocks;
+	struct dump_lock_lost *lock_losts; /* LC_REC_LOCK_LOST records, in file order;
+	                                    * each also added to its lock's lost */
+	size_t nlock_losts;
 	struct lc_rec_slot *slots; /* LC_REC_SLOT records, in file order */
 	size_t nslots;
 	struct lc_rec_live live; /* LC_REC_LIVE; all zero (RUNNING) without one */

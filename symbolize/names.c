@@ -17,10 +17,10 @@
 
 /* Type 0 is no record: a head of zeros ends the records. */
 static const char *const rec_types[] = {
-    [LC_REC_META] = "meta", [LC_REC_MODULE] = "module",   [LC_REC_BUCKET] = "bucket",
-    [LC_REC_LOST] = "lost", [LC_REC_TOTALS] = "totals",   [LC_REC_TRAILER] = "trailer",
-    [LC_REC_LOCK] = "lock", [LC_REC_PENDING] = "pending", [LC_REC_SLOT] = "slot",
-    [LC_REC_LIVE] = "live",
+    [LC_REC_META] = "meta", [LC_REC_MODULE] = "module",       [LC_REC_BUCKET] = "bucket",
+    [LC_REC_LOST] = "lost", [LC_REC_TOTALS] = "totals",       [LC_REC_TRAILER] = "trailer",
+    [LC_REC_LOCK] = "lock", [LC_REC_PENDING] = "pending",     [LC_REC_SLOT] = "slot",
+    [LC_REC_LIVE] = "live", [LC_REC_LOCK_LOST] = "lock_lost",
 };
 _Static_assert(NAMES_LEN(rec_types) == LC_REC_NTYPES, "a name for every record type");
 
@@ -47,9 +47,10 @@ static const struct {
 	const char *why;  /* the text report's explanation */
 } lost[] = {
     [LC_LOST_EVICTED] = {"evicted",
-                         "lost the one-stack-per-thread draw (a thread that waits while it "
-                         "holds a lock keeps one stack at a time; a mutex unlocked by another "
-                         "thread than its locker counts as held)"},
+                         "lost the one-stack-per-thread draw (a thread that holds a lock "
+                         "keeps its stacks into a newly loaded object one at a time until it "
+                         "holds none; a mutex unlocked by another thread than its locker "
+                         "counts as held)"},
     [LC_LOST_ARENA_FULL] = {"arena_full",
                             "no room for a new stack (the arena was full: raise arena=; or "
                             "the profile file stopped growing: a line at exit said why)"},

@@ -424,6 +424,11 @@ static int name_locks(struct builder *b, struct dump_ctx *c)
 			l->trylock_failures += a->rec->trylock_failures;
 			l->timeouts += a->rec->timeouts;
 			l->uncharged_ns += a->rec->uncharged_ns;
+			for (int v = 0; v < LC_NVIEWS; v++)
+				for (int r = 0; r < LC_LOST_NREASONS; r++) {
+					l->lost[v][r].count += a->rec->lost[v][r].count;
+					l->lost[v][r].delay_ns += a->rec->lost[v][r].delay_ns;
+				}
 		}
 	}
 	return 0;

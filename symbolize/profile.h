@@ -32,6 +32,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lockcontend/dumpfmt.h"
+
 struct prof_mapping {
 	uint64_t start, limit; /* runtime address range (text segment) */
 	uint64_t file_offset;  /* file offset that maps at start */
@@ -83,7 +85,8 @@ struct prof_lock {
 	const char *name; /* as in samples (the same pointer) */
 	uint64_t addr;    /* where it was in the first dump that has it */
 	uint32_t kinds;   /* bit per enum lc_kind it was used as */
-	uint64_t trylock_failures, timeouts, uncharged_ns; /* LOCK records' */
+	uint64_t trylock_failures, timeouts, uncharged_ns;      /* LOCK records' */
+	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS]; /* LOCK_LOST records' */
 };
 
 struct profile {

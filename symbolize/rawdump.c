@@ -81,6 +81,13 @@ static void print_locks(const struct dump *d)
 		for (uint32_t k = 0; k < l->nframes; k++)
 			print_frame(dump_module_in_epoch(d, l->pcs[k], l->epoch), l->pcs[k]);
 		printf("\n");
+		for (int v = 0; v < LC_NVIEWS; v++)
+			for (int r = 0; r < LC_LOST_NREASONS; r++)
+				if (l->lost[v][r].count || l->lost[v][r].delay_ns)
+					printf("lock %#" PRIx64 " lost %s %s count %" PRIu64
+					       " delay_ns %" PRIu64 "\n",
+					       l->addr, names_view(v), names_lost(r),
+					       l->lost[v][r].count, l->lost[v][r].delay_ns);
 	}
 }
 

@@ -41,7 +41,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 1
+#define LC_DUMP_VERSION_MINOR 2
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -70,18 +70,19 @@ struct lc_rec_head {
 };
 
 enum lc_rec_type {
-	LC_REC_META = 1,    /* exactly one, first */
-	LC_REC_MODULE = 2,  /* zero or more */
-	LC_REC_BUCKET = 3,  /* zero or more: one stack and its counters */
-	LC_REC_LOST = 4,    /* complete files: one per view, the sentinel and why */
-	LC_REC_TOTALS = 5,  /* complete files: exactly one, independent totals */
-	LC_REC_TRAILER = 6, /* complete files: exactly one, last */
-	LC_REC_LOCK = 7,    /* zero or more: one contended lock */
-	LC_REC_PENDING = 8, /* being written: skip it */
-	LC_REC_SLOT = 9,    /* zero or more: one thread slot's totals */
-	LC_REC_LIVE = 10,   /* exactly one, after META (a file read in its first
-	                     * microseconds may not have it yet): the writer's state */
-	LC_REC_NTYPES,      /* one past the last type: keep it last */
+	LC_REC_META = 1,       /* exactly one, first */
+	LC_REC_MODULE = 2,     /* zero or more */
+	LC_REC_BUCKET = 3,     /* zero or more: one stack and its counters */
+	LC_REC_LOST = 4,       /* complete files: one per view, the sentinel and why */
+	LC_REC_TOTALS = 5,     /* complete files: exactly one, independent totals */
+	LC_REC_TRAILER = 6,    /* complete files: exactly one, last */
+	LC_REC_LOCK = 7,       /* zero or more: one contended lock */
+	LC_REC_PENDING = 8,    /* being written: skip it */
+	LC_REC_SLOT = 9,       /* zero or more: one thread slot's totals */
+	LC_REC_LIVE = 10,      /* exactly one, after META (a file read in its first
+	                        * microseconds may not have it yet): the writer's state */
+	LC_REC_LOCK_LOST = 11, /* zero or more (3.2): one lock's lost events */
+	LC_REC_NTYPES,         /* one past the last type: keep it last */
 };
 
 /* What a bucket (or a LOST record) measures.  One run gives all three. */
@@ -230,6 +231,16 @@ struct lc_rec_lost {
 	/* followed by: struct lc_lost_entry reason[nreasons] */
 };
 
+/* LC_REC_LOCK_LOST (3.2): what one lock's events lost, per view and reason
+ * (as a SLOT's lost; the record's size says how many reasons), kept up to
+ * date in place.  Made on the lock's first loss; two made at once for one
+ * lock are both valid: a reader adds up every record of an address.  A
+ * loss with no lock (contention inside our own work) is in no such record. */
+struct lc_rec_lock_lost {
+	uint64_t addr;
+	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
+};
+
 /* LC_REC_SLOT: one thread slot's totals, kept up to date in place (slots
  * are reused by later threads, so one slot may hold many threads' events).
  * A complete file's LOST and TOTALS are their sums; a file without them (a
@@ -326,6 +337,7 @@ _Static_assert(sizeof(struct lc_rec_segment) == 32, "segment layout");
 _Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
 _Static_assert(sizeof(struct lc_rec_lock) == 48, "lock layout");
 _Static_assert(sizeof(struct lc_rec_slot) == 400, "slot layout");
+_Static_assert(sizeof(struct lc_rec_lock_lost) == 344, "lock lost layout");
 _Static_assert(sizeof(struct lc_rec_slot_3_0) == 352, "3.0 slot layout");
 _Static_assert(offsetof(struct lc_rec_slot_3_0, lost) == offsetof(struct lc_rec_slot, lost),
                "a 3.0 slot differs only in its count of lost reasons");

@@ -21,17 +21,31 @@
 #include "account.h"
 #include "pfiletest.h"
 
-static struct arena arena;
+static struct arena arena, lock_arena; /* the table's can be tiny */
 static struct pfile file;
 static struct stacktab tab;
+static struct lockstate locks;
+static struct account_books books;
 static struct slot sl;
 static struct lc_rec_slot pub;
+
+#define NLOCKS 3 /* the locks events are on: lock_at(0..2) */
+
+static uintptr_t lock_at(int i)
+{
+	return 0x1000 + (uintptr_t)i * 64;
+}
 
 static void books_open(size_t arena_bytes)
 {
 	cr_assert_eq(arena_init(&arena, arena_bytes), 0);
+	cr_assert_eq(arena_init(&lock_arena, 1u << 20), 0);
 	pft_open(&file, 16u << 20);
+	cr_assert_eq(lockstate_init(&locks, &lock_arena, &file, 64), 0);
 	cr_assert_eq(stacktab_init(&tab, &arena, &file, 64), 0);
+	for (int i = 0; i < NLOCKS; i++)
+		cr_assert_not_null(lockstate_get(&locks, lock_at(i), LC_KIND_MUTEX));
+	books = (struct account_books){.tab = &tab, .locks = &locks, .stacks = true};
 	memset(&sl, 0, sizeof(sl));
 	memset(&pub, 0, sizeof(pub));
 	sl.pub = &pub;
@@ -41,28 +55,46 @@ static void books_close(void)
 {
 	if (arena.base)
 		munmap(arena.base, arena.size);
+	if (lock_arena.base)
+		munmap(lock_arena.base, lock_arena.size);
 	memset(&arena, 0, sizeof(arena));
+	memset(&lock_arena, 0, sizeof(lock_arena));
 	pft_close(&file);
 }
 
 TestSuite(account, .fini = books_close);
 
-/* What the test generated, per view. */
+/* What the test generated, per view, and per lock and view. */
 struct truth {
 	uint64_t count[LC_NVIEWS], delay[LC_NVIEWS];
 	uint64_t timeouts, uncharged;
+	uint64_t lock_count[NLOCKS][LC_NVIEWS], lock_delay[NLOCKS][LC_NVIEWS];
 };
 
 struct sums {
 	uint64_t count[LC_NVIEWS], delay[LC_NVIEWS];
+	uint64_t lock_count[NLOCKS][LC_NVIEWS], lock_delay[NLOCKS][LC_NVIEWS];
 	uint64_t buckets;
 };
+
+static int lock_index(uintptr_t lock)
+{
+	for (int i = 0; i < NLOCKS; i++)
+		if (lock_at(i) == lock)
+			return i;
+	return -1;
+}
 
 static void sum_bucket(const struct stackbucket *b, void *ctx)
 {
 	struct sums *s = ctx;
-	s->count[b->pub->view] += stackbucket_count(b);
-	s->delay[b->pub->view] += stackbucket_delay(b);
+	int v = b->pub->view, l = lock_index(b->pub->lock);
+	s->count[v] += stackbucket_count(b);
+	s->delay[v] += stackbucket_delay(b);
+	if (l >= 0) {
+		s->lock_count[l][v] += stackbucket_count(b);
+		s->lock_delay[l][v] += stackbucket_delay(b);
+	}
 	s->buckets++;
 }
 
@@ -74,9 +106,15 @@ static void event_add(struct truth *t, const struct account_event *e, uint32_t n
 	for (uint32_t i = 0; i < n; i++)
 		spare[i] = 0x400000 + (uintptr_t)stack * 0x1000 + i * 8;
 	account_note(&sl, e, n);
-	account_settle(&sl, stacks, rng);
+	books.stacks = stacks;
+	account_settle(&sl, &books, rng);
 	t->count[e->key.view] += e->count;
 	t->delay[e->key.view] += e->delay_ns;
+	int l = lock_index(e->key.lock);
+	if (l >= 0) {
+		t->lock_count[l][e->key.view] += e->count;
+		t->lock_delay[l][e->key.view] += e->delay_ns;
+	}
 	t->uncharged += e->uncharged_ns;
 	if (e->key.flags & LC_BUCKET_TIMEDOUT)
 		t->timeouts += e->count;
@@ -86,7 +124,7 @@ static struct account_event event_random(uint64_t *rng)
 {
 	uint64_t r = stash_rand(rng);
 	struct account_event e = {
-	    .key = {.lock = 0x1000 + (r % 3) * 64, .view = (uint8_t)(r >> 8) % LC_NVIEWS},
+	    .key = {.lock = lock_at((int)(r % NLOCKS)), .view = (uint8_t)(r >> 8) % LC_NVIEWS},
 	    .count = 1 + (r >> 12) % 100,
 	    .delay_ns = 1 + (r >> 20) % 1000000,
 	};
@@ -96,6 +134,28 @@ static struct account_event event_random(uint64_t *rng)
 	if (e.key.view == LC_VIEW_WAIT)
 		e.uncharged_ns = (r >> 44) % 1000;
 	return e;
+}
+
+/* Per lock and view: its buckets + its LOCK_LOST record == truth. */
+static void lock_books_check(const struct truth *t, const struct sums *s)
+{
+	for (int l = 0; l < NLOCKS; l++) {
+		struct lockent *e = lockstate_find(&locks, lock_at(l));
+		const struct lc_rec_lock_lost *r = atomic_load(&e->lost);
+		for (int v = 0; v < LC_NVIEWS; v++) {
+			uint64_t lc = 0, ld = 0;
+			for (int k = 0; r && k < LC_LOST_NREASONS; k++) {
+				lc += r->lost[v][k].count;
+				ld += r->lost[v][k].delay_ns;
+			}
+			cr_assert_eq(s->lock_count[l][v] + lc, t->lock_count[l][v],
+			             "lock %d view %d: buckets %lu + lost %lu != %lu", l, v,
+			             (unsigned long)s->lock_count[l][v], (unsigned long)lc,
+			             (unsigned long)t->lock_count[l][v]);
+			cr_assert_eq(s->lock_delay[l][v] + ld, t->lock_delay[l][v],
+			             "lock %d view %d: delay not conserved", l, v);
+		}
+	}
 }
 
 /* Per view: buckets + lost == totals == truth. */
@@ -119,6 +179,7 @@ static void books_check(const struct truth *t)
 	}
 	cr_assert_eq(pub.timeouts, t->timeouts);
 	cr_assert_eq(pub.uncharged_ns, t->uncharged);
+	lock_books_check(t, &s);
 }
 
 static void random_run(bool stacks, int n, struct truth *t)
@@ -131,10 +192,10 @@ static void random_run(bool stacks, int n, struct truth *t)
 		if (!frames && (r >> 16) % 2)
 			e.key.flags |= EVENT_NO_ROOM;
 		event_add(t, &e, frames, (int)(r >> 24) % 4, stacks, &rng);
-		if ((r >> 32) % 2) /* the thread holds no mutex: it may publish */
-			account_publish(&sl, &tab, NULL);
+		if ((r >> 32) % 2) /* published before the next event, or not yet */
+			account_publish(&sl, &books);
 	}
-	account_publish_all(&sl, &tab, NULL, stacks, &rng);
+	account_publish_all(&sl, &books, &rng);
 	cr_assert(!stash_full(&sl.stash), "the stash is empty at the end");
 }
 
@@ -179,9 +240,9 @@ Test(account, the_loser_of_the_draw_is_charged_to_its_own_view)
 	books_open(1u << 20);
 	struct truth t = {0};
 	uint64_t rng = 7;
-	struct account_event small = {.key = {.lock = 1, .view = LC_VIEW_WAIT}, .count = 1,
+	struct account_event small = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT}, .count = 1,
 	                              .delay_ns = 1, .max_ns = 1};
-	struct account_event big = {.key = {.lock = 1, .view = LC_VIEW_HOLD}, .count = 3,
+	struct account_event big = {.key = {.lock = lock_at(1), .view = LC_VIEW_HOLD}, .count = 3,
 	                            .delay_ns = 1000000000, .max_ns = 1000000000};
 	/* Settled with no publish in between: two stacks for one place. */
 	event_add(&t, &small, 2, 0, true, &rng);
@@ -192,7 +253,8 @@ Test(account, the_loser_of_the_draw_is_charged_to_its_own_view)
 	          (unsigned long)ew, (unsigned long)eh);
 	cr_assert(ew == 0 || ew == 1, "a wait's loss is a wait's count");
 	cr_assert(eh == 0 || eh == 3, "a hold's loss is a hold's count");
-	account_publish_all(&sl, &tab, NULL, true, &rng);
+	/* and to its own lock: books_check's per-lock sums say so */
+	account_publish_all(&sl, &books, &rng);
 	books_check(&t);
 }
 
@@ -204,9 +266,9 @@ Test(account, reentrant_and_slotless_events_reach_totals_and_their_reason)
 	struct account_event ns = {.key = {.view = LC_VIEW_HOLDER}, .count = 5, .delay_ns = 70};
 	struct account_event to = {.key = {.view = LC_VIEW_WAIT, .flags = LC_BUCKET_TIMEDOUT},
 	                           .count = 4, .delay_ns = 9, .uncharged_ns = 9};
-	account_lost_event(&sl, &re, LC_LOST_REENTRANT);
-	account_lost_event(&sl, &ns, LC_LOST_NO_SLOT);
-	account_lost_event(&sl, &to, LC_LOST_NO_SLOT);
+	account_lost_event(&sl, &books, &re, LC_LOST_REENTRANT);
+	account_lost_event(&sl, &books, &ns, LC_LOST_NO_SLOT);
+	account_lost_event(&sl, &books, &to, LC_LOST_NO_SLOT);
 	struct truth t = {.count = {[LC_VIEW_WAIT] = 6, [LC_VIEW_HOLDER] = 5},
 	                  .delay = {[LC_VIEW_WAIT] = 509, [LC_VIEW_HOLDER] = 70},
 	                  .timeouts = 4,
@@ -224,10 +286,65 @@ Test(account, a_note_is_settled_once)
 	struct account_event e = {.key = {.lock = 9, .view = LC_VIEW_WAIT}, .count = 1,
 	                          .delay_ns = 10, .max_ns = 10};
 	account_note(&sl, &e, 0);
-	account_settle(&sl, true, &rng);
-	account_settle(&sl, true, &rng); /* the dumper after the owner */
-	account_publish_all(&sl, &tab, NULL, true, &rng);
+	account_settle(&sl, &books, &rng);
+	account_settle(&sl, &books, &rng); /* the dumper after the owner */
+	account_publish_all(&sl, &books, &rng);
 	struct truth t = {.count = {[LC_VIEW_WAIT] = 1}, .delay = {[LC_VIEW_WAIT] = 10}};
 	books_check(&t);
 	cr_assert_eq(pub.lost[LC_VIEW_WAIT][LC_LOST_NO_STACK].count, 1);
+}
+
+/* A thread that holds a mutex at every event (nested waits) publishes
+ * before each next one: no event is lost to the draw. */
+Test(account, a_lock_holder_publishes_and_loses_nothing)
+{
+	books_open(1u << 20);
+	struct truth t = {0};
+	uint64_t rng = 11;
+	for (int i = 0; i < 5000; i++) {
+		struct account_event e = event_random(&rng);
+		uint64_t r = stash_rand(&rng);
+		uintptr_t *spare = stash_spare(&sl.stash);
+		for (uint32_t k = 0; k < 3; k++)
+			spare[k] = 0x400000 + (r % 4) * 0x1000 + k * 8;
+		cr_assert(!account_publish_held(&sl, &books, &rng), "nothing stays");
+		account_note(&sl, &e, 3);
+		t.count[e.key.view] += e.count;
+		t.delay[e.key.view] += e.delay_ns;
+		t.uncharged += e.uncharged_ns;
+		t.timeouts += e.key.flags & LC_BUCKET_TIMEDOUT ? e.count : 0;
+		int l = lock_index(e.key.lock);
+		t.lock_count[l][e.key.view] += e.count;
+		t.lock_delay[l][e.key.view] += e.delay_ns;
+	}
+	account_publish_held(&sl, &books, &rng);
+	books_check(&t);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		cr_assert_eq(pub.lost[v][LC_LOST_EVICTED].count, 0, "view %d lost to the draw", v);
+}
+
+/* A stack into an object the map does not know must not be published by
+ * a lock holder (its MODULE record would come after its BUCKET): it stays
+ * in the stash, and only there can the draw lose an event. */
+Test(account, a_lock_holder_keeps_a_stack_the_map_does_not_know)
+{
+	books_open(1u << 20);
+	struct modmap map;
+	_Atomic uint32_t epoch = 0;
+	cr_assert_eq(modmap_init(&map, NULL, &arena, &file, &epoch, ""), 0); /* knows nothing */
+	books.map = &map;
+	struct truth t = {0};
+	uint64_t rng = 5;
+	struct account_event a = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT}, .count = 1,
+	                          .delay_ns = 100, .max_ns = 100};
+	struct account_event b = a;
+	b.key.lock = lock_at(1);
+	event_add(&t, &a, 2, 0, true, &rng);
+	cr_assert(account_publish_held(&sl, &books, &rng), "the unknown stack stays");
+	cr_assert_eq(atomic_load(&tab.nbuckets), 0, "and is not in the table");
+	event_add(&t, &b, 2, 1, true, &rng); /* two stacks for one place: one loses */
+	cr_assert_eq(pub.lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 1);
+	books.map = NULL;
+	account_publish_all(&sl, &books, &rng);
+	books_check(&t);
 }

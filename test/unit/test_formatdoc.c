@@ -131,6 +131,10 @@ static const struct field slot_fields[] = {
     FIELD(struct lc_rec_slot, timeouts), FIELD(struct lc_rec_slot, uncharged_ns),
     FIELD(struct lc_rec_slot, lost),
 };
+static const struct field lock_lost_fields[] = {
+    FIELD(struct lc_rec_lock_lost, addr),
+    FIELD(struct lc_rec_lock_lost, lost),
+};
 static const struct field totals_fields[] = {
     FIELD(struct lc_rec_totals, contentions),    FIELD(struct lc_rec_totals, delay_ns),
     FIELD(struct lc_rec_totals, timeouts),       FIELD(struct lc_rec_totals, buckets),
@@ -162,6 +166,7 @@ static const struct layout LAYOUTS[] = {
     LAYOUT("LOCK", LC_REC_LOCK, struct lc_rec_lock, lock_fields, pc_tails, 1),
     LAYOUT("LOST", LC_REC_LOST, struct lc_rec_lost, lost_fields, lost_tails, 1),
     LAYOUT("SLOT", LC_REC_SLOT, struct lc_rec_slot, slot_fields, NULL, 0),
+    LAYOUT("LOCK_LOST", LC_REC_LOCK_LOST, struct lc_rec_lock_lost, lock_lost_fields, NULL, 0),
     LAYOUT("TOTALS", LC_REC_TOTALS, struct lc_rec_totals, totals_fields, NULL, 0),
     LAYOUT("TRAILER", LC_REC_TRAILER, struct lc_rec_trailer, trailer_fields, NULL, 0),
 };
