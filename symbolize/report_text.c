@@ -508,6 +508,41 @@ static void header_all(const struct report_input *in, FILE *out)
 	}
 }
 
+/* An object most of whose frames have no name (stripped: "module+0x..."):
+ * say which, and how to get names.  The one with the most such frames. */
+static void names_note(const struct profile *p, FILE *out)
+{
+	size_t *unnamed = calloc(p->nmappings ? 2 * p->nmappings : 1, sizeof(*unnamed));
+	if (!unnamed)
+		return;
+	size_t *frames = unnamed + p->nmappings, worst = SIZE_MAX;
+	for (size_t i = 0; i < p->nlocations; i++) {
+		const struct prof_location *l = &p->locations[i];
+		if (l->mapping < 0)
+			continue;
+		frames[l->mapping]++;
+		unnamed[l->mapping] += !l->nlines;
+	}
+	for (size_t m = 0; m < p->nmappings; m++)
+		if (unnamed[m] * 2 > frames[m] &&
+		    (worst == SIZE_MAX || unnamed[m] > unnamed[worst]))
+			worst = m;
+	if (worst != SIZE_MAX) {
+		const struct prof_mapping *m = &p->mappings[worst];
+		char id[160] = "";
+		if (m->build_id[0])
+			snprintf(id, sizeof(id), "; build-id %s", m->build_id);
+		fprintf(
+		    out,
+		    "\nNames: %zu of %zu frames in %s have no function name (stripped%s). To name "
+		    "them, install its debug symbols (Debian: its -dbgsym package), or give "
+		    "--debug-dir=DIR where DIR/.build-id/xx/rest.debug holds them, or build it "
+		    "with -g.\n",
+		    unnamed[worst], frames[worst], m->file, id);
+	}
+	free(unnamed);
+}
+
 void report_text_write(const struct report_input *in, FILE *out)
 {
 	const struct profile *p = in->profile;
@@ -525,4 +560,5 @@ void report_text_write(const struct report_input *in, FILE *out)
 		view_section(in, in->view, out);
 	}
 	report_locks_write(in, out);
+	names_note(p, out);
 }

@@ -786,6 +786,32 @@ Test(symbolize, debug_file_that_is_a_fifo_is_never_opened)
 	harness_result_free(&r);
 }
 
+/* A stripped program's frames are module+0x...: the report says so once,
+ * which object, and how to get names; a program with names gets no note. */
+Test(symbolize, a_stripped_program_gets_a_note_on_names)
+{
+	char dir[PATH_MAX], exe[PATH_MAX + 8], path[PATH_MAX];
+	struct run_result r;
+	snprintf(dir, sizeof(dir), "%s", harness_tmpdir());
+	snprintf(exe, sizeof(exe), "%s/kw", dir);
+	copy_file(harness_fixture("known_wait"), exe);
+	objcopy((const char *[]){"--strip-all", exe, NULL});
+	profile(exe, (const char *[]){"2", "10", NULL}, dir, "kw");
+	one_dump(dir, "kw", path);
+	symbolize_within(PROMPT_S, (const char *[]){path, NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.err);
+	const char *note = strstr(r.out, "\nNames: ");
+	cr_assert(note, "no note on names:\n%s", r.out);
+	cr_assert(strstr(note, exe) && strstr(note, "stripped") && strstr(note, "--debug-dir"),
+	          "%s", note);
+	harness_result_free(&r);
+
+	fixture_dump("known_wait", (const char *[]){"2", "10", NULL}, path);
+	symbolize_within(PROMPT_S, (const char *[]){path, NULL}, &r);
+	cr_assert(!strstr(r.out, "\nNames: "), "a note with names there:\n%s", r.out);
+	harness_result_free(&r);
+}
+
 Test(symbolize, newer_major_version_is_refused)
 {
 	char path[PATH_MAX];

@@ -303,6 +303,59 @@ Test(report, text_default_shows_waiters_holders_and_locks)
 	free(out);
 }
 
+/* cache_lock lost 30 ns of waiting and 20 ns of charges to no_slot: its
+ * row counts them, its details say so, and charged + not charged still
+ * add up to its wait. */
+Test(report, the_lock_table_says_what_each_lock_lost)
+{
+	teardown();
+	build_records(5950);
+	struct lc_rec_lock_lost l = {.addr = (uintptr_t)&cache_lock};
+	l.lost[LC_VIEW_WAIT][LC_LOST_NO_SLOT] = (struct lc_lost_entry){1, 30};
+	l.lost[LC_VIEW_HOLDER][LC_LOST_NO_SLOT] = (struct lc_lost_entry){1, 20};
+	db_record(&b, LC_REC_LOCK_LOST, &l, sizeof(l), NULL, 0, NULL, 0);
+	db_lost(&b, LC_VIEW_WAIT, (struct lc_lost_entry[LC_LOST_NREASONS]){[LC_LOST_NO_SLOT] = {1, 30}});
+	db_lost(&b, LC_VIEW_HOLDER, (struct lc_lost_entry[LC_LOST_NREASONS]){[LC_LOST_NO_SLOT] = {1, 20}});
+	db_lost(&b, LC_VIEW_HOLD, NULL);
+	db_totals(&b, (struct lc_rec_totals){.uncharged_ns = UNCHARGED_ALL});
+	db_trailer(&b);
+	parse();
+	char *out = report(TEXT, -1, VIEWKIND_ALL_KINDS, 20, PROF_DELAY);
+	cr_assert(strstr(out, "  cache_lock, mutex: 5.03 us waited in 6 contentions (30 ns of it "
+	                      "without a stack: no_slot 30 ns); unlocks charged 5.02 us (20 ns of "
+	                      "it without a stack: no_slot 20 ns), 300 ns not charged\n"),
+	          "%s", out);
+	cr_assert(strstr(out, "  table_lock, rwlock: 1.00 us waited in 3 contentions; unlocks "
+	                      "charged 950 ns, 40 ns not charged\n"),
+	          "%s", out);
+	free(out);
+}
+
+/* A tiny average hold with a long wait: the preemption hint, on that lock
+ * only. */
+Test(report, a_tiny_hold_with_a_long_wait_gets_a_hint)
+{
+	teardown();
+	build_records(5950);
+	bucket(LC_VIEW_WAIT, LC_KIND_MUTEX, &cache_lock, 1, 5000000, cache_put);
+	db_lost(&b, LC_VIEW_WAIT, NULL);
+	db_lost(&b, LC_VIEW_HOLDER, NULL);
+	db_lost(&b, LC_VIEW_HOLD, NULL);
+	db_totals(&b, (struct lc_rec_totals){.uncharged_ns = UNCHARGED_ALL});
+	db_trailer(&b);
+	parse();
+	char *out = report(TEXT, -1, VIEWKIND_ALL_KINDS, 20, PROF_DELAY);
+	const char *hint = strstr(out, "    hint: held 100 ns on average, yet a wait lasted 5.00 ms");
+	cr_assert(hint, "%s", out);
+	cr_assert(!strstr(hint + strlen("    hint:"), "hint:"), "one hint only:\n%s", out);
+	free(out);
+	teardown();
+	build(); /* the same lock with 1 us waits: no hint */
+	out = report(TEXT, -1, VIEWKIND_ALL_KINDS, 20, PROF_DELAY);
+	cr_assert(!strstr(out, "hint:"), "%s", out);
+	free(out);
+}
+
 Test(report, text_view_shows_that_view_and_the_locks)
 {
 	char *out = report(TEXT, LC_VIEW_HOLD, VIEWKIND_ALL_KINDS, 20, PROF_DELAY);
