@@ -82,20 +82,25 @@ void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rn
 	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);
 }
 
-bool account_publish(struct slot *sl, const struct account_books *b)
+/* The stash into the table (known: its objects are in the map, no need to
+ * look); true when a new bucket points into an object the map lacks. */
+static bool account_publish_stash(struct slot *sl, const struct account_books *b, bool known)
 {
 	struct stash *st = &sl->stash;
 	bool unknown = false;
-	if (!stash_full(st))
-		return false;
 	enum stacktab_result r = stacktab_add(b->tab, &st->key, stash_frames(st), st->nframes,
 	                                      st->count, st->delay_ns, st->max_ns);
 	if (r == STACKTAB_FULL)
 		account_lost(sl, b, &st->key, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
-	else if (r == STACKTAB_INSERTED && b->map)
+	else if (r == STACKTAB_INSERTED && !known && b->map)
 		unknown = !modmap_covers(b->map, stash_frames(st), st->nframes);
 	stash_clear(st);
 	return unknown;
+}
+
+bool account_publish(struct slot *sl, const struct account_books *b)
+{
+	return stash_full(&sl->stash) && account_publish_stash(sl, b, false);
 }
 
 bool account_publish_all(struct slot *sl, const struct account_books *b, uint64_t *rng)
@@ -105,12 +110,18 @@ bool account_publish_all(struct slot *sl, const struct account_books *b, uint64_
 	return account_publish(sl, b) || unknown;
 }
 
-/* The stash, if full and every frame is in an object the map knows. */
+/* The stash, if its stack has a bucket already (its objects are known: no
+ * look at the map), or if every frame is in an object the map knows. */
 static void account_publish_known(struct slot *sl, const struct account_books *b)
 {
 	struct stash *st = &sl->stash;
-	if (stash_full(st) && (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes)))
-		(void)account_publish(sl, b);
+	if (!stash_full(st))
+		return;
+	if (stacktab_add_existing(b->tab, &st->key, stash_frames(st), st->nframes, st->count,
+	                          st->delay_ns, st->max_ns))
+		stash_clear(st);
+	else if (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes))
+		(void)account_publish_stash(sl, b, true);
 }
 
 bool account_publish_held(struct slot *sl, const struct account_books *b, uint64_t *rng)

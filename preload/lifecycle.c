@@ -200,8 +200,11 @@ static int lifecycle_setup(void)
 		unwind_init(real_dl_iterate_phdr);
 		/* The objects loaded now, known before any stack: a thread
 		 * that always holds a lock when it waits never learns one
-		 * itself (account.h), and publishes only stacks into these. */
-		recorder_refresh(0);
+		 * itself (account.h), and publishes only stacks into these.
+		 * Not on a lazy start by a thread that holds a lock (the
+		 * loader's lock: recorder.c); its first stack will ask. */
+		if (lc_held(&lc_tls) <= 0 && !lc_tls.in_phdr)
+			recorder_refresh(0);
 	}
 	if (pthread_key_create(&core.key, lifecycle_thread_exit) != 0) {
 		text_warn("no thread-specific key left; profiling disabled");

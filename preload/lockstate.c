@@ -54,7 +54,15 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 		struct lockent *e = &ls->ent[i];
 		uintptr_t a = atomic_load_explicit(&e->addr, memory_order_acquire);
 		if (a == 0 && atomic_compare_exchange_strong(&e->addr, &a, lock)) {
-			struct lockrec *r = pfile_record(ls->file, sizeof(*r));
+			/* Its LOCK_LOST first: a lock with a LOCK record has one,
+			 * so a reader never takes "no record" for "lost nothing". */
+			struct lc_rec_lock_lost *l = pfile_record(ls->file, sizeof(*l));
+			struct lockrec *r = l ? pfile_record(ls->file, sizeof(*r)) : NULL;
+			if (l) {
+				l->addr = lock;
+				pfile_publish(l, LC_REC_LOCK_LOST);
+				atomic_store(&e->lost, l);
+			}
 			if (r) {
 				r->r.addr = lock;
 				r->r.kind = kind;
@@ -163,31 +171,14 @@ void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n)
 		lockstate_fold(e, r);
 }
 
-/* A lock's first loss makes its record.  Two threads may make one each at
- * once: the second keeps counting into its own this time, and a reader
- * adds up both (nothing to undo, nothing to wait for). */
-static struct lc_rec_lock_lost *lockstate_lost_record(struct lockstate *ls, struct lockent *e,
-                                                      uintptr_t lock)
-{
-	struct lc_rec_lock_lost *r = atomic_load_explicit(&e->lost, memory_order_acquire);
-	if (r)
-		return r;
-	if (!(r = pfile_record(ls->file, sizeof(*r))))
-		return NULL;
-	r->addr = lock;
-	pfile_publish(r, LC_REC_LOCK_LOST);
-	struct lc_rec_lock_lost *none = NULL;
-	atomic_compare_exchange_strong(&e->lost, &none, r);
-	return r;
-}
-
 void lockstate_lost(struct lockstate *ls, uintptr_t lock, int view, int reason, uint64_t count,
                     uint64_t delay_ns)
 {
 	struct lockent *e = lock ? lockstate_find(ls, lock) : NULL;
-	struct lc_rec_lock_lost *r = e ? lockstate_lost_record(ls, e, lock) : NULL;
+	struct lc_rec_lock_lost *r =
+	    e ? atomic_load_explicit(&e->lost, memory_order_acquire) : NULL;
 	if (!r)
-		return;
+		return; /* the lock has no LOCK record either */
 	struct lc_lost_entry *l = &r->lost[view][reason];
 	atomic_fetch_add_explicit((_Atomic uint64_t *)&l->count, count, memory_order_relaxed);
 	atomic_fetch_add_explicit((_Atomic uint64_t *)&l->delay_ns, delay_ns, memory_order_relaxed);

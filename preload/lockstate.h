@@ -9,9 +9,11 @@
  * neighbourhood refuses the lock (locks_refused), and what that lock would
  * have told is then in the totals only.  What a reader needs of a lock is
  * its LC_REC_LOCK record in the profile file (`pub`: counters updated in
- * place, the first contended stack), made with the entry, and, once any
- * of its events lost its stack, a LOCK_LOST record (`lost`); the holder
- * view's clocks are private.
+ * place, the first contended stack) and its LOCK_LOST record (`lost`: its
+ * events that lost their stack), both made with the entry, LOCK_LOST
+ * first (a lock whose LOCK record is there has its LOCK_LOST too: none
+ * means the file had no room, never "lost nothing"); the holder view's
+ * clocks are private.
  *
  * The holder view.  Each entry has LOCKSTATE_CELLS waiter cells; a
  * sampled waiter claims a free one (compare-and-swap from 0) and stores
@@ -62,7 +64,7 @@ struct lockent {
 	struct lc_rec_lock *_Atomic pub;
 	_Atomic uint64_t cell[LOCKSTATE_CELLS];      /* waiters' starts; 0: free */
 	_Atomic uint64_t early[LOCKSTATE_NCOUNTERS]; /* counted before pub was published */
-	struct lc_rec_lock_lost *_Atomic lost;       /* its LOCK_LOST record, once it lost */
+	struct lc_rec_lock_lost *_Atomic lost;       /* its LOCK_LOST record */
 };
 
 /* The LOCK record with room for the whole first stack. */
@@ -128,8 +130,8 @@ void lockstate_leave(struct lockent *e, int cell);
 uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
 
 /* Events of `lock` that reached no stack (enum lc_lost_reason `reason`,
- * count and delay scaled): into its LOCK_LOST record, made on its first
- * loss.  Nothing for a lock without an entry.  Any thread; never blocks. */
+ * count and delay scaled): into its LOCK_LOST record.  Nothing for a lock
+ * without an entry or a record.  Any thread; never blocks. */
 void lockstate_lost(struct lockstate *ls, uintptr_t lock, int view, int reason, uint64_t count,
                     uint64_t delay_ns);
 

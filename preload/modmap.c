@@ -47,19 +47,28 @@ const struct module *modmap_at(const struct modmap *m, uint32_t i)
 	return atomic_load_explicit(&m->mods[i], memory_order_acquire);
 }
 
-/* The module holding pc, or NULL; *hint (an index) is tried first and
- * then set: a stack's frames are mostly in a few objects. */
+static bool module_loaded(const struct module *mod);
+
+/* Does the loaded module hold pc?  (One unloaded since may have left its
+ * range to a new object the map does not know yet.) */
+static bool module_holds(const struct module *mod, uintptr_t pc)
+{
+	return pc >= mod->lo && pc < mod->hi && module_loaded(mod);
+}
+
+/* The loaded module holding pc, or NULL; *hint (an index) is tried first
+ * and then set: a stack's frames are mostly in a few objects. */
 static const struct module *modmap_find(const struct modmap *m, uintptr_t pc, uint32_t *hint)
 {
 	uint32_t n = modmap_count(m);
 	if (*hint < n) {
 		const struct module *mod = modmap_at(m, *hint);
-		if (pc >= mod->lo && pc < mod->hi)
+		if (module_holds(mod, pc))
 			return mod;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		const struct module *mod = modmap_at(m, i);
-		if (pc >= mod->lo && pc < mod->hi) {
+		if (module_holds(mod, pc)) {
 			*hint = i;
 			return mod;
 		}

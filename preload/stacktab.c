@@ -130,6 +130,18 @@ enum stacktab_result stacktab_add(struct stacktab *t, const struct event_key *ke
 	}
 }
 
+bool stacktab_add_existing(struct stacktab *t, const struct event_key *key, const uintptr_t *pcs,
+                           uint32_t n, uint64_t count, uint64_t delay_ns, uint64_t max_ns)
+{
+	uint64_t hash = stacktab_hash(key, pcs, n);
+	struct stackbucket *first =
+	    atomic_load_explicit(&t->heads[hash & t->mask], memory_order_acquire);
+	struct stackbucket *b = chain_find(first, NULL, hash, key, pcs, n);
+	if (b)
+		bucket_add(b, count, delay_ns, max_ns);
+	return b != NULL;
+}
+
 void stacktab_foreach(const struct stacktab *t, void (*fn)(const struct stackbucket *, void *),
                       void *ctx)
 {

@@ -87,6 +87,11 @@ enum stacktab_result stacktab_add(struct stacktab *t, const struct event_key *ke
                                   const uintptr_t *pcs, uint32_t n, uint64_t count,
                                   uint64_t delay_ns, uint64_t max_ns);
 
+/* Add to the bucket of (key, stack) only if there is one already (no
+ * record made, nothing appended): true if there was. */
+bool stacktab_add_existing(struct stacktab *t, const struct event_key *key, const uintptr_t *pcs,
+                           uint32_t n, uint64_t count, uint64_t delay_ns, uint64_t max_ns);
+
 /* Call fn for every bucket, in no particular order. */
 void stacktab_foreach(const struct stacktab *t, void (*fn)(const struct stackbucket *, void *),
                       void *ctx);

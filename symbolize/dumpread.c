@@ -311,8 +311,8 @@ static int parse_slot(struct dump *d, struct cur *c)
 
 /* A LOCK_LOST record: the lock's address, then [view][reason] entries for
  * as many reasons as its writer knew (the size says, as in a SLOT).  It is
- * added to its lock once every record was read (dump_parse): a lock's
- * first loss may be written just before its LOCK record. */
+ * added to its lock once every record was read (dump_parse): a reader
+ * that starts after the LOCK_LOST was written may find its LOCK after it. */
 static int parse_lock_lost(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
@@ -332,16 +332,36 @@ static int parse_lock_lost(struct dump *d, struct cur *c)
 	return 0;
 }
 
-/* Each LOCK_LOST record into its lock's lost (a record of a lock that has
- * no LOCK record, which did not fit, is left in lock_losts alone). */
+static int cmp_lock_lost(const void *a, const void *b)
+{
+	uint64_t x = ((const struct dump_lock_lost *)a)->addr;
+	uint64_t y = ((const struct dump_lock_lost *)b)->addr;
+	return x < y ? -1 : x > y;
+}
+
+/* Every LOCK_LOST record into its lock's lost: sorted by address, then
+ * looked up once per lock (a file may hold a million locks).  A record
+ * whose lock has no LOCK record (it did not fit) is left in lock_losts. */
 static void locks_add_lost(struct dump *d)
 {
-	for (size_t i = 0; i < d->nlock_losts; i++) {
-		const struct dump_lock_lost *l = &d->lock_losts[i];
-		struct dump_lock *k = (struct dump_lock *)dump_lock_of(d, l->addr);
-		for (int v = 0; k && v < LC_NVIEWS; v++)
-			for (int r = 0; r < LC_LOST_NREASONS; r++)
-				lost_add(k->lost[v], (uint32_t)r, l->lost[v][r]);
+	if (!d->nlock_losts)
+		return;
+	qsort(d->lock_losts, d->nlock_losts, sizeof(*d->lock_losts), cmp_lock_lost);
+	for (size_t i = 0; i < d->nlocks; i++) {
+		struct dump_lock *k = &d->locks[i];
+		size_t lo = 0, hi = d->nlock_losts;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (d->lock_losts[mid].addr < k->addr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < d->nlock_losts && d->lock_losts[lo].addr == k->addr; lo++)
+			for (int v = 0; v < LC_NVIEWS; v++)
+				for (int r = 0; r < LC_LOST_NREASONS; r++)
+					lost_add(k->lost[v], (uint32_t)r,
+					         d->lock_losts[lo].lost[v][r]);
 	}
 }
 

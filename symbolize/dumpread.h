@@ -100,7 +100,7 @@ struct dump {
 	size_t nbuckets;
 	struct dump_lock *locks;
 	size_t nlocks;
-	struct dump_lock_lost *lock_losts; /* LC_REC_LOCK_LOST records, in file order;
+	struct dump_lock_lost *lock_losts; /* LC_REC_LOCK_LOST records, by address;
 	                                    * each also added to its lock's lost */
 	size_t nlock_losts;
 	struct lc_rec_slot *slots; /* LC_REC_SLOT records, in file order */

@@ -81,10 +81,18 @@ static void print_locks(const struct dump *d)
 		for (uint32_t k = 0; k < l->nframes; k++)
 			print_frame(dump_module_in_epoch(d, l->pcs[k], l->epoch), l->pcs[k]);
 		printf("\n");
+	}
+}
+
+/* LOCK_LOST records (by address), their non-zero entries. */
+static void print_lock_losts(const struct dump *d)
+{
+	for (size_t i = 0; i < d->nlock_losts; i++) {
+		const struct dump_lock_lost *l = &d->lock_losts[i];
 		for (int v = 0; v < LC_NVIEWS; v++)
 			for (int r = 0; r < LC_LOST_NREASONS; r++)
 				if (l->lost[v][r].count || l->lost[v][r].delay_ns)
-					printf("lock %#" PRIx64 " lost %s %s count %" PRIu64
+					printf("lock_lost %#" PRIx64 " %s %s count %" PRIu64
 					       " delay_ns %" PRIu64 "\n",
 					       l->addr, names_view(v), names_lost(r),
 					       l->lost[v][r].count, l->lost[v][r].delay_ns);
@@ -220,6 +228,7 @@ static int rawdump_file(const char *path)
 	print_modules(&d);
 	print_buckets(&d);
 	print_locks(&d);
+	print_lock_losts(&d);
 	print_slots(&d);
 	bool ok = print_summary(&d) && d.end != DUMP_END_CUT;
 	dump_free(&d);

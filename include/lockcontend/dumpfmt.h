@@ -233,8 +233,8 @@ struct lc_rec_lost {
 
 /* LC_REC_LOCK_LOST (3.2): what one lock's events lost, per view and reason
  * (as a SLOT's lost; the record's size says how many reasons), kept up to
- * date in place.  Made on the lock's first loss; two made at once for one
- * lock are both valid: a reader adds up every record of an address.  A
+ * date in place.  Made just before the lock's LOCK record: a lock with a
+ * LOCK record has one (a reader adds up every LOCK_LOST of an address).  A
  * loss with no lock (contention inside our own work) is in no such record. */
 struct lc_rec_lock_lost {
 	uint64_t addr;

@@ -14,6 +14,7 @@
  * their reason at once; a note is settled once only.
  */
 #include <criterion/criterion.h>
+#include <link.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -321,6 +322,56 @@ Test(account, a_lock_holder_publishes_and_loses_nothing)
 	books_check(&t);
 	for (int v = 0; v < LC_NVIEWS; v++)
 		cr_assert_eq(pub.lost[v][LC_LOST_EVICTED].count, 0, "view %d lost to the draw", v);
+}
+
+/* An object at [0x400000, 0x500000), which the map finds only once it is
+ * "loaded": the stacks of event_add are all in it. */
+static bool fake_loaded;
+
+static int fake_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg)
+{
+	static const ElfW(Phdr) ph = {
+	    .p_type = PT_LOAD, .p_vaddr = 0, .p_memsz = 0x100000, .p_filesz = 0x100000};
+	struct dl_phdr_info info = {
+	    .dlpi_addr = 0x400000, .dlpi_name = "/fake/libfake.so", .dlpi_phdr = &ph, .dlpi_phnum = 1};
+	return fake_loaded ? cb(&info, sizeof(info), arg) : 0;
+}
+
+/* A holder's stash that waited for an unknown object is published as soon
+ * as the map knows it, before the next event is settled: the two never
+ * compete for the one place. */
+Test(account, a_stash_the_map_learns_is_published_before_the_next_event)
+{
+	books_open(1u << 20);
+	struct modmap map;
+	_Atomic uint32_t epoch = 0;
+	cr_assert_eq(modmap_init(&map, fake_iterate, &arena, &file, &epoch, "/fake/exe"), 0);
+	books.map = &map;
+	struct truth t = {0};
+	uint64_t rng = 9;
+	struct account_event a = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT}, .count = 1,
+	                          .delay_ns = 100, .max_ns = 100};
+	struct account_event b = a;
+	b.key.lock = lock_at(1);
+	fake_loaded = false;
+	event_add(&t, &a, 2, 0, true, &rng);
+	cr_assert(account_publish_held(&sl, &books, &rng), "unknown yet: it stays");
+	fake_loaded = true;
+	cr_assert(modmap_refresh(&map));
+	cr_assert(modmap_covers(&map, stash_frames(&sl.stash), sl.stash.nframes));
+	uintptr_t *spare = stash_spare(&sl.stash);
+	for (uint32_t i = 0; i < 2; i++)
+		spare[i] = 0x400000 + 0x1000 + i * 8;
+	account_note(&sl, &b, 2); /* noted, not yet settled */
+	t.count[LC_VIEW_WAIT] += 1;
+	t.delay[LC_VIEW_WAIT] += 100;
+	t.lock_count[1][LC_VIEW_WAIT] += 1;
+	t.lock_delay[1][LC_VIEW_WAIT] += 100;
+	cr_assert(!account_publish_held(&sl, &books, &rng), "both published");
+	cr_assert_eq(pub.lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 0, "none lost to the draw");
+	cr_assert_eq(atomic_load(&tab.nbuckets), 2);
+	books_check(&t);
+	fake_loaded = false;
 }
 
 /* A stack into an object the map does not know must not be published by

@@ -45,7 +45,9 @@
  * and room for every first frame; lockstate_count adds to its own counter
  * only, exactly from four threads; lockstate_count_used counts the entries
  * with a record; a file with no room keeps the entry (the holder view
- * works) without one, and counting or naming it does nothing; a reader
+ * works) without one, and counting, naming or its losses do nothing, while
+ * a lock with a LOCK record always has its LOCK_LOST (losses go to their
+ * own lock, view and reason); a reader
  * spinning on a record's nframes sees the frames and their epoch when it
  * sees nframes.
  *
@@ -345,18 +347,30 @@ Test(lockstate, counts_from_threads_add_exactly, .timeout = 30)
 }
 
 /* No room in the file: the entry is made (the holder view still works),
- * without a record; counting and naming it are harmless no-ops. */
+ * without a record; counting, naming it and its losses are harmless
+ * no-ops.  A lock with a LOCK record always has its LOCK_LOST. */
 Test(lockstate, no_room_for_a_record_keeps_the_entry_without_one)
 {
 	uintptr_t l[3];
 	distinct_locks(l, 3);
-	/* room for the header and one record (and the closing records' reserve) */
-	ls_make_in(1 << 20, PFILE_RESERVE + 16 + 8 + sizeof(struct lockrec), 64);
+	/* room for the header and one lock's two records (and the closing
+	 * records' reserve) */
+	ls_make_in(1 << 20,
+	           PFILE_RESERVE + 16 + 8 + sizeof(struct lc_rec_lock_lost) + 8 +
+	               sizeof(struct lockrec),
+	           64);
 	struct lockent *a = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
 	struct lockent *b = lockstate_get(&ls, l[1], LC_KIND_MUTEX);
 	cr_assert_not_null(rec(a));
+	cr_assert_not_null(atomic_load(&a->lost), "a LOCK record without its LOCK_LOST");
 	cr_assert_not_null(b, "a lock the file had no room for got no entry");
 	cr_assert_null(rec(b));
+	cr_assert_null(atomic_load(&b->lost));
+	lockstate_lost(&ls, l[1], LC_VIEW_WAIT, LC_LOST_EVICTED, 1, 10);
+	lockstate_lost(&ls, l[0], LC_VIEW_HOLDER, LC_LOST_NO_SLOT, 2, 20);
+	cr_assert_eq(atomic_load(&a->lost)->lost[LC_VIEW_HOLDER][LC_LOST_NO_SLOT].delay_ns, 20);
+	cr_assert_eq(atomic_load(&a->lost)->lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 0,
+	             "another lock's loss was counted");
 	cr_assert_eq(lockstate_find(&ls, l[1]), b);
 	lockstate_count(b, LOCKSTATE_TIMEOUTS, 1);
 	lockstate_name(b, l, 2, 1);
@@ -401,7 +415,7 @@ static void *name_follow(void *arg)
 
 Test(lockstate, first_frames_are_published_by_nframes, .timeout = 60)
 {
-	ls_make_in(65536 * sizeof(struct lockent) + (1 << 20), 8 << 20, 65536);
+	ls_make_in(65536 * sizeof(struct lockent) + (1 << 20), 32 << 20, 65536);
 	for (int k = 0; k < NAMED; k++) {
 		named[k] = lockstate_get(&ls, 0x7f0000000000 + (uintptr_t)k * 64, LC_KIND_MUTEX);
 		cr_assert(named[k] && rec(named[k]), "lock %d: no entry or no record", k);
