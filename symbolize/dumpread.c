@@ -262,6 +262,27 @@ static int parse_lock(struct dump *d, struct cur *c)
 	return 0;
 }
 
+/* 1..LC_LOCK_INIT_FRAMES frames, filling the record exactly (3.3). */
+static int parse_lock_init(struct dump *d, struct cur *c)
+{
+	const uint8_t *p, *pcs;
+	if (!cur_take(c, sizeof(struct lc_rec_lock_init), &p))
+		return -1;
+	uint32_t n = RD_FIELD(p, struct lc_rec_lock_init, nframes);
+	if (n == 0 || n > LC_LOCK_INIT_FRAMES ||
+	    !cur_take(c, n * (uint32_t)sizeof(uint64_t), &pcs) ||
+	    !grow_by_256((void **)&d->inits, d->ninits, sizeof(*d->inits)))
+		return -1;
+	struct dump_lock_init *l = &d->inits[d->ninits++];
+	memset(l, 0, sizeof(*l));
+	l->addr = RD_FIELD(p, struct lc_rec_lock_init, addr);
+	l->epoch = RD_FIELD(p, struct lc_rec_lock_init, epoch);
+	l->nframes = n;
+	for (uint32_t i = 0; i < n; i++)
+		l->pcs[i] = rd_u64_at(pcs, i);
+	return 0;
+}
+
 static int parse_lost(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
@@ -512,6 +533,7 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, bool *know
 	case LC_REC_SLOT: return parse_slot(d, c);
 	case LC_REC_LIVE: return parse_live(d, c);
 	case LC_REC_LOCK_LOST: return parse_lock_lost(d, c);
+	case LC_REC_LOCK_INIT: return parse_lock_init(d, c);
 	case LC_REC_PENDING:
 		*known = false;
 		d->pending++;
@@ -741,6 +763,7 @@ void dump_free(struct dump *d)
 	free(d->buckets);
 	free(d->locks);
 	free(d->lock_losts);
+	free(d->inits);
 	free(d->slots);
 	memset(d, 0, sizeof(*d));
 }
@@ -771,6 +794,11 @@ const struct dump_module *dump_module_in_epoch(const struct dump *d, uint64_t pc
 			return m;
 	}
 	return NULL;
+}
+
+const struct dump_module *dump_frame_module(const struct dump *d, uint64_t pc, uint32_t epoch)
+{
+	return dump_module_in_epoch(d, dump_frame_addr(pc), epoch);
 }
 
 const struct dump_module *dump_module_of(const struct dump *d, uint64_t pc)
@@ -852,5 +880,13 @@ const struct dump_lock *dump_lock_of(const struct dump *d, uint64_t addr)
 	for (size_t i = d->nlocks; i-- > 0;)
 		if (d->locks[i].addr == addr)
 			return &d->locks[i];
+	return NULL;
+}
+
+const struct dump_lock_init *dump_lock_init_of(const struct dump *d, uint64_t addr)
+{
+	for (size_t i = d->ninits; i-- > 0;)
+		if (d->inits[i].addr == addr)
+			return &d->inits[i];
 	return NULL;
 }

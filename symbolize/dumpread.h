@@ -24,8 +24,9 @@
  * their enums; LOST comes once per view, and totals are conserved per view
  * (dump_view_totals, dump_sum).  A view with no LOST record has lost nothing
  * (lost[view] stays zero).  A frame belongs to the module that holds it in
- * the module epoch of its bucket or LOCK record (dump_module_in_epoch): a
- * library unloaded and another loaded at its address are told apart.
+ * the module epoch of its bucket, LOCK or LOCK_INIT record
+ * (dump_frame_module): a library unloaded and another loaded at its
+ * address are told apart.
  */
 #ifndef LOCKCONTEND_DUMPREAD_H
 #define LOCKCONTEND_DUMPREAD_H
@@ -81,6 +82,14 @@ struct dump_lock_lost {
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 };
 
+/* LC_REC_LOCK_INIT (3.3): where a contended lock was initialised. */
+struct dump_lock_init {
+	uint64_t addr;
+	uint32_t epoch;                    /* module epoch when the stack was taken */
+	uint32_t nframes;                  /* 1..LC_LOCK_INIT_FRAMES */
+	uint64_t pcs[LC_LOCK_INIT_FRAMES]; /* innermost first, return addresses */
+};
+
 /* How the records of a file ended. */
 enum dump_end {
 	DUMP_END_TRAILER, /* a valid trailer: the file is complete */
@@ -103,6 +112,8 @@ struct dump {
 	struct dump_lock_lost *lock_losts; /* LC_REC_LOCK_LOST records, by address;
 	                                    * each also added to its lock's lost */
 	size_t nlock_losts;
+	struct dump_lock_init *inits; /* LC_REC_LOCK_INIT records, in file order */
+	size_t ninits;
 	struct lc_rec_slot *slots; /* LC_REC_SLOT records, in file order */
 	size_t nslots;
 	struct lc_rec_live live; /* LC_REC_LIVE; all zero (RUNNING) without one */
@@ -182,5 +193,25 @@ bool dump_view_in_flight(const struct dump *d, enum lc_view view, uint64_t *coun
 
 /* The LOCK record of the lock at addr, or NULL (the last one if several). */
 const struct dump_lock *dump_lock_of(const struct dump *d, uint64_t addr);
+
+/* The LOCK_INIT record of the lock at addr, or NULL (the last one if
+ * several; none before format 3.3). */
+const struct dump_lock_init *dump_lock_init_of(const struct dump *d, uint64_t addr);
+
+/* The one pc rule.  A frame is a return address: the address after the
+ * call.  Everything about a frame — the module that holds it, its function
+ * and line, and the module+0xoffset printed when it has no name — is taken
+ * at pc - 1, inside the call instruction (the return address may be the
+ * first byte of the next line, or of the next function after a call that
+ * never returns).  So a frame and a lock named after it print the same
+ * offset, the one `eu-addr2line -e MODULE` takes. */
+static inline uint64_t dump_frame_addr(uint64_t pc)
+{
+	return pc ? pc - 1 : 0;
+}
+
+/* The module of a frame whose stack was taken in module epoch `epoch`:
+ * dump_module_in_epoch at dump_frame_addr(pc). */
+const struct dump_module *dump_frame_module(const struct dump *d, uint64_t pc, uint32_t epoch);
 
 #endif

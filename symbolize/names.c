@@ -21,6 +21,7 @@ static const char *const rec_types[] = {
     [LC_REC_LOST] = "lost", [LC_REC_TOTALS] = "totals",       [LC_REC_TRAILER] = "trailer",
     [LC_REC_LOCK] = "lock", [LC_REC_PENDING] = "pending",     [LC_REC_SLOT] = "slot",
     [LC_REC_LIVE] = "live", [LC_REC_LOCK_LOST] = "lock_lost",
+    [LC_REC_LOCK_INIT] = "lock_init",
 };
 _Static_assert(NAMES_LEN(rec_types) == LC_REC_NTYPES, "a name for every record type");
 

@@ -26,7 +26,8 @@
 
 #include "lockcontend/dumpfmt.h"
 
-/* "meta", "module", "bucket", ... "live" (enum lc_rec_type); "unknown". */
+/* "meta", "module", "bucket", ... "live", "lock_init" (enum lc_rec_type);
+ * "unknown". */
 const char *names_rec_type(uint32_t type);
 
 /* The format's word for a view: "wait", "holder", "hold"; "?". */

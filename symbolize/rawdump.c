@@ -4,9 +4,11 @@
  *   lockcontend-rawdump FILE...
  *
  * A debugging aid and the tests' window into a dump until (and beside) the
- * symbolizer: every record (LIVE, SLOT and the count of PENDING ones too),
- * frames as module+0xoffset (in the modules of their bucket's or LOCK
- * record's epoch), what became of the writer (dumpstatus.h), and a
+ * symbolizer: every record (LIVE, SLOT, LOCK_INIT and the count of PENDING
+ * ones too), each frame as its return address and module+0xoffset (in the
+ * modules of its record's epoch; the offset of pc - 1, the one pc rule of
+ * dumpread.h, as the symbolizer prints it), what became of the writer
+ * (dumpstatus.h), and a
  * conservation check per view of buckets + that view's sentinel against the
  * independent totals (dump_view_conserved), plus the record counts.  A
  * file without trailer has totals built from its SLOT records, and a
@@ -29,11 +31,13 @@
 #include "dumpstatus.h"
 #include "names.h"
 
-/* m: the module of pc (in the epoch of its bucket or LOCK record). */
-static void print_frame(const struct dump_module *m, uint64_t pc)
+/* A frame of a stack taken in module epoch `epoch`. */
+static void print_frame(const struct dump *d, uint64_t pc, uint32_t epoch)
 {
+	const struct dump_module *m = dump_frame_module(d, pc, epoch);
 	if (m)
-		printf(" %#" PRIx64 "(%s+%#" PRIx64 ")", pc, m->path, pc - m->load_bias);
+		printf(" %#" PRIx64 "(%s+%#" PRIx64 ")", pc, m->path,
+		       dump_frame_addr(pc) - m->load_bias);
 	else
 		printf(" %#" PRIx64 "(?)", pc);
 }
@@ -65,7 +69,7 @@ static void print_buckets(const struct dump *d)
 		       b->flags & LC_BUCKET_TRUNCATED ? " truncated" : "",
 		       b->flags & LC_BUCKET_TIMEDOUT ? " timedout" : "", b->epoch, b->nframes);
 		for (uint32_t k = 0; k < b->nframes; k++)
-			print_frame(dump_module_in_epoch(d, b->pcs[k], b->epoch), b->pcs[k]);
+			print_frame(d, b->pcs[k], b->epoch);
 		printf("\n");
 	}
 }
@@ -79,7 +83,14 @@ static void print_locks(const struct dump *d)
 		       l->addr, names_kind(l->kind), l->trylock_failures, l->timeouts,
 		       l->uncharged_ns, l->epoch, l->nframes);
 		for (uint32_t k = 0; k < l->nframes; k++)
-			print_frame(dump_module_in_epoch(d, l->pcs[k], l->epoch), l->pcs[k]);
+			print_frame(d, l->pcs[k], l->epoch);
+		printf("\n");
+	}
+	for (size_t i = 0; i < d->ninits; i++) {
+		const struct dump_lock_init *l = &d->inits[i];
+		printf("lock_init %#" PRIx64 " epoch %u frames %u:", l->addr, l->epoch, l->nframes);
+		for (uint32_t k = 0; k < l->nframes; k++)
+			print_frame(d, l->pcs[k], l->epoch);
 		printf("\n");
 	}
 }

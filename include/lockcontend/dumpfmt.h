@@ -7,8 +7,10 @@
  * same layout, one table per struct and per enumeration, and the names of
  * the enumerations' values are symbolize/names.c's; test/unit/
  * test_formatdoc.c fails when the three disagree.  If you change one,
- * change the others, and bump LC_DUMP_VERSION_MAJOR when an old reader
- * could misread the file.
+ * change the others; bump LC_DUMP_VERSION_MINOR when you add a record
+ * type (older readers skip it) and LC_DUMP_VERSION_MAJOR when an old reader
+ * could misread the file.  3.1 added the lost reason no_room, 3.2 the
+ * LOCK_LOST record, 3.3 the LOCK_INIT record.
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -41,7 +43,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 2
+#define LC_DUMP_VERSION_MINOR 3
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -51,6 +53,7 @@
 #define LC_DUMP_MAX_SEGMENTS 64 /* PT_LOAD segments per module */
 #define LC_DUMP_MAX_RECORD (1u << 20)
 #define LC_LOCK_FIRST_FRAMES 8 /* frames of a lock's first contended stack */
+#define LC_LOCK_INIT_FRAMES 8  /* frames of the stack that initialised a lock (3.3) */
 
 /* The sentinel frame that stands for contention without a stored stack. */
 #define LC_SENTINEL_NAME "_LostContendedLock"
@@ -82,6 +85,8 @@ enum lc_rec_type {
 	LC_REC_LIVE = 10,      /* exactly one, after META (a file read in its first
 	                        * microseconds may not have it yet): the writer's state */
 	LC_REC_LOCK_LOST = 11, /* zero or more (3.2): one lock's lost events */
+	LC_REC_LOCK_INIT = 12, /* zero or more (3.3): where a contended lock was
+	                        * initialised */
 	LC_REC_NTYPES,         /* one past the last type: keep it last */
 };
 
@@ -203,6 +208,22 @@ struct lc_rec_lock {
 	 * was first contended (names a lock that is not a global).  The record
 	 * has room for LC_LOCK_FIRST_FRAMES (size may exceed what nframes
 	 * needs; the rest is zero). */
+};
+
+/* LC_REC_LOCK_INIT (3.3): the stack that initialised a contended lock
+ * (pthread_mutex_init, pthread_rwlock_init, pthread_spin_init, mtx_init),
+ * written once, when its LOCK record is made, and only for a lock whose
+ * init the preload saw (not one made by a static initialiser, nor one
+ * destroyed since).  The symbolizer names a heap lock after it. */
+struct lc_rec_lock_init {
+	uint64_t addr;    /* the lock's address (its LC_REC_LOCK's) */
+	uint32_t epoch;   /* module epoch when the stack was taken: its frames
+	                   * are in the modules loaded then, as a bucket's */
+	uint32_t nframes; /* 1..LC_LOCK_INIT_FRAMES frames that follow */
+
+	/* followed by: uint64_t pc[nframes], innermost first: the return
+	 * address in the function that called the init function, then its
+	 * callers (the symbolizer looks up pc - 1). */
 };
 
 /* Why contention was charged to the sentinel instead of a stack. */
@@ -336,6 +357,7 @@ _Static_assert(sizeof(struct lc_rec_module) == 32, "module layout");
 _Static_assert(sizeof(struct lc_rec_segment) == 32, "segment layout");
 _Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
 _Static_assert(sizeof(struct lc_rec_lock) == 48, "lock layout");
+_Static_assert(sizeof(struct lc_rec_lock_init) == 16, "lock init layout");
 _Static_assert(sizeof(struct lc_rec_slot) == 400, "slot layout");
 _Static_assert(sizeof(struct lc_rec_lock_lost) == 344, "lock lost layout");
 _Static_assert(sizeof(struct lc_rec_slot_3_0) == 352, "3.0 slot layout");

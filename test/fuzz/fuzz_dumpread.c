@@ -89,17 +89,19 @@ static void walk_module(const struct dump *d, const struct dump_module *m)
 	}
 }
 
-/* Each pc of a stack taken in `epoch` (a bucket's or a LOCK record's) in
- * the module dump_module_in_epoch gives, if any: one that holds it, and was
+/* Each pc of a stack taken in `epoch` (a bucket's, a LOCK or a LOCK_INIT
+ * record's) in the module dump_frame_module gives, if any: one that holds
+ * its frame address (pc - 1, the one pc rule), and was
  * loaded in that epoch or found in the next (dumpread.c: a stack taken
  * between a dlclose() and the refresh after it). */
 static void walk_pcs(const struct dump *d, const uint64_t *pcs, uint32_t n, uint32_t epoch)
 {
 	for (uint32_t k = 0; k < n; k++) {
-		const struct dump_module *m = dump_module_in_epoch(d, pcs[k], epoch);
+		const struct dump_module *m = dump_frame_module(d, pcs[k], epoch);
 		if (!m)
 			continue;
-		CHECK(m >= d->modules && m < d->modules + d->nmodules && contains(m, pcs[k]));
+		CHECK(m >= d->modules && m < d->modules + d->nmodules &&
+		      contains(m, dump_frame_addr(pcs[k])));
 		CHECK((m->epoch_first <= epoch && epoch <= m->epoch_last) ||
 		      (epoch < UINT32_MAX && m->epoch_first == epoch + 1));
 		touch(m->path, strlen(m->path) + 1);
@@ -123,6 +125,15 @@ static void walk_lock(const struct dump *d, const struct dump_lock *l)
 	walk_pcs(d, l->pcs, l->nframes, l->epoch);
 	const struct dump_lock *found = dump_lock_of(d, l->addr);
 	CHECK(found >= d->locks && found < d->locks + d->nlocks && found->addr == l->addr);
+}
+
+static void walk_lock_init(const struct dump *d, const struct dump_lock_init *l)
+{
+	CHECK(l->nframes >= 1 && l->nframes <= LC_LOCK_INIT_FRAMES);
+	touch(l, sizeof(*l));
+	walk_pcs(d, l->pcs, l->nframes, l->epoch);
+	const struct dump_lock_init *found = dump_lock_init_of(d, l->addr);
+	CHECK(found >= d->inits && found < d->inits + d->ninits && found->addr == l->addr);
 }
 
 /* dump_sum is a view's sentinel plus its buckets (wrapping, as unsigned),
@@ -212,12 +223,13 @@ static void check_model(const struct dump *d, const uint8_t *data, size_t len)
 	CHECK(d->nmodules == 0 || d->modules != NULL);
 	CHECK(d->nbuckets == 0 || d->buckets != NULL);
 	CHECK(d->nlocks == 0 || d->locks != NULL);
+	CHECK(d->ninits == 0 || d->inits != NULL);
 	CHECK(d->nslots == 0 || d->slots != NULL);
 	/* One LOST record per view at most. */
 	CHECK(d->lost_views < 1u << LC_NVIEWS);
 	/* Every record before the trailer is counted exactly once (1: meta). */
-	CHECK(d->records == 1 + d->have_live + d->nmodules + d->nbuckets + d->nlocks + d->nslots +
-	                        (size_t)__builtin_popcount(d->lost_views) +
+	CHECK(d->records == 1 + d->have_live + d->nmodules + d->nbuckets + d->nlocks + d->ninits +
+	                        d->nslots + (size_t)__builtin_popcount(d->lost_views) +
 	                        (d->have_totals && !d->totals_from_slots) + d->skipped + d->pending);
 	check_end(d, data, len);
 	check_slots(d);
@@ -227,6 +239,8 @@ static void check_model(const struct dump *d, const uint8_t *data, size_t len)
 		walk_bucket(d, &d->buckets[i]);
 	for (size_t i = 0; i < d->nlocks; i++)
 		walk_lock(d, &d->locks[i]);
+	for (size_t i = 0; i < d->ninits; i++)
+		walk_lock_init(d, &d->inits[i]);
 	check_sums(d);
 }
 

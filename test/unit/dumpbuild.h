@@ -12,7 +12,8 @@
  * the file.  A file left as the writer leaves it while running (or dying)
  * stops before LOST, TOTALS and the trailer, its totals in db_slot records,
  * and may end in zeros (db_zeros).  Like the real writer, db_lock gives a
- * LOCK record room for LC_LOCK_FIRST_FRAMES frames.
+ * LOCK record room for LC_LOCK_FIRST_FRAMES frames; db_lock_init writes a
+ * LOCK_INIT record (3.2).
  * Header-only (static inline) so every test that includes it may use any
  * part of it.  Structs are copied as laid out on the host: x86-64 and
  * aarch64 are little-endian with the format's layout (dumpfmt.h).
@@ -164,6 +165,14 @@ static inline size_t db_lock_sized(struct dumpbuild *b, const struct lc_rec_lock
 static inline size_t db_lock(struct dumpbuild *b, const struct lc_rec_lock *l, const uint64_t *pcs)
 {
 	return db_lock_sized(b, l, pcs, sizeof(*l) + LC_LOCK_FIRST_FRAMES * sizeof(uint64_t));
+}
+
+/* A LOCK_INIT record (3.2): where the lock at addr was initialised. */
+static inline size_t db_lock_init(struct dumpbuild *b, uint64_t addr, uint32_t epoch,
+                                  const uint64_t *pcs, uint32_t n)
+{
+	struct lc_rec_lock_init r = {.addr = addr, .epoch = epoch, .nframes = n};
+	return db_record(b, LC_REC_LOCK_INIT, &r, sizeof(r), pcs, n * sizeof(*pcs), NULL, 0);
 }
 
 static inline size_t db_slot(struct dumpbuild *b, const struct lc_rec_slot *s)

@@ -490,6 +490,65 @@ Test(dumpread, lock_record_cut_by_the_end_of_the_file)
 	dump_free(&d);
 }
 
+/* A dump with LOCK_INIT records (3.3), n frames each, then the closing
+ * records; the record of `size` payload bytes when size is not 0. */
+static int parse_lock_inits(uint32_t n, size_t size, struct dump *d)
+{
+	char err[256];
+	uint64_t pcs[LC_LOCK_INIT_FRAMES + 1];
+	for (uint32_t i = 0; i <= LC_LOCK_INIT_FRAMES; i++)
+		pcs[i] = 0x400000 + 16 * i;
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
+	db_lock_init(&b, LOCK_A, 3, pcs, 2);
+	if (size) {
+		struct lc_rec_lock_init r = {.addr = LOCK_B, .epoch = 4, .nframes = n};
+		size_t head = size < sizeof(r) ? size : sizeof(r);
+		db_record(&b, LC_REC_LOCK_INIT, &r, head, pcs, size - head, NULL, 0);
+	} else {
+		db_lock_init(&b, LOCK_B, 4, pcs, n);
+	}
+	db_lock_init(&b, LOCK_A, 5, pcs + 1, 1); /* the last one counts */
+	db_lost(&b, 0, NULL);
+	db_totals(&b, (struct lc_rec_totals){0});
+	db_trailer(&b);
+	return dump_parse(b.buf, b.len, d, err, sizeof(err));
+}
+
+/* 1 to 8 frames, filling the record exactly; dump_lock_init_of finds the
+ * last record of an address. */
+Test(dumpread, lock_init_records)
+{
+	struct dump d;
+	for (uint32_t n = 1; n <= LC_LOCK_INIT_FRAMES; n++) {
+		cr_assert_eq(parse_lock_inits(n, 0, &d), 0, "%u frames refused", n);
+		cr_assert(d.complete && d.ninits == 3);
+		const struct dump_lock_init *l = dump_lock_init_of(&d, LOCK_B);
+		cr_assert(l && l->epoch == 4 && l->nframes == n);
+		cr_assert_eq(l->pcs[n - 1], 0x400000 + 16 * (n - 1));
+		l = dump_lock_init_of(&d, LOCK_A);
+		cr_assert(l && l->epoch == 5 && l->nframes == 1 && l->pcs[0] == 0x400010);
+		cr_assert_null(dump_lock_init_of(&d, 0x12345));
+		dump_free(&d);
+	}
+	const size_t base = sizeof(struct lc_rec_lock_init);
+	cr_assert_eq(parse_lock_inits(0, 0, &d), -1, "no frames");
+	cr_assert_eq(parse_lock_inits(LC_LOCK_INIT_FRAMES + 1, 0, &d), -1, "more than 8");
+	cr_assert_eq(parse_lock_inits(2, base + 3 * 8, &d), -1, "longer than its frames");
+	cr_assert_eq(parse_lock_inits(3, base + 2 * 8, &d), -1, "shorter than its frames");
+	cr_assert_eq(parse_lock_inits(1, base - 8, &d), -1, "shorter than the struct");
+}
+
+/* A 3.1 file (no LOCK_LOST, no LOCK_INIT) reads as it did. */
+Test(dumpread, a_3_1_file_reads)
+{
+	struct dump d;
+	((struct lc_dump_header *)b.buf)->version_minor = 1;
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(d.complete && d.version_minor == 1 && d.ninits == 0 && d.nlocks > 0);
+	dump_free(&d);
+}
+
 Test(dumpread, lost_view_out_of_range)
 {
 	uint32_t bad = LC_NVIEWS;

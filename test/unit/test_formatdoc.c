@@ -117,6 +117,11 @@ static const struct field lock_fields[] = {
     FIELD(struct lc_rec_lock, kind),         FIELD(struct lc_rec_lock, nframes),
     FIELD(struct lc_rec_lock, epoch),        FIELD(struct lc_rec_lock, reserved),
 };
+static const struct field lock_init_fields[] = {
+    FIELD(struct lc_rec_lock_init, addr),
+    FIELD(struct lc_rec_lock_init, epoch),
+    FIELD(struct lc_rec_lock_init, nframes),
+};
 static const struct field lost_fields[] = {
     FIELD(struct lc_rec_lost, view),
     FIELD(struct lc_rec_lost, nreasons),
@@ -164,6 +169,7 @@ static const struct layout LAYOUTS[] = {
     LAYOUT("Segment", 0, struct lc_rec_segment, segment_fields, NULL, 0),
     LAYOUT("BUCKET", LC_REC_BUCKET, struct lc_rec_bucket, bucket_fields, pc_tails, 1),
     LAYOUT("LOCK", LC_REC_LOCK, struct lc_rec_lock, lock_fields, pc_tails, 1),
+    LAYOUT("LOCK_INIT", LC_REC_LOCK_INIT, struct lc_rec_lock_init, lock_init_fields, pc_tails, 1),
     LAYOUT("LOST", LC_REC_LOST, struct lc_rec_lost, lost_fields, lost_tails, 1),
     LAYOUT("SLOT", LC_REC_SLOT, struct lc_rec_slot, slot_fields, NULL, 0),
     LAYOUT("LOCK_LOST", LC_REC_LOCK_LOST, struct lc_rec_lock_lost, lock_lost_fields, NULL, 0),
