@@ -26,6 +26,7 @@ void config_defaults(struct config *c)
 	c->stacks = true;
 	c->verbose = false;
 	c->holder = true;
+	c->inits = true;
 	c->rate = CONFIG_DEFAULT_RATE;
 	c->hold = CONFIG_DEFAULT_HOLD;
 	c->depth = CONFIG_DEFAULT_DEPTH;
@@ -156,6 +157,8 @@ static bool item_apply(const struct item *it, struct config *c)
 		return parse_signal(it, &c->signal);
 	} else if (item_is(it, "holder")) {
 		return parse_bool(it, &c->holder);
+	} else if (item_is(it, "inits")) {
+		return parse_bool(it, &c->inits);
 	} else if (item_is(it, "stacks")) {
 		return parse_bool(it, &c->stacks);
 	} else if (item_is(it, "verbose")) {
@@ -178,7 +181,7 @@ static bool item_apply(const struct item *it, struct config *c)
 static bool key_known(const struct item *it)
 {
 	static const char *const keys[] = {"rate",  "depth",  "stacks", "verbose", "out",
-	                                   "arena", "holder", "hold",   "signal"};
+	                                   "arena", "holder", "hold",   "signal",  "inits"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (item_is(it, keys[i]))
 			return true;
@@ -204,7 +207,7 @@ static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
 		text_str(&t, "unknown key '");
 		text_printable(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
 		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena holder hold "
-		             "signal, or off)");
+		             "signal inits, or off)");
 	} else if (!it->val) {
 		text_str(&t, "'");
 		text_printable(&t, it->key, it->key_len);

@@ -5,6 +5,8 @@
  *   LOCKCONTEND=holder=1,hold=100   (the holder view; 1 in 100 acquisitions
  *                                    looked at for a hold-time sample)
  *   LOCKCONTEND=signal=USR2         (a snapshot copy of the profile on SIGUSR2)
+ *   LOCKCONTEND=inits=0             (no init sites: heap locks are named by
+ *                                    where they were first contended)
  *   LOCKCONTEND=off
  *
  * config_parse is a pure function of its input string: it never reads the
@@ -38,6 +40,7 @@ struct config {
 	bool stacks;              /* false: every contention goes to the sentinel */
 	bool verbose;             /* one summary line on stderr at exit */
 	bool holder;              /* charge unlocks with the waiting they end */
+	bool inits;               /* note where locks are initialised (initsite.h) */
 	uint32_t hold;            /* 1 in hold acquisitions sampled for hold time; 0 off */
 	int signal;               /* snapshot on this signal (signal=USR2); 0 off */
 	uint32_t rate;            /* record 1 in rate contentions, scaled by rate */

@@ -29,6 +29,7 @@
 #include "arena.h"
 #include "config.h"
 #include "dumpwrite.h"
+#include "initsite.h"
 #include "loader.h"
 #include "lockstate.h"
 #include "modmap.h"
@@ -49,6 +50,7 @@ struct core {
 	struct modmap modmap;
 	struct lockstate locks;
 	struct account_books books; /* tab, locks, modmap, cfg.stacks: account.h */
+	struct initsite inits;      /* where the program's locks were made */
 	struct pfile file;          /* the profile, written in place */
 	struct loader loader;       /* our calls into libunwind and the loader */
 	struct lc_rec_meta *meta;   /* its META record */

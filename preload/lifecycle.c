@@ -72,6 +72,16 @@ static uint64_t lifecycle_locks_for(uint64_t arena_bytes)
 	return n;
 }
 
+/* One init site for every 2 KiB of arena (16384 for the default 32M,
+ * 1.4 MiB of it), a power of two: locks a program keeps alive at once. */
+static uint64_t lifecycle_inits_for(uint64_t arena_bytes)
+{
+	uint64_t want = arena_bytes / 2048, n = 1024;
+	while (n * 2 <= want && n < (1u << 20))
+		n <<= 1;
+	return n;
+}
+
 /* Carve the fixed regions out of the arena (private memory); what a
  * reader needs goes to the profile file. */
 static bool lifecycle_layout(void)
@@ -84,11 +94,14 @@ static bool lifecycle_layout(void)
 	    slots_init(&core.slots, &core.arena, &core.file, (uint32_t)nslots) != 0 ||
 	    lockstate_init(&core.locks, &core.arena, &core.file,
 	                   lifecycle_locks_for(core.cfg.arena_bytes)) != 0 ||
+	    (core.cfg.inits && initsite_init(&core.inits, &core.arena,
+	                                     lifecycle_inits_for(core.cfg.arena_bytes)) != 0) ||
 	    modmap_init(&core.modmap, real_dl_iterate_phdr, &core.arena, &core.file,
 	                live_u32(&core.live->epoch), core.exe) != 0)
 		return false;
 	core.books = (struct account_books){
 	    .tab = &core.tab, .locks = &core.locks, .map = &core.modmap, .stacks = core.cfg.stacks};
+	core.locks.inits = core.cfg.inits ? &core.inits : NULL;
 	core.arena_fixed = arena_used(&core.arena);
 	return true;
 }

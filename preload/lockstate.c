@@ -15,6 +15,7 @@ static void lockstate_fold(struct lockent *e, struct lc_rec_lock *r);
 int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint64_t nent)
 {
 	ls->file = f;
+	ls->inits = NULL;
 	ls->ent = arena_alloc(a, nent * sizeof(*ls->ent));
 	ls->mask = nent - 1;
 	atomic_store(&ls->refused, 0);
@@ -69,6 +70,9 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 				pfile_publish(r, LC_REC_LOCK);
 				atomic_store(&e->pub, &r->r);
 				lockstate_fold(e, &r->r);
+				/* the one maker of the entry: once per lock */
+				if (ls->inits)
+					initsite_publish(ls->inits, ls->file, lock);
 			}
 			return e;
 		}

@@ -12,8 +12,9 @@
  * place, the first contended stack) and its LOCK_LOST record (`lost`: its
  * events that lost their stack), both made with the entry, LOCK_LOST
  * first (a lock whose LOCK record is there has its LOCK_LOST too: none
- * means the file had no room, never "lost nothing"); the holder view's
- * clocks are private.
+ * means the file had no room, never "lost nothing"), and right after them,
+ * if initsite.h knows where the lock was initialised, its LOCK_INIT
+ * record; the holder view's clocks are private.
  *
  * The holder view.  Each entry has LOCKSTATE_CELLS waiter cells; a
  * sampled waiter claims a free one (compare-and-swap from 0) and stores
@@ -42,6 +43,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "initsite.h"
 #include "lockcontend/dumpfmt.h"
 #include "pfile.h"
 
@@ -76,6 +78,9 @@ struct lockrec {
 struct lockstate {
 	struct lockent *ent;
 	struct pfile *file;
+	/* where locks were initialised (NULL: init sites off); set by the
+	 * owner after lockstate_init, kept by lockstate_reset */
+	const struct initsite *inits;
 	uint64_t mask;
 	_Atomic uint64_t refused; /* locks that found no free entry */
 };
@@ -100,7 +105,8 @@ static inline bool lockstate_maybe_waited(uintptr_t lock)
 	                            memory_order_relaxed) != 0;
 }
 
-/* nent (a power of two) entries from the arena; records go to f. */
+/* nent (a power of two) entries from the arena; records go to f; no init
+ * sites until ls->inits is set. */
 int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint64_t nent);
 /* Forget every lock (a fork child); only while no other thread runs. */
 void lockstate_reset(struct lockstate *ls);

@@ -22,6 +22,10 @@ extern int __pthread_rwlock_wrlock(pthread_rwlock_t *);
 extern int __pthread_rwlock_tryrdlock(pthread_rwlock_t *);
 extern int __pthread_rwlock_trywrlock(pthread_rwlock_t *);
 extern int __pthread_rwlock_unlock(pthread_rwlock_t *);
+extern int __pthread_mutex_init(pthread_mutex_t *, const pthread_mutexattr_t *);
+extern int __pthread_mutex_destroy(pthread_mutex_t *);
+extern int __pthread_rwlock_init(pthread_rwlock_t *, const pthread_rwlockattr_t *);
+extern int __pthread_rwlock_destroy(pthread_rwlock_t *);
 
 struct real_fns real = {
     .lock = __pthread_mutex_lock,
@@ -32,6 +36,10 @@ struct real_fns real = {
     .tryrdlock = __pthread_rwlock_tryrdlock,
     .trywrlock = __pthread_rwlock_trywrlock,
     .rwunlock = __pthread_rwlock_unlock,
+    .mutex_init = __pthread_mutex_init,
+    .mutex_destroy = __pthread_mutex_destroy,
+    .rwlock_init = __pthread_rwlock_init,
+    .rwlock_destroy = __pthread_rwlock_destroy,
 };
 
 static void *real_sym(const char *name)
@@ -71,6 +79,14 @@ void real_resolve(void)
 	real_store(&real.cond_wait, real_sym("pthread_cond_wait"));
 	real_store(&real.cond_timedwait, real_sym("pthread_cond_timedwait"));
 	real_store(&real.cond_clockwait, real_sym("pthread_cond_clockwait"));
+	real_store(&real.mutex_init, real_sym("pthread_mutex_init"));
+	real_store(&real.mutex_destroy, real_sym("pthread_mutex_destroy"));
+	real_store(&real.rwlock_init, real_sym("pthread_rwlock_init"));
+	real_store(&real.rwlock_destroy, real_sym("pthread_rwlock_destroy"));
+	real_store(&real.spin_init, real_sym("pthread_spin_init"));
+	real_store(&real.spin_destroy, real_sym("pthread_spin_destroy"));
+	real_store(&real.mtx_init, real_sym("mtx_init"));
+	real_store(&real.mtx_destroy, real_sym("mtx_destroy"));
 	real_store(&real.longjmp, real_sym("longjmp"));
 	real_store(&real.siglongjmp, real_sym("siglongjmp"));
 	real_store(&real._longjmp, real_sym("_longjmp"));

@@ -3,8 +3,9 @@
  *
  * The table starts out pointing at glibc's own entry points, so a hook that
  * runs before anything is resolved (another library's constructor, the
- * loader) still works (for the mutex and rwlock functions glibc exports
- * aliases; the others are resolved on first use).  real_resolve() switches it to dlsym(RTLD_NEXT)
+ * loader, a malloc that makes its mutexes as it starts) still works (for
+ * the mutex and rwlock functions glibc exports aliases; the others are
+ * resolved on first use).  real_resolve() switches it to dlsym(RTLD_NEXT)
  * results, so a tool preloaded after us keeps its place in the chain; it is
  * idempotent and safe to call again from any thread.  Functions glibc has no
  * alias for (timedlock, clocklock, dl_iterate_phdr) are resolved on first
@@ -40,6 +41,13 @@ struct real_fns {
 	int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 	int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
 	                      const struct timespec *);
+	/* where locks are made and destroyed (hooks_init.c); the spin lock's
+	 * and mtx_t's, without a bootstrap alias, are resolved at start-up */
+	int (*mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);
+	int (*mutex_destroy)(pthread_mutex_t *);
+	int (*rwlock_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
+	int (*rwlock_destroy)(pthread_rwlock_t *);
+	void *spin_init, *spin_destroy, *mtx_init, *mtx_destroy;
 	void *dlclose, *execve, *execvpe, *fexecve, *execveat, *pthread_create,
 	    *thrd_create; /* on first use */
 	/* resolved at start-up: they run in signal handlers, where dlsym may not */

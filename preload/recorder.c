@@ -190,6 +190,16 @@ void recorder_refresh(uint64_t final_wait_ns)
 	loader_leave(&core.loader, &lc_tls, &st);
 }
 
+/* A stack into an object the map does not know yet: find it now, so its
+ * MODULE record is in the file before the stack's BUCKET or LOCK_INIT (a
+ * writer that dies between them would leave bare addresses).  Only with no
+ * lock held: dl_iterate_phdr takes the loader's lock. */
+static void recorder_cover(struct lc_tls *t, const uintptr_t *pcs, uint32_t n)
+{
+	if (n && lc_held(t) <= 0 && !t->in_phdr && !modmap_covers(&core.modmap, pcs, n))
+		recorder_refresh(0);
+}
+
 /* Settle the previous event, publish the stash (account.h says when it may),
  * then unwind into the stash's spare buffer (s->nframes, s->flags): the
  * bookkeeping every recorded event starts with.  Inside the guard; false
@@ -220,13 +230,7 @@ static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct record
 		} else
 			s->flags = EVENT_NO_ROOM;
 	}
-	/* A stack into an object the map does not know yet: find it now, so
-	 * its MODULE record is in the file before the stack's BUCKET (a writer
-	 * that dies between them would leave bare addresses).  Only with no
-	 * lock held: dl_iterate_phdr takes the loader's lock. */
-	if (s->nframes && lc_held(t) <= 0 && !t->in_phdr &&
-	    !modmap_covers(&core.modmap, stash_spare(&sl->stash), s->nframes))
-		recorder_refresh(0);
+	recorder_cover(t, stash_spare(&sl->stash), s->nframes);
 	return true;
 }
 
@@ -568,6 +572,43 @@ void recorder_flush(struct lc_tls *t)
 	t->pending = 0; /* or the slot was closed: the dump has been taken */
 	t->guard--;
 	errno = saved;
+}
+
+/* ---- where locks are made ----------------------------------------------------- */
+
+/* The stack of an init call into the init-site table: a few frames (enough
+ * to pass the program's lock wrappers), taken as a wait's are (loader.h's
+ * rules, the stack-room check), stamped with the module epoch. */
+void recorder_lock_made(struct lc_tls *t, const void *lock)
+{
+	if (t->guard || !core_running() || !core.cfg.inits || !core.cfg.stacks)
+		return;
+	int saved = errno;
+	lc_guard_in(t);
+	if (stackroom_enough(t)) {
+		uintptr_t pcs[LC_LOCK_INIT_FRAMES + STASH_SLACK];
+		bool truncated;
+		uint32_t depth =
+		    core.cfg.depth < LC_LOCK_INIT_FRAMES ? core.cfg.depth : LC_LOCK_INIT_FRAMES;
+		uint32_t epoch =
+		    atomic_load_explicit(live_u32(&core.live->epoch), memory_order_acquire);
+		uint32_t n = loader_unwind(&core.loader, t, pcs, depth, &truncated);
+		if (n) {
+			recorder_cover(t, pcs, n);
+			initsite_note(&core.inits, (uintptr_t)lock, pcs, n, epoch);
+		}
+	}
+	t->guard--;
+	errno = saved;
+}
+
+/* No guard needed: a compare-and-swap of one key, nothing that recurses.
+ * With inits=0 the table was never made. */
+void recorder_lock_gone(struct lc_tls *t, const void *lock)
+{
+	(void)t;
+	if (core_running() && core.cfg.inits)
+		initsite_forget(&core.inits, (uintptr_t)lock);
 }
 
 /* ---- module epochs ---------------------------------------------------------- */

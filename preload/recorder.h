@@ -115,6 +115,14 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r);
  * contended).  Never blocks. */
 void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind);
 
+/* A lock was made (the real init succeeded): note where, for its name
+ * (initsite.h), unless init sites or stacks are off, the thread has no room
+ * to unwind, or this is our own work.  Preserves errno; never blocks. */
+void recorder_lock_made(struct lc_tls *t, const void *lock);
+/* A lock was destroyed (the real destroy succeeded): forget where it was
+ * made.  Preserves errno; never blocks. */
+void recorder_lock_gone(struct lc_tls *t, const void *lock);
+
 /* The thread leaves its recorded waits without returning from them: a
  * longjmp with this buffer out of a signal handler (`here`: an address in
  * the caller's frame), or (jmpbuf NULL) the thread exits. */

@@ -4,7 +4,7 @@
  * Tests: the defaults (NULL, "", a dirty struct), every key and its
  * suffixes, `off`, combinations, the limits of rate/depth/arena/out/hold,
  * the holder switch (and that hold and holder, one a prefix of the other,
- * never set each other), the snapshot signal (USR1, USR2, with or without
+ * never set each other), the init-site switch (inits), the snapshot signal (USR1, USR2, with or without
  * SIG, a real-time signal number, off or 0; never one a program needs for
  * itself, such as KILL, SEGV or 9), unknown keys (whose warning lists every key, each
  * of which parses) and items without '=', empty items, and junk input.  Every warning is
@@ -92,6 +92,7 @@ static void assert_defaults(const struct config *c)
 	cr_assert_eq(c->hold, CONFIG_DEFAULT_HOLD);
 	cr_assert_eq(CONFIG_DEFAULT_HOLD, 100);
 	cr_assert_eq(c->signal, 0, "no snapshot signal by default");
+	cr_assert(c->inits, "init sites are on by default");
 }
 
 /* s parses without warning; the result is left in *c. */
@@ -209,6 +210,21 @@ Test(config, hold_bad_values_warn_and_keep_default)
 
 /* One key is a prefix of the other: neither may be taken for the other,
  * nor may a near miss be taken for either. */
+Test(config, inits_switch)
+{
+	struct config c;
+	parse_ok("inits=0", &c);
+	cr_assert(!c.inits);
+	cr_assert(c.holder && c.stacks, "inits=0 changed another key");
+	parse_ok("inits=1", &c);
+	cr_assert(c.inits);
+	const char *bad[] = {"inits=2", "inits=no", "inits=", "inits=00", "init=0", "Inits=0"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, i < 4 ? "bad value for inits" : "unknown key");
+		assert_defaults(&c);
+	}
+}
+
 Test(config, hold_and_holder_are_told_apart)
 {
 	struct config c;
@@ -378,9 +394,10 @@ Test(config, all_keys_combined)
 {
 	struct config c;
 	parse_ok("rate=10,depth=32,out=app.%p.raw,stacks=0,verbose=1,arena=64M,holder=0,hold=7,"
-	         "signal=USR1",
+	         "signal=USR1,inits=0",
 	         &c);
 	cr_assert(c.enabled);
+	cr_assert(!c.inits);
 	cr_assert_eq(c.signal, SIGUSR1);
 	cr_assert(!c.holder);
 	cr_assert_eq(c.hold, 7);
@@ -426,7 +443,8 @@ static const char *valid_item(const char *key)
 		const char *key, *item;
 	} v[] = {{"rate", "rate=2"},       {"depth", "depth=8"},   {"stacks", "stacks=0"},
 	         {"verbose", "verbose=1"}, {"out", "out=x.raw"},   {"arena", "arena=8M"},
-	         {"holder", "holder=0"},   {"hold", "hold=3"},     {"signal", "signal=USR2"}};
+	         {"holder", "holder=0"},   {"hold", "hold=3"},     {"signal", "signal=USR2"},
+	         {"inits", "inits=0"}};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		if (strcmp(v[i].key, key) == 0)
 			return v[i].item;
@@ -459,14 +477,14 @@ Test(config, unknown_key_warning_lists_every_key)
 		sig |= strcmp(k, "signal") == 0;
 	}
 	cr_assert(holder && hold && sig, "holder, hold or signal missing from: %s", w.line[0]);
-	cr_assert_eq(named, 9, "%d keys named: %s", named, w.line[0]);
+	cr_assert_eq(named, 10, "%d keys named: %s", named, w.line[0]);
 }
 
 Test(config, items_without_value)
 {
 	struct config c;
-	const char *keys[] = {"rate", "depth", "stacks", "verbose", "out",
-	                      "arena", "holder", "hold", "signal"};
+	const char *keys[] = {"rate",   "depth", "stacks", "verbose", "out",
+	                      "arena",  "holder", "hold",  "signal",  "inits"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		parse_warns_once(keys[i], &c, "needs a value");
 		assert_defaults(&c);
