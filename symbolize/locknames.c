@@ -2,19 +2,27 @@
  * locknames.c — name a lock by its address (see locknames.h).
  *
  * A global is named by the ELF symbol that holds it (resolve.c); anything
- * else has only its address, which means little to a reader, so the
- * function that first waited on it goes beside it.  That function must be
- * the caller's own: the innermost frame is often a lock wrapper inlined
- * into it (std::mutex::lock, __gthread_mutex_lock) or a C library routine
- * that locks on the caller's behalf, and naming those would name every
- * heap lock of a C++ program "std::mutex::lock".
+ * else has only its address, which means little to a reader, so a
+ * function of the program goes beside it: the one that made it, else the
+ * one that first waited on it.  That function must be the program's own
+ * and not a wrapper: the innermost frame is often a lock wrapper inlined
+ * into the caller (std::mutex::lock, __gthread_mutex_lock), a C library
+ * routine that locks on the caller's behalf, or a one-line wrapper of the
+ * program's (RocksDB's port::Mutex::Lock), and naming those would give
+ * every heap lock of a program the same name.  The program's wrappers
+ * have no telling name: they are found from the stacks (find_round).
  */
 #include "locknames.h"
 
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "dumpread.h"
+
+#define LOCKNAMES_FRAMES 64 /* frames of a stack looked at */
+#define LOCKNAMES_ROUNDS 4  /* wrappers of wrappers, at most this deep */
 
 /* Libraries whose frames are lock plumbing, not the program's code. */
 bool locknames_is_runtime_library(const char *path)
@@ -42,53 +50,204 @@ bool locknames_is_wrapper(const char *function, const char *system_name)
 	return false;
 }
 
-/* The innermost frame of pc (taken in module epoch `epoch`) as a label:
- * its function, else module+0xoff, else the address. */
-static void frame_label(struct resolver *r, const struct dump *d, uint64_t pc, uint32_t epoch,
-                        char *buf, size_t cap)
+bool locknames_is_plumbing(const struct profile *p, const struct prof_location *l, uint32_t k)
 {
-	struct resolve_frame f[RESOLVE_MAX_INLINE];
-	const struct dump_module *m = dump_module_in_epoch(d, pc, epoch);
-	const char *base = m ? strrchr(m->path, '/') : NULL;
-	if (resolver_lookup(r, m, pc, f, RESOLVE_MAX_INLINE) > 0)
-		snprintf(buf, cap, "%s", f[0].function);
-	else if (m)
-		snprintf(buf, cap, "%s+%#" PRIx64, base ? base + 1 : m->path,
-		         pc - 1 - m->load_bias);
-	else
-		snprintf(buf, cap, "0x%" PRIx64, pc);
+	if (l->mapping >= 0 && locknames_is_runtime_library(p->mappings[l->mapping].file))
+		return true;
+	if (!l->nlines)
+		return false;
+	const struct prof_function *fn = &p->functions[l->lines[k].function];
+	return locknames_is_wrapper(fn->name, fn->system_name);
 }
 
-/* The function that first contended the lock, as locknames.h says. */
-static void first_contender(struct resolver *r, const struct dump *d, const struct dump_lock *l,
-                            char *buf, size_t cap)
+/* ---- a stack's frames ------------------------------------------------------ */
+
+/* One frame: line k of a location (k = 0 if it has no lines). */
+struct frame {
+	const struct prof_location *l;
+	uint32_t k;
+};
+
+/* The stack's frames, inline ones each a frame, innermost first. */
+static size_t stack_frames(const struct profile *p, const struct locknames_stack *s,
+                           struct frame *out)
 {
-	struct resolve_frame f[RESOLVE_MAX_INLINE];
-	for (uint32_t i = 0; i < l->nframes; i++) {
-		const struct dump_module *m = dump_module_in_epoch(d, l->pcs[i], l->epoch);
-		if (m && locknames_is_runtime_library(m->path))
+	size_t n = 0;
+	for (uint32_t i = 0; i < s->nlocs && n < LOCKNAMES_FRAMES; i++) {
+		const struct prof_location *l = &p->locations[s->locs[i]];
+		for (uint32_t k = 0; k < (l->nlines ? l->nlines : 1) && n < LOCKNAMES_FRAMES; k++)
+			out[n++] = (struct frame){l, k};
+	}
+	return n;
+}
+
+static bool frame_wrapper(const struct frame *f, const bool *wrapper)
+{
+	return wrapper && f->l->nlines && wrapper[f->l->lines[f->k].function];
+}
+
+/* The first frame that is neither plumbing nor (wrapper: non-NULL) a
+ * wrapper, or n. */
+static size_t first_own(const struct profile *p, const struct frame *f, size_t n,
+                        const bool *wrapper)
+{
+	size_t i = 0;
+	while (i < n && (locknames_is_plumbing(p, f[i].l, f[i].k) || frame_wrapper(&f[i], wrapper)))
+		i++;
+	return i;
+}
+
+/* A frame's function, the same pointer for every entry of one name
+ * (interned); a frame without lines stands for itself. */
+static const void *frame_function(const struct profile *p, const struct frame *f)
+{
+	return f->l->nlines ? (const void *)p->functions[f->l->lines[f->k].function].name
+	                    : (const void *)f->l;
+}
+
+/* ---- wrappers ------------------------------------------------------------------ */
+
+/* A call of a lock or init function: the program's first frame, the
+ * function that called it, the lock. */
+struct call {
+	const void *fn, *caller;
+	uint64_t lock;
+};
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_call_lock(const void *a, const void *b)
+{
+	const struct call *x = a, *y = b;
+	int c = cmp_ptr(x->fn, y->fn);
+	return c ? c : x->lock < y->lock ? -1 : x->lock > y->lock;
+}
+
+static int cmp_call_caller(const void *a, const void *b)
+{
+	const struct call *x = a, *y = b;
+	int c = cmp_ptr(x->fn, y->fn);
+	return c ? c : cmp_ptr(x->caller, y->caller);
+}
+
+/* Per run of equal fn in calls (sorted by fn, then by `field`): more than
+ * one distinct value of it?  Into many[] (one per call, the run's answer). */
+static void count_distinct(const struct call *c, size_t n, bool caller, bool *many)
+{
+	for (size_t i = 0, j; i < n; i = j) {
+		bool distinct = false;
+		for (j = i + 1; j < n && c[j].fn == c[i].fn; j++)
+			distinct |= caller ? c[j].caller != c[i].caller : c[j].lock != c[i].lock;
+		for (size_t k = i; k < j; k++)
+			many[k] = distinct;
+	}
+}
+
+/* The calls of this round: each stack's first own frame, wrappers found
+ * so far passed over.  Frames without a symbol are no candidates. */
+static size_t collect_calls(const struct profile *p, const struct locknames_stack *s, size_t n,
+                            const bool *wrapper, struct call *calls)
+{
+	struct frame f[LOCKNAMES_FRAMES];
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t nf = stack_frames(p, &s[i], f), k = first_own(p, f, nf, wrapper);
+		if (k == nf || !f[k].l->nlines)
 			continue;
-		int n = resolver_lookup(r, m, l->pcs[i], f, RESOLVE_MAX_INLINE);
-		for (int k = 0; k < n; k++) {
-			if (!locknames_is_wrapper(f[k].function, f[k].system_name)) {
-				snprintf(buf, cap, "%s", f[k].function);
-				return;
+		calls[m++] =
+		    (struct call){frame_function(p, &f[k]),
+		                  k + 1 < nf ? frame_function(p, &f[k + 1]) : NULL, s[i].lock};
+	}
+	return m;
+}
+
+/* One round: mark every function (every entry of its name) whose calls
+ * reach two locks from two callers.  many: room for 2 n answers.  Returns
+ * how many entries it marked. */
+static size_t find_round(const struct profile *p, struct call *c, size_t n, bool *many,
+                         bool *wrapper)
+{
+	qsort(c, n, sizeof(*c), cmp_call_lock);
+	count_distinct(c, n, false, many);
+	for (size_t i = 0; i < n; i++)
+		if (!many[i])
+			c[i].fn = NULL; /* one lock: no wrapper, whatever its callers */
+	qsort(c, n, sizeof(*c), cmp_call_caller);
+	count_distinct(c, n, true, many + n);
+	size_t added = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!c[i].fn || !many[n + i] || (i > 0 && c[i - 1].fn == c[i].fn))
+			continue;
+		for (size_t f = 0; f < p->nfunctions; f++) {
+			if (p->functions[f].name == c[i].fn && !wrapper[f]) {
+				wrapper[f] = true;
+				added++;
 			}
 		}
 	}
-	frame_label(r, d, l->pcs[0], l->epoch, buf, cap);
+	return added;
 }
 
-void locknames_name(struct resolver *r, const struct dump *d, uint64_t addr,
-                    const struct dump_lock *lock, char *buf, size_t cap)
+int locknames_find_wrappers(const struct profile *p, const struct locknames_stack *stacks, size_t n,
+                            bool *wrapper)
 {
-	if (resolver_data_symbol(r, addr, buf, cap) >= 0)
-		return;
-	if (!lock || lock->nframes == 0) {
-		snprintf(buf, cap, "0x%" PRIx64, addr);
-		return;
+	struct call *calls = malloc((n ? n : 1) * sizeof(*calls));
+	bool *many = malloc((n ? n : 1) * 2 * sizeof(*many));
+	if (!calls || !many) {
+		free(calls);
+		free(many);
+		return -1;
 	}
-	char fn[512];
-	first_contender(r, d, lock, fn, sizeof(fn));
-	snprintf(buf, cap, "0x%" PRIx64 " (first contended in %s)", addr, fn);
+	for (int round = 0; round < LOCKNAMES_ROUNDS; round++) {
+		size_t m = collect_calls(p, stacks, n, wrapper, calls);
+		if (!find_round(p, calls, m, many, wrapper))
+			break;
+	}
+	free(calls);
+	free(many);
+	return 0;
+}
+
+/* ---- names ------------------------------------------------------------------------ */
+
+static void frame_name(const struct profile *p, const struct frame *f, char *buf, size_t cap)
+{
+	if (f->l->nlines)
+		snprintf(buf, cap, "%s", p->functions[f->l->lines[f->k].function].name);
+	else
+		profile_location_label(p, f->l, buf, cap);
+}
+
+/* The frame that names a lock after stack s (locknames.h); false if s has
+ * none. */
+static bool naming_frame(const struct profile *p, const bool *wrapper,
+                         const struct locknames_stack *s, char *buf, size_t cap)
+{
+	struct frame f[LOCKNAMES_FRAMES];
+	size_t n = s ? stack_frames(p, s, f) : 0, i;
+	if (!n)
+		return false;
+	if ((i = first_own(p, f, n, wrapper)) == n && (i = first_own(p, f, n, NULL)) == n)
+		i = 0;
+	frame_name(p, &f[i], buf, cap);
+	return true;
+}
+
+void locknames_name(struct resolver *r, const struct profile *p, const bool *wrapper, uint64_t addr,
+                    const struct locknames_stack *init, const struct locknames_stack *first,
+                    char *buf, size_t cap)
+{
+	char fn[1024];
+	if (r && resolver_data_symbol(r, addr, buf, cap) >= 0)
+		return;
+	if (naming_frame(p, wrapper, init, fn, sizeof(fn)))
+		snprintf(buf, cap, "0x%" PRIx64 " (made in %s)", addr, fn);
+	else if (naming_frame(p, wrapper, first, fn, sizeof(fn)))
+		snprintf(buf, cap, "0x%" PRIx64 " (first contended in %s)", addr, fn);
+	else
+		snprintf(buf, cap, "0x%" PRIx64, addr);
 }

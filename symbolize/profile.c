@@ -14,7 +14,11 @@
  * Locks are named per dump (an address means something only in its own
  * process), once per address: a first pass over the buckets and LOCK
  * records collects every address with the kinds it was used as, and only
- * addresses with a kept kind are named and enter the lock table.
+ * addresses with a kept kind are named and enter the lock table.  Names
+ * come after the dump's samples: its wait stacks, with the stacks of its
+ * LOCK and LOCK_INIT records (made locations too), show which functions
+ * are the program's lock wrappers (locknames.h), and the samples get their
+ * lock's name once it is known.
  */
 #include "profile.h"
 
@@ -193,7 +197,7 @@ static int64_t add_function(struct builder *b, const struct resolve_frame *f)
 	if (!grow((void **)&p->functions, &b->cap_funcs, p->nfunctions, sizeof(*p->functions)) ||
 	    !map64_put(&b->funcs, key, (uint32_t)p->nfunctions))
 		return -1;
-	p->functions[p->nfunctions] = (struct prof_function){name, sys, file, 0};
+	p->functions[p->nfunctions] = (struct prof_function){name, sys, file, 0, false};
 	return (int64_t)p->nfunctions++;
 }
 
@@ -332,14 +336,14 @@ static int add_pseudo(struct builder *b, uint64_t key, const char *name, enum lc
 	return add_sample(b, locs, s);
 }
 
-static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_bucket *bk,
-                      const char *lock)
+/* A bucket's sample, without its lock's name yet (name_locks). */
+static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_bucket *bk)
 {
 	uint32_t *locs = malloc(bk->nframes * sizeof(*locs));
 	if (!locs)
 		return -1;
 	for (uint32_t i = 0; i < bk->nframes; i++) {
-		const struct dump_module *m = dump_module_in_epoch(c->d, bk->pcs[i], bk->epoch);
+		const struct dump_module *m = dump_frame_module(c->d, bk->pcs[i], bk->epoch);
 		int64_t l = add_location(b, c, m, bk->pcs[i]);
 		if (l < 0) {
 			free(locs);
@@ -353,7 +357,6 @@ static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_b
 	                                       .flags = bk->flags,
 	                                       .view = bk->view,
 	                                       .kind = bk->kind,
-	                                       .lock = lock,
 	                                       .lock_addr = bk->lock,
 	                                       .max_ns = (int64_t)bk->max_ns});
 }
@@ -406,15 +409,76 @@ static struct prof_lock *lock_entry(struct builder *b, const char *name, uint64_
 	return &p->locks[p->nlocks++];
 }
 
+/* The stack of a LOCK or LOCK_INIT record as locations: *locs malloc'd. */
+static int record_stack(struct builder *b, struct dump_ctx *c, const uint64_t *pcs, uint32_t n,
+                        uint32_t epoch, uint64_t lock, struct locknames_stack *s)
+{
+	uint32_t *locs = malloc((n ? n : 1) * sizeof(*locs));
+	*s = (struct locknames_stack){.locs = locs, .nlocs = n, .lock = lock};
+	for (uint32_t i = 0; locs && i < n; i++) {
+		int64_t l = add_location(b, c, dump_frame_module(c->d, pcs[i], epoch), pcs[i]);
+		if (l < 0)
+			return -1;
+		locs[i] = (uint32_t)l;
+	}
+	return locs ? 0 : -1;
+}
+
+/* The stacks that call a lock or init function: the dump's wait samples
+ * (from `first` on), then its LOCK records' first stacks, then its
+ * LOCK_INIT records' (locknames.h), into *out (malloc'd; *nrec of them are
+ * the records', whose locs are malloc'd too). */
+static int naming_stacks(struct builder *b, struct dump_ctx *c, size_t first,
+                         struct locknames_stack **out, size_t *n, size_t *nrec)
+{
+	const struct dump *d = c->d;
+	const struct profile *p = b->p;
+	struct locknames_stack *s =
+	    calloc(p->nsamples - first + d->nlocks + d->ninits + 1, sizeof(*s));
+	*out = s;
+	*n = *nrec = 0;
+	if (!s)
+		return -1;
+	for (size_t i = first; i < p->nsamples; i++) {
+		const struct prof_sample *ps = &p->samples[i];
+		if (ps->view == LC_VIEW_WAIT && ps->kind != PROF_KIND_NONE)
+			s[(*n)++] = (struct locknames_stack){ps->locs, ps->nlocs, ps->lock_addr};
+	}
+	for (size_t i = 0; i < d->nlocks + d->ninits; i++) {
+		const struct dump_lock *l = i < d->nlocks ? &d->locks[i] : NULL;
+		const struct dump_lock_init *in = l ? NULL : &d->inits[i - d->nlocks];
+		int rc = l ? record_stack(b, c, l->pcs, l->nframes, l->epoch, l->addr, &s[*n])
+		           : record_stack(b, c, in->pcs, in->nframes, in->epoch, in->addr, &s[*n]);
+		(*n)++;
+		(*nrec)++;
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The last stack in s[from, to) of the lock at addr with frames, or NULL. */
+static const struct locknames_stack *stack_of(const struct locknames_stack *s, size_t from,
+                                              size_t to, uint64_t addr)
+{
+	for (size_t i = to; i-- > from;)
+		if (s[i].lock == addr && s[i].nlocs)
+			return &s[i];
+	return NULL;
+}
+
 /* Name every address with a kept kind and enter it in the lock table. */
-static int name_locks(struct builder *b, struct dump_ctx *c)
+static int name_addrs(struct builder *b, struct dump_ctx *c, const bool *wrapper,
+                      const struct locknames_stack *s, size_t records_at, size_t n)
 {
 	char name[1024];
+	size_t inits_at = records_at + c->d->nlocks;
 	for (size_t i = 0; i < c->nla; i++) {
 		struct lockaddr *a = &c->la[i];
 		if (!(a->kinds & b->p->kinds))
 			continue;
-		locknames_name(c->r, c->d, a->addr, a->rec, name, sizeof(name));
+		locknames_name(c->r, b->p, wrapper, a->addr, stack_of(s, inits_at, n, a->addr),
+		               stack_of(s, records_at, inits_at, a->addr), name, sizeof(name));
 		struct prof_lock *l =
 		    (a->name = intern(b, name)) ? lock_entry(b, a->name, a->addr) : NULL;
 		if (!l)
@@ -432,6 +496,42 @@ static int name_locks(struct builder *b, struct dump_ctx *c)
 		}
 	}
 	return 0;
+}
+
+/* The dump's samples (from `first` on) get their lock's name. */
+static void name_samples(struct builder *b, struct dump_ctx *c, size_t first)
+{
+	for (size_t i = first; i < b->p->nsamples; i++) {
+		struct prof_sample *s = &b->p->samples[i];
+		uint32_t idx;
+		/* collect_lock_addrs entered every bucket's lock */
+		if (s->kind != PROF_KIND_NONE && map64_get(&c->addrs, s->lock_addr, &idx))
+			s->lock = c->la[idx].name;
+	}
+}
+
+/* Find the dump's lock wrappers, name its locks, then its samples' locks. */
+static int name_locks(struct builder *b, struct dump_ctx *c, size_t first)
+{
+	struct locknames_stack *s = NULL;
+	size_t n = 0, nrec = 0;
+	bool *wrapper = NULL;
+	int rc = naming_stacks(b, c, first, &s, &n, &nrec);
+	if (rc == 0 && !(wrapper = calloc(b->p->nfunctions + 1, sizeof(*wrapper))))
+		rc = -1;
+	if (rc == 0)
+		rc = locknames_find_wrappers(b->p, s, n, wrapper);
+	if (rc == 0)
+		rc = name_addrs(b, c, wrapper, s, n - nrec, n);
+	if (rc == 0)
+		name_samples(b, c, first);
+	for (size_t i = 0; rc == 0 && i < b->p->nfunctions; i++)
+		b->p->functions[i].wrapper |= wrapper[i];
+	for (size_t i = n - nrec; s && i < n; i++)
+		free((void *)s[i].locs);
+	free(s);
+	free(wrapper);
+	return rc;
 }
 
 /* ---- a dump ---------------------------------------------------------------- */
@@ -453,12 +553,9 @@ static int add_samples(struct builder *b, struct dump_ctx *c)
 	const struct dump *d = c->d;
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		const struct dump_bucket *bk = &d->buckets[i];
-		uint32_t idx = 0;
 		if (!(b->p->kinds & 1u << bk->kind))
 			continue;
-		/* collect_lock_addrs entered every bucket's lock */
-		const char *lock = map64_get(&c->addrs, bk->lock, &idx) ? c->la[idx].name : NULL;
-		if (add_bucket(b, c, bk, lock) != 0)
+		if (add_bucket(b, c, bk) != 0)
 			return -1;
 	}
 	/* The sentinels have no kind: a kind filter leaves them out. */
@@ -494,12 +591,13 @@ static int add_dump(struct builder *b, const struct dump *d, const struct resolv
 	int rc = c.r && c.mod_mapping ? 0 : -1;
 	if (rc == 0)
 		rc = add_mappings(b, &c);
+	size_t first = b->p->nsamples;
 	if (rc == 0)
 		rc = collect_lock_addrs(&c);
 	if (rc == 0)
-		rc = name_locks(b, &c);
-	if (rc == 0)
 		rc = add_samples(b, &c);
+	if (rc == 0)
+		rc = name_locks(b, &c, first);
 	if (rc == 0)
 		add_uncharged(b, &c);
 	b->p->holder_recorded |= (d->meta.flags & LC_META_HOLDER) != 0;
@@ -564,10 +662,11 @@ void profile_location_label(const struct profile *p, const struct prof_location 
                             size_t cap)
 {
 	if (l->mapping < 0) {
-		snprintf(buf, cap, "%#" PRIx64, l->address);
+		snprintf(buf, cap, "%#" PRIx64, dump_frame_addr(l->address));
 		return;
 	}
 	const struct prof_mapping *m = &p->mappings[l->mapping];
 	const char *base = strrchr(m->file, '/');
-	snprintf(buf, cap, "%s+%#" PRIx64, base ? base + 1 : m->file, l->address - m->load_bias);
+	snprintf(buf, cap, "%s+%#" PRIx64, base ? base + 1 : m->file,
+	         dump_frame_addr(l->address) - m->load_bias);
 }

@@ -8,7 +8,9 @@
  * Tables are arrays indexed from 0; ids in pprof are index + 1.  Strings
  * are owned by the profile (interned: equal strings share one pointer).
  * A location is one distinct return address; its lines are the inline
- * chain at pc - 1, innermost first, the last line being the real function.
+ * chain at pc - 1 (dumpread.h's one pc rule), innermost first, the last
+ * line being the real function.  The stacks of LOCK and LOCK_INIT records,
+ * which name locks, are locations too, though no sample may use them.
  *
  * Every sample belongs to one view (enum lc_view) and, but for the
  * pseudo-samples, to one lock of one kind; a report shows one view at a
@@ -48,6 +50,8 @@ struct prof_function {
 	const char *system_name; /* linkage name as in the binary */
 	const char *file;        /* source file, "" if unknown */
 	int64_t start_line;      /* 0 if unknown */
+	bool wrapper;            /* a lock wrapper of the program, as some dump's
+	                          * stacks show it (locknames.h) */
 };
 
 struct prof_line {
@@ -120,8 +124,9 @@ int profile_build(struct profile *p, const struct dump *dumps, size_t ndumps,
                   const struct resolve_opts *o, uint32_t kinds, FILE *warn);
 void profile_free(struct profile *p);
 
-/* "module+0xoffset" for an unsymbolized location (ELF address, as
- * eu-addr2line takes it), or "0xaddress" without a mapping. */
+/* "module+0xoffset" for an unsymbolized location, or "0xaddress" without a
+ * mapping: of pc - 1, the address it was looked up at (dumpread.h's one pc
+ * rule; the ELF address eu-addr2line -e module takes). */
 void profile_location_label(const struct profile *p, const struct prof_location *l, char *buf,
                             size_t cap);
 

@@ -283,15 +283,27 @@ static size_t sample_frames(const struct profile *p, const struct prof_sample *s
 	return n;
 }
 
-/* A frame in libc & co. or a lock wrapper (locknames.h's rule). */
-static bool is_plumbing(const struct profile *p, struct frame_ref f)
+/* A frame in libc & co., or a lock wrapper: the C++ runtime's, or (with
+ * wrappers) one the stacks showed to be the program's (locknames.h). */
+static bool is_plumbing(const struct profile *p, struct frame_ref f, bool wrappers)
 {
-	if (f.l->mapping >= 0 && locknames_is_runtime_library(p->mappings[f.l->mapping].file))
-		return true;
-	if (!f.l->nlines)
-		return false;
-	const struct prof_function *fn = &p->functions[f.l->lines[f.k].function];
-	return locknames_is_wrapper(fn->name, fn->system_name);
+	return locknames_is_plumbing(p, f.l, f.k) ||
+	       (wrappers && f.l->nlines && p->functions[f.l->lines[f.k].function].wrapper);
+}
+
+/* The first frame of the program's own, as locknames.h picks the one that
+ * names a lock: past plumbing and wrappers; if that leaves none, past
+ * plumbing; if that leaves none, the innermost. */
+static size_t first_own(const struct profile *p, const struct frame_ref *f, size_t n)
+{
+	for (int wrappers = 1; wrappers >= 0; wrappers--) {
+		size_t i = 0;
+		while (i < n && is_plumbing(p, f[i], wrappers))
+			i++;
+		if (i < n)
+			return i;
+	}
+	return 0;
 }
 
 /* Up to SHORT_FRAMES frames, from the innermost that is the program's own
@@ -301,11 +313,7 @@ static void short_stack(const struct profile *p, const struct prof_sample *s, FI
 {
 	struct frame_ref f[512];
 	char name[512];
-	size_t n = sample_frames(p, s, f, 512), first = 0;
-	while (first < n && is_plumbing(p, f[first]))
-		first++;
-	if (first == n)
-		first = 0;
+	size_t n = sample_frames(p, s, f, 512), first = first_own(p, f, n);
 	for (size_t i = first; i < n && i < first + SHORT_FRAMES; i++) {
 		fprintf(out, "%s", i > first ? " < " : "");
 		if (!f[i].l->nlines) {

@@ -5,7 +5,8 @@
  * scopes from the innermost out; every inlined subroutine is a frame whose
  * caller's file:line is the inline's DW_AT_call_file/line, and the
  * enclosing subprogram ends the chain.  Without DWARF, the ELF symbol table
- * names the function.
+ * names the function; so does it a C++ function whose DWARF has no linkage
+ * name (internal linkage), so that its parameters tell overloads apart.
  */
 #include "resolve.h"
 
@@ -306,6 +307,25 @@ static bool scopes_inlined(Dwarf_Die *scopes, int nscopes)
 	return false;
 }
 
+static bool cu_is_cxx(Dwarf_Die *cudie)
+{
+	int lang = dwarf_srclang(cudie);
+	return lang == DW_LANG_C_plus_plus || lang == DW_LANG_C_plus_plus_03 ||
+	       lang == DW_LANG_C_plus_plus_11 || lang == DW_LANG_C_plus_plus_14;
+}
+
+/* A C++ function with internal linkage (static, or in an anonymous
+ * namespace) has no linkage name in gcc's DWARF, only its bare name: two
+ * static overloads would both be "wait_on".  The ELF symbol at a, if it is
+ * a mangled name, names it with its parameters. */
+static const char *static_linkage(Dwfl_Module *mod, Dwarf_Addr a, const char *sys)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+	const char *s = dwfl_module_addrinfo(mod, a, &off, &sym, NULL, NULL, NULL);
+	return s && strncmp(s, "_Z", 2) == 0 ? s : sys;
+}
+
 static int lookup_dwarf(struct resolver *r, Dwfl_Module *mod, Dwarf_Addr a,
                         struct resolve_frame *frames, int max)
 {
@@ -334,6 +354,8 @@ static int lookup_dwarf(struct resolver *r, Dwfl_Module *mod, Dwarf_Addr a,
 		const char *sys, *name = die_name(&scopes[i], &sys);
 		if (!name)
 			name = sys = "??";
+		else if (tag != DW_TAG_inlined_subroutine && sys == name && cu_is_cxx(cudie))
+			sys = static_linkage(mod, a, sys);
 		frames[n] = (struct resolve_frame){demangle(r, n, sys, name), sys, file, line};
 		n++;
 		if (tag != DW_TAG_inlined_subroutine)
@@ -373,7 +395,7 @@ int resolver_lookup(struct resolver *r, const struct dump_module *m, uint64_t pc
 {
 	if (pc == 0 || max <= 0)
 		return 0;
-	Dwarf_Addr a = pc - 1;
+	Dwarf_Addr a = dump_frame_addr(pc); /* the one pc rule (dumpread.h) */
 	Dwfl_Module *mod = dwfl_module_for(r, m);
 	if (!mod)
 		return 0;

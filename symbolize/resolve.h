@@ -16,8 +16,8 @@
  *
  * Modules may overlap: a library unloaded and another loaded at its address
  * are two modules of the dump, told apart by their epochs.  So a lookup is
- * made in the module the caller chose (dump_module_in_epoch for the frame
- * of a bucket or a LOCK record, dump_module_of for a lock's address), never
+ * made in the module the caller chose (dump_frame_module for the frame of a
+ * bucket, LOCK or LOCK_INIT record, dump_module_of for a lock's address), never
  * by address alone; the same object listed twice (unloaded and loaded
  * again at the same place) is read once.
  *
@@ -62,7 +62,8 @@ struct resolver;
 struct resolver *resolver_open(const struct dump *d, const struct resolve_opts *o, FILE *warn);
 void resolver_close(struct resolver *r);
 
-/* Frames at return address pc (looked up at pc - 1) in module m of the
+/* Frames at return address pc (looked up at dump_frame_addr(pc), pc - 1:
+ * the one pc rule of dumpread.h) in module m of the
  * dump, innermost first: the inline chain, then the function that contains
  * it.  Returns the number of frames, 0 when m is NULL or the address has no
  * symbol (the caller prints module+0xoffset). */

@@ -3,7 +3,8 @@
  *
  * A lock that is a global or static is named by its ELF symbol (plus an
  * offset inside an array), any other by its address and the function that
- * first waited for it.  The fixtures contend known locks for known times;
+ * made it (its pthread_mutex_init), or with LOCKCONTEND=inits=0 the
+ * function that first waited for it.  The fixtures contend known locks for known times;
  * the text report's lock table must name each one, with its contentions
  * and wait (within 10% of what the program measured), its failed trylocks
  * and timed-out timedlocks, per lock; pprof output carries "lock" and
@@ -116,23 +117,26 @@ static void text_report(const char *dump, struct run_result *r)
 
 struct named_locks {
 	char dump[PATH_MAX];
-	char names[3][128]; /* cache_lock, pool_locks+0x.., 0x... (first contended in ...) */
+	char names[3][128]; /* cache_lock, pool_locks+0x.., 0x... (made in ...) */
 	uint64_t waited[3];
 	const char *waiter[3];
 };
 
-static void profile_lock_names(struct named_locks *l)
+/* lock_names under cfg (LOCKCONTEND): inits=0 names the heap lock after
+ * its first waiter, the default after where it was made. */
+static void profile_lock_names_with(struct named_locks *l, const char *cfg)
 {
 	struct run_result r;
 	unsigned long long heap = 0;
-	harness_profile("lock_names", (const char *[]){"2", "30", NULL}, "", 30, &r, l->dump);
+	bool inits = !strstr(cfg, "inits=0");
+	harness_profile("lock_names", (const char *[]){"2", "30", NULL}, cfg, 30, &r, l->dump);
 	const char *h = strstr(r.out, "heap_lock 0x");
 	cr_assert(h && sscanf(h, "heap_lock %llx", &heap) == 1, "%s", r.out);
 	snprintf(l->names[0], sizeof(l->names[0]), "cache_lock");
 	snprintf(l->names[1], sizeof(l->names[1]), "pool_locks+%#" PRIx64,
 	         harness_out_value(r.out, "pool_offset"));
-	snprintf(l->names[2], sizeof(l->names[2]), "%#llx (first contended in wait_for_heap_lock)",
-	         heap);
+	snprintf(l->names[2], sizeof(l->names[2]), "%#llx (%s)", heap,
+	         inits ? "made in make_heap_lock" : "first contended in wait_for_heap_lock");
 	l->waited[0] = harness_out_value(r.out, "waited_cache_ns");
 	l->waited[1] = harness_out_value(r.out, "waited_pool_ns");
 	l->waited[2] = harness_out_value(r.out, "waited_heap_ns");
@@ -140,6 +144,11 @@ static void profile_lock_names(struct named_locks *l)
 	l->waiter[1] = "wait_for_pool";
 	l->waiter[2] = "wait_for_heap_lock";
 	harness_result_free(&r);
+}
+
+static void profile_lock_names(struct named_locks *l)
+{
+	profile_lock_names_with(l, "");
 }
 
 Test(locks, text_report_names_globals_array_elements_and_heap_locks)
@@ -157,6 +166,23 @@ Test(locks, text_report_names_globals_array_elements_and_heap_locks)
 		harness_assert_near(row.wait_ns, l.waited[i], 0.10, l.names[i]);
 		cr_assert_str_eq(row.kind, "mutex", "%s", l.names[i]);
 	}
+	harness_result_free(&r);
+}
+
+/* inits=0: no init sites, so the heap lock is named after the function
+ * that first waited on it; the globals are named as ever. */
+Test(locks, without_init_sites_a_heap_lock_is_named_by_its_first_waiter)
+{
+	struct named_locks l;
+	struct run_result r;
+	profile_lock_names_with(&l, "inits=0");
+	text_report(l.dump, &r);
+	for (int i = 0; i < 3; i++) {
+		struct lock_row row;
+		cr_assert(lock_row(r.out, l.names[i], &row), "no row for '%s' in:\n%s", l.names[i], r.out);
+		cr_assert_eq(row.contentions, 2, "%s", l.names[i]);
+	}
+	cr_assert(!strstr(r.out, "made in"), "an init site with inits=0:\n%s", r.out);
 	harness_result_free(&r);
 }
 

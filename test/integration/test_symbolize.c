@@ -448,7 +448,8 @@ static void assert_named(const char *out)
 }
 
 /* The report out of profile_copy's dump d has the waiter's one stack first,
- * and its frames in the module exe print as kw+0xoffset: never a name. */
+ * and its frames in the module exe print as kw+0xoffset (of pc - 1): never a
+ * name. */
 static void assert_kw_unnamed(const char *out, const struct dump *d, const char *exe)
 {
 	char label[64];
@@ -464,9 +465,10 @@ static void assert_kw_unnamed(const char *out, const struct dump *d, const char 
 	top_stack(out, 1, &st);
 	cr_assert_eq(st.n, w->nframes, "%s", out);
 	for (uint32_t f = 0; f < w->nframes; f++) {
-		if (dump_module_of(d, w->pcs[f]) != m)
+		if (dump_frame_module(d, w->pcs[f], w->epoch) != m)
 			continue;
-		snprintf(label, sizeof(label), "kw+%#" PRIx64, w->pcs[f] - m->load_bias);
+		/* the one pc rule: the offset of pc - 1, where it was looked up */
+		snprintf(label, sizeof(label), "kw+%#" PRIx64, w->pcs[f] - 1 - m->load_bias);
 		cr_assert_str_eq(st.frames[f], label, "frame %u", f);
 	}
 }

@@ -43,10 +43,10 @@ static struct prof_mapping maps[] = {
 
 enum { FN_HELPER, FN_PUSH, FN_MAIN, FN_LOST };
 static struct prof_function funcs[] = {
-	[FN_HELPER] = { "lock_helper", "lock_helper", "src/queue.h", 10 },
-	[FN_PUSH] = { "queue_push", "queue_push", "src/queue.c", 30 },
-	[FN_MAIN] = { "worker_main", "worker_main", "src/app.c", 70 },
-	[FN_LOST] = { LC_SENTINEL_NAME, LC_SENTINEL_NAME, "", 0 },
+	[FN_HELPER] = { "lock_helper", "lock_helper", "src/queue.h", 10, false },
+	[FN_PUSH] = { "queue_push", "queue_push", "src/queue.c", 30, false },
+	[FN_MAIN] = { "worker_main", "worker_main", "src/app.c", 70, false },
+	[FN_LOST] = { LC_SENTINEL_NAME, LC_SENTINEL_NAME, "", 0, false },
 };
 
 /* lock_helper inlined into queue_push: innermost first. */
@@ -617,7 +617,7 @@ Test(pprof, large_profile)
 	static uint32_t stack[DEPTH];
 	for (uint32_t i = 0; i < N; i++) {
 		snprintf(names[i], sizeof(names[i]), "function_%u", i);
-		fns[i] = (struct prof_function){ names[i], names[i], "big.c", i };
+		fns[i] = (struct prof_function){ names[i], names[i], "big.c", i, false };
 		lns[i] = (struct prof_line){ i, (int64_t)i * 3 };
 		lcs[i] = (struct prof_location){ 0x400000 + 16 * (uint64_t)i + 1, 0, 1, &lns[i] };
 	}
