@@ -40,6 +40,27 @@ void report_folded_write(const struct report_input *in, FILE *out);
  * report). */
 void report_locks_write(const struct report_input *in, FILE *out);
 
+/* What the text report prints for each function of a profile
+ * (report_names.c): frames in full, but templates elided past
+ * REPORT_NAME_MAX characters; one-line stacks without parameters, templates
+ * elided, at most REPORT_BRIEF_MAX characters; where two distinct
+ * functions would print alike, more of both.  Indexed by function. */
+#define REPORT_NAME_MAX 100
+#define REPORT_BRIEF_MAX 48
+struct report_names {
+	char **frame; /* top functions and top stacks */
+	char **brief; /* the lock details' one-line stacks */
+	size_t n;
+};
+
+/* 0, or -1 out of memory (rn then empty). */
+int report_names_build(struct report_names *rn, const struct profile *p);
+void report_names_free(struct report_names *rn);
+
+/* A name the text report prints whole (a lock's): templates elided when it
+ * is longer than REPORT_NAME_MAX. */
+void report_name_short(const char *name, char *buf, size_t cap);
+
 /* A duration in human units: "812 ns", "3.25 us", "1.50 ms", "2.01 s". */
 void report_duration(char *buf, size_t cap, uint64_t ns);
 

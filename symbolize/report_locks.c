@@ -6,7 +6,8 @@
  * made others wait most, and the stack that held it longest, each on one
  * line: a few frames from the innermost that is the program's own (lock
  * wrappers and libc left out, as locknames.h names locks), names without
- * their parameter lists.
+ * their parameter lists unless two functions would then read alike
+ * (report_names.c).  Long lock names have their templates elided.
  *
  * Every value comes from the profile's samples of that lock (merged by
  * lock name, as profile.h keys the table) and its LOCK and LOCK_LOST
@@ -29,7 +30,6 @@
 #define HINT_HOLDS 5
 #define HINT_WAIT_NS 1000000
 #define HINT_RATIO 1000
-#define SHORT_NAME 48 /* characters of a name in it */
 
 /* The best merged stack of one lock in one view. */
 struct best {
@@ -197,7 +197,7 @@ static void dur_or_dash(char *buf, size_t cap, int64_t ns, bool have)
 
 static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
 {
-	char wait[32], avg[32], max[32], havg[32], hmax[32];
+	char wait[32], avg[32], max[32], havg[32], hmax[32], name[1024];
 	const int64_t *w = r->v[LC_VIEW_WAIT], *h = r->v[LC_VIEW_HOLD];
 	dur_or_dash(wait, sizeof(wait), w[PROF_DELAY], true);
 	dur_or_dash(avg, sizeof(avg), w[PROF_CONTENTIONS] ? w[PROF_DELAY] / w[PROF_CONTENTIONS] : 0,
@@ -207,62 +207,13 @@ static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
 	            h[PROF_CONTENTIONS] ? h[PROF_DELAY] / h[PROF_CONTENTIONS] : 0,
 	            h[PROF_CONTENTIONS] > 0);
 	dur_or_dash(hmax, sizeof(hmax), r->max[LC_VIEW_HOLD], h[PROF_CONTENTIONS] > 0);
+	report_name_short(r->lock->name, name, sizeof(name));
 	fprintf(out,
 	        "%12s %5.1f%% %11" PRId64 " %10s %10s %8" PRIu64 " %8" PRIu64
 	        " %10s %10s  %-6s  %s\n",
 	        wait, report_pct(w[PROF_DELAY], total), w[PROF_CONTENTIONS], avg, max,
 	        r->lock->timeouts, r->lock->trylock_failures, havg, hmax,
-	        kind_label(r->lock->kinds), r->lock->name);
-}
-
-/* Where the parameter list of a demangled C++ name starts ("f(int) const"
- * -> 1), or its length if it has none. */
-static size_t params_start(const char *name, size_t len)
-{
-	static const char *const quals[] = {" const", " volatile", " &&", " &"};
-	size_t end = len;
-	for (size_t i = 0; i < sizeof(quals) / sizeof(quals[0]); i++) {
-		size_t q = strlen(quals[i]);
-		if (end > q && strncmp(name + end - q, quals[i], q) == 0) {
-			end -= q;
-			i = (size_t)-1; /* " const &" and the like: look again */
-		}
-	}
-	if (end == 0 || name[end - 1] != ')')
-		return len;
-	int depth = 0;
-	for (size_t i = end; i-- > 0;) {
-		depth += name[i] == ')' ? 1 : name[i] == '(' ? -1 : 0;
-		if (depth == 0) /* "operator()" alone is a name, not a parameter list */
-			return i >= 8 && strncmp(name + i - 8, "operator", 8) == 0 && i + 2 == end
-			           ? len
-			           : i;
-	}
-	return len;
-}
-
-/* A function name as the one-line stacks show it: no parameter list,
- * template arguments as <>, and at most SHORT_NAME characters (the end,
- * where the method's own name is). */
-static void short_name(const char *name, char *buf, size_t cap)
-{
-	char tmp[512];
-	size_t len = params_start(name, strlen(name)), n = 0;
-	int depth = 0;
-	for (size_t i = 0; i < len && n + 3 < sizeof(tmp); i++) {
-		bool op = i >= 8 && strncmp(name + i - 8, "operator", 8) == 0;
-		if (name[i] == '<' && !op && depth++ == 0)
-			tmp[n++] = '<';
-		else if (name[i] == '>' && !op && depth > 0 && --depth == 0)
-			tmp[n++] = '>';
-		else if (depth == 0)
-			tmp[n++] = name[i];
-	}
-	tmp[n] = '\0';
-	if (n > SHORT_NAME)
-		snprintf(buf, cap, "...%s", tmp + n - (SHORT_NAME - 3));
-	else
-		snprintf(buf, cap, "%s", tmp);
+	        kind_label(r->lock->kinds), name);
 }
 
 /* One frame of a sample: line k of a location (k = 0 if unsymbolized). */
@@ -309,7 +260,8 @@ static size_t first_own(const struct profile *p, const struct frame_ref *f, size
 /* Up to SHORT_FRAMES frames, from the innermost that is the program's own
  * (the lock wrappers and libc frames below it left out), the first with
  * file:line. */
-static void short_stack(const struct profile *p, const struct prof_sample *s, FILE *out)
+static void short_stack(const struct profile *p, const struct report_names *rn,
+                        const struct prof_sample *s, FILE *out)
 {
 	struct frame_ref f[512];
 	char name[512];
@@ -321,10 +273,10 @@ static void short_stack(const struct profile *p, const struct prof_sample *s, FI
 			fprintf(out, "%s", name);
 			continue;
 		}
-		const struct prof_function *fn = &p->functions[f[i].l->lines[f[i].k].function];
-		short_name(fn->name, name, sizeof(name));
+		uint32_t fi = f[i].l->lines[f[i].k].function;
+		const struct prof_function *fn = &p->functions[fi];
 		const char *base = strrchr(fn->file, '/');
-		fprintf(out, "%s", name);
+		fprintf(out, "%s", rn->brief[fi]);
 		if (i == first && fn->file[0])
 			fprintf(out, " (%s:%" PRId64 ")", base ? base + 1 : fn->file,
 			        f[i].l->lines[f[i].k].line);
@@ -333,8 +285,9 @@ static void short_stack(const struct profile *p, const struct prof_sample *s, FI
 }
 
 /* "    top waiter     1.20 ms in 12 waits       frame (file:line) < frame < ..." */
-static void print_best(const struct profile *p, const struct best *b, const char *what,
-                       int64_t value, const char *events, FILE *out)
+static void print_best(const struct profile *p, const struct report_names *rn,
+                       const struct best *b, const char *what, int64_t value,
+                       const char *events, FILE *out)
 {
 	char dur[32], count[48];
 	if (!b->set)
@@ -344,7 +297,7 @@ static void print_best(const struct profile *p, const struct best *b, const char
 	snprintf(count, sizeof(count), "%s %" PRId64 " %s", strcmp(events, "holds") ? "in" : "of",
 	         b->value[PROF_CONTENTIONS], events);
 	fprintf(out, "    %-12s %10s %-18s  ", what, dur, count);
-	short_stack(p, &p->samples[b->sample], out);
+	short_stack(p, rn, &p->samples[b->sample], out);
 }
 
 /* " (1.20 ms of it without a stack: evicted 1.00 ms, no_slot 200 us)", or
@@ -390,13 +343,15 @@ static void print_hint(const struct lockrow *r, FILE *out)
 
 /* "  name, mutex: 94.0 ms waited in 512 contentions; unlocks charged
  * 54.5 ms, 39.5 ms not charged" — with what of each has no stack. */
-static void print_lock_details(const struct profile *p, const struct lockrow *r, FILE *out)
+static void print_lock_details(const struct profile *p, const struct report_names *rn,
+                               const struct lockrow *r, FILE *out)
 {
-	char wait[32], caused[32], unch[32];
+	char wait[32], caused[32], unch[32], name[1024];
 	report_duration(wait, sizeof(wait), (uint64_t)r->v[LC_VIEW_WAIT][PROF_DELAY]);
 	report_duration(caused, sizeof(caused), (uint64_t)r->v[LC_VIEW_HOLDER][PROF_DELAY]);
 	report_duration(unch, sizeof(unch), r->lock->uncharged_ns);
-	fprintf(out, "  %s, %s: %s waited in %" PRId64 " contentions", r->lock->name,
+	report_name_short(r->lock->name, name, sizeof(name));
+	fprintf(out, "  %s, %s: %s waited in %" PRId64 " contentions", name,
 	        kind_label(r->lock->kinds), wait, r->v[LC_VIEW_WAIT][PROF_CONTENTIONS]);
 	print_lost(r, LC_VIEW_WAIT, out);
 	if (p->holder_recorded) {
@@ -407,19 +362,24 @@ static void print_lock_details(const struct profile *p, const struct lockrow *r,
 	fprintf(out, "\n");
 	print_hint(r, out);
 	const struct best *t = r->top;
-	print_best(p, &t[LC_VIEW_WAIT], "top waiter", t[LC_VIEW_WAIT].value[PROF_DELAY], "waits",
-	           out);
-	print_best(p, &t[LC_VIEW_HOLDER], "top holder", t[LC_VIEW_HOLDER].value[PROF_DELAY],
+	print_best(p, rn, &t[LC_VIEW_WAIT], "top waiter", t[LC_VIEW_WAIT].value[PROF_DELAY],
+	           "waits", out);
+	print_best(p, rn, &t[LC_VIEW_HOLDER], "top holder", t[LC_VIEW_HOLDER].value[PROF_DELAY],
 	           "unlocks", out);
-	print_best(p, &t[LC_VIEW_HOLD], "longest hold", t[LC_VIEW_HOLD].max_ns, "holds", out);
+	print_best(p, rn, &t[LC_VIEW_HOLD], "longest hold", t[LC_VIEW_HOLD].max_ns, "holds", out);
 }
 
 void report_locks_write(const struct report_input *in, FILE *out)
 {
 	const struct profile *p = in->profile;
-	struct lockrow *rows = lock_rows(p);
-	if (!rows)
+	struct report_names rn;
+	if (report_names_build(&rn, p) != 0)
 		return;
+	struct lockrow *rows = lock_rows(p);
+	if (!rows) {
+		report_names_free(&rn);
+		return;
+	}
 	int64_t total = 0;
 	for (size_t i = 0; i < p->nlocks; i++)
 		total += rows[i].v[LC_VIEW_WAIT][PROF_DELAY];
@@ -438,8 +398,9 @@ void report_locks_write(const struct report_input *in, FILE *out)
 		        "\nLock details (top stacks of each lock: the program's innermost frames, "
 		        "lock wrappers left out)\n");
 	for (size_t i = 0; i < n; i++)
-		print_lock_details(p, &rows[i], out);
+		print_lock_details(p, &rn, &rows[i], out);
 	if (n < p->nlocks)
 		fprintf(out, "  ... %zu more locks (--top)\n", p->nlocks - n);
 	free(rows);
+	report_names_free(&rn);
 }

@@ -6,7 +6,8 @@
  * shown — by default the waiters' and the holders' — each with the top
  * functions like `pprof -top` (flat: the frame that called the lock or the
  * unlock itself; cum: anywhere on the stack) and the top stacks with every
- * frame as function (file:line); then the lock table (report_locks.c).
+ * frame as function (file:line), long C++ names with their templates
+ * elided (report_names.c); then the lock table (report_locks.c).
  *
  * The holder view's _NotChargedToHolder row and stack are printed even
  * when they rank below --top: without them the holder view would seem to
@@ -238,10 +239,11 @@ struct row {
 	bool always; /* _NotChargedToHolder: printed whatever its rank */
 };
 
-static void row_name(const struct profile *p, uint32_t key, char *buf, size_t cap)
+static void row_name(const struct profile *p, const struct report_names *rn, uint32_t key,
+                     char *buf, size_t cap)
 {
 	if (key < p->nfunctions)
-		snprintf(buf, cap, "%s", p->functions[key].name);
+		snprintf(buf, cap, "%s", rn->frame[key]);
 	else
 		profile_location_label(p, &p->locations[key - p->nfunctions], buf, cap);
 }
@@ -280,11 +282,11 @@ static int cmp_row(const void *a, const void *b)
 	return x->key < y->key ? -1 : x->key > y->key;
 }
 
-static void print_row(const struct profile *p, const struct row *r, int64_t sum, int64_t total,
-                      FILE *out)
+static void print_row(const struct profile *p, const struct report_names *rn, const struct row *r,
+                      int64_t sum, int64_t total, FILE *out)
 {
-	char name[512], flat[32], cum[32];
-	row_name(p, r->key, name, sizeof(name));
+	char name[1024], flat[32], cum[32];
+	row_name(p, rn, r->key, name, sizeof(name));
 	report_duration(flat, sizeof(flat), (uint64_t)r->flat[PROF_DELAY]);
 	report_duration(cum, sizeof(cum), (uint64_t)r->cum[PROF_DELAY]);
 	fprintf(out, "%12s %5.1f%% %5.1f%% %12s %5.1f%% %11" PRId64 "  %s\n", flat,
@@ -292,7 +294,8 @@ static void print_row(const struct profile *p, const struct row *r, int64_t sum,
 	        report_pct(r->cum[PROF_DELAY], total), r->cum[PROF_CONTENTIONS], name);
 }
 
-static void top_functions(const struct profile *p, int view, int top, int64_t total, FILE *out)
+static void top_functions(const struct profile *p, const struct report_names *rn, int view, int top,
+                          int64_t total, FILE *out)
 {
 	size_t nrows = p->nfunctions + p->nlocations;
 	struct row *rows = calloc(nrows ? nrows : 1, sizeof(*rows));
@@ -313,7 +316,7 @@ static void top_functions(const struct profile *p, int view, int top, int64_t to
 		if (!listed && !r->always)
 			continue;
 		sum += r->flat[PROF_DELAY];
-		print_row(p, r, sum, total, out);
+		print_row(p, rn, r, sum, total, out);
 	}
 	free(rows);
 }
@@ -347,7 +350,8 @@ static int cmp_entry(const void *a, const void *b)
 	return x->sample < y->sample ? -1 : 1;
 }
 
-static void print_stack(const struct profile *p, const struct prof_sample *s, FILE *out)
+static void print_stack(const struct profile *p, const struct report_names *rn,
+                        const struct prof_sample *s, FILE *out)
 {
 	char label[512];
 	for (uint32_t i = 0; i < s->nlocs; i++) {
@@ -358,11 +362,12 @@ static void print_stack(const struct profile *p, const struct prof_sample *s, FI
 		}
 		for (uint32_t k = 0; k < l->nlines; k++) {
 			const struct prof_function *f = &p->functions[l->lines[k].function];
+			const char *name = rn->frame[l->lines[k].function];
 			if (f->file[0])
-				fprintf(out, "      %s (%s:%" PRId64 ")%s\n", f->name, f->file,
+				fprintf(out, "      %s (%s:%" PRId64 ")%s\n", name, f->file,
 				        l->lines[k].line, k + 1 < l->nlines ? " [inlined]" : "");
 			else
-				fprintf(out, "      %s%s\n", f->name,
+				fprintf(out, "      %s%s\n", name,
 				        k + 1 < l->nlines ? " [inlined]" : "");
 		}
 	}
@@ -416,7 +421,7 @@ static void print_entry_head(const struct profile *p, const struct entry *e, int
                              int64_t total, FILE *out)
 {
 	const struct prof_sample *s = &p->samples[e->sample];
-	char dur[32], longest[32];
+	char dur[32], longest[32], lock[1024];
 	report_duration(dur, sizeof(dur), (uint64_t)e->value[PROF_DELAY]);
 	fprintf(out, "  #%zu  %s (%.1f%%)", rank, dur, report_pct(e->value[PROF_DELAY], total));
 	if (report_is_uncharged(p, s)) {
@@ -426,8 +431,10 @@ static void print_entry_head(const struct profile *p, const struct entry *e, int
 	}
 	if (e->mixed)
 		fprintf(out, " on several locks");
-	else if (e->lock)
-		fprintf(out, " on %s", e->lock);
+	else if (e->lock) {
+		report_name_short(e->lock, lock, sizeof(lock));
+		fprintf(out, " on %s", lock);
+	}
 	if (e->kind != LC_KIND_MUTEX && e->kind < LC_NKINDS) /* a mutex is what one expects */
 		fprintf(out, " (%s)", names_kind(e->kind));
 	fprintf(out, " in %" PRId64 " %s", e->value[PROF_CONTENTIONS], words[view].events);
@@ -438,7 +445,8 @@ static void print_entry_head(const struct profile *p, const struct entry *e, int
 	fprintf(out, "%s\n", s->flags & LC_BUCKET_TIMEDOUT ? ", timed out" : "");
 }
 
-static void top_stacks(const struct profile *p, int view, int top, int64_t total, FILE *out)
+static void top_stacks(const struct profile *p, const struct report_names *rn, int view, int top,
+                       int64_t total, FILE *out)
 {
 	size_t n;
 	struct entry *e = stack_entries(p, view, &n);
@@ -450,7 +458,7 @@ static void top_stacks(const struct profile *p, int view, int top, int64_t total
 		if ((int)i >= top && !report_is_uncharged(p, s))
 			continue;
 		print_entry_head(p, &e[i], view, i + 1, total, out);
-		print_stack(p, s, out);
+		print_stack(p, rn, s, out);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(e[i].key);
@@ -470,7 +478,8 @@ static void view_totals(const struct profile *p, int view, int64_t *count, int64
 	}
 }
 
-static void view_section(const struct report_input *in, int view, FILE *out)
+static void view_section(const struct report_input *in, const struct report_names *rn, int view,
+                         FILE *out)
 {
 	const struct profile *p = in->profile;
 	int64_t count, total;
@@ -482,8 +491,8 @@ static void view_section(const struct report_input *in, int view, FILE *out)
 		fprintf(out, "  nothing was recorded in this view\n");
 		return;
 	}
-	top_functions(p, view, in->top, total, out);
-	top_stacks(p, view, in->top, total, out);
+	top_functions(p, rn, view, in->top, total, out);
+	top_stacks(p, rn, view, in->top, total, out);
 }
 
 static void header_all(const struct report_input *in, FILE *out)
@@ -553,12 +562,16 @@ void report_text_write(const struct report_input *in, FILE *out)
 		fprintf(out, "\nno lock contention was recorded\n");
 		return;
 	}
+	struct report_names rn;
+	if (report_names_build(&rn, p) != 0)
+		return;
 	if (in->view < 0) {
-		view_section(in, LC_VIEW_WAIT, out);
-		view_section(in, LC_VIEW_HOLDER, out);
+		view_section(in, &rn, LC_VIEW_WAIT, out);
+		view_section(in, &rn, LC_VIEW_HOLDER, out);
 	} else {
-		view_section(in, in->view, out);
+		view_section(in, &rn, in->view, out);
 	}
+	report_names_free(&rn);
 	report_locks_write(in, out);
 	names_note(p, out);
 }
