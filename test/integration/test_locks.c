@@ -4,7 +4,9 @@
  * A lock that is a global or static is named by its ELF symbol (plus an
  * offset inside an array), any other by its address and the function that
  * made it (its pthread_mutex_init), or with LOCKCONTEND=inits=0 the
- * function that first waited for it.  The fixtures contend known locks for known times;
+ * function that first waited for it, past the program's lock wrappers
+ * (lock_makers.cpp: a wrapper class, an init function, static
+ * initialisers, overloads).  The fixtures contend known locks for known times;
  * the text report's lock table must name each one, with its contentions
  * and wait (within 10% of what the program measured), its failed trylocks
  * and timed-out timedlocks, per lock; pprof output carries "lock" and
@@ -228,6 +230,85 @@ Test(locks, pprof_tagfocus_keeps_one_lock)
 	cr_assert(s && sscanf(s, "Showing nodes accounting for %lluns", &ns) == 1, "%s", top);
 	harness_assert_near(ns, l.waited[0], 0.10, "-tagfocus=lock=cache_lock: the delay left");
 	free(top);
+}
+
+/* ---- heap locks: where they were made ------------------------------------------------ */
+
+/* The line of the text report's lock details that starts with `what` under
+ * the lock named `name` (malloc'd), or NULL. */
+static char *detail_line(const char *report, const char *name, const char *what)
+{
+	char head[300];
+	snprintf(head, sizeof(head), "\n  %s, ", name);
+	const char *s = strstr(report, head);
+	if (!s)
+		return NULL;
+	for (s = strchr(s + 1, '\n'); s && strncmp(s + 1, "    ", 4) == 0; s = strchr(s + 1, '\n')) {
+		const char *t = s + 1 + strspn(s + 1, " ");
+		if (strncmp(t, what, strlen(what)) == 0)
+			return strndup(s + 1, strcspn(s + 1, "\n"));
+	}
+	return NULL;
+}
+
+/* The address on the fixture's line "key 0x...". */
+static unsigned long long out_addr(const char *out, const char *key)
+{
+	unsigned long long addr = 0;
+	size_t n = strlen(key);
+	for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, key, n) == 0 && l[n] == ' ' && sscanf(l + n, " %llx", &addr) == 1)
+			return addr;
+	cr_assert_fail("no line '%s 0x...' in:\n%s", key, out);
+	return 0;
+}
+
+/* lock_makers.cpp: locks of a wrapper class are named by the constructor
+ * of what holds them, locks made by an init function by that function, the
+ * same whatever wrapper waits on them; locks made by a static initialiser,
+ * or whose init site was destroyed with them, by their first waiter past
+ * the wrapper; two overloads keep their parameters in the one-line stacks. */
+Test(locks, heap_locks_are_named_where_they_were_made)
+{
+	static const struct {
+		const char *key, *how;
+	} want[] = {
+	    {"cache", "made in Cache::Cache()"},
+	    {"registry", "made in Registry::Registry()"},
+	    {"table0", "made in table_init(Table*)"},
+	    {"table1", "made in table_init(Table*)"},
+	    {"hits", "first contended in bump_hits()"},
+	    {"misses", "first contended in bump_misses()"},
+	    {"recycled", "first contended in bump_recycled()"},
+	};
+	char dump[PATH_MAX], name[256];
+	struct run_result r, t;
+	harness_profile("lock_makers", (const char *[]){"20", NULL}, "", 30, &r, dump);
+	text_report(dump, &t);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(name, sizeof(name), "%#llx (%s)", out_addr(r.out, want[i].key), want[i].how);
+		struct lock_row row;
+		cr_expect(lock_row(t.out, name, &row), "no row for '%s' in:\n%s", name, t.out);
+		cr_expect_eq(row.contentions, 1, "%s", name);
+	}
+	for (int i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "%#llx (%s)", out_addr(r.out, want[i].key), want[i].how);
+		char *line = detail_line(t.out, name, "top waiter");
+		cr_assert(line, "no top waiter of %s in:\n%s", name, t.out);
+		cr_expect(strstr(line, i ? "  wait_on(Registry&) (lock_makers.cpp:"
+		                         : "  wait_on(Cache&) (lock_makers.cpp:"),
+		          "an overload without its parameters, or a wrapper first: %s", line);
+		free(line);
+	}
+	for (const char *l = strstr(t.out, "    top waiter"); l; l = strstr(l + 1, "    top waiter")) {
+		const char *frame = strstr(l, " waits ");
+		cr_assert(frame, "%.*s", (int)strcspn(l, "\n"), l);
+		frame += strlen(" waits ") + strspn(frame + strlen(" waits "), " ");
+		cr_expect(strncmp(frame, "Mutex::", 7) != 0 && strncmp(frame, "Counter::", 9) != 0,
+		          "a wrapper first in a one-line stack: %.*s", (int)strcspn(l, "\n"), l);
+	}
+	harness_result_free(&t);
+	harness_result_free(&r);
 }
 
 /* ---- per-lock counters -------------------------------------------------------------- */
