@@ -6,7 +6,7 @@
 # Variables from run.sh: lc (library path), standin (1 when lc is the
 # forwarding library), lc_rwlock (0 when lc does not define
 # pthread_rwlock_rdlock), rounds, cont_repeat, unc_repeat, unc_pairs, cont_pairs, cont_cs,
-# cont_out, stack_paths, sections (which of "locks" and "sym" ran), sym_bin
+# cont_out, stack_paths, init_pairs, sections (which of "locks", "init" and "sym" ran), sym_bin
 # (the binary test 5 symbolized), sym_tool (SYMBOLIZE, the symbolizer if not the default) and
 # sym_skip (why test 5 did not run, or "").
 #
@@ -291,6 +291,22 @@ function section_symbolize(    a, ok, rss_lc, rss_eu, want, got, tol) {
 		row("  ?? in the reference", sprintf("%d names", val["symcheck", "lc", "unknown", 1]))
 }
 
+# 6. init + destroy pairs: none, lc (each init notes its stack), lc inits=0.
+# No goal: an init is rare in real programs; the rows say what one costs.
+function section_init(    a) {
+	printf "\n6. making locks: pthread_mutex_init + destroy, 1 thread, %d pairs a run,\n", init_pairs
+	printf "   %d runs a configuration: ns/pair\n", rounds * unc_repeat
+	stat("unc_init", "none", "ns_per_pair"); row("none", fig("%.1f"))
+	stat("unc_init", "lc", "ns_per_pair"); a = fig("%.1f")
+	ratio("unc_init", "lc", "none", "ns_per_pair"); row("lc (init sites on)", a, "lc/none  " rfig())
+	stat("unc_init", "lcni", "ns_per_pair"); a = fig("%.1f")
+	ratio("unc_init", "lcni", "none", "ns_per_pair"); row("lc inits=0", a, "lc/none  " rfig())
+	ratio("unc_init", "lc", "lcni", "ns_per_pair")
+	row("lc/lc inits=0", rfig(), "(what noting init sites costs)")
+	if (warned("unc_init", "lc") + warned("unc_init", "lcni"))
+		printf "   WARNING: lockcontend ignored LOCKCONTEND keys in some of these runs\n"
+}
+
 function growth(cfg,    s) {
 	stat("stacks", cfg, "rss_start_kb"); s = M
 	stat("stacks", cfg, "rss_end_kb")
@@ -321,6 +337,8 @@ END {
 		section_perturbation(4)
 		section_memory()
 	}
+	if (index(" " sections " ", " init ") > 0)
+		section_init()
 	if (index(" " sections " ", " sym ") > 0)
 		section_symbolize()
 }

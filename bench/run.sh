@@ -13,8 +13,10 @@
 #        UNC_REPEAT=3          the same for test 1 (both kinds of pair): its runs are
 #                              short, and its goals only 15% away from 1
 #        UNC_PAIRS=20000000 CONT_PAIRS=2000000 CONT_CS=4 CONT_OUT=16 STACK_PATHS=10000
-#        SECTIONS="locks sym"  what to run: locks = tests 1-4 (the preload), sym = test 5
-#                              (the symbolizer); SECTIONS=sym alone takes about 45 s
+#        INIT_PAIRS=200000     test 6's init + destroy pairs a run
+#        SECTIONS="locks sym init"  what to run: locks = tests 1-4 (the preload), sym = test 5
+#                              (the symbolizer), init = test 6 (making locks); SECTIONS=sym
+#                              alone takes about 45 s
 #        SYM_BIN=PATH          the binary test 5 symbolizes; default the compiler's
 #                              libasan.so (`gcc -print-file-name=libasan.so`)
 #        SYM_STACKS=10000 SYM_DEPTH=20 SYM_ADDRS=2500 (distinct return addresses)
@@ -40,7 +42,8 @@ UNC_REPEAT=${UNC_REPEAT:-3}
 CONT_CS=${CONT_CS:-4}
 CONT_OUT=${CONT_OUT:-16}
 STACK_PATHS=${STACK_PATHS:-10000}
-SECTIONS=${SECTIONS:-locks sym}
+SECTIONS=${SECTIONS:-locks sym init}
+INIT_PAIRS=${INIT_PAIRS:-200000}
 SYM_STACKS=${SYM_STACKS:-10000}
 SYM_DEPTH=${SYM_DEPTH:-20}
 SYM_ADDRS=${SYM_ADDRS:-2500}
@@ -88,6 +91,7 @@ bench_run() {
 	lc0) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=holder=0,hold=0,out=$dir/lc.dump") ;;
 	lc1) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=rate=1,stacks=1,out=$dir/lc.dump") ;;
 	lc100) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=rate=100,out=$dir/lc.dump") ;;
+	lcni) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=inits=0,out=$dir/lc.dump") ;;
 	*) die "unknown configuration $cfg" ;;
 	esac
 	mkdir -p "$dir"
@@ -151,6 +155,20 @@ bench_round() {
 	done
 	for c in none lc1; do
 		bench_run "$r" stacks "$c" "$B/manystacks" "$STACK_PATHS"
+	done
+}
+
+# ---- 6. making locks -----------------------------------------------------------
+# pthread_mutex_init + pthread_mutex_destroy, one thread (uncontended.c init):
+# none, lc (defaults: each init notes its stack) and lcni (inits=0: forwarded
+# only), back to back, UNC_REPEAT times a round.
+init_round() {
+	local r=$1 rep slot c
+	for ((rep = 1; rep <= UNC_REPEAT; rep++)); do
+		slot=$(((r - 1) * UNC_REPEAT + rep))
+		for c in none lc lcni; do
+			bench_run "$slot" unc_init "$c" "$B/uncontended" init "$INIT_PAIRS"
+		done
 	done
 }
 
@@ -308,6 +326,13 @@ main() {
 			bench_round "$r"
 		done
 	fi
+	if [[ " $SECTIONS " == *" init "* ]]; then
+		[[ -n $lc ]] || lc=$(lc_resolve)
+		for ((r = 1; r <= ROUNDS; r++)); do
+			echo "run.sh: test 6, round $r/$ROUNDS ($((SECONDS - start)) s)" >&2
+			init_round "$r"
+		done
+	fi
 	if [[ " $SECTIONS " == *" sym "* ]]; then
 		sym_section
 	fi
@@ -316,6 +341,7 @@ main() {
 		-v lc_rwlock="$lc_rwlock" \
 		-v unc_pairs="$UNC_PAIRS" -v cont_pairs="$CONT_PAIRS" -v cont_cs="$CONT_CS" \
 		-v cont_out="$CONT_OUT" -v stack_paths="$STACK_PATHS" -v sections="$SECTIONS" \
+		-v init_pairs="$INIT_PAIRS" \
 		-v sym_bin="${sym_bin:-}" -v sym_skip="$sym_skip" -v sym_tool="${SYMBOLIZE:-}" \
 		-f "$here/report.awk" "$raw"
 	echo "($((SECONDS - start)) s; raw lines in $raw)"

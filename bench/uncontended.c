@@ -1,9 +1,12 @@
 /*
  * uncontended.c — cost of an uncontended lock/unlock pair, one thread.
  *
- * usage: uncontended mutex|rdlock [PAIRS]          (default 20,000,000)
+ * usage: uncontended mutex|rdlock|init [PAIRS]     (default 20,000,000)
  *   mutex:  pthread_mutex_lock + pthread_mutex_unlock
  *   rdlock: pthread_rwlock_rdlock + pthread_rwlock_unlock (a read lock)
+ *   init:   pthread_mutex_init + pthread_mutex_destroy (what a program pays
+ *           for making locks: lockcontend notes each init's stack; run it
+ *           with fewer pairs, an unwind is microseconds)
  * prints: uncontended kind=K pairs=N segments=S ns_per_pair=X ns_per_pair_mean=Y
  *
  * This is the path every program pays for on every lock once a profiler is
@@ -41,6 +44,17 @@ static void uncontended_mutex(long pairs)
 	}
 }
 
+static pthread_mutex_t made;
+
+static void uncontended_init(long pairs)
+{
+	for (long i = 0; i < pairs; i++) {
+		pthread_mutex_init(&made, NULL);
+		counter++;
+		pthread_mutex_destroy(&made);
+	}
+}
+
 static void uncontended_rdlock(long pairs)
 {
 	for (long i = 0; i < pairs; i++) {
@@ -52,11 +66,14 @@ static void uncontended_rdlock(long pairs)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || (strcmp(argv[1], "mutex") && strcmp(argv[1], "rdlock"))) {
-		fprintf(stderr, "usage: %s mutex|rdlock [PAIRS]\n", argv[0]);
+	if (argc < 2 || (strcmp(argv[1], "mutex") && strcmp(argv[1], "rdlock") &&
+	                 strcmp(argv[1], "init"))) {
+		fprintf(stderr, "usage: %s mutex|rdlock|init [PAIRS]\n", argv[0]);
 		return 2;
 	}
-	void (*loop)(long) = strcmp(argv[1], "mutex") ? uncontended_rdlock : uncontended_mutex;
+	void (*loop)(long) = !strcmp(argv[1], "mutex")    ? uncontended_mutex
+	                     : !strcmp(argv[1], "rdlock") ? uncontended_rdlock
+	                                                  : uncontended_init;
 	long pairs = bench_arg(argc, argv, 2, 20000000);
 	long per = (pairs + UNC_SEGMENTS - 1) / UNC_SEGMENTS;
 	uint64_t best = UINT64_MAX, total = 0;
