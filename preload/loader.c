@@ -94,7 +94,7 @@ uint32_t loader_unwind(struct loader *l, struct lc_tls *t, uintptr_t *pcs, uint3
 	if (locked)
 		atomic_fetch_add(&l->locked_unwinders, 1);
 	if (!locked || atomic_load(&l->phdr_callers) == 0)
-		n = unwind_capture(pcs, depth, truncated);
+		n = unwind_capture(pcs, depth, t->stack_hi, truncated);
 	if (locked)
 		atomic_fetch_sub(&l->locked_unwinders, 1);
 	loader_leave(l, t, &s);

@@ -33,6 +33,7 @@
 #include "core.h"
 #include "lifecycle.h"
 #include "stackroom.h"
+#include "unwind.h"
 
 __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));
 
@@ -171,16 +172,22 @@ void recorder_phdr_leave(struct lc_tls *t)
 }
 
 /* The module map, refreshed in a loader stretch (above); its entries are
- * published in order, so no handler may stop us halfway either. */
+ * published in order, so no handler may stop us halfway either.  A module
+ * gone (the epoch moved) takes the unwinder's cached frame rules with it:
+ * another object may be loaded at its address. */
 void recorder_refresh(uint64_t final_wait_ns)
 {
 	struct loader_stretch st;
 	if (!loader_enter(&core.loader, &lc_tls, true, &st))
 		return;
+	_Atomic uint32_t *epoch = live_u32(&core.live->epoch);
+	uint32_t before = atomic_load(epoch);
 	if (final_wait_ns)
 		modmap_refresh_final(&core.modmap, final_wait_ns);
 	else
 		modmap_refresh(&core.modmap);
+	if (atomic_load(epoch) != before)
+		unwind_forget();
 	loader_leave(&core.loader, &lc_tls, &st);
 }
 
