@@ -48,7 +48,7 @@ struct core {
 	struct modmap modmap;
 	struct lockstate locks;
 	struct pfile file;        /* the profile, written in place */
-	struct loader loader;     /* our calls into libunwind and the loader */
+	struct loader loader;     /* our calls into the loader (loader.h) */
 	struct lc_rec_meta *meta; /* its META record */
 	struct lc_rec_live *live; /* its LIVE record */
 	char path[PFILE_PATH_MAX];

@@ -12,8 +12,9 @@
  * for both and notes them.  Noted events are settled and published
  * (account.h's three stages) before the thread's next event, publishing
  * only while it holds no mutex; at its exit; or by the end (collect.c).
- * Stacks are taken through loader.h's rules; the module map learns a new
- * object before the first bucket that points into it is published.
+ * Stacks are taken lock-free (unwind.h); the module map learns a new
+ * object before the first bucket that points into it is published, under
+ * loader.h's rules.
  *
  * Everything here runs inside the guard (tls.h) and preserves errno; a
  * signal handler that jumps out of a wait, or out of our own work, is
@@ -157,7 +158,7 @@ static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint6
 	recorder_leave(sl);
 }
 
-/* Around an application's dl_iterate_phdr (loader.h's phdr rules).  A
+/* Around an application's dl_iterate_phdr (loader.h's phdr rule).  A
  * child made without fork's handlers inherited the count: its own profile
  * (lifecycle_adopt) starts it at zero. */
 void recorder_phdr_enter(struct lc_tls *t)
@@ -178,7 +179,7 @@ void recorder_phdr_leave(struct lc_tls *t)
 void recorder_refresh(uint64_t final_wait_ns)
 {
 	struct loader_stretch st;
-	if (!loader_enter(&core.loader, &lc_tls, true, &st))
+	if (!loader_enter(&core.loader, &lc_tls, &st))
 		return;
 	_Atomic uint32_t *epoch = live_u32(&core.live->epoch);
 	uint32_t before = atomic_load(epoch);
@@ -440,9 +441,8 @@ static void recorder_hold_start(struct lc_tls *t, const void *lock, uint32_t kin
 
 void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 {
-	/* Our own locking (the unwinder's, the loader's) must not count:
-	 * around the places it happens, the countdown is put back as it was
-	 * (loader_enter, loader_leave); elsewhere, look at the next
+	/* A lock taken inside our own work (a signal handler's, on top of
+	 * it) is not the program's section to time: look at the next
 	 * acquisition. */
 	if (t->guard) {
 		t->hold_next = 1;
