@@ -63,9 +63,10 @@ static size_t unwind_slot(uintptr_t pc)
 static void unwind_rule(uintptr_t pc, struct cfi_rule *r)
 {
 	size_t i = unwind_slot(pc);
+	/* A rule stored after a writer claimed the slot (released, acquired
+	 * here) shows the second look the claim. */
 	if (atomic_load_explicit(&cache[i].pc, memory_order_acquire) == pc) {
-		uint64_t v = atomic_load_explicit(&cache[i].rule, memory_order_relaxed);
-		atomic_thread_fence(memory_order_acquire);
+		uint64_t v = atomic_load_explicit(&cache[i].rule, memory_order_acquire);
 		if (atomic_load_explicit(&cache[i].pc, memory_order_relaxed) == pc) {
 			unwind_unpack(v, r);
 			return;
@@ -76,8 +77,7 @@ static void unwind_rule(uintptr_t pc, struct cfi_rule *r)
 	if (seen == UNWIND_BUSY ||
 	    !atomic_compare_exchange_strong(&cache[i].pc, &seen, (uint64_t)UNWIND_BUSY))
 		return; /* another writer has it: do without */
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&cache[i].rule, unwind_pack(r), memory_order_relaxed);
+	atomic_store_explicit(&cache[i].rule, unwind_pack(r), memory_order_release);
 	atomic_store_explicit(&cache[i].pc, pc, memory_order_release);
 }
 
