@@ -6,7 +6,7 @@
  * refresh (modmap.h): it takes the loader's lock, which glibc does not
  * reset in a fork child, and an application's dl_iterate_phdr holds that
  * lock while its callback runs — a callback that may wait for a mutex.
- * Unwinding takes neither lock (unwind.h: frames are found with
+ * Unwinding takes no lock at all (unwind.h: frames are found with
  * _dl_find_object, lock-free), so it is fenced by nothing here but the
  * unsafe child below; it may run in a callback and with mutexes held.
  *
