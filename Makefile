@@ -21,12 +21,17 @@ BASEFLAGS := -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE
 # slower or faster as the link moved them (bench: lc/fwd 1.02-1.03x after
 # recorder.c was split in six, 0.97x aligned, as before the split).
 PRELOAD_FLAGS := $(BASEFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec -falign-functions=64
-PRELOAD_LIBS  := -lunwind -ldl -lm -pthread
+PRELOAD_LIBS  := -ldl -lm -pthread
+# The library carries its own copy of libgcc's unwinder (libgcc_eh.a), kept
+# hidden by exports.map: no frames are ever registered with it, so it never
+# takes a lock (preload/unwind.h).  Only the library: an executable linked so
+# would export that copy to the program's C++ runtime.
+PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 
-DEB_PACKAGES := gcc make binutils libc6-dev libunwind-dev libelf-dev libdw-dev zlib1g-dev \
+DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14
 
-PRELOAD_CORE := text arena config stash pfile stacktab slots initsite lockstate modmap unwind stackroom loader account recorder collect lifecycle dumpwrite real
+PRELOAD_CORE := text arena config stash pfile stacktab slots initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
@@ -59,7 +64,7 @@ $(BUILD)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(BUILD)
 	$(CC) $(PRELOAD_FLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/liblockcontend.so: $(PRELOAD_OBJS) preload/exports.map
-	$(CC) -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -o $@ $(PRELOAD_OBJS) $(PRELOAD_LIBS)
+	$(CC) -shared -Wl,--version-script=preload/exports.map -Wl,-z,now -o $@ $(PRELOAD_OBJS) $(PRELOAD_SO_LIBS)
 
 $(BUILD)/libpreloadcore.a: $(CORE_OBJS)
 	ar rcs $@ $^
@@ -262,11 +267,11 @@ $(TSAN_DIR)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(TSA
 
 $(ASAN_DIR)/liblockcontend.so: $(ASAN_PRELOAD_OBJS) preload/exports.map
 	$(SAN_CC) -shared $(ASAN_FLAGS) -Wl,--version-script=preload/exports.map -Wl,-z,now -o $@ \
-	  $(ASAN_PRELOAD_OBJS) $(PRELOAD_LIBS)
+	  $(ASAN_PRELOAD_OBJS) $(PRELOAD_SO_LIBS)
 
 $(TSAN_DIR)/liblockcontend.so: $(TSAN_PRELOAD_OBJS) preload/exports.map
 	$(SAN_CC) -shared $(TSAN_FLAGS) -Wl,--version-script=preload/exports.map -Wl,-z,now -o $@ \
-	  $(TSAN_PRELOAD_OBJS) $(PRELOAD_LIBS)
+	  $(TSAN_PRELOAD_OBJS) $(PRELOAD_SO_LIBS)
 
 $(ASAN_DIR)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(ASAN_DIR)/symbolize
 	$(SAN_CC) $(BASEFLAGS) $(ASAN_FLAGS) -c $< -o $@

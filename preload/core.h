@@ -52,7 +52,7 @@ struct core {
 	struct account_books books; /* tab, locks, modmap, cfg.stacks: account.h */
 	struct initsite inits;      /* where the program's locks were made */
 	struct pfile file;          /* the profile, written in place */
-	struct loader loader;       /* our calls into libunwind and the loader */
+	struct loader loader;       /* our calls into the loader (loader.h) */
 	struct lc_rec_meta *meta;   /* its META record */
 	struct lc_rec_live *live;   /* its LIVE record */
 	char path[PFILE_PATH_MAX];

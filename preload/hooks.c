@@ -23,7 +23,7 @@
  * mutex whose owner died or that is not recoverable, is sent straight to
  * the real function (robust_special).  The recorder preserves errno.
  *
- * Inside the recursion guard (libunwind, dl_iterate_phdr, a signal handler
+ * Inside the recursion guard (dlsym, dl_iterate_phdr, a signal handler
  * that interrupted our own work) a contended lock is timed and charged to
  * the sentinel; the held count is kept in step either way, since the guard
  * cannot change between a thread's lock and its unlock of the same mutex.
@@ -383,15 +383,15 @@ int hooks_mutex_unlock(pthread_mutex_t *m)
 }
 
 /* Not a lock, but it takes the loader's: a thread inside an application's
- * callback must not unwind, and threads holding mutexes must not be
- * unwinding while it runs (loader.h, the phdr rules).
- * Calls from lockcontend's own work (libunwind, the module map) are inside
- * the guard and go straight through, with signals blocked (quiet.h). */
+ * callback must not refresh the module map, and fork's drain is short
+ * while one runs (loader.h, the phdr rule, the fork gate).
+ * Calls from lockcontend's own work (the module map) are inside the guard
+ * and go straight through, with signals blocked (quiet.h). */
 EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), void *data)
 {
 	struct lc_tls *t = &lc_tls;
 	if (t->guard) {
-		/* ours (libunwind's, the module map's): no handler may stop us
+		/* ours (the module map's): no handler may stop us
 		 * while we hold the loader's lock (quiet.h) */
 		struct quiet q;
 		quiet_enter(&q, true);

@@ -1,5 +1,5 @@
 /*
- * loader.c — the phdr rules and the fork gate (see loader.h).
+ * loader.c — the phdr rule and the fork gate (see loader.h).
  *
  * Lock-free counters and one futex word; every wait bounded.  Called inside
  * the recursion guard, from any thread, and from signal handlers (whose own
@@ -14,11 +14,6 @@
 void loader_phdr_enter(struct loader *l, struct lc_tls *t)
 {
 	atomic_fetch_add(&l->phdr_callers, 1);
-	/* an unwinder blocks signals and takes microseconds; bounded all the
-	 * same (docs/safety.md: every wait of ours ends) */
-	uint64_t deadline = 0;
-	while (atomic_load(&l->locked_unwinders) && clock_wait_turn(&deadline, LOADER_GATE_WAIT_NS))
-		;
 	t->in_phdr++;
 }
 
@@ -52,61 +47,45 @@ static bool loader_gate_open(struct loader *l)
 	}
 }
 
-bool loader_enter(struct loader *l, struct lc_tls *t, bool signals, struct loader_stretch *s)
+bool loader_enter(struct loader *l, struct lc_tls *t, struct loader_stretch *s)
 {
 	if (l->unsafe)
 		return false;
 	for (;;) {
 		if (!loader_gate_open(l))
 			return false;
-		quiet_enter(&s->q, signals);
+		quiet_enter(&s->q, true);
 		atomic_fetch_add(&l->users, 1);
 		t->loader_cancel = s->q.cancel;
 		t->in_loader = 1;
 		if (!atomic_load(&l->fork_gate))
-			break;
+			return true;
 		t->in_loader = 0;
 		atomic_fetch_sub(&l->users, 1);
 		quiet_leave(&s->q);
 	}
-	s->hold_next = t->hold_next;
-	return true;
 }
 
 void loader_leave(struct loader *l, struct lc_tls *t, struct loader_stretch *s)
 {
-	t->hold_next = s->hold_next;
 	t->in_loader = 0;
 	atomic_fetch_sub(&l->users, 1);
 	quiet_leave(&s->q);
 }
 
-uint32_t loader_unwind(struct loader *l, struct lc_tls *t, uintptr_t *pcs, uint32_t depth,
-                       bool *truncated)
+uint32_t loader_unwind(const struct loader *l, const struct lc_tls *t, uintptr_t *pcs,
+                       uint32_t depth, bool *truncated)
 {
-	bool locked = lc_held(t) > 0;
-	struct loader_stretch s;
-	uint32_t n = 0;
 	*truncated = false;
-	/* holding a mutex, an application's dl_iterate_phdr may wait for us */
-	if (t->in_phdr || !loader_enter(l, t, locked, &s))
-		return 0;
-	if (locked)
-		atomic_fetch_add(&l->locked_unwinders, 1);
-	if (!locked || atomic_load(&l->phdr_callers) == 0)
-		n = unwind_capture(pcs, depth, truncated);
-	if (locked)
-		atomic_fetch_sub(&l->locked_unwinders, 1);
-	loader_leave(l, t, &s);
-	return n;
+	return l->unsafe ? 0 : unwind_capture(pcs, depth, t->stack_hi, truncated);
 }
 
 /* The forking thread's own stretch (a signal handler that forks from
  * inside it) is not waited for: in the child that thread returns into it
  * and finishes it, holding whatever it held.  The others are, a short
- * while if an application thread is inside dl_iterate_phdr (an unwinder
- * may be waiting for the loader's lock, and its holder for us: loader.h),
- * longer otherwise (an unwinder preempted on a loaded machine). */
+ * while if an application thread is inside dl_iterate_phdr (a refresh may
+ * be waiting for the loader's lock, and its holder for us: loader.h),
+ * longer otherwise (a refresh preempted on a loaded machine). */
 void loader_fork_prepare(struct loader *l, const struct lc_tls *t)
 {
 	int self = t->in_loader;
@@ -130,15 +109,14 @@ void loader_fork_parent(struct loader *l)
 	sys_futex_wake(&l->fork_turn);
 }
 
-/* Other threads of the parent were unwinding, inside dl_iterate_phdr, or
+/* Other threads of the parent were refreshing, inside dl_iterate_phdr, or
  * preparing forks: in the child they are not, and their counts would make
- * phdr callers and the gate wait for nothing.  One that was inside
- * libunwind or the loader left its lock taken here for good; the calling
- * thread's own stretch (it forked from a handler) goes on and ends. */
+ * the gate wait for nothing.  One that was inside the loader left its lock
+ * taken here for good; the calling thread's own stretch (it forked from a
+ * handler) goes on and ends. */
 void loader_fork_child(struct loader *l, const struct lc_tls *t)
 {
 	int self = t->in_loader;
-	atomic_store(&l->locked_unwinders, 0);
 	atomic_store(&l->phdr_callers, t->in_phdr ? 1 : 0);
 	if (atomic_load(&l->users) > self)
 		l->unsafe = true;

@@ -5,13 +5,12 @@
  * A thread that other threads may wait for must not be stopped halfway by
  * the program: a collector's suspend handler that sleeps until the world
  * restarts, a handler that siglongjmps away, pthread_cancel.  Cancellation
- * is turned off in every stretch of ours that calls out (libunwind, the
- * loader): cheap, no system call.  Asynchronous signals are blocked only
- * where someone may wait for us — inside the loader's dl_iterate_phdr (its
- * lock), an unwind made while holding a mutex (loader.h's phdr rules),
- * the module map's ordered publication — because blocking costs two
- * rt_sigprocmask calls, about 2 us here.  libunwind blocks them itself
- * while it holds its own cache lock.  Synchronous signals (a fault in our
+ * is turned off in every stretch of ours that calls out to the loader:
+ * cheap, no system call.  Asynchronous signals are blocked only where
+ * someone may wait for us — inside the loader's dl_iterate_phdr (its lock)
+ * and the module map's ordered publication — because blocking costs two
+ * rt_sigprocmask calls, about 2 us here; an unwind takes no lock
+ * (unwind.h) and is not blocked.  Synchronous signals (a fault in our
  * code) still arrive: blocking them would only turn a crash into a silent
  * kill.  Signals that arrive meanwhile are delivered when the stretch ends.
  */

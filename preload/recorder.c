@@ -13,8 +13,9 @@
  * (account.h's three stages) before the thread's next event — a thread
  * that holds a mutex publishes only stacks the module map covers — at its
  * exit, or by the end (collect.c).
- * Stacks are taken through loader.h's rules; the module map learns a new
- * object before the first bucket that points into it is published.
+ * Stacks are taken lock-free (unwind.h); the module map learns a new
+ * object before the first bucket that points into it is published, under
+ * loader.h's rules.
  *
  * Everything here runs inside the guard (tls.h) and preserves errno; a
  * signal handler that jumps out of a wait, or out of our own work, is
@@ -34,6 +35,7 @@
 #include "core.h"
 #include "lifecycle.h"
 #include "stackroom.h"
+#include "unwind.h"
 
 __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));
 
@@ -162,7 +164,7 @@ static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint6
 	recorder_leave(sl);
 }
 
-/* Around an application's dl_iterate_phdr (loader.h's phdr rules).  A
+/* Around an application's dl_iterate_phdr (loader.h's phdr rule).  A
  * child made without fork's handlers inherited the count: its own profile
  * (lifecycle_adopt) starts it at zero. */
 void recorder_phdr_enter(struct lc_tls *t)
@@ -177,16 +179,22 @@ void recorder_phdr_leave(struct lc_tls *t)
 }
 
 /* The module map, refreshed in a loader stretch (above); its entries are
- * published in order, so no handler may stop us halfway either. */
+ * published in order, so no handler may stop us halfway either.  A module
+ * gone (the epoch moved) takes the unwinder's cached frame rules with it:
+ * another object may be loaded at its address. */
 void recorder_refresh(uint64_t final_wait_ns)
 {
 	struct loader_stretch st;
-	if (!loader_enter(&core.loader, &lc_tls, true, &st))
+	if (!loader_enter(&core.loader, &lc_tls, &st))
 		return;
+	_Atomic uint32_t *epoch = live_u32(&core.live->epoch);
+	uint32_t before = atomic_load(epoch);
 	if (final_wait_ns)
 		modmap_refresh_final(&core.modmap, final_wait_ns);
 	else
 		modmap_refresh(&core.modmap);
+	if (atomic_load(epoch) != before)
+		unwind_forget();
 	loader_leave(&core.loader, &lc_tls, &st);
 }
 
@@ -443,9 +451,8 @@ static void recorder_hold_start(struct lc_tls *t, const void *lock, uint32_t kin
 
 void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 {
-	/* Our own locking (the unwinder's, the loader's) must not count:
-	 * around the places it happens, the countdown is put back as it was
-	 * (loader_enter, loader_leave); elsewhere, look at the next
+	/* A lock taken inside our own work (a signal handler's, on top of
+	 * it) is not the program's section to time: look at the next
 	 * acquisition. */
 	if (t->guard) {
 		t->hold_next = 1;

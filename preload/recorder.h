@@ -30,8 +30,8 @@
  *
  * Per-thread state is in TLS (initial-exec) and in an arena slot (slots.h).
  * Everything the recorder does runs inside lc_tls.guard, so pthread calls
- * made by libunwind, the loader or a signal handler meanwhile go straight to
- * glibc; contention they meet is timed and charged to the sentinel
+ * made meanwhile (by dlsym, or a signal handler on top of us) go straight
+ * to glibc; contention they meet is timed and charged to the sentinel
  * (LC_LOST_REENTRANT), never recorded as an application stack.
  */
 #ifndef LOCKCONTEND_RECORDER_H
@@ -138,7 +138,7 @@ void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns);
 
 uint64_t recorder_now(void);
 
-/* Around an application's dl_iterate_phdr (loader.h's phdr rules). */
+/* Around an application's dl_iterate_phdr (loader.h's phdr rule). */
 void recorder_phdr_enter(struct lc_tls *t);
 void recorder_phdr_leave(struct lc_tls *t);
 

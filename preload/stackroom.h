@@ -1,11 +1,12 @@
 /*
  * stackroom.h — how much stack a thread has left, before we unwind on it.
  *
- * Unwinding takes several KiB of stack (libunwind: about 5 KiB once warm,
- * 7.7 KiB the first time in a process), on top of whatever the program has
- * used when it calls a lock.  A thread made with a small stack (16 KiB is
- * allowed) that already used half of it would die of SIGSEGV inside the
- * unwinder.  So every thread's stack bounds are known before it records:
+ * Unwinding takes a few KiB of stack (unwind.h: the walk under 1 KiB,
+ * libgcc's unwinder 1.3 KiB, 4.5 KiB when its first call also resolves
+ * lazily bound symbols, which the library, linked -z now, never does), on
+ * top of whatever the program has used when it calls a lock.  A thread
+ * made with a small stack (16 KiB is allowed) that already used most of
+ * it would die of SIGSEGV inside the unwinder.  So every thread's stack bounds are known before it records:
  *   - the main thread's, at start-up: the top the kernel gave it
  *     (__libc_stack_end) and RLIMIT_STACK below it;
  *   - every thread made by pthread_create or thrd_create, as it starts:
@@ -28,8 +29,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Measured (libunwind 1.6, x86-64): 7.7 KiB at most for unw_backtrace,
- * our frames above it, and a margin. */
+/* Measured (x86-64, painting the stack): 2.1 KiB at most below the
+ * caller of unwind_capture, walk or libgcc (test_unwind holds it to half
+ * of this); 10 KiB, set when libunwind needed 7.7, leaves our frames above
+ * it a wide margin. */
 #define STACKROOM_UNWIND (10 * 1024)
 
 #include <pthread.h>

@@ -8,9 +8,9 @@
  * (loader.c) and the stack bounds (stackroom.c).
  *
  * The guard: every piece of lockcontend's own work runs with guard > 0,
- * so a pthread call made meanwhile — by libunwind, the loader, dlsym, or a
- * signal handler on top of us — goes straight to glibc and is never
- * recorded as the application's.
+ * so a pthread call made meanwhile — by dlsym, or a signal handler on top
+ * of us — goes straight to glibc and is never recorded as the
+ * application's.
  */
 #ifndef LOCKCONTEND_TLS_H
 #define LOCKCONTEND_TLS_H

@@ -45,9 +45,9 @@ static void assert_no_deadlock(const char *mode)
 	harness_result_free(&r);
 }
 
-/* The program has no lock-order cycle at all; the preload creates one:
- * loader write lock (B, in its callback) -> libunwind mutex (A, unwinding) ->
- * loader write lock. */
+/* The program has no lock-order cycle at all; the preload on libunwind
+ * made one: loader write lock (B, in its callback) -> libunwind mutex (A,
+ * unwinding) -> loader write lock. */
 Test(hazards, contention_inside_dl_iterate_phdr_callback_no_lock_cycle)
 {
 	assert_no_deadlock("phdr_deadlock_noorder");

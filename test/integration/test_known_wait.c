@@ -82,8 +82,8 @@ Test(known_wait, rate_scales_count_and_delay)
 	uint64_t measured;
 	run_known_wait("rate=2", "40", "5", &d, &measured);
 	cr_assert_eq(d.meta.rate, 2);
-	/* Contention inside lockcontend's own work (libunwind's lock, while
-	 * the holder and the waiter unwind at once) is counted one by one. */
+	/* Contention inside lockcontend's own work (a signal handler's on top
+	 * of it) is counted one by one. */
 	uint64_t own = d.lost[LC_VIEW_WAIT][LC_LOST_REENTRANT].count;
 	cr_assert_eq((d.totals.contentions - own) % 2, 0, "%" PRIu64 " contentions, %" PRIu64
 	             " of them our own", d.totals.contentions, own);

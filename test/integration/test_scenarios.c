@@ -67,8 +67,8 @@ Test(scenarios, hammer_sampled_rate_10)
 	cr_assert_eq(r.exit_code, 0);
 	harness_load_dump(dir, "sc.*.raw", &d);
 	assert_conserved(&d);
-	/* Contention inside lockcontend's own work (libunwind's lock, while
-	 * two threads unwind) is always counted, one by one, not sampled. */
+	/* Contention inside lockcontend's own work (a signal handler's on top
+	 * of it) is always counted, one by one, not sampled. */
 	uint64_t own = d.lost[LC_VIEW_WAIT][LC_LOST_REENTRANT].count;
 	cr_assert_eq((d.totals.contentions - own) % 10, 0, "%" PRIu64 " contentions, %" PRIu64
 	             " of them our own", d.totals.contentions, own);

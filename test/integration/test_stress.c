@@ -127,8 +127,8 @@ static void check_whole(const struct dump *d, const char *path)
 	}
 	cr_assert_eq(tries, t->trylock_failures, "%s: the locks' failed trylocks add up to %" PRIu64
 	             ", totals %" PRIu64, path, tries, t->trylock_failures);
-	/* Waits met inside lockcontend's own work (libunwind's lock) belong to
-	 * no lock: uncharged, and lost as reentrant. */
+	/* Waits met inside lockcontend's own work (a signal handler's on top
+	 * of it) belong to no lock: uncharged, and lost as reentrant. */
 	uint64_t own = d->lost[LC_VIEW_WAIT][LC_LOST_REENTRANT].delay_ns;
 	cr_assert_eq(uncharged + own, t->uncharged_ns, "%s: the locks' uncharged_ns add up to %"
 	             PRIu64 ", + %" PRIu64 " ns reentrant, totals %" PRIu64, path, uncharged, own,

@@ -10,9 +10,8 @@
  * between libtsan and the preload, this uninstrumented forwarder is that
  * next definition instead, for every caller: the hook is left out of the
  * run (it only counts threads inside dl_iterate_phdr, and the stress
- * program never calls it; libunwind, the other caller, calls it inside
- * the preload's guard, where the hook only forwards).  ASan has the same
- * order problem, but an option that skips its call
+ * program never calls it; the preload's module map calls glibc's own).
+ * ASan has the same order problem, but an option that skips its call
  * (verify_asan_link_order=0).  glibc's version of the symbol: x86-64's,
  * else AArch64's.
  */

@@ -1,5 +1,5 @@
 /*
- * test_loader.c — the phdr rules and the fork gate (preload/loader.c), on a
+ * test_loader.c — the phdr rule and the fork gate (preload/loader.c), on a
  * struct loader of the test's own, with real threads.
  *
  * Tests: an unsafe child never enters; a thread that meets the shut gate
@@ -8,9 +8,8 @@
  * bound is for each fork); fork's prepare waits for a stretch in flight to
  * end, and not for the forking thread's own; a child whose fork caught
  * another thread inside is unsafe, one that forked from inside its own
- * stretch is not and ends it with the count at zero; a thread holding a
- * mutex does not unwind while an application thread is inside
- * dl_iterate_phdr, and does unwind otherwise.
+ * stretch is not and ends it with the count at zero; an unwind waits for
+ * neither dl_iterate_phdr nor a fork, and an unsafe child takes none.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -41,7 +40,7 @@ Test(loader, an_unsafe_child_never_enters)
 	struct lc_tls t = {0};
 	struct loader_stretch s;
 	l.unsafe = true;
-	cr_assert(!loader_enter(&l, &t, false, &s));
+	cr_assert(!loader_enter(&l, &t, &s));
 	cr_assert_eq(atomic_load(&l.users), 0);
 }
 
@@ -56,7 +55,7 @@ static void *entrant_main(void *arg)
 	struct lc_tls t = {0};
 	struct loader_stretch s;
 	uint64_t t0 = clock_mono_ns();
-	e->entered = loader_enter(&l, &t, false, &s);
+	e->entered = loader_enter(&l, &t, &s);
 	e->waited_ns = clock_mono_ns() - t0;
 	if (e->entered)
 		loader_leave(&l, &t, &s);
@@ -124,7 +123,7 @@ static void *stretcher_main(void *arg)
 	struct stretcher *st = arg;
 	struct lc_tls t = {0};
 	struct loader_stretch s;
-	cr_assert(loader_enter(&l, &t, false, &s));
+	cr_assert(loader_enter(&l, &t, &s));
 	atomic_store(&st->inside, 1);
 	sleep_ms(st->hold_ms);
 	atomic_store(&st->left_ns, clock_mono_ns());
@@ -155,7 +154,7 @@ Test(loader, a_fork_from_inside_the_own_stretch)
 {
 	struct lc_tls t = {0};
 	struct loader_stretch s;
-	cr_assert(loader_enter(&l, &t, false, &s));
+	cr_assert(loader_enter(&l, &t, &s));
 	uint64_t t0 = clock_mono_ns();
 	loader_fork_prepare(&l, &t);
 	cr_assert_lt(clock_mono_ns() - t0, LOADER_DRAIN_WAIT_NS, "waited for itself");
@@ -164,7 +163,7 @@ Test(loader, a_fork_from_inside_the_own_stretch)
 	loader_leave(&l, &t, &s);
 	cr_assert_eq(atomic_load(&l.users), 0);
 	struct loader_stretch s2;
-	cr_assert(loader_enter(&l, &t, false, &s2), "the gate is open in the child");
+	cr_assert(loader_enter(&l, &t, &s2), "the gate is open in the child");
 	loader_leave(&l, &t, &s2);
 }
 
@@ -172,29 +171,27 @@ Test(loader, a_child_whose_fork_caught_another_stretch_is_unsafe)
 {
 	struct lc_tls other = {0}, self = {0};
 	struct loader_stretch s;
-	cr_assert(loader_enter(&l, &other, false, &s));
+	cr_assert(loader_enter(&l, &other, &s));
 	loader_fork_child(&l, &self);
 	cr_assert(l.unsafe);
 	cr_assert_eq(atomic_load(&l.users), 0);
-	cr_assert(!loader_enter(&l, &self, false, &s));
+	cr_assert(!loader_enter(&l, &self, &s));
 }
 
-Test(loader, a_lock_holder_does_not_unwind_while_dl_iterate_phdr_runs)
+Test(loader, unwinding_is_fenced_by_nothing_but_an_unsafe_child)
 {
 	static uintptr_t pcs[LC_DUMP_MAX_DEPTH + STASH_SLACK];
 	struct lc_tls t = {.locks = 1}; /* holds a mutex */
 	bool truncated;
+	/* a thread holding a mutex while another is inside dl_iterate_phdr,
+	 * one inside a callback, one during a fork being prepared: none of
+	 * them waits for the loader, so each unwinds */
 	atomic_store(&l.phdr_callers, 1);
-	cr_assert_eq(loader_unwind(&l, &t, pcs, 32, &truncated), 0);
-	atomic_store(&l.phdr_callers, 0);
-	cr_assert_gt(loader_unwind(&l, &t, pcs, 32, &truncated), 0);
-	struct lc_tls free_hands = {0};
-	atomic_store(&l.phdr_callers, 1);
-	cr_assert_gt(loader_unwind(&l, &free_hands, pcs, 32, &truncated), 0,
-	             "holding nothing, it may");
-	t.in_phdr = 1;
-	atomic_store(&l.phdr_callers, 0);
-	cr_assert_eq(loader_unwind(&l, &t, pcs, 32, &truncated), 0, "inside a callback: never");
-	cr_assert_eq(atomic_load(&l.users), 0);
-	cr_assert_eq(atomic_load(&l.locked_unwinders), 0);
+	cr_assert_gt(loader_unwind(&l, &t, pcs, 32, &truncated), 0, "while dl_iterate_phdr runs");
+	atomic_store(&l.fork_gate, 1);
+	cr_assert_gt(loader_unwind(&l, &t, pcs, 32, &truncated), 0, "with the gate shut");
+	cr_assert_eq(atomic_load(&l.users), 0, "an unwind is no stretch in the loader");
+	l.unsafe = true;
+	cr_assert_eq(loader_unwind(&l, &t, pcs, 32, &truncated), 0, "an unsafe child: never");
+	cr_assert(!truncated);
 }
