@@ -277,8 +277,9 @@ static void lifecycle_thread_exit(void *arg)
 
 /* A child starts an empty profile of its own, in a new file mapped where
  * the parent's was (every pointer into it stays valid); the parent's file
- * is never written by the child.  Only syscalls and our own memory here:
- * other threads of the parent do not exist in the child. */
+ * is never written by the child.  Only syscalls and our own memory here,
+ * and at the end one refresh of the module map when the loader's lock is
+ * sure to be free: other threads of the parent do not exist in the child. */
 static void lifecycle_child_start(void)
 {
 	struct lc_tls *t = &lc_tls;
@@ -322,6 +323,11 @@ static void lifecycle_child_start(void)
 	t->in_slot = NULL; /* in_loader stays: loader_fork_child */
 	int initializing = ST_INITIALIZING;
 	atomic_compare_exchange_strong(&core.state, &initializing, ST_RUNNING);
+	/* The child's map starts empty: it learns what is loaded now, as at
+	 * start-up (its threads may always hold a lock when they wait), when
+	 * the loader's lock is free for it (loader.h). */
+	if (core.cfg.stacks && lc_held(t) <= 0 && !t->in_phdr && !t->in_loader)
+		recorder_refresh(0);
 	t->guard--;
 }
 

@@ -116,10 +116,12 @@ void loader_fork_parent(struct loader *l)
  * handler) goes on and ends. */
 void loader_fork_child(struct loader *l, const struct lc_tls *t)
 {
-	int self = t->in_loader;
-	atomic_store(&l->phdr_callers, t->in_phdr ? 1 : 0);
-	if (atomic_load(&l->users) > self)
+	int self = t->in_loader, self_phdr = t->in_phdr ? 1 : 0;
+	/* a refresh of ours, or an application's dl_iterate_phdr, under way
+	 * in another thread left the loader's lock taken for good */
+	if (atomic_load(&l->users) > self || atomic_load(&l->phdr_callers) > self_phdr)
 		l->unsafe = true;
+	atomic_store(&l->phdr_callers, self_phdr);
 	atomic_store(&l->users, self);
 	atomic_store(&l->fork_gate, 0);
 }

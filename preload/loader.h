@@ -29,7 +29,9 @@
  * waiting longer would only stall all three; otherwise it is longer
  * (LOADER_DRAIN_LONG_NS: a thread preempted on a loaded machine may take
  * that long to finish).  A child that still finds the count above zero —
- * the bound ran out, or it was made without fork's handlers — is unsafe:
+ * the bound ran out, or it was made without fork's handlers — or that
+ * finds an application thread of the parent inside dl_iterate_phdr (its
+ * lock is held in the child for good) is unsafe:
  * it never refreshes its module map, which starts empty in a child, and so
  * takes no stack either (its frames could not be named).
  *

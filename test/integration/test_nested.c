@@ -13,6 +13,7 @@
  * waiting add up to exactly.
  */
 #include <criterion/criterion.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -108,6 +109,39 @@ static void check_locks(const struct dump *d, bool all_lost)
 	             sum_wait, td);
 	if (all_lost)
 		cr_assert_eq(sum_lost, d->lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].delay_ns);
+}
+
+/* A fork child's profile starts with an empty module map: it learns the
+ * loaded objects at once, so its nested waits keep their stacks too. */
+Test(nested, a_fork_child_keeps_its_stacks_too)
+{
+	const char *dir = harness_tmpdir();
+	char env[PATH_MAX + 64], pattern[PATH_MAX + 16], err[256];
+	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/nested.%%p.raw", dir);
+	const char *argv[] = {harness_fixture("nested"), "4", "2000", "20", "fork", NULL};
+	const char *envv[] = {env, NULL};
+	struct run_result r;
+	cr_assert_eq(harness_run(argv, envv, dir, true, 120, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "nested failed: %s", r.err);
+	cr_assert_eq(harness_out_value(r.out, "child_status"), 0);
+	harness_result_free(&r);
+	snprintf(pattern, sizeof(pattern), "%s/nested.*.raw", dir);
+	glob_t g;
+	cr_assert_eq(glob(pattern, 0, NULL, &g), 0);
+	cr_assert_eq(g.gl_pathc, 2, "a profile for the parent and one for the child");
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct dump d;
+		cr_assert_eq(dump_read_file(g.gl_pathv[i], &d, err, sizeof(err)), 0, "%s", err);
+		uint64_t tc, td;
+		dump_view_totals(&d, LC_VIEW_WAIT, &tc, &td);
+		cr_assert_gt(tc, 0, "%s: no wait recorded", g.gl_pathv[i]);
+		for (int v = 0; v < LC_NVIEWS; v++)
+			cr_assert_eq(d.lost[v][LC_LOST_EVICTED].count, 0,
+			             "%s view %d: %" PRIu64 " events lost the draw", g.gl_pathv[i], v,
+			             d.lost[v][LC_LOST_EVICTED].count);
+		dump_free(&d);
+	}
+	globfree(&g);
 }
 
 Test(nested, each_lock_accounts_for_its_waits)
