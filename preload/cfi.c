@@ -78,31 +78,32 @@ static uint64_t rd_fixed(struct cursor *c, size_t n)
 	return v;
 }
 
-static uint64_t rd_uleb(struct cursor *c)
+/* A LEB128 number's bits; *shift how many it had, *last its last byte. */
+static uint64_t rd_leb(struct cursor *c, unsigned *shift, uint8_t *last)
 {
 	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
+	*shift = 0;
 	do {
-		b = rd_u8(c);
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while ((b & 0x80) && !c->bad);
+		*last = rd_u8(c);
+		if (*shift < 64)
+			v |= (uint64_t)(*last & 0x7f) << *shift;
+		*shift += 7;
+	} while ((*last & 0x80) && !c->bad);
 	return v;
+}
+
+static uint64_t rd_uleb(struct cursor *c)
+{
+	unsigned shift;
+	uint8_t b;
+	return rd_leb(c, &shift, &b);
 }
 
 static int64_t rd_sleb(struct cursor *c)
 {
-	uint64_t v = 0;
-	unsigned shift = 0;
+	unsigned shift;
 	uint8_t b;
-	do {
-		b = rd_u8(c);
-		if (shift < 64)
-			v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while ((b & 0x80) && !c->bad);
+	uint64_t v = rd_leb(c, &shift, &b);
 	if (shift < 64 && (b & 0x40))
 		v |= ~(uint64_t)0 << shift;
 	return (int64_t)v;

@@ -306,14 +306,32 @@ static int parse_lost(struct dump *d, struct cur *c)
  * laid out alike.  The record's size says how many: a whole number of
  * reasons, each LC_NVIEWS entries.  Reasons this reader does not know are
  * folded into "no stack", as in LOST. */
+/* A record whose last field is lost[view][reason] for as many reasons as
+ * its size says (a whole number of them, at least min): the record whole
+ * into *p, the count of reasons into *nr; false if it is not so. */
+static bool take_lost_tail(struct cur *c, uint32_t head, uint32_t min, const uint8_t **p,
+                           uint32_t *nr)
+{
+	const uint32_t per_reason = LC_NVIEWS * sizeof(struct lc_lost_entry);
+	*nr = c->left >= head ? (c->left - head) / per_reason : 0;
+	return *nr >= min && *nr <= READ_MAX_REASONS && cur_take(c, head + *nr * per_reason, p);
+}
+
+/* Those nr reasons a view, from lost (the tail's first byte), into dst. */
+static void add_lost_tail(struct lc_lost_entry dst[LC_NVIEWS][LC_LOST_NREASONS],
+                          const uint8_t *lost, uint32_t nr)
+{
+	for (uint32_t v = 0; v < LC_NVIEWS; v++)
+		for (uint32_t i = 0; i < nr; i++)
+			lost_add(dst[v], i, rd_lost_entry(lost, nr * v + i));
+}
+
 static int parse_slot(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
 	const uint32_t head = offsetof(struct lc_rec_slot, lost);
-	const uint32_t per_reason = LC_NVIEWS * sizeof(struct lc_lost_entry);
-	uint32_t nr = c->left >= head ? (c->left - head) / per_reason : 0;
-	if (nr < LC_LOST_NREASONS_3_0 || nr > READ_MAX_REASONS ||
-	    !cur_take(c, head + nr * per_reason, &p) ||
+	uint32_t nr;
+	if (!take_lost_tail(c, head, LC_LOST_NREASONS_3_0, &p, &nr) ||
 	    !grow_by_256((void **)&d->slots, d->nslots, sizeof(*d->slots)))
 		return -1;
 	struct lc_rec_slot *s = &d->slots[d->nslots++];
@@ -324,9 +342,7 @@ static int parse_slot(struct dump *d, struct cur *c)
 	}
 	s->timeouts = RD_FIELD(p, struct lc_rec_slot, timeouts);
 	s->uncharged_ns = RD_FIELD(p, struct lc_rec_slot, uncharged_ns);
-	for (uint32_t v = 0; v < LC_NVIEWS; v++)
-		for (uint32_t i = 0; i < nr; i++)
-			lost_add(s->lost[v], i, rd_lost_entry(p + head, nr * v + i));
+	add_lost_tail(s->lost, p + head, nr);
 	return 0;
 }
 
@@ -338,18 +354,14 @@ static int parse_lock_lost(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
 	const uint32_t head = offsetof(struct lc_rec_lock_lost, lost);
-	const uint32_t per_reason = LC_NVIEWS * sizeof(struct lc_lost_entry);
-	uint32_t nr = c->left >= head ? (c->left - head) / per_reason : 0;
-	if (nr < LC_LOST_NREASONS || nr > READ_MAX_REASONS ||
-	    !cur_take(c, head + nr * per_reason, &p) ||
+	uint32_t nr;
+	if (!take_lost_tail(c, head, LC_LOST_NREASONS, &p, &nr) ||
 	    !grow_by_256((void **)&d->lock_losts, d->nlock_losts, sizeof(*d->lock_losts)))
 		return -1;
 	struct dump_lock_lost *l = &d->lock_losts[d->nlock_losts++];
 	memset(l, 0, sizeof(*l));
 	l->addr = RD_FIELD(p, struct lc_rec_lock_lost, addr);
-	for (uint32_t v = 0; v < LC_NVIEWS; v++)
-		for (uint32_t i = 0; i < nr; i++)
-			lost_add(l->lost[v], i, rd_lost_entry(p + head, nr * v + i));
+	add_lost_tail(l->lost, p + head, nr);
 	return 0;
 }
 
