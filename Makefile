@@ -31,13 +31,13 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14
 
-PRELOAD_CORE := text arena config stash pfile stacktab slots initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
+PRELOAD_CORE := text arena config stash pfile stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
 READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpstatus.o names.o safeopen.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o resolve.o locknames.o viewkind.o \
-                         report.o report_names.o report_text.o report_locks.o report_folded.o \
+                         report.o report_names.o report_text.o report_locks.o report_waiting.o report_folded.o \
                          report_pprof.o)
 
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
@@ -77,7 +77,7 @@ $(BUILD)/lockcontend-rawdump: $(BUILD)/symbolize/rawdump.o $(READER_OBJS)
 
 # openguard.o defines open() for libdw and libelf (symbolize/openguard.c):
 # exported, so that the dynamic linker binds their calls to it.
-SYMBOLIZE_OBJS := $(addprefix $(BUILD)/symbolize/,main.o output.o openguard.o) \
+SYMBOLIZE_OBJS := $(addprefix $(BUILD)/symbolize/,main.o output.o openguard.o duration.o) \
                   $(SYMBOLIZE_TEST_OBJS) $(READER_OBJS)
 SYMBOLIZE_LIBS := -Wl,--export-dynamic-symbol=open,--export-dynamic-symbol=open64 \
                   -ldw -lelf -lz -lstdc++

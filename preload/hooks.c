@@ -150,7 +150,7 @@ int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *loc
 	struct recorder_sample s;
 	recorder_begin(t, &s, lock, kind);
 	int rc = wait(arg);
-	if (s.active)
+	if (s.active || s.shown)
 		recorder_end(t, &s,
 		             acquired(rc)
 		                 ? RECORDER_ACQUIRED

@@ -1,6 +1,7 @@
 /*
  * hooks_thread.c — pthread_create, thrd_create: a new thread learns its
- * stack bounds.
+ * stack bounds; pthread_setname_np: a thread's new name is shown with its
+ * wait (waiting.h).
  *
  * The unwinder needs several KiB of stack (stackroom.h), and a thread may
  * have been made with very little.  The creating thread knows what the new
@@ -109,5 +110,21 @@ EXPORT int thrd_create(thrd_t *th, thrd_start_t fn, void *arg)
 	int rc = create(th, hooks_c11_start, s);
 	if (rc != thrd_success)
 		atomic_store(&s->taken, 0);
+	return rc;
+}
+
+/* A thread that names itself: the name its slot's WAITING record shows
+ * (taken from the kernel when the slot was, so only later names need
+ * this).  A name given to another thread reaches the record only if that
+ * thread takes a slot afterwards: its slot is its own to write. */
+EXPORT int pthread_setname_np(pthread_t th, const char *name)
+{
+	int (*setname)(pthread_t, const char *) =
+	    real_sym_lazy(&real.setname, "pthread_setname_np");
+	if (!setname)
+		return ENOSYS;
+	int rc = setname(th, name);
+	if (rc == 0 && pthread_equal(th, pthread_self()))
+		recorder_named(&lc_tls, name);
 	return rc;
 }

@@ -91,7 +91,8 @@ static bool lifecycle_layout(void)
 		nslots = LIFECYCLE_MAX_SLOTS;
 	if (stacktab_init(&core.tab, &core.arena, &core.file,
 	                  lifecycle_heads_for(core.cfg.arena_bytes)) != 0 ||
-	    slots_init(&core.slots, &core.arena, &core.file, (uint32_t)nslots) != 0 ||
+	    slots_init(&core.slots, &core.arena, &core.file, (uint32_t)nslots,
+	               core.cfg.stacks ? core.cfg.depth : 0) != 0 ||
 	    lockstate_init(&core.locks, &core.arena, &core.file,
 	                   lifecycle_locks_for(core.cfg.arena_bytes)) != 0 ||
 	    (core.cfg.inits && initsite_init(&core.inits, &core.arena,
@@ -267,6 +268,7 @@ static void lifecycle_thread_exit(void *arg)
 	/* A wait left by unwinding (pthread_exit and the jumps were told:
 	 * hooks_jump.c): its frame is gone, its sample with it. */
 	t->wait = NULL;
+	t->shown = NULL;
 	t->sampling = 0;
 	recorder_flush(t);
 	lc_guard_in(t);
@@ -311,6 +313,7 @@ static void lifecycle_child_start(void)
 		atomic_store(&core.state, ST_OFF);
 	}
 	t->slot = NULL;
+	t->shown = NULL;
 	t->pending = 0;
 	t->sampling = 0;
 	t->hold_lock = 0;

@@ -48,8 +48,8 @@ struct real_fns {
 	int (*rwlock_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
 	int (*rwlock_destroy)(pthread_rwlock_t *);
 	void *spin_init, *spin_destroy, *mtx_init, *mtx_destroy;
-	void *dlclose, *execve, *execvpe, *fexecve, *execveat, *pthread_create,
-	    *thrd_create; /* on first use */
+	void *dlclose, *execve, *execvpe, *fexecve, *execveat, *pthread_create, *thrd_create,
+	    *setname; /* on first use */
 	/* resolved at start-up: they run in signal handlers, where dlsym may not */
 	void *longjmp, *siglongjmp, *_longjmp, *longjmp_chk, *pthread_exit, *_exit, *_Exit;
 };

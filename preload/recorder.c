@@ -35,7 +35,9 @@
 #include "core.h"
 #include "lifecycle.h"
 #include "stackroom.h"
+#include "sys.h"
 #include "unwind.h"
+#include "waiting.h"
 
 __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));
 
@@ -58,6 +60,8 @@ static struct slot *recorder_slot(struct lc_tls *t)
 		                          memory_order_relaxed);
 		if (!overflow)
 			pthread_setspecific(core.key, t->slot);
+		if (!overflow && t->slot->waiting)
+			waiting_thread(t->slot->waiting, (int32_t)sys_call(SYS_gettid, 0, 0, 0, 0));
 		if (!t->rng)
 			t->rng = (recorder_now() ^ (uintptr_t)t) | 1;
 	}
@@ -275,12 +279,54 @@ static bool recorder_start(void)
 	return core_running();
 }
 
+/* The wait, shown in the slot's WAITING record until it ends (waiting.h):
+ * by the thread's outermost wait only (a signal handler's wait on top of
+ * it leaves the record to it), never by a thread in the shared overflow
+ * slot. */
+static void recorder_show(struct lc_tls *t, struct recorder_sample *s, uint64_t since,
+                          const uintptr_t *pcs, uint32_t n)
+{
+	if (t->shown || t->overflow || !t->slot || !t->slot->waiting)
+		return;
+	waiting_show(t->slot->waiting, s->lock, s->kind, since,
+	             waiting_owner((void *)s->lock, s->kind), pcs, n, s->epoch);
+	s->shown = 1;
+	t->shown = s;
+}
+
+/* The shown wait ended (or was left by a jump).  After a fork (from a
+ * handler during the wait) the record is the parent's no more: the
+ * child's file is mapped at the same place, so not a byte is written. */
+static void recorder_unshow(struct lc_tls *t, struct recorder_sample *s)
+{
+	if (!s->shown)
+		return;
+	s->shown = 0;
+	if (t->shown == s)
+		t->shown = NULL;
+	if (t->slot && t->slot->waiting && core_recording() &&
+	    s->fork_gen == atomic_load_explicit(&core.fork_gen, memory_order_relaxed))
+		waiting_clear(t->slot->waiting);
+}
+
+void recorder_named(struct lc_tls *t, const char *name)
+{
+	if (!t->slot || t->overflow || !t->slot->waiting || !core_recording())
+		return;
+	int saved = errno;
+	lc_guard_in(t);
+	waiting_name(t->slot->waiting, name);
+	t->guard--;
+	errno = saved;
+}
+
 /* Before the wait (which it overlaps): read the clock, register as a
  * waiter on the lock (the holder view), settle the previous event and
  * unwind (recorder_take_stack). */
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *lock, uint32_t kind)
 {
 	s->active = 0;
+	s->shown = 0;
 	s->ent = NULL;
 	s->cell = 0;
 	s->gap = 0;
@@ -295,13 +341,14 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	s->rate = core.cfg.rate;
 	s->lock = (uintptr_t)lock;
 	s->kind = kind;
+	s->epoch = 0;
+	s->fork_gen = atomic_load_explicit(&core.fork_gen, memory_order_relaxed);
 	if (s->rate > 1 && stash_rand(&t->rng) % s->rate != 0)
 		goto out;
 	s->t0 = early ? early : recorder_now();
 	s->nframes = 0;
 	s->flags = 0;
 	s->epoch = atomic_load_explicit(live_u32(&core.live->epoch), memory_order_acquire);
-	s->fork_gen = atomic_load_explicit(&core.fork_gen, memory_order_relaxed);
 	/* The wait is the thread's from here on: a handler that jumps out of
 	 * what follows ends it (recorder_abandon). */
 	s->outer = t->wait; /* a signal handler's wait inside ours */
@@ -318,12 +365,15 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	if (s->ent && s->nframes)
 		lockstate_name(s->ent, stash_spare(&sl->stash), s->nframes, s->epoch);
 	s->active = 1;
+	recorder_show(t, s, s->t0, stash_spare(&sl->stash), s->nframes);
 out:
 	if (!s->active && t->wait == s) {
 		t->wait = s->outer;
 		if (s->cell)
 			lockstate_leave(s->ent, s->cell);
 	}
+	if (!s->active && core_recording()) /* not sampled: shown, with no stack */
+		recorder_show(t, s, recorder_now(), NULL, 0);
 	t->sampling += s->active;
 	t->guard--;
 	errno = saved;
@@ -337,6 +387,9 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	uint64_t t1, uncharged = 0;
 	int saved = errno, cell = s->cell;
 	lc_guard_in(t);
+	recorder_unshow(t, s);
+	if (!s->active)
+		goto out; /* shown only */
 	/* Taken first: a handler that jumps out below must not leave the
 	 * cell twice (recorder_abandon ends what is still t->wait). */
 	s->cell = 0;
@@ -409,6 +462,9 @@ void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here)
 		recorder_end(t, t->wait, RECORDER_TIMEDOUT);
 	if (!t->wait)
 		t->sampling = 0;
+	/* A wait shown but not sampled is on no list: its frame tells */
+	if (t->shown && !(on_stack && (uintptr_t)jmpbuf < (uintptr_t)t->shown))
+		recorder_unshow(t, t->shown);
 }
 
 /* ---- acquisitions and releases ------------------------------------------ */

@@ -65,6 +65,7 @@ struct recorder_sample {
 	uint32_t flags; /* LC_BUCKET_TRUNCATED */
 	uint32_t rate;
 	uint8_t active; /* recorder_begin chose to record this event */
+	uint8_t shown;  /* the slot's WAITING record shows this wait (waiting.h) */
 };
 
 /* What an unlock found, between release_begin and release_end. */
@@ -82,8 +83,9 @@ struct recorder_release {
 void recorder_dlclose(struct lc_tls *t);
 
 /* The slow path of every lock hook, around the real blocking call on
- * `lock` (of enum lc_kind `kind`).  s->active tells whether end must be
- * called; both preserve errno. */
+ * `lock` (of enum lc_kind `kind`).  s->active or s->shown tells whether
+ * end must be called (a wait not sampled is still shown as in progress);
+ * both preserve errno. */
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *lock, uint32_t kind);
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
 
@@ -127,6 +129,10 @@ void recorder_lock_gone(struct lc_tls *t, const void *lock);
  * longjmp with this buffer out of a signal handler (`here`: an address in
  * the caller's frame), or (jmpbuf NULL) the thread exits. */
 void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here);
+
+/* The thread named itself: the name its wait is shown with (waiting.h).
+ * Preserves errno; never blocks. */
+void recorder_named(struct lc_tls *t, const char *name);
 
 /* Settle the thread's noted event and publish its stash: at thread exit and
  * at dump time. */

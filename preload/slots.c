@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "waiting.h"
 
 static struct lc_rec_slot *slot_record(struct slots *s)
 {
@@ -16,9 +17,10 @@ static struct lc_rec_slot *slot_record(struct slots *s)
 	return r;
 }
 
-int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots)
+int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots, uint32_t frames)
 {
 	s->file = f;
+	s->frames = frames;
 	s->slot = arena_alloc(a, (size_t)(nslots + 1) * sizeof(struct slot));
 	s->nslots = nslots;
 	if (!s->slot || !(s->slot[nslots].pub = slot_record(s)))
@@ -58,6 +60,8 @@ struct slot *slots_acquire(struct slots *s, bool *overflow)
 				room = false;
 				continue;
 			}
+			if (!s->slot[i].waiting) /* none if no room: nothing shown */
+				s->slot[i].waiting = waiting_record(s->file, s->frames);
 			atomic_store_explicit(&s->hint, (i + 1) % s->nslots, memory_order_relaxed);
 			uint32_t hwm = atomic_load(&s->hwm);
 			while (hwm < i + 1 && !atomic_compare_exchange_weak(&s->hwm, &hwm, i + 1))
@@ -72,8 +76,11 @@ struct slot *slots_acquire(struct slots *s, bool *overflow)
 
 void slots_release(struct slots *s, struct slot *sl)
 {
-	if (sl != &s->slot[s->nslots])
-		atomic_store_explicit(&sl->in_use, 0, memory_order_release);
+	if (sl == &s->slot[s->nslots])
+		return;
+	if (sl->waiting)
+		waiting_thread(sl->waiting, 0); /* nobody's, until it is taken again */
+	atomic_store_explicit(&sl->in_use, 0, memory_order_release);
 }
 
 bool slot_enter(struct slot *sl, bool shared)

@@ -40,6 +40,8 @@ struct slot {
 	 * was measured, wherever it went (a stash, the table, the sentinel);
 	 * waits that timed out; waiting no unlock was charged for; lost. */
 	struct lc_rec_slot *pub;
+	struct lc_rec_waiting *waiting; /* its thread's wait in progress (waiting.h),
+	                                 * written by that thread alone; NULL: no room */
 	/* The last measured event, not yet settled into the stash; its frames
 	 * are in the stash's spare buffer.  Written by the owner outside the
 	 * slot (after a wait) only while raw_valid is 0, then published;
@@ -58,13 +60,17 @@ struct slots {
 	struct slot *slot; /* nslots of them, plus one overflow slot */
 	struct pfile *file;
 	uint32_t nslots;
+	uint32_t frames;       /* room for a waiting stack in each WAITING record */
 	_Atomic uint32_t hwm;  /* slots ever handed out: [0, hwm) */
 	_Atomic uint32_t hint; /* where the next search starts */
 	_Atomic uint64_t threads_seen;
 };
 
-/* The overflow slot's record is made at once: -1 if there is no room. */
-int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots);
+/* The overflow slot's record is made at once: -1 if there is no room.
+ * Each slot's records (SLOT, then WAITING with room for `frames` frames)
+ * are made when it is first handed out; the shared overflow slot shows no
+ * wait. */
+int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots, uint32_t frames);
 
 /* Forget every slot (a fork child); only while no other thread runs. */
 void slots_reset(struct slots *s);

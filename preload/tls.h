@@ -36,11 +36,12 @@ struct lc_tls {
 	uint8_t in_phdr;    /* inside an application's dl_iterate_phdr */
 	uint8_t hold_drawn; /* hold_next was drawn once (it starts at 0) */
 	struct slot *slot;
-	struct recorder_sample *wait; /* the recorded wait in progress, if any */
-	struct slot *in_slot;         /* the slot this thread is inside (recorder_repair) */
-	uint8_t in_loader;            /* counted among the loader's users (loader.h) */
-	int loader_cancel;            /* the cancel state to restore if it never returns */
-	uintptr_t stack_lo, stack_hi; /* the thread's stack (stackroom.h); 0: unknown */
+	struct recorder_sample *wait;  /* the recorded wait in progress, if any */
+	struct recorder_sample *shown; /* the wait its slot's WAITING record shows */
+	struct slot *in_slot;          /* the slot this thread is inside (recorder_repair) */
+	uint8_t in_loader;             /* counted among the loader's users (loader.h) */
+	int loader_cancel;             /* the cancel state to restore if it never returns */
+	uintptr_t stack_lo, stack_hi;  /* the thread's stack (stackroom.h); 0: unknown */
 	uint64_t rng;
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
 	_Atomic uint64_t reent_delay; /* folded into the slot later */

@@ -283,6 +283,45 @@ static int parse_lock_init(struct dump *d, struct cur *c)
 	return 0;
 }
 
+/* The header, room for `frames` frames, and the closing sequence word
+ * (3.4).  A copy whose two sequence words differ, or are odd, was taken
+ * while its thread wrote it: kept as torn, its fields not trusted. */
+static int parse_waiting(struct dump *d, struct cur *c)
+{
+	const uint8_t *p, *pcs, *end;
+	if (!cur_take(c, sizeof(struct lc_rec_waiting), &p))
+		return -1;
+	uint32_t frames = RD_FIELD(p, struct lc_rec_waiting, frames);
+	if (frames > LC_DUMP_MAX_DEPTH || !cur_take(c, frames * (uint32_t)sizeof(uint64_t), &pcs) ||
+	    !cur_take(c, sizeof(uint64_t), &end) ||
+	    !grow_by_256((void **)&d->waiting, d->nwaiting, sizeof(*d->waiting)))
+		return -1;
+	struct dump_waiting *w = &d->waiting[d->nwaiting++];
+	memset(w, 0, sizeof(*w));
+	uint64_t seq = RD_FIELD(p, struct lc_rec_waiting, seq);
+	uint32_t n = RD_FIELD(p, struct lc_rec_waiting, nframes);
+	uint32_t kind = RD_FIELD(p, struct lc_rec_waiting, kind);
+	w->torn = seq != rd_le(end, sizeof(uint32_t)) || (seq & 1);
+	if (w->torn)
+		return 0;
+	if (n > frames || kind >= LC_NKINDS)
+		return -1;
+	w->tid = (int32_t)RD_FIELD(p, struct lc_rec_waiting, tid);
+	w->lock = RD_FIELD(p, struct lc_rec_waiting, lock);
+	w->since_ns = RD_FIELD(p, struct lc_rec_waiting, since_ns);
+	w->owner_tid = (int32_t)RD_FIELD(p, struct lc_rec_waiting, owner_tid);
+	w->kind = kind;
+	w->epoch = RD_FIELD(p, struct lc_rec_waiting, epoch);
+	memcpy(w->name, p + offsetof(struct lc_rec_waiting, name), LC_THREAD_NAME);
+	w->name[LC_THREAD_NAME - 1] = '\0';
+	if (n && !(w->pcs = malloc(n * sizeof(uint64_t))))
+		return -1;
+	w->nframes = n;
+	for (uint32_t i = 0; i < n; i++)
+		w->pcs[i] = rd_u64_at(pcs, i);
+	return 0;
+}
+
 static int parse_lost(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
@@ -546,6 +585,7 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, bool *know
 	case LC_REC_LIVE: return parse_live(d, c);
 	case LC_REC_LOCK_LOST: return parse_lock_lost(d, c);
 	case LC_REC_LOCK_INIT: return parse_lock_init(d, c);
+	case LC_REC_WAITING: return parse_waiting(d, c);
 	case LC_REC_PENDING:
 		*known = false;
 		d->pending++;
@@ -777,6 +817,9 @@ void dump_free(struct dump *d)
 	free(d->lock_losts);
 	free(d->inits);
 	free(d->slots);
+	for (size_t i = 0; i < d->nwaiting; i++)
+		free(d->waiting[i].pcs);
+	free(d->waiting);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -90,6 +90,22 @@ struct dump_lock_init {
 	uint64_t pcs[LC_LOCK_INIT_FRAMES]; /* innermost first, return addresses */
 };
 
+/* LC_REC_WAITING (3.4): what one slot's thread was waiting for as the file
+ * was read.  A torn copy (taken while its thread wrote it, or its writer
+ * died inside that write) has nothing but `torn`. */
+struct dump_waiting {
+	bool torn;
+	int32_t tid;       /* 0: the slot has no thread now */
+	uint64_t lock;     /* 0: not waiting */
+	uint64_t since_ns; /* CLOCK_MONOTONIC when the wait began */
+	int32_t owner_tid; /* the owner the wait began behind; 0: unknown */
+	uint32_t kind;     /* enum lc_kind, < LC_NKINDS */
+	uint32_t epoch;    /* module epoch when the stack was taken */
+	uint32_t nframes;
+	char name[LC_THREAD_NAME]; /* NUL-terminated */
+	uint64_t *pcs;             /* nframes, innermost first */
+};
+
 /* How the records of a file ended. */
 enum dump_end {
 	DUMP_END_TRAILER, /* a valid trailer: the file is complete */
@@ -116,6 +132,8 @@ struct dump {
 	size_t ninits;
 	struct lc_rec_slot *slots; /* LC_REC_SLOT records, in file order */
 	size_t nslots;
+	struct dump_waiting *waiting; /* LC_REC_WAITING records, in file order */
+	size_t nwaiting;
 	struct lc_rec_live live; /* LC_REC_LIVE; all zero (RUNNING) without one */
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 	uint32_t lost_views; /* bit v: the LOST record of view v was read */

@@ -16,7 +16,9 @@
  * live, snapshot and died files alike, when they were read whole); 1 bad
  * usage or a dump that cannot be read (one line on stderr naming the
  * file); 2 the report was written but a dump was cut short inside a record
- * (partial).
+ * (partial); 3 the report was written and threads were deadlocked (a
+ * cycle of waits in progress: report_waiting.c), so a CI job can fail on
+ * it.
  * With -o, a regular FILE (or a new one) is written to a temporary file
  * beside it and renamed over it only when complete; a FIFO, a terminal,
  * /dev/null or /dev/stdout is written into as it is, never replaced; a
@@ -32,6 +34,7 @@
 
 #include "dumpread.h"
 #include "dumpstatus.h"
+#include "duration.h"
 #include "output.h"
 #include "profile.h"
 #include "report.h"
@@ -52,6 +55,7 @@ struct options {
 	uint32_t kinds; /* bit per enum lc_kind */
 	struct resolve_opts resolve;
 	const char *debug_dirs[64];
+	uint64_t stuck_ns;
 };
 
 static void usage(FILE *f)
@@ -70,7 +74,10 @@ static void usage(FILE *f)
 	       "                              rdlock, wrlock, rwlock (both), spin (default all)\n"
 	       "  --sysroot=DIR               find the dump's files under DIR\n"
 	       "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
-	       "  --no-demangle               keep C++ names as in the binary\n");
+	       "  --no-demangle               keep C++ names as in the binary\n"
+	       "  --stuck=DURATION            a wait in progress this long is stuck (default 1s)\n"
+	       "exit status: 0 done, 1 bad usage or an unreadable dump, 2 a dump was cut\n"
+	       "short (partial report), 3 a deadlock was found\n");
 }
 
 static int fail_usage(const char *msg, const char *arg)
@@ -81,17 +88,13 @@ static int fail_usage(const char *msg, const char *arg)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {{"format", required_argument, 0, 'f'},
-	                                         {"output", required_argument, 0, 'o'},
-	                                         {"top", required_argument, 0, 't'},
-	                                         {"value", required_argument, 0, 'v'},
-	                                         {"sysroot", required_argument, 0, 's'},
-	                                         {"debug-dir", required_argument, 0, 'd'},
-	                                         {"no-demangle", no_argument, 0, 'n'},
-	                                         {"help", no_argument, 0, 'h'},
-	                                         {"view", required_argument, 0, 'w'},
-	                                         {"kind", required_argument, 0, 'k'},
-	                                         {0, 0, 0, 0}};
+	static const struct option longopts[] = {
+	    {"format", required_argument, 0, 'f'},  {"output", required_argument, 0, 'o'},
+	    {"top", required_argument, 0, 't'},     {"value", required_argument, 0, 'v'},
+	    {"sysroot", required_argument, 0, 's'}, {"debug-dir", required_argument, 0, 'd'},
+	    {"no-demangle", no_argument, 0, 'n'},   {"help", no_argument, 0, 'h'},
+	    {"view", required_argument, 0, 'w'},    {"kind", required_argument, 0, 'k'},
+	    {"stuck", required_argument, 0, 'S'},   {0, 0, 0, 0}};
 	int c;
 	char *end;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -138,6 +141,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->debug_dirs[o->resolve.ndebug_dirs++] = optarg;
 			break;
 		case 'n': o->resolve.demangle = false; break;
+		case 'S':
+			if (duration_parse(optarg, &o->stuck_ns) != 0 || !o->stuck_ns)
+				return fail_usage("--stuck needs a duration such as 1s or 500ms",
+				                  optarg);
+			break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -239,6 +247,7 @@ int main(int argc, char **argv)
 	struct dump *dumps = calloc(n, sizeof(*dumps));
 	struct dump_status *status = calloc(n, sizeof(*status));
 	bool partial = false;
+	size_t deadlocks = 0;
 	if (!dumps || !status || read_dumps(argv + optind, n, dumps, status, &partial) != 0) {
 		free(dumps);
 		free(status);
@@ -249,15 +258,21 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, PROG ": out of memory\n");
 	} else {
-		struct report_input in = {&p,     dumps, (const char *const *)(argv + optind),
-		                          n,      o.top, o.value,
-		                          o.view, status};
+		struct report_input in = {&p,     dumps,  (const char *const *)(argv + optind),
+		                          n,      o.top,  o.value,
+		                          o.view, status, o.stuck_ns};
 		rc = o.output ? write_to_file(&o, &out, &in) : write_report(&o, &in, stdout);
+		deadlocks = report_deadlocks(&p);
+		if (deadlocks && o.format != FMT_TEXT)
+			fprintf(stderr,
+			        PROG ": %zu deadlock%s: threads wait for each other (the text "
+			             "report names them)\n",
+			        deadlocks, deadlocks == 1 ? "" : "s");
 		profile_free(&p);
 	}
 	for (size_t i = 0; i < n; i++)
 		dump_free(&dumps[i]);
 	free(dumps);
 	free(status);
-	return rc != 0 ? 1 : partial ? 2 : 0;
+	return rc != 0 ? 1 : deadlocks ? 3 : partial ? 2 : 0;
 }

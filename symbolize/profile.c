@@ -129,7 +129,7 @@ struct builder {
 	struct map64 funcs; /* hash(name,sys,file) -> function, chained by probe */
 	struct map64 locs;  /* (mapping, address) -> location */
 	struct map64 locks; /* interned name pointer -> lock table index */
-	size_t cap_maps, cap_funcs, cap_locs, cap_samples, cap_locks;
+	size_t cap_maps, cap_funcs, cap_locs, cap_samples, cap_locks, cap_threads;
 	uint64_t uncharged_ns; /* for the _NotChargedToHolder sample */
 };
 
@@ -392,6 +392,14 @@ static int collect_lock_addrs(struct dump_ctx *c)
 		a->kinds |= 1u << d->locks[i].kind;
 		a->rec = &d->locks[i]; /* the last record wins, as dump_lock_of */
 	}
+	for (size_t i = 0; i < d->nwaiting; i++) {
+		const struct dump_waiting *w = &d->waiting[i];
+		struct lockaddr *a = w->torn || !w->lock ? NULL : lockaddr_get(c, w->lock);
+		if (a)
+			a->kinds |= 1u << w->kind;
+		else if (!w->torn && w->lock)
+			return -1;
+	}
 	return 0;
 }
 
@@ -534,6 +542,43 @@ static int name_locks(struct builder *b, struct dump_ctx *c, size_t first)
 	return rc;
 }
 
+/* The dump's threads as it was read, each with the lock it waited for
+ * (after the locks are named). */
+static int add_threads(struct builder *b, struct dump_ctx *c, uint32_t dump)
+{
+	struct profile *p = b->p;
+	for (size_t i = 0; i < c->d->nwaiting; i++) {
+		const struct dump_waiting *w = &c->d->waiting[i];
+		bool waits = w->lock && (p->kinds & 1u << w->kind);
+		uint32_t idx;
+		p->threads_torn += w->torn;
+		if (w->torn || !w->tid)
+			continue;
+		if (!grow((void **)&p->threads, &b->cap_threads, p->nthreads, sizeof(*p->threads)))
+			return -1;
+		struct prof_thread *t = &p->threads[p->nthreads];
+		*t = (struct prof_thread){.dump = dump, .tid = w->tid, .name = intern(b, w->name)};
+		p->nthreads++;
+		if (!t->name)
+			return -1;
+		if (!waits)
+			continue;
+		t->lock_addr = w->lock;
+		t->kind = (uint8_t)w->kind;
+		t->since_ns = w->since_ns;
+		t->owner_tid = w->owner_tid;
+		if (!map64_get(&c->addrs, w->lock, &idx) || !(t->lock = c->la[idx].name))
+			return -1;
+		struct locknames_stack st;
+		int rc = record_stack(b, c, w->pcs, w->nframes, w->epoch, w->lock, &st);
+		t->locs = (uint32_t *)st.locs;
+		t->nlocs = w->nframes;
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- a dump ---------------------------------------------------------------- */
 
 static int add_mappings(struct builder *b, struct dump_ctx *c)
@@ -583,8 +628,8 @@ static void add_uncharged(struct builder *b, const struct dump_ctx *c)
 			b->uncharged_ns += c->la[i].rec->uncharged_ns;
 }
 
-static int add_dump(struct builder *b, const struct dump *d, const struct resolve_opts *o,
-                    FILE *warn)
+static int add_dump(struct builder *b, const struct dump *d, uint32_t index,
+                    const struct resolve_opts *o, FILE *warn)
 {
 	struct dump_ctx c = {.d = d, .r = resolver_open(d, o, warn)};
 	c.mod_mapping = calloc(d->nmodules ? d->nmodules : 1, sizeof(*c.mod_mapping));
@@ -598,6 +643,8 @@ static int add_dump(struct builder *b, const struct dump *d, const struct resolv
 		rc = add_samples(b, &c);
 	if (rc == 0)
 		rc = name_locks(b, &c, first);
+	if (rc == 0)
+		rc = add_threads(b, &c, index);
 	if (rc == 0)
 		add_uncharged(b, &c);
 	b->p->holder_recorded |= (d->meta.flags & LC_META_HOLDER) != 0;
@@ -618,7 +665,7 @@ int profile_build(struct profile *p, const struct dump *dumps, size_t ndumps,
 	uint64_t start = UINT64_MAX, end = 0;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < ndumps; i++) {
-		rc = add_dump(&b, &dumps[i], o, warn);
+		rc = add_dump(&b, &dumps[i], (uint32_t)i, o, warn);
 		if (dumps[i].meta.start_realtime_ns < start)
 			start = dumps[i].meta.start_realtime_ns;
 		if (dumps[i].meta.end_realtime_ns > end)
@@ -647,6 +694,9 @@ void profile_free(struct profile *p)
 		free(p->locations[i].lines);
 	for (size_t i = 0; i < p->nsamples; i++)
 		free(p->samples[i].locs);
+	for (size_t i = 0; i < p->nthreads; i++)
+		free(p->threads[i].locs);
+	free(p->threads);
 	for (size_t i = 0; i < p->nstrings_cap; i++)
 		free(p->strings[i]);
 	free(p->strings);

@@ -93,6 +93,22 @@ struct prof_lock {
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS]; /* LOCK_LOST records' */
 };
 
+/* A thread that had recorded contention, as its dump was read (a WAITING
+ * record, dumpread.h), and the lock it was waiting for then, if any: the
+ * text report's "Waiting now" and its deadlocks (report_waiting.c). */
+struct prof_thread {
+	uint32_t dump; /* index of its dump (tids mean something only there) */
+	int32_t tid;
+	const char *name; /* "" if not known */
+	const char *lock; /* the lock it waited for (as in the lock table); NULL: none */
+	uint64_t lock_addr;
+	uint8_t kind;      /* enum lc_kind */
+	uint64_t since_ns; /* CLOCK_MONOTONIC of its process, when the wait began */
+	int32_t owner_tid; /* the owner it began behind; 0: unknown */
+	uint32_t nlocs;
+	uint32_t *locs; /* its waiting stack, innermost first; none if not sampled */
+};
+
 struct profile {
 	struct prof_mapping *mappings;
 	size_t nmappings;
@@ -104,6 +120,9 @@ struct profile {
 	size_t nsamples;
 	struct prof_lock *locks;
 	size_t nlocks;
+	struct prof_thread *threads; /* in dump order, then file order */
+	size_t nthreads;
+	size_t threads_torn;     /* WAITING records copied while being written */
 	uint32_t kinds;          /* the lock kinds kept (bit per enum lc_kind) */
 	bool holder_recorded;    /* some dump recorded the HOLDER view */
 	uint64_t time_nanos;     /* start of the earliest dump (wall clock) */

@@ -95,6 +95,25 @@ static void print_locks(const struct dump *d)
 	}
 }
 
+/* WAITING records, one line each, in file order. */
+static void print_waiting(const struct dump *d)
+{
+	for (size_t i = 0; i < d->nwaiting; i++) {
+		const struct dump_waiting *w = &d->waiting[i];
+		if (w->torn) {
+			printf("waiting torn\n");
+			continue;
+		}
+		printf("waiting tid %d name \"%s\" lock %#" PRIx64 " %s since_ns %" PRIu64
+		       " owner %d epoch %u frames %u:",
+		       w->tid, w->name, w->lock, names_kind(w->kind), w->since_ns, w->owner_tid,
+		       w->epoch, w->nframes);
+		for (uint32_t k = 0; k < w->nframes; k++)
+			print_frame(d, w->pcs[k], w->epoch);
+		printf("\n");
+	}
+}
+
 /* LOCK_LOST records (by address), their non-zero entries. */
 static void print_lock_losts(const struct dump *d)
 {
@@ -240,6 +259,7 @@ static int rawdump_file(const char *path)
 	print_buckets(&d);
 	print_locks(&d);
 	print_lock_losts(&d);
+	print_waiting(&d);
 	print_slots(&d);
 	bool ok = print_summary(&d) && d.end != DUMP_END_CUT;
 	dump_free(&d);

@@ -63,3 +63,26 @@ bool report_is_uncharged(const struct profile *p, const struct prof_sample *s)
 	return l->mapping < 0 && l->nlines == 1 &&
 	       strcmp(p->functions[l->lines[0].function].name, PROF_UNCHARGED_NAME) == 0;
 }
+
+void report_stack_write(const struct profile *p, const struct report_names *rn,
+                        const uint32_t *locs, uint32_t nlocs, FILE *out)
+{
+	char label[512];
+	for (uint32_t i = 0; i < nlocs; i++) {
+		const struct prof_location *l = &p->locations[locs[i]];
+		if (!l->nlines) {
+			profile_location_label(p, l, label, sizeof(label));
+			fprintf(out, "      %s\n", label);
+		}
+		for (uint32_t k = 0; k < l->nlines; k++) {
+			const struct prof_function *f = &p->functions[l->lines[k].function];
+			const char *name = rn->frame[l->lines[k].function];
+			if (f->file[0])
+				fprintf(out, "      %s (%s:%" PRId64 ")%s\n", name, f->file,
+				        l->lines[k].line, k + 1 < l->nlines ? " [inlined]" : "");
+			else
+				fprintf(out, "      %s%s\n", name,
+				        k + 1 < l->nlines ? " [inlined]" : "");
+		}
+	}
+}

@@ -31,6 +31,8 @@ struct report_input {
 	int view;                         /* enum lc_view; < 0: text's default (waiter, holder) */
 	const struct dump_status *status; /* of each dump; NULL: not asked (a file
 	                                   * without trailer is "live or died") */
+	uint64_t stuck_ns;                /* a wait in progress this long is stuck;
+	                                   * 0: REPORT_STUCK_NS */
 };
 
 void report_text_write(const struct report_input *in, FILE *out);
@@ -56,6 +58,21 @@ struct report_names {
 /* 0, or -1 out of memory (rn then empty). */
 int report_names_build(struct report_names *rn, const struct profile *p);
 void report_names_free(struct report_names *rn);
+
+/* A stack's frames, one a line, indented under its heading: each inlined
+ * frame marked, an unsymbolized one as module+0xoffset. */
+void report_stack_write(const struct profile *p, const struct report_names *rn,
+                        const uint32_t *locs, uint32_t nlocs, FILE *out);
+
+/* What was waiting as each dump was read ("Waiting now"), deadlocks first
+ * (report_waiting.c); nothing when no thread was. */
+#define REPORT_STUCK_NS 1000000000ull
+void report_waiting_write(const struct report_input *in, const struct report_names *rn, FILE *out);
+
+/* The deadlocks (wait-for cycles) among p's waiters: what
+ * report_waiting_write names first, and what makes lockcontend-symbolize
+ * exit with its own status. */
+size_t report_deadlocks(const struct profile *p);
 
 /* A name the text report prints whole (a lock's): templates elided when it
  * is longer than REPORT_NAME_MAX. */

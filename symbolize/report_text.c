@@ -353,24 +353,7 @@ static int cmp_entry(const void *a, const void *b)
 static void print_stack(const struct profile *p, const struct report_names *rn,
                         const struct prof_sample *s, FILE *out)
 {
-	char label[512];
-	for (uint32_t i = 0; i < s->nlocs; i++) {
-		const struct prof_location *l = &p->locations[s->locs[i]];
-		if (!l->nlines) {
-			profile_location_label(p, l, label, sizeof(label));
-			fprintf(out, "      %s\n", label);
-		}
-		for (uint32_t k = 0; k < l->nlines; k++) {
-			const struct prof_function *f = &p->functions[l->lines[k].function];
-			const char *name = rn->frame[l->lines[k].function];
-			if (f->file[0])
-				fprintf(out, "      %s (%s:%" PRId64 ")%s\n", name, f->file,
-				        l->lines[k].line, k + 1 < l->nlines ? " [inlined]" : "");
-			else
-				fprintf(out, "      %s%s\n", name,
-				        k + 1 < l->nlines ? " [inlined]" : "");
-		}
-	}
+	report_stack_write(p, rn, s->locs, s->nlocs, out);
 	if (s->flags & LC_BUCKET_TRUNCATED)
 		fprintf(out, "      ... (deeper frames cut at depth=)\n");
 }
@@ -557,14 +540,17 @@ void report_text_write(const struct report_input *in, FILE *out)
 	const struct profile *p = in->profile;
 	int64_t count, total;
 	header_all(in, out);
-	view_totals(p, LC_VIEW_WAIT, &count, &total);
-	if (in->view < 0 && !count && !total) {
-		fprintf(out, "\nno lock contention was recorded\n");
-		return;
-	}
 	struct report_names rn;
 	if (report_names_build(&rn, p) != 0)
 		return;
+	/* A hung program has recorded none of the waits it hangs in. */
+	report_waiting_write(in, &rn, out);
+	view_totals(p, LC_VIEW_WAIT, &count, &total);
+	if (in->view < 0 && !count && !total) {
+		fprintf(out, "\nno lock contention was recorded\n");
+		report_names_free(&rn);
+		return;
+	}
 	if (in->view < 0) {
 		view_section(in, &rn, LC_VIEW_WAIT, out);
 		view_section(in, &rn, LC_VIEW_HOLDER, out);

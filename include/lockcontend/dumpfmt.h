@@ -10,7 +10,7 @@
  * change the others; bump LC_DUMP_VERSION_MINOR when you add a record
  * type (older readers skip it) and LC_DUMP_VERSION_MAJOR when an old reader
  * could misread the file.  3.1 added the lost reason no_room, 3.2 the
- * LOCK_LOST record, 3.3 the LOCK_INIT record.
+ * LOCK_LOST record, 3.3 the LOCK_INIT record, 3.4 the WAITING record.
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -43,7 +43,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 3
+#define LC_DUMP_VERSION_MINOR 4
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -54,6 +54,7 @@
 #define LC_DUMP_MAX_RECORD (1u << 20)
 #define LC_LOCK_FIRST_FRAMES 8 /* frames of a lock's first contended stack */
 #define LC_LOCK_INIT_FRAMES 8  /* frames of the stack that initialised a lock (3.3) */
+#define LC_THREAD_NAME 16      /* bytes of a thread's name, its NUL included (3.4) */
 
 /* The sentinel frame that stands for contention without a stored stack. */
 #define LC_SENTINEL_NAME "_LostContendedLock"
@@ -87,6 +88,8 @@ enum lc_rec_type {
 	LC_REC_LOCK_LOST = 11, /* zero or more (3.2): one lock's lost events */
 	LC_REC_LOCK_INIT = 12, /* zero or more (3.3): where a contended lock was
 	                        * initialised */
+	LC_REC_WAITING = 13,   /* zero or more (3.4): one per SLOT, what its thread
+	                        * waits for now */
 	LC_REC_NTYPES,         /* one past the last type: keep it last */
 };
 
@@ -289,6 +292,42 @@ struct lc_rec_slot_3_0 {
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS_3_0];
 };
 
+/* LC_REC_WAITING (3.4): what the thread that owns a slot is waiting for
+ * right now, kept up to date in place by that thread alone.  Made with the
+ * slot's SLOT record (a slot is taken on its thread's first contended
+ * wait), for every slot but the shared overflow slot.  Written before the
+ * thread blocks (the stack was taken already, when the wait is sampled),
+ * cleared (lock = 0) when the wait ends: so a profile whose writer hung, or
+ * was killed while hung, still says who waited for what, since when, and
+ * on whom.
+ *
+ * Torn reads: the thread sets seq (the first word) and seq_end (the last) to
+ * the same odd number, writes the rest, then sets seq_end and seq to the
+ * next even number.  A copy (made
+ * front to back or back to front) is whole when seq == seq_end and both are
+ * even; otherwise it was copied while being written (or its writer died
+ * between those stores: readers say so rather than guess). */
+struct lc_rec_waiting {
+	uint32_t seq;      /* odd while being written */
+	int32_t tid;       /* the slot's thread now; 0: none (it exited) */
+	uint64_t lock;     /* the lock waited for; 0: not waiting */
+	uint64_t since_ns; /* CLOCK_MONOTONIC when the wait began */
+	int32_t owner_tid; /* the lock's owner as the wait began (a mutex's owner, a
+	                    * rwlock's writer); 0: unknown, or readers hold it */
+	uint32_t kind;     /* enum lc_kind of the wait */
+	uint32_t epoch;    /* module epoch when the stack was taken (as a bucket's) */
+	uint32_t nframes;  /* frames of pc[] that hold the waiting stack; 0: none
+	                    * (the wait was not sampled, or no stack was taken) */
+	uint32_t frames;   /* room for frames: pc[frames] follows (META.depth) */
+	uint32_t reserved;
+	char name[LC_THREAD_NAME]; /* the thread's name (comm), NUL-terminated */
+
+	/* followed by: uint64_t pc[frames], innermost caller first, the first
+	 * nframes of them valid (return addresses: the symbolizer looks up
+	 * pc - 1); then uint64_t seq_end, the record's last word: == seq once a
+	 * write is done. */
+};
+
 /* LC_REC_LIVE.state */
 enum lc_live_state {
 	LC_LIVE_RUNNING = 0,  /* still recording (or it died: no TRAILER) */
@@ -364,6 +403,7 @@ _Static_assert(sizeof(struct lc_rec_slot_3_0) == 352, "3.0 slot layout");
 _Static_assert(offsetof(struct lc_rec_slot_3_0, lost) == offsetof(struct lc_rec_slot, lost),
                "a 3.0 slot differs only in its count of lost reasons");
 _Static_assert(sizeof(struct lc_rec_live) == 64, "live layout");
+_Static_assert(sizeof(struct lc_rec_waiting) == 64, "waiting layout");
 _Static_assert(sizeof(struct lc_rec_lost) == 8, "lost layout");
 _Static_assert(sizeof(struct lc_lost_entry) == 16, "lost entry layout");
 _Static_assert(sizeof(struct lc_rec_totals) == 128, "totals layout");

@@ -122,6 +122,17 @@ static const struct field lock_init_fields[] = {
     FIELD(struct lc_rec_lock_init, epoch),
     FIELD(struct lc_rec_lock_init, nframes),
 };
+static const struct field waiting_fields[] = {
+    FIELD(struct lc_rec_waiting, seq),       FIELD(struct lc_rec_waiting, tid),
+    FIELD(struct lc_rec_waiting, lock),      FIELD(struct lc_rec_waiting, since_ns),
+    FIELD(struct lc_rec_waiting, owner_tid), FIELD(struct lc_rec_waiting, kind),
+    FIELD(struct lc_rec_waiting, epoch),     FIELD(struct lc_rec_waiting, nframes),
+    FIELD(struct lc_rec_waiting, frames),    FIELD(struct lc_rec_waiting, reserved),
+    FIELD(struct lc_rec_waiting, name),
+};
+/* pc[frames], then the closing sequence word (one u64, no count) */
+static const struct tail waiting_tails[] = {{"pc", sizeof(uint64_t), "frames"},
+                                            {"seq_end", sizeof(uint64_t), ""}};
 static const struct field lost_fields[] = {
     FIELD(struct lc_rec_lost, view),
     FIELD(struct lc_rec_lost, nreasons),
@@ -170,6 +181,7 @@ static const struct layout LAYOUTS[] = {
     LAYOUT("BUCKET", LC_REC_BUCKET, struct lc_rec_bucket, bucket_fields, pc_tails, 1),
     LAYOUT("LOCK", LC_REC_LOCK, struct lc_rec_lock, lock_fields, pc_tails, 1),
     LAYOUT("LOCK_INIT", LC_REC_LOCK_INIT, struct lc_rec_lock_init, lock_init_fields, pc_tails, 1),
+    LAYOUT("WAITING", LC_REC_WAITING, struct lc_rec_waiting, waiting_fields, waiting_tails, 2),
     LAYOUT("LOST", LC_REC_LOST, struct lc_rec_lost, lost_fields, lost_tails, 1),
     LAYOUT("SLOT", LC_REC_SLOT, struct lc_rec_slot, slot_fields, NULL, 0),
     LAYOUT("LOCK_LOST", LC_REC_LOCK_LOST, struct lc_rec_lock_lost, lock_lost_fields, NULL, 0),
@@ -357,7 +369,7 @@ static size_t base_size(const char *base, size_t len)
 	static const struct {
 		const char *name;
 		size_t size;
-	} bases[] = {{"u8", 1},  {"u16", 2},  {"u32", 4},
+	} bases[] = {{"u8", 1},  {"u16", 2},  {"u32", 4}, {"i32", 4},
 	             {"u64", 8}, {"char", 1}, {"segment", sizeof(struct lc_rec_segment)}};
 	char entry[128];
 	lost_entry_spelling(entry, sizeof(entry));

@@ -43,7 +43,7 @@ static int make_in(uint32_t nslots, size_t file_cap)
 {
 	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
 	pft_open(&file, file_cap);
-	return slots_init(&slots, &arena, &file, nslots);
+	return slots_init(&slots, &arena, &file, nslots, 4);
 }
 
 static void make(uint32_t nslots)
