@@ -27,6 +27,7 @@ void config_defaults(struct config *c)
 	c->verbose = false;
 	c->holder = true;
 	c->inits = true;
+	c->waiting = true;
 	c->rate = CONFIG_DEFAULT_RATE;
 	c->hold = CONFIG_DEFAULT_HOLD;
 	c->depth = CONFIG_DEFAULT_DEPTH;
@@ -159,6 +160,8 @@ static bool item_apply(const struct item *it, struct config *c)
 		return parse_bool(it, &c->holder);
 	} else if (item_is(it, "inits")) {
 		return parse_bool(it, &c->inits);
+	} else if (item_is(it, "waiting")) {
+		return parse_bool(it, &c->waiting);
 	} else if (item_is(it, "stacks")) {
 		return parse_bool(it, &c->stacks);
 	} else if (item_is(it, "verbose")) {
@@ -180,8 +183,9 @@ static bool item_apply(const struct item *it, struct config *c)
 
 static bool key_known(const struct item *it)
 {
-	static const char *const keys[] = {"rate",  "depth",  "stacks", "verbose", "out",
-	                                   "arena", "holder", "hold",   "signal",  "inits"};
+	static const char *const keys[] = {"rate",   "depth", "stacks", "verbose",
+	                                   "out",    "arena", "holder", "hold",
+	                                   "signal", "inits", "waiting"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (item_is(it, keys[i]))
 			return true;
@@ -207,7 +211,7 @@ static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
 		text_str(&t, "unknown key '");
 		text_printable(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
 		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena holder hold "
-		             "signal inits, or off)");
+		             "signal inits waiting, or off)");
 	} else if (!it->val) {
 		text_str(&t, "'");
 		text_printable(&t, it->key, it->key_len);

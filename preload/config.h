@@ -7,6 +7,8 @@
  *   LOCKCONTEND=signal=USR2         (a snapshot copy of the profile on SIGUSR2)
  *   LOCKCONTEND=inits=0             (no init sites: heap locks are named by
  *                                    where they were first contended)
+ *   LOCKCONTEND=waiting=0           (no WAITING records: nothing written before
+ *                                    a thread blocks; no "Waiting now")
  *   LOCKCONTEND=off
  *
  * config_parse is a pure function of its input string: it never reads the
@@ -41,6 +43,7 @@ struct config {
 	bool verbose;             /* one summary line on stderr at exit */
 	bool holder;              /* charge unlocks with the waiting they end */
 	bool inits;               /* note where locks are initialised (initsite.h) */
+	bool waiting;             /* show each thread's wait in progress (waiting.h) */
 	uint32_t hold;            /* 1 in hold acquisitions sampled for hold time; 0 off */
 	int signal;               /* snapshot on this signal (signal=USR2); 0 off */
 	uint32_t rate;            /* record 1 in rate contentions, scaled by rate */

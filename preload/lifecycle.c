@@ -91,7 +91,7 @@ static bool lifecycle_layout(void)
 		nslots = LIFECYCLE_MAX_SLOTS;
 	if (stacktab_init(&core.tab, &core.arena, &core.file,
 	                  lifecycle_heads_for(core.cfg.arena_bytes)) != 0 ||
-	    slots_init(&core.slots, &core.arena, &core.file, (uint32_t)nslots,
+	    slots_init(&core.slots, &core.arena, &core.file, (uint32_t)nslots, core.cfg.waiting,
 	               core.cfg.stacks ? core.cfg.depth : 0) != 0 ||
 	    lockstate_init(&core.locks, &core.arena, &core.file,
 	                   lifecycle_locks_for(core.cfg.arena_bytes)) != 0 ||

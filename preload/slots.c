@@ -17,9 +17,11 @@ static struct lc_rec_slot *slot_record(struct slots *s)
 	return r;
 }
 
-int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots, uint32_t frames)
+int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots, bool waiting,
+               uint32_t frames)
 {
 	s->file = f;
+	s->waiting = waiting;
 	s->frames = frames;
 	s->slot = arena_alloc(a, (size_t)(nslots + 1) * sizeof(struct slot));
 	s->nslots = nslots;
@@ -60,7 +62,7 @@ struct slot *slots_acquire(struct slots *s, bool *overflow)
 				room = false;
 				continue;
 			}
-			if (!s->slot[i].waiting) /* none if no room: nothing shown */
+			if (s->waiting && !s->slot[i].waiting) /* none if no room: nothing shown */
 				s->slot[i].waiting = waiting_record(s->file, s->frames);
 			atomic_store_explicit(&s->hint, (i + 1) % s->nslots, memory_order_relaxed);
 			uint32_t hwm = atomic_load(&s->hwm);

@@ -60,6 +60,7 @@ struct slots {
 	struct slot *slot; /* nslots of them, plus one overflow slot */
 	struct pfile *file;
 	uint32_t nslots;
+	bool waiting;          /* slots get WAITING records (waiting=1) */
 	uint32_t frames;       /* room for a waiting stack in each WAITING record */
 	_Atomic uint32_t hwm;  /* slots ever handed out: [0, hwm) */
 	_Atomic uint32_t hint; /* where the next search starts */
@@ -67,10 +68,11 @@ struct slots {
 };
 
 /* The overflow slot's record is made at once: -1 if there is no room.
- * Each slot's records (SLOT, then WAITING with room for `frames` frames)
- * are made when it is first handed out; the shared overflow slot shows no
- * wait. */
-int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots, uint32_t frames);
+ * Each slot's records (SLOT, then with `waiting` a WAITING record with
+ * room for `frames` frames) are made when it is first handed out; the
+ * shared overflow slot shows no wait. */
+int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots, bool waiting,
+               uint32_t frames);
 
 /* Forget every slot (a fork child); only while no other thread runs. */
 void slots_reset(struct slots *s);

@@ -203,3 +203,24 @@ Test(deadlock, a_name_set_later_is_shown)
 	harness_result_free(&r);
 	hang_kill(&h);
 }
+
+/* waiting=0: nothing is written before a thread blocks, so a hung program
+ * shows no wait (and no WAITING record is made). */
+Test(deadlock, waiting_off_shows_nothing)
+{
+	struct hang h;
+	struct run_result r;
+	struct dump d;
+	char err[256];
+	hang_start(&h, "abba2", "waiting=0");
+	struct timespec ts = {0, 300 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	hang_kill(&h);
+	cr_assert_eq(dump_read_file(h.dump, &d, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(d.nwaiting, 0, "%zu WAITING records with waiting=0", d.nwaiting);
+	dump_free(&d);
+	report(&h, NULL, &r);
+	cr_expect_eq(r.exit_code, 0, "exit %d\n%s", r.exit_code, r.err);
+	cr_expect(!strstr(r.out, "Waiting in pid"), "%s", r.out);
+	harness_result_free(&r);
+}

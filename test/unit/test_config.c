@@ -93,6 +93,7 @@ static void assert_defaults(const struct config *c)
 	cr_assert_eq(CONFIG_DEFAULT_HOLD, 100);
 	cr_assert_eq(c->signal, 0, "no snapshot signal by default");
 	cr_assert(c->inits, "init sites are on by default");
+	cr_assert(c->waiting, "waits in progress are shown by default");
 }
 
 /* s parses without warning; the result is left in *c. */
@@ -204,6 +205,21 @@ Test(config, hold_bad_values_warn_and_keep_default)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		parse_warns_once(bad[i], &c, "bad value for hold");
 		cr_assert_eq(c.hold, CONFIG_DEFAULT_HOLD, "%s changed hold to %u", bad[i], c.hold);
+		assert_defaults(&c);
+	}
+}
+
+Test(config, waiting_switch)
+{
+	struct config c;
+	parse_ok("waiting=0", &c);
+	cr_assert(!c.waiting);
+	cr_assert(c.holder && c.stacks && c.inits, "waiting=0 changed another key");
+	parse_ok("waiting=1", &c);
+	cr_assert(c.waiting);
+	const char *bad[] = {"waiting=2", "waiting=yes", "waiting=", "wait=0"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, i < 3 ? "bad value for waiting" : "unknown key");
 		assert_defaults(&c);
 	}
 }
@@ -444,7 +460,7 @@ static const char *valid_item(const char *key)
 	} v[] = {{"rate", "rate=2"},       {"depth", "depth=8"},   {"stacks", "stacks=0"},
 	         {"verbose", "verbose=1"}, {"out", "out=x.raw"},   {"arena", "arena=8M"},
 	         {"holder", "holder=0"},   {"hold", "hold=3"},     {"signal", "signal=USR2"},
-	         {"inits", "inits=0"}};
+	         {"inits", "inits=0"},     {"waiting", "waiting=0"}};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		if (strcmp(v[i].key, key) == 0)
 			return v[i].item;
@@ -477,14 +493,14 @@ Test(config, unknown_key_warning_lists_every_key)
 		sig |= strcmp(k, "signal") == 0;
 	}
 	cr_assert(holder && hold && sig, "holder, hold or signal missing from: %s", w.line[0]);
-	cr_assert_eq(named, 10, "%d keys named: %s", named, w.line[0]);
+	cr_assert_eq(named, 11, "%d keys named: %s", named, w.line[0]);
 }
 
 Test(config, items_without_value)
 {
 	struct config c;
 	const char *keys[] = {"rate",   "depth", "stacks", "verbose", "out",
-	                      "arena",  "holder", "hold",  "signal",  "inits"};
+	                      "arena",  "holder", "hold",  "signal",  "inits", "waiting"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		parse_warns_once(keys[i], &c, "needs a value");
 		assert_defaults(&c);

@@ -539,6 +539,54 @@ Test(dumpread, lock_init_records)
 	cr_assert_eq(parse_lock_inits(1, base - 8, &d), -1, "shorter than the struct");
 }
 
+/* A dump with one WAITING record (3.4) with room for 3 frames, seq and
+ * seq_end as given, then the closing records. */
+static int parse_waiting_rec(struct lc_rec_waiting w, uint64_t seq_end, struct dump *d)
+{
+	char err[256];
+	uint64_t tail[4] = {0x400010, 0x400020, 0x400030, seq_end};
+	w.frames = 3;
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
+	db_record(&b, LC_REC_WAITING, &w, sizeof(w), tail, sizeof(tail), NULL, 0);
+	db_lost(&b, 0, NULL);
+	db_totals(&b, (struct lc_rec_totals){0});
+	db_trailer(&b);
+	return dump_parse(b.buf, b.len, d, err, sizeof(err));
+}
+
+/* A whole copy is read field by field; one whose sequence words are odd or
+ * differ was copied while being written: kept as torn, not refused; a
+ * whole one whose counts are impossible is corrupt. */
+Test(dumpread, waiting_records)
+{
+	struct dump d;
+	struct lc_rec_waiting w = {.seq = 6, .tid = 77, .lock = LOCK_A, .since_ns = 123,
+	                           .owner_tid = 78, .kind = LC_KIND_WRLOCK, .epoch = 2,
+	                           .nframes = 2, .name = "worker-1"};
+	cr_assert_eq(parse_waiting_rec(w, 6, &d), 0);
+	cr_assert_eq(d.nwaiting, 1);
+	const struct dump_waiting *r = &d.waiting[0];
+	cr_assert(!r->torn && r->tid == 77 && r->lock == LOCK_A && r->since_ns == 123);
+	cr_assert(r->owner_tid == 78 && r->kind == LC_KIND_WRLOCK && r->epoch == 2);
+	cr_assert_str_eq(r->name, "worker-1");
+	cr_assert(r->nframes == 2 && r->pcs[0] == 0x400010 && r->pcs[1] == 0x400020);
+	dump_free(&d);
+	cr_assert_eq(parse_waiting_rec(w, 8, &d), 0, "a torn copy refused");
+	cr_assert(d.nwaiting == 1 && d.waiting[0].torn && !d.waiting[0].lock);
+	dump_free(&d);
+	w.seq = 7;
+	cr_assert_eq(parse_waiting_rec(w, 7, &d), 0);
+	cr_assert(d.waiting[0].torn, "an odd sequence is a write in progress");
+	dump_free(&d);
+	w.seq = 6;
+	w.nframes = 4;
+	cr_assert_eq(parse_waiting_rec(w, 6, &d), -1, "more frames than room");
+	w.nframes = 0;
+	w.kind = LC_NKINDS;
+	cr_assert_eq(parse_waiting_rec(w, 6, &d), -1, "a kind out of range");
+}
+
 /* A 3.1 file (no LOCK_LOST, no LOCK_INIT) reads as it did. */
 Test(dumpread, a_3_1_file_reads)
 {

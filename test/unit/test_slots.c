@@ -43,7 +43,7 @@ static int make_in(uint32_t nslots, size_t file_cap)
 {
 	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
 	pft_open(&file, file_cap);
-	return slots_init(&slots, &arena, &file, nslots, 4);
+	return slots_init(&slots, &arena, &file, nslots, true, 4);
 }
 
 static void make(uint32_t nslots)
@@ -231,10 +231,16 @@ Test(slots, init_fails_without_room_for_the_overflow_record)
 	cr_assert_eq(make_in(4, PFILE_RESERVE + 16 + 8 + sizeof(struct lc_rec_slot) - 8), -1);
 }
 
+/* A WAITING record with room for make_in's 4 frames, its head included. */
+#define WAITING_BYTES (8 + sizeof(struct lc_rec_waiting) + 4 * 8 + 8)
+
 Test(slots, no_room_for_a_record_gives_the_overflow_slot)
 {
-	/* room for the overflow slot's record and two more */
-	cr_assert_eq(make_in(8, PFILE_RESERVE + 16 + 3 * (8 + sizeof(struct lc_rec_slot))), 0);
+	/* room for the overflow slot's record and two more, each with its
+	 * WAITING record */
+	cr_assert_eq(make_in(8, PFILE_RESERVE + 16 + 3 * (8 + sizeof(struct lc_rec_slot)) +
+	                            2 * WAITING_BYTES),
+	             0);
 	bool overflow;
 	struct slot *a = slots_acquire(&slots, &overflow);
 	struct slot *b = slots_acquire(&slots, &overflow);
@@ -257,6 +263,44 @@ Test(slots, no_room_for_a_record_gives_the_overflow_slot)
 	cr_assert_eq(slot_records(), 3);
 	for (uint32_t i = 2; i < 8; i++)
 		cr_assert_eq(atomic_load(&slots.slot[i].in_use), 0, "slot %u left taken", i);
+}
+
+/* A slot handed out has its WAITING record (made once: a slot reused keeps
+ * it), nobody waiting, room for the frames asked; the overflow slot none;
+ * a release leaves it without a thread. */
+Test(slots, each_slot_has_a_waiting_record_made_once)
+{
+	make(2);
+	bool overflow;
+	struct slot *a = slots_acquire(&slots, &overflow);
+	cr_assert(!overflow && a->waiting, "a slot without its WAITING record");
+	cr_assert_eq(head_of(a->waiting)->type, LC_REC_WAITING);
+	cr_assert_eq(head_of(a->waiting)->size, sizeof(struct lc_rec_waiting) + 4 * 8 + 8);
+	cr_assert_eq(a->waiting->frames, 4);
+	cr_assert_eq(a->waiting->lock, 0);
+	cr_assert(!slots_overflow(&slots)->waiting, "the shared overflow slot shows no wait");
+	struct lc_rec_waiting *w = a->waiting;
+	w->tid = 42;
+	struct slot *b = slots_acquire(&slots, &overflow);
+	cr_assert(!overflow && b->waiting && b->waiting != w);
+	slots_release(&slots, a);
+	cr_assert_eq(w->tid, 0, "a released slot still names its thread");
+	cr_assert_eq(w->seq % 2, 0, "the release left the record being written");
+	struct slot *again = slots_acquire(&slots, &overflow);
+	cr_assert(again == a && again->waiting == w, "a reused slot got a second WAITING record");
+	cr_assert_eq(pft_walk_file(&file, NULL, NULL).by_type[LC_REC_WAITING], 2);
+}
+
+/* waiting=0: no WAITING record at all. */
+Test(slots, waiting_off_makes_no_waiting_record)
+{
+	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
+	pft_open(&file, 4u << 20);
+	cr_assert_eq(slots_init(&slots, &arena, &file, 2, false, 4), 0);
+	bool overflow;
+	struct slot *a = slots_acquire(&slots, &overflow);
+	cr_assert(!overflow && !a->waiting);
+	cr_assert_eq(pft_walk_file(&file, NULL, NULL).by_type[LC_REC_WAITING], 0);
 }
 
 Test(slots, per_view_totals_and_lost_survive_release_and_reuse)
