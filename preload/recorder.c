@@ -13,6 +13,9 @@
  * (account.h's three stages) before the thread's next event — a thread
  * that holds a mutex publishes only stacks the module map covers — at its
  * exit, or by the end (collect.c).
+ * Every contended wait, sampled or not, is shown in the thread slot's
+ * WAITING record (waiting.h) from just before it blocks until it ends, so
+ * a hung program's profile says who waits for what.
  * Stacks are taken lock-free (unwind.h); the module map learns a new
  * object before the first bucket that points into it is published, under
  * loader.h's rules.
@@ -388,8 +391,9 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	int saved = errno, cell = s->cell;
 	lc_guard_in(t);
 	recorder_unshow(t, s);
-	if (!s->active)
-		goto out; /* shown only */
+	if (!s->active && t->wait != s)
+		goto out; /* shown only: not sampled (a wait begun but interrupted
+		           * on its way in is t->wait and ends below) */
 	/* Taken first: a handler that jumps out below must not leave the
 	 * cell twice (recorder_abandon ends what is still t->wait). */
 	s->cell = 0;

@@ -12,6 +12,8 @@
  *                    keep-one rule, or charge it to the sentinel), publish the
  *                    stash into the shared table if the thread holds no
  *                    mutex, and capture the stack into the spare buffer;
+ *                    then, sampled or not, show the wait in the slot's
+ *                    WAITING record (waiting.h) until recorder_end;
  *   recorder_end     after it, usually holding the lock: read the clock and
  *                    note the event in the thread's slot, nothing more;
  *   recorder_flush   at thread exit and dump time: settle and publish.
