@@ -108,7 +108,9 @@ static inline enum fast fast_acquire(pthread_mutex_t *m)
 		                                 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 			return FAST_BUSY;
 	}
-	m->__data.__owner = tid;
+	/* A store glibc makes plainly; relaxed atomic here (the same mov) for
+	 * the waiters that read it to show whom they wait behind (waiting.h). */
+	__atomic_store_n(&m->__data.__owner, tid, __ATOMIC_RELAXED);
 	++m->__data.__nusers;
 	return FAST_ACQUIRED;
 }
