@@ -12,6 +12,14 @@
 
 #include "stash.h"
 
+void (*account_step_hook)(void);
+
+static inline void account_step(void)
+{
+	if (account_step_hook)
+		account_step_hook();
+}
+
 /* What every event adds, wherever it goes next. */
 static void account_total(struct lc_rec_slot *p, const struct account_event *e)
 {
@@ -30,6 +38,7 @@ static void account_lost(struct slot *sl, const struct account_books *b,
 	struct lc_lost_entry *l = &sl->pub->lost[key->view][reason];
 	l->count += count;
 	l->delay_ns += delay_ns;
+	account_step();
 	if (b->locks)
 		lockstate_lost(b->locks, key->lock, key->view, reason, count, delay_ns);
 }
@@ -64,6 +73,7 @@ void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rn
 	                          .delay_ns = sl->raw_delay,
 	                          .uncharged_ns = sl->raw_uncharged};
 	account_total(sl->pub, &e);
+	account_step();
 	int reason = account_lost_reason(sl, b->stacks);
 	if (reason >= 0) {
 		account_lost(sl, b, &e.key, reason, e.count, e.delay_ns);
@@ -79,6 +89,7 @@ void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rn
 			account_lost(sl, b, event_key_equal(&sl->stash.key, &e.key) ? &old : &e.key,
 			             LC_LOST_EVICTED, lc, ld);
 	}
+	account_step();
 	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);
 }
 
@@ -90,6 +101,7 @@ static bool account_publish_stash(struct slot *sl, const struct account_books *b
 	bool unknown = false;
 	enum stacktab_result r = stacktab_add(b->tab, &st->key, stash_frames(st), st->nframes,
 	                                      st->count, st->delay_ns, st->max_ns);
+	account_step();
 	if (r == STACKTAB_FULL)
 		account_lost(sl, b, &st->key, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
 	else if (r == STACKTAB_INSERTED && !known && b->map)
@@ -118,9 +130,10 @@ static void account_publish_known(struct slot *sl, const struct account_books *b
 	if (!stash_full(st))
 		return;
 	if (stacktab_add_existing(b->tab, &st->key, stash_frames(st), st->nframes, st->count,
-	                          st->delay_ns, st->max_ns))
+	                          st->delay_ns, st->max_ns)) {
+		account_step();
 		stash_clear(st);
-	else if (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes))
+	} else if (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes))
 		(void)account_publish_stash(sl, b, true);
 }
 
@@ -137,4 +150,12 @@ void account_lost_event(struct slot *sl, const struct account_books *b,
 {
 	account_total(sl->pub, e);
 	account_lost(sl, b, &e->key, reason, e->count, e->delay_ns);
+}
+
+/* Nothing yet: the slot is left as it was, at worst with one event
+ * counted twice or not at all. */
+void account_repair(struct slot *sl, const struct account_books *b)
+{
+	(void)sl;
+	(void)b;
 }

@@ -105,4 +105,13 @@ bool account_publish_held(struct slot *sl, const struct account_books *b, uint64
 void account_lost_event(struct slot *sl, const struct account_books *b,
                         const struct account_event *e, int reason);
 
+/* The owner left the work above for good in the middle (a signal handler
+ * jumped out of it: recorder_repair), inside the slot, which it still
+ * holds: put the books right before the slot is left. */
+void account_repair(struct slot *sl, const struct account_books *b);
+
+/* Called between the steps of the work above: a test's stand-in for a
+ * signal handler that jumps out there (NULL: nothing). */
+extern void (*account_step_hook)(void);
+
 #endif

@@ -383,8 +383,10 @@ out:
  * guard_frame) leaves our work alone. */
 static void recorder_repair(struct lc_tls *t)
 {
-	if (t->in_slot)
+	if (t->in_slot) {
+		account_repair(t->in_slot, &core.books);
 		recorder_leave(t->in_slot);
+	}
 	loader_repair(&core.loader, t);
 	t->guard = 0;
 }
