@@ -87,16 +87,14 @@ static void recorder_leave(struct slot *sl)
 }
 
 /* Contention met inside our own work, into the slot (inside it): it was
- * never registered with its lock, so all of it is uncharged. */
+ * never registered with its lock, so all of it is uncharged.  The running
+ * sums only grow (a handler on top of us may add to them meanwhile); the
+ * books take what they have not taken yet. */
 static void recorder_settle_reentrant(struct lc_tls *t, struct slot *sl)
 {
-	if (!atomic_load_explicit(&t->reent_count, memory_order_relaxed))
-		return;
-	struct account_event e = {.key.view = LC_VIEW_WAIT};
-	e.count = atomic_exchange_explicit(&t->reent_count, 0, memory_order_relaxed);
-	e.delay_ns = atomic_exchange_explicit(&t->reent_delay, 0, memory_order_relaxed);
-	e.uncharged_ns = e.delay_ns;
-	account_lost_event(sl, &core.books, &e, LC_LOST_REENTRANT);
+	account_reentrant(
+	    sl, &core.books, atomic_load_explicit(&t->reent_count, memory_order_relaxed),
+	    atomic_load_explicit(&t->reent_delay, memory_order_relaxed), t->reent_taken);
 }
 
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
@@ -375,10 +373,10 @@ out:
 }
 
 /* A handler that interrupted our own work (the guard is up) leaves it for
- * good: what that work held is given back — its slot (left as it was: at
- * worst one event counted twice or not at all), its place among the
- * loader's users — and the guard comes down.  Everything else it touched
- * is lock-free and whole at every instruction.  A handler that jumps only
+ * good: what that work held is given back — its slot, whose books are put
+ * right first (account_repair: nothing counted twice or lost), its place
+ * among the loader's users — and the guard comes down.  Everything else it
+ * touched is lock-free and whole at every instruction.  A handler that jumps only
  * inside itself (its buffer on the stack above where our work began:
  * guard_frame) leaves our work alone. */
 static void recorder_repair(struct lc_tls *t)

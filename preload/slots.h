@@ -25,11 +25,40 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arena.h"
+#include "event.h"
+#include "lockstate.h"
 #include "pfile.h"
+#include "stacktab.h"
 #include "stash.h"
+
+/* The books' work under way inside a slot (account.c), kept so that the
+ * owner can put the books right when a signal handler jumps out of it
+ * (account_repair).  UNDO: the work changes the slot (its record, its
+ * stash's head, raw_valid, `taken`), whose values before are here; it may
+ * set lock_op, an add to a lock's LOCK_LOST made only once it is SHARED,
+ * the work's commit.  PUBLISH: tab_op, the stash's add to the table, is
+ * under way.  A slotless event the books take from their caller (ev) is
+ * theirs once redo is set, until its work is SHARED: a jump before that
+ * does it again. */
+enum { SLOT_LOG_IDLE, SLOT_LOG_UNDO, SLOT_LOG_SHARED, SLOT_LOG_PUBLISH };
+struct slot_log {
+	_Atomic uint32_t state;
+	uint32_t raw_valid;
+	struct lc_rec_slot books;
+	_Alignas(8) unsigned char stash[offsetof(struct stash, frames)];
+	uint64_t *taken; /* NULL, or two words of its thread's */
+	uint64_t taken_old[2];
+	_Atomic uint8_t redo; /* ev is the books' until its work is SHARED */
+	int8_t ev_reason;
+	struct event_key ev_key;
+	uint64_t ev_count, ev_delay_ns, ev_uncharged_ns;
+	struct lockstate_op lock_op;
+	struct stacktab_op tab_op;
+};
 
 enum { SLOT_IDLE = 0, SLOT_BUSY = 1, SLOT_CLOSED = 2 };
 
@@ -52,6 +81,7 @@ struct slot {
 	uint64_t raw_max;
 	uint64_t raw_uncharged;
 	struct stash stash;
+	struct slot_log log;
 };
 
 struct slots {

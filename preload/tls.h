@@ -43,7 +43,8 @@ struct lc_tls {
 	uintptr_t stack_lo, stack_hi; /* the thread's stack (stackroom.h); 0: unknown */
 	uint64_t rng;
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
-	_Atomic uint64_t reent_delay; /* folded into the slot later */
+	_Atomic uint64_t reent_delay; /* running sums, folded into the slot later ... */
+	uint64_t reent_taken[2];      /* ... up to here (account_reentrant) */
 };
 
 extern __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));

@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 
 #include "account.h"
+#include "step.h"
 #include "pfiletest.h"
 
 static struct arena arena, lock_arena; /* the table's can be tiny */
@@ -150,7 +151,7 @@ static void lock_books_check(const struct truth *t, const struct sums *s)
 {
 	for (int l = 0; l < NLOCKS; l++) {
 		struct lockent *e = lockstate_find(&locks, lock_at(l));
-		const struct lc_rec_lock_lost *r = atomic_load(&e->lost);
+		const struct lc_rec_lock_lost *r = atomic_load(&e->lost)->rec;
 		for (int v = 0; v < LC_NVIEWS; v++) {
 			uint64_t lc = 0, ld = 0;
 			for (int k = 0; r && k < LC_LOST_NREASONS; k++) {
@@ -412,7 +413,7 @@ Test(account, a_lock_holder_keeps_a_stack_the_map_does_not_know)
 
 /* ---- a signal handler that jumps out of the books' work ---- */
 
-/* account_step_hook counts the steps of the work and, at step `jump_at`,
+/* lc_step_hook counts the steps of the work and, at step `jump_at`,
  * jumps out of it as a handler's siglongjmp would: back into the test,
  * which then does what the recorder does after such a jump. */
 
@@ -422,12 +423,16 @@ static void jump_out(void)
 		longjmp(jump_env, 1);
 }
 
+/* Contention inside our own work, as the thread's running sums, and
+ * what the books took of them. */
+static uint64_t reent_count, reent_delay, reent_taken[2];
+
 /* What a thread does in its slot, any step of which may be jumped out of:
  * op 0 publish (as a thread holding nothing, or a mutex), 1 settle the
- * noted event, 2 a reentrant or slotless event.  After a jump the owner
- * repairs the books before it leaves the slot (recorder_repair); the
- * event of op 2 was the recorder's, gone with its frame, unless the books
- * took it. */
+ * noted event, 2 a slotless event, 3 take the reentrant sums.  After a
+ * jump the owner repairs the books before it leaves the slot
+ * (recorder_repair); the event of op 2 was the recorder's, gone with its
+ * frame, unless the books took it. */
 static void slot_work(int op, bool held, const struct account_event *e, uint64_t *rng)
 {
 	if (setjmp(jump_env) == 0) {
@@ -437,8 +442,10 @@ static void slot_work(int op, bool held, const struct account_event *e, uint64_t
 			account_publish_all(&sl, &books, rng);
 		else if (op == 1)
 			account_settle(&sl, &books, rng);
+		else if (op == 2)
+			account_lost_event(&sl, &books, e, LC_LOST_NO_SLOT);
 		else
-			account_lost_event(&sl, &books, e, e->key.lock ? LC_LOST_NO_SLOT : LC_LOST_REENTRANT);
+			account_reentrant(&sl, &books, reent_count, reent_delay, reent_taken);
 	} else {
 		account_repair(&sl, &books);
 	}
@@ -465,17 +472,24 @@ static void jumpy_run(int n, struct truth *t, long *nsteps)
 {
 	uint64_t rng = 99;
 	steps = 0;
-	account_step_hook = jump_out;
+	reent_count = reent_delay = reent_taken[0] = reent_taken[1] = 0;
+	lc_step_hook = jump_out;
 	for (int i = 0; i < n; i++) {
 		struct account_event e = event_random(&rng);
 		uint64_t r = stash_rand(&rng);
 		slot_work(0, (r >> 4) % 3 == 0, NULL, &rng);
-		if ((r >> 6) % 8 == 0) {
-			if ((r >> 9) % 2)
-				e.key.lock = 0; /* reentrant: no lock of its own */
-			e.key.view = e.key.lock ? e.key.view : LC_VIEW_WAIT;
+		if ((r >> 6) % 8 == 0 && (r >> 9) % 2) {
 			truth_add(t, &e);
 			slot_work(2, false, &e, &rng);
+			continue;
+		}
+		if ((r >> 6) % 8 == 0) { /* reentrant: no lock, no stack, all uncharged */
+			e.key = (struct event_key){.view = LC_VIEW_WAIT};
+			e.uncharged_ns = e.delay_ns;
+			truth_add(t, &e);
+			reent_count += e.count;
+			reent_delay += e.delay_ns;
+			slot_work(3, false, NULL, &rng);
 			continue;
 		}
 		if (atomic_load(&sl.raw_valid)) /* recorder_note: settle a leftover first */
@@ -489,7 +503,8 @@ static void jumpy_run(int n, struct truth *t, long *nsteps)
 		if ((r >> 12) % 2)
 			slot_work(1, false, NULL, &rng);
 	}
-	account_step_hook = NULL;
+	lc_step_hook = NULL;
+	account_reentrant(&sl, &books, reent_count, reent_delay, reent_taken); /* at its exit */
 	account_publish_all(&sl, &books, &rng);
 	*nsteps = steps;
 }
