@@ -67,23 +67,29 @@ static struct slot *recorder_slot(struct lc_tls *t)
 /* Enter the slot only while recording: a slot the dumper will not read (it
  * was handed out after the dump began) must not touch the table either.
  * slot_enter's CAS and this load are both sequentially consistent, and so
- * is the dumper's RUNNING -> DUMPING store before it reads the slots. */
+ * is the dumper's RUNNING -> DUMPING store before it reads the slots.
+ * in_slot names the slot before it is entered and until it is left, and
+ * the slot holds the thread's tag while it is inside: recorder_repair,
+ * wherever a handler jumped out of this, leaves the slot exactly when it
+ * is still ours (before, a jump between the two left it busy for good:
+ * the thread unread at the end, 1 hostile run in 40). */
 static bool recorder_enter(struct slot *sl, bool shared)
 {
-	if (!slot_enter(sl, shared))
-		return false;
-	if (atomic_load(&core.state) == ST_RUNNING) {
-		lc_tls.in_slot = sl; /* for recorder_repair */
-		return true;
+	uint32_t tag = slot_tag(&lc_tls.slot_tag);
+	lc_tls.in_slot = sl;
+	if (slot_enter(sl, shared, tag)) {
+		if (atomic_load(&core.state) == ST_RUNNING)
+			return true;
+		slot_leave(sl);
 	}
-	slot_leave(sl);
+	lc_tls.in_slot = NULL;
 	return false;
 }
 
 static void recorder_leave(struct slot *sl)
 {
-	lc_tls.in_slot = NULL;
 	slot_leave(sl);
+	lc_tls.in_slot = NULL;
 }
 
 /* Contention met inside our own work, into the slot (inside it): it was
@@ -381,10 +387,12 @@ out:
  * guard_frame) leaves our work alone. */
 static void recorder_repair(struct lc_tls *t)
 {
-	if (t->in_slot) {
-		account_repair(t->in_slot, &core.books);
-		recorder_leave(t->in_slot);
+	struct slot *sl = t->in_slot;
+	if (sl && t->slot_tag && atomic_load(&sl->state) == t->slot_tag) {
+		account_repair(sl, &core.books);
+		recorder_leave(sl);
 	}
+	t->in_slot = NULL;
 	loader_repair(&core.loader, t);
 	t->guard = 0;
 }

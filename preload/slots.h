@@ -8,11 +8,14 @@
  *
  * Ownership protocol (the slot's `state` word):
  *   SLOT_IDLE   nobody is inside the record;
- *   SLOT_BUSY   the owning thread is updating it (never blocks while BUSY:
- *               it only touches memory and the lock-free table);
+ *   busy        any other value: the tag of the thread that is updating it
+ *               (never blocks while busy: it only touches memory and the
+ *               lock-free table), so a thread that a signal handler jumped
+ *               out of can tell the slot it was entering or leaving is
+ *               still its own (recorder_repair);
  *   SLOT_CLOSED the dumper took it for good; the owner records no more.
- * The owner moves IDLE->BUSY->IDLE; the dumper moves IDLE->CLOSED, waiting
- * a bounded time for a BUSY owner.  All of it only inside the recursion
+ * The owner moves IDLE->tag->IDLE; the dumper moves IDLE->CLOSED, waiting
+ * a bounded time for a busy owner.  All of it only inside the recursion
  * guard, so a signal handler on the owning thread never sees its own slot
  * BUSY.  Totals and lost counters are plain fields written under BUSY and
  * never reset, so a slot reused by a later thread keeps adding to them.
@@ -60,7 +63,13 @@ struct slot_log {
 	struct stacktab_op tab_op;
 };
 
+/* SLOT_BUSY: a tag for callers with no other (tests); a thread's own tags
+ * are slot_tag()s. */
 enum { SLOT_IDLE = 0, SLOT_BUSY = 1, SLOT_CLOSED = 2 };
+
+/* A tag no other live thread has (neither IDLE nor CLOSED), for *tag (0:
+ * none yet). */
+uint32_t slot_tag(uint32_t *tag);
 
 struct slot {
 	_Atomic uint32_t state;
@@ -105,11 +114,12 @@ void slots_reset(struct slots *s);
 struct slot *slots_acquire(struct slots *s, bool *overflow);
 void slots_release(struct slots *s, struct slot *sl);
 
-/* Owner side.  slot_enter fails when the dumper has closed the slot; the
- * overflow slot is shared, so there it yields while another thread is BUSY,
- * and gives up (the event is not recorded) after SLOT_SHARED_WAIT_NS. */
+/* Owner side: busy with `tag`.  slot_enter fails when the dumper has
+ * closed the slot; the overflow slot is shared, so there it yields while
+ * another thread is busy, and gives up (the event is not recorded) after
+ * SLOT_SHARED_WAIT_NS. */
 #define SLOT_SHARED_WAIT_NS (10 * 1000 * 1000ull)
-bool slot_enter(struct slot *sl, bool shared);
+bool slot_enter(struct slot *sl, bool shared, uint32_t tag);
 void slot_leave(struct slot *sl);
 
 /* Dumper side: close one slot, waiting at most max_ns for a BUSY owner. */

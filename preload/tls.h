@@ -38,6 +38,7 @@ struct lc_tls {
 	struct slot *slot;
 	struct recorder_sample *wait; /* the recorded wait in progress, if any */
 	struct slot *in_slot;         /* the slot this thread is inside (recorder_repair) */
+	uint32_t slot_tag;            /* what its slot's state holds then (slots.h); 0: none yet */
 	uint8_t in_loader;            /* counted among the loader's users (loader.h) */
 	int loader_cancel;            /* the cancel state to restore if it never returns */
 	uintptr_t stack_lo, stack_hi; /* the thread's stack (stackroom.h); 0: unknown */
