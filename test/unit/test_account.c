@@ -41,11 +41,13 @@ static uintptr_t lock_at(int i)
 	return 0x1000 + (uintptr_t)i * 64;
 }
 
+static size_t file_bytes = 16u << 20;
+
 static void books_open(size_t arena_bytes)
 {
 	cr_assert_eq(arena_init(&arena, arena_bytes), 0);
 	cr_assert_eq(arena_init(&lock_arena, 1u << 20), 0);
-	pft_open(&file, 16u << 20);
+	pft_open(&file, file_bytes);
 	cr_assert_eq(lockstate_init(&locks, &lock_arena, &file, 64), 0);
 	cr_assert_eq(stacktab_init(&tab, &arena, &file, 64), 0);
 	for (int i = 0; i < NLOCKS; i++)
@@ -515,21 +517,24 @@ static void jumpy_run(int n, struct truth *t, long *nsteps)
  * event twice in the totals, and one between a publish's add and the
  * stash's clear twice in a bucket (hostile siglongjmp_at_any_moment, 3 in
  * 50 runs under ASan and load). */
+#define JUMPY_EVENTS 120
+
 static void jump_at_every_step(size_t arena_bytes)
 {
 	long total = 0;
 	struct truth t = {0};
+	file_bytes = 4u << 20; /* a run for each step: small files are quick */
 	books_open(arena_bytes);
 	jump_at = -1;
-	jumpy_run(300, &t, &total);
+	jumpy_run(JUMPY_EVENTS, &t, &total);
 	books_check(&t);
 	books_close();
-	cr_assert_gt(total, 300, "steps seen: %ld", total);
+	cr_assert_gt(total, JUMPY_EVENTS, "steps seen: %ld", total);
 	for (jump_at = 0; jump_at < total; jump_at++) {
 		long n;
 		memset(&t, 0, sizeof(t));
 		books_open(arena_bytes);
-		jumpy_run(300, &t, &n);
+		jumpy_run(JUMPY_EVENTS, &t, &n);
 		cr_assert_gt(steps, jump_at, "the jump at step %ld was made", jump_at);
 		books_check(&t);
 		books_close();
