@@ -5,33 +5,133 @@
  * Totals and lost counters are plain fields of the slot's record in the
  * profile file, written only inside the slot (slots.h), so a reader of a
  * file whose writer died still finds them in step with each other.
+ *
+ * A signal handler may jump out of any instruction here (docs/safety.md,
+ * 4), and the owner then repairs the books before it leaves the slot
+ * (account_repair), so every piece of work is kept in the slot's log
+ * (slots.h) in one of two shapes:
+ *
+ *   - work on the slot alone (settle, a lost or reentrant event, a stash
+ *     the full table refused): a copy of what it changes goes to the log
+ *     first (UNDO), then it changes the slot in place, taking its input
+ *     (raw_valid cleared, a reentrant count taken); an add to a lock's
+ *     LOCK_LOST is only set, and made once the work is SHARED, the one
+ *     store that commits it.  A jump before that is undone: the slot as it
+ *     was, the input still there for the next settle (an event of the
+ *     log's own is done again at once); after it, the add is finished.
+ *   - a publish (PUBLISH): the stash's add to the table is an op that
+ *     stacktab_publish, called again, finishes exactly once (claim.h); the
+ *     stash is cleared once it is made.
+ *
+ * Before, a jump between a settle's totals and its stash left the event
+ * noted, and it was settled again: twice in the totals, once in a stack.
  */
 #include "account.h"
 
 #include <stdatomic.h>
 
 #include "stash.h"
+#include "step.h"
+
+void (*lc_step_hook)(void);
+
+/* The claim (claim.h) of the slot's work: one thread at a time is inside. */
+static uintptr_t account_me(const struct slot *sl)
+{
+	return (uintptr_t)sl;
+}
+
+/* ---- the log -------------------------------------------------------------- */
+
+/* Word by word, never a call: a thread may have little stack left here
+ * (stackroom.h: the books are kept even where no stack is taken), and
+ * AddressSanitizer's memcpy, a deep call, did not fit in one of 16 KiB
+ * with 8 KiB used (test_hazards small_thread_stacks_*, under make
+ * sanitize). */
+static void log_copy(void *dst, const void *src, size_t n)
+{
+	uint64_t *d = dst;
+	const uint64_t *s = src;
+	for (size_t i = 0; i < n / sizeof(uint64_t); i++)
+		d[i] = s[i];
+}
+_Static_assert(sizeof(struct lc_rec_slot) % sizeof(uint64_t) == 0, "copied by words");
+_Static_assert(sizeof(((struct slot_log *)0)->stash) % sizeof(uint64_t) == 0, "copied by words");
+
+/* Work on the slot alone begins: what it may change, as it is, into the
+ * log (taken: two words of the thread's it changes too, or NULL). */
+static void log_begin(struct slot *sl, uint64_t *taken)
+{
+	struct slot_log *g = &sl->log;
+	log_copy(&g->books, sl->pub, sizeof(g->books));
+	log_copy(g->stash, &sl->stash, sizeof(g->stash));
+	g->raw_valid = atomic_load_explicit(&sl->raw_valid, memory_order_relaxed);
+	g->taken = taken;
+	if (taken) {
+		g->taken_old[0] = taken[0];
+		g->taken_old[1] = taken[1];
+	}
+	atomic_store(&g->lock_op.state, LOCKSTATE_OP_IDLE);
+	lc_step();
+	atomic_store(&g->state, SLOT_LOG_UNDO);
+	lc_step();
+}
+
+/* Back to what log_begin saw. */
+static void log_undo(struct slot *sl)
+{
+	struct slot_log *g = &sl->log;
+	log_copy(sl->pub, &g->books, sizeof(g->books));
+	log_copy(&sl->stash, g->stash, sizeof(g->stash));
+	atomic_store_explicit(&sl->raw_valid, g->raw_valid, memory_order_relaxed);
+	if (g->taken) {
+		g->taken[0] = g->taken_old[0];
+		g->taken[1] = g->taken_old[1];
+	}
+	atomic_store(&g->lock_op.state, LOCKSTATE_OP_IDLE);
+}
+
+/* The work is whole: commit it, then make its add to a lock's LOCK_LOST. */
+static void log_commit(struct slot *sl, const struct account_books *b)
+{
+	struct slot_log *g = &sl->log;
+	lc_step();
+	atomic_store(&g->state, SLOT_LOG_SHARED);
+	lc_step();
+	atomic_store(&g->redo, 0); /* the log's event, if it was one, is in */
+	lc_step();
+	if (b->locks)
+		lockstate_lost_run(b->locks, &g->lock_op, account_me(sl));
+	atomic_store(&g->state, SLOT_LOG_IDLE);
+	lc_step();
+}
+
+/* ---- work on the slot alone --------------------------------------------- */
 
 /* What every event adds, wherever it goes next. */
 static void account_total(struct lc_rec_slot *p, const struct account_event *e)
 {
 	int view = e->key.view;
 	p->count[view] += e->count;
+	lc_step();
 	p->delay_ns[view] += e->delay_ns;
 	p->uncharged_ns += e->uncharged_ns;
 	if (e->key.flags & LC_BUCKET_TIMEDOUT)
 		p->timeouts += e->count;
+	lc_step();
 }
 
-/* An event with no stack: the slot's lost, and its lock's. */
-static void account_lost(struct slot *sl, const struct account_books *b,
-                         const struct event_key *key, int reason, uint64_t count, uint64_t delay_ns)
+/* An event with no stack: the slot's lost, and (at the commit) its
+ * lock's. */
+static void account_lost(struct slot *sl, const struct event_key *key, int reason, uint64_t count,
+                         uint64_t delay_ns)
 {
 	struct lc_lost_entry *l = &sl->pub->lost[key->view][reason];
 	l->count += count;
+	lc_step();
 	l->delay_ns += delay_ns;
-	if (b->locks)
-		lockstate_lost(b->locks, key->lock, key->view, reason, count, delay_ns);
+	lockstate_lost_set(&sl->log.lock_op, key->lock, key->view, reason, count, delay_ns);
+	lc_step();
 }
 
 void account_note(struct slot *sl, const struct account_event *e, uint32_t nframes)
@@ -63,23 +163,106 @@ void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rn
 	                          .count = sl->raw_count,
 	                          .delay_ns = sl->raw_delay,
 	                          .uncharged_ns = sl->raw_uncharged};
+	log_begin(sl, NULL);
 	account_total(sl->pub, &e);
 	int reason = account_lost_reason(sl, b->stacks);
 	if (reason >= 0) {
-		account_lost(sl, b, &e.key, reason, e.count, e.delay_ns);
+		account_lost(sl, &e.key, reason, e.count, e.delay_ns);
 	} else {
 		uint64_t lc, ld;
 		struct event_key old = sl->stash.key;
 		sl->stash.spare_n = sl->raw_nframes;
 		sl->stash.spare_key = e.key;
 		stash_offer(&sl->stash, e.count, e.delay_ns, sl->raw_max, rng, &lc, &ld);
+		lc_step();
 		/* The loser of the draw is the old event if the stash now
 		 * holds the new one's key (equal keys: they added up). */
 		if (lc)
-			account_lost(sl, b, event_key_equal(&sl->stash.key, &e.key) ? &old : &e.key,
+			account_lost(sl, event_key_equal(&sl->stash.key, &e.key) ? &old : &e.key,
 			             LC_LOST_EVICTED, lc, ld);
 	}
 	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);
+	log_commit(sl, b);
+}
+
+/* An event the books take whole from their caller (log.ev, set before
+ * log_begin): totals and lost at once. */
+static void account_lost_ev(struct slot *sl, const struct account_books *b)
+{
+	struct slot_log *g = &sl->log;
+	struct account_event e = {.key = g->ev_key,
+	                          .count = g->ev_count,
+	                          .delay_ns = g->ev_delay_ns,
+	                          .uncharged_ns = g->ev_uncharged_ns};
+	log_begin(sl, NULL);
+	account_total(sl->pub, &e);
+	account_lost(sl, &e.key, g->ev_reason, e.count, e.delay_ns);
+	log_commit(sl, b);
+}
+
+void account_lost_event(struct slot *sl, const struct account_books *b,
+                        const struct account_event *e, int reason)
+{
+	struct slot_log *g = &sl->log;
+	g->ev_key = e->key;
+	g->ev_count = e->count;
+	g->ev_delay_ns = e->delay_ns;
+	g->ev_uncharged_ns = e->uncharged_ns;
+	g->ev_reason = (int8_t)reason;
+	atomic_store(&g->redo, 1); /* from here on the books have it */
+	account_lost_ev(sl, b);
+}
+
+void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t count,
+                       uint64_t delay_ns, uint64_t taken[2])
+{
+	if (count == taken[0] && delay_ns == taken[1])
+		return;
+	struct account_event e = {
+	    .key.view = LC_VIEW_WAIT, .count = count - taken[0], .delay_ns = delay_ns - taken[1]};
+	e.uncharged_ns = e.delay_ns; /* never registered with its lock */
+	log_begin(sl, taken);
+	account_total(sl->pub, &e);
+	account_lost(sl, &e.key, LC_LOST_REENTRANT, e.count, e.delay_ns);
+	taken[0] = count;
+	taken[1] = delay_ns;
+	log_commit(sl, b);
+}
+
+/* The stash the full table refused: into lost (ARENA_FULL). */
+static void account_refused(struct slot *sl, const struct account_books *b)
+{
+	struct stash *st = &sl->stash;
+	log_begin(sl, NULL);
+	account_lost(sl, &st->key, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
+	stash_clear(st);
+	log_commit(sl, b);
+}
+
+/* ---- publishing ---------------------------------------------------------- */
+
+/* The stash's add to the table (only to a bucket that is there, or not);
+ * once made, the stash is cleared.  Called again after a jump out of it,
+ * it finishes the add the log has under way. */
+static enum stacktab_result account_add_stash(struct slot *sl, const struct account_books *b,
+                                              bool only_existing)
+{
+	struct slot_log *g = &sl->log;
+	struct stash *st = &sl->stash;
+	atomic_store(&g->state, SLOT_LOG_PUBLISH);
+	lc_step();
+	enum stacktab_result r =
+	    stacktab_publish(b->tab, &g->tab_op, account_me(sl), &st->key, stash_frames(st),
+	                     st->nframes, st->count, st->delay_ns, st->max_ns, only_existing);
+	if (r == STACKTAB_ADDED || r == STACKTAB_INSERTED) {
+		lc_step();
+		stash_clear(st);
+	}
+	lc_step();
+	stacktab_op_clear(&g->tab_op);
+	atomic_store(&g->state, SLOT_LOG_IDLE);
+	lc_step();
+	return r;
 }
 
 /* The stash into the table (known: its objects are in the map, no need to
@@ -87,15 +270,11 @@ void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rn
 static bool account_publish_stash(struct slot *sl, const struct account_books *b, bool known)
 {
 	struct stash *st = &sl->stash;
-	bool unknown = false;
-	enum stacktab_result r = stacktab_add(b->tab, &st->key, stash_frames(st), st->nframes,
-	                                      st->count, st->delay_ns, st->max_ns);
+	enum stacktab_result r = account_add_stash(sl, b, false);
 	if (r == STACKTAB_FULL)
-		account_lost(sl, b, &st->key, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
-	else if (r == STACKTAB_INSERTED && !known && b->map)
-		unknown = !modmap_covers(b->map, stash_frames(st), st->nframes);
-	stash_clear(st);
-	return unknown;
+		account_refused(sl, b);
+	return r == STACKTAB_INSERTED && !known && b->map &&
+	       !modmap_covers(b->map, stash_frames(st), st->nframes);
 }
 
 bool account_publish(struct slot *sl, const struct account_books *b)
@@ -117,10 +296,8 @@ static void account_publish_known(struct slot *sl, const struct account_books *b
 	struct stash *st = &sl->stash;
 	if (!stash_full(st))
 		return;
-	if (stacktab_add_existing(b->tab, &st->key, stash_frames(st), st->nframes, st->count,
-	                          st->delay_ns, st->max_ns))
-		stash_clear(st);
-	else if (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes))
+	if (account_add_stash(sl, b, true) == STACKTAB_ABSENT &&
+	    (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes)))
 		(void)account_publish_stash(sl, b, true);
 }
 
@@ -132,9 +309,28 @@ bool account_publish_held(struct slot *sl, const struct account_books *b, uint64
 	return stash_full(&sl->stash);
 }
 
-void account_lost_event(struct slot *sl, const struct account_books *b,
-                        const struct account_event *e, int reason)
+/* ---- after a jump ---------------------------------------------------------- */
+
+void account_repair(struct slot *sl, const struct account_books *b)
 {
-	account_total(sl->pub, e);
-	account_lost(sl, b, &e->key, reason, e->count, e->delay_ns);
+	struct slot_log *g = &sl->log;
+	switch (atomic_load(&g->state)) {
+	case SLOT_LOG_IDLE:
+		if (atomic_load(&g->redo)) /* taken, not begun */
+			account_lost_ev(sl, b);
+		break;
+	case SLOT_LOG_UNDO:
+		log_undo(sl);
+		atomic_store(&g->state, SLOT_LOG_IDLE);
+		if (atomic_load(&g->redo)) /* the event was the log's alone: again */
+			account_lost_ev(sl, b);
+		break;
+	case SLOT_LOG_SHARED: log_commit(sl, b); break;
+	case SLOT_LOG_PUBLISH: /* the stash is as the add began */
+		if (atomic_load(&g->tab_op.state) == STACKTAB_OP_IDLE)
+			atomic_store(&g->state, SLOT_LOG_IDLE); /* nothing made */
+		else
+			(void)account_add_stash(sl, b, false);
+		break;
+	}
 }

@@ -37,10 +37,13 @@
  * lock's buckets plus its losses are all of its events.
  * Timed-out waits and uncharged waiting are counted in totals alone.
  *
+ * Every step may be jumped out of by a signal handler; account_repair
+ * then puts the books right (account.c says how).
+ *
  * Pure bookkeeping on memory the caller owns: the slot (inside it, but
  * account_note, which only its owner calls while raw_valid is 0), the
- * lock-free table and lock records.  No locks, no system calls, no
- * allocation.
+ * lock-free table and lock records (claimed adds: claim.h, whose bounded
+ * wait is the only system call, sched_yield).  No locks, no allocation.
  */
 #ifndef LOCKCONTEND_ACCOUNT_H
 #define LOCKCONTEND_ACCOUNT_H
@@ -100,9 +103,24 @@ bool account_publish_all(struct slot *sl, const struct account_books *b, uint64_
  * one that is not stays in the stash for later.  True when one stays. */
 bool account_publish_held(struct slot *sl, const struct account_books *b, uint64_t *rng);
 
-/* Contention inside our own work, or an event of a thread with no slot:
- * totals and lost (reason) at once. */
+/* An event of a thread with no slot: totals and lost (reason) at once. */
 void account_lost_event(struct slot *sl, const struct account_books *b,
                         const struct account_event *e, int reason);
+
+/* Contention inside our own work: count and delay_ns are the thread's
+ * running sums (they only grow, a signal handler on the thread may add to
+ * them at any time), taken what the books have taken of them: the rest
+ * into totals and lost (REENTRANT) at once, and taken moves up. */
+void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t count,
+                       uint64_t delay_ns, uint64_t taken[2]);
+
+/* The owner left the work above for good in the middle (a signal handler
+ * jumped out of it, at any instruction: recorder_repair), inside the slot,
+ * which it still holds: put the books right before the slot is left.
+ * Work that had not reached its commit is undone (its input, a noted event
+ * or the stash, is still there for later), or done again at once (a
+ * slotless event, which was the log's alone); work past it is finished.
+ * Nothing is counted twice or lost. */
+void account_repair(struct slot *sl, const struct account_books *b);
 
 #endif

@@ -320,6 +320,7 @@ static void lifecycle_child_start(void)
 	t->tid = 0; /* a new thread id */
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
+	t->reent_taken[0] = t->reent_taken[1] = 0;
 	pthread_setspecific(core.key, NULL);
 	loader_fork_child(&core.loader, t);
 	t->wait = NULL;

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "step.h"
+
 _Atomic uint32_t lockstate_filter[LOCKSTATE_FILTER];
 
 #define LOCKSTATE_PROBES 32 /* entries looked at before a lock is refused */
@@ -15,6 +17,7 @@ static void lockstate_fold(struct lockent *e, struct lc_rec_lock *r);
 int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint64_t nent)
 {
 	ls->file = f;
+	ls->arena = a;
 	ls->inits = NULL;
 	ls->ent = arena_alloc(a, nent * sizeof(*ls->ent));
 	ls->mask = nent - 1;
@@ -27,6 +30,20 @@ void lockstate_reset(struct lockstate *ls)
 	arena_zero(ls->ent, (ls->mask + 1) * sizeof(*ls->ent));
 	memset((void *)lockstate_filter, 0, sizeof(lockstate_filter));
 	atomic_store(&ls->refused, 0);
+}
+
+/* A LOCK_LOST record for lock, published, and its claim; NULL: no room. */
+static struct lockstate_lost *lockstate_lost_make(struct lockstate *ls, uintptr_t lock)
+{
+	struct lockstate_lost *w = arena_alloc(ls->arena, sizeof(*w));
+	struct lc_rec_lock_lost *l = w ? pfile_record(ls->file, sizeof(*l)) : NULL;
+	if (!l)
+		return NULL;
+	l->addr = lock;
+	pfile_publish(l, LC_REC_LOCK_LOST);
+	atomic_store_explicit(&w->claim, 0, memory_order_relaxed);
+	w->rec = l;
+	return w;
 }
 
 static uint64_t lockstate_home(const struct lockstate *ls, uintptr_t lock)
@@ -57,13 +74,10 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 		if (a == 0 && atomic_compare_exchange_strong(&e->addr, &a, lock)) {
 			/* Its LOCK_LOST first: a lock with a LOCK record has one,
 			 * so a reader never takes "no record" for "lost nothing". */
-			struct lc_rec_lock_lost *l = pfile_record(ls->file, sizeof(*l));
+			struct lockstate_lost *l = lockstate_lost_make(ls, lock);
 			struct lockrec *r = l ? pfile_record(ls->file, sizeof(*r)) : NULL;
-			if (l) {
-				l->addr = lock;
-				pfile_publish(l, LC_REC_LOCK_LOST);
+			if (l)
 				atomic_store(&e->lost, l);
-			}
 			if (r) {
 				r->r.addr = lock;
 				r->r.kind = kind;
@@ -175,17 +189,70 @@ void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n)
 		lockstate_fold(e, r);
 }
 
+void lockstate_lost_set(struct lockstate_op *op, uintptr_t lock, int view, int reason,
+                        uint64_t count, uint64_t delay_ns)
+{
+	op->lock = lock;
+	op->view = (uint8_t)view;
+	op->reason = (uint8_t)reason;
+	op->count = count;
+	op->delay_ns = delay_ns;
+	atomic_store(&op->state, LOCKSTATE_OP_FIND);
+}
+
+/* The lock's LOCK_LOST now, and its entry; NULL: it has none. */
+static struct lockstate_lost *lockstate_lost_of(struct lockstate *ls, uintptr_t lock,
+                                                struct lockent **e)
+{
+	*e = lock ? lockstate_find(ls, lock) : NULL;
+	return *e ? atomic_load_explicit(&(*e)->lost, memory_order_acquire) : NULL;
+}
+
+void lockstate_lost_run(struct lockstate *ls, struct lockstate_op *op, uintptr_t me)
+{
+	struct lockent *e;
+	struct lockstate_lost *w;
+	for (;;) {
+		uint32_t st = atomic_load(&op->state);
+		if (st == LOCKSTATE_OP_IDLE)
+			return;
+		if (st == LOCKSTATE_OP_FIND) {
+			if (!(w = lockstate_lost_of(ls, op->lock, &e))) {
+				atomic_store(&op->state,
+				             LOCKSTATE_OP_IDLE); /* no record to add to */
+				return;
+			}
+			struct lc_lost_entry *l = &w->rec->lost[op->view][op->reason];
+			claim_add_set(&op->add, &w->claim, me, &l->count, &l->delay_ns, NULL,
+			              op->count, op->delay_ns, 0);
+			lc_step();
+			atomic_store(&op->state, LOCKSTATE_OP_ADD);
+			lc_step();
+		}
+		if (claim_add_run(&op->add)) {
+			atomic_store(&op->state, LOCKSTATE_OP_IDLE);
+			return;
+		}
+		/* Its claim is stuck, nothing added: a second record, which
+		 * every later add finds (unless another thread made one). */
+		if ((w = lockstate_lost_of(ls, op->lock, &e)) && &w->claim == op->add.claim) {
+			struct lockstate_lost *more = lockstate_lost_make(ls, op->lock);
+			if (!more) { /* no room: the slot's lost alone has it */
+				atomic_store(&op->state, LOCKSTATE_OP_IDLE);
+				return;
+			}
+			atomic_compare_exchange_strong(&e->lost, &w, more);
+		}
+		atomic_store(&op->state, LOCKSTATE_OP_FIND);
+	}
+}
+
 void lockstate_lost(struct lockstate *ls, uintptr_t lock, int view, int reason, uint64_t count,
                     uint64_t delay_ns)
 {
-	struct lockent *e = lock ? lockstate_find(ls, lock) : NULL;
-	struct lc_rec_lock_lost *r =
-	    e ? atomic_load_explicit(&e->lost, memory_order_acquire) : NULL;
-	if (!r)
-		return; /* the lock has no LOCK record either */
-	struct lc_lost_entry *l = &r->lost[view][reason];
-	atomic_fetch_add_explicit((_Atomic uint64_t *)&l->count, count, memory_order_relaxed);
-	atomic_fetch_add_explicit((_Atomic uint64_t *)&l->delay_ns, delay_ns, memory_order_relaxed);
+	struct lockstate_op op = {0};
+	lockstate_lost_set(&op, lock, view, reason, count, delay_ns);
+	lockstate_lost_run(ls, &op, (uintptr_t)&op);
 }
 
 /* The frames and their epoch first, then nframes (release): a reader of

@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "claim.h"
 #include "initsite.h"
 #include "lockcontend/dumpfmt.h"
 #include "pfile.h"
@@ -57,6 +58,15 @@ enum lockstate_counter {
 	LOCKSTATE_NCOUNTERS,
 };
 
+/* A LOCK_LOST record and the claim on its counters (claim.h).  A lock
+ * whose record's claim got stuck (its holder stopped in the middle of an
+ * add) gets a second record, which later adds find; readers add up the
+ * records of one lock. */
+struct lockstate_lost {
+	_Atomic uintptr_t claim;
+	struct lc_rec_lock_lost *rec;
+};
+
 struct lockent {
 	_Atomic uintptr_t addr;       /* 0: free */
 	_Atomic uint32_t first_state; /* 0 none, 1 being written, 2 written */
@@ -66,7 +76,7 @@ struct lockent {
 	struct lc_rec_lock *_Atomic pub;
 	_Atomic uint64_t cell[LOCKSTATE_CELLS];      /* waiters' starts; 0: free */
 	_Atomic uint64_t early[LOCKSTATE_NCOUNTERS]; /* counted before pub was published */
-	struct lc_rec_lock_lost *_Atomic lost;       /* its LOCK_LOST record */
+	struct lockstate_lost *_Atomic lost;         /* its LOCK_LOST record */
 };
 
 /* The LOCK record with room for the whole first stack. */
@@ -77,6 +87,7 @@ struct lockrec {
 
 struct lockstate {
 	struct lockent *ent;
+	struct arena *arena; /* for a lock's second LOCK_LOST */
 	struct pfile *file;
 	/* where locks were initialised (NULL: init sites off); set by the
 	 * owner after lockstate_init, kept by lockstate_reset */
@@ -136,8 +147,25 @@ void lockstate_leave(struct lockent *e, int cell);
 uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
 
 /* Events of `lock` that reached no stack (enum lc_lost_reason `reason`,
- * count and delay scaled): into its LOCK_LOST record.  Nothing for a lock
- * without an entry or a record.  Any thread; never blocks. */
+ * count and delay scaled): into its LOCK_LOST record, a claimed add
+ * (claim.h).  Nothing for a lock without an entry or a record.  Any
+ * thread; waits at most CLAIM_WAIT_NS.
+ *
+ * In two steps for a thread that may be jumped out of: lockstate_lost_set
+ * says what to add (nothing is done), lockstate_lost_run adds it, and run
+ * again on the same op after a jump out of it, finishes that add, exactly
+ * once.  me: the caller's claim; op in memory the caller owns. */
+enum { LOCKSTATE_OP_IDLE, LOCKSTATE_OP_FIND, LOCKSTATE_OP_ADD };
+struct lockstate_op {
+	_Atomic uint32_t state;
+	uint8_t view, reason;
+	uintptr_t lock;
+	uint64_t count, delay_ns;
+	struct claim_add add;
+};
+void lockstate_lost_set(struct lockstate_op *op, uintptr_t lock, int view, int reason,
+                        uint64_t count, uint64_t delay_ns);
+void lockstate_lost_run(struct lockstate *ls, struct lockstate_op *op, uintptr_t me);
 void lockstate_lost(struct lockstate *ls, uintptr_t lock, int view, int reason, uint64_t count,
                     uint64_t delay_ns);
 

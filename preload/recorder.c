@@ -74,36 +74,40 @@ static struct slot *recorder_slot(struct lc_tls *t)
 /* Enter the slot only while recording: a slot the dumper will not read (it
  * was handed out after the dump began) must not touch the table either.
  * slot_enter's CAS and this load are both sequentially consistent, and so
- * is the dumper's RUNNING -> DUMPING store before it reads the slots. */
+ * is the dumper's RUNNING -> DUMPING store before it reads the slots.
+ * in_slot names the slot before it is entered and until it is left, and
+ * the slot holds the thread's tag while it is inside: recorder_repair,
+ * wherever a handler jumped out of this, leaves the slot exactly when it
+ * is still ours (before, a jump between the two left it busy for good:
+ * the thread unread at the end, 1 hostile run in 40). */
 static bool recorder_enter(struct slot *sl, bool shared)
 {
-	if (!slot_enter(sl, shared))
-		return false;
-	if (atomic_load(&core.state) == ST_RUNNING) {
-		lc_tls.in_slot = sl; /* for recorder_repair */
-		return true;
+	uint32_t tag = slot_tag(&lc_tls.slot_tag);
+	lc_tls.in_slot = sl;
+	if (slot_enter(sl, shared, tag)) {
+		if (atomic_load(&core.state) == ST_RUNNING)
+			return true;
+		slot_leave(sl);
 	}
-	slot_leave(sl);
+	lc_tls.in_slot = NULL;
 	return false;
 }
 
 static void recorder_leave(struct slot *sl)
 {
-	lc_tls.in_slot = NULL;
 	slot_leave(sl);
+	lc_tls.in_slot = NULL;
 }
 
 /* Contention met inside our own work, into the slot (inside it): it was
- * never registered with its lock, so all of it is uncharged. */
+ * never registered with its lock, so all of it is uncharged.  The running
+ * sums only grow (a handler on top of us may add to them meanwhile); the
+ * books take what they have not taken yet. */
 static void recorder_settle_reentrant(struct lc_tls *t, struct slot *sl)
 {
-	if (!atomic_load_explicit(&t->reent_count, memory_order_relaxed))
-		return;
-	struct account_event e = {.key.view = LC_VIEW_WAIT};
-	e.count = atomic_exchange_explicit(&t->reent_count, 0, memory_order_relaxed);
-	e.delay_ns = atomic_exchange_explicit(&t->reent_delay, 0, memory_order_relaxed);
-	e.uncharged_ns = e.delay_ns;
-	account_lost_event(sl, &core.books, &e, LC_LOST_REENTRANT);
+	account_reentrant(
+	    sl, &core.books, atomic_load_explicit(&t->reent_count, memory_order_relaxed),
+	    atomic_load_explicit(&t->reent_delay, memory_order_relaxed), t->reent_taken);
 }
 
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
@@ -432,16 +436,20 @@ out:
 }
 
 /* A handler that interrupted our own work (the guard is up) leaves it for
- * good: what that work held is given back — its slot (left as it was: at
- * worst one event counted twice or not at all), its place among the
- * loader's users — and the guard comes down.  Everything else it touched
- * is lock-free and whole at every instruction.  A handler that jumps only
+ * good: what that work held is given back — its slot, whose books are put
+ * right first (account_repair: nothing counted twice or lost), its place
+ * among the loader's users — and the guard comes down.  Everything else it
+ * touched is lock-free and whole at every instruction.  A handler that jumps only
  * inside itself (its buffer on the stack above where our work began:
  * guard_frame) leaves our work alone. */
 static void recorder_repair(struct lc_tls *t)
 {
-	if (t->in_slot)
-		recorder_leave(t->in_slot);
+	struct slot *sl = t->in_slot;
+	if (sl && t->slot_tag && atomic_load(&sl->state) == t->slot_tag) {
+		account_repair(sl, &core.books);
+		recorder_leave(sl);
+	}
+	t->in_slot = NULL;
 	loader_repair(&core.loader, t);
 	t->guard = 0;
 }

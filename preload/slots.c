@@ -85,12 +85,20 @@ void slots_release(struct slots *s, struct slot *sl)
 	atomic_store_explicit(&sl->in_use, 0, memory_order_release);
 }
 
-bool slot_enter(struct slot *sl, bool shared)
+uint32_t slot_tag(uint32_t *tag)
+{
+	static _Atomic uint32_t tags;
+	if (!*tag) /* 4n + 5: never IDLE nor CLOSED */
+		*tag = atomic_fetch_add_explicit(&tags, 1, memory_order_relaxed) * 4 + 5;
+	return *tag;
+}
+
+bool slot_enter(struct slot *sl, bool shared, uint32_t tag)
 {
 	uint64_t deadline = 0;
 	for (;;) {
 		uint32_t expect = SLOT_IDLE;
-		if (atomic_compare_exchange_strong(&sl->state, &expect, SLOT_BUSY))
+		if (atomic_compare_exchange_strong(&sl->state, &expect, tag))
 			return true;
 		if (expect == SLOT_CLOSED || !shared)
 			return false;

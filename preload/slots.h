@@ -8,11 +8,14 @@
  *
  * Ownership protocol (the slot's `state` word):
  *   SLOT_IDLE   nobody is inside the record;
- *   SLOT_BUSY   the owning thread is updating it (never blocks while BUSY:
- *               it only touches memory and the lock-free table);
+ *   busy        any other value: the tag of the thread that is updating it
+ *               (never blocks while busy: it only touches memory and the
+ *               lock-free table), so a thread that a signal handler jumped
+ *               out of can tell the slot it was entering or leaving is
+ *               still its own (recorder_repair);
  *   SLOT_CLOSED the dumper took it for good; the owner records no more.
- * The owner moves IDLE->BUSY->IDLE; the dumper moves IDLE->CLOSED, waiting
- * a bounded time for a BUSY owner.  All of it only inside the recursion
+ * The owner moves IDLE->tag->IDLE; the dumper moves IDLE->CLOSED, waiting
+ * a bounded time for a busy owner.  All of it only inside the recursion
  * guard, so a signal handler on the owning thread never sees its own slot
  * BUSY.  Totals and lost counters are plain fields written under BUSY and
  * never reset, so a slot reused by a later thread keeps adding to them.
@@ -25,13 +28,48 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "arena.h"
+#include "event.h"
+#include "lockstate.h"
 #include "pfile.h"
+#include "stacktab.h"
 #include "stash.h"
 
+/* The books' work under way inside a slot (account.c), kept so that the
+ * owner can put the books right when a signal handler jumps out of it
+ * (account_repair).  UNDO: the work changes the slot (its record, its
+ * stash's head, raw_valid, `taken`), whose values before are here; it may
+ * set lock_op, an add to a lock's LOCK_LOST made only once it is SHARED,
+ * the work's commit.  PUBLISH: tab_op, the stash's add to the table, is
+ * under way.  A slotless event the books take from their caller (ev) is
+ * theirs once redo is set, until its work is SHARED: a jump before that
+ * does it again. */
+enum { SLOT_LOG_IDLE, SLOT_LOG_UNDO, SLOT_LOG_SHARED, SLOT_LOG_PUBLISH };
+struct slot_log {
+	_Atomic uint32_t state;
+	uint32_t raw_valid;
+	struct lc_rec_slot books;
+	_Alignas(8) unsigned char stash[offsetof(struct stash, frames)];
+	uint64_t *taken; /* NULL, or two words of its thread's */
+	uint64_t taken_old[2];
+	_Atomic uint8_t redo; /* ev is the books' until its work is SHARED */
+	int8_t ev_reason;
+	struct event_key ev_key;
+	uint64_t ev_count, ev_delay_ns, ev_uncharged_ns;
+	struct lockstate_op lock_op;
+	struct stacktab_op tab_op;
+};
+
+/* SLOT_BUSY: a tag for callers with no other (tests); a thread's own tags
+ * are slot_tag()s. */
 enum { SLOT_IDLE = 0, SLOT_BUSY = 1, SLOT_CLOSED = 2 };
+
+/* A tag no other live thread has (neither IDLE nor CLOSED), for *tag (0:
+ * none yet). */
+uint32_t slot_tag(uint32_t *tag);
 
 struct slot {
 	_Atomic uint32_t state;
@@ -54,6 +92,7 @@ struct slot {
 	uint64_t raw_max;
 	uint64_t raw_uncharged;
 	struct stash stash;
+	struct slot_log log;
 };
 
 struct slots {
@@ -83,11 +122,12 @@ void slots_reset(struct slots *s);
 struct slot *slots_acquire(struct slots *s, bool *overflow);
 void slots_release(struct slots *s, struct slot *sl);
 
-/* Owner side.  slot_enter fails when the dumper has closed the slot; the
- * overflow slot is shared, so there it yields while another thread is BUSY,
- * and gives up (the event is not recorded) after SLOT_SHARED_WAIT_NS. */
+/* Owner side: busy with `tag`.  slot_enter fails when the dumper has
+ * closed the slot; the overflow slot is shared, so there it yields while
+ * another thread is busy, and gives up (the event is not recorded) after
+ * SLOT_SHARED_WAIT_NS. */
 #define SLOT_SHARED_WAIT_NS (10 * 1000 * 1000ull)
-bool slot_enter(struct slot *sl, bool shared);
+bool slot_enter(struct slot *sl, bool shared, uint32_t tag);
 void slot_leave(struct slot *sl);
 
 /* Dumper side: close one slot, waiting at most max_ns for a BUSY owner. */

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "step.h"
+
 int stacktab_init(struct stacktab *t, struct arena *a, struct pfile *f, uint64_t nheads)
 {
 	t->arena = a;
@@ -13,6 +15,7 @@ int stacktab_init(struct stacktab *t, struct arena *a, struct pfile *f, uint64_t
 	t->heads = arena_alloc(a, nheads * sizeof(*t->heads));
 	atomic_store(&t->nbuckets, 0);
 	atomic_store(&t->refused, 0);
+	atomic_store(&t->apart, 0);
 	return t->heads ? 0 : -1;
 }
 
@@ -21,6 +24,7 @@ void stacktab_reset(struct stacktab *t)
 	memset((void *)t->heads, 0, (t->mask + 1) * sizeof(*t->heads));
 	atomic_store(&t->nbuckets, 0);
 	atomic_store(&t->refused, 0);
+	atomic_store(&t->apart, 0);
 }
 
 uint64_t stacktab_hash(const struct event_key *key, const uintptr_t *pcs, uint32_t n)
@@ -56,16 +60,14 @@ static struct stackbucket *chain_find(struct stackbucket *from, struct stackbuck
 	return NULL;
 }
 
-static void bucket_add(struct stackbucket *b, uint64_t count, uint64_t delay_ns, uint64_t max_ns)
+/* Does the chain from `from` hold nb? */
+static bool chain_holds(struct stackbucket *from, const struct stackbucket *nb)
 {
-	_Atomic uint64_t *max = (_Atomic uint64_t *)&b->pub->max_ns;
-	atomic_fetch_add_explicit((_Atomic uint64_t *)&b->pub->count, count, memory_order_relaxed);
-	atomic_fetch_add_explicit((_Atomic uint64_t *)&b->pub->delay_ns, delay_ns,
-	                          memory_order_relaxed);
-	uint64_t cur = atomic_load_explicit(max, memory_order_relaxed);
-	while (cur < max_ns && !atomic_compare_exchange_weak_explicit(
-	                           max, &cur, max_ns, memory_order_relaxed, memory_order_relaxed))
-		;
+	for (struct stackbucket *b = from; b;
+	     b = atomic_load_explicit(&b->next, memory_order_acquire))
+		if (b == nb)
+			return true;
+	return false;
 }
 
 /* A new bucket: its node in the arena, its record (still PENDING) in the
@@ -82,6 +84,7 @@ static struct stackbucket *bucket_make(struct stacktab *t, uint64_t hash,
 		return NULL;
 	nb->hash = hash;
 	nb->pub = r;
+	atomic_store_explicit(&nb->claim, 0, memory_order_relaxed);
 	r->count = count;
 	r->delay_ns = delay_ns;
 	r->max_ns = max_ns;
@@ -95,51 +98,135 @@ static struct stackbucket *bucket_make(struct stacktab *t, uint64_t hash,
 	return nb;
 }
 
+static enum stacktab_result op_done(struct stacktab_op *op, enum stacktab_result r)
+{
+	op->result = r;
+	atomic_store(&op->state, STACKTAB_OP_DONE);
+	return r;
+}
+
+static void op_add_to(struct stacktab_op *op, struct stackbucket *b, uintptr_t me, uint64_t count,
+                      uint64_t delay_ns, uint64_t max_ns)
+{
+	claim_add_set(&op->add, &b->claim, me, &b->pub->count, &b->pub->delay_ns, &b->pub->max_ns,
+	              count, delay_ns, max_ns);
+	atomic_store(&op->state, STACKTAB_OP_ADD);
+}
+
+/* INSERT: push op->nb (unless a jump came after it was pushed).  A bucket
+ * for the stack pushed meanwhile by another thread takes the add instead
+ * (ADD; nb is abandoned), unless nb is to stand apart from a bucket whose
+ * claim is stuck. */
+static enum stacktab_result op_insert(struct stacktab *t, struct stacktab_op *op, uintptr_t me,
+                                      const struct event_key *key, const uintptr_t *pcs, uint32_t n)
+{
+	struct stackbucket *nb = op->nb;
+	struct stackbucket *_Atomic *head = &t->heads[nb->hash & t->mask];
+	struct stackbucket *first = atomic_load_explicit(head, memory_order_acquire);
+	if (!chain_holds(first, nb)) {
+		struct stackbucket *stop = NULL; /* all of it, the first time: we may have jumped */
+		for (;;) {
+			struct stackbucket *b =
+			    op->apart ? NULL : chain_find(first, stop, nb->hash, key, pcs, n);
+			if (b) {
+				op_add_to(op, b, me, nb->pub->count, nb->pub->delay_ns,
+				          nb->pub->max_ns);
+				if (claim_add_run(&op->add))
+					return op_done(op, STACKTAB_ADDED);
+				op->apart = 1; /* stuck: nb after all, nothing added to b */
+				atomic_fetch_add_explicit(&t->apart, 1, memory_order_relaxed);
+				atomic_store(&op->state, STACKTAB_OP_INSERT);
+				continue;
+			}
+			atomic_store_explicit(&nb->next, first, memory_order_relaxed);
+			stop = first;
+			if (atomic_compare_exchange_weak_explicit(
+			        head, &first, nb, memory_order_release, memory_order_acquire))
+				break;
+		}
+	}
+	pfile_publish(nb->pub, LC_REC_BUCKET);
+	atomic_fetch_add_explicit(&t->nbuckets, 1, memory_order_relaxed);
+	return op_done(op, STACKTAB_INSERTED);
+}
+
+/* A new bucket for the op to push; FULL (the op idle again) if no room. */
+static enum stacktab_result op_make(struct stacktab *t, struct stacktab_op *op, uintptr_t me,
+                                    uint64_t hash, const struct event_key *key,
+                                    const uintptr_t *pcs, uint32_t n, uint64_t count,
+                                    uint64_t delay_ns, uint64_t max_ns, bool apart)
+{
+	struct stackbucket *nb = bucket_make(t, hash, key, pcs, n, count, delay_ns, max_ns);
+	if (!nb) {
+		atomic_fetch_add_explicit(&t->refused, 1, memory_order_relaxed);
+		atomic_store(&op->state, STACKTAB_OP_IDLE);
+		return STACKTAB_FULL;
+	}
+	if (apart)
+		atomic_fetch_add_explicit(&t->apart, 1, memory_order_relaxed);
+	op->nb = nb;
+	op->apart = apart;
+	lc_step();
+	atomic_store(&op->state, STACKTAB_OP_INSERT);
+	lc_step();
+	return op_insert(t, op, me, key, pcs, n);
+}
+
+enum stacktab_result stacktab_publish(struct stacktab *t, struct stacktab_op *op, uintptr_t me,
+                                      const struct event_key *key, const uintptr_t *pcs, uint32_t n,
+                                      uint64_t count, uint64_t delay_ns, uint64_t max_ns,
+                                      bool only_existing)
+{
+	uint64_t hash = stacktab_hash(key, pcs, n);
+	switch (atomic_load(&op->state)) {
+	case STACKTAB_OP_DONE: return (enum stacktab_result)op->result;
+	case STACKTAB_OP_INSERT: return op_insert(t, op, me, key, pcs, n);
+	case STACKTAB_OP_IDLE: {
+		struct stackbucket *first =
+		    atomic_load_explicit(&t->heads[hash & t->mask], memory_order_acquire);
+		struct stackbucket *b = chain_find(first, NULL, hash, key, pcs, n);
+		if (!b && only_existing)
+			return STACKTAB_ABSENT;
+		if (!b)
+			return op_make(t, op, me, hash, key, pcs, n, count, delay_ns, max_ns,
+			               false);
+		op_add_to(op, b, me, count, delay_ns, max_ns);
+	}
+		/* fall through */
+	default: /* ADD */
+		if (claim_add_run(&op->add))
+			return op_done(op, STACKTAB_ADDED);
+		/* its claim is stuck, nothing added: a second bucket */
+		return op_make(t, op, me, hash, key, pcs, n, count, delay_ns, max_ns, true);
+	}
+}
+
 enum stacktab_result stacktab_add(struct stacktab *t, const struct event_key *key,
                                   const uintptr_t *pcs, uint32_t n, uint64_t count,
                                   uint64_t delay_ns, uint64_t max_ns)
 {
-	uint64_t hash = stacktab_hash(key, pcs, n);
-	struct stackbucket *_Atomic *head = &t->heads[hash & t->mask];
-	struct stackbucket *first = atomic_load_explicit(head, memory_order_acquire);
-	struct stackbucket *b = chain_find(first, NULL, hash, key, pcs, n);
-	if (b) {
-		bucket_add(b, count, delay_ns, max_ns);
-		return STACKTAB_ADDED;
-	}
-	struct stackbucket *nb = bucket_make(t, hash, key, pcs, n, count, delay_ns, max_ns);
-	if (!nb) {
-		atomic_fetch_add_explicit(&t->refused, 1, memory_order_relaxed);
-		return STACKTAB_FULL;
-	}
-	for (;;) {
-		atomic_store_explicit(&nb->next, first, memory_order_relaxed);
-		struct stackbucket *seen = first;
-		if (atomic_compare_exchange_weak_explicit(head, &first, nb, memory_order_release,
-		                                          memory_order_acquire)) {
-			pfile_publish(nb->pub, LC_REC_BUCKET);
-			atomic_fetch_add_explicit(&t->nbuckets, 1, memory_order_relaxed);
-			return STACKTAB_INSERTED;
-		}
-		/* Someone pushed first: did they push our stack? (nb is abandoned.) */
-		b = chain_find(first, seen, hash, key, pcs, n);
-		if (b) {
-			bucket_add(b, count, delay_ns, max_ns);
-			return STACKTAB_ADDED;
-		}
-	}
+	struct stacktab_op op = {0};
+	return stacktab_publish(t, &op, (uintptr_t)&op, key, pcs, n, count, delay_ns, max_ns,
+	                        false);
 }
 
 bool stacktab_add_existing(struct stacktab *t, const struct event_key *key, const uintptr_t *pcs,
                            uint32_t n, uint64_t count, uint64_t delay_ns, uint64_t max_ns)
 {
-	uint64_t hash = stacktab_hash(key, pcs, n);
-	struct stackbucket *first =
-	    atomic_load_explicit(&t->heads[hash & t->mask], memory_order_acquire);
-	struct stackbucket *b = chain_find(first, NULL, hash, key, pcs, n);
-	if (b)
-		bucket_add(b, count, delay_ns, max_ns);
-	return b != NULL;
+	struct stacktab_op op = {0};
+	return stacktab_publish(t, &op, (uintptr_t)&op, key, pcs, n, count, delay_ns, max_ns,
+	                        true) != STACKTAB_ABSENT;
+}
+
+uint64_t stacktab_count(const struct stacktab *t)
+{
+	uint64_t n = 0;
+	for (uint64_t i = 0; i <= t->mask; i++)
+		for (struct stackbucket *b =
+		         atomic_load_explicit(&t->heads[i], memory_order_acquire);
+		     b; b = atomic_load_explicit(&b->next, memory_order_acquire))
+			n++;
+	return n;
 }
 
 void stacktab_foreach(const struct stacktab *t, void (*fn)(const struct stackbucket *, void *),

@@ -14,13 +14,25 @@
  * A bucket's node and record are allocated once and never freed or moved.  Lookup takes no lock.
  * Insert takes no lock either: the new bucket is filled, then published with a compare-and-swap on
  * its chain's head; a thread that loses the race re-checks the entries pushed meanwhile, so a stack
- * never gets two buckets (the lost allocation is abandoned in the arena, and its record stays
- * PENDING in the file, which readers skip: a few hundred bytes at worst).  So the table never
- * blocks and never contends with itself, and it may be used from any thread, with any lock held, or
- * from a signal handler.
+ * gets one bucket (the lost allocation is abandoned in the arena, and its record stays PENDING in
+ * the file, which readers skip: a few hundred bytes at worst).
  *
- * Counters are added with relaxed atomics; a reader that wants a consistent
- * snapshot (the dump) must first stop the writers (collect.c does).
+ * Adds to a bucket that is there are claimed adds (claim.h): its counters
+ * are moved by one thread at a time, so that a thread that a signal
+ * handler jumps out of anywhere in its add can finish it, exactly once
+ * (account_repair).  The claim is held for a few dozen instructions; a
+ * thread that finds it held past CLAIM_WAIT_NS (its holder stopped in the
+ * middle) pushes a second bucket for the stack, first in the chain, and
+ * later adds go there: readers add up buckets of one key.  So the table
+ * never waits for long, never for good, and it may be used from any
+ * thread, with any lock held, or from a signal handler.
+ *
+ * An add runs as a stacktab_op in memory the caller owns (its slot's log):
+ * stacktab_publish, called again with the same op and arguments after a
+ * jump out of it, takes it from where it stopped to the end.
+ *
+ * A reader that wants a consistent snapshot (the dump) must first stop the
+ * writers (collect.c does).
  */
 #ifndef LOCKCONTEND_STACKTAB_H
 #define LOCKCONTEND_STACKTAB_H
@@ -30,6 +42,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "claim.h"
 #include "event.h"
 #include "pfile.h"
 
@@ -37,6 +50,7 @@ struct stackbucket {
 	struct stackbucket *_Atomic next;
 	uint64_t hash;
 	struct lc_rec_bucket *pub; /* followed by uint64_t pc[pub->nframes] */
+	_Atomic uintptr_t claim;   /* who is adding to pub's counters (claim.h) */
 };
 
 static inline const uint64_t *stackbucket_pcs(const struct stackbucket *b)
@@ -64,8 +78,9 @@ struct stacktab {
 	uint64_t mask;
 	struct arena *arena;
 	struct pfile *file;
-	_Atomic uint64_t nbuckets;
-	_Atomic uint64_t refused; /* inserts refused because the arena was full */
+	_Atomic uint64_t nbuckets; /* as they are pushed: a jump may miss one (stacktab_count) */
+	_Atomic uint64_t refused;  /* inserts refused because the arena was full */
+	_Atomic uint64_t apart;    /* second buckets of a stack whose claim was stuck */
 };
 
 /* Allocate nheads (a power of two) chain heads from the arena; buckets'
@@ -79,10 +94,41 @@ enum stacktab_result {
 	STACKTAB_ADDED,    /* added to an existing bucket */
 	STACKTAB_INSERTED, /* a new bucket was made for this stack */
 	STACKTAB_FULL,     /* new stack, no room: nothing added, refused++ */
+	STACKTAB_ABSENT,   /* only_existing, and no bucket: nothing added */
+};
+
+/* One add in progress, in memory its thread owns.  IDLE: none; ADD: a
+ * claimed add to a bucket that is there (add); INSERT: nb, filled, is
+ * being pushed on its chain (pushed if it is in the chain); DONE: made
+ * (result), until stacktab_op_clear. */
+enum { STACKTAB_OP_IDLE, STACKTAB_OP_ADD, STACKTAB_OP_INSERT, STACKTAB_OP_DONE };
+struct stacktab_op {
+	_Atomic uint32_t state;
+	uint16_t result;
+	uint16_t apart; /* nb stands apart from a bucket whose claim is stuck */
+	struct stackbucket *nb;
+	struct claim_add add;
 };
 
 /* Add (count, delay) to the bucket of (key, stack), raising its max to
- * max_ns; make the bucket if there is none. */
+ * max_ns; make the bucket if there is none (only_existing: do not, and
+ * return ABSENT).  me: the caller's claim (claim.h), op its op (IDLE or
+ * DONE to start; DONE says what was made, until stacktab_op_clear).  Called
+ * again with the same op and arguments after a jump out of it, it finishes
+ * that add: FULL and ABSENT only ever come from an op that had added
+ * nothing. */
+enum stacktab_result stacktab_publish(struct stacktab *t, struct stacktab_op *op, uintptr_t me,
+                                      const struct event_key *key, const uintptr_t *pcs, uint32_t n,
+                                      uint64_t count, uint64_t delay_ns, uint64_t max_ns,
+                                      bool only_existing);
+
+static inline void stacktab_op_clear(struct stacktab_op *op)
+{
+	atomic_store(&op->state, STACKTAB_OP_IDLE);
+}
+
+/* stacktab_publish with an op of its own, for callers that are not
+ * jumped out of (tests, the dumper's own use). */
 enum stacktab_result stacktab_add(struct stacktab *t, const struct event_key *key,
                                   const uintptr_t *pcs, uint32_t n, uint64_t count,
                                   uint64_t delay_ns, uint64_t max_ns);
@@ -91,6 +137,9 @@ enum stacktab_result stacktab_add(struct stacktab *t, const struct event_key *ke
  * record made, nothing appended): true if there was. */
 bool stacktab_add_existing(struct stacktab *t, const struct event_key *key, const uintptr_t *pcs,
                            uint32_t n, uint64_t count, uint64_t delay_ns, uint64_t max_ns);
+
+/* Buckets in the table, counted (exact, unlike nbuckets). */
+uint64_t stacktab_count(const struct stacktab *t);
 
 /* Call fn for every bucket, in no particular order. */
 void stacktab_foreach(const struct stacktab *t, void (*fn)(const struct stackbucket *, void *),

@@ -39,12 +39,14 @@ struct lc_tls {
 	struct recorder_sample *wait;  /* the recorded wait in progress, if any */
 	struct recorder_sample *shown; /* the wait its slot's WAITING record shows */
 	struct slot *in_slot;          /* the slot this thread is inside (recorder_repair) */
+	uint32_t slot_tag;             /* what its slot's state holds then (slots.h); 0: none yet */
 	uint8_t in_loader;             /* counted among the loader's users (loader.h) */
 	int loader_cancel;             /* the cancel state to restore if it never returns */
 	uintptr_t stack_lo, stack_hi;  /* the thread's stack (stackroom.h); 0: unknown */
 	uint64_t rng;
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
-	_Atomic uint64_t reent_delay; /* folded into the slot later */
+	_Atomic uint64_t reent_delay; /* running sums, folded into the slot later ... */
+	uint64_t reent_taken[2];      /* ... up to here (account_reentrant) */
 };
 
 extern __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));

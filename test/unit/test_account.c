@@ -11,15 +11,19 @@
  * was generated, in count and delay; stacks=0 sends everything to
  * no_stacks and nothing to the table; the loser of the keep-one draw is
  * charged to its own view; reentrant and no-slot events reach totals and
- * their reason at once; a note is settled once only.
+ * their reason at once; a note is settled once only; and a signal handler
+ * that jumps out of any step of that work, which the owner then repairs
+ * (account_repair), leaves the books as exact as if it had not.
  */
 #include <criterion/criterion.h>
 #include <link.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "account.h"
+#include "step.h"
 #include "pfiletest.h"
 
 static struct arena arena, lock_arena; /* the table's can be tiny */
@@ -37,11 +41,13 @@ static uintptr_t lock_at(int i)
 	return 0x1000 + (uintptr_t)i * 64;
 }
 
+static size_t file_bytes = 16u << 20;
+
 static void books_open(size_t arena_bytes)
 {
 	cr_assert_eq(arena_init(&arena, arena_bytes), 0);
 	cr_assert_eq(arena_init(&lock_arena, 1u << 20), 0);
-	pft_open(&file, 16u << 20);
+	pft_open(&file, file_bytes);
 	cr_assert_eq(lockstate_init(&locks, &lock_arena, &file, 64), 0);
 	cr_assert_eq(stacktab_init(&tab, &arena, &file, 64), 0);
 	for (int i = 0; i < NLOCKS; i++)
@@ -64,6 +70,11 @@ static void books_close(void)
 }
 
 TestSuite(account, .fini = books_close);
+
+/* A jump out of the books' work (jumpy_run, below) at step jump_at; -1:
+ * none. */
+static jmp_buf jump_env;
+static long jump_at = -1, steps;
 
 /* What the test generated, per view, and per lock and view. */
 struct truth {
@@ -142,7 +153,7 @@ static void lock_books_check(const struct truth *t, const struct sums *s)
 {
 	for (int l = 0; l < NLOCKS; l++) {
 		struct lockent *e = lockstate_find(&locks, lock_at(l));
-		const struct lc_rec_lock_lost *r = atomic_load(&e->lost);
+		const struct lc_rec_lock_lost *r = atomic_load(&e->lost)->rec;
 		for (int v = 0; v < LC_NVIEWS; v++) {
 			uint64_t lc = 0, ld = 0;
 			for (int k = 0; r && k < LC_LOST_NREASONS; k++) {
@@ -150,9 +161,9 @@ static void lock_books_check(const struct truth *t, const struct sums *s)
 				ld += r->lost[v][k].delay_ns;
 			}
 			cr_assert_eq(s->lock_count[l][v] + lc, t->lock_count[l][v],
-			             "lock %d view %d: buckets %lu + lost %lu != %lu", l, v,
-			             (unsigned long)s->lock_count[l][v], (unsigned long)lc,
-			             (unsigned long)t->lock_count[l][v]);
+			             "lock %d view %d: buckets %lu + lost %lu != %lu (jumped out at "
+			             "step %ld)", l, v, (unsigned long)s->lock_count[l][v],
+			             (unsigned long)lc, (unsigned long)t->lock_count[l][v], jump_at);
 			cr_assert_eq(s->lock_delay[l][v] + ld, t->lock_delay[l][v],
 			             "lock %d view %d: delay not conserved", l, v);
 		}
@@ -170,12 +181,14 @@ static void books_check(const struct truth *t)
 			lc += pub.lost[v][r].count;
 			ld += pub.lost[v][r].delay_ns;
 		}
-		cr_assert_eq(pub.count[v], t->count[v], "view %d: totals %lu, generated %lu", v,
-		             (unsigned long)pub.count[v], (unsigned long)t->count[v]);
+		cr_assert_eq(pub.count[v], t->count[v],
+		             "view %d: totals %lu, generated %lu (jumped out at step %ld)", v,
+		             (unsigned long)pub.count[v], (unsigned long)t->count[v], jump_at);
 		cr_assert_eq(pub.delay_ns[v], t->delay[v], "view %d: delay", v);
-		cr_assert_eq(s.count[v] + lc, pub.count[v], "view %d: buckets %lu + lost %lu != %lu",
-		             v, (unsigned long)s.count[v], (unsigned long)lc,
-		             (unsigned long)pub.count[v]);
+		cr_assert_eq(s.count[v] + lc, pub.count[v],
+		             "view %d: buckets %lu + lost %lu != %lu (jumped out at step %ld)", v,
+		             (unsigned long)s.count[v], (unsigned long)lc, (unsigned long)pub.count[v],
+		             jump_at);
 		cr_assert_eq(s.delay[v] + ld, pub.delay_ns[v], "view %d: delay not conserved", v);
 	}
 	cr_assert_eq(pub.timeouts, t->timeouts);
@@ -398,4 +411,142 @@ Test(account, a_lock_holder_keeps_a_stack_the_map_does_not_know)
 	books.map = NULL;
 	account_publish_all(&sl, &books, &rng);
 	books_check(&t);
+}
+
+/* ---- a signal handler that jumps out of the books' work ---- */
+
+/* lc_step_hook counts the steps of the work and, at step `jump_at`,
+ * jumps out of it as a handler's siglongjmp would: back into the test,
+ * which then does what the recorder does after such a jump. */
+
+static void jump_out(void)
+{
+	if (steps++ == jump_at)
+		longjmp(jump_env, 1);
+}
+
+/* Contention inside our own work, as the thread's running sums, and
+ * what the books took of them. */
+static uint64_t reent_count, reent_delay, reent_taken[2];
+
+/* What a thread does in its slot, any step of which may be jumped out of:
+ * op 0 publish (as a thread holding nothing, or a mutex), 1 settle the
+ * noted event, 2 a slotless event, 3 take the reentrant sums.  After a
+ * jump the owner repairs the books before it leaves the slot
+ * (recorder_repair); the event of op 2 was the recorder's, gone with its
+ * frame, unless the books took it. */
+static void slot_work(int op, bool held, const struct account_event *e, uint64_t *rng)
+{
+	if (setjmp(jump_env) == 0) {
+		if (op == 0 && held)
+			account_publish_held(&sl, &books, rng);
+		else if (op == 0)
+			account_publish_all(&sl, &books, rng);
+		else if (op == 1)
+			account_settle(&sl, &books, rng);
+		else if (op == 2)
+			account_lost_event(&sl, &books, e, LC_LOST_NO_SLOT);
+		else
+			account_reentrant(&sl, &books, reent_count, reent_delay, reent_taken);
+	} else {
+		account_repair(&sl, &books);
+	}
+}
+
+static void truth_add(struct truth *t, const struct account_event *e)
+{
+	t->count[e->key.view] += e->count;
+	t->delay[e->key.view] += e->delay_ns;
+	t->uncharged += e->uncharged_ns;
+	t->timeouts += e->key.flags & LC_BUCKET_TIMEDOUT ? e->count : 0;
+	int l = lock_index(e->key.lock);
+	if (l >= 0) {
+		t->lock_count[l][e->key.view] += e->count;
+		t->lock_delay[l][e->key.view] += e->delay_ns;
+	}
+}
+
+/* n events as a recorder makes them (publish what is pending, note the
+ * next event once the last one is settled, now and then a slotless or
+ * reentrant one), jumping out at step jump_at; the total of steps in
+ * *nsteps. */
+static void jumpy_run(int n, struct truth *t, long *nsteps)
+{
+	uint64_t rng = 99;
+	steps = 0;
+	reent_count = reent_delay = reent_taken[0] = reent_taken[1] = 0;
+	lc_step_hook = jump_out;
+	for (int i = 0; i < n; i++) {
+		struct account_event e = event_random(&rng);
+		uint64_t r = stash_rand(&rng);
+		slot_work(0, (r >> 4) % 3 == 0, NULL, &rng);
+		if ((r >> 6) % 8 == 0 && (r >> 9) % 2) {
+			truth_add(t, &e);
+			slot_work(2, false, &e, &rng);
+			continue;
+		}
+		if ((r >> 6) % 8 == 0) { /* reentrant: no lock, no stack, all uncharged */
+			e.key = (struct event_key){.view = LC_VIEW_WAIT};
+			e.uncharged_ns = e.delay_ns;
+			truth_add(t, &e);
+			reent_count += e.count;
+			reent_delay += e.delay_ns;
+			slot_work(3, false, NULL, &rng);
+			continue;
+		}
+		if (atomic_load(&sl.raw_valid)) /* recorder_note: settle a leftover first */
+			slot_work(1, false, NULL, &rng);
+		uint32_t frames = r % 5 == 0 ? 0 : 1 + (uint32_t)(r >> 8) % 3;
+		uintptr_t *spare = stash_spare(&sl.stash);
+		for (uint32_t k = 0; k < frames; k++)
+			spare[k] = 0x400000 + (r >> 16) % 6 * 0x1000 + k * 8;
+		account_note(&sl, &e, frames);
+		truth_add(t, &e);
+		if ((r >> 12) % 2)
+			slot_work(1, false, NULL, &rng);
+	}
+	lc_step_hook = NULL;
+	account_reentrant(&sl, &books, reent_count, reent_delay, reent_taken); /* at its exit */
+	account_publish_all(&sl, &books, &rng);
+	*nsteps = steps;
+}
+
+/* Every step of the work, jumped out of in turn (a run each), in a table
+ * with room and in one that fills up.  Before account_repair put the
+ * books right, a jump between a settle's totals and its stash counted the
+ * event twice in the totals, and one between a publish's add and the
+ * stash's clear twice in a bucket (hostile siglongjmp_at_any_moment, 3 in
+ * 50 runs under ASan and load). */
+#define JUMPY_EVENTS 120
+
+static void jump_at_every_step(size_t arena_bytes)
+{
+	long total = 0;
+	struct truth t = {0};
+	file_bytes = 4u << 20; /* a run for each step: small files are quick */
+	books_open(arena_bytes);
+	jump_at = -1;
+	jumpy_run(JUMPY_EVENTS, &t, &total);
+	books_check(&t);
+	books_close();
+	cr_assert_gt(total, JUMPY_EVENTS, "steps seen: %ld", total);
+	for (jump_at = 0; jump_at < total; jump_at++) {
+		long n;
+		memset(&t, 0, sizeof(t));
+		books_open(arena_bytes);
+		jumpy_run(JUMPY_EVENTS, &t, &n);
+		cr_assert_gt(steps, jump_at, "the jump at step %ld was made", jump_at);
+		books_check(&t);
+		books_close();
+	}
+}
+
+Test(account, a_jump_out_of_any_step_leaves_the_books_exact)
+{
+	jump_at_every_step(1u << 20);
+}
+
+Test(account, a_jump_out_of_any_step_of_a_full_table_leaves_the_books_exact)
+{
+	jump_at_every_step(4096);
 }

@@ -368,8 +368,8 @@ Test(lockstate, no_room_for_a_record_keeps_the_entry_without_one)
 	cr_assert_null(atomic_load(&b->lost));
 	lockstate_lost(&ls, l[1], LC_VIEW_WAIT, LC_LOST_EVICTED, 1, 10);
 	lockstate_lost(&ls, l[0], LC_VIEW_HOLDER, LC_LOST_NO_SLOT, 2, 20);
-	cr_assert_eq(atomic_load(&a->lost)->lost[LC_VIEW_HOLDER][LC_LOST_NO_SLOT].delay_ns, 20);
-	cr_assert_eq(atomic_load(&a->lost)->lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 0,
+	cr_assert_eq(atomic_load(&a->lost)->rec->lost[LC_VIEW_HOLDER][LC_LOST_NO_SLOT].delay_ns, 20);
+	cr_assert_eq(atomic_load(&a->lost)->rec->lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 0,
 	             "another lock's loss was counted");
 	cr_assert_eq(lockstate_find(&ls, l[1]), b);
 	lockstate_count(b, LOCKSTATE_TIMEOUTS, 1);
@@ -1167,4 +1167,27 @@ Test(lockstate, reset_forgets_everything)
 	cr_assert_eq(rec(f)->r.kind, LC_KIND_SPIN);
 	cr_assert_eq(lockstate_count_used(&ls), 1);
 	cr_assert_eq(charge_at(f, 500), 0, "charged for a waiter from before the reset");
+}
+
+/* A LOCK_LOST whose claim is held by a thread stopped in the middle of
+ * its add (set by hand): the next add waits CLAIM_WAIT_NS, then goes to a
+ * second LOCK_LOST of the lock, which later adds find; a reader adds up
+ * both (dumpread.c), so nothing is lost. */
+Test(lockstate, a_stuck_claim_makes_a_second_lock_lost)
+{
+	uintptr_t l[1];
+	distinct_locks(l, 1);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
+	struct lockstate_lost *first = atomic_load(&e->lost);
+	lockstate_lost(&ls, l[0], LC_VIEW_WAIT, LC_LOST_NO_STACK, 1, 10);
+	atomic_store(&first->claim, 12345);
+	lockstate_lost(&ls, l[0], LC_VIEW_WAIT, LC_LOST_NO_STACK, 2, 20);
+	struct lockstate_lost *second = atomic_load(&e->lost);
+	cr_assert_neq(second, first, "a second record");
+	lockstate_lost(&ls, l[0], LC_VIEW_WAIT, LC_LOST_NO_STACK, 4, 40);
+	cr_assert_eq(first->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACK].count, 1);
+	cr_assert_eq(second->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACK].count, 6);
+	cr_assert_eq(second->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACK].delay_ns, 60);
+	cr_assert_eq(second->rec->addr, l[0]);
 }

@@ -113,14 +113,14 @@ Test(slots, closed_slot_refuses_its_owner_and_the_shared_wait_is_bounded)
 	bool overflow;
 	struct slot *a = slots_acquire(&slots, &overflow);
 	cr_assert(slot_close(a, 1000000));
-	cr_assert(!slot_enter(a, false), "a closed slot must refuse its owner");
+	cr_assert(!slot_enter(a, false, SLOT_BUSY), "a closed slot must refuse its owner");
 	struct slot *ovf = slots_overflow(&slots);
-	cr_assert(slot_enter(ovf, true));
+	cr_assert(slot_enter(ovf, true, SLOT_BUSY));
 	/* BUSY by "another thread" (or this one, in a signal handler): a
 	 * second entry must give up after SLOT_SHARED_WAIT_NS, not hang */
-	cr_assert(!slot_enter(ovf, true));
+	cr_assert(!slot_enter(ovf, true, SLOT_BUSY));
 	slot_leave(ovf);
-	cr_assert(slot_enter(ovf, true));
+	cr_assert(slot_enter(ovf, true, SLOT_BUSY));
 	slot_leave(ovf);
 }
 
