@@ -35,7 +35,7 @@ PRELOAD_CORE := text arena config stash pfile stacktab slots waiting initsite lo
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
-READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpstatus.o names.o safeopen.o)
+READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpstatus.o names.o safeopen.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o resolve.o locknames.o viewkind.o \
                          report.o report_names.o report_text.o report_locks.o report_waiting.o report_folded.o \
                          report_pprof.o)
@@ -162,7 +162,8 @@ FUZZ_FLAGS   := $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=fuzzer,address,undefi
 FUZZ_ARGS    := -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
                 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/
 
-FUZZ_READER  := symbolize/dumpread.c symbolize/dumpstatus.c symbolize/names.c symbolize/safeopen.c
+FUZZ_READER  := symbolize/dumpread.c symbolize/dumpseries.c symbolize/dumpstatus.c symbolize/names.c \
+                symbolize/safeopen.c
 $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/dumpread.h \
                            symbolize/dumpstatus.h symbolize/names.h include/lockcontend/*.h \
                            | deps $(FUZZ_DIR)
