@@ -12,9 +12,23 @@
 
 #include "stash.h"
 
-/* What every event adds, wherever it goes next. */
-static void account_total(struct lc_rec_slot *p, const struct account_event *e)
+/* What every event adds, wherever it goes next: the slot's series (its
+ * stack id, 0 if it has none), then its totals — in this order, so that a
+ * writer stopped between the two leaves totals short of the series, which
+ * a reader sees (series.h). */
+static void account_total(struct slot *sl, const struct account_books *b,
+                          const struct account_event *e, uint64_t stack)
 {
+	if (sl->series) {
+		struct series_event ev = {.when_ns = e->when_ns,
+		                          .lock = e->key.lock,
+		                          .stack = stack,
+		                          .count = e->count,
+		                          .delay_ns = e->delay_ns,
+		                          .view = e->key.view};
+		series_add(sl->series, b->origin_ns, &ev);
+	}
+	struct lc_rec_slot *p = sl->pub;
 	int view = e->key.view;
 	p->count[view] += e->count;
 	p->delay_ns[view] += e->delay_ns;
@@ -41,6 +55,7 @@ void account_note(struct slot *sl, const struct account_event *e, uint32_t nfram
 	sl->raw_delay = e->delay_ns;
 	sl->raw_max = e->max_ns;
 	sl->raw_uncharged = e->uncharged_ns;
+	sl->raw_when = e->when_ns;
 	sl->raw_nframes = nframes;
 	atomic_store_explicit(&sl->raw_valid, 1, memory_order_release);
 }
@@ -55,6 +70,18 @@ static int account_lost_reason(const struct slot *sl, bool stacks)
 	return -1;
 }
 
+/* The id the series names the noted event's stack by, as a reader names
+ * the bucket it goes to (dumpfmt.h); only hashed when there is a series. */
+static uint64_t account_stack_id(struct slot *sl)
+{
+	_Static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "frames are 64-bit");
+	if (!sl->series)
+		return 0;
+	const struct event_key *k = &sl->raw_key;
+	return lc_stack_id((const uint64_t *)stash_spare(&sl->stash), sl->raw_nframes, k->kind,
+	                   k->flags, k->epoch);
+}
+
 void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rng)
 {
 	if (!atomic_load_explicit(&sl->raw_valid, memory_order_acquire))
@@ -62,9 +89,10 @@ void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rn
 	struct account_event e = {.key = sl->raw_key,
 	                          .count = sl->raw_count,
 	                          .delay_ns = sl->raw_delay,
-	                          .uncharged_ns = sl->raw_uncharged};
-	account_total(sl->pub, &e);
+	                          .uncharged_ns = sl->raw_uncharged,
+	                          .when_ns = sl->raw_when};
 	int reason = account_lost_reason(sl, b->stacks);
+	account_total(sl, b, &e, reason >= 0 ? 0 : account_stack_id(sl));
 	if (reason >= 0) {
 		account_lost(sl, b, &e.key, reason, e.count, e.delay_ns);
 	} else {
@@ -135,6 +163,6 @@ bool account_publish_held(struct slot *sl, const struct account_books *b, uint64
 void account_lost_event(struct slot *sl, const struct account_books *b,
                         const struct account_event *e, int reason)
 {
-	account_total(sl->pub, e);
+	account_total(sl, b, e, 0);
 	account_lost(sl, b, &e->key, reason, e->count, e->delay_ns);
 }

@@ -18,7 +18,9 @@
  * never reset, so a slot reused by a later thread keeps adding to them.
  * They live in the profile file (an LC_REC_SLOT record, `pub`), made when
  * the slot is first handed out, so a reader of a file whose writer died
- * still has them; the stash and the noted event are private.
+ * still has them; so does the slot's series (an LC_REC_SERIES record made
+ * right after it, `series`: series.h), which goes on through reuse too.
+ * The stash and the noted event are private.
  */
 #ifndef LOCKCONTEND_SLOTS_H
 #define LOCKCONTEND_SLOTS_H
@@ -29,6 +31,7 @@
 
 #include "arena.h"
 #include "pfile.h"
+#include "series.h"
 #include "stash.h"
 
 enum { SLOT_IDLE = 0, SLOT_BUSY = 1, SLOT_CLOSED = 2 };
@@ -42,6 +45,9 @@ struct slot {
 	struct lc_rec_slot *pub;
 	struct lc_rec_waiting *waiting; /* its thread's wait in progress (waiting.h),
 	                                 * written by that thread alone; NULL: no room */
+	/* The same events over time (series.h); NULL: series=0, or the
+	 * file had no room for it. */
+	struct lc_rec_series *series;
 	/* The last measured event, not yet settled into the stash; its frames
 	 * are in the stash's spare buffer.  Written by the owner outside the
 	 * slot (after a wait) only while raw_valid is 0, then published;
@@ -53,6 +59,7 @@ struct slot {
 	uint64_t raw_delay;
 	uint64_t raw_max;
 	uint64_t raw_uncharged;
+	uint64_t raw_when; /* CLOCK_MONOTONIC when it ended */
 	struct stash stash;
 };
 
@@ -65,14 +72,16 @@ struct slots {
 	_Atomic uint32_t hwm;  /* slots ever handed out: [0, hwm) */
 	_Atomic uint32_t hint; /* where the next search starts */
 	_Atomic uint64_t threads_seen;
+	struct series_conf series; /* each slot's series is made so */
 };
 
 /* The overflow slot's record is made at once: -1 if there is no room.
- * Each slot's records (SLOT, then with `waiting` a WAITING record with
- * room for `frames` frames) are made when it is first handed out; the
- * shared overflow slot shows no wait. */
+ * Each slot's records (SLOT and its SERIES as `series` says, NULL or
+ * interval 0: none; then with `waiting` a WAITING record with room for
+ * `frames` frames) are made when it is first handed out; the shared
+ * overflow slot shows no wait, but has a series. */
 int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots, bool waiting,
-               uint32_t frames);
+               uint32_t frames, const struct series_conf *series);
 
 /* Forget every slot (a fork child); only while no other thread runs. */
 void slots_reset(struct slots *s);

@@ -45,6 +45,7 @@ struct lc_tls {
 	uint64_t rng;
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
 	_Atomic uint64_t reent_delay; /* folded into the slot later */
+	_Atomic uint64_t reent_when;  /* when the last of them ended (the series) */
 };
 
 extern __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));
