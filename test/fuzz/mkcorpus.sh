@@ -3,8 +3,8 @@
 #
 #   test/fuzz/mkcorpus.sh        (works from anywhere; runs at the repository root)
 #
-# Six real dumps (every view, LOCK, SLOT and LIVE records; lock_makers.raw
-# LOCK_LOST and LOCK_INIT ones too) from the test fixtures under the preload
+# Seven real dumps (every view, LOCK, SLOT and LIVE records; lock_makers.raw
+# LOCK_LOST and LOCK_INIT ones too, phases.raw SERIES ones) from the test fixtures under the preload
 # — five complete, one whose writer died (_exit: no trailer, zeros past the
 # records, cut to 64 of them) — then seeds
 # derived from the first one by cuts and edits (mkseed.c): the reader's paths
@@ -22,7 +22,8 @@ set -eu
 cd "$(dirname "$0")/../.."
 
 make -s all build/test/fixtures/known_wait build/test/fixtures/scenarios \
-	build/test/fixtures/lock_names build/test/fixtures/crash build/test/fixtures/lock_makers
+	build/test/fixtures/lock_names build/test/fixtures/crash build/test/fixtures/lock_makers \
+	build/test/fixtures/phases
 out=test/fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -57,6 +58,8 @@ profile timeout.raw depth=8 build/test/fixtures/scenarios timeout 1 5
 profile nostacks.raw stacks=0 build/test/fixtures/known_wait 2 5
 profile lock_names.raw depth=8 build/test/fixtures/lock_names 2 5
 profile lock_makers.raw depth=8 build/test/fixtures/lock_makers 5
+# 3.4: SERIES records, grown coarser (series=1ms over 300 ms of churn)
+profile phases.raw depth=8,series=1ms build/test/fixtures/phases 20 2 5 300
 # _exit(3) after its waits: the file as the writer left it, a chunk long
 profile exited.raw depth=8 build/test/fixtures/crash exit 2 5
 $seed end "$out/exited.raw" "$out/died.raw" 0 64
@@ -121,7 +124,7 @@ expect() {
 		[ "$rc" = "$want" ] || { echo "mkcorpus: $f: rawdump exit $rc, want $want" >&2; exit 1; }
 	done
 }
-expect 0 known_wait.raw timeout.raw nostacks.raw lock_names.raw lock_makers.raw died.raw \
+expect 0 known_wait.raw timeout.raw nostacks.raw lock_names.raw lock_makers.raw phases.raw died.raw \
 	cut-after-meta.raw cut-before-trailer.raw live.raw live-at-eof.raw live-pending-bucket.raw \
 	pending.raw zeros-after-trailer.raw snapshot.raw epoch-unloaded.raw unknown-record.raw \
 	minor-3.4.raw
