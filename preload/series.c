@@ -109,9 +109,10 @@ static void series_raise(struct lc_rec_series *r)
 	uint32_t n = r->used, kept = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		struct lc_series_entry *e = series_entry(r, i);
-		if (e->level < level)
-			series_place(e, e->interval >> (level - e->level), level, e->view,
-			             e->flags);
+		if (e->level < level) {
+			unsigned up = level - e->level;
+			series_place(e, up < 32 ? e->interval >> up : 0, level, e->view, e->flags);
+		}
 		struct lc_series_entry *into = series_find(r, kept, e);
 		if (into) {
 			into->count += e->count;

@@ -18,6 +18,9 @@
  * SIGKILLed at 150 random moments (every file reads, each series either
  * adds up and is right cell by cell, or is refused); a reader copying the
  * record word by word while a thread writes 300,000 events (the same).
+ * The reader's grid and windows (timeline.c) on entries at two levels:
+ * cells as wide as the widest entry, windows widened, never an entry
+ * split; the times --from and --to take.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -435,4 +438,79 @@ Test(series, a_reader_racing_the_writer_finds_true_or_refused_series)
 	pthread_join(th, NULL);
 	free(copy);
 	cr_log_info("racing reader: %d of %d copies placed", placed, k);
+}
+
+/* ---- the reader's grid and windows (symbolize/timeline.c) ------------- */
+
+#include "timeline.h"
+
+/* A dump whose one placed series holds entries at the given (level,
+ * interval) places, 1 ms wide at level 0, each one WAIT event of lock
+ * 0x1000, delay its index + 1. */
+static void timeline_dump(struct dump *d, struct dump_series *s, struct dump_series_entry *e,
+                          const uint8_t (*place)[2], size_t n)
+{
+	memset(d, 0, sizeof(*d));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t w = WIDTH << place[i][0];
+		e[i] = (struct dump_series_entry){.start_ns = w * place[i][1],
+		                                  .end_ns = w * (place[i][1] + 1),
+		                                  .lock = 0x1000,
+		                                  .count = 1,
+		                                  .delay_ns = i + 1,
+		                                  .level = place[i][0]};
+	}
+	*s = (struct dump_series){.interval_ns = WIDTH, .entries = e, .n = n,
+	                          .state = DUMP_SERIES_PLACED};
+	d->series = s;
+	d->nseries = 1;
+}
+
+/* Entries at two levels (a record caught growing coarser, or two slots):
+ * the grid's cell is the widest entry, no entry is split, every event is
+ * in one cell; a window grows until no entry crosses its ends. */
+Test(timeline, the_grid_and_windows_never_split_an_entry)
+{
+	static const uint8_t place[][2] = {{0, 0}, {0, 1}, {1, 1}, {0, 5}, {2, 2}};
+	struct dump d;
+	struct dump_series s;
+	struct dump_series_entry e[5];
+	timeline_dump(&d, &s, e, place, 5);
+	struct timeline t;
+	cr_assert_eq(timeline_build(&t, &d), 0);
+	cr_assert_eq(t.width_ns, 4 * WIDTH);
+	cr_assert_eq(t.ncells, 3, "to the end of the last entry, [8, 12) ms");
+	uint64_t in_cell[3] = {0};
+	for (size_t i = 0; i < t.n; i++)
+		in_cell[t.cells[i].cell] += t.cells[i].delay_ns;
+	cr_assert(in_cell[0] == 1 + 2 + 3 && in_cell[1] == 4 && in_cell[2] == 5);
+	timeline_free(&t);
+	uint64_t from = 1 * WIDTH, to = 3 * WIDTH; /* [1, 3) ms: crosses [2, 4) */
+	cr_assert(timeline_widen(&d, &from, &to));
+	cr_assert_eq(from, 1 * WIDTH);
+	cr_assert_eq(to, 4 * WIDTH);
+	from = 9 * WIDTH, to = 10 * WIDTH; /* inside [8, 12) */
+	cr_assert(timeline_widen(&d, &from, &to));
+	cr_assert(from == 8 * WIDTH && to == 12 * WIDTH);
+	from = 5 * WIDTH, to = 6 * WIDTH; /* exactly an entry */
+	cr_assert(!timeline_widen(&d, &from, &to));
+	struct timeline_sum *sum;
+	size_t n;
+	cr_assert_eq(timeline_sums(&d, 1 * WIDTH, 4 * WIDTH, &sum, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert(sum[0].count == 2 && sum[0].delay_ns == 2 + 3, "[1, 2) and [2, 4) ms");
+	free(sum);
+}
+
+Test(timeline, times_on_the_command_line)
+{
+	uint64_t ns;
+	cr_assert(timeline_parse_time("90s", &ns) && ns == 90000000000ull);
+	cr_assert(timeline_parse_time("1.5m", &ns) && ns == 90000000000ull);
+	cr_assert(timeline_parse_time("250ms", &ns) && ns == 250000000ull);
+	cr_assert(timeline_parse_time("2", &ns) && ns == 2000000000ull);
+	cr_assert(timeline_parse_time("1h", &ns) && ns == 3600000000000ull);
+	const char *bad[] = {"", "s", "-1s", "1 s", "1sec", "nan", "1e30s", "10us"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert(!timeline_parse_time(bad[i], &ns), "'%s'", bad[i]);
 }
