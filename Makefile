@@ -31,13 +31,14 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14
 
-PRELOAD_CORE := text arena config stash pfile stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
+PRELOAD_CORE := text arena config stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
-READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpstatus.o names.o safeopen.o)
-SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o resolve.o locknames.o viewkind.o \
-                         report.o report_names.o report_text.o report_locks.o report_waiting.o report_folded.o \
+READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpstatus.o names.o safeopen.o)
+SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
+                         resolve.o locknames.o viewkind.o report.o report_names.o report_text.o \
+                         report_locks.o report_waiting.o report_series.o report_folded.o \
                          report_pprof.o)
 
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
@@ -162,7 +163,8 @@ FUZZ_FLAGS   := $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=fuzzer,address,undefi
 FUZZ_ARGS    := -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
                 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/
 
-FUZZ_READER  := symbolize/dumpread.c symbolize/dumpstatus.c symbolize/names.c symbolize/safeopen.c
+FUZZ_READER  := symbolize/dumpread.c symbolize/dumpseries.c symbolize/dumpstatus.c symbolize/names.c \
+                symbolize/safeopen.c
 $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/dumpread.h \
                            symbolize/dumpstatus.h symbolize/names.h include/lockcontend/*.h \
                            | deps $(FUZZ_DIR)

@@ -72,6 +72,7 @@ static void log_begin(struct slot *sl, uint64_t *taken)
 		g->taken_old[1] = taken[1];
 	}
 	atomic_store(&g->lock_op.state, LOCKSTATE_OP_IDLE);
+	atomic_store(&g->series_set, 0);
 	lc_step();
 	atomic_store(&g->state, SLOT_LOG_UNDO);
 	lc_step();
@@ -102,15 +103,45 @@ static void log_commit(struct slot *sl, const struct account_books *b)
 	lc_step();
 	if (b->locks)
 		lockstate_lost_run(b->locks, &g->lock_op, account_me(sl));
+	if (atomic_load(&g->series_set)) { /* set while UNDO: the work's series add */
+		series_add(sl->series, b->origin_ns, &g->series_ev);
+		atomic_store(&g->series_set, 0);
+	}
 	atomic_store(&g->state, SLOT_LOG_IDLE);
 	lc_step();
 }
 
 /* ---- work on the slot alone --------------------------------------------- */
 
-/* What every event adds, wherever it goes next. */
-static void account_total(struct lc_rec_slot *p, const struct account_event *e)
+/* What every event adds, wherever it goes next: the slot's series (its
+ * stack id, 0 if it has none), then its totals — in this order, so that a
+ * writer stopped between the two leaves totals short of the series, which
+ * a reader sees (series.h). */
+/* The event into the slot's series (series.h), inside the work (UNDO):
+ * only set here, and added by the work's commit, like an add to a lock's
+ * LOCK_LOST (the series is not in the log: a coarsening moves every entry,
+ * so an add undone by a jump would stay, and be made again with the
+ * redone event).  A jump inside series_add itself leaves that slot's
+ * series off its totals: a reader then does not place it
+ * (docs/series.md); it never shows a wrong one. */
+static void account_series(struct slot *sl, const struct account_event *e, uint64_t stack)
 {
+	struct slot_log *g = &sl->log;
+	if (!sl->series)
+		return;
+	g->series_ev = (struct series_event){.when_ns = e->when_ns,
+	                                     .lock = e->key.lock,
+	                                     .stack = stack,
+	                                     .count = e->count,
+	                                     .delay_ns = e->delay_ns,
+	                                     .view = e->key.view};
+	atomic_store(&g->series_set, 1);
+}
+
+/* What every event adds, wherever it goes next. */
+static void account_total(struct slot *sl, const struct account_event *e)
+{
+	struct lc_rec_slot *p = sl->pub;
 	int view = e->key.view;
 	p->count[view] += e->count;
 	lc_step();
@@ -141,6 +172,7 @@ void account_note(struct slot *sl, const struct account_event *e, uint32_t nfram
 	sl->raw_delay = e->delay_ns;
 	sl->raw_max = e->max_ns;
 	sl->raw_uncharged = e->uncharged_ns;
+	sl->raw_when = e->when_ns;
 	sl->raw_nframes = nframes;
 	atomic_store_explicit(&sl->raw_valid, 1, memory_order_release);
 }
@@ -155,6 +187,18 @@ static int account_lost_reason(const struct slot *sl, bool stacks)
 	return -1;
 }
 
+/* The id the series names the noted event's stack by, as a reader names
+ * the bucket it goes to (dumpfmt.h); only hashed when there is a series. */
+static uint64_t account_stack_id(struct slot *sl)
+{
+	_Static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "frames are 64-bit");
+	if (!sl->series)
+		return 0;
+	const struct event_key *k = &sl->raw_key;
+	return lc_stack_id((const uint64_t *)stash_spare(&sl->stash), sl->raw_nframes, k->kind,
+	                   k->flags, k->epoch);
+}
+
 void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rng)
 {
 	if (!atomic_load_explicit(&sl->raw_valid, memory_order_acquire))
@@ -162,10 +206,12 @@ void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rn
 	struct account_event e = {.key = sl->raw_key,
 	                          .count = sl->raw_count,
 	                          .delay_ns = sl->raw_delay,
-	                          .uncharged_ns = sl->raw_uncharged};
-	log_begin(sl, NULL);
-	account_total(sl->pub, &e);
+	                          .uncharged_ns = sl->raw_uncharged,
+	                          .when_ns = sl->raw_when};
 	int reason = account_lost_reason(sl, b->stacks);
+	uint64_t stack = reason >= 0 ? 0 : account_stack_id(sl);
+	log_begin(sl, NULL);
+	account_total(sl, &e);
 	if (reason >= 0) {
 		account_lost(sl, &e.key, reason, e.count, e.delay_ns);
 	} else {
@@ -182,6 +228,7 @@ void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rn
 			             LC_LOST_EVICTED, lc, ld);
 	}
 	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);
+	account_series(sl, &e, stack);
 	log_commit(sl, b);
 }
 
@@ -193,10 +240,12 @@ static void account_lost_ev(struct slot *sl, const struct account_books *b)
 	struct account_event e = {.key = g->ev_key,
 	                          .count = g->ev_count,
 	                          .delay_ns = g->ev_delay_ns,
-	                          .uncharged_ns = g->ev_uncharged_ns};
+	                          .uncharged_ns = g->ev_uncharged_ns,
+	                          .when_ns = g->ev_when_ns};
 	log_begin(sl, NULL);
-	account_total(sl->pub, &e);
+	account_total(sl, &e);
 	account_lost(sl, &e.key, g->ev_reason, e.count, e.delay_ns);
+	account_series(sl, &e, 0);
 	log_commit(sl, b);
 }
 
@@ -208,24 +257,28 @@ void account_lost_event(struct slot *sl, const struct account_books *b,
 	g->ev_count = e->count;
 	g->ev_delay_ns = e->delay_ns;
 	g->ev_uncharged_ns = e->uncharged_ns;
+	g->ev_when_ns = e->when_ns;
 	g->ev_reason = (int8_t)reason;
 	atomic_store(&g->redo, 1); /* from here on the books have it */
 	account_lost_ev(sl, b);
 }
 
 void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t count,
-                       uint64_t delay_ns, uint64_t taken[2])
+                       uint64_t delay_ns, uint64_t when_ns, uint64_t taken[2])
 {
 	if (count == taken[0] && delay_ns == taken[1])
 		return;
-	struct account_event e = {
-	    .key.view = LC_VIEW_WAIT, .count = count - taken[0], .delay_ns = delay_ns - taken[1]};
+	struct account_event e = {.key.view = LC_VIEW_WAIT,
+	                          .count = count - taken[0],
+	                          .delay_ns = delay_ns - taken[1],
+	                          .when_ns = when_ns};
 	e.uncharged_ns = e.delay_ns; /* never registered with its lock */
 	log_begin(sl, taken);
-	account_total(sl->pub, &e);
+	account_total(sl, &e);
 	account_lost(sl, &e.key, LC_LOST_REENTRANT, e.count, e.delay_ns);
 	taken[0] = count;
 	taken[1] = delay_ns;
+	account_series(sl, &e, 0);
 	log_commit(sl, b);
 }
 

@@ -25,6 +25,11 @@
  *            thread holds nothing, and only then can the keep-one draw
  *            lose an event.
  *
+ * Every event added to a slot's totals is added, in the same place
+ * (account_total), to the slot's series: the interval it ended in, its
+ * view, lock and stack id (series.h).  So the series adds up to the totals
+ * exactly, per view, by construction.
+ *
  * Two shortcuts write the totals and lost at once: contention met inside
  * our own work (REENTRANT) and events of a thread with no slot of its own
  * (NO_SLOT, the shared overflow slot).
@@ -60,23 +65,27 @@
 /* Where the books are kept: the table of stacks; the per-lock records of
  * what lost its stack (NULL: none kept); the module map (NULL: never asks
  * for a refresh, and knows every object); stacks false when stacks=0 (every
- * event to the sentinel). */
+ * event to the sentinel); the time the series count intervals from (the
+ * profile's start, META.start_mono_ns). */
 struct account_books {
 	struct stacktab *tab;
 	struct lockstate *locks;
 	const struct modmap *map;
 	bool stacks;
+	uint64_t origin_ns;
 };
 
 /* One measured event: count and delay scaled by its rate; max its
  * longest single wait, unscaled; uncharged (scaled) the part of a wait no
- * unlock was charged for. */
+ * unlock was charged for; when (CLOCK_MONOTONIC) it ended, for the
+ * series. */
 struct account_event {
 	struct event_key key;
 	uint64_t count;
 	uint64_t delay_ns;
 	uint64_t max_ns;
 	uint64_t uncharged_ns;
+	uint64_t when_ns;
 };
 
 /* Stage 1: the event, whose nframes frames are in the stash's spare buffer
@@ -112,7 +121,7 @@ void account_lost_event(struct slot *sl, const struct account_books *b,
  * them at any time), taken what the books have taken of them: the rest
  * into totals and lost (REENTRANT) at once, and taken moves up. */
 void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t count,
-                       uint64_t delay_ns, uint64_t taken[2]);
+                       uint64_t delay_ns, uint64_t when_ns, uint64_t taken[2]);
 
 /* The owner left the work above for good in the middle (a signal handler
  * jumped out of it, at any instruction: recorder_repair), inside the slot,

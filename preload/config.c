@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "series.h"
 #include "text.h"
 
 struct item {
@@ -32,6 +33,7 @@ void config_defaults(struct config *c)
 	c->hold = CONFIG_DEFAULT_HOLD;
 	c->depth = CONFIG_DEFAULT_DEPTH;
 	c->arena_bytes = CONFIG_DEFAULT_ARENA;
+	c->series_ns = SERIES_DEFAULT_NS;
 	memcpy(c->out, CONFIG_DEFAULT_OUT, sizeof(CONFIG_DEFAULT_OUT));
 }
 
@@ -86,6 +88,34 @@ static bool parse_size(const char *s, size_t n, uint64_t *out)
 		return false;
 	*out = v * mult;
 	return true;
+}
+
+/* A duration with its unit, ms, s, m or h ("100ms", "1s", "2m"), from
+ * SERIES_MIN_NS to SERIES_MAX_NS; 0 or off: none. */
+static bool parse_series(const char *s, size_t n, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		uint64_t ns;
+	} units[] = {{"ms", 1000000ull},
+	             {"s", 1000000000ull},
+	             {"m", 60000000000ull},
+	             {"h", 3600000000000ull}};
+	if ((n == 1 && s[0] == '0') || (n == 3 && memcmp(s, "off", 3) == 0)) {
+		*out = 0;
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		size_t u = strlen(units[i].unit);
+		uint64_t v;
+		if (n > u && memcmp(s + n - u, units[i].unit, u) == 0 &&
+		    parse_u64(s, n - u, UINT64_MAX / units[i].ns, &v) &&
+		    v * units[i].ns >= SERIES_MIN_NS && v * units[i].ns <= SERIES_MAX_NS) {
+			*out = v * units[i].ns;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* USR1, USR2 (or SIGUSR1...), or a real-time signal number; 0 or "off"
@@ -171,6 +201,8 @@ static bool item_apply(const struct item *it, struct config *c)
 			return false;
 		memcpy(c->out, it->val, it->val_len);
 		c->out[it->val_len] = '\0';
+	} else if (item_is(it, "series")) {
+		return parse_series(it->val, it->val_len, &c->series_ns);
 	} else if (item_is(it, "arena")) {
 		if (!parse_size(it->val, it->val_len, &v) || v < CONFIG_MIN_ARENA)
 			return false;
@@ -183,9 +215,9 @@ static bool item_apply(const struct item *it, struct config *c)
 
 static bool key_known(const struct item *it)
 {
-	static const char *const keys[] = {"rate",   "depth", "stacks", "verbose",
-	                                   "out",    "arena", "holder", "hold",
-	                                   "signal", "inits", "waiting"};
+	static const char *const keys[] = {"rate",   "depth", "stacks",  "verbose",
+	                                   "out",    "arena", "holder",  "hold",
+	                                   "signal", "inits", "waiting", "series"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (item_is(it, keys[i]))
 			return true;
@@ -211,7 +243,7 @@ static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
 		text_str(&t, "unknown key '");
 		text_printable(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
 		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena holder hold "
-		             "signal inits waiting, or off)");
+		             "signal inits waiting series, or off)");
 	} else if (!it->val) {
 		text_str(&t, "'");
 		text_printable(&t, it->key, it->key_len);

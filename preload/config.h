@@ -9,6 +9,8 @@
  *                                    where they were first contended)
  *   LOCKCONTEND=waiting=0           (no WAITING records: nothing written before
  *                                    a thread blocks; no "Waiting now")
+ *   LOCKCONTEND=series=100ms        (contention over time in 100 ms
+ *                                    intervals; series=0: none)
  *   LOCKCONTEND=off
  *
  * config_parse is a pure function of its input string: it never reads the
@@ -49,6 +51,7 @@ struct config {
 	uint32_t rate;            /* record 1 in rate contentions, scaled by rate */
 	uint32_t depth;           /* frames per stack, 1..CONFIG_MAX_DEPTH */
 	uint64_t arena_bytes;     /* the one mmap reserved at start-up */
+	uint64_t series_ns;       /* the series' interval (series.h); 0 off */
 	char out[CONFIG_OUT_MAX]; /* output pattern: %p pid, %e exe name, %% */
 };
 

@@ -89,10 +89,12 @@ static bool lifecycle_layout(void)
 	uint64_t nslots = core.cfg.arena_bytes / 4 / sizeof(struct slot);
 	if (nslots > LIFECYCLE_MAX_SLOTS)
 		nslots = LIFECYCLE_MAX_SLOTS;
+	struct series_conf series = {.interval_ns = core.cfg.series_ns,
+	                             .nentries = series_entries_for(core.cfg.arena_bytes)};
 	if (stacktab_init(&core.tab, &core.arena, &core.file,
 	                  lifecycle_heads_for(core.cfg.arena_bytes)) != 0 ||
 	    slots_init(&core.slots, &core.arena, &core.file, (uint32_t)nslots, core.cfg.waiting,
-	               core.cfg.stacks ? core.cfg.depth : 0) != 0 ||
+	               core.cfg.stacks ? core.cfg.depth : 0, &series) != 0 ||
 	    lockstate_init(&core.locks, &core.arena, &core.file,
 	                   lifecycle_locks_for(core.cfg.arena_bytes)) != 0 ||
 	    (core.cfg.inits && initsite_init(&core.inits, &core.arena,
@@ -100,8 +102,11 @@ static bool lifecycle_layout(void)
 	    modmap_init(&core.modmap, real_dl_iterate_phdr, &core.arena, &core.file,
 	                live_u32(&core.live->epoch), core.exe) != 0)
 		return false;
-	core.books = (struct account_books){
-	    .tab = &core.tab, .locks = &core.locks, .map = &core.modmap, .stacks = core.cfg.stacks};
+	core.books = (struct account_books){.tab = &core.tab,
+	                                    .locks = &core.locks,
+	                                    .map = &core.modmap,
+	                                    .stacks = core.cfg.stacks,
+	                                    .origin_ns = core.start_mono};
 	core.locks.inits = core.cfg.inits ? &core.inits : NULL;
 	core.arena_fixed = arena_used(&core.arena);
 	return true;
@@ -294,6 +299,7 @@ static void lifecycle_child_start(void)
 	pfile_forget(&core.file); /* the parent's: not touched */
 	core.start_mono = recorder_now();
 	core.start_real = lifecycle_realtime();
+	core.books.origin_ns = core.start_mono; /* the child's series start now */
 	bool ok = lifecycle_open_file(at);
 	if (!ok) {
 		/* Keep the addresses, lose the parent's file: a late store of
@@ -321,6 +327,7 @@ static void lifecycle_child_start(void)
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
 	t->reent_taken[0] = t->reent_taken[1] = 0;
+	atomic_store(&t->reent_when, 0);
 	pthread_setspecific(core.key, NULL);
 	loader_fork_child(&core.loader, t);
 	t->wait = NULL;

@@ -105,15 +105,19 @@ static void recorder_leave(struct slot *sl)
  * books take what they have not taken yet. */
 static void recorder_settle_reentrant(struct lc_tls *t, struct slot *sl)
 {
+	/* all of them at the time the last one ended: they are rare, and
+	 * none ended before the thread's previous event */
 	account_reentrant(
 	    sl, &core.books, atomic_load_explicit(&t->reent_count, memory_order_relaxed),
-	    atomic_load_explicit(&t->reent_delay, memory_order_relaxed), t->reent_taken);
+	    atomic_load_explicit(&t->reent_delay, memory_order_relaxed),
+	    atomic_load_explicit(&t->reent_when, memory_order_relaxed), t->reent_taken);
 }
 
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
 {
 	if (!core_recording())
 		return;
+	atomic_store_explicit(&t->reent_when, recorder_now(), memory_order_relaxed);
 	atomic_fetch_add_explicit(&t->reent_count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&t->reent_delay, delay_ns, memory_order_relaxed);
 }
@@ -163,14 +167,17 @@ static bool recorder_publish(struct lc_tls *t, struct slot *sl)
 /* A thread without a slot of its own (all taken) records into the shared
  * overflow slot at once: totals and the sentinel, no stack. */
 static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint64_t count,
-                              uint64_t delay, uint64_t uncharged)
+                              uint64_t delay, uint64_t uncharged, uint64_t when)
 {
 	struct slot *sl = t->slot;
 	if (!recorder_enter(sl, true))
 		return;
 	recorder_settle_reentrant(t, sl);
-	struct account_event e = {
-	    .key = *k, .count = count, .delay_ns = delay, .uncharged_ns = uncharged};
+	struct account_event e = {.key = *k,
+	                          .count = count,
+	                          .delay_ns = delay,
+	                          .uncharged_ns = uncharged,
+	                          .when_ns = when};
 	account_lost_event(sl, &core.books, &e, LC_LOST_NO_SLOT);
 	recorder_leave(sl);
 }
@@ -253,16 +260,16 @@ static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct record
 	return true;
 }
 
-/* Note a measured event in the slot (frames: s->nframes in the spare
- * buffer), nothing more; it is settled before the thread's next event, at
- * its exit, or by the dumper.  Inside the guard. */
+/* Note a measured event, ended at `when`, in the slot (frames: s->nframes
+ * in the spare buffer), nothing more; it is settled before the thread's
+ * next event, at its exit, or by the dumper.  Inside the guard. */
 static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
                           const struct event_key *k, uint64_t count, uint64_t delay, uint64_t max,
-                          uint64_t uncharged)
+                          uint64_t uncharged, uint64_t when)
 {
 	struct slot *sl = t->slot;
 	if (t->overflow) {
-		recorder_overflow(t, k, count, delay, uncharged);
+		recorder_overflow(t, k, count, delay, uncharged, when);
 		return;
 	}
 	if (atomic_load_explicit(&sl->raw_valid, memory_order_acquire)) {
@@ -272,8 +279,12 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 		recorder_settle(t, sl);
 		recorder_leave(sl);
 	}
-	struct account_event e = {
-	    .key = *k, .count = count, .delay_ns = delay, .max_ns = max, .uncharged_ns = uncharged};
+	struct account_event e = {.key = *k,
+	                          .count = count,
+	                          .delay_ns = delay,
+	                          .max_ns = max,
+	                          .uncharged_ns = uncharged,
+	                          .when_ns = when};
 	account_note(sl, &e, s->nframes);
 	t->pending = 1;
 }
@@ -429,7 +440,8 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 		lockstate_count(s->ent, LOCKSTATE_TIMEOUTS, s->rate);
 	if (s->ent)
 		lockstate_count(s->ent, LOCKSTATE_UNCHARGED_NS, uncharged * s->rate);
-	recorder_note(t, s, &k, s->rate, (t1 - s->t0) * s->rate, t1 - s->t0, uncharged * s->rate);
+	recorder_note(t, s, &k, s->rate, (t1 - s->t0) * s->rate, t1 - s->t0, uncharged * s->rate,
+	              t1);
 out:
 	t->guard--;
 	errno = saved;
@@ -553,6 +565,7 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	r->active = 0;
 	r->caused = 0;
 	r->held = 0;
+	r->when = 0;
 	r->lock = (uintptr_t)lock;
 	r->kind = kind;
 	bool timed = t->hold_lock == (uintptr_t)lock;
@@ -563,7 +576,8 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	int saved = errno;
 	lc_guard_in(t);
 	if (timed) {
-		r->held = recorder_now() - t->hold_t0;
+		r->when = recorder_now();
+		r->held = r->when - t->hold_t0;
 		r->hold_rate = lifecycle_hold_rate();
 		r->kind = t->hold_kind; /* how it was taken (read or write) */
 		r->active = 1;
@@ -581,13 +595,16 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 
 /* After the release: one unwind serves both events (the charge and the
  * hold time) of this unlock; the second is noted after the first was
- * settled, from a copy of the frames. */
+ * settled, from a copy of the frames.  Their time, for the series, is the
+ * hold sample's end, or read now (after the release: no critical section
+ * is made longer by it). */
 void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 {
 	if (!r->active || t->guard || !core_running())
 		return;
 	int saved = errno;
 	lc_guard_in(t);
+	uint64_t when = r->when ? r->when : recorder_now();
 	struct slot *sl = recorder_slot(t);
 	struct recorder_sample s = {0};
 	if (!recorder_take_stack(t, sl, &s))
@@ -596,7 +613,7 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 	    .lock = r->lock, .flags = s.flags, .kind = (uint8_t)r->kind, .epoch = s.epoch};
 	if (r->caused) {
 		k.view = LC_VIEW_HOLDER;
-		recorder_note(t, &s, &k, r->rate, r->caused * r->rate, r->caused, 0);
+		recorder_note(t, &s, &k, r->rate, r->caused * r->rate, r->caused, 0, when);
 	}
 	if (r->held) {
 		if (r->caused && !t->overflow && s.nframes) {
@@ -609,7 +626,7 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 			memcpy(stash_spare(&sl->stash), copy, sizeof(copy));
 		}
 		k.view = LC_VIEW_HOLD;
-		recorder_note(t, &s, &k, r->hold_rate, r->held * r->hold_rate, r->held, 0);
+		recorder_note(t, &s, &k, r->hold_rate, r->held * r->hold_rate, r->held, 0, when);
 	}
 out:
 	t->guard--;

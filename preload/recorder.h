@@ -77,6 +77,7 @@ struct recorder_release {
 	uint32_t rate;   /* of the charge */
 	uint64_t caused; /* waiting charged to this unlock, ns, not scaled */
 	uint64_t held;   /* a hold-time sample ended here, ns */
+	uint64_t when;   /* when it ended (CLOCK_MONOTONIC), 0: not read */
 	uint32_t hold_rate;
 	uint8_t active;
 };

@@ -9,23 +9,30 @@
 #include "clock.h"
 #include "waiting.h"
 
-static struct lc_rec_slot *slot_record(struct slots *s)
+/* The slot's SLOT record, then its series (none if the file has no room
+ * for it: its events are then in no series).  False when there is no room
+ * for the SLOT record. */
+static bool slot_record(struct slots *s, struct slot *sl)
 {
 	struct lc_rec_slot *r = pfile_record(s->file, sizeof(*r));
-	if (r)
-		pfile_publish(r, LC_REC_SLOT);
-	return r;
+	if (!r)
+		return false;
+	pfile_publish(r, LC_REC_SLOT);
+	sl->series = series_record(s->file, r, &s->series);
+	sl->pub = r;
+	return true;
 }
 
 int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots, bool waiting,
-               uint32_t frames)
+               uint32_t frames, const struct series_conf *series)
 {
 	s->file = f;
 	s->waiting = waiting;
 	s->frames = frames;
+	s->series = series ? *series : (struct series_conf){0};
 	s->slot = arena_alloc(a, (size_t)(nslots + 1) * sizeof(struct slot));
 	s->nslots = nslots;
-	if (!s->slot || !(s->slot[nslots].pub = slot_record(s)))
+	if (!s->slot || !slot_record(s, &s->slot[nslots]))
 		return -1;
 	atomic_store(&s->hwm, 0);
 	atomic_store(&s->hint, 0);
@@ -39,7 +46,7 @@ void slots_reset(struct slots *s)
 	 * a fork child does not fault in the whole array. */
 	memset(s->slot, 0, atomic_load(&s->hwm) * sizeof(struct slot));
 	memset(&s->slot[s->nslots], 0, sizeof(struct slot));
-	s->slot[s->nslots].pub = slot_record(s); /* in the new file; NULL: no room */
+	(void)slot_record(s, &s->slot[s->nslots]); /* in the new file; pub NULL: no room */
 	atomic_store(&s->hwm, 0);
 	atomic_store(&s->hint, 0);
 	atomic_store(&s->threads_seen, 0);
@@ -57,7 +64,7 @@ struct slot *slots_acquire(struct slots *s, bool *overflow)
 		    atomic_compare_exchange_strong(&s->slot[i].in_use, &expect, 1)) {
 			/* Ours now: its record is made on first use.  No room for
 			 * one: look on for a free slot that has its record. */
-			if (!s->slot[i].pub && (!room || !(s->slot[i].pub = slot_record(s)))) {
+			if (!s->slot[i].pub && (!room || !slot_record(s, &s->slot[i]))) {
 				atomic_store(&s->slot[i].in_use, 0);
 				room = false;
 				continue;

@@ -21,7 +21,9 @@
  * never reset, so a slot reused by a later thread keeps adding to them.
  * They live in the profile file (an LC_REC_SLOT record, `pub`), made when
  * the slot is first handed out, so a reader of a file whose writer died
- * still has them; the stash and the noted event are private.
+ * still has them; so does the slot's series (an LC_REC_SERIES record made
+ * right after it, `series`: series.h), which goes on through reuse too.
+ * The stash and the noted event are private.
  */
 #ifndef LOCKCONTEND_SLOTS_H
 #define LOCKCONTEND_SLOTS_H
@@ -35,6 +37,7 @@
 #include "event.h"
 #include "lockstate.h"
 #include "pfile.h"
+#include "series.h"
 #include "stacktab.h"
 #include "stash.h"
 
@@ -58,9 +61,11 @@ struct slot_log {
 	_Atomic uint8_t redo; /* ev is the books' until its work is SHARED */
 	int8_t ev_reason;
 	struct event_key ev_key;
-	uint64_t ev_count, ev_delay_ns, ev_uncharged_ns;
+	uint64_t ev_count, ev_delay_ns, ev_uncharged_ns, ev_when_ns;
 	struct lockstate_op lock_op;
 	struct stacktab_op tab_op;
+	struct series_event series_ev; /* the work's add to the slot's series, */
+	_Atomic uint8_t series_set;    /* made by its commit (account_series) */
 };
 
 /* SLOT_BUSY: a tag for callers with no other (tests); a thread's own tags
@@ -80,6 +85,9 @@ struct slot {
 	struct lc_rec_slot *pub;
 	struct lc_rec_waiting *waiting; /* its thread's wait in progress (waiting.h),
 	                                 * written by that thread alone; NULL: no room */
+	/* The same events over time (series.h); NULL: series=0, or the
+	 * file had no room for it. */
+	struct lc_rec_series *series;
 	/* The last measured event, not yet settled into the stash; its frames
 	 * are in the stash's spare buffer.  Written by the owner outside the
 	 * slot (after a wait) only while raw_valid is 0, then published;
@@ -91,6 +99,7 @@ struct slot {
 	uint64_t raw_delay;
 	uint64_t raw_max;
 	uint64_t raw_uncharged;
+	uint64_t raw_when; /* CLOCK_MONOTONIC when it ended */
 	struct stash stash;
 	struct slot_log log;
 };
@@ -104,14 +113,16 @@ struct slots {
 	_Atomic uint32_t hwm;  /* slots ever handed out: [0, hwm) */
 	_Atomic uint32_t hint; /* where the next search starts */
 	_Atomic uint64_t threads_seen;
+	struct series_conf series; /* each slot's series is made so */
 };
 
 /* The overflow slot's record is made at once: -1 if there is no room.
- * Each slot's records (SLOT, then with `waiting` a WAITING record with
- * room for `frames` frames) are made when it is first handed out; the
- * shared overflow slot shows no wait. */
+ * Each slot's records (SLOT and its SERIES as `series` says, NULL or
+ * interval 0: none; then with `waiting` a WAITING record with room for
+ * `frames` frames) are made when it is first handed out; the shared
+ * overflow slot shows no wait, but has a series. */
 int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslots, bool waiting,
-               uint32_t frames);
+               uint32_t frames, const struct series_conf *series);
 
 /* Forget every slot (a fork child); only while no other thread runs. */
 void slots_reset(struct slots *s);

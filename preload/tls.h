@@ -47,6 +47,7 @@ struct lc_tls {
 	_Atomic uint64_t reent_count; /* contention inside our own work, */
 	_Atomic uint64_t reent_delay; /* running sums, folded into the slot later ... */
 	uint64_t reent_taken[2];      /* ... up to here (account_reentrant) */
+	_Atomic uint64_t reent_when;  /* when the last of them ended (the series) */
 };
 
 extern __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));

@@ -365,14 +365,16 @@ static void add_lost_tail(struct lc_lost_entry dst[LC_NVIEWS][LC_LOST_NREASONS],
 			lost_add(dst[v], i, rd_lost_entry(lost, nr * v + i));
 }
 
-static int parse_slot(struct dump *d, struct cur *c)
+static int parse_slot(struct dump *d, struct cur *c, uint64_t off)
 {
 	const uint8_t *p;
 	const uint32_t head = offsetof(struct lc_rec_slot, lost);
 	uint32_t nr;
 	if (!take_lost_tail(c, head, LC_LOST_NREASONS_3_0, &p, &nr) ||
-	    !grow_by_256((void **)&d->slots, d->nslots, sizeof(*d->slots)))
+	    !grow_by_256((void **)&d->slots, d->nslots, sizeof(*d->slots)) ||
+	    !grow_by_256((void **)&d->slot_offsets, d->nslots, sizeof(*d->slot_offsets)))
 		return -1;
+	d->slot_offsets[d->nslots] = off;
 	struct lc_rec_slot *s = &d->slots[d->nslots++];
 	memset(s, 0, sizeof(*s));
 	for (int v = 0; v < LC_NVIEWS; v++) {
@@ -382,6 +384,62 @@ static int parse_slot(struct dump *d, struct cur *c)
 	s->timeouts = RD_FIELD(p, struct lc_rec_slot, timeouts);
 	s->uncharged_ns = RD_FIELD(p, struct lc_rec_slot, uncharged_ns);
 	add_lost_tail(s->lost, p + head, nr);
+	return 0;
+}
+
+/* One series entry into e; false when it is out of range (a view, a
+ * level, flags, or a place past 2^64 ns): then the series is BAD. */
+static bool read_series_entry(const uint8_t *p, uint64_t width, struct dump_series_entry *e)
+{
+	uint32_t interval = RD_FIELD(p, struct lc_series_entry, interval);
+	uint32_t level = RD_FIELD(p, struct lc_series_entry, level);
+	uint32_t view = RD_FIELD(p, struct lc_series_entry, view);
+	uint32_t flags = RD_FIELD(p, struct lc_series_entry, flags);
+	*e = (struct dump_series_entry){
+	    .lock = RD_FIELD(p, struct lc_series_entry, lock),
+	    .stack = RD_FIELD(p, struct lc_series_entry, stack),
+	    .count = RD_FIELD(p, struct lc_series_entry, count),
+	    .delay_ns = RD_FIELD(p, struct lc_series_entry, delay_ns),
+	    .view = (uint8_t)view,
+	    .level = (uint8_t)level,
+	    .other = (flags & LC_SERIES_OTHER) != 0,
+	};
+	if (view >= LC_NVIEWS || level > 63 || (flags & ~LC_SERIES_OTHER) ||
+	    width > UINT64_MAX >> level ||
+	    (width <<= level) > UINT64_MAX / ((uint64_t)interval + 1))
+		return false;
+	e->start_ns = width * interval;
+	e->end_ns = e->start_ns + width;
+	if (e->other)
+		e->lock = e->stack = 0;
+	return true;
+}
+
+/* A SERIES record: its head, then `nentries` entries filling it exactly, of
+ * which `used` are in use.  Entries change in place while the program
+ * runs: one out of range makes the series BAD, not the file corrupt. */
+static int parse_series(struct dump *d, struct cur *c)
+{
+	const uint8_t *p, *ent;
+	if (!cur_take(c, sizeof(struct lc_rec_series), &p))
+		return -1;
+	struct dump_series s = {
+	    .slot = RD_FIELD(p, struct lc_rec_series, slot),
+	    .interval_ns = RD_FIELD(p, struct lc_rec_series, interval_ns),
+	    .nentries = RD_FIELD(p, struct lc_rec_series, nentries),
+	    .level = RD_FIELD(p, struct lc_rec_series, level),
+	};
+	uint32_t used = RD_FIELD(p, struct lc_rec_series, used);
+	const uint32_t esize = sizeof(struct lc_series_entry);
+	if (!s.interval_ns || used > s.nentries || s.nentries > c->left / esize ||
+	    !cur_take(c, s.nentries * esize, &ent) ||
+	    !grow_by_256((void **)&d->series, d->nseries, sizeof(*d->series)) ||
+	    !(s.entries = calloc(used ? used : 1, sizeof(*s.entries))))
+		return -1;
+	for (uint32_t i = 0; i < used; i++)
+		if (!read_series_entry(ent + i * esize, s.interval_ns, &s.entries[s.n++]))
+			s.state = DUMP_SERIES_BAD;
+	d->series[d->nseries++] = s;
 	return 0;
 }
 
@@ -570,8 +628,9 @@ static int parse_trailer(struct dump *d, const uint8_t *buf, uint32_t size, uint
 	return 0;
 }
 
-/* 0 or -1; *known tells whether the record must fill its payload exactly. */
-static int parse_record(struct dump *d, uint32_t type, struct cur *c, bool *known)
+/* 0 or -1; *known tells whether the record must fill its payload exactly.
+ * off: where its head is. */
+static int parse_record(struct dump *d, uint32_t type, struct cur *c, uint64_t off, bool *known)
 {
 	*known = true;
 	switch (type) {
@@ -581,11 +640,12 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, bool *know
 	case LC_REC_LOST: return parse_lost(d, c);
 	case LC_REC_TOTALS: return parse_totals(d, c);
 	case LC_REC_LOCK: return parse_lock(d, c);
-	case LC_REC_SLOT: return parse_slot(d, c);
+	case LC_REC_SLOT: return parse_slot(d, c, off);
 	case LC_REC_LIVE: return parse_live(d, c);
 	case LC_REC_LOCK_LOST: return parse_lock_lost(d, c);
 	case LC_REC_LOCK_INIT: return parse_lock_init(d, c);
 	case LC_REC_WAITING: return parse_waiting(d, c);
+	case LC_REC_SERIES: return parse_series(d, c);
 	case LC_REC_PENDING:
 		*known = false;
 		d->pending++;
@@ -645,7 +705,7 @@ static int parse_records(const uint8_t *buf, size_t len, struct dump *d, char *e
 			return parse_trailer(d, buf, size, off, len, err, errlen);
 		struct cur c = {.p = buf + body, .left = size};
 		bool known;
-		if (parse_record(d, type, &c, &known) != 0 || (known && c.left != 0)) {
+		if (parse_record(d, type, &c, off, &known) != 0 || (known && c.left != 0)) {
 			set_err(err, errlen, "corrupt %s record at offset %llu",
 			        names_rec_type(type), (unsigned long long)off);
 			return -1;
@@ -714,6 +774,7 @@ int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t
 		totals_from_slots(d);
 	else
 		d->have_lost = true; /* a TOTALS record: views without LOST lost nothing */
+	dump_series_check(d);
 	return 0;
 fail:
 	dump_free(d);
@@ -820,6 +881,10 @@ void dump_free(struct dump *d)
 	for (size_t i = 0; i < d->nwaiting; i++)
 		free(d->waiting[i].pcs);
 	free(d->waiting);
+	free(d->slot_offsets);
+	for (size_t i = 0; i < d->nseries; i++)
+		free(d->series[i].entries);
+	free(d->series);
 	memset(d, 0, sizeof(*d));
 }
 

@@ -106,6 +106,39 @@ struct dump_waiting {
 	uint64_t *pcs;             /* nframes, innermost first */
 };
 
+/* One entry of a SERIES record (3.4), its place made times: [start_ns,
+ * end_ns) after the profile's start (META.start_mono_ns). */
+struct dump_series_entry {
+	uint64_t start_ns, end_ns;
+	uint64_t lock;  /* 0: no lock (or other) */
+	uint64_t stack; /* lc_stack_id of its stack, 0: none (or other) */
+	uint64_t count, delay_ns;
+	uint8_t view;  /* < LC_NVIEWS */
+	uint8_t level; /* its width is interval_ns << level */
+	bool other;    /* LC_SERIES_OTHER: locks and stacks not told apart */
+};
+
+/* Whether a series can be placed in time: its entries add up to its
+ * slot's totals exactly (dumpseries.c). */
+enum dump_series_state {
+	DUMP_SERIES_PLACED,  /* they do: every event of the slot is in it */
+	DUMP_SERIES_UNEQUAL, /* they do not: written while read, or its writer
+	                      * died inside it (docs/series.md) */
+	DUMP_SERIES_BAD,     /* an entry out of range (a view, a level) */
+	DUMP_SERIES_NO_SLOT, /* no SLOT record where it says, or a second
+	                      * series for one slot */
+};
+
+/* LC_REC_SERIES (3.4): one slot's events over time. */
+struct dump_series {
+	uint64_t slot;        /* file offset of its SLOT record's head */
+	uint64_t interval_ns; /* level-0 width, > 0 */
+	uint32_t nentries, level;
+	struct dump_series_entry *entries; /* [0, used) as read */
+	size_t n;
+	enum dump_series_state state;
+};
+
 /* How the records of a file ended. */
 enum dump_end {
 	DUMP_END_TRAILER, /* a valid trailer: the file is complete */
@@ -131,9 +164,12 @@ struct dump {
 	struct dump_lock_init *inits; /* LC_REC_LOCK_INIT records, in file order */
 	size_t ninits;
 	struct lc_rec_slot *slots; /* LC_REC_SLOT records, in file order */
+	uint64_t *slot_offsets;    /* the file offset of each one's head */
 	size_t nslots;
 	struct dump_waiting *waiting; /* LC_REC_WAITING records, in file order */
 	size_t nwaiting;
+	struct dump_series *series; /* LC_REC_SERIES records, in file order */
+	size_t nseries;
 	struct lc_rec_live live; /* LC_REC_LIVE; all zero (RUNNING) without one */
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 	uint32_t lost_views; /* bit v: the LOST record of view v was read */
@@ -208,6 +244,22 @@ bool dump_totals_while_running(const struct dump *d);
  * (or there are no totals): that is no event in flight. */
 bool dump_view_in_flight(const struct dump *d, enum lc_view view, uint64_t *count,
                          uint64_t *delay_ns);
+
+/* The series (3.4).  What the placed ones (DUMP_SERIES_PLACED) add up to
+ * in one view; and what the totals hold beyond that: the events of slots
+ * whose series cannot be placed (or that have none, or a file without
+ * series), 0 when every event is placed.  False, with both 0, when the
+ * placed series hold more than the totals (the file changed while it was
+ * read, or a snapshot's), or there are no totals. */
+void dump_series_sum(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t *delay_ns);
+bool dump_series_unplaced(const struct dump *d, enum lc_view view, uint64_t *count,
+                          uint64_t *delay_ns);
+
+/* Every series' state, once all records are read (dump_parse). */
+void dump_series_check(struct dump *d);
+
+/* "placed", "unequal", "bad", "no_slot"; "?" out of range. */
+const char *dump_series_state_name(enum dump_series_state s);
 
 /* The LOCK record of the lock at addr, or NULL (the last one if several). */
 const struct dump_lock *dump_lock_of(const struct dump *d, uint64_t addr);

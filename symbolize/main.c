@@ -4,12 +4,18 @@
  *   lockcontend-symbolize [--format=text|folded|pprof] [-o FILE] [--top N]
  *                         [--view=waiter|holder|hold] [--kind=LIST]
  *                         [--value=delay|contentions] [--sysroot DIR]
- *                         [--debug-dir DIR]... [--no-demangle] DUMP...
+ *                         [--debug-dir DIR]... [--no-demangle]
+ *                         [--from TIME] [--to TIME] DUMP...
  *
  * Several dumps are merged into one profile.  Folded and pprof output show
  * one view (the waiters' unless --view says otherwise); the text report
  * shows the waiters' and the holders' views, or the one --view names, then
- * the lock table.  --kind keeps only those lock kinds, in every format.
+ * the lock table, and each dump's contention over time (report_series.c).
+ * --kind keeps only those lock kinds, in every format.  --from and --to
+ * cut folded and pprof output to a window of the run, after the earliest
+ * dump's start (profile_window.c): the values come from the series, and one
+ * line per dump on stderr says what the window was there, widened to the
+ * series' intervals, and what is in no window.
  * A dump may be a live profile of a running process, or one whose writer
  * died: the text report's header says which (dumpstatus.h), and so does one
  * line on stderr, whatever the format.  Exit status: 0 success (complete,
@@ -27,6 +33,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +47,7 @@
 #include "report.h"
 #include "report_pprof.h"
 #include "resolve.h"
+#include "timeline.h"
 #include "viewkind.h"
 
 #define PROG "lockcontend-symbolize"
@@ -53,6 +61,8 @@ struct options {
 	int value;
 	int view;       /* enum lc_view, -1: the format's default */
 	uint32_t kinds; /* bit per enum lc_kind */
+	bool windowed;  /* --from or --to */
+	struct prof_window window;
 	struct resolve_opts resolve;
 	const char *debug_dirs[64];
 	uint64_t stuck_ns;
@@ -76,6 +86,9 @@ static void usage(FILE *f)
 	       "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
 	       "  --no-demangle               keep C++ names as in the binary\n"
 	       "  --stuck=DURATION            a wait in progress this long is stuck (default 1s)\n"
+	       "  --from=TIME, --to=TIME      folded and pprof: only what the series place in\n"
+	       "                              this window of the run (90s, 1.5m, 250ms; from\n"
+	       "                              its start, default the whole run)\n"
 	       "exit status: 0 done, 1 bad usage or an unreadable dump, 2 a dump was cut\n"
 	       "short (partial report), 3 a deadlock was found\n");
 }
@@ -94,7 +107,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"sysroot", required_argument, 0, 's'}, {"debug-dir", required_argument, 0, 'd'},
 	    {"no-demangle", no_argument, 0, 'n'},   {"help", no_argument, 0, 'h'},
 	    {"view", required_argument, 0, 'w'},    {"kind", required_argument, 0, 'k'},
-	    {"stuck", required_argument, 0, 'S'},   {0, 0, 0, 0}};
+	    {"stuck", required_argument, 0, 'S'},   {"from", required_argument, 0, 'F'},
+	    {"to", required_argument, 0, 'T'},      {0, 0, 0, 0}};
 	int c;
 	char *end;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -134,6 +148,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 				    "spin)",
 				    optarg);
 			break;
+		case 'F':
+		case 'T':
+			if (!timeline_parse_time(optarg,
+			                         c == 'F' ? &o->window.from_ns : &o->window.to_ns))
+				return fail_usage("bad time for --from or --to (90s, 1.5m, 250ms)",
+				                  optarg);
+			o->windowed = true;
+			break;
 		case 's': o->resolve.sysroot = optarg; break;
 		case 'd':
 			if (o->resolve.ndebug_dirs == 64)
@@ -152,7 +174,46 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (optind >= argc)
 		return fail_usage("no dump given (see --help)", NULL);
+	if (o->windowed && o->format == FMT_TEXT)
+		return fail_usage("--from and --to cut folded and pprof output; the text report "
+		                  "shows the whole run, and its contention over time",
+		                  NULL);
+	if (o->windowed && o->window.to_ns <= o->window.from_ns)
+		return fail_usage("--to must come after --from", NULL);
 	return 0;
+}
+
+/* One line per dump: what the window was in it, and what no window has. */
+static void note_window(const struct profile *p, char **paths)
+{
+	for (size_t i = 0; i < p->ndumps; i++) {
+		const struct prof_window_dump *w = &p->window_dumps[i];
+		char from[32], to[32], dur[32];
+		if (!w->has_series) {
+			fprintf(stderr,
+			        PROG ": %s: no series (series=0, or a format before 3.4): "
+			             "nothing of it is in the window\n",
+			        paths[i]);
+			continue;
+		}
+		if (w->from_ns)
+			report_duration(from, sizeof(from), w->from_ns);
+		else
+			snprintf(from, sizeof(from), "the start");
+		if (w->to_ns == UINT64_MAX)
+			snprintf(to, sizeof(to), "the end");
+		else
+			report_duration(to, sizeof(to), w->to_ns);
+		fprintf(stderr, PROG ": %s: window from %s to %s of its run%s", paths[i], from, to,
+		        w->widened ? " (widened to its series' intervals)" : "");
+		report_duration(dur, sizeof(dur), w->unplaced_delay[LC_VIEW_WAIT]);
+		if (w->unplaced_count[LC_VIEW_WAIT] || w->unplaced_delay[LC_VIEW_WAIT])
+			fprintf(stderr,
+			        "; %" PRIu64 " contentions (%s) not placed in time are in no "
+			        "window",
+			        w->unplaced_count[LC_VIEW_WAIT], dur);
+		fprintf(stderr, "\n");
+	}
 }
 
 /* One line on stderr for a dump that is not simply complete. */
@@ -231,7 +292,8 @@ int main(int argc, char **argv)
 	                    .top = 20,
 	                    .value = PROF_DELAY,
 	                    .view = -1,
-	                    .kinds = VIEWKIND_ALL_KINDS};
+	                    .kinds = VIEWKIND_ALL_KINDS,
+	                    .window = {0, UINT64_MAX}};
 	o.resolve.demangle = true;
 	o.resolve.debug_dirs = o.debug_dirs;
 	struct output out;
@@ -254,13 +316,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct profile p;
-	int rc = profile_build(&p, dumps, n, &o.resolve, o.kinds, stderr);
+	int rc = profile_build_window(&p, dumps, n, &o.resolve, o.kinds,
+	                              o.windowed ? &o.window : NULL, stderr);
 	if (rc != 0) {
 		fprintf(stderr, PROG ": out of memory\n");
 	} else {
 		struct report_input in = {&p,     dumps,  (const char *const *)(argv + optind),
 		                          n,      o.top,  o.value,
 		                          o.view, status, o.stuck_ns};
+		if (o.windowed)
+			note_window(&p, argv + optind);
 		rc = o.output ? write_to_file(&o, &out, &in) : write_report(&o, &in, stdout);
 		deadlocks = report_deadlocks(&p);
 		if (deadlocks && o.format != FMT_TEXT)

@@ -131,6 +131,8 @@ struct builder {
 	struct map64 locks; /* interned name pointer -> lock table index */
 	size_t cap_maps, cap_funcs, cap_locs, cap_samples, cap_locks, cap_threads;
 	uint64_t uncharged_ns; /* for the _NotChargedToHolder sample */
+	size_t dump;           /* the dump being added */
+	bool window;           /* cut to a window (profile_window.c) */
 };
 
 static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
@@ -330,7 +332,8 @@ static int add_pseudo(struct builder *b, uint64_t key, const char *name, enum lc
 		return -1;
 	}
 	locs[0] = (uint32_t)l;
-	struct prof_sample s = {.nlocs = 1, .view = v, .kind = PROF_KIND_NONE};
+	struct prof_sample s = {
+	    .nlocs = 1, .view = v, .kind = PROF_KIND_NONE, .dump = b->dump, .bucket = -1};
 	s.value[PROF_CONTENTIONS] = (int64_t)count;
 	s.value[PROF_DELAY] = (int64_t)delay;
 	return add_sample(b, locs, s);
@@ -339,6 +342,7 @@ static int add_pseudo(struct builder *b, uint64_t key, const char *name, enum lc
 /* A bucket's sample, without its lock's name yet (name_locks). */
 static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_bucket *bk)
 {
+	int64_t index = bk - c->d->buckets;
 	uint32_t *locs = malloc(bk->nframes * sizeof(*locs));
 	if (!locs)
 		return -1;
@@ -358,7 +362,9 @@ static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_b
 	                                       .view = bk->view,
 	                                       .kind = bk->kind,
 	                                       .lock_addr = bk->lock,
-	                                       .max_ns = (int64_t)bk->max_ns});
+	                                       .max_ns = (int64_t)bk->max_ns,
+	                                       .dump = b->dump,
+	                                       .bucket = index});
 }
 
 /* ---- locks ---------------------------------------------------------------- */
@@ -579,6 +585,36 @@ static int add_threads(struct builder *b, struct dump_ctx *c, uint32_t dump)
 	return 0;
 }
 
+/* The dump's named lock addresses, by address, for profile_lock_name. */
+static int cmp_addr_name(const void *a, const void *b)
+{
+	uint64_t x = ((const struct prof_addr_name *)a)->addr;
+	uint64_t y = ((const struct prof_addr_name *)b)->addr;
+	return x < y ? -1 : x > y;
+}
+
+static int keep_names(struct builder *b, const struct dump_ctx *c)
+{
+	struct prof_dump_names *dn = &b->p->dump_names[b->dump];
+	if (!(dn->v = calloc(c->nla ? c->nla : 1, sizeof(*dn->v))))
+		return -1;
+	for (size_t i = 0; i < c->nla; i++)
+		if (c->la[i].name)
+			dn->v[dn->n++] = (struct prof_addr_name){c->la[i].addr, c->la[i].name};
+	qsort(dn->v, dn->n, sizeof(*dn->v), cmp_addr_name);
+	return 0;
+}
+
+const char *profile_lock_name(const struct profile *p, size_t dump, uint64_t addr)
+{
+	if (dump >= p->ndumps)
+		return NULL;
+	const struct prof_dump_names *dn = &p->dump_names[dump];
+	struct prof_addr_name key = {.addr = addr};
+	const struct prof_addr_name *f = bsearch(&key, dn->v, dn->n, sizeof(*dn->v), cmp_addr_name);
+	return f ? f->name : NULL;
+}
+
 /* ---- a dump ---------------------------------------------------------------- */
 
 static int add_mappings(struct builder *b, struct dump_ctx *c)
@@ -603,11 +639,13 @@ static int add_samples(struct builder *b, struct dump_ctx *c)
 		if (add_bucket(b, c, bk) != 0)
 			return -1;
 	}
-	/* The sentinels have no kind: a kind filter leaves them out. */
+	/* The sentinels have no kind: a kind filter leaves them out.  Cut to
+	 * a window, each view has one, to hold what the window has under no
+	 * bucket (profile_window.c). */
 	for (int v = 0; v < LC_NVIEWS && b->p->kinds == VIEWKIND_ALL_KINDS; v++) {
 		uint64_t lc, ld;
 		dump_lost_sum(d, (enum lc_view)v, &lc, &ld);
-		if ((lc || ld) &&
+		if ((lc || ld || b->window) &&
 		    add_pseudo(b, SENTINEL_KEY, LC_SENTINEL_NAME, (enum lc_view)v, lc, ld) != 0)
 			return -1;
 	}
@@ -646,6 +684,8 @@ static int add_dump(struct builder *b, const struct dump *d, uint32_t index,
 	if (rc == 0)
 		rc = add_threads(b, &c, index);
 	if (rc == 0)
+		rc = keep_names(b, &c);
+	if (rc == 0)
 		add_uncharged(b, &c);
 	b->p->holder_recorded |= (d->meta.flags & LC_META_HOLDER) != 0;
 	free(c.mod_mapping);
@@ -658,25 +698,38 @@ static int add_dump(struct builder *b, const struct dump *d, uint32_t index,
 int profile_build(struct profile *p, const struct dump *dumps, size_t ndumps,
                   const struct resolve_opts *o, uint32_t kinds, FILE *warn)
 {
-	struct builder b = {.p = p};
+	return profile_build_window(p, dumps, ndumps, o, kinds, NULL, warn);
+}
+
+int profile_build_window(struct profile *p, const struct dump *dumps, size_t ndumps,
+                         const struct resolve_opts *o, uint32_t kinds, const struct prof_window *w,
+                         FILE *warn)
+{
+	struct builder b = {.p = p, .window = w != NULL};
 	memset(p, 0, sizeof(*p));
 	p->period = 1;
 	p->kinds = kinds & VIEWKIND_ALL_KINDS;
+	p->ndumps = ndumps;
 	uint64_t start = UINT64_MAX, end = 0;
-	int rc = 0;
+	int rc = (p->dump_names = calloc(ndumps ? ndumps : 1, sizeof(*p->dump_names))) ? 0 : -1;
 	for (size_t i = 0; rc == 0 && i < ndumps; i++) {
+		b.dump = i;
 		rc = add_dump(&b, &dumps[i], (uint32_t)i, o, warn);
 		if (dumps[i].meta.start_realtime_ns < start)
 			start = dumps[i].meta.start_realtime_ns;
 		if (dumps[i].meta.end_realtime_ns > end)
 			end = dumps[i].meta.end_realtime_ns;
 	}
-	/* Never dropped, even at zero: the holder view says what it lacks. */
-	if (rc == 0)
+	/* Never dropped, even at zero: the holder view says what it lacks.
+	 * But a window has no uncharged waiting to show (no series holds it). */
+	b.dump = SIZE_MAX;
+	if (rc == 0 && !w)
 		rc = add_pseudo(&b, UNCHARGED_KEY, PROF_UNCHARGED_NAME, LC_VIEW_HOLDER, 0,
 		                b.uncharged_ns);
 	p->time_nanos = ndumps ? start : 0;
 	p->duration_nanos = end > start ? end - start : 0;
+	if (rc == 0 && w)
+		rc = profile_window_apply(p, dumps, w);
 	/* The interned strings now belong to the profile (profile_free). */
 	p->strings = b.strs;
 	p->nstrings_cap = b.strs_cap;
@@ -705,6 +758,10 @@ void profile_free(struct profile *p)
 	free(p->locations);
 	free(p->samples);
 	free(p->locks);
+	for (size_t i = 0; p->dump_names && i < p->ndumps; i++)
+		free(p->dump_names[i].v);
+	free(p->dump_names);
+	free(p->window_dumps);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -83,6 +83,8 @@ struct prof_sample {
 	const char *lock; /* the lock's name (locknames.h), NULL: no lock */
 	uint64_t lock_addr;
 	int64_t max_ns; /* the longest single event, not scaled */
+	size_t dump;    /* the dump it came from (SIZE_MAX: _NotChargedToHolder) */
+	int64_t bucket; /* its BUCKET's index in that dump; -1: a pseudo-sample */
 };
 
 struct prof_lock {
@@ -109,6 +111,34 @@ struct prof_thread {
 	uint32_t *locs; /* its waiting stack, innermost first; none if not sampled */
 };
 
+/* A dump's lock addresses and the names the profile gave them, sorted by
+ * address (only those of a kept kind). */
+struct prof_addr_name {
+	uint64_t addr;
+	const char *name;
+};
+struct prof_dump_names {
+	struct prof_addr_name *v;
+	size_t n;
+};
+
+/* A window of the run (--from, --to): [from_ns, to_ns) after the earliest
+ * dump's start, wall clock; to_ns UINT64_MAX: to the end. */
+struct prof_window {
+	uint64_t from_ns, to_ns;
+};
+
+/* What a window is in one dump (timeline.h): [from_ns, to_ns) after that
+ * dump's own start, widened until no entry of its series crosses an end;
+ * and, per view, what its totals hold that is not placed in time (in no
+ * window). */
+struct prof_window_dump {
+	uint64_t from_ns, to_ns;
+	bool widened;    /* it had to be */
+	bool has_series; /* the dump has SERIES records (3.4, series= on) */
+	uint64_t unplaced_count[LC_NVIEWS], unplaced_delay[LC_NVIEWS];
+};
+
 struct profile {
 	struct prof_mapping *mappings;
 	size_t nmappings;
@@ -130,6 +160,14 @@ struct profile {
 	int64_t period;          /* 1: values are already scaled by rate */
 	char **strings;          /* every string above, owned (a hash set: */
 	size_t nstrings_cap;     /* nstrings_cap slots, NULL where empty) */
+
+	struct prof_dump_names *dump_names; /* per dump (ndumps) */
+	size_t ndumps;
+	/* With a window: the samples hold only what its series place in it
+	 * (profile_build_window), and window_dumps says what it was in each
+	 * dump.  NULL: the whole run. */
+	const struct prof_window *window;
+	struct prof_window_dump *window_dumps;
 };
 
 struct dump;
@@ -141,7 +179,30 @@ struct resolve_opts;
  * each) go to warn.  Returns 0, or -1 on allocation failure. */
 int profile_build(struct profile *p, const struct dump *dumps, size_t ndumps,
                   const struct resolve_opts *o, uint32_t kinds, FILE *warn);
+
+/* The same, cut to a window of the run (w; NULL: the whole run).  Buckets
+ * carry no time, so the values come from the dumps' placed series
+ * (timeline.h): each bucket gets the events its stack (lc_stack_id) had in
+ * the window, and is left out without any; what the window holds under no
+ * bucket's stack (no stack, one the profile kept no bucket of, or OTHER) is
+ * its dump's sentinel; events that are not placed in time are in no
+ * window, and neither is the uncharged waiting (_NotChargedToHolder is
+ * left out) nor a longest wait (max_ns 0).  Lock names are the whole
+ * run's. */
+int profile_build_window(struct profile *p, const struct dump *dumps, size_t ndumps,
+                         const struct resolve_opts *o, uint32_t kinds, const struct prof_window *w,
+                         FILE *warn);
 void profile_free(struct profile *p);
+
+/* profile_window.c, for profile_build_window: the samples of a profile
+ * built whole (a sentinel sample per dump and view, no uncharged one) get
+ * their values in window w; those left with none are removed.  0, or -1
+ * out of memory. */
+int profile_window_apply(struct profile *p, const struct dump *dumps, const struct prof_window *w);
+
+/* The name of lock `addr` of dump `dump`, or NULL (not a kept kind, or an
+ * address the dump's buckets and LOCK records do not have). */
+const char *profile_lock_name(const struct profile *p, size_t dump, uint64_t addr);
 
 /* "module+0xoffset" for an unsymbolized location, or "0xaddress" without a
  * mapping: of pc - 1, the address it was looked up at (dumpread.h's one pc

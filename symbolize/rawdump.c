@@ -15,6 +15,9 @@
  * snapshot's are their sums as they were: there the buckets may fall short
  * by what was still in flight (dump_view_in_flight), which is printed, not
  * an error.
+ * The series (SERIES records, each with its entries) are checked too:
+ * placed ones against the totals per view, with what is not placed in time
+ * printed (a live file's, or a snapshot's, may hold some).
  * Exit status: 0 all files read whole (complete, live or died) and adding
  * up, 1 a file could not be read (one line on stderr), 2 a file was cut
  * short inside a record or did not add up.
@@ -170,6 +173,55 @@ static void print_slots(const struct dump *d)
 	printf("records pending %zu skipped %zu\n", d->pending, d->skipped);
 }
 
+/* SERIES records: each with its state (dumpread.h), then its entries. */
+static void print_series(const struct dump *d)
+{
+	for (size_t i = 0; i < d->nseries; i++) {
+		const struct dump_series *s = &d->series[i];
+		printf("series %zu slot_at %" PRIu64 " interval_ns %" PRIu64
+		       " level %u used %zu of %u: "
+		       "%s\n",
+		       i, s->slot, s->interval_ns, s->level, s->n, s->nentries,
+		       dump_series_state_name(s->state));
+		for (size_t k = 0; k < s->n; k++) {
+			const struct dump_series_entry *e = &s->entries[k];
+			printf("  at_ns %" PRIu64 "-%" PRIu64 " level %u %s ", e->start_ns,
+			       e->end_ns, e->level, names_view(e->view));
+			if (e->other)
+				printf("other");
+			else
+				printf("lock %#" PRIx64 " stack %#" PRIx64, e->lock, e->stack);
+			printf(" count %" PRIu64 " delay_ns %" PRIu64 "\n", e->count, e->delay_ns);
+		}
+	}
+}
+
+/* The series against the totals, per view: true unless they cannot be
+ * right — more in them than in the totals, or a complete file (closed
+ * with every slot closed) with a series that does not add up. */
+static bool print_series_check(const struct dump *d)
+{
+	bool whole = d->complete && !dump_totals_while_running(d) && !d->totals.threads_unread;
+	bool ok = true;
+	for (size_t i = 0; i < d->nseries; i++)
+		ok &= !whole || d->series[i].state == DUMP_SERIES_PLACED;
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		uint64_t sc, sd, uc, ud;
+		dump_series_sum(d, (enum lc_view)v, &sc, &sd);
+		bool fits = dump_series_unplaced(d, (enum lc_view)v, &uc, &ud);
+		printf("check series %s count %" PRIu64 " delay_ns %" PRIu64 ": ", names_view(v),
+		       sc, sd);
+		if (!fits)
+			printf("MISMATCH (more than the totals)\n");
+		else if (uc || ud)
+			printf("not placed count %" PRIu64 " delay_ns %" PRIu64 "\n", uc, ud);
+		else
+			printf("equal to the totals\n");
+		ok &= fits;
+	}
+	return ok;
+}
+
 static void print_totals(const struct dump *d, const struct lc_rec_totals *t)
 {
 	if (d->totals_from_slots)
@@ -223,6 +275,7 @@ static bool print_summary(const struct dump *d)
 	               t->locks == d->nlocks;
 	printf("check records buckets %zu modules %zu locks %zu: %s\n", d->nbuckets, d->nmodules,
 	       d->nlocks, counted ? "counted" : "MISMATCH");
+	ok &= print_series_check(d);
 	return ok && counted;
 }
 
@@ -261,6 +314,7 @@ static int rawdump_file(const char *path)
 	print_lock_losts(&d);
 	print_waiting(&d);
 	print_slots(&d);
+	print_series(&d);
 	bool ok = print_summary(&d) && d.end != DUMP_END_CUT;
 	dump_free(&d);
 	return ok ? 0 : 2;

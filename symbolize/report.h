@@ -42,6 +42,10 @@ void report_folded_write(const struct report_input *in, FILE *out);
  * report). */
 void report_locks_write(const struct report_input *in, FILE *out);
 
+/* Contention over time, from each dump's series (part of the text report:
+ * report_series.c). */
+void report_series_write(const struct report_input *in, FILE *out);
+
 /* What the text report prints for each function of a profile
  * (report_names.c): frames in full, but templates elided past
  * REPORT_NAME_MAX characters; one-line stacks without parameters, templates

@@ -10,7 +10,8 @@
  * change the others; bump LC_DUMP_VERSION_MINOR when you add a record
  * type (older readers skip it) and LC_DUMP_VERSION_MAJOR when an old reader
  * could misread the file.  3.1 added the lost reason no_room, 3.2 the
- * LOCK_LOST record, 3.3 the LOCK_INIT record, 3.4 the WAITING record.
+ * LOCK_LOST record, 3.3 the LOCK_INIT record, 3.4 the WAITING and SERIES
+ * records.
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -90,6 +91,7 @@ enum lc_rec_type {
 	                        * initialised */
 	LC_REC_WAITING = 13,   /* zero or more (3.4): one per SLOT, what its thread
 	                        * waits for now */
+	LC_REC_SERIES = 14,    /* zero or more (3.4): one slot's events over time */
 	LC_REC_NTYPES,         /* one past the last type: keep it last */
 };
 
@@ -328,6 +330,67 @@ struct lc_rec_waiting {
 	 * write is done. */
 };
 
+/* LC_REC_SERIES (3.4): one slot's events over time, made with its SLOT
+ * record.  Every event the slot's totals count (every view, whether it got
+ * a stack or went to the sentinel) is also added to one entry here, keyed
+ * by the interval it ended in, its view, its lock and its stack; so, per
+ * view, the entries add up to the SLOT record's count and delay_ns exactly
+ * — a reader uses a series only when they do (docs/series.md).  Interval i
+ * at level l is [i, i + 1) x (interval_ns << l) after META.start_mono_ns.
+ * When the entries are full the writer makes every interval twice as wide
+ * (the level goes up, equal entries merge: nothing is dropped), and when
+ * even one interval has more entries than room, the smallest are folded
+ * into one LC_SERIES_OTHER entry per view. */
+struct lc_rec_series {
+	uint64_t slot;        /* file offset of the head of the SLOT record whose
+	                       * events these are */
+	uint64_t interval_ns; /* width of a level-0 interval (series=) */
+	uint32_t nentries;    /* entries that follow: the room */
+	uint32_t used;        /* entries in use: [0, used) */
+	uint32_t level;       /* the level new events are placed at */
+	uint32_t reserved;
+
+	/* followed by: struct lc_series_entry entry[nentries] */
+};
+
+/* lc_series_entry.flags.  OTHER: the events of locks and stacks there was
+ * no room to tell apart (lock and stack are 0 and mean nothing). */
+#define LC_SERIES_OTHER 0x1u
+
+/* One (interval, view, lock, stack) of a SERIES record.  Its first eight
+ * bytes (where it is) are stored at once, so an entry never says a place
+ * it does not hold. */
+struct lc_series_entry {
+	uint32_t interval; /* its index at its level */
+	uint8_t level;     /* its width: interval_ns << level */
+	uint8_t view;      /* enum lc_view */
+	uint8_t flags;     /* LC_SERIES_* */
+	uint8_t reserved;
+	uint64_t lock;     /* the lock's address; 0: none (contention inside
+	                    * lockcontend's own work) */
+	uint64_t stack;    /* lc_stack_id of the event's stack; 0: it had none */
+	uint64_t count;    /* as the view counts events, scaled */
+	uint64_t delay_ns; /* as the view counts time, scaled */
+};
+
+/* The id by which a SERIES entry names a stack (3.4): a hash of what makes
+ * a BUCKET's stack its own but for its view and lock (its kind, flags,
+ * module epoch and frames), never 0.  The writer hashes the frames of an
+ * event as it settles it, a reader every bucket's, so equal ids name one
+ * bucket (but for a collision: about 2^-64 a pair). */
+static inline uint64_t lc_stack_id(const uint64_t *pc, uint32_t nframes, uint32_t kind,
+                                   uint32_t flags, uint32_t epoch)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ ((uint64_t)epoch << 32 | (uint64_t)flags << 8 | kind);
+	for (uint32_t i = 0; i < nframes; i++) {
+		h = (h ^ pc[i]) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	h ^= (uint64_t)nframes * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	return h ? h : 1;
+}
+
 /* LC_REC_LIVE.state */
 enum lc_live_state {
 	LC_LIVE_RUNNING = 0,  /* still recording (or it died: no TRAILER) */
@@ -404,6 +467,8 @@ _Static_assert(offsetof(struct lc_rec_slot_3_0, lost) == offsetof(struct lc_rec_
                "a 3.0 slot differs only in its count of lost reasons");
 _Static_assert(sizeof(struct lc_rec_live) == 64, "live layout");
 _Static_assert(sizeof(struct lc_rec_waiting) == 64, "waiting layout");
+_Static_assert(sizeof(struct lc_rec_series) == 32, "series layout");
+_Static_assert(sizeof(struct lc_series_entry) == 40, "series entry layout");
 _Static_assert(sizeof(struct lc_rec_lost) == 8, "lost layout");
 _Static_assert(sizeof(struct lc_lost_entry) == 16, "lost entry layout");
 _Static_assert(sizeof(struct lc_rec_totals) == 128, "totals layout");

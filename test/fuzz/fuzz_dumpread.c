@@ -194,6 +194,32 @@ static void check_slots(const struct dump *d)
 	CHECK(d->totals.trylock_failures == d->live.trylock_failures);
 }
 
+/* Series: each entry a place of its own, the states in range, and what
+ * is placed plus what is not is the totals (or more is placed). */
+static void check_series(const struct dump *d)
+{
+	CHECK(d->nseries == 0 || d->series != NULL);
+	for (size_t i = 0; i < d->nseries; i++) {
+		const struct dump_series *s = &d->series[i];
+		CHECK(s->interval_ns > 0 && s->n <= s->nentries && s->state <= DUMP_SERIES_NO_SLOT);
+		touch(s->entries, s->n * sizeof(*s->entries));
+		for (size_t k = 0; k < s->n && s->state != DUMP_SERIES_BAD; k++) {
+			const struct dump_series_entry *e = &s->entries[k];
+			CHECK(e->start_ns < e->end_ns && e->view < LC_NVIEWS && e->level < 64);
+			CHECK(!e->other || (!e->lock && !e->stack));
+		}
+	}
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		uint64_t sc, sd, uc, ud, tc, td;
+		dump_series_sum(d, (enum lc_view)v, &sc, &sd);
+		dump_view_totals(d, (enum lc_view)v, &tc, &td);
+		if (dump_series_unplaced(d, (enum lc_view)v, &uc, &ud))
+			CHECK(sc + uc == tc && sd + ud == td);
+		else
+			CHECK(uc == 0 && ud == 0 && (!d->have_totals || sc > tc || sd > td));
+	}
+}
+
 /* How the records ended, and where: a zero type, or a rest of zeros
  * shorter than a head, ends them as zeros. */
 static void check_end(const struct dump *d, const uint8_t *data, size_t len)
@@ -229,7 +255,7 @@ static void check_model(const struct dump *d, const uint8_t *data, size_t len)
 	CHECK(d->lost_views < 1u << LC_NVIEWS);
 	/* Every record before the trailer is counted exactly once (1: meta). */
 	CHECK(d->records == 1 + d->have_live + d->nmodules + d->nbuckets + d->nlocks +
-	                        d->nlock_losts + d->ninits + d->nslots +
+	                        d->nlock_losts + d->ninits + d->nslots + d->nwaiting + d->nseries +
 	                        (size_t)__builtin_popcount(d->lost_views) +
 	                        (d->have_totals && !d->totals_from_slots) + d->skipped + d->pending);
 	check_end(d, data, len);
@@ -243,6 +269,7 @@ static void check_model(const struct dump *d, const uint8_t *data, size_t len)
 	for (size_t i = 0; i < d->ninits; i++)
 		walk_lock_init(d, &d->inits[i]);
 	check_sums(d);
+	check_series(d);
 }
 
 static FILE *no_maps(uint64_t pid)

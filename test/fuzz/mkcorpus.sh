@@ -3,8 +3,8 @@
 #
 #   test/fuzz/mkcorpus.sh        (works from anywhere; runs at the repository root)
 #
-# Six real dumps (every view, LOCK, SLOT and LIVE records; lock_makers.raw
-# LOCK_LOST and LOCK_INIT ones too) from the test fixtures under the preload
+# Seven real dumps (every view, LOCK, SLOT and LIVE records; lock_makers.raw
+# LOCK_LOST and LOCK_INIT ones too, phases.raw SERIES ones) from the test fixtures under the preload
 # — five complete, one whose writer died (_exit: no trailer, zeros past the
 # records, cut to 64 of them) — then seeds
 # derived from the first one by cuts and edits (mkseed.c): the reader's paths
@@ -22,7 +22,8 @@ set -eu
 cd "$(dirname "$0")/../.."
 
 make -s all build/test/fixtures/known_wait build/test/fixtures/scenarios \
-	build/test/fixtures/lock_names build/test/fixtures/crash build/test/fixtures/lock_makers
+	build/test/fixtures/lock_names build/test/fixtures/crash build/test/fixtures/lock_makers \
+	build/test/fixtures/phases
 out=test/fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -57,6 +58,8 @@ profile timeout.raw depth=8 build/test/fixtures/scenarios timeout 1 5
 profile nostacks.raw stacks=0 build/test/fixtures/known_wait 2 5
 profile lock_names.raw depth=8 build/test/fixtures/lock_names 2 5
 profile lock_makers.raw depth=8 build/test/fixtures/lock_makers 5
+# 3.4: SERIES records, grown coarser (series=1ms over 300 ms of churn)
+profile phases.raw depth=8,series=1ms build/test/fixtures/phases 20 2 5 300
 # _exit(3) after its waits: the file as the writer left it, a chunk long
 profile exited.raw depth=8 build/test/fixtures/crash exit 2 5
 $seed end "$out/exited.raw" "$out/died.raw" 0 64
@@ -65,7 +68,8 @@ rm "$out/exited.raw"
 : >"$out/empty.raw"
 head -c 4096 /dev/zero >"$out/zeros.raw" # a file created, its header not yet written
 # Record types (dumpfmt.h): 1 meta, 2 module, 3 bucket, 4 lost, 5 totals,
-# 6 trailer, 7 lock, 8 pending, 9 slot, 10 live, 11 lock_lost, 12 lock_init.
+# 6 trailer, 7 lock, 8 pending, 9 slot, 10 live, 11 lock_lost, 12 lock_init,
+# 13 waiting, 14 series.
 { head -c 16 "$out/known_wait.raw"; head -c 64 /dev/zero; } >"$out/header-only.raw"
 cut cut-after-meta.raw "$(offset 10)"              # at a record boundary: whole
 cut cut-before-trailer.raw "$(offset 6)"           # every record but the trailer: whole
@@ -91,9 +95,9 @@ $seed set "$tmp/epoch-bucket.raw" "$out/epoch-unloaded.raw" 7 1 40 4 2
 # A record type this reader does not know, valid otherwise: skipped.
 $seed insert "$out/known_wait.raw" "$out/unknown-record.raw" 99 5 3
 # What a newer minor version may write: a record type past this reader's
-# (13: one past lock_init).  Read.
-$seed insert "$out/known_wait.raw" "$tmp/minor.raw" 13 24 4
-$seed version "$tmp/minor.raw" "$out/minor-3.4.raw" 3 4
+# (15: one past series).  Read.
+$seed insert "$out/known_wait.raw" "$tmp/minor.raw" 15 24 4
+$seed version "$tmp/minor.raw" "$out/minor-3.5.raw" 3 5
 # Another major version, older or newer: refused.
 $seed version "$out/known_wait.raw" "$out/major-2.0.raw" 2 0
 $seed version "$out/known_wait.raw" "$out/major-4.0.raw" 4 0
@@ -121,10 +125,10 @@ expect() {
 		[ "$rc" = "$want" ] || { echo "mkcorpus: $f: rawdump exit $rc, want $want" >&2; exit 1; }
 	done
 }
-expect 0 known_wait.raw timeout.raw nostacks.raw lock_names.raw lock_makers.raw died.raw \
+expect 0 known_wait.raw timeout.raw nostacks.raw lock_names.raw lock_makers.raw phases.raw died.raw \
 	cut-after-meta.raw cut-before-trailer.raw live.raw live-at-eof.raw live-pending-bucket.raw \
 	pending.raw zeros-after-trailer.raw snapshot.raw epoch-unloaded.raw unknown-record.raw \
-	minor-3.4.raw
+	minor-3.5.raw
 expect 1 empty.raw zeros.raw header-only.raw major-2.0.raw major-4.0.raw bad-view.raw \
 	bad-kind.raw bad-lock-kind.raw lock-9-frames.raw epochs-reversed.raw lost-view-3.raw \
 	lost-twice.raw live-twice.raw

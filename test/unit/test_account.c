@@ -13,7 +13,12 @@
  * charged to its own view; reentrant and no-slot events reach totals and
  * their reason at once; a note is settled once only; and a signal handler
  * that jumps out of any step of that work, which the owner then repairs
- * (account_repair), leaves the books as exact as if it had not.
+ * (account_repair), leaves the books as exact as if it had not.  Every
+ * test keeps a series too (series.h, 512 entries, 1000 ns intervals): per
+ * view it adds up to the totals exactly, its entries without a stack are
+ * the losses that had none, and the stack ids of the others are the
+ * buckets' (lc_stack_id, as a reader computes it) or the losses that had
+ * one.
  */
 #include <criterion/criterion.h>
 #include <link.h>
@@ -33,6 +38,11 @@ static struct lockstate locks;
 static struct account_books books;
 static struct slot sl;
 static struct lc_rec_slot pub;
+#define SERIES_N 512
+static struct {
+	struct lc_rec_series r;
+	struct lc_series_entry e[SERIES_N];
+} series;
 
 #define NLOCKS 3 /* the locks events are on: lock_at(0..2) */
 
@@ -55,7 +65,11 @@ static void books_open(size_t arena_bytes)
 	books = (struct account_books){.tab = &tab, .locks = &locks, .stacks = true};
 	memset(&sl, 0, sizeof(sl));
 	memset(&pub, 0, sizeof(pub));
+	memset(&series, 0, sizeof(series));
+	series.r.interval_ns = 1000;
+	series.r.nentries = SERIES_N;
 	sl.pub = &pub;
+	sl.series = &series.r;
 }
 
 static void books_close(void)
@@ -141,6 +155,8 @@ static struct account_event event_random(uint64_t *rng)
 	    .delay_ns = 1 + (r >> 20) % 1000000,
 	};
 	e.max_ns = e.delay_ns;
+	static uint64_t now; /* events end in time order, as a thread's do */
+	e.when_ns = now += stash_rand(rng) % 100;
 	if ((r >> 40) % 5 == 0 && e.key.view == LC_VIEW_WAIT)
 		e.key.flags |= LC_BUCKET_TIMEDOUT;
 	if (e.key.view == LC_VIEW_WAIT)
@@ -170,11 +186,73 @@ static void lock_books_check(const struct truth *t, const struct sums *s)
 	}
 }
 
-/* Per view: buckets + lost == totals == truth. */
+/* What the series holds of one view: in all, with no stack, and under the
+ * stack id of each bucket. */
+struct series_sums {
+	uint64_t count, delay, nostack_count, nostack_delay, stack_count;
+	int view;
+	bool short_of_bucket; /* a bucket with more than its id holds */
+};
+
+static uint64_t series_of(int view, uint64_t lock, uint64_t id)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < series.r.used; i++)
+		if (series.e[i].view == view && series.e[i].lock == lock &&
+		    series.e[i].stack == id && !(series.e[i].flags & LC_SERIES_OTHER))
+			n += series.e[i].count;
+	return n;
+}
+
+static void series_bucket(const struct stackbucket *b, void *ctx)
+{
+	struct series_sums *s = ctx;
+	const struct lc_rec_bucket *r = b->pub;
+	if (r->view != s->view)
+		return;
+	uint64_t id = lc_stack_id((const uint64_t *)(r + 1), r->nframes, r->kind, r->flags, r->epoch);
+	s->short_of_bucket |= series_of(r->view, r->lock, id) < stackbucket_count(b);
+}
+
+static void series_check(int v)
+{
+	struct series_sums s = {.view = v};
+	cr_assert_leq(series.r.used, SERIES_N);
+	for (uint32_t i = 0; i < series.r.used; i++) {
+		const struct lc_series_entry *e = &series.e[i];
+		if (e->view != v)
+			continue;
+		s.count += e->count;
+		s.delay += e->delay_ns;
+		if (!e->stack) {
+			s.nostack_count += e->count;
+			s.nostack_delay += e->delay_ns;
+		}
+		cr_assert(!(e->flags & LC_SERIES_OTHER), "three locks fit: no OTHER");
+	}
+	cr_assert_eq(s.count, pub.count[v], "view %d: series %lu, totals %lu", v,
+	             (unsigned long)s.count, (unsigned long)pub.count[v]);
+	cr_assert_eq(s.delay, pub.delay_ns[v], "view %d: series delay", v);
+	uint64_t lc = 0, ld = 0;
+	for (int r = 0; r < LC_LOST_NREASONS; r++)
+		if (r != LC_LOST_EVICTED && r != LC_LOST_ARENA_FULL) {
+			lc += pub.lost[v][r].count;
+			ld += pub.lost[v][r].delay_ns;
+		}
+	cr_assert_eq(s.nostack_count, lc, "view %d: series without a stack %lu, lost so %lu", v,
+	             (unsigned long)s.nostack_count, (unsigned long)lc);
+	cr_assert_eq(s.nostack_delay, ld, "view %d", v);
+	stacktab_foreach(&tab, series_bucket, &s);
+	cr_assert(!s.short_of_bucket, "view %d: a bucket's stack id is not the series'", v);
+}
+
+/* Per view: buckets + lost == totals == truth == the series. */
 static void books_check(const struct truth *t)
 {
 	struct sums s = {0};
 	stacktab_foreach(&tab, sum_bucket, &s);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		series_check(v);
 	for (int v = 0; v < LC_NVIEWS; v++) {
 		uint64_t lc = 0, ld = 0;
 		for (int r = 0; r < LC_LOST_NREASONS; r++) {
@@ -447,7 +525,7 @@ static void slot_work(int op, bool held, const struct account_event *e, uint64_t
 		else if (op == 2)
 			account_lost_event(&sl, &books, e, LC_LOST_NO_SLOT);
 		else
-			account_reentrant(&sl, &books, reent_count, reent_delay, reent_taken);
+			account_reentrant(&sl, &books, reent_count, reent_delay, 0, reent_taken);
 	} else {
 		account_repair(&sl, &books);
 	}
@@ -506,7 +584,7 @@ static void jumpy_run(int n, struct truth *t, long *nsteps)
 			slot_work(1, false, NULL, &rng);
 	}
 	lc_step_hook = NULL;
-	account_reentrant(&sl, &books, reent_count, reent_delay, reent_taken); /* at its exit */
+	account_reentrant(&sl, &books, reent_count, reent_delay, 0, reent_taken); /* at its exit */
 	account_publish_all(&sl, &books, &rng);
 	*nsteps = steps;
 }

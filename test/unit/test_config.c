@@ -94,6 +94,7 @@ static void assert_defaults(const struct config *c)
 	cr_assert_eq(c->signal, 0, "no snapshot signal by default");
 	cr_assert(c->inits, "init sites are on by default");
 	cr_assert(c->waiting, "waits in progress are shown by default");
+	cr_assert_eq(c->series_ns, 1000000000ull, "a series in 1 s intervals by default");
 }
 
 /* s parses without warning; the result is left in *c. */
@@ -237,6 +238,33 @@ Test(config, inits_switch)
 	const char *bad[] = {"inits=2", "inits=no", "inits=", "inits=00", "init=0", "Inits=0"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		parse_warns_once(bad[i], &c, i < 4 ? "bad value for inits" : "unknown key");
+		assert_defaults(&c);
+	}
+}
+
+/* series= takes a duration with its unit, 1ms to 1h, or 0 / off. */
+Test(config, series_intervals_and_off)
+{
+	struct config c;
+	parse_ok("", &c);
+	cr_assert_eq(c.series_ns, 1000000000ull, "the default is 1 s");
+	const struct {
+		const char *item;
+		uint64_t ns;
+	} ok[] = {{"series=1s", 1000000000ull},     {"series=250ms", 250000000ull},
+	          {"series=1ms", 1000000ull},       {"series=2m", 120000000000ull},
+	          {"series=1h", 3600000000000ull}, {"series=0", 0},
+	          {"series=off", 0}};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		parse_ok(ok[i].item, &c);
+		cr_assert_eq(c.series_ns, ok[i].ns, "%s", ok[i].item);
+		cr_assert(c.holder && c.stacks && c.inits, "%s changed another key", ok[i].item);
+	}
+	const char *bad[] = {"series=1",   "series=0ms", "series=2h",  "series=61m",
+	                     "series=-1s", "series=1 s", "series=s",   "series=1.5s",
+	                     "series=",    "series=1us", "series=1sec"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_warns_once(bad[i], &c, "bad value for series");
 		assert_defaults(&c);
 	}
 }
@@ -460,7 +488,8 @@ static const char *valid_item(const char *key)
 	} v[] = {{"rate", "rate=2"},       {"depth", "depth=8"},   {"stacks", "stacks=0"},
 	         {"verbose", "verbose=1"}, {"out", "out=x.raw"},   {"arena", "arena=8M"},
 	         {"holder", "holder=0"},   {"hold", "hold=3"},     {"signal", "signal=USR2"},
-	         {"inits", "inits=0"},     {"waiting", "waiting=0"}};
+	         {"inits", "inits=0"},     {"waiting", "waiting=0"},
+	         {"series", "series=250ms"}};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		if (strcmp(v[i].key, key) == 0)
 			return v[i].item;
@@ -493,7 +522,7 @@ Test(config, unknown_key_warning_lists_every_key)
 		sig |= strcmp(k, "signal") == 0;
 	}
 	cr_assert(holder && hold && sig, "holder, hold or signal missing from: %s", w.line[0]);
-	cr_assert_eq(named, 11, "%d keys named: %s", named, w.line[0]);
+	cr_assert_eq(named, 12, "%d keys named: %s", named, w.line[0]);
 }
 
 Test(config, items_without_value)

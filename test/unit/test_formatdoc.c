@@ -151,6 +151,20 @@ static const struct field lock_lost_fields[] = {
     FIELD(struct lc_rec_lock_lost, addr),
     FIELD(struct lc_rec_lock_lost, lost),
 };
+static const struct field series_fields[] = {
+    FIELD(struct lc_rec_series, slot),     FIELD(struct lc_rec_series, interval_ns),
+    FIELD(struct lc_rec_series, nentries), FIELD(struct lc_rec_series, used),
+    FIELD(struct lc_rec_series, level),    FIELD(struct lc_rec_series, reserved),
+};
+static const struct tail series_tails[] = {
+    {"entry", sizeof(struct lc_series_entry), "nentries"}};
+static const struct field series_entry_fields[] = {
+    FIELD(struct lc_series_entry, interval), FIELD(struct lc_series_entry, level),
+    FIELD(struct lc_series_entry, view),     FIELD(struct lc_series_entry, flags),
+    FIELD(struct lc_series_entry, reserved), FIELD(struct lc_series_entry, lock),
+    FIELD(struct lc_series_entry, stack),    FIELD(struct lc_series_entry, count),
+    FIELD(struct lc_series_entry, delay_ns),
+};
 static const struct field totals_fields[] = {
     FIELD(struct lc_rec_totals, contentions),    FIELD(struct lc_rec_totals, delay_ns),
     FIELD(struct lc_rec_totals, timeouts),       FIELD(struct lc_rec_totals, buckets),
@@ -185,6 +199,8 @@ static const struct layout LAYOUTS[] = {
     LAYOUT("LOST", LC_REC_LOST, struct lc_rec_lost, lost_fields, lost_tails, 1),
     LAYOUT("SLOT", LC_REC_SLOT, struct lc_rec_slot, slot_fields, NULL, 0),
     LAYOUT("LOCK_LOST", LC_REC_LOCK_LOST, struct lc_rec_lock_lost, lock_lost_fields, NULL, 0),
+    LAYOUT("SERIES", LC_REC_SERIES, struct lc_rec_series, series_fields, series_tails, 1),
+    LAYOUT("Series entry", 0, struct lc_series_entry, series_entry_fields, NULL, 0),
     LAYOUT("TOTALS", LC_REC_TOTALS, struct lc_rec_totals, totals_fields, NULL, 0),
     LAYOUT("TRAILER", LC_REC_TRAILER, struct lc_rec_trailer, trailer_fields, NULL, 0),
 };
@@ -370,7 +386,8 @@ static size_t base_size(const char *base, size_t len)
 		const char *name;
 		size_t size;
 	} bases[] = {{"u8", 1},  {"u16", 2},  {"u32", 4}, {"i32", 4},
-	             {"u64", 8}, {"char", 1}, {"segment", sizeof(struct lc_rec_segment)}};
+	             {"u64", 8}, {"char", 1}, {"segment", sizeof(struct lc_rec_segment)},
+	             {"series_entry", sizeof(struct lc_series_entry)}};
 	char entry[128];
 	lost_entry_spelling(entry, sizeof(entry));
 	if (strlen(entry) == len && strncmp(base, entry, len) == 0)

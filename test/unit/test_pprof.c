@@ -70,14 +70,14 @@ static uint32_t stack2[] = { LOC_LOST };
  * the hold view. */
 static struct prof_sample samples[] = {
 	{ 2, stack0, { 5, 5000000 }, LC_BUCKET_TRUNCATED, LC_VIEW_WAIT, LC_KIND_MUTEX,
-	  "cache_lock", 0x601040, 2000000 },
+	  "cache_lock", 0x601040, 2000000, 0, 0 },
 	{ 2, stack1, { 3, 1500000 }, LC_BUCKET_TIMEDOUT, LC_VIEW_WAIT, LC_KIND_RDLOCK,
-	  "pool_locks+0x40", 0x601100, 900000 },
-	{ 1, stack2, { 2, 250000 }, 0, LC_VIEW_WAIT, PROF_KIND_NONE, NULL, 0, 0 },
+	  "pool_locks+0x40", 0x601100, 900000, 0, 1 },
+	{ 1, stack2, { 2, 250000 }, 0, LC_VIEW_WAIT, PROF_KIND_NONE, NULL, 0, 0, 0, -1 },
 	{ 2, stack0, { 7, 4000000 }, 0, LC_VIEW_HOLDER, LC_KIND_MUTEX, "cache_lock", 0x601040,
-	  1000000 },
+	  1000000, 0, 2 },
 	{ 2, stack1, { 40, 800000 }, 0, LC_VIEW_HOLD, LC_KIND_SPIN, "0x7f00deadbe00 (first "
-	  "contended in worker_main)", 0x7f00deadbe00, 90000 },
+	  "contended in worker_main)", 0x7f00deadbe00, 90000, 0, 3 },
 };
 
 #define TOTAL_CONTENTIONS 10
@@ -560,7 +560,7 @@ Test(pprof, both_flags_give_both_labels)
 {
 	struct profile p = small_profile();
 	struct prof_sample s = { 1, stack2, { 1, 1 }, LC_BUCKET_TIMEDOUT | LC_BUCKET_TRUNCATED,
-		                 LC_VIEW_WAIT, PROF_KIND_NONE, NULL, 0, 0 };
+		                 LC_VIEW_WAIT, PROF_KIND_NONE, NULL, 0, 0, 0, -1 };
 	p.samples = &s;
 	p.nsamples = 1;
 	write_profile(&p);
@@ -624,7 +624,7 @@ Test(pprof, large_profile)
 	for (uint32_t i = 0; i < DEPTH; i++)
 		stack[i] = N - 1 - i;
 	struct prof_sample s = { DEPTH, stack, { 1, INT64_MAX }, 0, LC_VIEW_WAIT, PROF_KIND_NONE,
-		                 NULL, 0, 0 };
+		                 NULL, 0, 0, 0, -1 };
 	struct profile p = { .mappings = maps, .nmappings = 1, .functions = fns, .nfunctions = N,
 		             .locations = lcs, .nlocations = N, .samples = &s, .nsamples = 1,
 		             .period = 1 };
@@ -662,7 +662,7 @@ Test(pprof, indexes_out_of_range)
 {
 	struct profile p = small_profile();
 	uint32_t bad_stack[] = { LOC_MAIN, 4 };
-	struct prof_sample bad_sample = { 2, bad_stack, { 1, 1 }, 0, 0, 0, NULL, 0, 0 };
+	struct prof_sample bad_sample = { 2, bad_stack, { 1, 1 }, 0, 0, 0, NULL, 0, 0, 0, -1 };
 	p.samples = &bad_sample;
 	p.nsamples = 1;
 	expect_error(&p, "pprof: sample 0: location 4 out of range");

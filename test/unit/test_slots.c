@@ -43,7 +43,7 @@ static int make_in(uint32_t nslots, size_t file_cap)
 {
 	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
 	pft_open(&file, file_cap);
-	return slots_init(&slots, &arena, &file, nslots, true, 4);
+	return slots_init(&slots, &arena, &file, nslots, true, 4, NULL);
 }
 
 static void make(uint32_t nslots)
@@ -225,6 +225,52 @@ Test(slots, records_are_made_on_first_use_and_kept_on_reuse)
 	cr_assert_eq(seen->count[LC_VIEW_WAIT], 42);
 }
 
+/* With a series (series.h): each slot's SERIES record right after its
+ * SLOT record, naming it, kept on reuse; a reset (a fork child) makes the
+ * overflow slot a new one, and a slot handed out after it too; a file with
+ * room for a SLOT record but not its series hands the slot out without one. */
+Test(slots, each_slot_has_its_series_through_reuse_and_reset)
+{
+	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
+	pft_open(&file, 4u << 20);
+	struct series_conf c = {.interval_ns = 1000, .nentries = 16};
+	cr_assert_eq(slots_init(&slots, &arena, &file, 1, false, 0, &c), 0);
+	bool overflow;
+	struct slot *a = slots_acquire(&slots, &overflow);
+	struct slot *all[] = {slots_overflow(&slots), a};
+	for (int i = 0; i < 2; i++) {
+		struct lc_rec_series *r = all[i]->series;
+		cr_assert_not_null(r);
+		cr_assert_eq(head_of(r)->type, LC_REC_SERIES);
+		cr_assert_eq((const char *)r - 8 - sizeof(struct lc_rec_slot),
+		             (const char *)all[i]->pub, "right after its SLOT record");
+		cr_assert_eq(r->slot, (uint64_t)((const char *)head_of(all[i]->pub) - file.base));
+		cr_assert_eq(r->interval_ns, 1000);
+		cr_assert_eq(r->nentries, 16);
+		cr_assert_eq(head_of(r)->size, sizeof(*r) + 16 * sizeof(struct lc_series_entry));
+	}
+	struct lc_rec_series *series = a->series, *ovf_series = all[0]->series;
+	slots_release(&slots, a);
+	cr_assert(slots_acquire(&slots, &overflow) == a);
+	cr_assert_eq(a->series, series, "a reused slot goes on with its series");
+	slots_reset(&slots);
+	cr_assert_null(a->series);
+	cr_assert_not_null(slots_overflow(&slots)->series);
+	cr_assert_neq(slots_overflow(&slots)->series, ovf_series);
+	a = slots_acquire(&slots, &overflow);
+	cr_assert_not_null(a->series);
+	cr_assert_neq(a->series, series, "a new file, a new series");
+}
+
+Test(slots, without_a_series_conf_no_series)
+{
+	make(2);
+	bool overflow;
+	cr_assert_null(slots_acquire(&slots, &overflow)->series);
+	cr_assert_null(slots_overflow(&slots)->series);
+	cr_assert_eq(pft_walk_file(&file, NULL, NULL).by_type[LC_REC_SERIES], 0);
+}
+
 Test(slots, init_fails_without_room_for_the_overflow_record)
 {
 	/* a file with room for the header and a record less 8 bytes */
@@ -296,7 +342,7 @@ Test(slots, waiting_off_makes_no_waiting_record)
 {
 	cr_assert_eq(arena_init(&arena, 4u << 20), 0);
 	pft_open(&file, 4u << 20);
-	cr_assert_eq(slots_init(&slots, &arena, &file, 2, false, 4), 0);
+	cr_assert_eq(slots_init(&slots, &arena, &file, 2, false, 4, NULL), 0);
 	bool overflow;
 	struct slot *a = slots_acquire(&slots, &overflow);
 	cr_assert(!overflow && !a->waiting);
