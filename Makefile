@@ -36,7 +36,7 @@ PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
 READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpstatus.o names.o safeopen.o)
-SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o resolve.o locknames.o viewkind.o \
+SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o resolve.o symcache.o locknames.o viewkind.o \
                          report.o report_names.o report_text.o report_locks.o report_waiting.o report_folded.o \
                          report_pprof.o)
 
