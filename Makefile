@@ -95,7 +95,7 @@ $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloa
 # run whatever state the preload is in.
 READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump test_dumpstatus \
                        test_epochs test_formatdoc test_locknames test_pprof test_report \
-                       test_reportnames test_robust)
+                       test_reportnames test_robust test_symcache)
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
                       $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) \
