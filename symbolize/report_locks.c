@@ -20,11 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "locknames.h"
 #include "names.h"
 #include "report.h"
 
-#define SHORT_FRAMES 3 /* frames of a one-line stack */
 /* The preemption hint: at least this many sampled holds, and a wait this
  * long and this many times the average hold. */
 #define HINT_HOLDS 5
@@ -216,78 +214,9 @@ static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
 	        kind_label(r->lock->kinds), name);
 }
 
-/* One frame of a sample: line k of a location (k = 0 if unsymbolized). */
-struct frame_ref {
-	const struct prof_location *l;
-	uint32_t k;
-};
-
-static size_t sample_frames(const struct profile *p, const struct prof_sample *s,
-                            struct frame_ref *out, size_t max)
-{
-	size_t n = 0;
-	for (uint32_t i = 0; i < s->nlocs; i++) {
-		const struct prof_location *l = &p->locations[s->locs[i]];
-		for (uint32_t k = 0; k < (l->nlines ? l->nlines : 1) && n < max; k++)
-			out[n++] = (struct frame_ref){l, k};
-	}
-	return n;
-}
-
-/* A frame in libc & co., or a lock wrapper: the C++ runtime's, or (with
- * wrappers) one the stacks showed to be the program's (locknames.h). */
-static bool is_plumbing(const struct profile *p, struct frame_ref f, bool wrappers)
-{
-	return locknames_is_plumbing(p, f.l, f.k) ||
-	       (wrappers && f.l->nlines && p->functions[f.l->lines[f.k].function].wrapper);
-}
-
-/* The first frame of the program's own, as locknames.h picks the one that
- * names a lock: past plumbing and wrappers; if that leaves none, past
- * plumbing; if that leaves none, the innermost. */
-static size_t first_own(const struct profile *p, const struct frame_ref *f, size_t n)
-{
-	for (int wrappers = 1; wrappers >= 0; wrappers--) {
-		size_t i = 0;
-		while (i < n && is_plumbing(p, f[i], wrappers))
-			i++;
-		if (i < n)
-			return i;
-	}
-	return 0;
-}
-
-/* Up to SHORT_FRAMES frames, from the innermost that is the program's own
- * (the lock wrappers and libc frames below it left out), the first with
- * file:line. */
-static void short_stack(const struct profile *p, const struct report_names *rn,
-                        const struct prof_sample *s, FILE *out)
-{
-	struct frame_ref f[512];
-	char name[512];
-	size_t n = sample_frames(p, s, f, 512), first = first_own(p, f, n);
-	for (size_t i = first; i < n && i < first + SHORT_FRAMES; i++) {
-		fprintf(out, "%s", i > first ? " < " : "");
-		if (!f[i].l->nlines) {
-			profile_location_label(p, f[i].l, name, sizeof(name));
-			fprintf(out, "%s", name);
-			continue;
-		}
-		uint32_t fi = f[i].l->lines[f[i].k].function;
-		const struct prof_function *fn = &p->functions[fi];
-		const char *base = strrchr(fn->file, '/');
-		fprintf(out, "%s", rn->brief[fi]);
-		if (i == first && fn->file[0])
-			fprintf(out, " (%s:%" PRId64 ")", base ? base + 1 : fn->file,
-			        f[i].l->lines[f[i].k].line);
-	}
-	fprintf(out, "%s\n", n > first + SHORT_FRAMES ? " < ..." : "");
-}
-
 /* "    top waiter     1.20 ms in 12 waits       frame (file:line) < frame < ..." */
-static void print_best(const struct profile *p, const struct report_names *rn,
-                       const struct best *b, const char *what, int64_t value,
-                       const char *events, FILE *out)
+static void print_best(const struct profile *p, const struct report_names *rn, const struct best *b,
+                       const char *what, int64_t value, const char *events, FILE *out)
 {
 	char dur[32], count[48];
 	if (!b->set)
@@ -297,7 +226,8 @@ static void print_best(const struct profile *p, const struct report_names *rn,
 	snprintf(count, sizeof(count), "%s %" PRId64 " %s", strcmp(events, "holds") ? "in" : "of",
 	         b->value[PROF_CONTENTIONS], events);
 	fprintf(out, "    %-12s %10s %-18s  ", what, dur, count);
-	short_stack(p, rn, &p->samples[b->sample], out);
+	const struct prof_sample *s = &p->samples[b->sample];
+	report_stack_line(p, rn, s->locs, s->nlocs, out);
 }
 
 /* " (1.20 ms of it without a stack: evicted 1.00 ms, no_slot 200 us)", or
