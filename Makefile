@@ -47,7 +47,8 @@ FIXTURES     += $(patsubst test/fixtures/%.cpp,$(BUILD)/test/fixtures/%,$(wildca
 FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so,$(wildcard test/fixtures/plugins/*.c))
 
 .PHONY: all deps check unit integration bench demo clean
-all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize
+all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
+     $(BUILD)/lockcontend-top
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -84,11 +85,17 @@ SYMBOLIZE_LIBS := -Wl,--export-dynamic-symbol=open,--export-dynamic-symbol=open6
 $(BUILD)/lockcontend-symbolize: $(SYMBOLIZE_OBJS)
 	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
 
+# lockcontend-top: the symbolizer's reader, resolver and reports, its own
+# screen (topview.c) and the profile of a pid (topfind.c).
+TOP_OBJS := $(addprefix $(BUILD)/symbolize/,topview.o topfind.o)
+$(BUILD)/lockcontend-top: $(BUILD)/symbolize/top.o $(TOP_OBJS) $(filter-out %/main.o %/output.o,$(SYMBOLIZE_OBJS))
+	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
+
 # Tests -----------------------------------------------------------------------
 TEST_FLAGS := $(BASEFLAGS) -Ipreload -Isymbolize -Itest -pthread
 
-$(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
-	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) \
+$(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
 	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++
 
 # The symbolizer's own suites need nothing of the preload: they build and
@@ -97,8 +104,8 @@ READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump tes
                        test_epochs test_formatdoc test_locknames test_pprof test_report \
                        test_reportnames test_robust test_symcache)
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
-                      $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
-	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) \
+                      $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
 	  -lcriterion -ldw -lelf -lz -lstdc++
 
 $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c test/integration/harness.h \
@@ -171,7 +178,7 @@ $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/du
 # The robustness test (test/unit/test_robust.c: a real profile cut, bit-flipped
 # and damaged, through the whole symbolizer) with the same sanitizers.
 ROBUST_SRCS := test/unit/test_robust.c $(filter-out symbolize/main.c symbolize/rawdump.c \
-                                          symbolize/openguard.c, \
+                                          symbolize/openguard.c symbolize/top.c, \
                                           $(wildcard symbolize/*.c))
 $(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=address,undefined \

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "locknames.h"
+#include "names.h"
 #include "report.h"
 
 #define LINE_FRAMES 3 /* frames of a one-line stack */
@@ -28,6 +29,17 @@ void report_duration(char *buf, size_t cap, uint64_t ns)
 		snprintf(buf, cap, "%.2f ms", (double)ns / 1e6);
 	else
 		snprintf(buf, cap, "%.2f s", (double)ns / 1e9);
+}
+
+const char *report_kinds_label(uint32_t kinds)
+{
+	static const uint32_t rw = 1u << LC_KIND_RDLOCK | 1u << LC_KIND_WRLOCK;
+	if ((kinds & rw) == rw)
+		return (kinds & ~rw) ? "mixed" : "rwlock";
+	for (int k = 0; k < LC_NKINDS; k++)
+		if (kinds == 1u << k)
+			return names_kind((uint32_t)k);
+	return kinds ? "mixed" : "-";
 }
 
 double report_pct(int64_t v, int64_t total)

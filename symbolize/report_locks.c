@@ -172,18 +172,6 @@ static struct lockrow *lock_rows(const struct profile *p)
 
 /* ---- printing ---------------------------------------------------------------- */
 
-/* "mutex", "rwlock" (read and write), "rdlock"... of a kind set. */
-static const char *kind_label(uint32_t kinds)
-{
-	static const uint32_t rw = 1u << LC_KIND_RDLOCK | 1u << LC_KIND_WRLOCK;
-	if ((kinds & rw) == rw)
-		return (kinds & ~rw) ? "mixed" : "rwlock";
-	for (int k = 0; k < LC_NKINDS; k++)
-		if (kinds == 1u << k)
-			return names_kind((uint32_t)k);
-	return kinds ? "mixed" : "-";
-}
-
 /* A duration, or "-" when there is nothing to measure. */
 static void dur_or_dash(char *buf, size_t cap, int64_t ns, bool have)
 {
@@ -211,7 +199,7 @@ static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
 	        " %10s %10s  %-6s  %s\n",
 	        wait, report_pct(w[PROF_DELAY], total), w[PROF_CONTENTIONS], avg, max,
 	        r->lock->timeouts, r->lock->trylock_failures, havg, hmax,
-	        kind_label(r->lock->kinds), name);
+	        report_kinds_label(r->lock->kinds), name);
 }
 
 /* "    top waiter     1.20 ms in 12 waits       frame (file:line) < frame < ..." */
@@ -282,7 +270,7 @@ static void print_lock_details(const struct profile *p, const struct report_name
 	report_duration(unch, sizeof(unch), r->lock->uncharged_ns);
 	report_name_short(r->lock->name, name, sizeof(name));
 	fprintf(out, "  %s, %s: %s waited in %" PRId64 " contentions", name,
-	        kind_label(r->lock->kinds), wait, r->v[LC_VIEW_WAIT][PROF_CONTENTIONS]);
+	        report_kinds_label(r->lock->kinds), wait, r->v[LC_VIEW_WAIT][PROF_CONTENTIONS]);
 	print_lost(r, LC_VIEW_WAIT, out);
 	if (p->holder_recorded) {
 		fprintf(out, "; unlocks charged %s", caused);
