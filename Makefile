@@ -88,7 +88,8 @@ $(BUILD)/lockcontend-symbolize: $(SYMBOLIZE_OBJS)
 # lockcontend-top: the symbolizer's reader, resolver and reports, its own
 # screen (topview.c) and the profile of a pid (topfind.c).
 TOP_OBJS := $(addprefix $(BUILD)/symbolize/,topview.o topfind.o)
-$(BUILD)/lockcontend-top: $(BUILD)/symbolize/top.o $(TOP_OBJS) $(filter-out %/main.o %/output.o,$(SYMBOLIZE_OBJS))
+TOP_LINK := $(BUILD)/symbolize/top.o $(TOP_OBJS) $(filter-out %/main.o %/output.o,$(SYMBOLIZE_OBJS))
+$(BUILD)/lockcontend-top: $(TOP_LINK)
 	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
 
 # Tests -----------------------------------------------------------------------
@@ -102,7 +103,7 @@ $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloa
 # run whatever state the preload is in.
 READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump test_dumpstatus \
                        test_epochs test_formatdoc test_locknames test_pprof test_report \
-                       test_reportnames test_robust test_symcache)
+                       test_reportnames test_robust test_symcache test_topfind test_topview)
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
                       $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
@@ -252,6 +253,7 @@ ASAN_SIGNALS := handle_segv=0:handle_sigbus=0:handle_abort=0:handle_sigfpe=0:han
 ASAN_ENV = LOCKCONTEND_TEST_PRELOAD_FIRST=$$($(SAN_CC) -print-file-name=libasan.so) \
            LOCKCONTEND_TEST_PRELOAD=$(ASAN_DIR)/liblockcontend.so \
            LOCKCONTEND_TEST_SYMBOLIZE=$(ASAN_DIR)/lockcontend-symbolize \
+           LOCKCONTEND_TEST_TOP=$(ASAN_DIR)/lockcontend-top \
            ASAN_OPTIONS=$(SAN_STOP):verify_asan_link_order=0:detect_leaks=0:$(ASAN_SIGNALS):log_path=$(CURDIR)/$(ASAN_DIR)/reports/asan \
            UBSAN_OPTIONS=$(SAN_STOP):print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_DIR)/reports/ubsan
 TSAN_ENV = LOCKCONTEND_TEST_PRELOAD_FIRST=$$($(SAN_CC) -print-file-name=libtsan.so):$(CURDIR)/$(TSAN_DIR)/libtsan_phdr.so \
@@ -286,6 +288,9 @@ $(ASAN_DIR)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h |
 $(ASAN_DIR)/lockcontend-symbolize: $(SYMBOLIZE_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
 	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)
 
+$(ASAN_DIR)/lockcontend-top: $(TOP_LINK:$(BUILD)/%=$(ASAN_DIR)/%)
+	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)
+
 $(TSAN_DIR)/test/fixtures/stress: test/fixtures/stress.c $(FIXTURE_HEADERS) | $(TSAN_DIR)/test/fixtures
 	$(SAN_CC) -std=gnu11 $(TSAN_FLAGS) -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -o $@ $< -pthread
@@ -297,7 +302,7 @@ $(TSAN_DIR)/libtsan_phdr.so: test/sanitize/tsan_phdr.c | $(TSAN_DIR)
 sanitize: sanitize-asan sanitize-tsan
 
 sanitize-asan: all $(INTEG_TESTS) $(FIXTURES) $(ASAN_DIR)/liblockcontend.so \
-               $(ASAN_DIR)/lockcontend-symbolize
+               $(ASAN_DIR)/lockcontend-symbolize $(ASAN_DIR)/lockcontend-top
 	@rm -rf $(ASAN_DIR)/reports && mkdir -p $(ASAN_DIR)/reports
 	@fail=0; for t in $(INTEG_TESTS); do echo "== $$t (ASan, UBSan)"; \
 	  $(ASAN_ENV) $$t --jobs 1 --filter '$(ASAN_FILTER)' || fail=1; \

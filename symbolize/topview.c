@@ -108,15 +108,15 @@ static void header_write(const struct topview_screen *s, FILE *out)
 {
 	const struct dump *d = &s->in->dumps[0];
 	const struct topview_read *c = s->cur, *p = s->prev;
-	char words[320], when[16] = "", total[32], rate[32], span[32];
+	char words[320], when[32] = "", total[32], rate[32], span[32];
 	time_t secs =
 	    (time_t)((s->in->status ? s->in->status[0].read_realtime_ns : 0) / 1000000000u);
 	struct tm tm;
 	if (secs && localtime_r(&secs, &tm))
-		strftime(when, sizeof(when), " at %H:%M:%S", &tm);
+		strftime(when, sizeof(when), ", read at %H:%M:%S", &tm);
 	writer_words(s, words, sizeof(words));
 	fprintf(out, "lockcontend top: pid %" PRIu64 " %s: %s\n", d->meta.pid, d->exe, words);
-	fprintf(out, "  profile %s, read%s\n", s->in->paths[0], when);
+	fprintf(out, "  profile %s%s\n", s->in->paths[0], when);
 	report_duration(total, sizeof(total), c->delay_ns);
 	fprintf(out, "  %" PRIu64 " contentions, %s waited in all", c->contentions, total);
 	uint64_t dt = p ? since(p->mono_ns, c->mono_ns) : 0;
