@@ -173,12 +173,14 @@ struct call {
 	uint64_t lock;
 };
 
-static int cmp_call_fn(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)((const struct call *)a)->fn;
-	uintptr_t y = (uintptr_t)((const struct call *)b)->fn;
-	return x < y ? -1 : x > y;
-}
+/* A function's calls in a round, grouped in a hash table by fn: its first
+ * call's lock and caller, and whether a later call had another. */
+struct fn_calls {
+	const void *fn; /* NULL: an empty slot */
+	const void *caller;
+	uint64_t lock;
+	bool locks, callers;
+};
 
 /* The calls of this round: each stack's first own frame, wrappers found
  * so far passed over.  Frames without a symbol are no candidates. */
@@ -218,38 +220,51 @@ static size_t mark_wrapper(const struct profile *p, const void *fn, bool *wrappe
 
 /* One round: mark every function (every entry of its name) whose calls
  * reach two locks from two callers.  Two distinct values among a
- * function's calls is one that differs from its first call's, so the
- * calls need only be grouped by function.  Returns how many entries it
- * marked. */
-static size_t find_round(const struct profile *p, struct call *c, size_t n, bool *wrapper)
+ * function's calls is one that differs from its first call's, so each
+ * function needs only its first call and two flags: tab, `cap` slots (a
+ * power of two above the number of calls), groups them.  Returns how many
+ * entries it marked. */
+static size_t find_round(const struct profile *p, const struct call *c, size_t n,
+                         struct fn_calls *tab, size_t cap, bool *wrapper)
 {
 	size_t added = 0;
-	qsort(c, n, sizeof(*c), cmp_call_fn);
-	for (size_t i = 0, j; i < n; i = j) {
-		bool locks = false, callers = false;
-		for (j = i + 1; j < n && c[j].fn == c[i].fn; j++) {
-			locks |= c[j].lock != c[i].lock;
-			callers |= c[j].caller != c[i].caller;
+	memset(tab, 0, cap * sizeof(*tab));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = (uint64_t)(uintptr_t)c[i].fn * 0x9e3779b97f4a7c15ull;
+		size_t j = (size_t)(h >> 32) & (cap - 1);
+		while (tab[j].fn && tab[j].fn != c[i].fn)
+			j = (j + 1) & (cap - 1);
+		if (!tab[j].fn) {
+			tab[j] = (struct fn_calls){c[i].fn, c[i].caller, c[i].lock, false, false};
+			continue;
 		}
-		if (locks && callers)
-			added += mark_wrapper(p, c[i].fn, wrapper);
+		tab[j].locks |= c[i].lock != tab[j].lock;
+		tab[j].callers |= c[i].caller != tab[j].caller;
 	}
+	for (size_t j = 0; j < cap; j++)
+		if (tab[j].fn && tab[j].locks && tab[j].callers)
+			added += mark_wrapper(p, tab[j].fn, wrapper);
 	return added;
 }
 
 int locknames_find_wrappers(const struct profile *p, const struct locknames_stack *stacks, size_t n,
                             bool *wrapper)
 {
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
 	struct call *calls = malloc((n ? n : 1) * sizeof(*calls));
+	struct fn_calls *tab = malloc(cap * sizeof(*tab));
 	struct plumbing pl;
-	int rc = plumbing_build(p, &pl) == 0 && calls ? 0 : -1;
+	int rc = plumbing_build(p, &pl) == 0 && calls && tab ? 0 : -1;
 	for (int round = 0; rc == 0 && round < LOCKNAMES_ROUNDS; round++) {
 		size_t m = collect_calls(p, &pl, stacks, n, wrapper, calls);
-		if (!find_round(p, calls, m, wrapper))
+		if (!find_round(p, calls, m, tab, cap, wrapper))
 			break;
 	}
 	plumbing_free(&pl);
 	free(calls);
+	free(tab);
 	return rc;
 }
 
