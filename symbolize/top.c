@@ -147,11 +147,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		if (rc != 0)
 			return -1;
 	}
+	if (optind == argc)
+		return fail_usage("no PID or PROFILE given (see --help)", NULL);
 	if (optind + 1 != argc)
-		return fail_usage(optind < argc ? "one PID or PROFILE, not more"
-		                                : "no PID or PROFILE "
-		                                  "given (see --help)",
-		                  NULL);
+		return fail_usage("one PID or PROFILE, not more", argv[optind + 1]);
 	o->target = argv[optind];
 	return 0;
 }
