@@ -8,8 +8,9 @@
  * its total but nothing in the interval.  The fixture says when every
  * worker has entered a phase, so phases 1 and 3 are exact, and phase 2
  * only needs some contention within an interval (read until there is,
- * bounded).  The deadlock fixtures (test/fixtures/deadlock.c) give the
- * banner (exit 3) and a stuck wait, live and after SIGKILL; a PID is
+ * bounded).  The deadlock fixtures (test/fixtures/deadlock.c: two threads,
+ * a ring of three, a rwlock write wait) give the banner (exit 3), live and
+ * after SIGKILL, and one a stuck wait; a PID is
  * found through the wrapper from its maps; the view without --once ends by
  * itself when its writer dies, and at SIGINT with status 0; bad input is
  * one line and status 1, never a hang.  Nothing here depends on timing
@@ -257,31 +258,58 @@ static void top_until(const struct live *l, const char *extra, const char *says,
 	cr_assert_fail("the screen never said '%s':\n%s%s", says, r->out, r->err);
 }
 
-static void expect_deadlock(const struct run_result *r)
+/* The banner, and the n threads of `deadlock mode` each with its wait and
+ * its stack, which has `frame`; exit 3. */
+static void expect_deadlock(const struct run_result *r, const char *mode, int n,
+                            const char *frame)
 {
+	char what[128];
 	cr_expect_eq(r->exit_code, TOP_DEADLOCK, "exit %d\n%s", r->exit_code, r->err);
 	expect_has(r->out, "\n*** DEADLOCK: threads wait for each other (Waiting now, below) ***\n");
-	expect_has(r->out, "DEADLOCK in pid ");
-	expect_has(r->out, "\"dl-abba2-0\" has waited ");
-	expect_has(r->out, "\"dl-abba2-1\" has waited ");
-	expect_has(r->out, "  [DEADLOCK]\n      at take_second_lock (deadlock.c:");
+	snprintf(what, sizeof(what), ": %d threads wait for each other\n", n);
+	expect_has(r->out, what);
+	for (int i = 0; i < n; i++) {
+		snprintf(what, sizeof(what), "\"dl-%s-%d\" has waited ", mode, i);
+		expect_has(r->out, what);
+	}
+	snprintf(what, sizeof(what), "  [DEADLOCK]\n      at %s (deadlock.c:", frame);
+	expect_has(r->out, what);
+}
+
+static void deadlock_live_and_killed(const char *mode, int n, const char *frame)
+{
+	struct live l;
+	struct run_result r;
+	char threads[64];
+	live_start(&l, "deadlock", mode, "ready");
+	top_until(&l, NULL, "*** DEADLOCK", &r);
+	expect_deadlock(&r, mode, n, frame);
+	expect_has(r.out, ": live, ");
+	snprintf(threads, sizeof(threads), " now: %d threads\n", n);
+	expect_has(r.out, threads);
+	harness_result_free(&r);
+	live_kill(&l);
+	top_once(l.dump, NULL, &r);
+	expect_deadlock(&r, mode, n, frame);
+	expect_has(r.out, ": died without a clean exit (killed, or crashed)\n");
+	snprintf(threads, sizeof(threads), " when the writer died: %d threads\n", n);
+	expect_has(r.out, threads);
+	harness_result_free(&r);
 }
 
 Test(top, a_deadlock_shows_its_banner_live_and_after_sigkill)
 {
-	struct live l;
-	struct run_result r;
-	live_start(&l, "deadlock", "abba2", "ready");
-	top_until(&l, NULL, "*** DEADLOCK", &r);
-	expect_deadlock(&r);
-	expect_has(r.out, ": live, ");
-	expect_has(r.out, " now: 2 threads\n");
-	harness_result_free(&r);
-	live_kill(&l);
-	top_once(l.dump, NULL, &r);
-	expect_deadlock(&r);
-	expect_has(r.out, " when the writer died: 2 threads\n");
-	harness_result_free(&r);
+	deadlock_live_and_killed("abba2", 2, "take_second_lock");
+}
+
+Test(top, a_ring_of_three_threads)
+{
+	deadlock_live_and_killed("abba3", 3, "take_second_lock");
+}
+
+Test(top, a_rwlock_write_wait_in_the_cycle)
+{
+	deadlock_live_and_killed("rwlock", 2, "write_table");
 }
 
 Test(top, a_stuck_wait_is_flagged_with_its_owner)
