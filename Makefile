@@ -37,7 +37,7 @@ PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(P
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
 READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpstatus.o names.o safeopen.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
-                         resolve.o locknames.o viewkind.o report.o report_names.o report_text.o \
+                         resolve.o symcache.o locknames.o viewkind.o report.o report_names.o report_text.o \
                          report_locks.o report_waiting.o report_series.o report_folded.o \
                          report_pprof.o)
 
@@ -48,7 +48,8 @@ FIXTURES     += $(patsubst test/fixtures/%.cpp,$(BUILD)/test/fixtures/%,$(wildca
 FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so,$(wildcard test/fixtures/plugins/*.c))
 
 .PHONY: all deps check unit integration bench demo clean
-all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize
+all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
+     $(BUILD)/lockcontend-top
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -85,21 +86,28 @@ SYMBOLIZE_LIBS := -Wl,--export-dynamic-symbol=open,--export-dynamic-symbol=open6
 $(BUILD)/lockcontend-symbolize: $(SYMBOLIZE_OBJS)
 	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
 
+# lockcontend-top: the symbolizer's reader, resolver and reports, its own
+# screen (topview.c) and the profile of a pid (topfind.c).
+TOP_OBJS := $(addprefix $(BUILD)/symbolize/,topview.o topfind.o)
+TOP_LINK := $(BUILD)/symbolize/top.o $(TOP_OBJS) $(filter-out %/main.o %/output.o,$(SYMBOLIZE_OBJS))
+$(BUILD)/lockcontend-top: $(TOP_LINK)
+	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
+
 # Tests -----------------------------------------------------------------------
 TEST_FLAGS := $(BASEFLAGS) -Ipreload -Isymbolize -Itest -pthread
 
-$(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
-	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) \
+$(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
 	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++
 
 # The symbolizer's own suites need nothing of the preload: they build and
 # run whatever state the preload is in.
 READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump test_dumpstatus \
                        test_epochs test_formatdoc test_locknames test_pprof test_report \
-                       test_reportnames test_robust)
+                       test_reportnames test_robust test_symcache test_topfind test_topview)
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
-                      $(SYMBOLIZE_TEST_OBJS) | $(BUILD)/test/unit
-	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) \
+                      $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
 	  -lcriterion -ldw -lelf -lz -lstdc++
 
 $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c test/integration/harness.h \
@@ -173,7 +181,7 @@ $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/du
 # The robustness test (test/unit/test_robust.c: a real profile cut, bit-flipped
 # and damaged, through the whole symbolizer) with the same sanitizers.
 ROBUST_SRCS := test/unit/test_robust.c $(filter-out symbolize/main.c symbolize/rawdump.c \
-                                          symbolize/openguard.c, \
+                                          symbolize/openguard.c symbolize/top.c, \
                                           $(wildcard symbolize/*.c))
 $(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=address,undefined \
@@ -247,6 +255,7 @@ ASAN_SIGNALS := handle_segv=0:handle_sigbus=0:handle_abort=0:handle_sigfpe=0:han
 ASAN_ENV = LOCKCONTEND_TEST_PRELOAD_FIRST=$$($(SAN_CC) -print-file-name=libasan.so) \
            LOCKCONTEND_TEST_PRELOAD=$(ASAN_DIR)/liblockcontend.so \
            LOCKCONTEND_TEST_SYMBOLIZE=$(ASAN_DIR)/lockcontend-symbolize \
+           LOCKCONTEND_TEST_TOP=$(ASAN_DIR)/lockcontend-top \
            ASAN_OPTIONS=$(SAN_STOP):verify_asan_link_order=0:detect_leaks=0:$(ASAN_SIGNALS):log_path=$(CURDIR)/$(ASAN_DIR)/reports/asan \
            UBSAN_OPTIONS=$(SAN_STOP):print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_DIR)/reports/ubsan
 TSAN_ENV = LOCKCONTEND_TEST_PRELOAD_FIRST=$$($(SAN_CC) -print-file-name=libtsan.so):$(CURDIR)/$(TSAN_DIR)/libtsan_phdr.so \
@@ -281,6 +290,9 @@ $(ASAN_DIR)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h |
 $(ASAN_DIR)/lockcontend-symbolize: $(SYMBOLIZE_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
 	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)
 
+$(ASAN_DIR)/lockcontend-top: $(TOP_LINK:$(BUILD)/%=$(ASAN_DIR)/%)
+	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)
+
 $(TSAN_DIR)/test/fixtures/stress: test/fixtures/stress.c $(FIXTURE_HEADERS) | $(TSAN_DIR)/test/fixtures
 	$(SAN_CC) -std=gnu11 $(TSAN_FLAGS) -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -o $@ $< -pthread
@@ -292,7 +304,7 @@ $(TSAN_DIR)/libtsan_phdr.so: test/sanitize/tsan_phdr.c | $(TSAN_DIR)
 sanitize: sanitize-asan sanitize-tsan
 
 sanitize-asan: all $(INTEG_TESTS) $(FIXTURES) $(ASAN_DIR)/liblockcontend.so \
-               $(ASAN_DIR)/lockcontend-symbolize
+               $(ASAN_DIR)/lockcontend-symbolize $(ASAN_DIR)/lockcontend-top
 	@rm -rf $(ASAN_DIR)/reports && mkdir -p $(ASAN_DIR)/reports
 	@fail=0; for t in $(INTEG_TESTS); do echo "== $$t (ASan, UBSan)"; \
 	  $(ASAN_ENV) $$t --jobs 1 --filter '$(ASAN_FILTER)' || fail=1; \

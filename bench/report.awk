@@ -7,8 +7,8 @@
 # forwarding library), lc_rwlock (0 when lc does not define
 # pthread_rwlock_rdlock), rounds, cont_repeat, unc_repeat, unc_pairs, cont_pairs, cont_cs,
 # cont_out, stack_paths, init_pairs, sections (which of "locks", "init" and "sym" ran), sym_bin
-# (the binary test 5 symbolized), sym_tool (SYMBOLIZE, the symbolizer if not the default) and
-# sym_skip (why test 5 did not run, or "").
+# (the binary test 5 symbolized), sym_tool (SYMBOLIZE, the symbolizer if not the default),
+# sym_skip (why test 5 did not run, or ""), top_refreshes and top_skip (test 7's).
 #
 # A config's figure is the median of its runs with [min..max].  A ratio is
 # the median over slots of the ratio within each slot, [min..max]: the runs
@@ -307,6 +307,29 @@ function section_init(    a) {
 		printf "   WARNING: lockcontend ignored LOCKCONTEND keys in some of these runs\n"
 }
 
+# 7. A refresh of lockcontend-top (toprefresh): each run's median refresh,
+# against the goal of 100 ms; the first read, and a refresh's CPU time, beside.
+function ms() {
+	return N ? sprintf("%.1f ms [%.1f..%.1f]", M, LO, HI) : "n/a"
+}
+
+function section_top(    a) {
+	stat("top", "lc", "stacks")
+	if (!N) {
+		printf "\n7. top refresh: n/a (%s)\n", top_skip != "" ? top_skip : "no data"
+		return
+	}
+	printf "\n7. top refresh: what lockcontend-top does at each read (toprefresh), on test 5's dump:\n"
+	printf "   %d distinct stacks; the first read, then %d through its resolver cache, per run\n",
+	       M, top_refreshes
+	stat("top", "lc", "first_ms"); row("first read (resolves)", ms())
+	stat("top", "lc", "refresh_cpu_ms"); a = ms()
+	stat("top", "lc", "refresh_ms")
+	row("refresh, wall (median)", ms(), "goal < 100 ms", verdict(0, 100))
+	row("refresh, CPU (median)", a)
+	stat("top", "lc", "refresh_max_ms"); row("slowest refresh of a run", ms())
+}
+
 function growth(cfg,    s) {
 	stat("stacks", cfg, "rss_start_kb"); s = M
 	stat("stacks", cfg, "rss_end_kb")
@@ -341,4 +364,6 @@ END {
 		section_init()
 	if (index(" " sections " ", " sym ") > 0)
 		section_symbolize()
+	if (index(" " sections " ", " top ") > 0)
+		section_top()
 }

@@ -14,13 +14,16 @@
 #                              short, and its goals only 15% away from 1
 #        UNC_PAIRS=20000000 CONT_PAIRS=2000000 CONT_CS=4 CONT_OUT=16 STACK_PATHS=10000
 #        INIT_PAIRS=200000     test 6's init + destroy pairs a run
-#        SECTIONS="locks sym init"  what to run: locks = tests 1-4 (the preload), sym = test 5
-#                              (the symbolizer), init = test 6 (making locks); SECTIONS=sym
-#                              alone takes about 45 s
+#        SECTIONS="locks sym init top"  what to run: locks = tests 1-4 (the preload), sym =
+#                              test 5 (the symbolizer), init = test 6 (making locks), top =
+#                              test 7 (a refresh of lockcontend-top); SECTIONS=sym alone takes
+#                              about 45 s, SECTIONS=top about 30 s
 #        SYM_BIN=PATH          the binary test 5 symbolizes; default the compiler's
 #                              libasan.so (`gcc -print-file-name=libasan.so`)
 #        SYM_STACKS=10000 SYM_DEPTH=20 SYM_ADDRS=2500 (distinct return addresses)
 #        SYMBOLIZE=PATH        the symbolizer test 5 measures; default ../build/lockcontend-symbolize
+#        TOP_REFRESHES=20      test 7: refreshes timed per run (after the first read), on the
+#                              dump test 5 symbolizes (SYM_BIN, SYM_STACKS...)
 # Raw result lines, one per run, go to bench/build/results.txt; `slot` numbers the
 # back-to-back passes over the configurations, the unit report.awk pairs runs by.
 #
@@ -42,7 +45,8 @@ UNC_REPEAT=${UNC_REPEAT:-3}
 CONT_CS=${CONT_CS:-4}
 CONT_OUT=${CONT_OUT:-16}
 STACK_PATHS=${STACK_PATHS:-10000}
-SECTIONS=${SECTIONS:-locks sym init}
+SECTIONS=${SECTIONS:-locks sym init top}
+TOP_REFRESHES=${TOP_REFRESHES:-20}
 INIT_PAIRS=${INIT_PAIRS:-200000}
 SYM_STACKS=${SYM_STACKS:-10000}
 SYM_DEPTH=${SYM_DEPTH:-20}
@@ -303,10 +307,43 @@ sym_section() {
 	done
 }
 
+# ---- 7. a refresh of lockcontend-top ------------------------------------------
+# bench/build/toprefresh (toprefresh.c: what lockcontend-top does at each read)
+# on test 5's synthetic dump: the first read, which resolves every address,
+# then TOP_REFRESHES reads through the same resolver cache; ROUNDS runs.
+
+top_section() {
+	local r line dir=$tmp/top bin
+	mkdir -p "$dir"
+	if [[ ! -x $B/toprefresh ]]; then
+		echo "slot=1 test=topsetup cfg=skip" >>"$raw"
+		top_skip="no $B/toprefresh: build the top level first (make), then bench"
+		echo "run.sh: test 7 skipped: $top_skip" >&2
+		return
+	fi
+	if [[ ! -f ${sym:-}/dump.raw ]]; then
+		bin=$(sym_bin) || bin=
+		[[ -n $bin ]] || { top_skip="no binary to symbolize: set SYM_BIN"; return; }
+		"$B/mkdump" -n "$SYM_STACKS" -d "$SYM_DEPTH" -a "$SYM_ADDRS" "$bin" "$dir/dump.raw" \
+			"$dir/addrs" >/dev/null || die "test 7: mkdump failed on $bin"
+	else
+		ln -s "$sym/dump.raw" "$dir/dump.raw"
+	fi
+	for ((r = 1; r <= ROUNDS; r++)); do
+		echo "run.sh: test 7, round $r/$ROUNDS ($((SECONDS - start)) s)" >&2
+		if ! line=$(timeout "$RUN_TIMEOUT" "$B/toprefresh" -n "$TOP_REFRESHES" "$dir/dump.raw" \
+			2>"$dir/stderr"); then
+			cat "$dir/stderr" >&2
+			die "test 7, round $r, failed: $B/toprefresh -n $TOP_REFRESHES $dir/dump.raw"
+		fi
+		echo "slot=$r test=top cfg=lc ${line#* }" >>"$raw"
+	done
+}
+
 main() {
 	local r p
 	start=$SECONDS
-	sym_skip=
+	sym_skip= top_skip=
 	warned_cfgs=
 	for p in uncontended contended manystacks libfwd.so mkdump runstat; do
 		[[ -e $B/$p ]] || die "$B/$p is missing: run make in $here"
@@ -336,6 +373,9 @@ main() {
 	if [[ " $SECTIONS " == *" sym "* ]]; then
 		sym_section
 	fi
+	if [[ " $SECTIONS " == *" top "* ]]; then
+		top_section
+	fi
 	awk -v lc="$lc" -v standin="$([[ -n $lc && $lc == "$fwd" ]] && echo 1 || echo 0)" \
 		-v rounds="$ROUNDS" -v cont_repeat="$CONT_REPEAT" -v unc_repeat="$UNC_REPEAT" \
 		-v lc_rwlock="$lc_rwlock" \
@@ -343,6 +383,7 @@ main() {
 		-v cont_out="$CONT_OUT" -v stack_paths="$STACK_PATHS" -v sections="$SECTIONS" \
 		-v init_pairs="$INIT_PAIRS" \
 		-v sym_bin="${sym_bin:-}" -v sym_skip="$sym_skip" -v sym_tool="${SYMBOLIZE:-}" \
+		-v top_skip="$top_skip" -v top_refreshes="$TOP_REFRESHES" \
 		-f "$here/report.awk" "$raw"
 	echo "($((SECONDS - start)) s; raw lines in $raw)"
 }

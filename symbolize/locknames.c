@@ -86,6 +86,65 @@ static bool frame_wrapper(const struct frame *f, const bool *wrapper)
 	return wrapper && f->l->nlines && wrapper[f->l->lines[f->k].function];
 }
 
+/* locknames_is_plumbing of every function and mapping of a profile, worked
+ * out once: the wrapper search asks it of the first frames of every stack
+ * in every round, and its answer is a dozen string compares (a refresh of
+ * lockcontend-top spent half its time there). */
+struct plumbing {
+	bool *fn;  /* per function: a lock wrapper of the runtime by name */
+	bool *map; /* per mapping: libc, libpthread, libstdc++ */
+};
+
+static int plumbing_build(const struct profile *p, struct plumbing *pl)
+{
+	pl->fn = calloc(p->nfunctions + 1, sizeof(bool));
+	pl->map = calloc(p->nmappings + 1, sizeof(bool));
+	if (!pl->fn || !pl->map)
+		return -1;
+	for (size_t i = 0; i < p->nfunctions; i++)
+		pl->fn[i] = locknames_is_wrapper(p->functions[i].name, p->functions[i].system_name);
+	for (size_t i = 0; i < p->nmappings; i++)
+		pl->map[i] = locknames_is_runtime_library(p->mappings[i].file);
+	return 0;
+}
+
+static void plumbing_free(struct plumbing *pl)
+{
+	free(pl->fn);
+	free(pl->map);
+}
+
+/* locknames_is_plumbing of frame f, as pl has it. */
+static bool frame_plumbing(const struct plumbing *pl, const struct frame *f)
+{
+	if (f->l->mapping >= 0 && pl->map[f->l->mapping])
+		return true;
+	return f->l->nlines && pl->fn[f->l->lines[f->k].function];
+}
+
+/* A stack's frames one at a time, as stack_frames lists them (and no more
+ * of them): the wrapper search needs only the first few of each stack. */
+struct frame_iter {
+	const struct locknames_stack *s;
+	uint32_t i, k; /* the next frame: line k of location i */
+	size_t seen;
+};
+
+static bool frame_next(const struct profile *p, struct frame_iter *it, struct frame *f)
+{
+	while (it->i < it->s->nlocs && it->seen < LOCKNAMES_FRAMES) {
+		const struct prof_location *l = &p->locations[it->s->locs[it->i]];
+		if (it->k < (l->nlines ? l->nlines : 1)) {
+			*f = (struct frame){l, it->k++};
+			it->seen++;
+			return true;
+		}
+		it->i++;
+		it->k = 0;
+	}
+	return false;
+}
+
 /* The first frame that is neither plumbing nor (wrapper: non-NULL) a
  * wrapper, or n. */
 static size_t first_own(const struct profile *p, const struct frame *f, size_t n,
@@ -114,102 +173,99 @@ struct call {
 	uint64_t lock;
 };
 
-static int cmp_ptr(const void *a, const void *b)
-{
-	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
-	return x < y ? -1 : x > y;
-}
-
-static int cmp_call_lock(const void *a, const void *b)
-{
-	const struct call *x = a, *y = b;
-	int c = cmp_ptr(x->fn, y->fn);
-	return c ? c : x->lock < y->lock ? -1 : x->lock > y->lock;
-}
-
-static int cmp_call_caller(const void *a, const void *b)
-{
-	const struct call *x = a, *y = b;
-	int c = cmp_ptr(x->fn, y->fn);
-	return c ? c : cmp_ptr(x->caller, y->caller);
-}
-
-/* Per run of equal fn in calls (sorted by fn, then by `field`): more than
- * one distinct value of it?  Into many[] (one per call, the run's answer). */
-static void count_distinct(const struct call *c, size_t n, bool caller, bool *many)
-{
-	for (size_t i = 0, j; i < n; i = j) {
-		bool distinct = false;
-		for (j = i + 1; j < n && c[j].fn == c[i].fn; j++)
-			distinct |= caller ? c[j].caller != c[i].caller : c[j].lock != c[i].lock;
-		for (size_t k = i; k < j; k++)
-			many[k] = distinct;
-	}
-}
+/* A function's calls in a round, grouped in a hash table by fn: its first
+ * call's lock and caller, and whether a later call had another. */
+struct fn_calls {
+	const void *fn; /* NULL: an empty slot */
+	const void *caller;
+	uint64_t lock;
+	bool locks, callers;
+};
 
 /* The calls of this round: each stack's first own frame, wrappers found
  * so far passed over.  Frames without a symbol are no candidates. */
-static size_t collect_calls(const struct profile *p, const struct locknames_stack *s, size_t n,
-                            const bool *wrapper, struct call *calls)
+static size_t collect_calls(const struct profile *p, const struct plumbing *pl,
+                            const struct locknames_stack *s, size_t n, const bool *wrapper,
+                            struct call *calls)
 {
-	struct frame f[LOCKNAMES_FRAMES];
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t nf = stack_frames(p, &s[i], f), k = first_own(p, f, nf, wrapper);
-		if (k == nf || !f[k].l->nlines)
+		struct frame_iter it = {.s = &s[i]};
+		struct frame f, next;
+		bool found;
+		while ((found = frame_next(p, &it, &f)) &&
+		       (frame_plumbing(pl, &f) || frame_wrapper(&f, wrapper)))
+			;
+		if (!found || !f.l->nlines)
 			continue;
-		calls[m++] =
-		    (struct call){frame_function(p, &f[k]),
-		                  k + 1 < nf ? frame_function(p, &f[k + 1]) : NULL, s[i].lock};
+		calls[m++] = (struct call){
+		    frame_function(p, &f),
+		    frame_next(p, &it, &next) ? frame_function(p, &next) : NULL, s[i].lock};
 	}
 	return m;
 }
 
-/* One round: mark every function (every entry of its name) whose calls
- * reach two locks from two callers.  many: room for 2 n answers.  Returns
- * how many entries it marked. */
-static size_t find_round(const struct profile *p, struct call *c, size_t n, bool *many,
-                         bool *wrapper)
+/* Mark every entry of function name fn a wrapper; how many were not yet. */
+static size_t mark_wrapper(const struct profile *p, const void *fn, bool *wrapper)
 {
-	qsort(c, n, sizeof(*c), cmp_call_lock);
-	count_distinct(c, n, false, many);
-	for (size_t i = 0; i < n; i++)
-		if (!many[i])
-			c[i].fn = NULL; /* one lock: no wrapper, whatever its callers */
-	qsort(c, n, sizeof(*c), cmp_call_caller);
-	count_distinct(c, n, true, many + n);
 	size_t added = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (!c[i].fn || !many[n + i] || (i > 0 && c[i - 1].fn == c[i].fn))
-			continue;
-		for (size_t f = 0; f < p->nfunctions; f++) {
-			if (p->functions[f].name == c[i].fn && !wrapper[f]) {
-				wrapper[f] = true;
-				added++;
-			}
+	for (size_t f = 0; f < p->nfunctions; f++) {
+		if (p->functions[f].name == fn && !wrapper[f]) {
+			wrapper[f] = true;
+			added++;
 		}
 	}
+	return added;
+}
+
+/* One round: mark every function (every entry of its name) whose calls
+ * reach two locks from two callers.  Two distinct values among a
+ * function's calls is one that differs from its first call's, so each
+ * function needs only its first call and two flags: tab, `cap` slots (a
+ * power of two above the number of calls), groups them.  Returns how many
+ * entries it marked. */
+static size_t find_round(const struct profile *p, const struct call *c, size_t n,
+                         struct fn_calls *tab, size_t cap, bool *wrapper)
+{
+	size_t added = 0;
+	memset(tab, 0, cap * sizeof(*tab));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = (uint64_t)(uintptr_t)c[i].fn * 0x9e3779b97f4a7c15ull;
+		size_t j = (size_t)(h >> 32) & (cap - 1);
+		while (tab[j].fn && tab[j].fn != c[i].fn)
+			j = (j + 1) & (cap - 1);
+		if (!tab[j].fn) {
+			tab[j] = (struct fn_calls){c[i].fn, c[i].caller, c[i].lock, false, false};
+			continue;
+		}
+		tab[j].locks |= c[i].lock != tab[j].lock;
+		tab[j].callers |= c[i].caller != tab[j].caller;
+	}
+	for (size_t j = 0; j < cap; j++)
+		if (tab[j].fn && tab[j].locks && tab[j].callers)
+			added += mark_wrapper(p, tab[j].fn, wrapper);
 	return added;
 }
 
 int locknames_find_wrappers(const struct profile *p, const struct locknames_stack *stacks, size_t n,
                             bool *wrapper)
 {
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
 	struct call *calls = malloc((n ? n : 1) * sizeof(*calls));
-	bool *many = malloc((n ? n : 1) * 2 * sizeof(*many));
-	if (!calls || !many) {
-		free(calls);
-		free(many);
-		return -1;
-	}
-	for (int round = 0; round < LOCKNAMES_ROUNDS; round++) {
-		size_t m = collect_calls(p, stacks, n, wrapper, calls);
-		if (!find_round(p, calls, m, many, wrapper))
+	struct fn_calls *tab = malloc(cap * sizeof(*tab));
+	struct plumbing pl;
+	int rc = plumbing_build(p, &pl) == 0 && calls && tab ? 0 : -1;
+	for (int round = 0; rc == 0 && round < LOCKNAMES_ROUNDS; round++) {
+		size_t m = collect_calls(p, &pl, stacks, n, wrapper, calls);
+		if (!find_round(p, calls, m, tab, cap, wrapper))
 			break;
 	}
+	plumbing_free(&pl);
 	free(calls);
-	free(many);
-	return 0;
+	free(tab);
+	return rc;
 }
 
 /* ---- names ------------------------------------------------------------------------ */

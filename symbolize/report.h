@@ -68,10 +68,22 @@ void report_names_free(struct report_names *rn);
 void report_stack_write(const struct profile *p, const struct report_names *rn,
                         const uint32_t *locs, uint32_t nlocs, FILE *out);
 
+/* A stack on the rest of one line: up to three frames from the innermost
+ * that is the program's own (lock wrappers and libc frames below it left
+ * out, as locknames.h names locks), the first with file:line, brief names
+ * (rn->brief); then a newline. */
+void report_stack_line(const struct profile *p, const struct report_names *rn, const uint32_t *locs,
+                       uint32_t nlocs, FILE *out);
+
 /* What was waiting as each dump was read ("Waiting now"), deadlocks first
  * (report_waiting.c); nothing when no thread was. */
 #define REPORT_STUCK_NS 1000000000ull
 void report_waiting_write(const struct report_input *in, const struct report_names *rn, FILE *out);
+
+/* The same in brief (lockcontend-top's screen): a line per waiting thread
+ * and one for its stack (report_stack_line); a deadlock's threads without
+ * their stacks, which follow in the list of waits. */
+void report_waiting_brief(const struct report_input *in, const struct report_names *rn, FILE *out);
 
 /* The deadlocks (wait-for cycles) among p's waiters: what
  * report_waiting_write names first, and what makes lockcontend-symbolize
@@ -92,6 +104,10 @@ char *report_stack_key(const struct profile *p, const struct prof_sample *s);
 
 /* Is s the _NotChargedToHolder pseudo-sample (shown whatever its rank)? */
 bool report_is_uncharged(const struct profile *p, const struct prof_sample *s);
+
+/* A lock's kinds (bit per enum lc_kind) in one word: "mutex", "rdlock",
+ * "wrlock", "spin", "rwlock" (read and write), "mixed", or "-" (none). */
+const char *report_kinds_label(uint32_t kinds);
 
 /* 100 * v / total, 0 when total is not positive. */
 double report_pct(int64_t v, int64_t total);

@@ -20,11 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "locknames.h"
 #include "names.h"
 #include "report.h"
 
-#define SHORT_FRAMES 3 /* frames of a one-line stack */
 /* The preemption hint: at least this many sampled holds, and a wait this
  * long and this many times the average hold. */
 #define HINT_HOLDS 5
@@ -174,18 +172,6 @@ static struct lockrow *lock_rows(const struct profile *p)
 
 /* ---- printing ---------------------------------------------------------------- */
 
-/* "mutex", "rwlock" (read and write), "rdlock"... of a kind set. */
-static const char *kind_label(uint32_t kinds)
-{
-	static const uint32_t rw = 1u << LC_KIND_RDLOCK | 1u << LC_KIND_WRLOCK;
-	if ((kinds & rw) == rw)
-		return (kinds & ~rw) ? "mixed" : "rwlock";
-	for (int k = 0; k < LC_NKINDS; k++)
-		if (kinds == 1u << k)
-			return names_kind((uint32_t)k);
-	return kinds ? "mixed" : "-";
-}
-
 /* A duration, or "-" when there is nothing to measure. */
 static void dur_or_dash(char *buf, size_t cap, int64_t ns, bool have)
 {
@@ -213,81 +199,12 @@ static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
 	        " %10s %10s  %-6s  %s\n",
 	        wait, report_pct(w[PROF_DELAY], total), w[PROF_CONTENTIONS], avg, max,
 	        r->lock->timeouts, r->lock->trylock_failures, havg, hmax,
-	        kind_label(r->lock->kinds), name);
-}
-
-/* One frame of a sample: line k of a location (k = 0 if unsymbolized). */
-struct frame_ref {
-	const struct prof_location *l;
-	uint32_t k;
-};
-
-static size_t sample_frames(const struct profile *p, const struct prof_sample *s,
-                            struct frame_ref *out, size_t max)
-{
-	size_t n = 0;
-	for (uint32_t i = 0; i < s->nlocs; i++) {
-		const struct prof_location *l = &p->locations[s->locs[i]];
-		for (uint32_t k = 0; k < (l->nlines ? l->nlines : 1) && n < max; k++)
-			out[n++] = (struct frame_ref){l, k};
-	}
-	return n;
-}
-
-/* A frame in libc & co., or a lock wrapper: the C++ runtime's, or (with
- * wrappers) one the stacks showed to be the program's (locknames.h). */
-static bool is_plumbing(const struct profile *p, struct frame_ref f, bool wrappers)
-{
-	return locknames_is_plumbing(p, f.l, f.k) ||
-	       (wrappers && f.l->nlines && p->functions[f.l->lines[f.k].function].wrapper);
-}
-
-/* The first frame of the program's own, as locknames.h picks the one that
- * names a lock: past plumbing and wrappers; if that leaves none, past
- * plumbing; if that leaves none, the innermost. */
-static size_t first_own(const struct profile *p, const struct frame_ref *f, size_t n)
-{
-	for (int wrappers = 1; wrappers >= 0; wrappers--) {
-		size_t i = 0;
-		while (i < n && is_plumbing(p, f[i], wrappers))
-			i++;
-		if (i < n)
-			return i;
-	}
-	return 0;
-}
-
-/* Up to SHORT_FRAMES frames, from the innermost that is the program's own
- * (the lock wrappers and libc frames below it left out), the first with
- * file:line. */
-static void short_stack(const struct profile *p, const struct report_names *rn,
-                        const struct prof_sample *s, FILE *out)
-{
-	struct frame_ref f[512];
-	char name[512];
-	size_t n = sample_frames(p, s, f, 512), first = first_own(p, f, n);
-	for (size_t i = first; i < n && i < first + SHORT_FRAMES; i++) {
-		fprintf(out, "%s", i > first ? " < " : "");
-		if (!f[i].l->nlines) {
-			profile_location_label(p, f[i].l, name, sizeof(name));
-			fprintf(out, "%s", name);
-			continue;
-		}
-		uint32_t fi = f[i].l->lines[f[i].k].function;
-		const struct prof_function *fn = &p->functions[fi];
-		const char *base = strrchr(fn->file, '/');
-		fprintf(out, "%s", rn->brief[fi]);
-		if (i == first && fn->file[0])
-			fprintf(out, " (%s:%" PRId64 ")", base ? base + 1 : fn->file,
-			        f[i].l->lines[f[i].k].line);
-	}
-	fprintf(out, "%s\n", n > first + SHORT_FRAMES ? " < ..." : "");
+	        report_kinds_label(r->lock->kinds), name);
 }
 
 /* "    top waiter     1.20 ms in 12 waits       frame (file:line) < frame < ..." */
-static void print_best(const struct profile *p, const struct report_names *rn,
-                       const struct best *b, const char *what, int64_t value,
-                       const char *events, FILE *out)
+static void print_best(const struct profile *p, const struct report_names *rn, const struct best *b,
+                       const char *what, int64_t value, const char *events, FILE *out)
 {
 	char dur[32], count[48];
 	if (!b->set)
@@ -297,7 +214,8 @@ static void print_best(const struct profile *p, const struct report_names *rn,
 	snprintf(count, sizeof(count), "%s %" PRId64 " %s", strcmp(events, "holds") ? "in" : "of",
 	         b->value[PROF_CONTENTIONS], events);
 	fprintf(out, "    %-12s %10s %-18s  ", what, dur, count);
-	short_stack(p, rn, &p->samples[b->sample], out);
+	const struct prof_sample *s = &p->samples[b->sample];
+	report_stack_line(p, rn, s->locs, s->nlocs, out);
 }
 
 /* " (1.20 ms of it without a stack: evicted 1.00 ms, no_slot 200 us)", or
@@ -352,7 +270,7 @@ static void print_lock_details(const struct profile *p, const struct report_name
 	report_duration(unch, sizeof(unch), r->lock->uncharged_ns);
 	report_name_short(r->lock->name, name, sizeof(name));
 	fprintf(out, "  %s, %s: %s waited in %" PRId64 " contentions", name,
-	        kind_label(r->lock->kinds), wait, r->v[LC_VIEW_WAIT][PROF_CONTENTIONS]);
+	        report_kinds_label(r->lock->kinds), wait, r->v[LC_VIEW_WAIT][PROF_CONTENTIONS]);
 	print_lost(r, LC_VIEW_WAIT, out);
 	if (p->holder_recorded) {
 		fprintf(out, "; unlocks charged %s", caused);

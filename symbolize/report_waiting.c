@@ -26,6 +26,11 @@
  * they began.  A wait at least stuck_ns long is STUCK, with what its
  * owner was doing: waiting itself (for what), or not on any lock we saw
  * (for a live process, with its state from /proc).
+ *
+ * In brief (lockcontend-top's screen) each waiting thread is one line and
+ * its stack one more, its program's innermost frames (report_stack_line),
+ * and a deadlock is its threads' lines without their stacks, which follow
+ * in the list of waits.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -174,7 +179,7 @@ static void wait_length(const struct report_input *in, const struct prof_thread 
 /* One deadlock: each thread, the lock it waits for and the one it holds
  * that the next thread waits for, then each waiting stack. */
 static void deadlock_write(const struct report_input *in, const struct report_names *rn,
-                           const uint32_t *mark, uint32_t cycle, FILE *out)
+                           const uint32_t *mark, uint32_t cycle, bool brief, FILE *out)
 {
 	const struct profile *p = in->profile;
 	const struct prof_thread *first = NULL;
@@ -195,6 +200,8 @@ static void deadlock_write(const struct report_input *in, const struct report_na
 		        names_kind(t->kind), next);
 		t = o;
 	} while (t != first);
+	if (brief)
+		return; /* the stacks are under each wait, below */
 	do {
 		const struct prof_thread *prev = t;
 		t = next_of(p, t);
@@ -257,9 +264,11 @@ static int by_since(const void *a, const void *b)
 }
 
 /* One waiting thread: its wait, and unless a deadlock above showed it,
- * its owner's state when it is stuck, and its stack. */
+ * its owner's state when it is stuck, and its stack (brief: on one line,
+ * deadlocked or not). */
 static void wait_write(const struct report_input *in, const struct report_names *rn,
-                       const uint32_t *mark, const struct prof_thread *t, bool stuck, FILE *out)
+                       const uint32_t *mark, const struct prof_thread *t, bool stuck, bool brief,
+                       FILE *out)
 {
 	const struct profile *p = in->profile;
 	char me[64], len[64], owner[64];
@@ -272,16 +281,23 @@ static void wait_write(const struct report_input *in, const struct report_names 
 	        cycle   ? "  [DEADLOCK]"
 	        : stuck ? "  [STUCK]"
 	                : "");
-	if (cycle)
+	if (cycle && !brief)
 		return; /* its stack is in the deadlock above */
-	if (stuck)
+	if (stuck && !cycle)
 		owner_state(in, t, out);
-	report_stack_write(in->profile, rn, t->locs, t->nlocs, out);
+	if (!brief) {
+		report_stack_write(p, rn, t->locs, t->nlocs, out);
+	} else if (t->nlocs) {
+		fprintf(out, "      at ");
+		report_stack_line(p, rn, t->locs, t->nlocs, out);
+	} else {
+		fprintf(out, "      (no stack: the wait was not sampled)\n");
+	}
 }
 
 /* Every waiting thread of one dump, longest wait first. */
 static void dump_waits_write(const struct report_input *in, const struct report_names *rn,
-                             const uint32_t *mark, uint32_t dump, FILE *out)
+                             const uint32_t *mark, uint32_t dump, bool brief, FILE *out)
 {
 	const struct profile *p = in->profile;
 	uint64_t now = 0, stuck = in->stuck_ns ? in->stuck_ns : REPORT_STUCK_NS;
@@ -299,11 +315,13 @@ static void dump_waits_write(const struct report_input *in, const struct report_
 	}
 	for (size_t k = 0; k < n; k++)
 		wait_write(in, rn, mark, w[k],
-		           known && now >= w[k]->since_ns && now - w[k]->since_ns >= stuck, out);
+		           known && now >= w[k]->since_ns && now - w[k]->since_ns >= stuck, brief,
+		           out);
 	free(w);
 }
 
-void report_waiting_write(const struct report_input *in, const struct report_names *rn, FILE *out)
+static void waiting_write(const struct report_input *in, const struct report_names *rn, bool brief,
+                          FILE *out)
 {
 	const struct profile *p = in->profile;
 	uint32_t *mark = calloc(p->nthreads + 1, sizeof(*mark));
@@ -311,11 +329,21 @@ void report_waiting_write(const struct report_input *in, const struct report_nam
 		return;
 	size_t cycles = find_cycles(p, mark);
 	for (uint32_t c = 0; c < cycles; c++)
-		deadlock_write(in, rn, mark, c, out);
+		deadlock_write(in, rn, mark, c, brief, out);
 	for (uint32_t d = 0; d < in->ndumps; d++)
-		dump_waits_write(in, rn, mark, d, out);
+		dump_waits_write(in, rn, mark, d, brief, out);
 	if (p->threads_torn)
 		fprintf(out, "\n(%zu thread%s changing as the file was read: read it again)\n",
 		        p->threads_torn, p->threads_torn == 1 ? "'s state was" : "s' states were");
 	free(mark);
+}
+
+void report_waiting_write(const struct report_input *in, const struct report_names *rn, FILE *out)
+{
+	waiting_write(in, rn, false, out);
+}
+
+void report_waiting_brief(const struct report_input *in, const struct report_names *rn, FILE *out)
+{
+	waiting_write(in, rn, true, out);
 }

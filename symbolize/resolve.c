@@ -7,6 +7,11 @@
  * enclosing subprogram ends the chain.  Without DWARF, the ELF symbol table
  * names the function; so does it a C++ function whose DWARF has no linkage
  * name (internal linkage), so that its parameters tell overloads apart.
+ *
+ * libdwfl starts only when an answer is needed: with a cache (symcache.h)
+ * that holds every module's file status and every address asked for, a
+ * resolver opens no file at all, which is what makes lockcontend-top's
+ * refreshes cheap.  Every answer goes into the cache as it is found.
  */
 #include "resolve.h"
 
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "safeopen.h"
+#include "symcache.h"
 
 /* From libstdc++: the Itanium C++ ABI demangler. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -39,6 +45,8 @@ struct resolver {
 	FILE *warn;
 	struct resolve_opts opts;
 	bool demangle;
+	bool started;                        /* libdwfl was set up (resolver_start) */
+	struct symcache_module **cached;     /* per dump module: its cache entry (opts.cache) */
 	char *demangled[RESOLVE_MAX_INLINE]; /* owned results of the last lookup */
 };
 
@@ -184,32 +192,50 @@ struct resolver *resolver_open(const struct dump *d, const struct resolve_opts *
 	struct resolver *r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
+	size_t n = d->nmodules ? d->nmodules : 1;
 	r->dump = d;
 	r->demangle = o->demangle;
 	r->debuginfo_path = debuginfo_path_for(o);
-	r->mods = calloc(d->nmodules ? d->nmodules : 1, sizeof(*r->mods));
-	r->same = calloc(d->nmodules ? d->nmodules : 1, sizeof(*r->same));
-	r->found = calloc(d->nmodules ? d->nmodules : 1, sizeof(bool));
-	r->warned = calloc(d->nmodules ? d->nmodules : 1, sizeof(bool));
+	r->mods = calloc(n, sizeof(*r->mods));
+	r->same = calloc(n, sizeof(*r->same));
+	r->found = calloc(n, sizeof(bool));
+	r->warned = calloc(n, sizeof(bool));
+	r->cached = calloc(n, sizeof(*r->cached));
 	r->warn = warn;
 	r->opts = *o;
+	bool ok = r->mods && r->same && r->found && r->warned && r->cached && r->debuginfo_path;
+	for (size_t i = 0; ok && o->cache && i < d->nmodules; i++)
+		ok = (r->cached[i] = symcache_module(o->cache, &d->modules[i])) != NULL;
+	if (!ok) {
+		resolver_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Set libdwfl up and report every module of the dump: once, when the
+ * first answer not in the cache is asked for.  False if libdwfl could not
+ * start (out of memory): every module is then missing. */
+static bool resolver_start(struct resolver *r)
+{
+	const struct dump *d = r->dump;
+	if (r->started)
+		return r->dwfl != NULL;
+	r->started = true;
 	r->cb.find_elf = dwfl_build_id_find_elf;
 	r->cb.find_debuginfo = dwfl_standard_find_debuginfo;
 	r->cb.section_address = dwfl_offline_section_address;
 	r->cb.debuginfo_path = &r->debuginfo_path;
-	r->dwfl = dwfl_begin(&r->cb);
-	if (!r->dwfl || !r->mods || !r->same || !r->found || !r->warned || !r->debuginfo_path) {
-		resolver_close(r);
-		return NULL;
-	}
+	if (!(r->dwfl = dwfl_begin(&r->cb)))
+		return false;
 	dwfl_report_begin(r->dwfl);
 	for (size_t i = 0; i < d->nmodules; i++) {
 		r->same[i] = i;
 		if (!is_vdso(&d->modules[i]))
-			report_module(r, i, o);
+			report_module(r, i, &r->opts);
 	}
 	dwfl_report_end(r->dwfl, NULL, NULL);
-	return r;
+	return true;
 }
 
 void resolver_close(struct resolver *r)
@@ -225,13 +251,31 @@ void resolver_close(struct resolver *r)
 	free(r->same);
 	free(r->found);
 	free(r->warned);
+	free(r->cached);
 	free(r);
 }
 
-bool resolver_module_found(const struct resolver *r, const struct dump_module *m)
+/* Index of dump module m, or nmodules if m is not one. */
+static size_t module_index(const struct resolver *r, const struct dump_module *m)
 {
-	size_t i = (size_t)(m - r->dump->modules);
-	return i < r->dump->nmodules && r->found[i];
+	size_t n = r->dump->nmodules;
+	if (!m || m < r->dump->modules || m >= r->dump->modules + n)
+		return n;
+	return (size_t)(m - r->dump->modules);
+}
+
+bool resolver_module_found(struct resolver *r, const struct dump_module *m)
+{
+	size_t i = module_index(r, m);
+	if (i == r->dump->nmodules)
+		return false;
+	struct symcache_module *cm = r->cached[i];
+	if (cm && cm->found >= 0)
+		return cm->found;
+	resolver_start(r);
+	if (cm)
+		cm->found = r->found[i];
+	return r->found[i];
 }
 
 /* ---- lookup ------------------------------------------------------------- */
@@ -367,40 +411,39 @@ static int lookup_dwarf(struct resolver *r, Dwfl_Module *mod, Dwarf_Addr a,
 	return n;
 }
 
-/* Warn once per object, and only for one a stack or a lock points into. */
+/* Warn once per object, and only for one a stack or a lock points into;
+ * with a cache, once for every resolver that shares it. */
 static void warn_missing(struct resolver *r, const struct dump_module *m)
 {
-	size_t i = r->same[m - r->dump->modules];
-	if (!r->warned[i] && r->warn && !is_vdso(m))
+	size_t k = (size_t)(m - r->dump->modules), i = r->same[k];
+	struct symcache_module *cm = r->cached[k];
+	if (!r->warned[i] && !(cm && cm->warned) && r->warn && !is_vdso(m))
 		warn_module(r->warn, m, &r->opts);
 	r->warned[i] = true;
+	if (cm)
+		cm->warned = true;
 }
 
 /* The libdwfl module of dump module m, or NULL (after a warning, the first
  * time, if its file is missing). */
 static Dwfl_Module *dwfl_module_for(struct resolver *r, const struct dump_module *m)
 {
-	if (!m)
-		return NULL;
-	size_t i = (size_t)(m - r->dump->modules);
-	if (i >= r->dump->nmodules)
+	size_t i = module_index(r, m);
+	if (i == r->dump->nmodules || !resolver_start(r))
 		return NULL;
 	if (!r->found[i])
 		warn_missing(r, m);
 	return r->mods[i];
 }
 
-int resolver_lookup(struct resolver *r, const struct dump_module *m, uint64_t pc,
-                    struct resolve_frame *frames, int max)
+/* resolver_lookup by libdwfl, the cache left aside. */
+static int lookup_frames(struct resolver *r, const struct dump_module *m, uint64_t pc,
+                         struct resolve_frame *frames, int max)
 {
-	if (pc == 0 || max <= 0)
-		return 0;
 	Dwarf_Addr a = dump_frame_addr(pc); /* the one pc rule (dumpread.h) */
 	Dwfl_Module *mod = dwfl_module_for(r, m);
 	if (!mod)
 		return 0;
-	if (max > RESOLVE_MAX_INLINE)
-		max = RESOLVE_MAX_INLINE;
 	int n = lookup_dwarf(r, mod, a, frames, max);
 	if (n > 0)
 		return n;
@@ -416,12 +459,37 @@ int resolver_lookup(struct resolver *r, const struct dump_module *m, uint64_t pc
 	return 1;
 }
 
-int resolver_data_symbol(struct resolver *r, uint64_t addr, char *buf, size_t cap)
+int resolver_lookup(struct resolver *r, const struct dump_module *m, uint64_t pc,
+                    struct resolve_frame *frames, int max)
 {
-	const struct dump_module *m = dump_module_of(r->dump, addr);
-	if (!m)
-		return -1;
-	Dwfl_Module *mod = resolver_module_found(r, m) ? r->mods[m - r->dump->modules] : NULL;
+	if (pc == 0 || max <= 0)
+		return 0;
+	if (max > RESOLVE_MAX_INLINE)
+		max = RESOLVE_MAX_INLINE;
+	size_t i = module_index(r, m);
+	struct symcache_module *cm = i < r->dump->nmodules ? r->cached[i] : NULL;
+	if (!cm)
+		return lookup_frames(r, m, pc, frames, max);
+	/* The whole chain goes into the cache, whatever this caller's max. */
+	struct resolve_frame all[RESOLVE_MAX_INLINE];
+	const struct resolve_frame *got = all;
+	int n = symcache_frames(cm, pc, &got);
+	if (n < 0) {
+		got = all;
+		n = lookup_frames(r, m, pc, all, RESOLVE_MAX_INLINE);
+		symcache_put_frames(r->opts.cache, cm, pc, all, n); /* not kept: asked again */
+	}
+	n = n < max ? n : max;
+	memcpy(frames, got, (size_t)n * sizeof(*frames));
+	return n;
+}
+
+/* resolver_data_symbol by libdwfl, in module m, the cache left aside. */
+static int data_symbol(struct resolver *r, const struct dump_module *m, uint64_t addr, char *buf,
+                       size_t cap)
+{
+	size_t i = module_index(r, m);
+	Dwfl_Module *mod = resolver_start(r) && r->found[i] ? r->mods[i] : NULL;
 	GElf_Off off = 0;
 	GElf_Sym sym;
 	const char *sys =
@@ -436,9 +504,27 @@ int resolver_data_symbol(struct resolver *r, uint64_t addr, char *buf, size_t ca
 			snprintf(buf, cap, "%s", name);
 		return 1;
 	}
-	if (!resolver_module_found(r, m))
+	if (r->started && !r->found[i])
 		warn_missing(r, m);
 	const char *base = strrchr(m->path, '/');
 	snprintf(buf, cap, "%s+%#" PRIx64, base ? base + 1 : m->path, addr - m->load_bias);
 	return 0;
+}
+
+int resolver_data_symbol(struct resolver *r, uint64_t addr, char *buf, size_t cap)
+{
+	const struct dump_module *m = dump_module_of(r->dump, addr);
+	if (!m)
+		return -1;
+	struct symcache_module *cm = r->cached[m - r->dump->modules];
+	const char *name;
+	int rc;
+	if (cm && symcache_data(cm, addr, &rc, &name)) {
+		snprintf(buf, cap, "%s", name);
+		return rc;
+	}
+	rc = data_symbol(r, m, addr, buf, cap);
+	if (cm)
+		symcache_put_data(r->opts.cache, cm, addr, rc, buf); /* not kept: asked again */
+	return rc;
 }

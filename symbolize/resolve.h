@@ -26,8 +26,12 @@
  * extent contains the address names it, so padding between two globals is
  * never charged to the one below it.
  *
+ * libdwfl is set up, and the dump's modules reported to it, only when the
+ * first answer is needed that the cache (resolve_opts.cache, symcache.h)
+ * does not hold: a resolver whose every answer is cached reads no file.
+ *
  * Not thread-safe; strings returned by resolver_lookup are valid until the
- * next call.
+ * next call (with a cache, as long as the cache).
  */
 #ifndef LOCKCONTEND_RESOLVE_H
 #define LOCKCONTEND_RESOLVE_H
@@ -39,11 +43,16 @@
 
 #include "dumpread.h"
 
+struct symcache;
+
 struct resolve_opts {
 	const char *sysroot;           /* NULL: none */
 	const char *const *debug_dirs; /* extra build-id / debug directories */
 	size_t ndebug_dirs;
 	bool demangle;
+	struct symcache *cache; /* NULL: none; else every answer is kept there, and
+	                         * asked there first (symcache.h: one cache per set
+	                         * of these options) */
 };
 
 struct resolve_frame {
@@ -79,6 +88,6 @@ int resolver_lookup(struct resolver *r, const struct dump_module *m, uint64_t pc
 int resolver_data_symbol(struct resolver *r, uint64_t addr, char *buf, size_t cap);
 
 /* Was module m (of the dump) found on disk with a matching build-id? */
-bool resolver_module_found(const struct resolver *r, const struct dump_module *m);
+bool resolver_module_found(struct resolver *r, const struct dump_module *m);
 
 #endif

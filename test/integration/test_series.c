@@ -1,7 +1,7 @@
 /*
  * test_series.c — contention over time, in real profiles (docs/series.md).
  *
- * test/fixtures/phases.c has known phases: busy but uncontended, then ten
+ * test/fixtures/timed_phases.c has known phases: busy but uncontended, then ten
  * 40 ms contentions on phase_lock in wait_in_phase_two() (it prints when
  * that phase began and ended, CLOCK_MONOTONIC, the clock of META's start),
  * then quiet again; optionally a churn of short contentions over hundreds
@@ -44,7 +44,7 @@ static void phases_run(const char *cfg, const char *const args[], struct phases 
 {
 	struct run_result r;
 	char err[256];
-	harness_profile("phases", args, cfg, 60, &r, p->dump);
+	harness_profile("timed_phases", args, cfg, 60, &r, p->dump);
 	p->start = harness_out_value(r.out, "phase2_start_ns");
 	p->end = harness_out_value(r.out, "phase2_end_ns");
 	p->measured = harness_out_value(r.out, "measured_ns");

@@ -1,0 +1,314 @@
+/*
+ * symcache.c — the resolver's answers kept across resolvers (symcache.h).
+ *
+ * Modules are few (tens, a few hundred for a large program): a list,
+ * searched by identity.  Each module has two open-addressing tables, pc ->
+ * its frames (a run of one growing array) and lock address -> data symbol;
+ * every string is interned once in the cache, so a cached frame is a few
+ * pointers and an answer copied out stays valid while the cache lives.
+ */
+#include "symcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "resolve.h"
+
+struct map { /* uint64 key -> uint32 index, open addressing; 0 = empty */
+	uint64_t *keys;
+	uint32_t *vals; /* index + 1 */
+	size_t cap, n;
+};
+
+struct pc_run {
+	uint32_t first; /* into frames */
+	int32_t n;
+};
+
+struct data_answer {
+	int rc;
+	const char *name;
+};
+
+struct cmod {
+	struct symcache_module pub; /* first: a symcache_module is a cmod */
+	struct dump_module id;      /* path and segments owned */
+	struct map pcs, data;
+	struct pc_run *runs;
+	size_t nruns, cap_runs;
+	struct resolve_frame *frames;
+	size_t nframes, cap_frames;
+	struct data_answer *answers;
+	size_t nanswers, cap_answers;
+};
+
+struct symcache {
+	struct cmod **mods;
+	size_t nmods, cap_mods;
+	char **strs; /* interned, open addressing */
+	size_t nstrs, cap_strs;
+};
+
+/* ---- tables ----------------------------------------------------------------- */
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+static size_t map_slot(const struct map *m, uint64_t key)
+{
+	size_t j = mix(key) & (m->cap - 1);
+	while (m->vals[j] && m->keys[j] != key)
+		j = (j + 1) & (m->cap - 1);
+	return j;
+}
+
+static bool map_get(const struct map *m, uint64_t key, uint32_t *val)
+{
+	if (!m->cap)
+		return false;
+	size_t j = map_slot(m, key);
+	if (!m->vals[j])
+		return false;
+	*val = m->vals[j] - 1;
+	return true;
+}
+
+static bool map_grow(struct map *m)
+{
+	struct map g = {.cap = m->cap ? 2 * m->cap : 256};
+	g.keys = calloc(g.cap, sizeof(*g.keys));
+	g.vals = calloc(g.cap, sizeof(*g.vals));
+	if (!g.keys || !g.vals) {
+		free(g.keys);
+		free(g.vals);
+		return false;
+	}
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->vals[i])
+			continue;
+		size_t j = map_slot(&g, m->keys[i]);
+		g.keys[j] = m->keys[i];
+		g.vals[j] = m->vals[i];
+	}
+	g.n = m->n;
+	free(m->keys);
+	free(m->vals);
+	*m = g;
+	return true;
+}
+
+/* key must not be in m yet. */
+static bool map_put(struct map *m, uint64_t key, uint32_t val)
+{
+	if ((m->n + 1) * 2 > m->cap && !map_grow(m))
+		return false;
+	size_t j = map_slot(m, key);
+	m->keys[j] = key;
+	m->vals[j] = val + 1;
+	m->n++;
+	return true;
+}
+
+static bool grow(void **arr, size_t *cap, size_t want, size_t elem)
+{
+	if (want <= *cap)
+		return true;
+	size_t ncap = *cap ? *cap : 64;
+	while (ncap < want)
+		ncap *= 2;
+	void *a = realloc(*arr, ncap * elem);
+	if (!a)
+		return false;
+	*arr = a;
+	*cap = ncap;
+	return true;
+}
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static bool intern_grow(struct symcache *c)
+{
+	size_t ncap = c->cap_strs ? 2 * c->cap_strs : 1024;
+	char **n = calloc(ncap, sizeof(*n));
+	if (!n)
+		return false;
+	for (size_t i = 0; i < c->cap_strs; i++) {
+		if (!c->strs[i])
+			continue;
+		size_t j = hash_str(c->strs[i]) & (ncap - 1);
+		while (n[j])
+			j = (j + 1) & (ncap - 1);
+		n[j] = c->strs[i];
+	}
+	free(c->strs);
+	c->strs = n;
+	c->cap_strs = ncap;
+	return true;
+}
+
+static const char *intern(struct symcache *c, const char *s)
+{
+	if ((c->nstrs + 1) * 2 > c->cap_strs && !intern_grow(c))
+		return NULL;
+	size_t j = hash_str(s) & (c->cap_strs - 1);
+	while (c->strs[j] && strcmp(c->strs[j], s) != 0)
+		j = (j + 1) & (c->cap_strs - 1);
+	if (!c->strs[j]) {
+		if (!(c->strs[j] = strdup(s)))
+			return NULL;
+		c->nstrs++;
+	}
+	return c->strs[j];
+}
+
+/* ---- modules ------------------------------------------------------------------ */
+
+struct symcache *symcache_new(void)
+{
+	return calloc(1, sizeof(struct symcache));
+}
+
+static void cmod_free(struct cmod *m)
+{
+	free(m->id.path);
+	free(m->id.segments);
+	free(m->pcs.keys);
+	free(m->pcs.vals);
+	free(m->data.keys);
+	free(m->data.vals);
+	free(m->runs);
+	free(m->frames);
+	free(m->answers);
+	free(m);
+}
+
+void symcache_free(struct symcache *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->nmods; i++)
+		cmod_free(c->mods[i]);
+	for (size_t i = 0; i < c->cap_strs; i++)
+		free(c->strs[i]);
+	free(c->strs);
+	free(c->mods);
+	free(c);
+}
+
+/* The same object at the same place: what resolve.c reads once. */
+static bool same_module(const struct dump_module *a, const struct dump_module *b)
+{
+	return a->load_bias == b->load_bias && a->nsegments == b->nsegments &&
+	       a->build_id_len == b->build_id_len &&
+	       memcmp(a->build_id, b->build_id, a->build_id_len) == 0 &&
+	       strcmp(a->path, b->path) == 0 &&
+	       memcmp(a->segments, b->segments, a->nsegments * sizeof(*a->segments)) == 0;
+}
+
+static struct cmod *cmod_new(const struct dump_module *m)
+{
+	struct cmod *cm = calloc(1, sizeof(*cm));
+	if (!cm)
+		return NULL;
+	cm->pub.found = -1;
+	cm->id = *m;
+	cm->id.path = strdup(m->path);
+	cm->id.segments = malloc((m->nsegments ? m->nsegments : 1) * sizeof(*m->segments));
+	if (!cm->id.path || !cm->id.segments) {
+		cmod_free(cm);
+		return NULL;
+	}
+	memcpy(cm->id.segments, m->segments, m->nsegments * sizeof(*m->segments));
+	return cm;
+}
+
+struct symcache_module *symcache_module(struct symcache *c, const struct dump_module *m)
+{
+	for (size_t i = c->nmods; i-- > 0;)
+		if (same_module(&c->mods[i]->id, m))
+			return &c->mods[i]->pub;
+	struct cmod *cm = NULL;
+	if (!grow((void **)&c->mods, &c->cap_mods, c->nmods + 1, sizeof(*c->mods)) ||
+	    !(cm = cmod_new(m)))
+		return NULL;
+	c->mods[c->nmods++] = cm;
+	return &cm->pub;
+}
+
+/* ---- answers ------------------------------------------------------------------ */
+
+int symcache_frames(const struct symcache_module *m, uint64_t pc,
+                    const struct resolve_frame **frames)
+{
+	const struct cmod *cm = (const struct cmod *)m;
+	uint32_t i;
+	if (!map_get(&cm->pcs, pc, &i))
+		return -1;
+	*frames = cm->frames + cm->runs[i].first;
+	return cm->runs[i].n;
+}
+
+int symcache_put_frames(struct symcache *c, struct symcache_module *m, uint64_t pc,
+                        const struct resolve_frame *frames, int n)
+{
+	struct cmod *cm = (struct cmod *)m;
+	uint32_t i;
+	if (map_get(&cm->pcs, pc, &i))
+		return 0;
+	if (!grow((void **)&cm->frames, &cm->cap_frames, cm->nframes + (size_t)n,
+	          sizeof(*cm->frames)) ||
+	    !grow((void **)&cm->runs, &cm->cap_runs, cm->nruns + 1, sizeof(*cm->runs)))
+		return -1;
+	struct resolve_frame *f = cm->frames + cm->nframes;
+	for (int k = 0; k < n; k++) {
+		f[k] = (struct resolve_frame){intern(c, frames[k].function),
+		                              intern(c, frames[k].system_name),
+		                              intern(c, frames[k].file), frames[k].line};
+		if (!f[k].function || !f[k].system_name || !f[k].file)
+			return -1;
+	}
+	if (!map_put(&cm->pcs, pc, (uint32_t)cm->nruns))
+		return -1;
+	cm->runs[cm->nruns++] = (struct pc_run){(uint32_t)cm->nframes, n};
+	cm->nframes += (size_t)n;
+	return 0;
+}
+
+bool symcache_data(const struct symcache_module *m, uint64_t addr, int *rc, const char **name)
+{
+	const struct cmod *cm = (const struct cmod *)m;
+	uint32_t i;
+	if (!map_get(&cm->data, addr, &i))
+		return false;
+	*rc = cm->answers[i].rc;
+	*name = cm->answers[i].name;
+	return true;
+}
+
+int symcache_put_data(struct symcache *c, struct symcache_module *m, uint64_t addr, int rc,
+                      const char *name)
+{
+	struct cmod *cm = (struct cmod *)m;
+	uint32_t i;
+	if (map_get(&cm->data, addr, &i))
+		return 0;
+	const char *s = intern(c, name);
+	if (!s ||
+	    !grow((void **)&cm->answers, &cm->cap_answers, cm->nanswers + 1,
+	          sizeof(*cm->answers)) ||
+	    !map_put(&cm->data, addr, (uint32_t)cm->nanswers))
+		return -1;
+	cm->answers[cm->nanswers++] = (struct data_answer){rc, s};
+	return 0;
+}
