@@ -169,6 +169,10 @@ function section_contended(t,    test, c, lo, a, cfgs, labels, goals) {
 		lo = goals[c] + 0
 		row("  " labels[c], a, rfig(), lo ? sprintf("goal >= %.2fx %s", lo, verdict(lo, 1e9)) : "")
 	}
+	# what showing each wait in progress (the WAITING record) costs
+	stat(test, "lcnw", "ns_per_pair"); a = fig("%.1f")
+	ratio(test, "lcnw", "lc1", "ns_per_pair")
+	row("  lc rate=1 waiting=0", a, "lc1/lcnw " rfig(), "(what waiting=1 costs)")
 }
 
 function section_perturbation(t,    test, a) {

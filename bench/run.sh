@@ -29,7 +29,8 @@
 #
 # Configurations: none (no preload), fwd (build/libfwd.so, the forwarding floor),
 # lc (LC_LIB, default settings), lc0 (holder=0,hold=0: no holder view, no hold
-# sampling), lc1 (rate=1,stacks=1), lc100 (rate=100).  Every
+# sampling), lc1 (rate=1,stacks=1), lc100 (rate=100), lcnw (lc1 with waiting=0:
+# no WAITING record written before a thread blocks).  Every
 # lockcontend run gets its own directory under a temporary one, as its working
 # directory and as the place of out=, and the whole tree is removed at exit.
 set -euo pipefail
@@ -95,6 +96,7 @@ bench_run() {
 	lc0) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=holder=0,hold=0,out=$dir/lc.dump") ;;
 	lc1) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=rate=1,stacks=1,out=$dir/lc.dump") ;;
 	lc100) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=rate=100,out=$dir/lc.dump") ;;
+	lcnw) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=rate=1,stacks=1,waiting=0,out=$dir/lc.dump") ;;
 	lcni) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=inits=0,out=$dir/lc.dump") ;;
 	*) die "unknown configuration $cfg" ;;
 	esac
@@ -149,7 +151,7 @@ bench_round() {
 	for ((rep = 1; rep <= CONT_REPEAT; rep++)); do
 		slot=$(((r - 1) * CONT_REPEAT + rep))
 		for t in 2 4; do
-			for c in none fwd lc1 lc100; do
+			for c in none fwd lc1 lc100 lcnw; do
 				bench_run "$slot" "lock$t" "$c" "$B/contended" lock "$t" "$CONT_PAIRS" "$CONT_CS" "$CONT_OUT"
 			done
 			for c in none fwd lc1; do

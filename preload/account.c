@@ -25,6 +25,11 @@
  *
  * Before, a jump between a settle's totals and its stash left the event
  * noted, and it was settled again: twice in the totals, once in a stack.
+ *
+ * The slot's series (series.h) changes with its totals, in the same work:
+ * series_add keeps what it changes in the log's series undo (one entry, or
+ * a copy of the whole record before it makes room), which log_undo puts
+ * back, so a jump leaves the series as exact as the totals.
  */
 #include "account.h"
 
@@ -72,7 +77,7 @@ static void log_begin(struct slot *sl, uint64_t *taken)
 		g->taken_old[1] = taken[1];
 	}
 	atomic_store(&g->lock_op.state, LOCKSTATE_OP_IDLE);
-	atomic_store(&g->series_set, 0);
+	series_undo_clear(&g->series);
 	lc_step();
 	atomic_store(&g->state, SLOT_LOG_UNDO);
 	lc_step();
@@ -90,6 +95,8 @@ static void log_undo(struct slot *sl)
 		g->taken[1] = g->taken_old[1];
 	}
 	atomic_store(&g->lock_op.state, LOCKSTATE_OP_IDLE);
+	if (sl->series)
+		series_undo(sl->series, sl->series_image, &g->series);
 }
 
 /* The work is whole: commit it, then make its add to a lock's LOCK_LOST. */
@@ -103,10 +110,6 @@ static void log_commit(struct slot *sl, const struct account_books *b)
 	lc_step();
 	if (b->locks)
 		lockstate_lost_run(b->locks, &g->lock_op, account_me(sl));
-	if (atomic_load(&g->series_set)) { /* set while UNDO: the work's series add */
-		series_add(sl->series, b->origin_ns, &g->series_ev);
-		atomic_store(&g->series_set, 0);
-	}
 	atomic_store(&g->state, SLOT_LOG_IDLE);
 	lc_step();
 }
@@ -117,30 +120,18 @@ static void log_commit(struct slot *sl, const struct account_books *b)
  * stack id, 0 if it has none), then its totals — in this order, so that a
  * writer stopped between the two leaves totals short of the series, which
  * a reader sees (series.h). */
-/* The event into the slot's series (series.h), inside the work (UNDO):
- * only set here, and added by the work's commit, like an add to a lock's
- * LOCK_LOST (the series is not in the log: a coarsening moves every entry,
- * so an add undone by a jump would stay, and be made again with the
- * redone event).  A jump inside series_add itself leaves that slot's
- * series off its totals: a reader then does not place it
- * (docs/series.md); it never shows a wrong one. */
-static void account_series(struct slot *sl, const struct account_event *e, uint64_t stack)
+static void account_total(struct slot *sl, const struct account_books *b,
+                          const struct account_event *e, uint64_t stack)
 {
-	struct slot_log *g = &sl->log;
-	if (!sl->series)
-		return;
-	g->series_ev = (struct series_event){.when_ns = e->when_ns,
-	                                     .lock = e->key.lock,
-	                                     .stack = stack,
-	                                     .count = e->count,
-	                                     .delay_ns = e->delay_ns,
-	                                     .view = e->key.view};
-	atomic_store(&g->series_set, 1);
-}
-
-/* What every event adds, wherever it goes next. */
-static void account_total(struct slot *sl, const struct account_event *e)
-{
+	if (sl->series) {
+		struct series_event ev = {.when_ns = e->when_ns,
+		                          .lock = e->key.lock,
+		                          .stack = stack,
+		                          .count = e->count,
+		                          .delay_ns = e->delay_ns,
+		                          .view = e->key.view};
+		series_add(sl->series, sl->series_image, b->origin_ns, &ev, &sl->log.series);
+	}
 	struct lc_rec_slot *p = sl->pub;
 	int view = e->key.view;
 	p->count[view] += e->count;
@@ -211,7 +202,7 @@ void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rn
 	int reason = account_lost_reason(sl, b->stacks);
 	uint64_t stack = reason >= 0 ? 0 : account_stack_id(sl);
 	log_begin(sl, NULL);
-	account_total(sl, &e);
+	account_total(sl, b, &e, stack);
 	if (reason >= 0) {
 		account_lost(sl, &e.key, reason, e.count, e.delay_ns);
 	} else {
@@ -228,7 +219,6 @@ void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rn
 			             LC_LOST_EVICTED, lc, ld);
 	}
 	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);
-	account_series(sl, &e, stack);
 	log_commit(sl, b);
 }
 
@@ -243,9 +233,8 @@ static void account_lost_ev(struct slot *sl, const struct account_books *b)
 	                          .uncharged_ns = g->ev_uncharged_ns,
 	                          .when_ns = g->ev_when_ns};
 	log_begin(sl, NULL);
-	account_total(sl, &e);
+	account_total(sl, b, &e, 0);
 	account_lost(sl, &e.key, g->ev_reason, e.count, e.delay_ns);
-	account_series(sl, &e, 0);
 	log_commit(sl, b);
 }
 
@@ -264,7 +253,7 @@ void account_lost_event(struct slot *sl, const struct account_books *b,
 }
 
 void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t count,
-                       uint64_t delay_ns, uint64_t when_ns, uint64_t taken[2])
+                       uint64_t delay_ns, uint64_t taken[2], uint64_t when_ns)
 {
 	if (count == taken[0] && delay_ns == taken[1])
 		return;
@@ -274,11 +263,10 @@ void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t 
 	                          .when_ns = when_ns};
 	e.uncharged_ns = e.delay_ns; /* never registered with its lock */
 	log_begin(sl, taken);
-	account_total(sl, &e);
+	account_total(sl, b, &e, 0);
 	account_lost(sl, &e.key, LC_LOST_REENTRANT, e.count, e.delay_ns);
 	taken[0] = count;
 	taken[1] = delay_ns;
-	account_series(sl, &e, 0);
 	log_commit(sl, b);
 }
 

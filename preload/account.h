@@ -28,7 +28,8 @@
  * Every event added to a slot's totals is added, in the same place
  * (account_total), to the slot's series: the interval it ended in, its
  * view, lock and stack id (series.h).  So the series adds up to the totals
- * exactly, per view, by construction.
+ * exactly, per view, by construction; the log undoes a series' change with
+ * the rest of the work's.
  *
  * Two shortcuts write the totals and lost at once: contention met inside
  * our own work (REENTRANT) and events of a thread with no slot of its own
@@ -119,9 +120,10 @@ void account_lost_event(struct slot *sl, const struct account_books *b,
 /* Contention inside our own work: count and delay_ns are the thread's
  * running sums (they only grow, a signal handler on the thread may add to
  * them at any time), taken what the books have taken of them: the rest
- * into totals and lost (REENTRANT) at once, and taken moves up. */
+ * into totals and lost (REENTRANT) at once, and taken moves up; in the
+ * series at when_ns, when the last of them ended. */
 void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t count,
-                       uint64_t delay_ns, uint64_t when_ns, uint64_t taken[2]);
+                       uint64_t delay_ns, uint64_t taken[2], uint64_t when_ns);
 
 /* The owner left the work above for good in the middle (a signal handler
  * jumped out of it, at any instruction: recorder_repair), inside the slot,

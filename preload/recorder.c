@@ -109,8 +109,8 @@ static void recorder_settle_reentrant(struct lc_tls *t, struct slot *sl)
 	 * none ended before the thread's previous event */
 	account_reentrant(
 	    sl, &core.books, atomic_load_explicit(&t->reent_count, memory_order_relaxed),
-	    atomic_load_explicit(&t->reent_delay, memory_order_relaxed),
-	    atomic_load_explicit(&t->reent_when, memory_order_relaxed), t->reent_taken);
+	    atomic_load_explicit(&t->reent_delay, memory_order_relaxed), t->reent_taken,
+	    atomic_load_explicit(&t->reent_when, memory_order_relaxed));
 }
 
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)

@@ -15,10 +15,17 @@
  * being added to the entry it joins, while it is still counted where it
  * was — `used` drops past the copies only at the end.  In between, some
  * event is counted twice, never lost, so the sums show it.
+ *
+ * The undo (account.c's log, for a signal handler's jump out of an add):
+ * an add that only adds to an entry or appends one keeps that entry and
+ * `used` first; one that must make room first copies the whole record into
+ * its image (a few KiB, word by word: only when the record is full).
  */
 #include "series.h"
 
 #include <stdbool.h>
+
+#include "step.h"
 
 #define SERIES_MAX_LEVEL 63 /* interval_ns << 63: every run is one interval */
 
@@ -43,8 +50,7 @@ struct lc_rec_series *series_record(struct pfile *f, const void *slot, const str
 {
 	if (!c->interval_ns || !c->nentries)
 		return NULL;
-	size_t bytes =
-	    sizeof(struct lc_rec_series) + (size_t)c->nentries * sizeof(struct lc_series_entry);
+	size_t bytes = series_bytes(c->nentries);
 	struct lc_rec_series *r =
 	    bytes <= LC_DUMP_MAX_RECORD ? pfile_record(f, (uint32_t)bytes) : NULL;
 	if (!r)
@@ -211,6 +217,62 @@ static void series_fold(struct lc_rec_series *r, uint32_t keep)
 	}
 }
 
+/* Word by word, never a call (as account.c's log: little stack may be
+ * left here). */
+static void series_copy_words(void *dst, const void *src, size_t n)
+{
+	uint64_t *d = dst;
+	const uint64_t *s = src;
+	for (size_t i = 0; i < n / sizeof(uint64_t); i++)
+		d[i] = s[i];
+}
+_Static_assert(sizeof(struct lc_rec_series) % 8 == 0 && sizeof(struct lc_series_entry) % 8 == 0,
+               "copied by words");
+
+/* Before an add changes entry `at` (an append: at == used) and `used`. */
+static void series_keep_entry(struct lc_rec_series *r, struct series_undo *u, uint32_t at)
+{
+	if (atomic_load_explicit(&u->state, memory_order_relaxed) != SERIES_UNDO_NONE)
+		return; /* the whole record is kept already */
+	const struct lc_series_entry *e = series_entry(r, at);
+	u->at = at;
+	u->used = r->used;
+	u->count = e->count;
+	u->delay_ns = e->delay_ns;
+	atomic_store_explicit(&u->state, SERIES_UNDO_ENTRY, memory_order_release);
+	lc_step();
+}
+
+/* Before an add makes room: the whole record into the image. */
+static void series_keep_whole(struct lc_rec_series *r, struct lc_rec_series *image,
+                              struct series_undo *u)
+{
+	if (!image || atomic_load_explicit(&u->state, memory_order_relaxed) != SERIES_UNDO_NONE)
+		return;
+	series_copy_words(image, r, series_bytes(r->used));
+	atomic_store_explicit(&u->state, SERIES_UNDO_WHOLE, memory_order_release);
+	lc_step();
+}
+
+void series_undo(struct lc_rec_series *r, const struct lc_rec_series *image, struct series_undo *u)
+{
+	switch (atomic_load_explicit(&u->state, memory_order_acquire)) {
+	case SERIES_UNDO_ENTRY: {
+		struct lc_series_entry *e = series_entry(r, u->at);
+		e->count = u->count;
+		e->delay_ns = u->delay_ns;
+		series_set_used(r, u->used);
+		break;
+	}
+	case SERIES_UNDO_WHOLE:
+		r->level = image->level;
+		series_copy_words(r + 1, image + 1, series_bytes(image->used) - sizeof(*r));
+		series_set_used(r, image->used);
+		break;
+	}
+	series_undo_clear(u);
+}
+
 /* Room for one entry: wider intervals, then folding (see series.h). */
 static void series_make_room(struct lc_rec_series *r, uint64_t idx0)
 {
@@ -222,7 +284,8 @@ static void series_make_room(struct lc_rec_series *r, uint64_t idx0)
 		series_fold(r, keep);
 }
 
-void series_add(struct lc_rec_series *r, uint64_t origin_ns, const struct series_event *ev)
+void series_add(struct lc_rec_series *r, struct lc_rec_series *image, uint64_t origin_ns,
+                const struct series_event *ev, struct series_undo *u)
 {
 	uint64_t idx0 = (ev->when_ns > origin_ns ? ev->when_ns - origin_ns : 0) / r->interval_ns;
 	for (;;) {
@@ -235,18 +298,23 @@ void series_add(struct lc_rec_series *r, uint64_t origin_ns, const struct series
 			                               .stack = ev->stack};
 			struct lc_series_entry *e = series_find(r, r->used, &like);
 			if (e) {
+				series_keep_entry(r, u, (uint32_t)(e - series_entry(r, 0)));
 				e->count += ev->count;
+				lc_step();
 				e->delay_ns += ev->delay_ns;
 				return;
 			}
 			if (r->used < r->nentries) {
+				series_keep_entry(r, u, r->used);
 				like.count = ev->count;
 				like.delay_ns = ev->delay_ns;
 				series_copy(series_entry(r, r->used), &like);
+				lc_step();
 				series_set_used(r, r->used + 1);
 				return;
 			}
 		}
+		series_keep_whole(r, image, u);
 		series_make_room(r, idx0);
 	}
 }

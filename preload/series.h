@@ -19,7 +19,10 @@
  *
  * Rules.  One writer at a time: the slot's owner inside its BUSY state, or
  * the dumper once it closed the slot (slots.h); a slot reused by a later
- * thread goes on with the same series.  No lock, no allocation, no system
+ * thread goes on with the same series.  A signal handler may jump out of
+ * an add at any instruction: what it changes is kept in a series_undo
+ * first (account.c's log), so the owner can put it back (series_undo)
+ * with the rest of the books.  No lock, no allocation, no system
  * call: stores into the file's mapping only.  A reader in another process
  * may read the record while it changes, or after its writer died between
  * two stores: every change is made so that a state caught between two
@@ -33,6 +36,8 @@
 #ifndef LOCKCONTEND_SERIES_H
 #define LOCKCONTEND_SERIES_H
 
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lockcontend/dumpfmt.h"
@@ -63,13 +68,41 @@ struct series_event {
 	uint8_t view;
 };
 
+/* What one series_add changed, for its undo (account.c keeps it in the
+ * slot's log): NONE, nothing yet; ENTRY, entry `at` held count and
+ * delay_ns and the record `used` entries; WHOLE, the record was as its
+ * image (a private copy, made before it made room) holds it. */
+enum { SERIES_UNDO_NONE, SERIES_UNDO_ENTRY, SERIES_UNDO_WHOLE };
+struct series_undo {
+	_Atomic uint32_t state;
+	uint32_t at, used;
+	uint64_t count, delay_ns;
+};
+
+/* Room for a copy of a series of n entries (series_add's image). */
+static inline size_t series_bytes(uint32_t nentries)
+{
+	return sizeof(struct lc_rec_series) + (size_t)nentries * sizeof(struct lc_series_entry);
+}
+
 /* A new SERIES record for the SLOT record whose payload is `slot`, in f;
  * NULL if the file has no room (the slot's events are then in no series,
  * and a reader says so). */
 struct lc_rec_series *series_record(struct pfile *f, const void *slot, const struct series_conf *c);
 
 /* Add one event, ended at ev->when_ns, to the interval it falls in after
- * origin_ns (the profile's start).  The slot's writer only. */
-void series_add(struct lc_rec_series *r, uint64_t origin_ns, const struct series_event *ev);
+ * origin_ns (the profile's start); what it changes into u first (u's state
+ * NONE when it begins), a copy of the whole record into image (series_bytes
+ * of room; NULL: none) before it makes room.  The slot's writer only. */
+void series_add(struct lc_rec_series *r, struct lc_rec_series *image, uint64_t origin_ns,
+                const struct series_event *ev, struct series_undo *u);
+
+/* Put back what the add that kept u changed, and clear u. */
+void series_undo(struct lc_rec_series *r, const struct lc_rec_series *image, struct series_undo *u);
+
+static inline void series_undo_clear(struct series_undo *u)
+{
+	atomic_store_explicit(&u->state, SERIES_UNDO_NONE, memory_order_relaxed);
+}
 
 #endif

@@ -19,6 +19,10 @@ static bool slot_record(struct slots *s, struct slot *sl)
 		return false;
 	pfile_publish(r, LC_REC_SLOT);
 	sl->series = series_record(s->file, r, &s->series);
+	/* private room for the undo of a change that makes room (series.h);
+	 * the arena full: no undo for that, the series is kept all the same */
+	sl->series_image =
+	    sl->series ? arena_alloc(s->arena, series_bytes(s->series.nentries)) : NULL;
 	sl->pub = r;
 	return true;
 }
@@ -27,6 +31,7 @@ int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslot
                uint32_t frames, const struct series_conf *series)
 {
 	s->file = f;
+	s->arena = a;
 	s->waiting = waiting;
 	s->frames = frames;
 	s->series = series ? *series : (struct series_conf){0};

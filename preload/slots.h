@@ -61,11 +61,11 @@ struct slot_log {
 	_Atomic uint8_t redo; /* ev is the books' until its work is SHARED */
 	int8_t ev_reason;
 	struct event_key ev_key;
-	uint64_t ev_count, ev_delay_ns, ev_uncharged_ns, ev_when_ns;
+	uint64_t ev_count, ev_delay_ns, ev_uncharged_ns;
+	uint64_t ev_when_ns;
 	struct lockstate_op lock_op;
 	struct stacktab_op tab_op;
-	struct series_event series_ev; /* the work's add to the slot's series, */
-	_Atomic uint8_t series_set;    /* made by its commit (account_series) */
+	struct series_undo series; /* what the work changed of the series */
 };
 
 /* SLOT_BUSY: a tag for callers with no other (tests); a thread's own tags
@@ -86,8 +86,10 @@ struct slot {
 	struct lc_rec_waiting *waiting; /* its thread's wait in progress (waiting.h),
 	                                 * written by that thread alone; NULL: no room */
 	/* The same events over time (series.h); NULL: series=0, or the
-	 * file had no room for it. */
+	 * file had no room for it.  series_image: private room for a copy
+	 * of it, the undo of a change that makes room (NULL: none). */
 	struct lc_rec_series *series;
+	struct lc_rec_series *series_image;
 	/* The last measured event, not yet settled into the stash; its frames
 	 * are in the stash's spare buffer.  Written by the owner outside the
 	 * slot (after a wait) only while raw_valid is 0, then published;
@@ -114,6 +116,7 @@ struct slots {
 	_Atomic uint32_t hint; /* where the next search starts */
 	_Atomic uint64_t threads_seen;
 	struct series_conf series; /* each slot's series is made so */
+	struct arena *arena;       /* where the series' undo images are */
 };
 
 /* The overflow slot's record is made at once: -1 if there is no room.

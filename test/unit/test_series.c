@@ -101,10 +101,14 @@ static struct series_event event_one(const struct run *r, uint64_t i)
 	return e;
 }
 
-/* What account_total does: the series, then the slot's totals. */
+/* What account_total does: the series (its undo kept, as the slot's log
+ * keeps it), then the slot's totals. */
+static struct series_undo undo;
+
 static void add(struct lc_rec_slot *p, struct lc_rec_series *r, const struct series_event *e)
 {
-	series_add(r, ORIGIN, e);
+	series_undo_clear(&undo);
+	series_add(r, NULL, ORIGIN, e, &undo);
 	p->count[e->view] += e->count;
 	p->delay_ns[e->view] += e->delay_ns;
 }
@@ -302,7 +306,8 @@ Test(series, a_series_that_does_not_add_up_is_not_placed)
 	open_file(32);
 	struct series_event e = {.when_ns = ORIGIN, .lock = 0x1000, .count = 1, .delay_ns = 9};
 	add(slot, rec, &e);
-	series_add(rec, ORIGIN, &e); /* the totals never hear of it */
+	series_undo_clear(&undo);
+	series_add(rec, NULL, ORIGIN, &e, &undo); /* the totals never hear of it */
 	struct dump d;
 	read_file(&d);
 	cr_assert_eq(d.series[0].state, DUMP_SERIES_UNEQUAL);
@@ -348,6 +353,40 @@ Test(series, a_series_without_its_slot_or_with_a_wrong_size)
 	rec->used = 33;
 	cr_assert_eq(dump_parse((const uint8_t *)file.base, pfile_used(&file), &d, err, sizeof(err)),
 	             -1);
+}
+
+/* The undo of an add (a signal handler jumped out of it: account.c's
+ * log): an add to an entry, an append, and one that made room (the whole
+ * record back from its image) each leave the record as it was. */
+Test(series, an_add_is_undone_whole)
+{
+	open_file(8);
+	static struct {
+		struct lc_rec_series r;
+		struct lc_series_entry e[8];
+	} before, image;
+	struct run r = {.seed = 11, .nlocks = 2, .per = 1};
+	int kinds[3] = {0};
+	for (uint64_t i = 0; i < 400; i++) {
+		struct series_event e = event_of(&r, i);
+		memcpy(&before, rec, series_bytes(8));
+		series_undo_clear(&undo);
+		series_add(rec, &image.r, ORIGIN, &e, &undo);
+		uint32_t kind = atomic_load(&undo.state);
+		cr_assert(kind != SERIES_UNDO_NONE, "an add keeps its undo");
+		kinds[kind == SERIES_UNDO_WHOLE ? 2 : undo.at < before.r.used ? 0 : 1]++;
+		if (i % 3)
+			continue; /* kept: the record goes on */
+		series_undo(rec, &image.r, &undo);
+		cr_assert_eq(atomic_load(&undo.state), SERIES_UNDO_NONE);
+		cr_assert(memcmp(&before, rec, series_bytes(before.r.used)) == 0,
+		          "event %lu: the record is not as it was (%s)", (unsigned long)i,
+		          kind == SERIES_UNDO_WHOLE ? "whole" : "entry");
+		series_undo_clear(&undo);
+		series_add(rec, &image.r, ORIGIN, &e, &undo); /* done again, as the recorder does */
+	}
+	cr_assert(kinds[0] && kinds[1] && kinds[2], "adds %d, appends %d, room made %d", kinds[0],
+	          kinds[1], kinds[2]);
 }
 
 /* ---- a writer killed anywhere, a reader racing a writer -------------- */
