@@ -39,7 +39,7 @@ READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpstat
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
                          resolve.o symcache.o locknames.o viewkind.o report.o report_names.o report_text.o \
                          report_locks.o report_waiting.o report_series.o report_folded.o \
-                         report_pprof.o)
+                         report_pprof.o strset.o)
 
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
 INTEG_TESTS  := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,$(wildcard test/integration/test_*.c))

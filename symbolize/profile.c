@@ -30,6 +30,7 @@
 #include "lockcontend/dumpfmt.h"
 #include "locknames.h"
 #include "resolve.h"
+#include "strset.h"
 #include "viewkind.h"
 
 /* ---- small hash tables ---------------------------------------------------- */
@@ -113,19 +114,10 @@ static void map64_free(struct map64 *m)
 	free(m->vals);
 }
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 /* Builder state beside the profile being built. */
 struct builder {
 	struct profile *p;
-	char **strs; /* interned strings, open addressing */
-	size_t strs_cap, nstrs;
+	struct strset strs; /* interned strings: the profile's once built */
 	struct map64 funcs; /* hash(name,sys,file) -> function, chained by probe */
 	struct map64 locs;  /* (mapping, address) -> location */
 	struct map64 locks; /* interned name pointer -> lock table index */
@@ -150,34 +142,7 @@ static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
 
 static const char *intern(struct builder *b, const char *s)
 {
-	if (!s)
-		s = "";
-	if ((b->nstrs + 1) * 2 > b->strs_cap) {
-		size_t ncap = b->strs_cap ? b->strs_cap * 2 : 1024;
-		char **n = calloc(ncap, sizeof(*n));
-		if (!n)
-			return NULL;
-		for (size_t i = 0; i < b->strs_cap; i++) {
-			if (!b->strs[i])
-				continue;
-			size_t j = hash_str(b->strs[i]) & (ncap - 1);
-			while (n[j])
-				j = (j + 1) & (ncap - 1);
-			n[j] = b->strs[i];
-		}
-		free(b->strs);
-		b->strs = n;
-		b->strs_cap = ncap;
-	}
-	size_t j = hash_str(s) & (b->strs_cap - 1);
-	while (b->strs[j] && strcmp(b->strs[j], s) != 0)
-		j = (j + 1) & (b->strs_cap - 1);
-	if (!b->strs[j]) {
-		if (!(b->strs[j] = strdup(s)))
-			return NULL;
-		b->nstrs++;
-	}
-	return b->strs[j];
+	return strset_intern(&b->strs, s);
 }
 
 static int64_t add_function(struct builder *b, const struct resolve_frame *f)
@@ -731,8 +696,8 @@ int profile_build_window(struct profile *p, const struct dump *dumps, size_t ndu
 	if (rc == 0 && w)
 		rc = profile_window_apply(p, dumps, w);
 	/* The interned strings now belong to the profile (profile_free). */
-	p->strings = b.strs;
-	p->nstrings_cap = b.strs_cap;
+	p->strings = b.strs.slot;
+	p->nstrings_cap = b.strs.cap;
 	map64_free(&b.funcs);
 	map64_free(&b.locs);
 	map64_free(&b.locks);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "resolve.h"
+#include "strset.h"
 
 struct map { /* uint64 key -> uint32 index, open addressing; 0 = empty */
 	uint64_t *keys;
@@ -45,8 +46,7 @@ struct cmod {
 struct symcache {
 	struct cmod **mods;
 	size_t nmods, cap_mods;
-	char **strs; /* interned, open addressing */
-	size_t nstrs, cap_strs;
+	struct strset strs; /* interned */
 };
 
 /* ---- tables ----------------------------------------------------------------- */
@@ -129,47 +129,9 @@ static bool grow(void **arr, size_t *cap, size_t want, size_t elem)
 	return true;
 }
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static bool intern_grow(struct symcache *c)
-{
-	size_t ncap = c->cap_strs ? 2 * c->cap_strs : 1024;
-	char **n = calloc(ncap, sizeof(*n));
-	if (!n)
-		return false;
-	for (size_t i = 0; i < c->cap_strs; i++) {
-		if (!c->strs[i])
-			continue;
-		size_t j = hash_str(c->strs[i]) & (ncap - 1);
-		while (n[j])
-			j = (j + 1) & (ncap - 1);
-		n[j] = c->strs[i];
-	}
-	free(c->strs);
-	c->strs = n;
-	c->cap_strs = ncap;
-	return true;
-}
-
 static const char *intern(struct symcache *c, const char *s)
 {
-	if ((c->nstrs + 1) * 2 > c->cap_strs && !intern_grow(c))
-		return NULL;
-	size_t j = hash_str(s) & (c->cap_strs - 1);
-	while (c->strs[j] && strcmp(c->strs[j], s) != 0)
-		j = (j + 1) & (c->cap_strs - 1);
-	if (!c->strs[j]) {
-		if (!(c->strs[j] = strdup(s)))
-			return NULL;
-		c->nstrs++;
-	}
-	return c->strs[j];
+	return strset_intern(&c->strs, s);
 }
 
 /* ---- modules ------------------------------------------------------------------ */
@@ -199,9 +161,7 @@ void symcache_free(struct symcache *c)
 		return;
 	for (size_t i = 0; i < c->nmods; i++)
 		cmod_free(c->mods[i]);
-	for (size_t i = 0; i < c->cap_strs; i++)
-		free(c->strs[i]);
-	free(c->strs);
+	strset_free(&c->strs);
 	free(c->mods);
 	free(c);
 }
