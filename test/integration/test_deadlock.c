@@ -224,3 +224,26 @@ Test(deadlock, waiting_off_shows_nothing)
 	cr_expect(!strstr(r.out, "Waiting in pid"), "%s", r.out);
 	harness_result_free(&r);
 }
+
+/* A snapshot (signal=USR2) taken while the threads hang is a complete copy
+ * whose report names the deadlock, its waits measured to the snapshot. */
+Test(deadlock, a_snapshot_names_the_deadlock)
+{
+	struct hang h;
+	struct run_result r;
+	char snap[PATH_MAX + 16];
+	hang_start(&h, "abba2", "signal=USR2");
+	report_until(&h, NULL, "\nDEADLOCK in pid ", &r);
+	harness_result_free(&r);
+	snprintf(snap, sizeof(snap), "%s.snap1", h.dump);
+	kill(h.child.pid, SIGUSR2);
+	cr_assert(harness_wait_file(snap, 30), "no snapshot %s", snap);
+	/* the copy is renamed into place whole */
+	const char *args[] = {snap, NULL};
+	harness_symbolize(args, &r);
+	expect_deadlock(&r, "abba2", 2);
+	expect_has(r.out, "a snapshot taken while it ran");
+	expect_has(r.out, " at the snapshot: 2 threads");
+	harness_result_free(&r);
+	hang_kill(&h);
+}
