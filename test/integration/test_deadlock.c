@@ -41,7 +41,12 @@ static void hang_start(struct hang *h, const char *mode, const char *cfg)
 	const char *argv[] = {harness_fixture("deadlock"), mode, NULL};
 	const char *envv[] = {env, NULL};
 	harness_start(argv, envv, h->dir, true, 90, &h->child);
-	cr_assert(harness_wait_line(&h->child, "ready"), "deadlock %s never got ready", mode);
+	if (!harness_wait_line(&h->child, "ready")) {
+		struct run_result r;
+		kill(h->child.pid, SIGKILL); /* a hung program is not left behind */
+		harness_finish(&h->child, &r);
+		cr_assert_fail("deadlock %s never got ready:\n%s%s", mode, r.out, r.err);
+	}
 	harness_one_file(h->dir, "dl.*.raw", h->dump);
 }
 
@@ -54,7 +59,7 @@ static void report(const struct hang *h, const char *extra, struct run_result *r
 
 /* Read the live profile until its report says `says` (10 ms apart, up to
  * 60 s: the threads block when the machine lets them). */
-static void report_until(const struct hang *h, const char *extra, const char *says,
+static void report_until(struct hang *h, const char *extra, const char *says,
                          struct run_result *r)
 {
 	for (int i = 0; i < 6000; i++) {
@@ -66,6 +71,9 @@ static void report_until(const struct hang *h, const char *extra, const char *sa
 		nanosleep(&ts, NULL);
 	}
 	report(h, extra, r);
+	struct run_result end;
+	kill(h->child.pid, SIGKILL); /* a hung program is not left behind */
+	harness_finish(&h->child, &end);
 	cr_assert_fail("the live report never said '%s':\n%s%s", says, r->out, r->err);
 }
 
