@@ -142,10 +142,10 @@ $(BUILD)/test/fixtures/%: test/fixtures/%.cpp $(FIXTURE_HEADERS) | $(BUILD)/test
 	  -o $@ $< -pthread
 
 unit: all $(UNIT_TESTS)
-	@fail=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t --jobs 1 || fail=1; done; exit $$fail
+	@test/run-suite $(BUILD)/test/logs/unit $(UNIT_TESTS)
 
 integration: all $(INTEG_TESTS) $(FIXTURES)
-	@fail=0; for t in $(INTEG_TESTS); do echo "== $$t"; $$t --jobs 1 || fail=1; done; exit $$fail
+	@test/run-suite $(BUILD)/test/logs/integration $(INTEG_TESTS)
 
 # Each part in turn, with the time it took; the first that fails ends it.
 CHECK_PARTS := unit integration fuzz sanitize
@@ -306,9 +306,8 @@ sanitize: sanitize-asan sanitize-tsan
 sanitize-asan: all $(INTEG_TESTS) $(FIXTURES) $(ASAN_DIR)/liblockcontend.so \
                $(ASAN_DIR)/lockcontend-symbolize $(ASAN_DIR)/lockcontend-top
 	@rm -rf $(ASAN_DIR)/reports && mkdir -p $(ASAN_DIR)/reports
-	@fail=0; for t in $(INTEG_TESTS); do echo "== $$t (ASan, UBSan)"; \
-	  $(ASAN_ENV) $$t --jobs 1 --filter '$(ASAN_FILTER)' || fail=1; \
-	  done; \
+	@echo "== the integration tests again, under ASan and UBSan"
+	@fail=0; $(ASAN_ENV) test/run-suite $(ASAN_DIR)/logs $(INTEG_TESTS) -- --filter '$(ASAN_FILTER)' || fail=1; \
 	  $(call san_reports,$(ASAN_DIR)/reports); exit $$fail
 
 sanitize-tsan: all $(BUILD)/test/integration/test_stress $(TSAN_DIR)/liblockcontend.so \
