@@ -39,7 +39,7 @@ READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpstat
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
                          resolve.o symcache.o locknames.o viewkind.o report.o report_names.o report_text.o \
                          report_locks.o report_waiting.o report_series.o report_folded.o \
-                         report_pprof.o strset.o)
+                         report_pprof.o strset.o duration.o grow.o map64.o)
 
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
 INTEG_TESTS  := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,$(wildcard test/integration/test_*.c))
@@ -79,7 +79,7 @@ $(BUILD)/lockcontend-rawdump: $(BUILD)/symbolize/rawdump.o $(READER_OBJS)
 
 # openguard.o defines open() for libdw and libelf (symbolize/openguard.c):
 # exported, so that the dynamic linker binds their calls to it.
-SYMBOLIZE_OBJS := $(addprefix $(BUILD)/symbolize/,main.o output.o openguard.o duration.o) \
+SYMBOLIZE_OBJS := $(addprefix $(BUILD)/symbolize/,main.o output.o openguard.o) \
                   $(SYMBOLIZE_TEST_OBJS) $(READER_OBJS)
 SYMBOLIZE_LIBS := -Wl,--export-dynamic-symbol=open,--export-dynamic-symbol=open64 \
                   -ldw -lelf -lz -lstdc++

@@ -26,7 +26,7 @@ int duration_parse(const char *s, uint64_t *ns)
 		double t = v * units[i].ns;
 		if (t >= 1.8e19)
 			return -1;
-		*ns = (uint64_t)t;
+		*ns = (uint64_t)(t + 0.5); /* 0.3s is 299999999.99999994 ns in a double */
 		return 0;
 	}
 	return -1;

@@ -150,8 +150,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'F':
 		case 'T':
-			if (!timeline_parse_time(optarg,
-			                         c == 'F' ? &o->window.from_ns : &o->window.to_ns))
+			if (duration_parse(optarg,
+			                   c == 'F' ? &o->window.from_ns : &o->window.to_ns) != 0)
 				return fail_usage("bad time for --from or --to (90s, 1.5m, 250ms)",
 				                  optarg);
 			o->windowed = true;

@@ -27,92 +27,13 @@
 #include <string.h>
 
 #include "dumpread.h"
+#include "grow.h"
 #include "lockcontend/dumpfmt.h"
 #include "locknames.h"
+#include "map64.h"
 #include "resolve.h"
 #include "strset.h"
 #include "viewkind.h"
-
-/* ---- small hash tables ---------------------------------------------------- */
-
-struct map64 { /* uint64 key -> uint32 value, open addressing */
-	uint64_t *keys;
-	uint32_t *vals; /* value + 1; 0 = empty */
-	size_t cap, n;
-};
-
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
-}
-
-static bool map64_grow(struct map64 *m)
-{
-	struct map64 g = {.cap = m->cap ? m->cap * 2 : 1024};
-	g.keys = calloc(g.cap, sizeof(*g.keys));
-	g.vals = calloc(g.cap, sizeof(*g.vals));
-	if (!g.keys || !g.vals) {
-		free(g.keys);
-		free(g.vals);
-		return false;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->vals[i])
-			continue;
-		size_t j = mix64(m->keys[i]) & (g.cap - 1);
-		while (g.vals[j])
-			j = (j + 1) & (g.cap - 1);
-		g.keys[j] = m->keys[i];
-		g.vals[j] = m->vals[i];
-	}
-	g.n = m->n;
-	free(m->keys);
-	free(m->vals);
-	*m = g;
-	return true;
-}
-
-/* Slot for key: *found tells whether it holds a value. */
-static size_t map64_slot(const struct map64 *m, uint64_t key, bool *found)
-{
-	size_t j = mix64(key) & (m->cap - 1);
-	while (m->vals[j] && m->keys[j] != key)
-		j = (j + 1) & (m->cap - 1);
-	*found = m->vals[j] != 0;
-	return j;
-}
-
-static bool map64_get(const struct map64 *m, uint64_t key, uint32_t *val)
-{
-	bool found = false;
-	if (!m->cap)
-		return false;
-	size_t j = map64_slot(m, key, &found);
-	if (found)
-		*val = m->vals[j] - 1;
-	return found;
-}
-
-static bool map64_put(struct map64 *m, uint64_t key, uint32_t val)
-{
-	if ((m->n + 1) * 2 > m->cap && !map64_grow(m))
-		return false;
-	bool found;
-	size_t j = map64_slot(m, key, &found);
-	m->keys[j] = key;
-	m->vals[j] = val + 1;
-	m->n += !found;
-	return true;
-}
-
-static void map64_free(struct map64 *m)
-{
-	free(m->keys);
-	free(m->vals);
-}
 
 /* Builder state beside the profile being built. */
 struct builder {
@@ -127,17 +48,10 @@ struct builder {
 	bool window;           /* cut to a window (profile_window.c) */
 };
 
+/* Room for element n (the next one) in a table of the profile. */
 static bool grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
-	if (n < *cap)
-		return true;
-	size_t ncap = *cap ? *cap * 2 : 64;
-	void *a = realloc(*arr, ncap * elem);
-	if (!a)
-		return false;
-	*arr = a;
-	*cap = ncap;
-	return true;
+	return grow_to(arr, cap, n + 1, elem);
 }
 
 static const char *intern(struct builder *b, const char *s)
@@ -151,7 +65,8 @@ static int64_t add_function(struct builder *b, const struct resolve_frame *f)
 	const char *file = intern(b, f->file);
 	if (!name || !sys || !file)
 		return -1;
-	uint64_t key = mix64((uintptr_t)name ^ mix64((uintptr_t)sys ^ mix64((uintptr_t)file)));
+	uint64_t key =
+	    map64_mix((uintptr_t)name ^ map64_mix((uintptr_t)sys ^ map64_mix((uintptr_t)file)));
 	struct profile *p = b->p;
 	uint32_t idx;
 	for (;; key++) { /* a 64-bit key collision probes on */

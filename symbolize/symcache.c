@@ -12,14 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
+#include "map64.h"
 #include "resolve.h"
 #include "strset.h"
-
-struct map { /* uint64 key -> uint32 index, open addressing; 0 = empty */
-	uint64_t *keys;
-	uint32_t *vals; /* index + 1 */
-	size_t cap, n;
-};
 
 struct pc_run {
 	uint32_t first; /* into frames */
@@ -34,7 +30,7 @@ struct data_answer {
 struct cmod {
 	struct symcache_module pub; /* first: a symcache_module is a cmod */
 	struct dump_module id;      /* path and segments owned */
-	struct map pcs, data;
+	struct map64 pcs, data;
 	struct pc_run *runs;
 	size_t nruns, cap_runs;
 	struct resolve_frame *frames;
@@ -48,86 +44,6 @@ struct symcache {
 	size_t nmods, cap_mods;
 	struct strset strs; /* interned */
 };
-
-/* ---- tables ----------------------------------------------------------------- */
-
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
-}
-
-static size_t map_slot(const struct map *m, uint64_t key)
-{
-	size_t j = mix(key) & (m->cap - 1);
-	while (m->vals[j] && m->keys[j] != key)
-		j = (j + 1) & (m->cap - 1);
-	return j;
-}
-
-static bool map_get(const struct map *m, uint64_t key, uint32_t *val)
-{
-	if (!m->cap)
-		return false;
-	size_t j = map_slot(m, key);
-	if (!m->vals[j])
-		return false;
-	*val = m->vals[j] - 1;
-	return true;
-}
-
-static bool map_grow(struct map *m)
-{
-	struct map g = {.cap = m->cap ? 2 * m->cap : 256};
-	g.keys = calloc(g.cap, sizeof(*g.keys));
-	g.vals = calloc(g.cap, sizeof(*g.vals));
-	if (!g.keys || !g.vals) {
-		free(g.keys);
-		free(g.vals);
-		return false;
-	}
-	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->vals[i])
-			continue;
-		size_t j = map_slot(&g, m->keys[i]);
-		g.keys[j] = m->keys[i];
-		g.vals[j] = m->vals[i];
-	}
-	g.n = m->n;
-	free(m->keys);
-	free(m->vals);
-	*m = g;
-	return true;
-}
-
-/* key must not be in m yet. */
-static bool map_put(struct map *m, uint64_t key, uint32_t val)
-{
-	if ((m->n + 1) * 2 > m->cap && !map_grow(m))
-		return false;
-	size_t j = map_slot(m, key);
-	m->keys[j] = key;
-	m->vals[j] = val + 1;
-	m->n++;
-	return true;
-}
-
-static bool grow(void **arr, size_t *cap, size_t want, size_t elem)
-{
-	if (want <= *cap)
-		return true;
-	size_t ncap = *cap ? *cap : 64;
-	while (ncap < want)
-		ncap *= 2;
-	void *a = realloc(*arr, ncap * elem);
-	if (!a)
-		return false;
-	*arr = a;
-	*cap = ncap;
-	return true;
-}
 
 static const char *intern(struct symcache *c, const char *s)
 {
@@ -145,10 +61,8 @@ static void cmod_free(struct cmod *m)
 {
 	free(m->id.path);
 	free(m->id.segments);
-	free(m->pcs.keys);
-	free(m->pcs.vals);
-	free(m->data.keys);
-	free(m->data.vals);
+	map64_free(&m->pcs);
+	map64_free(&m->data);
 	free(m->runs);
 	free(m->frames);
 	free(m->answers);
@@ -199,7 +113,7 @@ struct symcache_module *symcache_module(struct symcache *c, const struct dump_mo
 		if (same_module(&c->mods[i]->id, m))
 			return &c->mods[i]->pub;
 	struct cmod *cm = NULL;
-	if (!grow((void **)&c->mods, &c->cap_mods, c->nmods + 1, sizeof(*c->mods)) ||
+	if (!grow_to((void **)&c->mods, &c->cap_mods, c->nmods + 1, sizeof(*c->mods)) ||
 	    !(cm = cmod_new(m)))
 		return NULL;
 	c->mods[c->nmods++] = cm;
@@ -213,7 +127,7 @@ int symcache_frames(const struct symcache_module *m, uint64_t pc,
 {
 	const struct cmod *cm = (const struct cmod *)m;
 	uint32_t i;
-	if (!map_get(&cm->pcs, pc, &i))
+	if (!map64_get(&cm->pcs, pc, &i))
 		return -1;
 	*frames = cm->frames + cm->runs[i].first;
 	return cm->runs[i].n;
@@ -224,11 +138,11 @@ int symcache_put_frames(struct symcache *c, struct symcache_module *m, uint64_t 
 {
 	struct cmod *cm = (struct cmod *)m;
 	uint32_t i;
-	if (map_get(&cm->pcs, pc, &i))
+	if (map64_get(&cm->pcs, pc, &i))
 		return 0;
-	if (!grow((void **)&cm->frames, &cm->cap_frames, cm->nframes + (size_t)n,
-	          sizeof(*cm->frames)) ||
-	    !grow((void **)&cm->runs, &cm->cap_runs, cm->nruns + 1, sizeof(*cm->runs)))
+	if (!grow_to((void **)&cm->frames, &cm->cap_frames, cm->nframes + (size_t)n,
+	             sizeof(*cm->frames)) ||
+	    !grow_to((void **)&cm->runs, &cm->cap_runs, cm->nruns + 1, sizeof(*cm->runs)))
 		return -1;
 	struct resolve_frame *f = cm->frames + cm->nframes;
 	for (int k = 0; k < n; k++) {
@@ -238,7 +152,7 @@ int symcache_put_frames(struct symcache *c, struct symcache_module *m, uint64_t 
 		if (!f[k].function || !f[k].system_name || !f[k].file)
 			return -1;
 	}
-	if (!map_put(&cm->pcs, pc, (uint32_t)cm->nruns))
+	if (!map64_put(&cm->pcs, pc, (uint32_t)cm->nruns))
 		return -1;
 	cm->runs[cm->nruns++] = (struct pc_run){(uint32_t)cm->nframes, n};
 	cm->nframes += (size_t)n;
@@ -249,7 +163,7 @@ bool symcache_data(const struct symcache_module *m, uint64_t addr, int *rc, cons
 {
 	const struct cmod *cm = (const struct cmod *)m;
 	uint32_t i;
-	if (!map_get(&cm->data, addr, &i))
+	if (!map64_get(&cm->data, addr, &i))
 		return false;
 	*rc = cm->answers[i].rc;
 	*name = cm->answers[i].name;
@@ -261,13 +175,13 @@ int symcache_put_data(struct symcache *c, struct symcache_module *m, uint64_t ad
 {
 	struct cmod *cm = (struct cmod *)m;
 	uint32_t i;
-	if (map_get(&cm->data, addr, &i))
+	if (map64_get(&cm->data, addr, &i))
 		return 0;
 	const char *s = intern(c, name);
 	if (!s ||
-	    !grow((void **)&cm->answers, &cm->cap_answers, cm->nanswers + 1,
-	          sizeof(*cm->answers)) ||
-	    !map_put(&cm->data, addr, (uint32_t)cm->nanswers))
+	    !grow_to((void **)&cm->answers, &cm->cap_answers, cm->nanswers + 1,
+	             sizeof(*cm->answers)) ||
+	    !map64_put(&cm->data, addr, (uint32_t)cm->nanswers))
 		return -1;
 	cm->answers[cm->nanswers++] = (struct data_answer){rc, s};
 	return 0;

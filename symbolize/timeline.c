@@ -175,25 +175,3 @@ struct timeline_sum *timeline_sum_find(struct timeline_sum *s, size_t n, uint8_t
 	struct timeline_sum key = {.lock = lock, .stack = stack, .view = view};
 	return bsearch(&key, s, n, sizeof(*s), cmp_sum);
 }
-
-bool timeline_parse_time(const char *s, uint64_t *ns)
-{
-	static const struct {
-		const char *unit;
-		double ns;
-	} units[] = {{"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {"", 1e9}};
-	char *end;
-	double v = strtod(s, &end);
-	if (end == s || !(v >= 0) || v > 1e12)
-		return false;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].unit) != 0)
-			continue;
-		double x = v * units[i].ns;
-		if (x >= 9.2e18)
-			return false;
-		*ns = (uint64_t)(x + 0.5);
-		return true;
-	}
-	return false;
-}

@@ -71,8 +71,4 @@ int timeline_sums(const struct dump *d, uint64_t from, uint64_t to, struct timel
 struct timeline_sum *timeline_sum_find(struct timeline_sum *s, size_t n, uint8_t view,
                                        uint64_t lock, uint64_t stack);
 
-/* A time on the command line: a number with ms, s, m or h ("90s",
- * "1.5m", "250ms"; a bare number is seconds), into ns.  False if not. */
-bool timeline_parse_time(const char *s, uint64_t *ns);
-
 #endif

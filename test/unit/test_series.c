@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "dumpread.h"
+#include "duration.h"
 #include "pfiletest.h"
 #include "series.h"
 #include "stash.h"
@@ -541,15 +542,19 @@ Test(timeline, the_grid_and_windows_never_split_an_entry)
 	free(sum);
 }
 
-Test(timeline, times_on_the_command_line)
+/* --from, --to, --stuck and top's --interval: one parser (duration.h). */
+Test(duration, times_on_the_command_line)
 {
 	uint64_t ns;
-	cr_assert(timeline_parse_time("90s", &ns) && ns == 90000000000ull);
-	cr_assert(timeline_parse_time("1.5m", &ns) && ns == 90000000000ull);
-	cr_assert(timeline_parse_time("250ms", &ns) && ns == 250000000ull);
-	cr_assert(timeline_parse_time("2", &ns) && ns == 2000000000ull);
-	cr_assert(timeline_parse_time("1h", &ns) && ns == 3600000000000ull);
-	const char *bad[] = {"", "s", "-1s", "1 s", "1sec", "nan", "1e30s", "10us"};
+	cr_assert(duration_parse("90s", &ns) == 0 && ns == 90000000000ull);
+	cr_assert(duration_parse("1.5m", &ns) == 0 && ns == 90000000000ull);
+	cr_assert(duration_parse("250ms", &ns) == 0 && ns == 250000000ull);
+	cr_assert(duration_parse("0.3s", &ns) == 0 && ns == 300000000ull, "%llu",
+	          (unsigned long long)ns);
+	cr_assert(duration_parse("2", &ns) == 0 && ns == 2000000000ull);
+	cr_assert(duration_parse("10us", &ns) == 0 && ns == 10000ull);
+	cr_assert(duration_parse("1h", &ns) == 0 && ns == 3600000000000ull);
+	const char *bad[] = {"", "s", "-1s", "+1s", " 1s", "1 s", "1sec", "nan", "inf", "1e30s"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_assert(!timeline_parse_time(bad[i], &ns), "'%s'", bad[i]);
+		cr_assert(duration_parse(bad[i], &ns) != 0, "'%s'", bad[i]);
 }

@@ -9,7 +9,8 @@
  * the same cache still does (no file is opened: every answer is cached),
  * while one built without it can only print module+offset and warns.  A
  * module whose file never existed is warned about once per cache, not once
- * per profile (lockcontend-top builds one every refresh).
+ * per profile (lockcontend-top builds one every refresh).  Last, the hash
+ * table under the cache and the profile (map64.c).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "dumpread.h"
+#include "map64.h"
 #include "profile.h"
 #include "resolve.h"
 #include "symcache.h"
@@ -232,4 +234,23 @@ Test(symcache, modules_are_told_apart_by_place_and_build_id)
 	cr_expect_eq(rc, 1);
 	cr_expect_str_eq(name, "table+0x10");
 	symcache_free(c);
+}
+
+/* The tables under the cache and the profile: many keys (grown many
+ * times), replaced values, absent keys, and key 0. */
+Test(map64, keys_grow_replace_and_miss)
+{
+	struct map64 m = {0};
+	uint32_t v = 7;
+	cr_assert(!map64_get(&m, 0, &v) && v == 7, "an empty map has nothing");
+	for (uint32_t i = 0; i < 100000; i++)
+		cr_assert(map64_put(&m, (uint64_t)i * 4096, i));
+	cr_assert(map64_put(&m, 4096, 42), "replaced");
+	cr_assert_eq(m.n, 100000u);
+	cr_assert(map64_get(&m, 0, &v) && v == 0);
+	cr_assert(map64_get(&m, 4096, &v) && v == 42);
+	cr_assert(map64_get(&m, 99999ull * 4096, &v) && v == 99999);
+	cr_assert(!map64_get(&m, 4095, &v) && !map64_get(&m, 100000ull * 4096, &v));
+	map64_free(&m);
+	cr_assert(!map64_get(&m, 4096, &v) && m.cap == 0, "freed is empty again");
 }
