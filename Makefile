@@ -29,7 +29,8 @@ PRELOAD_LIBS  := -ldl -lm -pthread
 PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
-                libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14
+                libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
+                clang-format
 
 PRELOAD_CORE := text arena config stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
@@ -47,7 +48,7 @@ FIXTURES     := $(patsubst test/fixtures/%.c,$(BUILD)/test/fixtures/%,$(wildcard
 FIXTURES     += $(patsubst test/fixtures/%.cpp,$(BUILD)/test/fixtures/%,$(wildcard test/fixtures/*.cpp))
 FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so,$(wildcard test/fixtures/plugins/*.c))
 
-.PHONY: all deps check unit integration bench demo clean
+.PHONY: all deps check format-check unit integration bench demo clean
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
      $(BUILD)/lockcontend-top
 
@@ -147,8 +148,15 @@ unit: all $(UNIT_TESTS)
 integration: all $(INTEG_TESTS) $(FIXTURES)
 	@test/run-suite $(BUILD)/test/logs/integration $(INTEG_TESTS)
 
+# The C of the preload, the symbolizer and the format header as .clang-format
+# wants it (the tests and fixtures are left as written).
+FORMATTED := $(wildcard preload/*.c preload/*.h symbolize/*.c symbolize/*.h include/lockcontend/*.h)
+format-check:
+	@clang-format --dry-run -Werror $(FORMATTED) || \
+	  { echo "format-check: run clang-format -i on the files above"; exit 1; }
+
 # Each part in turn, with the time it took; the first that fails ends it.
-CHECK_PARTS := unit integration fuzz sanitize
+CHECK_PARTS := format-check unit integration fuzz sanitize
 check: all
 	@start=$$(date +%s); for part in $(CHECK_PARTS); do t=$$(date +%s); \
 	  $(MAKE) --no-print-directory $$part || { echo "make check: $$part FAILED"; exit 1; }; \
