@@ -29,7 +29,8 @@ PRELOAD_LIBS  := -ldl -lm -pthread
 PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
-                libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14
+                libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
+                strace
 
 PRELOAD_CORE := text arena config stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
@@ -49,7 +50,7 @@ FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so
 
 .PHONY: all deps check unit integration bench demo clean
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
-     $(BUILD)/lockcontend-top
+     $(BUILD)/lockcontend-top $(BUILD)/lockcontend-attach
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -93,6 +94,19 @@ TOP_LINK := $(BUILD)/symbolize/top.o $(TOP_OBJS) $(filter-out %/main.o %/output.
 $(BUILD)/lockcontend-top: $(TOP_LINK)
 	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
 
+# lockcontend-attach: gets the preload into a running process with ptrace
+# (docs/attach.md).  It parses --settings with the preload's own parser
+# (config.c, text.c: pure functions) and reads frame rules with its CFI
+# reader (cfi.c), so both sides agree.
+ATTACH_OBJS := $(addprefix $(BUILD)/attach/,fail.o procfs.o maps.o elfimage.o ehframe.o \
+                 unsafe.o stackscan.o framewalk.o remote.o target.o locate.o borrow.o main.o) \
+               $(addprefix $(BUILD)/preload/,config.o text.o cfi.o)
+$(BUILD)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h | $(BUILD)/attach deps
+	$(CC) $(BASEFLAGS) -Ipreload $(CFLAGS) -c $< -o $@
+
+$(BUILD)/lockcontend-attach: $(ATTACH_OBJS)
+	$(CC) -o $@ $^
+
 # Tests -----------------------------------------------------------------------
 TEST_FLAGS := $(BASEFLAGS) -Ipreload -Isymbolize -Itest -pthread
 
@@ -135,6 +149,13 @@ $(BUILD)/test/fixtures/badenv_linked: test/fixtures/badenv.c $(FIXTURE_HEADERS) 
 	  -D_GNU_SOURCE -o $@ $< -pthread -L$(BUILD) -Wl,--no-as-needed,--allow-shlib-undefined \
 	  -llockcontend -Wl,-rpath,$(abspath $(BUILD))
 FIXTURES     += $(BUILD)/test/fixtures/badenv_linked
+
+# attachee linked statically: a process lockcontend-attach refuses
+# (test_inject); without its modes that load libraries.
+$(BUILD)/test/fixtures/attachee_static: test/fixtures/attachee.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DATTACHEE_STATIC -static \
+	  -o $@ $< -pthread
+FIXTURES     += $(BUILD)/test/fixtures/attachee_static
 
 # C++ fixtures (test/fixtures/*.cpp): the same, with g++.
 $(BUILD)/test/fixtures/%: test/fixtures/%.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
@@ -330,7 +351,7 @@ $(BUILD)/examples/demo: examples/demo.c | $(BUILD)/examples
 demo: all $(BUILD)/examples/demo
 	scripts/lockcontend -- $(BUILD)/examples/demo
 
-$(BUILD)/preload $(BUILD)/symbolize $(BUILD)/examples $(BUILD)/test/unit $(BUILD)/test/integration $(BUILD)/test/fixtures:
+$(BUILD)/preload $(BUILD)/symbolize $(BUILD)/attach $(BUILD)/examples $(BUILD)/test/unit $(BUILD)/test/integration $(BUILD)/test/fixtures:
 	mkdir -p $@
 
 clean:
