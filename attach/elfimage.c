@@ -200,6 +200,21 @@ const Elf64_Phdr *elf_phdr(const struct elf_image *img, uint32_t type)
 	return NULL;
 }
 
+bool elf_dynamic(const struct elf_image *img, int64_t tag, uint64_t *value)
+{
+	const Elf64_Phdr *p = elf_phdr(img, PT_DYNAMIC);
+	const Elf64_Dyn *d = p && elf_fits(img, p->p_offset, p->p_filesz)
+	                         ? (const Elf64_Dyn *)(img->data + p->p_offset)
+	                         : NULL;
+
+	for (size_t i = 0; d && i < p->p_filesz / sizeof(*d) && d[i].d_tag != DT_NULL; i++)
+		if (d[i].d_tag == tag) {
+			*value = d[i].d_un.d_val;
+			return true;
+		}
+	return false;
+}
+
 int elf_bias(const struct elf_image *img, const struct maps_entry *m, uint64_t *bias)
 {
 	for (size_t i = 0; i < img->eh->e_phnum; i++) {

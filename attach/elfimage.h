@@ -61,6 +61,9 @@ bool elf_section(const struct elf_image *img, const char *name, uint64_t *lo, ui
 /* The program header of type `type` (PT_INTERP, PT_GNU_EH_FRAME), or NULL. */
 const Elf64_Phdr *elf_phdr(const struct elf_image *img, uint32_t type);
 
+/* The value of dynamic tag `tag` (DT_FLAGS_1); false if absent. */
+bool elf_dynamic(const struct elf_image *img, int64_t tag, uint64_t *value);
+
 /* The load bias of mapping m of this file: its address minus the file's
  * virtual address for the same bytes. */
 int elf_bias(const struct elf_image *img, const struct maps_entry *m, uint64_t *bias);

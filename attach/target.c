@@ -286,10 +286,13 @@ int target_check_lib(const struct procfs_status *st, const char *lib, char *abs,
 		return fail_set(f, FAIL_REFUSED, "--lib %s: path too long", lib);
 	if (elf_open(&img, real, f) != 0)
 		return -1;
+	uint64_t flags = 0;
+	bool pie = elf_dynamic(&img, DT_FLAGS_1, &flags) && (flags & DF_1_PIE);
 	int type = img.eh->e_type;
 	elf_close(&img);
-	if (type != ET_DYN)
-		return fail_set(f, FAIL_REFUSED, "--lib %s is not a shared library", real);
+	if (type != ET_DYN || pie)
+		return fail_set(f, FAIL_REFUSED, "--lib %s is %s, not a shared library", real,
+		                pie ? "a program" : "not position-independent");
 	snprintf(abs, cap, "%s", real);
 	return target_lib_reachable(st, abs, f);
 }
