@@ -440,6 +440,14 @@ Test(inject, a_thread_in_a_fork_handler_holds_the_atfork_lock)
 	refused_while_blocked_inside("atfork", "fork");
 }
 
+/* The thread runs a signal handler on its sigaltstack, blocked; the
+ * frames of dl_iterate_phdr are on its own stack, which the signal frame
+ * leads to. */
+Test(inject, a_handler_on_a_sigaltstack_is_followed_to_the_stack_it_interrupted)
+{
+	refused_while_blocked_inside("altstack", "dl_iterate_phdr");
+}
+
 /* tailalloc.so's aligned_alloc jumps to its slow path: no return address
  * of aligned_alloc is left on the stack, only the jump tells. */
 Test(inject, code_an_allocator_jumps_to_counts_as_the_allocator)
