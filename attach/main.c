@@ -353,6 +353,7 @@ static void signals_hold(void)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGCHLD, SIG_DFL); /* an inherited SIG_IGN would change what waits see */
 	signal(SIGPIPE, SIG_IGN);
 }
 
