@@ -114,6 +114,11 @@ $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloa
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
 	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++
 
+# lockcontend-attach's parts, without its main.
+ATTACH_UNIT_OBJS := $(filter-out %/main.o,$(ATTACH_OBJS))
+$(BUILD)/test/unit/test_attach: test/unit/test_attach.c $(ATTACH_UNIT_OBJS) | $(BUILD)/test/unit
+	$(CC) $(TEST_FLAGS) -Iattach $(CFLAGS) -o $@ $< $(ATTACH_UNIT_OBJS) -lcriterion -ldl
+
 # The symbolizer's own suites need nothing of the preload: they build and
 # run whatever state the preload is in.
 READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump test_dumpstatus \
