@@ -282,6 +282,7 @@ ASAN_ENV = LOCKCONTEND_TEST_PRELOAD_FIRST=$$($(SAN_CC) -print-file-name=libasan.
            LOCKCONTEND_TEST_PRELOAD=$(ASAN_DIR)/liblockcontend.so \
            LOCKCONTEND_TEST_SYMBOLIZE=$(ASAN_DIR)/lockcontend-symbolize \
            LOCKCONTEND_TEST_TOP=$(ASAN_DIR)/lockcontend-top \
+           LOCKCONTEND_TEST_ATTACH=$(ASAN_DIR)/lockcontend-attach \
            ASAN_OPTIONS=$(SAN_STOP):verify_asan_link_order=0:detect_leaks=0:$(ASAN_SIGNALS):log_path=$(CURDIR)/$(ASAN_DIR)/reports/asan \
            UBSAN_OPTIONS=$(SAN_STOP):print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_DIR)/reports/ubsan
 TSAN_ENV = LOCKCONTEND_TEST_PRELOAD_FIRST=$$($(SAN_CC) -print-file-name=libtsan.so):$(CURDIR)/$(TSAN_DIR)/libtsan_phdr.so \
@@ -319,6 +320,12 @@ $(ASAN_DIR)/lockcontend-symbolize: $(SYMBOLIZE_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
 $(ASAN_DIR)/lockcontend-top: $(TOP_LINK:$(BUILD)/%=$(ASAN_DIR)/%)
 	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)
 
+$(ASAN_DIR)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h | $(ASAN_DIR)/attach
+	$(SAN_CC) $(BASEFLAGS) -Ipreload $(ASAN_FLAGS) -c $< -o $@
+
+$(ASAN_DIR)/lockcontend-attach: $(ATTACH_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
+	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^
+
 $(TSAN_DIR)/test/fixtures/stress: test/fixtures/stress.c $(FIXTURE_HEADERS) | $(TSAN_DIR)/test/fixtures
 	$(SAN_CC) -std=gnu11 $(TSAN_FLAGS) -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -o $@ $< -pthread
@@ -330,7 +337,8 @@ $(TSAN_DIR)/libtsan_phdr.so: test/sanitize/tsan_phdr.c | $(TSAN_DIR)
 sanitize: sanitize-asan sanitize-tsan
 
 sanitize-asan: all $(INTEG_TESTS) $(FIXTURES) $(ASAN_DIR)/liblockcontend.so \
-               $(ASAN_DIR)/lockcontend-symbolize $(ASAN_DIR)/lockcontend-top
+               $(ASAN_DIR)/lockcontend-symbolize $(ASAN_DIR)/lockcontend-top \
+               $(ASAN_DIR)/lockcontend-attach
 	@rm -rf $(ASAN_DIR)/reports && mkdir -p $(ASAN_DIR)/reports
 	@echo "== the integration tests again, under ASan and UBSan"
 	@fail=0; $(ASAN_ENV) test/run-suite $(ASAN_DIR)/logs $(INTEG_TESTS) -- --filter '$(ASAN_FILTER)' || fail=1; \
@@ -343,7 +351,7 @@ sanitize-tsan: all $(BUILD)/test/integration/test_stress $(TSAN_DIR)/liblockcont
 	@fail=0; $(TSAN_ENV) $(BUILD)/test/integration/test_stress --jobs 1 || fail=1; \
 	  $(call san_reports,$(TSAN_DIR)/reports); exit $$fail
 
-$(ASAN_DIR)/preload $(ASAN_DIR)/symbolize $(TSAN_DIR) $(TSAN_DIR)/preload $(TSAN_DIR)/test/fixtures:
+$(ASAN_DIR)/preload $(ASAN_DIR)/symbolize $(ASAN_DIR)/attach $(TSAN_DIR) $(TSAN_DIR)/preload $(TSAN_DIR)/test/fixtures:
 	mkdir -p $@
 
 bench: all
