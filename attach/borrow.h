@@ -21,6 +21,14 @@
  *      taken only in the second half of the time, or at once when there
  *      is no other kind of thread.
  *
+ * No thread is borrowed while another is blocked (in a system call other
+ * than a futex wait) inside the unsafe set: it may hold a lock the calls
+ * will wait for, until the program's own threads move, and the borrowed
+ * one cannot (a dl_iterate_phdr callback or a fork handler reading a pipe
+ * the main thread writes).  A blocked thread whose first look is in doubt
+ * is stopped a moment to settle it; the verdict is kept while /proc shows
+ * it blocked at the same sp and pc.  At the end, such a thread is named.
+ *
  * Never: zombies, stopped or traced threads, threads in an uninterruptible
  * sleep.  A thread stopped is borrowed if its registers and stack pass
  * the scan and it has BORROW_MIN_STACK of stack left (the main thread's
