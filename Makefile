@@ -30,7 +30,7 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
-                clang-format
+                clang-format strace
 
 PRELOAD_CORE := text arena config stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
@@ -50,7 +50,7 @@ FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so
 
 .PHONY: all deps check format-check unit integration bench demo clean
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
-     $(BUILD)/lockcontend-top
+     $(BUILD)/lockcontend-top $(BUILD)/lockcontend-attach
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -94,12 +94,30 @@ TOP_LINK := $(BUILD)/symbolize/top.o $(TOP_OBJS) $(filter-out %/main.o %/output.
 $(BUILD)/lockcontend-top: $(TOP_LINK)
 	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
 
+# lockcontend-attach: gets the preload into a running process with ptrace
+# (docs/attach.md).  It parses --settings with the preload's own parser
+# (config.c, text.c: pure functions) and reads frame rules with its CFI
+# reader (cfi.c), so both sides agree.
+ATTACH_OBJS := $(addprefix $(BUILD)/attach/,fail.o procfs.o maps.o elfimage.o ehframe.o \
+                 unsafe.o stackscan.o framewalk.o remote.o target.o locate.o borrow.o main.o) \
+               $(addprefix $(BUILD)/preload/,config.o text.o cfi.o)
+$(BUILD)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h | $(BUILD)/attach deps
+	$(CC) $(BASEFLAGS) -Ipreload $(CFLAGS) -c $< -o $@
+
+$(BUILD)/lockcontend-attach: $(ATTACH_OBJS)
+	$(CC) -o $@ $^
+
 # Tests -----------------------------------------------------------------------
 TEST_FLAGS := $(BASEFLAGS) -Ipreload -Isymbolize -Itest -pthread
 
 $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
 	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++
+
+# lockcontend-attach's parts, without its main.
+ATTACH_UNIT_OBJS := $(filter-out %/main.o,$(ATTACH_OBJS))
+$(BUILD)/test/unit/test_attach: test/unit/test_attach.c $(ATTACH_UNIT_OBJS) | $(BUILD)/test/unit
+	$(CC) $(TEST_FLAGS) -Iattach $(CFLAGS) -o $@ $< $(ATTACH_UNIT_OBJS) -lcriterion -ldl
 
 # The symbolizer's own suites need nothing of the preload: they build and
 # run whatever state the preload is in.
@@ -137,6 +155,13 @@ $(BUILD)/test/fixtures/badenv_linked: test/fixtures/badenv.c $(FIXTURE_HEADERS) 
 	  -llockcontend -Wl,-rpath,$(abspath $(BUILD))
 FIXTURES     += $(BUILD)/test/fixtures/badenv_linked
 
+# attachee linked statically: a process lockcontend-attach refuses
+# (test_inject); without its modes that load libraries.
+$(BUILD)/test/fixtures/attachee_static: test/fixtures/attachee.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DATTACHEE_STATIC -static \
+	  -o $@ $< -pthread
+FIXTURES     += $(BUILD)/test/fixtures/attachee_static
+
 # C++ fixtures (test/fixtures/*.cpp): the same, with g++.
 $(BUILD)/test/fixtures/%: test/fixtures/%.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
 	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
@@ -148,9 +173,10 @@ unit: all $(UNIT_TESTS)
 integration: all $(INTEG_TESTS) $(FIXTURES)
 	@test/run-suite $(BUILD)/test/logs/integration $(INTEG_TESTS)
 
-# The C of the preload, the symbolizer and the format header as .clang-format
+# The C of the preload, the symbolizer, the attacher and the format header as .clang-format
 # wants it (the tests and fixtures are left as written).
-FORMATTED := $(wildcard preload/*.c preload/*.h symbolize/*.c symbolize/*.h include/lockcontend/*.h)
+FORMATTED := $(wildcard preload/*.c preload/*.h symbolize/*.c symbolize/*.h attach/*.c attach/*.h \
+                          include/lockcontend/*.h)
 format-check:
 	@clang-format --dry-run -Werror $(FORMATTED) || \
 	  { echo "format-check: run clang-format -i on the files above"; exit 1; }
@@ -264,6 +290,7 @@ ASAN_ENV = LOCKCONTEND_TEST_PRELOAD_FIRST=$$($(SAN_CC) -print-file-name=libasan.
            LOCKCONTEND_TEST_PRELOAD=$(ASAN_DIR)/liblockcontend.so \
            LOCKCONTEND_TEST_SYMBOLIZE=$(ASAN_DIR)/lockcontend-symbolize \
            LOCKCONTEND_TEST_TOP=$(ASAN_DIR)/lockcontend-top \
+           LOCKCONTEND_TEST_ATTACH=$(ASAN_DIR)/lockcontend-attach \
            ASAN_OPTIONS=$(SAN_STOP):verify_asan_link_order=0:detect_leaks=0:$(ASAN_SIGNALS):log_path=$(CURDIR)/$(ASAN_DIR)/reports/asan \
            UBSAN_OPTIONS=$(SAN_STOP):print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_DIR)/reports/ubsan
 TSAN_ENV = LOCKCONTEND_TEST_PRELOAD_FIRST=$$($(SAN_CC) -print-file-name=libtsan.so):$(CURDIR)/$(TSAN_DIR)/libtsan_phdr.so \
@@ -301,6 +328,12 @@ $(ASAN_DIR)/lockcontend-symbolize: $(SYMBOLIZE_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
 $(ASAN_DIR)/lockcontend-top: $(TOP_LINK:$(BUILD)/%=$(ASAN_DIR)/%)
 	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)
 
+$(ASAN_DIR)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h | $(ASAN_DIR)/attach
+	$(SAN_CC) $(BASEFLAGS) -Ipreload $(ASAN_FLAGS) -c $< -o $@
+
+$(ASAN_DIR)/lockcontend-attach: $(ATTACH_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
+	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^
+
 $(TSAN_DIR)/test/fixtures/stress: test/fixtures/stress.c $(FIXTURE_HEADERS) | $(TSAN_DIR)/test/fixtures
 	$(SAN_CC) -std=gnu11 $(TSAN_FLAGS) -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -D_GNU_SOURCE -o $@ $< -pthread
@@ -312,7 +345,8 @@ $(TSAN_DIR)/libtsan_phdr.so: test/sanitize/tsan_phdr.c | $(TSAN_DIR)
 sanitize: sanitize-asan sanitize-tsan
 
 sanitize-asan: all $(INTEG_TESTS) $(FIXTURES) $(ASAN_DIR)/liblockcontend.so \
-               $(ASAN_DIR)/lockcontend-symbolize $(ASAN_DIR)/lockcontend-top
+               $(ASAN_DIR)/lockcontend-symbolize $(ASAN_DIR)/lockcontend-top \
+               $(ASAN_DIR)/lockcontend-attach
 	@rm -rf $(ASAN_DIR)/reports && mkdir -p $(ASAN_DIR)/reports
 	@echo "== the integration tests again, under ASan and UBSan"
 	@fail=0; $(ASAN_ENV) test/run-suite $(ASAN_DIR)/logs $(INTEG_TESTS) -- --filter '$(ASAN_FILTER)' || fail=1; \
@@ -325,7 +359,7 @@ sanitize-tsan: all $(BUILD)/test/integration/test_stress $(TSAN_DIR)/liblockcont
 	@fail=0; $(TSAN_ENV) $(BUILD)/test/integration/test_stress --jobs 1 || fail=1; \
 	  $(call san_reports,$(TSAN_DIR)/reports); exit $$fail
 
-$(ASAN_DIR)/preload $(ASAN_DIR)/symbolize $(TSAN_DIR) $(TSAN_DIR)/preload $(TSAN_DIR)/test/fixtures:
+$(ASAN_DIR)/preload $(ASAN_DIR)/symbolize $(ASAN_DIR)/attach $(TSAN_DIR) $(TSAN_DIR)/preload $(TSAN_DIR)/test/fixtures:
 	mkdir -p $@
 
 bench: all
@@ -338,7 +372,7 @@ $(BUILD)/examples/demo: examples/demo.c | $(BUILD)/examples
 demo: all $(BUILD)/examples/demo
 	scripts/lockcontend -- $(BUILD)/examples/demo
 
-$(BUILD)/preload $(BUILD)/symbolize $(BUILD)/examples $(BUILD)/test/unit $(BUILD)/test/integration $(BUILD)/test/fixtures:
+$(BUILD)/preload $(BUILD)/symbolize $(BUILD)/attach $(BUILD)/examples $(BUILD)/test/unit $(BUILD)/test/integration $(BUILD)/test/fixtures:
 	mkdir -p $@
 
 clean:

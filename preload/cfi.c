@@ -372,24 +372,21 @@ static void cfi_rule_from(const struct cfi_state *st, struct cfi_rule *r)
 	r->rbp_off = r->rbp_saved ? (int16_t)st->rbp.off : 0;
 }
 
-void cfi_rule_at(uintptr_t pc, struct cfi_rule *r)
+void cfi_rule_in_fde(const uint8_t *fde, uintptr_t func, uintptr_t target, struct cfi_rule *r)
 {
-	memset(r, 0, sizeof(*r));
-	uintptr_t target = pc - 1; /* inside the call */
-	struct dwarf_eh_bases bases;
-	const uint8_t *fde = _Unwind_Find_FDE((void *)target, &bases);
 	struct cursor c;
 	struct cie cie;
-	if (!fde || !rd_record(fde, &c))
+
+	memset(r, 0, sizeof(*r));
+	if (!rd_record(fde, &c))
 		return;
 	uint32_t cie_delta = (uint32_t)rd_fixed(&c, 4);
 	if (c.bad || !cie_read(fde + 4 - cie_delta, &cie) || cie.signal)
 		return;
-	(void)rd_encoded(&c, cie.fde_enc);                   /* pc_begin: bases.func */
+	(void)rd_encoded(&c, cie.fde_enc);                   /* pc_begin: func */
 	uint64_t range = rd_encoded(&c, cie.fde_enc & 0x0f); /* pc_range: no base */
 	if (cie.z)
 		cfi_skip_block(&c);
-	uintptr_t func = (uintptr_t)bases.func;
 	if (c.bad || target < func || target - func >= range)
 		return;
 	struct cfi_state st = {.cfa_reg = UINT64_MAX};
@@ -402,4 +399,17 @@ void cfi_rule_at(uintptr_t pc, struct cfi_rule *r)
 	if (!cfi_run(&c, &cie, &loc, target, &st, &init))
 		return;
 	cfi_rule_from(&st, r);
+}
+
+void cfi_rule_at(uintptr_t pc, struct cfi_rule *r)
+{
+	uintptr_t target = pc - 1; /* inside the call */
+	struct dwarf_eh_bases bases;
+	const uint8_t *fde = _Unwind_Find_FDE((void *)target, &bases);
+
+	if (!fde) {
+		memset(r, 0, sizeof(*r));
+		return;
+	}
+	cfi_rule_in_fde(fde, (uintptr_t)bases.func, target, r);
 }

@@ -44,4 +44,12 @@ struct cfi_rule {
  * is looked up: pc - 1). */
 void cfi_rule_at(uintptr_t pc, struct cfi_rule *r);
 
+/* The rule at address target (an instruction, not a return address) of
+ * the function whose FDE is at fde and whose code starts at func: for a
+ * reader that finds FDEs itself, as lockcontend-attach does in another
+ * process's files (addresses are then the file's, fde a pointer into its
+ * mapped copy).  The CIE is read where the FDE points, within its
+ * lengths: the tables must be the file's own. */
+void cfi_rule_in_fde(const uint8_t *fde, uintptr_t func, uintptr_t target, struct cfi_rule *r);
+
 #endif
