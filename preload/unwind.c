@@ -164,7 +164,7 @@ static uint32_t unwind_gcc(uintptr_t *buf, uint32_t room, bool *more)
 
 void unwind_init(modmap_iterate_fn iterate)
 {
-	uintptr_t buf[8];
+	uintptr_t buf[4 + STASH_SLACK]; /* what unwind_capture may fill for depth 4 */
 	bool truncated;
 	if (!modmap_self_range(iterate, (const void *)unwind_init, &self_lo, &self_hi))
 		self_lo = self_hi = 0;
