@@ -6,7 +6,8 @@
  * lazily bound symbols, which the library, linked -z now, never does), on
  * top of whatever the program has used when it calls a lock.  A thread
  * made with a small stack (16 KiB is allowed) that already used most of
- * it would die of SIGSEGV inside the unwinder.  So every thread's stack bounds are known before it records:
+ * it would die of SIGSEGV inside the unwinder.  So every thread's stack bounds are known before it
+ * records:
  *   - the main thread's, at start-up: the top the kernel gave it
  *     (__libc_stack_end) and RLIMIT_STACK below it;
  *   - every thread made by pthread_create or thrd_create, as it starts:
