@@ -420,3 +420,12 @@ static __attribute__((destructor)) void hooks_fini(void)
 {
 	lifecycle_dump();
 }
+
+/* The hooks' own addresses, for an attach (hooks.h). */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(pthread_mutex_lock);
+HOOK_ALIAS(pthread_mutex_trylock);
+HOOK_ALIAS(pthread_mutex_timedlock);
+HOOK_ALIAS(pthread_mutex_clocklock);
+HOOK_ALIAS(pthread_mutex_unlock);
+HOOK_ALIAS(dl_iterate_phdr);

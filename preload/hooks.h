@@ -13,12 +13,22 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdbool.h>
 #include <time.h>
 
 #include "recorder.h"
 
 #define EXPORT __attribute__((visibility("default")))
+/* An exported hook's own address, for the table of hooks (hooks_table.c,
+ * hooklist.h): a hidden alias, beside its definition.  Taken by its
+ * exported name, the address would be what the loader binds that name
+ * to, which is glibc's when the library was loaded by dlopen.  The alias
+ * leaves out the attributes of glibc's declaration (nothrow, nonnull),
+ * which matter only to callers: the files turn -Wmissing-attributes off
+ * where their aliases start. */
+#define HOOK_ALIAS(name) \
+	extern __typeof(name) hook_##name __attribute__((alias(#name), visibility("hidden")))
 /* A frame a thread can be cancelled through (a condition wait) carries no
  * AddressSanitizer redzones: a cancellation's unwinding would leave them
  * poisoned below the stack pointer, and the cleanup handlers' frames would
@@ -46,6 +56,10 @@ static inline bool hooks_timeout_valid(clockid_t clock, const struct timespec *a
 /* The slow path shared by every blocking variant: `wait(arg)` performs the
  * real blocking call on `lock` (enum lc_kind `kind`), timed and recorded. */
 int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock, uint32_t kind);
+
+/* What _FORTIFY_SOURCE builds call instead of longjmp (glibc declares it
+ * only for them). */
+void __longjmp_chk(jmp_buf env, int val) __attribute__((noreturn));
 
 /* The hooked mutex functions, for the C11 and condition-variable hooks. */
 int hooks_mutex_lock(pthread_mutex_t *m);
