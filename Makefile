@@ -31,7 +31,7 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14
 
-PRELOAD_CORE := text arena config stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
+PRELOAD_CORE := text arena config procmaps gotpatch stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
