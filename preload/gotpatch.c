@@ -160,6 +160,16 @@ static void page_close(struct pass *p)
 	}
 }
 
+/* Is addr in a readable mapping?  The last mapping looked up is kept:
+ * an object's slots lie together. */
+static bool page_readable(struct pass *p, uintptr_t addr)
+{
+	struct page_write *w = &p->w;
+	if (!w->have || addr < w->vma.lo || addr >= w->vma.hi)
+		w->have = procmaps_find(addr, &w->vma);
+	return w->have && (w->vma.prot & PROT_READ);
+}
+
 /* Make the page of addr writable if it is not; false if it is not mapped
  * (or not readable), or its protection cannot be changed. */
 static bool page_open(struct pass *p, uintptr_t addr)
@@ -169,9 +179,7 @@ static bool page_open(struct pass *p, uintptr_t addr)
 	if (w->page == page)
 		return true;
 	page_close(p);
-	if (!w->have || addr < w->vma.lo || addr >= w->vma.hi)
-		w->have = procmaps_find(addr, &w->vma);
-	if (!w->have || !(w->vma.prot & PROT_READ))
+	if (!page_readable(p, addr))
 		return false;
 	if (w->vma.prot & PROT_WRITE)
 		return true;
@@ -430,13 +438,12 @@ void gotpatch_restore(struct gotpatch *g)
 	g->dirty = true;
 }
 
-void gotpatch_restore_child(struct gotpatch *g)
+void gotpatch_restore_child(struct gotpatch *g, bool consistent)
 {
 	struct pass p = {.g = g, .restore = true};
-	for (uint32_t i = 0; i < g->nslots; i++) {
+	for (uint32_t i = 0; consistent && i < g->nslots; i++) {
 		const struct gotpatch_slot *s = &g->slots[i];
-		struct procmaps_vma v;
-		if (procmaps_find((uintptr_t)s->at, &v) && (v.prot & PROT_READ))
+		if (page_readable(&p, (uintptr_t)s->at))
 			slot_restore(&p, s);
 		else
 			g->sums.forgotten++;

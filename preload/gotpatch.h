@@ -116,8 +116,10 @@ void gotpatch_restore(struct gotpatch *g);
 /* The same in a fork child, without the loader (whose lock another thread
  * of the parent may have held at the fork, for good): the child has one
  * thread, and nothing is unloaded under it; a slot whose page is not
- * mapped any more is forgotten. */
-void gotpatch_restore_child(struct gotpatch *g);
+ * mapped any more is forgotten.  consistent false: a pass was halfway
+ * through the tables when the child was made; nothing is read from them,
+ * every slot is forgotten where it is. */
+void gotpatch_restore_child(struct gotpatch *g, bool consistent);
 
 /* Slots rewritten now (patched, not restored). */
 uint32_t gotpatch_live(const struct gotpatch *g);

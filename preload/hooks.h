@@ -11,6 +11,7 @@
 #ifndef LOCKCONTEND_HOOKS_H
 #define LOCKCONTEND_HOOKS_H
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -74,5 +75,23 @@ bool hooks_unlock_releases(pthread_mutex_t *m);
 
 /* The calling thread's id (cached in TLS). */
 int32_t hooks_tid(void);
+
+/* fork()'s child handler: the thread's id is new. */
+void hooks_fork_child(void);
+
+/* For an attach (attach.c): the table of hooks to store in the program's
+ * GOT slots, every exported hook and the wrappers of dlopen and dlmopen,
+ * sorted by name (hooks_table.c); whether p is one of them. */
+struct gotpatch_hook;
+const struct gotpatch_hook *hooks_table(size_t *n);
+bool hooks_table_has(const void *p);
+
+/* dlopen and dlmopen, followed while attached (hooks_dlopen.c): never
+ * exported, only stored in the GOT slots by an attach.  Not when the
+ * kernel keeps a shadow stack for the process (hooks_dlopen_followed
+ * false: its return-address trick would fault there). */
+void *hook_dlopen(const char *file, int mode);
+void *hook_dlmopen(Lmid_t lmid, const char *file, int mode);
+bool hooks_dlopen_followed(void);
 
 #endif

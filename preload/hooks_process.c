@@ -16,11 +16,14 @@
  * in it) and after (it is marked gone and the module epoch moves on), so
  * contention inside a library unloaded later keeps its names and a library
  * loaded at the same address later is not taken for it (modmap.h).
+ * Attached, the GOT slots patched in an object unloaded are forgotten
+ * after it (attach_loaded): another object may be mapped there next.
  */
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "hooks.h"
 #include "lifecycle.h"
 #include "real.h"
@@ -42,6 +45,7 @@ EXPORT int dlclose(void *handle)
 	recorder_dlclose(t);
 	int rc = fn(handle);
 	recorder_dlclose(t);
+	attach_loaded(); /* attached: the slots of an object unloaded are forgotten */
 	return rc;
 }
 
