@@ -598,6 +598,7 @@ int lifecycle_attach(const struct config *cfg)
 		return EBUSY;
 	}
 	lifecycle_release();
+	unwind_forget(); /* objects may have come and gone while detached */
 	core.cfg = *cfg;
 	atomic_store(&core.releasing, 0);
 	atomic_store(&core.closing, 0);

@@ -192,9 +192,12 @@ void dumpstatus_describe(const struct dump *d, const struct dump_status *st, cha
 		snprintf(buf, cap, "complete: written when the program exited");
 		break;
 	case DUMP_WRITER_EXEC:
-		snprintf(buf, cap,
-		         "complete: ended by exec() (the new program image writes a profile "
-		         "of its own)");
+		snprintf(buf, cap, "%s",
+		         d->meta.flags & LC_META_ATTACHED
+		             ? "complete: ended by exec() (attached: the new program image is not "
+		               "profiled)"
+		             : "complete: ended by exec() (the new program image writes a profile "
+		               "of its own)");
 		break;
 	case DUMP_WRITER_DETACHED:
 		snprintf(buf, cap, "complete: ended by a detach (the program ran on)");

@@ -168,8 +168,8 @@ static void header_attach(const struct dump *d, FILE *out)
 		return;
 	fprintf(out,
 	        "  attached to the running program: %" PRIu64
-	        " GOT slots in %u objects; waits begun before the attach are not counted\n",
-	        a->slots, a->objects);
+	        " GOT slots in %u object%s; waits begun before the attach are not counted\n",
+	        a->slots, a->objects, a->objects == 1 ? "" : "s");
 	if (a->out_of_reach)
 		fprintf(out,
 		        "  %" PRIu64 " references to hooked functions stored in data were out of "

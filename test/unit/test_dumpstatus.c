@@ -122,6 +122,10 @@ Test(dumpstatus, complete_files_say_how_they_ended)
 	st = status_of(NULL);
 	cr_assert_eq(st.writer, DUMP_WRITER_EXEC);
 	cr_assert(strstr(describe(&st), "complete: ended by exec()"), "%s", describe(&st));
+	d.meta.flags |= LC_META_ATTACHED; /* attached: no new profile after exec */
+	cr_assert(strstr(describe(&st), "attached: the new program image is not profiled"), "%s",
+	          describe(&st));
+	d.meta.flags &= ~LC_META_ATTACHED;
 	d.live.state = LC_LIVE_DETACHED;
 	st = status_of(NULL);
 	cr_assert_eq(st.writer, DUMP_WRITER_DETACHED);
