@@ -37,19 +37,19 @@
 #include "hooks.h"
 #include "lifecycle.h"
 #include "real.h"
+#include "sys.h"
 #include "text.h"
 
 /* Our hook's own address (hooks.h's HOOK_ALIAS, in hooks.c). */
 extern __typeof(pthread_mutex_lock) hook_pthread_mutex_lock __attribute__((visibility("hidden")));
 
-/* glibc's own mutex functions (GLIBC_2.2.5 aliases): never our hooks. */
-extern int __pthread_mutex_lock(pthread_mutex_t *);
-extern int __pthread_mutex_trylock(pthread_mutex_t *);
-extern int __pthread_mutex_unlock(pthread_mutex_t *);
-
 #define ATTACH_FORK_WAIT_NS (250 * 1000 * 1000ull)
 
-static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The attach lock is a futex word of our own, not a pthread mutex: a call
+ * to pthread_mutex_lock from here could reach a sanitizer's interceptor
+ * before the attach resolved what it forwards to.  0: free; 1: taken;
+ * 2: taken, and someone may sleep on it. */
+static _Atomic int attach_lock;
 static struct gotpatch got;
 static bool got_made;                /* gotpatch_init done (the first attach) */
 static bool patched;                 /* slots rewritten: attached, not detached */
@@ -122,22 +122,31 @@ void attach_mode(void)
 
 /* ---- the lock, and fork ------------------------------------------------------- */
 
+static bool attach_lock_try(void)
+{
+	int free = 0;
+	return atomic_compare_exchange_strong(&attach_lock, &free, 1);
+}
+
 static void attach_lock_take(void)
 {
-	__pthread_mutex_lock(&attach_lock);
+	if (attach_lock_try())
+		return;
+	while (atomic_exchange(&attach_lock, 2) != 0)
+		sys_futex_wait(&attach_lock, 2, 1000 * 1000 * 1000ull);
 }
 
 static void attach_lock_give(void)
 {
-	__pthread_mutex_unlock(&attach_lock);
+	if (atomic_exchange(&attach_lock, 0) == 2)
+		sys_futex_wake(&attach_lock);
 }
 
 static void attach_fork_prepare(void)
 {
 	uint64_t deadline = 0;
 	forked_locked = false;
-	while (!(forked_locked = __pthread_mutex_trylock(&attach_lock) == 0) &&
-	       clock_wait_turn(&deadline, ATTACH_FORK_WAIT_NS))
+	while (!(forked_locked = attach_lock_try()) && clock_wait_turn(&deadline, ATTACH_FORK_WAIT_NS))
 		;
 	lifecycle_atfork_prepare();
 }
@@ -155,12 +164,11 @@ static void attach_fork_parent(void)
  * their hooks, which forward (nothing records), and are forgotten. */
 static void attach_child(void)
 {
-	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 	if (patched)
 		gotpatch_restore_child(&got, !passing);
 	patched = false;
 	passing = false;
-	memcpy(&attach_lock, &fresh, sizeof(fresh));
+	atomic_store(&attach_lock, 0);
 	lifecycle_child_quiet();
 }
 
@@ -216,7 +224,7 @@ void attach_loaded(void)
 	int saved = errno;
 	/* inside the program's dl_iterate_phdr (which holds the loader's
 	 * lock a pass needs), wait for nobody: the next pass patches */
-	if (t->in_phdr ? __pthread_mutex_trylock(&attach_lock) != 0 : (attach_lock_take(), false)) {
+	if (t->in_phdr ? !attach_lock_try() : (attach_lock_take(), false)) {
 		errno = saved;
 		return;
 	}
