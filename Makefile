@@ -138,6 +138,29 @@ $(BUILD)/test/fixtures/badenv_linked: test/fixtures/badenv.c $(FIXTURE_HEADERS) 
 	  -llockcontend -Wl,-rpath,$(abspath $(BUILD))
 FIXTURES     += $(BUILD)/test/fixtures/badenv_linked
 
+# test_attach (test/fixtures/attach.c): the program lazily bound, and
+# once more with full RELRO, exporting the function its plugin's
+# constructor calls; the plugin it loads after the attach with full RELRO
+# too; a library that dlopens another by its bare name, found only through
+# its DT_RUNPATH ($ORIGIN/attach_rp).
+FIXTURE_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
+                  -D_GNU_SOURCE
+ATTACH_EXPORT := -Wl,--export-dynamic-symbol=attach_ctor_wait
+$(BUILD)/test/fixtures/attach: test/fixtures/attach.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
+	$(CC) $(FIXTURE_CFLAGS) $(ATTACH_EXPORT) -o $@ $< -pthread -ldl
+$(BUILD)/test/fixtures/attach_now: test/fixtures/attach.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
+	$(CC) $(FIXTURE_CFLAGS) $(ATTACH_EXPORT) -Wl,-z,relro,-z,now -o $@ $< -pthread -ldl
+$(BUILD)/test/fixtures/attach_plugin.so: test/fixtures/plugins/attach_plugin.c $(FIXTURE_HEADERS) \
+                                         | $(BUILD)/test/fixtures
+	$(CC) $(FIXTURE_CFLAGS) -fPIC -shared -Wl,-z,relro,-z,now -o $@ $< -pthread
+$(BUILD)/test/fixtures/attach_runpath.so: test/fixtures/plugins/attach_runpath.c | $(BUILD)/test/fixtures
+	$(CC) $(FIXTURE_CFLAGS) -fPIC -shared -Wl,--enable-new-dtags,-rpath,'$$ORIGIN/attach_rp' \
+	  -o $@ $< -ldl
+$(BUILD)/test/fixtures/attach_rp/libattach_dep.so: test/fixtures/attach_rp/dep.c
+	@mkdir -p $(@D)
+	$(CC) $(FIXTURE_CFLAGS) -fPIC -shared -o $@ $<
+FIXTURES     += $(BUILD)/test/fixtures/attach_now $(BUILD)/test/fixtures/attach_rp/libattach_dep.so
+
 # C++ fixtures (test/fixtures/*.cpp): the same, with g++.
 $(BUILD)/test/fixtures/%: test/fixtures/%.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
 	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
