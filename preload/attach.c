@@ -146,7 +146,8 @@ static void attach_fork_prepare(void)
 {
 	uint64_t deadline = 0;
 	forked_locked = false;
-	while (!(forked_locked = attach_lock_try()) && clock_wait_turn(&deadline, ATTACH_FORK_WAIT_NS))
+	while (!(forked_locked = attach_lock_try()) &&
+	       clock_wait_turn(&deadline, ATTACH_FORK_WAIT_NS))
 		;
 	lifecycle_atfork_prepare();
 }
