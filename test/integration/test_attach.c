@@ -20,7 +20,9 @@
  * it, and reads with the symbolizer; a dlopen by bare name from a library
  * with DT_RUNPATH finds the same file attached or not; bad settings are
  * EINVAL, a second attach EALREADY, a second detach ENOENT, and the
- * library prints nothing; a second attach makes a fresh profile.
+ * library prints nothing; signal= writes a snapshot when the signal had
+ * its default action, which the detach gives back, and leaves alone a
+ * signal the program handles; a second attach makes a fresh profile.
  * Loaded and never attached, the library records nothing, whatever
  * LOCKCONTEND says.  exit, _exit and exec while attached end the profile
  * complete.  The library exports its hooks (hooklist.h) and the two entry
@@ -204,7 +206,13 @@ static void check_first(const struct attach_run *a, const char *exe)
 	             "slots %" PRIu64 ": restored %" PRIu64 ", left %" PRIu64 ", forgotten %" PRIu64,
 	             at->slots, at->restored, at->left, at->forgotten);
 	cr_assert_eq(at->left, 0);
-	cr_assert(at->flags & LC_ATTACH_DLOPEN);
+	cr_assert_eq(at->flags, LC_ATTACH_DLOPEN | LC_ATTACH_SIGNAL);
+	dump_free(&d);
+	/* signal=USR2: the snapshot the program raised */
+	char snap[PATH_MAX + 8];
+	snprintf(snap, sizeof(snap), "%s.snap1", a->out1);
+	load(snap, &d);
+	cr_assert_eq(d.live.state, LC_LIVE_SNAPSHOT);
 	dump_free(&d);
 }
 
@@ -214,6 +222,7 @@ static void check_second(const struct attach_run *a, const char *exe)
 	struct dump d;
 	load(a->out2, &d);
 	assert_waits(&d, exe, "second_wait", 4, said(a, "second_ns"));
+	cr_assert_eq(d.attach.flags, LC_ATTACH_DLOPEN, "SIGUSR1 is the program's: not installed");
 	cr_assert_eq(d.totals.contentions, 4, "%" PRIu64 " contentions", d.totals.contentions);
 	assert_whole(&d);
 	dump_free(&d);
@@ -233,6 +242,8 @@ static void scenario(const char *fixture)
 	cr_assert_eq(said(&a, "slot_hooked"), 1);
 	cr_assert_eq(said(&a, "detach"), 0);
 	cr_assert_eq(said(&a, "detach_again"), 2, "ENOENT");
+	cr_assert_eq(said(&a, "usr2_default"), 1, "SIGUSR2's default action back");
+	cr_assert(strstr(a.r.out, "usr1 handled 1\n"), "the program's handler: %s", a.r.out);
 	cr_assert_eq(said(&a, "attach2"), 0);
 	cr_assert_eq(said(&a, "detach2"), 0);
 	cr_assert_str_eq(said_word(&a, "hash_at_detach", h1, sizeof(h1)),
@@ -249,12 +260,12 @@ static void scenario(const char *fixture)
 	check_first(&a, harness_fixture(fixture));
 	check_second(&a, harness_fixture(fixture));
 	assert_symbolized(a.out1);
-	/* the fork child wrote no profile: these two are all */
+	/* the fork child wrote no profile: these two (and the snapshot) are all */
 	glob_t g;
 	char pattern[PATH_MAX + 8];
 	snprintf(pattern, sizeof(pattern), "%s/*.raw*", a.dir);
 	cr_assert_eq(glob(pattern, 0, NULL, &g), 0);
-	cr_assert_eq(g.gl_pathc, 2, "%zu files", g.gl_pathc);
+	cr_assert_eq(g.gl_pathc, 3, "%zu files", g.gl_pathc);
 	globfree(&g);
 	harness_result_free(&a.r);
 	harness_result_free(&plain.r);
