@@ -32,9 +32,11 @@ DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
                 clang-format strace
 
-PRELOAD_CORE := text arena config stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
+PRELOAD_CORE := text arena config procmaps gotpatch stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
-PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS)))
+# The attach (attach.c): the hooks' table is its, so it is not in the core
+# the unit tests link.
+PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS) attach))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
 READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpstatus.o names.o safeopen.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
@@ -161,6 +163,29 @@ $(BUILD)/test/fixtures/attachee_static: test/fixtures/attachee.c $(FIXTURE_HEADE
 	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DATTACHEE_STATIC -static \
 	  -o $@ $< -pthread
 FIXTURES     += $(BUILD)/test/fixtures/attachee_static
+
+# test_attach (test/fixtures/attach.c): the program lazily bound, and
+# once more with full RELRO, exporting the function its plugin's
+# constructor calls; the plugin it loads after the attach with full RELRO
+# too; a library that dlopens another by its bare name, found only through
+# its DT_RUNPATH ($ORIGIN/attach_rp).
+FIXTURE_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
+                  -D_GNU_SOURCE
+ATTACH_EXPORT := -Wl,--export-dynamic-symbol=attach_ctor_wait
+$(BUILD)/test/fixtures/attach: test/fixtures/attach.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
+	$(CC) $(FIXTURE_CFLAGS) $(ATTACH_EXPORT) -o $@ $< -pthread -ldl
+$(BUILD)/test/fixtures/attach_now: test/fixtures/attach.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
+	$(CC) $(FIXTURE_CFLAGS) $(ATTACH_EXPORT) -Wl,-z,relro,-z,now -o $@ $< -pthread -ldl
+$(BUILD)/test/fixtures/attach_plugin.so: test/fixtures/plugins/attach_plugin.c $(FIXTURE_HEADERS) \
+                                         | $(BUILD)/test/fixtures
+	$(CC) $(FIXTURE_CFLAGS) -fPIC -shared -Wl,-z,relro,-z,now -o $@ $< -pthread
+$(BUILD)/test/fixtures/attach_runpath.so: test/fixtures/plugins/attach_runpath.c | $(BUILD)/test/fixtures
+	$(CC) $(FIXTURE_CFLAGS) -fPIC -shared -Wl,--enable-new-dtags,-rpath,'$$ORIGIN/attach_rp' \
+	  -o $@ $< -ldl
+$(BUILD)/test/fixtures/attach_rp/libattach_dep.so: test/fixtures/attach_rp/dep.c
+	@mkdir -p $(@D)
+	$(CC) $(FIXTURE_CFLAGS) -fPIC -shared -o $@ $<
+FIXTURES     += $(BUILD)/test/fixtures/attach_now $(BUILD)/test/fixtures/attach_rp/libattach_dep.so
 
 # C++ fixtures (test/fixtures/*.cpp): the same, with g++.
 $(BUILD)/test/fixtures/%: test/fixtures/%.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures

@@ -117,11 +117,12 @@ void collect_snapshot(int sig)
 	(void)sig;
 	int saved = errno;
 	struct lc_tls *t = &lc_tls;
+	core_enter(t); /* attached: a detach waits for us (core.h) */
 	if (!core_recording() || atomic_exchange(&core.snapshotting, 1)) {
+		core_leave(t);
 		errno = saved;
 		return;
 	}
-	lc_guard_in(t);
 	uint64_t nth = atomic_fetch_add(live_u64(&core.live->snapshots), 1) + 1;
 	atomic_store(live_u64(&core.live->snapshot_mono_ns), recorder_now());
 	static char path[PFILE_PATH_MAX + 32], err[PFILE_PATH_MAX + 128]; /* one at a time */
@@ -132,7 +133,7 @@ void collect_snapshot(int sig)
 	text_u64(&tx, nth);
 	if (dumpwrite_snapshot(&core.file, collect_snapshot_sums, path, err, sizeof(err)) != 0)
 		text_warn(err);
-	t->guard--;
+	core_leave(t);
 	atomic_store(&core.snapshotting, 0);
 	errno = saved;
 }

@@ -15,6 +15,21 @@
  * end reads is consistent, and an event that ends after that point is in
  * no total and no bucket.  A fork child goes back to INITIALIZING while it
  * starts its own profile.
+ *
+ * Attached (the library loaded by dlopen into a running program:
+ * attach.c), the process starts OFF and a profile lives from
+ * lockcontend_attach (OFF or DONE -> INITIALIZING -> RUNNING) to
+ * lockcontend_detach (RUNNING -> DUMPING -> DONE), any number of times.
+ * Each new profile moves core.gen on.  Every thread's outermost stretch of
+ * work in the recorder is then counted (core_enter, core_leave: the
+ * inside[] count of the pass it began in), and checks the state again
+ * once counted (core_live): the end of a detach moves gen and the pass
+ * on, then waits for the old pass's count to drain, so that no thread is
+ * still writing the profile it ends, nor touching its memory when it is
+ * given back.  A thread learns in its first counted stretch of a new
+ * profile that what it held of an older one (its slot, its waits, its
+ * hold sample) is gone (core_thread_new).  Loaded as a preload, none of
+ * this runs: core_enter is the guard alone.
  */
 #ifndef LOCKCONTEND_CORE_H
 #define LOCKCONTEND_CORE_H
@@ -43,6 +58,7 @@ enum { ST_NONE, ST_INITIALIZING, ST_RUNNING, ST_DUMPING, ST_DONE, ST_OFF };
 
 struct core {
 	_Atomic int state;
+	bool attach; /* loaded by dlopen, not preloaded: profiles only when attached */
 	struct config cfg;
 	struct arena arena;
 	struct stacktab tab;
@@ -59,8 +75,19 @@ struct core {
 	size_t arena_fixed; /* bytes of the fixed regions, kept by a fork child */
 	uint64_t start_mono, start_real;
 	pthread_key_t key;
-	_Atomic uint32_t fork_gen; /* forks this process has been the child of */
-	_Atomic int snapshotting;  /* a snapshot is being written (collect.c) */
+	bool key_made;
+	_Atomic uint32_t gen;           /* profiles begun here after the first (fork children,
+	                                 * attaches): a wait begun in an older one ends in none */
+	_Atomic uint32_t pass;          /* attached: the count a thread's work is counted in... */
+	_Atomic long inside[2];         /* ...threads inside the recorder, by pass parity */
+	_Atomic long releasing;         /* attached: charges taken, not noted yet */
+	_Atomic int closing;            /* attached: a detach closes the books: no charge */
+	pid_t pid;                      /* META.pid: the process that owns the profile */
+	struct lc_rec_attach *attached; /* attached: the profile's ATTACH record */
+	void (*child)(void);            /* a child made without fork's handlers: its first
+	                                 * step (NULL: a profile of its own, as fork's
+	                                 * handler makes it; attached: attach.c's) */
+	_Atomic int snapshotting;       /* a snapshot is being written (collect.c) */
 	char exe[PATH_MAX];
 };
 
@@ -77,6 +104,27 @@ static inline _Atomic uint32_t *live_u32(uint32_t *field)
 	return (_Atomic uint32_t *)field;
 }
 
+/* Attached: a thread's outermost work, counted; and a new profile's first
+ * work, after the thread forgets the old one's (lifecycle.c). */
+void core_count_in(struct lc_tls *t);
+void core_count_out(struct lc_tls *t);
+
+/* Into the recorder's work (the guard up), and out of it. */
+static inline void core_enter(struct lc_tls *t)
+{
+	bool outermost = !t->guard;
+	lc_guard_in(t);
+	if (outermost && core.attach)
+		core_count_in(t);
+}
+
+static inline void core_leave(struct lc_tls *t)
+{
+	if (t->guard == 1 && t->inside)
+		core_count_out(t);
+	t->guard--;
+}
+
 /* Recording, in the process that owns the profile file. */
 static inline bool core_recording(void)
 {
@@ -85,6 +133,13 @@ static inline bool core_recording(void)
 }
 
 bool lifecycle_adopt(void);
+
+/* After core_enter: still recording, now that a detach would wait for us
+ * (a preload's profile ends only at exit or exec: no check). */
+static inline bool core_live(void)
+{
+	return !core.attach || core_recording();
+}
 
 /* Recording; a child made without fork's handlers (see lifecycle_adopt)
  * starts its own profile first. */

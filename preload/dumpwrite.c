@@ -185,6 +185,7 @@ int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *p
 	struct stat st;
 	if (!dumpwrite_path(pattern, pid, exe, path, path_cap)) {
 		dumpwrite_error(err, err_cap, "cannot create profile", pattern, ENAMETOOLONG);
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 	/* out=/dev/null: a device is nobody's profile, and "name.1" beside
@@ -195,6 +196,7 @@ int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *p
 		text_str(&t, "profile '");
 		text_str(&t, path);
 		text_str(&t, "' is a device: nothing is written");
+		errno = ENODEV;
 		return -1;
 	}
 	int fd = dumpwrite_open_final(path, path_cap);

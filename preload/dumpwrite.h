@@ -33,7 +33,8 @@ struct dump_input {
 size_t dumpwrite_expand(const char *pattern, uint64_t pid, const char *exe, char *out, size_t cap);
 
 /* Create the profile file for pattern (read-write, mode 0600).  Returns the
- * fd with the name in path, or -1 with one line in err. */
+ * fd with the name in path, or -1 with errno set (ENODEV: the name is a
+ * device) and one line in err. */
 int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *path,
                      size_t path_cap, char *err, size_t err_cap);
 

@@ -31,6 +31,7 @@
 #include <sys/single_threaded.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "hooks.h"
 #include "lifecycle.h"
 #include "quiet.h"
@@ -129,7 +130,7 @@ int32_t hooks_tid(void)
 }
 
 /* The new child of fork() is a new thread id. */
-static void hooks_atfork_child(void)
+void hooks_fork_child(void)
 {
 	lc_tls.tid = 0;
 }
@@ -407,9 +408,15 @@ EXPORT int dl_iterate_phdr(int (*cb)(struct dl_phdr_info *, size_t, void *), voi
 	return rc;
 }
 
+/* Loaded by dlopen (an attach: attach.h), the hooks are reached by nobody
+ * yet, and nothing starts until lockcontend_attach. */
 static __attribute__((constructor)) void hooks_init(void)
 {
-	pthread_atfork(NULL, NULL, hooks_atfork_child);
+	if (!attach_interposed()) {
+		attach_mode();
+		return;
+	}
+	pthread_atfork(NULL, NULL, hooks_fork_child);
 	real_resolve();
 	if (gettid() == getpid()) /* preloaded: the main thread runs us */
 		stackroom_main(&lc_tls);
@@ -420,3 +427,12 @@ static __attribute__((destructor)) void hooks_fini(void)
 {
 	lifecycle_dump();
 }
+
+/* The hooks' own addresses, for an attach (hooks.h). */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(pthread_mutex_lock);
+HOOK_ALIAS(pthread_mutex_trylock);
+HOOK_ALIAS(pthread_mutex_timedlock);
+HOOK_ALIAS(pthread_mutex_clocklock);
+HOOK_ALIAS(pthread_mutex_unlock);
+HOOK_ALIAS(dl_iterate_phdr);

@@ -11,14 +11,25 @@
 #ifndef LOCKCONTEND_HOOKS_H
 #define LOCKCONTEND_HOOKS_H
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdbool.h>
 #include <time.h>
 
 #include "recorder.h"
 
 #define EXPORT __attribute__((visibility("default")))
+/* An exported hook's own address, for the table of hooks (hooks_table.c,
+ * hooklist.h): a hidden alias, beside its definition.  Taken by its
+ * exported name, the address would be what the loader binds that name
+ * to, which is glibc's when the library was loaded by dlopen.  The alias
+ * leaves out the attributes of glibc's declaration (nothrow, nonnull),
+ * which matter only to callers: the files turn -Wmissing-attributes off
+ * where their aliases start. */
+#define HOOK_ALIAS(name) \
+	extern __typeof(name) hook_##name __attribute__((alias(#name), visibility("hidden")))
 /* A frame a thread can be cancelled through (a condition wait) carries no
  * AddressSanitizer redzones: a cancellation's unwinding would leave them
  * poisoned below the stack pointer, and the cleanup handlers' frames would
@@ -47,6 +58,10 @@ static inline bool hooks_timeout_valid(clockid_t clock, const struct timespec *a
  * real blocking call on `lock` (enum lc_kind `kind`), timed and recorded. */
 int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock, uint32_t kind);
 
+/* What _FORTIFY_SOURCE builds call instead of longjmp (glibc declares it
+ * only for them). */
+void __longjmp_chk(jmp_buf env, int val) __attribute__((noreturn));
+
 /* The hooked mutex functions, for the C11 and condition-variable hooks. */
 int hooks_mutex_lock(pthread_mutex_t *m);
 int hooks_mutex_trylock(pthread_mutex_t *m);
@@ -60,5 +75,23 @@ bool hooks_unlock_releases(pthread_mutex_t *m);
 
 /* The calling thread's id (cached in TLS). */
 int32_t hooks_tid(void);
+
+/* fork()'s child handler: the thread's id is new. */
+void hooks_fork_child(void);
+
+/* For an attach (attach.c): the table of hooks to store in the program's
+ * GOT slots, every exported hook and the wrappers of dlopen and dlmopen,
+ * sorted by name (hooks_table.c); whether p is one of them. */
+struct gotpatch_hook;
+const struct gotpatch_hook *hooks_table(size_t *n);
+bool hooks_table_has(const void *p);
+
+/* dlopen and dlmopen, followed while attached (hooks_dlopen.c): never
+ * exported, only stored in the GOT slots by an attach.  Not when the
+ * kernel keeps a shadow stack for the process (hooks_dlopen_followed
+ * false: its return-address trick would fault there). */
+void *hook_dlopen(const char *file, int mode);
+void *hook_dlmopen(Lmid_t lmid, const char *file, int mode);
+bool hooks_dlopen_followed(void);
 
 #endif

@@ -56,3 +56,12 @@ EXPORT int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m,
 {
 	return c11_result(hooks_cond_timedwait((pthread_cond_t *)c, (pthread_mutex_t *)m, abstime));
 }
+
+/* The hooks' own addresses, for an attach (hooks.h). */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(mtx_lock);
+HOOK_ALIAS(mtx_trylock);
+HOOK_ALIAS(mtx_timedlock);
+HOOK_ALIAS(mtx_unlock);
+HOOK_ALIAS(cnd_wait);
+HOOK_ALIAS(cnd_timedwait);

@@ -117,3 +117,9 @@ CANCELLABLE EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t
 		return cond_call_clock(&a);
 	return cond_hook(cond_call_clock, &a);
 }
+
+/* The hooks' own addresses, for an attach (hooks.h). */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(pthread_cond_wait);
+HOOK_ALIAS(pthread_cond_timedwait);
+HOOK_ALIAS(pthread_cond_clockwait);

@@ -100,3 +100,14 @@ EXPORT void mtx_destroy(mtx_t *m)
 	fn(m);
 	recorder_lock_gone(&lc_tls, m);
 }
+
+/* The hooks' own addresses, for an attach (hooks.h). */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(pthread_mutex_init);
+HOOK_ALIAS(pthread_mutex_destroy);
+HOOK_ALIAS(pthread_rwlock_init);
+HOOK_ALIAS(pthread_rwlock_destroy);
+HOOK_ALIAS(pthread_spin_init);
+HOOK_ALIAS(pthread_spin_destroy);
+HOOK_ALIAS(mtx_init);
+HOOK_ALIAS(mtx_destroy);

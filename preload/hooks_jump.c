@@ -61,3 +61,11 @@ EXPORT void pthread_exit(void *ret)
 	fn(ret);
 	__builtin_unreachable();
 }
+
+/* The hooks' own addresses, for an attach (hooks.h). */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(longjmp);
+HOOK_ALIAS(siglongjmp);
+HOOK_ALIAS(_longjmp);
+HOOK_ALIAS(__longjmp_chk);
+HOOK_ALIAS(pthread_exit);

@@ -16,11 +16,14 @@
  * in it) and after (it is marked gone and the module epoch moves on), so
  * contention inside a library unloaded later keeps its names and a library
  * loaded at the same address later is not taken for it (modmap.h).
+ * Attached, the GOT slots patched in an object unloaded are forgotten
+ * after it (attach_loaded): another object may be mapped there next.
  */
 #include <dlfcn.h>
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "hooks.h"
 #include "lifecycle.h"
 #include "real.h"
@@ -42,10 +45,15 @@ EXPORT int dlclose(void *handle)
 	recorder_dlclose(t);
 	int rc = fn(handle);
 	recorder_dlclose(t);
+	attach_loaded(); /* attached: the slots of an object unloaded are forgotten */
 	return rc;
 }
 
-EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+/* execve and execvpe, for the hooks of the exec functions that glibc
+ * builds on them: called directly, not by their exported names, which
+ * the loader binds to glibc's when the library was loaded by dlopen (an
+ * attach: execv would then leave the profile unfinished). */
+static int process_execve(const char *path, char *const argv[], char *const envp[])
 {
 	execve_fn fn = real_sym_lazy(&real.execve, "execve");
 	if (!fn) {
@@ -56,12 +64,7 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	return fn(path, argv, envp);
 }
 
-EXPORT int execv(const char *path, char *const argv[])
-{
-	return execve(path, argv, environ);
-}
-
-EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+static int process_execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	execvpe_fn fn = real_sym_lazy(&real.execvpe, "execvpe");
 	if (!fn) {
@@ -72,9 +75,24 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 	return fn(file, argv, envp);
 }
 
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return process_execve(path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	return process_execve(path, argv, environ);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	return process_execvpe(file, argv, envp);
+}
+
 EXPORT int execvp(const char *file, char *const argv[])
 {
-	return execvpe(file, argv, environ);
+	return process_execvpe(file, argv, environ);
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
@@ -145,7 +163,8 @@ static int hooks_execl(enum exec_by by, const char *path, const char *arg0, va_l
 	for (size_t i = 1; i <= n; i++)
 		argv[i] = va_arg(ap, char *); /* the last is the NULL that ends the list */
 	char *const *envp = by == EXEC_PATH_ENV ? va_arg(ap, char *const *) : environ;
-	return by == EXEC_SEARCH ? execvpe(path, argv, envp) : execve(path, argv, envp);
+	return by == EXEC_SEARCH ? process_execvpe(path, argv, envp)
+	                         : process_execve(path, argv, envp);
 }
 
 EXPORT int execl(const char *path, const char *arg0, ...)
@@ -174,3 +193,18 @@ EXPORT int execle(const char *path, const char *arg0, ...)
 	va_end(ap);
 	return rc;
 }
+
+/* The hooks' own addresses, for an attach (hooks.h). */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(dlclose);
+HOOK_ALIAS(execve);
+HOOK_ALIAS(execv);
+HOOK_ALIAS(execvpe);
+HOOK_ALIAS(execvp);
+HOOK_ALIAS(fexecve);
+HOOK_ALIAS(execveat);
+HOOK_ALIAS(_exit);
+HOOK_ALIAS(_Exit);
+HOOK_ALIAS(execl);
+HOOK_ALIAS(execlp);
+HOOK_ALIAS(execle);

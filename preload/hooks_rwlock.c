@@ -183,3 +183,15 @@ EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 		return rw_unlock_watched(l);
 	return real.rwunlock(l);
 }
+
+/* The hooks' own addresses, for an attach (hooks.h). */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(pthread_rwlock_rdlock);
+HOOK_ALIAS(pthread_rwlock_wrlock);
+HOOK_ALIAS(pthread_rwlock_timedrdlock);
+HOOK_ALIAS(pthread_rwlock_timedwrlock);
+HOOK_ALIAS(pthread_rwlock_clockrdlock);
+HOOK_ALIAS(pthread_rwlock_clockwrlock);
+HOOK_ALIAS(pthread_rwlock_tryrdlock);
+HOOK_ALIAS(pthread_rwlock_trywrlock);
+HOOK_ALIAS(pthread_rwlock_unlock);

@@ -70,3 +70,9 @@ EXPORT int pthread_spin_unlock(pthread_spinlock_t *l)
 		return spin_unlock_watched(l, unlock);
 	return unlock(l);
 }
+
+/* The hooks' own addresses, for an attach (hooks.h). */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(pthread_spin_lock);
+HOOK_ALIAS(pthread_spin_trylock);
+HOOK_ALIAS(pthread_spin_unlock);

@@ -128,3 +128,9 @@ EXPORT int pthread_setname_np(pthread_t th, const char *name)
 		recorder_named(&lc_tls, name);
 	return rc;
 }
+
+/* The hooks' own addresses, for an attach (hooks.h). */
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(pthread_create);
+HOOK_ALIAS(thrd_create);
+HOOK_ALIAS(pthread_setname_np);

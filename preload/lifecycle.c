@@ -51,8 +51,6 @@ static void lifecycle_config_warn(const char *line, void *ctx)
 
 static void lifecycle_thread_exit(void *arg);
 static void lifecycle_atfork_child(void);
-static void lifecycle_atfork_prepare(void);
-static void lifecycle_atfork_parent(void);
 
 static uint64_t lifecycle_heads_for(uint64_t arena_bytes)
 {
@@ -121,45 +119,54 @@ uint32_t lifecycle_hold_rate(void)
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
-/* META and LIVE, the first records of a new profile file. */
+/* META and LIVE, the first records of a new profile file; attached, its
+ * ATTACH record after them (filled in by attach.c). */
 static bool lifecycle_heading(void)
 {
 	uint32_t exe_len = (uint32_t)strnlen(core.exe, LC_DUMP_MAX_PATH);
 	core.meta = pfile_record(&core.file, sizeof(*core.meta) + exe_len);
 	core.live = pfile_record(&core.file, sizeof(*core.live));
-	if (!core.meta || !core.live)
+	core.attached = core.attach ? pfile_record(&core.file, sizeof(*core.attached)) : NULL;
+	if (!core.meta || !core.live || (core.attach && !core.attached))
 		return false;
 	struct lc_rec_meta *m = core.meta;
-	m->pid = (uint64_t)getpid();
+	core.pid = getpid();
+	m->pid = (uint64_t)core.pid;
 	m->start_realtime_ns = core.start_real;
 	m->start_mono_ns = core.start_mono;
 	m->clock = LC_CLOCK_MONOTONIC;
 	m->rate = core.cfg.rate;
 	m->depth = core.cfg.depth;
-	m->flags = (core.cfg.stacks ? LC_META_STACKS : 0) | (core.cfg.holder ? LC_META_HOLDER : 0);
+	m->flags = (core.cfg.stacks ? LC_META_STACKS : 0) | (core.cfg.holder ? LC_META_HOLDER : 0) |
+	           (core.attach ? LC_META_ATTACHED : 0);
 	m->hold_rate = lifecycle_hold_rate();
 	m->arena_bytes = core.cfg.arena_bytes;
 	m->exe_len = exe_len;
 	memcpy(m + 1, core.exe, exe_len);
 	pfile_publish(core.meta, LC_REC_META);
 	pfile_publish(core.live, LC_REC_LIVE);
+	if (core.attached)
+		pfile_publish(core.attached, LC_REC_ATTACH);
 	return true;
 }
 
 /* Create and map the profile file (at `at`: a fork child keeps the
  * parent's addresses), and write its heading.  On failure, one line on
- * stderr that names the file and why, and says the program runs on. */
-static bool lifecycle_open_file(void *at)
+ * stderr that names the file and why, and says the program runs on; the
+ * errno value of the failure is returned (0: done).  One thread at a time:
+ * start-up, a fork child, an attach. */
+static int lifecycle_open_file(void *at)
 {
-	static char err[PFILE_PATH_MAX + 256]; /* start-up or a fork child: one thread */
+	static char err[PFILE_PATH_MAX + 256];
 	struct text t;
 	int fd = dumpwrite_create(core.cfg.out, (uint64_t)getpid(), core.exe, core.path,
 	                          sizeof(core.path), err, sizeof(err));
+	int made = fd < 0 ? errno : 0;
 	int e = fd < 0 ? -1 : pfile_map(&core.file, fd, core.path, core.cfg.arena_bytes, at);
 	if (!e && !lifecycle_heading())
 		e = core.file.error ? core.file.error : ENOSPC;
 	if (!e)
-		return true;
+		return 0;
 	if (e > 0) {
 		text_init(&t, err, sizeof(err));
 		text_str(&t, "cannot write profile '");
@@ -172,7 +179,7 @@ static bool lifecycle_open_file(void *at)
 	t = (struct text){.buf = err, .cap = sizeof(err), .len = strlen(err)};
 	text_str(&t, "; not profiling, the program runs on");
 	text_warn(err);
-	return false;
+	return e > 0 ? e : made ? made : EIO;
 }
 
 static void lifecycle_read_exe(void)
@@ -191,6 +198,40 @@ static void lifecycle_read_exe(void)
 	core.exe[len] = '\0';
 }
 
+/* The profile itself, as core.cfg says: the arena, the file and its
+ * heading, the fixed regions, the objects loaded now.  0, or the errno
+ * value of what failed (one line on stderr said so). */
+static int lifecycle_make(void)
+{
+	lifecycle_read_exe();
+	core.start_mono = recorder_now();
+	core.start_real = lifecycle_realtime();
+	/* The private memory first: a process that cannot have it (ulimit -v)
+	 * leaves no file behind. */
+	if (arena_init(&core.arena, core.cfg.arena_bytes) != 0) {
+		text_warn("cannot reserve the arena (see arena=); profiling disabled");
+		return ENOMEM;
+	}
+	int e = lifecycle_open_file(NULL);
+	if (e)
+		return e;
+	if (!lifecycle_layout()) {
+		text_warn("cannot reserve the arena (see arena=); profiling disabled");
+		return ENOMEM;
+	}
+	if (core.cfg.stacks) {
+		unwind_init(real_dl_iterate_phdr);
+		/* The objects loaded now, known before any stack: a thread
+		 * that always holds a lock when it waits never learns one
+		 * itself (account.h), and publishes only stacks into these.
+		 * Not on a lazy start by a thread that holds a lock (the
+		 * loader's lock: recorder.c); its first stack will ask. */
+		if (core.attach || (lc_held(&lc_tls) <= 0 && !lc_tls.in_phdr))
+			recorder_refresh(0);
+	}
+	return 0;
+}
+
 static int lifecycle_setup(void)
 {
 	config_parse(getenv("LOCKCONTEND"), &core.cfg, lifecycle_config_warn, NULL);
@@ -200,31 +241,8 @@ static int lifecycle_setup(void)
 		text_warn("setuid/setgid program: LOCKCONTEND ignored, nothing recorded");
 		return ST_OFF;
 	}
-	lifecycle_read_exe();
-	core.start_mono = recorder_now();
-	core.start_real = lifecycle_realtime();
-	/* The private memory first: a process that cannot have it (ulimit -v)
-	 * leaves no file behind. */
-	if (arena_init(&core.arena, core.cfg.arena_bytes) != 0) {
-		text_warn("cannot reserve the arena (see arena=); profiling disabled");
+	if (lifecycle_make() != 0)
 		return ST_OFF;
-	}
-	if (!lifecycle_open_file(NULL))
-		return ST_OFF;
-	if (!lifecycle_layout()) {
-		text_warn("cannot reserve the arena (see arena=); profiling disabled");
-		return ST_OFF;
-	}
-	if (core.cfg.stacks) {
-		unwind_init(real_dl_iterate_phdr);
-		/* The objects loaded now, known before any stack: a thread
-		 * that always holds a lock when it waits never learns one
-		 * itself (account.h), and publishes only stacks into these.
-		 * Not on a lazy start by a thread that holds a lock (the
-		 * loader's lock: recorder.c); its first stack will ask. */
-		if (lc_held(&lc_tls) <= 0 && !lc_tls.in_phdr)
-			recorder_refresh(0);
-	}
 	if (pthread_key_create(&core.key, lifecycle_thread_exit) != 0) {
 		text_warn("no thread-specific key left; profiling disabled");
 		return ST_OFF;
@@ -254,32 +272,34 @@ void lifecycle_init(void)
 	atomic_store_explicit(&core.state, st, memory_order_release);
 }
 
-static void lifecycle_atfork_prepare(void)
+void lifecycle_atfork_prepare(void)
 {
 	loader_fork_prepare(&core.loader, &lc_tls);
 }
 
-static void lifecycle_atfork_parent(void)
+void lifecycle_atfork_parent(void)
 {
 	loader_fork_parent(&core.loader);
 }
 
-/* pthread key destructor: the thread is exiting; publish and free its slot. */
+/* pthread key destructor: the thread is exiting; publish and free its
+ * slot (attached: unless the slot is of a profile that has ended since,
+ * which core_enter forgets). */
 static void lifecycle_thread_exit(void *arg)
 {
 	struct lc_tls *t = &lc_tls;
-	if (arg != t->slot || !t->slot)
-		return;
-	/* A wait left by unwinding (pthread_exit and the jumps were told:
-	 * hooks_jump.c): its frame is gone, its sample with it. */
-	t->wait = NULL;
-	t->shown = NULL;
-	t->sampling = 0;
-	recorder_flush(t);
-	lc_guard_in(t);
-	slots_release(&core.slots, t->slot);
-	t->slot = NULL;
-	t->guard--;
+	core_enter(t);
+	if (arg == t->slot && t->slot) {
+		/* A wait left by unwinding (pthread_exit and the jumps were
+		 * told: hooks_jump.c): its frame is gone, its sample with it. */
+		t->wait = NULL;
+		t->shown = NULL;
+		t->sampling = 0;
+		recorder_flush(t);
+		slots_release(&core.slots, t->slot);
+		t->slot = NULL;
+	}
+	core_leave(t);
 }
 
 /* A child starts an empty profile of its own, in a new file mapped where
@@ -300,7 +320,7 @@ static void lifecycle_child_start(void)
 	core.start_mono = recorder_now();
 	core.start_real = lifecycle_realtime();
 	core.books.origin_ns = core.start_mono; /* the child's series start now */
-	bool ok = lifecycle_open_file(at);
+	bool ok = lifecycle_open_file(at) == 0;
 	if (!ok) {
 		/* Keep the addresses, lose the parent's file: a late store of
 		 * ours lands in memory nobody reads. */
@@ -311,7 +331,7 @@ static void lifecycle_child_start(void)
 	arena_reset(&core.arena, core.arena_fixed);
 	stacktab_reset(&core.tab);
 	lockstate_reset(&core.locks);
-	atomic_fetch_add(&core.fork_gen, 1);
+	t->gen = atomic_fetch_add(&core.gen, 1) + 1;
 	modmap_reset(&core.modmap);
 	slots_reset(&core.slots);
 	if (ok && !slots_overflow(&core.slots)->pub) {
@@ -361,7 +381,7 @@ bool lifecycle_adopt(void)
 	if (lc_tls.guard || atomic_exchange(&adopting, 1))
 		return false;
 	if (!pfile_mine(&core.file))
-		lifecycle_child_start();
+		(core.child ? core.child : lifecycle_child_start)();
 	atomic_store(&adopting, 0);
 	return core_recording();
 }
@@ -389,18 +409,32 @@ static void lifecycle_file_warn(const char *what, int e, const char *then)
 	text_warn(err);
 }
 
+static void lifecycle_finish(uint32_t state);
+static bool lifecycle_let_go(void);
+static bool lifecycle_drained; /* the last detach's threads all left our work */
+
 /* The end of the profile: at exit (library destructor), or before exec().
  * Idempotent: the first caller ends it. */
-static void lifecycle_end(uint32_t state)
+static bool lifecycle_end(uint32_t state)
 {
 	struct lc_tls *t = &lc_tls;
 	if (!core_running())
-		return;
+		return false;
 	if (t->slot)
 		recorder_flush(t); /* our own event, stash and re-entrant charges */
 	int expect = ST_RUNNING;
 	if (!atomic_compare_exchange_strong(&core.state, &expect, ST_DUMPING))
-		return;
+		return false;
+	if (state == LC_LIVE_DETACHED)
+		lifecycle_drained = lifecycle_let_go();
+	lifecycle_finish(state);
+	return true;
+}
+
+/* The closing records, by the one caller that moved RUNNING to DUMPING. */
+static void lifecycle_finish(uint32_t state)
+{
+	struct lc_tls *t = &lc_tls;
 	int saved = errno;
 	lc_guard_in(t);
 	static struct dump_input in; /* only the first caller gets here */
@@ -440,8 +474,8 @@ static void lifecycle_end_own(uint32_t state)
 {
 	/* not adopting: a child that never recorded ends without a file of
 	 * its own, and never the parent's */
-	if (core_recording() && (pid_t)core.meta->pid == getpid())
-		lifecycle_end(state);
+	if (core_recording() && core.pid == getpid())
+		(void)lifecycle_end(state);
 }
 
 void lifecycle_exec(void)
@@ -452,4 +486,168 @@ void lifecycle_exec(void)
 void lifecycle_exit(void)
 {
 	lifecycle_end_own(LC_LIVE_EXITED);
+}
+
+/* ---- attached (attach.c) ------------------------------------------------- */
+
+/* How long a detach waits for the threads inside our work to leave it:
+ * they never block there, so only a thread stopped (by a debugger, or a
+ * signal handler on top of us that waits) takes longer. */
+#define LIFECYCLE_DRAIN_NS (1000 * 1000 * 1000ull)
+/* ...and for a charge taken to be noted (a few instructions after the
+ * real unlock; a thread a handler jumped away meanwhile never notes it). */
+#define LIFECYCLE_CLOSE_NS (100 * 1000 * 1000ull)
+
+/* The thread's first counted work in a profile begun since its last: what
+ * it held of an older profile — its slot (in an arena given back since),
+ * its waits and hold sample, its uncharged contention — is forgotten. */
+static void lifecycle_thread_new(struct lc_tls *t)
+{
+	t->slot = NULL;
+	t->overflow = 0;
+	t->pending = 0;
+	t->sampling = 0;
+	t->wait = NULL;
+	t->shown = NULL;
+	t->in_slot = NULL;
+	t->hold_lock = 0;
+	atomic_store(&t->reent_count, 0);
+	atomic_store(&t->reent_delay, 0);
+	t->reent_taken[0] = t->reent_taken[1] = 0;
+	atomic_store(&t->reent_when, 0);
+	t->gen = atomic_load(&core.gen);
+}
+
+void core_count_in(struct lc_tls *t)
+{
+	uint32_t p = atomic_load(&core.pass) & 1;
+	atomic_fetch_add(&core.inside[p], 1);
+	t->inside = (uint8_t)(p + 1);
+	/* after the count (both sequentially consistent): a detach that moved
+	 * gen on before it read the count either waits for us or is seen */
+	if (t->gen != atomic_load(&core.gen))
+		lifecycle_thread_new(t);
+}
+
+void core_count_out(struct lc_tls *t)
+{
+	atomic_fetch_sub(&core.inside[t->inside - 1], 1);
+	t->inside = 0;
+}
+
+/* Wait (at most max_ns) for the threads counted in the current pass to
+ * leave our work; those that enter meanwhile count in the other. */
+static bool lifecycle_drain_pass(uint64_t max_ns)
+{
+	uint32_t p = atomic_fetch_add(&core.pass, 1) & 1;
+	uint64_t deadline = 0;
+	while (atomic_load(&core.inside[p]) > 0)
+		if (!clock_wait_turn(&deadline, max_ns))
+			return false;
+	return true;
+}
+
+/* A detach, the profile stopped (DUMPING): every thread that enters our
+ * work from now on forgets it (gen), and those inside are waited for, so
+ * that none writes it after its closing records.  False: one is still
+ * inside (stopped there). */
+static bool lifecycle_let_go(void)
+{
+	atomic_fetch_add(&core.gen, 1);
+	return lifecycle_drain_pass(LIFECYCLE_DRAIN_NS);
+}
+
+/* The memory of a profile that ended: no thread is inside our work, and
+ * every one forgets the profile before it looks at it again (gen). */
+static void lifecycle_release(void)
+{
+	if (core.arena.base)
+		munmap(core.arena.base, core.arena.size);
+	memset(&core.arena, 0, sizeof(core.arena));
+	if (core.file.base)
+		munmap(core.file.base, core.file.cap);
+	pfile_forget(&core.file);
+	core.file.base = NULL;
+	core.meta = NULL;
+	core.live = NULL;
+	core.attached = NULL;
+}
+
+/* Its profile file, out of reach of a thread that may still be inside our
+ * work: private memory from now on, where its stores land unread. */
+static void lifecycle_keep_apart(void)
+{
+	if (core.file.base)
+		mmap(core.file.base, core.file.cap, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+}
+
+int lifecycle_attach(const struct config *cfg)
+{
+	struct lc_tls *t = &lc_tls;
+	int was = atomic_load(&core.state);
+	if ((was != ST_OFF && was != ST_DONE) ||
+	    !atomic_compare_exchange_strong(&core.state, &was, ST_INITIALIZING))
+		return EALREADY;
+	/* The last profile's threads: out of our work (both passes), before
+	 * its memory goes. */
+	atomic_fetch_add(&core.gen, 1);
+	if (!lifecycle_drain_pass(LIFECYCLE_DRAIN_NS) ||
+	    !lifecycle_drain_pass(LIFECYCLE_DRAIN_NS)) {
+		atomic_store(&core.state, was);
+		return EBUSY;
+	}
+	lifecycle_release();
+	unwind_forget(); /* objects may have come and gone while detached */
+	core.cfg = *cfg;
+	atomic_store(&core.releasing, 0);
+	atomic_store(&core.closing, 0);
+	lc_guard_in(t);
+	int e = lifecycle_make();
+	if (!e && !core.key_made && pthread_key_create(&core.key, lifecycle_thread_exit) != 0)
+		e = EAGAIN;
+	core.key_made |= !e;
+	t->guard--;
+	if (e) {
+		lifecycle_release();
+		atomic_store(&core.state, ST_OFF);
+		return e;
+	}
+	atomic_store_explicit(&core.state, ST_RUNNING, memory_order_release);
+	return 0;
+}
+
+bool lifecycle_detach(void)
+{
+	/* The charges under way noted first, none taken after: each unlock's
+	 * waiting is then charged, or counted as no unlock's, exactly once. */
+	uint64_t deadline = 0;
+	atomic_store(&core.closing, 1);
+	while (atomic_load(&core.releasing) > 0 && clock_wait_turn(&deadline, LIFECYCLE_CLOSE_NS))
+		;
+	if (!lifecycle_end(LC_LIVE_DETACHED))
+		return false;
+	if (lifecycle_drained)
+		lifecycle_release();
+	else
+		lifecycle_keep_apart();
+	return true;
+}
+
+void lifecycle_child_quiet(void)
+{
+	struct lc_tls *t = &lc_tls;
+	atomic_store(&core.state, ST_OFF);
+	atomic_fetch_add(&core.gen, 1);
+	for (int p = 0; p < 2; p++)
+		atomic_store(&core.inside[p], t->inside == p + 1);
+	loader_fork_child(&core.loader, t);
+	/* Forked from inside our work (a signal handler's fork), the thread
+	 * goes on with it: the parent's file must not be its to write. */
+	if (t->guard)
+		lifecycle_keep_apart();
+	else
+		lifecycle_release();
+	pfile_forget(&core.file);
+	t->tid = 0;
 }

@@ -21,6 +21,9 @@ int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint6
 	ls->inits = NULL;
 	ls->ent = arena_alloc(a, nent * sizeof(*ls->ent));
 	ls->mask = nent - 1;
+	/* waiters counted there by an earlier profile (attached: a detach
+	 * lets waits in progress go without leaving) */
+	memset((void *)lockstate_filter, 0, sizeof(lockstate_filter));
 	atomic_store(&ls->refused, 0);
 	return ls->ent ? 0 : -1;
 }

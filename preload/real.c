@@ -2,7 +2,8 @@
  * real.c — resolve the functions the hooks forward to (see real.h).
  *
  * dlsym runs inside the recursion guard: whatever it locks internally goes
- * straight to glibc.  Pointers are stored with relaxed atomics; any thread
+ * straight to glibc.  Preloaded, RTLD_NEXT; attached, RTLD_DEFAULT first
+ * (real.h says why).  Pointers are stored with relaxed atomics; any thread
  * that sees the old value calls glibc directly, which is the same function
  * unless another interposer follows us.
  */
@@ -42,10 +43,19 @@ struct real_fns real = {
     .rwlock_destroy = __pthread_rwlock_destroy,
 };
 
+static bool (*real_ours)(const void *); /* attached: is it one of our hooks? */
+
 static void *real_sym(const char *name)
 {
+	void *p = NULL;
 	lc_tls.guard++;
-	void *p = dlsym(RTLD_NEXT, name);
+	if (real_ours) {
+		p = dlsym(RTLD_DEFAULT, name);
+		if (p && real_ours(p))
+			p = NULL;
+	}
+	if (!p)
+		p = dlsym(RTLD_NEXT, name);
 	lc_tls.guard--;
 	return p;
 }
@@ -147,4 +157,20 @@ void *real_sym_lazy(void **slot, const char *name)
 		real_store(slot, fn);
 	}
 	return fn;
+}
+
+void real_resolve_attached(bool (*ours)(const void *))
+{
+	real_ours = ours;
+	real_resolve();
+	real_store(&real.dlclose, real_sym("dlclose"));
+	real_store(&real.execve, real_sym("execve"));
+	real_store(&real.execvpe, real_sym("execvpe"));
+	real_store(&real.fexecve, real_sym("fexecve"));
+	real_store(&real.execveat, real_sym("execveat"));
+	real_store(&real.pthread_create, real_sym("pthread_create"));
+	real_store(&real.thrd_create, real_sym("thrd_create"));
+	real_store(&real.setname, real_sym("pthread_setname_np"));
+	real_store(&real.dlopen, real_sym("dlopen"));
+	real_store(&real.dlmopen, real_sym("dlmopen"));
 }

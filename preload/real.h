@@ -15,6 +15,7 @@
 #define LOCKCONTEND_REAL_H
 
 #include <link.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -49,7 +50,8 @@ struct real_fns {
 	int (*rwlock_destroy)(pthread_rwlock_t *);
 	void *spin_init, *spin_destroy, *mtx_init, *mtx_destroy;
 	void *dlclose, *execve, *execvpe, *fexecve, *execveat, *pthread_create, *thrd_create,
-	    *setname; /* on first use */
+	    *setname;           /* on first use (attached: by real_resolve_attached) */
+	void *dlopen, *dlmopen; /* attached only (hooks_dlopen.c) */
 	/* resolved at start-up: they run in signal handlers, where dlsym may not */
 	void *longjmp, *siglongjmp, *_longjmp, *longjmp_chk, *pthread_exit, *_exit, *_Exit;
 };
@@ -57,6 +59,16 @@ struct real_fns {
 extern struct real_fns real;
 
 void real_resolve(void);
+
+/* Attached (the library loaded by dlopen: attach.c), the program's calls
+ * were bound to the first definition in the global scope — glibc's, or an
+ * interposer's before it — and dlsym(RTLD_NEXT) from a library loaded
+ * later finds glibc's, past such an interposer.  So every function is
+ * resolved with dlsym(RTLD_DEFAULT) from now on, falling back on RTLD_NEXT
+ * when that finds nothing or one of our own hooks (`ours`: a hook never
+ * forwards to itself); all of them now, the lazy ones too, so that no
+ * hook calls dlsym in the program's threads.  Idempotent. */
+void real_resolve_attached(bool (*ours)(const void *));
 
 /* A function without a bootstrap alias: `*slot`, resolved now if need be,
  * or NULL if there is none (the caller answers ENOSYS). */

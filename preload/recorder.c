@@ -25,6 +25,12 @@
  * caught by recorder_abandon (hooks_jump.c).  Every caused nanosecond of a
  * registered wait is charged to an unlock or counted uncharged, so caused
  * + uncharged == waited, but for waits in progress at the end.
+ *
+ * Attached (core.h), each entry is counted (core_enter) before it looks at
+ * the state again (core_live); a charge is counted until it is noted
+ * (core.releasing, which a detach waits for); and a thread never waits for
+ * the loader on its own, since what it holds of locks taken before the
+ * attach is unknown (recorder_loader_ok).
  */
 #include "recorder.h"
 
@@ -147,14 +153,25 @@ bool recorder_publish_all(struct slot *sl, uint64_t *rng)
 	return refresh;
 }
 
+/* May this thread wait for the loader's lock now (loader.h's phdr rule)?
+ * Not while it holds a mutex, nor inside dl_iterate_phdr; and never
+ * attached, where its held count says nothing of the locks it took before
+ * the attach (unlocked since, they drove it below zero: docs/attach.md).
+ * The module map is refreshed there by the attach, around dlopen and
+ * dlclose, and at the end. */
+static bool recorder_loader_ok(const struct lc_tls *t)
+{
+	return lc_held(t) <= 0 && !t->in_phdr && !core.attach;
+}
+
 /* The owner, inside its slot, before its next event: settle the noted one
- * and publish.  A thread that holds a mutex publishes only what needs no
- * map refresh (the table must never make a lock holder wait on the
- * loader): the rest stays pending. */
+ * and publish.  A thread that holds a mutex (or is attached: above)
+ * publishes only what needs no map refresh (the table must never make a
+ * lock holder wait on the loader): the rest stays pending. */
 static bool recorder_publish(struct lc_tls *t, struct slot *sl)
 {
 	recorder_settle_reentrant(t, sl);
-	if (lc_held(t) > 0) {
+	if (lc_held(t) > 0 || core.attach) {
 		t->pending = account_publish_held(sl, &core.books, &t->rng);
 		recorder_follow_refused();
 		return false;
@@ -222,8 +239,19 @@ void recorder_refresh(uint64_t final_wait_ns)
  * lock held: dl_iterate_phdr takes the loader's lock. */
 static void recorder_cover(struct lc_tls *t, const uintptr_t *pcs, uint32_t n)
 {
-	if (n && lc_held(t) <= 0 && !t->in_phdr && !modmap_covers(&core.modmap, pcs, n))
+	if (n && recorder_loader_ok(t) && !modmap_covers(&core.modmap, pcs, n))
 		recorder_refresh(0);
+}
+
+/* Room on the thread's stack to unwind (stackroom.h).  Attached, a thread
+ * made before the attach has no bounds yet: it looks them up once. */
+static bool recorder_room(struct lc_tls *t)
+{
+	if (__builtin_expect(!t->stack_lo, 0) && core.attach && !t->stack_asked) {
+		t->stack_asked = 1;
+		stackroom_learn(t);
+	}
+	return stackroom_enough(t);
 }
 
 /* Settle the previous event, publish the stash (account.h says when it may),
@@ -248,7 +276,7 @@ static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct record
 	 * now.  A nested sample (a signal handler during our wait) must not
 	 * touch it: no stack, the event goes to the sentinel. */
 	if (core.cfg.stacks && !t->sampling) {
-		if (stackroom_enough(t)) {
+		if (recorder_room(t)) {
 			bool truncated;
 			s->nframes = loader_unwind(&core.loader, t, stash_spare(&sl->stash),
 			                           core.cfg.depth, &truncated);
@@ -323,18 +351,17 @@ static void recorder_unshow(struct lc_tls *t, struct recorder_sample *s)
 	if (t->shown == s)
 		t->shown = NULL;
 	if (t->slot && t->slot->waiting && core_recording() &&
-	    s->fork_gen == atomic_load_explicit(&core.fork_gen, memory_order_relaxed))
+	    s->gen == atomic_load_explicit(&core.gen, memory_order_relaxed))
 		waiting_clear(t->slot->waiting);
 }
 
 void recorder_named(struct lc_tls *t, const char *name)
 {
-	if (!t->slot || t->overflow || !t->slot->waiting || !core_recording())
-		return;
 	int saved = errno;
-	lc_guard_in(t);
-	waiting_name(t->slot->waiting, name);
-	t->guard--;
+	core_enter(t);
+	if (t->slot && !t->overflow && t->slot->waiting && core_recording())
+		waiting_name(t->slot->waiting, name);
+	core_leave(t);
 	errno = saved;
 }
 
@@ -351,7 +378,12 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	if (!recorder_start())
 		return;
 	int saved = errno;
-	lc_guard_in(t);
+	core_enter(t);
+	if (!core_live()) {
+		core_leave(t);
+		errno = saved;
+		return;
+	}
 	/* A thread's first event makes its slot (and the slot's record in
 	 * the file) first: the wait has begun already. */
 	uint64_t early = t->slot ? 0 : recorder_now();
@@ -360,7 +392,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	s->lock = (uintptr_t)lock;
 	s->kind = kind;
 	s->epoch = 0;
-	s->fork_gen = atomic_load_explicit(&core.fork_gen, memory_order_relaxed);
+	s->gen = atomic_load_explicit(&core.gen, memory_order_relaxed);
 	if (s->rate > 1 && stash_rand(&t->rng) % s->rate != 0)
 		goto out;
 	s->t0 = early ? early : recorder_now();
@@ -393,7 +425,7 @@ out:
 	if (!s->active && core_recording()) /* not sampled: shown, with no stack */
 		recorder_show(t, s, recorder_now(), NULL, 0);
 	t->sampling += s->active;
-	t->guard--;
+	core_leave(t);
 	errno = saved;
 }
 
@@ -404,7 +436,7 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 {
 	uint64_t t1, uncharged = 0;
 	int saved = errno, cell = s->cell;
-	lc_guard_in(t);
+	core_enter(t);
 	recorder_unshow(t, s);
 	if (!s->active && t->wait != s)
 		goto out; /* shown only: not sampled (a wait begun but interrupted
@@ -414,10 +446,10 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	s->cell = 0;
 	if (s->active && t->sampling)
 		t->sampling--;
-	if (s->fork_gen != atomic_load_explicit(&core.fork_gen, memory_order_relaxed)) {
+	if (s->gen != atomic_load_explicit(&core.gen, memory_order_relaxed)) {
 		if (t->wait == s)
 			t->wait = s->outer;
-		goto out; /* a fork (from a signal handler) during the wait reset us */
+		goto out; /* a fork (from a signal handler), or a detach, during the wait */
 	}
 	/* A registered waiter reads its end as it leaves its cell: charges
 	 * and uncharged then add up to the wait exactly. */
@@ -443,7 +475,7 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	recorder_note(t, s, &k, s->rate, (t1 - s->t0) * s->rate, t1 - s->t0, uncharged * s->rate,
 	              t1);
 out:
-	t->guard--;
+	core_leave(t);
 	errno = saved;
 }
 
@@ -463,6 +495,8 @@ static void recorder_repair(struct lc_tls *t)
 	}
 	t->in_slot = NULL;
 	loader_repair(&core.loader, t);
+	if (t->inside)
+		core_count_out(t);
 	t->guard = 0;
 }
 
@@ -482,6 +516,7 @@ void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here)
 			return; /* the handler jumps inside itself, on top of our work */
 		recorder_repair(t);
 	}
+	core_enter(t);
 	while (t->wait && !(on_stack && (uintptr_t)jmpbuf < (uintptr_t)t->wait))
 		recorder_end(t, t->wait, RECORDER_TIMEDOUT);
 	if (!t->wait)
@@ -489,6 +524,7 @@ void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here)
 	/* A wait shown but not sampled is on no list: its frame tells */
 	if (t->shown && !(on_stack && (uintptr_t)jmpbuf < (uintptr_t)t->shown))
 		recorder_unshow(t, t->shown);
+	core_leave(t);
 }
 
 /* ---- acquisitions and releases ------------------------------------------ */
@@ -542,7 +578,11 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 		t->hold_next = 4096; /* looked at again after a while */
 		return;
 	}
-	lc_guard_in(t);
+	core_enter(t);
+	if (!core_live()) {
+		t->hold_next = 4096;
+		goto out;
+	}
 	bool sample = true;
 	if (!t->hold_drawn) {
 		/* The thread's first acquisition: where its first look falls
@@ -556,7 +596,8 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 		t->hold_next = recorder_hold_distance(t);
 		recorder_hold_start(t, lock, kind);
 	}
-	t->guard--;
+out:
+	core_leave(t);
 }
 
 void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
@@ -568,13 +609,20 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	r->when = 0;
 	r->lock = (uintptr_t)lock;
 	r->kind = kind;
+	r->counted = 0;
 	bool timed = t->hold_lock == (uintptr_t)lock;
+	uint32_t gen = t->gen;
 	if (timed)
 		t->hold_lock = 0;
 	if (t->guard || !core_running())
 		return;
 	int saved = errno;
-	lc_guard_in(t);
+	core_enter(t);
+	if (!core_live())
+		goto out;
+	r->gen = t->gen;
+	if (timed && gen != t->gen)
+		timed = false; /* begun in the profile before this one (attached) */
 	if (timed) {
 		r->when = recorder_now();
 		r->held = r->when - t->hold_t0;
@@ -582,14 +630,25 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 		r->kind = t->hold_kind; /* how it was taken (read or write) */
 		r->active = 1;
 	}
+	/* Attached, a charge is counted from before it is taken until it is
+	 * noted, and none is taken once a detach is closing the books: the
+	 * waiting it would have charged is then uncharged, not lost. */
+	bool count = core.attach;
+	if (count)
+		atomic_fetch_add(&core.releasing, 1);
 	struct lockent *e;
 	if (core.cfg.holder && lockstate_maybe_waited(r->lock) &&
-	    (e = lockstate_find(&core.locks, r->lock))) {
+	    !(count && atomic_load(&core.closing)) && (e = lockstate_find(&core.locks, r->lock))) {
 		r->caused = lockstate_charge(e, recorder_now);
 		r->rate = core.cfg.rate;
 		r->active |= r->caused != 0;
 	}
-	t->guard--;
+	if (count && r->caused)
+		r->counted = 1;
+	else if (count)
+		atomic_fetch_sub(&core.releasing, 1);
+out:
+	core_leave(t);
 	errno = saved;
 }
 
@@ -598,12 +657,24 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
  * settled, from a copy of the frames.  Their time, for the series, is the
  * hold sample's end, or read now (after the release: no critical section
  * is made longer by it). */
+static void recorder_release_note(struct lc_tls *t, struct recorder_release *r);
+
 void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 {
-	if (!r->active || t->guard || !core_running())
-		return;
+	if (r->active && !t->guard && core_running())
+		recorder_release_note(t, r);
+	/* attached: a detach waits for a charge to be noted (lifecycle.c) */
+	if (r->counted && r->gen == atomic_load(&core.gen))
+		atomic_fetch_sub(&core.releasing, 1);
+	r->counted = 0;
+}
+
+static void recorder_release_note(struct lc_tls *t, struct recorder_release *r)
+{
 	int saved = errno;
-	lc_guard_in(t);
+	core_enter(t);
+	if (!core_live() || (core.attach && r->gen != t->gen))
+		goto out; /* charged in a profile that has ended since */
 	uint64_t when = r->when ? r->when : recorder_now();
 	struct slot *sl = recorder_slot(t);
 	struct recorder_sample s = {0};
@@ -629,7 +700,7 @@ void recorder_release_end(struct lc_tls *t, struct recorder_release *r)
 		recorder_note(t, &s, &k, r->hold_rate, r->held * r->hold_rate, r->held, 0, when);
 	}
 out:
-	t->guard--;
+	core_leave(t);
 	errno = saved;
 }
 
@@ -637,12 +708,15 @@ void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind)
 {
 	if (t->guard || !core_running())
 		return;
-	lc_guard_in(t);
-	struct lockent *e = lockstate_get(&core.locks, (uintptr_t)lock, kind);
-	if (e)
-		lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 1);
-	atomic_fetch_add_explicit(live_u64(&core.live->trylock_failures), 1, memory_order_relaxed);
-	t->guard--;
+	core_enter(t);
+	if (core_live()) {
+		struct lockent *e = lockstate_get(&core.locks, (uintptr_t)lock, kind);
+		if (e)
+			lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 1);
+		atomic_fetch_add_explicit(live_u64(&core.live->trylock_failures), 1,
+		                          memory_order_relaxed);
+	}
+	core_leave(t);
 }
 
 void recorder_flush(struct lc_tls *t)
@@ -650,19 +724,21 @@ void recorder_flush(struct lc_tls *t)
 	if (!pfile_mine(&core.file))
 		return; /* a child that never recorded: the slot is its parent's */
 	int saved = errno;
-	lc_guard_in(t);
+	core_enter(t);
 	struct slot *sl = t->slot;
 	bool refresh = false;
 	if (sl && recorder_enter(sl, t->overflow)) {
 		recorder_settle_reentrant(t, sl);
-		if (!t->overflow)
+		if (core.attach && !t->overflow) /* no loader: what needs it waits for the end */
+			(void)recorder_publish(t, sl);
+		else if (!t->overflow)
 			refresh = recorder_publish_all(sl, &t->rng);
 		recorder_leave(sl);
 	}
 	if (refresh)
 		recorder_refresh(0);
 	t->pending = 0; /* or the slot was closed: the dump has been taken */
-	t->guard--;
+	core_leave(t);
 	errno = saved;
 }
 
@@ -676,8 +752,12 @@ void recorder_lock_made(struct lc_tls *t, const void *lock)
 	if (t->guard || !core_running() || !core.cfg.inits || !core.cfg.stacks)
 		return;
 	int saved = errno;
-	lc_guard_in(t);
-	if (stackroom_enough(t)) {
+	core_enter(t);
+	/* attached: counted now, the settings read again (a new profile may
+	 * have begun, without init sites) */
+	if (core.attach && !(core_recording() && core.cfg.inits && core.cfg.stacks))
+		goto out;
+	if (recorder_room(t)) {
 		uintptr_t pcs[LC_LOCK_INIT_FRAMES + STASH_SLACK];
 		bool truncated;
 		uint32_t depth =
@@ -690,17 +770,25 @@ void recorder_lock_made(struct lc_tls *t, const void *lock)
 			initsite_note(&core.inits, (uintptr_t)lock, pcs, n, epoch);
 		}
 	}
-	t->guard--;
+out:
+	core_leave(t);
 	errno = saved;
 }
 
 /* No guard needed: a compare-and-swap of one key, nothing that recurses.
- * With inits=0 the table was never made. */
+ * With inits=0 the table was never made.  Attached, counted all the same
+ * (the table is the profile's memory). */
 void recorder_lock_gone(struct lc_tls *t, const void *lock)
 {
-	(void)t;
-	if (core_running() && core.cfg.inits)
+	if (!core.attach) {
+		if (core_running() && core.cfg.inits)
+			initsite_forget(&core.inits, (uintptr_t)lock);
+		return;
+	}
+	core_enter(t);
+	if (core_recording() && core.cfg.inits)
 		initsite_forget(&core.inits, (uintptr_t)lock);
+	core_leave(t);
 }
 
 /* ---- module epochs ---------------------------------------------------------- */
@@ -708,14 +796,15 @@ void recorder_lock_gone(struct lc_tls *t, const void *lock)
 /* Around dlclose: the map learns what is loaded before (so an object about
  * to go is in it) and what went after (marking it gone, moving the epoch
  * on).  A refresh under way elsewhere is waited for a while: it may have
- * begun before the object went. */
+ * begun before the object went (or, after a dlopen, before it came). */
 void recorder_dlclose(struct lc_tls *t)
 {
 	if (t->guard || !core_running())
 		return;
 	int saved = errno;
-	lc_guard_in(t);
-	recorder_refresh(CORE_CLOSE_WAIT_NS);
-	t->guard--;
+	core_enter(t);
+	if (core_live())
+		recorder_refresh(CORE_CLOSE_WAIT_NS);
+	core_leave(t);
 	errno = saved;
 }

@@ -59,8 +59,9 @@ struct recorder_sample {
 	int cell;                      /* registered as a waiter there (holder view), 1..; 0: not */
 	uint64_t gap;                  /* uncharged before the registration */
 	struct recorder_sample *outer; /* the wait this one interrupted (a handler's) */
-	uint32_t fork_gen;             /* a fork (from a handler) during the wait forgets ent */
-	uint32_t epoch;                /* module epoch when the stack was taken */
+	uint32_t gen;   /* the profile it began in (core.gen): a fork (from a handler), or
+	                 * a detach, during the wait forgets ent */
+	uint32_t epoch; /* module epoch when the stack was taken */
 	uintptr_t lock;
 	uint32_t kind;
 	uint32_t nframes;
@@ -79,10 +80,14 @@ struct recorder_release {
 	uint64_t held;   /* a hold-time sample ended here, ns */
 	uint64_t when;   /* when it ended (CLOCK_MONOTONIC), 0: not read */
 	uint32_t hold_rate;
+	uint32_t gen; /* the profile release_begin charged in (attached) */
 	uint8_t active;
+	uint8_t counted; /* attached: in core.releasing until release_end */
 };
 
-/* Before and after dlclose() (module epochs: modmap.h). */
+/* Before and after dlclose() (module epochs: modmap.h); attached, after
+ * dlopen() too (hooks_dlopen.c: a thread never refreshes the map on its
+ * own then). */
 void recorder_dlclose(struct lc_tls *t);
 
 /* The slow path of every lock hook, around the real blocking call on

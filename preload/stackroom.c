@@ -6,7 +6,13 @@
 #include <pthread.h>
 #include <sys/resource.h>
 
+#include "procmaps.h"
+#include "sys.h"
 #include "tls.h"
+
+/* A glibc thread's descriptor and static TLS sit at the top of its stack
+ * mapping: 2.3 KiB of descriptor, and the static TLS below it. */
+#define STACKROOM_TCB_TOP (64 * 1024)
 
 extern void *__libc_stack_end; /* the kernel's stack top at start-up (ld.so) */
 
@@ -64,6 +70,24 @@ __attribute__((no_sanitize_address, no_sanitize_thread)) void stackroom_thread(
 		return;
 	t->stack_lo = tcb + 4096 - p->size;
 	t->stack_hi = tcb;
+}
+
+void stackroom_learn(struct lc_tls *t)
+{
+	if (sys_call(SYS_gettid, 0, 0, 0, 0) == getpid()) {
+		stackroom_main(t);
+		return;
+	}
+	struct procmaps_vma v;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t tcb = (uintptr_t)__builtin_thread_pointer();
+	/* Only a stack glibc made (or one the program mapped for it alone):
+	 * a stack carved from a larger mapping (the heap) has no bounds we
+	 * can trust, and records without stacks. */
+	if (!procmaps_find(sp, &v) || tcb < v.lo || tcb >= v.hi || v.hi - tcb > STACKROOM_TCB_TOP)
+		return;
+	t->stack_lo = v.lo;
+	t->stack_hi = v.hi;
 }
 
 bool stackroom_enough(const struct lc_tls *t)

@@ -71,8 +71,12 @@ void text_duration(struct text *t, uint64_t ns)
 	}
 }
 
+bool text_quiet;
+
 void text_warn(const char *line)
 {
+	if (text_quiet)
+		return;
 	char buf[1024];
 	struct text t;
 	int saved = errno;

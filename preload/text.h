@@ -9,6 +9,7 @@
 #ifndef LOCKCONTEND_TEXT_H
 #define LOCKCONTEND_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,7 +26,10 @@ void text_u64(struct text *t, uint64_t v);
 /* A duration in human units: "812 ns", "3.25 us", "1.50 ms", "2.01 s". */
 void text_duration(struct text *t, uint64_t ns);
 
-/* Write "lockcontend: <line>\n" to stderr with write(2); never fails loudly. */
+/* Write "lockcontend: <line>\n" to stderr with write(2); never fails loudly.
+ * Nothing at all once text_quiet is set: attached to someone's daemon, the
+ * library prints nothing (attach.c answers with error numbers instead). */
 void text_warn(const char *line);
+extern bool text_quiet;
 
 #endif

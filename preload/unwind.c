@@ -29,6 +29,7 @@
 extern void *__libc_stack_end; /* the kernel's stack top at start-up (ld.so) */
 
 static uintptr_t self_lo, self_hi;
+static uintptr_t trampoline_return; /* unwind_trampoline's */
 
 static struct {
 	_Atomic uint64_t pc; /* 0: empty */
@@ -79,6 +80,11 @@ static void unwind_rule(uintptr_t pc, struct cfi_rule *r)
 		return; /* another writer has it: do without */
 	atomic_store_explicit(&cache[i].rule, unwind_pack(r), memory_order_release);
 	atomic_store_explicit(&cache[i].pc, pc, memory_order_release);
+}
+
+void unwind_trampoline(uintptr_t ret)
+{
+	trampoline_return = ret;
 }
 
 void unwind_forget(void)
@@ -164,7 +170,7 @@ static uint32_t unwind_gcc(uintptr_t *buf, uint32_t room, bool *more)
 
 void unwind_init(modmap_iterate_fn iterate)
 {
-	uintptr_t buf[8];
+	uintptr_t buf[4 + STASH_SLACK]; /* what unwind_capture may fill for depth 4 */
 	bool truncated;
 	if (!modmap_self_range(iterate, (const void *)unwind_init, &self_lo, &self_hi))
 		self_lo = self_hi = 0;
@@ -192,10 +198,12 @@ uint32_t unwind_capture(uintptr_t *buf, uint32_t depth, uintptr_t stack_hi, bool
 		n = unwind_gcc(buf, room, &more);
 	}
 	/* Our frames out, wherever they are: the hooks' at the inner end,
-	 * the thread start wrapper's (hooks_thread.c) at the outer. */
+	 * the thread start wrapper's (hooks_thread.c) at the outer; and the
+	 * frame a trampoline of ours made return through (unwind.h). */
 	uint32_t got = 0;
 	for (uint32_t i = 0; i < n; i++)
-		if (buf[i] < self_lo || buf[i] >= self_hi)
+		if ((buf[i] < self_lo || buf[i] >= self_hi) &&
+		    !(i + 1 < n && buf[i + 1] == trampoline_return && trampoline_return))
 			buf[got++] = buf[i];
 	*truncated = got > depth || more;
 	return got > depth ? depth : got;

@@ -46,6 +46,11 @@ void unwind_init(modmap_iterate_fn iterate);
 /* A module went: the cached frame rules may be another object's now. */
 void unwind_forget(void);
 
+/* The frame just inside one that returns to `ret` is left out too: the
+ * `ret` an attached dlopen is made to return through (hooks_dlopen.c), a
+ * byte of the calling object's code that is no call of the program's. */
+void unwind_trampoline(uintptr_t ret);
+
 /* Fill buf (room for depth + STASH_SLACK entries) with up to depth return
  * addresses, innermost first.  stack_hi: the top of the calling thread's
  * stack (stackroom.h), the most the walk may read; 0 (unknown): libgcc's

@@ -519,6 +519,26 @@ static int parse_live(struct dump *d, struct cur *c)
 	return 0;
 }
 
+static int parse_attach(struct dump *d, struct cur *c)
+{
+	const uint8_t *p;
+	if (d->have_attach || !cur_take(c, sizeof(struct lc_rec_attach), &p))
+		return -1;
+	struct lc_rec_attach *a = &d->attach;
+	a->objects = RD_FIELD(p, struct lc_rec_attach, objects);
+	a->other_ns = RD_FIELD(p, struct lc_rec_attach, other_ns);
+	a->slots = RD_FIELD(p, struct lc_rec_attach, slots);
+	a->out_of_reach = RD_FIELD(p, struct lc_rec_attach, out_of_reach);
+	a->failed = RD_FIELD(p, struct lc_rec_attach, failed);
+	a->restored = RD_FIELD(p, struct lc_rec_attach, restored);
+	a->left = RD_FIELD(p, struct lc_rec_attach, left);
+	a->forgotten = RD_FIELD(p, struct lc_rec_attach, forgotten);
+	a->flags = RD_FIELD(p, struct lc_rec_attach, flags);
+	a->reserved = RD_FIELD(p, struct lc_rec_attach, reserved);
+	d->have_attach = true;
+	return 0;
+}
+
 static int parse_totals(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
@@ -646,6 +666,7 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, uint64_t o
 	case LC_REC_LOCK_INIT: return parse_lock_init(d, c);
 	case LC_REC_WAITING: return parse_waiting(d, c);
 	case LC_REC_SERIES: return parse_series(d, c);
+	case LC_REC_ATTACH: return parse_attach(d, c);
 	case LC_REC_PENDING:
 		*known = false;
 		d->pending++;

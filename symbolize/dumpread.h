@@ -170,11 +170,13 @@ struct dump {
 	size_t nwaiting;
 	struct dump_series *series; /* LC_REC_SERIES records, in file order */
 	size_t nseries;
-	struct lc_rec_live live; /* LC_REC_LIVE; all zero (RUNNING) without one */
+	struct lc_rec_live live;     /* LC_REC_LIVE; all zero (RUNNING) without one */
+	struct lc_rec_attach attach; /* LC_REC_ATTACH (3.5): a profile made by an
+	                              * attach; all zero without one */
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 	uint32_t lost_views; /* bit v: the LOST record of view v was read */
 	struct lc_rec_totals totals;
-	bool have_meta, have_live;
+	bool have_meta, have_live, have_attach;
 	bool have_lost, have_totals; /* lost and totals are known: read from LOST and
 	                              * TOTALS records, or built from the slots
 	                              * (both true after a successful parse) */

@@ -99,6 +99,7 @@ static void status_complete(const struct dump *d, struct dump_status *st)
 {
 	switch (d->live.state) {
 	case LC_LIVE_EXEC: st->writer = DUMP_WRITER_EXEC; break;
+	case LC_LIVE_DETACHED: st->writer = DUMP_WRITER_DETACHED; break;
 	case LC_LIVE_SNAPSHOT:
 		st->writer = DUMP_WRITER_SNAPSHOT;
 		st->at_realtime_ns = wall_of_mono(&d->meta, d->live.snapshot_mono_ns);
@@ -118,7 +119,8 @@ void dumpstatus_of(const struct dump *d, const char *path, const struct dumpstat
 		status_complete(d, st);
 		return;
 	}
-	if (d->have_live && (d->live.state == LC_LIVE_EXITED || d->live.state == LC_LIVE_EXEC)) {
+	if (d->have_live && (d->live.state == LC_LIVE_EXITED || d->live.state == LC_LIVE_EXEC ||
+	                     d->live.state == LC_LIVE_DETACHED)) {
 		st->writer = DUMP_WRITER_UNCLOSED;
 		return;
 	}
@@ -190,9 +192,15 @@ void dumpstatus_describe(const struct dump *d, const struct dump_status *st, cha
 		snprintf(buf, cap, "complete: written when the program exited");
 		break;
 	case DUMP_WRITER_EXEC:
-		snprintf(buf, cap,
-		         "complete: ended by exec() (the new program image writes a profile "
-		         "of its own)");
+		snprintf(buf, cap, "%s",
+		         d->meta.flags & LC_META_ATTACHED
+		             ? "complete: ended by exec() (attached: the new program image is not "
+		               "profiled)"
+		             : "complete: ended by exec() (the new program image writes a profile "
+		               "of its own)");
+		break;
+	case DUMP_WRITER_DETACHED:
+		snprintf(buf, cap, "complete: ended by a detach (the program ran on)");
 		break;
 	case DUMP_WRITER_SNAPSHOT: describe_snapshot(d, st->at_realtime_ns, buf, cap); break;
 	case DUMP_WRITER_LIVE: describe_live(d, st->at_realtime_ns, buf, cap); break;
@@ -206,7 +214,9 @@ void dumpstatus_describe(const struct dump *d, const struct dump_status *st, cha
 		snprintf(buf, cap,
 		         "ended at %s, but its closing records did not fit (disk full or "
 		         "a file size limit): totals are the threads' own",
-		         d->live.state == LC_LIVE_EXEC ? "exec()" : "exit");
+		         d->live.state == LC_LIVE_EXEC       ? "exec()"
+		         : d->live.state == LC_LIVE_DETACHED ? "a detach"
+		                                             : "exit");
 		break;
 	}
 }

@@ -24,6 +24,7 @@ static const char *const rec_types[] = {
     [LC_REC_SLOT] = "slot",           [LC_REC_LIVE] = "live",
     [LC_REC_LOCK_LOST] = "lock_lost", [LC_REC_LOCK_INIT] = "lock_init",
     [LC_REC_WAITING] = "waiting",     [LC_REC_SERIES] = "series",
+    [LC_REC_ATTACH] = "attach",
 };
 _Static_assert(NAMES_LEN(rec_types) == LC_REC_NTYPES, "a name for every record type");
 
@@ -66,10 +67,8 @@ static const struct {
 _Static_assert(NAMES_LEN(lost) == LC_LOST_NREASONS, "a name for every lost reason");
 
 static const char *const live_states[] = {
-    [LC_LIVE_RUNNING] = "running",
-    [LC_LIVE_EXITED] = "exited",
-    [LC_LIVE_EXEC] = "exec",
-    [LC_LIVE_SNAPSHOT] = "snapshot",
+    [LC_LIVE_RUNNING] = "running",   [LC_LIVE_EXITED] = "exited",     [LC_LIVE_EXEC] = "exec",
+    [LC_LIVE_SNAPSHOT] = "snapshot", [LC_LIVE_DETACHED] = "detached",
 };
 _Static_assert(NAMES_LEN(live_states) == LC_LIVE_NSTATES, "a name for every LIVE state");
 

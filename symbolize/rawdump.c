@@ -147,6 +147,20 @@ static void print_live(const struct dump *d)
 	       l->modules_dropped);
 }
 
+/* A profile made by an attach: what it reached. */
+static void print_attach(const struct dump *d)
+{
+	const struct lc_rec_attach *a = &d->attach;
+	if (!d->have_attach)
+		return;
+	printf("attach objects %u other_ns %u slots %" PRIu64 " out_of_reach %" PRIu64
+	       " failed %" PRIu64 " restored %" PRIu64 " left %" PRIu64 " forgotten %" PRIu64
+	       " dlopen %s signal %s\n",
+	       a->objects, a->other_ns, a->slots, a->out_of_reach, a->failed, a->restored, a->left,
+	       a->forgotten, a->flags & LC_ATTACH_DLOPEN ? "followed" : "not followed",
+	       a->flags & LC_ATTACH_SIGNAL ? "installed" : "not installed");
+}
+
 /* A slot: per view count/delay, then its non-zero losses. */
 static void print_slots(const struct dump *d)
 {
@@ -303,11 +317,12 @@ static int rawdump_file(const char *path)
 		printf("duration_ns %" PRIu64, m->end_mono_ns - m->start_mono_ns);
 	else
 		printf("duration_ns unknown");
-	printf(" rate %u depth %u stacks %s holder %s hold_rate %u clock %s\n", m->rate, m->depth,
+	printf(" rate %u depth %u stacks %s holder %s hold_rate %u clock %s%s\n", m->rate, m->depth,
 	       m->flags & LC_META_STACKS ? "on" : "off", m->flags & LC_META_HOLDER ? "on" : "off",
-	       m->hold_rate, names_clock(m->clock));
+	       m->hold_rate, names_clock(m->clock), m->flags & LC_META_ATTACHED ? " attached" : "");
 	printf("arena used %" PRIu64 " of %" PRIu64 "\n", m->arena_used, m->arena_bytes);
 	print_live(&d);
+	print_attach(&d);
 	print_modules(&d);
 	print_buckets(&d);
 	print_locks(&d);

@@ -159,6 +159,34 @@ static void header_run(const struct dump *d, const char *path, const struct dump
 	        m->flags & LC_META_HOLDER ? "on" : "off", hold);
 }
 
+/* A profile made by an attach: where its hooks were, what they could not
+ * reach, and at the detach what became of them. */
+static void header_attach(const struct dump *d, FILE *out)
+{
+	const struct lc_rec_attach *a = &d->attach;
+	if (!(d->meta.flags & LC_META_ATTACHED))
+		return;
+	fprintf(out,
+	        "  attached to the running program: %" PRIu64
+	        " GOT slots in %u object%s; waits begun before the attach are not counted\n",
+	        a->slots, a->objects, a->objects == 1 ? "" : "s");
+	if (a->out_of_reach)
+		fprintf(out,
+		        "  %" PRIu64 " references to hooked functions stored in data were out of "
+		        "reach: calls through them were not seen\n",
+		        a->out_of_reach);
+	if (a->failed)
+		fprintf(out,
+		        "  %" PRIu64 " slots could not be rewritten: calls through them were "
+		        "not seen\n",
+		        a->failed);
+	if (d->live.state == LC_LIVE_DETACHED)
+		fprintf(out,
+		        "  at the detach: %" PRIu64 " slots given back, %" PRIu64
+		        " changed since left as they were, %" PRIu64 " in objects unloaded\n",
+		        a->restored, a->left, a->forgotten);
+}
+
 /* A file without trailer, or a snapshot: what its threads counted beyond
  * its stacks and sentinel, events still in their stashes (or, in a file
  * cut short, in records past the cut).  More in the stacks than in the totals is no event
@@ -202,6 +230,7 @@ static void header_dump(const struct dump *d, const char *path, const struct dum
 	/* cut short: slots past the cut are not read, so their sums are a floor */
 	bool floor = d->totals_from_slots && d->end == DUMP_END_CUT;
 	header_run(d, path, st, out);
+	header_attach(d, out);
 	report_duration(wait, sizeof(wait), d->totals.delay_ns);
 	fprintf(out, "  %s%" PRIu64 " contentions, %s total wait", floor ? "at least " : "",
 	        d->totals.contentions, wait);

@@ -52,7 +52,9 @@ static bool waits_end(const struct report_input *in, uint32_t i, uint64_t *now, 
 		*when = "at the snapshot";
 	} else if (d->complete && d->meta.end_mono_ns) {
 		*now = d->meta.end_mono_ns;
-		*when = d->live.state == LC_LIVE_EXEC ? "at exec()" : "at exit";
+		*when = d->live.state == LC_LIVE_EXEC       ? "at exec()"
+		        : d->live.state == LC_LIVE_DETACHED ? "at the detach"
+		                                            : "at exit";
 	} else if (w == DUMP_WRITER_LIVE) {
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);

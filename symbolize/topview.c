@@ -89,6 +89,7 @@ static void writer_words(const struct topview_screen *s, char *buf, size_t cap)
 		break;
 	case DUMP_WRITER_EXITED: snprintf(buf, cap, "exited after %s", t); break;
 	case DUMP_WRITER_EXEC: snprintf(buf, cap, "ended by exec() after %s", t); break;
+	case DUMP_WRITER_DETACHED: snprintf(buf, cap, "detached after %s", t); break;
 	case DUMP_WRITER_SNAPSHOT:
 		report_duration(t, sizeof(t), since(m->start_mono_ns, d->live.snapshot_mono_ns));
 		snprintf(buf, cap, "a snapshot, %s after start", t);

@@ -11,7 +11,8 @@
  * type (older readers skip it) and LC_DUMP_VERSION_MAJOR when an old reader
  * could misread the file.  3.1 added the lost reason no_room, 3.2 the
  * LOCK_LOST record, 3.3 the LOCK_INIT record, 3.4 the WAITING and SERIES
- * records.
+ * records, 3.5 the ATTACH record, META's flag ATTACHED and the LIVE state
+ * DETACHED (a profile made by lockcontend_attach: docs/attach.md).
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -44,7 +45,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 4
+#define LC_DUMP_VERSION_MINOR 5
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -92,6 +93,8 @@ enum lc_rec_type {
 	LC_REC_WAITING = 13,   /* zero or more (3.4): one per SLOT, what its thread
 	                        * waits for now */
 	LC_REC_SERIES = 14,    /* zero or more (3.4): one slot's events over time */
+	LC_REC_ATTACH = 15,    /* one if META has ATTACHED (3.5): what the attach
+	                        * rewrote and could not reach */
 	LC_REC_NTYPES,         /* one past the last type: keep it last */
 };
 
@@ -123,6 +126,9 @@ enum lc_clock {
 /* LC_REC_META.flags */
 #define LC_META_STACKS 0x1u /* stacks were captured (stacks=1) */
 #define LC_META_HOLDER 0x2u /* the holder view was recorded (holder=1) */
+/* started by lockcontend_attach in a program already running (3.5): see
+ * LC_REC_ATTACH and docs/attach.md */
+#define LC_META_ATTACHED 0x4u
 
 struct lc_rec_meta {
 	uint64_t pid;
@@ -397,6 +403,7 @@ enum lc_live_state {
 	LC_LIVE_EXITED = 1,   /* ended at exit */
 	LC_LIVE_EXEC = 2,     /* ended by exec(): the new image has its own */
 	LC_LIVE_SNAPSHOT = 3, /* a copy taken on request while it ran */
+	LC_LIVE_DETACHED = 4, /* ended by lockcontend_detach: the program runs on (3.5) */
 	LC_LIVE_NSTATES,      /* one past the last state: keep it last */
 };
 
@@ -445,6 +452,33 @@ struct lc_rec_totals {
 	uint64_t locks_refused;    /* locks the full lock table could not track */
 };
 
+/* LC_REC_ATTACH.flags.  DLOPEN: dlopen and dlmopen were followed, so objects
+ * loaded after the attach were patched too; SIGNAL: signal= was installed
+ * (the signal had its default action). */
+#define LC_ATTACH_DLOPEN 0x1u
+#define LC_ATTACH_SIGNAL 0x2u
+
+/* LC_REC_ATTACH (3.5): how a profile started by lockcontend_attach reached
+ * the program, made right after LIVE and updated in place.  Its hooks are
+ * in the program's GOT slots (docs/attach.md): the slots rewritten, and
+ * what could not be: a hooked function's address stored in data (calls
+ * through it are not seen), a slot whose page could not be made writable.
+ * Waits begun before META.start_mono_ns are in no total.  At the end by
+ * lockcontend_detach, every slot is accounted for: restored + left +
+ * forgotten == slots. */
+struct lc_rec_attach {
+	uint32_t objects;      /* loaded objects with slots rewritten */
+	uint32_t other_ns;     /* objects of other link-map namespaces, left alone */
+	uint64_t slots;        /* GOT slots rewritten to a hook */
+	uint64_t out_of_reach; /* other relocations of hooked functions: not rewritten */
+	uint64_t failed;       /* slots that could not be rewritten */
+	uint64_t restored;     /* given back their old value (lockcontend_detach) */
+	uint64_t left;         /* changed since by the program or the loader: left so */
+	uint64_t forgotten;    /* in objects unloaded while attached */
+	uint32_t flags;        /* LC_ATTACH_* */
+	uint32_t reserved;
+};
+
 /* LC_REC_TRAILER: last record of a complete file. */
 struct lc_rec_trailer {
 	uint64_t records;  /* records before this one */
@@ -473,6 +507,7 @@ _Static_assert(sizeof(struct lc_rec_lost) == 8, "lost layout");
 _Static_assert(sizeof(struct lc_lost_entry) == 16, "lost entry layout");
 _Static_assert(sizeof(struct lc_rec_totals) == 128, "totals layout");
 _Static_assert(sizeof(struct lc_rec_trailer) == 24, "trailer layout");
+_Static_assert(sizeof(struct lc_rec_attach) == 64, "attach layout");
 
 /* Payload bytes are padded with zeros to this alignment. */
 static inline uint32_t lc_dump_pad(uint32_t size)

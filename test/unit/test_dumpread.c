@@ -630,6 +630,34 @@ Test(dumpread, second_live_record_and_complete_without_live)
 	assert_parse_error(b.buf, b.len, "complete but without a live record");
 }
 
+/* A profile made by an attach (3.5): its ATTACH record, once. */
+Test(dumpread, attach_record)
+{
+	struct dump d;
+	struct lc_rec_attach a = {.objects = 7, .other_ns = 1, .slots = 90, .out_of_reach = 3,
+	                          .failed = 2, .restored = 85, .left = 4, .forgotten = 1,
+	                          .flags = LC_ATTACH_DLOPEN | LC_ATTACH_SIGNAL};
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", LC_META_ATTACHED, 0);
+	db_live(&b, &(struct lc_rec_live){.state = LC_LIVE_DETACHED});
+	db_record(&b, LC_REC_ATTACH, &a, sizeof(a), NULL, 0, NULL, 0);
+	db_lost(&b, 0, NULL);
+	db_totals(&b, (struct lc_rec_totals){0});
+	db_trailer(&b);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(d.complete && d.have_attach);
+	cr_assert_eq(memcmp(&d.attach, &a, sizeof(a)), 0);
+	cr_assert_eq(d.meta.flags, LC_META_ATTACHED);
+	cr_assert_eq(d.live.state, LC_LIVE_DETACHED);
+	dump_free(&d);
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", LC_META_ATTACHED, 0);
+	db_record(&b, LC_REC_ATTACH, &a, sizeof(a), NULL, 0, NULL, 0);
+	db_record(&b, LC_REC_ATTACH, &a, sizeof(a), NULL, 0, NULL, 0);
+	db_trailer(&b);
+	assert_parse_error(b.buf, b.len, "corrupt attach record");
+}
+
 /* A record type of a newer minor version is skipped, whatever its size. */
 Test(dumpread, unknown_record_type_is_skipped)
 {

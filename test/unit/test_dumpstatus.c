@@ -122,6 +122,14 @@ Test(dumpstatus, complete_files_say_how_they_ended)
 	st = status_of(NULL);
 	cr_assert_eq(st.writer, DUMP_WRITER_EXEC);
 	cr_assert(strstr(describe(&st), "complete: ended by exec()"), "%s", describe(&st));
+	d.meta.flags |= LC_META_ATTACHED; /* attached: no new profile after exec */
+	cr_assert(strstr(describe(&st), "attached: the new program image is not profiled"), "%s",
+	          describe(&st));
+	d.meta.flags &= ~LC_META_ATTACHED;
+	d.live.state = LC_LIVE_DETACHED;
+	st = status_of(NULL);
+	cr_assert_eq(st.writer, DUMP_WRITER_DETACHED);
+	cr_assert_str_eq(describe(&st), "complete: ended by a detach (the program ran on)");
 	d.live.state = LC_LIVE_RUNNING; /* a trailer says more than a stale state */
 	cr_assert_eq(status_of(NULL).writer, DUMP_WRITER_EXITED);
 	cr_assert_eq(maps_opened, 0, "a complete file needs no process");
@@ -199,6 +207,10 @@ Test(dumpstatus, ended_without_room_for_the_closing_records)
 	                 "size limit): totals are the threads' own");
 	parse(LC_LIVE_EXEC, false);
 	cr_assert_eq(writer_with_maps("", NULL), DUMP_WRITER_UNCLOSED);
+	parse(LC_LIVE_DETACHED, false);
+	cr_assert_eq(writer_with_maps("", NULL), DUMP_WRITER_UNCLOSED);
+	struct dump_status st = {.writer = DUMP_WRITER_UNCLOSED};
+	cr_assert(strstr(describe(&st), "ended at a detach,"), "%s", describe(&st));
 }
 
 /* A maps line longer than the reader's buffer is one entry, not two. */

@@ -165,6 +165,13 @@ static const struct field series_entry_fields[] = {
     FIELD(struct lc_series_entry, stack),    FIELD(struct lc_series_entry, count),
     FIELD(struct lc_series_entry, delay_ns),
 };
+static const struct field attach_fields[] = {
+    FIELD(struct lc_rec_attach, objects),  FIELD(struct lc_rec_attach, other_ns),
+    FIELD(struct lc_rec_attach, slots),    FIELD(struct lc_rec_attach, out_of_reach),
+    FIELD(struct lc_rec_attach, failed),   FIELD(struct lc_rec_attach, restored),
+    FIELD(struct lc_rec_attach, left),     FIELD(struct lc_rec_attach, forgotten),
+    FIELD(struct lc_rec_attach, flags),    FIELD(struct lc_rec_attach, reserved),
+};
 static const struct field totals_fields[] = {
     FIELD(struct lc_rec_totals, contentions),    FIELD(struct lc_rec_totals, delay_ns),
     FIELD(struct lc_rec_totals, timeouts),       FIELD(struct lc_rec_totals, buckets),
@@ -190,6 +197,7 @@ static const struct layout LAYOUTS[] = {
     LAYOUT("Record head", 0, struct lc_rec_head, head_fields, NULL, 0),
     LAYOUT("META", LC_REC_META, struct lc_rec_meta, meta_fields, meta_tails, 1),
     LAYOUT("LIVE", LC_REC_LIVE, struct lc_rec_live, live_fields, NULL, 0),
+    LAYOUT("ATTACH", LC_REC_ATTACH, struct lc_rec_attach, attach_fields, NULL, 0),
     LAYOUT("MODULE", LC_REC_MODULE, struct lc_rec_module, module_fields, module_tails, 3),
     LAYOUT("Segment", 0, struct lc_rec_segment, segment_fields, NULL, 0),
     LAYOUT("BUCKET", LC_REC_BUCKET, struct lc_rec_bucket, bucket_fields, pc_tails, 1),

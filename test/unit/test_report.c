@@ -429,6 +429,7 @@ Test(report, header_says_what_became_of_the_writer)
 	    {{DUMP_WRITER_EXITED, 0, 0}, "  complete: written when the program exited"},
 	    {{DUMP_WRITER_EXEC, 0, 0},
 	     "  complete: ended by exec() (the new program image writes a profile of its own)"},
+	    {{DUMP_WRITER_DETACHED, 0, 0}, "  complete: ended by a detach (the program ran on)"},
 	    {{DUMP_WRITER_SNAPSHOT, 0, 1700000001000000000ull},
 	     "  a snapshot taken while it ran (at 2023-11-14 22:13:21 UTC, 1.00 s after start)"},
 	    {{DUMP_WRITER_LIVE, 1700000002500000000ull, 1700000002500000000ull},
@@ -448,6 +449,31 @@ Test(report, header_says_what_became_of_the_writer)
 	status = NULL;
 	char *out = text();
 	assert_second_line(out, "  complete: written when the program exited");
+	free(out);
+}
+
+/* A profile made by an attach says what it reached, and at the detach
+ * what became of its slots; the others say nothing of it. */
+Test(report, an_attached_profile_says_what_it_reached)
+{
+	char *out = text();
+	cr_assert(!strstr(out, "attached"), "%s", out);
+	free(out);
+	d.meta.flags |= LC_META_ATTACHED;
+	d.attach = (struct lc_rec_attach){
+	    .objects = 7, .slots = 90, .out_of_reach = 3, .restored = 85, .left = 4, .forgotten = 1};
+	d.live.state = LC_LIVE_DETACHED;
+	out = text();
+	const char *want[] = {
+	    "  attached to the running program: 90 GOT slots in 7 objects; waits begun before the "
+	    "attach are not counted\n",
+	    "  3 references to hooked functions stored in data were out of reach: calls through "
+	    "them were not seen\n",
+	    "  at the detach: 85 slots given back, 4 changed since left as they were, 1 in objects "
+	    "unloaded\n"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_expect(strstr(out, want[i]), "missing \"%s\" in:\n%s", want[i], out);
+	cr_assert(!strstr(out, "could not be rewritten"), "%s", out);
 	free(out);
 }
 

@@ -10,9 +10,11 @@
  * fits is not, to the frame; an unwind in a signal handler goes on through
  * the signal frame (libgcc's part) past the function that raised it; the
  * stack an unwind uses below its caller leaves half of stackroom.h's
- * STACKROOM_UNWIND.
+ * STACKROOM_UNWIND; unwind_init called from deep inside a program (a
+ * constructor run by dlopen) stays in its buffer.
  */
 #include <criterion/criterion.h>
+#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -236,4 +238,31 @@ Test(unwind, an_unwind_fits_in_half_of_stackroom)
 	/* our own frames above the unwinder take a few hundred bytes more */
 	cr_assert_leq(used_most * 2, STACKROOM_UNWIND, "an unwind used %zu bytes of stack",
 	              used_most);
+}
+
+/* ---- start-up from deep inside a program ---- */
+
+/* unwind_init's warm-up capture once had room for 8 frames and asked for
+ * up to depth + STASH_SLACK (20): called from deeper than 8 frames — a
+ * library loaded by dlopen, whose constructor runs under a dozen of the
+ * loader's frames — it wrote past its buffer over its own saved registers
+ * (the program crashed in dlopen's caller). */
+static volatile uintptr_t canary_seen;
+
+static __attribute__((noinline)) void init_here(void)
+{
+	volatile uintptr_t canary[4] = {0xfeedface, 0xfeedface, 0xfeedface, 0xfeedface};
+	unwind_init(dl_iterate_phdr);
+	canary_seen = canary[0] & canary[1] & canary[2] & canary[3];
+}
+
+static void init_deep(void)
+{
+	at_depth_a(24, 0, init_here);
+}
+
+Test(unwind, init_from_deep_inside_a_program_stays_in_its_buffer)
+{
+	on_known_stack(init_deep);
+	cr_assert_eq(canary_seen, 0xfeedface);
 }
