@@ -18,6 +18,11 @@
  *     descriptor, which sits at the stack's top (the thread pointer, at
  *     most 4 KiB below the top: counted as if it were 4 KiB, so the room
  *     is never over-estimated; the guard page is below STACKSIZE);
+ *   - a thread that existed before an attach (docs/attach.md), which no
+ *     wrapper saw start: the main thread as above; any other from the
+ *     mapping that holds its stack pointer (procmaps.h), if that mapping
+ *     is a stack glibc made (its thread descriptor in the mapping's top
+ *     64 KiB); looked up once, by its first event (stackroom_learn);
  *   - any other thread (glibc's own, a raw clone): unknown.
  * A thread unwinds only when the stack pointer lies inside its bounds with
  * STACKROOM_UNWIND bytes below it; otherwise its event goes to the
@@ -57,6 +62,10 @@ void stackroom_plan(struct stackroom_plan *p, const pthread_attr_t *attr);
 /* In the new thread, first thing: its bounds from the plan.  Calls
  * nothing. */
 void stackroom_thread(struct lc_tls *t, const struct stackroom_plan *p);
+
+/* Attached: the bounds of a thread no wrapper saw start (it existed before
+ * the attach), found now.  Reads /proc/self/maps: once per thread. */
+void stackroom_learn(struct lc_tls *t);
 
 /* Is there room to unwind here? */
 bool stackroom_enough(const struct lc_tls *t);
