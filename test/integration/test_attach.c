@@ -3,7 +3,7 @@
  * without the preload, attached to while they run, detached from, and
  * left as they were (docs/attach.md).
  *
- * attachee (test/fixtures/attachee.c) knows its own waits before, during
+ * attach_known (test/fixtures/attach_known.c) knows its own waits before, during
  * and after the attach, and holds locks, a recursive mutex, a condvar wait
  * and a blocked lock call across it: the profile counts the waits between
  * attach and detach only (within 5% of the program's own measure), none of
@@ -60,7 +60,7 @@ static void touch(const char *dir, const char *name)
 	close(fd);
 }
 
-/* The lines an attachee printed, with the numbers taken out. */
+/* The lines an attach_known printed, with the numbers taken out. */
 static char *shape_of(const char *out)
 {
 	char *s = strdup(out);
@@ -70,20 +70,20 @@ static char *shape_of(const char *out)
 	return s;
 }
 
-/* attachee alone, never attached to: what it prints (its shape). */
-static char *attachee_alone(void)
+/* attach_known alone, never attached to: what it prints (its shape). */
+static char *attach_known_alone(void)
 {
 	struct harness_child c;
 	struct run_result r;
 	const char *dir = harness_tmpdir();
-	const char *argv[] = {harness_fixture("attachee"), NULL};
+	const char *argv[] = {harness_fixture("attach_known"), NULL};
 	harness_start(argv, NULL, dir, false, 60, &c);
 	cr_assert(harness_wait_line(&c, "ready"));
 	touch(dir, "go");
 	cr_assert(harness_wait_line(&c, "phase done"));
 	touch(dir, "after");
 	harness_finish(&c, &r);
-	expect_ok(&r, "attachee alone");
+	expect_ok(&r, "attach_known alone");
 	char *shape = shape_of(r.out);
 	harness_result_free(&r);
 	return shape;
@@ -95,7 +95,7 @@ Test(attach, counts_the_waits_between_attach_and_detach_only)
 	struct run_result r;
 	char settings[PATH_MAX + 64], dump[PATH_MAX + 32];
 	const char *dir = harness_tmpdir();
-	const char *argv[] = {harness_fixture("attachee"), NULL};
+	const char *argv[] = {harness_fixture("attach_known"), NULL};
 	harness_start(argv, NULL, dir, false, 90, &c);
 	cr_assert(harness_wait_line(&c, "ready"));
 
@@ -111,10 +111,10 @@ Test(attach, counts_the_waits_between_attach_and_detach_only)
 	harness_result_free(&r);
 	touch(dir, "after");
 	harness_finish(&c, &r);
-	expect_ok(&r, "attachee");
+	expect_ok(&r, "attach_known");
 
 	/* the same lines as a run nobody attached to */
-	char *shape = shape_of(r.out), *alone = attachee_alone();
+	char *shape = shape_of(r.out), *alone = attach_known_alone();
 	cr_expect_str_eq(shape, alone);
 	free(shape);
 	free(alone);
@@ -125,7 +125,7 @@ Test(attach, counts_the_waits_between_attach_and_detach_only)
 	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s", err);
 	cr_expect(d.complete, "the profile of a detach is complete");
 	uint64_t count, delay;
-	const char *exe = harness_fixture("attachee");
+	const char *exe = harness_fixture("attach_known");
 	harness_sum_function(&d, exe, "waiter_blocked", &count, &delay);
 	cr_expect_eq(count, 10, "10 waits between attach and detach, not %llu",
 	             (unsigned long long)count);
