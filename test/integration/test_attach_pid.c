@@ -1,5 +1,5 @@
 /*
- * test_attach.c — `lockcontend attach PID`, end to end: programs started
+ * test_attach_pid.c — `lockcontend attach PID`, end to end: programs started
  * without the preload, attached to while they run, detached from, and
  * left as they were (docs/attach.md).
  *
@@ -89,7 +89,7 @@ static char *attach_known_alone(void)
 	return shape;
 }
 
-Test(attach, counts_the_waits_between_attach_and_detach_only)
+Test(attach_pid, counts_the_waits_between_attach_and_detach_only)
 {
 	struct harness_child c;
 	struct run_result r;
