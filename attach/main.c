@@ -35,9 +35,11 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "borrow.h"
@@ -265,6 +267,18 @@ static int session_stop(struct session *s, uint64_t fn, struct fail *f)
 	return rc;
 }
 
+/* EAGAIN: the borrowed thread was inside the library's own work (a hook
+ * of an earlier attach, still recording or leaving); EBUSY: a thread is
+ * still inside the last profile's.  Neither changed anything: borrow
+ * again (another thread, or the same one later), up to BUSY_ROUNDS times. */
+#define BUSY_ROUNDS 200
+#define BUSY_PAUSE_NS (10 * 1000 * 1000)
+
+static bool session_busy(const struct session *s)
+{
+	return s->result == EAGAIN || s->result == EBUSY;
+}
+
 /* What lockcontend_attach or lockcontend_detach returned, as the exit. */
 static int session_result(const struct session *s, const struct options *o, struct fail *f)
 {
@@ -272,6 +286,11 @@ static int session_result(const struct session *s, const struct options *o, stru
 
 	if (s->result == 0)
 		return 0;
+	if (session_busy(s))
+		return fail_set(f, FAIL_TARGET,
+		                "%d: every thread borrowed (%d times) was inside lockcontend's own "
+		                "work; nothing was changed, try again",
+		                pid, BUSY_ROUNDS + 1);
 	if (o->start && s->result == EALREADY)
 		return fail_set(f, FAIL_REFUSED,
 		                "%d is already being profiled by lockcontend (started under the "
@@ -332,11 +351,20 @@ static int run(const struct options *o, struct session *s, struct fail *f)
 	if (!o->start && !fn)
 		return fail_set(f, FAIL_REFUSED,
 		                "%d has no lockcontend library loaded: nothing to stop", o->pid);
-	if (borrow_thread(&s->loc, o->debug, &s->r, &s->stats, f) != 0)
-		return -1;
-	int rc = o->start ? session_start(s, o, lib, fn, f) : session_stop(s, fn, f);
-	if (s->r.traced && remote_release(&s->r, f) != 0)
-		rc = -1;
+	int rc;
+	for (int round = 0;; round++) {
+		if (borrow_thread(&s->loc, o->debug, &s->r, &s->stats, f) != 0)
+			return -1;
+		rc = o->start ? session_start(s, o, lib, fn, f) : session_stop(s, fn, f);
+		if (s->r.traced && remote_release(&s->r, f) != 0)
+			rc = -1;
+		if (rc != 0 || !session_busy(s) || round == BUSY_ROUNDS)
+			break;
+		/* the thread we borrowed was inside the library's own work, or a
+		 * thread still is: another borrow, a moment later */
+		struct timespec ts = {0, BUSY_PAUSE_NS};
+		nanosleep(&ts, NULL);
+	}
 	return rc == 0 ? session_result(s, o, f) : -1;
 }
 

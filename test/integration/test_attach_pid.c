@@ -15,12 +15,14 @@
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dumpread.h"
@@ -51,6 +53,20 @@ static void expect_ok(const struct run_result *r, const char *what)
 	             r->out, r->err);
 }
 
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void sleep_briefly(void)
+{
+	struct timespec ts = {0, 10 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+}
+
 static void touch(const char *dir, const char *name)
 {
 	char path[PATH_MAX + 16];
@@ -60,14 +76,39 @@ static void touch(const char *dir, const char *name)
 	close(fd);
 }
 
-/* The lines an attach_known printed, with the numbers taken out. */
+/* The lines an attach_known printed, each number made one #. */
 static char *shape_of(const char *out)
 {
-	char *s = strdup(out);
-	for (char *p = s; *p; p++)
-		if (*p >= '0' && *p <= '9')
-			*p = '#';
+	char *s = strdup(out), *w = s;
+	for (const char *p = out; *p; p++) {
+		bool digit = *p >= '0' && *p <= '9';
+		if (!digit || w == s || w[-1] != '#')
+			*w++ = digit ? '#' : *p;
+	}
+	*w = '\0';
 	return s;
+}
+
+/* Start fixture attach_known (mode: NULL or "churn") in dir, without the
+ * preload, but with the sanitizer runtime of a sanitized suite first (it
+ * must come before the library an attach loads); wait for "ready". */
+static void target_start(const char *mode, const char *dir, struct harness_child *c)
+{
+	const char *first = getenv("LOCKCONTEND_TEST_PRELOAD_FIRST");
+	char preload[PATH_MAX + 16];
+	const char *env[2] = {NULL, NULL};
+	if (first && *first) {
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", first);
+		env[0] = preload;
+	}
+	const char *argv[] = {harness_fixture("attach_known"), mode, NULL};
+	harness_start(argv, env, dir, false, 180, c);
+	if (!harness_wait_line(c, "ready")) {
+		struct run_result r;
+		kill(c->pid, SIGKILL);
+		harness_finish(c, &r);
+		cr_assert_fail("attach_known never got ready:\n%s%s", r.out, r.err);
+	}
 }
 
 /* attach_known alone, never attached to: what it prints (its shape). */
@@ -76,9 +117,7 @@ static char *attach_known_alone(void)
 	struct harness_child c;
 	struct run_result r;
 	const char *dir = harness_tmpdir();
-	const char *argv[] = {harness_fixture("attach_known"), NULL};
-	harness_start(argv, NULL, dir, false, 60, &c);
-	cr_assert(harness_wait_line(&c, "ready"));
+	target_start(NULL, dir, &c);
 	touch(dir, "go");
 	cr_assert(harness_wait_line(&c, "phase done"));
 	touch(dir, "after");
@@ -95,9 +134,7 @@ Test(attach_pid, counts_the_waits_between_attach_and_detach_only)
 	struct run_result r;
 	char settings[PATH_MAX + 64], dump[PATH_MAX + 32];
 	const char *dir = harness_tmpdir();
-	const char *argv[] = {harness_fixture("attach_known"), NULL};
-	harness_start(argv, NULL, dir, false, 90, &c);
-	cr_assert(harness_wait_line(&c, "ready"));
+	target_start(NULL, dir, &c);
 
 	snprintf(dump, sizeof(dump), "%s/attached.raw", dir);
 	snprintf(settings, sizeof(settings), "out=%s", dump);
@@ -136,5 +173,187 @@ Test(attach_pid, counts_the_waits_between_attach_and_detach_only)
 	harness_sum_function(&d, exe, "blocked_across", &count, &delay);
 	cr_expect_eq(count, 0, "a wait that began before the attach counted");
 	dump_free(&d);
+	harness_result_free(&r);
+}
+
+/* The process ends while attached: its profile ends complete, as under the
+ * preload, with the waits after the attach (both phases: no detach). */
+Test(attach_pid, a_process_that_exits_while_attached_ends_its_profile)
+{
+	struct harness_child c;
+	struct run_result r;
+	char settings[PATH_MAX + 64], dump[PATH_MAX + 32];
+	const char *dir = harness_tmpdir();
+	target_start(NULL, dir, &c);
+	snprintf(dump, sizeof(dump), "%s/exits.raw", dir);
+	snprintf(settings, sizeof(settings), "out=%s", dump);
+	attach_cmd("start", c.pid, settings, &r);
+	expect_ok(&r, "attach");
+	harness_result_free(&r);
+	touch(dir, "go");
+	cr_assert(harness_wait_line(&c, "phase done"));
+	touch(dir, "after");
+	harness_finish(&c, &r);
+	expect_ok(&r, "attach_known");
+
+	struct dump d;
+	char err[256];
+	uint64_t count, delay;
+	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s", err);
+	cr_expect(d.complete, "the profile of a process that exited is complete");
+	harness_sum_function(&d, harness_fixture("attach_known"), "waiter_blocked", &count, &delay);
+	cr_expect_eq(count, 20, "both phases' waits: %llu", (unsigned long long)count);
+	harness_assert_near(delay,
+	                    harness_out_value(r.out, "measured_ns") +
+	                        harness_out_value(r.out, "after_ns"),
+	                    0.05, "waiter_blocked after the attach");
+	dump_free(&d);
+	harness_result_free(&r);
+
+	/* nothing is attached any more: stop says so, one line */
+	attach_cmd("stop", c.pid, NULL, &r);
+	cr_expect_neq(r.exit_code, 0);
+	harness_result_free(&r);
+}
+
+/* 50 attaches and detaches in a row while six threads contend on a mutex,
+ * a recursive mutex and a rwlock, checking every return code and every
+ * exclusion themselves: no error, no crash, no hang; every profile
+ * complete. */
+Test(attach_pid, fifty_attaches_and_detaches_under_contention)
+{
+	struct harness_child c;
+	struct run_result r;
+	char settings[PATH_MAX + 64], dump[PATH_MAX + 32];
+	const char *dir = harness_tmpdir();
+	target_start("churn", dir, &c);
+	for (int i = 0; i < 50; i++) {
+		snprintf(dump, sizeof(dump), "%s/churn.%d.raw", dir, i);
+		snprintf(settings, sizeof(settings), "out=%s", dump);
+		attach_cmd("start", c.pid, settings, &r);
+		expect_ok(&r, "attach");
+		harness_result_free(&r);
+		attach_cmd("stop", c.pid, NULL, &r);
+		expect_ok(&r, "detach");
+		harness_result_free(&r);
+	}
+	touch(dir, "stop");
+	harness_finish(&c, &r);
+	expect_ok(&r, "attach_known churn");
+	cr_expect(strstr(r.out, " errors 0\n") != NULL, "%s", r.out);
+	harness_result_free(&r);
+	for (int i = 0; i < 50; i++) {
+		struct dump d;
+		char err[256];
+		snprintf(dump, sizeof(dump), "%s/churn.%d.raw", dir, i);
+		cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s: %s", dump, err);
+		cr_expect(d.complete, "%s is not complete: %s", dump, d.warning);
+		dump_free(&d);
+	}
+}
+
+/* The wrapper: `lockcontend attach --out DIR PID` records until Ctrl-C,
+ * detaches and prints the report of what it saw; the program runs on. */
+Test(attach_pid, the_wrapper_records_until_ctrl_c_and_reports)
+{
+	struct harness_child c, w;
+	struct run_result r, wr;
+	char wrapper[PATH_MAX], pid[32], out[PATH_MAX + 8];
+	const char *dir = harness_tmpdir();
+	target_start(NULL, dir, &c);
+	cr_assert(realpath("scripts/lockcontend", wrapper));
+	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	const char *argv[] = {wrapper, "attach", "--out", out, pid, NULL};
+	harness_start(argv, NULL, dir, false, 120, &w);
+	/* attached once the profile exists (the process made it) */
+	char pattern[PATH_MAX + 64];
+	snprintf(pattern, sizeof(pattern), "%s/attach.%s.*.raw", out, pid);
+	for (int i = 0; i < 6000; i++) {
+		glob_t g;
+		int found = glob(pattern, 0, NULL, &g) == 0;
+		globfree(&g);
+		if (found)
+			break;
+		sleep_briefly();
+	}
+	touch(dir, "go");
+	cr_assert(harness_wait_line(&c, "phase done"));
+	kill(w.pid, SIGINT);
+	harness_finish(&w, &wr);
+	cr_expect_eq(wr.exit_code, 0, "wrapper: exit %d signal %d\n%s", wr.exit_code, wr.signal,
+	             wr.err);
+	cr_expect(strstr(wr.err, "attached to ") && strstr(wr.err, "detached from "), "%s",
+	          wr.err);
+	cr_expect(strstr(wr.out, "ended by a detach"), "%s", wr.out);
+	cr_expect(strstr(wr.out, "waiter_blocked"), "%s", wr.out);
+	cr_expect(!strstr(wr.out, "before_blocked"), "%s", wr.out);
+	harness_result_free(&wr);
+	touch(dir, "after");
+	harness_finish(&c, &r);
+	expect_ok(&r, "attach_known");
+	harness_result_free(&r);
+}
+
+/* Refusals, one line each, and nothing changed: a process already
+ * profiled (preloaded, or attached twice), and no process at all. */
+Test(attach_pid, refusals_are_one_line_and_change_nothing)
+{
+	struct harness_child c;
+	struct run_result r;
+	char settings[PATH_MAX + 64], env[PATH_MAX + 64];
+	const char *dir = harness_tmpdir();
+
+	/* under the preload */
+	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/pre.%%p.raw", dir);
+	const char *envv[] = {env, NULL};
+	const char *argv[] = {harness_fixture("attach_known"), NULL};
+	harness_start(argv, envv, dir, true, 120, &c);
+	cr_assert(harness_wait_line(&c, "ready"));
+	snprintf(settings, sizeof(settings), "out=%s/never.raw", dir);
+	attach_cmd("start", c.pid, settings, &r);
+	cr_expect_eq(r.exit_code, 2, "exit %d\n%s", r.exit_code, r.err);
+	cr_expect(strstr(r.err, "already being profiled"), "%s", r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+	harness_result_free(&r);
+	touch(dir, "go");
+	cr_assert(harness_wait_line(&c, "phase done"));
+	touch(dir, "after");
+	harness_finish(&c, &r);
+	expect_ok(&r, "attach_known under the preload");
+	harness_result_free(&r);
+	char never[PATH_MAX + 16];
+	snprintf(never, sizeof(never), "%s/never.raw", dir);
+	cr_expect(access(never, F_OK) != 0, "a refused attach made %s", never);
+
+	/* attached twice */
+	const char *dir2 = harness_tmpdir();
+	target_start(NULL, dir2, &c);
+	snprintf(settings, sizeof(settings), "out=%s/one.raw", dir2);
+	attach_cmd("start", c.pid, settings, &r);
+	expect_ok(&r, "attach");
+	harness_result_free(&r);
+	snprintf(settings, sizeof(settings), "out=%s/two.raw", dir2);
+	attach_cmd("start", c.pid, settings, &r);
+	cr_expect_eq(r.exit_code, 2, "exit %d\n%s", r.exit_code, r.err);
+	cr_expect(strstr(r.err, "already being profiled"), "%s", r.err);
+	harness_result_free(&r);
+	attach_cmd("stop", c.pid, NULL, &r);
+	expect_ok(&r, "detach");
+	harness_result_free(&r);
+	touch(dir2, "go");
+	cr_assert(harness_wait_line(&c, "phase done"));
+	touch(dir2, "after");
+	harness_finish(&c, &r);
+	expect_ok(&r, "attach_known");
+	harness_result_free(&r);
+
+	/* no such process, through the wrapper */
+	char wrapper[PATH_MAX];
+	cr_assert(realpath("scripts/lockcontend", wrapper));
+	const char *wargv[] = {wrapper, "attach", "999999999", NULL};
+	cr_assert_eq(harness_run(wargv, NULL, NULL, false, 60, &r), 0);
+	cr_expect_eq(r.exit_code, 2, "exit %d\n%s", r.exit_code, r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
 	harness_result_free(&r);
 }
