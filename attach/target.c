@@ -125,7 +125,11 @@ static int target_check_ids(pid_t pid, const struct procfs_status *st, struct fa
 		    "%d runs a set-group-ID program (real gid %u, effective %u, saved %u): "
 		    "lockcontend does not attach to one",
 		    pid, st->gid[0], st->gid[1], st->gid[2]);
-	if (procfs_owner(pid, &owner) == 0 && owner == 0 && st->uid[1] != 0)
+	/* A daemon that dropped root's ids (memcached -u, a server's workers)
+	 * is not dumpable; whoever may trace it anyway (root, CAP_SYS_PTRACE)
+	 * adds nothing it did not have by loading a library into it. */
+	if (!target_have_cap_ptrace() && procfs_owner(pid, &owner) == 0 && owner == 0 &&
+	    st->uid[1] != 0)
 		return fail_set(f, FAIL_REFUSED,
 		                "%d is not dumpable (it changed its credentials or asked not to be "
 		                "traced): lockcontend does not attach to it",
