@@ -184,7 +184,7 @@ $(BUILD)/test/fixtures/attach_runpath.so: test/fixtures/plugins/attach_runpath.c
 	  -o $@ $< -ldl
 $(BUILD)/test/fixtures/attach_rp/libattach_dep.so: test/fixtures/attach_rp/dep.c
 	@mkdir -p $(@D)
-	$(CC) $(FIXTURE_CFLAGS) -fPIC -shared -o $@ $<
+	$(CC) $(FIXTURE_CFLAGS) -fPIC -shared -o $@ $< -pthread
 FIXTURES     += $(BUILD)/test/fixtures/attach_now $(BUILD)/test/fixtures/attach_rp/libattach_dep.so
 
 # C++ fixtures (test/fixtures/*.cpp): the same, with g++.

@@ -162,6 +162,10 @@ static uintptr_t gadget_for(const void *caller)
 	if (loader_enter(&core.loader, t, &st)) {
 		real_dl_iterate_phdr(gadget_visit, &g);
 		loader_leave(&core.loader, t, &st);
+	} else if (!core.loader.unsafe) {
+		/* a fork prepared for long: the dlopen that follows takes the
+		 * loader's locks anyway, and must keep its caller */
+		real_dl_iterate_phdr(gadget_visit, &g);
 	}
 	t->guard--;
 	return g.found ? g.found : g.any;

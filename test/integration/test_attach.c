@@ -18,7 +18,8 @@
  * and WAITING records whole; the profile is complete, says it was
  * attached, accounts for every slot at the detach, is not written after
  * it, and reads with the symbolizer; a dlopen by bare name from a library
- * with DT_RUNPATH finds the same file attached or not; bad settings are
+ * with DT_RUNPATH finds the same file attached or not, and the slots of
+ * that file, unloaded again, are forgotten; bad settings are
  * EINVAL, a second attach EALREADY, a second detach ENOENT, and the
  * library prints nothing; signal= writes a snapshot when the signal had
  * its default action, which the detach gives back, and leaves alone a
@@ -206,6 +207,7 @@ static void check_first(const struct attach_run *a, const char *exe)
 	             "slots %" PRIu64 ": restored %" PRIu64 ", left %" PRIu64 ", forgotten %" PRIu64,
 	             at->slots, at->restored, at->left, at->forgotten);
 	cr_assert_eq(at->left, 0);
+	cr_assert_geq(at->forgotten, 2, "libattach_dep.so's slots, loaded and unloaded since");
 	cr_assert_eq(at->flags, LC_ATTACH_DLOPEN | LC_ATTACH_SIGNAL);
 	dump_free(&d);
 	/* signal=USR2: the snapshot the program raised */
