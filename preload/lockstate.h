@@ -70,7 +70,7 @@ struct lockstate_lost {
 struct lockent {
 	_Atomic uintptr_t addr;       /* 0: free */
 	_Atomic uint32_t first_state; /* 0 none, 1 being written, 2 written */
-	uint32_t reserved;
+	_Atomic uint32_t made;        /* its maker is done with its records (or had no room) */
 	/* trylock_failures, timeouts, uncharged_ns, kind, the first stack
 	 * and its epoch; NULL until made, or if the file had no room */
 	struct lc_rec_lock *_Atomic pub;
@@ -148,8 +148,9 @@ uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
 
 /* Events of `lock` that reached no stack (enum lc_lost_reason `reason`,
  * count and delay scaled): into its LOCK_LOST record, a claimed add
- * (claim.h).  Nothing for a lock without an entry or a record.  Any
- * thread; waits at most CLAIM_WAIT_NS.
+ * (claim.h).  Nothing for a lock without an entry or a record; an entry
+ * another thread is still making is waited for.  Any thread; waits at
+ * most CLAIM_WAIT_NS (for the claim, and for the maker).
  *
  * In two steps for a thread that may be jumped out of: lockstate_lost_set
  * says what to add (nothing is done), lockstate_lost_run adds it, and run

@@ -49,7 +49,8 @@
  * a lock with a LOCK record always has its LOCK_LOST (losses go to their
  * own lock, view and reason); a reader
  * spinning on a record's nframes sees the frames and their epoch when it
- * sees nframes.
+ * sees nframes.  A loss on an entry whose maker has not made its records
+ * yet waits for them.
  *
  * The filter is a global array: each Criterion test runs in its own
  * process, and every test starts from lockstate_init on a fresh arena.
@@ -59,6 +60,7 @@
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "lockstate.h"
 #include "pfiletest.h"
@@ -1190,4 +1192,46 @@ Test(lockstate, a_stuck_claim_makes_a_second_lock_lost)
 	cr_assert_eq(second->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACK].count, 6);
 	cr_assert_eq(second->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACK].delay_ns, 60);
 	cr_assert_eq(second->rec->addr, l[0]);
+}
+
+/* A lock's entry whose maker has claimed its address but not yet made its
+ * records (stopped between the two): a loss settled
+ * on it meanwhile waits for them, and lands there.  Before, the loss was
+ * given up (test_nested's stacks=0 run: a lock's charges + uncharged short
+ * of its waits, 1 run in 50 under ASan). */
+struct maker_late {
+	struct lockent *e;
+	struct lockstate_lost *lost;
+	struct lc_rec_lock *pub;
+};
+
+static void *maker_finishes_late(void *arg)
+{
+	struct maker_late *m = arg;
+	struct timespec ts = {0, 20 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+	atomic_store(&m->e->lost, m->lost);
+	atomic_store(&m->e->pub, m->pub);
+	atomic_store(&m->e->made, 1);
+	return NULL;
+}
+
+Test(lockstate, a_loss_on_a_lock_still_being_made_waits_for_its_records, .timeout = 30)
+{
+	uintptr_t l[1];
+	distinct_locks(l, 1);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
+	cr_assert_eq(atomic_load(&e->made), 1, "the maker is done");
+	struct maker_late m = {e, atomic_load(&e->lost), atomic_load(&e->pub)};
+	atomic_store(&e->made, 0); /* as between the address's claim and the records */
+	atomic_store(&e->lost, NULL);
+	atomic_store(&e->pub, NULL);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, maker_finishes_late, &m), 0);
+	lockstate_lost(&ls, l[0], LC_VIEW_WAIT, LC_LOST_NO_STACKS, 1, 10);
+	pthread_join(th, NULL);
+	cr_assert_eq(m.lost->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].count, 1,
+	             "the loss was given up");
+	cr_assert_eq(m.lost->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].delay_ns, 10);
 }
