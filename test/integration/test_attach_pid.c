@@ -53,6 +53,34 @@ static void expect_ok(const struct run_result *r, const char *what)
 	             r->out, r->err);
 }
 
+/* lockcontend-attach start, recording into dump; it must succeed. */
+static void attach_ok(pid_t pid, const char *dump)
+{
+	struct run_result r;
+	char settings[PATH_MAX + 128];
+	snprintf(settings, sizeof(settings), "out=%s", dump);
+	attach_cmd("start", pid, settings, &r);
+	expect_ok(&r, "attach");
+	harness_result_free(&r);
+}
+
+/* lockcontend-attach stop; it must succeed. */
+static void detach_ok(pid_t pid)
+{
+	struct run_result r;
+	attach_cmd("stop", pid, NULL, &r);
+	expect_ok(&r, "detach");
+	harness_result_free(&r);
+}
+
+/* The dump at path, which must read and be complete. */
+static void dump_complete(const char *path, struct dump *d)
+{
+	char err[256];
+	cr_assert_eq(dump_read_file(path, d, err, sizeof(err)), 0, "%s: %s", path, err);
+	cr_expect(d->complete, "%s is not complete: %s", path, d->warning);
+}
+
 static int count_lines(const char *s)
 {
 	int n = 0;
@@ -132,20 +160,14 @@ Test(attach_pid, counts_the_waits_between_attach_and_detach_only)
 {
 	struct harness_child c;
 	struct run_result r;
-	char settings[PATH_MAX + 64], dump[PATH_MAX + 32];
+	char dump[PATH_MAX + 32];
 	const char *dir = harness_tmpdir();
 	target_start(NULL, dir, &c);
-
 	snprintf(dump, sizeof(dump), "%s/attached.raw", dir);
-	snprintf(settings, sizeof(settings), "out=%s", dump);
-	attach_cmd("start", c.pid, settings, &r);
-	expect_ok(&r, "attach");
-	harness_result_free(&r);
+	attach_ok(c.pid, dump);
 	touch(dir, "go");
 	cr_assert(harness_wait_line(&c, "phase done"));
-	attach_cmd("stop", c.pid, NULL, &r);
-	expect_ok(&r, "detach");
-	harness_result_free(&r);
+	detach_ok(c.pid);
 	touch(dir, "after");
 	harness_finish(&c, &r);
 	expect_ok(&r, "attach_known");
@@ -158,9 +180,7 @@ Test(attach_pid, counts_the_waits_between_attach_and_detach_only)
 
 	/* complete, and only the waits in between */
 	struct dump d;
-	char err[256];
-	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s", err);
-	cr_expect(d.complete, "the profile of a detach is complete");
+	dump_complete(dump, &d);
 	uint64_t count, delay;
 	const char *exe = harness_fixture("attach_known");
 	harness_sum_function(&d, exe, "waiter_blocked", &count, &delay);
@@ -182,14 +202,11 @@ Test(attach_pid, a_process_that_exits_while_attached_ends_its_profile)
 {
 	struct harness_child c;
 	struct run_result r;
-	char settings[PATH_MAX + 64], dump[PATH_MAX + 32];
+	char dump[PATH_MAX + 32];
 	const char *dir = harness_tmpdir();
 	target_start(NULL, dir, &c);
 	snprintf(dump, sizeof(dump), "%s/exits.raw", dir);
-	snprintf(settings, sizeof(settings), "out=%s", dump);
-	attach_cmd("start", c.pid, settings, &r);
-	expect_ok(&r, "attach");
-	harness_result_free(&r);
+	attach_ok(c.pid, dump);
 	touch(dir, "go");
 	cr_assert(harness_wait_line(&c, "phase done"));
 	touch(dir, "after");
@@ -197,10 +214,8 @@ Test(attach_pid, a_process_that_exits_while_attached_ends_its_profile)
 	expect_ok(&r, "attach_known");
 
 	struct dump d;
-	char err[256];
 	uint64_t count, delay;
-	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s", err);
-	cr_expect(d.complete, "the profile of a process that exited is complete");
+	dump_complete(dump, &d);
 	harness_sum_function(&d, harness_fixture("attach_known"), "waiter_blocked", &count, &delay);
 	cr_expect_eq(count, 20, "both phases' waits: %llu", (unsigned long long)count);
 	harness_assert_near(delay,
@@ -224,18 +239,13 @@ Test(attach_pid, fifty_attaches_and_detaches_under_contention)
 {
 	struct harness_child c;
 	struct run_result r;
-	char settings[PATH_MAX + 64], dump[PATH_MAX + 32];
+	char dump[PATH_MAX + 32];
 	const char *dir = harness_tmpdir();
 	target_start("churn", dir, &c);
 	for (int i = 0; i < 50; i++) {
 		snprintf(dump, sizeof(dump), "%s/churn.%d.raw", dir, i);
-		snprintf(settings, sizeof(settings), "out=%s", dump);
-		attach_cmd("start", c.pid, settings, &r);
-		expect_ok(&r, "attach");
-		harness_result_free(&r);
-		attach_cmd("stop", c.pid, NULL, &r);
-		expect_ok(&r, "detach");
-		harness_result_free(&r);
+		attach_ok(c.pid, dump);
+		detach_ok(c.pid);
 	}
 	touch(dir, "stop");
 	harness_finish(&c, &r);
@@ -244,10 +254,8 @@ Test(attach_pid, fifty_attaches_and_detaches_under_contention)
 	harness_result_free(&r);
 	for (int i = 0; i < 50; i++) {
 		struct dump d;
-		char err[256];
 		snprintf(dump, sizeof(dump), "%s/churn.%d.raw", dir, i);
-		cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s: %s", dump, err);
-		cr_expect(d.complete, "%s is not complete: %s", dump, d.warning);
+		dump_complete(dump, &d);
 		dump_free(&d);
 	}
 }
@@ -329,18 +337,14 @@ Test(attach_pid, refusals_are_one_line_and_change_nothing)
 	/* attached twice */
 	const char *dir2 = harness_tmpdir();
 	target_start(NULL, dir2, &c);
-	snprintf(settings, sizeof(settings), "out=%s/one.raw", dir2);
-	attach_cmd("start", c.pid, settings, &r);
-	expect_ok(&r, "attach");
-	harness_result_free(&r);
+	snprintf(settings, sizeof(settings), "%s/one.raw", dir2);
+	attach_ok(c.pid, settings);
 	snprintf(settings, sizeof(settings), "out=%s/two.raw", dir2);
 	attach_cmd("start", c.pid, settings, &r);
 	cr_expect_eq(r.exit_code, 2, "exit %d\n%s", r.exit_code, r.err);
 	cr_expect(strstr(r.err, "already being profiled"), "%s", r.err);
 	harness_result_free(&r);
-	attach_cmd("stop", c.pid, NULL, &r);
-	expect_ok(&r, "detach");
-	harness_result_free(&r);
+	detach_ok(c.pid);
 	touch(dir2, "go");
 	cr_assert(harness_wait_line(&c, "phase done"));
 	touch(dir2, "after");
