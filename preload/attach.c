@@ -304,13 +304,18 @@ static int attach_begin(const struct config *cfg)
 	return 0;
 }
 
-int attach_start(const char *settings)
+int attach_start(const char *settings, const void *self)
 {
 	struct config cfg;
 	if (!core.attach)
 		return EALREADY; /* preloaded: recording from the start */
 	if (lc_tls.guard)
 		return EAGAIN;
+	lc_tls.guard++;
+	void *first = dlsym(RTLD_DEFAULT, "lockcontend_attach");
+	lc_tls.guard--;
+	if (first && first != self)
+		return EALREADY; /* another copy of the library, preloaded */
 	if (config_parse(settings, &cfg, NULL, NULL) != 0 || !cfg.enabled)
 		return EINVAL;
 	attach_lock_take();
