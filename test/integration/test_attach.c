@@ -8,7 +8,8 @@
  * and exit status are those of a run that never attaches; the waits after
  * the attach are in the profile, each function's within 5% of what the
  * program measured and one contention per round — main's, a thread's made
- * before the attach, one made after, a plugin's loaded after it, and a
+ * before the attach, one made after, a plugin's loaded after it, one's
+ * loaded by dlmopen into the base namespace, and a
  * wait inside dlopen (its stack through the loader to the program's call)
  * — and nothing from before the attach, from after the detach, from a
  * fork child, or from the waits in progress across it (a thread blocked
@@ -200,6 +201,8 @@ static void check_first(const struct attach_run *a, const char *exe)
 	assert_waits(&d, exe, "attach_ctor_wait", 1, said(a, "ctor_prog_ns"));
 	assert_waits(&d, harness_fixture("attach_plugin.so"), "attach_plugin_wait", 6,
 	             said(a, "plugin_ns"));
+	assert_waits(&d, harness_fixture("plugin_one.so"), "plugin_contend", 2,
+	             said(a, "dlmopen_ns"));
 	/* inside dlopen: the stack goes through the loader as far as the
 	 * program's own call */
 	assert_waits(&d, exe, "load_here", 1, said(a, "ctor_prog_ns"));
@@ -208,10 +211,11 @@ static void check_first(const struct attach_run *a, const char *exe)
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
 		assert_absent(&d, exe, none[i]);
 	assert_absent(&d, harness_fixture("attach_plugin.so"), "ctor_own_wait");
-	cr_assert_eq(d.totals.contentions, 25, "%" PRIu64 " contentions", d.totals.contentions);
+	cr_assert_eq(d.totals.contentions, 27, "%" PRIu64 " contentions", d.totals.contentions);
 	assert_whole(&d);
 	const struct lc_rec_attach *at = &d.attach;
-	cr_assert_geq(at->objects, 3, "the program, the runpath library, the plugin");
+	cr_assert_geq(at->objects, 5, "the program, the runpath library, the plugin...");
+	cr_assert_geq(at->later, 3, "...and since: the plugin, plugin_one, libattach_dep");
 	cr_assert_gt(at->slots, 0);
 	cr_assert_eq(at->failed, 0);
 	cr_assert_eq(at->restored + at->left + at->forgotten, at->slots,
