@@ -30,13 +30,13 @@ enum dump_writer {
 	DUMP_WRITER_EXITED,   /* complete: written when the program exited */
 	DUMP_WRITER_EXEC,     /* complete: ended by exec() */
 	DUMP_WRITER_SNAPSHOT, /* complete: a copy taken on request while it ran */
+	DUMP_WRITER_DETACHED, /* complete: ended by a detach, the program ran on */
 	DUMP_WRITER_LIVE,     /* no trailer: its process runs and has it mapped */
 	DUMP_WRITER_DIED,     /* no trailer: the writer is gone */
 	DUMP_WRITER_UNCLOSED, /* no trailer, though the writer ended (exit,
 	                       * exec or detach): its closing records did not
 	                       * fit (disk full, file size limit) */
-	DUMP_WRITER_DETACHED, /* complete: ended by a detach, the program ran on */
-};
+};                            /* the complete ones first, up to DETACHED */
 
 struct dump_status {
 	enum dump_writer writer;

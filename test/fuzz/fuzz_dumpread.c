@@ -254,7 +254,7 @@ static void check_model(const struct dump *d, const uint8_t *data, size_t len)
 	/* One LOST record per view at most. */
 	CHECK(d->lost_views < 1u << LC_NVIEWS);
 	/* Every record before the trailer is counted exactly once (1: meta). */
-	CHECK(d->records == 1 + d->have_live + d->nmodules + d->nbuckets + d->nlocks +
+	CHECK(d->records == 1 + d->have_live + d->have_attach + d->nmodules + d->nbuckets + d->nlocks +
 	                        d->nlock_losts + d->ninits + d->nslots + d->nwaiting + d->nseries +
 	                        (size_t)__builtin_popcount(d->lost_views) +
 	                        (d->have_totals && !d->totals_from_slots) + d->have_attach +
@@ -297,10 +297,10 @@ static void check_status(const struct dump *d)
 	char line[512];
 	memset(line, 0xa5, sizeof(line));
 	dumpstatus_of(d, NULL, &fake, &st);
-	CHECK(d->complete ? st.writer <= DUMP_WRITER_SNAPSHOT : st.writer >= DUMP_WRITER_LIVE);
+	CHECK(d->complete ? st.writer <= DUMP_WRITER_DETACHED : st.writer >= DUMP_WRITER_LIVE);
 	dumpstatus_describe(d, &st, line, sizeof(line));
 	check_line(line, sizeof(line), false);
-	for (int w = DUMP_WRITER_EXITED; w <= DUMP_WRITER_UNCLOSED; w++) {
+	for (int w = DUMP_WRITER_EXITED; w <= DUMP_WRITER_UNCLOSED; w++) { /* every kind */
 		st.writer = (enum dump_writer)w;
 		st.at_realtime_ns = d->meta.end_realtime_ns;
 		dumpstatus_describe(d, &st, line, sizeof(line));
