@@ -257,8 +257,7 @@ static void check_model(const struct dump *d, const uint8_t *data, size_t len)
 	CHECK(d->records == 1 + d->have_live + d->have_attach + d->nmodules + d->nbuckets + d->nlocks +
 	                        d->nlock_losts + d->ninits + d->nslots + d->nwaiting + d->nseries +
 	                        (size_t)__builtin_popcount(d->lost_views) +
-	                        (d->have_totals && !d->totals_from_slots) + d->have_attach +
-	                        d->skipped + d->pending);
+	                        (d->have_totals && !d->totals_from_slots) + d->skipped + d->pending);
 	check_end(d, data, len);
 	check_slots(d);
 	for (size_t i = 0; i < d->nmodules; i++)
