@@ -224,7 +224,7 @@ static void check_first(const struct attach_run *a, const char *exe)
 	             "slots %" PRIu64 ": restored %" PRIu64 ", left %" PRIu64 ", forgotten %" PRIu64,
 	             at->slots, at->restored, at->left, at->forgotten);
 	cr_assert_eq(at->left, 0);
-	if (!under_sanitizer())
+	if (strstr(a->r.out, "; unloaded\n")) /* under ASan: not found, or kept loaded */
 		cr_assert_geq(at->forgotten, 2, "libattach_dep.so's slots, loaded and unloaded since");
 	cr_assert_eq(at->flags, LC_ATTACH_DLOPEN | LC_ATTACH_SIGNAL);
 	dump_free(&d);
@@ -277,7 +277,7 @@ static void scenario(const char *fixture)
 	cr_assert_eq(strncmp(before + 16, after + 15, strcspn(before + 16, "\n")), 0, "%s",
 	             a.r.out);
 	if (!under_sanitizer())
-		cr_assert(strstr(a.r.out, "/attach_rp/libattach_dep.so\n"), "%s", a.r.out);
+		cr_assert(strstr(a.r.out, "/attach_rp/libattach_dep.so; "), "%s", a.r.out);
 	cr_assert(strstr(a.r.out, "child slots glibc 1\n"), "%s", a.r.out);
 	check_first(&a, harness_fixture(fixture));
 	check_second(&a, harness_fixture(fixture));
