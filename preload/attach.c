@@ -51,13 +51,14 @@ extern __typeof(pthread_mutex_lock) hook_pthread_mutex_lock __attribute__((visib
  * 2: taken, and someone may sleep on it. */
 static _Atomic int attach_lock;
 static struct gotpatch got;
-static bool got_made;                /* gotpatch_init done (the first attach) */
-static bool patched;                 /* slots rewritten: attached, not detached */
-static bool passing;                 /* a pass is under way (the lock held) */
-static bool forked_locked;           /* fork's prepare handler took the lock */
-static struct gotpatch_counts since; /* got.sums when this attach began */
-static uint32_t flags;               /* LC_ATTACH_* of this attach */
-static int sig;                      /* signal= installed by this attach, or 0 */
+static bool got_made;                   /* gotpatch_init done (the first attach) */
+static bool patched;                    /* slots rewritten: attached, not detached */
+static bool passing;                    /* a pass is under way (the lock held) */
+static bool forked_locked;              /* fork's prepare handler took the lock */
+static struct gotpatch_counts since;    /* got.sums when this attach began... */
+static struct gotpatch_counts at_first; /* ...and after its first pass */
+static uint32_t flags;                  /* LC_ATTACH_* of this attach */
+static int sig;                         /* signal= installed by this attach, or 0 */
 static struct sigaction sig_was;
 
 /* ---- the constructor's question -------------------------------------------- */
@@ -207,7 +208,7 @@ static void attach_record(void)
 	if (!a || !core_recording())
 		return;
 	atomic_store(live_u32(&a->objects), c->objects - since.objects);
-	atomic_store(live_u32(&a->other_ns), c->other_ns - since.other_ns);
+	atomic_store(live_u32(&a->later), c->objects - at_first.objects);
 	atomic_store(live_u64(&a->slots), c->slots - since.slots);
 	atomic_store(live_u64(&a->out_of_reach), c->out_of_reach - since.out_of_reach);
 	atomic_store(live_u64(&a->failed), c->failed - since.failed);
@@ -299,18 +300,24 @@ static int attach_begin(const struct config *cfg)
 	flags = hooks_dlopen_followed() ? LC_ATTACH_DLOPEN : 0;
 	attach_signal(cfg->signal);
 	attach_pass(gotpatch_update);
+	at_first = got.sums;
 	patched = true;
 	attach_record();
 	return 0;
 }
 
-int attach_start(const char *settings)
+int attach_start(const char *settings, const void *self)
 {
 	struct config cfg;
 	if (!core.attach)
 		return EALREADY; /* preloaded: recording from the start */
 	if (lc_tls.guard)
 		return EAGAIN;
+	lc_tls.guard++;
+	void *first = dlsym(RTLD_DEFAULT, "lockcontend_attach");
+	lc_tls.guard--;
+	if (first && first != self)
+		return EALREADY; /* another copy of the library, preloaded */
 	if (config_parse(settings, &cfg, NULL, NULL) != 0 || !cfg.enabled)
 		return EINVAL;
 	attach_lock_take();

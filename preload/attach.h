@@ -30,11 +30,15 @@ bool attach_interposed(void);
  * printed, until lockcontend_attach. */
 void attach_mode(void);
 
-/* lockcontend_attach and lockcontend_detach (hooks_attach.c): their
- * return values are those, plus EAGAIN when called from inside our own
+/* The library's two entry points (hooks_attach.c), and their work: the
+ * return values are theirs, plus EAGAIN when called from inside our own
  * work (the injector borrowed a thread stopped in it: another thread, or
- * later). */
-int attach_start(const char *settings);
+ * later).  `self` is lockcontend_attach's own address: another copy of
+ * the library found first in the global scope (preloaded from another
+ * path) is recording already. */
+int lockcontend_attach(const char *settings);
+int lockcontend_detach(void);
+int attach_start(const char *settings, const void *self);
 int attach_stop(void);
 
 /* After the program's dlopen or dlclose: objects loaded are patched,

@@ -335,11 +335,7 @@ static void obj_patch(struct pass *p, uintptr_t dynamic)
 	                           .seen = g->pass,
 	                           .other_ns = r == OTHER_NS};
 	struct dyn d;
-	if (o->other_ns) {
-		g->sums.other_ns++;
-		return;
-	}
-	if (!dyn_read(p->info, dynamic, &d))
+	if (o->other_ns || !dyn_read(p->info, dynamic, &d))
 		return;
 	relocs_patch(p, o, &d, d.jmprel, d.pltrelsz);
 	relocs_patch(p, o, &d, d.rela, d.relasz);

@@ -33,7 +33,9 @@
  * (`self`), the dynamic linker (AT_BASE) and the vDSO (AT_SYSINFO_EHDR):
  * the executable, libc and every library.  Only objects of the base
  * link-map namespace, as a preload reaches (dlmopen's other namespaces
- * have their own libc), and only once the loader has finished with them:
+ * have their own libc: glibc's dl_iterate_phdr lists only its caller's
+ * namespace, and an object another loader listed that is not in
+ * _r_debug's list is left alone), and only once the loader has finished with them:
  * an object is taken when _dl_find_object knows it, which glibc makes
  * true after its relocation and RELRO and before its constructors.  One
  * still being loaded is left for the next pass.  Objects are told apart
@@ -71,7 +73,6 @@ struct gotpatch_hook {
 /* What the passes did, summed since gotpatch_init. */
 struct gotpatch_counts {
 	uint32_t objects;      /* objects with at least one slot rewritten */
-	uint32_t other_ns;     /* objects of another link-map namespace, left alone */
 	uint64_t slots;        /* slots rewritten */
 	uint64_t out_of_reach; /* other relocations of a hooked name: not rewritten */
 	uint64_t failed;       /* slots that could not be rewritten (protection, no room) */

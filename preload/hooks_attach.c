@@ -21,12 +21,19 @@
 #include "attach.h"
 #include "hooks.h"
 
+/* Its own address (hooks.h's HOOK_ALIAS, below), which attach_start
+ * compares with what the global scope finds by that name. */
+extern __typeof(lockcontend_attach) hook_lockcontend_attach __attribute__((visibility("hidden")));
+
 EXPORT int lockcontend_attach(const char *settings)
 {
-	return attach_start(settings);
+	return attach_start(settings, (const void *)hook_lockcontend_attach);
 }
 
 EXPORT int lockcontend_detach(void)
 {
 	return attach_stop();
 }
+
+#pragma GCC diagnostic ignored "-Wmissing-attributes"
+HOOK_ALIAS(lockcontend_attach);

@@ -526,7 +526,7 @@ static int parse_attach(struct dump *d, struct cur *c)
 		return -1;
 	struct lc_rec_attach *a = &d->attach;
 	a->objects = RD_FIELD(p, struct lc_rec_attach, objects);
-	a->other_ns = RD_FIELD(p, struct lc_rec_attach, other_ns);
+	a->later = RD_FIELD(p, struct lc_rec_attach, later);
 	a->slots = RD_FIELD(p, struct lc_rec_attach, slots);
 	a->out_of_reach = RD_FIELD(p, struct lc_rec_attach, out_of_reach);
 	a->failed = RD_FIELD(p, struct lc_rec_attach, failed);

@@ -153,10 +153,10 @@ static void print_attach(const struct dump *d)
 	const struct lc_rec_attach *a = &d->attach;
 	if (!d->have_attach)
 		return;
-	printf("attach objects %u other_ns %u slots %" PRIu64 " out_of_reach %" PRIu64
+	printf("attach objects %u later %u slots %" PRIu64 " out_of_reach %" PRIu64
 	       " failed %" PRIu64 " restored %" PRIu64 " left %" PRIu64 " forgotten %" PRIu64
 	       " dlopen %s signal %s\n",
-	       a->objects, a->other_ns, a->slots, a->out_of_reach, a->failed, a->restored, a->left,
+	       a->objects, a->later, a->slots, a->out_of_reach, a->failed, a->restored, a->left,
 	       a->forgotten, a->flags & LC_ATTACH_DLOPEN ? "followed" : "not followed",
 	       a->flags & LC_ATTACH_SIGNAL ? "installed" : "not installed");
 }

@@ -166,10 +166,13 @@ static void header_attach(const struct dump *d, FILE *out)
 	const struct lc_rec_attach *a = &d->attach;
 	if (!(d->meta.flags & LC_META_ATTACHED))
 		return;
+	char later[40] = "";
+	if (a->later)
+		snprintf(later, sizeof(later), " (%u loaded since)", a->later);
 	fprintf(out,
 	        "  attached to the running program: %" PRIu64
-	        " GOT slots in %u object%s; waits begun before the attach are not counted\n",
-	        a->slots, a->objects, a->objects == 1 ? "" : "s");
+	        " GOT slots in %u object%s%s; waits begun before the attach are not counted\n",
+	        a->slots, a->objects, a->objects == 1 ? "" : "s", later);
 	if (a->out_of_reach)
 		fprintf(out,
 		        "  %" PRIu64 " references to hooked functions stored in data were out of "

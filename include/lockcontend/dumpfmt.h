@@ -468,7 +468,7 @@ struct lc_rec_totals {
  * forgotten == slots. */
 struct lc_rec_attach {
 	uint32_t objects;      /* loaded objects with slots rewritten */
-	uint32_t other_ns;     /* objects of other link-map namespaces, left alone */
+	uint32_t later;        /* of them, loaded after the attach (dlopen followed) */
 	uint64_t slots;        /* GOT slots rewritten to a hook */
 	uint64_t out_of_reach; /* other relocations of hooked functions: not rewritten */
 	uint64_t failed;       /* slots that could not be rewritten */

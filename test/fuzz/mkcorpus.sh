@@ -3,8 +3,9 @@
 #
 #   test/fuzz/mkcorpus.sh        (works from anywhere; runs at the repository root)
 #
-# Seven real dumps (every view, LOCK, SLOT and LIVE records; lock_makers.raw
-# LOCK_LOST and LOCK_INIT ones too, phases.raw SERIES ones) from the test fixtures under the preload
+# Eight real dumps (every view, LOCK, SLOT and LIVE records; lock_makers.raw
+# LOCK_LOST and LOCK_INIT ones too, phases.raw SERIES ones, attach.raw an
+# ATTACH one, made by an attach) from the test fixtures under the preload
 # — five complete, one whose writer died (_exit: no trailer, zeros past the
 # records, cut to 64 of them) — then seeds
 # derived from the first one by cuts and edits (mkseed.c): the reader's paths
@@ -23,7 +24,8 @@ cd "$(dirname "$0")/../.."
 
 make -s all build/test/fixtures/known_wait build/test/fixtures/scenarios \
 	build/test/fixtures/lock_names build/test/fixtures/crash build/test/fixtures/lock_makers \
-	build/test/fixtures/phases
+	build/test/fixtures/phases build/test/fixtures/attach build/test/fixtures/attach_runpath.so \
+	build/test/fixtures/attach_plugin.so build/test/fixtures/attach_rp/libattach_dep.so
 out=test/fuzz/corpus
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -60,6 +62,11 @@ profile lock_names.raw depth=8 build/test/fixtures/lock_names 2 5
 profile lock_makers.raw depth=8 build/test/fixtures/lock_makers 5
 # 3.4: SERIES records, grown coarser (series=1ms over 300 ms of churn)
 profile phases.raw depth=8,series=1ms build/test/fixtures/phases 20 2 5 300
+# 3.5: the library loaded by dlopen into a running program, attached, then
+# exit: META's flag ATTACHED and an ATTACH record
+build/test/fixtures/attach "$PWD/build/liblockcontend.so" "$tmp/attach.raw" - exit >/dev/null 2>&1 ||
+	true
+cat "$tmp/attach.raw" >"$out/attach.raw"
 # _exit(3) after its waits: the file as the writer left it, a chunk long
 profile exited.raw depth=8 build/test/fixtures/crash exit 2 5
 $seed end "$out/exited.raw" "$out/died.raw" 0 64
@@ -69,7 +76,7 @@ rm "$out/exited.raw"
 head -c 4096 /dev/zero >"$out/zeros.raw" # a file created, its header not yet written
 # Record types (dumpfmt.h): 1 meta, 2 module, 3 bucket, 4 lost, 5 totals,
 # 6 trailer, 7 lock, 8 pending, 9 slot, 10 live, 11 lock_lost, 12 lock_init,
-# 13 waiting, 14 series.
+# 13 waiting, 14 series, 15 attach.
 { head -c 16 "$out/known_wait.raw"; head -c 64 /dev/zero; } >"$out/header-only.raw"
 cut cut-after-meta.raw "$(offset 10)"              # at a record boundary: whole
 cut cut-before-trailer.raw "$(offset 6)"           # every record but the trailer: whole
@@ -95,9 +102,9 @@ $seed set "$tmp/epoch-bucket.raw" "$out/epoch-unloaded.raw" 7 1 40 4 2
 # A record type this reader does not know, valid otherwise: skipped.
 $seed insert "$out/known_wait.raw" "$out/unknown-record.raw" 99 5 3
 # What a newer minor version may write: a record type past this reader's
-# (15: one past series).  Read.
-$seed insert "$out/known_wait.raw" "$tmp/minor.raw" 15 24 4
-$seed version "$tmp/minor.raw" "$out/minor-3.5.raw" 3 5
+# (16: one past attach).  Read.
+$seed insert "$out/known_wait.raw" "$tmp/minor.raw" 16 24 4
+$seed version "$tmp/minor.raw" "$out/minor-3.6.raw" 3 6
 # Another major version, older or newer: refused.
 $seed version "$out/known_wait.raw" "$out/major-2.0.raw" 2 0
 $seed version "$out/known_wait.raw" "$out/major-4.0.raw" 4 0
@@ -111,6 +118,7 @@ $seed set "$out/epochs-reversed.raw" "$out/epochs-reversed.raw" 2 1 28 4 1
 $seed set "$out/known_wait.raw" "$out/lost-view-3.raw" 4 3 0 4 3     # LOST view
 $seed set "$out/known_wait.raw" "$out/lost-twice.raw" 4 2 0 4 0      # two for the waiter
 $seed insert "$out/known_wait.raw" "$out/live-twice.raw" 10 64 4     # a second LIVE
+$seed insert "$out/attach.raw" "$out/attach-twice.raw" 15 64 4       # a second ATTACH
 # Read, but a view does not add up (caused_count + 1): rawdump says so.
 caused=$(od -An -tu8 -j $(($(offset 5) + 8 + 64)) -N8 "$out/known_wait.raw")
 $seed set "$out/known_wait.raw" "$out/not-conserved.raw" 5 1 64 8 $((caused + 1))
@@ -128,10 +136,10 @@ expect() {
 expect 0 known_wait.raw timeout.raw nostacks.raw lock_names.raw lock_makers.raw phases.raw died.raw \
 	cut-after-meta.raw cut-before-trailer.raw live.raw live-at-eof.raw live-pending-bucket.raw \
 	pending.raw zeros-after-trailer.raw snapshot.raw epoch-unloaded.raw unknown-record.raw \
-	minor-3.5.raw
+	minor-3.6.raw attach.raw
 expect 1 empty.raw zeros.raw header-only.raw major-2.0.raw major-4.0.raw bad-view.raw \
 	bad-kind.raw bad-lock-kind.raw lock-9-frames.raw epochs-reversed.raw lost-view-3.raw \
-	lost-twice.raw live-twice.raw
+	lost-twice.raw live-twice.raw attach-twice.raw
 expect 2 cut-mid-module.raw cut-mid-bucket.raw cut-mid-lock.raw cut-mid-slot.raw \
 	cut-mid-live.raw cut-mid-lost.raw cut-mid-trailer.raw not-conserved.raw
 ls -l "$out"

@@ -8,7 +8,8 @@
  * and exit status are those of a run that never attaches; the waits after
  * the attach are in the profile, each function's within 5% of what the
  * program measured and one contention per round — main's, a thread's made
- * before the attach, one made after, a plugin's loaded after it, and a
+ * before the attach, one made after, a plugin's loaded after it, one's
+ * loaded by dlmopen into the base namespace, and a
  * wait inside dlopen (its stack through the loader to the program's call)
  * — and nothing from before the attach, from after the detach, from a
  * fork child, or from the waits in progress across it (a thread blocked
@@ -26,8 +27,10 @@
  * signal the program handles; a second attach makes a fresh profile.
  * Loaded and never attached, the library records nothing, whatever
  * LOCKCONTEND says.  exit, _exit and exec while attached end the profile
- * complete.  The library exports its hooks (hooklist.h) and the two entry
- * points, and its static TLS fits what glibc keeps for a late dlopen.
+ * complete.  Under the preload, a second copy loaded by dlopen stays out
+ * (EALREADY).  The library exports its hooks (hooklist.h) and the two
+ * entry points, and its static TLS fits what glibc keeps for a late
+ * dlopen.
  */
 #include <criterion/criterion.h>
 #include <glob.h>
@@ -46,6 +49,15 @@ struct attach_run {
 	char out1[PATH_MAX], out2[PATH_MAX];
 	const char *dir;
 };
+
+/* ASan's runtime preloaded (make sanitize): its own dlopen interceptor
+ * calls glibc's from itself, so a library its callers find through their
+ * DT_RUNPATH is not found, attached or not. */
+static bool under_sanitizer(void)
+{
+	const char *first = getenv("LOCKCONTEND_TEST_PRELOAD_FIRST");
+	return first && *first;
+}
 
 /* The fixture in `mode`, with the preload's sanitizer runtime first when
  * the suite runs under one (it must come before the library it loads). */
@@ -189,6 +201,8 @@ static void check_first(const struct attach_run *a, const char *exe)
 	assert_waits(&d, exe, "attach_ctor_wait", 1, said(a, "ctor_prog_ns"));
 	assert_waits(&d, harness_fixture("attach_plugin.so"), "attach_plugin_wait", 6,
 	             said(a, "plugin_ns"));
+	assert_waits(&d, harness_fixture("plugin_one.so"), "plugin_contend", 2,
+	             said(a, "dlmopen_ns"));
 	/* inside dlopen: the stack goes through the loader as far as the
 	 * program's own call */
 	assert_waits(&d, exe, "load_here", 1, said(a, "ctor_prog_ns"));
@@ -197,17 +211,20 @@ static void check_first(const struct attach_run *a, const char *exe)
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
 		assert_absent(&d, exe, none[i]);
 	assert_absent(&d, harness_fixture("attach_plugin.so"), "ctor_own_wait");
-	cr_assert_eq(d.totals.contentions, 25, "%" PRIu64 " contentions", d.totals.contentions);
+	cr_assert_eq(d.totals.contentions, 27, "%" PRIu64 " contentions", d.totals.contentions);
 	assert_whole(&d);
 	const struct lc_rec_attach *at = &d.attach;
-	cr_assert_geq(at->objects, 3, "the program, the runpath library, the plugin");
+	/* under ASan libattach_dep.so is not found (under_sanitizer) */
+	cr_assert_geq(at->objects, 4, "the program, the runpath library, the plugin...");
+	cr_assert_geq(at->later, under_sanitizer() ? 2 : 3,
+	              "...and since: the plugin, plugin_one, libattach_dep");
 	cr_assert_gt(at->slots, 0);
 	cr_assert_eq(at->failed, 0);
 	cr_assert_eq(at->restored + at->left + at->forgotten, at->slots,
 	             "slots %" PRIu64 ": restored %" PRIu64 ", left %" PRIu64 ", forgotten %" PRIu64,
 	             at->slots, at->restored, at->left, at->forgotten);
 	cr_assert_eq(at->left, 0);
-	if (strstr(a->r.out, "; unloaded\n")) /* ASan's runtime keeps it loaded */
+	if (strstr(a->r.out, "; unloaded\n")) /* under ASan: not found, or kept loaded */
 		cr_assert_geq(at->forgotten, 2, "libattach_dep.so's slots, loaded and unloaded since");
 	cr_assert_eq(at->flags, LC_ATTACH_DLOPEN | LC_ATTACH_SIGNAL);
 	dump_free(&d);
@@ -259,6 +276,8 @@ static void scenario(const char *fixture)
 	cr_assert_eq(strcspn(before + 16, "\n"), strcspn(after + 15, "\n"));
 	cr_assert_eq(strncmp(before + 16, after + 15, strcspn(before + 16, "\n")), 0, "%s",
 	             a.r.out);
+	if (!under_sanitizer())
+		cr_assert(strstr(a.r.out, "/attach_rp/libattach_dep.so; "), "%s", a.r.out);
 	cr_assert(strstr(a.r.out, "child slots glibc 1\n"), "%s", a.r.out);
 	check_first(&a, harness_fixture(fixture));
 	check_second(&a, harness_fixture(fixture));
@@ -331,6 +350,29 @@ Test(attach, _exit_while_attached_ends_the_profile, .timeout = 120)
 Test(attach, exec_while_attached_ends_the_profile, .timeout = 120)
 {
 	ends("exec", LC_LIVE_EXEC);
+}
+
+/* Under the preload, another copy of the library loaded by dlopen finds
+ * the preloaded one recording: it stays out, and says EALREADY. */
+Test(attach, a_second_copy_under_the_preload_stays_out, .timeout = 60)
+{
+	const char *dir = harness_tmpdir();
+	char copy[PATH_MAX], cmd[2 * PATH_MAX + 16], env[PATH_MAX + 32];
+	struct run_result r;
+	snprintf(copy, sizeof(copy), "%s/copy.so", dir);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", harness_preload(), copy);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/pre.%%p.raw", dir);
+	const char *argv[] = {harness_fixture("attach"), copy, "-", "-", "twice", NULL};
+	const char *envv[] = {env, NULL};
+	cr_assert_eq(harness_run(argv, envv, dir, true, 60, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.err, PREFIX "attach 114\n"), "%s", r.err);
+	struct dump d;
+	harness_load_dump(dir, "pre.*.raw", &d);
+	cr_assert(d.complete && !(d.meta.flags & LC_META_ATTACHED), "%s", d.warning);
+	dump_free(&d);
+	harness_result_free(&r);
 }
 
 /* What the library exports: every hook hooklist.h names (the table an

@@ -634,7 +634,7 @@ Test(dumpread, second_live_record_and_complete_without_live)
 Test(dumpread, attach_record)
 {
 	struct dump d;
-	struct lc_rec_attach a = {.objects = 7, .other_ns = 1, .slots = 90, .out_of_reach = 3,
+	struct lc_rec_attach a = {.objects = 7, .later = 1, .slots = 90, .out_of_reach = 3,
 	                          .failed = 2, .restored = 85, .left = 4, .forgotten = 1,
 	                          .flags = LC_ATTACH_DLOPEN | LC_ATTACH_SIGNAL};
 	db_free(&b);

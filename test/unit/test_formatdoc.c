@@ -166,7 +166,7 @@ static const struct field series_entry_fields[] = {
     FIELD(struct lc_series_entry, delay_ns),
 };
 static const struct field attach_fields[] = {
-    FIELD(struct lc_rec_attach, objects),  FIELD(struct lc_rec_attach, other_ns),
+    FIELD(struct lc_rec_attach, objects),  FIELD(struct lc_rec_attach, later),
     FIELD(struct lc_rec_attach, slots),    FIELD(struct lc_rec_attach, out_of_reach),
     FIELD(struct lc_rec_attach, failed),   FIELD(struct lc_rec_attach, restored),
     FIELD(struct lc_rec_attach, left),     FIELD(struct lc_rec_attach, forgotten),

@@ -461,12 +461,13 @@ Test(report, an_attached_profile_says_what_it_reached)
 	free(out);
 	d.meta.flags |= LC_META_ATTACHED;
 	d.attach = (struct lc_rec_attach){
-	    .objects = 7, .slots = 90, .out_of_reach = 3, .restored = 85, .left = 4, .forgotten = 1};
+	    .objects = 7, .later = 2, .slots = 90, .out_of_reach = 3, .restored = 85, .left = 4,
+	    .forgotten = 1};
 	d.live.state = LC_LIVE_DETACHED;
 	out = text();
 	const char *want[] = {
-	    "  attached to the running program: 90 GOT slots in 7 objects; waits begun before the "
-	    "attach are not counted\n",
+	    "  attached to the running program: 90 GOT slots in 7 objects (2 loaded since); waits "
+	    "begun before the attach are not counted\n",
 	    "  3 references to hooked functions stored in data were out of reach: calls through "
 	    "them were not seen\n",
 	    "  at the detach: 85 slots given back, 4 changed since left as they were, 1 in objects "
