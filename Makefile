@@ -387,7 +387,8 @@ sanitize-tsan: all $(BUILD)/test/integration/test_stress $(TSAN_DIR)/liblockcont
 $(ASAN_DIR)/preload $(ASAN_DIR)/symbolize $(ASAN_DIR)/attach $(TSAN_DIR) $(TSAN_DIR)/preload $(TSAN_DIR)/test/fixtures:
 	mkdir -p $@
 
-bench: all
+# Test 8 attaches to the attachee fixture.
+bench: all $(BUILD)/test/fixtures/attachee $(BUILD)/test/fixtures/attachfill.so
 	$(MAKE) -C bench
 
 # The demo: a program with a lock hotspot, profiled; prints the report.

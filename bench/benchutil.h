@@ -3,11 +3,13 @@
  *
  * Each program prints exactly one result line on stdout, "NAME key=value ...",
  * which run.sh reads by key; everything else goes to stderr.  Nothing here
- * touches a mutex, so the helpers cost the same with and without a preload.
+ * touches a mutex (but bench_attach's dlopen, once, before timing), so the
+ * helpers cost the same with and without a preload.
  */
 #ifndef LOCKCONTEND_BENCHUTIL_H
 #define LOCKCONTEND_BENCHUTIL_H
 
+#include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +67,33 @@ static inline long bench_status_kb(const char *field)
 		}
 	fclose(f);
 	return kb;
+}
+
+/* The "attached" configurations (run.sh: lca, lca1): with BENCH_ATTACH=LIB
+ * set, load LIB with dlopen and start it with lockcontend_attach(settings
+ * from BENCH_ATTACH_SETTINGS), before anything is timed.  That is the call
+ * lockcontend-attach makes in a thread it borrows, made here from inside:
+ * the calls that follow go through GOT slots the library rewrote, as in a
+ * process attached to from outside.  The program exits attached, which
+ * completes the profile.  Exits 2 when that fails. */
+static inline void bench_attach(const char *argv0)
+{
+	const char *lib = getenv("BENCH_ATTACH");
+	const char *settings = getenv("BENCH_ATTACH_SETTINGS");
+	void *h;
+	int (*start)(const char *);
+	int err = -1;
+
+	if (!lib)
+		return;
+	if ((h = dlopen(lib, RTLD_NOW | RTLD_LOCAL)) &&
+	    (start = (int (*)(const char *))dlsym(h, "lockcontend_attach")))
+		err = start(settings ? settings : "");
+	if (err != 0) {
+		const char *why = err > 0 ? strerror(err) : dlerror();
+		fprintf(stderr, "%s: attaching %s failed: %s\n", argv0, lib, why ? why : "?");
+		exit(2);
+	}
 }
 
 #endif

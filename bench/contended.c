@@ -114,6 +114,7 @@ int main(int argc, char **argv)
 	if (argc < 4 || (strcmp(argv[1], "lock") && strcmp(argv[1], "probe")))
 		contended_usage(argv[0]);
 	probe = !strcmp(argv[1], "probe");
+	bench_attach(argv[0]);
 	int nthreads = (int)bench_arg(argc, argv, 2, 2);
 	long pairs = bench_arg(argc, argv, 3, 4000000);
 	cs_steps = (unsigned)bench_arg(argc, argv, 4, cs_steps);

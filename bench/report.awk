@@ -8,7 +8,8 @@
 # pthread_rwlock_rdlock), rounds, cont_repeat, unc_repeat, unc_pairs, cont_pairs, cont_cs,
 # cont_out, stack_paths, init_pairs, sections (which of "locks", "init" and "sym" ran), sym_bin
 # (the binary test 5 symbolized), sym_tool (SYMBOLIZE, the symbolizer if not the default),
-# sym_skip (why test 5 did not run, or ""), top_refreshes and top_skip (test 7's).
+# sym_skip (why test 5 did not run, or ""), top_refreshes and top_skip (test 7's),
+# attach_skip, attach_threads and attach_libs (test 8's).
 #
 # A config's figure is the median of its runs with [min..max].  A ratio is
 # the median over slots of the ratio within each slot, [min..max]: the runs
@@ -334,6 +335,49 @@ function section_top(    a) {
 	stat("top", "lc", "refresh_max_ms"); row("slowest refresh of a run", ms())
 }
 
+# 8. Attached instead of preloaded: test 1's pairs (lca against fwd, the
+# same goal as lc's), test 2's contention (lca1 against none, lc1's goal,
+# and against lc1), the stops of the attachee at attach and at detach.
+function section_attach(    k, kinds, titles, t, a, b, how) {
+	printf "\n8. attached: the program started without a preload loads lc and attaches it to itself\n"
+	printf "   (lockcontend_attach, as lockcontend-attach makes it call): calls go through rewritten GOT slots\n"
+	split("mutex rdlock", kinds, " ")
+	split("pthread_mutex_lock + unlock|pthread_rwlock_rdlock + unlock (read lock)", titles, "|")
+	for (k = 1; k <= 2; k++) {
+		t = "att_unc_" kinds[k]
+		printf "   %s, ns/pair\n", titles[k]
+		stat(t, "fwd", "ns_per_pair"); row("fwd", fig("%.2f"))
+		stat(t, "lc", "ns_per_pair"); a = fig("%.2f")
+		ratio(t, "lc", "fwd", "ns_per_pair"); row("lc preloaded", a, "lc/fwd  " rfig())
+		stat(t, "lca", "ns_per_pair"); a = fig("%.2f")
+		ratio(t, "lca", "fwd", "ns_per_pair"); row("lc attached", a, "lca/fwd " rfig())
+		row("lc attached/fwd", rfig(), "goal <= 1.15x", (k == 1 || lc_rwlock) ? verdict(0, 1.15) : "n/a")
+	}
+	for (k = 2; k <= 4; k += 2) {
+		t = "att_lock" k
+		stat(t, "none", "ns_per_pair"); row(k " threads, one mutex", fig("%.1f"), "throughput vs none")
+		stat(t, "lc1", "ns_per_pair"); a = fig("%.1f")
+		ratio(t, "none", "lc1", "ns_per_pair"); row("  lc rate=1 preloaded", a, rfig())
+		stat(t, "lca1", "ns_per_pair"); a = fig("%.1f")
+		ratio(t, "none", "lca1", "ns_per_pair")
+		row("  lc rate=1 attached", a, rfig(), sprintf("goal >= 0.85x %s", verdict(0.85, 1e9)))
+		ratio(t, "lc1", "lca1", "ns_per_pair"); row("  attached/preloaded", rfig(), "(throughput)")
+	}
+	stat("att_stop", "start", "ms")
+	if (!N) {
+		printf "   stops: n/a (%s)\n", attach_skip != "" ? attach_skip : "no data"
+		return
+	}
+	printf "   stops of the thread borrowed, %d threads and %d libraries, %d attaches and detaches:\n",
+	       attach_threads, attach_libs, N
+	for (k = 1; k <= 2; k++) {
+		how = k == 1 ? "start" : "stop"
+		stat("att_stop", how, "tries"); b = sprintf("borrows %d [%d..%d]", M, LO, HI)
+		stat("att_stop", how, "ms")
+		row(k == 1 ? "attach" : "detach", ms(), b, "goal < 50 ms " verdict(0, 50))
+	}
+}
+
 function growth(cfg,    s) {
 	stat("stacks", cfg, "rss_start_kb"); s = M
 	stat("stacks", cfg, "rss_end_kb")
@@ -366,6 +410,8 @@ END {
 	}
 	if (index(" " sections " ", " init ") > 0)
 		section_init()
+	if (index(" " sections " ", " attach ") > 0)
+		section_attach()
 	if (index(" " sections " ", " sym ") > 0)
 		section_symbolize()
 	if (index(" " sections " ", " top ") > 0)

@@ -14,7 +14,8 @@
 #                              short, and its goals only 15% away from 1
 #        UNC_PAIRS=20000000 CONT_PAIRS=2000000 CONT_CS=4 CONT_OUT=16 STACK_PATHS=10000
 #        INIT_PAIRS=200000     test 6's init + destroy pairs a run
-#        SECTIONS="locks sym init top"  what to run: locks = tests 1-4 (the preload), sym =
+#        SECTIONS="locks attach sym init top"  what to run: locks = tests 1-4 (the preload),
+#                              attach = test 8 (attached instead of preloaded), sym =
 #                              test 5 (the symbolizer), init = test 6 (making locks), top =
 #                              test 7 (a refresh of lockcontend-top); SECTIONS=sym alone takes
 #                              about 45 s, SECTIONS=top about 30 s
@@ -22,6 +23,8 @@
 #                              libasan.so (`gcc -print-file-name=libasan.so`)
 #        SYM_STACKS=10000 SYM_DEPTH=20 SYM_ADDRS=2500 (distinct return addresses)
 #        SYMBOLIZE=PATH        the symbolizer test 5 measures; default ../build/lockcontend-symbolize
+#        ATTACH_THREADS=100 ATTACH_LIBS=50  test 8: the threads and libraries of the
+#                              process attached to and detached from ROUNDS times
 #        TOP_REFRESHES=20      test 7: refreshes timed per run (after the first read), on the
 #                              dump test 5 symbolizes (SYM_BIN, SYM_STACKS...)
 # Raw result lines, one per run, go to bench/build/results.txt; `slot` numbers the
@@ -30,7 +33,9 @@
 # Configurations: none (no preload), fwd (build/libfwd.so, the forwarding floor),
 # lc (LC_LIB, default settings), lc0 (holder=0,hold=0: no holder view, no hold
 # sampling), lc1 (rate=1,stacks=1), lc100 (rate=100), lcnw (lc1 with waiting=0:
-# no WAITING record written before a thread blocks).  Every
+# no WAITING record written before a thread blocks), lca and lca1 (no preload:
+# the program loads LC_LIB and attaches it to itself, defaults / rate=1,stacks=1;
+# test 8).  Every
 # lockcontend run gets its own directory under a temporary one, as its working
 # directory and as the place of out=, and the whole tree is removed at exit.
 set -euo pipefail
@@ -46,7 +51,9 @@ UNC_REPEAT=${UNC_REPEAT:-3}
 CONT_CS=${CONT_CS:-4}
 CONT_OUT=${CONT_OUT:-16}
 STACK_PATHS=${STACK_PATHS:-10000}
-SECTIONS=${SECTIONS:-locks sym init top}
+SECTIONS=${SECTIONS:-locks attach sym init top}
+ATTACH_THREADS=${ATTACH_THREADS:-100}
+ATTACH_LIBS=${ATTACH_LIBS:-50}
 TOP_REFRESHES=${TOP_REFRESHES:-20}
 INIT_PAIRS=${INIT_PAIRS:-200000}
 SYM_STACKS=${SYM_STACKS:-10000}
@@ -88,7 +95,7 @@ bench_run() {
 	local slot=$1 test=$2 cfg=$3
 	shift 3
 	local dir=$tmp/$test.$cfg.$slot out line
-	local -a env=(env -u LD_PRELOAD -u LOCKCONTEND)
+	local -a env=(env -u LD_PRELOAD -u LOCKCONTEND -u BENCH_ATTACH -u BENCH_ATTACH_SETTINGS)
 	case $cfg in
 	none) ;;
 	fwd) env+=("LD_PRELOAD=$fwd") ;;
@@ -98,6 +105,8 @@ bench_run() {
 	lc100) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=rate=100,out=$dir/lc.dump") ;;
 	lcnw) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=rate=1,stacks=1,waiting=0,out=$dir/lc.dump") ;;
 	lcni) env+=("LD_PRELOAD=$lc" "LOCKCONTEND=inits=0,out=$dir/lc.dump") ;;
+	lca) env+=("BENCH_ATTACH=$lc" "BENCH_ATTACH_SETTINGS=out=$dir/lc.dump") ;;
+	lca1) env+=("BENCH_ATTACH=$lc" "BENCH_ATTACH_SETTINGS=rate=1,stacks=1,out=$dir/lc.dump") ;;
 	*) die "unknown configuration $cfg" ;;
 	esac
 	mkdir -p "$dir"
@@ -176,6 +185,90 @@ init_round() {
 			bench_run "$slot" unc_init "$c" "$B/uncontended" init "$INIT_PAIRS"
 		done
 	done
+}
+
+# ---- 8. attached -------------------------------------------------------------
+# The costs of a process attached to (lockcontend attach PID) rather than
+# started under the preload.  lca and lca1 run the bench programs with no
+# preload; each loads LC_LIB with dlopen and starts it with lockcontend_attach
+# before timing (benchutil.h bench_attach): its calls then go through the GOT
+# slots the library rewrote.  Test 1's pairs under fwd, lc and lca, test 2's
+# contention under none, lc1 and lca1, back to back; then the stops: the
+# attachee fixture with ATTACH_THREADS threads in pthread_cond_wait and
+# ATTACH_LIBS libraries loaded, attached to and detached from ROUNDS times by
+# build/lockcontend-attach --verbose, which says how long it stopped the
+# thread it borrowed.
+attach_round() {
+	local r=$1 rep slot t c k
+	for ((rep = 1; rep <= UNC_REPEAT; rep++)); do
+		slot=$(((r - 1) * UNC_REPEAT + rep))
+		for k in mutex rdlock; do
+			for c in fwd lc lca; do
+				bench_run "$slot" "att_unc_$k" "$c" "$B/uncontended" "$k" "$UNC_PAIRS"
+			done
+		done
+	done
+	for ((rep = 1; rep <= CONT_REPEAT / 2; rep++)); do
+		slot=$(((r - 1) * CONT_REPEAT + rep))
+		for t in 2 4; do
+			for c in none lc1 lca1; do
+				bench_run "$slot" "att_lock$t" "$c" "$B/contended" lock "$t" "$CONT_PAIRS" "$CONT_CS" "$CONT_OUT"
+			done
+		done
+	done
+}
+
+attach_skip_because() {
+	echo "slot=1 test=attsetup cfg=skip" >>"$raw"
+	attach_skip=$1
+	echo "run.sh: test 8's stops skipped: $1" >&2
+}
+
+# One attach and one detach of the running attachee $1 (pid $2), round $3.
+attach_stops() {
+	local dir=$1 pid=$2 r=$3 how err ms
+	for how in start stop; do
+		local -a cmd=("$attacher" "$how" "$pid" --verbose)
+		[[ $how == stop ]] || cmd+=(--lib "$lc" --settings "out=$dir/r$r.dump")
+		if ! err=$(timeout "$RUN_TIMEOUT" "${cmd[@]}" 2>&1); then
+			echo "run.sh: test 8, round $r: ${cmd[*]} failed: $err" >&2
+			return 1
+		fi
+		ms=$(sed -n 's/.* stopped \([0-9.]*\) ms (thread [0-9]*, \([0-9]*\) tries).*/ms=\1 tries=\2/p' <<<"$err")
+		[[ -n $ms ]] || { echo "run.sh: test 8: no stop time in: $err" >&2; return 1; }
+		echo "slot=$r test=att_stop cfg=$how $ms" >>"$raw"
+	done
+}
+
+attach_stop_section() {
+	local dir=$tmp/attachee fifo r ok=1 line
+	local fixture=$root/build/test/fixtures/attachee
+	attacher=$root/build/lockcontend-attach
+	if [[ ! -x $attacher || ! -x $fixture || ! -f $root/build/test/fixtures/attachfill.so ]]; then
+		attach_skip_because "build $attacher and the attachee fixture first (make bench does)"
+		return
+	fi
+	mkdir -p "$dir"
+	fifo=$dir/out
+	mkfifo "$fifo"
+	(cd "$dir" && exec env -u LD_PRELOAD -u LOCKCONTEND "$fixture" many "$ATTACH_THREADS" \
+		"$ATTACH_LIBS" >"$fifo" 2>"$dir/stderr") &
+	attachee=$!
+	exec {attachee_out}<"$fifo"
+	while read -r -t "$RUN_TIMEOUT" -u "$attachee_out" line && [[ $line != ready ]]; do :; done
+	if [[ $line != ready ]]; then
+		kill -KILL "$attachee" 2>/dev/null
+		die "test 8: the attachee never got ready: $(cat "$dir/stderr")"
+	fi
+	for ((r = 1; r <= ROUNDS && ok; r++)); do
+		echo "run.sh: test 8, stops, round $r/$ROUNDS ($((SECONDS - start)) s)" >&2
+		attach_stops "$dir" "$attachee" "$r" || ok=0
+	done
+	echo quit >"$dir/cmd"
+	cat <&"$attachee_out" >/dev/null
+	exec {attachee_out}<&-
+	wait "$attachee" || ok=0
+	((ok)) || die "test 8: an attach or a detach failed, or the attachee exited with an error"
 }
 
 # ---- 5. symbolize ------------------------------------------------------------
@@ -345,7 +438,7 @@ top_section() {
 main() {
 	local r p
 	start=$SECONDS
-	sym_skip= top_skip=
+	sym_skip= top_skip= attach_skip=
 	warned_cfgs=
 	for p in uncontended contended manystacks libfwd.so mkdump runstat; do
 		[[ -e $B/$p ]] || die "$B/$p is missing: run make in $here"
@@ -372,6 +465,14 @@ main() {
 			init_round "$r"
 		done
 	fi
+	if [[ " $SECTIONS " == *" attach "* ]]; then
+		[[ -n $lc ]] || lc=$(lc_resolve)
+		for ((r = 1; r <= ROUNDS; r++)); do
+			echo "run.sh: test 8, round $r/$ROUNDS ($((SECONDS - start)) s)" >&2
+			attach_round "$r"
+		done
+		attach_stop_section
+	fi
 	if [[ " $SECTIONS " == *" sym "* ]]; then
 		sym_section
 	fi
@@ -386,6 +487,7 @@ main() {
 		-v init_pairs="$INIT_PAIRS" \
 		-v sym_bin="${sym_bin:-}" -v sym_skip="$sym_skip" -v sym_tool="${SYMBOLIZE:-}" \
 		-v top_skip="$top_skip" -v top_refreshes="$TOP_REFRESHES" \
+		-v attach_skip="$attach_skip" -v attach_threads="$ATTACH_THREADS" -v attach_libs="$ATTACH_LIBS" \
 		-f "$here/report.awk" "$raw"
 	echo "($((SECONDS - start)) s; raw lines in $raw)"
 }

@@ -75,6 +75,7 @@ int main(int argc, char **argv)
 	                     : !strcmp(argv[1], "rdlock") ? uncontended_rdlock
 	                                                  : uncontended_init;
 	long pairs = bench_arg(argc, argv, 2, 20000000);
+	bench_attach(argv[0]);
 	long per = (pairs + UNC_SEGMENTS - 1) / UNC_SEGMENTS;
 	uint64_t best = UINT64_MAX, total = 0;
 
