@@ -848,3 +848,27 @@ Test(inject, the_library_attaches_in_exactly_the_static_tls_it_needs)
 	cr_expect_gt(count, 0, "no wait recorded while attached");
 	dump_free(&d);
 }
+
+/* One byte less: dlopen fails and takes nothing.  Refused, with a line
+ * that says it is static TLS and what to do; the program runs on as if
+ * nobody had come. */
+Test(inject, one_byte_less_of_static_tls_is_refused_and_says_what_to_do)
+{
+	struct target t;
+	struct run_result r;
+	uint64_t need;
+
+	target_tls(&t, -1, &need);
+	attach_out(&t, "start", harness_preload(), "tls.raw", NULL, &r);
+	cr_log_info("in %llu bytes of static TLS: %s", (unsigned long long)need - 1, r.err);
+	expect_refused(&r, EXIT_REFUSED, "static TLS");
+	expect_refused(&r, EXIT_REFUSED, "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=");
+	expect_refused(&r, EXIT_REFUSED, "nothing was changed");
+	harness_result_free(&r);
+	cr_expect(!target_maps(&t, "/liblockcontend.so"), "the library stayed loaded");
+	target_quit(&t, &r);
+	cr_expect(strstr(r.out, "ready\ncontend ok errno ok\ncontend ok errno ok\nusr1 0\neintr "),
+	          "%s", r.out);
+	cr_expect_eq(r.exit_code, 0, "%s", r.err);
+	harness_result_free(&r);
+}
