@@ -102,17 +102,23 @@ static void target_start(struct target *t, const char *mode, const char *arg, co
 	target_run(t, argv, envv, false);
 }
 
-/* Tell it to quit (if it still runs) and collect what it printed. */
-static void target_quit(struct target *t, struct run_result *r)
+/* Write line (with its newline) on its FIFO, if it still runs. */
+static void target_say(const struct target *t, const char *line)
 {
 	char path[PATH_MAX + 8];
 
 	snprintf(path, sizeof(path), "%s/cmd", t->dir);
 	int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0 && write(fd, "quit\n", 5) != 5)
-		cr_log_warn("could not tell the target to quit: %s", strerror(errno));
+	if (fd >= 0 && write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+		cr_log_warn("could not tell the target %s", line);
 	if (fd >= 0)
 		close(fd);
+}
+
+/* Tell it to quit (if it still runs) and collect what it printed. */
+static void target_quit(struct target *t, struct run_result *r)
+{
+	target_say(t, "quit\n");
 	harness_finish(&t->child, r);
 	cr_assert(!r->timed_out, "the target hung; it printed:\n%s%s", r->out, r->err);
 }
@@ -811,7 +817,8 @@ static void target_tls(struct target *t, int d, uint64_t *need)
 
 /* Exactly the room the library needs: it loads, records (the contenders,
  * threads made before it was loaded, go through its hooks and its TLS in
- * their static blocks), detaches, and the program's results are its own. */
+ * their static blocks; "contend" makes one of them wait, whatever the
+ * load), detaches, and the program's results are its own. */
 Test(inject, the_library_attaches_in_exactly_the_static_tls_it_needs)
 {
 	struct target t;
@@ -825,11 +832,14 @@ Test(inject, the_library_attaches_in_exactly_the_static_tls_it_needs)
 	expect_borrowed(&t, &r, NULL);
 	harness_result_free(&r);
 	cr_expect(target_maps(&t, "/liblockcontend.so"), "the library is not loaded");
+	target_say(&t, "contend\n");
+	cr_expect(harness_wait_line(&t.child, "contended"), "no contender waited");
 	attach_stop(&t, &r);
 	expect_borrowed(&t, &r, NULL);
 	harness_result_free(&r);
 	target_quit(&t, &r);
-	cr_expect(strstr(r.out, "ready\ncontend ok errno ok\ncontend ok errno ok\nusr1 0\neintr "),
+	cr_expect(strstr(r.out, "ready\ncontended\ncontend ok errno ok\ncontend ok errno ok\n"
+	                        "usr1 0\neintr "),
 	          "%s", r.out);
 	cr_expect_eq(r.exit_code, 0, "%s", r.err);
 	harness_result_free(&r);
@@ -845,7 +855,7 @@ Test(inject, the_library_attaches_in_exactly_the_static_tls_it_needs)
 	            "contenders recorded",
 	            (unsigned long long)need, (unsigned long long)d.attach.slots,
 	            (unsigned long long)count);
-	cr_expect_gt(count, 0, "no wait recorded while attached");
+	cr_expect_gt(count, 0, "not even the wait 'contend' made was recorded");
 	dump_free(&d);
 }
 
