@@ -15,6 +15,11 @@
  * whole output is compared with what it prints when nobody attaches, and
  * its exit status with 0.
  *
+ * Two tests load the library itself (liblockcontend.so, the suite's build)
+ * into a target that has left it exactly the static TLS it needs, and one
+ * byte less (`attachee tls`): the bound that a library with initial-exec
+ * TLS, loaded late, lives under.
+ *
  * Nothing waits on time: a target says "ready" once its workers are about
  * to block; every run has the harness's watchdog; a target still running
  * when a test ends, passed or failed, is killed (atexit).
@@ -780,7 +785,6 @@ Test(inject, another_users_process_and_a_library_its_user_cannot_read)
 	expect_output(&r, "read hello errno ok\nusr1 0\neintr 0\ndone\n");
 	harness_result_free(&r);
 }
-
 /* ---- glibc's static TLS surplus ---------------------------------------------------------- */
 
 /* The library the suite tests (liblockcontend.so; its ASan build under make
@@ -839,7 +843,8 @@ Test(inject, the_library_attaches_in_exactly_the_static_tls_it_needs)
 	harness_result_free(&r);
 	target_quit(&t, &r);
 	cr_expect(strstr(r.out, "ready\ncontended\ncontend ok errno ok\ncontend ok errno ok\n"
-	                        "usr1 0\neintr "),
+	                        "usr1 0\neintr ") &&
+	              strstr(r.out, "\ndone\n"),
 	          "%s", r.out);
 	cr_expect_eq(r.exit_code, 0, "%s", r.err);
 	harness_result_free(&r);
@@ -867,6 +872,7 @@ Test(inject, one_byte_less_of_static_tls_is_refused_and_says_what_to_do)
 	struct target t;
 	struct run_result r;
 	uint64_t need;
+	char path[PATH_MAX + 16];
 
 	target_tls(&t, -1, &need);
 	attach_out(&t, "start", harness_preload(), "tls.raw", NULL, &r);
@@ -876,8 +882,11 @@ Test(inject, one_byte_less_of_static_tls_is_refused_and_says_what_to_do)
 	expect_refused(&r, EXIT_REFUSED, "nothing was changed");
 	harness_result_free(&r);
 	cr_expect(!target_maps(&t, "/liblockcontend.so"), "the library stayed loaded");
+	snprintf(path, sizeof(path), "%s/tls.raw", t.dir);
+	cr_expect(access(path, F_OK) != 0, "a profile was made: %s", path);
 	target_quit(&t, &r);
-	cr_expect(strstr(r.out, "ready\ncontend ok errno ok\ncontend ok errno ok\nusr1 0\neintr "),
+	cr_expect(strstr(r.out, "ready\ncontend ok errno ok\ncontend ok errno ok\nusr1 0\neintr ") &&
+	              strstr(r.out, "\ndone\n"),
 	          "%s", r.out);
 	cr_expect_eq(r.exit_code, 0, "%s", r.err);
 	harness_result_free(&r);
