@@ -164,6 +164,15 @@ $(BUILD)/test/fixtures/attachee_static: test/fixtures/attachee.c $(FIXTURE_HEADE
 	  -o $@ $< -pthread
 FIXTURES     += $(BUILD)/test/fixtures/attachee_static
 
+# attachtls.c built once per size of its initial-exec TLS block: what
+# attachee's `tls` mode fills glibc's static TLS surplus with (test_inject).
+ATTACHTLS_SIZES := 1 8 64 512
+$(BUILD)/test/fixtures/attachtls-%.so: test/fixtures/plugins/attachtls.c | $(BUILD)/test/fixtures
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -D_GNU_SOURCE -DATTACHTLS_BYTES=$* -fPIC \
+	  -shared -o $@ $<
+FIXTURES     := $(filter-out $(BUILD)/test/fixtures/attachtls.so,$(FIXTURES)) \
+                $(ATTACHTLS_SIZES:%=$(BUILD)/test/fixtures/attachtls-%.so)
+
 # test_attach (test/fixtures/attach.c): the program lazily bound, and
 # once more with full RELRO, exporting the function its plugin's
 # constructor calls; the plugin it loads after the attach with full RELRO

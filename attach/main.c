@@ -44,6 +44,7 @@
 
 #include "borrow.h"
 #include "config.h"
+#include "elfimage.h"
 #include "fail.h"
 #include "locate.h"
 #include "remote.h"
@@ -206,6 +207,32 @@ static void read_dlerror(struct session *s, char *text, size_t cap)
 		snprintf(text, cap, "dlerror gave no message");
 }
 
+/* dlopen's answer when the library's initial-exec TLS block (or a
+ * dependency's) does not fit in what is left of glibc's static TLS surplus,
+ * where a library loaded late gets it: the libraries the program loaded
+ * have used it.  dlopen then loaded nothing, so this is a refusal.  (A
+ * target that set a locale glibc has translations for gets the message
+ * translated: a failure with its text, as before.) */
+static bool static_tls_full(const char *dlerror_text)
+{
+	return strstr(dlerror_text, "cannot allocate memory in static TLS block") != NULL;
+}
+
+/* The size of lib's initial-exec TLS block (PT_TLS), 0 if it has none. */
+static unsigned long long lib_tls_size(const char *lib)
+{
+	struct elf_image img;
+	struct fail ignore = {0};
+	unsigned long long size = 0;
+
+	if (elf_open(&img, lib, &ignore) != 0)
+		return 0;
+	const Elf64_Phdr *tls = elf_phdr(&img, PT_TLS);
+	size = tls ? tls->p_memsz : 0;
+	elf_close(&img);
+	return size;
+}
+
 /* dlopen(lib, RTLD_NOW), then dlsym(handle, "lockcontend_attach"). */
 static int load_library(struct session *s, const char *lib, uint64_t *fn, struct fail *f)
 {
@@ -218,6 +245,16 @@ static int load_library(struct session *s, const char *lib, uint64_t *fn, struct
 		return -1;
 	if (handle == 0) {
 		read_dlerror(s, text, sizeof(text));
+		if (static_tls_full(text))
+			return fail_set(
+			    f, FAIL_REFUSED,
+			    "%d has too little static TLS left for the library (%s): the "
+			    "libraries it loaded have used glibc's surplus, and the library's "
+			    "initial-exec TLS block is %llu bytes; nothing was changed. Start the "
+			    "program with GLIBC_TUNABLES=glibc.rtld.optional_static_tls=1024 (512 "
+			    "bytes more than glibc's default) to attach to it, or profile it from "
+			    "its start (lockcontend -- CMD)",
+			    s->r.pid, text, lib_tls_size(lib));
 		return fail_set(f, FAIL_TARGET, "%d could not load the library: %s", s->r.pid,
 		                text);
 	}

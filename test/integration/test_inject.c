@@ -15,6 +15,11 @@
  * whole output is compared with what it prints when nobody attaches, and
  * its exit status with 0.
  *
+ * Two tests load the library itself (liblockcontend.so, the suite's build)
+ * into a target that has left it exactly the static TLS it needs, and one
+ * byte less (`attachee tls`): the bound that a library with initial-exec
+ * TLS, loaded late, lives under.
+ *
  * Nothing waits on time: a target says "ready" once its workers are about
  * to block; every run has the harness's watchdog; a target still running
  * when a test ends, passed or failed, is killed (atexit).
@@ -102,17 +107,23 @@ static void target_start(struct target *t, const char *mode, const char *arg, co
 	target_run(t, argv, envv, false);
 }
 
-/* Tell it to quit (if it still runs) and collect what it printed. */
-static void target_quit(struct target *t, struct run_result *r)
+/* Write line (with its newline) on its FIFO, if it still runs. */
+static void target_say(const struct target *t, const char *line)
 {
 	char path[PATH_MAX + 8];
 
 	snprintf(path, sizeof(path), "%s/cmd", t->dir);
 	int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd >= 0 && write(fd, "quit\n", 5) != 5)
-		cr_log_warn("could not tell the target to quit: %s", strerror(errno));
+	if (fd >= 0 && write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+		cr_log_warn("could not tell the target %s", line);
 	if (fd >= 0)
 		close(fd);
+}
+
+/* Tell it to quit (if it still runs) and collect what it printed. */
+static void target_quit(struct target *t, struct run_result *r)
+{
+	target_say(t, "quit\n");
 	harness_finish(&t->child, r);
 	cr_assert(!r->timed_out, "the target hung; it printed:\n%s%s", r->out, r->err);
 }
@@ -179,17 +190,17 @@ static void run(const char *const argv[], struct run_result *r)
 	cr_expect(!nl || nl[1] == '\0', "more than one line on stderr:\n%s", r->err);
 }
 
-/* `lockcontend-attach CMD PID [--lib LIB --settings out=DIR/probe.log]
- * --verbose`; lib NULL for stop. */
-static void attach_as(const struct target *t, const char *cmd, const char *lib, const char *user,
-                      struct run_result *r)
+/* `lockcontend-attach CMD PID [--lib LIB --settings out=DIR/OUT] --verbose`,
+ * as user (NULL: as we are); lib NULL for stop. */
+static void attach_out(const struct target *t, const char *cmd, const char *lib, const char *out,
+                       const char *user, struct run_result *r)
 {
-	char pid[16], settings[PATH_MAX + 32];
+	char pid[16], settings[PATH_MAX + 64];
 	const char *argv[16];
 	size_t n = 0;
 
 	snprintf(pid, sizeof(pid), "%d", t->pid);
-	snprintf(settings, sizeof(settings), "out=%s/probe.log", t->dir);
+	snprintf(settings, sizeof(settings), "out=%s/%s", t->dir, out);
 	if (user) {
 		argv[n++] = "/usr/bin/setpriv";
 		argv[n++] = user;
@@ -208,6 +219,13 @@ static void attach_as(const struct target *t, const char *cmd, const char *lib, 
 	argv[n++] = "--verbose";
 	argv[n] = NULL;
 	run(argv, r);
+}
+
+/* The probe's calls logged to DIR/probe.log. */
+static void attach_as(const struct target *t, const char *cmd, const char *lib, const char *user,
+                      struct run_result *r)
+{
+	attach_out(t, cmd, lib, "probe.log", user, r);
 }
 
 static void attach_start(const struct target *t, struct run_result *r)
@@ -765,5 +783,111 @@ Test(inject, another_users_process_and_a_library_its_user_cannot_read)
 	harness_result_free(&r);
 	target_quit(&u, &r);
 	expect_output(&r, "read hello errno ok\nusr1 0\neintr 0\ndone\n");
+	harness_result_free(&r);
+}
+/* ---- glibc's static TLS surplus ---------------------------------------------------------- */
+
+/* The library the suite tests (liblockcontend.so; its ASan build under make
+ * sanitize, whose runtime is then preloaded first, as it must be) has
+ * initial-exec TLS: loaded by dlopen, it gets its block from glibc's small
+ * static TLS surplus or does not load.  `attachee tls LIB D` loads 50
+ * libraries, then libraries with initial-exec TLS of their own until the
+ * room left is the least in which LIB loads (its need, bisected in forked
+ * children) plus d bytes, measured again. */
+static void target_tls(struct target *t, int d, uint64_t *need)
+{
+	char dd[16], preload[PATH_MAX + 16];
+	const char *first = getenv("LOCKCONTEND_TEST_PRELOAD_FIRST");
+	const char *envv[] = {NULL, NULL};
+	const char *argv[] = {harness_fixture("attachee"), "tls", harness_preload(), dd, NULL};
+
+	if (first && *first) {
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", first);
+		envv[0] = preload;
+	}
+	snprintf(dd, sizeof(dd), "%d", d);
+	target_run(t, argv, envv, false);
+	char *out = harness_output(&t->child);
+	uint64_t room = harness_out_value(out, "tls room"), left = harness_out_value(out, "tls left");
+	*need = harness_out_value(out, "tls need");
+	free(out);
+	cr_log_info("static TLS: %llu bytes of room, the library needs %llu, %llu left",
+	            (unsigned long long)room, (unsigned long long)*need, (unsigned long long)left);
+	cr_assert_eq(left, *need + (uint64_t)(int64_t)d);
+	cr_assert(*need > 0 && *need < room, "need %llu of %llu", (unsigned long long)*need,
+	          (unsigned long long)room);
+	cr_assert(target_maps(t, "/attachfill-49.so") && target_maps(t, "/attachtls-512-00.so"));
+}
+
+/* Exactly the room the library needs: it loads, records (the contenders,
+ * threads made before it was loaded, go through its hooks and its TLS in
+ * their static blocks; "contend" makes one of them wait, whatever the
+ * load), detaches, and the program's results are its own. */
+Test(inject, the_library_attaches_in_exactly_the_static_tls_it_needs)
+{
+	struct target t;
+	struct run_result r;
+	struct dump d;
+	uint64_t need, count, delay;
+	char path[PATH_MAX + 16], err[256];
+
+	target_tls(&t, 0, &need);
+	attach_out(&t, "start", harness_preload(), "tls.raw", NULL, &r);
+	expect_borrowed(&t, &r, NULL);
+	harness_result_free(&r);
+	cr_expect(target_maps(&t, "/liblockcontend.so"), "the library is not loaded");
+	target_say(&t, "contend\n");
+	cr_expect(harness_wait_line(&t.child, "contended"), "no contender waited");
+	attach_stop(&t, &r);
+	expect_borrowed(&t, &r, NULL);
+	harness_result_free(&r);
+	target_quit(&t, &r);
+	cr_expect(strstr(r.out, "ready\ncontended\ncontend ok errno ok\ncontend ok errno ok\n"
+	                        "usr1 0\neintr ") &&
+	              strstr(r.out, "\ndone\n"),
+	          "%s", r.out);
+	cr_expect_eq(r.exit_code, 0, "%s", r.err);
+	harness_result_free(&r);
+
+	snprintf(path, sizeof(path), "%s/tls.raw", t.dir);
+	cr_assert_eq(dump_read_file(path, &d, err, sizeof(err)), 0, "%s: %s", path, err);
+	cr_expect(d.complete, "%s is not complete: %s", path, d.warning);
+	cr_assert(d.have_attach, "no ATTACH record");
+	cr_expect_gt(d.attach.slots, 0);
+	cr_expect_eq(d.attach.restored + d.attach.left + d.attach.forgotten, d.attach.slots);
+	harness_sum_function(&d, harness_fixture("attachee"), "contender", &count, &delay);
+	cr_log_info("in %llu bytes of static TLS: %llu slots patched, %llu waits of the "
+	            "contenders recorded",
+	            (unsigned long long)need, (unsigned long long)d.attach.slots,
+	            (unsigned long long)count);
+	cr_expect_gt(count, 0, "not even the wait 'contend' made was recorded");
+	dump_free(&d);
+}
+
+/* One byte less: dlopen fails and takes nothing.  Refused, with a line
+ * that says it is static TLS and what to do; the program runs on as if
+ * nobody had come. */
+Test(inject, one_byte_less_of_static_tls_is_refused_and_says_what_to_do)
+{
+	struct target t;
+	struct run_result r;
+	uint64_t need;
+	char path[PATH_MAX + 16];
+
+	target_tls(&t, -1, &need);
+	attach_out(&t, "start", harness_preload(), "tls.raw", NULL, &r);
+	cr_log_info("in %llu bytes of static TLS: %s", (unsigned long long)need - 1, r.err);
+	expect_refused(&r, EXIT_REFUSED, "static TLS");
+	expect_refused(&r, EXIT_REFUSED, "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=");
+	expect_refused(&r, EXIT_REFUSED, "nothing was changed");
+	harness_result_free(&r);
+	cr_expect(!target_maps(&t, "/liblockcontend.so"), "the library stayed loaded");
+	snprintf(path, sizeof(path), "%s/tls.raw", t.dir);
+	cr_expect(access(path, F_OK) != 0, "a profile was made: %s", path);
+	target_quit(&t, &r);
+	cr_expect(strstr(r.out, "ready\ncontend ok errno ok\ncontend ok errno ok\nusr1 0\neintr ") &&
+	              strstr(r.out, "\ndone\n"),
+	          "%s", r.out);
+	cr_expect_eq(r.exit_code, 0, "%s", r.err);
 	harness_result_free(&r);
 }
