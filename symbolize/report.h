@@ -33,6 +33,7 @@ struct report_input {
 	                                   * without trailer is "live or died") */
 	uint64_t stuck_ns;                /* a wait in progress this long is stuck;
 	                                   * 0: REPORT_STUCK_NS */
+	bool lock_frames;                 /* folded: the lock's name as the root frame */
 };
 
 void report_text_write(const struct report_input *in, FILE *out);

@@ -186,6 +186,7 @@ TestSuite(report, .init = build, .fini = teardown);
 enum fmt { FOLDED, TEXT };
 
 static const struct dump_status *status; /* of the dump, for the report */
+static bool lock_frames;                 /* --lock-frames */
 
 /* The report of the dump, kinds kept, view shown; a malloc'd string. */
 static char *report(enum fmt fmt, int view, uint32_t kinds, int top, int value)
@@ -194,7 +195,7 @@ static char *report(enum fmt fmt, int view, uint32_t kinds, int top, int value)
 	struct resolve_opts o = {.demangle = true};
 	cr_assert_eq(profile_build(&p, &d, 1, &o, kinds, NULL), 0);
 	const char *path = "test.raw";
-	struct report_input in = {&p, &d, &path, 1, top, value, view, status, 0};
+	struct report_input in = {&p, &d, &path, 1, top, value, view, status, 0, lock_frames};
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -250,6 +251,26 @@ Test(report, folded_holder_view_has_not_charged_line)
 	out = report(FOLDED, LC_VIEW_HOLDER, VIEWKIND_ALL_KINDS, 20, PROF_CONTENTIONS);
 	cr_assert(strstr(out, "_NotChargedToHolder 0\n"), "%s", out);
 	free(out);
+}
+
+Test(report, folded_lock_frames_put_each_stack_under_its_lock)
+{
+	lock_frames = true;
+	char *out = folded(-1, VIEWKIND_ALL_KINDS);
+	static const char *const want[] = {"cache_lock;app_main;cache_get 5000\n",
+	                                   "table_lock;app_main;table_read 900\n",
+	                                   "table_lock;app_main;table_write 100\n",
+	                                   "stats_lock;app_main;stats_add 300\n",
+	                                   "_LostContendedLock 50\n"};
+	expect_lines(out, want, 5);
+	free(out);
+	out = folded(LC_VIEW_HOLDER, VIEWKIND_ALL_KINDS);
+	static const char *const holders[] = {"cache_lock;app_main;cache_put 5000\n",
+	                                      "table_lock;app_main;table_write 950\n",
+	                                      "_NotChargedToHolder 400\n"};
+	expect_lines(out, holders, 3);
+	free(out);
+	lock_frames = false;
 }
 
 Test(report, folded_hold_view)

@@ -108,12 +108,12 @@ static void symbolize(const struct dump *d)
 	char *out = NULL, err[256];
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
-	struct report_input in = {&p, d, &path, 1, 5, PROF_DELAY, -1, &st, 0};
+	struct report_input in = {&p, d, &path, 1, 5, PROF_DELAY, -1, &st, 0, false};
 	report_text_write(&in, f);
 	in.view = LC_VIEW_HOLDER;
 	report_folded_write(&in, f);
 	for (int v = 0; v < LC_NVIEWS; v++)
-		report_pprof_write(&p, v, f, err, sizeof(err));
+		report_pprof_write(&p, v, false, f, err, sizeof(err));
 	fclose(f);
 	free(out);
 	profile_free(&p);
