@@ -33,11 +33,16 @@ struct report_input {
 	                                   * without trailer is "live or died") */
 	uint64_t stuck_ns;                /* a wait in progress this long is stuck;
 	                                   * 0: REPORT_STUCK_NS */
-	bool lock_frames;                 /* folded: the lock's name as the root frame */
+	bool lock_frames;                 /* folded: the lock's name as the root frame;
+	                                   * html: the graphs split by lock at first */
 };
 
 void report_text_write(const struct report_input *in, FILE *out);
 void report_folded_write(const struct report_input *in, FILE *out);
+
+/* One self-contained HTML page (report_html.c): the header, flame graphs
+ * of the views, the lock table; no network at view time. */
+void report_html_write(const struct report_input *in, FILE *out);
 
 /* The text report's header of one dump (report_text.c): what was
  * profiled, what the file is (complete, live, died...), run time, rate and

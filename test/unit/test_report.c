@@ -671,3 +671,21 @@ Test(cli, bad_view_or_kind_is_one_line_and_exit_1)
 		cr_assert(strstr(err, bad[i][2] == 'v' ? "--view" : "--kind"), "%s", err);
 	}
 }
+
+/* --lock-frames is for folded, pprof and html; --from and --to not for
+ * html (it shows the whole run); a format misspelt.  One line, exit 1. */
+Test(cli, options_a_format_cannot_take_are_one_line_and_exit_1)
+{
+	if (access("build/lockcontend-symbolize", X_OK) != 0)
+		cr_skip_test("run from the repository root after make build/lockcontend-symbolize");
+	static const char *const bad[][2] = {{"--lock-frames", "--lock-frames is for folded"},
+	                                     {"--format=html --from 1s", "--from and --to cut"},
+	                                     {"--format=htm", "unknown --format (text, folded, "
+	                                                      "pprof, html)"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[512];
+		cr_assert_eq(run_cli(bad[i][0], err, sizeof(err)), 1, "%s: %s", bad[i][0], err);
+		cr_assert_eq(count_lines(err), 1, "%s:\n%s", bad[i][0], err);
+		cr_assert(strstr(err, bad[i][1]), "%s: %s", bad[i][0], err);
+	}
+}
