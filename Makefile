@@ -34,8 +34,9 @@ DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
 # Commands whose package is installed only when the command is missing
 # (COMMAND:PACKAGE): node and npm may come from elsewhere than Debian
 # (NodeSource's nodejs carries its own npm and conflicts with Debian's), and
-# need only be there.  npm fetches the HTML report's viewer (below).
-DEB_COMMANDS := node:nodejs npm:npm
+# need only be there.  npm fetches the HTML report's viewer (below);
+# chromium runs its browser test (test/integration/test_html.c).
+DEB_COMMANDS := node:nodejs npm:npm chromium:chromium
 # The viewer's npm packages and the script made of them (see below).
 NPM_DIR     := $(BUILD)/npm
 NPM_STAMP   := $(NPM_DIR)/node_modules/.lockcontend-installed
@@ -174,6 +175,17 @@ $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c tes
                              $(READER_OBJS) | $(BUILD)/test/integration
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< test/integration/harness.c $(READER_OBJS) -lcriterion
 
+# The HTML report's browser test: Chromium over the DevTools protocol
+# (cdp.c), screenshots read with zlib (pngstat.c), 10,000 stacks made by
+# the bench's mkdump.
+BROWSER_TEST_SRCS := test/integration/cdp.c test/integration/pngstat.c
+$(BUILD)/test/integration/test_html: test/integration/test_html.c test/integration/harness.c \
+                                     test/integration/harness.h $(BROWSER_TEST_SRCS) \
+                                     test/integration/cdp.h test/integration/pngstat.h \
+                                     $(READER_OBJS) | $(BUILD)/test/integration
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< test/integration/harness.c $(BROWSER_TEST_SRCS) \
+	  $(READER_OBJS) -lcriterion -lz
+
 # Fixtures keep frame pointers and symbols so tests can name their functions.
 # Each build of a fixture (plain, plugin, C++, TSan) depends on their
 # shared headers, test/fixtures/*.h.
@@ -225,6 +237,12 @@ $(BUILD)/test/fixtures/attach_rp/libattach_dep.so: test/fixtures/attach_rp/dep.c
 	@mkdir -p $(@D)
 	$(CC) $(FIXTURE_CFLAGS) -fPIC -shared -o $@ $< -pthread
 FIXTURES     += $(BUILD)/test/fixtures/attach_now $(BUILD)/test/fixtures/attach_rp/libattach_dep.so
+
+# bench/mkdump.c, a synthetic dump of many stacks (test_html's size and
+# speed goal): the bench's own flags.
+$(BUILD)/test/fixtures/mkdump: bench/mkdump.c include/lockcontend/dumpfmt.h | $(BUILD)/test/fixtures
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE -Iinclude -o $@ $< -lelf
+FIXTURES     += $(BUILD)/test/fixtures/mkdump
 
 # C++ fixtures (test/fixtures/*.cpp): the same, with g++.
 $(BUILD)/test/fixtures/%: test/fixtures/%.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
