@@ -8,7 +8,9 @@
 #   make bench    the benchmark (ratios measured in one run)
 #   make demo     build and profile the bundled demo, print the symbolized report
 #
-# `make deps` installs what the build and tests need, only if it is missing.
+# `make deps` installs what the build and tests need, only if it is missing:
+# Debian packages, and the HTML report's viewer from npm (pinned by
+# symbolize/html/package-lock.json; docs/html.md).
 
 CC      ?= gcc
 BUILD   := build
