@@ -8,7 +8,9 @@
 #   make bench    the benchmark (ratios measured in one run)
 #   make demo     build and profile the bundled demo, print the symbolized report
 #
-# `make deps` installs what the build and tests need, only if it is missing.
+# `make deps` installs what the build and tests need, only if it is missing:
+# Debian packages, and the HTML report's viewer from npm (pinned by
+# symbolize/html/package-lock.json; docs/html.md).
 
 CC      ?= gcc
 BUILD   := build
@@ -31,6 +33,17 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
                 clang-format strace
+# Commands whose package is installed only when the command is missing
+# (COMMAND:PACKAGE): node and npm may come from elsewhere than Debian
+# (NodeSource's nodejs carries its own npm and conflicts with Debian's), and
+# need only be there.  npm fetches the HTML report's viewer (below);
+# chromium runs its browser test (test/integration/test_html.c).
+DEB_COMMANDS := node:nodejs npm:npm chromium:chromium
+# The viewer's npm packages and the script made of them (see below).
+NPM_DIR     := $(BUILD)/npm
+NPM_STAMP   := $(NPM_DIR)/node_modules/.lockcontend-installed
+HTML_LIB    := $(BUILD)/html/lib.js
+HTML_ASSETS := $(HTML_LIB) symbolize/html/viewer.js symbolize/html/viewer.css
 
 PRELOAD_CORE := text arena config procmaps gotpatch stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
@@ -39,10 +52,11 @@ PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS) attach))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
 READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpstatus.o names.o safeopen.o)
+HTML_OBJS    := $(addprefix $(BUILD)/symbolize/,report_html.o report_htmldata.o jsonw.o html_assets.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
                          resolve.o symcache.o locknames.o viewkind.o report.o report_names.o report_text.o \
                          report_locks.o report_waiting.o report_series.o report_folded.o \
-                         report_pprof.o strset.o duration.o grow.o map64.o)
+                         report_pprof.o strset.o duration.o grow.o map64.o) $(HTML_OBJS)
 
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
 INTEG_TESTS  := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,$(wildcard test/integration/test_*.c))
@@ -50,13 +64,19 @@ FIXTURES     := $(patsubst test/fixtures/%.c,$(BUILD)/test/fixtures/%,$(wildcard
 FIXTURES     += $(patsubst test/fixtures/%.cpp,$(BUILD)/test/fixtures/%,$(wildcard test/fixtures/*.cpp))
 FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so,$(wildcard test/fixtures/plugins/*.c))
 
-.PHONY: all deps check format-check unit integration bench demo clean
+.PHONY: all deps deps-deb check format-check unit integration bench demo clean
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
      $(BUILD)/lockcontend-top $(BUILD)/lockcontend-attach
 
-deps:
+# The Debian packages, then the viewer's npm packages (NPM_STAMP, below).
+deps: deps-deb $(NPM_STAMP)
+
+deps-deb:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	for c in $(DEB_COMMANDS); do \
+	  command -v $${c%%:*} >/dev/null 2>&1 || missing="$$missing $${c#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
@@ -64,6 +84,27 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null || \
 	    { echo "make deps: could not install$$missing (run as root?)" >&2; exit 1; }; \
 	fi
+
+# The HTML report's viewer (docs/html.md) ----------------------------------
+# d3-flame-graph and the d3 modules it needs, pinned with their hashes by
+# symbolize/html/package-lock.json: `make deps` installs them with npm ci
+# into build/npm/ (again only when the lockfile changes), bundle.sh joins
+# their scripts, each with its licence, into build/html/lib.js, and
+# html_assets.c builds that, the viewer's script and its style sheet into
+# the symbolizer (.incbin): a report needs nothing but itself.
+$(NPM_STAMP): symbolize/html/package.json symbolize/html/package-lock.json | deps-deb
+	@echo "make deps: npm ci (the HTML report's viewer, pinned by symbolize/html/package-lock.json)"
+	@rm -rf $(NPM_DIR) && mkdir -p $(NPM_DIR) && \
+	  cp symbolize/html/package.json symbolize/html/package-lock.json $(NPM_DIR)/ && \
+	  cd $(NPM_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error || \
+	  { echo "make deps: npm ci failed (npm's registry must be reachable the first time)" >&2; exit 1; }
+	@touch $@
+
+$(HTML_LIB): symbolize/html/bundle.sh $(NPM_STAMP)
+	@mkdir -p $(@D)
+	symbolize/html/bundle.sh $(NPM_DIR)/node_modules $@
+
+$(BUILD)/symbolize/html_assets.o: $(HTML_ASSETS)
 
 $(BUILD)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(BUILD)/preload deps
 	$(CC) $(PRELOAD_FLAGS) $(CFLAGS) -c $< -o $@
@@ -92,7 +133,8 @@ $(BUILD)/lockcontend-symbolize: $(SYMBOLIZE_OBJS)
 # lockcontend-top: the symbolizer's reader, resolver and reports, its own
 # screen (topview.c) and the profile of a pid (topfind.c).
 TOP_OBJS := $(addprefix $(BUILD)/symbolize/,topview.o topfind.o)
-TOP_LINK := $(BUILD)/symbolize/top.o $(TOP_OBJS) $(filter-out %/main.o %/output.o,$(SYMBOLIZE_OBJS))
+TOP_LINK := $(BUILD)/symbolize/top.o $(TOP_OBJS) \
+            $(filter-out %/main.o %/output.o $(HTML_OBJS),$(SYMBOLIZE_OBJS))
 $(BUILD)/lockcontend-top: $(TOP_LINK)
 	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
 
@@ -124,7 +166,7 @@ $(BUILD)/test/unit/test_attach: test/unit/test_attach.c $(ATTACH_UNIT_OBJS) | $(
 # The symbolizer's own suites need nothing of the preload: they build and
 # run whatever state the preload is in.
 READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump test_dumpstatus \
-                       test_epochs test_formatdoc test_locknames test_pprof test_report \
+                       test_epochs test_formatdoc test_html test_locknames test_pprof test_report \
                        test_reportnames test_robust test_symcache test_topfind test_topview)
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
                       $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
@@ -134,6 +176,17 @@ $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*
 $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c test/integration/harness.h \
                              $(READER_OBJS) | $(BUILD)/test/integration
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< test/integration/harness.c $(READER_OBJS) -lcriterion
+
+# The HTML report's browser test: Chromium over the DevTools protocol
+# (cdp.c), screenshots read with zlib (pngstat.c), 10,000 stacks made by
+# the bench's mkdump.
+BROWSER_TEST_SRCS := test/integration/cdp.c test/integration/pngstat.c
+$(BUILD)/test/integration/test_html: test/integration/test_html.c test/integration/harness.c \
+                                     test/integration/harness.h $(BROWSER_TEST_SRCS) \
+                                     test/integration/cdp.h test/integration/pngstat.h \
+                                     $(READER_OBJS) | $(BUILD)/test/integration
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< test/integration/harness.c $(BROWSER_TEST_SRCS) \
+	  $(READER_OBJS) -lcriterion -lz
 
 # Fixtures keep frame pointers and symbols so tests can name their functions.
 # Each build of a fixture (plain, plugin, C++, TSan) depends on their
@@ -196,6 +249,12 @@ $(BUILD)/test/fixtures/attach_rp/libattach_dep.so: test/fixtures/attach_rp/dep.c
 	$(CC) $(FIXTURE_CFLAGS) -fPIC -shared -o $@ $< -pthread
 FIXTURES     += $(BUILD)/test/fixtures/attach_now $(BUILD)/test/fixtures/attach_rp/libattach_dep.so
 
+# bench/mkdump.c, a synthetic dump of many stacks (test_html's size and
+# speed goal): the bench's own flags.
+$(BUILD)/test/fixtures/mkdump: bench/mkdump.c include/lockcontend/dumpfmt.h | $(BUILD)/test/fixtures
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -D_GNU_SOURCE -Iinclude -o $@ $< -lelf
+FIXTURES     += $(BUILD)/test/fixtures/mkdump
+
 # C++ fixtures (test/fixtures/*.cpp): the same, with g++.
 $(BUILD)/test/fixtures/%: test/fixtures/%.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
 	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
@@ -251,7 +310,8 @@ $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/du
 ROBUST_SRCS := test/unit/test_robust.c $(filter-out symbolize/main.c symbolize/rawdump.c \
                                           symbolize/openguard.c symbolize/top.c, \
                                           $(wildcard symbolize/*.c))
-$(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h | deps $(FUZZ_DIR)
+$(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h $(HTML_ASSETS) \
+                         | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined -o $@ $(ROBUST_SRCS) -lcriterion -ldw -lelf -lz -lstdc++
 
@@ -355,6 +415,8 @@ $(TSAN_DIR)/liblockcontend.so: $(TSAN_PRELOAD_OBJS) preload/exports.map
 
 $(ASAN_DIR)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(ASAN_DIR)/symbolize
 	$(SAN_CC) $(BASEFLAGS) $(ASAN_FLAGS) -c $< -o $@
+
+$(ASAN_DIR)/symbolize/html_assets.o: $(HTML_ASSETS)
 
 $(ASAN_DIR)/lockcontend-symbolize: $(SYMBOLIZE_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
 	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)

@@ -1,21 +1,25 @@
 /*
  * main.c — lockcontend-symbolize: raw dumps in, a report out.
  *
- *   lockcontend-symbolize [--format=text|folded|pprof] [-o FILE] [--top N]
+ *   lockcontend-symbolize [--format=text|folded|pprof|html] [-o FILE] [--top N]
  *                         [--view=waiter|holder|hold] [--kind=LIST]
- *                         [--value=delay|contentions] [--sysroot DIR]
- *                         [--debug-dir DIR]... [--no-demangle]
+ *                         [--value=delay|contentions] [--lock-frames]
+ *                         [--sysroot DIR] [--debug-dir DIR]... [--no-demangle]
  *                         [--from TIME] [--to TIME] DUMP...
  *
  * Several dumps are merged into one profile.  Folded and pprof output show
  * one view (the waiters' unless --view says otherwise); the text report
  * shows the waiters' and the holders' views, or the one --view names, then
  * the lock table, and each dump's contention over time (report_series.c).
- * --kind keeps only those lock kinds, in every format.  --from and --to
- * cut folded and pprof output to a window of the run, after the earliest
- * dump's start (profile_window.c): the values come from the series, and one
- * line per dump on stderr says what the window was there, widened to the
- * series' intervals, and what is in no window.
+ * The HTML report (report_html.c) is one page with all of that and a
+ * flame graph of each view (the one --view names, if given).
+ * --kind keeps only those lock kinds, in every format; --lock-frames puts
+ * each lock's name as the root frame of its stacks in folded and pprof
+ * output (and splits the HTML report's graphs by lock at first).
+ * --from and --to cut folded and pprof output to a window of the run,
+ * after the earliest dump's start (profile_window.c): the values come from
+ * the series, and one line per dump on stderr says what the window was
+ * there, widened to the series' intervals, and what is in no window.
  * A dump may be a live profile of a running process, or one whose writer
  * died: the text report's header says which (dumpstatus.h), and so does one
  * line on stderr, whatever the format.  Exit status: 0 success (complete,
@@ -52,7 +56,7 @@
 
 #define PROG "lockcontend-symbolize"
 
-enum format { FMT_TEXT, FMT_FOLDED, FMT_PPROF };
+enum format { FMT_TEXT, FMT_FOLDED, FMT_PPROF, FMT_HTML };
 
 struct options {
 	enum format format;
@@ -62,6 +66,7 @@ struct options {
 	int view;       /* enum lc_view, -1: the format's default */
 	uint32_t kinds; /* bit per enum lc_kind */
 	bool windowed;  /* --from or --to */
+	bool lock_frames;
 	struct prof_window window;
 	struct resolve_opts resolve;
 	const char *debug_dirs[64];
@@ -72,11 +77,15 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f, "usage: " PROG " [options] DUMP...\n"
-	       "  --format=text|folded|pprof  report (default), folded stacks, gzipped pprof\n"
+	       "  --format=text|folded|pprof|html\n"
+	       "                              report (default), folded stacks, gzipped pprof,\n"
+	       "                              one HTML page with flame graphs (no network)\n"
 	       "  -o, --output=FILE           write FILE instead of stdout (a regular file is\n"
 	       "                              replaced atomically; a FIFO or device written into)\n"
 	       "  --top=N                     rows per table in the text report (default 20)\n"
 	       "  --value=delay|contentions   value of folded stacks (default delay, in ns)\n"
+	       "  --lock-frames               folded, pprof: the lock's name as the root frame\n"
+	       "                              (html: the graphs split by lock at first)\n"
 	       "  --view=waiter|holder|hold   who waited (default), who held the lock they\n"
 	       "                              waited for (the unlocking stacks), or sampled\n"
 	       "                              hold times; text shows waiter and holder unless set\n"
@@ -101,14 +110,21 @@ static int fail_usage(const char *msg, const char *arg)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-	    {"format", required_argument, 0, 'f'},  {"output", required_argument, 0, 'o'},
-	    {"top", required_argument, 0, 't'},     {"value", required_argument, 0, 'v'},
-	    {"sysroot", required_argument, 0, 's'}, {"debug-dir", required_argument, 0, 'd'},
-	    {"no-demangle", no_argument, 0, 'n'},   {"help", no_argument, 0, 'h'},
-	    {"view", required_argument, 0, 'w'},    {"kind", required_argument, 0, 'k'},
-	    {"stuck", required_argument, 0, 'S'},   {"from", required_argument, 0, 'F'},
-	    {"to", required_argument, 0, 'T'},      {0, 0, 0, 0}};
+	static const struct option longopts[] = {{"format", required_argument, 0, 'f'},
+	                                         {"output", required_argument, 0, 'o'},
+	                                         {"top", required_argument, 0, 't'},
+	                                         {"value", required_argument, 0, 'v'},
+	                                         {"sysroot", required_argument, 0, 's'},
+	                                         {"debug-dir", required_argument, 0, 'd'},
+	                                         {"no-demangle", no_argument, 0, 'n'},
+	                                         {"help", no_argument, 0, 'h'},
+	                                         {"view", required_argument, 0, 'w'},
+	                                         {"kind", required_argument, 0, 'k'},
+	                                         {"stuck", required_argument, 0, 'S'},
+	                                         {"from", required_argument, 0, 'F'},
+	                                         {"to", required_argument, 0, 'T'},
+	                                         {"lock-frames", no_argument, 0, 'L'},
+	                                         {0, 0, 0, 0}};
 	int c;
 	char *end;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -120,8 +136,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 				o->format = FMT_FOLDED;
 			else if (strcmp(optarg, "pprof") == 0)
 				o->format = FMT_PPROF;
+			else if (strcmp(optarg, "html") == 0)
+				o->format = FMT_HTML;
 			else
-				return fail_usage("unknown --format (text, folded, pprof)", optarg);
+				return fail_usage("unknown --format (text, folded, pprof, html)",
+				                  optarg);
 			break;
 		case 'o': o->output = optarg; break;
 		case 't':
@@ -163,6 +182,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->debug_dirs[o->resolve.ndebug_dirs++] = optarg;
 			break;
 		case 'n': o->resolve.demangle = false; break;
+		case 'L': o->lock_frames = true; break;
 		case 'S':
 			if (duration_parse(optarg, &o->stuck_ns) != 0 || !o->stuck_ns)
 				return fail_usage("--stuck needs a duration such as 1s or 500ms",
@@ -174,9 +194,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (optind >= argc)
 		return fail_usage("no dump given (see --help)", NULL);
-	if (o->windowed && o->format == FMT_TEXT)
-		return fail_usage("--from and --to cut folded and pprof output; the text report "
-		                  "shows the whole run, and its contention over time",
+	if (o->windowed && (o->format == FMT_TEXT || o->format == FMT_HTML))
+		return fail_usage("--from and --to cut folded and pprof output; the text and html "
+		                  "reports show the whole run, and its contention over time",
+		                  NULL);
+	if (o->lock_frames && o->format == FMT_TEXT)
+		return fail_usage("--lock-frames is for folded, pprof and html output; the text "
+		                  "report names each stack's lock",
 		                  NULL);
 	if (o->windowed && o->window.to_ns <= o->window.from_ns)
 		return fail_usage("--to must come after --from", NULL);
@@ -260,9 +284,10 @@ static int write_report(const struct options *o, const struct report_input *in, 
 	switch (o->format) {
 	case FMT_TEXT: report_text_write(in, out); break;
 	case FMT_FOLDED: report_folded_write(in, out); break;
+	case FMT_HTML: report_html_write(in, out); break;
 	case FMT_PPROF:
-		if (report_pprof_write(in->profile, in->view < 0 ? LC_VIEW_WAIT : in->view, out,
-		                       err, sizeof(err)) != 0) {
+		if (report_pprof_write(in->profile, in->view < 0 ? LC_VIEW_WAIT : in->view,
+		                       in->lock_frames, out, err, sizeof(err)) != 0) {
 			fprintf(stderr, PROG ": %s\n", err);
 			return -1;
 		}
@@ -321,14 +346,21 @@ int main(int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, PROG ": out of memory\n");
 	} else {
-		struct report_input in = {&p,     dumps,  (const char *const *)(argv + optind),
-		                          n,      o.top,  o.value,
-		                          o.view, status, o.stuck_ns};
+		struct report_input in = {.profile = &p,
+		                          .dumps = dumps,
+		                          .paths = (const char *const *)(argv + optind),
+		                          .ndumps = n,
+		                          .top = o.top,
+		                          .value = o.value,
+		                          .view = o.view,
+		                          .status = status,
+		                          .stuck_ns = o.stuck_ns,
+		                          .lock_frames = o.lock_frames};
 		if (o.windowed)
 			note_window(&p, argv + optind);
 		rc = o.output ? write_to_file(&o, &out, &in) : write_report(&o, &in, stdout);
 		deadlocks = report_deadlocks(&p);
-		if (deadlocks && o.format != FMT_TEXT)
+		if (deadlocks && o.format != FMT_TEXT && o.format != FMT_HTML)
 			fprintf(stderr,
 			        PROG ": %zu deadlock%s: threads wait for each other (the text "
 			             "report names them)\n",

@@ -33,14 +33,48 @@ struct report_input {
 	                                   * without trailer is "live or died") */
 	uint64_t stuck_ns;                /* a wait in progress this long is stuck;
 	                                   * 0: REPORT_STUCK_NS */
+	bool lock_frames;                 /* folded: the lock's name as the root frame;
+	                                   * html: the graphs split by lock at first */
 };
 
 void report_text_write(const struct report_input *in, FILE *out);
 void report_folded_write(const struct report_input *in, FILE *out);
 
+/* One self-contained HTML page (report_html.c): the header, flame graphs
+ * of the views, the lock table; no network at view time. */
+void report_html_write(const struct report_input *in, FILE *out);
+
+/* The text report's header of one dump (report_text.c): what was
+ * profiled, what the file is (complete, live, died...), run time, rate and
+ * settings, totals, what was lost and why.  st may be NULL. */
+void report_dump_header_write(const struct dump *d, const char *path, const struct dump_status *st,
+                              FILE *out);
+
 /* The lock table and each listed lock's top stacks (part of the text
  * report). */
 void report_locks_write(const struct report_input *in, FILE *out);
+
+/* One lock's row of that table (report_locks.c): every value comes from
+ * the profile's samples of that lock (merged by lock name) and its LOCK
+ * and LOCK_LOST records, so that charged (with or without a stack) + not
+ * charged == waited. */
+struct report_best {   /* the best merged stack of one lock in one view */
+	size_t sample; /* a sample with that stack */
+	int64_t value[PROF_NVALUES];
+	int64_t max_ns;
+	bool set;
+};
+struct report_lockrow {
+	const struct prof_lock *lock;
+	int64_t v[LC_NVIEWS][PROF_NVALUES]; /* per view: count, delay (stacks + lost) */
+	int64_t lost[LC_NVIEWS];            /* per view: delay without a stack */
+	int64_t max[LC_NVIEWS];             /* per view: longest event */
+	struct report_best top[LC_NVIEWS];  /* WAIT, HOLDER: most delay; HOLD: longest */
+};
+
+/* p's p->nlocks rows, most waiting first (then most caused, most held, by
+ * name); malloc'd, NULL if out of memory. */
+struct report_lockrow *report_lock_rows(const struct profile *p);
 
 /* Contention over time, from each dump's series (part of the text report:
  * report_series.c). */
@@ -74,6 +108,12 @@ void report_stack_write(const struct profile *p, const struct report_names *rn,
  * (rn->brief); then a newline. */
 void report_stack_line(const struct profile *p, const struct report_names *rn, const uint32_t *locs,
                        uint32_t nlocs, FILE *out);
+
+/* A lock's details as the text report prints them under the table: its
+ * totals, what of them has no stack, the preemption hint, its top waiting,
+ * unlocking and longest-holding stacks on one line each. */
+void report_lock_details_write(const struct profile *p, const struct report_names *rn,
+                               const struct report_lockrow *r, FILE *out);
 
 /* What was waiting as each dump was read ("Waiting now"), deadlocks first
  * (report_waiting.c); nothing when no thread was. */

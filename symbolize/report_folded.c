@@ -11,6 +11,9 @@
  * that view and, in the holder view, _NotChargedToHolder are one-frame
  * lines of their own; _NotChargedToHolder is written even at 0, so the
  * holder view never seems to explain more of the waiting than it does.
+ * With lock_frames (--lock-frames) a sample of a lock has the lock's name
+ * as its outermost frame, so any flame-graph tool splits by lock; the
+ * pseudo-samples, which have no lock, keep their one frame.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -38,10 +41,12 @@ static void append_frame(char **buf, size_t *len, size_t *cap, const char *name)
 	(*buf)[*len] = '\0';
 }
 
-static char *folded_stack(const struct profile *p, const struct prof_sample *s)
+static char *folded_stack(const struct profile *p, const struct prof_sample *s, bool lock_frames)
 {
 	char *buf = NULL, label[512];
 	size_t len = 0, cap = 0;
+	if (lock_frames && s->lock)
+		append_frame(&buf, &len, &cap, s->lock);
 	for (uint32_t i = s->nlocs; i-- > 0;) {
 		const struct prof_location *l = &p->locations[s->locs[i]];
 		if (l->nlines == 0) {
@@ -71,7 +76,7 @@ void report_folded_write(const struct report_input *in, FILE *out)
 		const struct prof_sample *s = &p->samples[i];
 		if (s->view != view)
 			continue;
-		lines[n].stack = folded_stack(p, s);
+		lines[n].stack = folded_stack(p, s, in->lock_frames);
 		lines[n].value = s->value[in->value];
 		if (lines[n].stack && (lines[n].value > 0 || report_is_uncharged(p, s)))
 			n++;

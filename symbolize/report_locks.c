@@ -29,22 +29,6 @@
 #define HINT_WAIT_NS 1000000
 #define HINT_RATIO 1000
 
-/* The best merged stack of one lock in one view. */
-struct best {
-	size_t sample; /* a sample with that stack */
-	int64_t value[PROF_NVALUES];
-	int64_t max_ns;
-	bool set;
-};
-
-struct lockrow {
-	const struct prof_lock *lock;
-	int64_t v[LC_NVIEWS][PROF_NVALUES]; /* per view: count, delay (stacks + lost) */
-	int64_t lost[LC_NVIEWS];            /* per view: delay without a stack */
-	int64_t max[LC_NVIEWS];             /* per view: longest event */
-	struct best top[LC_NVIEWS];         /* WAIT, HOLDER: most delay; HOLD: longest */
-};
-
 /* A sample of a lock, ready to be grouped by (lock, view, stack). */
 struct item {
 	const char *lock;
@@ -65,7 +49,7 @@ static int cmp_item(const void *a, const void *b)
 
 static int cmp_row_by_lock(const void *a, const void *b)
 {
-	const struct lockrow *x = a, *y = b;
+	const struct report_lockrow *x = a, *y = b;
 	return (uintptr_t)x->lock->name < (uintptr_t)y->lock->name ? -1
 	       : x->lock->name != y->lock->name                    ? 1
 	                                                           : 0;
@@ -74,7 +58,7 @@ static int cmp_row_by_lock(const void *a, const void *b)
 /* Most waiting first, then most caused, most held, then by name. */
 static int cmp_row_by_wait(const void *a, const void *b)
 {
-	const struct lockrow *x = a, *y = b;
+	const struct report_lockrow *x = a, *y = b;
 	static const int order[] = {LC_VIEW_WAIT, LC_VIEW_HOLDER, LC_VIEW_HOLD};
 	for (size_t i = 0; i < 3; i++) {
 		int64_t dx = x->v[order[i]][PROF_DELAY], dy = y->v[order[i]][PROF_DELAY];
@@ -85,9 +69,10 @@ static int cmp_row_by_wait(const void *a, const void *b)
 }
 
 /* A group of items with one stack: add it to its lock's row. */
-static void add_group(const struct profile *p, struct lockrow *r, const struct item *it, size_t n)
+static void add_group(const struct profile *p, struct report_lockrow *r, const struct item *it,
+                      size_t n)
 {
-	struct best g = {.sample = it[0].sample, .set = true};
+	struct report_best g = {.sample = it[0].sample, .set = true};
 	for (size_t i = 0; i < n; i++) {
 		const struct prof_sample *s = &p->samples[it[i].sample];
 		for (int k = 0; k < PROF_NVALUES; k++)
@@ -98,7 +83,7 @@ static void add_group(const struct profile *p, struct lockrow *r, const struct i
 	for (int k = 0; k < PROF_NVALUES; k++)
 		r->v[v][k] += g.value[k];
 	r->max[v] = g.max_ns > r->max[v] ? g.max_ns : r->max[v];
-	struct best *b = &r->top[v];
+	struct report_best *b = &r->top[v];
 	bool better =
 	    v == LC_VIEW_HOLD ? g.max_ns > b->max_ns : g.value[PROF_DELAY] > b->value[PROF_DELAY];
 	if (!b->set || better)
@@ -106,7 +91,8 @@ static void add_group(const struct profile *p, struct lockrow *r, const struct i
 }
 
 /* Walk the sorted items (by lock, view, stack) and the rows (by lock). */
-static void fill_rows(const struct profile *p, struct lockrow *rows, struct item *it, size_t n)
+static void fill_rows(const struct profile *p, struct report_lockrow *rows, struct item *it,
+                      size_t n)
 {
 	size_t r = 0;
 	for (size_t i = 0; i < n;) {
@@ -124,7 +110,7 @@ static void fill_rows(const struct profile *p, struct lockrow *rows, struct item
 
 /* What each lock lost (its LOCK_LOST records) is its too: all of its
  * events are in its row, and the details say how much has no stack. */
-static void add_lost(const struct profile *p, struct lockrow *rows)
+static void add_lost(const struct profile *p, struct report_lockrow *rows)
 {
 	for (size_t i = 0; i < p->nlocks; i++)
 		for (int v = 0; v < LC_NVIEWS; v++)
@@ -136,11 +122,9 @@ static void add_lost(const struct profile *p, struct lockrow *rows)
 			}
 }
 
-/* The lock rows with their values, sorted most waiting first; NULL if out
- * of memory. */
-static struct lockrow *lock_rows(const struct profile *p)
+struct report_lockrow *report_lock_rows(const struct profile *p)
 {
-	struct lockrow *rows = calloc(p->nlocks ? p->nlocks : 1, sizeof(*rows));
+	struct report_lockrow *rows = calloc(p->nlocks ? p->nlocks : 1, sizeof(*rows));
 	struct item *it = calloc(p->nsamples ? p->nsamples : 1, sizeof(*it));
 	size_t n = 0;
 	bool ok = rows && it;
@@ -181,7 +165,7 @@ static void dur_or_dash(char *buf, size_t cap, int64_t ns, bool have)
 		snprintf(buf, cap, "-");
 }
 
-static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
+static void print_lock_row(const struct report_lockrow *r, int64_t total, FILE *out)
 {
 	char wait[32], avg[32], max[32], havg[32], hmax[32], name[1024];
 	const int64_t *w = r->v[LC_VIEW_WAIT], *h = r->v[LC_VIEW_HOLD];
@@ -203,8 +187,9 @@ static void print_lock_row(const struct lockrow *r, int64_t total, FILE *out)
 }
 
 /* "    top waiter     1.20 ms in 12 waits       frame (file:line) < frame < ..." */
-static void print_best(const struct profile *p, const struct report_names *rn, const struct best *b,
-                       const char *what, int64_t value, const char *events, FILE *out)
+static void print_best(const struct profile *p, const struct report_names *rn,
+                       const struct report_best *b, const char *what, int64_t value,
+                       const char *events, FILE *out)
 {
 	char dur[32], count[48];
 	if (!b->set)
@@ -220,7 +205,7 @@ static void print_best(const struct profile *p, const struct report_names *rn, c
 
 /* " (1.20 ms of it without a stack: evicted 1.00 ms, no_slot 200 us)", or
  * nothing when the view lost nothing of this lock. */
-static void print_lost(const struct lockrow *r, int view, FILE *out)
+static void print_lost(const struct report_lockrow *r, int view, FILE *out)
 {
 	char d[32];
 	if (!r->lost[view])
@@ -242,7 +227,7 @@ static void print_lost(const struct lockrow *r, int view, FILE *out)
 /* A lock held for a moment on average whose waits still last long: its
  * holders did not work long with it, they lost their CPU while holding
  * it.  (MariaDB's table cache: 286 ns average hold, a 219 ms wait.) */
-static void print_hint(const struct lockrow *r, FILE *out)
+static void print_hint(const struct report_lockrow *r, FILE *out)
 {
 	const int64_t *h = r->v[LC_VIEW_HOLD];
 	int64_t max_wait = r->max[LC_VIEW_WAIT];
@@ -261,8 +246,8 @@ static void print_hint(const struct lockrow *r, FILE *out)
 
 /* "  name, mutex: 94.0 ms waited in 512 contentions; unlocks charged
  * 54.5 ms, 39.5 ms not charged" — with what of each has no stack. */
-static void print_lock_details(const struct profile *p, const struct report_names *rn,
-                               const struct lockrow *r, FILE *out)
+void report_lock_details_write(const struct profile *p, const struct report_names *rn,
+                               const struct report_lockrow *r, FILE *out)
 {
 	char wait[32], caused[32], unch[32], name[1024];
 	report_duration(wait, sizeof(wait), (uint64_t)r->v[LC_VIEW_WAIT][PROF_DELAY]);
@@ -279,7 +264,7 @@ static void print_lock_details(const struct profile *p, const struct report_name
 	}
 	fprintf(out, "\n");
 	print_hint(r, out);
-	const struct best *t = r->top;
+	const struct report_best *t = r->top;
 	print_best(p, rn, &t[LC_VIEW_WAIT], "top waiter", t[LC_VIEW_WAIT].value[PROF_DELAY],
 	           "waits", out);
 	print_best(p, rn, &t[LC_VIEW_HOLDER], "top holder", t[LC_VIEW_HOLDER].value[PROF_DELAY],
@@ -293,7 +278,7 @@ void report_locks_write(const struct report_input *in, FILE *out)
 	struct report_names rn;
 	if (report_names_build(&rn, p) != 0)
 		return;
-	struct lockrow *rows = lock_rows(p);
+	struct report_lockrow *rows = report_lock_rows(p);
 	if (!rows) {
 		report_names_free(&rn);
 		return;
@@ -316,7 +301,7 @@ void report_locks_write(const struct report_input *in, FILE *out)
 		        "\nLock details (top stacks of each lock: the program's innermost frames, "
 		        "lock wrappers left out)\n");
 	for (size_t i = 0; i < n; i++)
-		print_lock_details(p, &rn, &rows[i], out);
+		report_lock_details_write(p, &rn, &rows[i], out);
 	if (n < p->nlocks)
 		fprintf(out, "  ... %zu more locks (--top)\n", p->nlocks - n);
 	free(rows);

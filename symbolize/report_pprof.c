@@ -25,7 +25,10 @@
  *  - a mapping gets has_functions when we found its symbols, and none of
  *    the other has_* flags, like Go's;
  *  - only the samples of one view are written; the mappings, locations and
- *    functions are all written (pprof ignores those no sample uses).
+ *    functions are all written (pprof ignores those no sample uses);
+ *  - lock frames (report_pprof.h) come after the profile's own: lock i's
+ *    function and location have ids nfunctions + i + 1 and
+ *    nlocations + i + 1.
  */
 #include "report_pprof.h"
 
@@ -39,6 +42,7 @@
 #include <zlib.h>
 
 #include "lockcontend/dumpfmt.h"
+#include "map64.h"
 #include "names.h"
 
 /* Field numbers of profile.proto. */
@@ -279,7 +283,18 @@ struct enc {
 	struct strtab st;
 	const struct profile *p;
 	int view;
+	bool lock_frames;
+	struct map64 locks; /* a lock's name (the pointer) -> its index */
 };
+
+/* The location id of s's lock frame, 0 if it has none. */
+static uint64_t lock_location_id(const struct enc *e, const struct prof_sample *s)
+{
+	uint32_t i;
+	if (!e->lock_frames || !s->lock || !map64_get(&e->locks, (uintptr_t)s->lock, &i))
+		return 0;
+	return e->p->nlocations + i + 1;
+}
 
 static void enc_value_type(struct enc *e, int field, const char *type, const char *unit)
 {
@@ -300,10 +315,13 @@ static void enc_label(struct enc *e, const char *key, const char *str)
 static void enc_sample(struct enc *e, const struct prof_sample *s)
 {
 	size_t m = msg_begin(&e->pb);
-	if (s->nlocs > 0) {
+	uint64_t lock_loc = lock_location_id(e, s);
+	if (s->nlocs > 0 || lock_loc) {
 		size_t packed = msg_begin(&e->pb);
 		for (uint32_t i = 0; i < s->nlocs; i++)
 			pb_varint(&e->pb, (uint64_t)s->locs[i] + 1);
+		if (lock_loc)
+			pb_varint(&e->pb, lock_loc);
 		msg_end(&e->pb, SAMPLE_LOCATION_ID, packed);
 	}
 	size_t packed = msg_begin(&e->pb);
@@ -364,6 +382,24 @@ static void enc_function(struct enc *e, size_t i)
 	msg_end(&e->pb, PROFILE_FUNCTION, m);
 }
 
+/* Lock i's frame: a function named as the lock, and a location without a
+ * mapping or address whose one line is that function. */
+static void enc_lock_frame(struct enc *e, size_t i)
+{
+	const struct profile *p = e->p;
+	size_t m = msg_begin(&e->pb);
+	pb_uint64(&e->pb, LOCATION_ID, p->nlocations + i + 1);
+	size_t line = msg_begin(&e->pb);
+	pb_uint64(&e->pb, LINE_FUNCTION_ID, p->nfunctions + i + 1);
+	msg_end(&e->pb, LOCATION_LINE, line);
+	msg_end(&e->pb, PROFILE_LOCATION, m);
+	m = msg_begin(&e->pb);
+	pb_uint64(&e->pb, FUNCTION_ID, p->nfunctions + i + 1);
+	pb_int64(&e->pb, FUNCTION_NAME, strtab_intern(&e->st, p->locks[i].name));
+	pb_int64(&e->pb, FUNCTION_SYSTEM_NAME, strtab_intern(&e->st, p->locks[i].name));
+	msg_end(&e->pb, PROFILE_FUNCTION, m);
+}
+
 /* The whole Profile message.  The string table goes last, once every
  * string has been interned; field order does not matter to readers. */
 static void enc_profile(struct enc *e)
@@ -381,6 +417,8 @@ static void enc_profile(struct enc *e)
 		enc_location(e, i);
 	for (size_t i = 0; i < p->nfunctions; i++)
 		enc_function(e, i);
+	for (size_t i = 0; e->lock_frames && i < p->nlocks; i++)
+		enc_lock_frame(e, i);
 	pb_uint64(&e->pb, PROFILE_TIME_NANOS, p->time_nanos);
 	pb_uint64(&e->pb, PROFILE_DURATION_NANOS, p->duration_nanos);
 	enc_value_type(e, PROFILE_PERIOD_TYPE, hold ? "holds" : "contentions", "count");
@@ -467,14 +505,26 @@ static int gzip_write(const uint8_t *data, size_t len, FILE *out, char *err, siz
 	return rc == Z_STREAM_END ? 0 : -1;
 }
 
-int report_pprof_write(const struct profile *p, int view, FILE *out, char *err, size_t errlen)
+/* Each lock's index by its name's pointer (samples share it). */
+static bool locks_index(struct enc *e)
+{
+	for (size_t i = 0; e->lock_frames && i < e->p->nlocks; i++)
+		if (!map64_put(&e->locks, (uintptr_t)e->p->locks[i].name, (uint32_t)i))
+			return false;
+	return true;
+}
+
+int report_pprof_write(const struct profile *p, int view, bool lock_frames, FILE *out, char *err,
+                       size_t errlen)
 {
 	if (profile_check(p, err, errlen) < 0)
 		return -1;
-	struct enc e = {.p = p, .view = view};
+	struct enc e = {.p = p, .view = view, .lock_frames = lock_frames};
 	int ret = -1;
-	if (!strtab_init(&e.st)) {
+	if (!strtab_init(&e.st) || !locks_index(&e)) {
 		set_err(err, errlen, "pprof: out of memory");
+		strtab_free(&e.st);
+		map64_free(&e.locks);
 		return -1;
 	}
 	enc_profile(&e);
@@ -488,5 +538,6 @@ int report_pprof_write(const struct profile *p, int view, FILE *out, char *err, 
 	}
 	free(e.pb.data);
 	strtab_free(&e.st);
+	map64_free(&e.locks);
 	return ret;
 }

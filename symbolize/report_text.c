@@ -225,8 +225,8 @@ static void header_in_flight(const struct dump *d, FILE *out)
 	}
 }
 
-static void header_dump(const struct dump *d, const char *path, const struct dump_status *st,
-                        FILE *out)
+void report_dump_header_write(const struct dump *d, const char *path, const struct dump_status *st,
+                              FILE *out)
 {
 	char wait[32];
 	uint64_t fc = 0, ft = 0;
@@ -515,7 +515,8 @@ static void header_all(const struct report_input *in, FILE *out)
 	const struct profile *p = in->profile;
 	char wait[32], kinds[64];
 	for (size_t i = 0; i < in->ndumps; i++)
-		header_dump(&in->dumps[i], in->paths[i], in->status ? &in->status[i] : NULL, out);
+		report_dump_header_write(&in->dumps[i], in->paths[i],
+		                         in->status ? &in->status[i] : NULL, out);
 	if (in->ndumps > 1) {
 		int64_t count, total;
 		view_totals(p, LC_VIEW_WAIT, &count, &total);

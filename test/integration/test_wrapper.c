@@ -10,7 +10,10 @@
  * makes under $TMPDIR is always removed; --view and --kind reach the
  * symbolizer; Ctrl-C (SIGINT to its process group), SIGTERM and SIGHUP end
  * the command, not the report; -o writes into a FIFO or through a link and
- * refuses a directory before the command runs (docs/safety.md).  Each test gives the wrapper a
+ * refuses a directory before the command runs (docs/safety.md); --html FILE
+ * writes the HTML report there (--format html alone is refused: the
+ * command's own output would go into the page), --lock-frames reaches the
+ * symbolizer.  Each test gives the wrapper a
  * TMPDIR of its own, so leftovers can be seen.
  */
 #include <criterion/criterion.h>
@@ -291,6 +294,59 @@ Test(wrapper, output_file_instead_of_stdout)
 	fclose(f);
 	cr_assert(b0 == 0x1f && b1 == 0x8b, "not gzip");
 	assert_tmp_clean(tmp, "report.pb.gz");
+	harness_result_free(&r);
+}
+
+Test(wrapper, html_option_writes_one_page)
+{
+	const char *tmp = harness_tmpdir();
+	char file[PATH_MAX + 16];
+	struct run_result r;
+	snprintf(file, sizeof(file), "%s/report.html", tmp);
+	run_wrapper(tmp,
+	            (const char *[]){"--html", file, "--", harness_fixture("scenarios"), "exit", "0",
+	                             NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_empty(r.out);
+	FILE *f = fopen(file, "r");
+	cr_assert(f != NULL, "no %s", file);
+	static char page[4 << 20];
+	size_t n = fread(page, 1, sizeof(page) - 1, f);
+	fclose(f);
+	page[n] = '\0';
+	cr_assert(strncmp(page, "<!DOCTYPE html>", 15) == 0, "%.80s", page);
+	cr_assert(strstr(page, "id=\"lc-data\"") && strstr(page, "\"exit_contend\""),
+	          "no data, or no exit_contend in it");
+	assert_tmp_clean(tmp, "report.html");
+	harness_result_free(&r);
+	/* without a file: one line, and the command is not run */
+	run_wrapper(tmp,
+	            (const char *[]){"--format", "html", "--", harness_fixture("scenarios"), "exit",
+	                             "5", NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "--format html needs -o FILE"), "%s", r.err);
+	harness_result_free(&r);
+}
+
+Test(wrapper, lock_frames_reach_the_symbolizer)
+{
+	const char *tmp = harness_tmpdir();
+	struct run_result r;
+	run_wrapper(tmp,
+	            (const char *[]){"--format", "folded", "--lock-frames", "--",
+	                             harness_fixture("scenarios"), "exit", "0", NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, ";main;run_exit;exit_contend ") && strncmp(r.out, "_start;", 7) != 0,
+	          "no lock as the root frame:\n%s", r.out);
+	cr_assert(strchr(r.out, ';') < strstr(r.out, "_start;"), "%s", r.out);
+	harness_result_free(&r);
+	run_wrapper(tmp, (const char *[]){"--lock-frames", "--", "true", NULL}, &r);
+	cr_assert_eq(r.exit_code, 2, "%s", r.err);
+	cr_assert(strstr(r.err, "--lock-frames is for --format folded, pprof or html"), "%s", r.err);
 	harness_result_free(&r);
 }
 

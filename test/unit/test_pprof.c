@@ -15,6 +15,10 @@
  * the names, the sentinel, the labels and the exact totals; without go
  * those tests are skipped with a message.
  *
+ * With lock frames (--lock-frames), each sample of a lock has one more
+ * location, outermost, whose one line is a function named as the lock; the
+ * sentinel has none (and go tool pprof -top shows each lock's total).
+ *
  * Also: a large profile (buffer growth, string-table rehash, multi-byte
  * lengths), an empty one, indexes out of range and a failing stream give
  * -1 and one line.
@@ -112,12 +116,14 @@ static void dir_teardown(void)
 
 TestSuite(pprof, .init = dir_setup, .fini = dir_teardown);
 
+static bool lock_frames; /* --lock-frames */
+
 static void write_view(const struct profile *p, int view)
 {
 	char err[256] = "";
 	FILE *f = fopen(path, "wb");
 	cr_assert_not_null(f);
-	cr_assert_eq(report_pprof_write(p, view, f, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(report_pprof_write(p, view, lock_frames, f, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(fclose(f), 0);
 }
 
@@ -647,12 +653,62 @@ Test(pprof, large_profile)
 
 /* ---- errors --------------------------------------------------------------- */
 
+/* The small profile with its lock table: the names are the samples' own
+ * pointers, as profile.c interns them. */
+static struct prof_lock locks[3];
+
+static struct profile profile_with_locks(void)
+{
+	struct profile p = small_profile();
+	samples[3].lock = samples[0].lock; /* one cache_lock */
+	locks[0] = (struct prof_lock){.name = samples[0].lock, .addr = 0x601040};
+	locks[1] = (struct prof_lock){.name = samples[1].lock, .addr = 0x601100};
+	locks[2] = (struct prof_lock){.name = samples[4].lock, .addr = 0x7f00deadbe00};
+	p.locks = locks;
+	p.nlocks = 3;
+	return p;
+}
+
+Test(pprof, lock_frames_put_each_lock_at_the_root)
+{
+	struct profile p = profile_with_locks();
+	lock_frames = true;
+	write_view(&p, LC_VIEW_WAIT);
+	lock_frames = false;
+	decode_file();
+	cr_assert_eq(d.nsamples, 3);
+	cr_assert_eq(d.samples[0].nlocs, 3);
+	cr_expect_eq(d.samples[0].locs[0], LOC_PUSH + 1);
+	cr_expect_eq(d.samples[0].locs[2], p.nlocations + 0 + 1, "cache_lock's frame, outermost");
+	cr_expect_eq(d.samples[1].locs[2], p.nlocations + 1 + 1, "pool_locks+0x40's");
+	cr_expect_eq(d.samples[2].nlocs, 1, "the sentinel has no lock frame");
+	cr_assert_eq(d.nlocations, p.nlocations + 3);
+	cr_assert_eq(d.nfunctions, p.nfunctions + 3);
+	for (size_t i = 0; i < 3; i++) {
+		const struct dlocation *l = &d.locations[p.nlocations + i];
+		const struct dfunction *fn = &d.functions[p.nfunctions + i];
+		cr_expect_eq(l->id, p.nlocations + i + 1);
+		cr_expect_eq(l->mapping_id, 0);
+		cr_expect_eq(l->address, 0);
+		cr_assert_eq(l->nlines, 1);
+		cr_expect_eq(l->lines[0].function_id, p.nfunctions + i + 1);
+		cr_expect_eq(fn->id, p.nfunctions + i + 1);
+		cr_expect_str_eq(str(fn->name), locks[i].name);
+		cr_expect_str_eq(str(fn->system_name), locks[i].name);
+	}
+	/* without the option, as before */
+	write_view(&p, LC_VIEW_WAIT);
+	decode_file();
+	cr_expect_eq(d.samples[0].nlocs, 2);
+	cr_expect_eq(d.nlocations, p.nlocations);
+}
+
 static void expect_error(const struct profile *p, const char *want)
 {
 	char err[256] = "";
 	FILE *f = fopen(path, "wb");
 	cr_assert_not_null(f);
-	cr_assert_eq(report_pprof_write(p, LC_VIEW_WAIT, f, err, sizeof(err)), -1);
+	cr_assert_eq(report_pprof_write(p, LC_VIEW_WAIT, false, f, err, sizeof(err)), -1);
 	fclose(f);
 	cr_assert_str_eq(err, want);
 	cr_assert_null(strchr(err, '\n'));
@@ -682,7 +738,7 @@ Test(pprof, write_error)
 	char err[256] = "";
 	FILE *f = fopen("/dev/full", "wb");
 	cr_assert_not_null(f);
-	cr_assert_eq(report_pprof_write(&p, LC_VIEW_WAIT, f, err, sizeof(err)), -1);
+	cr_assert_eq(report_pprof_write(&p, LC_VIEW_WAIT, false, f, err, sizeof(err)), -1);
 	fclose(f);
 	cr_assert_str_eq(err, "pprof: write: No space left on device");
 }
@@ -768,6 +824,20 @@ Test(pprof, go_tool_pprof_top)
 	expect_top_row(out, "lock_helper (inline)", "5", "5");
 	expect_top_row(out, "worker_main", "0", "8");
 	expect_top_row(out, LC_SENTINEL_NAME, "2", "2");
+}
+
+Test(pprof, go_tool_pprof_top_with_lock_frames)
+{
+	if (!have_go())
+		cr_skip_test("go is not installed (make deps installs golang-go)");
+	struct profile p = profile_with_locks();
+	lock_frames = true;
+	write_profile(&p);
+	lock_frames = false;
+	const char *out = run_pprof("-top -unit=ns -sample_index=delay");
+	expect_top_row(out, "cache_lock", "0", "5000000ns");
+	expect_top_row(out, "pool_locks+0x40", "0", "1500000ns");
+	expect_top_row(out, LC_SENTINEL_NAME, "250000ns", "250000ns");
 }
 
 /* Sum the values of the sample lines ("  5    5000000: 1 2 ") of -raw. */

@@ -186,6 +186,7 @@ TestSuite(report, .init = build, .fini = teardown);
 enum fmt { FOLDED, TEXT };
 
 static const struct dump_status *status; /* of the dump, for the report */
+static bool lock_frames;                 /* --lock-frames */
 
 /* The report of the dump, kinds kept, view shown; a malloc'd string. */
 static char *report(enum fmt fmt, int view, uint32_t kinds, int top, int value)
@@ -194,7 +195,7 @@ static char *report(enum fmt fmt, int view, uint32_t kinds, int top, int value)
 	struct resolve_opts o = {.demangle = true};
 	cr_assert_eq(profile_build(&p, &d, 1, &o, kinds, NULL), 0);
 	const char *path = "test.raw";
-	struct report_input in = {&p, &d, &path, 1, top, value, view, status, 0};
+	struct report_input in = {&p, &d, &path, 1, top, value, view, status, 0, lock_frames};
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -250,6 +251,26 @@ Test(report, folded_holder_view_has_not_charged_line)
 	out = report(FOLDED, LC_VIEW_HOLDER, VIEWKIND_ALL_KINDS, 20, PROF_CONTENTIONS);
 	cr_assert(strstr(out, "_NotChargedToHolder 0\n"), "%s", out);
 	free(out);
+}
+
+Test(report, folded_lock_frames_put_each_stack_under_its_lock)
+{
+	lock_frames = true;
+	char *out = folded(-1, VIEWKIND_ALL_KINDS);
+	static const char *const want[] = {"cache_lock;app_main;cache_get 5000\n",
+	                                   "table_lock;app_main;table_read 900\n",
+	                                   "table_lock;app_main;table_write 100\n",
+	                                   "stats_lock;app_main;stats_add 300\n",
+	                                   "_LostContendedLock 50\n"};
+	expect_lines(out, want, 5);
+	free(out);
+	out = folded(LC_VIEW_HOLDER, VIEWKIND_ALL_KINDS);
+	static const char *const holders[] = {"cache_lock;app_main;cache_put 5000\n",
+	                                      "table_lock;app_main;table_write 950\n",
+	                                      "_NotChargedToHolder 400\n"};
+	expect_lines(out, holders, 3);
+	free(out);
+	lock_frames = false;
 }
 
 Test(report, folded_hold_view)
@@ -648,5 +669,23 @@ Test(cli, bad_view_or_kind_is_one_line_and_exit_1)
 		cr_assert_eq(run_cli(bad[i], err, sizeof(err)), 1, "%s: %s", bad[i], err);
 		cr_assert_eq(count_lines(err), 1, "%s:\n%s", bad[i], err);
 		cr_assert(strstr(err, bad[i][2] == 'v' ? "--view" : "--kind"), "%s", err);
+	}
+}
+
+/* --lock-frames is for folded, pprof and html; --from and --to not for
+ * html (it shows the whole run); a format misspelt.  One line, exit 1. */
+Test(cli, options_a_format_cannot_take_are_one_line_and_exit_1)
+{
+	if (access("build/lockcontend-symbolize", X_OK) != 0)
+		cr_skip_test("run from the repository root after make build/lockcontend-symbolize");
+	static const char *const bad[][2] = {{"--lock-frames", "--lock-frames is for folded"},
+	                                     {"--format=html --from 1s", "--from and --to cut"},
+	                                     {"--format=htm", "unknown --format (text, folded, "
+	                                                      "pprof, html)"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char err[512];
+		cr_assert_eq(run_cli(bad[i][0], err, sizeof(err)), 1, "%s: %s", bad[i][0], err);
+		cr_assert_eq(count_lines(err), 1, "%s:\n%s", bad[i][0], err);
+		cr_assert(strstr(err, bad[i][1]), "%s: %s", bad[i][0], err);
 	}
 }

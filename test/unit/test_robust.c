@@ -7,10 +7,10 @@
  * have every single bit flipped in turn, and take a few thousand seeded
  * random damages (several bit flips, a byte run overwritten, a cut).  Each
  * result is parsed; whatever parses goes on through the whole symbolizer
- * (what became of its writer, libdwfl, the lock names, the text, folded
- * and pprof reports) — all of it for the cuts and a sample of the rest, so
- * the test stays quick.  The reader must return, with one line if it
- * refuses; nothing may crash.  Built as a unit test it checks that much;
+ * (what became of its writer, libdwfl, the lock names, the text, HTML,
+ * folded and pprof reports) — all of it for the cuts and a sample of the
+ * rest, so the test stays quick.  The reader must return, with one line if
+ * it refuses; nothing may crash.  Built as a unit test it checks that much;
  * `make fuzz` also builds and runs it with AddressSanitizer and
  * UndefinedBehaviorSanitizer (build/fuzz/test_robust), which catch any
  * read out of bounds or of freed memory on the way.
@@ -108,12 +108,13 @@ static void symbolize(const struct dump *d)
 	char *out = NULL, err[256];
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
-	struct report_input in = {&p, d, &path, 1, 5, PROF_DELAY, -1, &st, 0};
+	struct report_input in = {&p, d, &path, 1, 5, PROF_DELAY, -1, &st, 0, false};
 	report_text_write(&in, f);
+	report_html_write(&in, f);
 	in.view = LC_VIEW_HOLDER;
 	report_folded_write(&in, f);
 	for (int v = 0; v < LC_NVIEWS; v++)
-		report_pprof_write(&p, v, f, err, sizeof(err));
+		report_pprof_write(&p, v, false, f, err, sizeof(err));
 	fclose(f);
 	free(out);
 	profile_free(&p);

@@ -1,0 +1,641 @@
+/*
+ * viewer.js — the page of lockcontend-symbolize's HTML report.
+ *
+ * report_html.c writes one file: this script, the libraries it draws with
+ * (d3 and d3-flame-graph, symbolize/html/bundle.sh), viewer.css, and the
+ * profile as JSON in <script id="lc-data"> (report_htmldata.c says what each
+ * field holds).  Nothing is fetched: the page works from a mail attachment,
+ * and its Content-Security-Policy forbids every request.
+ *
+ * What it draws: the header of each dump as the text report words it, with
+ * a badge for what the file is; what was waiting when it was read; one flame
+ * graph per view (waiters, holders, hold times), built here from the
+ * samples so that a lock filter or the split by lock only rebuilds them; a
+ * search box that highlights matching frames in every graph and says what
+ * share of each view they hold; the lock table, sortable by every column,
+ * whose rows filter the graphs to one lock.
+ *
+ * Each view's stacks are merged into one tree kept in typed arrays
+ * (buildTree), which the search and the tooltips read; d3-flame-graph is
+ * given only what can be seen at the current zoom (shown): {n: name, t:
+ * type (T below), v: delay in ns, i: the node in the tree, c: children}.
+ * Drawing all of a 10,000-stack profile's 300,000 nodes took seconds;
+ * this draws a few thousand.  Names from the profile reach the page only
+ * as text (textContent, d3's .text()), never as HTML.
+ *
+ * When everything is drawn, window.lcReport = {ready: true, renderMs} and
+ * <html data-lc-ready="1">: the browser test waits for that
+ * (test/integration/test_html.c).
+ */
+(function () {
+	'use strict';
+
+	const times = {script: performance.now(), build: 0, draw: 0};
+	let data;
+	try {
+		data = JSON.parse(document.getElementById('lc-data').textContent);
+	} catch (e) {
+		document.getElementById('lc-app').textContent = 'This report holds no data that can be ' +
+			'read (did lockcontend-symbolize run out of memory?): ' + e.message;
+		return;
+	}
+	times.parse = performance.now() - times.script;
+	const flamegraph = window.flamegraph.default;
+
+	/* How each view's numbers read (report_text.c's words). */
+	const VIEWS = [
+		{key: 'waiter', title: 'Waiters: who waited for a lock, and where',
+		 value: 'wait', events: 'contentions'},
+		{key: 'holder', title: 'Holders: who made them wait (the unlocking stack, charged ' +
+		 'with the waiting its unlock ended)', value: 'caused wait', events: 'unlocks'},
+		{key: 'hold', title: 'Hold times: sampled critical sections of contended locks ' +
+		 '(the unlocking stack)', value: 'hold time', events: 'holds'},
+	];
+	const T = {FRAME: 0, INLINED: 1, LOST: 2, UNCHARGED: 3, LOCK: 4, ROOT: 5, TRUNCATED: 6};
+	const FLAG_TRUNCATED = 1, FLAG_TIMEDOUT = 2; /* LC_BUCKET_* */
+	const EXPLAIN = {
+		[T.INLINED]: 'inlined into the frame below it (no call of its own)',
+		[T.LOST]: 'recorded without a stack: the time is counted, the stack could not ' +
+		          'be kept (the header says why)',
+		[T.UNCHARGED]: 'waiting no unlock was charged for: mostly the wake-up latency after ' +
+		               'the unlock that let the waiter in; with it, the holder view adds ' +
+		               'up to the waiter view',
+		[T.LOCK]: 'a lock: the stacks above it are its own',
+		[T.TRUNCATED]: 'the stacks above were deeper than depth=: their outer frames ' +
+		               'were cut',
+	};
+
+	const state = {lock: -1, split: !!data.lockFrames, term: ''};
+	const views = [];
+	let tipEl = null;
+
+	/* ---- formatting (report.c's) ------------------------------------------ */
+
+	function fmtDur(ns) {
+		if (ns < 1000) return Math.round(ns) + ' ns';
+		if (ns < 1e6) return (ns / 1e3).toFixed(2) + ' us';
+		if (ns < 1e9) return (ns / 1e6).toFixed(2) + ' ms';
+		return (ns / 1e9).toFixed(2) + ' s';
+	}
+	function fmtPct(v, total) {
+		return (total > 0 ? 100 * v / total : 0).toFixed(1) + '%';
+	}
+	function el(tag, props, children) {
+		const e = document.createElement(tag);
+		for (const [k, v] of Object.entries(props || {})) {
+			if (k === 'text') e.textContent = v;
+			else if (k === 'cls') e.className = v;
+			else e.setAttribute(k, v);
+		}
+		for (const c of children || []) e.append(c);
+		return e;
+	}
+
+	/* ---- the trees ------------------------------------------------------------ */
+
+	/* A node's key names what it shows: a frame is its function's rank by
+	 * name, times two, plus one if inlined (so siblings come sorted by
+	 * name); the rest are negative. */
+	const KEY_CUT = -1, KEY_LOST = -2, KEY_UNCHARGED = -3, KEY_ROOT = -4;
+	const keyOfLock = (l) => -5 - l, lockOfKey = (k) => -5 - k;
+	const byRank = data.fn.map((_, i) => i).sort((a, b) =>
+		data.fn[a][0] < data.fn[b][0] ? -1 : data.fn[a][0] > data.fn[b][0] ? 1 : a - b);
+	const rank = new Int32Array(data.fn.length);
+	byRank.forEach((fn, r) => { rank[fn] = r; });
+	const frameKey = data.frames.map(([fn, , inl]) =>
+		data.fn[fn][2] === 'lost' ? KEY_LOST : data.fn[fn][2] === 'uncharged' ? KEY_UNCHARGED
+		                                      : rank[fn] * 2 + inl);
+
+	function nameOf(key) {
+		if (key >= 0) return data.fn[byRank[key >> 1]][0] + (key & 1 ? ' [inlined]' : '');
+		switch (key) {
+		case KEY_CUT: return '[deeper frames cut at depth=]';
+		case KEY_LOST: return '_LostContendedLock';
+		case KEY_UNCHARGED: return '_NotChargedToHolder';
+		case KEY_ROOT: return state.lock >= 0 ? data.locks[state.lock].name : 'all';
+		default: return data.locks[lockOfKey(key)].name;
+		}
+	}
+	function typeOf(key) {
+		if (key >= 0) return key & 1 ? T.INLINED : T.FRAME;
+		return {[KEY_CUT]: T.TRUNCATED, [KEY_LOST]: T.LOST, [KEY_UNCHARGED]: T.UNCHARGED,
+		        [KEY_ROOT]: T.ROOT}[key] ?? T.LOCK;
+	}
+
+	/* The view's samples as key sequences, root side first: [lock frame],
+	 * [the cut of a truncated stack], frames.  With a lock chosen, its
+	 * samples only, and what that lock lost in this view (its LOCK_LOST
+	 * records) and, for holders, its waiting no unlock was charged for:
+	 * the profile's pseudo-samples have no lock. */
+	function sequences(vi) {
+		const out = [];
+		const add = (lock, count, delay, max, flags, keys, frames) => {
+			out.push({keys: Int32Array.from(keys), frames: frames, count: count, delay: delay,
+			          max: max, to: flags & FLAG_TIMEDOUT ? count : 0});
+		};
+		for (const s of data.views[vi].samples) {
+			const [lock, count, delay, max, flags] = s;
+			if (state.lock >= 0 && lock !== state.lock) continue;
+			const keys = [], frames = [];
+			if (state.split && lock >= 0) keys.push(keyOfLock(lock)), frames.push(-1);
+			if (flags & FLAG_TRUNCATED) keys.push(KEY_CUT), frames.push(-1);
+			for (let i = 5; i < s.length; i++) keys.push(frameKey[s[i]]), frames.push(s[i]);
+			add(lock, count, delay, max, flags, keys, frames);
+		}
+		if (state.lock >= 0) {
+			const l = data.locks[state.lock], top = state.split ? [keyOfLock(state.lock)] : [];
+			if (l.lost[vi][0] || l.lost[vi][1])
+				add(state.lock, l.lost[vi][0], l.lost[vi][1], 0, 0, [...top, KEY_LOST], [-1, -1]);
+			if (vi === 1)
+				add(state.lock, 0, l.uncharged, 0, 0, [...top, KEY_UNCHARGED], [-1, -1]);
+		}
+		return out;
+	}
+	function compareKeys(a, b) {
+		const x = a.keys, y = b.keys, n = Math.min(x.length, y.length);
+		for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
+		return x.length - y.length;
+	}
+
+	/* Every stack of a view merged into one tree, kept in arrays in
+	 * preorder: node i's subtree is [i, end[i]), its children i + 1, then
+	 * each next at end[] of the last.  Built from the key sequences sorted,
+	 * so that a stack shares its prefix with the one before: no lookup, no
+	 * object per node (a profile of 10,000 stacks has some 300,000). */
+	function buildTree(vi) {
+		const seqs = sequences(vi).sort(compareKeys);
+		let cap = 1;
+		for (const q of seqs) cap += q.keys.length;
+		const t = {vi: vi, n: 1, key: new Int32Array(cap), frame: new Int32Array(cap),
+		           parent: new Int32Array(cap), end: new Int32Array(cap),
+		           v: new Float64Array(cap), cnt: new Float64Array(cap),
+		           max: new Float64Array(cap), to: new Float64Array(cap), lines: new Map()};
+		t.key[0] = KEY_ROOT;
+		t.frame[0] = t.parent[0] = -1;
+		const path = [0];
+		let prev = null;
+		for (const q of seqs) {
+			const k = q.keys, m = prev ? Math.min(prev.length, k.length) : 0;
+			let same = 0;
+			while (same < m && prev[same] === k[same]) same++;
+			while (path.length > same + 1) t.end[path.pop()] = t.n;
+			for (let i = same; i < k.length; i++) {
+				const nd = t.n++;
+				t.key[nd] = k[i];
+				t.frame[nd] = q.frames[i];
+				t.parent[nd] = path[path.length - 1];
+				path.push(nd);
+			}
+			for (let i = 0; i < path.length; i++) {
+				const nd = path[i];
+				t.v[nd] += q.delay;
+				t.cnt[nd] += q.count;
+				t.to[nd] += q.to;
+				if (q.max > t.max[nd]) t.max[nd] = q.max;
+				if (i) noteLine(t, nd, q.frames[i - 1]);
+			}
+			prev = k;
+		}
+		while (path.length) t.end[path.pop()] = t.n;
+		return t;
+	}
+	/* The lines a node's frames had, beyond its first frame's. */
+	function noteLine(t, nd, fi) {
+		if (fi < 0 || fi === t.frame[nd]) return;
+		const line = data.frames[fi][1], first = data.frames[t.frame[nd]][1];
+		if (!line || line === first) return;
+		const seen = t.lines.get(nd) || [];
+		if (seen.length < 8 && !seen.includes(line)) seen.push(line);
+		t.lines.set(nd, seen);
+	}
+	function linesOf(t, nd) {
+		const first = data.frames[t.frame[nd]][1];
+		return [first, ...(t.lines.get(nd) || [])].filter((x) => x);
+	}
+
+	/* What d3-flame-graph draws with `focus` filling the width: the path to
+	 * it (faded, as the library shows a zoom) and its subtree down to what
+	 * is half a pixel wide.  A click draws the clicked node's this way, so
+	 * zooming in shows the detail left out before. */
+	function shown(t, focus, width) {
+		const th = t.v[focus] / (2 * width);
+		const obj = (i) => ({n: nameOf(t.key[i]), t: typeOf(t.key[i]), v: t.v[i], i: i, c: null});
+		const chain = [];
+		for (let a = focus; a >= 0; a = t.parent[a]) chain.unshift(a);
+		let top = null, last = null;
+		for (const a of chain) {
+			const o = obj(a);
+			o.fade = a !== focus;
+			if (last) last.c = [o];
+			else top = o;
+			last = o;
+		}
+		const todo = [last];
+		while (todo.length) {
+			const o = todo.pop(), i = o.i;
+			for (let c = i + 1; c < t.end[i]; c = t.end[c]) {
+				if (t.v[c] < th || t.v[c] <= 0) continue;
+				const co = obj(c);
+				(o.c || (o.c = [])).push(co);
+				todo.push(co);
+			}
+		}
+		return top;
+	}
+
+	/* The share of frames whose name holds term: each node counted once,
+	 * under no other match, in the whole tree (drawn or not). */
+	function searchShare(t, term) {
+		const low = term.toLowerCase(), match = new Map(), names = new Set();
+		let sum = 0, until = 0;
+		for (let i = 1; i < t.n; i++) {
+			const k = t.key[i];
+			let m = match.get(k);
+			if (m === undefined) match.set(k, (m = nameOf(k).toLowerCase().includes(low)));
+			if (!m) continue;
+			names.add(k);
+			if (i >= until) {
+				sum += t.v[i];
+				until = t.end[i];
+			}
+		}
+		return {sum: sum, names: names.size};
+	}
+
+	/* ---- colours, tooltip, labels ---------------------------------------------- */
+
+	function hash(name) {
+		let h = 0;
+		for (let i = 0; i < name.length && i < 12; i++) h = (h * 31 + name.charCodeAt(i)) | 0;
+		return ((h >>> 0) % 1000) / 1000;
+	}
+	function colour(d, original) {
+		if (d.highlight) return '#e600e6';
+		switch (d.data.t) {
+		case T.INLINED: {
+			const x = hash(d.data.n);
+			return `rgb(${50 + Math.round(60 * x)},${165 + Math.round(55 * x)},` +
+			       `${165 + Math.round(55 * x)})`;
+		}
+		case T.LOST: return '#a8a8a8';
+		case T.UNCHARGED: return '#9db7e0';
+		case T.LOCK: return '#e3c75a';
+		case T.ROOT: return '#d4d4d4';
+		case T.TRUNCATED: return '#c8c8c8';
+		default: return original;
+		}
+	}
+	/* The view a drawn node belongs to: its tree is the one whose arrays
+	 * hold it (each view's graph draws from its own). */
+	function viewOf(d) {
+		while (d.parent) d = d.parent;
+		return views.find((v) => v.shownRoot === d.data);
+	}
+	function whereOf(t, i) {
+		if (t.frame[i] < 0) return '';
+		const file = data.fn[data.frames[t.frame[i]][0]][1];
+		const lines = linesOf(t, i);
+		return file ? file + (lines.length ? ':' + lines.join(', ') : '') : '';
+	}
+	function tipLines(d) {
+		const v = viewOf(d), t = v.tree, i = d.data.i, w = VIEWS[v.vi];
+		const lines = [];
+		if (EXPLAIN[d.data.t]) lines.push(EXPLAIN[d.data.t]);
+		const where = whereOf(t, i);
+		if (where) lines.push(where);
+		lines.push(`${w.value}: ${fmtDur(t.v[i])}, ${fmtPct(t.v[i], t.v[0])} of the view` +
+		           (state.lock >= 0 ? ' (this lock)' : ''));
+		if (t.parent[i] > 0) lines.push(`${fmtPct(t.v[i], t.v[t.parent[i]])} of its caller's`);
+		lines.push(`${t.cnt[i]} ${w.events}` + (t.to[i] ? `, ${t.to[i]} timed out` : ''));
+		if (v.vi === 2 && t.max[i]) lines.push(`longest: ${fmtDur(t.max[i])}`);
+		return lines;
+	}
+	/* d3-flame-graph's tooltip protocol: called once with the svg, then
+	 * show(event, d) and hide(). */
+	function tooltip() {}
+	tooltip.show = function (event, d) {
+		tipEl.textContent = '';
+		tipEl.append(el('b', {text: d.data.n}));
+		for (const line of tipLines(d)) tipEl.append(el('div', {text: line}));
+		tipEl.style.display = 'block';
+		const r = tipEl.getBoundingClientRect();
+		let x = event.clientX + 12, y = event.clientY + 12;
+		if (x + r.width > window.innerWidth) x = Math.max(4, event.clientX - r.width - 12);
+		if (y + r.height > window.innerHeight) y = Math.max(4, event.clientY - r.height - 12);
+		tipEl.style.left = x + 'px';
+		tipEl.style.top = y + 'px';
+		return tooltip;
+	};
+	tooltip.hide = function () {
+		tipEl.style.display = 'none';
+		return tooltip;
+	};
+	function label(d) {
+		const v = viewOf(d), t = v.tree, i = d.data.i;
+		return `${d.data.n} — ${fmtDur(t.v[i])} (${fmtPct(t.v[i], t.v[0])}), ` +
+		       `${t.cnt[i]} ${VIEWS[v.vi].events}`;
+	}
+
+	/* ---- the graphs ---------------------------------------------------------------- */
+
+	function searchMatch(d, term) {
+		return term && d.data.t !== T.ROOT &&
+		       d.data.n.toLowerCase().includes(term.toLowerCase());
+	}
+	/* Highlight the matches drawn; say what share all of them hold. */
+	function search(v) {
+		if (!v.chart) return;
+		if (!state.term) {
+			v.chart.clear();
+			v.searchEl.textContent = '';
+			delete v.searchEl.dataset.share;
+			return;
+		}
+		v.chart.search(state.term);
+		const {sum, names} = searchShare(v.tree, state.term), total = v.tree.v[0];
+		v.searchEl.textContent = names
+			? `“${state.term}”: ${names} ${names === 1 ? 'function' : 'functions'}, ` +
+			  `${fmtPct(sum, total)} of the ${VIEWS[v.vi].value} (${fmtDur(sum)} of ` +
+			  `${fmtDur(total)})`
+			: `“${state.term}”: no frame matches`;
+		v.searchEl.dataset.share = total > 0 ? String(sum / total) : '0';
+	}
+	function emptyText(vi) {
+		if (vi === 1 && !data.holderRecorded) return 'The holder view was not recorded (holder=0).';
+		if (state.lock >= 0) return 'Nothing of this lock in this view.';
+		return 'Nothing was recorded in this view.';
+	}
+	/* Draw node `focus` of the view's tree across the graph's width. */
+	function focusOn(v, focus) {
+		v.focus = focus;
+		v.shownRoot = shown(v.tree, focus, v.width);
+		v.chart.update(v.shownRoot);
+		v.zoomEl.textContent = focus ? `zoomed to ${nameOf(v.tree.key[focus])}` : '';
+		search(v);
+	}
+	/* The view's tree again (the lock, the split or the width changed), and
+	 * a new graph of it. */
+	function draw(v) {
+		if (v.chart) v.chart.destroy();
+		v.chart = null;
+		v.graphEl.textContent = '';
+		v.zoomEl.textContent = '';
+		const t0 = performance.now();
+		v.tree = buildTree(v.vi);
+		times.build += performance.now() - t0;
+		const t = v.tree, w = VIEWS[v.vi];
+		v.totalEl.textContent = `${fmtDur(t.v[0])} of ${w.value} in ${t.cnt[0]} ${w.events}` +
+			(state.lock >= 0 ? ` on ${data.locks[state.lock].name}` : '');
+		if (t.n <= 1) {
+			v.graphEl.append(el('p', {cls: 'empty', text: emptyText(v.vi)}));
+			return;
+		}
+		const t1 = performance.now();
+		v.width = Math.max(320, v.graphEl.clientWidth);
+		v.focus = 0;
+		v.shownRoot = shown(t, 0, v.width);
+		v.chart = flamegraph()
+			.width(v.width)
+			.cellHeight(18)
+			.minFrameSize(1)
+			.sort(false) /* built sorted by name */
+			.transitionDuration(0)
+			.resetHeightOnZoom(true)
+			.setColorMapper(colour)
+			.setSearchMatch(searchMatch)
+			.setSearchHandler(() => {})
+			.setDetailsHandler((text) => { v.detailsEl.textContent = text || v.hint; })
+			.label(label)
+			.tooltip(tooltip)
+			.onClick((d) => { if (d.data.i !== v.focus) focusOn(v, d.data.i); });
+		d3.select(v.graphEl).datum(v.shownRoot).call(v.chart);
+		search(v);
+		times.draw += performance.now() - t1;
+	}
+	function drawAll() {
+		for (const v of views) draw(v);
+	}
+
+	/* ---- the page ------------------------------------------------------------------- */
+
+	const STATES = {
+		complete: 'complete', exec: 'complete (exec)', snapshot: 'snapshot',
+		detached: 'complete (detached)', live: 'live', died: 'writer died',
+		unclosed: 'not closed', unknown: 'live, or the writer died',
+	};
+
+	function header() {
+		const sec = el('section', {id: 'lc-header'});
+		sec.append(el('h1', {text: 'Lock contention: ' + data.title}));
+		for (const d of data.dumps) {
+			const badges = el('p', {cls: 'badges'}, [
+				el('span', {cls: 'badge state-' + d.state, text: STATES[d.state] || d.state})]);
+			if (d.partial) badges.append(el('span', {cls: 'badge partial', text: 'partial: cut short'}));
+			sec.append(el('div', {cls: 'dump'}, [badges, el('pre', {text: d.header.join('\n')})]));
+		}
+		for (const line of data.notes) sec.append(el('p', {cls: 'note', text: line}));
+		if (data.outOfMemory)
+			sec.append(el('p', {cls: 'note', text: 'lockcontend-symbolize ran out of memory ' +
+			                    'while writing this report: some stacks are wrong.'}));
+		return sec;
+	}
+
+	function waiting() {
+		const dead = data.deadlocks > 0;
+		return el('section', {id: 'lc-waiting', cls: dead ? 'deadlock' : ''}, [
+			el('h2', {text: dead ? 'Deadlock: threads wait for each other' : 'Waiting when read'}),
+			el('pre', {text: data.waiting.join('\n')})]);
+	}
+
+	function swatch(cls, text) {
+		return el('span', {cls: 'key'}, [el('i', {cls: 'sw ' + cls}), text]);
+	}
+	function controls() {
+		const input = el('input', {type: 'search', id: 'lc-search', placeholder: 'Search frames',
+		                           'aria-label': 'Search frames (a part of the name)'});
+		let timer = 0;
+		input.addEventListener('input', () => {
+			clearTimeout(timer);
+			timer = setTimeout(() => {
+				state.term = input.value.trim();
+				for (const v of views) search(v);
+			}, 120);
+		});
+		const split = el('input', {type: 'checkbox', id: 'lc-split'});
+		split.checked = state.split;
+		split.addEventListener('change', () => {
+			state.split = split.checked;
+			drawAll();
+		});
+		const all = el('button', {id: 'lc-all-locks', type: 'button', text: 'all locks'});
+		all.addEventListener('click', () => selectLock(-1));
+		return el('div', {id: 'lc-controls'}, [
+			input,
+			el('label', {}, [split, ' split by lock']),
+			el('span', {id: 'lc-filter', text: ''}), all,
+			el('span', {cls: 'legend'}, [
+				swatch('frame', 'function'), swatch('inlined', 'inlined'),
+				swatch('lock', 'lock'), swatch('lost', '_LostContendedLock: no stack'),
+				swatch('uncharged', '_NotChargedToHolder: wake-up latency'),
+				swatch('match', 'search match')]),
+		]);
+	}
+
+	function viewSection(vi) {
+		const w = VIEWS[vi];
+		const v = {vi: vi, chart: null, tree: null,
+		           hint: 'Hover over a frame for its time; click to zoom.'};
+		v.totalEl = el('span', {cls: 'total'});
+		v.searchEl = el('span', {cls: 'search-result'});
+		v.zoomEl = el('span', {cls: 'zoom'});
+		v.detailsEl = el('p', {cls: 'details', text: v.hint});
+		v.graphEl = el('div', {cls: 'graph', id: 'lc-graph-' + w.key});
+		const reset = el('button', {type: 'button', cls: 'reset', text: 'reset zoom'});
+		reset.addEventListener('click', () => { if (v.chart && v.focus) focusOn(v, 0); });
+		views.push(v);
+		return el('section', {cls: 'view', id: 'lc-view-' + w.key}, [
+			el('h2', {text: w.title}),
+			el('p', {cls: 'status'}, [v.totalEl, ' ', reset, ' ', v.zoomEl, ' ', v.searchEl]),
+			v.graphEl, v.detailsEl]);
+	}
+
+	/* ---- the lock table ------------------------------------------------------------- */
+
+	const lockWait = data.locks.reduce((a, l) => a + l.wait, 0);
+	const dash = (x, f) => (x === null ? '-' : f(x));
+	const COLS = [
+		{key: 'wait', label: 'wait', get: (l) => l.wait, fmt: fmtDur},
+		{key: 'waitpct', label: 'wait%', get: (l) => l.wait, fmt: (x) => fmtPct(x, lockWait)},
+		{key: 'contentions', label: 'contentions', get: (l) => l.count, fmt: String},
+		{key: 'avgwait', label: 'avg wait', get: (l) => (l.count ? l.wait / l.count : null),
+		 fmt: fmtDur},
+		{key: 'maxwait', label: 'max wait', get: (l) => (l.count ? l.maxWait : null), fmt: fmtDur},
+		{key: 'timeouts', label: 'timeouts', get: (l) => l.timeouts, fmt: String},
+		{key: 'trylock', label: 'trylock', get: (l) => l.trylock, fmt: String},
+		{key: 'avghold', label: 'avg hold', get: (l) => (l.holds ? l.hold / l.holds : null),
+		 fmt: fmtDur},
+		{key: 'maxhold', label: 'max hold', get: (l) => (l.holds ? l.maxHold : null), fmt: fmtDur},
+		{key: 'kind', label: 'kind', get: (l) => l.kind, fmt: String, text: true},
+		{key: 'lock', label: 'lock', get: (l) => l.name, fmt: String, text: true},
+	];
+	const table = {sort: null, dir: 1, tbody: null, heads: [], details: null};
+
+	function compare(col, a, b) {
+		const x = col.get(data.locks[a]), y = col.get(data.locks[b]);
+		if (x === y) return a - b;
+		if (x === null) return 1; /* a dash sorts last either way */
+		if (y === null) return -1;
+		const c = col.text ? String(x).localeCompare(String(y)) : x < y ? -1 : 1;
+		return c * table.dir || a - b;
+	}
+	function fillRows() {
+		const order = data.locks.map((_, i) => i);
+		if (table.sort) order.sort((a, b) => compare(table.sort, a, b));
+		table.tbody.textContent = '';
+		for (const i of order) {
+			const l = data.locks[i];
+			const tr = el('tr', {tabindex: '0', 'data-lock': String(i), title: 'show only ' + l.name});
+			if (i === state.lock) tr.className = 'selected';
+			for (const col of COLS) {
+				const x = col.get(l);
+				tr.append(el('td', {cls: col.text ? 'text' : 'num', text: dash(x, col.fmt),
+				                    'data-v': x === null ? '' : String(x)}));
+			}
+			tr.addEventListener('click', () => selectLock(i === state.lock ? -1 : i));
+			tr.addEventListener('keydown', (e) => {
+				if (e.key === 'Enter' || e.key === ' ') {
+					e.preventDefault();
+					selectLock(i === state.lock ? -1 : i);
+				}
+			});
+			table.tbody.append(tr);
+		}
+		for (const th of table.heads) {
+			const on = table.sort && th.dataset.col === table.sort.key;
+			th.setAttribute('aria-sort', on ? (table.dir > 0 ? 'ascending' : 'descending') : 'none');
+		}
+	}
+	function sortBy(col) {
+		/* first click: numbers biggest first, names from A */
+		if (table.sort === col) table.dir = -table.dir;
+		else table.dir = col.text ? 1 : -1;
+		table.sort = col;
+		fillRows();
+	}
+	function lockTable() {
+		const sec = el('section', {id: 'lc-locks'});
+		sec.append(el('h2', {text: 'Locks by wait (wait: the waiter view; hold: sampled critical ' +
+		                           'sections) — click a column to sort, a lock to show only it'}));
+		if (!data.locks.length) {
+			sec.append(el('p', {cls: 'empty', text: 'No lock was named in any dump.'}));
+			return sec;
+		}
+		const head = el('tr');
+		for (const col of COLS) {
+			const th = el('th', {cls: col.text ? 'text' : 'num', 'data-col': col.key, tabindex: '0',
+			                     text: col.label});
+			th.addEventListener('click', () => sortBy(col));
+			th.addEventListener('keydown', (e) => { if (e.key === 'Enter') sortBy(col); });
+			table.heads.push(th);
+			head.append(th);
+		}
+		table.tbody = el('tbody');
+		sec.append(el('table', {id: 'lc-lock-table'}, [el('thead', {}, [head]), table.tbody]));
+		table.details = el('pre', {id: 'lc-lock-details'});
+		sec.append(table.details);
+		fillRows();
+		return sec;
+	}
+
+	function selectLock(i) {
+		state.lock = i;
+		const name = i >= 0 ? data.locks[i].name : '';
+		document.getElementById('lc-filter').textContent =
+			i >= 0 ? 'showing only ' + name : 'showing all locks';
+		document.getElementById('lc-all-locks').disabled = i < 0;
+		if (table.tbody) {
+			fillRows();
+			table.details.textContent = i >= 0 ? data.locks[i].details.join('\n') : '';
+		}
+		drawAll();
+	}
+
+	function series() {
+		return el('details', {id: 'lc-series'}, [
+			el('summary', {text: 'Contention over time (as in the text report)'}),
+			el('pre', {text: data.series.join('\n')})]);
+	}
+
+	function main() {
+		const app = document.getElementById('lc-app');
+		tipEl = el('div', {id: 'lc-tip', role: 'tooltip'});
+		document.body.append(tipEl);
+		app.append(header());
+		if (data.waiting.length) app.append(waiting());
+		app.append(controls());
+		for (let vi = 0; vi < VIEWS.length; vi++)
+			if (data.views[vi]) app.append(viewSection(vi));
+		app.append(lockTable());
+		if (data.series.length) app.append(series());
+		app.append(el('p', {cls: 'footer', text: 'Made by lockcontend-symbolize; drawn with ' +
+		                    'd3-flame-graph and d3 (their licences are in this file).'}));
+		selectLock(-1);
+		let width = window.innerWidth, timer = 0;
+		window.addEventListener('resize', () => {
+			clearTimeout(timer);
+			timer = setTimeout(() => {
+				if (window.innerWidth !== width) {
+					width = window.innerWidth;
+					drawAll();
+				}
+			}, 200);
+		});
+		/* d3 sets the frames' widths in the next frame; then it is drawn */
+		requestAnimationFrame(() => requestAnimationFrame(() => {
+			window.lcReport = {ready: true, renderMs: performance.now(), times: times};
+			document.documentElement.setAttribute('data-lc-ready', '1');
+		}));
+	}
+
+	main();
+})();
