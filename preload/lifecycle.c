@@ -16,6 +16,7 @@
 #include "core.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,10 @@ static void lifecycle_read_exe(void)
  * value of what failed (one line on stderr said so). */
 static int lifecycle_make(void)
 {
+	/* log1p and a division cost 55 ns here, and each draw is made inside
+	 * a critical section: once, now (at start-up, or at each attach) */
+	uint32_t hold = lifecycle_hold_rate();
+	core.hold_scale = hold > 1 ? 1 / log1p(-1.0 / hold) : 0;
 	lifecycle_read_exe();
 	core.start_mono = recorder_now();
 	core.start_real = lifecycle_realtime();

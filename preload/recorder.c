@@ -545,7 +545,7 @@ static uint32_t recorder_hold_distance(struct lc_tls *t)
 	if (!t->rng)
 		t->rng = (recorder_now() ^ (uintptr_t)t) | 1;
 	double u = (double)((stash_rand(&t->rng) >> 11) + 1) * 0x1p-53; /* (0, 1] */
-	double d = 1 + floor(log(u) / log1p(-1.0 / hold));
+	double d = 1 + floor(log(u) * core.hold_scale);
 	return d < (double)UINT32_MAX ? (uint32_t)d : UINT32_MAX;
 }
 
