@@ -19,7 +19,8 @@ int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint6
 	ls->file = f;
 	ls->arena = a;
 	ls->inits = NULL;
-	ls->ent = arena_alloc(a, nent * sizeof(*ls->ent));
+	/* on whole lines (struct lockent) */
+	ls->ent = arena_alloc_aligned(a, nent * sizeof(*ls->ent), _Alignof(struct lockent));
 	ls->mask = nent - 1;
 	/* waiters counted there by an earlier profile (attached: a detach
 	 * lets waits in progress go without leaving) */

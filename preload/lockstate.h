@@ -67,6 +67,12 @@ struct lockstate_lost {
 	struct lc_rec_lock_lost *rec;
 };
 
+/* The first line is what a look-up reads (an unlock's, a hold-time
+ * sample's, each probe past the entry on its way to another): written when
+ * the entry is made and hardly ever after.  The waiter cells, which waiters
+ * and charging unlocks write all the time, are on lines of their own: a
+ * look-up inside a critical section does not wait for another thread's
+ * cache. */
 struct lockent {
 	_Atomic uintptr_t addr;       /* 0: free */
 	_Atomic uint32_t first_state; /* 0 none, 1 being written, 2 written */
@@ -74,9 +80,10 @@ struct lockent {
 	/* trylock_failures, timeouts, uncharged_ns, kind, the first stack
 	 * and its epoch; NULL until made, or if the file had no room */
 	struct lc_rec_lock *_Atomic pub;
-	_Atomic uint64_t cell[LOCKSTATE_CELLS];      /* waiters' starts; 0: free */
 	_Atomic uint64_t early[LOCKSTATE_NCOUNTERS]; /* counted before pub was published */
 	struct lockstate_lost *_Atomic lost;         /* its LOCK_LOST record */
+	/* waiters' starts; 0: free */
+	_Atomic uint64_t cell[LOCKSTATE_CELLS] __attribute__((aligned(64)));
 };
 
 /* The LOCK record with room for the whole first stack. */
