@@ -158,6 +158,8 @@ int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *loc
 		             acquired(rc)
 		                 ? RECORDER_ACQUIRED
 		                 : (rc == ETIMEDOUT ? RECORDER_TIMEDOUT : RECORDER_DISCARD));
+	else if (unlikely(t->hold_look == (uintptr_t)lock))
+		recorder_hold_unrecorded(t, lock);
 	return rc;
 }
 
@@ -225,6 +227,7 @@ static inline __attribute__((always_inline)) int hooks_lock(pthread_mutex_t *m, 
                                                             clockid_t clock,
                                                             const struct timespec *abstime)
 {
+	recorder_acquiring(&lc_tls, m);
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
 		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
@@ -267,6 +270,7 @@ static __attribute__((noinline)) int hooks_trylock_other(pthread_mutex_t *m)
  * section: every instruction after it would lengthen one). */
 static inline __attribute__((always_inline)) int hooks_trylock(pthread_mutex_t *m)
 {
+	recorder_acquiring(&lc_tls, m);
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
 		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);

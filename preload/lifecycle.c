@@ -505,7 +505,8 @@ void lifecycle_exit(void)
 
 /* The thread's first counted work in a profile begun since its last: what
  * it held of an older profile — its slot (in an arena given back since),
- * its waits and hold sample, its uncharged contention — is forgotten. */
+ * its waits, its hold sample and the look prepared for one, its uncharged
+ * contention — is forgotten. */
 static void lifecycle_thread_new(struct lc_tls *t)
 {
 	t->slot = NULL;
@@ -516,6 +517,7 @@ static void lifecycle_thread_new(struct lc_tls *t)
 	t->shown = NULL;
 	t->in_slot = NULL;
 	t->hold_lock = 0;
+	t->hold_look = 0;
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
 	t->reent_taken[0] = t->reent_taken[1] = 0;

@@ -317,6 +317,9 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 	t->pending = 1;
 }
 
+static void recorder_hold_waited(struct lc_tls *t, uintptr_t lock, struct lockent *e,
+                                 uint64_t t1);
+
 /* Running, after a lazy start-up if the constructor has not run yet. */
 static bool recorder_start(void)
 {
@@ -438,9 +441,18 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	int saved = errno, cell = s->cell;
 	core_enter(t);
 	recorder_unshow(t, s);
-	if (!s->active && t->wait != s)
-		goto out; /* shown only: not sampled (a wait begun but interrupted
-		           * on its way in is t->wait and ends below) */
+	if (!s->active && t->wait != s) {
+		/* shown only: not sampled (a wait begun but interrupted on
+		 * its way in is t->wait and ends below); a hold-time look
+		 * prepared for this lock times its section from now (in the
+		 * profile the wait began in: attached, a new one's first work
+		 * forgot the look) */
+		if (o == RECORDER_ACQUIRED && t->hold_look == s->lock &&
+		    s->gen == atomic_load_explicit(&core.gen, memory_order_relaxed))
+			recorder_hold_waited(t, s->lock, lockstate_find(&core.locks, s->lock),
+			                     recorder_now());
+		goto out;
+	}
 	/* Taken first: a handler that jumps out below must not leave the
 	 * cell twice (recorder_abandon ends what is still t->wait). */
 	s->cell = 0;
@@ -459,6 +471,8 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 		uncharged = (t1 = recorder_now()) - s->t0;
 	if (t->wait == s)
 		t->wait = s->outer;
+	if (o == RECORDER_ACQUIRED)
+		recorder_hold_waited(t, s->lock, s->ent, t1);
 	if (!t->slot || o == RECORDER_DISCARD)
 		goto out; /* an error, not a wait */
 	struct event_key k = {
@@ -549,31 +563,84 @@ static uint32_t recorder_hold_distance(struct lc_tls *t)
 	return d < (double)UINT32_MAX ? (uint32_t)d : UINT32_MAX;
 }
 
-/* Start a hold-time sample of this critical section, if it is free to. */
-static void recorder_hold_start(struct lc_tls *t, const void *lock, uint32_t kind)
+/* A sample whose lock was released by another thread (or whose unlock we
+ * never saw) would block sampling for good: it is given up after a while. */
+static void recorder_hold_unstick(struct lc_tls *t, uint64_t now)
 {
-	/* A sample whose lock was released by another thread (or whose
-	 * unlock we never saw) would block sampling for good: give up on it
-	 * after a while. */
-	if (t->hold_lock && recorder_now() - t->hold_t0 > RECORDER_HOLD_STALE_NS)
+	if (t->hold_lock && now - t->hold_t0 > RECORDER_HOLD_STALE_NS)
 		t->hold_lock = 0;
-	/* One critical section at a time; only locks that were contended. */
-	if (!t->hold_lock && core.cfg.hold && lockstate_find(&core.locks, (uintptr_t)lock)) {
-		t->hold_lock = (uintptr_t)lock;
-		t->hold_kind = kind;
-		t->hold_t0 = recorder_now();
-	}
 }
 
-void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
+/* Before an attempt whose acquisition will be looked at (outside any
+ * critical section): the distance to the look after it, and, if the lock
+ * was contended and no other section is being timed, the time the section
+ * will be timed from.  The thread's first look is drawn here too. */
+void recorder_hold_prepare(struct lc_tls *t, const void *lock)
 {
-	/* A lock taken inside our own work (a signal handler's, on top of
-	 * it) is not the program's section to time: look at the next
-	 * acquisition. */
-	if (t->guard) {
-		t->hold_next = 1;
+	t->hold_look = 0;
+	if (t->guard || !core_running())
+		return; /* recorder_hold_check does without */
+	core_enter(t);
+	if (!core_live())
+		goto out; /* attached: a detach began (the look-up is its memory) */
+	if (!t->hold_drawn) {
+		/* The thread's first acquisition: where its first look falls
+		 * is drawn like every other (this one is it only if d == 1). */
+		t->hold_drawn = 1;
+		uint32_t d = recorder_hold_distance(t);
+		if (d > 1) {
+			t->hold_next = d;
+			goto out;
+		}
+	}
+	if (!t->hold_spare)
+		t->hold_spare = recorder_hold_distance(t);
+	if (t->hold_lock)
+		recorder_hold_unstick(t, recorder_now());
+	if (!t->hold_lock) {
+		t->hold_look = (uintptr_t)lock;
+		t->hold_look_t0 = core.cfg.hold && lockstate_find(&core.locks, (uintptr_t)lock)
+		                      ? recorder_now()
+		                      : 0;
+	}
+out:
+	core_leave(t);
+}
+
+/* The prepared look's attempt had to wait for the lock: its section starts
+ * when the wait ended (t1), and the lock was contended if it has an entry
+ * now.  Inside the guard. */
+static void recorder_hold_waited(struct lc_tls *t, uintptr_t lock, struct lockent *e,
+                                 uint64_t t1)
+{
+	if (t->hold_look == lock)
+		t->hold_look_t0 = core.cfg.hold && e ? t1 : 0;
+}
+
+/* The same after a wait that was not recorded (rate > 1): the clock is
+ * read now, with the lock held, for 1 in hold x rate of those waits. */
+void recorder_hold_unrecorded(struct lc_tls *t, const void *lock)
+{
+	if (t->hold_look != (uintptr_t)lock)
+		return;
+	if (t->guard || !core_running()) {
+		t->hold_look = 0;
 		return;
 	}
+	core_enter(t); /* attached: a new profile's first work forgets the look */
+	if (core_live())
+		recorder_hold_waited(t, (uintptr_t)lock,
+		                     lockstate_find(&core.locks, (uintptr_t)lock), recorder_now());
+	else
+		t->hold_look = 0;
+	core_leave(t);
+}
+
+/* A look at an acquisition no recorder_hold_prepare came before (none
+ * should; or the recorder was not running then): drawn and started here,
+ * inside the critical section. */
+static void recorder_hold_unprepared(struct lc_tls *t, const void *lock, uint32_t kind)
+{
 	if (!core_running()) {
 		t->hold_next = 4096; /* looked at again after a while */
 		return;
@@ -585,8 +652,6 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 	}
 	bool sample = true;
 	if (!t->hold_drawn) {
-		/* The thread's first acquisition: where its first look falls
-		 * is drawn like every other (this one is it only if d == 1). */
 		t->hold_drawn = 1;
 		uint32_t d = recorder_hold_distance(t);
 		sample = d == 1;
@@ -594,10 +659,42 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 	}
 	if (sample) {
 		t->hold_next = recorder_hold_distance(t);
-		recorder_hold_start(t, lock, kind);
+		uint64_t now = recorder_now();
+		recorder_hold_unstick(t, now);
+		if (!t->hold_lock && core.cfg.hold && lockstate_find(&core.locks, (uintptr_t)lock)) {
+			t->hold_lock = (uintptr_t)lock;
+			t->hold_kind = kind;
+			t->hold_t0 = now;
+		}
 	}
 out:
 	core_leave(t);
+}
+
+/* The looked-at acquisition, inside its critical section: what was
+ * prepared is put in place, nothing is computed. */
+void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
+{
+	uintptr_t look = t->hold_look;
+	t->hold_look = 0;
+	/* A lock taken inside our own work (a signal handler's, on top of
+	 * it) is not the program's section to time: look at the next
+	 * acquisition. */
+	if (t->guard) {
+		t->hold_next = 1;
+		return;
+	}
+	if (!t->hold_spare || !t->hold_drawn) {
+		recorder_hold_unprepared(t, lock, kind);
+		return;
+	}
+	t->hold_next = t->hold_spare;
+	t->hold_spare = 0;
+	if (look == (uintptr_t)lock && t->hold_look_t0 && !t->hold_lock) {
+		t->hold_lock = look;
+		t->hold_kind = kind;
+		t->hold_t0 = t->hold_look_t0;
+	}
 }
 
 void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,

@@ -97,10 +97,27 @@ void recorder_dlclose(struct lc_tls *t);
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *lock, uint32_t kind);
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
 
-/* Every acquisition by an interposed call: the held count, and 1 in `hold`
- * of them looks for a hold-time sample (hold_next starts at 0, so a new
- * thread's first acquisition draws where its first look falls). */
+/* Hold-time samples.  1 in `hold` acquisitions is looked at (hold_next
+ * counts them down; it starts at 0, so a new thread's first acquisition
+ * draws where its first look falls), and a look at a lock that was
+ * contended times its critical section.  Everything a look costs — the
+ * draw of the next distance, the lock's look-up, the clock — is done
+ * before the attempt, outside any critical section (recorder_acquiring:
+ * the section is timed from just before the lock is taken); after it,
+ * inside the section, recorder_acquired only moves what was prepared into
+ * place.  Every hook calls recorder_acquiring before it tries a lock and
+ * recorder_acquired when it has it. */
+void recorder_hold_prepare(struct lc_tls *t, const void *lock);
 void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind);
+/* The attempt waited for the lock without recording or showing the wait
+ * (rate > 1, and no WAITING record to show it in; recorder_end does the
+ * same for a wait it only showed): the section's start is read after it. */
+void recorder_hold_unrecorded(struct lc_tls *t, const void *lock);
+static inline void recorder_acquiring(struct lc_tls *t, const void *lock)
+{
+	if (__builtin_expect(t->hold_next <= 1, 0))
+		recorder_hold_prepare(t, lock);
+}
 static inline void recorder_acquired(struct lc_tls *t, const void *lock, uint32_t kind)
 {
 	t->locks++;
