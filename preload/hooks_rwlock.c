@@ -172,7 +172,7 @@ static __attribute__((noinline)) int rw_unlock_watched(pthread_rwlock_t *l)
 	uint32_t kind = __atomic_load_n(&l->__data.__cur_writer, __ATOMIC_RELAXED) == hooks_tid()
 	                    ? LC_KIND_WRLOCK
 	                    : LC_KIND_RDLOCK;
-	recorder_release_begin(t, &r, l, kind);
+	recorder_release_begin(t, &r, l, kind, false);
 	int rc = real.rwunlock(l);
 	recorder_release_end(t, &r);
 	return rc;

@@ -55,7 +55,7 @@ static __attribute__((noinline)) int spin_unlock_watched(pthread_spinlock_t *l, 
 {
 	struct lc_tls *t = &lc_tls;
 	struct recorder_release r;
-	recorder_release_begin(t, &r, (const void *)l, LC_KIND_SPIN);
+	recorder_release_begin(t, &r, (const void *)l, LC_KIND_SPIN, false);
 	int rc = unlock(l);
 	recorder_release_end(t, &r);
 	return rc;

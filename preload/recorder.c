@@ -698,12 +698,13 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 }
 
 void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
-                            uint32_t kind)
+                            uint32_t kind, bool late)
 {
 	r->active = 0;
 	r->caused = 0;
 	r->held = 0;
 	r->when = 0;
+	r->hold_open = 0;
 	r->lock = (uintptr_t)lock;
 	r->kind = kind;
 	r->counted = 0;
@@ -721,8 +722,13 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	if (timed && gen != t->gen)
 		timed = false; /* begun in the profile before this one (attached) */
 	if (timed) {
-		r->when = recorder_now();
-		r->held = r->when - t->hold_t0;
+		if (late) {
+			r->hold_t0 = t->hold_t0;
+			r->hold_open = 1;
+		} else {
+			r->when = recorder_now();
+			r->held = r->when - t->hold_t0;
+		}
 		r->hold_rate = lifecycle_hold_rate();
 		r->kind = t->hold_kind; /* how it was taken (read or write) */
 		r->active = 1;
@@ -747,6 +753,18 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 out:
 	core_leave(t);
 	errno = saved;
+}
+
+/* Right after the release, before a sleeper is woken: a hold-time
+ * sample's end.  Nothing else: no guard is needed, errno is untouched. */
+void recorder_release_held(struct recorder_release *r)
+{
+	if (r->hold_open) {
+		r->when = recorder_now();
+		r->held = r->when - r->hold_t0;
+		r->held += !r->held; /* a sample, however short */
+		r->hold_open = 0;
+	}
 }
 
 /* After the release: one unwind serves both events (the charge and the

@@ -78,11 +78,13 @@ struct recorder_release {
 	uint32_t rate;   /* of the charge */
 	uint64_t caused; /* waiting charged to this unlock, ns, not scaled */
 	uint64_t held;   /* a hold-time sample ended here, ns */
-	uint64_t when;   /* when it ended (CLOCK_MONOTONIC), 0: not read */
+	uint64_t hold_t0; /* ... timed from then, its end still to be read */
+	uint64_t when;    /* when it ended (CLOCK_MONOTONIC), 0: not read */
 	uint32_t hold_rate;
 	uint32_t gen; /* the profile release_begin charged in (attached) */
 	uint8_t active;
-	uint8_t counted; /* attached: in core.releasing until release_end */
+	uint8_t counted;   /* attached: in core.releasing until release_end */
+	uint8_t hold_open; /* the end is read by recorder_release_held */
 };
 
 /* Before and after dlclose() (module epochs: modmap.h); attached, after
@@ -134,8 +136,13 @@ static inline bool recorder_unlock_watched(const struct lc_tls *t, const void *l
 	return t->hold_lock == (uintptr_t)lock ||
 	       (maybe_waited && lockstate_maybe_waited((uintptr_t)lock));
 }
+/* `late`: the caller releases the lock itself and calls
+ * recorder_release_held right after the release, which reads the end of a
+ * hold-time sample then instead of before it (the clock is not read inside
+ * the critical section). */
 void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
-                            uint32_t kind);
+                            uint32_t kind, bool late);
+void recorder_release_held(struct recorder_release *r);
 void recorder_release_end(struct lc_tls *t, struct recorder_release *r);
 
 /* A trylock answered EBUSY: counted per lock (the lock is then known as
