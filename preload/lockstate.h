@@ -162,17 +162,29 @@ uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
  * In two steps for a thread that may be jumped out of: lockstate_lost_set
  * says what to add (nothing is done), lockstate_lost_run adds it, and run
  * again on the same op after a jump out of it, finishes that add, exactly
- * once.  me: the caller's claim; op in memory the caller owns. */
+ * once.  me: the caller's claim; op in memory the caller owns.
+ *
+ * lockstate_uncharged_set asks the same of a settled wait's uncharged
+ * waiting (scaled), into its lock's LOCK record (uncharged_ns), under the
+ * same claim as the lock's LOCK_LOST counters; a lock whose record is
+ * still being made counts it aside (lockstate_count).  A claim stuck past
+ * CLAIM_WAIT_NS moves every later add to a second LOCK_LOST record and its
+ * claim, and the LOCK record's counter with them: only a holder stopped in
+ * the middle of an add of uncharged waiting (a collector's suspend
+ * handler) may then lose its add, never make one twice. */
 enum { LOCKSTATE_OP_IDLE, LOCKSTATE_OP_FIND, LOCKSTATE_OP_ADD };
+enum { LOCKSTATE_OP_LOST, LOCKSTATE_OP_UNCHARGED };
 struct lockstate_op {
 	_Atomic uint32_t state;
+	uint8_t what; /* LOCKSTATE_OP_LOST or _UNCHARGED */
 	uint8_t view, reason;
 	uintptr_t lock;
-	uint64_t count, delay_ns;
+	uint64_t count, delay_ns; /* _UNCHARGED: count is the uncharged ns */
 	struct claim_add add;
 };
 void lockstate_lost_set(struct lockstate_op *op, uintptr_t lock, int view, int reason,
                         uint64_t count, uint64_t delay_ns);
+void lockstate_uncharged_set(struct lockstate_op *op, uintptr_t lock, uint64_t uncharged_ns);
 void lockstate_lost_run(struct lockstate *ls, struct lockstate_op *op, uintptr_t me);
 void lockstate_lost(struct lockstate *ls, uintptr_t lock, int view, int reason, uint64_t count,
                     uint64_t delay_ns);

@@ -484,8 +484,6 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	};
 	if (o == RECORDER_TIMEDOUT && s->ent)
 		lockstate_count(s->ent, LOCKSTATE_TIMEOUTS, s->rate);
-	if (s->ent)
-		lockstate_count(s->ent, LOCKSTATE_UNCHARGED_NS, uncharged * s->rate);
 	recorder_note(t, s, &k, s->rate, (t1 - s->t0) * s->rate, t1 - s->t0, uncharged * s->rate,
 	              t1);
 out:
