@@ -262,7 +262,7 @@ static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct record
 {
 	s->nframes = 0;
 	s->flags = 0;
-	s->epoch = atomic_load_explicit(live_u32(&core.live->epoch), memory_order_acquire);
+	s->epoch = modmap_epoch(&core.modmap);
 	if (t->overflow)
 		return true;
 	if (!recorder_enter(sl, false))
@@ -317,8 +317,7 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 	t->pending = 1;
 }
 
-static void recorder_hold_waited(struct lc_tls *t, uintptr_t lock, struct lockent *e,
-                                 uint64_t t1);
+static void recorder_hold_waited(struct lc_tls *t, uintptr_t lock, struct lockent *e, uint64_t t1);
 
 /* Running, after a lazy start-up if the constructor has not run yet. */
 static bool recorder_start(void)
@@ -400,7 +399,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	s->t0 = early ? early : recorder_now();
 	s->nframes = 0;
 	s->flags = 0;
-	s->epoch = atomic_load_explicit(live_u32(&core.live->epoch), memory_order_acquire);
+	s->epoch = modmap_epoch(&core.modmap);
 	/* The wait is the thread's from here on: a handler that jumps out of
 	 * what follows ends it (recorder_abandon). */
 	s->outer = t->wait; /* a signal handler's wait inside ours */
@@ -607,8 +606,7 @@ out:
 /* The prepared look's attempt had to wait for the lock: its section starts
  * when the wait ended (t1), and the lock was contended if it has an entry
  * now.  Inside the guard. */
-static void recorder_hold_waited(struct lc_tls *t, uintptr_t lock, struct lockent *e,
-                                 uint64_t t1)
+static void recorder_hold_waited(struct lc_tls *t, uintptr_t lock, struct lockent *e, uint64_t t1)
 {
 	if (t->hold_look == lock)
 		t->hold_look_t0 = core.cfg.hold && e ? t1 : 0;
@@ -658,7 +656,8 @@ static void recorder_hold_unprepared(struct lc_tls *t, const void *lock, uint32_
 		t->hold_next = recorder_hold_distance(t);
 		uint64_t now = recorder_now();
 		recorder_hold_unstick(t, now);
-		if (!t->hold_lock && core.cfg.hold && lockstate_find(&core.locks, (uintptr_t)lock)) {
+		if (!t->hold_lock && core.cfg.hold &&
+		    lockstate_find(&core.locks, (uintptr_t)lock)) {
 			t->hold_lock = (uintptr_t)lock;
 			t->hold_kind = kind;
 			t->hold_t0 = now;
@@ -874,8 +873,7 @@ void recorder_lock_made(struct lc_tls *t, const void *lock)
 		bool truncated;
 		uint32_t depth =
 		    core.cfg.depth < LC_LOCK_INIT_FRAMES ? core.cfg.depth : LC_LOCK_INIT_FRAMES;
-		uint32_t epoch =
-		    atomic_load_explicit(live_u32(&core.live->epoch), memory_order_acquire);
+		uint32_t epoch = modmap_epoch(&core.modmap);
 		uint32_t n = loader_unwind(&core.loader, t, pcs, depth, &truncated);
 		if (n) {
 			recorder_cover(t, pcs, n);

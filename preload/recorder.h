@@ -74,9 +74,9 @@ struct recorder_sample {
 struct recorder_release {
 	uintptr_t lock;
 	uint32_t kind;
-	uint32_t rate;   /* of the charge */
-	uint64_t caused; /* waiting charged to this unlock, ns, not scaled */
-	uint64_t held;   /* a hold-time sample ended here, ns */
+	uint32_t rate;    /* of the charge */
+	uint64_t caused;  /* waiting charged to this unlock, ns, not scaled */
+	uint64_t held;    /* a hold-time sample ended here, ns */
 	uint64_t hold_t0; /* ... timed from then, its end still to be read */
 	uint64_t when;    /* when it ended (CLOCK_MONOTONIC), 0: not read */
 	uint32_t hold_rate;
