@@ -139,8 +139,10 @@ static void recorder_settle(struct lc_tls *t, struct slot *sl)
  * readers of a file whose writer died. */
 static void recorder_follow_refused(void)
 {
+	/* Nothing refused, nothing to follow: the LIVE record's line, which
+	 * takes an add at every failed trylock, is not read at each publish. */
 	uint64_t refused = atomic_load(&core.tab.refused);
-	if (refused != atomic_load(live_u64(&core.live->stacks_refused)))
+	if (refused && refused != atomic_load(live_u64(&core.live->stacks_refused)))
 		atomic_store(live_u64(&core.live->stacks_refused), refused);
 }
 
