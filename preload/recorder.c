@@ -710,6 +710,18 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	uint32_t gen = t->gen;
 	if (timed)
 		t->hold_lock = 0;
+	bool waited = core.cfg.holder && lockstate_maybe_waited(r->lock);
+	if (timed && late && !waited) {
+		/* A hold sample's end alone: nothing to do inside the
+		 * section; recorder_release_held reads the end, and
+		 * recorder_release_end checks what the guard is. */
+		r->hold_t0 = t->hold_t0;
+		r->hold_open = 1;
+		r->kind = t->hold_kind; /* how it was taken (read or write) */
+		r->active = 1;
+		r->gen = gen; /* attached: the profile the sample began in */
+		return;
+	}
 	if (t->guard || !core_running())
 		return;
 	int saved = errno;
@@ -727,7 +739,6 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 			r->when = recorder_now();
 			r->held = r->when - t->hold_t0;
 		}
-		r->hold_rate = lifecycle_hold_rate();
 		r->kind = t->hold_kind; /* how it was taken (read or write) */
 		r->active = 1;
 	}
@@ -738,8 +749,8 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	if (count)
 		atomic_fetch_add(&core.releasing, 1);
 	struct lockent *e;
-	if (core.cfg.holder && lockstate_maybe_waited(r->lock) &&
-	    !(count && atomic_load(&core.closing)) && (e = lockstate_find(&core.locks, r->lock))) {
+	if (waited && !(count && atomic_load(&core.closing)) &&
+	    (e = lockstate_find(&core.locks, r->lock))) {
 		r->caused = lockstate_charge(e, recorder_now);
 		r->rate = core.cfg.rate;
 		r->active |= r->caused != 0;
@@ -809,8 +820,9 @@ static void recorder_release_note(struct lc_tls *t, struct recorder_release *r)
 			recorder_leave(sl);
 			memcpy(stash_spare(&sl->stash), copy, sizeof(copy));
 		}
+		uint32_t hold_rate = lifecycle_hold_rate();
 		k.view = LC_VIEW_HOLD;
-		recorder_note(t, &s, &k, r->hold_rate, r->held * r->hold_rate, r->held, 0, when);
+		recorder_note(t, &s, &k, hold_rate, r->held * hold_rate, r->held, 0, when);
 	}
 out:
 	core_leave(t);

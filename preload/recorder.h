@@ -79,8 +79,7 @@ struct recorder_release {
 	uint64_t held;    /* a hold-time sample ended here, ns */
 	uint64_t hold_t0; /* ... timed from then, its end still to be read */
 	uint64_t when;    /* when it ended (CLOCK_MONOTONIC), 0: not read */
-	uint32_t hold_rate;
-	uint32_t gen; /* the profile release_begin charged in (attached) */
+	uint32_t gen;     /* attached: the profile it was charged in, or its sample began in */
 	uint8_t active;
 	uint8_t counted;   /* attached: in core.releasing until release_end */
 	uint8_t hold_open; /* the end is read by recorder_release_held */
