@@ -7,9 +7,15 @@
  * previous event and takes this one's stack; recorder_end (after it,
  * usually with the lock held) reads the clock, leaves the lock's waiters
  * and notes the event — nothing more, so the critical section is not made
- * longer.  An unlock: recorder_release_begin ends a hold-time sample and
- * takes the waiting charged to it; recorder_release_end takes one stack
- * for both and notes them.  Noted events are settled and published
+ * longer.  A hold-time look is prepared before the attempt it looks at
+ * (recorder_hold_prepare: the draw, the look-up, the clock), and put in
+ * place inside the section (recorder_hold_check).  An unlock:
+ * recorder_release_begin takes the waiting charged to it and ends a
+ * hold-time sample (for a plain mutex the hooks release themselves, its
+ * end is read just after the release: recorder_release_held);
+ * recorder_release_end takes one stack for both and notes them.  The
+ * uncharged part of a wait reaches its lock's record when it is settled
+ * (account.c).  Noted events are settled and published
  * (account.h's three stages) before the thread's next event — a thread
  * that holds a mutex publishes only stacks the module map covers — at its
  * exit, or by the end (collect.c).

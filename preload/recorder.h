@@ -22,10 +22,13 @@
  * unlocks, which call the recorder only when recorder_unlock_watched says
  * so: the lock is the one whose critical section this thread is timing
  * (a hold-time sample, started by 1 in `hold` acquisitions of a lock that
- * was ever contended: recorder_acquired), or a sampled waiter may be
- * waiting for it (lockstate.h's filter).  Then
- *   recorder_release_begin  before the real release: end the hold sample,
- *                           charge the waiting (lockstate_charge);
+ * was ever contended: recorder_acquiring before the attempt,
+ * recorder_acquired after it), or a sampled waiter may be waiting for it
+ * (lockstate.h's filter).  Then
+ *   recorder_release_begin  before the release: charge the waiting
+ *                           (lockstate_charge), end the hold sample — or,
+ *                           for a plain mutex the hooks release themselves,
+ *   recorder_release_held   right after the release, before any wake;
  *   recorder_release_end    after it: unwind and note the events.
  * Everything else about an unlock is one TLS add.  The dumper settles the
  * events still noted in slots.
