@@ -33,8 +33,8 @@ static inline uint64_t bench_work(uint64_t x, unsigned steps)
 	return x;
 }
 
-/* argv[i] as a positive integer, or `def` when absent; exits on garbage. */
-static inline long bench_arg(int argc, char **argv, int i, long def)
+/* argv[i] as an integer >= min, or `def` when absent; exits on garbage. */
+static inline long bench_arg_min(int argc, char **argv, int i, long def, long min)
 {
 	char *end;
 	long v;
@@ -42,12 +42,18 @@ static inline long bench_arg(int argc, char **argv, int i, long def)
 	if (i >= argc)
 		return def;
 	v = strtol(argv[i], &end, 10);
-	if (*end || v <= 0) {
-		fprintf(stderr, "%s: argument %d must be a positive integer, not '%s'\n",
-		        argv[0], i, argv[i]);
+	if (!*argv[i] || *end || v < min) {
+		fprintf(stderr, "%s: argument %d must be an integer >= %ld, not '%s'\n", argv[0], i,
+		        min, argv[i]);
 		exit(2);
 	}
 	return v;
+}
+
+/* argv[i] as a positive integer, or `def` when absent; exits on garbage. */
+static inline long bench_arg(int argc, char **argv, int i, long def)
+{
+	return bench_arg_min(argc, argv, i, def, 1);
 }
 
 /* A "Vm...:" field of /proc/self/status in kB, or -1 if it is missing. */

@@ -6,10 +6,11 @@
 # Variables from run.sh: lc (library path), standin (1 when lc is the
 # forwarding library), lc_rwlock (0 when lc does not define
 # pthread_rwlock_rdlock), rounds, cont_repeat, unc_repeat, unc_pairs, cont_pairs, cont_cs,
-# cont_out, stack_paths, init_pairs, sections (which of "locks", "init" and "sym" ran), sym_bin
-# (the binary test 5 symbolized), sym_tool (SYMBOLIZE, the symbolizer if not the default),
-# sym_skip (why test 5 did not run, or ""), top_refreshes and top_skip (test 7's),
-# attach_skip, attach_threads and attach_libs (test 8's).
+# cont_out, stack_paths, pert_repeat, pert_cs, pert_threads (test 3's grid: its critical
+# sections and thread counts), init_pairs, sections (which of "locks", "pert", "attach",
+# "init", "sym" and "top" ran), sym_bin (the binary test 5 symbolized), sym_tool (SYMBOLIZE,
+# the symbolizer if not the default), sym_skip (why test 5 did not run, or ""), top_refreshes
+# and top_skip (test 7's), attach_skip, attach_threads and attach_libs (test 8's).
 #
 # A config's figure is the median of its runs with [min..max].  A ratio is
 # the median over slots of the ratio within each slot, [min..max]: the runs
@@ -176,13 +177,50 @@ function section_contended(t,    test, c, lo, a, cfgs, labels, goals) {
 	row("  lc rate=1 waiting=0", a, "lc1/lcnw " rfig(), "(what waiting=1 costs)")
 }
 
-function section_perturbation(t,    test, a) {
-	test = "probe" t
-	stat(test, "none", "busy_frac"); row(t " threads none", pct())
-	stat(test, "fwd", "busy_frac"); row("  fwd", pct())
-	stat(test, "lc1", "busy_frac"); a = pct()
-	ratio(test, "lc1", "fwd", "busy_frac")
-	row("  lc rate=1 stacks=1", a, "lc/fwd " rfig(), "goal 0.80..1.25x " verdict(0.8, 1.25))
+# Both of a cell's ratios against their goals: PASS when both whole
+# intervals meet them, MISS when either interval misses its goal entirely,
+# unclear otherwise (more PERT_REPEAT or ROUNDS narrow the intervals).
+function pert_verdict(b, t) {
+	if (b == "n/a" || t == "n/a")
+		return "n/a"
+	if (b == "MISS" || t == "MISS")
+		return "MISS"
+	return b == "ok" && t == "ok" ? "PASS" : "unclear"
+}
+
+# A median of one (test, cfg, key), or "n/a".
+function med(test, cfg, key, fmt, scale) {
+	stat(test, cfg, key)
+	return N ? sprintf(fmt, M * scale) : "n/a"
+}
+
+# One cell of the grid: the busy share (in %) and throughput (million pairs
+# a second) of none, fwd and lc; lc/fwd of each, per slot, with its interval.
+function pert_cell(cs, t,    test, b, tp, vb, vt) {
+	test = "pert_c" cs "_t" t
+	ratio(test, "lc", "fwd", "busy_frac"); b = rfig(); vb = verdict(0.8, 1.25)
+	ratio(test, "fwd", "lc", "ns_per_pair"); tp = rfig(); vt = verdict(0.9, 1.1)
+	printf "   %4s %2s %8s %8s %8s %-22s %6s %6s %6s %-22s %s\n", cs, t,
+	       med(test, "none", "busy_frac", "%.3f", 100), med(test, "fwd", "busy_frac", "%.3f", 100),
+	       med(test, "lc", "busy_frac", "%.3f", 100), b,
+	       med(test, "none", "ns_per_pair", "%.1f", 1), med(test, "fwd", "ns_per_pair", "%.1f", 1),
+	       med(test, "lc", "ns_per_pair", "%.1f", 1), tp, pert_verdict(vb, vt)
+}
+
+function section_perturbation(    cs, th, i, j, ncs, nth, pass, cells) {
+	printf "\n3. perturbation: probe mode (trylock, then lock: the program counts how often the mutex\n"
+	printf "   was busy), mean %d steps between pairs, %d runs a configuration per cell;\n",
+	       cont_out, rounds * pert_repeat
+	printf "   goal per cell: lc/fwd busy share 0.80..1.25x and lc/fwd throughput 0.90..1.10x\n"
+	printf "   (throughput lc/fwd = fwd's ns/pair over lc's; lc = defaults)\n"
+	printf "   %-7s %-49s %s\n", "", "busy share, %", "ns per pair"
+	printf "   %4s %2s %8s %8s %8s %-22s %6s %6s %6s %-22s %s\n", "cs", "th", "none", "fwd",
+	       "lc", "lc/fwd", "none", "fwd", "lc", "throughput lc/fwd", "verdict"
+	ncs = split(pert_cs, cs, " ")
+	nth = split(pert_threads, th, " ")
+	for (i = 1; i <= ncs; i++)
+		for (j = 1; j <= nth; j++)
+			pert_cell(cs[i], th[j])
 }
 
 function kb(cfg, key) {
@@ -386,15 +424,16 @@ function growth(cfg,    s) {
 
 END {
 	locks = index(" " sections " ", " locks ") > 0
-	printf "lockcontend bench: %d rounds, each running every configuration in turn", rounds
-	if (locks) {
-		printf " (tests 2 and 3:\n"
-		printf "   %d times per round, so %d runs each)\n", cont_repeat, rounds * cont_repeat
+	pert = locks || index(" " sections " ", " pert ") > 0
+	printf "lockcontend bench: %d rounds, each running every configuration in turn\n", rounds
+	if (locks)
+		printf "   (test 2: %d times per round, so %d runs each)\n", cont_repeat, rounds * cont_repeat
+	if (pert) {
 		printf "   none = no preload; fwd = forwarding floor, bench/build/libfwd.so;\n"
 		printf "   lc = %s%s\n", lc, standin ? "  (STAND-IN: this is the forwarding library)" : ""
-	} else {
-		printf "\n   (tests 1-4 not run: SECTIONS=%s)\n", sections
 	}
+	if (!locks)
+		printf "   (tests 1-4 not run%s: SECTIONS=%s)\n", pert ? ", but 3" : "", sections
 	printf "   figures: median [min..max] of the runs; ratios: median of the ratios of runs made\n"
 	printf "   back to back (95%% confidence interval of that median); a verdict needs all of it\n"
 	if (locks) {
@@ -403,11 +442,11 @@ END {
 		       cont_pairs, cont_cs, cont_out
 		section_contended(2)
 		section_contended(4)
-		printf "\n3. perturbation: share of locks that found the mutex busy (probe mode, same program)\n"
-		section_perturbation(2)
-		section_perturbation(4)
-		section_memory()
 	}
+	if (pert)
+		section_perturbation()
+	if (locks)
+		section_memory()
 	if (index(" " sections " ", " init ") > 0)
 		section_init()
 	if (index(" " sections " ", " attach ") > 0)

@@ -8,17 +8,22 @@
 #        LC_LIB=PATH           the library measured as "lc"; default
 #                              ../build/liblockcontend.so from bench/.  A relative PATH is
 #                              tried from the current directory, then from the repository root.
-#        CONT_REPEAT=8         times per round the contended tests run (each time every
-#                              configuration once, back to back): they are the noisy ones
+#        CONT_REPEAT=8         times per round test 2 runs (each time every
+#                              configuration once, back to back): it is a noisy one
+#        PERT_REPEAT=4         times per round test 3 passes over its grid (each cell
+#                              under every configuration, back to back)
 #        UNC_REPEAT=3          the same for test 1 (both kinds of pair): its runs are
 #                              short, and its goals only 15% away from 1
 #        UNC_PAIRS=20000000 CONT_PAIRS=2000000 CONT_CS=4 CONT_OUT=16 STACK_PATHS=10000
 #        INIT_PAIRS=200000     test 6's init + destroy pairs a run
+#        PERT_CS="0 50 200"    test 3's critical sections (steps of work inside) ...
+#        PERT_PAIRS="..."      ... the pairs of a run for each of them, in the same order ...
+#        PERT_THREADS="2 4 8"  ... and its thread counts: the grid is every pair of the two
 #        SECTIONS="locks attach sym init top"  what to run: locks = tests 1-4 (the preload),
-#                              attach = test 8 (attached instead of preloaded), sym =
-#                              test 5 (the symbolizer), init = test 6 (making locks), top =
-#                              test 7 (a refresh of lockcontend-top); SECTIONS=sym alone takes
-#                              about 45 s, SECTIONS=top about 30 s
+#                              pert = test 3 alone, attach = test 8 (attached instead of
+#                              preloaded), sym = test 5 (the symbolizer), init = test 6
+#                              (making locks), top = test 7 (a refresh of lockcontend-top);
+#                              SECTIONS=sym alone takes about 45 s, SECTIONS=top about 30 s
 #        SYM_BIN=PATH          the binary test 5 symbolizes; default the compiler's
 #                              libasan.so (`gcc -print-file-name=libasan.so`)
 #        SYM_STACKS=10000 SYM_DEPTH=20 SYM_ADDRS=2500 (distinct return addresses)
@@ -47,6 +52,10 @@ ROUNDS=${ROUNDS:-5}
 UNC_PAIRS=${UNC_PAIRS:-20000000}
 CONT_PAIRS=${CONT_PAIRS:-2000000}
 CONT_REPEAT=${CONT_REPEAT:-8}
+PERT_REPEAT=${PERT_REPEAT:-4}
+PERT_CS=${PERT_CS:-0 50 200}
+PERT_PAIRS=${PERT_PAIRS:-1000000 500000 150000}
+PERT_THREADS=${PERT_THREADS:-2 4 8}
 UNC_REPEAT=${UNC_REPEAT:-3}
 CONT_CS=${CONT_CS:-4}
 CONT_OUT=${CONT_OUT:-16}
@@ -147,30 +156,59 @@ lc_has_rwlock() {
 	fi
 }
 
+# Test 3, one pass over the grid: every critical section (PERT_CS, its pairs
+# the same place in PERT_PAIRS) by every thread count, each cell under none,
+# fwd and lc back to back.
+pert_round() {
+	local slot=$1 i t c
+	local -a cs pairs
+	read -r -a cs <<<"$PERT_CS"
+	read -r -a pairs <<<"$PERT_PAIRS"
+	for ((i = 0; i < ${#cs[@]}; i++)); do
+		for t in $PERT_THREADS; do
+			for c in none fwd lc; do
+				bench_run "$slot" "pert_c${cs[i]}_t$t" "$c" "$B/contended" probe "$t" \
+					"${pairs[i]}" "${cs[i]}" "$CONT_OUT"
+			done
+		done
+	done
+}
+
+# Is test $1 (locks, pert) to run?  locks (tests 1-4) includes pert (test 3).
+section_on() {
+	[[ " $SECTIONS " == *" $1 "* || ($1 == pert && " $SECTIONS " == *" locks "*) ]]
+}
+
 bench_round() {
 	local r=$1 rep slot t c k
-	for ((rep = 1; rep <= UNC_REPEAT; rep++)); do
-		slot=$(((r - 1) * UNC_REPEAT + rep))
-		for k in mutex rdlock; do
-			for c in none fwd lc lc0; do
-				bench_run "$slot" "unc_$k" "$c" "$B/uncontended" "$k" "$UNC_PAIRS"
+	if section_on locks; then
+		for ((rep = 1; rep <= UNC_REPEAT; rep++)); do
+			slot=$(((r - 1) * UNC_REPEAT + rep))
+			for k in mutex rdlock; do
+				for c in none fwd lc lc0; do
+					bench_run "$slot" "unc_$k" "$c" "$B/uncontended" "$k" "$UNC_PAIRS"
+				done
 			done
 		done
-	done
-	for ((rep = 1; rep <= CONT_REPEAT; rep++)); do
-		slot=$(((r - 1) * CONT_REPEAT + rep))
-		for t in 2 4; do
-			for c in none fwd lc1 lc100 lcnw; do
-				bench_run "$slot" "lock$t" "$c" "$B/contended" lock "$t" "$CONT_PAIRS" "$CONT_CS" "$CONT_OUT"
-			done
-			for c in none fwd lc1; do
-				bench_run "$slot" "probe$t" "$c" "$B/contended" probe "$t" "$CONT_PAIRS" "$CONT_CS" "$CONT_OUT"
+		for ((rep = 1; rep <= CONT_REPEAT; rep++)); do
+			slot=$(((r - 1) * CONT_REPEAT + rep))
+			for t in 2 4; do
+				for c in none fwd lc1 lc100 lcnw; do
+					bench_run "$slot" "lock$t" "$c" "$B/contended" lock "$t" "$CONT_PAIRS" \
+						"$CONT_CS" "$CONT_OUT"
+				done
 			done
 		done
+	fi
+	for ((rep = 1; rep <= PERT_REPEAT; rep++)); do
+		slot=$(((r - 1) * PERT_REPEAT + rep))
+		pert_round "$slot"
 	done
-	for c in none lc1; do
-		bench_run "$r" stacks "$c" "$B/manystacks" "$STACK_PATHS"
-	done
+	if section_on locks; then
+		for c in none lc1; do
+			bench_run "$r" stacks "$c" "$B/manystacks" "$STACK_PATHS"
+		done
+	fi
 }
 
 # ---- 6. making locks -----------------------------------------------------------
@@ -450,7 +488,7 @@ main() {
 	: >"$raw"
 	lc=
 	lc_rwlock=1
-	if [[ " $SECTIONS " == *" locks "* ]]; then
+	if section_on pert; then # tests 1-4, or test 3 alone
 		lc=$(lc_resolve)
 		lc_rwlock=$(lc_has_rwlock "$lc")
 		for ((r = 1; r <= ROUNDS; r++)); do
@@ -481,6 +519,8 @@ main() {
 	fi
 	awk -v lc="$lc" -v standin="$([[ -n $lc && $lc == "$fwd" ]] && echo 1 || echo 0)" \
 		-v rounds="$ROUNDS" -v cont_repeat="$CONT_REPEAT" -v unc_repeat="$UNC_REPEAT" \
+		-v pert_repeat="$PERT_REPEAT" -v pert_cs="$PERT_CS" -v pert_pairs="$PERT_PAIRS" \
+		-v pert_threads="$PERT_THREADS" \
 		-v lc_rwlock="$lc_rwlock" \
 		-v unc_pairs="$UNC_PAIRS" -v cont_pairs="$CONT_PAIRS" -v cont_cs="$CONT_CS" \
 		-v cont_out="$CONT_OUT" -v stack_paths="$STACK_PATHS" -v sections="$SECTIONS" \

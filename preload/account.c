@@ -15,10 +15,11 @@
  *     the full table refused): a copy of what it changes goes to the log
  *     first (UNDO), then it changes the slot in place, taking its input
  *     (raw_valid cleared, a reentrant count taken); an add to a lock's
- *     LOCK_LOST is only set, and made once the work is SHARED, the one
- *     store that commits it.  A jump before that is undone: the slot as it
- *     was, the input still there for the next settle (an event of the
- *     log's own is done again at once); after it, the add is finished.
+ *     LOCK_LOST, or to its LOCK record's uncharged waiting, is only set,
+ *     and made once the work is SHARED, the one store that commits it.  A
+ *     jump before that is undone: the slot as it was, the input still
+ *     there for the next settle (an event of the log's own is done again
+ *     at once); after it, the adds are finished.
  *   - a publish (PUBLISH): the stash's add to the table is an op that
  *     stacktab_publish, called again, finishes exactly once (claim.h); the
  *     stash is cleared once it is made.
@@ -77,6 +78,7 @@ static void log_begin(struct slot *sl, uint64_t *taken)
 		g->taken_old[1] = taken[1];
 	}
 	atomic_store(&g->lock_op.state, LOCKSTATE_OP_IDLE);
+	atomic_store(&g->unch_op.state, LOCKSTATE_OP_IDLE);
 	series_undo_clear(&g->series);
 	lc_step();
 	atomic_store(&g->state, SLOT_LOG_UNDO);
@@ -95,11 +97,14 @@ static void log_undo(struct slot *sl)
 		g->taken[1] = g->taken_old[1];
 	}
 	atomic_store(&g->lock_op.state, LOCKSTATE_OP_IDLE);
+	atomic_store(&g->unch_op.state, LOCKSTATE_OP_IDLE);
 	if (sl->series)
 		series_undo(sl->series, sl->series_image, &g->series);
 }
 
-/* The work is whole: commit it, then make its add to a lock's LOCK_LOST. */
+/* The work is whole: commit it, then make its adds to locks' records (the
+ * LOCK_LOST of an event without a stack, the uncharged waiting of a wait):
+ * claimed adds, which a repair finishes. */
 static void log_commit(struct slot *sl, const struct account_books *b)
 {
 	struct slot_log *g = &sl->log;
@@ -108,8 +113,10 @@ static void log_commit(struct slot *sl, const struct account_books *b)
 	lc_step();
 	atomic_store(&g->redo, 0); /* the log's event, if it was one, is in */
 	lc_step();
-	if (b->locks)
+	if (b->locks) {
 		lockstate_lost_run(b->locks, &g->lock_op, account_me(sl));
+		lockstate_lost_run(b->locks, &g->unch_op, account_me(sl));
+	}
 	atomic_store(&g->state, SLOT_LOG_IDLE);
 	lc_step();
 }
@@ -119,7 +126,10 @@ static void log_commit(struct slot *sl, const struct account_books *b)
 /* What every event adds, wherever it goes next: the slot's series (its
  * stack id, 0 if it has none), then its totals — in this order, so that a
  * writer stopped between the two leaves totals short of the series, which
- * a reader sees (series.h). */
+ * a reader sees (series.h).  A wait's uncharged part goes to its lock's
+ * record too, at the commit: here, as the event is settled, not as it is
+ * noted (often inside the critical section after the wait, where the add
+ * went to a line every waiter of the lock writes). */
 static void account_total(struct slot *sl, const struct account_books *b,
                           const struct account_event *e, uint64_t stack)
 {
@@ -140,6 +150,8 @@ static void account_total(struct slot *sl, const struct account_books *b,
 	p->uncharged_ns += e->uncharged_ns;
 	if (e->key.flags & LC_BUCKET_TIMEDOUT)
 		p->timeouts += e->count;
+	if (e->uncharged_ns && e->key.lock)
+		lockstate_uncharged_set(&sl->log.unch_op, e->key.lock, e->uncharged_ns);
 	lc_step();
 }
 

@@ -35,6 +35,12 @@ void *arena_alloc(struct arena *a, size_t n)
 	return a->base + off;
 }
 
+void *arena_alloc_aligned(struct arena *a, size_t n, size_t align)
+{
+	char *p = arena_alloc(a, n + align - 1);
+	return p ? (void *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1)) : NULL;
+}
+
 void arena_zero(void *p, size_t n)
 {
 	char *lo = p, *hi = lo + n;

@@ -26,6 +26,10 @@ int arena_init(struct arena *a, size_t size);
 /* n bytes, 16-byte aligned and zeroed (fresh pages), or NULL when full. */
 void *arena_alloc(struct arena *a, size_t n);
 
+/* The same, aligned to `align` (a power of two): for tables whose entries
+ * keep what other threads write on cache lines of their own. */
+void *arena_alloc_aligned(struct arena *a, size_t n, size_t align);
+
 /* Forget every allocation after the first `keep` bytes and zero them again
  * (used by a fork child to start empty).  Only while no other thread runs. */
 void arena_reset(struct arena *a, size_t keep);

@@ -87,6 +87,7 @@ struct core {
 	void (*child)(void);            /* a child made without fork's handlers: its first
 	                                 * step (NULL: a profile of its own, as fork's
 	                                 * handler makes it; attached: attach.c's) */
+	double hold_scale;              /* 1 / log(1 - 1/hold rate): recorder_hold_distance */
 	_Atomic int snapshotting;       /* a snapshot is being written (collect.c) */
 	char exe[PATH_MAX];
 };

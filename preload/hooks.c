@@ -10,11 +10,13 @@
  *
  * Slow path: recorder_begin (sample? clock, settle the previous event,
  * publish the stash, stack) -> the real blocking
- * call -> recorder_end (clock, note the event).  An unlock adds one to a
- * TLS counter and looks at two words: the lock word (2: someone may sleep
- * on it — and then lockstate's filter) and the thread's hold-time sample.
+ * call -> recorder_end (clock, note the event).  An unlock looks at two
+ * words: the lock word (2: someone may sleep on it — and then lockstate's
+ * filter) and the thread's hold-time sample, and adds one to a TLS counter.
  * Only when either says so does it call the recorder (the holder view,
- * hold times), around the real unlock.
+ * hold times), around the release: a plain mutex's is made inline, as
+ * glibc makes it (hooks_release_plain), every other kind's is the real
+ * unlock.
  *
  * Return values and errno are exactly glibc's: a trylock result other than
  * EBUSY is what the blocking call would have returned without blocking
@@ -37,6 +39,7 @@
 #include "quiet.h"
 #include "real.h"
 #include "stackroom.h"
+#include "sys.h"
 
 /* glibc internals (stable ABI of pthread_mutex_t): the robust bit of
  * __kind, the "not recoverable" value of __owner; and the kernel's flag for
@@ -158,6 +161,8 @@ int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *loc
 		             acquired(rc)
 		                 ? RECORDER_ACQUIRED
 		                 : (rc == ETIMEDOUT ? RECORDER_TIMEDOUT : RECORDER_DISCARD));
+	else if (unlikely(t->hold_look == (uintptr_t)lock))
+		recorder_hold_unrecorded(t, lock);
 	return rc;
 }
 
@@ -225,6 +230,7 @@ static inline __attribute__((always_inline)) int hooks_lock(pthread_mutex_t *m, 
                                                             clockid_t clock,
                                                             const struct timespec *abstime)
 {
+	recorder_acquiring(&lc_tls, m);
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
 		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
@@ -267,6 +273,7 @@ static __attribute__((noinline)) int hooks_trylock_other(pthread_mutex_t *m)
  * section: every instruction after it would lengthen one). */
 static inline __attribute__((always_inline)) int hooks_trylock(pthread_mutex_t *m)
 {
+	recorder_acquiring(&lc_tls, m);
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
 		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
@@ -318,14 +325,49 @@ static inline bool hooks_maybe_waited(pthread_mutex_t *m)
 	       __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) == 2;
 }
 
-/* The holder view or a hold-time sample: around the real unlock. */
-static __attribute__((noinline)) int hooks_unlock_watched(pthread_mutex_t *m, bool plain)
+/* Out of line: the fast path of an unlock saves no register for it. */
+static __attribute__((noinline)) void hooks_wake(pthread_mutex_t *m, int kind)
+{
+	sys_futex_wake_one(&m->__data.__lock, kind & GLIBC_MUTEX_KIND_PSHARED);
+}
+
+/* glibc's release of a plain mutex (its lock is taken inline too:
+ * fast_acquire): the owner cleared, one user less, the word exchanged for
+ * 0 with release order — a plain store while single-threaded, for a
+ * private mutex: nobody can sleep on it.  It cannot fail.  Returns the
+ * word it held: above 1, a sleeper may wait, and the caller wakes one
+ * (hooks_wake), as glibc does.  The owner is cleared with a relaxed atomic
+ * store (the same mov as glibc's plain one), as fast_acquire sets it: a
+ * waiter reads it to show whom it waits behind (waiting.h).  Nothing of
+ * the mutex may be read after the exchange: it may be gone. */
+static inline __attribute__((always_inline)) int hooks_release_plain(pthread_mutex_t *m, int kind)
+{
+	__atomic_store_n(&m->__data.__owner, 0, __ATOMIC_RELAXED);
+	--m->__data.__nusers;
+	if (__libc_single_threaded && !(kind & GLIBC_MUTEX_KIND_PSHARED)) {
+		m->__data.__lock = 0;
+		return 0;
+	}
+	return __atomic_exchange_n(&m->__data.__lock, 0, __ATOMIC_RELEASE);
+}
+
+/* The holder view or a hold-time sample: around the release (`kind` >= 0:
+ * a plain mutex, released here, and a hold sample's end read between the
+ * release and the wake; else the real unlock). */
+static __attribute__((noinline)) int hooks_unlock_watched(pthread_mutex_t *m, int kind)
 {
 	struct lc_tls *t = &lc_tls;
 	struct recorder_release r;
-	recorder_release_begin(t, &r, m, LC_KIND_MUTEX);
-	int rc = real.unlock(m);
-	if (rc == 0 && !plain)
+	int rc = 0;
+	recorder_release_begin(t, &r, m, LC_KIND_MUTEX, kind >= 0);
+	if (kind >= 0) {
+		int was = hooks_release_plain(m, kind);
+		recorder_release_held(&r);
+		if (was > 1)
+			hooks_wake(m, kind);
+	} else
+		rc = real.unlock(m);
+	if (rc == 0)
 		t->unlocks++;
 	recorder_release_end(t, &r);
 	return rc;
@@ -351,26 +393,33 @@ bool hooks_unlock_releases(pthread_mutex_t *m)
 static __attribute__((noinline)) int hooks_unlock_other(pthread_mutex_t *m)
 {
 	if (recorder_unlock_watched(&lc_tls, m, hooks_maybe_waited(m)) && hooks_unlock_releases(m))
-		return hooks_unlock_watched(m, false);
+		return hooks_unlock_watched(m, -1);
 	int rc = real.unlock(m);
 	if (rc == 0)
 		lc_tls.unlocks++;
 	return rc;
 }
 
-/* glibc's unlock of a plain mutex cannot fail, so there the release is
- * counted first and, unless the lock word or a hold-time sample asks for
- * the recorder, the real unlock is a tail call, as cheap as a bare
- * forwarder; other kinds count only a successful unlock. */
+/* A plain mutex is released here, as glibc releases it, and counted after
+ * the release: the critical section ends no later than under glibc's own
+ * unlock.  Before it, two looks: at the lock word (2: someone may sleep on
+ * it — and then lockstate's filter) and at the lock whose section the
+ * thread times; only when either says so is the recorder called, around
+ * the release.  A tool preloaded after lockcontend sees neither these
+ * releases nor the inline acquisitions.  Other kinds go through glibc and
+ * count only a successful unlock. */
 static inline __attribute__((always_inline)) int hooks_unlock(pthread_mutex_t *m)
 {
-	if (likely(plain_kind(m) >= 0)) {
-		lc_tls.unlocks++;
+	int kind = plain_kind(m);
+	if (likely(kind >= 0)) {
 		/* waiters set the word to 2 while we hold it: an atomic read */
 		int word = __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED);
 		if (unlikely(recorder_unlock_watched(&lc_tls, m, word == 2)))
-			return hooks_unlock_watched(m, true);
-		return real.unlock(m);
+			return hooks_unlock_watched(m, kind);
+		if (unlikely(hooks_release_plain(m, kind) > 1))
+			hooks_wake(m, kind);
+		lc_tls.unlocks++;
+		return 0;
 	}
 	return hooks_unlock_other(m);
 }

@@ -62,7 +62,7 @@ CANCELLABLE static __attribute__((noinline)) int cond_watched(int (*call)(const 
 	struct lc_tls *t = &lc_tls;
 	struct recorder_release r;
 	int rc;
-	recorder_release_begin(t, &r, a->m, LC_KIND_MUTEX);
+	recorder_release_begin(t, &r, a->m, LC_KIND_MUTEX, false);
 	pthread_cleanup_push(cond_cancelled, &r);
 	rc = call(a);
 	pthread_cleanup_pop(0);

@@ -85,6 +85,7 @@ static inline __attribute__((always_inline)) int rw_lock(pthread_rwlock_t *l, ui
                                                          int (*wait)(void *), clockid_t clock,
                                                          const struct timespec *abstime)
 {
+	recorder_acquiring(&lc_tls, l);
 	int rc = kind == LC_KIND_RDLOCK ? real.tryrdlock(l) : real.trywrlock(l);
 	if (likely(rc == 0)) {
 		recorder_acquired(&lc_tls, l, kind);
@@ -144,6 +145,7 @@ static __attribute__((noinline)) int rw_try_failed(pthread_rwlock_t *l, int rc, 
 
 EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 {
+	recorder_acquiring(&lc_tls, l);
 	int rc = real.tryrdlock(l);
 	if (likely(rc == 0)) {
 		recorder_acquired(&lc_tls, l, LC_KIND_RDLOCK);
@@ -154,6 +156,7 @@ EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 
 EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
 {
+	recorder_acquiring(&lc_tls, l);
 	int rc = real.trywrlock(l);
 	if (likely(rc == 0)) {
 		recorder_acquired(&lc_tls, l, LC_KIND_WRLOCK);
@@ -169,7 +172,7 @@ static __attribute__((noinline)) int rw_unlock_watched(pthread_rwlock_t *l)
 	uint32_t kind = __atomic_load_n(&l->__data.__cur_writer, __ATOMIC_RELAXED) == hooks_tid()
 	                    ? LC_KIND_WRLOCK
 	                    : LC_KIND_RDLOCK;
-	recorder_release_begin(t, &r, l, kind);
+	recorder_release_begin(t, &r, l, kind, false);
 	int rc = real.rwunlock(l);
 	recorder_release_end(t, &r);
 	return rc;

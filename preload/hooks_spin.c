@@ -29,6 +29,7 @@ static __attribute__((noinline)) int spin_slow(pthread_spinlock_t *l, int rc)
 
 EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
 {
+	recorder_acquiring(&lc_tls, (const void *)l);
 	spin_fn try = real_get(&real.spin_trylock);
 	int rc = try ? try(l) : ENOSYS;
 	if (likely(rc == 0)) {
@@ -40,6 +41,7 @@ EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
 
 EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
 {
+	recorder_acquiring(&lc_tls, (const void *)l);
 	spin_fn try = real_get(&real.spin_trylock);
 	int rc = try ? try(l) : ENOSYS;
 	if (likely(rc == 0))
@@ -53,7 +55,7 @@ static __attribute__((noinline)) int spin_unlock_watched(pthread_spinlock_t *l, 
 {
 	struct lc_tls *t = &lc_tls;
 	struct recorder_release r;
-	recorder_release_begin(t, &r, (const void *)l, LC_KIND_SPIN);
+	recorder_release_begin(t, &r, (const void *)l, LC_KIND_SPIN, false);
 	int rc = unlock(l);
 	recorder_release_end(t, &r);
 	return rc;

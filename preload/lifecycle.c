@@ -16,6 +16,7 @@
 #include "core.h"
 
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +204,10 @@ static void lifecycle_read_exe(void)
  * value of what failed (one line on stderr said so). */
 static int lifecycle_make(void)
 {
+	/* log1p and a division cost 55 ns here, and each draw is made inside
+	 * a critical section: once, now (at start-up, or at each attach) */
+	uint32_t hold = lifecycle_hold_rate();
+	core.hold_scale = hold > 1 ? 1 / log1p(-1.0 / hold) : 0;
 	lifecycle_read_exe();
 	core.start_mono = recorder_now();
 	core.start_real = lifecycle_realtime();
@@ -500,7 +505,8 @@ void lifecycle_exit(void)
 
 /* The thread's first counted work in a profile begun since its last: what
  * it held of an older profile — its slot (in an arena given back since),
- * its waits and hold sample, its uncharged contention — is forgotten. */
+ * its waits, its hold sample and the look prepared for one, its uncharged
+ * contention — is forgotten. */
 static void lifecycle_thread_new(struct lc_tls *t)
 {
 	t->slot = NULL;
@@ -511,6 +517,7 @@ static void lifecycle_thread_new(struct lc_tls *t)
 	t->shown = NULL;
 	t->in_slot = NULL;
 	t->hold_lock = 0;
+	t->hold_look = 0;
 	atomic_store(&t->reent_count, 0);
 	atomic_store(&t->reent_delay, 0);
 	t->reent_taken[0] = t->reent_taken[1] = 0;

@@ -19,7 +19,8 @@ int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint6
 	ls->file = f;
 	ls->arena = a;
 	ls->inits = NULL;
-	ls->ent = arena_alloc(a, nent * sizeof(*ls->ent));
+	/* on whole lines (struct lockent) */
+	ls->ent = arena_alloc_aligned(a, nent * sizeof(*ls->ent), _Alignof(struct lockent));
 	ls->mask = nent - 1;
 	/* waiters counted there by an earlier profile (attached: a detach
 	 * lets waits in progress go without leaving) */
@@ -165,6 +166,25 @@ static _Atomic uint64_t *lockstate_field(struct lc_rec_lock *r, enum lockstate_c
 	return (_Atomic uint64_t *)field;
 }
 
+/* An add to a counter of e's record.  Uncharged waiting is added by the
+ * books' claimed adds (lockstate_uncharged_set), which move the counter
+ * from what they read to that plus theirs: any other add to it is made
+ * under the same claim, so that neither undoes the other (past
+ * CLAIM_WAIT_NS without the claim, it is made anyway). */
+static void lockstate_add(struct lockent *e, struct lc_rec_lock *r, enum lockstate_counter c,
+                          uint64_t n)
+{
+	struct lockstate_lost *w = NULL;
+	uintptr_t me = (uintptr_t)&w;
+	if (c == LOCKSTATE_UNCHARGED_NS &&
+	    (w = atomic_load_explicit(&e->lost, memory_order_acquire)) &&
+	    !claim_take(&w->claim, me))
+		w = NULL;
+	atomic_fetch_add_explicit(lockstate_field(r, c), n, memory_order_relaxed);
+	if (w)
+		atomic_compare_exchange_strong(&w->claim, &me, 0);
+}
+
 /* Move what was counted before the record was there into it.  Both the
  * entry's maker (after publishing pub) and a counter that finds pub
  * published after it counted aside do this; the exchange makes sure each
@@ -174,7 +194,7 @@ static void lockstate_fold(struct lockent *e, struct lc_rec_lock *r)
 	for (int c = 0; c < LOCKSTATE_NCOUNTERS; c++) {
 		uint64_t n = atomic_exchange(&e->early[c], 0);
 		if (n)
-			atomic_fetch_add_explicit(lockstate_field(r, c), n, memory_order_relaxed);
+			lockstate_add(e, r, c, n);
 	}
 }
 
@@ -182,7 +202,7 @@ void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n)
 {
 	struct lc_rec_lock *r = atomic_load_explicit(&e->pub, memory_order_acquire);
 	if (r) {
-		atomic_fetch_add_explicit(lockstate_field(r, c), n, memory_order_relaxed);
+		lockstate_add(e, r, c, n);
 		return;
 	}
 	/* The entry is being made (its record is not published yet): count
@@ -196,6 +216,7 @@ void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n)
 void lockstate_lost_set(struct lockstate_op *op, uintptr_t lock, int view, int reason,
                         uint64_t count, uint64_t delay_ns)
 {
+	op->what = LOCKSTATE_OP_LOST;
 	op->lock = lock;
 	op->view = (uint8_t)view;
 	op->reason = (uint8_t)reason;
@@ -224,6 +245,45 @@ static struct lockstate_lost *lockstate_lost_of(struct lockstate *ls, uintptr_t 
 	return atomic_load_explicit(&(*e)->lost, memory_order_acquire);
 }
 
+void lockstate_uncharged_set(struct lockstate_op *op, uintptr_t lock, uint64_t uncharged_ns)
+{
+	op->what = LOCKSTATE_OP_UNCHARGED;
+	op->lock = lock;
+	op->count = uncharged_ns;
+	op->delay_ns = 0;
+	atomic_store(&op->state, LOCKSTATE_OP_FIND);
+}
+
+/* The op's add, under w's claim: to a LOCK_LOST entry, or to the LOCK
+ * record's uncharged waiting (false: the lock has no record yet). */
+static bool lockstate_op_aim(struct lockstate_op *op, struct lockent *e, struct lockstate_lost *w,
+                             uintptr_t me)
+{
+	if (op->what == LOCKSTATE_OP_UNCHARGED) {
+		struct lc_rec_lock *r = atomic_load_explicit(&e->pub, memory_order_acquire);
+		if (!r)
+			return false;
+		claim_add_set(&op->add, &w->claim, me, &r->uncharged_ns, NULL, NULL, op->count, 0,
+		              0);
+		return true;
+	}
+	struct lc_lost_entry *l = &w->rec->lost[op->view][op->reason];
+	claim_add_set(&op->add, &w->claim, me, &l->count, &l->delay_ns, NULL, op->count,
+	              op->delay_ns, 0);
+	return true;
+}
+
+/* An op that cannot be made as asked ends: a lost add is given up (the
+ * slot's lost has it); uncharged waiting is counted anyway, aside if the
+ * lock's records are still being made (lockstate_count).  The op is idle
+ * first: a jump out of the count loses it, never counts it twice. */
+static void lockstate_op_give_up(struct lockstate_op *op, struct lockent *e)
+{
+	atomic_store(&op->state, LOCKSTATE_OP_IDLE);
+	if (e && op->what == LOCKSTATE_OP_UNCHARGED)
+		lockstate_count(e, LOCKSTATE_UNCHARGED_NS, op->count);
+}
+
 void lockstate_lost_run(struct lockstate *ls, struct lockstate_op *op, uintptr_t me)
 {
 	struct lockent *e;
@@ -233,14 +293,12 @@ void lockstate_lost_run(struct lockstate *ls, struct lockstate_op *op, uintptr_t
 		if (st == LOCKSTATE_OP_IDLE)
 			return;
 		if (st == LOCKSTATE_OP_FIND) {
-			if (!(w = lockstate_lost_of(ls, op->lock, &e))) {
-				atomic_store(&op->state,
-				             LOCKSTATE_OP_IDLE); /* no record to add to */
+			/* no record to add to (yet) */
+			if (!(w = lockstate_lost_of(ls, op->lock, &e)) ||
+			    !lockstate_op_aim(op, e, w, me)) {
+				lockstate_op_give_up(op, e);
 				return;
 			}
-			struct lc_lost_entry *l = &w->rec->lost[op->view][op->reason];
-			claim_add_set(&op->add, &w->claim, me, &l->count, &l->delay_ns, NULL,
-			              op->count, op->delay_ns, 0);
 			lc_step();
 			atomic_store(&op->state, LOCKSTATE_OP_ADD);
 			lc_step();
@@ -254,7 +312,7 @@ void lockstate_lost_run(struct lockstate *ls, struct lockstate_op *op, uintptr_t
 		if ((w = lockstate_lost_of(ls, op->lock, &e)) && &w->claim == op->add.claim) {
 			struct lockstate_lost *more = lockstate_lost_make(ls, op->lock);
 			if (!more) { /* no room: the slot's lost alone has it */
-				atomic_store(&op->state, LOCKSTATE_OP_IDLE);
+				lockstate_op_give_up(op, e);
 				return;
 			}
 			atomic_compare_exchange_strong(&e->lost, &w, more);

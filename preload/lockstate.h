@@ -67,6 +67,12 @@ struct lockstate_lost {
 	struct lc_rec_lock_lost *rec;
 };
 
+/* The first line is what a look-up reads (an unlock's, a hold-time
+ * sample's, each probe past the entry on its way to another): written when
+ * the entry is made and hardly ever after.  The waiter cells, which waiters
+ * and charging unlocks write all the time, are on lines of their own: a
+ * look-up inside a critical section does not wait for another thread's
+ * cache. */
 struct lockent {
 	_Atomic uintptr_t addr;       /* 0: free */
 	_Atomic uint32_t first_state; /* 0 none, 1 being written, 2 written */
@@ -74,9 +80,10 @@ struct lockent {
 	/* trylock_failures, timeouts, uncharged_ns, kind, the first stack
 	 * and its epoch; NULL until made, or if the file had no room */
 	struct lc_rec_lock *_Atomic pub;
-	_Atomic uint64_t cell[LOCKSTATE_CELLS];      /* waiters' starts; 0: free */
 	_Atomic uint64_t early[LOCKSTATE_NCOUNTERS]; /* counted before pub was published */
 	struct lockstate_lost *_Atomic lost;         /* its LOCK_LOST record */
+	/* waiters' starts; 0: free */
+	_Atomic uint64_t cell[LOCKSTATE_CELLS] __attribute__((aligned(64)));
 };
 
 /* The LOCK record with room for the whole first stack. */
@@ -155,17 +162,29 @@ uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
  * In two steps for a thread that may be jumped out of: lockstate_lost_set
  * says what to add (nothing is done), lockstate_lost_run adds it, and run
  * again on the same op after a jump out of it, finishes that add, exactly
- * once.  me: the caller's claim; op in memory the caller owns. */
+ * once.  me: the caller's claim; op in memory the caller owns.
+ *
+ * lockstate_uncharged_set asks the same of a settled wait's uncharged
+ * waiting (scaled), into its lock's LOCK record (uncharged_ns), under the
+ * same claim as the lock's LOCK_LOST counters; a lock whose record is
+ * still being made counts it aside (lockstate_count).  A claim stuck past
+ * CLAIM_WAIT_NS moves every later add to a second LOCK_LOST record and its
+ * claim, and the LOCK record's counter with them: only a holder stopped in
+ * the middle of an add of uncharged waiting (a collector's suspend
+ * handler) may then lose its add, never make one twice. */
 enum { LOCKSTATE_OP_IDLE, LOCKSTATE_OP_FIND, LOCKSTATE_OP_ADD };
+enum { LOCKSTATE_OP_LOST, LOCKSTATE_OP_UNCHARGED };
 struct lockstate_op {
 	_Atomic uint32_t state;
+	uint8_t what; /* LOCKSTATE_OP_LOST or _UNCHARGED */
 	uint8_t view, reason;
 	uintptr_t lock;
-	uint64_t count, delay_ns;
+	uint64_t count, delay_ns; /* _UNCHARGED: count is the uncharged ns */
 	struct claim_add add;
 };
 void lockstate_lost_set(struct lockstate_op *op, uintptr_t lock, int view, int reason,
                         uint64_t count, uint64_t delay_ns);
+void lockstate_uncharged_set(struct lockstate_op *op, uintptr_t lock, uint64_t uncharged_ns);
 void lockstate_lost_run(struct lockstate *ls, struct lockstate_op *op, uintptr_t me);
 void lockstate_lost(struct lockstate *ls, uintptr_t lock, int view, int reason, uint64_t count,
                     uint64_t delay_ns);

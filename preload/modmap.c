@@ -18,6 +18,7 @@ int modmap_init(struct modmap *m, modmap_iterate_fn iterate, struct arena *a, st
 	m->arena = a;
 	m->file = f;
 	m->epoch = epoch;
+	atomic_store(&m->epoch_now, atomic_load(epoch));
 	m->pass = 0;
 	m->exe_path = exe_path;
 	m->mods = arena_alloc(a, MODMAP_MAX * sizeof(*m->mods));
@@ -35,6 +36,7 @@ void modmap_reset(struct modmap *m)
 	atomic_store(&m->reserved, 0);
 	atomic_store(&m->refreshing, 0);
 	atomic_store(&m->dropped, 0);
+	atomic_store(&m->epoch_now, atomic_load(m->epoch));
 }
 
 uint32_t modmap_count(const struct modmap *m)
@@ -292,7 +294,8 @@ static void modmap_mark_gone(struct modmap *m)
 		}
 	}
 	if (gone)
-		atomic_fetch_add(m->epoch, 1);
+		atomic_store_explicit(&m->epoch_now, atomic_fetch_add(m->epoch, 1) + 1,
+		                      memory_order_release);
 }
 
 /* One refresh (the caller holds `refreshing`): see what is loaded, mark

@@ -62,7 +62,10 @@ struct modmap {
 	modmap_iterate_fn iterate;
 	struct arena *arena;
 	struct pfile *file;
-	_Atomic uint32_t *epoch;      /* LC_REC_LIVE.epoch */
+	_Atomic uint32_t *epoch; /* LC_REC_LIVE.epoch */
+	/* The same, for the recorder to read (modmap_epoch): the LIVE
+	 * record's line takes an add at every failed trylock */
+	_Atomic uint32_t epoch_now;
 	uint32_t pass;                /* refreshes so far (under refreshing) */
 	struct module *_Atomic *mods; /* MODMAP_MAX pointers */
 	_Atomic uint32_t count;       /* published entries */
@@ -75,6 +78,14 @@ struct modmap {
 int modmap_init(struct modmap *m, modmap_iterate_fn iterate, struct arena *a, struct pfile *f,
                 _Atomic uint32_t *epoch, const char *exe_path);
 void modmap_reset(struct modmap *m);
+
+/* The current module epoch (LC_REC_LIVE.epoch), read where no counter
+ * is written: every recorded event stamps its stack with it.  Acquire:
+ * what a refresh stored before it moved the epoch on is seen. */
+static inline uint32_t modmap_epoch(const struct modmap *m)
+{
+	return atomic_load_explicit(&m->epoch_now, memory_order_acquire);
+}
 
 /* True if every pc lies in a known module. */
 bool modmap_covers(const struct modmap *m, const uintptr_t *pcs, uint32_t n);

@@ -7,9 +7,15 @@
  * previous event and takes this one's stack; recorder_end (after it,
  * usually with the lock held) reads the clock, leaves the lock's waiters
  * and notes the event — nothing more, so the critical section is not made
- * longer.  An unlock: recorder_release_begin ends a hold-time sample and
- * takes the waiting charged to it; recorder_release_end takes one stack
- * for both and notes them.  Noted events are settled and published
+ * longer.  A hold-time look is prepared before the attempt it looks at
+ * (recorder_hold_prepare: the draw, the look-up, the clock), and put in
+ * place inside the section (recorder_hold_check).  An unlock:
+ * recorder_release_begin takes the waiting charged to it and ends a
+ * hold-time sample (for a plain mutex the hooks release themselves, its
+ * end is read just after the release: recorder_release_held);
+ * recorder_release_end takes one stack for both and notes them.  The
+ * uncharged part of a wait reaches its lock's record when it is settled
+ * (account.c).  Noted events are settled and published
  * (account.h's three stages) before the thread's next event — a thread
  * that holds a mutex publishes only stacks the module map covers — at its
  * exit, or by the end (collect.c).
@@ -139,8 +145,10 @@ static void recorder_settle(struct lc_tls *t, struct slot *sl)
  * readers of a file whose writer died. */
 static void recorder_follow_refused(void)
 {
+	/* Nothing refused, nothing to follow: the LIVE record's line, which
+	 * takes an add at every failed trylock, is not read at each publish. */
 	uint64_t refused = atomic_load(&core.tab.refused);
-	if (refused != atomic_load(live_u64(&core.live->stacks_refused)))
+	if (refused && refused != atomic_load(live_u64(&core.live->stacks_refused)))
 		atomic_store(live_u64(&core.live->stacks_refused), refused);
 }
 
@@ -262,7 +270,7 @@ static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct record
 {
 	s->nframes = 0;
 	s->flags = 0;
-	s->epoch = atomic_load_explicit(live_u32(&core.live->epoch), memory_order_acquire);
+	s->epoch = modmap_epoch(&core.modmap);
 	if (t->overflow)
 		return true;
 	if (!recorder_enter(sl, false))
@@ -316,6 +324,8 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 	account_note(sl, &e, s->nframes);
 	t->pending = 1;
 }
+
+static void recorder_hold_waited(struct lc_tls *t, uintptr_t lock, struct lockent *e, uint64_t t1);
 
 /* Running, after a lazy start-up if the constructor has not run yet. */
 static bool recorder_start(void)
@@ -374,7 +384,6 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	s->shown = 0;
 	s->ent = NULL;
 	s->cell = 0;
-	s->gap = 0;
 	if (!recorder_start())
 		return;
 	int saved = errno;
@@ -398,18 +407,18 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	s->t0 = early ? early : recorder_now();
 	s->nframes = 0;
 	s->flags = 0;
-	s->epoch = atomic_load_explicit(live_u32(&core.live->epoch), memory_order_acquire);
+	s->epoch = modmap_epoch(&core.modmap);
 	/* The wait is the thread's from here on: a handler that jumps out of
 	 * what follows ends it (recorder_abandon). */
 	s->outer = t->wait; /* a signal handler's wait inside ours */
 	t->wait = s;
 	s->ent = lockstate_get(&core.locks, s->lock, kind);
-	if (s->ent && core.cfg.holder) {
-		/* registered from now on; the moment before is nobody's */
-		uint64_t start = recorder_now();
-		s->cell = lockstate_arrive(s->ent, start);
-		s->gap = s->cell ? start - s->t0 : 0;
-	}
+	/* Registered as waiting since t0, when the lock was found taken: an
+	 * unlock that read its time after t0 and finds the cell ended that
+	 * waiting, registered or not yet (a second clock read here cost
+	 * ~70 ns before every wait on this VM). */
+	if (s->ent && core.cfg.holder)
+		s->cell = lockstate_arrive(s->ent, s->t0);
 	if (!recorder_take_stack(t, sl, s))
 		goto out;
 	if (s->ent && s->nframes)
@@ -438,9 +447,18 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	int saved = errno, cell = s->cell;
 	core_enter(t);
 	recorder_unshow(t, s);
-	if (!s->active && t->wait != s)
-		goto out; /* shown only: not sampled (a wait begun but interrupted
-		           * on its way in is t->wait and ends below) */
+	if (!s->active && t->wait != s) {
+		/* shown only: not sampled (a wait begun but interrupted on
+		 * its way in is t->wait and ends below); a hold-time look
+		 * prepared for this lock times its section from now (in the
+		 * profile the wait began in: attached, a new one's first work
+		 * forgot the look) */
+		if (o == RECORDER_ACQUIRED && t->hold_look == s->lock &&
+		    s->gen == atomic_load_explicit(&core.gen, memory_order_relaxed))
+			recorder_hold_waited(t, s->lock, lockstate_find(&core.locks, s->lock),
+			                     recorder_now());
+		goto out;
+	}
 	/* Taken first: a handler that jumps out below must not leave the
 	 * cell twice (recorder_abandon ends what is still t->wait). */
 	s->cell = 0;
@@ -454,11 +472,13 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	/* A registered waiter reads its end as it leaves its cell: charges
 	 * and uncharged then add up to the wait exactly. */
 	if (cell)
-		uncharged = s->gap + lockstate_depart(s->ent, cell, recorder_now, &t1);
+		uncharged = lockstate_depart(s->ent, cell, recorder_now, &t1);
 	else
 		uncharged = (t1 = recorder_now()) - s->t0;
 	if (t->wait == s)
 		t->wait = s->outer;
+	if (o == RECORDER_ACQUIRED)
+		recorder_hold_waited(t, s->lock, s->ent, t1);
 	if (!t->slot || o == RECORDER_DISCARD)
 		goto out; /* an error, not a wait */
 	struct event_key k = {
@@ -470,8 +490,6 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	};
 	if (o == RECORDER_TIMEDOUT && s->ent)
 		lockstate_count(s->ent, LOCKSTATE_TIMEOUTS, s->rate);
-	if (s->ent)
-		lockstate_count(s->ent, LOCKSTATE_UNCHARGED_NS, uncharged * s->rate);
 	recorder_note(t, s, &k, s->rate, (t1 - s->t0) * s->rate, t1 - s->t0, uncharged * s->rate,
 	              t1);
 out:
@@ -545,35 +563,87 @@ static uint32_t recorder_hold_distance(struct lc_tls *t)
 	if (!t->rng)
 		t->rng = (recorder_now() ^ (uintptr_t)t) | 1;
 	double u = (double)((stash_rand(&t->rng) >> 11) + 1) * 0x1p-53; /* (0, 1] */
-	double d = 1 + floor(log(u) / log1p(-1.0 / hold));
+	double d = 1 + floor(log(u) * core.hold_scale);
 	return d < (double)UINT32_MAX ? (uint32_t)d : UINT32_MAX;
 }
 
-/* Start a hold-time sample of this critical section, if it is free to. */
-static void recorder_hold_start(struct lc_tls *t, const void *lock, uint32_t kind)
+/* A sample whose lock was released by another thread (or whose unlock we
+ * never saw) would block sampling for good: it is given up after a while. */
+static void recorder_hold_unstick(struct lc_tls *t, uint64_t now)
 {
-	/* A sample whose lock was released by another thread (or whose
-	 * unlock we never saw) would block sampling for good: give up on it
-	 * after a while. */
-	if (t->hold_lock && recorder_now() - t->hold_t0 > RECORDER_HOLD_STALE_NS)
+	if (t->hold_lock && now - t->hold_t0 > RECORDER_HOLD_STALE_NS)
 		t->hold_lock = 0;
-	/* One critical section at a time; only locks that were contended. */
-	if (!t->hold_lock && core.cfg.hold && lockstate_find(&core.locks, (uintptr_t)lock)) {
-		t->hold_lock = (uintptr_t)lock;
-		t->hold_kind = kind;
-		t->hold_t0 = recorder_now();
-	}
 }
 
-void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
+/* Before an attempt whose acquisition will be looked at (outside any
+ * critical section): the distance to the look after it, and, if the lock
+ * was contended and no other section is being timed, the time the section
+ * will be timed from.  The thread's first look is drawn here too. */
+void recorder_hold_prepare(struct lc_tls *t, const void *lock)
 {
-	/* A lock taken inside our own work (a signal handler's, on top of
-	 * it) is not the program's section to time: look at the next
-	 * acquisition. */
-	if (t->guard) {
-		t->hold_next = 1;
+	t->hold_look = 0;
+	if (t->guard || !core_running())
+		return; /* recorder_hold_check does without */
+	core_enter(t);
+	if (!core_live())
+		goto out; /* attached: a detach began (the look-up is its memory) */
+	if (!t->hold_drawn) {
+		/* The thread's first acquisition: where its first look falls
+		 * is drawn like every other (this one is it only if d == 1). */
+		t->hold_drawn = 1;
+		uint32_t d = recorder_hold_distance(t);
+		if (d > 1) {
+			t->hold_next = d;
+			goto out;
+		}
+	}
+	if (!t->hold_spare)
+		t->hold_spare = recorder_hold_distance(t);
+	if (t->hold_lock)
+		recorder_hold_unstick(t, recorder_now());
+	if (!t->hold_lock) {
+		t->hold_look = (uintptr_t)lock;
+		t->hold_look_t0 = core.cfg.hold && lockstate_find(&core.locks, (uintptr_t)lock)
+		                      ? recorder_now()
+		                      : 0;
+	}
+out:
+	core_leave(t);
+}
+
+/* The prepared look's attempt had to wait for the lock: its section starts
+ * when the wait ended (t1), and the lock was contended if it has an entry
+ * now.  Inside the guard. */
+static void recorder_hold_waited(struct lc_tls *t, uintptr_t lock, struct lockent *e, uint64_t t1)
+{
+	if (t->hold_look == lock)
+		t->hold_look_t0 = core.cfg.hold && e ? t1 : 0;
+}
+
+/* The same after a wait that was not recorded (rate > 1): the clock is
+ * read now, with the lock held, for 1 in hold x rate of those waits. */
+void recorder_hold_unrecorded(struct lc_tls *t, const void *lock)
+{
+	if (t->hold_look != (uintptr_t)lock)
+		return;
+	if (t->guard || !core_running()) {
+		t->hold_look = 0;
 		return;
 	}
+	core_enter(t); /* attached: a new profile's first work forgets the look */
+	if (core_live())
+		recorder_hold_waited(t, (uintptr_t)lock,
+		                     lockstate_find(&core.locks, (uintptr_t)lock), recorder_now());
+	else
+		t->hold_look = 0;
+	core_leave(t);
+}
+
+/* A look at an acquisition no recorder_hold_prepare came before (none
+ * should; or the recorder was not running then): drawn and started here,
+ * inside the critical section. */
+static void recorder_hold_unprepared(struct lc_tls *t, const void *lock, uint32_t kind)
+{
 	if (!core_running()) {
 		t->hold_next = 4096; /* looked at again after a while */
 		return;
@@ -585,8 +655,6 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 	}
 	bool sample = true;
 	if (!t->hold_drawn) {
-		/* The thread's first acquisition: where its first look falls
-		 * is drawn like every other (this one is it only if d == 1). */
 		t->hold_drawn = 1;
 		uint32_t d = recorder_hold_distance(t);
 		sample = d == 1;
@@ -594,19 +662,53 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 	}
 	if (sample) {
 		t->hold_next = recorder_hold_distance(t);
-		recorder_hold_start(t, lock, kind);
+		uint64_t now = recorder_now();
+		recorder_hold_unstick(t, now);
+		if (!t->hold_lock && core.cfg.hold &&
+		    lockstate_find(&core.locks, (uintptr_t)lock)) {
+			t->hold_lock = (uintptr_t)lock;
+			t->hold_kind = kind;
+			t->hold_t0 = now;
+		}
 	}
 out:
 	core_leave(t);
 }
 
+/* The looked-at acquisition, inside its critical section: what was
+ * prepared is put in place, nothing is computed. */
+void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
+{
+	uintptr_t look = t->hold_look;
+	t->hold_look = 0;
+	/* A lock taken inside our own work (a signal handler's, on top of
+	 * it) is not the program's section to time: look at the next
+	 * acquisition. */
+	if (t->guard) {
+		t->hold_next = 1;
+		return;
+	}
+	if (!t->hold_spare || !t->hold_drawn) {
+		recorder_hold_unprepared(t, lock, kind);
+		return;
+	}
+	t->hold_next = t->hold_spare;
+	t->hold_spare = 0;
+	if (look == (uintptr_t)lock && t->hold_look_t0 && !t->hold_lock) {
+		t->hold_lock = look;
+		t->hold_kind = kind;
+		t->hold_t0 = t->hold_look_t0;
+	}
+}
+
 void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
-                            uint32_t kind)
+                            uint32_t kind, bool late)
 {
 	r->active = 0;
 	r->caused = 0;
 	r->held = 0;
 	r->when = 0;
+	r->hold_open = 0;
 	r->lock = (uintptr_t)lock;
 	r->kind = kind;
 	r->counted = 0;
@@ -614,6 +716,18 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	uint32_t gen = t->gen;
 	if (timed)
 		t->hold_lock = 0;
+	bool waited = core.cfg.holder && lockstate_maybe_waited(r->lock);
+	if (timed && late && !waited) {
+		/* A hold sample's end alone: nothing to do inside the
+		 * section; recorder_release_held reads the end, and
+		 * recorder_release_end checks what the guard is. */
+		r->hold_t0 = t->hold_t0;
+		r->hold_open = 1;
+		r->kind = t->hold_kind; /* how it was taken (read or write) */
+		r->active = 1;
+		r->gen = gen; /* attached: the profile the sample began in */
+		return;
+	}
 	if (t->guard || !core_running())
 		return;
 	int saved = errno;
@@ -624,9 +738,13 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	if (timed && gen != t->gen)
 		timed = false; /* begun in the profile before this one (attached) */
 	if (timed) {
-		r->when = recorder_now();
-		r->held = r->when - t->hold_t0;
-		r->hold_rate = lifecycle_hold_rate();
+		if (late) {
+			r->hold_t0 = t->hold_t0;
+			r->hold_open = 1;
+		} else {
+			r->when = recorder_now();
+			r->held = r->when - t->hold_t0;
+		}
 		r->kind = t->hold_kind; /* how it was taken (read or write) */
 		r->active = 1;
 	}
@@ -637,8 +755,8 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	if (count)
 		atomic_fetch_add(&core.releasing, 1);
 	struct lockent *e;
-	if (core.cfg.holder && lockstate_maybe_waited(r->lock) &&
-	    !(count && atomic_load(&core.closing)) && (e = lockstate_find(&core.locks, r->lock))) {
+	if (waited && !(count && atomic_load(&core.closing)) &&
+	    (e = lockstate_find(&core.locks, r->lock))) {
 		r->caused = lockstate_charge(e, recorder_now);
 		r->rate = core.cfg.rate;
 		r->active |= r->caused != 0;
@@ -650,6 +768,18 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 out:
 	core_leave(t);
 	errno = saved;
+}
+
+/* Right after the release, before a sleeper is woken: a hold-time
+ * sample's end.  Nothing else: no guard is needed, errno is untouched. */
+void recorder_release_held(struct recorder_release *r)
+{
+	if (r->hold_open) {
+		r->when = recorder_now();
+		r->held = r->when - r->hold_t0;
+		r->held += !r->held; /* a sample, however short */
+		r->hold_open = 0;
+	}
 }
 
 /* After the release: one unwind serves both events (the charge and the
@@ -696,8 +826,9 @@ static void recorder_release_note(struct lc_tls *t, struct recorder_release *r)
 			recorder_leave(sl);
 			memcpy(stash_spare(&sl->stash), copy, sizeof(copy));
 		}
+		uint32_t hold_rate = lifecycle_hold_rate();
 		k.view = LC_VIEW_HOLD;
-		recorder_note(t, &s, &k, r->hold_rate, r->held * r->hold_rate, r->held, 0, when);
+		recorder_note(t, &s, &k, hold_rate, r->held * hold_rate, r->held, 0, when);
 	}
 out:
 	core_leave(t);
@@ -762,8 +893,7 @@ void recorder_lock_made(struct lc_tls *t, const void *lock)
 		bool truncated;
 		uint32_t depth =
 		    core.cfg.depth < LC_LOCK_INIT_FRAMES ? core.cfg.depth : LC_LOCK_INIT_FRAMES;
-		uint32_t epoch =
-		    atomic_load_explicit(live_u32(&core.live->epoch), memory_order_acquire);
+		uint32_t epoch = modmap_epoch(&core.modmap);
 		uint32_t n = loader_unwind(&core.loader, t, pcs, depth, &truncated);
 		if (n) {
 			recorder_cover(t, pcs, n);

@@ -22,10 +22,13 @@
  * unlocks, which call the recorder only when recorder_unlock_watched says
  * so: the lock is the one whose critical section this thread is timing
  * (a hold-time sample, started by 1 in `hold` acquisitions of a lock that
- * was ever contended: recorder_acquired), or a sampled waiter may be
- * waiting for it (lockstate.h's filter).  Then
- *   recorder_release_begin  before the real release: end the hold sample,
- *                           charge the waiting (lockstate_charge);
+ * was ever contended: recorder_acquiring before the attempt,
+ * recorder_acquired after it), or a sampled waiter may be waiting for it
+ * (lockstate.h's filter).  Then
+ *   recorder_release_begin  before the release: charge the waiting
+ *                           (lockstate_charge), end the hold sample — or,
+ *                           for a plain mutex the hooks release themselves,
+ *   recorder_release_held   right after the release, before any wake;
  *   recorder_release_end    after it: unwind and note the events.
  * Everything else about an unlock is one TLS add.  The dumper settles the
  * events still noted in slots.
@@ -57,7 +60,6 @@ struct recorder_sample {
 	uint64_t t0;
 	struct lockent *ent;           /* its lock's entry, if it has one */
 	int cell;                      /* registered as a waiter there (holder view), 1..; 0: not */
-	uint64_t gap;                  /* uncharged before the registration */
 	struct recorder_sample *outer; /* the wait this one interrupted (a handler's) */
 	uint32_t gen;   /* the profile it began in (core.gen): a fork (from a handler), or
 	                 * a detach, during the wait forgets ent */
@@ -75,14 +77,15 @@ struct recorder_sample {
 struct recorder_release {
 	uintptr_t lock;
 	uint32_t kind;
-	uint32_t rate;   /* of the charge */
-	uint64_t caused; /* waiting charged to this unlock, ns, not scaled */
-	uint64_t held;   /* a hold-time sample ended here, ns */
-	uint64_t when;   /* when it ended (CLOCK_MONOTONIC), 0: not read */
-	uint32_t hold_rate;
-	uint32_t gen; /* the profile release_begin charged in (attached) */
+	uint32_t rate;    /* of the charge */
+	uint64_t caused;  /* waiting charged to this unlock, ns, not scaled */
+	uint64_t held;    /* a hold-time sample ended here, ns */
+	uint64_t hold_t0; /* ... timed from then, its end still to be read */
+	uint64_t when;    /* when it ended (CLOCK_MONOTONIC), 0: not read */
+	uint32_t gen;     /* attached: the profile it was charged in, or its sample began in */
 	uint8_t active;
-	uint8_t counted; /* attached: in core.releasing until release_end */
+	uint8_t counted;   /* attached: in core.releasing until release_end */
+	uint8_t hold_open; /* the end is read by recorder_release_held */
 };
 
 /* Before and after dlclose() (module epochs: modmap.h); attached, after
@@ -97,10 +100,27 @@ void recorder_dlclose(struct lc_tls *t);
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *lock, uint32_t kind);
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
 
-/* Every acquisition by an interposed call: the held count, and 1 in `hold`
- * of them looks for a hold-time sample (hold_next starts at 0, so a new
- * thread's first acquisition draws where its first look falls). */
+/* Hold-time samples.  1 in `hold` acquisitions is looked at (hold_next
+ * counts them down; it starts at 0, so a new thread's first acquisition
+ * draws where its first look falls), and a look at a lock that was
+ * contended times its critical section.  Everything a look costs — the
+ * draw of the next distance, the lock's look-up, the clock — is done
+ * before the attempt, outside any critical section (recorder_acquiring:
+ * the section is timed from just before the lock is taken); after it,
+ * inside the section, recorder_acquired only moves what was prepared into
+ * place.  Every hook calls recorder_acquiring before it tries a lock and
+ * recorder_acquired when it has it. */
+void recorder_hold_prepare(struct lc_tls *t, const void *lock);
 void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind);
+/* The attempt waited for the lock without recording or showing the wait
+ * (rate > 1, and no WAITING record to show it in; recorder_end does the
+ * same for a wait it only showed): the section's start is read after it. */
+void recorder_hold_unrecorded(struct lc_tls *t, const void *lock);
+static inline void recorder_acquiring(struct lc_tls *t, const void *lock)
+{
+	if (__builtin_expect(t->hold_next <= 1, 0))
+		recorder_hold_prepare(t, lock);
+}
 static inline void recorder_acquired(struct lc_tls *t, const void *lock, uint32_t kind)
 {
 	t->locks++;
@@ -117,8 +137,13 @@ static inline bool recorder_unlock_watched(const struct lc_tls *t, const void *l
 	return t->hold_lock == (uintptr_t)lock ||
 	       (maybe_waited && lockstate_maybe_waited((uintptr_t)lock));
 }
+/* `late`: the caller releases the lock itself and calls
+ * recorder_release_held right after the release, which reads the end of a
+ * hold-time sample then instead of before it (the clock is not read inside
+ * the critical section). */
 void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
-                            uint32_t kind);
+                            uint32_t kind, bool late);
+void recorder_release_held(struct recorder_release *r);
 void recorder_release_end(struct lc_tls *t, struct recorder_release *r);
 
 /* A trylock answered EBUSY: counted per lock (the lock is then known as

@@ -77,6 +77,14 @@ static inline void sys_futex_wait(_Atomic int *word, int val, uint64_t ns)
 	sys_call(SYS_futex, (long)word, FUTEX_WAIT_PRIVATE, val, (long)&rel);
 }
 
+/* Wake one thread asleep on a mutex's lock word, as glibc's unlock does
+ * (shared: the mutex is process-shared, its sleepers maybe in another
+ * process). */
+static inline void sys_futex_wake_one(int *word, int shared)
+{
+	sys_call(SYS_futex, (long)word, shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE, 1, 0);
+}
+
 /* Wake every thread asleep on word. */
 static inline void sys_futex_wake(_Atomic int *word)
 {

@@ -12,10 +12,11 @@
  * of us — goes straight to glibc and is never recorded as the
  * application's.
  *
- * 168 bytes (0xa8), which a library loaded by dlopen takes from the static
+ * 184 bytes (0xb8), which a library loaded by dlopen takes from the static
  * TLS glibc keeps spare for it (docs/attach.md: about 1.7 KiB in a
  * process that loaded no other such library): fields added for an attach
- * fill the padding, and test_attach keeps the block under 256 bytes.
+ * fill the padding, the hold-time look prepared before an attempt adds
+ * 16, and test_attach keeps the block under 256 bytes.
  */
 #ifndef LOCKCONTEND_TLS_H
 #define LOCKCONTEND_TLS_H
@@ -35,19 +36,22 @@ struct lc_tls {
 	uint32_t hold_kind;    /* enum lc_kind of the timed critical section */
 	uintptr_t hold_lock;   /* the lock whose critical section is timed, or 0 */
 	uint64_t hold_t0;
-	uint8_t pending;     /* an event to settle or a stash to publish */
-	uint8_t sampling;    /* between recorder_begin and recorder_end */
-	uint8_t overflow;    /* slot is the shared overflow slot (no stash) */
-	uint8_t in_phdr;     /* inside an application's dl_iterate_phdr */
-	uint8_t hold_drawn;  /* hold_next was drawn once (it starts at 0) */
+	uintptr_t hold_look;   /* the lock the next look was prepared for, or 0 */
+	uint64_t hold_look_t0; /* its section starts then; 0: not to be timed */
+	uint8_t pending;       /* an event to settle or a stash to publish */
+	uint8_t sampling;      /* between recorder_begin and recorder_end */
+	uint8_t overflow;      /* slot is the shared overflow slot (no stash) */
+	uint8_t in_phdr;       /* inside an application's dl_iterate_phdr */
+	uint8_t hold_drawn;    /* hold_next was drawn once (it starts at 0) */
 	uint8_t inside;      /* attached: 1 + the pass its outermost work is counted in (core.h) */
 	uint8_t stack_asked; /* attached: its stack bounds were looked up (stackroom_learn) */
+	uint8_t in_loader;   /* counted among the loader's users (loader.h) */
 	struct slot *slot;
 	struct recorder_sample *wait;  /* the recorded wait in progress, if any */
 	struct recorder_sample *shown; /* the wait its slot's WAITING record shows */
 	struct slot *in_slot;          /* the slot this thread is inside (recorder_repair) */
 	uint32_t slot_tag;             /* what its slot's state holds then (slots.h); 0: none yet */
-	uint8_t in_loader;             /* counted among the loader's users (loader.h) */
+	uint32_t hold_spare;           /* the distance after the prepared look; 0: none */
 	int loader_cancel;             /* the cancel state to restore if it never returns */
 	uint32_t gen; /* attached: the profile (core.gen) its slot and waits are of */
 	uintptr_t stack_lo, stack_hi; /* the thread's stack (stackroom.h); 0: unknown */

@@ -27,7 +27,8 @@
  * signal the program handles; a second attach makes a fresh profile.
  * Loaded and never attached, the library records nothing, whatever
  * LOCKCONTEND says.  exit, _exit and exec while attached end the profile
- * complete.  Under the preload, a second copy loaded by dlopen stays out
+ * complete.  Hold times are sampled at the rate the settings ask, as
+ * preloaded.  Under the preload, a second copy loaded by dlopen stays out
  * (EALREADY).  The library exports its hooks (hooklist.h) and the two
  * entry points, and its static TLS fits what glibc keeps for a late
  * dlopen.
@@ -350,6 +351,46 @@ Test(attach, _exit_while_attached_ends_the_profile, .timeout = 120)
 Test(attach, exec_while_attached_ends_the_profile, .timeout = 120)
 {
 	ends("exec", LC_LIVE_EXEC);
+}
+
+/* Hold times attached are sampled as preloaded (test_views'
+ * hold_view_is_unbiased_for_short_lived_threads): short_holds attaches the
+ * library to itself first, hold=5, and the hold view's sections of
+ * hold_briefly are what it counted, within 15%.  Each attach computes the
+ * sampler's scale: computed at a preload's start-up only, an attached
+ * profile had none, looked at every acquisition and weighed each look 5. */
+Test(attach, hold_times_are_sampled_at_the_rate_asked, .timeout = 120)
+{
+	const char *first = getenv("LOCKCONTEND_TEST_PRELOAD_FIRST");
+	const char *dir = harness_tmpdir();
+	char preload[PATH_MAX + 16], lib[PATH_MAX + 32], settings[PATH_MAX + 64], path[PATH_MAX];
+	const char *env[4] = {NULL, NULL, NULL, NULL};
+	size_t n = 0;
+	struct run_result r;
+	struct dump d;
+	snprintf(path, sizeof(path), "%s/holds.raw", dir);
+	if (first && *first) {
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", first);
+		env[n++] = preload;
+	}
+	snprintf(lib, sizeof(lib), "SHORT_HOLDS_ATTACH=%s", harness_preload());
+	snprintf(settings, sizeof(settings), "SHORT_HOLDS_SETTINGS=hold=5,out=%s", path);
+	env[n++] = lib;
+	env[n++] = settings;
+	const char *argv[] = {harness_fixture("short_holds"), "500", "10", "100", NULL};
+	cr_assert_eq(harness_run(argv, env, dir, false, 60, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "short_holds: exit %d, signal %d\n%s", r.exit_code, r.signal,
+	             r.err);
+	load(path, &d);
+	cr_assert_eq(d.live.state, LC_LIVE_EXITED);
+	cr_assert_eq(d.meta.hold_rate, 5);
+	dump_free(&d);
+	char *hold_n = harness_folded(path, "hold", (const char *[]){"--value=contentions", NULL});
+	harness_assert_near(harness_folded_sum(hold_n, "hold_briefly", NULL),
+	                    harness_out_value(r.out, "sections"), 0.15,
+	                    "attached, hold view, sections of hold_briefly");
+	free(hold_n);
+	harness_result_free(&r);
 }
 
 /* Under the preload, another copy of the library loaded by dlopen finds

@@ -8,7 +8,8 @@
  * evict and buckets repeat, timeouts, uncharged waiting, publishing
  * skipped at random (a thread that holds a mutex) and a table that fills
  * up — end, per view, with sum(buckets) + sum(lost) == slot totals == what
- * was generated, in count and delay; stacks=0 sends everything to
+ * was generated, in count and delay, and per lock with its LOCK record's
+ * uncharged waiting == what was settled on it; stacks=0 sends everything to
  * no_stacks and nothing to the table; the loser of the keep-one draw is
  * charged to its own view; reentrant and no-slot events reach totals and
  * their reason at once; a note is settled once only; and a signal handler
@@ -97,6 +98,7 @@ struct truth {
 	uint64_t count[LC_NVIEWS], delay[LC_NVIEWS];
 	uint64_t timeouts, uncharged;
 	uint64_t lock_count[NLOCKS][LC_NVIEWS], lock_delay[NLOCKS][LC_NVIEWS];
+	uint64_t lock_uncharged[NLOCKS];
 };
 
 struct sums {
@@ -142,6 +144,7 @@ static void event_add(struct truth *t, const struct account_event *e, uint32_t n
 	if (l >= 0) {
 		t->lock_count[l][e->key.view] += e->count;
 		t->lock_delay[l][e->key.view] += e->delay_ns;
+		t->lock_uncharged[l] += e->uncharged_ns;
 	}
 	t->uncharged += e->uncharged_ns;
 	if (e->key.flags & LC_BUCKET_TIMEDOUT)
@@ -166,12 +169,18 @@ static struct account_event event_random(uint64_t *rng)
 	return e;
 }
 
-/* Per lock and view: its buckets + its LOCK_LOST record == truth. */
+/* Per lock and view: its buckets + its LOCK_LOST record == truth; and its
+ * LOCK record's uncharged waiting, counted as the events were settled. */
 static void lock_books_check(const struct truth *t, const struct sums *s)
 {
 	for (int l = 0; l < NLOCKS; l++) {
 		struct lockent *e = lockstate_find(&locks, lock_at(l));
 		const struct lc_rec_lock_lost *r = atomic_load(&e->lost)->rec;
+		const struct lc_rec_lock *rec = atomic_load(&e->pub);
+		cr_assert_eq(rec->uncharged_ns, t->lock_uncharged[l],
+		             "lock %d: uncharged %lu in its record, %lu settled (jumped out at step %ld)",
+		             l, (unsigned long)rec->uncharged_ns, (unsigned long)t->lock_uncharged[l],
+		             jump_at);
 		for (int v = 0; v < LC_NVIEWS; v++) {
 			uint64_t lc = 0, ld = 0;
 			for (int k = 0; r && k < LC_LOST_NREASONS; k++) {
@@ -363,7 +372,8 @@ Test(account, reentrant_and_slotless_events_reach_totals_and_their_reason)
 	struct account_event re = {.key = {.view = LC_VIEW_WAIT}, .count = 2, .delay_ns = 500,
 	                           .uncharged_ns = 500};
 	struct account_event ns = {.key = {.view = LC_VIEW_HOLDER}, .count = 5, .delay_ns = 70};
-	struct account_event to = {.key = {.view = LC_VIEW_WAIT, .flags = LC_BUCKET_TIMEDOUT},
+	struct account_event to = {.key = {.lock = lock_at(1), .view = LC_VIEW_WAIT,
+	                                   .flags = LC_BUCKET_TIMEDOUT},
 	                           .count = 4, .delay_ns = 9, .uncharged_ns = 9};
 	account_lost_event(&sl, &books, &re, LC_LOST_REENTRANT);
 	account_lost_event(&sl, &books, &ns, LC_LOST_NO_SLOT);
@@ -372,6 +382,9 @@ Test(account, reentrant_and_slotless_events_reach_totals_and_their_reason)
 	                  .delay = {[LC_VIEW_WAIT] = 509, [LC_VIEW_HOLDER] = 70},
 	                  .timeouts = 4,
 	                  .uncharged = 509};
+	t.lock_count[1][LC_VIEW_WAIT] = 4;
+	t.lock_delay[1][LC_VIEW_WAIT] = 9;
+	t.lock_uncharged[1] = 9; /* a slotless wait's uncharged part reaches its lock */
 	books_check(&t);
 	cr_assert_eq(pub.lost[LC_VIEW_WAIT][LC_LOST_REENTRANT].delay_ns, 500);
 	cr_assert_eq(pub.lost[LC_VIEW_HOLDER][LC_LOST_NO_SLOT].count, 5);
@@ -415,6 +428,7 @@ Test(account, a_lock_holder_publishes_and_loses_nothing)
 		int l = lock_index(e.key.lock);
 		t.lock_count[l][e.key.view] += e.count;
 		t.lock_delay[l][e.key.view] += e.delay_ns;
+		t.lock_uncharged[l] += e.uncharged_ns;
 	}
 	account_publish_held(&sl, &books, &rng);
 	books_check(&t);
@@ -548,6 +562,7 @@ static void truth_add(struct truth *t, const struct account_event *e)
 	if (l >= 0) {
 		t->lock_count[l][e->key.view] += e->count;
 		t->lock_delay[l][e->key.view] += e->delay_ns;
+		t->lock_uncharged[l] += e->uncharged_ns;
 	}
 }
 

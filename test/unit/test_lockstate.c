@@ -49,7 +49,10 @@
  * a lock with a LOCK record always has its LOCK_LOST (losses go to their
  * own lock, view and reason); a reader
  * spinning on a record's nframes sees the frames and their epoch when it
- * sees nframes.  A loss on an entry whose maker has not made its records
+ * sees nframes.  A stuck LOCK_LOST claim makes a second record; a settled
+ * wait's uncharged waiting reaches its LOCK record once, under the same
+ * claim (the second one's when the first is stuck), aside while the record
+ * is not there; a loss on an entry whose maker has not made its records
  * yet waits for them.
  *
  * The filter is a global array: each Criterion test runs in its own
@@ -1194,8 +1197,45 @@ Test(lockstate, a_stuck_claim_makes_a_second_lock_lost)
 	cr_assert_eq(second->rec->addr, l[0]);
 }
 
+/* A settled wait's uncharged waiting goes to its LOCK record by a claimed
+ * op (the books run it after their commit, and again after a jump): once,
+ * however often it is run; under the lock's LOCK_LOST claim, so a stuck
+ * claim moves it to the second record's claim, and the LOCK record still
+ * gets it; a lock without an entry gets nothing, and one whose record is
+ * not there counts it aside. */
+Test(lockstate, an_uncharged_op_adds_once_under_the_locks_claim)
+{
+	uintptr_t l[2];
+	distinct_locks(l, 2);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
+	struct lockstate_op op = {0};
+	lockstate_uncharged_set(&op, l[0], 700);
+	lockstate_lost_run(&ls, &op, 1);
+	lockstate_lost_run(&ls, &op, 1);
+	cr_assert_eq(rec(e)->r.uncharged_ns, 700);
+	cr_assert_eq(atomic_load(&op.state), LOCKSTATE_OP_IDLE);
+	cr_assert_eq(atomic_load(&atomic_load(&e->lost)->claim), 0, "the claim was let go");
+	struct lockstate_lost *first = atomic_load(&e->lost);
+	atomic_store(&first->claim, 12345);
+	lockstate_uncharged_set(&op, l[0], 20);
+	lockstate_lost_run(&ls, &op, 1);
+	cr_assert_neq(atomic_load(&e->lost), first, "a second LOCK_LOST, with its claim");
+	cr_assert_eq(rec(e)->r.uncharged_ns, 720);
+	lockstate_count(e, LOCKSTATE_UNCHARGED_NS, 3); /* under the second claim */
+	cr_assert_eq(rec(e)->r.uncharged_ns, 723);
+	lockstate_uncharged_set(&op, l[1], 5); /* no entry */
+	lockstate_lost_run(&ls, &op, 1);
+	cr_assert_eq(atomic_load(&op.state), LOCKSTATE_OP_IDLE);
+	cr_assert_eq(rec(e)->r.uncharged_ns, 723);
+	atomic_store(&e->pub, NULL); /* as while another thread makes it */
+	lockstate_uncharged_set(&op, l[0], 9);
+	lockstate_lost_run(&ls, &op, 1);
+	cr_assert_eq(atomic_load(&e->early[LOCKSTATE_UNCHARGED_NS]), 9, "counted aside");
+}
+
 /* A lock's entry whose maker has claimed its address but not yet made its
- * records (stopped between the two): a loss settled
+ * records (stopped between the two): a loss or uncharged waiting settled
  * on it meanwhile waits for them, and lands there.  Before, the loss was
  * given up (test_nested's stacks=0 run: a lock's charges + uncharged short
  * of its waits, 1 run in 50 under ASan). */
@@ -1230,8 +1270,12 @@ Test(lockstate, a_loss_on_a_lock_still_being_made_waits_for_its_records, .timeou
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, NULL, maker_finishes_late, &m), 0);
 	lockstate_lost(&ls, l[0], LC_VIEW_WAIT, LC_LOST_NO_STACKS, 1, 10);
+	struct lockstate_op op = {0};
+	lockstate_uncharged_set(&op, l[0], 7);
+	lockstate_lost_run(&ls, &op, 1);
 	pthread_join(th, NULL);
 	cr_assert_eq(m.lost->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].count, 1,
 	             "the loss was given up");
 	cr_assert_eq(m.lost->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].delay_ns, 10);
+	cr_assert_eq(m.pub->uncharged_ns, 7);
 }
