@@ -279,7 +279,7 @@ attach_stops() {
 }
 
 attach_stop_section() {
-	local dir=$tmp/attachee fifo r ok=1 line
+	local dir=$tmp/attachee fifo r ok=1 line rc
 	local fixture=$root/build/test/fixtures/attachee
 	attacher=$root/build/lockcontend-attach
 	if [[ ! -x $attacher || ! -x $fixture || ! -f $root/build/test/fixtures/attachfill.so ]]; then
@@ -303,8 +303,13 @@ attach_stop_section() {
 		attach_stops "$dir" "$attachee" "$r" || ok=0
 	done
 	echo quit >"$dir/cmd"
-	cat <&"$attachee_out" >/dev/null
+	# to its end (EOF: read says 1), RUN_TIMEOUT at most (more than 128): a
+	# hung attachee fails the bench
+	while :; do
+		read -r -t "$RUN_TIMEOUT" -u "$attachee_out" line || { rc=$?; break; }
+	done
 	exec {attachee_out}<&-
+	((rc <= 128)) || { kill -KILL "$attachee"; ok=0; }
 	wait "$attachee" || ok=0
 	((ok)) || die "test 8: an attach or a detach failed, or the attachee exited with an error"
 }
