@@ -126,6 +126,19 @@ const char *harness_tmpdir(void)
 	return dir;
 }
 
+bool harness_maps(pid_t pid, const char *name)
+{
+	char path[64], line[PATH_MAX + 128];
+	bool found = false;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(path, "re");
+	cr_assert(f, "%s: %s", path, strerror(errno));
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
 /* ---- the child's environment -------------------------------------------- */
 
 /* "KEY=..." has key `key` (given as "KEY" or "KEY=..."). */

@@ -35,6 +35,10 @@ const char *harness_fixture(const char *name);
 /* A fresh private directory for this test (under /tmp). */
 const char *harness_tmpdir(void);
 
+/* Does /proc/PID/maps name a file with `name` in its path (a library
+ * loaded into a process)? */
+bool harness_maps(pid_t pid, const char *name);
+
 /* Run argv[0] (a path) with argv, in directory cwd (NULL: current), with
  * extra "KEY=value" strings in env (NULL-terminated, may be NULL) added to
  * the inherited environment.  With preload true, LD_PRELOAD is set to the

@@ -362,19 +362,6 @@ Test(attach_pid, refusals_are_one_line_and_change_nothing)
 	harness_result_free(&r);
 }
 
-/* Does the maps file at path name a file with `name` in its path? */
-static bool maps_names(const char *path, const char *name)
-{
-	char line[PATH_MAX + 128];
-	bool found = false;
-	FILE *f = fopen(path, "r");
-	cr_assert(f, "%s", path);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, name) != NULL;
-	fclose(f);
-	return found;
-}
-
 /* Root attaching to another user's process: the profile is created by the
  * process, as its user.  An --out directory the wrapper makes is handed to
  * that user; one that was there and that user cannot write is refused in
@@ -384,7 +371,7 @@ Test(attach_pid, root_gives_its_out_directory_to_the_process_user_or_refuses)
 	struct harness_child c;
 	struct run_result r;
 	char wrapper[PATH_MAX], pid[32], made[PATH_MAX + 8], there[PATH_MAX + 8];
-	char maps[64], uid[32];
+	char uid[32];
 	if (geteuid() != 0)
 		cr_skip_test("needs root to run the program as nobody (setpriv)");
 	const char *dir = harness_tmpdir();
@@ -396,7 +383,6 @@ Test(attach_pid, root_gives_its_out_directory_to_the_process_user_or_refuses)
 	cr_assert(harness_wait_line(&c, "ready"));
 	cr_assert(realpath("scripts/lockcontend", wrapper));
 	snprintf(pid, sizeof(pid), "%d", (int)c.pid);
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)c.pid);
 
 	snprintf(there, sizeof(there), "%s/there", dir);
 	cr_assert_eq(mkdir(there, 0755), 0);
@@ -406,7 +392,7 @@ Test(attach_pid, root_gives_its_out_directory_to_the_process_user_or_refuses)
 	cr_expect(strstr(r.err, "cannot create files in"), "%s", r.err);
 	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
 	harness_result_free(&r);
-	cr_expect(!maps_names(maps, "liblockcontend"), "a refused attach loaded the library");
+	cr_expect(!harness_maps(c.pid, "liblockcontend"), "a refused attach loaded the library");
 
 	snprintf(made, sizeof(made), "%s/made/here", dir);
 	const char *given[] = {wrapper, "attach", "--duration", "0.2s", "--out", made, pid, NULL};

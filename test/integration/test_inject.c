@@ -139,21 +139,6 @@ static void expect_output(const struct run_result *r, const char *want)
 	             r->signal, r->err);
 }
 
-/* Does /proc/PID/maps name a file whose path has `name` in it? */
-static bool target_maps(const struct target *t, const char *name)
-{
-	char path[64], line[PATH_MAX + 128];
-	bool found = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
-	FILE *f = fopen(path, "re");
-	cr_assert(f, "%s: %s", path, strerror(errno));
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, name) != NULL;
-	fclose(f);
-	return found;
-}
-
 /* What the probe wrote: its calls, one per line ("" if none). */
 static char *probe_log(const struct target *t)
 {
@@ -300,7 +285,7 @@ static void borrow_worker(const char *mode, const char *probe, const char *want)
 	attach_start(&t, &r);
 	cr_expect_eq(expect_borrowed(&t, &r, NULL), t.tid, "not the %s worker: %s", mode, r.err);
 	harness_result_free(&r);
-	cr_expect(target_maps(&t, "/attachprobe.so"), "the library is not loaded");
+	cr_expect(harness_maps(t.pid, "/attachprobe.so"), "the library is not loaded");
 	attach_stop(&t, &r);
 	cr_expect_eq(expect_borrowed(&t, &r, NULL), t.tid, "not the %s worker: %s", mode, r.err);
 	harness_result_free(&r);
@@ -373,7 +358,7 @@ Test(inject, a_hundred_threads_and_fifty_libraries_cost_one_short_stop)
 	const char *argv[] = {harness_fixture("attachee"), "many", "100", "50", NULL};
 
 	target_run(&t, argv, NULL, false);
-	cr_assert(target_maps(&t, "attachfill-49.so"));
+	cr_assert(harness_maps(t.pid, "attachfill-49.so"));
 	attach_start(&t, &r);
 	expect_borrowed(&t, &r, &tries);
 	cr_expect_eq(tries, 1, "other threads were stopped: %s", r.err);
@@ -440,7 +425,7 @@ static void refused_while_blocked_inside(const char *mode, const char *inside)
 	expect_refused(&r, EXIT_REFUSED, says);
 	expect_refused(&r, EXIT_REFUSED, "nothing was changed");
 	harness_result_free(&r);
-	cr_expect(!target_maps(&t, "/attachprobe.so"), "the library was loaded");
+	cr_expect(!harness_maps(t.pid, "/attachprobe.so"), "the library was loaded");
 	expect_probe(&t, "");
 	target_quit(&t, &r);
 	cr_expect_eq(r.exit_code, 0, "%s", r.err);
@@ -518,7 +503,7 @@ Test(inject, a_preloaded_library_is_used_where_it_is)
 	attach_as(&t, "start", harness_fixture("attachfill.so"), NULL, &r);
 	expect_refused(&r, EXIT_REFUSED, "is already being profiled by lockcontend");
 	harness_result_free(&r);
-	cr_expect(!target_maps(&t, "attachfill.so"), "--lib was loaded beside the preload");
+	cr_expect(!harness_maps(t.pid, "attachfill.so"), "--lib was loaded beside the preload");
 	probe_calls(&t, "a", calls, sizeof(calls));
 	expect_probe(&t, calls);
 	target_quit(&t, &r);
@@ -694,7 +679,7 @@ Test(inject, a_thread_id_a_stopped_process_bad_settings_and_libraries)
 	expect_refused(&r, EXIT_REFUSED, "is stopped (SIGSTOP, Ctrl-Z)");
 	harness_result_free(&r);
 	kill(t.pid, SIGCONT);
-	cr_expect(!target_maps(&t, "/attachprobe.so"), "the library was loaded");
+	cr_expect(!harness_maps(t.pid, "/attachprobe.so"), "the library was loaded");
 	expect_probe(&t, "");
 	target_quit(&t, &r);
 	cr_expect(strstr(r.out, "read hello errno ok\nusr1 0\n"), "%s", r.out);
@@ -816,7 +801,7 @@ static void target_tls(struct target *t, int d, uint64_t *need)
 	cr_assert_eq(left, *need + (uint64_t)(int64_t)d);
 	cr_assert(*need > 0 && *need < room, "need %llu of %llu", (unsigned long long)*need,
 	          (unsigned long long)room);
-	cr_assert(target_maps(t, "/attachfill-49.so") && target_maps(t, "/attachtls-512-00.so"));
+	cr_assert(harness_maps(t->pid, "/attachfill-49.so") && harness_maps(t->pid, "/attachtls-512-00.so"));
 }
 
 /* Exactly the room the library needs: it loads, records (the contenders,
@@ -835,7 +820,7 @@ Test(inject, the_library_attaches_in_exactly_the_static_tls_it_needs)
 	attach_out(&t, "start", harness_preload(), "tls.raw", NULL, &r);
 	expect_borrowed(&t, &r, NULL);
 	harness_result_free(&r);
-	cr_expect(target_maps(&t, "/liblockcontend.so"), "the library is not loaded");
+	cr_expect(harness_maps(t.pid, "/liblockcontend.so"), "the library is not loaded");
 	target_say(&t, "contend\n");
 	cr_expect(harness_wait_line(&t.child, "contended"), "no contender waited");
 	attach_stop(&t, &r);
@@ -881,7 +866,7 @@ Test(inject, one_byte_less_of_static_tls_is_refused_and_says_what_to_do)
 	expect_refused(&r, EXIT_REFUSED, "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=");
 	expect_refused(&r, EXIT_REFUSED, "nothing was changed");
 	harness_result_free(&r);
-	cr_expect(!target_maps(&t, "/liblockcontend.so"), "the library stayed loaded");
+	cr_expect(!harness_maps(t.pid, "/liblockcontend.so"), "the library stayed loaded");
 	snprintf(path, sizeof(path), "%s/tls.raw", t.dir);
 	cr_expect(access(path, F_OK) != 0, "a profile was made: %s", path);
 	target_quit(&t, &r);
