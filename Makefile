@@ -16,7 +16,11 @@ CC      ?= gcc
 BUILD   := build
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
-BASEFLAGS := -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE
+# The one version string (VERSION): what every tool's --version says and
+# what the preload writes into every profile (its WRITER record).  Every
+# object is built with it, so every object depends on VERSION.
+VERSION := $(shell cat VERSION)
+BASEFLAGS := -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -DLOCKCONTEND_VERSION='"$(VERSION)"'
 # The preload: position-independent, nothing exported but the hooks, per-thread
 # state in static TLS (initial-exec: no __tls_get_addr, no allocation).  Every
 # function on a cache line of its own: the hooks' few-ns fast path read 5%
@@ -106,7 +110,7 @@ $(HTML_LIB): symbolize/html/bundle.sh $(NPM_STAMP)
 
 $(BUILD)/symbolize/html_assets.o: $(HTML_ASSETS)
 
-$(BUILD)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(BUILD)/preload deps
+$(BUILD)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h VERSION | $(BUILD)/preload deps
 	$(CC) $(PRELOAD_FLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/liblockcontend.so: $(PRELOAD_OBJS) preload/exports.map
@@ -115,7 +119,7 @@ $(BUILD)/liblockcontend.so: $(PRELOAD_OBJS) preload/exports.map
 $(BUILD)/libpreloadcore.a: $(CORE_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(BUILD)/symbolize deps
+$(BUILD)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h VERSION | $(BUILD)/symbolize deps
 	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/lockcontend-rawdump: $(BUILD)/symbolize/rawdump.o $(READER_OBJS)
@@ -145,7 +149,7 @@ $(BUILD)/lockcontend-top: $(TOP_LINK)
 ATTACH_OBJS := $(addprefix $(BUILD)/attach/,fail.o procfs.o maps.o elfimage.o ehframe.o \
                  unsafe.o stackscan.o framewalk.o remote.o target.o locate.o borrow.o main.o) \
                $(addprefix $(BUILD)/preload/,config.o text.o cfi.o)
-$(BUILD)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h | $(BUILD)/attach deps
+$(BUILD)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h VERSION | $(BUILD)/attach deps
 	$(CC) $(BASEFLAGS) -Ipreload $(CFLAGS) -c $< -o $@
 
 $(BUILD)/lockcontend-attach: $(ATTACH_OBJS)
@@ -300,7 +304,7 @@ FUZZ_ARGS    := -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
 
 FUZZ_READER  := symbolize/dumpread.c symbolize/dumpseries.c symbolize/dumpstatus.c symbolize/names.c \
                 symbolize/safeopen.c
-$(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/dumpread.h \
+$(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/dumpread.h VERSION \
                            symbolize/dumpstatus.h symbolize/names.h include/lockcontend/*.h \
                            | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_dumpread.c $(FUZZ_READER)
@@ -310,7 +314,7 @@ $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/du
 ROBUST_SRCS := test/unit/test_robust.c $(filter-out symbolize/main.c symbolize/rawdump.c \
                                           symbolize/openguard.c symbolize/top.c, \
                                           $(wildcard symbolize/*.c))
-$(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h $(HTML_ASSETS) \
+$(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h $(HTML_ASSETS) VERSION \
                          | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined -o $@ $(ROBUST_SRCS) -lcriterion -ldw -lelf -lz -lstdc++
@@ -399,10 +403,10 @@ san_reports = if ls $(1)/* >/dev/null 2>&1; then cat $(1)/*; \
 ASAN_PRELOAD_OBJS := $(PRELOAD_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
 TSAN_PRELOAD_OBJS := $(PRELOAD_OBJS:$(BUILD)/%=$(TSAN_DIR)/%)
 
-$(ASAN_DIR)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(ASAN_DIR)/preload
+$(ASAN_DIR)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h VERSION | $(ASAN_DIR)/preload
 	$(SAN_CC) $(PRELOAD_FLAGS) $(ASAN_FLAGS) -c $< -o $@
 
-$(TSAN_DIR)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(TSAN_DIR)/preload
+$(TSAN_DIR)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h VERSION | $(TSAN_DIR)/preload
 	$(SAN_CC) $(PRELOAD_FLAGS) $(TSAN_FLAGS) -c $< -o $@
 
 $(ASAN_DIR)/liblockcontend.so: $(ASAN_PRELOAD_OBJS) preload/exports.map
@@ -413,7 +417,7 @@ $(TSAN_DIR)/liblockcontend.so: $(TSAN_PRELOAD_OBJS) preload/exports.map
 	$(SAN_CC) -shared $(TSAN_FLAGS) -Wl,--version-script=preload/exports.map -Wl,-z,now -o $@ \
 	  $(TSAN_PRELOAD_OBJS) $(PRELOAD_SO_LIBS)
 
-$(ASAN_DIR)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(ASAN_DIR)/symbolize
+$(ASAN_DIR)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h VERSION | $(ASAN_DIR)/symbolize
 	$(SAN_CC) $(BASEFLAGS) $(ASAN_FLAGS) -c $< -o $@
 
 $(ASAN_DIR)/symbolize/html_assets.o: $(HTML_ASSETS)
@@ -424,7 +428,7 @@ $(ASAN_DIR)/lockcontend-symbolize: $(SYMBOLIZE_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
 $(ASAN_DIR)/lockcontend-top: $(TOP_LINK:$(BUILD)/%=$(ASAN_DIR)/%)
 	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)
 
-$(ASAN_DIR)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h | $(ASAN_DIR)/attach
+$(ASAN_DIR)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h VERSION | $(ASAN_DIR)/attach
 	$(SAN_CC) $(BASEFLAGS) -Ipreload $(ASAN_FLAGS) -c $< -o $@
 
 $(ASAN_DIR)/lockcontend-attach: $(ATTACH_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
