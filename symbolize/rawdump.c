@@ -310,6 +310,7 @@ static int rawdump_file(const char *path)
 	       d.version_minor, d.complete ? "complete" : "INCOMPLETE", dump_end_name(d.end),
 	       d.stop_offset);
 	printf("status %s\n", status);
+	printf("writer %s\n", d.have_writer ? d.writer : "unknown (no WRITER record: before 3.6)");
 	if (!d.complete)
 		printf("warning %s\n", d.warning);
 	printf("pid %" PRIu64 " exe %s\n", m->pid, d.exe);
