@@ -7,6 +7,8 @@
 #   make sanitize the integration suite under ASan and UBSan, the stress test under TSan
 #   make bench    the benchmark (ratios measured in one run)
 #   make demo     build and profile the bundled demo, print the symbolized report
+#   make install  PREFIX=/usr/local DESTDIR=: the command, its tools, library, man pages and
+#                 bash completion; make uninstall (same PREFIX, DESTDIR) removes them
 #
 # `make deps` installs what the build and tests need, only if it is missing:
 # Debian packages, and the HTML report's viewer from npm (pinned by
@@ -36,7 +38,7 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
-                clang-format strace
+                clang-format strace man-db groff-base
 # Commands whose package is installed only when the command is missing
 # (COMMAND:PACKAGE): node and npm may come from elsewhere than Debian
 # (NodeSource's nodejs carries its own npm and conflicts with Debian's), and
@@ -68,7 +70,7 @@ FIXTURES     := $(patsubst test/fixtures/%.c,$(BUILD)/test/fixtures/%,$(wildcard
 FIXTURES     += $(patsubst test/fixtures/%.cpp,$(BUILD)/test/fixtures/%,$(wildcard test/fixtures/*.cpp))
 FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so,$(wildcard test/fixtures/plugins/*.c))
 
-.PHONY: all deps deps-deb check format-check unit integration bench demo clean
+.PHONY: all deps deps-deb check format-check unit integration bench demo clean install uninstall
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
      $(BUILD)/lockcontend-top $(BUILD)/lockcontend-attach
 
@@ -475,6 +477,42 @@ demo: all $(BUILD)/examples/demo
 
 $(BUILD)/preload $(BUILD)/symbolize $(BUILD)/attach $(BUILD)/examples $(BUILD)/test/unit $(BUILD)/test/integration $(BUILD)/test/fixtures:
 	mkdir -p $@
+
+# Install -----------------------------------------------------------------
+# One command on the PATH, lockcontend (the wrapper: run, attach, top), and
+# the two tools a user runs by hand; what only the wrapper runs, and the
+# library, in a directory of their own, where the wrapper finds them from
+# its own place (PREFIX/bin/../lib/lockcontend: scripts/lockcontend says
+# how).  The HTML report's scripts are built into lockcontend-symbolize
+# (html_assets.c): no file of their own.  The man pages are checked against
+# the tools' --help and preload/config.c's keys, and installed, run and
+# removed again, by test/integration/test_install.c.  uninstall removes the
+# files install made and the one directory that is ours alone.
+PREFIX  ?= /usr/local
+BINDIR  := $(PREFIX)/bin
+LIBDIR  := $(PREFIX)/lib/lockcontend
+MANDIR  := $(PREFIX)/share/man/man1
+COMPDIR := $(PREFIX)/share/bash-completion/completions
+INSTALL_BIN := $(BUILD)/lockcontend-symbolize $(BUILD)/lockcontend-rawdump
+INSTALL_LIB := $(BUILD)/lockcontend-attach $(BUILD)/lockcontend-top
+INSTALL_MAN := man/lockcontend.1 man/lockcontend-symbolize.1
+INSTALLED := $(BINDIR)/lockcontend $(INSTALL_BIN:$(BUILD)/%=$(BINDIR)/%) \
+             $(LIBDIR)/liblockcontend.so $(INSTALL_LIB:$(BUILD)/%=$(LIBDIR)/%) \
+             $(INSTALL_MAN:man/%=$(MANDIR)/%) $(COMPDIR)/lockcontend $(COMPDIR)/lockcontend-symbolize
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPDIR)
+	install -m 755 scripts/lockcontend $(DESTDIR)$(BINDIR)/lockcontend
+	install -m 755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(INSTALL_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(BUILD)/liblockcontend.so $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(INSTALL_MAN) $(DESTDIR)$(MANDIR)/
+	install -m 644 scripts/lockcontend.bash-completion $(DESTDIR)$(COMPDIR)/lockcontend
+	ln -sf lockcontend $(DESTDIR)$(COMPDIR)/lockcontend-symbolize
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	[ ! -d $(DESTDIR)$(LIBDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBDIR)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_DIR) $(TSAN_DIR)
