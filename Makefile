@@ -7,6 +7,8 @@
 #   make sanitize the integration suite under ASan and UBSan, the stress test under TSan
 #   make bench    the benchmark (ratios measured in one run)
 #   make demo     build and profile the bundled demo, print the symbolized report
+#   make install  PREFIX=/usr/local DESTDIR=: the command, its tools, library, man pages and
+#                 bash completion; make uninstall (same PREFIX, DESTDIR) removes them
 #
 # `make deps` installs what the build and tests need, only if it is missing:
 # Debian packages, and the HTML report's viewer from npm (pinned by
@@ -16,7 +18,11 @@ CC      ?= gcc
 BUILD   := build
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
-BASEFLAGS := -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE
+# The one version string (VERSION): what every tool's --version says and
+# what the preload writes into every profile (its WRITER record).  Every
+# object is built with it, so every object depends on VERSION.
+VERSION := $(shell cat VERSION)
+BASEFLAGS := -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -DLOCKCONTEND_VERSION='"$(VERSION)"'
 # The preload: position-independent, nothing exported but the hooks, per-thread
 # state in static TLS (initial-exec: no __tls_get_addr, no allocation).  Every
 # function on a cache line of its own: the hooks' few-ns fast path read 5%
@@ -32,7 +38,7 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
-                clang-format strace
+                clang-format strace man-db groff-base
 # Commands whose package is installed only when the command is missing
 # (COMMAND:PACKAGE): node and npm may come from elsewhere than Debian
 # (NodeSource's nodejs carries its own npm and conflicts with Debian's), and
@@ -64,7 +70,7 @@ FIXTURES     := $(patsubst test/fixtures/%.c,$(BUILD)/test/fixtures/%,$(wildcard
 FIXTURES     += $(patsubst test/fixtures/%.cpp,$(BUILD)/test/fixtures/%,$(wildcard test/fixtures/*.cpp))
 FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so,$(wildcard test/fixtures/plugins/*.c))
 
-.PHONY: all deps deps-deb check format-check unit integration bench demo clean
+.PHONY: all deps deps-deb check format-check unit integration bench demo clean install uninstall
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
      $(BUILD)/lockcontend-top $(BUILD)/lockcontend-attach
 
@@ -106,7 +112,7 @@ $(HTML_LIB): symbolize/html/bundle.sh $(NPM_STAMP)
 
 $(BUILD)/symbolize/html_assets.o: $(HTML_ASSETS)
 
-$(BUILD)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(BUILD)/preload deps
+$(BUILD)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h VERSION | $(BUILD)/preload deps
 	$(CC) $(PRELOAD_FLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/liblockcontend.so: $(PRELOAD_OBJS) preload/exports.map
@@ -115,7 +121,7 @@ $(BUILD)/liblockcontend.so: $(PRELOAD_OBJS) preload/exports.map
 $(BUILD)/libpreloadcore.a: $(CORE_OBJS)
 	ar rcs $@ $^
 
-$(BUILD)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(BUILD)/symbolize deps
+$(BUILD)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h VERSION | $(BUILD)/symbolize deps
 	$(CC) $(BASEFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/lockcontend-rawdump: $(BUILD)/symbolize/rawdump.o $(READER_OBJS)
@@ -145,7 +151,7 @@ $(BUILD)/lockcontend-top: $(TOP_LINK)
 ATTACH_OBJS := $(addprefix $(BUILD)/attach/,fail.o procfs.o maps.o elfimage.o ehframe.o \
                  unsafe.o stackscan.o framewalk.o remote.o target.o locate.o borrow.o main.o) \
                $(addprefix $(BUILD)/preload/,config.o text.o cfi.o)
-$(BUILD)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h | $(BUILD)/attach deps
+$(BUILD)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h VERSION | $(BUILD)/attach deps
 	$(CC) $(BASEFLAGS) -Ipreload $(CFLAGS) -c $< -o $@
 
 $(BUILD)/lockcontend-attach: $(ATTACH_OBJS)
@@ -300,7 +306,7 @@ FUZZ_ARGS    := -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
 
 FUZZ_READER  := symbolize/dumpread.c symbolize/dumpseries.c symbolize/dumpstatus.c symbolize/names.c \
                 symbolize/safeopen.c
-$(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/dumpread.h \
+$(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/dumpread.h VERSION \
                            symbolize/dumpstatus.h symbolize/names.h include/lockcontend/*.h \
                            | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ test/fuzz/fuzz_dumpread.c $(FUZZ_READER)
@@ -310,7 +316,7 @@ $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/du
 ROBUST_SRCS := test/unit/test_robust.c $(filter-out symbolize/main.c symbolize/rawdump.c \
                                           symbolize/openguard.c symbolize/top.c, \
                                           $(wildcard symbolize/*.c))
-$(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h $(HTML_ASSETS) \
+$(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h $(HTML_ASSETS) VERSION \
                          | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined -o $@ $(ROBUST_SRCS) -lcriterion -ldw -lelf -lz -lstdc++
@@ -399,10 +405,10 @@ san_reports = if ls $(1)/* >/dev/null 2>&1; then cat $(1)/*; \
 ASAN_PRELOAD_OBJS := $(PRELOAD_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
 TSAN_PRELOAD_OBJS := $(PRELOAD_OBJS:$(BUILD)/%=$(TSAN_DIR)/%)
 
-$(ASAN_DIR)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(ASAN_DIR)/preload
+$(ASAN_DIR)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h VERSION | $(ASAN_DIR)/preload
 	$(SAN_CC) $(PRELOAD_FLAGS) $(ASAN_FLAGS) -c $< -o $@
 
-$(TSAN_DIR)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h | $(TSAN_DIR)/preload
+$(TSAN_DIR)/preload/%.o: preload/%.c preload/*.h include/lockcontend/*.h VERSION | $(TSAN_DIR)/preload
 	$(SAN_CC) $(PRELOAD_FLAGS) $(TSAN_FLAGS) -c $< -o $@
 
 $(ASAN_DIR)/liblockcontend.so: $(ASAN_PRELOAD_OBJS) preload/exports.map
@@ -413,7 +419,7 @@ $(TSAN_DIR)/liblockcontend.so: $(TSAN_PRELOAD_OBJS) preload/exports.map
 	$(SAN_CC) -shared $(TSAN_FLAGS) -Wl,--version-script=preload/exports.map -Wl,-z,now -o $@ \
 	  $(TSAN_PRELOAD_OBJS) $(PRELOAD_SO_LIBS)
 
-$(ASAN_DIR)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h | $(ASAN_DIR)/symbolize
+$(ASAN_DIR)/symbolize/%.o: symbolize/%.c symbolize/*.h include/lockcontend/*.h VERSION | $(ASAN_DIR)/symbolize
 	$(SAN_CC) $(BASEFLAGS) $(ASAN_FLAGS) -c $< -o $@
 
 $(ASAN_DIR)/symbolize/html_assets.o: $(HTML_ASSETS)
@@ -424,7 +430,7 @@ $(ASAN_DIR)/lockcontend-symbolize: $(SYMBOLIZE_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
 $(ASAN_DIR)/lockcontend-top: $(TOP_LINK:$(BUILD)/%=$(ASAN_DIR)/%)
 	$(SAN_CC) $(ASAN_FLAGS) -o $@ $^ $(SYMBOLIZE_LIBS)
 
-$(ASAN_DIR)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h | $(ASAN_DIR)/attach
+$(ASAN_DIR)/attach/%.o: attach/%.c attach/*.h preload/config.h preload/cfi.h VERSION | $(ASAN_DIR)/attach
 	$(SAN_CC) $(BASEFLAGS) -Ipreload $(ASAN_FLAGS) -c $< -o $@
 
 $(ASAN_DIR)/lockcontend-attach: $(ATTACH_OBJS:$(BUILD)/%=$(ASAN_DIR)/%)
@@ -471,6 +477,42 @@ demo: all $(BUILD)/examples/demo
 
 $(BUILD)/preload $(BUILD)/symbolize $(BUILD)/attach $(BUILD)/examples $(BUILD)/test/unit $(BUILD)/test/integration $(BUILD)/test/fixtures:
 	mkdir -p $@
+
+# Install -----------------------------------------------------------------
+# One command on the PATH, lockcontend (the wrapper: run, attach, top), and
+# the two tools a user runs by hand; what only the wrapper runs, and the
+# library, in a directory of their own, where the wrapper finds them from
+# its own place (PREFIX/bin/../lib/lockcontend: scripts/lockcontend says
+# how).  The HTML report's scripts are built into lockcontend-symbolize
+# (html_assets.c): no file of their own.  The man pages are checked against
+# the tools' --help and preload/config.c's keys, and installed, run and
+# removed again, by test/integration/test_install.c.  uninstall removes the
+# files install made and the one directory that is ours alone.
+PREFIX  ?= /usr/local
+BINDIR  := $(PREFIX)/bin
+LIBDIR  := $(PREFIX)/lib/lockcontend
+MANDIR  := $(PREFIX)/share/man/man1
+COMPDIR := $(PREFIX)/share/bash-completion/completions
+INSTALL_BIN := $(BUILD)/lockcontend-symbolize $(BUILD)/lockcontend-rawdump
+INSTALL_LIB := $(BUILD)/lockcontend-attach $(BUILD)/lockcontend-top
+INSTALL_MAN := man/lockcontend.1 man/lockcontend-symbolize.1
+INSTALLED := $(BINDIR)/lockcontend $(INSTALL_BIN:$(BUILD)/%=$(BINDIR)/%) \
+             $(LIBDIR)/liblockcontend.so $(INSTALL_LIB:$(BUILD)/%=$(LIBDIR)/%) \
+             $(INSTALL_MAN:man/%=$(MANDIR)/%) $(COMPDIR)/lockcontend $(COMPDIR)/lockcontend-symbolize
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(COMPDIR)
+	install -m 755 scripts/lockcontend $(DESTDIR)$(BINDIR)/lockcontend
+	install -m 755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/
+	install -m 755 $(INSTALL_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(BUILD)/liblockcontend.so $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(INSTALL_MAN) $(DESTDIR)$(MANDIR)/
+	install -m 644 scripts/lockcontend.bash-completion $(DESTDIR)$(COMPDIR)/lockcontend
+	ln -sf lockcontend $(DESTDIR)$(COMPDIR)/lockcontend-symbolize
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	[ ! -d $(DESTDIR)$(LIBDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(LIBDIR)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_DIR) $(TSAN_DIR)

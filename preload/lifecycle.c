@@ -120,16 +120,27 @@ uint32_t lifecycle_hold_rate(void)
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
+/* The version built in (the Makefile's VERSION), as the WRITER record holds it. */
+static const char lifecycle_version[] = LOCKCONTEND_VERSION;
+_Static_assert(sizeof(lifecycle_version) > 1 &&
+                   sizeof(lifecycle_version) - 1 <= LC_DUMP_MAX_VERSION,
+               "VERSION fits the WRITER record");
+
 /* META and LIVE, the first records of a new profile file; attached, its
- * ATTACH record after them (filled in by attach.c). */
+ * ATTACH record after them (filled in by attach.c); then WRITER, which
+ * lockcontend wrote it. */
 static bool lifecycle_heading(void)
 {
 	uint32_t exe_len = (uint32_t)strnlen(core.exe, LC_DUMP_MAX_PATH);
+	const uint32_t version_len = sizeof(lifecycle_version) - 1;
 	core.meta = pfile_record(&core.file, sizeof(*core.meta) + exe_len);
 	core.live = pfile_record(&core.file, sizeof(*core.live));
 	core.attached = core.attach ? pfile_record(&core.file, sizeof(*core.attached)) : NULL;
-	if (!core.meta || !core.live || (core.attach && !core.attached))
+	struct lc_rec_writer *w = pfile_record(&core.file, sizeof(*w) + version_len);
+	if (!core.meta || !core.live || (core.attach && !core.attached) || !w)
 		return false;
+	w->version_len = version_len;
+	memcpy(w + 1, lifecycle_version, version_len);
 	struct lc_rec_meta *m = core.meta;
 	core.pid = getpid();
 	m->pid = (uint64_t)core.pid;
@@ -148,6 +159,7 @@ static bool lifecycle_heading(void)
 	pfile_publish(core.live, LC_REC_LIVE);
 	if (core.attached)
 		pfile_publish(core.attached, LC_REC_ATTACH);
+	pfile_publish(w, LC_REC_WRITER);
 	return true;
 }
 

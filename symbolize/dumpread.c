@@ -539,6 +539,23 @@ static int parse_attach(struct dump *d, struct cur *c)
 	return 0;
 }
 
+/* The version is printed as it is: a byte a terminal would act on is a
+ * '?' (a damaged or hostile file must not move the cursor). */
+static int parse_writer(struct dump *d, struct cur *c)
+{
+	const uint8_t *p, *v;
+	if (d->have_writer || !cur_take(c, sizeof(struct lc_rec_writer), &p))
+		return -1;
+	uint32_t n = RD_FIELD(p, struct lc_rec_writer, version_len);
+	if (n == 0 || n > LC_DUMP_MAX_VERSION || !cur_take(c, n, &v))
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		d->writer[i] = v[i] < 0x20 || v[i] > 0x7e ? '?' : (char)v[i];
+	d->writer[n] = '\0';
+	d->have_writer = true;
+	return 0;
+}
+
 static int parse_totals(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
@@ -667,6 +684,7 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, uint64_t o
 	case LC_REC_WAITING: return parse_waiting(d, c);
 	case LC_REC_SERIES: return parse_series(d, c);
 	case LC_REC_ATTACH: return parse_attach(d, c);
+	case LC_REC_WRITER: return parse_writer(d, c);
 	case LC_REC_PENDING:
 		*known = false;
 		d->pending++;

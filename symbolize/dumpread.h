@@ -176,7 +176,10 @@ struct dump {
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 	uint32_t lost_views; /* bit v: the LOST record of view v was read */
 	struct lc_rec_totals totals;
-	bool have_meta, have_live, have_attach;
+	char writer[LC_DUMP_MAX_VERSION + 1]; /* LC_REC_WRITER (3.6): the version of
+	                                       * lockcontend that wrote the file, its
+	                                       * unprintable bytes '?'; "" without one */
+	bool have_meta, have_live, have_attach, have_writer;
 	bool have_lost, have_totals; /* lost and totals are known: read from LOST and
 	                              * TOTALS records, or built from the slots
 	                              * (both true after a successful parse) */

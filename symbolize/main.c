@@ -6,6 +6,7 @@
  *                         [--value=delay|contentions] [--lock-frames]
  *                         [--sysroot DIR] [--debug-dir DIR]... [--no-demangle]
  *                         [--from TIME] [--to TIME] DUMP...
+ *   lockcontend-symbolize --version
  *
  * Several dumps are merged into one profile.  Folded and pprof output show
  * one view (the waiters' unless --view says otherwise); the text report
@@ -98,6 +99,7 @@ static void usage(FILE *f)
 	       "  --from=TIME, --to=TIME      folded and pprof: only what the series place in\n"
 	       "                              this window of the run (90s, 1.5m, 250ms; from\n"
 	       "                              its start, default the whole run)\n"
+	       "  --version                   print " PROG "'s version and exit\n"
 	       "exit status: 0 done, 1 bad usage or an unreadable dump, 2 a dump was cut\n"
 	       "short (partial report), 3 a deadlock was found\n");
 }
@@ -110,21 +112,15 @@ static int fail_usage(const char *msg, const char *arg)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {{"format", required_argument, 0, 'f'},
-	                                         {"output", required_argument, 0, 'o'},
-	                                         {"top", required_argument, 0, 't'},
-	                                         {"value", required_argument, 0, 'v'},
-	                                         {"sysroot", required_argument, 0, 's'},
-	                                         {"debug-dir", required_argument, 0, 'd'},
-	                                         {"no-demangle", no_argument, 0, 'n'},
-	                                         {"help", no_argument, 0, 'h'},
-	                                         {"view", required_argument, 0, 'w'},
-	                                         {"kind", required_argument, 0, 'k'},
-	                                         {"stuck", required_argument, 0, 'S'},
-	                                         {"from", required_argument, 0, 'F'},
-	                                         {"to", required_argument, 0, 'T'},
-	                                         {"lock-frames", no_argument, 0, 'L'},
-	                                         {0, 0, 0, 0}};
+	static const struct option longopts[] = {
+	    {"format", required_argument, 0, 'f'},  {"output", required_argument, 0, 'o'},
+	    {"top", required_argument, 0, 't'},     {"value", required_argument, 0, 'v'},
+	    {"sysroot", required_argument, 0, 's'}, {"debug-dir", required_argument, 0, 'd'},
+	    {"no-demangle", no_argument, 0, 'n'},   {"help", no_argument, 0, 'h'},
+	    {"view", required_argument, 0, 'w'},    {"kind", required_argument, 0, 'k'},
+	    {"stuck", required_argument, 0, 'S'},   {"from", required_argument, 0, 'F'},
+	    {"to", required_argument, 0, 'T'},      {"lock-frames", no_argument, 0, 'L'},
+	    {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
 	int c;
 	char *end;
 	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
@@ -189,6 +185,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 				                  optarg);
 			break;
 		case 'h': usage(stdout); exit(0);
+		case 'V': printf(PROG " " LOCKCONTEND_VERSION "\n"); exit(0);
 		default: usage(stderr); return -1;
 		}
 	}

@@ -2,6 +2,7 @@
  * rawdump.c — lockcontend-rawdump: print a raw dump as text, unsymbolized.
  *
  *   lockcontend-rawdump FILE...
+ *   lockcontend-rawdump --version
  *
  * A debugging aid and the tests' window into a dump until (and beside) the
  * symbolizer: every record (LIVE, SLOT, LOCK_INIT and the count of PENDING
@@ -309,6 +310,7 @@ static int rawdump_file(const char *path)
 	       d.version_minor, d.complete ? "complete" : "INCOMPLETE", dump_end_name(d.end),
 	       d.stop_offset);
 	printf("status %s\n", status);
+	printf("writer %s\n", d.have_writer ? d.writer : "unknown (no WRITER record: before 3.6)");
 	if (!d.complete)
 		printf("warning %s\n", d.warning);
 	printf("pid %" PRIu64 " exe %s\n", m->pid, d.exe);
@@ -338,8 +340,13 @@ static int rawdump_file(const char *path)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fprintf(argc < 2 ? stderr : stdout, "usage: lockcontend-rawdump FILE...\n");
+		fprintf(argc < 2 ? stderr : stdout, "usage: lockcontend-rawdump FILE...\n"
+		                                    "       lockcontend-rawdump --version\n");
 		return argc < 2 ? 1 : 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("lockcontend-rawdump " LOCKCONTEND_VERSION "\n");
+		return 0;
 	}
 	int worst = 0;
 	for (int i = 1; i < argc; i++) {

@@ -140,7 +140,8 @@ static void run_time(const struct dump *d, const struct dump_status *st, char *b
 	}
 }
 
-/* The file, what became of its writer (one line), how it was recorded. */
+/* The file, what became of its writer (one line), how it was recorded and
+ * by which lockcontend (a file before 3.6 does not say). */
 static void header_run(const struct dump *d, const char *path, const struct dump_status *st,
                        FILE *out)
 {
@@ -152,11 +153,12 @@ static void header_run(const struct dump *d, const char *path, const struct dump
 		snprintf(hold, sizeof(hold), "1 in %u", m->hold_rate);
 	fprintf(out, "%s (pid %" PRIu64 ") from %s\n", d->exe, m->pid, path);
 	fprintf(out, "  %s\n", status);
-	fprintf(out, "  %s; rate %u%s; stacks %s, depth %u; holder view %s; hold times %s\n", ran,
-	        m->rate,
+	fprintf(out, "  %s; rate %u%s; stacks %s, depth %u; holder view %s; hold times %s%s%s\n",
+	        ran, m->rate,
 	        m->rate == 1 ? " (every contention recorded)" : " (1 in rate recorded, scaled)",
 	        m->flags & LC_META_STACKS ? "on" : "off", m->depth,
-	        m->flags & LC_META_HOLDER ? "on" : "off", hold);
+	        m->flags & LC_META_HOLDER ? "on" : "off", hold,
+	        d->have_writer ? "; recorded by lockcontend " : "", d->writer);
 }
 
 /* A profile made by an attach: where its hooks were, what they could not

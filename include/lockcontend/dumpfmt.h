@@ -12,7 +12,8 @@
  * could misread the file.  3.1 added the lost reason no_room, 3.2 the
  * LOCK_LOST record, 3.3 the LOCK_INIT record, 3.4 the WAITING and SERIES
  * records, 3.5 the ATTACH record, META's flag ATTACHED and the LIVE state
- * DETACHED (a profile made by lockcontend_attach: docs/attach.md).
+ * DETACHED (a profile made by lockcontend_attach: docs/attach.md), 3.6 the
+ * WRITER record (the version of lockcontend that wrote the file).
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -45,7 +46,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 5
+#define LC_DUMP_VERSION_MINOR 6
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -57,6 +58,7 @@
 #define LC_LOCK_FIRST_FRAMES 8 /* frames of a lock's first contended stack */
 #define LC_LOCK_INIT_FRAMES 8  /* frames of the stack that initialised a lock (3.3) */
 #define LC_THREAD_NAME 16      /* bytes of a thread's name, its NUL included (3.4) */
+#define LC_DUMP_MAX_VERSION 64 /* bytes of the WRITER record's version (3.6) */
 
 /* The sentinel frame that stands for contention without a stored stack. */
 #define LC_SENTINEL_NAME "_LostContendedLock"
@@ -95,6 +97,8 @@ enum lc_rec_type {
 	LC_REC_SERIES = 14,    /* zero or more (3.4): one slot's events over time */
 	LC_REC_ATTACH = 15,    /* one if META has ATTACHED (3.5): what the attach
 	                        * rewrote and could not reach */
+	LC_REC_WRITER = 16,    /* one, after LIVE (3.6): the lockcontend version
+	                        * that wrote the file */
 	LC_REC_NTYPES,         /* one past the last type: keep it last */
 };
 
@@ -479,6 +483,18 @@ struct lc_rec_attach {
 	uint32_t reserved;
 };
 
+/* LC_REC_WRITER (3.6): which lockcontend wrote the file, made with META
+ * and LIVE (after ATTACH, if any), never changed.  A record of its own,
+ * not a field of META: a 3.5 reader skips it, and a file without one was
+ * written before 3.6. */
+struct lc_rec_writer {
+	uint32_t version_len; /* bytes of version that follow, 1..LC_DUMP_MAX_VERSION */
+	uint32_t reserved;
+
+	/* followed by: char version[version_len], no NUL: the Makefile's
+	 * VERSION ("0.1.0") */
+};
+
 /* LC_REC_TRAILER: last record of a complete file. */
 struct lc_rec_trailer {
 	uint64_t records;  /* records before this one */
@@ -508,6 +524,7 @@ _Static_assert(sizeof(struct lc_lost_entry) == 16, "lost entry layout");
 _Static_assert(sizeof(struct lc_rec_totals) == 128, "totals layout");
 _Static_assert(sizeof(struct lc_rec_trailer) == 24, "trailer layout");
 _Static_assert(sizeof(struct lc_rec_attach) == 64, "attach layout");
+_Static_assert(sizeof(struct lc_rec_writer) == 8, "writer layout");
 
 /* Payload bytes are padded with zeros to this alignment. */
 static inline uint32_t lc_dump_pad(uint32_t size)

@@ -13,7 +13,8 @@
  * refuses a directory before the command runs (docs/safety.md); --html FILE
  * writes the HTML report there (--format html alone is refused: the
  * command's own output would go into the page), --lock-frames reaches the
- * symbolizer.  Each test gives the wrapper a
+ * symbolizer; --version says the VERSION file's version, as the
+ * symbolizer and lockcontend-rawdump do.  Each test gives the wrapper a
  * TMPDIR of its own, so leftovers can be seen.
  */
 #include <criterion/criterion.h>
@@ -425,6 +426,42 @@ Test(wrapper, missing_command_is_one_line)
 	cr_assert(strstr(r.err, "no-such-command"), "%s", r.err);
 	assert_tmp_clean(tmp, NULL);
 	harness_result_free(&r);
+}
+
+/* The one version string, VERSION (the Makefile builds it into the tools). */
+static void read_version(char *buf, size_t cap)
+{
+	FILE *f = fopen("VERSION", "r");
+	cr_assert(f != NULL, "VERSION: %s", strerror(errno));
+	cr_assert(fgets(buf, (int)cap, f) != NULL, "VERSION is empty");
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	cr_assert(buf[0], "VERSION is empty");
+}
+
+Test(wrapper, version_is_the_version_files_in_every_tool)
+{
+	const char *tmp = harness_tmpdir();
+	char version[64], want[128], exe[PATH_MAX];
+	struct run_result r;
+	read_version(version, sizeof(version));
+	run_wrapper(tmp, (const char *[]){"--version", NULL}, &r);
+	snprintf(want, sizeof(want), "lockcontend %s\n", version);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_eq(r.out, want);
+	harness_result_free(&r);
+	for (const char *const *tool = (const char *const[]){"lockcontend-symbolize",
+	                                                     "lockcontend-rawdump", NULL};
+	     *tool; tool++) {
+		snprintf(exe, sizeof(exe), "build/%s", *tool);
+		cr_assert_eq(harness_run((const char *[]){exe, "--version", NULL}, NULL, NULL, false,
+		                         30, &r),
+		             0);
+		snprintf(want, sizeof(want), "%s %s\n", *tool, version);
+		cr_assert_eq(r.exit_code, 0, "%s: %s", exe, r.err);
+		cr_assert_str_eq(r.out, want);
+		harness_result_free(&r);
+	}
 }
 
 Test(wrapper, no_command_is_one_line)

@@ -12,6 +12,10 @@
  * for a view already seen, a second LIVE record, a complete file without
  * LIVE); versions 2 and 4 are refused; conservation holds per view and a
  * change in one view breaks only that view's check.
+ * WRITER (3.6): its version is read, a byte a terminal would act on as '?';
+ * a file without one (3.5 and older) reads as before, its writer unknown;
+ * a second one, or one of no bytes or more than LC_DUMP_MAX_VERSION, is
+ * corrupt.
  *
  * The in-place file: PENDING records are skipped (and counted by the
  * trailer); a head of zeros ends the records, whatever its size says and
@@ -656,6 +660,61 @@ Test(dumpread, attach_record)
 	db_record(&b, LC_REC_ATTACH, &a, sizeof(a), NULL, 0, NULL, 0);
 	db_trailer(&b);
 	assert_parse_error(b.buf, b.len, "corrupt attach record");
+}
+
+/* A complete file whose records after META and LIVE are these. */
+static void writer_file(const void *payload, size_t n, const void *tail, size_t nt, int copies)
+{
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
+	for (int i = 0; i < copies; i++)
+		db_record(&b, LC_REC_WRITER, payload, n, tail, nt, NULL, 0);
+	db_lost(&b, 0, NULL);
+	db_totals(&b, (struct lc_rec_totals){0});
+	db_trailer(&b);
+}
+
+Test(dumpread, writer_version_is_read_and_an_older_file_has_none)
+{
+	struct dump d;
+	struct lc_rec_writer w = {.version_len = 7};
+	writer_file(&w, sizeof(w), "1.2\0334\n5", 7, 1);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(d.complete && d.have_writer);
+	cr_assert_str_eq(d.writer, "1.2?4?5");
+	cr_assert_eq(d.skipped, 0);
+	dump_free(&d);
+	/* as a 3.5 writer left it: no WRITER */
+	writer_file(NULL, 0, NULL, 0, 0);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(d.complete && !d.have_writer);
+	cr_assert_str_eq(d.writer, "");
+	dump_free(&d);
+	char longest[LC_DUMP_MAX_VERSION];
+	memset(longest, 'v', sizeof(longest));
+	w.version_len = sizeof(longest);
+	writer_file(&w, sizeof(w), longest, sizeof(longest), 1);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert_eq(strlen(d.writer), LC_DUMP_MAX_VERSION);
+	dump_free(&d);
+}
+
+Test(dumpread, writer_records_that_lie_are_corrupt)
+{
+	char v[LC_DUMP_MAX_VERSION + 1];
+	memset(v, 'v', sizeof(v));
+	struct lc_rec_writer w = {.version_len = 5};
+	writer_file(&w, sizeof(w), v, 5, 2);
+	assert_parse_error(b.buf, b.len, "corrupt writer record");
+	w.version_len = 0;
+	writer_file(&w, sizeof(w), NULL, 0, 1);
+	assert_parse_error(b.buf, b.len, "corrupt writer record");
+	w.version_len = sizeof(v);
+	writer_file(&w, sizeof(w), v, sizeof(v), 1);
+	assert_parse_error(b.buf, b.len, "corrupt writer record");
+	w.version_len = 6; /* one more than follows */
+	writer_file(&w, sizeof(w), v, 5, 1);
+	assert_parse_error(b.buf, b.len, "corrupt writer record");
 }
 
 /* A record type of a newer minor version is skipped, whatever its size. */

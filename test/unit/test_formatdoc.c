@@ -172,6 +172,11 @@ static const struct field attach_fields[] = {
     FIELD(struct lc_rec_attach, left),     FIELD(struct lc_rec_attach, forgotten),
     FIELD(struct lc_rec_attach, flags),    FIELD(struct lc_rec_attach, reserved),
 };
+static const struct field writer_fields[] = {
+    FIELD(struct lc_rec_writer, version_len),
+    FIELD(struct lc_rec_writer, reserved),
+};
+static const struct tail writer_tails[] = {{"version", 1, "version_len"}};
 static const struct field totals_fields[] = {
     FIELD(struct lc_rec_totals, contentions),    FIELD(struct lc_rec_totals, delay_ns),
     FIELD(struct lc_rec_totals, timeouts),       FIELD(struct lc_rec_totals, buckets),
@@ -198,6 +203,7 @@ static const struct layout LAYOUTS[] = {
     LAYOUT("META", LC_REC_META, struct lc_rec_meta, meta_fields, meta_tails, 1),
     LAYOUT("LIVE", LC_REC_LIVE, struct lc_rec_live, live_fields, NULL, 0),
     LAYOUT("ATTACH", LC_REC_ATTACH, struct lc_rec_attach, attach_fields, NULL, 0),
+    LAYOUT("WRITER", LC_REC_WRITER, struct lc_rec_writer, writer_fields, writer_tails, 1),
     LAYOUT("MODULE", LC_REC_MODULE, struct lc_rec_module, module_fields, module_tails, 3),
     LAYOUT("Segment", 0, struct lc_rec_segment, segment_fields, NULL, 0),
     LAYOUT("BUCKET", LC_REC_BUCKET, struct lc_rec_bucket, bucket_fields, pc_tails, 1),
