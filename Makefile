@@ -9,6 +9,7 @@
 #   make demo     build and profile the bundled demo, print the symbolized report
 #   make install  PREFIX=/usr/local DESTDIR=: the command, its tools, library, man pages and
 #                 bash completion; make uninstall (same PREFIX, DESTDIR) removes them
+#   make demo-diff profile the demo and examples/demo_fixed.c, print what the fix changed
 #
 # `make deps` installs what the build and tests need, only if it is missing:
 # Debian packages, and the HTML report's viewer from npm (pinned by
@@ -62,7 +63,7 @@ HTML_OBJS    := $(addprefix $(BUILD)/symbolize/,report_html.o report_htmldata.o 
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
                          resolve.o symcache.o locknames.o viewkind.o report.o report_names.o report_text.o \
                          report_locks.o report_waiting.o report_series.o report_folded.o \
-                         report_pprof.o strset.o duration.o grow.o map64.o) $(HTML_OBJS)
+                         report_pprof.o strset.o duration.o grow.o map64.o diff.o report_diff.o) $(HTML_OBJS)
 
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
 INTEG_TESTS  := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,$(wildcard test/integration/test_*.c))
@@ -70,7 +71,8 @@ FIXTURES     := $(patsubst test/fixtures/%.c,$(BUILD)/test/fixtures/%,$(wildcard
 FIXTURES     += $(patsubst test/fixtures/%.cpp,$(BUILD)/test/fixtures/%,$(wildcard test/fixtures/*.cpp))
 FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so,$(wildcard test/fixtures/plugins/*.c))
 
-.PHONY: all deps deps-deb check format-check unit integration bench demo clean install uninstall
+.PHONY: all deps deps-deb check format-check unit integration bench demo demo-diff clean install \
+        uninstall
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
      $(BUILD)/lockcontend-top $(BUILD)/lockcontend-attach
 
@@ -172,7 +174,7 @@ $(BUILD)/test/unit/test_attach: test/unit/test_attach.c $(ATTACH_UNIT_OBJS) | $(
 # The symbolizer's own suites need nothing of the preload: they build and
 # run whatever state the preload is in.
 READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump test_dumpstatus \
-                       test_epochs test_formatdoc test_html test_locknames test_pprof test_report \
+                       test_diff test_epochs test_formatdoc test_html test_locknames test_pprof test_report \
                        test_reportnames test_robust test_symcache test_topfind test_topview)
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
                       $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
@@ -469,11 +471,20 @@ bench: all $(BUILD)/test/fixtures/attachee $(BUILD)/test/fixtures/attachfill.so
 	$(MAKE) -C bench
 
 # The demo: a program with a lock hotspot, profiled; prints the report.
-$(BUILD)/examples/demo: examples/demo.c | $(BUILD)/examples
+# demo_fixed is the same with the hotspot fixed; demo-diff profiles both
+# and prints what changed (docs/diff.md).
+$(BUILD)/examples/%: examples/%.c | $(BUILD)/examples
 	$(CC) -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ $< -pthread
 
 demo: all $(BUILD)/examples/demo
 	scripts/lockcontend -- $(BUILD)/examples/demo
+
+DEMO_DIFF_DIR := $(BUILD)/demo-diff
+demo-diff: all $(BUILD)/examples/demo $(BUILD)/examples/demo_fixed
+	@rm -rf $(DEMO_DIFF_DIR)
+	scripts/lockcontend --out $(DEMO_DIFF_DIR)/before -o /dev/null -- $(BUILD)/examples/demo
+	scripts/lockcontend --out $(DEMO_DIFF_DIR)/after -o /dev/null -- $(BUILD)/examples/demo_fixed
+	scripts/lockcontend diff $(DEMO_DIFF_DIR)/before $(DEMO_DIFF_DIR)/after
 
 $(BUILD)/preload $(BUILD)/symbolize $(BUILD)/attach $(BUILD)/examples $(BUILD)/test/unit $(BUILD)/test/integration $(BUILD)/test/fixtures:
 	mkdir -p $@

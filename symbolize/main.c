@@ -7,6 +7,8 @@
  *                         [--sysroot DIR] [--debug-dir DIR]... [--no-demangle]
  *                         [--from TIME] [--to TIME] DUMP...
  *   lockcontend-symbolize --version
+ *   lockcontend-symbolize --diff [--format=text|pprof|html] [--match=function|line]
+ *                         [options] BASE... -- NEW...
  *
  * Several dumps are merged into one profile.  Folded and pprof output show
  * one view (the waiters' unless --view says otherwise); the text report
@@ -30,6 +32,12 @@
  * (partial); 3 the report was written and threads were deadlocked (a
  * cycle of waits in progress: report_waiting.c), so a CI job can fail on
  * it.
+ * --diff compares two runs (diff.h, report_diff.h, docs/diff.md): the dumps
+ * before "--" are the base run, those after it the new one; the text
+ * report says what changed per lock and per stack, the HTML page draws a
+ * differential flame graph, pprof holds both runs as `go tool pprof
+ * -diff_base` would merge them (the base's samples negated and labelled
+ * pprof::base).
  * With -o, a regular FILE (or a new one) is written to a temporary file
  * beside it and renamed over it only when complete; a FIFO, a terminal,
  * /dev/null or /dev/stdout is written into as it is, never replaced; a
@@ -44,12 +52,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "diff.h"
 #include "dumpread.h"
 #include "dumpstatus.h"
 #include "duration.h"
 #include "output.h"
 #include "profile.h"
 #include "report.h"
+#include "report_diff.h"
 #include "report_pprof.h"
 #include "resolve.h"
 #include "timeline.h"
@@ -68,6 +78,9 @@ struct options {
 	uint32_t kinds; /* bit per enum lc_kind */
 	bool windowed;  /* --from or --to */
 	bool lock_frames;
+	bool diff;             /* --diff */
+	enum diff_match match; /* --match */
+	int nbase;             /* --diff: the dumps before "--" (the base run) */
 	struct prof_window window;
 	struct resolve_opts resolve;
 	const char *debug_dirs[64];
@@ -78,6 +91,7 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f, "usage: " PROG " [options] DUMP...\n"
+	       "       " PROG " --diff [options] BASE... -- NEW...\n"
 	       "  --format=text|folded|pprof|html\n"
 	       "                              report (default), folded stacks, gzipped pprof,\n"
 	       "                              one HTML page with flame graphs (no network)\n"
@@ -100,6 +114,11 @@ static void usage(FILE *f)
 	       "                              this window of the run (90s, 1.5m, 250ms; from\n"
 	       "                              its start, default the whole run)\n"
 	       "  --version                   print " PROG "'s version and exit\n"
+	       "  --diff BASE... -- NEW...    compare two runs: what changed per lock and per\n"
+	       "                              stack (text), a differential flame graph (html),\n"
+	       "                              both runs as pprof -diff_base merges them (pprof)\n"
+	       "  --match=function|line       --diff: match stacks by function names (default)\n"
+	       "                              or by function and file:line\n"
 	       "exit status: 0 done, 1 bad usage or an unreadable dump, 2 a dump was cut\n"
 	       "short (partial report), 3 a deadlock was found\n");
 }
@@ -110,8 +129,56 @@ static int fail_usage(const char *msg, const char *arg)
 	return -1;
 }
 
-static int parse_args(int argc, char **argv, struct options *o)
+/* --diff: the formats and options a comparison has. */
+static int check_diff(const struct options *o)
 {
+	if (o->nbase < 0)
+		return fail_usage("--diff needs the base run's dumps, then --, then the new "
+		                  "run's: --diff BASE... -- NEW...",
+		                  NULL);
+	if (o->nbase == 0)
+		return fail_usage("--diff: no base dump before --", NULL);
+	if (o->format == FMT_FOLDED)
+		return fail_usage("--diff writes text, html or pprof (folded has one value)", NULL);
+	if (o->windowed)
+		return fail_usage("--diff compares whole runs (no --from, --to)", NULL);
+	return 0;
+}
+
+/* --diff BASE... -- NEW...: the options and the base's dumps are before the
+ * first "--" (getopt's own end of options would lose where it was), the
+ * new run's after it.  Moves the new run's dumps to the end of argv's
+ * non-options: returns argc without the "--", and sets o->nbase to -1 if
+ * there is none. */
+static int split_diff(int argc, char **argv, struct options *o)
+{
+	int dash = -1;
+	for (int i = 1; i < argc && dash < 0; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			dash = i;
+	}
+	o->nbase = dash < 0 ? -1 : 0;
+	if (dash < 0)
+		return argc;
+	memmove(&argv[dash], &argv[dash + 1], (size_t)(argc - dash) * sizeof(*argv));
+	return dash; /* getopt sees up to the new run's dumps */
+}
+
+static bool has_diff(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--diff") == 0)
+			return true;
+	return false;
+}
+
+static int parse_args(int *argcp, char **argv, struct options *o)
+{
+	int argc = *argcp, nall = argc;
+	if (has_diff(argc, argv)) {
+		argc = split_diff(argc, argv, o); /* getopt's part: up to the "--" */
+		nall = o->nbase < 0 ? argc : *argcp - 1;
+	}
 	static const struct option longopts[] = {
 	    {"format", required_argument, 0, 'f'},  {"output", required_argument, 0, 'o'},
 	    {"top", required_argument, 0, 't'},     {"value", required_argument, 0, 'v'},
@@ -120,6 +187,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"view", required_argument, 0, 'w'},    {"kind", required_argument, 0, 'k'},
 	    {"stuck", required_argument, 0, 'S'},   {"from", required_argument, 0, 'F'},
 	    {"to", required_argument, 0, 'T'},      {"lock-frames", no_argument, 0, 'L'},
+	    {"diff", no_argument, 0, 'D'},          {"match", required_argument, 0, 'M'},
 	    {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
 	int c;
 	char *end;
@@ -179,6 +247,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'n': o->resolve.demangle = false; break;
 		case 'L': o->lock_frames = true; break;
+		case 'D': o->diff = true; break;
+		case 'M':
+			if (strcmp(optarg, "function") == 0)
+				o->match = DIFF_MATCH_FUNCTION;
+			else if (strcmp(optarg, "line") == 0)
+				o->match = DIFF_MATCH_LINE;
+			else
+				return fail_usage("unknown --match (function, line)", optarg);
+			break;
 		case 'S':
 			if (duration_parse(optarg, &o->stuck_ns) != 0 || !o->stuck_ns)
 				return fail_usage("--stuck needs a duration such as 1s or 500ms",
@@ -189,7 +266,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 		default: usage(stderr); return -1;
 		}
 	}
-	if (optind >= argc)
+	*argcp = nall;
+	if (o->diff && o->nbase == 0) {
+		o->nbase = argc - optind;
+		if (nall == argc)
+			return fail_usage("--diff: no new dump after --", NULL);
+	}
+	if (o->diff && check_diff(o) != 0)
+		return -1;
+	if (optind >= nall)
 		return fail_usage("no dump given (see --help)", NULL);
 	if (o->windowed && (o->format == FMT_TEXT || o->format == FMT_HTML))
 		return fail_usage("--from and --to cut folded and pprof output; the text and html "
@@ -275,16 +360,25 @@ static int read_dumps(char **paths, size_t n, struct dump *dumps, struct dump_st
 	return 0;
 }
 
-static int write_report(const struct options *o, const struct report_input *in, FILE *out)
+/* The report of in, or with --diff the comparison din (in is then both
+ * runs' dumps in one profile, the base's first). */
+static int write_report(const struct options *o, const struct report_input *in,
+                        const struct diff_input *din, FILE *out)
 {
 	char err[256];
 	switch (o->format) {
-	case FMT_TEXT: report_text_write(in, out); break;
+	case FMT_TEXT:
+		if (din)
+			report_diff_text_write(din, out);
+		else
+			report_text_write(in, out);
+		break;
 	case FMT_FOLDED: report_folded_write(in, out); break;
 	case FMT_HTML: report_html_write(in, out); break;
 	case FMT_PPROF:
-		if (report_pprof_write(in->profile, in->view < 0 ? LC_VIEW_WAIT : in->view,
-		                       in->lock_frames, out, err, sizeof(err)) != 0) {
+		if (report_pprof_write_diff(in->profile, in->nbase,
+		                            in->view < 0 ? LC_VIEW_WAIT : in->view, in->lock_frames,
+		                            out, err, sizeof(err)) != 0) {
 			fprintf(stderr, PROG ": %s\n", err);
 			return -1;
 		}
@@ -299,13 +393,94 @@ static int write_report(const struct options *o, const struct report_input *in, 
 }
 
 /* -o FILE (output.h): opened only now that the report is ready. */
-static int write_to_file(const struct options *o, struct output *out, const struct report_input *in)
+static int write_to_file(const struct options *o, struct output *out, const struct report_input *in,
+                         const struct diff_input *din)
 {
 	FILE *f = output_open(out);
 	if (!f)
 		return -1;
-	int rc = write_report(o, in, f);
+	int rc = write_report(o, in, din, f);
 	return output_close(out, rc == 0) != 0 || rc != 0 ? -1 : 0;
+}
+
+/* --diff: each run's profile and the two matched (the text comparison);
+ * both runs' dumps in one profile, each sample's run known by its dump
+ * (the page and pprof: one table of frames).  0, or -1 after a line. */
+struct diff_run {
+	struct profile side[DIFF_NSIDES], all;
+	struct diff diff;
+	bool built[3]; /* side[0], side[1], all: to be freed */
+};
+
+static int diff_prepare(const struct options *o, struct diff_run *r, const struct dump *dumps,
+                        size_t n)
+{
+	size_t nb = (size_t)o->nbase;
+	if (!(r->built[0] =
+	          profile_build(&r->side[0], dumps, nb, &o->resolve, o->kinds, stderr) == 0) ||
+	    !(r->built[1] = profile_build(&r->side[1], dumps + nb, n - nb, &o->resolve, o->kinds,
+	                                  stderr) == 0))
+		return -1;
+	/* The page and pprof: the same dumps again, their warnings said once */
+	char *quiet_text = NULL;
+	size_t quiet_len = 0;
+	FILE *quiet = o->format != FMT_TEXT ? open_memstream(&quiet_text, &quiet_len) : NULL;
+	if (o->format != FMT_TEXT) {
+		r->built[2] =
+		    quiet && profile_build(&r->all, dumps, n, &o->resolve, o->kinds, quiet) == 0;
+		if (quiet)
+			fclose(quiet);
+		free(quiet_text);
+		if (!r->built[2] ||
+		    diff_split_uncharged(&r->all, nb, &r->side[0], &r->side[1]) != 0)
+			return -1;
+	}
+	return diff_build(&r->diff, &r->side[0], &r->side[1], o->match);
+}
+
+static void diff_run_free(struct diff_run *r)
+{
+	struct profile *ps[3] = {&r->side[0], &r->side[1], &r->all};
+	for (int i = 0; i < 3; i++)
+		if (r->built[i])
+			profile_free(ps[i]);
+	diff_free(&r->diff); /* zeroed if never built */
+}
+
+static int run_diff(const struct options *o, struct output *out, const struct dump *dumps,
+                    const struct dump_status *status, char **paths, size_t n)
+{
+	struct diff_run r = {0};
+	size_t nb = (size_t)o->nbase;
+	if (diff_prepare(o, &r, dumps, n) != 0) {
+		fprintf(stderr, PROG ": out of memory\n");
+		diff_run_free(&r);
+		return -1;
+	}
+	struct report_input all = {.profile = &r.all,
+	                           .dumps = dumps,
+	                           .paths = (const char *const *)paths,
+	                           .ndumps = n,
+	                           .top = o->top,
+	                           .view = o->view,
+	                           .status = status,
+	                           .stuck_ns = o->stuck_ns,
+	                           .lock_frames = o->lock_frames,
+	                           .nbase = nb,
+	                           .diff = &r.diff};
+	struct diff_input din = {
+	    .side = {all, all}, .diff = &r.diff, .match = o->match, .top = o->top, .view = o->view};
+	for (int s = 0; s < DIFF_NSIDES; s++) {
+		din.side[s].profile = &r.side[s];
+		din.side[s].dumps = s ? dumps + nb : dumps;
+		din.side[s].paths = (const char *const *)(s ? paths + nb : paths);
+		din.side[s].ndumps = s ? n - nb : nb;
+		din.side[s].status = s ? status + nb : status;
+		din.side[s].nbase = 0;
+	}
+	int rc = out ? write_to_file(o, out, &all, &din) : write_report(o, &all, &din, stdout);
+	diff_run_free(&r);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -319,7 +494,7 @@ int main(int argc, char **argv)
 	o.resolve.demangle = true;
 	o.resolve.debug_dirs = o.debug_dirs;
 	struct output out;
-	if (parse_args(argc, argv, &o) != 0 || (o.output && output_plan(&out, o.output) != 0))
+	if (parse_args(&argc, argv, &o) != 0 || (o.output && output_plan(&out, o.output) != 0))
 		return 1;
 	if (o.format == FMT_PPROF && !o.output && isatty(STDOUT_FILENO)) {
 		fprintf(stderr,
@@ -336,6 +511,14 @@ int main(int argc, char **argv)
 		free(dumps);
 		free(status);
 		return 1;
+	}
+	if (o.diff) {
+		int rc = run_diff(&o, o.output ? &out : NULL, dumps, status, argv + optind, n);
+		for (size_t i = 0; i < n; i++)
+			dump_free(&dumps[i]);
+		free(dumps);
+		free(status);
+		return rc != 0 ? 1 : partial ? 2 : 0;
 	}
 	struct profile p;
 	int rc = profile_build_window(&p, dumps, n, &o.resolve, o.kinds,
@@ -355,7 +538,8 @@ int main(int argc, char **argv)
 		                          .lock_frames = o.lock_frames};
 		if (o.windowed)
 			note_window(&p, argv + optind);
-		rc = o.output ? write_to_file(&o, &out, &in) : write_report(&o, &in, stdout);
+		rc = o.output ? write_to_file(&o, &out, &in, NULL)
+		              : write_report(&o, &in, NULL, stdout);
 		deadlocks = report_deadlocks(&p);
 		if (deadlocks && o.format != FMT_TEXT && o.format != FMT_HTML)
 			fprintf(stderr,

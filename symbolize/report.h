@@ -21,6 +21,8 @@
 #include "dumpstatus.h"
 #include "profile.h"
 
+struct diff;
+
 struct report_input {
 	const struct profile *profile;
 	const struct dump *dumps;
@@ -35,6 +37,11 @@ struct report_input {
 	                                   * 0: REPORT_STUCK_NS */
 	bool lock_frames;                 /* folded: the lock's name as the root frame;
 	                                   * html: the graphs split by lock at first */
+	/* A comparison (--diff, report_diff.h): the dumps before nbase are the
+	 * base run's, the rest the new run's; diff matches them.  nbase 0: not
+	 * a comparison. */
+	size_t nbase;
+	const struct diff *diff;
 };
 
 void report_text_write(const struct report_input *in, FILE *out);

@@ -41,6 +41,10 @@
  *              hold, maxHold, caused, causedCount, uncharged, lost: [[count,
  *              delay] per view], details: [lines]}], in the text report's
  *              order (most waiting first)
+ * A comparison (--diff) adds: "diff": {nbase}, each dump's "side" (base
+ * or new), flag 4 on the base run's samples, and each lock's "diff":
+ * [[wait, contentions, caused, unlocks, hold, holds] of the base run, the
+ * same of the new], matched by name (diff.h).
  * Times are nanoseconds.  A later format adds fields (threads, a time
  * series, a second profile to compare); the viewer ignores those it does
  * not know. */

@@ -12,6 +12,12 @@
  * writers), so the two never disagree.  The lock table's numbers are
  * report_locks.c's rows.
  *
+ * A comparison (--diff) is the same data of both runs' dumps in one
+ * profile, with what tells the runs apart: each dump's side, each base
+ * sample's flag DIFF_FLAG_BASE, each lock's figures in either run (diff.h,
+ * matched by name), and "diff": {nbase, match}.  The viewer then draws
+ * differential flame graphs.
+ *
  * Every string goes through jsonw_string (safe inside <script>).  Out of
  * memory before anything is written, nothing is (the page then says it
  * has no data); out of memory for a frame, the stack gets the first frame
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diff.h"
 #include "grow.h"
 #include "jsonw.h"
 #include "map64.h"
@@ -50,6 +57,9 @@ struct htmldata {
 	struct report_lockrow *rows;
 	bool oom;
 };
+
+/* A sample of the base run, in a comparison (beside LC_BUCKET_*). */
+#define DIFF_FLAG_BASE 4
 
 /* ---- frames ---------------------------------------------------------------------- */
 
@@ -102,9 +112,11 @@ static void write_sample(struct htmldata *h, const struct prof_sample *s)
 	int64_t lock = -1;
 	if (s->lock && map64_get(&h->lock_index, (uintptr_t)s->lock, &row))
 		lock = row;
+	uint32_t flags = s->flags & (LC_BUCKET_TIMEDOUT | LC_BUCKET_TRUNCATED);
+	if (s->dump < h->in->nbase)
+		flags |= DIFF_FLAG_BASE;
 	fprintf(h->out, "[%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRIu32, lock,
-	        s->value[PROF_CONTENTIONS], s->value[PROF_DELAY], s->max_ns,
-	        s->flags & (LC_BUCKET_TIMEDOUT | LC_BUCKET_TRUNCATED));
+	        s->value[PROF_CONTENTIONS], s->value[PROF_DELAY], s->max_ns, flags);
 	for (uint32_t i = s->nlocs; i-- > 0;) {
 		const struct prof_location *l = &p->locations[s->locs[i]];
 		if (!l->nlines)
@@ -242,8 +254,11 @@ static void write_dump(struct htmldata *h, size_t i)
 	jsonw_string(h->out, d->exe);
 	fprintf(h->out, ",\"pid\":%" PRIu64 ",\"path\":", d->meta.pid);
 	jsonw_string(h->out, in->paths[i]);
-	fprintf(h->out, ",\"state\":\"%s\",\"partial\":%s,\"header\":", state_of(d, st),
+	fprintf(h->out, ",\"state\":\"%s\",\"partial\":%s,", state_of(d, st),
 	        d->end == DUMP_END_CUT ? "true" : "false");
+	if (in->nbase)
+		fprintf(h->out, "\"side\":\"%s\",", i < in->nbase ? "base" : "new");
+	fputs("\"header\":", h->out);
 	write_lines(h->out, f ? text : NULL);
 	fputc('}', h->out);
 	free(text);
@@ -257,16 +272,39 @@ static void write_title(struct htmldata *h)
 	FILE *f = capture(&text, &len);
 	if (!f)
 		return;
-	if (h->in->ndumps != 1)
+	size_t nb = h->in->nbase;
+	if (nb)
+		fprintf(f, "comparison: %s (pid %" PRIu64 ")%s -> %s (pid %" PRIu64 ")%s",
+		        h->in->dumps[0].exe, h->in->dumps[0].meta.pid, nb > 1 ? ", ..." : "",
+		        h->in->dumps[nb].exe, h->in->dumps[nb].meta.pid,
+		        h->in->ndumps - nb > 1 ? ", ..." : "");
+	else if (h->in->ndumps != 1)
 		fprintf(f, "%zu dumps: ", h->in->ndumps);
-	for (size_t i = 0; i < h->in->ndumps && i < 3; i++)
+	for (size_t i = 0; !nb && i < h->in->ndumps && i < 3; i++)
 		fprintf(f, "%s%s (pid %" PRIu64 ")", i ? ", " : "", h->in->dumps[i].exe,
 		        h->in->dumps[i].meta.pid);
-	fprintf(f, "%s", h->in->ndumps > 3 ? ", ..." : "");
+	fprintf(f, "%s", !nb && h->in->ndumps > 3 ? ", ..." : "");
 	fclose(f);
 	fputs("\"title\":", h->out);
 	jsonw_string(h->out, text);
 	free(text);
+}
+
+/* A comparison's notes: each run's waiting, and how frames are matched. */
+static void diff_notes(struct htmldata *h, FILE *f)
+{
+	const struct diff *d = h->in->diff;
+	static const char *const side[DIFF_NSIDES] = {"base", "new"};
+	char wait[32];
+	for (int i = 0; d && i < DIFF_NSIDES; i++) {
+		report_duration(wait, sizeof(wait),
+		                (uint64_t)d->total[i][LC_VIEW_WAIT][PROF_DELAY]);
+		fprintf(f, "%s run: %" PRId64 " contentions, %s total wait\n", side[i],
+		        d->total[i][LC_VIEW_WAIT][PROF_CONTENTIONS], wait);
+	}
+	fprintf(f, "the graphs are the new run's, coloured by the change from the base run: red "
+	           "grew, blue shrank, orange is new (widths from the base run show what "
+	           "vanished); frames are matched by function name\n");
 }
 
 static void write_notes(struct htmldata *h)
@@ -277,7 +315,9 @@ static void write_notes(struct htmldata *h)
 	FILE *f = capture(&text, &len);
 	if (!f)
 		return;
-	if (h->in->ndumps > 1) {
+	if (h->in->nbase) {
+		diff_notes(h, f);
+	} else if (h->in->ndumps > 1) {
 		int64_t count = 0, total = 0;
 		for (size_t i = 0; i < p->nsamples; i++)
 			if (p->samples[i].view == LC_VIEW_WAIT) {
@@ -328,6 +368,32 @@ static void write_sections(struct htmldata *h, const struct report_names *rn)
 
 /* ---- locks ------------------------------------------------------------------------------- */
 
+/* In a comparison, a lock's figures in each run: [wait, contentions,
+ * caused, unlocks, hold, holds], matched by name (diff.h). */
+static void write_lock_diff(struct htmldata *h, const char *name)
+{
+	const struct diff *d = h->in->diff;
+	char *key = d ? diff_lock_key(name) : NULL;
+	const struct diff_lock *l = NULL;
+	for (size_t i = 0; key && i < d->nlocks && !l; i++)
+		if (strcmp(d->locks[i].name, key) == 0)
+			l = &d->locks[i];
+	free(key);
+	if (!l)
+		return;
+	fputs(",\"diff\":[", h->out);
+	for (int s = 0; s < DIFF_NSIDES; s++) {
+		const int64_t(*v)[PROF_NVALUES] = l->v[s];
+		fprintf(
+		    h->out,
+		    "%s[%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "]",
+		    s ? "," : "", v[LC_VIEW_WAIT][PROF_DELAY], v[LC_VIEW_WAIT][PROF_CONTENTIONS],
+		    v[LC_VIEW_HOLDER][PROF_DELAY], v[LC_VIEW_HOLDER][PROF_CONTENTIONS],
+		    v[LC_VIEW_HOLD][PROF_DELAY], v[LC_VIEW_HOLD][PROF_CONTENTIONS]);
+	}
+	fputc(']', h->out);
+}
+
 static void write_lock(struct htmldata *h, const struct report_names *rn, size_t i)
 {
 	const struct report_lockrow *r = &h->rows[i];
@@ -354,7 +420,9 @@ static void write_lock(struct htmldata *h, const struct report_names *rn, size_t
 			count += r->lock->lost[view][k].count;
 		fprintf(out, "%s[%" PRIu64 ",%" PRId64 "]", view ? "," : "", count, r->lost[view]);
 	}
-	fputs("],\"details\":", out);
+	fputs("]", out);
+	write_lock_diff(h, r->lock->name);
+	fputs(",\"details\":", out);
 	char *text;
 	size_t len;
 	FILE *f = capture(&text, &len);
@@ -423,6 +491,8 @@ void report_htmldata_write(const struct report_input *in, FILE *out)
 	write_views(&h);
 	write_frames(&h);
 	write_functions(&h);
+	if (in->nbase)
+		fprintf(out, ",\n\"diff\":{\"nbase\":%zu}", in->nbase);
 	fprintf(out, ",\n\"outOfMemory\":%s}", h.oom ? "true" : "false");
 	htmldata_free(&h);
 	report_names_free(&rn);

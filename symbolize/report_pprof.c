@@ -26,6 +26,10 @@
  *    the other has_* flags, like Go's;
  *  - only the samples of one view are written; the mappings, locations and
  *    functions are all written (pprof ignores those no sample uses);
+ *  - a comparison (report_pprof_write_diff) is what `go tool pprof
+ *    -diff_base` makes of two profiles before it reports: the base run's
+ *    samples negated and labelled pprof::base=true (its fetch.go), so
+ *    pprof reads the change, and its percentages are of the base's total;
  *  - lock frames (report_pprof.h) come after the profile's own: lock i's
  *    function and location have ids nfunctions + i + 1 and
  *    nlocations + i + 1.
@@ -284,6 +288,7 @@ struct enc {
 	const struct profile *p;
 	int view;
 	bool lock_frames;
+	size_t nbase;       /* samples of dumps before it are the base run's */
 	struct map64 locks; /* a lock's name (the pointer) -> its index */
 };
 
@@ -324,10 +329,13 @@ static void enc_sample(struct enc *e, const struct prof_sample *s)
 			pb_varint(&e->pb, lock_loc);
 		msg_end(&e->pb, SAMPLE_LOCATION_ID, packed);
 	}
+	bool base = s->dump < e->nbase;
 	size_t packed = msg_begin(&e->pb);
 	for (int i = 0; i < PROF_NVALUES; i++)
-		pb_varint(&e->pb, (uint64_t)s->value[i]);
+		pb_varint(&e->pb, (uint64_t)(base ? -s->value[i] : s->value[i]));
 	msg_end(&e->pb, SAMPLE_VALUE, packed);
+	if (base)
+		enc_label(e, "pprof::base", "true");
 	if (s->lock)
 		enc_label(e, "lock", s->lock);
 	if (s->kind < LC_NKINDS)
@@ -517,9 +525,15 @@ static bool locks_index(struct enc *e)
 int report_pprof_write(const struct profile *p, int view, bool lock_frames, FILE *out, char *err,
                        size_t errlen)
 {
+	return report_pprof_write_diff(p, 0, view, lock_frames, out, err, errlen);
+}
+
+int report_pprof_write_diff(const struct profile *p, size_t nbase, int view, bool lock_frames,
+                            FILE *out, char *err, size_t errlen)
+{
 	if (profile_check(p, err, errlen) < 0)
 		return -1;
-	struct enc e = {.p = p, .view = view, .lock_frames = lock_frames};
+	struct enc e = {.p = p, .view = view, .lock_frames = lock_frames, .nbase = nbase};
 	int ret = -1;
 	if (!strtab_init(&e.st) || !locks_index(&e)) {
 		set_err(err, errlen, "pprof: out of memory");

@@ -37,4 +37,12 @@
 int report_pprof_write(const struct profile *p, int view, bool lock_frames, FILE *out, char *err,
                        size_t errlen);
 
+/* The same for a comparison of two runs built into one profile, the base
+ * run's dumps first (report_diff.h): the samples of dumps before nbase
+ * (the base's) are written negated and labelled pprof::base=true, as `go
+ * tool pprof -diff_base BASE NEW` merges two profiles, so that `go tool
+ * pprof -top FILE` shows what changed.  nbase 0: report_pprof_write. */
+int report_pprof_write_diff(const struct profile *p, size_t nbase, int view, bool lock_frames,
+                            FILE *out, char *err, size_t errlen);
+
 #endif

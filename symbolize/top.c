@@ -266,7 +266,8 @@ static void screen_show(const struct options *o, const char *path, const struct 
 	int rows = o->rows ? o->rows : height ? (height - 8) / 2 : ROWS_PIPE;
 	const char *paths[] = {path};
 	struct report_input in = {&s->p,      &s->d, paths,  1,           rows < 5 ? 5 : rows,
-	                          PROF_DELAY, -1,    &s->st, o->stuck_ns, false};
+	                          PROF_DELAY, -1,    &s->st, o->stuck_ns, false,
+	                          0,          NULL};
 	struct topview_screen sc = {&in, prev, &s->r, note};
 	char *text = NULL;
 	size_t len = 0;

@@ -23,6 +23,15 @@
  * this draws a few thousand.  Names from the profile reach the page only
  * as text (textContent, d3's .text()), never as HTML.
  *
+ * A comparison of two runs (data.diff, `--diff`) draws differential flame
+ * graphs: each node holds both runs' values (v and cnt the new run's, vb
+ * and cb the base's), frames are matched by function name across the
+ * runs, and d3-flame-graph's own differentialColorMapper colours each frame
+ * by new - base (red grew, blue shrank, orange: only in the new run).
+ * The widths are the new run's, or the base's ("widths from the base
+ * run"), which shows what vanished.  The lock table then has both runs'
+ * figures and the change.
+ *
  * When everything is drawn, window.lcReport = {ready: true, renderMs} and
  * <html data-lc-ready="1">: the browser test waits for that
  * (test/integration/test_html.c).
@@ -53,6 +62,8 @@
 	];
 	const T = {FRAME: 0, INLINED: 1, LOST: 2, UNCHARGED: 3, LOCK: 4, ROOT: 5, TRUNCATED: 6};
 	const FLAG_TRUNCATED = 1, FLAG_TIMEDOUT = 2; /* LC_BUCKET_* */
+	const FLAG_BASE = 4; /* a comparison's base run (report_htmldata.c) */
+	const DIFF = data.diff || null;
 	const EXPLAIN = {
 		[T.INLINED]: 'inlined into the frame below it (no call of its own)',
 		[T.LOST]: 'recorded without a stack: the time is counted, the stack could not ' +
@@ -65,7 +76,7 @@
 		               'were cut',
 	};
 
-	const state = {lock: -1, split: !!data.lockFrames, term: ''};
+	const state = {lock: -1, split: !!data.lockFrames, term: '', baseWidth: false};
 	const views = [];
 	let tipEl = null;
 
@@ -102,6 +113,12 @@
 		data.fn[a][0] < data.fn[b][0] ? -1 : data.fn[a][0] > data.fn[b][0] ? 1 : a - b);
 	const rank = new Int32Array(data.fn.length);
 	byRank.forEach((fn, r) => { rank[fn] = r; });
+	/* A comparison matches frames by name: a function of one name is one
+	 * frame whichever run's file and table it came from. */
+	if (DIFF)
+		byRank.forEach((fn, r) => {
+			if (r && data.fn[byRank[r - 1]][0] === data.fn[fn][0]) rank[fn] = rank[byRank[r - 1]];
+		});
 	const frameKey = data.frames.map(([fn, , inl]) =>
 		data.fn[fn][2] === 'lost' ? KEY_LOST : data.fn[fn][2] === 'uncharged' ? KEY_UNCHARGED
 		                                      : rank[fn] * 2 + inl);
@@ -131,7 +148,7 @@
 		const out = [];
 		const add = (lock, count, delay, max, flags, keys, frames) => {
 			out.push({keys: Int32Array.from(keys), frames: frames, count: count, delay: delay,
-			          max: max, to: flags & FLAG_TIMEDOUT ? count : 0});
+			          max: max, to: flags & FLAG_TIMEDOUT ? count : 0, base: !!(flags & FLAG_BASE)});
 		};
 		for (const s of data.views[vi].samples) {
 			const [lock, count, delay, max, flags] = s;
@@ -169,6 +186,7 @@
 		const t = {vi: vi, n: 1, key: new Int32Array(cap), frame: new Int32Array(cap),
 		           parent: new Int32Array(cap), end: new Int32Array(cap),
 		           v: new Float64Array(cap), cnt: new Float64Array(cap),
+		           vb: new Float64Array(cap), cb: new Float64Array(cap),
 		           max: new Float64Array(cap), to: new Float64Array(cap), lines: new Map()};
 		t.key[0] = KEY_ROOT;
 		t.frame[0] = t.parent[0] = -1;
@@ -188,6 +206,11 @@
 			}
 			for (let i = 0; i < path.length; i++) {
 				const nd = path[i];
+				if (q.base) {
+					t.vb[nd] += q.delay;
+					t.cb[nd] += q.count;
+					continue;
+				}
 				t.v[nd] += q.delay;
 				t.cnt[nd] += q.count;
 				t.to[nd] += q.to;
@@ -197,6 +220,8 @@
 			prev = k;
 		}
 		while (path.length) t.end[path.pop()] = t.n;
+		t.vn = t.v; /* the new run's; t.v is what is drawn */
+		if (DIFF && state.baseWidth) t.v = t.vb;
 		return t;
 	}
 	/* The lines a node's frames had, beyond its first frame's. */
@@ -219,7 +244,8 @@
 	 * zooming in shows the detail left out before. */
 	function shown(t, focus, width) {
 		const th = t.v[focus] / (2 * width);
-		const obj = (i) => ({n: nameOf(t.key[i]), t: typeOf(t.key[i]), v: t.v[i], i: i, c: null});
+		const obj = (i) => ({n: nameOf(t.key[i]), t: typeOf(t.key[i]), v: t.v[i], i: i, c: null,
+		                     d: t.vn[i] - t.vb[i]});
 		const chain = [];
 		for (let a = focus; a >= 0; a = t.parent[a]) chain.unshift(a);
 		let top = null, last = null;
@@ -269,8 +295,20 @@
 		for (let i = 0; i < name.length && i < 12; i++) h = (h * 31 + name.charCodeAt(i)) | 0;
 		return ((h >>> 0) % 1000) / 1000;
 	}
+	/* A comparison's colour: d3-flame-graph's differentialColorMapper on
+	 * new - base against the width drawn.  It paints a frame whose change is
+	 * its whole width orange ("all new"); drawn at the base's width, a frame
+	 * that grew past it is only "grew": held just under full red. */
+	function diffColour(d, original) {
+		const t = viewOf(d).tree, i = d.data.i, value = t.v[i];
+		let delta = t.vn[i] - t.vb[i];
+		if (state.baseWidth && value > 0 && delta >= value) delta = value * 0.999;
+		return window.flamegraph.colorMapper.differentialColorMapper(
+			{highlight: d.highlight, value: value, data: {d: delta, v: value}}, original);
+	}
 	function colour(d, original) {
 		if (d.highlight) return '#e600e6';
+		if (DIFF) return diffColour(d, original);
 		switch (d.data.t) {
 		case T.INLINED: {
 			const x = hash(d.data.n);
@@ -307,6 +345,7 @@
 		           (state.lock >= 0 ? ' (this lock)' : ''));
 		if (t.parent[i] > 0) lines.push(`${fmtPct(t.v[i], t.v[t.parent[i]])} of its caller's`);
 		lines.push(`${t.cnt[i]} ${w.events}` + (t.to[i] ? `, ${t.to[i]} timed out` : ''));
+		if (DIFF) lines.push(...diffLines(t, i, w));
 		if (v.vi === 2 && t.max[i]) lines.push(`longest: ${fmtDur(t.max[i])}`);
 		return lines;
 	}
@@ -330,7 +369,26 @@
 		tipEl.style.display = 'none';
 		return tooltip;
 	};
+	function changeOf(b, n) {
+		if (!b && n) return 'new';
+		if (b && !n) return 'vanished';
+		return (n >= b ? '+' : '') + (b ? (100 * (n - b) / b).toFixed(1) : '0.0') + '%';
+	}
+	function signedDur(x) {
+		return (x > 0 ? '+' : x < 0 ? '-' : '') + fmtDur(Math.abs(x));
+	}
+	/* A node's figures in either run (the lines above are the new run's). */
+	function diffLines(t, i, w) {
+		return [`base run: ${fmtDur(t.vb[i])} in ${t.cb[i]} ${w.events}; ` +
+		        `new run: ${fmtDur(t.vn[i])} in ${t.cnt[i]} ${w.events}`,
+		        `change: ${signedDur(t.vn[i] - t.vb[i])} (${changeOf(t.vb[i], t.vn[i])})`];
+	}
 	function label(d) {
+		if (DIFF) {
+			const t = viewOf(d).tree, i = d.data.i;
+			return `${d.data.n} — base ${fmtDur(t.vb[i])}, new ${fmtDur(t.vn[i])} ` +
+			       `(${signedDur(t.vn[i] - t.vb[i])}, ${changeOf(t.vb[i], t.vn[i])})`;
+		}
 		const v = viewOf(d), t = v.tree, i = d.data.i;
 		return `${d.data.n} — ${fmtDur(t.v[i])} (${fmtPct(t.v[i], t.v[0])}), ` +
 		       `${t.cnt[i]} ${VIEWS[v.vi].events}`;
@@ -362,6 +420,9 @@
 	}
 	function emptyText(vi) {
 		if (vi === 1 && !data.holderRecorded) return 'The holder view was not recorded (holder=0).';
+		if (DIFF && state.baseWidth) return 'Nothing in the base run in this view.';
+		if (DIFF) return 'Nothing in the new run in this view (widths from the base run ' +
+		                 'show what vanished).';
 		if (state.lock >= 0) return 'Nothing of this lock in this view.';
 		return 'Nothing was recorded in this view.';
 	}
@@ -384,9 +445,12 @@
 		v.tree = buildTree(v.vi);
 		times.build += performance.now() - t0;
 		const t = v.tree, w = VIEWS[v.vi];
-		v.totalEl.textContent = `${fmtDur(t.v[0])} of ${w.value} in ${t.cnt[0]} ${w.events}` +
+		v.totalEl.textContent = (DIFF
+			? `base ${fmtDur(t.vb[0])} in ${t.cb[0]}, new ${fmtDur(t.vn[0])} in ${t.cnt[0]} ` +
+			  `${w.events} (${signedDur(t.vn[0] - t.vb[0])}, ${changeOf(t.vb[0], t.vn[0])})`
+			: `${fmtDur(t.v[0])} of ${w.value} in ${t.cnt[0]} ${w.events}`) +
 			(state.lock >= 0 ? ` on ${data.locks[state.lock].name}` : '');
-		if (t.n <= 1) {
+		if (t.n <= 1 || !(t.v[0] > 0)) {
 			v.graphEl.append(el('p', {cls: 'empty', text: emptyText(v.vi)}));
 			return;
 		}
@@ -430,6 +494,8 @@
 		for (const d of data.dumps) {
 			const badges = el('p', {cls: 'badges'}, [
 				el('span', {cls: 'badge state-' + d.state, text: STATES[d.state] || d.state})]);
+			if (d.side)
+				badges.prepend(el('span', {cls: 'badge side-' + d.side, text: d.side + ' run'}));
 			if (d.partial) badges.append(el('span', {cls: 'badge partial', text: 'partial: cut short'}));
 			sec.append(el('div', {cls: 'dump'}, [badges, el('pre', {text: d.header.join('\n')})]));
 		}
@@ -469,6 +535,22 @@
 		});
 		const all = el('button', {id: 'lc-all-locks', type: 'button', text: 'all locks'});
 		all.addEventListener('click', () => selectLock(-1));
+		if (DIFF) {
+			const base = el('input', {type: 'checkbox', id: 'lc-base-width'});
+			base.addEventListener('change', () => {
+				state.baseWidth = base.checked;
+				drawAll();
+			});
+			return el('div', {id: 'lc-controls'}, [
+				input, el('label', {}, [split, ' split by lock']),
+				el('label', {}, [base, ' widths from the base run']),
+				el('span', {id: 'lc-filter', text: ''}), all,
+				el('span', {cls: 'legend'}, [
+					swatch('grew', 'grew'), swatch('shrank', 'shrank'),
+					swatch('new', 'new: only in the new run'),
+					swatch('same', 'unchanged'), swatch('match', 'search match')]),
+			]);
+		}
 		return el('div', {id: 'lc-controls'}, [
 			input,
 			el('label', {}, [split, ' split by lock']),
@@ -518,6 +600,24 @@
 		{key: 'kind', label: 'kind', get: (l) => l.kind, fmt: String, text: true},
 		{key: 'lock', label: 'lock', get: (l) => l.name, fmt: String, text: true},
 	];
+	/* A comparison's table: each run's wait and contentions, the change. */
+	const sideOf = (l, s, k) => (l.diff ? l.diff[s][k] : 0);
+	const DIFF_COLS = [
+		{key: 'basewait', label: 'base wait', get: (l) => sideOf(l, 0, 0), fmt: fmtDur},
+		{key: 'newwait', label: 'new wait', get: (l) => sideOf(l, 1, 0), fmt: fmtDur},
+		{key: 'change', label: 'change', get: (l) => sideOf(l, 1, 0) - sideOf(l, 0, 0),
+		 fmt: signedDur},
+		{key: 'changepct', label: 'change%',
+		 get: (l) => (sideOf(l, 0, 0) ? (sideOf(l, 1, 0) - sideOf(l, 0, 0)) / sideOf(l, 0, 0)
+		                              : sideOf(l, 1, 0) ? Infinity : 0),
+		 fmt: (x) => (x === Infinity ? 'new' : x === -1 ? 'vanished' :
+		              (x >= 0 ? '+' : '') + (100 * x).toFixed(1) + '%')},
+		{key: 'basecont', label: 'base cont', get: (l) => sideOf(l, 0, 1), fmt: String},
+		{key: 'newcont', label: 'new cont', get: (l) => sideOf(l, 1, 1), fmt: String},
+		{key: 'kind', label: 'kind', get: (l) => l.kind, fmt: String, text: true},
+		{key: 'lock', label: 'lock', get: (l) => l.name, fmt: String, text: true},
+	];
+	if (DIFF) COLS.splice(0, COLS.length, ...DIFF_COLS);
 	const table = {sort: null, dir: 1, tbody: null, heads: [], details: null};
 
 	function compare(col, a, b) {
@@ -631,6 +731,7 @@
 			}, 200);
 		});
 		/* d3 sets the frames' widths in the next frame; then it is drawn */
+		if (DIFF) document.documentElement.setAttribute('data-lc-diff', '1');
 		requestAnimationFrame(() => requestAnimationFrame(() => {
 			window.lcReport = {ready: true, renderMs: performance.now(), times: times};
 			document.documentElement.setAttribute('data-lc-ready', '1');

@@ -516,3 +516,81 @@ Test(html, ten_thousand_stacks_under_5_mb_drawn_under_2_s)
 	assert_clean();
 	free(frames);
 }
+
+/* ---- a comparison (--diff) ---------------------------------------------------- */
+
+/* known_wait HOLD_MS profiled as NAME.PID.raw in dir (its path). */
+static void known_run(const char *name, const char *hold_ms, char dump[PATH_MAX])
+{
+	char env[PATH_MAX + 64], pat[PATH_MAX];
+	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/%s.%%p.raw", dir, name);
+	const char *argv[] = {harness_fixture("known_wait"), "6", hold_ms, NULL};
+	const char *envv[] = {env, NULL};
+	struct run_result r;
+	cr_assert_eq(harness_run(argv, envv, dir, true, 60, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "known_wait: %s", r.err);
+	harness_result_free(&r);
+	snprintf(pat, sizeof(pat), "%s.*.raw", name);
+	harness_one_file(dir, pat, dump);
+}
+
+/* The fills of the frames named name in a graph, one a line. */
+static char *fills_of(const char *view, const char *name)
+{
+	char expr[1024];
+	snprintf(expr, sizeof(expr),
+	         "[...document.querySelectorAll('#lc-graph-%s g.frame')]"
+	         ".filter((g) => g.getAttribute('name') === '%s')"
+	         ".map((g) => g.querySelector('rect').getAttribute('fill')).join('\\n')",
+	         view, name);
+	return js(expr);
+}
+
+/* A comparison of a run waiting 6 x 30 ms with one waiting 6 x 5 ms: the
+ * page draws clean, its waiting frame is drawn in d3-flame-graph's
+ * differential blue (shrank: rgb(r,r,220), r < 220), its tooltip says both
+ * runs, the lock table has both runs' waits, and the base widths draw. */
+Test(html, a_comparison_draws_frames_coloured_by_their_change)
+{
+	char base[PATH_MAX], newr[PATH_MAX], html[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", harness_tmpdir());
+	known_run("base", "30", base);
+	known_run("new", "5", newr);
+	cr_assert(snprintf(html, PATH_MAX, "%s/diff.html", dir) < PATH_MAX);
+	const char *args[] = {"--diff", "--format=html", "-o", html, base, "--", newr, NULL};
+	struct run_result r;
+	harness_symbolize(args, &r);
+	cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.err);
+	harness_result_free(&r);
+	open_page(html);
+	char *on = js("document.documentElement.dataset.lcDiff");
+	cr_expect_str_eq(on, "1");
+	char *fills = fills_of("waiter", "waiter_blocked");
+	int red, green, blue;
+	cr_assert(sscanf(fills, "rgb(%d,%d,%d)", &red, &green, &blue) == 3, "fills: %s", fills);
+	cr_expect(red == green && red < 220 && blue == 220, "waiter_blocked shrank, not %s", fills);
+	double box[4];
+	frame_box("waiter", "waiter_blocked", box);
+	cdp_mouse_move(&browser, box[0], box[1]);
+	cr_assert(cdp_wait_true(&browser, "document.getElementById('lc-tip').style.display === 'block'",
+	                        30),
+	          "no tooltip");
+	char *tip = js("document.getElementById('lc-tip').innerText");
+	cr_expect(strstr(tip, "base run: ") && strstr(tip, "new run: ") && strstr(tip, "change: -"),
+	          "tooltip:\n%s", tip);
+	char *heads = js("[...document.querySelectorAll('#lc-lock-table th')]"
+	                 ".map((th) => th.textContent).join(',')");
+	cr_expect(strstr(heads, "base wait,new wait,change,change%"), "%s", heads);
+	char *row = js("document.querySelector('#lc-lock-table tbody tr').textContent");
+	cr_expect(strstr(row, "vanished") == NULL && strstr(row, "lock"), "%s", row);
+	free(js("document.getElementById('lc-base-width').click()"));
+	char *based = fills_of("waiter", "waiter_blocked");
+	cr_expect(strncmp(based, "rgb(", 4) == 0, "drawn at the base's widths: %s", based);
+	assert_clean();
+	free(on);
+	free(fills);
+	free(tip);
+	free(heads);
+	free(row);
+	free(based);
+}

@@ -176,7 +176,7 @@ static char *folded(void)
 	struct resolve_opts o = {.demangle = true};
 	cr_assert_eq(profile_build(&p, &d, 1, &o, VIEWKIND_ALL_KINDS, NULL), 0);
 	const char *path = "epochs.raw";
-	struct report_input in = {&p, &d, &path, 1, 20, PROF_DELAY, LC_VIEW_WAIT, NULL, 0, false};
+	struct report_input in = {&p, &d, &path, 1, 20, PROF_DELAY, LC_VIEW_WAIT, NULL, 0, false, 0, NULL};
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);

@@ -176,7 +176,7 @@ static char *page(int view, bool lock_frames, const struct dump *dumps,
                   const struct dump_status *st, size_t n)
 {
 	const char *paths[8] = {"a.raw", "b.raw", "c.raw", "d.raw", "e.raw", "f.raw", "g.raw", "h.raw"};
-	struct report_input in = {&p, dumps, paths, n, 20, PROF_DELAY, view, st, 0, lock_frames};
+	struct report_input in = {&p, dumps, paths, n, 20, PROF_DELAY, view, st, 0, lock_frames, 0, NULL};
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);

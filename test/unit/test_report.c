@@ -195,7 +195,7 @@ static char *report(enum fmt fmt, int view, uint32_t kinds, int top, int value)
 	struct resolve_opts o = {.demangle = true};
 	cr_assert_eq(profile_build(&p, &d, 1, &o, kinds, NULL), 0);
 	const char *path = "test.raw";
-	struct report_input in = {&p, &d, &path, 1, top, value, view, status, 0, lock_frames};
+	struct report_input in = {&p, &d, &path, 1, top, value, view, status, 0, lock_frames, 0, NULL};
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);

@@ -152,7 +152,7 @@ Test(reportnames, short_lock_names)
 static char *write_report(void (*writer)(const struct report_input *, FILE *), int view)
 {
 	const char *path = "x.raw";
-	struct report_input in = {&p, NULL, &path, 0, 20, PROF_DELAY, view, NULL, 0, false};
+	struct report_input in = {&p, NULL, &path, 0, 20, PROF_DELAY, view, NULL, 0, false, 0, NULL};
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);

@@ -108,7 +108,7 @@ static void symbolize(const struct dump *d)
 	char *out = NULL, err[256];
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
-	struct report_input in = {&p, d, &path, 1, 5, PROF_DELAY, -1, &st, 0, false};
+	struct report_input in = {&p, d, &path, 1, 5, PROF_DELAY, -1, &st, 0, false, 0, NULL};
 	report_text_write(&in, f);
 	report_html_write(&in, f);
 	in.view = LC_VIEW_HOLDER;

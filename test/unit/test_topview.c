@@ -86,7 +86,7 @@ static char *screen(struct read *cur, struct read *prev, int rows, const char *n
 {
 	const char *paths[] = {"app.raw"};
 	struct report_input in = {&cur->p,    &cur->d, paths,    1, rows, PROF_DELAY, -1,
-	                          &cur->st, 0,       false};
+	                          &cur->st, 0,       false, 0, NULL};
 	struct topview_screen s = {&in, prev ? &prev->r : NULL, &cur->r, note};
 	char *out = NULL;
 	size_t len = 0;
