@@ -175,6 +175,13 @@ void recorder_flush(struct lc_tls *t);
  * interrupted it): charged to the sentinel. */
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns);
 
+/* A wait of a thread with too little stack for the books (stackroom_tight),
+ * timed by the caller (it ended at when_ns): charged to the sentinel as
+ * no_room when the thread has room again, or at its exit. */
+void recorder_tight(struct lc_tls *t, uint64_t delay_ns, uint64_t when_ns);
+bool recorder_tight_pending(const struct lc_tls *t);
+extern char recorder_tight_mark; /* its key's value while it has no slot */
+
 uint64_t recorder_now(void);
 
 /* Around an application's dl_iterate_phdr (loader.h's phdr rule). */
