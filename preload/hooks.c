@@ -245,12 +245,13 @@ static inline __attribute__((always_inline)) int hooks_lock(pthread_mutex_t *m, 
                                                             clockid_t clock,
                                                             const struct timespec *abstime)
 {
-	recorder_acquiring(&lc_tls, m);
+	bool look = recorder_attempt(&lc_tls, m);
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
-		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
+		recorder_attempt_won(&lc_tls, look, m, LC_KIND_MUTEX);
 		return 0;
 	}
+	recorder_attempt_lost(&lc_tls);
 	return hooks_try(f, wait, m, clock, abstime);
 }
 
@@ -288,12 +289,13 @@ static __attribute__((noinline)) int hooks_trylock_other(pthread_mutex_t *m)
  * section: every instruction after it would lengthen one). */
 static inline __attribute__((always_inline)) int hooks_trylock(pthread_mutex_t *m)
 {
-	recorder_acquiring(&lc_tls, m);
+	bool look = recorder_attempt(&lc_tls, m);
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
-		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
+		recorder_attempt_won(&lc_tls, look, m, LC_KIND_MUTEX);
 		return 0;
 	}
+	recorder_attempt_lost(&lc_tls);
 	if (f == FAST_BUSY)
 		return hooks_trylock_busy(m);
 	return hooks_trylock_other(m);
@@ -388,6 +390,22 @@ static __attribute__((noinline)) int hooks_unlock_watched(pthread_mutex_t *m, in
 	return rc;
 }
 
+/* A plain mutex released by hooks_unlock, which found no sleeper on it,
+ * was the one whose section the thread times: the sample's end, read
+ * right after the release (`was`: the word the release exchanged). */
+static __attribute__((noinline)) int hooks_unlock_timed(pthread_mutex_t *m, int kind, int was)
+{
+	struct lc_tls *t = &lc_tls;
+	struct recorder_release r;
+	recorder_release_timed(t, &r, m);
+	recorder_release_held(&r);
+	if (was > 1)
+		hooks_wake(m, kind);
+	t->unlocks++;
+	recorder_release_end(t, &r);
+	return 0;
+}
+
 /* Will this unlock release the mutex?  An error-checking, robust or PI
  * mutex refuses (EPERM) an unlock by another thread than its owner, and a
  * recursive one held more than once only counts down: neither is a
@@ -429,9 +447,12 @@ static inline __attribute__((always_inline)) int hooks_unlock(pthread_mutex_t *m
 	if (likely(kind >= 0)) {
 		/* waiters set the word to 2 while we hold it: an atomic read */
 		int word = __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED);
-		if (unlikely(recorder_unlock_watched(&lc_tls, m, word == 2)))
+		if (unlikely(word == 2) && recorder_unlock_watched(&lc_tls, m, true))
 			return hooks_unlock_watched(m, kind);
-		if (unlikely(hooks_release_plain(m, kind) > 1))
+		int was = hooks_release_plain(m, kind);
+		if (unlikely(lc_tls.hold_lock == (uintptr_t)m))
+			return hooks_unlock_timed(m, kind, was);
+		if (unlikely(was > 1))
 			hooks_wake(m, kind);
 		lc_tls.unlocks++;
 		return 0;

@@ -730,8 +730,7 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 	}
 }
 
-void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
-                            uint32_t kind, bool late)
+static void recorder_release_clear(struct recorder_release *r, const void *lock, uint32_t kind)
 {
 	r->active = 0;
 	r->caused = 0;
@@ -741,6 +740,31 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	r->lock = (uintptr_t)lock;
 	r->kind = kind;
 	r->counted = 0;
+}
+
+/* A hold sample's end alone: nothing to do inside the section;
+ * recorder_release_held reads the end, and recorder_release_end checks
+ * what the guard is. */
+static void recorder_release_sample(struct lc_tls *t, struct recorder_release *r, uint32_t gen)
+{
+	r->hold_t0 = t->hold_t0;
+	r->hold_open = 1;
+	r->kind = t->hold_kind; /* how it was taken (read or write) */
+	r->active = 1;
+	r->gen = gen; /* attached: the profile the sample began in */
+}
+
+void recorder_release_timed(struct lc_tls *t, struct recorder_release *r, const void *lock)
+{
+	recorder_release_clear(r, lock, 0);
+	t->hold_lock = 0;
+	recorder_release_sample(t, r, t->gen);
+}
+
+void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
+                            uint32_t kind, bool late)
+{
+	recorder_release_clear(r, lock, kind);
 	bool timed = t->hold_lock == (uintptr_t)lock;
 	uint32_t gen = t->gen;
 	if (timed)
@@ -751,14 +775,7 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 		return;
 	bool waited = core.cfg.holder && lockstate_maybe_waited(r->lock);
 	if (timed && late && !waited) {
-		/* A hold sample's end alone: nothing to do inside the
-		 * section; recorder_release_held reads the end, and
-		 * recorder_release_end checks what the guard is. */
-		r->hold_t0 = t->hold_t0;
-		r->hold_open = 1;
-		r->kind = t->hold_kind; /* how it was taken (read or write) */
-		r->active = 1;
-		r->gen = gen; /* attached: the profile the sample began in */
+		recorder_release_sample(t, r, gen);
 		return;
 	}
 	if (t->guard || !core_running())
