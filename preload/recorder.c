@@ -758,7 +758,8 @@ void recorder_release_timed(struct lc_tls *t, struct recorder_release *r, const 
 {
 	recorder_release_clear(r, lock, 0);
 	t->hold_lock = 0;
-	recorder_release_sample(t, r, t->gen);
+	if (!stackroom_tight(t)) /* else the sample is dropped, as in release_begin */
+		recorder_release_sample(t, r, t->gen);
 }
 
 void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
