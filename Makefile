@@ -74,7 +74,7 @@ FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so
 .PHONY: all deps deps-deb check format-check unit integration bench demo demo-diff clean install \
         uninstall
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
-     $(BUILD)/lockcontend-top $(BUILD)/lockcontend-attach
+     $(BUILD)/lockcontend-top $(BUILD)/lockcontend-attach $(BUILD)/lockcontend-intervals
 
 # The Debian packages, then the viewer's npm packages (NPM_STAMP, below).
 deps: deps-deb $(NPM_STAMP)
@@ -144,6 +144,12 @@ TOP_OBJS := $(addprefix $(BUILD)/symbolize/,topview.o topfind.o)
 TOP_LINK := $(BUILD)/symbolize/top.o $(TOP_OBJS) \
             $(filter-out %/main.o %/output.o $(HTML_OBJS),$(SYMBOLIZE_OBJS))
 $(BUILD)/lockcontend-top: $(TOP_LINK)
+	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
+
+# lockcontend-intervals: a delta pprof per interval of a running profile
+# (docs/intervals.md): the same reader, resolver and pprof writer as top.
+INTERVALS_OBJS := $(addprefix $(BUILD)/symbolize/,intervals.o intervals_cut.o intervals_dir.o)
+$(BUILD)/lockcontend-intervals: $(INTERVALS_OBJS) $(filter-out %/top.o,$(TOP_LINK))
 	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
 
 # lockcontend-attach: gets the preload into a running process with ptrace
@@ -505,7 +511,7 @@ LIBDIR  := $(PREFIX)/lib/lockcontend
 MANDIR  := $(PREFIX)/share/man/man1
 COMPDIR := $(PREFIX)/share/bash-completion/completions
 INSTALL_BIN := $(BUILD)/lockcontend-symbolize $(BUILD)/lockcontend-rawdump
-INSTALL_LIB := $(BUILD)/lockcontend-attach $(BUILD)/lockcontend-top
+INSTALL_LIB := $(BUILD)/lockcontend-attach $(BUILD)/lockcontend-top $(BUILD)/lockcontend-intervals
 INSTALL_MAN := man/lockcontend.1 man/lockcontend-symbolize.1
 INSTALLED := $(BINDIR)/lockcontend $(INSTALL_BIN:$(BUILD)/%=$(BINDIR)/%) \
              $(LIBDIR)/liblockcontend.so $(INSTALL_LIB:$(BUILD)/%=$(LIBDIR)/%) \
