@@ -191,6 +191,11 @@ $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c tes
                              $(READER_OBJS) | $(BUILD)/test/integration
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< test/integration/harness.c $(READER_OBJS) -lcriterion
 
+# The interval files' test reads their gzip and protobuf itself.
+$(BUILD)/test/integration/test_intervals: test/integration/test_intervals.c test/integration/harness.c \
+                                          test/integration/harness.h $(READER_OBJS) | $(BUILD)/test/integration
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< test/integration/harness.c $(READER_OBJS) -lcriterion -lz
+
 # The HTML report's browser test: Chromium over the DevTools protocol
 # (cdp.c), screenshots read with zlib (pngstat.c), 10,000 stacks made by
 # the bench's mkdump.
