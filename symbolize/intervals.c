@@ -38,7 +38,9 @@
  * The target: a profile file; a PID (its profile, found as `lockcontend
  * top` finds it, topfind.h); or a directory, whose profiles (*.raw, and
  * an exec'd image's *.raw.N; with --match only names holding STR) are each
- * followed from when they appear — a process tree's.  A profile is
+ * followed from when they appear — a process tree's, or a host's (one that
+ * had ended before the watch began is an earlier run's, and is left
+ * alone; a profile removed while followed is given up).  A profile is
  * followed until its writer is gone (its last interval written), a PID or
  * PROFILE's run ends the tool with it; a directory is watched until
  * SIGTERM or SIGINT (or until --while-pid's process is gone: the
@@ -88,8 +90,9 @@ struct options {
 	const char *debug_dirs[64];
 	const char *target;
 	struct ivl_dir *dir;
-	long while_pid; /* watching: stop when it is gone (0: never) */
-	bool check;     /* --check: the options and OUT only */
+	long while_pid;       /* watching: stop when it is gone (0: never) */
+	uint64_t watch_since; /* watching: CLOCK_REALTIME at our start */
+	bool check;           /* --check: the options and OUT only */
 };
 
 /* One profile followed. */
@@ -166,13 +169,32 @@ static void cut_write(const struct options *o, struct follower *f, const struct 
 
 /* ---- following one profile ----------------------------------------------- */
 
-static void follower_begin(struct follower *f, const struct dump *d)
+/* Done with f: its table goes (a watcher may follow thousands in turn). */
+static void follower_end(struct follower *f, bool done)
 {
+	if (!done)
+		return;
+	f->done = true;
+	ivl_state_free(&f->st);
+}
+
+/* Its first read: false (and done, nothing written) for a profile found
+ * in a watched directory that ended before we started: an earlier run's,
+ * whose intervals were another watcher's to write. */
+static bool follower_begin(const struct options *o, struct follower *f, const struct dump *d,
+                           const struct dump_status *ds)
+{
+	if (o->watch_since && ds->writer != DUMP_WRITER_LIVE &&
+	    d->meta.start_realtime_ns < o->watch_since) {
+		follower_end(f, true);
+		return false;
+	}
 	f->started = true;
 	f->start_mono = d->meta.start_mono_ns;
 	f->start_real = d->meta.start_realtime_ns;
 	f->pid = d->meta.pid;
 	snprintf(f->exe, sizeof(f->exe), "%s", d->exe ? d->exe : "");
+	return true;
 }
 
 /* The run's end after its start: the dump's own for a complete one, else
@@ -194,16 +216,20 @@ static void follower_tick(const struct options *o, struct follower *f, bool fina
 	char err[512];
 	uint64_t now = now_mono();
 	if (dump_read_file(f->path, &d, err, sizeof(err)) != 0) {
-		/* A file just made may not have its heading yet. */
-		if (++f->fails == 3 || final)
+		/* A file just made may not have its heading yet; one removed
+		 * (by its owner) is given up. */
+		bool gone = access(f->path, F_OK) != 0 && errno == ENOENT;
+		if (++f->fails == 3 || final || gone)
 			fprintf(stderr, PROG ": %s: %s\n", f->path, err);
 		f->next_mono = now + POLL_NS;
-		f->done = final;
+		follower_end(f, final || gone);
 		return;
 	}
-	if (!f->started)
-		follower_begin(f, &d);
 	dumpstatus_of(&d, f->path, NULL, &ds);
+	if (!f->started && !follower_begin(o, f, &d, &ds)) {
+		dump_free(&d);
+		return;
+	}
 	uint64_t elapsed = now > f->start_mono ? now - f->start_mono : 0;
 	if (ds.writer == DUMP_WRITER_LIVE && !final) {
 		uint64_t settled = elapsed > grace_ns(o) ? elapsed - grace_ns(o) : 0;
@@ -218,7 +244,7 @@ static void follower_tick(const struct options *o, struct follower *f, bool fina
 			        PROG ": %s: %llu stacks had shipped more than the run's end holds "
 			             "(a bug: please report)\n",
 			        f->path, (unsigned long long)f->st.clamped);
-		f->done = true;
+		follower_end(f, true);
 	}
 	dump_free(&d);
 }
@@ -490,6 +516,11 @@ int main(int argc, char **argv)
 	if (!(o.resolve.cache = symcache_new())) {
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;
+	}
+	if (watch == 1) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		o.watch_since = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	}
 	run(&o, watch == 1);
 	symcache_free(o.resolve.cache);

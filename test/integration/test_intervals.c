@@ -586,3 +586,50 @@ Test(intervals, bad_options_are_one_line_and_nothing_runs)
 	const char *a7[] = {"--interval", "1s", NULL};
 	expect_refused(tmp, a7, "go with --interval-dir DIR");
 }
+
+/* A watched directory (a host's agent): a profile that ended before the
+ * watch began is an earlier run's and gets no file; one that appears
+ * while watching is followed, and SIGTERM ends the watch with its files
+ * whole and adding up. */
+Test(intervals, a_watched_directory_follows_new_profiles_only)
+{
+	const char *tmp = harness_tmpdir();
+	char out[PATH_MAX], dumps[PATH_MAX], old[PATH_MAX], profile[PATH_MAX];
+	struct harness_child c, sc;
+	struct run_result r, rs;
+	struct ivfile v[MAX_FILES];
+	struct sums got = {0}, want = {0};
+	start_phases(tmp, "0", &c, old); /* a short earlier run, ended */
+	harness_finish(&c, &r);
+	cr_assert_eq(r.exit_code, 0);
+	harness_result_free(&r);
+	snprintf(dumps, sizeof(dumps), "%s/dumps", tmp);
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	const char *argv[] = {intervals_tool(), "--dir", out, "--interval", "200ms", dumps, NULL};
+	harness_start(argv, NULL, tmp, false, 60, &sc);
+	usleep(300000); /* it has seen the old profile ended */
+	static char cfg[PATH_MAX + 64];
+	snprintf(cfg, sizeof(cfg), "LOCKCONTEND=series=50ms,out=%s/tp.%%p.raw", dumps);
+	const char *fx[] = {harness_fixture("timed_phases"), "300", "10", "40", NULL};
+	const char *env[] = {cfg, NULL};
+	harness_start(fx, env, tmp, true, 60, &c);
+	pid_t new_pid = c.pid;
+	harness_finish(&c, &r);
+	cr_assert_eq(r.exit_code, 0);
+	snprintf(profile, sizeof(profile), "%s/tp.%d.raw", dumps, (int)new_pid);
+	usleep(1500000); /* the watcher sees it gone at its next read */
+	kill(sc.pid, SIGTERM);
+	harness_finish(&sc, &rs);
+	cr_assert_eq(rs.exit_code, 0, "%s", rs.err);
+	size_t n = list_files(out, v);
+	char pid[32];
+	snprintf(pid, sizeof(pid), ".%d.", (int)new_pid);
+	for (size_t i = 0; i < n; i++)
+		cr_assert(strstr(v[i].name, pid), "%s: not the new run's (%s)", v[i].name, old);
+	cr_assert_geq(n, 4, "%zu files", n);
+	read_all(out, v, n, &got);
+	whole_sums(tmp, profile, &want);
+	assert_sums_equal(&got, &want);
+	harness_result_free(&r);
+	harness_result_free(&rs);
+}
