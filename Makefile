@@ -172,6 +172,10 @@ $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloa
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
 	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++
 
+# The interval cut (intervals_cut.c) on reads built by hand.
+$(BUILD)/test/unit/test_ivlcut: test/unit/test_ivlcut.c $(BUILD)/symbolize/intervals_cut.o | $(BUILD)/test/unit
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/symbolize/intervals_cut.o -lcriterion
+
 # lockcontend-attach's parts, without its main.
 ATTACH_UNIT_OBJS := $(filter-out %/main.o,$(ATTACH_OBJS))
 $(BUILD)/test/unit/test_attach: test/unit/test_attach.c $(ATTACH_UNIT_OBJS) | $(BUILD)/test/unit
