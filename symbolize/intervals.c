@@ -33,7 +33,10 @@
  * start, so they tile the run: each starts where the last ended, the first
  * at the start, the last at the run's end (its exit, or the read that
  * found it gone).  A read that comes late covers the intervals it missed
- * in one file.  Files, names and what is kept: intervals_dir.h.
+ * in one file.  A file marked ended by a process that still runs is being
+ * closed (its threads' last events merged, its closing records written):
+ * it is read again shortly, never cut half-closed.  Files, names and what
+ * is kept: intervals_dir.h.
  *
  * The target: a profile file; a PID (its profile, found as `lockcontend
  * top` finds it, topfind.h); or a directory, whose profiles (*.raw, and
@@ -76,9 +79,11 @@
 #include "viewkind.h"
 
 #define PROG "lockcontend-intervals"
-#define POLL_NS 1000000000ull /* a watched directory is scanned this often */
-#define GRACE_MAX_NS POLL_NS  /* settling time after an interval's end */
-#define DEFAULT_KEEP 1440     /* a day of 60 s intervals */
+#define POLL_NS 1000000000ull       /* a watched directory is scanned this often */
+#define GRACE_MAX_NS POLL_NS        /* settling time after an interval's end */
+#define FINISH_POLL_NS 20000000ull  /* a writer writing its end: read again then */
+#define FINISH_MAX_NS 5000000000ull /* ... for so long, when told to stop */
+#define DEFAULT_KEEP 1440           /* a day of 60 s intervals */
 #define DEFAULT_MAX (256ull << 20)
 
 struct options {
@@ -207,9 +212,27 @@ static uint64_t run_end(const struct follower *f, const struct dump *d, uint64_t
 	return end > f->st.cut_ns ? end : f->st.cut_ns;
 }
 
+/* Does process pid run (a zombie does not)?  Its end may still be being
+ * written into its file: the preload marks the file ended, then writes
+ * its closing records and trailer. */
+static bool process_runs(uint64_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%llu/stat", (unsigned long long)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return pid && pid <= INT_MAX && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
 /* Read f's file; write the interval due, or (its writer gone, or final)
- * the last one. */
-static void follower_tick(const struct options *o, struct follower *f, bool final)
+ * the last one.  False when the writer is writing its end: read again in
+ * a moment. */
+static bool follower_tick(const struct options *o, struct follower *f, bool final)
 {
 	struct dump d;
 	struct dump_status ds;
@@ -223,12 +246,17 @@ static void follower_tick(const struct options *o, struct follower *f, bool fina
 			fprintf(stderr, PROG ": %s: %s\n", f->path, err);
 		f->next_mono = now + POLL_NS;
 		follower_end(f, final || gone);
-		return;
+		return true;
 	}
 	dumpstatus_of(&d, f->path, NULL, &ds);
+	if (ds.writer != DUMP_WRITER_LIVE && !d.complete && process_runs(d.meta.pid)) {
+		f->next_mono = now + FINISH_POLL_NS;
+		dump_free(&d);
+		return false;
+	}
 	if (!f->started && !follower_begin(o, f, &d, &ds)) {
 		dump_free(&d);
-		return;
+		return true;
 	}
 	uint64_t elapsed = now > f->start_mono ? now - f->start_mono : 0;
 	if (ds.writer == DUMP_WRITER_LIVE && !final) {
@@ -247,6 +275,7 @@ static void follower_tick(const struct options *o, struct follower *f, bool fina
 		follower_end(f, true);
 	}
 	dump_free(&d);
+	return true;
 }
 
 /* ---- the targets --------------------------------------------------------- */
@@ -329,6 +358,12 @@ static int target_find(const struct options *o)
 	return 0;
 }
 
+static void sleep_for(uint64_t ns)
+{
+	struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+	nanosleep(&ts, NULL);
+}
+
 /* Sleep until the CLOCK_MONOTONIC time `at`; false if told to stop. */
 static bool sleep_until(uint64_t at)
 {
@@ -365,9 +400,12 @@ static void run(const struct options *o, bool watch)
 	}
 	if (watch)
 		watch_scan(o);
+	/* A writer still writing its end gets FINISH_MAX_NS to finish. */
+	uint64_t give_up = now_mono() + FINISH_MAX_NS;
 	for (size_t i = 0; i < nfollowers; i++)
-		if (!followers[i].done)
-			follower_tick(o, &followers[i], true);
+		while (!followers[i].done && !follower_tick(o, &followers[i], true) &&
+		       now_mono() < give_up)
+			sleep_for(FINISH_POLL_NS);
 }
 
 /* ---- options ------------------------------------------------------------- */
