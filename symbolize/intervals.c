@@ -41,9 +41,9 @@
  * The target: a profile file; a PID (its profile, found as `lockcontend
  * top` finds it, topfind.h); or a directory, whose profiles (*.raw, and
  * an exec'd image's *.raw.N; with --match only names holding STR) are each
- * followed from when they appear — a process tree's, or a host's (one that
- * had ended before the watch began is an earlier run's, and is left
- * alone; a profile removed while followed is given up).  A profile is
+ * followed from when they appear — a process tree's, or a host's (without
+ * --match, one that had ended before the watch began is an earlier run's,
+ * and is left alone; a profile removed while followed is given up).  A profile is
  * followed until its writer is gone (its last interval written), a PID or
  * PROFILE's run ends the tool with it; a directory is watched until
  * SIGTERM or SIGINT (or until --while-pid's process is gone: the
@@ -185,11 +185,13 @@ static void follower_end(struct follower *f, bool done)
 
 /* Its first read: false (and done, nothing written) for a profile found
  * in a watched directory that ended before we started: an earlier run's,
- * whose intervals were another watcher's to write. */
+ * whose intervals were another watcher's to write.  Not with --match,
+ * which names the files to follow (the wrapper's: this run's, some of
+ * which may have ended before we got going). */
 static bool follower_begin(const struct options *o, struct follower *f, const struct dump *d,
                            const struct dump_status *ds)
 {
-	if (o->watch_since && ds->writer != DUMP_WRITER_LIVE &&
+	if (o->watch_since && !o->match && ds->writer != DUMP_WRITER_LIVE &&
 	    d->meta.start_realtime_ns < o->watch_since) {
 		follower_end(f, true);
 		return false;

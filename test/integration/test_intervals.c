@@ -657,3 +657,57 @@ Test(intervals, a_watched_directory_follows_new_profiles_only)
 	harness_result_free(&r);
 	harness_result_free(&rs);
 }
+
+/* A process tree under the wrapper: every process's profile has its
+ * files, short-lived ones too (a shell's child that exec'd at once), and
+ * each process's files add up to its own profile. */
+Test(intervals, a_process_tree_has_each_process_files)
+{
+	const char *tmp = harness_tmpdir();
+	char env[PATH_MAX + 16], dumps[PATH_MAX], out[PATH_MAX], script[3 * PATH_MAX],
+	    path[PATH_MAX];
+	struct run_result r;
+	struct ivfile v[MAX_FILES], mine[MAX_FILES];
+	snprintf(env, sizeof(env), "TMPDIR=%s", tmp);
+	snprintf(dumps, sizeof(dumps), "%s/dumps", tmp);
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	const char *fx = harness_fixture("timed_phases");
+	snprintf(script, sizeof(script), "%s 200 5 40 >/dev/null & %s 300 5 40 >/dev/null; wait",
+	         fx, fx);
+	const char *argv[] = {wrapper(),   "--out",      dumps,   "--interval-dir",
+	                      out,         "--interval", "200ms", "--",
+	                      "/bin/bash", "-c",         script,  NULL};
+	const char *envv[] = {env, "LOCKCONTEND=series=50ms", NULL};
+	cr_assert_eq(harness_run(argv, envv, tmp, false, 90, &r), 0);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	size_t n = list_files(out, v), profiles = 0, phases = 0;
+	DIR *d = opendir(dumps);
+	cr_assert(d != NULL);
+	for (struct dirent *e; (e = readdir(d));) {
+		struct dump dp;
+		char err[256], pid[64];
+		if (!strstr(e->d_name, ".raw"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dumps, e->d_name);
+		cr_assert_eq(dump_read_file(path, &dp, err, sizeof(err)), 0, "%s", err);
+		const char *base = strrchr(dp.exe, '/') ? strrchr(dp.exe, '/') + 1 : dp.exe;
+		snprintf(pid, sizeof(pid), "%s.%llu.", base, (unsigned long long)dp.meta.pid);
+		size_t m = 0;
+		for (size_t i = 0; i < n; i++)
+			if (strncmp(v[i].name, pid, strlen(pid)) == 0)
+				mine[m++] = v[i];
+		cr_assert(m >= 1, "no interval file for %s (%s)", e->d_name, pid);
+		struct sums got = {0}, want = {0};
+		read_all(out, mine, m, &got);
+		whole_sums(tmp, path, &want);
+		assert_sums_equal(&got, &want);
+		assert_tiled(mine, m, dp.meta.start_realtime_ns, run_end(&dp));
+		phases += strcmp(base, "timed_phases") == 0 && got.count == 5;
+		profiles++;
+		dump_free(&dp);
+	}
+	closedir(d);
+	cr_assert(profiles >= 3 && phases == 2, "%zu profiles, %zu with their 5 waits", profiles,
+	          phases);
+	harness_result_free(&r);
+}
