@@ -74,7 +74,7 @@ FIXTURES     += $(patsubst test/fixtures/plugins/%.c,$(BUILD)/test/fixtures/%.so
 .PHONY: all deps deps-deb check format-check unit integration bench demo demo-diff clean install \
         uninstall
 all: deps $(BUILD)/liblockcontend.so $(BUILD)/lockcontend-rawdump $(BUILD)/lockcontend-symbolize \
-     $(BUILD)/lockcontend-top $(BUILD)/lockcontend-attach
+     $(BUILD)/lockcontend-top $(BUILD)/lockcontend-attach $(BUILD)/lockcontend-intervals
 
 # The Debian packages, then the viewer's npm packages (NPM_STAMP, below).
 deps: deps-deb $(NPM_STAMP)
@@ -146,6 +146,12 @@ TOP_LINK := $(BUILD)/symbolize/top.o $(TOP_OBJS) \
 $(BUILD)/lockcontend-top: $(TOP_LINK)
 	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
 
+# lockcontend-intervals: a delta pprof per interval of a running profile
+# (docs/intervals.md): the same reader, resolver and pprof writer as top.
+INTERVALS_OBJS := $(addprefix $(BUILD)/symbolize/,intervals.o intervals_cut.o intervals_dir.o)
+$(BUILD)/lockcontend-intervals: $(INTERVALS_OBJS) $(filter-out %/top.o,$(TOP_LINK))
+	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
+
 # lockcontend-attach: gets the preload into a running process with ptrace
 # (docs/attach.md).  It parses --settings with the preload's own parser
 # (config.c, text.c: pure functions) and reads frame rules with its CFI
@@ -166,6 +172,10 @@ $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloa
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
 	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++
 
+# The interval cut (intervals_cut.c) on reads built by hand.
+$(BUILD)/test/unit/test_ivlcut: test/unit/test_ivlcut.c $(BUILD)/symbolize/intervals_cut.o | $(BUILD)/test/unit
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/symbolize/intervals_cut.o -lcriterion
+
 # lockcontend-attach's parts, without its main.
 ATTACH_UNIT_OBJS := $(filter-out %/main.o,$(ATTACH_OBJS))
 $(BUILD)/test/unit/test_attach: test/unit/test_attach.c $(ATTACH_UNIT_OBJS) | $(BUILD)/test/unit
@@ -184,6 +194,11 @@ $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*
 $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c test/integration/harness.h \
                              $(READER_OBJS) | $(BUILD)/test/integration
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< test/integration/harness.c $(READER_OBJS) -lcriterion
+
+# The interval files' test reads their gzip and protobuf itself.
+$(BUILD)/test/integration/test_intervals: test/integration/test_intervals.c test/integration/harness.c \
+                                          test/integration/harness.h $(READER_OBJS) | $(BUILD)/test/integration
+	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< test/integration/harness.c $(READER_OBJS) -lcriterion -lz
 
 # The HTML report's browser test: Chromium over the DevTools protocol
 # (cdp.c), screenshots read with zlib (pngstat.c), 10,000 stacks made by
@@ -505,7 +520,7 @@ LIBDIR  := $(PREFIX)/lib/lockcontend
 MANDIR  := $(PREFIX)/share/man/man1
 COMPDIR := $(PREFIX)/share/bash-completion/completions
 INSTALL_BIN := $(BUILD)/lockcontend-symbolize $(BUILD)/lockcontend-rawdump
-INSTALL_LIB := $(BUILD)/lockcontend-attach $(BUILD)/lockcontend-top
+INSTALL_LIB := $(BUILD)/lockcontend-attach $(BUILD)/lockcontend-top $(BUILD)/lockcontend-intervals
 INSTALL_MAN := man/lockcontend.1 man/lockcontend-symbolize.1
 INSTALLED := $(BINDIR)/lockcontend $(INSTALL_BIN:$(BUILD)/%=$(BINDIR)/%) \
              $(LIBDIR)/liblockcontend.so $(INSTALL_LIB:$(BUILD)/%=$(LIBDIR)/%) \

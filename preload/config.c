@@ -239,7 +239,13 @@ static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
 	struct text t;
 	text_init(&t, buf, sizeof(buf));
 	text_str(&t, "LOCKCONTEND: ");
-	if (!key_known(it)) {
+	if (item_is(it, "interval")) {
+		/* Per-interval profiles are a sidecar's work, never the
+		 * program's (docs/intervals.md): say where they are. */
+		text_str(&t, "'interval' ignored: interval files are written beside the "
+		             "program by lockcontend --interval-dir or lockcontend intervals "
+		             "(docs/intervals.md)");
+	} else if (!key_known(it)) {
 		text_str(&t, "unknown key '");
 		text_printable(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
 		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena holder hold "

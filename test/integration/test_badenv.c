@@ -473,6 +473,28 @@ Test(badenv, absurd_values_warn_and_change_nothing)
 	harness_result_free(&r);
 }
 
+/* interval=60s, as issue 13 first spelled it: no key of the library's
+ * (the interval files are a sidecar's, docs/intervals.md); one line saying
+ * where they come from, the program as without it, the profile as usual. */
+Test(badenv, interval_is_one_line_and_changes_nothing)
+{
+	const char *dir = harness_tmpdir();
+	char lc[PATH_MAX + 128];
+	struct run_result base, r;
+	struct dump d;
+	snprintf(lc, sizeof(lc), "interval=60s,out=%s/a.raw", dir);
+	run_plain(NULL, NULL, dir, &base);
+	run_profiled(lc, NULL, dir, &r);
+	expect_same(&base, &r, 1, NULL);
+	cr_assert(strstr(r.err, "'interval' ignored") && strstr(r.err, "lockcontend intervals"),
+	          "%s", r.err);
+	harness_load_dump(dir, "a.raw", &d);
+	cr_assert(d.meta.depth == 64 && d.meta.rate == 1, "not the defaults");
+	dump_free(&d);
+	harness_result_free(&base);
+	harness_result_free(&r);
+}
+
 /* 10 KB of bytes 1..255 (a fixed draw): a few lines, then one saying the
  * rest was ignored; the program as without it. */
 Test(badenv, ten_kilobytes_of_junk_change_nothing)

@@ -525,6 +525,30 @@ Test(config, unknown_key_warning_lists_every_key)
 	cr_assert_eq(named, 12, "%d keys named: %s", named, w.line[0]);
 }
 
+/* interval= is no key of the library's (docs/intervals.md: the interval
+ * files are a sidecar's): one line that says where they are, the rest of
+ * the variable still applies, every value left at its default. */
+Test(config, interval_says_where_interval_files_come_from)
+{
+	const char *items[] = {"interval=60s", "interval=0", "interval=bogus", "interval"};
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		struct config c;
+		struct warns w;
+		cr_assert_eq(parse(items[i], &c, &w), 1, "%s", items[i]);
+		cr_assert_eq(w.n, 1, "%s: %d lines", items[i], w.n);
+		cr_assert(strstr(w.line[0], "'interval' ignored") &&
+		              strstr(w.line[0], "lockcontend intervals") &&
+		              strstr(w.line[0], "docs/intervals.md"),
+		          "%s", w.line[0]);
+		assert_defaults(&c);
+	}
+	struct config c;
+	struct warns w;
+	cr_assert_eq(parse("rate=7,interval=60s,series=100ms", &c, &w), 1);
+	cr_assert_eq(c.rate, 7);
+	cr_assert_eq(c.series_ns, 100000000u);
+}
+
 Test(config, items_without_value)
 {
 	struct config c;
