@@ -313,7 +313,7 @@ static void lifecycle_thread_exit(void *arg)
 		t->shown = NULL;
 		t->sampling = 0;
 		recorder_flush(t);
-		slots_release(&core.slots, t->slot);
+		slots_release(&core.slots, t->slot, recorder_now());
 		t->slot = NULL;
 	}
 	core_leave(t);

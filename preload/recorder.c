@@ -75,8 +75,9 @@ static struct slot *recorder_slot(struct lc_tls *t)
 		                          memory_order_relaxed);
 		if (!overflow)
 			pthread_setspecific(core.key, t->slot);
-		if (!overflow && t->slot->waiting)
-			waiting_thread(t->slot->waiting, (int32_t)sys_call(SYS_gettid, 0, 0, 0, 0));
+		if (!overflow)
+			slots_thread(&core.slots, t->slot,
+			             (int32_t)sys_call(SYS_gettid, 0, 0, 0, 0), recorder_now());
 		if (!t->rng)
 			t->rng = (recorder_now() ^ (uintptr_t)t) | 1;
 	}
@@ -369,8 +370,8 @@ void recorder_named(struct lc_tls *t, const char *name)
 {
 	int saved = errno;
 	core_enter(t);
-	if (t->slot && !t->overflow && t->slot->waiting && core_recording())
-		waiting_name(t->slot->waiting, name);
+	if (t->slot && !t->overflow && core_recording())
+		slots_named(t->slot, name);
 	core_leave(t);
 	errno = saved;
 }
