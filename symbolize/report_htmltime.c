@@ -62,7 +62,7 @@ static struct keyed *keyed_samples(const struct htmltime *ht, size_t i, size_t *
 	*n = 0;
 	for (size_t w = 0; k && w < ht->nwritten; w++) {
 		const struct prof_sample *s = ht->written[w].s;
-		if (s->dump != i || s->bucket < 0)
+		if (s->dump != i || s->bucket < 0 || (size_t)s->bucket >= d->nbuckets)
 			continue;
 		const struct dump_bucket *bk = &d->buckets[s->bucket];
 		k[(*n)++] = (struct keyed){
