@@ -313,7 +313,8 @@ static void lifecycle_thread_exit(void *arg)
 		t->shown = NULL;
 		t->sampling = 0;
 		recorder_flush(t);
-		slots_release(&core.slots, t->slot, recorder_now());
+		recorder_thread_end(t);
+		slots_release(&core.slots, t->slot);
 		t->slot = NULL;
 	}
 	core_leave(t);

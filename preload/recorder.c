@@ -44,6 +44,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "account.h"
 #include "clock.h"
@@ -870,6 +871,25 @@ void recorder_flush(struct lc_tls *t)
 	if (refresh)
 		recorder_refresh(0);
 	t->pending = 0; /* or the slot was closed: the dump has been taken */
+	core_leave(t);
+	errno = saved;
+}
+
+void recorder_thread_end(struct lc_tls *t)
+{
+	struct slot *sl = t->slot;
+	char name[LC_THREAD_NAME] = "";
+	if (!sl || t->overflow || !sl->thread || !pfile_mine(&core.file))
+		return;
+	if (sys_call(SYS_prctl, PR_GET_NAME, (long)name, 0, 0) != 0)
+		return; /* no name: no end either, the slot's totals stand in */
+	name[LC_THREAD_NAME - 1] = '\0';
+	int saved = errno;
+	core_enter(t);
+	if (recorder_enter(sl, false)) {
+		slots_thread_end(sl, name, recorder_now());
+		recorder_leave(sl);
+	}
 	core_leave(t);
 	errno = saved;
 }

@@ -118,21 +118,23 @@ void slots_named(struct slot *sl, const char *name)
 		threadrec_name(sl->thread, name);
 }
 
-void slots_release(struct slots *s, struct slot *sl, uint64_t now_ns)
+void slots_thread_end(struct slot *sl, const char *name, uint64_t now_ns)
+{
+	if (!sl->thread)
+		return;
+	threadrec_name(sl->thread, name); /* named by another thread since? */
+	threadrec_end(sl->thread, sl->pub, now_ns);
+	sl->thread = NULL;
+}
+
+void slots_release(struct slots *s, struct slot *sl)
 {
 	if (sl == &s->slot[s->nslots])
 		return;
 	if (sl->waiting)
 		waiting_thread(sl->waiting, 0, ""); /* nobody's, until it is taken again */
-	if (sl->thread) {
-		char name[LC_THREAD_NAME] = "";
-		/* named by another thread since it took the slot? */
-		if (sys_call(SYS_prctl, PR_GET_NAME, (long)name, 0, 0) == 0) {
-			name[LC_THREAD_NAME - 1] = '\0';
-			threadrec_name(sl->thread, name);
-		}
-		threadrec_end(sl->thread, sl->pub, now_ns);
-	}
+	/* not ended (the profile ended first): a reader takes the slot's
+	 * totals, which nobody adds to any more, as its end */
 	sl->thread = NULL;
 	atomic_store_explicit(&sl->in_use, 0, memory_order_release);
 }

@@ -141,7 +141,7 @@ void slots_reset(struct slots *s);
  * are taken or the file has no room for a new slot's record (never NULL).
  * *overflow tells which. */
 struct slot *slots_acquire(struct slots *s, bool *overflow);
-void slots_release(struct slots *s, struct slot *sl, uint64_t now_ns);
+void slots_release(struct slots *s, struct slot *sl);
 
 /* The calling thread (tid) has just taken sl (not the overflow slot) at
  * now_ns: its name is read (one prctl), its WAITING record says who owns
@@ -153,6 +153,11 @@ void slots_thread(struct slots *s, struct slot *sl, int32_t tid, uint64_t now_ns
 
 /* The slot's thread renamed itself. */
 void slots_named(struct slot *sl, const char *name);
+
+/* The slot's thread exits at now_ns, named `name`: its THREAD record's end.
+ * Only inside the slot (busy with its tag): the dumper settles a closed
+ * slot's last event into its totals, so outside it they may be moving. */
+void slots_thread_end(struct slot *sl, const char *name, uint64_t now_ns);
 
 /* Owner side: busy with `tag`.  slot_enter fails when the dumper has
  * closed the slot; the overflow slot is shared, so there it yields while

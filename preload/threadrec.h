@@ -15,10 +15,12 @@
  * Rules: called by the slot's own thread only, while it owns the slot
  * (slots_acquire .. slots_release), from the recorder's guarded paths: no
  * allocation but the record in the file (pfile_record, lock-free), no
- * lock, no stdio.  The slot's totals are read outside the slot's busy
- * state: only their owner writes them then (or the dumper, which settles
- * a noted event at most: its thread's own event, counted in its end or
- * in nobody's — the rest of the totals — if the thread exits meanwhile).
+ * lock, no stdio.  The base is read as the thread takes the slot, which
+ * nobody else writes then (its last owner flushed its events as it
+ * exited); the end inside the slot (slots_thread_end, from
+ * recorder_thread_end), since the dumper settles a closed slot's last
+ * event into its totals: a thread that exits after the profile ended has
+ * no end, and a reader takes the slot's totals, which no longer move.
  * At its exit a thread reads its name again (a name another thread gave
  * it is known to the kernel only); the dumper does so, from /proc, for
  * the threads still running at the end (threadrec_name_now).

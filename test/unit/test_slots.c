@@ -101,7 +101,7 @@ Test(slots, all_taken_gives_the_overflow_slot_and_release_frees_one)
 	}
 	cr_assert(slots_acquire(&slots, &overflow) == slots_overflow(&slots));
 	cr_assert(overflow);
-	slots_release(&slots, got[2], 0);
+	slots_release(&slots, got[2]);
 	cr_assert(slots_acquire(&slots, &overflow) == got[2]);
 	cr_assert(!overflow);
 	cr_assert_eq(slots_used(&slots), 4, "a reused slot does not grow the walk");
@@ -214,7 +214,7 @@ Test(slots, records_are_made_on_first_use_and_kept_on_reuse)
 	cr_assert_neq(a->pub, slots_overflow(&slots)->pub);
 	cr_assert_eq(slot_records(), 2);
 	struct lc_rec_slot *pub = a->pub;
-	slots_release(&slots, a, 0);
+	slots_release(&slots, a);
 	cr_assert(slots_acquire(&slots, &overflow) == a);
 	cr_assert_eq(a->pub, pub, "a reused slot got a new record");
 	cr_assert_eq(slot_records(), 2);
@@ -250,7 +250,7 @@ Test(slots, each_slot_has_its_series_through_reuse_and_reset)
 		cr_assert_eq(head_of(r)->size, sizeof(*r) + 16 * sizeof(struct lc_series_entry));
 	}
 	struct lc_rec_series *series = a->series, *ovf_series = all[0]->series;
-	slots_release(&slots, a, 0);
+	slots_release(&slots, a);
 	cr_assert(slots_acquire(&slots, &overflow) == a);
 	cr_assert_eq(a->series, series, "a reused slot goes on with its series");
 	slots_reset(&slots);
@@ -302,7 +302,7 @@ Test(slots, no_room_for_a_record_gives_the_overflow_slot)
 	 * search (from the hint, slot 2) meets slots without one first.  (It
 	 * gave up at the first of those, and every new thread shared the
 	 * overflow slot, while a slot with a record was free.) */
-	slots_release(&slots, b, 0);
+	slots_release(&slots, b);
 	struct slot *again = slots_acquire(&slots, &overflow);
 	cr_assert(again == b && !overflow, "got %s, not the free slot b",
 	          again == slots_overflow(&slots) ? "the overflow slot" : "another slot");
@@ -329,7 +329,7 @@ Test(slots, each_slot_has_a_waiting_record_made_once)
 	w->tid = 42;
 	struct slot *b = slots_acquire(&slots, &overflow);
 	cr_assert(!overflow && b->waiting && b->waiting != w);
-	slots_release(&slots, a, 0);
+	slots_release(&slots, a);
 	cr_assert_eq(w->tid, 0, "a released slot still names its thread");
 	cr_assert_eq(w->seq % 2, 0, "the release left the record being written");
 	struct slot *again = slots_acquire(&slots, &overflow);
@@ -355,7 +355,7 @@ Test(slots, per_view_totals_and_lost_survive_release_and_reuse)
 	bool overflow;
 	struct slot *a = slots_acquire(&slots, &overflow);
 	fill_views(a, 1000);
-	slots_release(&slots, a, 0);
+	slots_release(&slots, a);
 	struct slot *b = slots_acquire(&slots, &overflow);
 	cr_assert(b == a && !overflow, "the only slot was not reused");
 	assert_views(b, 1000);
