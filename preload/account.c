@@ -267,6 +267,12 @@ void account_lost_event(struct slot *sl, const struct account_books *b,
 void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t count,
                        uint64_t delay_ns, uint64_t taken[2], uint64_t when_ns)
 {
+	account_deferred(sl, b, LC_LOST_REENTRANT, count, delay_ns, taken, when_ns);
+}
+
+void account_deferred(struct slot *sl, const struct account_books *b, int reason, uint64_t count,
+                      uint64_t delay_ns, uint64_t taken[2], uint64_t when_ns)
+{
 	if (count == taken[0] && delay_ns == taken[1])
 		return;
 	struct account_event e = {.key.view = LC_VIEW_WAIT,
@@ -276,7 +282,7 @@ void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t 
 	e.uncharged_ns = e.delay_ns; /* never registered with its lock */
 	log_begin(sl, taken);
 	account_total(sl, b, &e, 0);
-	account_lost(sl, &e.key, LC_LOST_REENTRANT, e.count, e.delay_ns);
+	account_lost(sl, &e.key, reason, e.count, e.delay_ns);
 	taken[0] = count;
 	taken[1] = delay_ns;
 	log_commit(sl, b);

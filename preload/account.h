@@ -127,6 +127,12 @@ void account_lost_event(struct slot *sl, const struct account_books *b,
 void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t count,
                        uint64_t delay_ns, uint64_t taken[2], uint64_t when_ns);
 
+/* The same for the waits of a thread whose stack had no room for the
+ * books (stackroom_tight; reason NO_ROOM), or any other running sums of
+ * waits never registered with their lock, charged to `reason`. */
+void account_deferred(struct slot *sl, const struct account_books *b, int reason, uint64_t count,
+                      uint64_t delay_ns, uint64_t taken[2], uint64_t when_ns);
+
 /* The owner left the work above for good in the middle (a signal handler
  * jumped out of it, at any instruction: recorder_repair), inside the slot,
  * which it still holds: put the books right before the slot is left.

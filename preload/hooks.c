@@ -4,7 +4,10 @@
  *
  * Fast path (every hook): try the lock without waiting — inline, as glibc's
  * own lock does, for plain mutexes (fast_acquire), with glibc's trylock for
- * every other kind; on success count the acquisition in TLS and return.
+ * every other kind; on success count the acquisition in TLS and return
+ * (a plain mutex's is counted before the attempt and taken back if it
+ * fails: between its CAS and its release nothing of ours is stored, since
+ * one TLS add there made an empty section measurably longer).
  * No clock read, no table, no shared write of ours — the held count is
  * thread-local.
  *
@@ -149,10 +152,25 @@ static int hooks_guarded(struct lc_tls *t, int (*wait)(void *), void *arg)
 	return rc;
 }
 
+/* Too little stack for the books (stackroom_tight): time it (by syscall:
+ * no interceptor's frame) and count it, nothing deeper. */
+static __attribute__((noinline)) int hooks_tight(struct lc_tls *t, int (*wait)(void *), void *arg)
+{
+	uint64_t t0 = clock_mono_ns_raw();
+	int rc = wait(arg);
+	if (acquired(rc) || rc == ETIMEDOUT) {
+		uint64_t t1 = clock_mono_ns_raw();
+		recorder_tight(t, t1 - t0, t1);
+	}
+	return rc;
+}
+
 int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock, uint32_t kind)
 {
 	if (t->guard)
 		return hooks_guarded(t, wait, arg);
+	if (unlikely(stackroom_tight(t)))
+		return hooks_tight(t, wait, arg);
 	struct recorder_sample s;
 	recorder_begin(t, &s, lock, kind);
 	int rc = wait(arg);
@@ -230,12 +248,13 @@ static inline __attribute__((always_inline)) int hooks_lock(pthread_mutex_t *m, 
                                                             clockid_t clock,
                                                             const struct timespec *abstime)
 {
-	recorder_acquiring(&lc_tls, m);
+	bool look = recorder_attempt(&lc_tls, m);
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
-		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
+		recorder_attempt_won(&lc_tls, look, m, LC_KIND_MUTEX);
 		return 0;
 	}
+	recorder_attempt_lost(&lc_tls);
 	return hooks_try(f, wait, m, clock, abstime);
 }
 
@@ -273,12 +292,13 @@ static __attribute__((noinline)) int hooks_trylock_other(pthread_mutex_t *m)
  * section: every instruction after it would lengthen one). */
 static inline __attribute__((always_inline)) int hooks_trylock(pthread_mutex_t *m)
 {
-	recorder_acquiring(&lc_tls, m);
+	bool look = recorder_attempt(&lc_tls, m);
 	enum fast f = fast_acquire(m);
 	if (likely(f == FAST_ACQUIRED)) {
-		recorder_acquired(&lc_tls, m, LC_KIND_MUTEX);
+		recorder_attempt_won(&lc_tls, look, m, LC_KIND_MUTEX);
 		return 0;
 	}
+	recorder_attempt_lost(&lc_tls);
 	if (f == FAST_BUSY)
 		return hooks_trylock_busy(m);
 	return hooks_trylock_other(m);
@@ -373,6 +393,22 @@ static __attribute__((noinline)) int hooks_unlock_watched(pthread_mutex_t *m, in
 	return rc;
 }
 
+/* A plain mutex released by hooks_unlock, which found no sleeper on it,
+ * was the one whose section the thread times: the sample's end, read
+ * right after the release (`was`: the word the release exchanged). */
+static __attribute__((noinline)) int hooks_unlock_timed(pthread_mutex_t *m, int kind, int was)
+{
+	struct lc_tls *t = &lc_tls;
+	struct recorder_release r;
+	recorder_release_timed(t, &r, m);
+	recorder_release_held(&r);
+	if (was > 1)
+		hooks_wake(m, kind);
+	t->unlocks++;
+	recorder_release_end(t, &r);
+	return 0;
+}
+
 /* Will this unlock release the mutex?  An error-checking, robust or PI
  * mutex refuses (EPERM) an unlock by another thread than its owner, and a
  * recursive one held more than once only counts down: neither is a
@@ -414,9 +450,12 @@ static inline __attribute__((always_inline)) int hooks_unlock(pthread_mutex_t *m
 	if (likely(kind >= 0)) {
 		/* waiters set the word to 2 while we hold it: an atomic read */
 		int word = __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED);
-		if (unlikely(recorder_unlock_watched(&lc_tls, m, word == 2)))
+		if (unlikely(word == 2) && recorder_unlock_watched(&lc_tls, m, true))
 			return hooks_unlock_watched(m, kind);
-		if (unlikely(hooks_release_plain(m, kind) > 1))
+		int was = hooks_release_plain(m, kind);
+		if (unlikely(lc_tls.hold_lock == (uintptr_t)m))
+			return hooks_unlock_timed(m, kind, was);
+		if (unlikely(was > 1))
 			hooks_wake(m, kind);
 		lc_tls.unlocks++;
 		return 0;

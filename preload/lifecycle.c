@@ -306,15 +306,18 @@ static void lifecycle_thread_exit(void *arg)
 {
 	struct lc_tls *t = &lc_tls;
 	core_enter(t);
-	if (arg == t->slot && t->slot) {
+	/* A thread without a slot whose waits had no room for the books
+	 * (recorder_tight) gets one now, to settle them in. */
+	if (t->slot ? arg == t->slot : arg == &recorder_tight_mark) {
 		/* A wait left by unwinding (pthread_exit and the jumps were
 		 * told: hooks_jump.c): its frame is gone, its sample with it. */
 		t->wait = NULL;
 		t->shown = NULL;
 		t->sampling = 0;
 		recorder_flush(t);
-		recorder_thread_end(t);
-		slots_release(&core.slots, t->slot);
+		recorder_thread_end(t); /* none if the flush left it no slot */
+		if (t->slot)
+			slots_release(&core.slots, t->slot);
 		t->slot = NULL;
 	}
 	core_leave(t);
@@ -366,6 +369,8 @@ static void lifecycle_child_start(void)
 	atomic_store(&t->reent_delay, 0);
 	t->reent_taken[0] = t->reent_taken[1] = 0;
 	atomic_store(&t->reent_when, 0);
+	t->tight_count = t->tight_delay = t->tight_when = 0;
+	t->tight_taken[0] = t->tight_taken[1] = 0;
 	pthread_setspecific(core.key, NULL);
 	loader_fork_child(&core.loader, t);
 	t->wait = NULL;
@@ -438,7 +443,7 @@ static bool lifecycle_end(uint32_t state)
 	struct lc_tls *t = &lc_tls;
 	if (!core_running())
 		return false;
-	if (t->slot)
+	if (t->slot || recorder_tight_pending(t))
 		recorder_flush(t); /* our own event, stash and re-entrant charges */
 	int expect = ST_RUNNING;
 	if (!atomic_compare_exchange_strong(&core.state, &expect, ST_DUMPING))
@@ -535,6 +540,8 @@ static void lifecycle_thread_new(struct lc_tls *t)
 	atomic_store(&t->reent_delay, 0);
 	t->reent_taken[0] = t->reent_taken[1] = 0;
 	atomic_store(&t->reent_when, 0);
+	t->tight_count = t->tight_delay = t->tight_when = 0;
+	t->tight_taken[0] = t->tight_taken[1] = 0;
 	t->gen = atomic_load(&core.gen);
 }
 

@@ -125,6 +125,11 @@ static void recorder_settle_reentrant(struct lc_tls *t, struct slot *sl)
 	    sl, &core.books, atomic_load_explicit(&t->reent_count, memory_order_relaxed),
 	    atomic_load_explicit(&t->reent_delay, memory_order_relaxed), t->reent_taken,
 	    atomic_load_explicit(&t->reent_when, memory_order_relaxed));
+	account_deferred(sl, &core.books, LC_LOST_NO_ROOM,
+	                 atomic_load_explicit(&t->tight_count, memory_order_relaxed),
+	                 atomic_load_explicit(&t->tight_delay, memory_order_relaxed),
+	                 t->tight_taken,
+	                 atomic_load_explicit(&t->tight_when, memory_order_relaxed));
 }
 
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
@@ -134,6 +139,30 @@ void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
 	atomic_store_explicit(&t->reent_when, recorder_now(), memory_order_relaxed);
 	atomic_fetch_add_explicit(&t->reent_count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&t->reent_delay, delay_ns, memory_order_relaxed);
+}
+
+/* What a thread without a slot whose waits were counted by recorder_tight
+ * leaves in its key: its exit then settles them (lifecycle.c). */
+char recorder_tight_mark;
+
+/* A wait with too little stack for the books (stackroom_tight): counted in
+ * TLS, with nothing deeper than the clock the caller read, and settled
+ * with the thread's next event that has room, or at its exit (a thread
+ * without a slot yet has its key set, so that its exit gets one). */
+void recorder_tight(struct lc_tls *t, uint64_t delay_ns, uint64_t when_ns)
+{
+	if (!core_recording())
+		return;
+	if (!t->slot && !atomic_load_explicit(&t->tight_count, memory_order_relaxed))
+		pthread_setspecific(core.key, &recorder_tight_mark);
+	atomic_store_explicit(&t->tight_when, when_ns, memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->tight_count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->tight_delay, delay_ns, memory_order_relaxed);
+}
+
+bool recorder_tight_pending(const struct lc_tls *t)
+{
+	return atomic_load_explicit(&t->tight_count, memory_order_relaxed) != t->tight_taken[0];
 }
 
 /* ---- the slow path ------------------------------------------------------ */
@@ -584,7 +613,7 @@ static void recorder_hold_unstick(struct lc_tls *t, uint64_t now)
 void recorder_hold_prepare(struct lc_tls *t, const void *lock)
 {
 	t->hold_look = 0;
-	if (t->guard || !core_running())
+	if (t->guard || !core_running() || stackroom_tight(t))
 		return; /* recorder_hold_check does without */
 	core_enter(t);
 	if (!core_live())
@@ -646,7 +675,7 @@ void recorder_hold_unrecorded(struct lc_tls *t, const void *lock)
  * inside the critical section. */
 static void recorder_hold_unprepared(struct lc_tls *t, const void *lock, uint32_t kind)
 {
-	if (!core_running()) {
+	if (!core_running() || stackroom_tight(t)) {
 		t->hold_next = 4096; /* looked at again after a while */
 		return;
 	}
@@ -703,8 +732,7 @@ void recorder_hold_check(struct lc_tls *t, const void *lock, uint32_t kind)
 	}
 }
 
-void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
-                            uint32_t kind, bool late)
+static void recorder_release_clear(struct recorder_release *r, const void *lock, uint32_t kind)
 {
 	r->active = 0;
 	r->caused = 0;
@@ -714,20 +742,43 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	r->lock = (uintptr_t)lock;
 	r->kind = kind;
 	r->counted = 0;
+}
+
+/* A hold sample's end alone: nothing to do inside the section;
+ * recorder_release_held reads the end, and recorder_release_end checks
+ * what the guard is. */
+static void recorder_release_sample(struct lc_tls *t, struct recorder_release *r, uint32_t gen)
+{
+	r->hold_t0 = t->hold_t0;
+	r->hold_open = 1;
+	r->kind = t->hold_kind; /* how it was taken (read or write) */
+	r->active = 1;
+	r->gen = gen; /* attached: the profile the sample began in */
+}
+
+void recorder_release_timed(struct lc_tls *t, struct recorder_release *r, const void *lock)
+{
+	recorder_release_clear(r, lock, 0);
+	t->hold_lock = 0;
+	if (!stackroom_tight(t)) /* else the sample is dropped, as in release_begin */
+		recorder_release_sample(t, r, t->gen);
+}
+
+void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
+                            uint32_t kind, bool late)
+{
+	recorder_release_clear(r, lock, kind);
 	bool timed = t->hold_lock == (uintptr_t)lock;
 	uint32_t gen = t->gen;
 	if (timed)
 		t->hold_lock = 0;
+	/* No room for the books (stackroom.h): released alone, the sample
+	 * dropped, and the waiting this unlock ended left uncharged. */
+	if (stackroom_tight(t))
+		return;
 	bool waited = core.cfg.holder && lockstate_maybe_waited(r->lock);
 	if (timed && late && !waited) {
-		/* A hold sample's end alone: nothing to do inside the
-		 * section; recorder_release_held reads the end, and
-		 * recorder_release_end checks what the guard is. */
-		r->hold_t0 = t->hold_t0;
-		r->hold_open = 1;
-		r->kind = t->hold_kind; /* how it was taken (read or write) */
-		r->active = 1;
-		r->gen = gen; /* attached: the profile the sample began in */
+		recorder_release_sample(t, r, gen);
 		return;
 	}
 	if (t->guard || !core_running())
@@ -858,6 +909,9 @@ void recorder_flush(struct lc_tls *t)
 		return; /* a child that never recorded: the slot is its parent's */
 	int saved = errno;
 	core_enter(t);
+	/* waits counted without room (recorder_tight) need a slot now */
+	if (!t->slot && recorder_tight_pending(t) && core_live() && core_running())
+		(void)recorder_slot(t);
 	struct slot *sl = t->slot;
 	bool refresh = false;
 	if (sl && recorder_enter(sl, t->overflow)) {

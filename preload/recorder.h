@@ -128,6 +128,40 @@ static inline void recorder_acquired(struct lc_tls *t, const void *lock, uint32_
 		recorder_hold_check(t, lock, kind);
 }
 
+/* The same two for an attempt made inline (hooks.c's plain mutexes), with
+ * the counting moved before it: recorder_attempt counts the acquisition
+ * and the step toward the next look before the lock is tried, so that
+ * nothing is stored between the lock's CAS and its release but what glibc
+ * stores.  An empty critical section is a few nanoseconds long, and one
+ * TLS add inside it raised the share of attempts that find the lock busy
+ * by half (bench test 3, cs 0).  It returns whether the acquisition is
+ * the one looked at; recorder_attempt_won puts the look in place,
+ * recorder_attempt_lost takes the counting back (the slow path then counts
+ * with recorder_acquired, as every other hook does).  The compiler may
+ * not sink the counting past the attempt (the fence costs nothing at run
+ * time); a signal handler in between sees one lock more held, which only
+ * makes it more careful (lc_held). */
+static inline bool recorder_attempt(struct lc_tls *t, const void *lock)
+{
+	recorder_acquiring(t, lock);
+	bool look = __builtin_expect(t->hold_next <= 1, 0);
+	t->locks++;
+	t->hold_next--;
+	atomic_signal_fence(memory_order_seq_cst);
+	return look;
+}
+static inline void recorder_attempt_won(struct lc_tls *t, bool look, const void *lock,
+                                        uint32_t kind)
+{
+	if (__builtin_expect(look, 0))
+		recorder_hold_check(t, lock, kind);
+}
+static inline void recorder_attempt_lost(struct lc_tls *t)
+{
+	t->locks--;
+	t->hold_next++;
+}
+
 /* Must this unlock call release_begin/end?  `maybe_waited` is the caller's
  * cheap first look at the lock itself (a mutex's lock word says whether
  * anyone may sleep on it), true where there is none. */
@@ -144,6 +178,12 @@ static inline bool recorder_unlock_watched(const struct lc_tls *t, const void *l
 void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
                             uint32_t kind, bool late);
 void recorder_release_held(struct recorder_release *r);
+/* A plain mutex's unlock that found no sleeper (its word was not 2)
+ * releases first and looks at the thread's hold sample after: then only
+ * the sample's end is left (recorder_release_held reads it, right after
+ * the release; recorder_release_end notes it).  `lock` is compared, never
+ * read: it may be gone. */
+void recorder_release_timed(struct lc_tls *t, struct recorder_release *r, const void *lock);
 void recorder_release_end(struct lc_tls *t, struct recorder_release *r);
 
 /* A trylock answered EBUSY: counted per lock (the lock is then known as
@@ -179,6 +219,13 @@ void recorder_thread_end(struct lc_tls *t);
 /* Contention met inside the guard (our own work, or a signal handler that
  * interrupted it): charged to the sentinel. */
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns);
+
+/* A wait of a thread with too little stack for the books (stackroom_tight),
+ * timed by the caller (it ended at when_ns): charged to the sentinel as
+ * no_room when the thread has room again, or at its exit. */
+void recorder_tight(struct lc_tls *t, uint64_t delay_ns, uint64_t when_ns);
+bool recorder_tight_pending(const struct lc_tls *t);
+extern char recorder_tight_mark; /* its key's value while it has no slot */
 
 uint64_t recorder_now(void);
 

@@ -96,3 +96,10 @@ bool stackroom_enough(const struct lc_tls *t)
 	return t->stack_lo && sp <= t->stack_hi && sp > t->stack_lo &&
 	       sp - t->stack_lo >= STACKROOM_UNWIND;
 }
+
+bool stackroom_tight(const struct lc_tls *t)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	return t->stack_lo && sp <= t->stack_hi &&
+	       (sp <= t->stack_lo || sp - t->stack_lo < STACKROOM_BOOKS);
+}

@@ -41,6 +41,24 @@
  * it a wide margin. */
 #define STACKROOM_UNWIND (10 * 1024)
 
+/* The recorder's work without an unwind (settling and publishing the
+ * previous event, the holder view's clocks and charges, the series) takes
+ * stack too.  Measured on test/fixtures/small_stack.c's 16 KiB threads,
+ * bound now (LD_BIND_NOW=1: the program's lazy binding is not the deepest
+ * call), x86-64: an unlock's publish of the previous event reached 1.3 to
+ * 1.5 KiB below the program's call (-O2); under AddressSanitizer a wait's
+ * end took more than the 3.2 KiB it had (larger frames, and the
+ * clock_gettime interceptor's 2.1 KiB).  Below STACKROOM_BOOKS (2.5 to 3x
+ * those) a wait is only timed, by syscall, and counted, as no_room when
+ * the thread has room again or at its exit; an unlock only releases
+ * (stackroom_tight).  The room is counted from stack_lo, itself a low
+ * estimate. */
+#if defined(__SANITIZE_ADDRESS__)
+#define STACKROOM_BOOKS (8 * 1024)
+#else
+#define STACKROOM_BOOKS (4 * 1024)
+#endif
+
 #include <pthread.h>
 #include <stddef.h>
 
@@ -69,5 +87,11 @@ void stackroom_learn(struct lc_tls *t);
 
 /* Is there room to unwind here? */
 bool stackroom_enough(const struct lc_tls *t);
+
+/* Is there too little room for the recorder's own work here (known bounds,
+ * less than STACKROOM_BOOKS below the stack pointer, or below the bounds'
+ * low end, which is a lower estimate of the room)?  Unknown bounds, or a
+ * stack pointer above them (a signal handler's alternate stack): false. */
+bool stackroom_tight(const struct lc_tls *t);
 
 #endif

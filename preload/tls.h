@@ -60,6 +60,10 @@ struct lc_tls {
 	_Atomic uint64_t reent_delay; /* running sums, folded into the slot later ... */
 	uint64_t reent_taken[2];      /* ... up to here (account_reentrant) */
 	_Atomic uint64_t reent_when;  /* when the last of them ended (the series) */
+	_Atomic uint64_t tight_count; /* waits with too little stack for the books */
+	_Atomic uint64_t tight_delay; /* (stackroom_tight): the same, as no_room ... */
+	uint64_t tight_taken[2];      /* ... up to here (account_deferred) */
+	_Atomic uint64_t tight_when;  /* when the last of them ended (the series) */
 };
 
 extern __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));

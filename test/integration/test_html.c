@@ -20,8 +20,8 @@
  * the timeline draws a bar per lock and interval, and a range dragged
  * across it makes the lock table's wait smaller (and "whole run" gives it
  * back).  And the size and speed goals: a synthetic profile of 10,000
- * stacks (bench/mkdump.c) gives a file under 5 MB that is drawn in under
- * 2 s (the best of three loads: a busy machine only slows a load).
+ * stacks (bench/mkdump.c) gives a file under 5 MB that is loaded and
+ * drawn with under 2 s of the browser's CPU (the best of three loads).
  *
  * Without a browser (none on PATH, no $LOCKCONTEND_TEST_CHROMIUM) each
  * test is skipped with one line saying so; `make deps` installs Debian's
@@ -29,6 +29,8 @@
  * waited for, never raced with a fixed sleep.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +68,8 @@ static void report_of(const char *cfg, const char *opt, char html[PATH_MAX])
 	snprintf(dir, sizeof(dir), "%s", dump);
 	*strrchr(dir, '/') = '\0';
 	cr_assert(snprintf(html, PATH_MAX, "%s/report.html", dir) < PATH_MAX);
-	const char *args[] = {"--format=html", "-o", html, opt ? opt : dump, opt ? dump : NULL, NULL};
+	const char *args[] = {"--format=html",   "-o", html, opt ? opt : dump,
+	                      opt ? dump : NULL, NULL};
 	harness_symbolize(args, &r);
 	cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.err);
 	harness_result_free(&r);
@@ -119,8 +122,8 @@ static char *jsf(const char *fmt, const char *arg)
 static char *frames_of(const char *view)
 {
 	return jsf("[...document.querySelectorAll('#lc-graph-%s g.frame')]"
-	            ".map((g) => g.getAttribute('name')).join('\\n')",
-	            view);
+	           ".map((g) => g.getAttribute('name')).join('\\n')",
+	           view);
 }
 
 static bool has_line(const char *lines, const char *line)
@@ -158,24 +161,25 @@ Test(html, page_loads_clean_with_the_functions_and_locks)
 	char html[PATH_MAX];
 	report_of_fixture(NULL, html);
 	open_page(html);
-	char *waiter = frames_of("waiter"), *holder = frames_of("holder"), *hold = frames_of("hold");
+	char *waiter = frames_of("waiter"), *holder = frames_of("holder"),
+	     *hold = frames_of("hold");
 	static const char *const want[] = {"take_table [inlined]", "update_table", "table_worker",
-	                                   "markup_wait", MARKUP_FN, "markup_waiter"};
+	                                   "markup_wait",          MARKUP_FN,      "markup_waiter"};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		cr_expect(has_line(waiter, want[i]), "no frame %s in the waiter graph:\n%s", want[i],
-		          waiter);
+		cr_expect(has_line(waiter, want[i]), "no frame %s in the waiter graph:\n%s",
+		          want[i], waiter);
 	cr_expect(has_line(holder, "update_table") && has_line(holder, "markup_hold"),
 	          "the holder graph:\n%s", holder);
 	cr_expect(has_line(hold, "update_table"), "the hold graph:\n%s", hold);
 	char *locks = js("[...document.querySelectorAll('#lc-lock-table tbody tr')]"
-	                   ".map((tr) => tr.lastChild.textContent).join('\\n')");
+	                 ".map((tr) => tr.lastChild.textContent).join('\\n')");
 	cr_expect(has_line(locks, "table_lock") && has_line(locks, MARKUP_LOCK), "locks:\n%s",
 	          locks);
 	char *badge = js("document.querySelector('#lc-header .badge').textContent");
 	cr_expect_str_eq(badge, "complete");
 	char *inl = js("[...document.querySelectorAll('#lc-graph-waiter g.frame')]"
-	                 ".find((g) => g.getAttribute('name') === 'take_table [inlined]')"
-	                 ".querySelector('rect').getAttribute('fill')");
+	               ".find((g) => g.getAttribute('name') === 'take_table [inlined]')"
+	               ".querySelector('rect').getAttribute('fill')");
 	cr_expect(strncmp(inl, "rgb(", 4) == 0 && strcmp(inl, "#e600e6") != 0, "%s", inl);
 	assert_clean();
 	free(waiter);
@@ -207,7 +211,8 @@ Test(html, a_click_on_a_frame_zooms_to_it)
 	double box[4];
 	report_of_fixture(NULL, html);
 	open_page(html);
-	char *narrow = wider_than("table_worker", "<", 0.99), *full = wider_than("table_worker", ">=", 0.99);
+	char *narrow = wider_than("table_worker", "<", 0.99),
+	     *full = wider_than("table_worker", ">=", 0.99);
 	cr_assert(cdp_wait_true(&browser, narrow, 30), "table_worker is as wide as the graph");
 	frame_box("waiter", "table_worker", box);
 	cdp_click(&browser, box[0], box[1]);
@@ -216,9 +221,10 @@ Test(html, a_click_on_a_frame_zooms_to_it)
 	cr_expect_str_eq(said, "zoomed to table_worker");
 	char *faded = js("document.querySelectorAll('#lc-graph-waiter g.frame.fade').length");
 	cr_expect(atoi(faded) >= 1, "no caller shown faded");
-	char *reset = js("(() => { const b = document.querySelector('#lc-view-waiter .reset');"
-	                 " b.scrollIntoView({block: 'center'}); const r = b.getBoundingClientRect();"
-	                 " return r.x + r.width / 2 + ' ' + (r.y + r.height / 2); })()");
+	char *reset =
+	    js("(() => { const b = document.querySelector('#lc-view-waiter .reset');"
+	       " b.scrollIntoView({block: 'center'}); const r = b.getBoundingClientRect();"
+	       " return r.x + r.width / 2 + ' ' + (r.y + r.height / 2); })()");
 	cr_assert(sscanf(reset, "%lf %lf", &box[0], &box[1]) == 2);
 	cdp_click(&browser, box[0], box[1]);
 	cr_assert(cdp_wait_true(&browser, narrow, 30), "reset zoom left table_worker full width");
@@ -246,10 +252,11 @@ Test(html, search_highlights_frames_and_says_their_share)
 	char *said = js("document.querySelector('#lc-view-waiter .search-result').textContent");
 	char *share = js("document.querySelector('#lc-view-waiter .search-result').dataset.share");
 	cr_expect(strstr(said, "1 function, ") && strstr(said, "% of the wait"), "%s", said);
-	cr_expect(atof(share) > 0.5 && atof(share) < 1.0, "update_table's share %s: %s", share, said);
+	cr_expect(atof(share) > 0.5 && atof(share) < 1.0, "update_table's share %s: %s", share,
+	          said);
 	char *lit = js("[...document.querySelectorAll('#lc-graph-waiter g.frame')].filter((g) => "
-	                 "g.querySelector('rect').getAttribute('fill') === '#e600e6')"
-	                 ".map((g) => g.getAttribute('name')).join(',')");
+	               "g.querySelector('rect').getAttribute('fill') === '#e600e6')"
+	               ".map((g) => g.getAttribute('name')).join(',')");
 	cr_expect_str_eq(lit, "update_table", "highlighted: %s", lit);
 	/* the pseudo-frame of the holder view, found like any other */
 	free(js("(document.getElementById('lc-search').value = '')"));
@@ -263,8 +270,8 @@ Test(html, search_highlights_frames_and_says_their_share)
 	/* the tooltip of a frame under the mouse */
 	frame_box("waiter", "update_table", box);
 	cdp_mouse_move(&browser, box[0], box[1]);
-	cr_assert(cdp_wait_true(&browser, "document.getElementById('lc-tip').style.display === 'block'",
-	                        30),
+	cr_assert(cdp_wait_true(&browser,
+	                        "document.getElementById('lc-tip').style.display === 'block'", 30),
 	          "no tooltip");
 	char *tip = js("document.getElementById('lc-tip').innerText");
 	cr_expect(strstr(tip, "update_table") && strstr(tip, "html_report.c:") &&
@@ -293,11 +300,12 @@ static char *sort_by_column(int col)
 	cr_assert(sscanf(at, "%lf %lf", &x, &y) == 2);
 	free(at);
 	cdp_click(&browser, x, y);
-	snprintf(expr, sizeof(expr),
-	         "document.querySelectorAll('#lc-lock-table th')[%d].getAttribute('aria-sort') + '|' + "
-	         "[...document.querySelectorAll('#lc-lock-table tbody tr')].map((tr) => "
-	         "tr.children[%d].dataset.v).join('|')",
-	         col, col);
+	snprintf(
+	    expr, sizeof(expr),
+	    "document.querySelectorAll('#lc-lock-table th')[%d].getAttribute('aria-sort') + '|' + "
+	    "[...document.querySelectorAll('#lc-lock-table tbody tr')].map((tr) => "
+	    "tr.children[%d].dataset.v).join('|')",
+	    col, col);
 	return cdp_eval(&browser, expr);
 }
 
@@ -333,8 +341,8 @@ Test(html, lock_table_sorts_by_every_column_and_filters_the_graphs)
 		          "column %d, first click: %s", col, first);
 		cr_expect(strncmp(second, text ? "descending|" : "ascending|", text ? 11 : 10) == 0,
 		          "column %d, second click: %s", col, second);
-		cr_expect(sorted(first, text) && sorted(second, text), "column %d: %s, then %s", col,
-		          first, second);
+		cr_expect(sorted(first, text) && sorted(second, text), "column %d: %s, then %s",
+		          col, first, second);
 		free(first);
 		free(second);
 	}
@@ -351,8 +359,10 @@ Test(html, lock_table_sorts_by_every_column_and_filters_the_graphs)
 	double x, y;
 	cr_assert(sscanf(at, "%lf %lf", &x, &y) == 2);
 	cdp_click(&browser, x, y);
-	snprintf(expr, sizeof(expr), "document.getElementById('lc-filter').textContent === "
-	                             "'showing only ' + %s", q);
+	snprintf(expr, sizeof(expr),
+	         "document.getElementById('lc-filter').textContent === "
+	         "'showing only ' + %s",
+	         q);
 	cr_assert(cdp_wait_true(&browser, expr, 30), "the click did not filter");
 	char *waiter = frames_of("waiter");
 	cr_expect(has_line(waiter, "markup_wait") && !has_line(waiter, "update_table"),
@@ -361,7 +371,7 @@ Test(html, lock_table_sorts_by_every_column_and_filters_the_graphs)
 	cr_expect(strstr(details, "top waiter") && strstr(details, "markup_wait"), "%s", details);
 	/* split by lock, then every lock again */
 	free(js("(document.getElementById('lc-split').click(), "
-	          "document.getElementById('lc-all-locks').click())"));
+	        "document.getElementById('lc-all-locks').click())"));
 	free(waiter);
 	waiter = frames_of("waiter");
 	cr_expect(has_line(waiter, "table_lock") && has_line(waiter, "update_table"),
@@ -392,14 +402,14 @@ Test(html, names_that_look_like_markup_stay_text)
 	cr_expect(strstr(text, "<!--") == NULL);
 	open_page(html);
 	char *pwned = js("[typeof window.lcPwned, document.getElementById('pwn'), "
-	                   "document.getElementById('pwn2')].join(',')");
+	                 "document.getElementById('pwn2')].join(',')");
 	cr_expect_str_eq(pwned, "undefined,,", "a name ran or made an element: %s", pwned);
 	char *waiter = frames_of("waiter");
 	cr_expect(has_line(waiter, MARKUP_FN), "%s", waiter);
 	char *q = cdp_quote(MARKUP_LOCK);
 	char *row = jsf("[...document.querySelectorAll('#lc-lock-table tbody tr')].some((tr) => "
-	                 "tr.lastChild.textContent === %s)",
-	                 q);
+	                "tr.lastChild.textContent === %s)",
+	                q);
 	cr_expect_str_eq(row, "true");
 	char *title = js("document.title");
 	cr_expect(strstr(title, "Lock contention: ") && strstr(title, "html_report"), "%s", title);
@@ -423,8 +433,9 @@ Test(html, a_truncated_stack_hangs_under_a_cut_frame)
 	char *under = js("[...document.querySelectorAll('#lc-graph-waiter g.frame')].find((g) => "
 	                 "g.getAttribute('name') === 'table_worker').__data__.ancestors()"
 	                 ".map((d) => d.data.n).join(' < ')");
-	cr_expect(strstr(under, "table_worker < start_thread < [deeper frames cut at depth=] < all"),
-	          "%s", under);
+	cr_expect(
+	    strstr(under, "table_worker < start_thread < [deeper frames cut at depth=] < all"),
+	    "%s", under);
 	assert_clean();
 	free(waiter);
 	free(under);
@@ -457,10 +468,11 @@ Test(html, screenshots_are_not_blank)
 	cr_expect(st.colours >= 16 && st.pixels - st.background >= st.pixels / 20,
 	          "the page looks blank: %zu colours, %zu of %zu pixels the background", st.colours,
 	          st.background, st.pixels);
-	char *clip = js("(() => { const s = document.querySelector('#lc-graph-waiter svg');"
-	                  " s.scrollIntoView({block: 'center'}); const r = s.getBoundingClientRect();"
-	                  " return JSON.stringify({x: r.x + scrollX, y: r.y + scrollY, width: r.width,"
-	                  " height: r.height, scale: 1}); })()");
+	char *clip =
+	    js("(() => { const s = document.querySelector('#lc-graph-waiter svg');"
+	       " s.scrollIntoView({block: 'center'}); const r = s.getBoundingClientRect();"
+	       " return JSON.stringify({x: r.x + scrollX, y: r.y + scrollY, width: r.width,"
+	       " height: r.height, scale: 1}); })()");
 	shot_stats(clip, "waiter-graph.png", &st);
 	cr_expect(st.colours >= 8 && st.pixels - st.background >= st.pixels / 4,
 	          "the waiter graph looks blank: %zu colours, %zu of %zu pixels the background",
@@ -485,6 +497,42 @@ static void mkdump_binary(char path[PATH_MAX])
 		cr_assert(realpath("build/lockcontend-symbolize", path) != NULL);
 }
 
+/* The CPU time the browser has used, in seconds: every process of its
+ * process group (cdp_open makes one), and what the group's leader reaped
+ * of children that ended.  The 2 s goal is the browser's own work to load
+ * and draw the page: by the clock, a loaded machine (make check beside
+ * other jobs on 2 CPUs) took 2.1-70 s for the same 0.5-1 s of it. */
+static double browser_cpu_s(void)
+{
+	DIR *d = opendir("/proc");
+	cr_assert(d != NULL);
+	unsigned long long ticks = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char path[300], buf[1024];
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		const char *p = strrchr(buf, ')'); /* the name may hold anything */
+		int pid = atoi(e->d_name), pgrp;
+		unsigned long long ut, st, cut, cst;
+		if (!p ||
+		    sscanf(p + 2, "%*c %*d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
+		           &pgrp, &ut, &st, &cut, &cst) != 5 ||
+		    pgrp != browser.pid)
+			continue;
+		ticks += ut + st + (pid == browser.pid ? cut + cst : 0);
+	}
+	closedir(d);
+	return (double)ticks / (double)sysconf(_SC_CLK_TCK);
+}
+
 Test(html, ten_thousand_stacks_under_5_mb_drawn_under_2_s)
 {
 	char bin[PATH_MAX], dump[PATH_MAX], addrs[PATH_MAX], html[PATH_MAX];
@@ -494,8 +542,17 @@ Test(html, ten_thousand_stacks_under_5_mb_drawn_under_2_s)
 	cr_assert(snprintf(dump, sizeof(dump), "%s/big.raw", dir) < PATH_MAX &&
 	          snprintf(addrs, sizeof(addrs), "%s/addrs", dir) < PATH_MAX &&
 	          snprintf(html, sizeof(html), "%s/big.html", dir) < PATH_MAX);
-	const char *mk[] = {harness_fixture("mkdump"), "-n", "10000", "-d", "20", "-a", "2500",
-	                    bin, dump, addrs, NULL};
+	const char *mk[] = {harness_fixture("mkdump"),
+	                    "-n",
+	                    "10000",
+	                    "-d",
+	                    "20",
+	                    "-a",
+	                    "2500",
+	                    bin,
+	                    dump,
+	                    addrs,
+	                    NULL};
 	cr_assert_eq(harness_run(mk, NULL, NULL, false, 120, &r), 0);
 	cr_assert_eq(r.exit_code, 0, "mkdump: %s%s", r.out, r.err);
 	harness_result_free(&r);
@@ -504,21 +561,28 @@ Test(html, ten_thousand_stacks_under_5_mb_drawn_under_2_s)
 	harness_result_free(&r);
 	struct stat sb;
 	cr_assert_eq(stat(html, &sb), 0);
-	cr_expect_lt(sb.st_size, 5 << 20, "10,000 stacks: %lld bytes of HTML", (long long)sb.st_size);
-	double best = 1e9, ms[3];
+	cr_expect_lt(sb.st_size, 5 << 20, "10,000 stacks: %lld bytes of HTML",
+	             (long long)sb.st_size);
+	double best = 1e9, cpu[3], ms[3];
+	open_page(html); /* the browser up, and its counters on */
 	for (int i = 0; i < 3; i++) {
+		double before = browser_cpu_s();
 		open_page(html);
+		cpu[i] = 1000 * (browser_cpu_s() - before);
+		best = cpu[i] < best ? cpu[i] : best;
 		char *v = js("window.lcReport.renderMs");
 		ms[i] = atof(v);
-		best = ms[i] < best ? ms[i] : best;
 		free(v);
 	}
 	char *frames = js("document.querySelectorAll('#lc-graph-waiter g.frame').length");
 	cr_expect_gt(atoi(frames), 100, "%s frames drawn", frames);
-	cr_expect_lt(best, 2000, "drawn in %.0f, %.0f, %.0f ms (%lld bytes)", ms[0], ms[1], ms[2],
-	             (long long)sb.st_size);
-	fprintf(stderr, "html: 10,000 stacks: %lld bytes, drawn in %.0f, %.0f, %.0f ms\n",
-	        (long long)sb.st_size, ms[0], ms[1], ms[2]);
+	cr_expect_lt(best, 2000,
+	             "loaded and drawn in %.0f, %.0f, %.0f ms of the page's CPU (%lld bytes)",
+	             cpu[0], cpu[1], cpu[2], (long long)sb.st_size);
+	fprintf(stderr,
+	        "html: 10,000 stacks: %lld bytes, loaded and drawn in %.0f, %.0f, %.0f ms of CPU"
+	        " (%.0f, %.0f, %.0f ms by the clock)\n",
+	        (long long)sb.st_size, cpu[0], cpu[1], cpu[2], ms[0], ms[1], ms[2]);
 	assert_clean();
 	free(frames);
 }
@@ -691,8 +755,8 @@ Test(html, a_comparison_draws_frames_coloured_by_their_change)
 	double box[4];
 	frame_box("waiter", "waiter_blocked", box);
 	cdp_mouse_move(&browser, box[0], box[1]);
-	cr_assert(cdp_wait_true(&browser, "document.getElementById('lc-tip').style.display === 'block'",
-	                        30),
+	cr_assert(cdp_wait_true(&browser,
+	                        "document.getElementById('lc-tip').style.display === 'block'", 30),
 	          "no tooltip");
 	char *tip = js("document.getElementById('lc-tip').innerText");
 	cr_expect(strstr(tip, "base run: ") && strstr(tip, "new run: ") && strstr(tip, "change: -"),
