@@ -52,17 +52,17 @@ NPM_STAMP   := $(NPM_DIR)/node_modules/.lockcontend-installed
 HTML_LIB    := $(BUILD)/html/lib.js
 HTML_ASSETS := $(HTML_LIB) symbolize/html/viewer.js symbolize/html/viewer.css
 
-PRELOAD_CORE := text arena config procmaps gotpatch stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
+PRELOAD_CORE := text arena config procmaps gotpatch stash pfile series stacktab slots waiting threadrec initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 # The attach (attach.c): the hooks' table is its, so it is not in the core
 # the unit tests link.
 PRELOAD_OBJS := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE) $(PRELOAD_HOOKS) attach))
 CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
-READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpstatus.o names.o safeopen.o)
-HTML_OBJS    := $(addprefix $(BUILD)/symbolize/,report_html.o report_htmldata.o jsonw.o html_assets.o)
+READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpthreads.o dumpstatus.o names.o safeopen.o)
+HTML_OBJS    := $(addprefix $(BUILD)/symbolize/,report_html.o report_htmldata.o report_htmltime.o jsonw.o html_assets.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
                          resolve.o symcache.o locknames.o viewkind.o report.o report_names.o report_text.o \
-                         report_locks.o report_waiting.o report_series.o report_folded.o \
+                         report_locks.o report_waiting.o report_series.o report_threads.o report_folded.o \
                          report_pprof.o strset.o duration.o grow.o map64.o diff.o report_diff.o) $(HTML_OBJS)
 
 UNIT_TESTS   := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test_*.c))
@@ -321,7 +321,7 @@ FUZZ_FLAGS   := $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=fuzzer,address,undefi
 FUZZ_ARGS    := -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
                 -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/artifacts/
 
-FUZZ_READER  := symbolize/dumpread.c symbolize/dumpseries.c symbolize/dumpstatus.c symbolize/names.c \
+FUZZ_READER  := symbolize/dumpread.c symbolize/dumpseries.c symbolize/dumpthreads.c symbolize/dumpstatus.c symbolize/names.c \
                 symbolize/safeopen.c
 $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/dumpread.h VERSION \
                            symbolize/dumpstatus.h symbolize/names.h include/lockcontend/*.h \

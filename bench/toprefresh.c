@@ -62,7 +62,7 @@ static void refresh(const char *path, const struct resolve_opts *o, struct topvi
 		exit(1);
 	}
 	const char *paths[] = {path};
-	struct report_input in = {&p, &d, paths, 1, 20, PROF_DELAY, -1, &st, 0, false};
+	struct report_input in = {&p, &d, paths, 1, 20, PROF_DELAY, -1, &st, 0, false, 0, NULL};
 	struct topview_screen s = {&in, prev->locks ? prev : NULL, &r, NULL};
 	topview_write(&s, out);
 	fflush(out);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "text.h"
+#include "threadrec.h"
 
 /* Add one slot's totals and lost counters to in. */
 static void collect_sum_slot(struct dump_input *in, const struct lc_rec_slot *p)
@@ -66,6 +67,8 @@ void collect_slots(struct dump_input *in)
 		}
 		recorder_publish_all(sl, &rng); /* the module map is refreshed once, below */
 		collect_sum_slot(in, sl->pub);
+		if (sl->thread && atomic_load(&sl->in_use)) /* still running: its name now */
+			threadrec_name_now(sl->thread);
 	}
 }
 

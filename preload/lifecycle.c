@@ -315,6 +315,7 @@ static void lifecycle_thread_exit(void *arg)
 		t->shown = NULL;
 		t->sampling = 0;
 		recorder_flush(t);
+		recorder_thread_end(t); /* none if the flush left it no slot */
 		if (t->slot)
 			slots_release(&core.slots, t->slot);
 		t->slot = NULL;

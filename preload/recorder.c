@@ -44,6 +44,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "account.h"
 #include "clock.h"
@@ -75,8 +76,9 @@ static struct slot *recorder_slot(struct lc_tls *t)
 		                          memory_order_relaxed);
 		if (!overflow)
 			pthread_setspecific(core.key, t->slot);
-		if (!overflow && t->slot->waiting)
-			waiting_thread(t->slot->waiting, (int32_t)sys_call(SYS_gettid, 0, 0, 0, 0));
+		if (!overflow)
+			slots_thread(&core.slots, t->slot,
+			             (int32_t)sys_call(SYS_gettid, 0, 0, 0, 0), recorder_now());
 		if (!t->rng)
 			t->rng = (recorder_now() ^ (uintptr_t)t) | 1;
 	}
@@ -398,8 +400,8 @@ void recorder_named(struct lc_tls *t, const char *name)
 {
 	int saved = errno;
 	core_enter(t);
-	if (t->slot && !t->overflow && t->slot->waiting && core_recording())
-		waiting_name(t->slot->waiting, name);
+	if (t->slot && !t->overflow && core_recording())
+		slots_named(t->slot, name);
 	core_leave(t);
 	errno = saved;
 }
@@ -923,6 +925,25 @@ void recorder_flush(struct lc_tls *t)
 	if (refresh)
 		recorder_refresh(0);
 	t->pending = 0; /* or the slot was closed: the dump has been taken */
+	core_leave(t);
+	errno = saved;
+}
+
+void recorder_thread_end(struct lc_tls *t)
+{
+	struct slot *sl = t->slot;
+	char name[LC_THREAD_NAME] = "";
+	if (!sl || t->overflow || !sl->thread || !pfile_mine(&core.file))
+		return;
+	if (sys_call(SYS_prctl, PR_GET_NAME, (long)name, 0, 0) != 0)
+		return; /* no name: no end either, the slot's totals stand in */
+	name[LC_THREAD_NAME - 1] = '\0';
+	int saved = errno;
+	core_enter(t);
+	if (recorder_enter(sl, false)) {
+		slots_thread_end(sl, name, recorder_now());
+		recorder_leave(sl);
+	}
 	core_leave(t);
 	errno = saved;
 }

@@ -211,6 +211,11 @@ void recorder_named(struct lc_tls *t, const char *name);
  * at dump time. */
 void recorder_flush(struct lc_tls *t);
 
+/* The thread exits, its events flushed: its THREAD record's end, made
+ * inside its slot (slots_thread_end); nothing if the slot was closed (the
+ * profile has ended) or it has none. */
+void recorder_thread_end(struct lc_tls *t);
+
 /* Contention met inside the guard (our own work, or a signal handler that
  * interrupted it): charged to the sentinel. */
 void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns);

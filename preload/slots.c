@@ -4,9 +4,12 @@
 #include "slots.h"
 
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "clock.h"
+#include "sys.h"
+#include "threadrec.h"
 #include "waiting.h"
 
 /* The slot's SLOT record, then its series (none if the file has no room
@@ -42,6 +45,7 @@ int slots_init(struct slots *s, struct arena *a, struct pfile *f, uint32_t nslot
 	atomic_store(&s->hwm, 0);
 	atomic_store(&s->hint, 0);
 	atomic_store(&s->threads_seen, 0);
+	atomic_store(&s->thread_records, 0);
 	return s->slot ? 0 : -1;
 }
 
@@ -55,6 +59,7 @@ void slots_reset(struct slots *s)
 	atomic_store(&s->hwm, 0);
 	atomic_store(&s->hint, 0);
 	atomic_store(&s->threads_seen, 0);
+	atomic_store(&s->thread_records, 0);
 }
 
 struct slot *slots_acquire(struct slots *s, bool *overflow)
@@ -88,12 +93,49 @@ struct slot *slots_acquire(struct slots *s, bool *overflow)
 	return &s->slot[s->nslots];
 }
 
+void slots_thread(struct slots *s, struct slot *sl, int32_t tid, uint64_t now_ns)
+{
+	char name[LC_THREAD_NAME] = "";
+	if (sys_call(SYS_prctl, PR_GET_NAME, (long)name, 0, 0) != 0)
+		name[0] = '\0';
+	name[LC_THREAD_NAME - 1] = '\0';
+	if (sl->waiting)
+		waiting_thread(sl->waiting, tid, name);
+	sl->thread = NULL;
+	uint32_t n = atomic_load_explicit(&s->thread_records, memory_order_relaxed);
+	while (n < SLOTS_THREAD_RECORDS &&
+	       !atomic_compare_exchange_weak(&s->thread_records, &n, n + 1))
+		;
+	if (n < SLOTS_THREAD_RECORDS)
+		sl->thread = threadrec_make(s->file, sl->pub, tid, name, now_ns);
+}
+
+void slots_named(struct slot *sl, const char *name)
+{
+	if (sl->waiting)
+		waiting_name(sl->waiting, name);
+	if (sl->thread)
+		threadrec_name(sl->thread, name);
+}
+
+void slots_thread_end(struct slot *sl, const char *name, uint64_t now_ns)
+{
+	if (!sl->thread)
+		return;
+	threadrec_name(sl->thread, name); /* named by another thread since? */
+	threadrec_end(sl->thread, sl->pub, now_ns);
+	sl->thread = NULL;
+}
+
 void slots_release(struct slots *s, struct slot *sl)
 {
 	if (sl == &s->slot[s->nslots])
 		return;
 	if (sl->waiting)
-		waiting_thread(sl->waiting, 0); /* nobody's, until it is taken again */
+		waiting_thread(sl->waiting, 0, ""); /* nobody's, until it is taken again */
+	/* not ended (the profile ended first): a reader takes the slot's
+	 * totals, which nobody adds to any more, as its end */
+	sl->thread = NULL;
 	atomic_store_explicit(&sl->in_use, 0, memory_order_release);
 }
 

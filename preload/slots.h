@@ -23,6 +23,8 @@
  * the slot is first handed out, so a reader of a file whose writer died
  * still has them; so does the slot's series (an LC_REC_SERIES record made
  * right after it, `series`: series.h), which goes on through reuse too.
+ * Each thread that takes a slot of its own gets a THREAD record
+ * (threadrec.h, `thread`): its name, tid and share of those totals.
  * The stash and the noted event are private.
  */
 #ifndef LOCKCONTEND_SLOTS_H
@@ -87,6 +89,8 @@ struct slot {
 	struct lc_rec_slot *pub;
 	struct lc_rec_waiting *waiting; /* its thread's wait in progress (waiting.h),
 	                                 * written by that thread alone; NULL: no room */
+	struct lc_rec_thread *thread;   /* its thread now (threadrec.h); NULL: none
+	                                 * (no room, past the cap, or given back) */
 	/* The same events over time (series.h); NULL: series=0, or the
 	 * file had no room for it.  series_image: private room for a copy
 	 * of it, the undo of a change that makes room (NULL: none). */
@@ -117,8 +121,9 @@ struct slots {
 	_Atomic uint32_t hwm;  /* slots ever handed out: [0, hwm) */
 	_Atomic uint32_t hint; /* where the next search starts */
 	_Atomic uint64_t threads_seen;
-	struct series_conf series; /* each slot's series is made so */
-	struct arena *arena;       /* where the series' undo images are */
+	_Atomic uint32_t thread_records; /* THREAD records made, up to SLOTS_THREAD_RECORDS */
+	struct series_conf series;       /* each slot's series is made so */
+	struct arena *arena;             /* where the series' undo images are */
 };
 
 /* The overflow slot's record is made at once: -1 if there is no room.
@@ -137,6 +142,22 @@ void slots_reset(struct slots *s);
  * *overflow tells which. */
 struct slot *slots_acquire(struct slots *s, bool *overflow);
 void slots_release(struct slots *s, struct slot *sl);
+
+/* The calling thread (tid) has just taken sl (not the overflow slot) at
+ * now_ns: its name is read (one prctl), its WAITING record says who owns
+ * the slot and, up to SLOTS_THREAD_RECORDS in a profile, it gets a THREAD
+ * record (a program that makes threads for ever must not fill its file
+ * with them; later threads' events are the totals' rest). */
+#define SLOTS_THREAD_RECORDS 4096
+void slots_thread(struct slots *s, struct slot *sl, int32_t tid, uint64_t now_ns);
+
+/* The slot's thread renamed itself. */
+void slots_named(struct slot *sl, const char *name);
+
+/* The slot's thread exits at now_ns, named `name`: its THREAD record's end.
+ * Only inside the slot (busy with its tag): the dumper settles a closed
+ * slot's last event into its totals, so outside it they may be moving. */
+void slots_thread_end(struct slot *sl, const char *name, uint64_t now_ns);
 
 /* Owner side: busy with `tag`.  slot_enter fails when the dumper has
  * closed the slot; the overflow slot is shared, so there it yields while

@@ -62,17 +62,14 @@ int32_t waiting_owner(const void *lock, uint32_t kind)
 	}
 }
 
-void waiting_thread(struct lc_rec_waiting *w, int32_t tid)
+void waiting_thread(struct lc_rec_waiting *w, int32_t tid, const char *name)
 {
-	char name[LC_THREAD_NAME] = "";
-	if (tid && sys_call(SYS_prctl, PR_GET_NAME, (long)name, 0, 0) != 0)
-		name[0] = '\0';
-	name[LC_THREAD_NAME - 1] = '\0';
 	waiting_open(w);
 	w->tid = tid;
 	w->lock = 0;
 	w->nframes = 0;
-	memcpy(w->name, name, sizeof(name));
+	strncpy(w->name, name, LC_THREAD_NAME - 1);
+	w->name[LC_THREAD_NAME - 1] = '\0';
 	waiting_close(w);
 }
 

@@ -17,7 +17,7 @@
  * says how a reader tells a torn copy); no lock, no syscall, no call out
  * of this file but memcpy-sized copies: it runs on the contended path,
  * just before the futex sleep.  The thread's name is read once, when the
- * slot is taken (one prctl), and again when the thread renames itself
+ * slot is taken (one prctl, slots_thread), and again when it renames itself
  * (hooks_thread.c's pthread_setname_np).
  */
 #ifndef LOCKCONTEND_WAITING_H
@@ -37,9 +37,9 @@ struct lc_rec_waiting *waiting_record(struct pfile *f, uint32_t frames);
  * hold it, a spin lock, a mutex kind that keeps no owner). */
 int32_t waiting_owner(const void *lock, uint32_t kind);
 
-/* The slot's thread from now on (tid 0: none; name "" read from the
- * kernel): a slot is reused by later threads. */
-void waiting_thread(struct lc_rec_waiting *w, int32_t tid);
+/* The slot's thread from now on (tid 0: none), named `name` (its comm,
+ * read by the caller): a slot is reused by later threads. */
+void waiting_thread(struct lc_rec_waiting *w, int32_t tid, const char *name);
 
 /* The thread renamed itself. */
 void waiting_name(struct lc_rec_waiting *w, const char *name);

@@ -556,6 +556,35 @@ static int parse_writer(struct dump *d, struct cur *c)
 	return 0;
 }
 
+/* A THREAD record (3.7), whole; its figures are worked out once every
+ * SLOT is read (dumpthreads.c).  The name is cut at its first NUL (or
+ * 15 bytes), its unprintable bytes '?' as a writer's version's. */
+static int parse_thread(struct dump *d, struct cur *c)
+{
+	const uint8_t *p;
+	if (!cur_take(c, sizeof(struct lc_rec_thread), &p) ||
+	    !grow_by_256((void **)&d->threads, d->nthreads, sizeof(*d->threads)))
+		return -1;
+	struct dump_thread *t = &d->threads[d->nthreads++];
+	memset(t, 0, sizeof(*t));
+	t->slot = RD_FIELD(p, struct lc_rec_thread, slot);
+	t->tid = (int32_t)RD_FIELD(p, struct lc_rec_thread, tid);
+	t->ended = RD_FIELD(p, struct lc_rec_thread, flags) & LC_THREAD_ENDED;
+	t->start_ns = RD_FIELD(p, struct lc_rec_thread, start_ns);
+	t->end_ns = RD_FIELD(p, struct lc_rec_thread, end_ns);
+	const uint8_t *name = p + offsetof(struct lc_rec_thread, name);
+	for (int i = 0; i < LC_THREAD_NAME - 1 && name[i]; i++)
+		t->name[i] = name[i] < 0x20 || name[i] > 0x7e ? '?' : (char)name[i];
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		t->base_count[v] = rd_u64_at(p + offsetof(struct lc_rec_thread, base_count), v);
+		t->base_delay_ns[v] =
+		    rd_u64_at(p + offsetof(struct lc_rec_thread, base_delay_ns), v);
+		t->end_count[v] = rd_u64_at(p + offsetof(struct lc_rec_thread, end_count), v);
+		t->end_delay_ns[v] = rd_u64_at(p + offsetof(struct lc_rec_thread, end_delay_ns), v);
+	}
+	return 0;
+}
+
 static int parse_totals(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
@@ -685,6 +714,7 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, uint64_t o
 	case LC_REC_SERIES: return parse_series(d, c);
 	case LC_REC_ATTACH: return parse_attach(d, c);
 	case LC_REC_WRITER: return parse_writer(d, c);
+	case LC_REC_THREAD: return parse_thread(d, c);
 	case LC_REC_PENDING:
 		*known = false;
 		d->pending++;
@@ -814,6 +844,7 @@ int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t
 	else
 		d->have_lost = true; /* a TOTALS record: views without LOST lost nothing */
 	dump_series_check(d);
+	dump_threads_check(d);
 	return 0;
 fail:
 	dump_free(d);
@@ -924,6 +955,7 @@ void dump_free(struct dump *d)
 	for (size_t i = 0; i < d->nseries; i++)
 		free(d->series[i].entries);
 	free(d->series);
+	free(d->threads);
 	memset(d, 0, sizeof(*d));
 }
 

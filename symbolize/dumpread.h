@@ -139,6 +139,28 @@ struct dump_series {
 	enum dump_series_state state;
 };
 
+/* What a THREAD record's figures are worth (dumpthreads.c). */
+enum dump_thread_state {
+	DUMP_THREAD_OK,      /* its own events: end (or its slot now) - base */
+	DUMP_THREAD_NO_SLOT, /* no SLOT record where it says: figures unknown (0) */
+	DUMP_THREAD_BAD,     /* end or its slot now below base, or ENDED with a
+	                      * later thread on the slot missing: figures unknown */
+};
+
+/* LC_REC_THREAD (3.7): one thread that had a slot of its own, and its own
+ * events (count and delay per view), computed once every record is read. */
+struct dump_thread {
+	uint64_t slot; /* file offset of its SLOT record's head */
+	int32_t tid;
+	bool ended;                /* it gave its slot back (exited) */
+	uint64_t start_ns, end_ns; /* CLOCK_MONOTONIC, as the file has them; end 0: running */
+	char name[LC_THREAD_NAME]; /* NUL-terminated, unprintable bytes '?' */
+	uint64_t base_count[LC_NVIEWS], base_delay_ns[LC_NVIEWS];
+	uint64_t end_count[LC_NVIEWS], end_delay_ns[LC_NVIEWS];
+	uint64_t count[LC_NVIEWS], delay_ns[LC_NVIEWS]; /* its own (state OK) */
+	enum dump_thread_state state;
+};
+
 /* How the records of a file ended. */
 enum dump_end {
 	DUMP_END_TRAILER, /* a valid trailer: the file is complete */
@@ -170,6 +192,8 @@ struct dump {
 	size_t nwaiting;
 	struct dump_series *series; /* LC_REC_SERIES records, in file order */
 	size_t nseries;
+	struct dump_thread *threads; /* LC_REC_THREAD records (3.7), in file order */
+	size_t nthreads;
 	struct lc_rec_live live;     /* LC_REC_LIVE; all zero (RUNNING) without one */
 	struct lc_rec_attach attach; /* LC_REC_ATTACH (3.5): a profile made by an
 	                              * attach; all zero without one */
@@ -262,6 +286,24 @@ bool dump_series_unplaced(const struct dump *d, enum lc_view view, uint64_t *cou
 
 /* Every series' state, once all records are read (dump_parse). */
 void dump_series_check(struct dump *d);
+
+/* The index of the SLOT record whose head is at file offset off, or -1. */
+long dump_slot_at(const struct dump *d, uint64_t off);
+
+/* Every thread's own figures and state, once all records are read
+ * (dump_parse; dumpthreads.c). */
+void dump_threads_check(struct dump *d);
+
+/* Per view, what the threads with a THREAD record (state OK) add up to,
+ * and the rest of the totals: events of threads with none (the shared
+ * overflow slot's, a file before 3.7, past the writer's cap) or whose
+ * figures are unknown.  False, rest 0, when the threads hold more than the
+ * totals (the file changed while it was read), or there are no totals. */
+bool dump_threads_rest(const struct dump *d, enum lc_view view, uint64_t *count,
+                       uint64_t *delay_ns);
+
+/* "ok", "no_slot", "bad"; "?" out of range. */
+const char *dump_thread_state_name(enum dump_thread_state s);
 
 /* "placed", "unequal", "bad", "no_slot"; "?" out of range. */
 const char *dump_series_state_name(enum dump_series_state s);

@@ -19,8 +19,7 @@
 
 #include "dumpread.h"
 
-/* The index of the SLOT record whose head is at off, or -1. */
-static long slot_at(const struct dump *d, uint64_t off)
+long dump_slot_at(const struct dump *d, uint64_t off)
 {
 	size_t lo = 0, hi = d->nslots; /* offsets grow in file order */
 	while (lo < hi) {
@@ -54,7 +53,7 @@ void dump_series_check(struct dump *d)
 		struct dump_series *s = &d->series[i];
 		if (s->state == DUMP_SERIES_BAD)
 			continue;
-		long k = slot_at(d, s->slot);
+		long k = dump_slot_at(d, s->slot);
 		if (k < 0 || !taken || taken[k])
 			s->state = DUMP_SERIES_NO_SLOT;
 		else if (!series_adds_up(s, &d->slots[k]))

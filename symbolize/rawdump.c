@@ -118,6 +118,23 @@ static void print_waiting(const struct dump *d)
 	}
 }
 
+/* THREAD records (3.7), one line each, in file order: who, which slot, and
+ * its own figures per view (count/delay_ns), or why they are unknown. */
+static void print_threads(const struct dump *d)
+{
+	for (size_t i = 0; i < d->nthreads; i++) {
+		const struct dump_thread *t = &d->threads[i];
+		printf("thread tid %d name \"%s\" slot_at %" PRIu64 " start_ns %" PRIu64
+		       " end_ns %" PRIu64 " %s %s",
+		       t->tid, t->name, t->slot, t->start_ns, t->end_ns,
+		       t->ended ? "ended" : "running", dump_thread_state_name(t->state));
+		for (int v = 0; v < LC_NVIEWS; v++)
+			printf(" %s %" PRIu64 "/%" PRIu64, names_view(v), t->count[v],
+			       t->delay_ns[v]);
+		printf("\n");
+	}
+}
+
 /* LOCK_LOST records (by address), their non-zero entries. */
 static void print_lock_losts(const struct dump *d)
 {
@@ -330,6 +347,7 @@ static int rawdump_file(const char *path)
 	print_locks(&d);
 	print_lock_losts(&d);
 	print_waiting(&d);
+	print_threads(&d);
 	print_slots(&d);
 	print_series(&d);
 	bool ok = print_summary(&d) && d.end != DUMP_END_CUT;

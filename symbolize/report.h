@@ -83,6 +83,10 @@ struct report_lockrow {
  * name); malloc'd, NULL if out of memory. */
 struct report_lockrow *report_lock_rows(const struct profile *p);
 
+/* Which threads waited and which made others wait, by name, from each
+ * dump's THREAD records (part of the text report: report_threads.c). */
+void report_threads_write(const struct report_input *in, FILE *out);
+
 /* Contention over time, from each dump's series (part of the text report:
  * report_series.c). */
 void report_series_write(const struct report_input *in, FILE *out);

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 
+#include "map64.h"
 #include "report.h"
 
 /* The viewer's data, one JSON object (jsonw.h: safe inside <script>).
@@ -45,10 +46,40 @@
  * or new), flag 4 on the base run's samples, and each lock's "diff":
  * [[wait, contentions, caused, unlocks, hold, holds] of the base run, the
  * same of the new], matched by name (diff.h).
- * Times are nanoseconds.  A later format adds fields (threads, a time
- * series, a second profile to compare); the viewer ignores those it does
- * not know. */
+ * Threads and time (report_htmltime.c):
+ *   threads    [{dump, tid, name, ended, count, wait, causedCount, caused,
+ *              holds, hold}]: each thread whose own figures are known
+ *              (THREAD records, 3.7), in file order
+ *   threadsRest  per view, [count, delay] of no thread above (threads that
+ *              shared the overflow slot, a file before 3.7...)
+ *   threadsKnown a dump had THREAD records; threadsFit: the rest could be
+ *              worked out (false: the file changed while it was read)
+ *   timeline   [{dump, width, ncells, unplaced: [count, delay], e: [cell,
+ *              view, lock, sample, thread, count, delay, ...]}]: a dump's
+ *              placed series entries, 7 numbers each, on a grid of ncells
+ *              cells `width` ns wide from its start; sample indexes
+ *              views[view].samples (-1: no bucket has its stack; -2: an
+ *              OTHER entry, stacks not told apart), lock the
+ *              locks (-1: none), thread the threads (-1: not told apart)
+ * Times are nanoseconds.  A later format adds fields; the viewer ignores
+ * those it does not know. */
 void report_htmldata_write(const struct report_input *in, FILE *out);
+
+/* What report_htmltime_write needs of report_htmldata.c: the samples it
+ * wrote (each with its index in its view's samples) and the lock rows by
+ * name (the name's pointer, as in the samples). */
+struct htmltime_sample {
+	const struct prof_sample *s;
+	uint32_t index;
+};
+struct htmltime {
+	const struct report_input *in;
+	FILE *out;
+	const struct htmltime_sample *written;
+	size_t nwritten;
+	const struct map64 *lock_index;
+};
+void report_htmltime_write(const struct htmltime *ht);
 
 /* The assets (html_assets.c), each NUL-terminated: d3 and d3-flame-graph
  * with their licences (symbolize/html/bundle.sh), the viewer's script and

@@ -55,6 +55,9 @@ struct htmldata {
 	size_t nlabels, labels_cap;
 	struct map64 lock_index; /* a lock's name (the pointer) -> its row */
 	struct report_lockrow *rows;
+	struct htmltime_sample *written; /* every sample written, with its index in
+	                                  * its view (report_htmltime.c) */
+	size_t nwritten, written_cap;
 	bool oom;
 };
 
@@ -130,6 +133,15 @@ static void write_sample(struct htmldata *h, const struct prof_sample *s)
 	fputc(']', h->out);
 }
 
+/* Remember the sample the page knows as index of its view: the
+ * timeline's entries name it (out of memory: the timeline lacks it). */
+static void note_written(struct htmldata *h, const struct prof_sample *s, uint32_t index)
+{
+	if (!grow_to((void **)&h->written, &h->written_cap, h->nwritten + 1, sizeof(*h->written)))
+		return;
+	h->written[h->nwritten++] = (struct htmltime_sample){s, index};
+}
+
 static void write_views(struct htmldata *h)
 {
 	fputs(",\n\"views\":[", h->out);
@@ -142,6 +154,7 @@ static void write_views(struct htmldata *h)
 		}
 		fputs("{\"samples\":[", h->out);
 		bool first = true;
+		uint32_t index = 0;
 		for (size_t i = 0; i < h->p->nsamples; i++) {
 			const struct prof_sample *s = &h->p->samples[i];
 			if (s->view != v ||
@@ -150,6 +163,7 @@ static void write_views(struct htmldata *h)
 				continue;
 			fputs(first ? "\n" : ",\n", h->out);
 			write_sample(h, s);
+			note_written(h, s, index++);
 			first = false;
 		}
 		fputs("]}", h->out);
@@ -464,6 +478,7 @@ static void htmldata_free(struct htmldata *h)
 		free(h->labels[i]);
 	free(h->labels);
 	free(h->rows);
+	free(h->written);
 }
 
 void report_htmldata_write(const struct report_input *in, FILE *out)
@@ -491,6 +506,12 @@ void report_htmldata_write(const struct report_input *in, FILE *out)
 	write_views(&h);
 	write_frames(&h);
 	write_functions(&h);
+	if (!in->nbase)
+		report_htmltime_write(&(struct htmltime){.in = in,
+		                                         .out = out,
+		                                         .written = h.written,
+		                                         .nwritten = h.nwritten,
+		                                         .lock_index = &h.lock_index});
 	if (in->nbase)
 		fprintf(out, ",\n\"diff\":{\"nbase\":%zu}", in->nbase);
 	fprintf(out, ",\n\"outOfMemory\":%s}", h.oom ? "true" : "false");

@@ -594,6 +594,7 @@ void report_text_write(const struct report_input *in, FILE *out)
 	}
 	report_names_free(&rn);
 	report_locks_write(in, out);
+	report_threads_write(in, out);
 	report_series_write(in, out);
 	names_note(p, out);
 }

@@ -13,7 +13,8 @@
  * LOCK_LOST record, 3.3 the LOCK_INIT record, 3.4 the WAITING and SERIES
  * records, 3.5 the ATTACH record, META's flag ATTACHED and the LIVE state
  * DETACHED (a profile made by lockcontend_attach: docs/attach.md), 3.6 the
- * WRITER record (the version of lockcontend that wrote the file).
+ * WRITER record (the version of lockcontend that wrote the file), 3.7 the
+ * THREAD record (one thread's share of its slot's totals, its name and id).
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -46,7 +47,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 6
+#define LC_DUMP_VERSION_MINOR 7
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -99,6 +100,8 @@ enum lc_rec_type {
 	                        * rewrote and could not reach */
 	LC_REC_WRITER = 16,    /* one, after LIVE (3.6): the lockcontend version
 	                        * that wrote the file */
+	LC_REC_THREAD = 17,    /* zero or more (3.7): one thread that had a slot,
+	                        * its name, id and share of the slot's totals */
 	LC_REC_NTYPES,         /* one past the last type: keep it last */
 };
 
@@ -495,6 +498,38 @@ struct lc_rec_writer {
 	 * VERSION ("0.1.0") */
 };
 
+/* LC_REC_THREAD.flags */
+enum {
+	LC_THREAD_ENDED = 1u << 0, /* the thread gave its slot back: end_* are set */
+};
+
+/* LC_REC_THREAD (3.7): one thread that took a slot of its own (at its
+ * first recorded event), made then and written in place by that thread
+ * alone.  A slot is reused by later threads, so its SLOT totals are the
+ * sum of its threads'; this record keeps the slot's totals as they were
+ * when the thread took the slot (base_*) and, once it gives the slot back
+ * at its exit, as they were then (end_*, flag ENDED).  A thread's own
+ * events are end - base (a thread still running: the slot's totals now -
+ * base).  So per-thread figures cost the recorder nothing per event.  The
+ * name is the thread's comm, read when it takes the slot and again when it
+ * renames itself (pthread_setname_np); it is written without a sequence
+ * word: a copy made during a rename may mix two names (a reader cuts it at
+ * the first NUL or at 15 bytes).  Threads of the shared overflow slot, and
+ * threads past the writer's cap on these records, have none: their events
+ * are the totals' rest. */
+struct lc_rec_thread {
+	uint64_t slot;                     /* file offset of the head of the SLOT record it used */
+	int32_t tid;                       /* its kernel thread id */
+	uint32_t flags;                    /* LC_THREAD_* */
+	uint64_t start_ns;                 /* CLOCK_MONOTONIC when it took the slot */
+	uint64_t end_ns;                   /* ... when it gave it back; 0 while it runs */
+	char name[LC_THREAD_NAME];         /* its name (comm), NUL-terminated */
+	uint64_t base_count[LC_NVIEWS];    /* the slot's count per view when it took it */
+	uint64_t base_delay_ns[LC_NVIEWS]; /* ... and delay_ns */
+	uint64_t end_count[LC_NVIEWS];     /* the slot's count per view when it gave it back */
+	uint64_t end_delay_ns[LC_NVIEWS];  /* ... and delay_ns */
+};
+
 /* LC_REC_TRAILER: last record of a complete file. */
 struct lc_rec_trailer {
 	uint64_t records;  /* records before this one */
@@ -525,6 +560,7 @@ _Static_assert(sizeof(struct lc_rec_totals) == 128, "totals layout");
 _Static_assert(sizeof(struct lc_rec_trailer) == 24, "trailer layout");
 _Static_assert(sizeof(struct lc_rec_attach) == 64, "attach layout");
 _Static_assert(sizeof(struct lc_rec_writer) == 8, "writer layout");
+_Static_assert(sizeof(struct lc_rec_thread) == 144, "thread layout");
 
 /* Payload bytes are padded with zeros to this alignment. */
 static inline uint32_t lc_dump_pad(uint32_t size)

@@ -13,7 +13,19 @@
  * samples so that a lock filter or the split by lock only rebuilds them; a
  * search box that highlights matching frames in every graph and says what
  * share of each view they hold; the lock table, sortable by every column,
- * whose rows filter the graphs to one lock.
+ * whose rows filter the graphs to one lock; the threads, a table of who
+ * waited and who made others wait, and a toggle that roots the graphs at
+ * each thread's name; a timeline of wait per lock, on which a dragged range
+ * recomputes the graphs, the lock table and the threads table for that
+ * range only.
+ *
+ * Threads and time come from the series entries (data.timeline: [cell,
+ * view, lock, sample, thread, count, delay] each): a range, or the
+ * grouping by thread, builds the graphs from the entries in it instead of
+ * the samples' totals — each entry adds to its sample's stack (an entry
+ * whose stack has no bucket to _LostContendedLock), under its thread.
+ * Events not placed in time (a series that did not add up, no series) are
+ * then left out, and the page says how many.
  *
  * Each view's stacks are merged into one tree kept in typed arrays
  * (buildTree), which the search and the tooltips read; d3-flame-graph is
@@ -60,7 +72,8 @@
 		{key: 'hold', title: 'Hold times: sampled critical sections of contended locks ' +
 		 '(the unlocking stack)', value: 'hold time', events: 'holds'},
 	];
-	const T = {FRAME: 0, INLINED: 1, LOST: 2, UNCHARGED: 3, LOCK: 4, ROOT: 5, TRUNCATED: 6};
+	const T = {FRAME: 0, INLINED: 1, LOST: 2, UNCHARGED: 3, LOCK: 4, ROOT: 5, TRUNCATED: 6,
+	           THREAD: 7, UNTOLD: 8};
 	const FLAG_TRUNCATED = 1, FLAG_TIMEDOUT = 2; /* LC_BUCKET_* */
 	const FLAG_BASE = 4; /* a comparison's base run (report_htmldata.c) */
 	const DIFF = data.diff || null;
@@ -74,9 +87,17 @@
 		[T.LOCK]: 'a lock: the stacks above it are its own',
 		[T.TRUNCATED]: 'the stacks above were deeper than depth=: their outer frames ' +
 		               'were cut',
+		[T.THREAD]: 'a thread: the stacks above are its own (from the series)',
+		[T.UNTOLD]: 'events the series could not keep apart by stack or lock (its room ' +
+		            'was full: docs/series.md); the whole-run graphs have their stacks',
 	};
+	const TL = data.timeline || [], THREADS = data.threads || [];
+	const E = 7; /* numbers per timeline entry */
 
-	const state = {lock: -1, split: !!data.lockFrames, term: '', baseWidth: false};
+	const state = {lock: -1, split: !!data.lockFrames, term: '', baseWidth: false,
+	               range: null /* [from, to) ns after the start */, byThread: false};
+	/* Graphs, tables from the series entries rather than the samples. */
+	const fromEntries = () => !!state.range || state.byThread;
 	const views = [];
 	let tipEl = null;
 
@@ -109,6 +130,14 @@
 	 * name); the rest are negative. */
 	const KEY_CUT = -1, KEY_LOST = -2, KEY_UNCHARGED = -3, KEY_ROOT = -4;
 	const keyOfLock = (l) => -5 - l, lockOfKey = (k) => -5 - k;
+	const KEY_THREAD = -1000000; /* a thread's key: KEY_THREAD - (index + 1) */
+	const KEY_UNTOLD = -999999;  /* series entries of stacks not told apart (OTHER) */
+	const keyOfThread = (th) => KEY_THREAD - (th + 1), threadOfKey = (k) => KEY_THREAD - k - 1;
+	function threadName(th) {
+		if (th < 0) return 'threads not told apart';
+		const t = THREADS[th];
+		return `${t.name || '(no name)'} (tid ${t.tid})`;
+	}
 	const byRank = data.fn.map((_, i) => i).sort((a, b) =>
 		data.fn[a][0] < data.fn[b][0] ? -1 : data.fn[a][0] > data.fn[b][0] ? 1 : a - b);
 	const rank = new Int32Array(data.fn.length);
@@ -130,11 +159,16 @@
 		case KEY_LOST: return '_LostContendedLock';
 		case KEY_UNCHARGED: return '_NotChargedToHolder';
 		case KEY_ROOT: return state.lock >= 0 ? data.locks[state.lock].name : 'all';
-		default: return data.locks[lockOfKey(key)].name;
+		case KEY_UNTOLD: return '[stacks the series had no room to tell apart]';
+		default:
+			if (key <= KEY_THREAD) return threadName(threadOfKey(key));
+			return data.locks[lockOfKey(key)].name;
 		}
 	}
 	function typeOf(key) {
 		if (key >= 0) return key & 1 ? T.INLINED : T.FRAME;
+		if (key <= KEY_THREAD) return T.THREAD;
+		if (key === KEY_UNTOLD) return T.UNTOLD;
 		return {[KEY_CUT]: T.TRUNCATED, [KEY_LOST]: T.LOST, [KEY_UNCHARGED]: T.UNCHARGED,
 		        [KEY_ROOT]: T.ROOT}[key] ?? T.LOCK;
 	}
@@ -150,6 +184,7 @@
 			out.push({keys: Int32Array.from(keys), frames: frames, count: count, delay: delay,
 			          max: max, to: flags & FLAG_TIMEDOUT ? count : 0, base: !!(flags & FLAG_BASE)});
 		};
+		if (fromEntries()) return entrySequences(vi, add, out);
 		for (const s of data.views[vi].samples) {
 			const [lock, count, delay, max, flags] = s;
 			if (state.lock >= 0 && lock !== state.lock) continue;
@@ -165,6 +200,51 @@
 				add(state.lock, l.lost[vi][0], l.lost[vi][1], 0, 0, [...top, KEY_LOST], [-1, -1]);
 			if (vi === 1)
 				add(state.lock, 0, l.uncharged, 0, 0, [...top, KEY_UNCHARGED], [-1, -1]);
+		}
+		return out;
+	}
+	/* Is the entry at k of tl in the range (wholly: an entry is never
+	 * split), if one is chosen? */
+	function inRange(tl, e, k) {
+		if (!state.range) return true;
+		const t0 = e[k] * tl.width;
+		return t0 >= state.range[0] && t0 + tl.width <= state.range[1];
+	}
+	/* Call f(view, lock, sample, thread, count, delay) for every entry in
+	 * the range. */
+	function eachEntry(f) {
+		for (const tl of TL) {
+			const e = tl.e;
+			for (let k = 0; k < e.length; k += E)
+				if (inRange(tl, e, k)) f(e[k + 1], e[k + 2], e[k + 3], e[k + 4], e[k + 5], e[k + 6]);
+		}
+	}
+	/* The view's stacks from the entries: each entry's sample's frames (an
+	 * entry without one: _LostContendedLock under its lock), under its
+	 * thread when grouped by thread. */
+	function entrySequences(vi, add, out) {
+		const sum = new Map();
+		eachEntry((v, lock, sample, th, count, delay) => {
+			if (v !== vi || (state.lock >= 0 && lock !== state.lock)) return;
+			const key = `${sample} ${sample < 0 ? lock : ''} ${state.byThread ? th : ''}`;
+			const a = sum.get(key) || {lock: lock, sample: sample, th: th, count: 0, delay: 0};
+			a.count += count;
+			a.delay += delay;
+			sum.set(key, a);
+		});
+		for (const a of sum.values()) {
+			const keys = [], frames = [];
+			const s = a.sample >= 0 ? data.views[vi].samples[a.sample] : null;
+			const lock = s ? s[0] : a.lock;
+			if (state.byThread) keys.push(keyOfThread(a.th)), frames.push(-1);
+			if (state.split && lock >= 0) keys.push(keyOfLock(lock)), frames.push(-1);
+			if (s) {
+				if (s[4] & FLAG_TRUNCATED) keys.push(KEY_CUT), frames.push(-1);
+				for (let i = 5; i < s.length; i++) keys.push(frameKey[s[i]]), frames.push(s[i]);
+			} else {
+				keys.push(a.sample === -1 ? KEY_LOST : KEY_UNTOLD), frames.push(-1);
+			}
+			add(lock, a.count, a.delay, 0, 0, keys, frames);
 		}
 		return out;
 	}
@@ -320,6 +400,8 @@
 		case T.LOCK: return '#e3c75a';
 		case T.ROOT: return '#d4d4d4';
 		case T.TRUNCATED: return '#c8c8c8';
+		case T.THREAD: return '#b9a7e0';
+		case T.UNTOLD: return '#bdbdbd';
 		default: return original;
 		}
 	}
@@ -551,9 +633,21 @@
 					swatch('same', 'unchanged'), swatch('match', 'search match')]),
 			]);
 		}
+		const byThread = el('input', {type: 'checkbox', id: 'lc-by-thread'});
+		const why = !THREADS.length ? 'the profile names no thread (written before format 3.7)'
+		          : !TL.length ? 'the profile has no series (series=0) to tell threads\' ' +
+		                         'stacks apart'
+		          : '';
+		byThread.disabled = !!why;
+		byThread.addEventListener('change', () => {
+			state.byThread = byThread.checked;
+			drawAll();
+		});
 		return el('div', {id: 'lc-controls'}, [
 			input,
 			el('label', {}, [split, ' split by lock']),
+			el('label', {title: why || 'each thread a tower of its own, from the series'},
+			   [byThread, ' by thread']),
 			el('span', {id: 'lc-filter', text: ''}), all,
 			el('span', {cls: 'legend'}, [
 				swatch('frame', 'function'), swatch('inlined', 'inlined'),
@@ -583,20 +677,28 @@
 
 	/* ---- the lock table ------------------------------------------------------------- */
 
-	const lockWait = data.locks.reduce((a, l) => a + l.wait, 0);
+	/* A lock's figures: its own, or in a range what the entries in it hold
+	 * (the series keep no longest wait, no time-outs, no trylocks: '-'). */
+	data.locks.forEach((l, i) => { l.idx = i; });
+	let rangeLocks = null;
+	const fig = (l) => (rangeLocks ? rangeLocks[l.idx] : l);
+	let lockWait = 0;
 	const dash = (x, f) => (x === null ? '-' : f(x));
 	const COLS = [
-		{key: 'wait', label: 'wait', get: (l) => l.wait, fmt: fmtDur},
-		{key: 'waitpct', label: 'wait%', get: (l) => l.wait, fmt: (x) => fmtPct(x, lockWait)},
-		{key: 'contentions', label: 'contentions', get: (l) => l.count, fmt: String},
-		{key: 'avgwait', label: 'avg wait', get: (l) => (l.count ? l.wait / l.count : null),
+		{key: 'wait', label: 'wait', get: (l) => fig(l).wait, fmt: fmtDur},
+		{key: 'waitpct', label: 'wait%', get: (l) => fig(l).wait,
+		 fmt: (x) => fmtPct(x, lockWait)},
+		{key: 'contentions', label: 'contentions', get: (l) => fig(l).count, fmt: String},
+		{key: 'avgwait', label: 'avg wait',
+		 get: (l) => (fig(l).count ? fig(l).wait / fig(l).count : null), fmt: fmtDur},
+		{key: 'maxwait', label: 'max wait', get: (l) => (fig(l).count ? fig(l).maxWait : null),
 		 fmt: fmtDur},
-		{key: 'maxwait', label: 'max wait', get: (l) => (l.count ? l.maxWait : null), fmt: fmtDur},
-		{key: 'timeouts', label: 'timeouts', get: (l) => l.timeouts, fmt: String},
-		{key: 'trylock', label: 'trylock', get: (l) => l.trylock, fmt: String},
-		{key: 'avghold', label: 'avg hold', get: (l) => (l.holds ? l.hold / l.holds : null),
+		{key: 'timeouts', label: 'timeouts', get: (l) => fig(l).timeouts, fmt: String},
+		{key: 'trylock', label: 'trylock', get: (l) => fig(l).trylock, fmt: String},
+		{key: 'avghold', label: 'avg hold',
+		 get: (l) => (fig(l).holds ? fig(l).hold / fig(l).holds : null), fmt: fmtDur},
+		{key: 'maxhold', label: 'max hold', get: (l) => (fig(l).holds ? fig(l).maxHold : null),
 		 fmt: fmtDur},
-		{key: 'maxhold', label: 'max hold', get: (l) => (l.holds ? l.maxHold : null), fmt: fmtDur},
 		{key: 'kind', label: 'kind', get: (l) => l.kind, fmt: String, text: true},
 		{key: 'lock', label: 'lock', get: (l) => l.name, fmt: String, text: true},
 	];
@@ -628,7 +730,25 @@
 		const c = col.text ? String(x).localeCompare(String(y)) : x < y ? -1 : 1;
 		return c * table.dir || a - b;
 	}
+	/* Each lock's figures in the range, and the threads'. */
+	function rangeFigures() {
+		rangeLocks = data.locks.map(() => ({wait: 0, count: 0, maxWait: null, timeouts: null,
+		                                    trylock: null, holds: 0, hold: 0, maxHold: null,
+		                                    caused: 0, causedCount: 0}));
+		const th = THREADS.map(() => [0, 0, 0, 0]), all = [0, 0, 0, 0];
+		eachEntry((v, lock, sample, t, count, delay) => {
+			const f = lock >= 0 ? rangeLocks[lock] : null;
+			if (v === 0 && f) f.wait += delay, f.count += count;
+			if (v === 1 && f) f.caused += delay, f.causedCount += count;
+			if (v === 2 && f) f.hold += delay, f.holds += count;
+			if (v > 1) return;
+			all[2 * v] += count, all[2 * v + 1] += delay;
+			if (t >= 0) th[t][2 * v] += count, th[t][2 * v + 1] += delay;
+		});
+		return {threads: th, all: all};
+	}
 	function fillRows() {
+		lockWait = data.locks.reduce((a, l) => a + fig(l).wait, 0);
 		const order = data.locks.map((_, i) => i);
 		if (table.sort) order.sort((a, b) => compare(table.sort, a, b));
 		table.tbody.textContent = '';
@@ -687,6 +807,249 @@
 		return sec;
 	}
 
+	/* ---- the threads ------------------------------------------------------------------ */
+
+	const threadTable = {sort: null, dir: -1, tbody: null, heads: []};
+	/* [contentions, wait, unlocks, caused] of each thread, and of the rest:
+	 * their own (THREAD records), or what the entries in the range hold. */
+	function threadFigures() {
+		if (!state.range) {
+			const r = data.threadsRest || [[0, 0], [0, 0]];
+			return {rows: THREADS.map((t) => [t.count, t.wait, t.causedCount, t.caused]),
+			        rest: [r[0][0], r[0][1], r[1][0], r[1][1]]};
+		}
+		const {threads, all} = rangeFigures();
+		const rest = all.slice();
+		for (const t of threads) for (let k = 0; k < 4; k++) rest[k] -= t[k];
+		return {rows: threads, rest: rest};
+	}
+	const TCOLS = [
+		{key: 'waited', label: 'waited', get: (f) => f[1], fmt: fmtDur},
+		{key: 'contentions', label: 'contentions', get: (f) => f[0], fmt: String},
+		{key: 'caused', label: 'caused', get: (f) => f[3], fmt: fmtDur},
+		{key: 'unlocks', label: 'unlocks', get: (f) => f[2], fmt: String},
+		{key: 'tid', label: 'tid', get: (f, t) => t.tid, fmt: String},
+		{key: 'thread', label: 'thread', get: (f, t) => t.name || '(no name)', fmt: String,
+		 text: true},
+	];
+	function fillThreads() {
+		if (!threadTable.tbody) return;
+		const {rows, rest} = threadFigures(), col = threadTable.sort || TCOLS[0];
+		const order = THREADS.map((_, i) => i).filter((i) => rows[i].some((x) => x > 0));
+		order.sort((a, b) => {
+			const x = col.get(rows[a], THREADS[a]), y = col.get(rows[b], THREADS[b]);
+			if (x === y) return a - b;
+			const c = col.text ? String(x).localeCompare(String(y)) : x < y ? -1 : 1;
+			return c * (threadTable.sort ? threadTable.dir : -1) || a - b;
+		});
+		threadTable.tbody.textContent = '';
+		for (const i of order) {
+			const tr = el('tr', {'data-thread': String(i)});
+			for (const c of TCOLS) {
+				const x = c.get(rows[i], THREADS[i]);
+				tr.append(el('td', {cls: c.text ? 'text' : 'num', text: c.fmt(x),
+				                    'data-v': String(x)}));
+			}
+			threadTable.tbody.append(tr);
+		}
+		const tr = el('tr', {cls: 'rest'});
+		for (const c of TCOLS.slice(0, 4))
+			tr.append(el('td', {cls: 'num', text: c.fmt(Math.max(0, c.get(rest)))}));
+		tr.append(el('td', {cls: 'num', text: '-'}));
+		tr.append(el('td', {cls: 'text', text: state.range
+			? 'not told apart, or not placed in time'
+			: 'threads not told apart (no slot of their own, or past 4096 threads)'}));
+		threadTable.tbody.append(tr);
+		for (const th of threadTable.heads) {
+			const on = threadTable.sort && th.dataset.col === threadTable.sort.key;
+			th.setAttribute('aria-sort', on ? (threadTable.dir > 0 ? 'ascending' : 'descending')
+			                                : 'none');
+		}
+	}
+	function sortThreads(col) {
+		if (threadTable.sort === col) threadTable.dir = -threadTable.dir;
+		else threadTable.dir = col.text ? 1 : -1;
+		threadTable.sort = col;
+		fillThreads();
+	}
+	function threadsSection() {
+		const sec = el('section', {id: 'lc-threads'});
+		sec.append(el('h2', {text: 'Threads: who waited (the waiter view) and whose unlocks ' +
+		                           'made others wait (the holder view) — click a column to sort'}));
+		const head = el('tr');
+		for (const col of TCOLS) {
+			const th = el('th', {cls: col.text ? 'text' : 'num', 'data-col': col.key, tabindex: '0',
+			                     text: col.label});
+			th.addEventListener('click', () => sortThreads(col));
+			th.addEventListener('keydown', (e) => { if (e.key === 'Enter') sortThreads(col); });
+			threadTable.heads.push(th);
+			head.append(th);
+		}
+		threadTable.tbody = el('tbody');
+		sec.append(el('table', {id: 'lc-thread-table', cls: 'lc-table'},
+		              [el('thead', {}, [head]), threadTable.tbody]));
+		fillThreads();
+		return sec;
+	}
+
+	/* ---- the timeline ----------------------------------------------------------------- */
+
+	const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948',
+	                 '#b07aa1', '#ff9da7'];
+	const tline = {svg: null, sel: null, width: 0, span: 0, bin: 0, label: null};
+	/* The waiter view's wait per bin (the widest grid of the dumps) and per
+	 * lock: the busiest locks each a colour, the rest as one. */
+	function timelineBins() {
+		const bin = Math.max(...TL.map((t) => t.width));
+		const span = Math.max(...TL.map((t) => t.width * t.ncells), bin);
+		const nb = Math.max(1, Math.ceil(span / bin)), per = new Map(), lockSum = new Map();
+		for (const tl of TL) {
+			const e = tl.e;
+			for (let k = 0; k < e.length; k += E) {
+				if (e[k + 1] !== 0) continue;
+				const b = Math.min(nb - 1, Math.floor(e[k] * tl.width / bin)), l = e[k + 2];
+				const key = b + ' ' + l;
+				per.set(key, (per.get(key) || 0) + e[k + 6]);
+				lockSum.set(l, (lockSum.get(l) || 0) + e[k + 6]);
+			}
+		}
+		const top = [...lockSum.entries()].sort((a, b) => b[1] - a[1]).slice(0, PALETTE.length - 1)
+			.map(([l]) => l);
+		return {bin: bin, span: nb * bin, nb: nb, per: per, top: top, locks: [...lockSum.keys()]};
+	}
+	function lockLabel(l) {
+		return l >= 0 ? data.locks[l].name : 'no lock, or locks not told apart';
+	}
+	function drawTimeline(sec) {
+		const NS = 'http://www.w3.org/2000/svg', H = 110, pad = 16;
+		const tb = timelineBins(), W = Math.max(320, sec.clientWidth - 4);
+		const stack = new Float64Array(tb.nb);
+		let peak = 0;
+		for (const [key, v] of tb.per) {
+			const b = +key.split(' ')[0];
+			stack[b] += v;
+			peak = Math.max(peak, stack[b]);
+		}
+		const svg = document.createElementNS(NS, 'svg');
+		svg.setAttribute('id', 'lc-timeline-svg');
+		svg.setAttribute('width', W);
+		svg.setAttribute('height', H + pad);
+		const bw = W / tb.nb, y0 = new Float64Array(tb.nb);
+		const colourOf = (l) => {
+			const i = tb.top.indexOf(l);
+			return PALETTE[i >= 0 ? i : PALETTE.length - 1];
+		};
+		const order = [...tb.top, ...tb.locks.filter((l) => !tb.top.includes(l))];
+		for (const l of order)
+			for (let b = 0; b < tb.nb; b++) {
+				const v = tb.per.get(b + ' ' + l);
+				if (!v) continue;
+				const h = peak > 0 ? v / peak * H : 0, r = document.createElementNS(NS, 'rect');
+				r.setAttribute('x', b * bw);
+				r.setAttribute('width', Math.max(1, bw - 0.5));
+				r.setAttribute('y', H - y0[b] - h);
+				r.setAttribute('height', h);
+				r.setAttribute('fill', colourOf(l));
+				r.setAttribute('class', 'lc-tl-bar');
+				r.setAttribute('data-lock', String(l));
+				const t = document.createElementNS(NS, 'title');
+				t.textContent = `${lockLabel(l)}: ${fmtDur(v)} waited in ` +
+				                `${fmtDur(b * tb.bin)} – ${fmtDur((b + 1) * tb.bin)}`;
+				r.append(t);
+				svg.append(r);
+				y0[b] += h;
+			}
+		const axis = document.createElementNS(NS, 'text');
+		axis.setAttribute('x', 2);
+		axis.setAttribute('y', H + pad - 3);
+		axis.setAttribute('class', 'lc-tl-axis');
+		axis.textContent = `0 … ${fmtDur(tb.span)}; a bar is ${fmtDur(tb.bin)}, the highest ` +
+		                   `${fmtDur(peak)} of wait`;
+		svg.append(axis);
+		const sel = document.createElementNS(NS, 'rect');
+		sel.setAttribute('class', 'lc-tl-sel');
+		sel.setAttribute('y', 0);
+		sel.setAttribute('height', H);
+		sel.setAttribute('width', 0);
+		svg.append(sel);
+		Object.assign(tline, {svg: svg, sel: sel, width: W, span: tb.span, bin: tb.bin});
+		brush(svg);
+		const legend = el('p', {cls: 'legend'});
+		const key = (colour, text) => {
+			const sw = el('i', {cls: 'sw'});
+			sw.style.background = colour; /* CSSOM: the page's CSP allows no style attribute */
+			legend.append(el('span', {cls: 'key'}, [sw, text]));
+		};
+		for (const l of tb.top) key(colourOf(l), lockLabel(l));
+		if (tb.locks.length > tb.top.length) key(PALETTE[PALETTE.length - 1], 'others');
+		return [svg, legend];
+	}
+	/* A drag across the bars picks whole bars; a click without a drag, or
+	 * "whole run", goes back to all of it. */
+	function brush(svg) {
+		let from = null;
+		const at = (ev) => {
+			const r = svg.getBoundingClientRect();
+			return Math.max(0, Math.min(tline.width, ev.clientX - r.left));
+		};
+		const show = (a, b) => {
+			tline.sel.setAttribute('x', Math.min(a, b));
+			tline.sel.setAttribute('width', Math.abs(b - a));
+		};
+		svg.addEventListener('mousedown', (ev) => {
+			from = at(ev);
+			show(from, from);
+			ev.preventDefault();
+		});
+		svg.addEventListener('mousemove', (ev) => { if (from !== null) show(from, at(ev)); });
+		const end = (ev) => {
+			if (from === null) return;
+			const a = Math.min(from, at(ev)), b = Math.max(from, at(ev));
+			from = null;
+			if (b - a < 3) return selectRange(null);
+			const ns = (x) => x / tline.width * tline.span;
+			const lo = Math.floor(ns(a) / tline.bin) * tline.bin;
+			const hi = Math.max(lo + tline.bin, Math.ceil(ns(b) / tline.bin) * tline.bin);
+			selectRange([lo, hi]);
+		};
+		svg.addEventListener('mouseup', end);
+		svg.addEventListener('mouseleave', end);
+	}
+	function selectRange(r) {
+		state.range = r;
+		showRange();
+		if (table.tbody) fillRows();
+		fillThreads();
+		drawAll();
+	}
+	/* The range as chosen: its band on the timeline, the words above it,
+	 * the lock figures in it. */
+	function showRange() {
+		const r = state.range;
+		const scale = tline.span ? tline.width / tline.span : 0;
+		tline.sel.setAttribute('x', r ? r[0] * scale : 0);
+		tline.sel.setAttribute('width', r ? (r[1] - r[0]) * scale : 0);
+		if (r) rangeFigures();
+		else rangeLocks = null;
+		const unplaced = TL.reduce((a, t) => a + t.unplaced[0], 0);
+		tline.label.textContent = r
+			? `showing ${fmtDur(r[0])} – ${fmtDur(r[1])} of the run: the graphs, the lock ` +
+			  'table and the threads hold only what ended in it' +
+			  (unplaced ? ` (${unplaced} contentions not placed in time are in no range)` : '')
+			: 'showing the whole run: drag across the bars to show a range of it';
+		document.getElementById('lc-whole-run').disabled = !r;
+	}
+	function timelineSection() {
+		const sec = el('section', {id: 'lc-timeline'});
+		sec.append(el('h2', {text: 'Wait over time, per lock (the waiter view) — drag to ' +
+		                           'select a range'}));
+		const whole = el('button', {id: 'lc-whole-run', type: 'button', text: 'whole run'});
+		whole.addEventListener('click', () => selectRange(null));
+		tline.label = el('span', {id: 'lc-range'});
+		sec.append(el('p', {cls: 'status'}, [whole, ' ', tline.label]));
+		return sec;
+	}
+
 	function selectLock(i) {
 		state.lock = i;
 		const name = i >= 0 ? data.locks[i].name : '';
@@ -712,11 +1075,19 @@
 		document.body.append(tipEl);
 		app.append(header());
 		if (data.waiting.length) app.append(waiting());
+		let tsec = null;
+		if (TL.length && !DIFF) app.append(tsec = timelineSection());
 		app.append(controls());
 		for (let vi = 0; vi < VIEWS.length; vi++)
 			if (data.views[vi]) app.append(viewSection(vi));
 		app.append(lockTable());
+		if (THREADS.length && !DIFF) app.append(threadsSection());
 		if (data.series.length) app.append(series());
+		if (tsec) {
+			const [svg, legend] = drawTimeline(tsec);
+			tsec.append(svg, legend);
+			showRange(); /* the whole run: selectLock draws it */
+		}
 		app.append(el('p', {cls: 'footer', text: 'Made by lockcontend-symbolize; drawn with ' +
 		                    'd3-flame-graph and d3 (their licences are in this file).'}));
 		selectLock(-1);

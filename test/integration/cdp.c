@@ -452,6 +452,15 @@ void cdp_click(struct cdp *c, double x, double y)
 	mouse(c, "mouseReleased", x, y);
 }
 
+void cdp_drag(struct cdp *c, double x0, double y0, double x1, double y1)
+{
+	mouse(c, "mouseMoved", x0, y0);
+	mouse(c, "mousePressed", x0, y0);
+	for (int i = 1; i <= 4; i++) /* a hand moves through the points between */
+		mouse(c, "mouseMoved", x0 + (x1 - x0) * i / 4, y0 + (y1 - y0) * i / 4);
+	mouse(c, "mouseReleased", x1, y1);
+}
+
 void cdp_type(struct cdp *c, const char *text)
 {
 	char *q = cdp_quote(text), *params = NULL;

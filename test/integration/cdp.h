@@ -73,6 +73,10 @@ bool cdp_wait_true(struct cdp *c, const char *expr, int timeout_s);
 void cdp_mouse_move(struct cdp *c, double x, double y);
 void cdp_click(struct cdp *c, double x, double y);
 
+/* A drag with the left button from (x0, y0) to (x1, y1): press, moves,
+ * release. */
+void cdp_drag(struct cdp *c, double x0, double y0, double x1, double y1);
+
 /* text typed into the focused element. */
 void cdp_type(struct cdp *c, const char *text);
 

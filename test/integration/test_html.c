@@ -13,9 +13,15 @@
  * sorts the lock table (both ways) and a click on a lock filters the
  * graphs to it; a stack cut at depth= hangs under a frame that says so;
  * names holding "</script>", "<!--" and quotes stay text (no script of
- * theirs runs, no element of theirs exists); screenshots are not blank.  And the size and speed
- * goals: a synthetic profile of 10,000 stacks (bench/mkdump.c) gives a file under 5 MB that is
- * drawn in under 2 s (the best of three loads: a busy machine only slows a load).
+ * theirs runs, no element of theirs exists); screenshots are not blank.
+ * Threads and time (test/fixtures/named_threads.c, series=10ms): the
+ * threads table names alpha, beta and gamma with their waits, "by thread"
+ * roots the waiter graph at alpha and gamma and the holder graph at beta,
+ * the timeline draws a bar per lock and interval, and a range dragged
+ * across it makes the lock table's wait smaller (and "whole run" gives it
+ * back).  And the size and speed goals: a synthetic profile of 10,000
+ * stacks (bench/mkdump.c) gives a file under 5 MB that is loaded and
+ * drawn with under 2 s of the browser's CPU (the best of three loads).
  *
  * Without a browser (none on PATH, no $LOCKCONTEND_TEST_CHROMIUM) each
  * test is skipped with one line saying so; `make deps` installs Debian's
@@ -579,6 +585,119 @@ Test(html, ten_thousand_stacks_under_5_mb_drawn_under_2_s)
 	        (long long)sb.st_size, cpu[0], cpu[1], cpu[2], ms[0], ms[1], ms[2]);
 	assert_clean();
 	free(frames);
+}
+
+/* ---- threads and time --------------------------------------------------------- */
+
+/* named_threads' profile (series of 10 ms) as a page, open. */
+static void open_named_threads(void)
+{
+	char dump[PATH_MAX], html[PATH_MAX];
+	struct run_result r;
+	harness_profile("named_threads", (const char *[]){"12", "20", NULL}, "series=10ms", 60, &r,
+	                dump);
+	harness_result_free(&r);
+	snprintf(dir, sizeof(dir), "%s", dump);
+	*strrchr(dir, '/') = '\0';
+	cr_assert(snprintf(html, PATH_MAX, "%s/threads.html", dir) < PATH_MAX);
+	harness_symbolize((const char *[]){"--format=html", "-o", html, dump, NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "exit %d: %s", r.exit_code, r.err);
+	harness_result_free(&r);
+	open_page(html);
+}
+
+/* The centre of an element (scrolled into view): "x y". */
+static void centre_of(const char *selector, double xy[2])
+{
+	char *v = jsf("(() => { const e = document.querySelector('%s'); if (!e) return 'none';"
+	              " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
+	              " return (r.x + r.width / 2) + ' ' + (r.y + r.height / 2); })()",
+	              selector);
+	cr_assert(sscanf(v, "%lf %lf", &xy[0], &xy[1]) == 2, "no %s on the page", selector);
+	free(v);
+}
+
+Test(html, threads_table_and_the_graphs_by_thread)
+{
+	open_named_threads();
+	char *rows = js("[...document.querySelectorAll('#lc-thread-table tbody tr')]"
+	                ".map((tr) => tr.lastChild.textContent).join('\\n')");
+	cr_expect(has_line(rows, "alpha") && has_line(rows, "beta") && has_line(rows, "gamma"),
+	          "the threads table:\n%s", rows);
+	cr_expect(!strstr(rows, "gamma0"), "gamma's first name:\n%s", rows);
+	/* beta made every wait: the one with most wait caused; alpha waited */
+	char *caused = js("[...document.querySelectorAll('#lc-thread-table tbody tr')]"
+	                  ".find((tr) => tr.lastChild.textContent === 'beta')"
+	                  ".children[2].dataset.v");
+	char *waited = js("[...document.querySelectorAll('#lc-thread-table tbody tr')]"
+	                  ".find((tr) => tr.lastChild.textContent === 'alpha')"
+	                  ".children[0].dataset.v");
+	cr_expect(atof(caused) > 100e6 && atof(waited) > 100e6, "beta caused %s, alpha waited %s",
+	          caused, waited);
+	double xy[2];
+	centre_of("#lc-by-thread", xy);
+	cdp_click(&browser, xy[0], xy[1]);
+	cr_assert(cdp_wait_true(&browser,
+	                        "[...document.querySelectorAll('#lc-graph-waiter g.frame')]"
+	                        ".some((g) => g.getAttribute('name').startsWith('alpha (tid '))",
+	                        30),
+	          "by thread: no alpha frame in the waiter graph:\n%s", frames_of("waiter"));
+	char *waiter = frames_of("waiter"), *holder = frames_of("holder");
+	cr_expect(strstr(waiter, "\ngamma (tid ") || strncmp(waiter, "gamma (tid ", 11) == 0,
+	          "the waiter graph:\n%s", waiter);
+	cr_expect(strstr(holder, "beta (tid "), "the holder graph:\n%s", holder);
+	cr_expect(!strstr(waiter, "beta (tid "), "beta never waited:\n%s", waiter);
+	cr_expect(has_line(waiter, "waiter"), "the stacks above the threads:\n%s", waiter);
+	assert_clean();
+	free(rows);
+	free(caused);
+	free(waited);
+	free(waiter);
+	free(holder);
+}
+
+/* The lock table's wait of the lock named `lock`, in ns. */
+static double lock_wait(void)
+{
+	char *v = js("[...document.querySelectorAll('#lc-lock-table tbody tr')]"
+	             ".find((tr) => tr.lastChild.textContent === 'lock').children[0].dataset.v");
+	double w = atof(v);
+	free(v);
+	return w;
+}
+
+Test(html, a_range_of_the_timeline_filters_the_lock_table)
+{
+	open_named_threads();
+	char *bars = js("document.querySelectorAll('#lc-timeline-svg rect.lc-tl-bar').length");
+	cr_expect_gt(atoi(bars), 3, "%s bars in the timeline", bars);
+	double whole = lock_wait();
+	cr_assert_gt(whole, 100e6, "the lock's wait: %.0f ns", whole);
+	char *box = js("(() => { const s = document.getElementById('lc-timeline-svg');"
+	               " s.scrollIntoView({block: 'center'}); const r = s.getBoundingClientRect();"
+	               " return r.x + ' ' + r.y + ' ' + r.width + ' ' + r.height; })()");
+	double x, y, w, h;
+	cr_assert(sscanf(box, "%lf %lf %lf %lf", &x, &y, &w, &h) == 4, "%s", box);
+	cdp_drag(&browser, x + 2, y + h / 3, x + w * 0.4, y + h / 3);
+	cr_assert(cdp_wait_true(&browser,
+	                        "document.getElementById('lc-range').textContent"
+	                        ".startsWith('showing ') && !document.getElementById('lc-whole-run')"
+	                        ".disabled",
+	                        30),
+	          "the drag chose no range");
+	double part = lock_wait();
+	cr_expect(part > 0 && part < whole * 0.9, "the range's wait %.0f of %.0f ns", part, whole);
+	char *total = js("document.querySelector('#lc-view-waiter .total').textContent");
+	cr_expect(strstr(total, "of wait"), "%s", total);
+	double xy[2];
+	centre_of("#lc-whole-run", xy);
+	cdp_click(&browser, xy[0], xy[1]);
+	cr_assert(cdp_wait_true(&browser, "document.getElementById('lc-whole-run').disabled", 30));
+	cr_expect(lock_wait() == whole, "the whole run again: %.0f, was %.0f", lock_wait(), whole);
+	assert_clean();
+	free(bars);
+	free(box);
+	free(total);
 }
 
 /* ---- a comparison (--diff) ---------------------------------------------------- */

@@ -16,6 +16,13 @@
  * a file without one (3.5 and older) reads as before, its writer unknown;
  * a second one, or one of no bytes or more than LC_DUMP_MAX_VERSION, is
  * corrupt.
+ * THREAD (3.7): each thread's own figures are end - base; one still
+ * running ends at the next thread's base on its slot, or at the slot's
+ * totals now; one on no SLOT record, or whose figures would go down, is
+ * not known (0), and the rest of the totals holds it and the threads with
+ * no record; a name is cut at 15 bytes, unprintable bytes '?'; a file
+ * without THREAD records (3.6 and older) reads as before, every event in
+ * the rest; a record shorter or longer than its struct is corrupt.
  *
  * The in-place file: PENDING records are skipped (and counted by the
  * trailer); a head of zeros ends the records, whatever its size says and
@@ -1074,4 +1081,120 @@ Test(dumpfile, fifo_device_and_directory_are_refused_without_blocking, .timeout 
 	close(fd);
 	unlink(fifo);
 	rmdir(dir);
+}
+
+/* ---- THREAD (3.7) ----------------------------------------------------------- */
+
+static size_t thread_rec(uint64_t slot_at, int32_t tid, const char *name, bool ended,
+                         uint64_t base_c, uint64_t base_d, uint64_t end_c, uint64_t end_d)
+{
+	struct lc_rec_thread t = {
+	    .slot = slot_at, .tid = tid, .start_ns = 100, .end_ns = ended ? 200 : 0};
+	t.flags = ended ? LC_THREAD_ENDED : 0;
+	memcpy(t.name, name, strnlen(name, LC_THREAD_NAME));
+	t.base_count[LC_VIEW_WAIT] = base_c;
+	t.base_delay_ns[LC_VIEW_WAIT] = base_d;
+	t.end_count[LC_VIEW_WAIT] = end_c;
+	t.end_delay_ns[LC_VIEW_WAIT] = end_d;
+	t.base_count[LC_VIEW_HOLDER] = base_c; /* the holder view goes the same way */
+	t.end_count[LC_VIEW_HOLDER] = end_c;
+	return db_record(&b, LC_REC_THREAD, &t, sizeof(t), NULL, 0, NULL, 0);
+}
+
+/* A TOTALS record as it is (db_totals makes the buckets' sums). */
+static void threads_totals(uint64_t contentions, uint64_t delay_ns)
+{
+	struct lc_rec_totals t = {.contentions = contentions, .delay_ns = delay_ns};
+	db_record(&b, LC_REC_TOTALS, &t, sizeof(t), NULL, 0, NULL, 0);
+}
+
+/* One slot used by three threads in turn (the first ended, the second
+ * killed before it could end, the last still running), a thread on no
+ * slot, one whose figures go down, and 2 contentions of 200 ns in
+ * threads with no record. */
+static void threads_file(void)
+{
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
+	struct lc_rec_slot sl = {0};
+	sl.count[LC_VIEW_WAIT] = sl.count[LC_VIEW_HOLDER] = 10;
+	sl.delay_ns[LC_VIEW_WAIT] = 1000;
+	size_t at = db_slot(&b, &sl);
+	struct lc_rec_slot empty = {0};
+	size_t other = db_slot(&b, &empty);
+	thread_rec(at, 11, "alpha", true, 0, 0, 4, 300);
+	thread_rec(at, 12, "beta\x1b[2Jxxxxxxxxxxxxxx", false, 4, 300, 0, 0);
+	thread_rec(at, 13, "gamma", false, 7, 450, 0, 0);
+	thread_rec(12345, 14, "lost", true, 0, 0, 1, 1);
+	thread_rec(other, 15, "down", true, 5, 500, 3, 100);
+	db_lost(&b, 0, NULL);
+	threads_totals(12, 1200);
+	db_trailer(&b);
+}
+
+Test(dumpread, threads_are_their_share_of_their_slot)
+{
+	struct dump d;
+	threads_file();
+	parse_ok(b.buf, b.len, &d);
+	cr_assert_eq(d.nthreads, 5);
+	cr_assert_eq(d.skipped, 0);
+	const struct dump_thread *t = d.threads;
+	cr_assert_str_eq(t[0].name, "alpha");
+	cr_assert(t[0].ended && t[0].tid == 11 && t[0].state == DUMP_THREAD_OK);
+	cr_assert_eq(t[0].count[LC_VIEW_WAIT], 4);
+	cr_assert_eq(t[0].delay_ns[LC_VIEW_WAIT], 300);
+	cr_assert_eq(t[0].count[LC_VIEW_HOLDER], 4);
+	/* not ended, followed on its slot: up to the next thread's base */
+	cr_assert_str_eq(t[1].name, "beta?[2Jxxxxxxx");
+	cr_assert(!t[1].ended && t[1].state == DUMP_THREAD_OK);
+	cr_assert_eq(t[1].count[LC_VIEW_WAIT], 3);
+	cr_assert_eq(t[1].delay_ns[LC_VIEW_WAIT], 150);
+	/* the last on its slot, running: up to the slot's totals now */
+	cr_assert_eq(t[2].count[LC_VIEW_WAIT], 3);
+	cr_assert_eq(t[2].delay_ns[LC_VIEW_WAIT], 550);
+	cr_assert_eq(t[3].state, DUMP_THREAD_NO_SLOT);
+	cr_assert_eq(t[4].state, DUMP_THREAD_BAD);
+	cr_assert_eq(t[3].count[LC_VIEW_WAIT] + t[4].count[LC_VIEW_WAIT], 0);
+	uint64_t rc, rd;
+	cr_assert(dump_threads_rest(&d, LC_VIEW_WAIT, &rc, &rd));
+	cr_assert_eq(rc, 2);
+	cr_assert_eq(rd, 200);
+	dump_free(&d);
+}
+
+Test(dumpread, a_file_without_threads_has_every_event_in_the_rest)
+{
+	struct dump d;
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
+	struct lc_rec_slot sl = {0};
+	sl.count[LC_VIEW_WAIT] = 3;
+	sl.delay_ns[LC_VIEW_WAIT] = 30;
+	db_slot(&b, &sl);
+	db_lost(&b, 0, NULL);
+	threads_totals(3, 30);
+	db_trailer(&b);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert_eq(d.nthreads, 0);
+	uint64_t rc, rd;
+	cr_assert(dump_threads_rest(&d, LC_VIEW_WAIT, &rc, &rd));
+	cr_assert(rc == 3 && rd == 30);
+	dump_free(&d);
+}
+
+Test(dumpread, thread_records_of_the_wrong_size_are_corrupt)
+{
+	struct lc_rec_thread t = {0};
+	uint8_t more[8] = {0};
+	for (int longer = 0; longer < 2; longer++) {
+		db_free(&b);
+		db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
+		db_record(&b, LC_REC_THREAD, &t, longer ? sizeof(t) : sizeof(t) - 8, more,
+		          longer ? sizeof(more) : 0, NULL, 0);
+		db_lost(&b, 0, NULL);
+		db_totals(&b, (struct lc_rec_totals){0});
+		db_trailer(&b);
+		assert_parse_error(b.buf, b.len, "corrupt thread record");
+	}
 }

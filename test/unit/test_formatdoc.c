@@ -177,6 +177,13 @@ static const struct field writer_fields[] = {
     FIELD(struct lc_rec_writer, reserved),
 };
 static const struct tail writer_tails[] = {{"version", 1, "version_len"}};
+static const struct field thread_fields[] = {
+    FIELD(struct lc_rec_thread, slot),       FIELD(struct lc_rec_thread, tid),
+    FIELD(struct lc_rec_thread, flags),      FIELD(struct lc_rec_thread, start_ns),
+    FIELD(struct lc_rec_thread, end_ns),     FIELD(struct lc_rec_thread, name),
+    FIELD(struct lc_rec_thread, base_count), FIELD(struct lc_rec_thread, base_delay_ns),
+    FIELD(struct lc_rec_thread, end_count),  FIELD(struct lc_rec_thread, end_delay_ns),
+};
 static const struct field totals_fields[] = {
     FIELD(struct lc_rec_totals, contentions),    FIELD(struct lc_rec_totals, delay_ns),
     FIELD(struct lc_rec_totals, timeouts),       FIELD(struct lc_rec_totals, buckets),
@@ -204,6 +211,7 @@ static const struct layout LAYOUTS[] = {
     LAYOUT("LIVE", LC_REC_LIVE, struct lc_rec_live, live_fields, NULL, 0),
     LAYOUT("ATTACH", LC_REC_ATTACH, struct lc_rec_attach, attach_fields, NULL, 0),
     LAYOUT("WRITER", LC_REC_WRITER, struct lc_rec_writer, writer_fields, writer_tails, 1),
+    LAYOUT("THREAD", LC_REC_THREAD, struct lc_rec_thread, thread_fields, NULL, 0),
     LAYOUT("MODULE", LC_REC_MODULE, struct lc_rec_module, module_fields, module_tails, 3),
     LAYOUT("Segment", 0, struct lc_rec_segment, segment_fields, NULL, 0),
     LAYOUT("BUCKET", LC_REC_BUCKET, struct lc_rec_bucket, bucket_fields, pc_tails, 1),

@@ -18,7 +18,10 @@
  * inlined ones marked, each sample's lock an index into the lock table
  * (in the text report's order), the pseudo-frames' kinds, the locks' lost
  * and uncharged time, --view leaving the other views out, --lock-frames
- * noted, each dump's state from what became of its writer.  The assets
+ * noted, each dump's state from what became of its writer; threads and
+ * time: each thread's figures and the rest, and each series entry's cell,
+ * lock row, sample (-1 for a stack no bucket has, -2 for OTHER) and
+ * thread (-1 where its slot changed hands inside the entry).  The assets
  * hold no "</script", "</style" or "<!--".  Without node, the tests that
  * need it are skipped with one line.
  */
@@ -342,6 +345,89 @@ Test(html, each_dump_says_what_became_of_its_writer)
 	    "101 exec false true", "102 snapshot false true", "103 detached false true",
 	    "104 live false true", "105 died false true", "106 unclosed false true",
 	    "107 died true true", "all 8 dumps: 5 contentions, 3.15 us total wait\n"};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_expect(strstr(out, want[i]) != NULL, "no %s in:\n%s", want[i], out);
+	free(out);
+	free(html);
+}
+
+/* ---- threads and time (report_htmltime.c) ---------------------------------------- */
+
+/* One dump whose buckets are the samples' (bucket 0: samples[0], bucket 1:
+ * samples[1]), a slot with a placed series and two threads on it in
+ * turn, and a thread on another slot. */
+static uint64_t pcs0[] = {0x1100, 0x1200}, pcs1[] = {0x1300};
+static struct dump_bucket tbuckets[] = {
+    {.count = 3, .delay_ns = 3000, .lock = 0xa0, .nframes = 2, .view = LC_VIEW_WAIT,
+     .kind = LC_KIND_MUTEX, .pcs = pcs0},
+    {.count = 1, .delay_ns = 100, .lock = 0xb0, .flags = LC_BUCKET_TIMEDOUT, .nframes = 1,
+     .view = LC_VIEW_WAIT, .kind = LC_KIND_MUTEX, .pcs = pcs1},
+};
+static uint64_t toffsets[] = {4096, 8192};
+static struct lc_rec_slot tslots[2];
+static struct dump_series_entry tentries[4];
+static struct dump_series tseries;
+static struct dump_thread tthreads[3];
+
+static void threads_dump(struct dump *d)
+{
+	const uint64_t ms = 1000000, at = 5000 * ms;
+	uint64_t id0 = lc_stack_id(pcs0, 2, LC_KIND_MUTEX, 0, 0);
+	uint64_t id1 = lc_stack_id(pcs1, 1, LC_KIND_MUTEX, LC_BUCKET_TIMEDOUT, 0);
+	/* 0-10 ms: bucket 0 (thread "first"); 30-40 ms: bucket 1 (the slot
+	 * changed hands at 35 ms: not told apart); 50-60: a stack with no
+	 * bucket; 60-70: OTHER */
+	tentries[0] = (struct dump_series_entry){0, 10 * ms, 0xa0, id0, 3, 3000, LC_VIEW_WAIT, 0, 0};
+	tentries[1] = (struct dump_series_entry){30 * ms, 40 * ms, 0xb0, id1, 1, 100, LC_VIEW_WAIT, 0, 0};
+	tentries[2] = (struct dump_series_entry){50 * ms, 60 * ms, 0xa0, 42, 2, 20, LC_VIEW_WAIT, 0, 0};
+	tentries[3] = (struct dump_series_entry){60 * ms, 70 * ms, 0, 0, 1, 7, LC_VIEW_WAIT, 0, true};
+	tseries = (struct dump_series){.slot = 4096, .interval_ns = 10 * ms, .nentries = 4,
+	                               .entries = tentries, .n = 4, .state = DUMP_SERIES_PLACED};
+	tthreads[0] = (struct dump_thread){.slot = 4096, .tid = 11, .ended = true, .start_ns = at,
+	                                   .end_ns = at + 35 * ms, .name = "first",
+	                                   .state = DUMP_THREAD_OK};
+	tthreads[0].count[LC_VIEW_WAIT] = 4;
+	tthreads[0].delay_ns[LC_VIEW_WAIT] = 3100;
+	tthreads[1] = (struct dump_thread){.slot = 4096, .tid = 12, .start_ns = at + 35 * ms,
+	                                   .name = "second", .state = DUMP_THREAD_OK};
+	tthreads[1].count[LC_VIEW_WAIT] = 3;
+	tthreads[1].delay_ns[LC_VIEW_WAIT] = 27;
+	tthreads[2] = (struct dump_thread){.slot = 8192, .tid = 13, .start_ns = at, .name = "<b>x",
+	                                   .state = DUMP_THREAD_OK};
+	*d = (struct dump){.exe = "/opt/app", .complete = true, .buckets = tbuckets, .nbuckets = 2,
+	                   .slots = tslots, .slot_offsets = toffsets, .nslots = 2,
+	                   .series = &tseries, .nseries = 1, .threads = tthreads, .nthreads = 3,
+	                   .have_totals = true};
+	d->meta.pid = 7;
+	d->meta.rate = 1;
+	d->meta.start_mono_ns = at;
+	d->meta.end_mono_ns = at + 80 * ms;
+	d->totals.contentions = 8;
+	d->totals.delay_ns = 3200;
+}
+
+Test(html, threads_and_timeline_entries_name_their_sample_lock_and_thread)
+{
+	static struct dump d;
+	threads_dump(&d);
+	char *html = page(-1, false, &d, NULL, 1);
+	char *out = node_reads(
+	    html, "for (const t of d.threads) console.log(t.dump, t.tid, t.name, t.ended, t.count, "
+	          "t.wait);\n"
+	          "console.log('rest', JSON.stringify(d.threadsRest), d.threadsKnown, d.threadsFit);\n"
+	          "const t = d.timeline[0];\n"
+	          "console.log('grid', d.timeline.length, t.dump, t.width, t.ncells, t.e.length);\n"
+	          "for (let k = 0; k < t.e.length; k += 7) console.log('e', t.e.slice(k, k + 7)"
+	          ".join(' '));");
+	static const char *const want[] = {
+	    "0 11 first true 4 3100\n", "0 12 second false 3 27\n", "0 13 <b>x false 0 0\n",
+	    "rest [[1,73],[0,0],[0,0]] true true\n", "grid 1 0 10000000 8 28\n",
+	    /* cell view lock sample thread count delay */
+	    "e 0 0 0 0 0 3 3000\n", /* lock_a is row 0, samples[0] index 0, thread "first" */
+	    "e 3 0 1 1 -1 1 100\n", /* the slot changed hands inside the cell */
+	    "e 5 0 0 -1 1 2 20\n",  /* no bucket has its stack: -1; thread "second" */
+	    "e 6 0 -1 -2 1 1 7\n",  /* OTHER: no lock, no stack */
+	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_expect(strstr(out, want[i]) != NULL, "no %s in:\n%s", want[i], out);
 	free(out);
