@@ -52,7 +52,7 @@ NPM_STAMP   := $(NPM_DIR)/node_modules/.lockcontend-installed
 HTML_LIB    := $(BUILD)/html/lib.js
 HTML_ASSETS := $(HTML_LIB) symbolize/html/viewer.js symbolize/html/viewer.css
 
-PRELOAD_CORE := text arena config procmaps gotpatch stash pfile series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
+PRELOAD_CORE := text arena config procmaps gotpatch stash pfile filing series stacktab slots waiting initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 # The attach (attach.c): the hooks' table is its, so it is not in the core
 # the unit tests link.
