@@ -52,7 +52,7 @@ NPM_STAMP   := $(NPM_DIR)/node_modules/.lockcontend-installed
 HTML_LIB    := $(BUILD)/html/lib.js
 HTML_ASSETS := $(HTML_LIB) symbolize/html/viewer.js symbolize/html/viewer.css
 
-PRELOAD_CORE := text arena config procmaps gotpatch stash pfile series stacktab slots waiting threadrec initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
+PRELOAD_CORE := text arena config procmaps gotpatch stash pfile filing series stacktab slots waiting threadrec initsite lockstate modmap cfi unwind stackroom loader account recorder collect lifecycle dumpwrite real
 PRELOAD_HOOKS := $(patsubst preload/%.c,%,$(wildcard preload/hooks*.c))
 # The attach (attach.c): the hooks' table is its, so it is not in the core
 # the unit tests link.
@@ -61,7 +61,7 @@ CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
 READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpthreads.o dumpstatus.o names.o safeopen.o)
 HTML_OBJS    := $(addprefix $(BUILD)/symbolize/,report_html.o report_htmldata.o report_htmltime.o jsonw.o html_assets.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
-                         resolve.o symcache.o locknames.o viewkind.o report.o report_names.o report_text.o \
+                         resolve.o symcache.o locknames.o viewkind.o report.o report_names.o report_text.o report_procs.o \
                          report_locks.o report_waiting.o report_series.o report_threads.o report_folded.o \
                          report_pprof.o strset.o duration.o grow.o map64.o diff.o report_diff.o) $(HTML_OBJS)
 

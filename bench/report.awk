@@ -8,7 +8,7 @@
 # pthread_rwlock_rdlock), rounds, cont_repeat, unc_repeat, unc_pairs, cont_pairs, cont_cs,
 # cont_out, stack_paths, pert_repeat, pert_cs, pert_threads (test 3's grid: its critical
 # sections and thread counts), init_pairs, sections (which of "locks", "pert", "attach",
-# "init", "sym" and "top" ran), sym_bin (the binary test 5 symbolized), sym_tool (SYMBOLIZE,
+# "init", "sym", "top" and "procs" ran), procs_n (test 9's /bin/true runs), sym_bin (the binary test 5 symbolized), sym_tool (SYMBOLIZE,
 # the symbolizer if not the default), sym_skip (why test 5 did not run, or ""), top_refreshes
 # and top_skip (test 7's), attach_skip, attach_threads and attach_libs (test 8's).
 #
@@ -431,6 +431,38 @@ function growth(cfg,    s) {
 	return M - s
 }
 
+# 9. process start-up: none, fwd, lc, the whole tree's CPU (user + sys) and
+# wall.  Goal (issue 13): lc at most 1 ms of CPU a process over fwd.
+function procs_cpu(test, cfg,    a, n, rr) {
+	n = 0
+	for (rr = 1; rr <= nslots; rr++)
+		if ((test, cfg, "user_ns", rr) in val)
+			a[++n] = (val[test, cfg, "user_ns", rr] + val[test, cfg, "sys_ns", rr]) / 1e6
+	summarize(a, n)
+}
+
+function procs_rows(test, label, nproc,    c, a, m) {
+	printf "   %s\n", label
+	split("none fwd lc", c, " ")
+	for (i = 1; i <= 3; i++) {
+		procs_cpu(test, c[i]); a = fig("%.0f ms cpu")
+		m[c[i]] = N ? M : 0
+		stat(test, c[i], "wall_ns"); N ? a = a sprintf(", %.0f ms wall", M / 1e6) : a
+		row(c[i], a)
+	}
+	ratio(test, "lc", "fwd", "wall_ns"); row("lc/fwd wall", rfig())
+	ratio(test, "fwd", "none", "wall_ns"); row("fwd/none wall", rfig())
+	if (nproc)
+		row("lc - fwd a process", sprintf("%.2f ms cpu", (m["lc"] - m["fwd"]) / nproc),
+		    "(goal <= 1 ms)")
+}
+
+function section_procs() {
+	printf "\n9. process start-up: the whole tree timed, %d runs a configuration\n", rounds
+	procs_rows("procs_true", sprintf("/bin/true x %d from a bash loop", procs_n), procs_n + 1)
+	procs_rows("procs_make", "make -j2 of the symbolizer's sources (-O2)", 0)
+}
+
 END {
 	locks = index(" " sections " ", " locks ") > 0
 	pert = locks || index(" " sections " ", " pert ") > 0
@@ -464,4 +496,6 @@ END {
 		section_symbolize()
 	if (index(" " sections " ", " top ") > 0)
 		section_top()
+	if (index(" " sections " ", " procs ") > 0)
+		section_procs()
 }

@@ -19,10 +19,13 @@
 #        PERT_CS="0 50 200"    test 3's critical sections (steps of work inside) ...
 #        PERT_PAIRS="..."      ... the pairs of a run for each of them, in the same order ...
 #        PERT_THREADS="2 4 8"  ... and its thread counts: the grid is every pair of the two
-#        SECTIONS="locks attach sym init top"  what to run: locks = tests 1-4 (the preload),
+#        PROCS_N=300           test 9: /bin/true runs a run (a shell loop)
+#        SECTIONS="locks attach sym init top procs"  what to run: locks = tests 1-4 (the preload),
 #                              pert = test 3 alone, attach = test 8 (attached instead of
 #                              preloaded), sym = test 5 (the symbolizer), init = test 6
-#                              (making locks), top = test 7 (a refresh of lockcontend-top);
+#                              (making locks), top = test 7 (a refresh of lockcontend-top),
+#                              procs = test 9 (process start-up: /bin/true x PROCS_N and a
+#                              make -j2 of the symbolizer's sources);
 #                              SECTIONS=sym alone takes about 45 s, SECTIONS=top about 30 s
 #        SYM_BIN=PATH          the binary test 5 symbolizes; default the compiler's
 #                              libasan.so (`gcc -print-file-name=libasan.so`)
@@ -60,7 +63,8 @@ UNC_REPEAT=${UNC_REPEAT:-3}
 CONT_CS=${CONT_CS:-4}
 CONT_OUT=${CONT_OUT:-16}
 STACK_PATHS=${STACK_PATHS:-10000}
-SECTIONS=${SECTIONS:-locks attach sym init top}
+SECTIONS=${SECTIONS:-locks attach sym init top procs}
+PROCS_N=${PROCS_N:-300}
 ATTACH_THREADS=${ATTACH_THREADS:-100}
 ATTACH_LIBS=${ATTACH_LIBS:-50}
 TOP_REFRESHES=${TOP_REFRESHES:-20}
@@ -222,6 +226,30 @@ init_round() {
 		for c in none lc lcni; do
 			bench_run "$slot" unc_init "$c" "$B/uncontended" init "$INIT_PAIRS"
 		done
+	done
+}
+
+# ---- 9. process start-up ---------------------------------------------------------
+# What the preload costs each process it is loaded into, most of which never
+# contend (a build, a shell script): /bin/true PROCS_N times from a bash
+# loop, and a real build, make -j2 of this repository's symbolizer sources
+# (-O2, into the run's directory), each under none, fwd and lc back to back,
+# timed by runstat (wall, user, sys of the whole tree).
+procs_make() {
+	printf '%s\n' "SRCS := \$(wildcard $root/symbolize/*.c)" \
+		"all: \$(patsubst $root/symbolize/%.c,%.o,\$(SRCS))" \
+		"%.o: $root/symbolize/%.c" \
+		"	cc -std=gnu11 -O2 -D_GNU_SOURCE -I$root/include -c \$< -o \$@" >"$tmp/procs.mk"
+}
+
+procs_round() {
+	local r=$1 c
+	for c in none fwd lc; do
+		bench_run "$r" procs_true "$c" "$B/runstat" -- bash -c \
+			"for ((i = 0; i < $PROCS_N; i++)); do /bin/true; done"
+	done
+	for c in none fwd lc; do
+		bench_run "$r" procs_make "$c" "$B/runstat" -- make -s -j2 -f "$tmp/procs.mk"
 	done
 }
 
@@ -516,6 +544,14 @@ main() {
 		done
 		attach_stop_section
 	fi
+	if [[ " $SECTIONS " == *" procs "* ]]; then
+		[[ -n $lc ]] || lc=$(lc_resolve)
+		procs_make
+		for ((r = 1; r <= ROUNDS; r++)); do
+			echo "run.sh: test 9, round $r/$ROUNDS ($((SECONDS - start)) s)" >&2
+			procs_round "$r"
+		done
+	fi
 	if [[ " $SECTIONS " == *" sym "* ]]; then
 		sym_section
 	fi
@@ -529,7 +565,7 @@ main() {
 		-v lc_rwlock="$lc_rwlock" \
 		-v unc_pairs="$UNC_PAIRS" -v cont_pairs="$CONT_PAIRS" -v cont_cs="$CONT_CS" \
 		-v cont_out="$CONT_OUT" -v stack_paths="$STACK_PATHS" -v sections="$SECTIONS" \
-		-v init_pairs="$INIT_PAIRS" \
+		-v init_pairs="$INIT_PAIRS" -v procs_n="$PROCS_N" \
 		-v sym_bin="${sym_bin:-}" -v sym_skip="$sym_skip" -v sym_tool="${SYMBOLIZE:-}" \
 		-v top_skip="$top_skip" -v top_refreshes="$TOP_REFRESHES" \
 		-v attach_skip="$attach_skip" -v attach_threads="$ATTACH_THREADS" -v attach_libs="$ATTACH_LIBS" \

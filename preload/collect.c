@@ -121,7 +121,10 @@ void collect_snapshot(int sig)
 	int saved = errno;
 	struct lc_tls *t = &lc_tls;
 	core_enter(t); /* attached: a detach waits for us (core.h) */
-	if (!core_recording() || atomic_exchange(&core.snapshotting, 1)) {
+	/* A profile still in memory has recorded nothing worth a copy, and
+	 * must not be written while it moves into its file (filing.c). */
+	if (!core_recording() || atomic_load(&core.filing) != FILING_MADE ||
+	    atomic_exchange(&core.snapshotting, 1)) {
 		core_leave(t);
 		errno = saved;
 		return;

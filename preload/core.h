@@ -44,6 +44,7 @@
 #include "arena.h"
 #include "config.h"
 #include "dumpwrite.h"
+#include "filing.h"
 #include "initsite.h"
 #include "loader.h"
 #include "lockstate.h"
@@ -68,6 +69,7 @@ struct core {
 	struct account_books books; /* tab, locks, modmap, cfg.stacks: account.h */
 	struct initsite inits;      /* where the program's locks were made */
 	struct pfile file;          /* the profile, written in place */
+	_Atomic int filing;         /* FILING_*: in memory, or in its file (filing.c) */
 	struct loader loader;       /* our calls into the loader (loader.h) */
 	struct lc_rec_meta *meta;   /* its META record */
 	struct lc_rec_live *live;   /* its LIVE record */
@@ -134,6 +136,14 @@ static inline bool core_recording(void)
 }
 
 bool lifecycle_adopt(void);
+
+/* The profile is in its file, made now if it was not (filing.c): before
+ * the first record of a thing worth keeping.  Inside the guard. */
+static inline bool core_filed(void)
+{
+	return atomic_load_explicit(&core.filing, memory_order_acquire) == FILING_MADE ||
+	       filing_make();
+}
 
 /* After core_enter: still recording, now that a detach would wait for us
  * (a preload's profile ends only at exit or exec: no check). */

@@ -162,10 +162,7 @@ static int dumpwrite_open_final(char *final, size_t cap)
 	return dumpwrite_names(final, cap, try_create, NULL);
 }
 
-/* pattern expanded, made absolute (the file is reopened by this name later,
- * whatever the program's working directory is then). */
-static bool dumpwrite_path(const char *pattern, uint64_t pid, const char *exe, char *path,
-                           size_t cap)
+bool dumpwrite_name(const char *pattern, uint64_t pid, const char *exe, char *path, size_t cap)
 {
 	size_t dir = 0;
 	if (pattern[0] != '/') {
@@ -179,15 +176,9 @@ static bool dumpwrite_path(const char *pattern, uint64_t pid, const char *exe, c
 	return dumpwrite_expand(pattern, pid, exe, path + dir, cap - dir) != 0;
 }
 
-int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *path,
-                     size_t path_cap, char *err, size_t err_cap)
+int dumpwrite_create_named(char *path, size_t path_cap, char *err, size_t err_cap)
 {
 	struct stat st;
-	if (!dumpwrite_path(pattern, pid, exe, path, path_cap)) {
-		dumpwrite_error(err, err_cap, "cannot create profile", pattern, ENAMETOOLONG);
-		errno = ENAMETOOLONG;
-		return -1;
-	}
 	/* out=/dev/null: a device is nobody's profile, and "name.1" beside
 	 * it would be a file in /dev. */
 	if (lstat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
@@ -203,6 +194,17 @@ int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *p
 	if (fd < 0)
 		dumpwrite_error(err, err_cap, "cannot create profile", path, errno);
 	return fd;
+}
+
+int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *path,
+                     size_t path_cap, char *err, size_t err_cap)
+{
+	if (!dumpwrite_name(pattern, pid, exe, path, path_cap)) {
+		dumpwrite_error(err, err_cap, "cannot create profile", pattern, ENAMETOOLONG);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return dumpwrite_create_named(path, path_cap, err, err_cap);
 }
 
 /* ---- closing records ------------------------------------------------------ */

@@ -2,8 +2,10 @@
  * dumpwrite.h — the profile file's name and creation, its closing records,
  * and snapshot copies (format: include/lockcontend/dumpfmt.h).
  *
- * The profile is written in place (pfile.h).  Its file is created at
- * start-up under its final name, O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: a
+ * The profile is written in place (pfile.h).  Its name is made at start-up
+ * (relative to the working directory then); its file is created at the
+ * first thing worth keeping (filing.c) under that name,
+ * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: a
  * name that is taken gets ".1", ".2", ... and nobody's file is ever
  * followed or overwritten.  A reader tells a complete file (it ends with a
  * TRAILER) from a live one or one whose writer died (dumpfmt.h).
@@ -15,6 +17,7 @@
 #ifndef LOCKCONTEND_DUMPWRITE_H
 #define LOCKCONTEND_DUMPWRITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +34,15 @@ struct dump_input {
 /* Expand %p (pid), %e (basename of exe) and %% in pattern.  Returns the
  * length, or 0 if the result does not fit in cap. */
 size_t dumpwrite_expand(const char *pattern, uint64_t pid, const char *exe, char *out, size_t cap);
+
+/* The profile's name for pattern, absolute (the working directory now):
+ * false if it does not fit in cap. */
+bool dumpwrite_name(const char *pattern, uint64_t pid, const char *exe, char *path, size_t cap);
+
+/* Create the profile file named path (dumpwrite_name's), or path.1 ...
+ * path.99 while the name is taken (path then holds the name used): fd, or
+ * -1 with errno set and one line in err, as dumpwrite_create. */
+int dumpwrite_create_named(char *path, size_t path_cap, char *err, size_t err_cap);
 
 /* Create the profile file for pattern (read-write, mode 0600).  Returns the
  * fd with the name in path, or -1 with errno set (ENODEV: the name is a

@@ -3,15 +3,18 @@
  * exit, the end.
  *
  * Start-up (the constructor, or lazily the first contention) reads
- * LOCKCONTEND, reserves the arena, creates the profile file and writes its
- * heading, carves the fixed regions (stack table, slots, lock table,
- * module map) and registers fork handlers and the snapshot signal.  A fork
- * child — with fork's handlers, or adopted at its first call when it was
- * made without them — starts an empty profile of its own where the
- * parent's was mapped.  A thread's exit settles and publishes its slot and
+ * LOCKCONTEND, reserves the arena, names the profile file and begins the
+ * profile in memory with its heading, carves the fixed regions (stack
+ * table, slots, lock table, module map) and registers fork handlers and
+ * the snapshot signal; the file itself is made at the first thing worth
+ * keeping (filing.c), so a process that never contends leaves none.  A
+ * fork child — with fork's handlers, or adopted at its first call when it
+ * was made without them — starts an empty profile of its own, in memory
+ * again, where the parent's was mapped.  A thread's exit settles and publishes its slot and
  * gives it back.  The end (exit, _exit, exec) is taken once, by the first
  * caller: collect.c adds up the slots, dumpwrite.c writes the closing
- * records and cuts the file.
+ * records and cuts the file; a profile that never reached its file ends
+ * without a word.
  */
 #include "core.h"
 
@@ -163,36 +166,28 @@ static bool lifecycle_heading(void)
 	return true;
 }
 
-/* Create and map the profile file (at `at`: a fork child keeps the
- * parent's addresses), and write its heading.  On failure, one line on
- * stderr that names the file and why, and says the program runs on; the
- * errno value of the failure is returned (0: done).  One thread at a time:
- * start-up, a fork child, an attach. */
-static int lifecycle_open_file(void *at)
+/* Begin the profile in memory (at `at`: a fork child keeps the parent's
+ * addresses), with its file's name and its heading; the file itself is
+ * made at the first thing worth keeping (filing.c).  On failure, one line
+ * on stderr that says why and that the program runs on; the errno value
+ * of the failure is returned (0: done).  One thread at a time: start-up, a
+ * fork child, an attach. */
+static int lifecycle_begin(void *at)
 {
-	static char err[PFILE_PATH_MAX + 256];
-	struct text t;
-	int fd = dumpwrite_create(core.cfg.out, (uint64_t)getpid(), core.exe, core.path,
-	                          sizeof(core.path), err, sizeof(err));
-	int made = fd < 0 ? errno : 0;
-	int e = fd < 0 ? -1 : pfile_map(&core.file, fd, core.path, core.cfg.arena_bytes, at);
-	if (!e && !lifecycle_heading())
-		e = core.file.error ? core.file.error : ENOSPC;
-	if (!e)
-		return 0;
-	if (e > 0) {
-		text_init(&t, err, sizeof(err));
-		text_str(&t, "cannot write profile '");
-		text_str(&t, core.path);
-		text_str(&t, "': ");
-		text_str(&t, pfile_strerror(e));
-		unlink(core.path); /* ours, made a moment ago, and empty */
-		pfile_forget(&core.file);
+	atomic_store(&core.filing, FILING_NONE);
+	if (!dumpwrite_name(core.cfg.out, (uint64_t)getpid(), core.exe, core.path,
+	                    sizeof(core.path))) {
+		text_warn("cannot name the profile (out= too long, or no working directory); "
+		          "not profiling, the program runs on");
+		return ENAMETOOLONG;
 	}
-	t = (struct text){.buf = err, .cap = sizeof(err), .len = strlen(err)};
-	text_str(&t, "; not profiling, the program runs on");
-	text_warn(err);
-	return e > 0 ? e : made ? made : EIO;
+	int e = pfile_start(&core.file, core.cfg.arena_bytes, at);
+	if (!e && !lifecycle_heading())
+		e = ENOSPC;
+	if (e)
+		text_warn("cannot reserve the profile's memory (see arena=); not profiling, the "
+		          "program runs on");
+	return e;
 }
 
 static void lifecycle_read_exe(void)
@@ -229,13 +224,16 @@ static int lifecycle_make(void)
 		text_warn("cannot reserve the arena (see arena=); profiling disabled");
 		return ENOMEM;
 	}
-	int e = lifecycle_open_file(NULL);
+	int e = lifecycle_begin(NULL);
 	if (e)
 		return e;
 	if (!lifecycle_layout()) {
 		text_warn("cannot reserve the arena (see arena=); profiling disabled");
 		return ENOMEM;
 	}
+	/* Attached, the file is what the user asked for: made at once. */
+	if (core.attach && (e = filing_make_now()) != 0)
+		return e;
 	if (core.cfg.stacks) {
 		unwind_init(real_dl_iterate_phdr);
 		/* The objects loaded now, known before any stack: a thread
@@ -291,6 +289,7 @@ void lifecycle_init(void)
 
 void lifecycle_atfork_prepare(void)
 {
+	filing_fork_prepare(CORE_CLOSE_WAIT_NS);
 	loader_fork_prepare(&core.loader, &lc_tls);
 }
 
@@ -341,7 +340,10 @@ static void lifecycle_child_start(void)
 	core.start_mono = recorder_now();
 	core.start_real = lifecycle_realtime();
 	core.books.origin_ns = core.start_mono; /* the child's series start now */
-	bool ok = lifecycle_open_file(at) == 0;
+	/* In memory again, at the same addresses: the parent's file is out
+	 * of the child's reach, and the child's own is made at its first
+	 * contention (filing.c). */
+	bool ok = lifecycle_begin(at) == 0;
 	if (!ok) {
 		/* Keep the addresses, lose the parent's file: a late store of
 		 * ours lands in memory nobody reads. */
@@ -460,6 +462,13 @@ static void lifecycle_finish(uint32_t state)
 	struct lc_tls *t = &lc_tls;
 	int saved = errno;
 	lc_guard_in(t);
+	if (!filing_close(CORE_CLOSE_WAIT_NS)) {
+		/* nothing worth keeping: no file, not a word */
+		atomic_store(&core.state, ST_DONE);
+		t->guard--;
+		errno = saved;
+		return;
+	}
 	static struct dump_input in; /* only the first caller gets here */
 	memset(&in, 0, sizeof(in));
 	collect_slots(&in);

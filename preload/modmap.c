@@ -11,6 +11,8 @@
 
 #include "clock.h"
 
+#define MODMAP_HELD 2u /* refreshing: modmap_hold's, not a refresh's */
+
 int modmap_init(struct modmap *m, modmap_iterate_fn iterate, struct arena *a, struct pfile *f,
                 _Atomic uint32_t *epoch, const char *exe_path)
 {
@@ -324,11 +326,32 @@ bool modmap_refresh(struct modmap *m)
 	return true;
 }
 
+bool modmap_hold(struct modmap *m, uint64_t max_ns)
+{
+	uint64_t deadline = 0;
+	for (;;) {
+		uint32_t expect = 0;
+		if (atomic_compare_exchange_strong(&m->refreshing, &expect, MODMAP_HELD))
+			return true;
+		if (!max_ns || !clock_wait_turn(&deadline, max_ns))
+			return false;
+	}
+}
+
+void modmap_unhold(struct modmap *m)
+{
+	atomic_store(&m->refreshing, 0);
+}
+
 void modmap_refresh_final(struct modmap *m, uint64_t max_ns)
 {
 	uint64_t deadline = clock_mono_ns() + max_ns;
 	while (!modmap_refresh(m)) {
 		if (clock_mono_ns() > deadline) {
+			/* held while the profile moves into its file: an append
+			 * now would be lost from it (filing.c); do without */
+			if (atomic_load(&m->refreshing) == MODMAP_HELD)
+				return;
 			/* the holder is stuck: append what is new, mark nothing */
 			struct visit v = {.m = m, .add = true};
 			m->iterate(modmap_visit, &v);

@@ -94,6 +94,14 @@ bool modmap_covers(const struct modmap *m, const uintptr_t *pcs, uint32_t n);
  * another thread was refreshing (nothing was done). */
 bool modmap_refresh(struct modmap *m);
 
+/* Keep refreshes out (the flag, waited for at most max_ns, yielding):
+ * while the profile's memory moves into its file (filing.c), nothing may
+ * be appended to it.  A refresh tried meanwhile is not made (its caller
+ * refreshes later, as after any refresh under way); the end's waits.
+ * false: a refresh kept the flag all along. */
+bool modmap_hold(struct modmap *m, uint64_t max_ns);
+void modmap_unhold(struct modmap *m);
+
 /* For the dumper: wait up to max_ns for a refresh under way, then refresh
  * whatever the flag says. */
 void modmap_refresh_final(struct modmap *m, uint64_t max_ns);

@@ -255,36 +255,9 @@ void pfile_publish(void *payload, uint32_t type)
 
 /* ---- life ----------------------------------------------------------------- */
 
-int pfile_map(struct pfile *f, int fd, const char *path, size_t cap, void *at)
+/* The file header, at the start of a new profile. */
+static void pfile_header(struct pfile *f)
 {
-	memset(f, 0, sizeof(*f));
-	size_t len = strlen(path);
-	struct stat st;
-	int e = 0;
-	if (len >= sizeof(f->path) || path[0] != '/')
-		e = ENAMETOOLONG;
-	else if (sys_fstat(fd, &st) != 0)
-		e = EBADF;
-	if (e) {
-		sys_close(fd);
-		return e;
-	}
-	memcpy(f->path, path, len + 1);
-	f->dev = st.st_dev;
-	f->ino = st.st_ino;
-	f->cap = cap;
-	void *p = mmap(at, cap, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0), fd, 0);
-	e = p == MAP_FAILED ? errno : 0;
-	sys_close(fd);
-	if (e)
-		return e;
-	f->base = p;
-	pfile_claim_ownership(f);
-	if (cap <= PFILE_RESERVE + sizeof(struct lc_dump_header))
-		return ENOSPC;
-	e = pfile_grow(f, sizeof(struct lc_dump_header));
-	if (e)
-		return e == PFILE_ENOTOURS ? ESTALE : e;
 	struct lc_dump_header *h = (struct lc_dump_header *)f->base;
 	h->version_major = LC_DUMP_VERSION_MAJOR;
 	h->version_minor = LC_DUMP_VERSION_MINOR;
@@ -293,7 +266,104 @@ int pfile_map(struct pfile *f, int fd, const char *path, size_t cap, void *at)
 	h->header_size = sizeof(struct lc_dump_header);
 	memcpy(h->magic, LC_DUMP_MAGIC, sizeof(h->magic));
 	atomic_store(&f->used, sizeof(struct lc_dump_header));
+}
+
+int pfile_start(struct pfile *f, size_t cap, void *at)
+{
+	memset(f, 0, sizeof(*f));
+	if (cap <= PFILE_RESERVE + sizeof(struct lc_dump_header))
+		return ENOSPC;
+	void *p = mmap(at, cap, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (at ? MAP_FIXED : 0), -1, 0);
+	if (p == MAP_FAILED)
+		return errno;
+	f->base = p;
+	f->cap = cap;
+	f->unfiled = true;
+	atomic_store(&f->extent, cap); /* memory: nothing to grow */
+	pfile_claim_ownership(f);
+	pfile_header(f);
 	return 0;
+}
+
+/* Give fd `to` bytes on disk: fallocate, or zeros written.  0 or an errno. */
+static int pfile_allocate(int fd, size_t to)
+{
+	int e = -sys_fallocate(fd, 0, (off_t)to);
+	return e == EOPNOTSUPP ? pfile_zero(fd, 0, to) : e;
+}
+
+/* Write [0, n) of the memory into fd. */
+static int pfile_copy_out(int fd, const char *from, size_t n)
+{
+	for (size_t off = 0; off < n;) {
+		long k = sys_pwrite(fd, from + off, n - off, (off_t)off);
+		if (k == -EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? (int)-k : EIO;
+		off += (size_t)k;
+	}
+	return 0;
+}
+
+/* The file's first size: its records so far and the closing reserve, in
+ * whole chunks; 0 (with *e) when RLIMIT_FSIZE forbids it (SIGXFSZ). */
+static size_t pfile_first_size(const struct pfile *f, int *e)
+{
+	size_t want = atomic_load(&f->used) + PFILE_RESERVE;
+	size_t to = (want + PFILE_CHUNK - 1) / PFILE_CHUNK * PFILE_CHUNK;
+	if (to > f->cap)
+		to = f->cap;
+	struct rlimit rl;
+	*e = 0;
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && to > rl.rlim_cur)
+		*e = EFBIG;
+	return *e ? 0 : to;
+}
+
+int pfile_settle(struct pfile *f, int fd, const char *path)
+{
+	size_t len = strlen(path);
+	struct stat st;
+	int e = 0;
+	size_t to = 0;
+	if (!f->base || !f->unfiled)
+		e = EINVAL;
+	else if (len >= sizeof(f->path) || path[0] != '/')
+		e = ENAMETOOLONG;
+	else if (sys_fstat(fd, &st) != 0)
+		e = EBADF;
+	else if ((to = pfile_first_size(f, &e)) != 0 && !(e = pfile_allocate(fd, to)))
+		e = pfile_copy_out(fd, f->base, atomic_load(&f->used));
+	if (!e && mmap(f->base, f->cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) ==
+	              MAP_FAILED) {
+		e = errno;
+		/* An older kernel may have unmapped the range first: memory
+		 * there again (zeros; the caller gives the profile up), never
+		 * a hole a late store would fault on. */
+		mmap(f->base, f->cap, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	}
+	sys_close(fd);
+	if (e)
+		return e;
+	memcpy(f->path, path, len + 1);
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	atomic_store(&f->extent, to);
+	f->unfiled = false;
+	return 0;
+}
+
+int pfile_map(struct pfile *f, int fd, const char *path, size_t cap, void *at)
+{
+	int e = pfile_start(f, cap, at);
+	if (e) {
+		sys_close(fd);
+		return e;
+	}
+	return pfile_settle(f, fd, path);
 }
 
 void pfile_seal(struct pfile *f)
@@ -303,7 +373,7 @@ void pfile_seal(struct pfile *f)
 
 int pfile_finish(struct pfile *f, size_t len)
 {
-	if (f->finished || !f->base || !pfile_mine(f))
+	if (f->finished || !f->base || f->unfiled || !pfile_mine(f))
 		return 0;
 	f->finished = true;
 	/* No growth from here on: wait (bounded) for a grower under way. */

@@ -1,12 +1,20 @@
 /*
  * pfile.h — the profile file, written in place while the program runs.
  *
- * The file is created at start-up (dumpwrite_create: O_EXCL, O_NOFOLLOW,
- * mode 0600) and mapped MAP_SHARED over an address range reserved for the
- * most it may grow to (arena=).  Everything a reader needs — META, the
- * module map, buckets, locks, per-slot totals, the LIVE state — is a record
- * of the dump format (dumpfmt.h) stored in that mapping, so the kernel
- * writes it even if the process is killed: the file is the profile.
+ * A profile starts in memory (pfile_start): private anonymous memory over
+ * an address range reserved for the most it may grow to (arena=), holding
+ * the file header and whatever records come before the first thing worth
+ * keeping (the heading, the module map).  At that first thing the file is
+ * created (dumpwrite_create: O_EXCL, O_NOFOLLOW, mode 0600) and
+ * pfile_settle copies the records so far into it and maps it MAP_SHARED
+ * over the same range (MAP_FIXED): every pointer into the profile stays
+ * valid, and from then on everything a reader needs — META, the module
+ * map, buckets, locks, per-slot totals, the LIVE state — is a record of the
+ * dump format (dumpfmt.h) stored in that mapping, so the kernel writes it
+ * even if the process is killed: the file is the profile.  A store into
+ * the memory between the copy and the mapping would be lost: the caller
+ * (filing.c) makes sure nobody writes the profile meanwhile.  A process
+ * that never settles its profile leaves no file.
  *
  * No descriptor is kept.  A program may close every descriptor it did not
  * open (closefrom, close_range) or dup2() over them, and then own the
@@ -83,16 +91,26 @@ struct pfile {
 	_Atomic uint32_t growers; /* threads inside pfile_grow */
 	_Atomic bool finishing;   /* pfile_finish began: no growth any more */
 	bool finished;
+	bool unfiled; /* in memory still: no file yet (pfile_settle) */
 	dev_t dev;
 	ino_t ino;
 	pid_t owner_pid;           /* where MADV_WIPEONFORK is missing */
 	char path[PFILE_PATH_MAX]; /* absolute */
 };
 
-/* Map fd (a new, empty regular file, whose absolute path is `path`) at `at`
- * (MAP_FIXED: a fork child keeps the parent's addresses) or anywhere
- * (at == NULL), grow it to its first chunk, write the file header and
- * close fd.  Returns 0, or an errno value (fd is closed either way). */
+/* Start a profile in memory at `at` (MAP_FIXED: a fork child keeps the
+ * parent's addresses) or anywhere (at == NULL), with its file header.
+ * Returns 0 or an errno value. */
+int pfile_start(struct pfile *f, size_t cap, void *at);
+
+/* Move the profile begun by pfile_start into fd (a new, empty regular
+ * file, whose absolute path is `path`): give the file its first chunks on
+ * disk, copy the records so far, map it over the memory and close fd.
+ * Nobody may write the profile meanwhile.  Returns 0, or an errno value
+ * (fd is closed either way; the profile is then lost: private zeros). */
+int pfile_settle(struct pfile *f, int fd, const char *path);
+
+/* pfile_start and pfile_settle at once (an attach, the tests). */
 int pfile_map(struct pfile *f, int fd, const char *path, size_t cap, void *at);
 
 /* Append a PENDING record of `size` payload bytes; returns the payload

@@ -419,14 +419,17 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 		return;
 	int saved = errno;
 	core_enter(t);
-	if (!core_live()) {
+	/* A thread's first event makes its slot (and the slot's record in
+	 * the file), and the process's first the file itself, first: the
+	 * wait has begun already. */
+	uint64_t early = t->slot ? 0 : recorder_now();
+	/* A contended wait is worth keeping: the profile's file is made now
+	 * if it was not (filing.c). */
+	if (!core_live() || !core_filed()) {
 		core_leave(t);
 		errno = saved;
 		return;
 	}
-	/* A thread's first event makes its slot (and the slot's record in
-	 * the file) first: the wait has begun already. */
-	uint64_t early = t->slot ? 0 : recorder_now();
 	struct slot *sl = recorder_slot(t);
 	s->rate = core.cfg.rate;
 	s->lock = (uintptr_t)lock;
@@ -893,7 +896,7 @@ void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind)
 	if (t->guard || !core_running())
 		return;
 	core_enter(t);
-	if (core_live()) {
+	if (core_live() && core_filed()) { /* worth keeping: filing.c */
 		struct lockent *e = lockstate_get(&core.locks, (uintptr_t)lock, kind);
 		if (e)
 			lockstate_count(e, LOCKSTATE_TRYLOCK_FAILURES, 1);

@@ -21,7 +21,10 @@ int stacktab_init(struct stacktab *t, struct arena *a, struct pfile *f, uint64_t
 
 void stacktab_reset(struct stacktab *t)
 {
-	memset((void *)t->heads, 0, (t->mask + 1) * sizeof(*t->heads));
+	/* whole pages given back, not written: a fork child of a process
+	 * that never contended touched none of them (512 KiB by default: a
+	 * memset here was most of a preloaded shell's fork) */
+	arena_zero((void *)t->heads, (t->mask + 1) * sizeof(*t->heads));
 	atomic_store(&t->nbuckets, 0);
 	atomic_store(&t->refused, 0);
 	atomic_store(&t->apart, 0);

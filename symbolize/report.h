@@ -54,6 +54,11 @@ void report_html_write(const struct report_input *in, FILE *out);
 /* The text report's header of one dump (report_text.c): what was
  * profiled, what the file is (complete, live, died...), run time, rate and
  * settings, totals, what was lost and why.  st may be NULL. */
+/* The header of a report of several dumps (report_procs.c): their totals,
+ * the settings, one row per process (pid, state, contentions, wait,
+ * executable), and the paragraph of each dump that has more to say. */
+void report_procs_write(const struct report_input *in, FILE *out);
+
 void report_dump_header_write(const struct dump *d, const char *path, const struct dump_status *st,
                               FILE *out);
 

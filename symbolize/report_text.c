@@ -515,17 +515,11 @@ static void view_section(const struct report_input *in, const struct report_name
 static void header_all(const struct report_input *in, FILE *out)
 {
 	const struct profile *p = in->profile;
-	char wait[32], kinds[64];
-	for (size_t i = 0; i < in->ndumps; i++)
-		report_dump_header_write(&in->dumps[i], in->paths[i],
-		                         in->status ? &in->status[i] : NULL, out);
-	if (in->ndumps > 1) {
-		int64_t count, total;
-		view_totals(p, LC_VIEW_WAIT, &count, &total);
-		report_duration(wait, sizeof(wait), (uint64_t)total);
-		fprintf(out, "all %zu dumps: %" PRId64 " contentions, %s total wait\n", in->ndumps,
-		        count, wait);
-	}
+	char kinds[64];
+	if (in->ndumps == 1)
+		report_dump_header_write(&in->dumps[0], in->paths[0], in->status, out);
+	else if (in->ndumps > 1)
+		report_procs_write(in, out); /* a process tree: one row each */
 	if (p->kinds != VIEWKIND_ALL_KINDS) {
 		viewkind_kinds_format(p->kinds, kinds, sizeof(kinds));
 		fprintf(out,

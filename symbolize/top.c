@@ -28,12 +28,17 @@
  * The view ends by itself after the screen that finds the writer gone;
  * Ctrl-C (SIGINT) or SIGTERM ends it at once.
  *
+ * A process under the preload that has not contended yet has no profile
+ * file: "no contention recorded yet" on stdout; --once ends there (status
+ * 0), else the view waits for the file, an interval at a time.
+ *
  * Exit status: 0; 1 bad usage, no such process, no profile, or a file
  * that is not one (one line on stderr); 3 the last screen showed a deadlock
  * (not after Ctrl-C), as lockcontend-symbolize's.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -152,28 +157,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (optind + 1 != argc)
 		return fail_usage("one PID or PROFILE, not more", argv[optind + 1]);
 	o->target = argv[optind];
-	return 0;
-}
-
-/* The profile to read: the file named, else the profile of the process
- * whose pid it is.  0, or -1 after one line on stderr. */
-static int find_target(const char *target, char *path, size_t cap)
-{
-	struct stat st;
-	char err[PATH_MAX + 256], *end;
-	if (stat(target, &st) == 0 || errno != ENOENT) {
-		snprintf(path, cap, "%s", target); /* dump_read_file says what is wrong */
-		return 0;
-	}
-	unsigned long long pid = strtoull(target, &end, 10);
-	if (!*target || *end || target[0] == '-') {
-		fprintf(stderr, PROG ": %s: no such file, and not a process id\n", target);
-		return -1;
-	}
-	if (topfind_profile(pid, path, cap, err, sizeof(err)) != 0) {
-		fprintf(stderr, PROG ": %s\n", err);
-		return -1;
-	}
 	return 0;
 }
 
@@ -336,18 +319,73 @@ static int run(const struct options *o, const char *path)
 	return stop ? 0 : status;
 }
 
+static bool sleep_until(uint64_t at);
+static uint64_t now_mono(void);
+
+/* A process under the preload that has not contended yet has no profile
+ * file (it is made at the first contention): say so on stdout, and with
+ * --once stop there (1); else look again every interval until it has one
+ * (0), or it ends without one (1, said on stdout too). */
+static int await_profile(const struct options *o, uint64_t pid, char *path, size_t cap,
+                         const char *first)
+{
+	char err[PATH_MAX + 256];
+	printf(PROG ": %s\n", first);
+	fflush(stdout);
+	if (o->once)
+		return 1;
+	int rc = TOPFIND_NOT_YET;
+	while (rc == TOPFIND_NOT_YET && sleep_until(now_mono() + o->interval_ns))
+		rc = topfind_profile(pid, path, cap, err, sizeof(err));
+	if (rc == 0)
+		return 0;
+	if (!stop)
+		printf(PROG ": process %" PRIu64 " ended with no contention recorded: no profile\n",
+		       pid);
+	return 1;
+}
+
+/* The profile to read: the file named, else the profile of the process
+ * whose pid it is.  0; 1 when there is none and none is an answer
+ * (await_profile); or -1 after one line on stderr. */
+static int find_target(const struct options *o, const char *target, char *path, size_t cap)
+{
+	struct stat st;
+	char err[PATH_MAX + 256], *end;
+	if (stat(target, &st) == 0 || errno != ENOENT) {
+		snprintf(path, cap, "%s", target); /* dump_read_file says what is wrong */
+		return 0;
+	}
+	unsigned long long pid = strtoull(target, &end, 10);
+	if (!*target || *end || target[0] == '-') {
+		fprintf(stderr, PROG ": %s: no such file, and not a process id\n", target);
+		return -1;
+	}
+	int rc = topfind_profile(pid, path, cap, err, sizeof(err));
+	if (rc == TOPFIND_NOT_YET)
+		return await_profile(o, pid, path, cap, err);
+	if (rc != 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {.interval_ns = 1000000000u};
 	char path[PATH_MAX];
 	o.resolve.demangle = true;
 	o.resolve.debug_dirs = o.debug_dirs;
-	if (parse_args(argc, argv, &o) != 0 || find_target(o.target, path, sizeof(path)) != 0)
+	if (parse_args(argc, argv, &o) != 0)
 		return 1;
 	unsetenv("DEBUGINFOD_URLS"); /* never reach out to the network unasked */
 	struct sigaction sa = {.sa_handler = on_stop};
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	int found = find_target(&o, o.target, path, sizeof(path));
+	if (found != 0)
+		return found < 0 ? 1 : 0;
 	if (!(o.resolve.cache = symcache_new())) {
 		fprintf(stderr, PROG ": out of memory\n");
 		return 1;

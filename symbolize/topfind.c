@@ -79,7 +79,7 @@ static bool profile_meta(const char *path, uint64_t ino, struct lc_rec_meta *m)
 struct found {
 	uint64_t *seen; /* inodes looked at */
 	size_t nseen, cap;
-	bool mine, other, deleted;
+	bool mine, other, deleted, library; /* library: liblockcontend is mapped */
 	uint64_t start, other_pid;
 	char other_path[PATH_MAX], deleted_path[PATH_MAX];
 };
@@ -102,9 +102,18 @@ static bool seen_before(struct found *f, uint64_t ino)
 	return false;
 }
 
+/* Is the entry the preload itself (liblockcontend*.so)? */
+static bool entry_is_library(const struct entry *e)
+{
+	const char *base = strrchr(e->path, '/');
+	base = base ? base + 1 : e->path;
+	return strncmp(base, "liblockcontend", 14) == 0 && strstr(base, ".so");
+}
+
 static void entry_look(struct found *f, const struct entry *e, uint64_t pid, char *path, size_t cap)
 {
 	struct lc_rec_meta m;
+	f->library |= entry_is_library(e);
 	if (e->deleted) {
 		if (strchr(e->perms, 's') && !f->deleted) /* shared, as a profile is mapped */
 			snprintf(f->deleted_path, sizeof(f->deleted_path), "%s", e->path);
@@ -149,7 +158,13 @@ int topfind_in_maps(FILE *maps, uint64_t pid, char *path, size_t cap, char *err,
 		snprintf(err, errlen,
 		         "process %" PRIu64 " maps no profile that can be opened: %s was deleted",
 		         pid, f.deleted_path);
-	else
+	else if (f.library) {
+		snprintf(err, errlen,
+		         "process %" PRIu64 ": no contention recorded yet (its profile file is "
+		         "made at its first contention)",
+		         pid);
+		return TOPFIND_NOT_YET;
+	} else
 		snprintf(err, errlen,
 		         "process %" PRIu64 " has no lockcontend profile (not started under the "
 		         "preload, or with LOCKCONTEND=off?)",

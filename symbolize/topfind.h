@@ -12,7 +12,9 @@
  * its parent's, which is not its profile.  Among several of its own (not
  * made by the preload, but possible), the one that started last.  A file
  * deleted since (" (deleted)" in maps) cannot be opened by its name and
- * is named in the error.
+ * is named in the error.  A process that maps the library but no profile
+ * has not contended yet: the preload makes its file at the first
+ * contention (preload/filing.c), so that is no error (TOPFIND_NOT_YET).
  *
  * Paths are opened with safeopen (never a FIFO or a device, never
  * blocking).  Not for signal handlers; thread-safe.
@@ -24,8 +26,12 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* The profile of process pid into path.  0, or -1 with one line (no
- * newline) in err: no such process, maps not readable, no profile. */
+#define TOPFIND_NOT_YET 1
+
+/* The profile of process pid into path.  0; TOPFIND_NOT_YET with one line
+ * (no newline) in err: it runs under the preload, and has not contended
+ * yet; or -1 with one line in err: no such process, maps not readable, no
+ * profile. */
 int topfind_profile(uint64_t pid, char *path, size_t cap, char *err, size_t errlen);
 
 /* The same from the text of pid's maps (tests give their own). */

@@ -516,6 +516,30 @@ void harness_one_file(const char *dir, const char *pattern, char path[PATH_MAX])
 	cr_assert(n == 1, "expected exactly one file matching %s, found %zu%s", pat, n, names);
 }
 
+size_t harness_count_files(const char *dir, const char *pattern)
+{
+	char pat[PATH_MAX];
+	glob_t g;
+
+	snprintf(pat, sizeof pat, "%s/%s", dir, pattern);
+	if (glob(pat, 0, NULL, &g) != 0)
+		return 0;
+	size_t n = g.gl_pathc;
+	globfree(&g);
+	return n;
+}
+
+void harness_await_one_file(const char *dir, const char *pattern, char path[PATH_MAX],
+                            int timeout_s)
+{
+	const struct timespec nap = { 0, POLL_NS };
+	double deadline = now_s() + timeout_s;
+
+	while (harness_count_files(dir, pattern) == 0 && now_s() < deadline)
+		nanosleep(&nap, NULL);
+	harness_one_file(dir, pattern, path);
+}
+
 void harness_load_dump(const char *dir, const char *pattern, struct dump *d)
 {
 	char path[PATH_MAX], err[256];

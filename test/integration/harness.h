@@ -80,6 +80,14 @@ bool harness_wait_file(const char *path, int timeout_s);
  * fails the test if there is not exactly one. */
 void harness_one_file(const char *dir, const char *pattern, char path[PATH_MAX]);
 
+/* How many files in dir match the glob pattern. */
+size_t harness_count_files(const char *dir, const char *pattern);
+
+/* harness_one_file for a process still running: its profile is made at its
+ * first contention, so wait (timeout_s at most) for a file to appear. */
+void harness_await_one_file(const char *dir, const char *pattern, char path[PATH_MAX],
+                            int timeout_s);
+
 /* Read the only file in dir whose name matches the glob pattern; fails the
  * test if there is not exactly one. */
 void harness_load_dump(const char *dir, const char *pattern, struct dump *d);

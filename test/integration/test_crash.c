@@ -340,3 +340,31 @@ Test(crash, snapshots_of_a_busy_program_hold_no_more_than_their_totals)
 	globfree(&g);
 	harness_result_free(&r);
 }
+
+/* The profile file is made at the first contention (preload/filing.c): a
+ * shell that never contends, then, after a while, the program it execs
+ * contends and is killed by SIGKILL.  Exactly one file, the program's, and
+ * it holds every wait before the kill, as if it had been made at start. */
+Test(crash, a_late_first_contention_then_sigkill_leaves_a_died_profile)
+{
+	const char *dir = harness_tmpdir();
+	static char env[PATH_MAX + 64], script[PATH_MAX + 64];
+	struct harness_child c;
+	struct run_result r;
+	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/crash.%%p.raw", dir);
+	snprintf(script, sizeof(script), "for i in $(seq 10); do /bin/true; done; sleep 0.3; exec %s kill",
+	         harness_fixture("crash"));
+	const char *argv[] = {"/bin/bash", "-c", script, NULL};
+	const char *envv[] = {env, NULL};
+	harness_start(argv, envv, dir, true, 60, &c);
+	cr_assert(harness_wait_line(&c, "ready"), "crash kill never got ready");
+	char *out = harness_output(&c);
+	uint64_t measured = harness_out_value(out, "measured_ns");
+	free(out);
+	kill(c.pid, SIGKILL);
+	harness_finish(&c, &r);
+	cr_assert_eq(r.signal, SIGKILL, "exit %d signal %d\n%s", r.exit_code, r.signal, r.err);
+	cr_assert_eq(harness_count_files(dir, "*.raw*"), 1, "not the program's file alone");
+	assert_died_with(dir, "wait_before_kill", measured);
+	harness_result_free(&r);
+}

@@ -47,7 +47,8 @@ static void hang_start(struct hang *h, const char *mode, const char *cfg)
 		harness_finish(&h->child, &r);
 		cr_assert_fail("deadlock %s never got ready:\n%s%s", mode, r.out, r.err);
 	}
-	harness_one_file(h->dir, "dl.*.raw", h->dump);
+	/* made at the first contention, which may come after "ready" */
+	harness_await_one_file(h->dir, "dl.*.raw", h->dump, 60);
 }
 
 /* The text report of the dump (extra: one more option, may be NULL). */

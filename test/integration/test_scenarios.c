@@ -138,6 +138,11 @@ Test(scenarios, condvar_sleep_is_not_contention)
 	struct dump d;
 	run_scenario(dir, "", (const char *[]){"condvar", "50", NULL}, &r);
 	cr_assert_eq(r.exit_code, 0, "%s", r.out);
+	/* No contention at all: no profile (it is made at the first). */
+	if (harness_count_files(dir, "sc.*.raw") == 0) {
+		harness_result_free(&r);
+		return;
+	}
 	harness_load_dump(dir, "sc.*.raw", &d);
 	assert_conserved(&d);
 	/* The consumer sleeps ~100 ms in cond_wait (50 items, 2 ms apart);

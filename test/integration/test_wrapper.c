@@ -270,10 +270,54 @@ Test(wrapper, forking_command_gives_one_merged_report)
 	struct run_result r;
 	run_wrapper(tmp, (const char *[]){"--", harness_fixture("scenarios"), "fork", "3", NULL}, &r);
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
-	cr_assert(strstr(r.out, "\nall 4 dumps: "), "not parent + 3 children:\n%s", r.out);
-	cr_assert_eq(count_of(r.out, ") from "), 4, "header lists every dump:\n%s", r.out);
+	/* one header: the processes' table, no paragraph per dump (each
+	 * child contends for certain; the parent's spinners almost surely) */
+	cr_assert(strstr(r.out, " processes contended: "), "no tree header:\n%s", r.out);
+	cr_assert(strstr(r.out, "\nProcesses by wait ("), "no process table:\n%s", r.out);
+	cr_assert_geq(count_of(r.out, "  exited "), 3, "not 3 children:\n%s", r.out);
+	cr_assert_eq(count_of(r.out, ") from "), 0, "a header per dump:\n%s", r.out);
 	cr_assert(strstr(r.out, "child_contend"), "no child stack:\n%s", r.out);
 	assert_tmp_clean(tmp, NULL);
+	harness_result_free(&r);
+}
+
+/* A process tree where two processes of 23 contend: exactly their two
+ * files, one report whose header is the table of those two; and with
+ * --per-process a report each, and nothing for the others. */
+Test(wrapper, a_process_tree_reports_only_the_processes_that_contended)
+{
+	const char *tmp = harness_tmpdir();
+	char out[PATH_MAX + 16], script[3 * PATH_MAX];
+	struct run_result r;
+	const char *kw = harness_fixture("known_wait");
+	snprintf(out, sizeof(out), "%s/out", tmp);
+	snprintf(script, sizeof(script),
+	         "for i in $(seq 20); do /bin/true; done; %s 2 50 & %s 2 50; wait", kw, kw);
+	run_wrapper(tmp, (const char *[]){"--out", out, "--", "bash", "-c", script, NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_eq(harness_count_files(out, "*"), 2, "not the two contending processes' files");
+	cr_assert_eq(harness_count_files(out, "known_wait.*.raw"), 2);
+	cr_assert(strstr(r.out, "2 processes contended: 4 contentions, "), "%s", r.out);
+	cr_assert(strstr(r.out, "\nProcesses by wait (2;"), "%s", r.out);
+	cr_assert_eq(count_of(r.out, "  exited  "), 2, "%s", r.out);
+	cr_assert_eq(count_of(r.out, ") from "), 0, "a header per dump:\n%s", r.out);
+	cr_assert_eq(function_contentions(r.out, "waiter_blocked"), 4, "%s", r.out);
+	harness_result_free(&r);
+
+	run_wrapper(tmp, (const char *[]){"--per-process", "--", "bash", "-c", script, NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_eq(count_of(r.out, "/known_wait (pid "), 2, "not a report each:\n%s", r.out);
+	cr_assert_eq(count_of(r.out, "\nWaiters: "), 2, "%s", r.out);
+	cr_assert(!strstr(r.out, "processes contended"), "%s", r.out);
+	cr_assert(!strstr(r.out, "/bash (pid "), "%s", r.out);
+	harness_result_free(&r);
+
+	/* nothing contends: no file, no report, one line */
+	run_wrapper(tmp, (const char *[]){"--", "bash", "-c", "for i in $(seq 20); do /bin/true; done", NULL}, &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert_str_empty(r.out);
+	cr_assert(strstr(r.err, "no lock contention was recorded"), "%s", r.err);
+	assert_tmp_clean(tmp, "out");
 	harness_result_free(&r);
 }
 
