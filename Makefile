@@ -331,7 +331,8 @@ $(FUZZ_DIR)/fuzz_dumpread: test/fuzz/fuzz_dumpread.c $(FUZZ_READER) symbolize/du
 # The robustness test (test/unit/test_robust.c: a real profile cut, bit-flipped
 # and damaged, through the whole symbolizer) with the same sanitizers.
 ROBUST_SRCS := test/unit/test_robust.c $(filter-out symbolize/main.c symbolize/rawdump.c \
-                                          symbolize/openguard.c symbolize/top.c, \
+                                          symbolize/openguard.c symbolize/top.c \
+                                          symbolize/intervals.c, \
                                           $(wildcard symbolize/*.c))
 $(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h $(HTML_ASSETS) VERSION \
                          | deps $(FUZZ_DIR)
