@@ -595,13 +595,13 @@ Test(intervals, bad_options_are_one_line_and_nothing_runs)
 	cr_assert_eq(chmod(open_dir, 0777), 0);
 	cr_assert_eq(symlink(dir, link), 0);
 	const char *a1[] = {"--interval-dir", dir, "--interval", "0", NULL};
-	expect_refused(tmp, a1, "--interval needs a duration of 10ms or more: 0");
+	expect_refused(tmp, a1, "lockcontend: --interval needs a duration of 10ms or more: 0");
 	const char *a2[] = {"--interval-dir", dir, "--interval", "5x", NULL};
 	expect_refused(tmp, a2, "--interval needs a duration");
 	const char *a3[] = {"--interval-dir", dir, "--interval-keep", "0", NULL};
-	expect_refused(tmp, a3, "--keep needs a positive number: 0");
+	expect_refused(tmp, a3, "lockcontend: --interval-keep needs a positive number: 0");
 	const char *a4[] = {"--interval-dir", dir, "--interval-max-size", "-1", NULL};
-	expect_refused(tmp, a4, "--max-size needs a size");
+	expect_refused(tmp, a4, "lockcontend: --interval-max-size needs a size");
 	const char *a5[] = {"--interval-dir", open_dir, NULL};
 	expect_refused(tmp, a5, "not ours alone");
 	mkdir(dir, 0700);
