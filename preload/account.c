@@ -264,12 +264,6 @@ void account_lost_event(struct slot *sl, const struct account_books *b,
 	account_lost_ev(sl, b);
 }
 
-void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t count,
-                       uint64_t delay_ns, uint64_t taken[2], uint64_t when_ns)
-{
-	account_deferred(sl, b, LC_LOST_REENTRANT, count, delay_ns, taken, when_ns);
-}
-
 void account_deferred(struct slot *sl, const struct account_books *b, int reason, uint64_t count,
                       uint64_t delay_ns, uint64_t taken[2], uint64_t when_ns)
 {

@@ -119,17 +119,13 @@ bool account_publish_held(struct slot *sl, const struct account_books *b, uint64
 void account_lost_event(struct slot *sl, const struct account_books *b,
                         const struct account_event *e, int reason);
 
-/* Contention inside our own work: count and delay_ns are the thread's
- * running sums (they only grow, a signal handler on the thread may add to
- * them at any time), taken what the books have taken of them: the rest
- * into totals and lost (REENTRANT) at once, and taken moves up; in the
- * series at when_ns, when the last of them ended. */
-void account_reentrant(struct slot *sl, const struct account_books *b, uint64_t count,
-                       uint64_t delay_ns, uint64_t taken[2], uint64_t when_ns);
-
-/* The same for the waits of a thread whose stack had no room for the
- * books (stackroom_tight; reason NO_ROOM), or any other running sums of
- * waits never registered with their lock, charged to `reason`. */
+/* Waits never registered with their lock (recorder_defer: met inside our
+ * own work, or with too little stack for the books, or while the file was
+ * being made): count and delay_ns are the thread's running sums for one
+ * reason (they only grow, a signal handler on the thread may add to them
+ * at any time), taken what the books have taken of them: the rest into
+ * totals and lost (reason) at once, all uncharged, and taken moves up; in
+ * the series at when_ns, when the last of them ended. */
 void account_deferred(struct slot *sl, const struct account_books *b, int reason, uint64_t count,
                       uint64_t delay_ns, uint64_t taken[2], uint64_t when_ns);
 

@@ -26,8 +26,13 @@
  * in memory the file never sees.  Who writes it before the file exists:
  *   - the events that make the file wait for it first (core_filed): one
  *     thread moves the profile (core.filing NONE -> BUSY -> MADE), the
- *     others wait for it a bounded time (FILING_WAIT_NS) and, if it is
- *     not done, record nothing this time;
+ *     others wait for it a bounded time (FILING_WAIT_NS).  If it is not
+ *     done by then (or the move could not start), a wait is only timed
+ *     and counted in the thread's TLS (recorder_defer), and charged to
+ *     the sentinel as no_file once the thread next records or exits — a
+ *     thread that exits with such waits makes the file for them; a failed
+ *     trylock is not counted then (a count, not a wait: rare, and said in
+ *     docs/format.md's no_file);
  *   - module map refreshes (dlopen, dlclose, a lock's init site): the move
  *     holds the map's refresh flag (modmap_hold), so a refresh meanwhile is
  *     not made, and is made by a later one;

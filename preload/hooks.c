@@ -147,8 +147,10 @@ static int hooks_guarded(struct lc_tls *t, int (*wait)(void *), void *arg)
 {
 	uint64_t t0 = recorder_now();
 	int rc = wait(arg);
-	if (acquired(rc) || rc == ETIMEDOUT)
-		recorder_reentrant(t, recorder_now() - t0);
+	if (acquired(rc) || rc == ETIMEDOUT) {
+		uint64_t t1 = recorder_now();
+		recorder_defer(t, LC_DEFERRED_REENTRANT, t1 - t0, t1);
+	}
 	return rc;
 }
 
@@ -160,7 +162,7 @@ static __attribute__((noinline)) int hooks_tight(struct lc_tls *t, int (*wait)(v
 	int rc = wait(arg);
 	if (acquired(rc) || rc == ETIMEDOUT) {
 		uint64_t t1 = clock_mono_ns_raw();
-		recorder_tight(t, t1 - t0, t1);
+		recorder_defer(t, LC_DEFERRED_NO_ROOM, t1 - t0, t1);
 	}
 	return rc;
 }
@@ -174,7 +176,7 @@ int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *loc
 	struct recorder_sample s;
 	recorder_begin(t, &s, lock, kind);
 	int rc = wait(arg);
-	if (s.active || s.shown)
+	if (s.active || s.shown || s.unfiled)
 		recorder_end(t, &s,
 		             acquired(rc)
 		                 ? RECORDER_ACQUIRED

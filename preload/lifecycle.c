@@ -305,9 +305,9 @@ static void lifecycle_thread_exit(void *arg)
 {
 	struct lc_tls *t = &lc_tls;
 	core_enter(t);
-	/* A thread without a slot whose waits had no room for the books
-	 * (recorder_tight) gets one now, to settle them in. */
-	if (t->slot ? arg == t->slot : arg == &recorder_tight_mark) {
+	/* A thread without a slot whose waits were deferred (recorder_defer)
+	 * gets one now, to settle them in. */
+	if (t->slot ? arg == t->slot : arg == &recorder_deferred_mark) {
 		/* A wait left by unwinding (pthread_exit and the jumps were
 		 * told: hooks_jump.c): its frame is gone, its sample with it. */
 		t->wait = NULL;
@@ -367,12 +367,7 @@ static void lifecycle_child_start(void)
 	t->sampling = 0;
 	t->hold_lock = 0;
 	t->tid = 0; /* a new thread id */
-	atomic_store(&t->reent_count, 0);
-	atomic_store(&t->reent_delay, 0);
-	t->reent_taken[0] = t->reent_taken[1] = 0;
-	atomic_store(&t->reent_when, 0);
-	t->tight_count = t->tight_delay = t->tight_when = 0;
-	t->tight_taken[0] = t->tight_taken[1] = 0;
+	recorder_forget_deferred(t);
 	pthread_setspecific(core.key, NULL);
 	loader_fork_child(&core.loader, t);
 	t->wait = NULL;
@@ -445,7 +440,7 @@ static bool lifecycle_end(uint32_t state)
 	struct lc_tls *t = &lc_tls;
 	if (!core_running())
 		return false;
-	if (t->slot || recorder_tight_pending(t))
+	if (t->slot || recorder_deferred_pending(t))
 		recorder_flush(t); /* our own event, stash and re-entrant charges */
 	int expect = ST_RUNNING;
 	if (!atomic_compare_exchange_strong(&core.state, &expect, ST_DUMPING))
@@ -545,12 +540,7 @@ static void lifecycle_thread_new(struct lc_tls *t)
 	t->in_slot = NULL;
 	t->hold_lock = 0;
 	t->hold_look = 0;
-	atomic_store(&t->reent_count, 0);
-	atomic_store(&t->reent_delay, 0);
-	t->reent_taken[0] = t->reent_taken[1] = 0;
-	atomic_store(&t->reent_when, 0);
-	t->tight_count = t->tight_delay = t->tight_when = 0;
-	t->tight_taken[0] = t->tight_taken[1] = 0;
+	recorder_forget_deferred(t);
 	t->gen = atomic_load(&core.gen);
 }
 

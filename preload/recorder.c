@@ -113,56 +113,63 @@ static void recorder_leave(struct slot *sl)
 	lc_tls.in_slot = NULL;
 }
 
-/* Contention met inside our own work, into the slot (inside it): it was
- * never registered with its lock, so all of it is uncharged.  The running
- * sums only grow (a handler on top of us may add to them meanwhile); the
- * books take what they have not taken yet. */
-static void recorder_settle_reentrant(struct lc_tls *t, struct slot *sl)
+/* What each deferral is charged to. */
+static const int recorder_deferral_reason[LC_NDEFERRED] = {
+    [LC_DEFERRED_REENTRANT] = LC_LOST_REENTRANT,
+    [LC_DEFERRED_NO_ROOM] = LC_LOST_NO_ROOM,
+    [LC_DEFERRED_NO_FILE] = LC_LOST_NO_FILE,
+};
+
+/* The waits recorder_defer counted, into the slot (inside it): they were
+ * never registered with their lock, so all of it is uncharged.  The
+ * running sums only grow (a handler on top of us may add to them
+ * meanwhile); the books take what they have not taken yet, all of them at
+ * the time the last one ended: they are rare, and none ended before the
+ * thread's previous event. */
+static void recorder_settle_deferred(struct lc_tls *t, struct slot *sl)
 {
-	/* all of them at the time the last one ended: they are rare, and
-	 * none ended before the thread's previous event */
-	account_reentrant(
-	    sl, &core.books, atomic_load_explicit(&t->reent_count, memory_order_relaxed),
-	    atomic_load_explicit(&t->reent_delay, memory_order_relaxed), t->reent_taken,
-	    atomic_load_explicit(&t->reent_when, memory_order_relaxed));
-	account_deferred(sl, &core.books, LC_LOST_NO_ROOM,
-	                 atomic_load_explicit(&t->tight_count, memory_order_relaxed),
-	                 atomic_load_explicit(&t->tight_delay, memory_order_relaxed),
-	                 t->tight_taken,
-	                 atomic_load_explicit(&t->tight_when, memory_order_relaxed));
+	uint64_t when = atomic_load_explicit(&t->deferred_when, memory_order_relaxed);
+	for (int i = 0; i < LC_NDEFERRED; i++) {
+		struct lc_deferred *d = &t->deferred[i];
+		account_deferred(sl, &core.books, recorder_deferral_reason[i],
+		                 atomic_load_explicit(&d->count, memory_order_relaxed),
+		                 atomic_load_explicit(&d->delay_ns, memory_order_relaxed), d->taken,
+		                 when);
+	}
 }
 
-void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns)
+/* What a thread without a slot whose waits were deferred leaves in its
+ * key: its exit then settles them (lifecycle.c). */
+char recorder_deferred_mark;
+
+void recorder_defer(struct lc_tls *t, enum lc_deferral why, uint64_t delay_ns, uint64_t when_ns)
 {
 	if (!core_recording())
 		return;
-	atomic_store_explicit(&t->reent_when, recorder_now(), memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->reent_count, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->reent_delay, delay_ns, memory_order_relaxed);
+	if (!t->slot && !recorder_deferred_pending(t))
+		pthread_setspecific(core.key, &recorder_deferred_mark);
+	atomic_store_explicit(&t->deferred_when, when_ns, memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->deferred[why].count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->deferred[why].delay_ns, delay_ns, memory_order_relaxed);
 }
 
-/* What a thread without a slot whose waits were counted by recorder_tight
- * leaves in its key: its exit then settles them (lifecycle.c). */
-char recorder_tight_mark;
-
-/* A wait with too little stack for the books (stackroom_tight): counted in
- * TLS, with nothing deeper than the clock the caller read, and settled
- * with the thread's next event that has room, or at its exit (a thread
- * without a slot yet has its key set, so that its exit gets one). */
-void recorder_tight(struct lc_tls *t, uint64_t delay_ns, uint64_t when_ns)
+void recorder_forget_deferred(struct lc_tls *t)
 {
-	if (!core_recording())
-		return;
-	if (!t->slot && !atomic_load_explicit(&t->tight_count, memory_order_relaxed))
-		pthread_setspecific(core.key, &recorder_tight_mark);
-	atomic_store_explicit(&t->tight_when, when_ns, memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->tight_count, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->tight_delay, delay_ns, memory_order_relaxed);
+	for (int i = 0; i < LC_NDEFERRED; i++) {
+		atomic_store(&t->deferred[i].count, 0);
+		atomic_store(&t->deferred[i].delay_ns, 0);
+		t->deferred[i].taken[0] = t->deferred[i].taken[1] = 0;
+	}
+	atomic_store(&t->deferred_when, 0);
 }
 
-bool recorder_tight_pending(const struct lc_tls *t)
+bool recorder_deferred_pending(const struct lc_tls *t)
 {
-	return atomic_load_explicit(&t->tight_count, memory_order_relaxed) != t->tight_taken[0];
+	for (int i = 0; i < LC_NDEFERRED; i++)
+		if (atomic_load_explicit(&t->deferred[i].count, memory_order_relaxed) !=
+		    t->deferred[i].taken[0])
+			return true;
+	return false;
 }
 
 /* ---- the slow path ------------------------------------------------------ */
@@ -209,7 +216,7 @@ static bool recorder_loader_ok(const struct lc_tls *t)
  * lock holder wait on the loader): the rest stays pending. */
 static bool recorder_publish(struct lc_tls *t, struct slot *sl)
 {
-	recorder_settle_reentrant(t, sl);
+	recorder_settle_deferred(t, sl);
 	if (lc_held(t) > 0 || core.attach) {
 		t->pending = account_publish_held(sl, &core.books, &t->rng);
 		recorder_follow_refused();
@@ -228,7 +235,7 @@ static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint6
 	struct slot *sl = t->slot;
 	if (!recorder_enter(sl, true))
 		return;
-	recorder_settle_reentrant(t, sl);
+	recorder_settle_deferred(t, sl);
 	struct account_event e = {.key = *k,
 	                          .count = count,
 	                          .delay_ns = delay,
@@ -413,6 +420,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 {
 	s->active = 0;
 	s->shown = 0;
+	s->unfiled = 0;
 	s->ent = NULL;
 	s->cell = 0;
 	if (!recorder_start())
@@ -424,8 +432,12 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	 * wait has begun already. */
 	uint64_t early = t->slot ? 0 : recorder_now();
 	/* A contended wait is worth keeping: the profile's file is made now
-	 * if it was not (filing.c). */
+	 * if it was not (filing.c).  If it could not be made yet (another
+	 * thread makes it, too slowly), the wait is only timed, and deferred
+	 * (recorder_end). */
 	if (!core_live() || !core_filed()) {
+		s->unfiled = core_live() && core_recording();
+		s->t0 = early ? early : recorder_now();
 		core_leave(t);
 		errno = saved;
 		return;
@@ -481,6 +493,14 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	int saved = errno, cell = s->cell;
 	core_enter(t);
 	recorder_unshow(t, s);
+	if (s->unfiled) {
+		t1 = recorder_now();
+		if (o != RECORDER_DISCARD)
+			recorder_defer(t, LC_DEFERRED_NO_FILE, t1 - s->t0, t1);
+		if (o == RECORDER_ACQUIRED)
+			recorder_hold_waited(t, s->lock, lockstate_find(&core.locks, s->lock), t1);
+		goto out;
+	}
 	if (!s->active && t->wait != s) {
 		/* shown only: not sampled (a wait begun but interrupted on
 		 * its way in is t->wait and ends below); a hold-time look
@@ -912,13 +932,14 @@ void recorder_flush(struct lc_tls *t)
 		return; /* a child that never recorded: the slot is its parent's */
 	int saved = errno;
 	core_enter(t);
-	/* waits counted without room (recorder_tight) need a slot now */
-	if (!t->slot && recorder_tight_pending(t) && core_live() && core_running())
+	/* deferred waits (recorder_defer) need a slot now, and a file */
+	if (!t->slot && recorder_deferred_pending(t) && core_live() && core_running() &&
+	    core_filed())
 		(void)recorder_slot(t);
 	struct slot *sl = t->slot;
 	bool refresh = false;
 	if (sl && recorder_enter(sl, t->overflow)) {
-		recorder_settle_reentrant(t, sl);
+		recorder_settle_deferred(t, sl);
 		if (core.attach && !t->overflow) /* no loader: what needs it waits for the end */
 			(void)recorder_publish(t, sl);
 		else if (!t->overflow)

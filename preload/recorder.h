@@ -71,6 +71,7 @@ struct recorder_sample {
 	uint32_t rate;
 	uint8_t active; /* recorder_begin chose to record this event */
 	uint8_t shown;  /* the slot's WAITING record shows this wait (waiting.h) */
+	uint8_t unfiled; /* not recorded: the file was not made in time (t0 only) */
 };
 
 /* What an unlock found, between release_begin and release_end. */
@@ -216,16 +217,14 @@ void recorder_flush(struct lc_tls *t);
  * profile has ended) or it has none. */
 void recorder_thread_end(struct lc_tls *t);
 
-/* Contention met inside the guard (our own work, or a signal handler that
- * interrupted it): charged to the sentinel. */
-void recorder_reentrant(struct lc_tls *t, uint64_t delay_ns);
-
-/* A wait of a thread with too little stack for the books (stackroom_tight),
- * timed by the caller (it ended at when_ns): charged to the sentinel as
- * no_room when the thread has room again, or at its exit. */
-void recorder_tight(struct lc_tls *t, uint64_t delay_ns, uint64_t when_ns);
-bool recorder_tight_pending(const struct lc_tls *t);
-extern char recorder_tight_mark; /* its key's value while it has no slot */
+/* A wait that could not be recorded where it happened (why: tls.h), timed
+ * by the caller (it ended at when_ns): counted in TLS, and charged to the
+ * sentinel with its reason when the thread next settles (its next event
+ * with room and a file, or its exit).  Never blocks. */
+void recorder_defer(struct lc_tls *t, enum lc_deferral why, uint64_t delay_ns, uint64_t when_ns);
+bool recorder_deferred_pending(const struct lc_tls *t);
+void recorder_forget_deferred(struct lc_tls *t); /* a fork child's, an attach's new profile */
+extern char recorder_deferred_mark; /* its key's value while it has no slot */
 
 uint64_t recorder_now(void);
 

@@ -12,11 +12,11 @@
  * of us — goes straight to glibc and is never recorded as the
  * application's.
  *
- * 184 bytes (0xb8), which a library loaded by dlopen takes from the static
+ * 240 bytes (0xf0), which a library loaded by dlopen takes from the static
  * TLS glibc keeps spare for it (docs/attach.md: about 1.7 KiB in a
  * process that loaded no other such library): fields added for an attach
- * fill the padding, the hold-time look prepared before an attempt adds
- * 16, and test_attach keeps the block under 256 bytes.
+ * fill the padding, and test_attach keeps the library's whole TLS (this
+ * and a word of the unwinder's) at most 256 bytes.
  */
 #ifndef LOCKCONTEND_TLS_H
 #define LOCKCONTEND_TLS_H
@@ -25,6 +25,24 @@
 #include <stdint.h>
 
 struct slot;
+
+/* Waits never registered with their lock, counted where they happen and
+ * folded into the thread's slot later (recorder_defer, account_deferred),
+ * by why they could not be recorded: */
+enum lc_deferral {
+	LC_DEFERRED_REENTRANT, /* met inside our own work (the guard was up) */
+	LC_DEFERRED_NO_ROOM,   /* too little stack for the books (stackroom_tight) */
+	LC_DEFERRED_NO_FILE,   /* the profile's file was being made (filing.c) */
+	LC_NDEFERRED,
+};
+
+/* One reason's running sums: they only grow (a signal handler on the
+ * thread may add to them at any time); the books take the rest. */
+struct lc_deferred {
+	_Atomic uint64_t count;
+	_Atomic uint64_t delay_ns;
+	uint64_t taken[2]; /* what the books have taken of them (account_deferred) */
+};
 
 struct lc_tls {
 	uint32_t locks;        /* interposed mutexes acquired by this thread ... */
@@ -56,14 +74,8 @@ struct lc_tls {
 	uint32_t gen; /* attached: the profile (core.gen) its slot and waits are of */
 	uintptr_t stack_lo, stack_hi; /* the thread's stack (stackroom.h); 0: unknown */
 	uint64_t rng;
-	_Atomic uint64_t reent_count; /* contention inside our own work, */
-	_Atomic uint64_t reent_delay; /* running sums, folded into the slot later ... */
-	uint64_t reent_taken[2];      /* ... up to here (account_reentrant) */
-	_Atomic uint64_t reent_when;  /* when the last of them ended (the series) */
-	_Atomic uint64_t tight_count; /* waits with too little stack for the books */
-	_Atomic uint64_t tight_delay; /* (stackroom_tight): the same, as no_room ... */
-	uint64_t tight_taken[2];      /* ... up to here (account_deferred) */
-	_Atomic uint64_t tight_when;  /* when the last of them ended (the series) */
+	struct lc_deferred deferred[LC_NDEFERRED];
+	_Atomic uint64_t deferred_when; /* when the last of them ended (the series) */
 };
 
 extern __thread struct lc_tls lc_tls __attribute__((tls_model("initial-exec")));

@@ -341,7 +341,7 @@ static int parse_lost(struct dump *d, struct cur *c)
 
 /* A SLOT's lost counters are [view][reason] for as many reasons as its
  * writer knew: LC_LOST_NREASONS_3_0 before format 3.1 (struct
- * lc_rec_slot_3_0), LC_LOST_NREASONS since; the fields before them are
+ * lc_rec_slot_3_0), LC_LOST_NREASONS_3_1 up to 3.7, LC_LOST_NREASONS since; the fields before them are
  * laid out alike.  The record's size says how many: a whole number of
  * reasons, each LC_NVIEWS entries.  Reasons this reader does not know are
  * folded into "no stack", as in LOST. */
@@ -452,7 +452,7 @@ static int parse_lock_lost(struct dump *d, struct cur *c)
 	const uint8_t *p;
 	const uint32_t head = offsetof(struct lc_rec_lock_lost, lost);
 	uint32_t nr;
-	if (!take_lost_tail(c, head, LC_LOST_NREASONS, &p, &nr) ||
+	if (!take_lost_tail(c, head, LC_LOST_NREASONS_3_1, &p, &nr) ||
 	    !grow_by_256((void **)&d->lock_losts, d->nlock_losts, sizeof(*d->lock_losts)))
 		return -1;
 	struct dump_lock_lost *l = &d->lock_losts[d->nlock_losts++];

@@ -64,6 +64,9 @@ static const struct {
     [LC_LOST_NO_STACK] = {"no_stack", "no stack could be unwound"},
     [LC_LOST_NO_SLOT] = {"no_slot", "more live threads than slots"},
     [LC_LOST_NO_ROOM] = {"no_room", "the thread's stack had no room to unwind on"},
+    [LC_LOST_NO_FILE] = {"no_file",
+                         "the profile's file was still being made (for longer than a wait "
+                         "for it lasts: 100 ms)"},
 };
 _Static_assert(NAMES_LEN(lost) == LC_LOST_NREASONS, "a name for every lost reason");
 

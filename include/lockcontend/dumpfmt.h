@@ -14,7 +14,9 @@
  * records, 3.5 the ATTACH record, META's flag ATTACHED and the LIVE state
  * DETACHED (a profile made by lockcontend_attach: docs/attach.md), 3.6 the
  * WRITER record (the version of lockcontend that wrote the file), 3.7 the
- * THREAD record (one thread's share of its slot's totals, its name and id).
+ * THREAD record (one thread's share of its slot's totals, its name and id),
+ * 3.8 the lost reason no_file (a wait met while the profile's file was
+ * being made, longer than others wait for it: preload/filing.c).
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -47,7 +49,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 7
+#define LC_DUMP_VERSION_MINOR 8
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -253,7 +255,8 @@ enum lc_lost_reason {
 	LC_LOST_NO_STACK = 4,   /* the unwinder returned no frame */
 	LC_LOST_NO_SLOT = 5,    /* no per-thread slot was free */
 	LC_LOST_NO_ROOM = 6,    /* the thread's stack had no room to unwind (3.1) */
-	LC_LOST_NREASONS = 7,
+	LC_LOST_NO_FILE = 7,    /* the profile's file was still being made (3.8) */
+	LC_LOST_NREASONS = 8,
 };
 
 struct lc_lost_entry {
@@ -292,8 +295,12 @@ struct lc_rec_slot {
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 };
 
-/* The lost reasons a 3.0 writer knew: LC_LOST_NO_ROOM came with 3.1. */
+/* The lost reasons a 3.0 writer knew: LC_LOST_NO_ROOM came with 3.1; and
+ * those a 3.1 to 3.7 writer knew: LC_LOST_NO_FILE came with 3.8.  A reader
+ * takes the count from a SLOT's or LOCK_LOST's size (LOCK_LOST came with
+ * 3.2: never fewer than LC_LOST_NREASONS_3_1). */
 #define LC_LOST_NREASONS_3_0 6
+#define LC_LOST_NREASONS_3_1 7
 
 /* LC_REC_SLOT as a 3.0 writer laid it out: the same fields, but six lost
  * reasons a view.  The only layout of an older version that a 3.1 reader
@@ -545,8 +552,8 @@ _Static_assert(sizeof(struct lc_rec_segment) == 32, "segment layout");
 _Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
 _Static_assert(sizeof(struct lc_rec_lock) == 48, "lock layout");
 _Static_assert(sizeof(struct lc_rec_lock_init) == 16, "lock init layout");
-_Static_assert(sizeof(struct lc_rec_slot) == 400, "slot layout");
-_Static_assert(sizeof(struct lc_rec_lock_lost) == 344, "lock lost layout");
+_Static_assert(sizeof(struct lc_rec_slot) == 448, "slot layout");
+_Static_assert(sizeof(struct lc_rec_lock_lost) == 392, "lock lost layout");
 _Static_assert(sizeof(struct lc_rec_slot_3_0) == 352, "3.0 slot layout");
 _Static_assert(offsetof(struct lc_rec_slot_3_0, lost) == offsetof(struct lc_rec_slot, lost),
                "a 3.0 slot differs only in its count of lost reasons");

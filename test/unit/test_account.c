@@ -546,7 +546,7 @@ static void slot_work(int op, bool held, const struct account_event *e, uint64_t
 		else if (op == 2)
 			account_lost_event(&sl, &books, e, LC_LOST_NO_SLOT);
 		else
-			account_reentrant(&sl, &books, reent_count, reent_delay, reent_taken, 0);
+			account_deferred(&sl, &books, LC_LOST_REENTRANT, reent_count, reent_delay, reent_taken, 0);
 	} else {
 		account_repair(&sl, &books);
 	}
@@ -606,7 +606,7 @@ static void jumpy_run(int n, struct truth *t, long *nsteps)
 			slot_work(1, false, NULL, &rng);
 	}
 	lc_step_hook = NULL;
-	account_reentrant(&sl, &books, reent_count, reent_delay, reent_taken, 0); /* at its exit */
+	account_deferred(&sl, &books, LC_LOST_REENTRANT, reent_count, reent_delay, reent_taken, 0); /* at its exit */
 	account_publish_all(&sl, &books, &rng);
 	*nsteps = steps;
 }

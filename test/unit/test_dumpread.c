@@ -895,6 +895,58 @@ Test(dumpread, slot_of_a_3_0_writer_has_six_reasons)
 	dump_free(&d);
 }
 
+/* A 3.1 to 3.7 writer's SLOT and LOCK_LOST have seven lost reasons a view
+ * (3.8 added "no file"): read as such, not shifted, and a LOCK_LOST of
+ * six reasons (there was none before 3.2) is corrupt. */
+Test(dumpread, slot_and_lock_lost_of_a_3_7_writer_have_seven_reasons)
+{
+	struct old_slot {
+		uint64_t head[8];
+		struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS_3_1];
+	} old = {.head = {[2] = 4}}; /* count[LC_VIEW_HOLD] */
+	_Static_assert(offsetof(struct old_slot, lost) == offsetof(struct lc_rec_slot, lost),
+	               "the fields before lost");
+	old.lost[LC_VIEW_HOLD][LC_LOST_NO_ROOM] = (struct lc_lost_entry){4, 40};
+	build_live(false, 64);
+	b.len -= 64;
+	db_record(&b, LC_REC_SLOT, &old, sizeof(old), NULL, 0, NULL, 0);
+	db_zeros(&b, 64);
+	struct dump d;
+	parse_ok(b.buf, b.len, &d);
+	const struct lc_rec_slot *last = &d.slots[d.nslots - 1];
+	cr_assert_eq(last->count[LC_VIEW_HOLD], 4);
+	cr_assert_eq(last->lost[LC_VIEW_HOLD][LC_LOST_NO_ROOM].count, 4);
+	cr_assert_eq(last->lost[LC_VIEW_HOLD][LC_LOST_NO_ROOM].delay_ns, 40);
+	cr_assert_eq(last->lost[LC_VIEW_HOLD][LC_LOST_NO_FILE].count, 0);
+	dump_free(&d);
+
+	struct {
+		uint64_t addr;
+		struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS_3_1];
+	} lost7 = {.addr = LOCK_A};
+	lost7.lost[LC_VIEW_WAIT][LC_LOST_NO_ROOM] = (struct lc_lost_entry){2, 20};
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
+	db_lock(&b, &(struct lc_rec_lock){LOCK_A, 0, 0, 0, LC_KIND_MUTEX, 0, .epoch = 0}, NULL);
+	db_record(&b, LC_REC_LOCK_LOST, &lost7, sizeof(lost7), NULL, 0, NULL, 0);
+	db_lost(&b, 0, NULL);
+	db_totals(&b, (struct lc_rec_totals){0});
+	db_trailer(&b);
+	parse_ok(b.buf, b.len, &d);
+	const struct dump_lock *l = dump_lock_of(&d, LOCK_A);
+	cr_assert_eq(l->lost[LC_VIEW_WAIT][LC_LOST_NO_ROOM].delay_ns, 20);
+	cr_assert_eq(l->lost[LC_VIEW_WAIT][LC_LOST_NO_FILE].count, 0);
+	cr_assert_eq(l->lost[LC_VIEW_HOLDER][LC_LOST_EVICTED].count, 0);
+	dump_free(&d);
+
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
+	size_t six = sizeof(lost7) - LC_NVIEWS * sizeof(struct lc_lost_entry);
+	size_t at = db_record(&b, LC_REC_LOCK_LOST, &lost7, six, NULL, 0, NULL, 0);
+	db_trailer(&b);
+	assert_parse_error(b.buf, b.len, at_offset(at));
+}
+
 /* The slots count what the stacks do not hold yet: in flight, not corrupt. */
 Test(dumpread, events_in_flight)
 {

@@ -678,6 +678,7 @@ Test(formatdoc, version_magics_and_fixed_values_are_dumpfmt_h)
 	             (long)sizeof(struct lc_dump_header));
 	snprintf(want, sizeof(want), "`%s`", LC_DUMP_END_MAGIC);
 	cr_expect_str_eq(layout_cell(layout_named("TRAILER"), "end_magic", 3), want);
-	snprintf(want, sizeof(want), "%d; %d before 3.1", LC_LOST_NREASONS, LC_LOST_NREASONS_3_0);
+	snprintf(want, sizeof(want), "%d; %d before 3.8, %d before 3.1", LC_LOST_NREASONS,
+	         LC_LOST_NREASONS_3_1, LC_LOST_NREASONS_3_0);
 	cr_expect_str_eq(layout_cell(layout_named("LOST"), "nreasons", 3), want);
 }

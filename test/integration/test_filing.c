@@ -1,0 +1,57 @@
+/*
+ * test_filing.c — a wait that comes while the profile's file is being made
+ * is counted, not dropped.
+ *
+ * The profile moves into its file at the process's first contention
+ * (preload/filing.c), and a thread that contends meanwhile waits for the
+ * move 100 ms at most.  The fixture `filing stall` holds the move still
+ * from outside (a tracer stops the mover at the file's creation) until the
+ * other thread has given up on it and sleeps on the lock: that wait can
+ * have no stack, but it must be in the profile, under the lost reason
+ * no_file, and the totals must still add up to what the program measured.
+ * (Before, such a wait was dropped without a trace.)
+ */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "integration/harness.h"
+
+Test(filing, a_wait_during_a_slow_move_is_counted_as_no_file)
+{
+	struct run_result r;
+	char path[PATH_MAX];
+	const char *args[] = {"stall", NULL};
+	harness_profile("filing", args, "", 60, &r, path);
+	uint64_t mover = harness_out_value(r.out, "mover_ns");
+	uint64_t waiter = harness_out_value(r.out, "waiter_ns");
+	harness_result_free(&r);
+
+	struct dump d;
+	char err[512];
+	cr_assert_eq(dump_read_file(path, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert(d.complete, "dump incomplete: %s", d.warning);
+	const struct lc_lost_entry *nf = &d.lost[LC_VIEW_WAIT][LC_LOST_NO_FILE];
+	cr_assert_eq(nf->count, 1, "no_file count %" PRIu64, nf->count);
+	harness_assert_near(nf->delay_ns, waiter, 0.05, "no_file delay vs the waiter's own");
+
+	uint64_t count, delay;
+	harness_sum_function(&d, harness_fixture("filing"), "mover_waits", &count, &delay);
+	cr_assert_eq(count, 1, "contentions in mover_waits: %" PRIu64, count);
+	harness_assert_near(delay, mover, 0.05, "mover_waits delay vs the mover's own");
+
+	cr_assert_eq(d.totals.contentions, 2);
+	harness_assert_near(d.totals.delay_ns, mover + waiter, 0.05, "total wait");
+	uint64_t sc, sd;
+	dump_sum(&d, LC_VIEW_WAIT, &sc, &sd);
+	cr_assert_eq(sc, d.totals.contentions);
+	cr_assert_eq(sd, d.totals.delay_ns);
+	dump_free(&d);
+
+	const char *sargs[] = {path, NULL};
+	harness_symbolize(sargs, &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "1 the profile's file was still being made"), "report: %s", r.out);
+	harness_result_free(&r);
+}
