@@ -38,6 +38,15 @@
  * still made its word's LOCK record if it was the word's first (a lock
  * with no contention in the table).
  *
+ * The phdr rule (loader.h): a refresh of the module map waits for the
+ * loader's lock, so it never runs while the thread holds a lock another
+ * thread may wait for inside the loader.  Which futex locks a thread holds
+ * is unknown; so while its futex call is recorded it counts as holding
+ * one (lc_held): it publishes only stacks the map covers, and the rest
+ * waits for its next other event, its exit, or the end.  (A signal
+ * handler that jumps out of the call leaves the count one up: the thread
+ * is only more careful from then on.)
+ *
  * Wakes: FUTEX_WAKE, FUTEX_WAKE_BITSET and FUTEX_UNLOCK_PI on a word with
  * registered waiters (lockstate's filter: one load) are charged with their
  * waiting, as an unlock is (recorder_release_*), before the call.  There
@@ -111,7 +120,10 @@ static int futex_wait_call(void *p)
 
 static long futex_wait(struct futex_call *c)
 {
-	hooks_wait(&lc_tls, futex_wait_call, c, (const void *)c->a[0], LC_KIND_FUTEX);
+	struct lc_tls *t = &lc_tls;
+	t->locks++; /* the phdr rule, above */
+	hooks_wait(t, futex_wait_call, c, (const void *)c->a[0], LC_KIND_FUTEX);
+	t->locks--;
 	if (c->rc == -1)
 		errno = c->err;
 	return c->rc;
@@ -126,9 +138,11 @@ static long futex_wake(struct futex_call *c)
 	if (likely(!lockstate_maybe_waited((uintptr_t)word)))
 		return futex_do(c);
 	struct recorder_release r;
+	t->locks++; /* the phdr rule, above */
 	recorder_release_begin(t, &r, word, LC_KIND_FUTEX, false);
 	futex_do(c);
 	recorder_release_end(t, &r);
+	t->locks--;
 	if (c->rc == -1)
 		errno = c->err;
 	return c->rc;
