@@ -69,8 +69,8 @@ struct recorder_sample {
 	uint32_t nframes;
 	uint32_t flags; /* LC_BUCKET_TRUNCATED */
 	uint32_t rate;
-	uint8_t active; /* recorder_begin chose to record this event */
-	uint8_t shown;  /* the slot's WAITING record shows this wait (waiting.h) */
+	uint8_t active;  /* recorder_begin chose to record this event */
+	uint8_t shown;   /* the slot's WAITING record shows this wait (waiting.h) */
 	uint8_t unfiled; /* not recorded: the file was not made in time (t0 only) */
 };
 
@@ -224,7 +224,7 @@ void recorder_thread_end(struct lc_tls *t);
 void recorder_defer(struct lc_tls *t, enum lc_deferral why, uint64_t delay_ns, uint64_t when_ns);
 bool recorder_deferred_pending(const struct lc_tls *t);
 void recorder_forget_deferred(struct lc_tls *t); /* a fork child's, an attach's new profile */
-extern char recorder_deferred_mark; /* its key's value while it has no slot */
+extern char recorder_deferred_mark;              /* its key's value while it has no slot */
 
 uint64_t recorder_now(void);
 

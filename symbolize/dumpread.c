@@ -341,10 +341,9 @@ static int parse_lost(struct dump *d, struct cur *c)
 
 /* A SLOT's lost counters are [view][reason] for as many reasons as its
  * writer knew: LC_LOST_NREASONS_3_0 before format 3.1 (struct
- * lc_rec_slot_3_0), LC_LOST_NREASONS_3_1 up to 3.7, LC_LOST_NREASONS since; the fields before them are
- * laid out alike.  The record's size says how many: a whole number of
- * reasons, each LC_NVIEWS entries.  Reasons this reader does not know are
- * folded into "no stack", as in LOST. */
+ * lc_rec_slot_3_0), LC_LOST_NREASONS_3_1 up to 3.7, LC_LOST_NREASONS since; the fields before them
+ * are laid out alike.  The record's size says how many: a whole number of reasons, each LC_NVIEWS
+ * entries.  Reasons this reader does not know are folded into "no stack", as in LOST. */
 /* A record whose last field is lost[view][reason] for as many reasons as
  * its size says (a whole number of them, at least min): the record whole
  * into *p, the count of reasons into *nr; false if it is not so. */
