@@ -109,7 +109,7 @@ static void usage(FILE *f)
 	       "                              (default all)\n"
 	       "  --sysroot=DIR               find the dump's files under DIR\n"
 	       "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
-	       "  --no-demangle               keep C++ names as in the binary\n"
+	       "  --no-demangle               keep C++ and Rust names as in the binary\n"
 	       "  --stuck=DURATION            a wait in progress this long is stuck (default 1s)\n"
 	       "  --from=TIME, --to=TIME      folded and pprof: only what the series place in\n"
 	       "                              this window of the run (90s, 1.5m, 250ms; from\n"
