@@ -39,13 +39,14 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
-                clang-format strace man-db groff-base
+                clang-format strace man-db groff-base libabsl-dev \
+                libiberty-dev
 # Commands whose package is installed only when the command is missing
 # (COMMAND:PACKAGE): node and npm may come from elsewhere than Debian
 # (NodeSource's nodejs carries its own npm and conflicts with Debian's), and
 # need only be there.  npm fetches the HTML report's viewer (below);
 # chromium runs its browser test (test/integration/test_html.c).
-DEB_COMMANDS := node:nodejs npm:npm chromium:chromium
+DEB_COMMANDS := node:nodejs npm:npm chromium:chromium rustc:rustc
 # The viewer's npm packages and the script made of them (see below).
 NPM_DIR     := $(BUILD)/npm
 NPM_STAMP   := $(NPM_DIR)/node_modules/.lockcontend-installed
@@ -134,7 +135,7 @@ $(BUILD)/lockcontend-rawdump: $(BUILD)/symbolize/rawdump.o $(READER_OBJS)
 SYMBOLIZE_OBJS := $(addprefix $(BUILD)/symbolize/,main.o output.o openguard.o) \
                   $(SYMBOLIZE_TEST_OBJS) $(READER_OBJS)
 SYMBOLIZE_LIBS := -Wl,--export-dynamic-symbol=open,--export-dynamic-symbol=open64 \
-                  -ldw -lelf -lz -lstdc++
+                  -ldw -lelf -lz -lstdc++ -liberty
 $(BUILD)/lockcontend-symbolize: $(SYMBOLIZE_OBJS)
 	$(CC) -o $@ $^ $(SYMBOLIZE_LIBS)
 
@@ -170,7 +171,7 @@ TEST_FLAGS := $(BASEFLAGS) -Ipreload -Isymbolize -Itest -pthread
 
 $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
-	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++
+	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++ -liberty
 
 # The interval cut (intervals_cut.c) on reads built by hand.
 $(BUILD)/test/unit/test_ivlcut: test/unit/test_ivlcut.c $(BUILD)/symbolize/intervals_cut.o | $(BUILD)/test/unit
@@ -189,7 +190,7 @@ READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump tes
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
                       $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
-	  -lcriterion -ldw -lelf -lz -lstdc++
+	  -lcriterion -ldw -lelf -lz -lstdc++ -liberty
 
 $(BUILD)/test/integration/%: test/integration/%.c test/integration/harness.c test/integration/harness.h \
                              $(READER_OBJS) | $(BUILD)/test/integration
@@ -283,6 +284,23 @@ $(BUILD)/test/fixtures/%: test/fixtures/%.cpp $(FIXTURE_HEADERS) | $(BUILD)/test
 	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -o $@ $< -pthread
 
+# Real libraries' futex locks (test/integration/test_futexlangs.c).  Rust's
+# std (no crates): rust_mutex with the legacy symbol mangling, rust_mutex_v0
+# the same program with v0's.  rustc from the PATH (rustup's or Debian's,
+# DEB_COMMANDS; MAKEFLAGS emptied: it names a jobserver whose descriptors
+# rustc is not given, and it warns).  An absl::Mutex from Debian's libabsl-dev.
+RUSTC       ?= rustc
+RUST_FLAGS  := --edition 2021 -C opt-level=1 -C debuginfo=2 -C force-frame-pointers=yes -D warnings
+FIXTURES    += $(BUILD)/test/fixtures/rust_mutex $(BUILD)/test/fixtures/rust_mutex_v0
+$(BUILD)/test/fixtures/rust_mutex: test/fixtures/rust_mutex.rs | $(BUILD)/test/fixtures deps
+	MAKEFLAGS= $(RUSTC) $(RUST_FLAGS) -o $@ $<
+$(BUILD)/test/fixtures/rust_mutex_v0: test/fixtures/rust_mutex.rs | $(BUILD)/test/fixtures deps
+	MAKEFLAGS= $(RUSTC) $(RUST_FLAGS) -C symbol-mangling-version=v0 -o $@ $<
+
+$(BUILD)/test/fixtures/absl_mutex: test/fixtures/absl_mutex.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures deps
+	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
+	  -o $@ $< -pthread $$(pkg-config --libs absl_synchronization)
+
 unit: all $(UNIT_TESTS)
 	@test/run-suite $(BUILD)/test/logs/unit $(UNIT_TESTS)
 
@@ -337,7 +355,7 @@ ROBUST_SRCS := test/unit/test_robust.c $(filter-out symbolize/main.c symbolize/r
 $(FUZZ_DIR)/test_robust: $(ROBUST_SRCS) symbolize/*.h include/lockcontend/*.h $(HTML_ASSETS) VERSION \
                          | deps $(FUZZ_DIR)
 	$(FUZZ_CC) $(BASEFLAGS) -Isymbolize -g -O1 -fsanitize=address,undefined \
-	  -fno-sanitize-recover=undefined -o $@ $(ROBUST_SRCS) -lcriterion -ldw -lelf -lz -lstdc++
+	  -fno-sanitize-recover=undefined -o $@ $(ROBUST_SRCS) -lcriterion -ldw -lelf -lz -lstdc++ -liberty
 
 .PHONY: fuzz
 fuzz: $(FUZZ_DIR)/fuzz_dumpread $(FUZZ_DIR)/test_robust

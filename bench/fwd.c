@@ -3,7 +3,9 @@
  *
  * It forwards the pthread mutex, rwlock and spin lock functions (C11 mtx_* and
  * the condition variables are not here: no bench test uses them), so that each
- * lock kind the bench times has a floor of its own.
+ * lock kind the bench times has a floor of its own; and syscall(), variadic,
+ * its six long arguments read with va_arg and passed on as lockcontend's futex
+ * hook passes them (preload/hooks_futex.c).
  *
  * Built by bench/Makefile into bench/build/libfwd.so with the same code-generation
  * choices as build/liblockcontend.so (-fPIC, hidden visibility but for the hooks,
@@ -19,6 +21,7 @@
  */
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -40,6 +43,7 @@ static fwd_rw_fn real_rdlock, real_wrlock, real_tryrdlock, real_trywrlock, real_
 static fwd_rw_timed_fn real_timedrdlock, real_timedwrlock;
 static fwd_rw_clock_fn real_clockrdlock, real_clockwrlock;
 static fwd_spin_fn real_spin_lock, real_spin_trylock, real_spin_unlock;
+static long (*real_syscall)(long, ...);
 
 static void *fwd_resolve(const char *name)
 {
@@ -71,6 +75,7 @@ __attribute__((constructor)) static void fwd_init(void)
 	real_spin_lock = (fwd_spin_fn)fwd_resolve("pthread_spin_lock");
 	real_spin_trylock = (fwd_spin_fn)fwd_resolve("pthread_spin_trylock");
 	real_spin_unlock = (fwd_spin_fn)fwd_resolve("pthread_spin_unlock");
+	real_syscall = (long (*)(long, ...))fwd_resolve("syscall");
 }
 
 /* Only before the constructor is the pointer NULL; the branch is never taken after. */
@@ -192,4 +197,17 @@ FWD_EXPORT int pthread_spin_unlock(pthread_spinlock_t *s)
 {
 	FWD_ENSURE(real_spin_unlock);
 	return real_spin_unlock(s);
+}
+
+/* syscall() */
+
+FWD_EXPORT long syscall(long nr, ...)
+{
+	va_list ap;
+	va_start(ap, nr);
+	long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+	long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+	va_end(ap);
+	FWD_ENSURE(real_syscall);
+	return real_syscall(nr, a, b, c, d, e, f);
 }

@@ -5,7 +5,8 @@
 # of manystacks); a slot is one pass over the configurations, back to back.
 # Variables from run.sh: lc (library path), standin (1 when lc is the
 # forwarding library), lc_rwlock (0 when lc does not define
-# pthread_rwlock_rdlock), rounds, cont_repeat, unc_repeat, unc_pairs, cont_pairs, cont_cs,
+# pthread_rwlock_rdlock), lc_syscall (0 when it does not define syscall),
+# syscall_pairs (test 1's syscall() calls a run), rounds, cont_repeat, unc_repeat, unc_pairs, cont_pairs, cont_cs,
 # cont_out, stack_paths, pert_repeat, pert_cs, pert_threads (test 3's grid: its critical
 # sections and thread counts), init_pairs, sections (which of "locks", "pert", "attach",
 # "init", "sym", "top" and "procs" ran), procs_n (test 9's /bin/true runs), sym_bin (the binary test 5 symbolized), sym_tool (SYMBOLIZE,
@@ -127,7 +128,7 @@ function warned(test, cfg,    rr, n) {
 # One kind of pair: none, fwd, lc (defaults: holder view and hold-time
 # sampling on), lc0 (both off); lc/fwd against the goal, lc0/fwd and lc/lc0
 # beside it for comparison.  hooked == 0: lc does not interpose these calls,
-# so there is nothing to judge.
+# so there is nothing to judge; goal 0: a figure without a goal.
 function uncontended_kind(test, title, goal, hooked,    a, w) {
 	printf "   %s%s\n", title, hooked ? "" : "  (NOT INTERPOSED by this lc: its runs are glibc's own)"
 	stat(test, "none", "ns_per_pair"); row("none", fig("%.2f"))
@@ -138,7 +139,10 @@ function uncontended_kind(test, title, goal, hooked,    a, w) {
 	stat(test, "lc0", "ns_per_pair"); a = fig("%.2f")
 	ratio(test, "lc0", "none", "ns_per_pair"); row("lc holder=0 hold=0", a, "lc/none  " rfig())
 	ratio(test, "lc", "fwd", "ns_per_pair")
-	row("lc/fwd", rfig(), sprintf("goal <= %.2fx", goal), hooked ? verdict(0, goal) : "n/a")
+	if (goal)
+		row("lc/fwd", rfig(), sprintf("goal <= %.2fx", goal), hooked ? verdict(0, goal) : "n/a")
+	else
+		row("lc/fwd", rfig(), "(no goal)")
 	ratio(test, "lc0", "fwd", "ns_per_pair")
 	row("lc holder=0 hold=0/fwd", rfig(), "(for comparison)")
 	ratio(test, "lc", "lc0", "ns_per_pair")
@@ -155,6 +159,10 @@ function section_uncontended() {
 	printf "   (lc = defaults, holder=1 hold=100)\n"
 	uncontended_kind("unc_mutex", "pthread_mutex_lock + unlock", 1.15, 1)
 	uncontended_kind("unc_rdlock", "pthread_rwlock_rdlock + unlock (read lock)", 1.15, lc_rwlock)
+	printf "   syscall(), %d calls a run: ns/call\n", syscall_pairs
+	uncontended_kind("unc_syscall", "syscall(SYS_getpid): not a futex, forwarded", 1.05, lc_syscall)
+	uncontended_kind("unc_eagain", "syscall(SYS_futex, FUTEX_WAIT) answered EAGAIN: no wait, " \
+	                 "but lc unwound before it", 0, lc_syscall)
 }
 
 # Throughput relative to none is none's time over the config's, per slot.

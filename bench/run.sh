@@ -16,6 +16,7 @@
 #                              short, and its goals only 15% away from 1
 #        UNC_PAIRS=20000000 CONT_PAIRS=2000000 CONT_CS=4 CONT_OUT=16 STACK_PATHS=10000
 #        INIT_PAIRS=200000     test 6's init + destroy pairs a run
+#        SYSCALL_PAIRS=2000000 test 1's syscall() calls a run (getpid, and futex EAGAIN)
 #        PERT_CS="0 50 200"    test 3's critical sections (steps of work inside) ...
 #        PERT_PAIRS="..."      ... the pairs of a run for each of them, in the same order ...
 #        PERT_THREADS="2 4 8"  ... and its thread counts: the grid is every pair of the two
@@ -69,6 +70,7 @@ ATTACH_THREADS=${ATTACH_THREADS:-100}
 ATTACH_LIBS=${ATTACH_LIBS:-50}
 TOP_REFRESHES=${TOP_REFRESHES:-20}
 INIT_PAIRS=${INIT_PAIRS:-200000}
+SYSCALL_PAIRS=${SYSCALL_PAIRS:-2000000}
 SYM_STACKS=${SYM_STACKS:-10000}
 SYM_DEPTH=${SYM_DEPTH:-20}
 SYM_ADDRS=${SYM_ADDRS:-2500}
@@ -152,8 +154,13 @@ config_warn_once() {
 # 1 if library $1 defines pthread_rwlock_rdlock (else test 1's rwlock lc runs
 # are glibc's own and report.awk says so), also when nm cannot tell.
 lc_has_rwlock() {
+	lc_has "$1" pthread_rwlock_rdlock
+}
+
+# 0 when library $1 does not define function $2, else 1.
+lc_has() {
 	local syms
-	if syms=$(nm -D --defined-only "$1" 2>/dev/null) && ! grep -qw pthread_rwlock_rdlock <<<"$syms"; then
+	if syms=$(nm -D --defined-only "$1" 2>/dev/null) && ! grep -qw "$2" <<<"$syms"; then
 		echo 0
 	else
 		echo 1
@@ -191,6 +198,11 @@ bench_round() {
 			for k in mutex rdlock; do
 				for c in none fwd lc lc0; do
 					bench_run "$slot" "unc_$k" "$c" "$B/uncontended" "$k" "$UNC_PAIRS"
+				done
+			done
+			for k in syscall eagain; do
+				for c in none fwd lc lc0; do
+					bench_run "$slot" "unc_$k" "$c" "$B/uncontended" "$k" "$SYSCALL_PAIRS"
 				done
 			done
 		done
@@ -521,9 +533,11 @@ main() {
 	: >"$raw"
 	lc=
 	lc_rwlock=1
+	lc_syscall=1
 	if section_on pert; then # tests 1-4, or test 3 alone
 		lc=$(lc_resolve)
 		lc_rwlock=$(lc_has_rwlock "$lc")
+		lc_syscall=$(lc_has "$lc" syscall)
 		for ((r = 1; r <= ROUNDS; r++)); do
 			echo "run.sh: round $r/$ROUNDS ($((SECONDS - start)) s)" >&2
 			bench_round "$r"
@@ -562,7 +576,7 @@ main() {
 		-v rounds="$ROUNDS" -v cont_repeat="$CONT_REPEAT" -v unc_repeat="$UNC_REPEAT" \
 		-v pert_repeat="$PERT_REPEAT" -v pert_cs="$PERT_CS" -v pert_pairs="$PERT_PAIRS" \
 		-v pert_threads="$PERT_THREADS" \
-		-v lc_rwlock="$lc_rwlock" \
+		-v lc_rwlock="$lc_rwlock" -v lc_syscall="$lc_syscall" -v syscall_pairs="$SYSCALL_PAIRS" \
 		-v unc_pairs="$UNC_PAIRS" -v cont_pairs="$CONT_PAIRS" -v cont_cs="$CONT_CS" \
 		-v cont_out="$CONT_OUT" -v stack_paths="$STACK_PATHS" -v sections="$SECTIONS" \
 		-v init_pairs="$INIT_PAIRS" -v procs_n="$PROCS_N" \

@@ -1,12 +1,18 @@
 /*
  * uncontended.c — cost of an uncontended lock/unlock pair, one thread.
  *
- * usage: uncontended mutex|rdlock|init [PAIRS]     (default 20,000,000)
+ * usage: uncontended mutex|rdlock|init|syscall|eagain [PAIRS]  (default 20,000,000)
  *   mutex:  pthread_mutex_lock + pthread_mutex_unlock
  *   rdlock: pthread_rwlock_rdlock + pthread_rwlock_unlock (a read lock)
  *   init:   pthread_mutex_init + pthread_mutex_destroy (what a program pays
  *           for making locks: lockcontend notes each init's stack; run it
  *           with fewer pairs, an unwind is microseconds)
+ *   syscall: syscall(SYS_getpid), one call a "pair": what a call that is
+ *           not a futex pays for lockcontend's syscall() (run it with fewer
+ *           pairs: a system call is ~100 ns)
+ *   eagain: syscall(SYS_futex, FUTEX_WAIT) on a word that does not hold
+ *           the value: EAGAIN at once, no wait; lockcontend learns that
+ *           only after the call, having unwound before it (hooks_futex.c)
  * prints: uncontended kind=K pairs=N segments=S ns_per_pair=X ns_per_pair_mean=Y
  *
  * This is the path every program pays for on every lock once a profiler is
@@ -25,7 +31,10 @@
  * code costs and repeats to ~1% between runs, where the mean (also printed)
  * wanders by 10%.
  */
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "benchutil.h"
 
@@ -64,16 +73,43 @@ static void uncontended_rdlock(long pairs)
 	}
 }
 
+static void uncontended_syscall(long pairs)
+{
+	for (long i = 0; i < pairs; i++) {
+		syscall(SYS_getpid);
+		counter++;
+	}
+}
+
+static int changed;
+
+static void uncontended_eagain(long pairs)
+{
+	for (long i = 0; i < pairs; i++) {
+		syscall(SYS_futex, &changed, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+		counter++;
+	}
+}
+
+static const struct {
+	const char *name;
+	void (*loop)(long);
+} loops[] = {
+    {"mutex", uncontended_mutex},     {"rdlock", uncontended_rdlock},
+    {"init", uncontended_init},       {"syscall", uncontended_syscall},
+    {"eagain", uncontended_eagain},
+};
+
 int main(int argc, char **argv)
 {
-	if (argc < 2 || (strcmp(argv[1], "mutex") && strcmp(argv[1], "rdlock") &&
-	                 strcmp(argv[1], "init"))) {
-		fprintf(stderr, "usage: %s mutex|rdlock|init [PAIRS]\n", argv[0]);
+	void (*loop)(long) = NULL;
+	for (size_t i = 0; argc > 1 && i < sizeof(loops) / sizeof(loops[0]); i++)
+		if (!strcmp(argv[1], loops[i].name))
+			loop = loops[i].loop;
+	if (!loop) {
+		fprintf(stderr, "usage: %s mutex|rdlock|init|syscall|eagain [PAIRS]\n", argv[0]);
 		return 2;
 	}
-	void (*loop)(long) = !strcmp(argv[1], "mutex")    ? uncontended_mutex
-	                     : !strcmp(argv[1], "rdlock") ? uncontended_rdlock
-	                                                  : uncontended_init;
 	long pairs = bench_arg(argc, argv, 2, 20000000);
 	bench_attach(argv[0]);
 	long per = (pairs + UNC_SEGMENTS - 1) / UNC_SEGMENTS;

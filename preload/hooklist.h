@@ -67,6 +67,7 @@
 	X(pthread_exit)               \
 	X(pthread_create)             \
 	X(thrd_create)                \
-	X(pthread_setname_np)
+	X(pthread_setname_np)         \
+	X(syscall)
 
 #endif

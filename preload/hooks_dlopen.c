@@ -39,6 +39,7 @@
 #include "core.h"
 #include "hooks.h"
 #include "real.h"
+#include "sys.h"
 #include "unwind.h"
 
 #define ARCH_SHSTK_STATUS 0x5005 /* Linux 6.6: the shadow stack features enabled */
@@ -86,7 +87,8 @@ extern const char hooks_call_as_return[] __attribute__((visibility("hidden")));
 bool hooks_dlopen_followed(void)
 {
 	unsigned long features = 0;
-	return syscall(SYS_arch_prctl, ARCH_SHSTK_STATUS, &features) != 0 || !(features & 1);
+	return sys_call(SYS_arch_prctl, ARCH_SHSTK_STATUS, (long)&features, 0, 0) != 0 ||
+	       !(features & 1);
 }
 
 struct gadget {

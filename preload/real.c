@@ -104,6 +104,7 @@ void real_resolve(void)
 	real_store(&real.pthread_exit, real_sym("pthread_exit"));
 	real_store(&real._exit, real_sym("_exit"));
 	real_store(&real._Exit, real_sym("_Exit"));
+	real_store(&real.syscall, real_sym("syscall"));
 }
 
 void *real_get(void *slot)

@@ -54,6 +54,9 @@ struct real_fns {
 	void *dlopen, *dlmopen; /* attached only (hooks_dlopen.c) */
 	/* resolved at start-up: they run in signal handlers, where dlsym may not */
 	void *longjmp, *siglongjmp, *_longjmp, *longjmp_chk, *pthread_exit, *_exit, *_Exit;
+	/* resolved at start-up: before, the futex hook makes the call itself
+	 * (hooks_futex.c) */
+	long (*syscall)(long, ...);
 };
 
 extern struct real_fns real;

@@ -4,9 +4,13 @@
  * Raw syscalls, not glibc's wrappers: glibc's open, close, write, fallocate
  * are cancellation points, and a thread cancelled inside our code would
  * leave our state half-written (a registered waiter, a claimed record).
- * syscall() never is.  Each returns the result, or -errno; errno itself is
- * left as it was (the hooks preserve the program's errno anyway, but these
- * run in a signal handler too).
+ * Not glibc's syscall() either: the library exports its own (the futex
+ * hook, hooks_futex.c), which a call from in here would reach through the
+ * PLT — our own futex wakes charged as the program's, our own waits
+ * recorded.  So the instruction itself (x86-64, the only target).  Each
+ * returns the result, or -errno; errno is never touched (the hooks
+ * preserve the program's errno anyway, but these run in a signal handler
+ * too).
  */
 #ifndef LOCKCONTEND_SYS_H
 #define LOCKCONTEND_SYS_H
@@ -20,17 +24,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static inline long sys_ret(long rc)
+static inline long sys_raw(long nr, long a, long b, long c, long d, long e, long f)
 {
-	return rc == -1 ? -(long)errno : rc;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long rc;
+	__asm__ volatile("syscall"
+	                 : "=a"(rc)
+	                 : "0"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+	                 : "rcx", "r11", "memory");
+	return rc;
 }
 
 static inline long sys_call(long nr, long a, long b, long c, long d)
 {
-	int saved = errno;
-	long rc = sys_ret(syscall(nr, a, b, c, d));
-	errno = saved;
-	return rc;
+	return sys_raw(nr, a, b, c, d, 0, 0);
 }
 
 static inline int sys_open(const char *path, int flags, mode_t mode)

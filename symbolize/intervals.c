@@ -425,7 +425,7 @@ static void usage(FILE *f)
 	        "  --match=STR          DIR: only profiles whose name holds STR\n"
 	        "  --sysroot=DIR        find the program's files under DIR\n"
 	        "  --debug-dir=DIR      also look for files by build-id in DIR (repeatable)\n"
-	        "  --no-demangle        keep C++ names as in the binary\n"
+	        "  --no-demangle        keep C++ and Rust names as in the binary\n"
 	        "  --while-pid=PID      DIR: also stop when process PID is gone\n"
 	        "  --check              check the options and OUT, then exit\n"
 	        "DIR: follow every profile written there until SIGTERM or SIGINT.\n"

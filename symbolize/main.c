@@ -105,10 +105,11 @@ static void usage(FILE *f)
 	       "                              waited for (the unlocking stacks), or sampled\n"
 	       "                              hold times; text shows waiter and holder unless set\n"
 	       "  --kind=LIST                 only these lock kinds, comma-separated: mutex,\n"
-	       "                              rdlock, wrlock, rwlock (both), spin (default all)\n"
+	       "                              rdlock, wrlock, rwlock (both), spin, futex\n"
+	       "                              (default all)\n"
 	       "  --sysroot=DIR               find the dump's files under DIR\n"
 	       "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
-	       "  --no-demangle               keep C++ names as in the binary\n"
+	       "  --no-demangle               keep C++ and Rust names as in the binary\n"
 	       "  --stuck=DURATION            a wait in progress this long is stuck (default 1s)\n"
 	       "  --from=TIME, --to=TIME      folded and pprof: only what the series place in\n"
 	       "                              this window of the run (90s, 1.5m, 250ms; from\n"
@@ -228,7 +229,7 @@ static int parse_args(int *argcp, char **argv, struct options *o)
 			if (viewkind_kinds_parse(optarg, &o->kinds) != 0)
 				return fail_usage(
 				    "bad --kind (a comma list of mutex, rdlock, wrlock, rwlock, "
-				    "spin)",
+				    "spin, futex)",
 				    optarg);
 			break;
 		case 'F':

@@ -7,6 +7,8 @@
  * enclosing subprogram ends the chain.  Without DWARF, the ELF symbol table
  * names the function; so does it a C++ function whose DWARF has no linkage
  * name (internal linkage), so that its parameters tell overloads apart.
+ * Names are demangled as Rust (legacy and v0, libiberty's rust_demangle)
+ * or else as C++ (libstdc++'s __cxa_demangle), unless --no-demangle.
  *
  * libdwfl starts only when an answer is needed: with a cache (symcache.h)
  * that holds every module's file status and every address asked for, a
@@ -32,6 +34,12 @@
 
 /* From libstdc++: the Itanium C++ ABI demangler. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+/* From libiberty (libiberty-dev; its demangle.h is not included: its
+ * libiberty.h redeclares libc's functions): Rust's legacy mangling (_ZN...
+ * ending in a hash, 17h<16 hex>E, which it drops) and v0 (_R...).  NULL for
+ * anything else, C++ included. */
+extern char *rust_demangle(const char *mangled, int options);
+#define RESOLVE_DMGL_PARAMS_ANSI 3 /* demangle.h's DMGL_PARAMS | DMGL_ANSI */
 
 struct resolver {
 	Dwfl *dwfl;
@@ -296,10 +304,14 @@ static const char *demangle(struct resolver *r, int slot, const char *sys, const
 {
 	free(r->demangled[slot]);
 	r->demangled[slot] = NULL;
-	if (!r->demangle || !sys || strncmp(sys, "_Z", 2) != 0)
+	if (!r->demangle || !sys || (strncmp(sys, "_Z", 2) != 0 && strncmp(sys, "_R", 2) != 0))
 		return r->demangle || !sys ? plain : sys;
-	int status = -1;
-	char *d = __cxa_demangle(sys, NULL, NULL, &status);
+	/* Rust first: a legacy Rust name is also a valid C++ one, but its hash
+	 * and $u7b$-style escapes would stay in. */
+	int status = 0;
+	char *d = rust_demangle(sys, RESOLVE_DMGL_PARAMS_ANSI);
+	if (!d && sys[1] == 'Z')
+		d = __cxa_demangle(sys, NULL, NULL, &status);
 	if (status != 0 || !d) {
 		free(d);
 		return plain;

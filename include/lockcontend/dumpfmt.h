@@ -16,7 +16,9 @@
  * WRITER record (the version of lockcontend that wrote the file), 3.7 the
  * THREAD record (one thread's share of its slot's totals, its name and id),
  * 3.8 the lost reason no_file (a wait met while the profile's file was
- * being made, longer than others wait for it: preload/filing.c).
+ * being made, longer than others wait for it: preload/filing.c), 3.9 the
+ * lock kind FUTEX (a program's own futex waits, through syscall(): 4 is
+ * kept for SEM, semaphores, which no writer makes yet).
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -49,7 +51,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 8
+#define LC_DUMP_VERSION_MINOR 9
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -124,7 +126,10 @@ enum lc_kind {
 	LC_KIND_RDLOCK = 1, /* pthread_rwlock_*rdlock, or a read unlock */
 	LC_KIND_WRLOCK = 2, /* pthread_rwlock_*wrlock, or a write unlock */
 	LC_KIND_SPIN = 3,   /* pthread_spin_lock: spinning is waiting */
-	LC_NKINDS = 4,
+	LC_KIND_SEM = 4,    /* kept for semaphores: no writer makes it yet */
+	LC_KIND_FUTEX = 5,  /* syscall(SYS_futex): a wait that blocked, or the wake
+	                     * charged with it; the lock is the futex word (3.9) */
+	LC_NKINDS = 6,
 };
 
 /* LC_REC_META.clock */

@@ -162,7 +162,8 @@ static void across_views(const struct dump *d, const char *path, double slack)
 /* Events of one view on one lock, and their kind. */
 static uint64_t lock_events(const struct dump *d, enum lc_view v, uint64_t lock, const char **kind)
 {
-	static const char *const kinds[LC_NKINDS] = {"mutex", "rdlock", "wrlock", "spin"};
+	static const char *const kinds[LC_NKINDS] = {"mutex", "rdlock", "wrlock", "spin",
+	                                               "sem",   "futex"};
 	uint64_t n = 0;
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		const struct dump_bucket *b = &d->buckets[i];

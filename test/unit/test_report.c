@@ -60,7 +60,8 @@ Test(viewkind, kind_lists)
 	cr_assert_eq(kinds_of("mutex"), 1u << LC_KIND_MUTEX);
 	cr_assert_eq(kinds_of("rwlock"), rd | wr);
 	cr_assert_eq(kinds_of("spin,rdlock"), 1u << LC_KIND_SPIN | rd);
-	cr_assert_eq(kinds_of("mutex,rwlock,spin"), VIEWKIND_ALL_KINDS);
+	cr_assert_eq(kinds_of("mutex,rwlock,spin,sem,futex"), VIEWKIND_ALL_KINDS);
+	cr_assert_eq(kinds_of("futex"), 1u << LC_KIND_FUTEX);
 	static const char *const bad[] = {"", "bogus", "mutex,", ",mutex", "mutex,,spin", "MUTEX",
 	                                  "mutexx", "rw"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
