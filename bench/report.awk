@@ -9,9 +9,10 @@
 # syscall_pairs (test 1's syscall() calls a run), rounds, cont_repeat, unc_repeat, unc_pairs, cont_pairs, cont_cs,
 # cont_out, stack_paths, pert_repeat, pert_cs, pert_threads (test 3's grid: its critical
 # sections and thread counts), init_pairs, sections (which of "locks", "pert", "attach",
-# "init", "sym", "top" and "procs" ran), procs_n (test 9's /bin/true runs), sym_bin (the binary test 5 symbolized), sym_tool (SYMBOLIZE,
+# "init", "sym", "top", "procs" and "build" ran), procs_n (test 9's /bin/true runs), sym_bin (the binary test 5 symbolized), sym_tool (SYMBOLIZE,
 # the symbolizer if not the default), sym_skip (why test 5 did not run, or ""), top_refreshes
-# and top_skip (test 7's), attach_skip, attach_threads and attach_libs (test 8's).
+# and top_skip (test 7's), attach_skip, attach_threads and attach_libs (test 8's),
+# build_cmd, build_src and build_out (test 10's: the build, its tree, the files compared).
 #
 # A config's figure is the median of its runs with [min..max].  A ratio is
 # the median over slots of the ratio within each slot, [min..max]: the runs
@@ -471,6 +472,79 @@ function section_procs() {
 	procs_rows("procs_make", "make -j2 of the symbolizer's sources (-O2)", 0)
 }
 
+# 10. A real build: none, fwd and lc, the tree's CPU and wall; lc - fwd and
+# lc - none a program executed, per slot (the runs of a slot were back to
+# back), against the goal of 1 ms (issue 13); the built bytes, one checksum in
+# every run; the processes that met a busy lock under lc (a profile each).
+function build_cpu(cfg, rr) {
+	return (val["build", cfg, "user_ns", rr] + val["build", cfg, "sys_ns", rr]) / 1e6
+}
+
+# Per-slot (a - b) / n of the tree's CPU (key "cpu") or wall, in ms, summarized.
+function build_per_exec(a, b, key, n,    v, k, rr, x) {
+	k = 0
+	for (rr = 1; rr <= nslots; rr++) {
+		if (!(("build", a, "wall_ns", rr) in val && ("build", b, "wall_ns", rr) in val))
+			continue
+		if (key == "cpu")
+			x = build_cpu(a, rr) - build_cpu(b, rr)
+		else
+			x = (val["build", a, "wall_ns", rr] - val["build", b, "wall_ns", rr]) / 1e6
+		v[++k] = x / n
+	}
+	summarize(v, k)
+}
+
+function build_sums(    rr, c, s, n, first, same) {
+	n = 0
+	same = 1
+	for (rr = 1; rr <= nslots; rr++)
+		for (c = 1; c <= 3; c++) {
+			if (!(("build", cfgs3[c], "out_sum", rr) in val))
+				continue
+			s = val["build", cfgs3[c], "out_sum", rr]
+			if (!n++)
+				first = s
+			else if (s != first)
+				same = 0
+		}
+	return n ? sprintf("%s in %d runs", same ? "identical" : "DIFFER", n) : "n/a"
+}
+
+function section_build(    i, a, m, ex, pr) {
+	printf "\n10. a real build, from a fresh copy each run, %d runs a configuration: the whole tree\n", rounds
+	printf "   %s in %s\n", build_cmd, build_src
+	ex = val["buildcount", "none", "execs", 1] + 0
+	pr = val["buildcount", "none", "procs", 1] + 0
+	if (ex)
+		printf "   %d programs executed (execve: each loads the preload), %d processes (strace -f)\n", ex, pr
+	else
+		printf "   programs executed: n/a (no strace, or it could not trace)\n"
+	split("none fwd lc", cfgs3, " ")
+	for (i = 1; i <= 3; i++) {
+		procs_cpu("build", cfgs3[i]); a = fig("%.0f ms cpu")
+		stat("build", cfgs3[i], "wall_ns"); N ? a = a sprintf(", %.0f ms wall", M / 1e6) : a
+		row(cfgs3[i], a)
+	}
+	ratio("build", "fwd", "none", "wall_ns"); row("fwd/none wall", rfig())
+	ratio("build", "lc", "fwd", "wall_ns"); row("lc/fwd wall", rfig())
+	ratio("build", "lc", "none", "wall_ns"); row("lc/none wall", rfig())
+	if (ex) {
+		build_per_exec("lc", "fwd", "cpu", ex)
+		row("lc - fwd a program", N ? sprintf("%.2f ms cpu (%.2f..%.2f)", M, CLO, CHI) : "n/a",
+		    "goal <= 1 ms", verdict(-1e9, 1))
+		build_per_exec("lc", "fwd", "wall", ex)
+		row("", N ? sprintf("%.2f ms wall (%.2f..%.2f)", M, CLO, CHI) : "n/a")
+		build_per_exec("lc", "none", "cpu", ex)
+		row("lc - none a program", N ? sprintf("%.2f ms cpu (%.2f..%.2f)", M, CLO, CHI) : "n/a")
+		build_per_exec("lc", "none", "wall", ex)
+		row("", N ? sprintf("%.2f ms wall (%.2f..%.2f)", M, CLO, CHI) : "n/a")
+	}
+	row("built bytes (" build_out ")", build_sums())
+	stat("build", "lc", "profiles")
+	row("lc: processes contended", N ? sprintf("%d [%d..%d] a run", M, LO, HI) : "n/a", "(each left a profile)")
+}
+
 END {
 	locks = index(" " sections " ", " locks ") > 0
 	pert = locks || index(" " sections " ", " pert ") > 0
@@ -506,4 +580,6 @@ END {
 		section_top()
 	if (index(" " sections " ", " procs ") > 0)
 		section_procs()
+	if (index(" " sections " ", " build ") > 0)
+		section_build()
 }

@@ -26,8 +26,14 @@
 #                              preloaded), sym = test 5 (the symbolizer), init = test 6
 #                              (making locks), top = test 7 (a refresh of lockcontend-top),
 #                              procs = test 9 (process start-up: /bin/true x PROCS_N and a
-#                              make -j2 of the symbolizer's sources);
+#                              make -j2 of the symbolizer's sources), build = test 10 (a
+#                              real build, not run unless named: about 70 s);
 #                              SECTIONS=sym alone takes about 45 s, SECTIONS=top about 30 s
+#        BUILD_SRC=DIR         test 10: the source tree built (a fresh copy each run);
+#                              default this repository's HEAD (git archive)
+#        BUILD_CMD='...'       test 10: the build, run by sh in the copy; default make -j2 of
+#                              build/liblockcontend.so by this repository's Makefile
+#        BUILD_OUT='FILES'     test 10: what the build makes, compared between runs (bytes)
 #        SYM_BIN=PATH          the binary test 5 symbolizes; default the compiler's
 #                              libasan.so (`gcc -print-file-name=libasan.so`)
 #        SYM_STACKS=10000 SYM_DEPTH=20 SYM_ADDRS=2500 (distinct return addresses)
@@ -133,6 +139,8 @@ bench_run() {
 	fi
 	line="slot=$slot test=$test cfg=$cfg ${out#* }"
 	[[ $test == stacks && $cfg == lc* ]] && line+=" $(dump_info "$dir")"
+	# test 10: the processes of the build that met a busy lock (a profile each)
+	[[ $test == build && $cfg == lc ]] && line+=" profiles=$(find "$dir" -name 'lc.dump*' | wc -l)"
 	if [[ $cfg == lc* ]] && grep -q 'LOCKCONTEND:' "$dir/stderr"; then
 		line+=" config_warned=1"
 		config_warn_once "$cfg" "$dir/stderr"
@@ -262,6 +270,87 @@ procs_round() {
 	done
 	for c in none fwd lc; do
 		bench_run "$r" procs_make "$c" "$B/runstat" -- make -s -j2 -f "$tmp/procs.mk"
+	done
+}
+
+# ---- 10. a real build ---------------------------------------------------------
+# A real C source tree built from clean under none, fwd and lc back to back,
+# ROUNDS times, timed whole by runstat: by default this repository's own HEAD
+# (git archive; a tree without git is copied without build/ and .git/), its
+# preload library built by its Makefile with make -j2 (BUILD_CMD: the npm
+# and Debian checks emptied, so it needs no network); BUILD_SRC another tree
+# (a Debian source package: BUILD_CMD='./configure -q && make -j2 -s').
+# Every run builds in the same place, a fresh copy, so that BUILD_OUT's bytes
+# can be compared between runs.  One untimed run first, under strace -f when
+# there is one, counts the programs the build executes (execve: each loads
+# the preload anew) and its processes, and warms the page cache.
+BUILD_CMD_DEFAULT='make -j2 -s NPM_STAMP= DEB_PACKAGES= DEB_COMMANDS= build/liblockcontend.so'
+
+build_copy_source() {
+	local src=$tmp/buildsrc
+	mkdir -p "$src"
+	if [[ -n ${BUILD_SRC:-} ]]; then
+		[[ -d $BUILD_SRC ]] || die "test 10: BUILD_SRC=$BUILD_SRC is not a directory"
+		cp -a "$BUILD_SRC/." "$src/"
+	elif git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git -C "$root" archive HEAD | tar -x -C "$src"
+	else
+		tar -C "$root" --exclude=./build --exclude=./.git --exclude=./bench/build -c . | tar -x -C "$src"
+	fi
+}
+
+# build_fresh: the copy the next run builds, always at $btree.
+build_fresh() {
+	rm -rf "$btree"
+	cp -a "$tmp/buildsrc" "$btree"
+}
+
+# The untimed run: under strace -f when there is one, the successful execve
+# calls (an unfinished one resumes on a line of its own) and the processes
+# (distinct pids).  A line "slot=1 test=buildcount cfg=none execs=E procs=P".
+build_count() {
+	local log=$tmp/build.strace line=
+	build_fresh
+	echo "run.sh: test 10, untimed run ($((SECONDS - start)) s)" >&2
+	if command -v strace >/dev/null && (cd "$btree" && timeout "$RUN_TIMEOUT" env -u LD_PRELOAD \
+		-u LOCKCONTEND strace -f -qq -o "$log" -e trace=execve,fork,vfork,clone,clone3 \
+		sh -c "$build_cmd" >"$tmp/build.out" 2>&1); then
+		line=$(awk '/execve/ && / = 0$/ { e++ } { p[$1] } END { n = 0; for (k in p) n++
+			printf "execs=%d procs=%d", e, n }' "$log")
+	elif ! (cd "$btree" && timeout "$RUN_TIMEOUT" env -u LD_PRELOAD -u LOCKCONTEND \
+		sh -c "$build_cmd" >"$tmp/build.out" 2>&1); then
+		cat "$tmp/build.out" >&2
+		die "test 10: the build failed (untimed run): cd $btree && $build_cmd"
+	fi
+	echo "slot=1 test=buildcount cfg=none $line" >>"$raw"
+	rm -f "$log"
+}
+
+# One timed run; its raw line gets the build's status, a checksum of
+# BUILD_OUT and the profiles lc left (processes that met a busy lock).
+build_run() {
+	local slot=$1 cfg=$2 sum
+	build_fresh
+	bench_run "$slot" build "$cfg" "$B/runstat" -- sh -c "cd '$btree' && $build_cmd"
+	[[ $(tail -n 1 "$raw") == *" status=0"* ]] ||
+		die "test 10: the build failed under $cfg, slot $slot: cd $btree && $build_cmd"
+	# shellcheck disable=SC2086 # BUILD_OUT may name several files
+	sum=$(cd "$btree" && cat $build_out | md5sum) || die "test 10: no $build_out after the build"
+	sed -i "\$ s/\$/ out_sum=${sum%% *}/" "$raw"
+}
+
+build_section() {
+	local r c
+	build_cmd=${BUILD_CMD:-$BUILD_CMD_DEFAULT}
+	build_out=${BUILD_OUT:-build/liblockcontend.so}
+	btree=$tmp/buildtree
+	build_copy_source
+	build_count
+	for ((r = 1; r <= ROUNDS; r++)); do
+		echo "run.sh: test 10, round $r/$ROUNDS ($((SECONDS - start)) s)" >&2
+		for c in none fwd lc; do
+			build_run "$r" "$c"
+		done
 	done
 }
 
@@ -566,6 +655,10 @@ main() {
 			procs_round "$r"
 		done
 	fi
+	if [[ " $SECTIONS " == *" build "* ]]; then
+		[[ -n $lc ]] || lc=$(lc_resolve)
+		build_section
+	fi
 	if [[ " $SECTIONS " == *" sym "* ]]; then
 		sym_section
 	fi
@@ -580,6 +673,8 @@ main() {
 		-v unc_pairs="$UNC_PAIRS" -v cont_pairs="$CONT_PAIRS" -v cont_cs="$CONT_CS" \
 		-v cont_out="$CONT_OUT" -v stack_paths="$STACK_PATHS" -v sections="$SECTIONS" \
 		-v init_pairs="$INIT_PAIRS" -v procs_n="$PROCS_N" \
+		-v build_cmd="${build_cmd:-}" -v build_src="${BUILD_SRC:-this repository (HEAD)}" \
+		-v build_out="${build_out:-}" \
 		-v sym_bin="${sym_bin:-}" -v sym_skip="$sym_skip" -v sym_tool="${SYMBOLIZE:-}" \
 		-v top_skip="$top_skip" -v top_refreshes="$TOP_REFRESHES" \
 		-v attach_skip="$attach_skip" -v attach_threads="$ATTACH_THREADS" -v attach_libs="$ATTACH_LIBS" \
