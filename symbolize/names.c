@@ -44,6 +44,7 @@ static const char *const kinds[] = {
     [LC_KIND_RDLOCK] = "rdlock",
     [LC_KIND_WRLOCK] = "wrlock",
     [LC_KIND_SPIN] = "spin",
+    [LC_KIND_SEM] = "sem",
 };
 _Static_assert(NAMES_LEN(kinds) == LC_NKINDS, "a name for every lock kind");
 

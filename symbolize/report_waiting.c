@@ -223,8 +223,9 @@ static void owner_state(const struct report_input *in, const struct prof_thread 
 	char who[64], len[64];
 	if (!t->owner_tid) {
 		fprintf(out, "      its owner is not known (%s)\n",
-		        t->kind == LC_KIND_SPIN ? "a spin lock keeps none"
-		                                : "readers hold it, or the lock keeps no owner");
+		        t->kind == LC_KIND_SPIN  ? "a spin lock keeps none"
+		        : t->kind == LC_KIND_SEM ? "a semaphore has none"
+		                                 : "readers hold it, or the lock keeps no owner");
 		return;
 	}
 	owner_label(in, t, who, sizeof(who));

@@ -16,7 +16,9 @@
  * WRITER record (the version of lockcontend that wrote the file), 3.7 the
  * THREAD record (one thread's share of its slot's totals, its name and id),
  * 3.8 the lost reason no_file (a wait met while the profile's file was
- * being made, longer than others wait for it: preload/filing.c).
+ * being made, longer than others wait for it: preload/filing.c), 3.9 the
+ * lock kind SEM (sem_wait and its timed variants; a reader skips a record
+ * of a kind it does not know, and says so).
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -49,7 +51,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 8
+#define LC_DUMP_VERSION_MINOR 9
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -124,7 +126,8 @@ enum lc_kind {
 	LC_KIND_RDLOCK = 1, /* pthread_rwlock_*rdlock, or a read unlock */
 	LC_KIND_WRLOCK = 2, /* pthread_rwlock_*wrlock, or a write unlock */
 	LC_KIND_SPIN = 3,   /* pthread_spin_lock: spinning is waiting */
-	LC_NKINDS = 4,
+	LC_KIND_SEM = 4,    /* sem_wait, sem_timedwait, sem_clockwait; a sem_post (3.9) */
+	LC_NKINDS = 5,
 };
 
 /* LC_REC_META.clock */
@@ -182,7 +185,9 @@ struct lc_rec_segment {
 
 /* LC_REC_BUCKET.flags */
 #define LC_BUCKET_TRUNCATED 0x1u /* deeper frames were cut at `depth` */
-#define LC_BUCKET_TIMEDOUT 0x2u  /* timed/clock lock gave up (ETIMEDOUT) */
+/* the waits gave up without the lock: a timed/clock lock's ETIMEDOUT, a
+ * jump out of the wait, a semaphore's EINTR or cancellation */
+#define LC_BUCKET_TIMEDOUT 0x2u
 
 /* One (view, kind, lock, flags, stack) and its counters.  Meaning by view:
  *   WAIT    count = contentions, delay = time waited (scaled by rate);
