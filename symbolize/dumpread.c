@@ -1072,10 +1072,12 @@ bool dump_skipped_kind_note(const struct dump *d, char *buf, size_t cap)
 	const struct lc_lost_entry *w = &d->unknown_kind[LC_VIEW_WAIT];
 	snprintf(buf, cap,
 	         "%zu records of a lock kind this reader does not know (the file is format "
-	         "%u.%u, this reader %u.%u: a newer lockcontend wrote it) were skipped; their %llu "
-	         "contentions, %.3f ms of waiting, are in the totals but on no stack shown",
+	         "%u.%u, this reader %u.%u%s) were skipped; their %llu contentions, %.3f ms of "
+	         "waiting, are in the totals but on no stack shown",
 	         d->skipped_kind, d->version_major, d->version_minor, LC_DUMP_VERSION_MAJOR,
-	         LC_DUMP_VERSION_MINOR, (unsigned long long)w->count, (double)w->delay_ns / 1e6);
+	         LC_DUMP_VERSION_MINOR,
+	         d->version_minor > LC_DUMP_VERSION_MINOR ? ": a newer lockcontend wrote it" : "",
+	         (unsigned long long)w->count, (double)w->delay_ns / 1e6);
 	return true;
 }
 

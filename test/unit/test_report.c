@@ -421,7 +421,7 @@ Test(report, text_says_what_an_unknown_kind_left_out)
 	db_lost(&b, LC_VIEW_HOLDER, NULL);
 	db_lost(&b, LC_VIEW_HOLD, NULL);
 	db_totals(&b, (struct lc_rec_totals){.contentions = 19, .delay_ns = 7050,
-	                                     .uncharged_ns = UNCHARGED_ALL, .caused_count = 5,
+	                                     .uncharged_ns = UNCHARGED_ALL + 700, .caused_count = 5,
 	                                     .caused_ns = 5950, .holds = 10, .hold_ns = 1000});
 	db_trailer(&b);
 	parse();
