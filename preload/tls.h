@@ -22,6 +22,7 @@
 #define LOCKCONTEND_TLS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct slot;
@@ -47,6 +48,7 @@ struct lc_deferred {
 struct lc_tls {
 	uint32_t locks;        /* interposed mutexes acquired by this thread ... */
 	uint32_t unlocks;      /* ... and released: held = locks - unlocks */
+	uint32_t sems;         /* semaphores taken less those posted, never below 0 */
 	int32_t tid;           /* gettid(), cached for the inline fast path; 0: not yet */
 	uint32_t guard;        /* > 0 while inside lockcontend */
 	uintptr_t guard_frame; /* where the outermost guarded work began */
@@ -98,6 +100,20 @@ static inline __attribute__((always_inline)) void lc_guard_in(struct lc_tls *t)
 static inline int32_t lc_held(const struct lc_tls *t)
 {
 	return (int32_t)(t->locks - t->unlocks);
+}
+
+/* Does the thread hold nothing we know of: no mutex (lc_held), and no
+ * semaphore?  A semaphore has no owner: a binary one used as a mutex is
+ * held from its sem_wait to its sem_post, but one that counts events is
+ * taken by one thread and posted by another.  So `sems` counts the
+ * semaphores the thread took (sem_wait and its variants, sem_trywait)
+ * less those it posted, and stops at 0 rather than go below: a consumer
+ * that only takes counts as holding one for good, which only makes it
+ * careful (it never waits for the loader: loader.h), and a producer that
+ * only posts never makes a later take look like none. */
+static inline bool lc_holds_nothing(const struct lc_tls *t)
+{
+	return lc_held(t) <= 0 && !t->sems;
 }
 
 #endif
