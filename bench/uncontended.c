@@ -1,9 +1,11 @@
 /*
  * uncontended.c — cost of an uncontended lock/unlock pair, one thread.
  *
- * usage: uncontended mutex|rdlock|init [PAIRS]     (default 20,000,000)
+ * usage: uncontended mutex|rdlock|sem|init [PAIRS]     (default 20,000,000)
  *   mutex:  pthread_mutex_lock + pthread_mutex_unlock
  *   rdlock: pthread_rwlock_rdlock + pthread_rwlock_unlock (a read lock)
+ *   sem:    sem_wait + sem_post on a semaphore of count 1 (a binary one
+ *           used as a mutex)
  *   init:   pthread_mutex_init + pthread_mutex_destroy (what a program pays
  *           for making locks: lockcontend notes each init's stack; run it
  *           with fewer pairs, an unwind is microseconds)
@@ -26,6 +28,7 @@
  * wanders by 10%.
  */
 #include <pthread.h>
+#include <semaphore.h>
 
 #include "benchutil.h"
 
@@ -55,6 +58,17 @@ static void uncontended_init(long pairs)
 	}
 }
 
+static sem_t sem;
+
+static void uncontended_sem(long pairs)
+{
+	for (long i = 0; i < pairs; i++) {
+		sem_wait(&sem);
+		counter++;
+		sem_post(&sem);
+	}
+}
+
 static void uncontended_rdlock(long pairs)
 {
 	for (long i = 0; i < pairs; i++) {
@@ -67,13 +81,15 @@ static void uncontended_rdlock(long pairs)
 int main(int argc, char **argv)
 {
 	if (argc < 2 || (strcmp(argv[1], "mutex") && strcmp(argv[1], "rdlock") &&
-	                 strcmp(argv[1], "init"))) {
-		fprintf(stderr, "usage: %s mutex|rdlock|init [PAIRS]\n", argv[0]);
+	                 strcmp(argv[1], "sem") && strcmp(argv[1], "init"))) {
+		fprintf(stderr, "usage: %s mutex|rdlock|sem|init [PAIRS]\n", argv[0]);
 		return 2;
 	}
 	void (*loop)(long) = !strcmp(argv[1], "mutex")    ? uncontended_mutex
 	                     : !strcmp(argv[1], "rdlock") ? uncontended_rdlock
+	                     : !strcmp(argv[1], "sem")    ? uncontended_sem
 	                                                  : uncontended_init;
+	sem_init(&sem, 0, 1);
 	long pairs = bench_arg(argc, argv, 2, 20000000);
 	bench_attach(argv[0]);
 	long per = (pairs + UNC_SEGMENTS - 1) / UNC_SEGMENTS;
