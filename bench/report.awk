@@ -155,6 +155,7 @@ function section_uncontended() {
 	printf "   (lc = defaults, holder=1 hold=100)\n"
 	uncontended_kind("unc_mutex", "pthread_mutex_lock + unlock", 1.15, 1)
 	uncontended_kind("unc_rdlock", "pthread_rwlock_rdlock + unlock (read lock)", 1.15, lc_rwlock)
+	uncontended_kind("unc_sem", "sem_wait + sem_post (a binary semaphore)", 1.15, 1)
 }
 
 # Throughput relative to none is none's time over the config's, per slot.

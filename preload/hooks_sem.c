@@ -38,6 +38,7 @@
  * before it looks at the semaphore, or faults on a NULL one, as it would.
  */
 #include <semaphore.h>
+#include <stdatomic.h>
 
 #include "clock.h"
 #include "hooks.h"
@@ -143,38 +144,49 @@ CANCELLABLE static int sem_waited(struct lc_tls *t, const struct sem_args *a)
 	return rc;
 }
 
-/* The trylock found the count at 0 (EAGAIN: a wait), or failed otherwise
- * (another interposer's answer: the real call decides, unrecorded).  The
- * blocking call starts from the caller's errno. */
-CANCELLABLE static __attribute__((noinline)) int sem_slow(const struct sem_args *a, int *err,
-                                                          int saved)
+/* The trylock found the count at 0: a wait. */
+CANCELLABLE static __attribute__((noinline)) int sem_slow(sem_t *s, enum sem_how how,
+                                                          clockid_t clock,
+                                                          const struct timespec *abstime)
 {
 	struct lc_tls *t = &lc_tls;
-	int rc;
-	if (*err != EAGAIN) {
-		*err = saved;
-		rc = sem_call(a);
-	} else {
-		*err = saved;
-		rc = sem_waited(t, a);
-	}
+	struct sem_args a = {.s = s, .how = how, .clock = clock, .abstime = abstime};
+	int rc = sem_waited(t, &a);
 	if (rc == 0)
 		t->sems++;
 	return rc;
 }
 
-/* Every blocking variant: the trylock, then the wait. */
-CANCELLABLE static inline __attribute__((always_inline)) int sem_take(const struct sem_args *a)
+/* glibc's sem_trywait, inline (as hooks.c's fast_acquire is glibc's
+ * mutex trylock): the semaphore's first word holds its count in the low
+ * 32 bits (the waiters above), and a take is a compare-and-swap of it one
+ * lower, retried until it works or finds the count at 0, as glibc's is
+ * ("definitive": a trylock must not fail for a race it lost).  Made
+ * inline, it sets no errno on failure, which the real one would (EAGAIN),
+ * and which the hook would then have to save before every take and put
+ * back: two calls into libc on a path that costs glibc a dozen
+ * nanoseconds. */
+#define GLIBC_SEM_VALUE_MASK 0xffffffffull
+static inline bool sem_fast_take(sem_t *s)
 {
-	int *err = &errno, saved = *err;
-	sem_fn try = real_get(&real.sem_trywait);
-	if (likely(try && try(a->s) == 0)) {
+	_Atomic uint64_t *data = (_Atomic uint64_t *)s;
+	uint64_t d = atomic_load_explicit(data, memory_order_relaxed);
+	while (d & GLIBC_SEM_VALUE_MASK)
+		if (atomic_compare_exchange_weak_explicit(data, &d, d - 1, memory_order_acquire,
+		                                          memory_order_relaxed))
+			return true;
+	return false;
+}
+
+/* Every blocking variant: the trylock, then the wait. */
+CANCELLABLE static inline __attribute__((always_inline)) int
+sem_take(sem_t *s, enum sem_how how, clockid_t clock, const struct timespec *abstime)
+{
+	if (likely(sem_fast_take(s))) {
 		lc_tls.sems++;
 		return 0;
 	}
-	if (!try)
-		return sem_call(a);
-	return sem_slow(a, err, saved);
+	return sem_slow(s, how, clock, abstime);
 }
 
 /* What glibc refuses before it looks at the semaphore: a clock it does
@@ -187,24 +199,23 @@ static inline bool sem_timeout_valid(clockid_t clock, const struct timespec *abs
 CANCELLABLE EXPORT int sem_wait(sem_t *s)
 {
 	pthread_testcancel();
-	return sem_take(&(struct sem_args){.s = s, .how = SEM_WAIT});
+	return sem_take(s, SEM_WAIT, CLOCK_REALTIME, NULL);
 }
 
 CANCELLABLE EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
 {
-	struct sem_args a = {.s = s, .how = SEM_TIMED, .clock = CLOCK_REALTIME, .abstime = abstime};
 	if (!sem_timeout_valid(CLOCK_REALTIME, abstime))
-		return sem_call(&a);
+		return sem_call(&(struct sem_args){.s = s, .how = SEM_TIMED, .abstime = abstime});
 	pthread_testcancel();
-	return sem_take(&a);
+	return sem_take(s, SEM_TIMED, CLOCK_REALTIME, abstime);
 }
 
 CANCELLABLE EXPORT int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abstime)
 {
-	struct sem_args a = {.s = s, .how = SEM_CLOCK, .clock = clock, .abstime = abstime};
 	if (!sem_timeout_valid(clock, abstime))
-		return sem_call(&a);
-	return sem_take(&a);
+		return sem_call(&(struct sem_args){
+		    .s = s, .how = SEM_CLOCK, .clock = clock, .abstime = abstime});
+	return sem_take(s, SEM_CLOCK, clock, abstime);
 }
 
 EXPORT int sem_trywait(sem_t *s)
@@ -230,8 +241,8 @@ static __attribute__((noinline)) int sem_post_watched(sem_t *s, sem_fn post)
 EXPORT int sem_post(sem_t *s)
 {
 	struct lc_tls *t = &lc_tls;
-	sem_fn post = real_get(&real.sem_post);
-	if (!post)
+	sem_fn post = __atomic_load_n((sem_fn *)&real.sem_post, __ATOMIC_RELAXED);
+	if (unlikely(!post) && !(post = real_get(&real.sem_post)))
 		return sem_nosys();
 	int rc = unlikely(recorder_unlock_watched(t, s, true)) ? sem_post_watched(s, post) : post(s);
 	if (rc == 0 && t->sems)
