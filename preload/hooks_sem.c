@@ -3,16 +3,15 @@
  * sem_clockwait are waits, sem_post the release charged with them.
  *
  * Python's threading.Lock is a semaphore, and many C programs use a binary
- * one as a mutex.  The fast path is glibc's sem_trywait: a semaphore taken
- * at once is no wait, and only EAGAIN (the count is 0) makes one; then the
- * real call blocks, timed and recorded as every lock's wait is (recorder.h),
- * and its outcome is the real call's: 0, or -1 with errno.  A wait that
- * gave up — ETIMEDOUT, or EINTR (a signal handler ran: sem_wait is never
- * restarted) — is counted as a timed lock's that timed out: the thread did
- * wait that long, and posts meanwhile were charged with it (counted, the
- * lock's waiting and its charges still add up).  Errno is the real call's
- * to the last: saved before the trylock (which sets EAGAIN when it fails)
- * and put back before the blocking call; the recorder preserves it.
+ * one as a mutex.  The fast path is glibc's sem_trywait, made inline
+ * (sem_fast_take): a semaphore taken at once is no wait, and only a count
+ * of 0 makes one; then the real call blocks, timed and recorded as every
+ * lock's wait is (recorder.h), and its outcome is the real call's: 0, or
+ * -1 with errno (the inline take sets none; the recorder preserves it).
+ * A wait that gave up — ETIMEDOUT, or EINTR (a signal handler without
+ * SA_RESTART ran) — is counted as a timed lock's that timed out: the
+ * thread did wait that long, and posts meanwhile were charged with it
+ * (counted, the semaphore's waiting and its charges still add up).
  *
  * A semaphore has no owner: nothing is counted in the thread's held
  * mutexes, and there are no hold-time samples of one.  The thread's `sems`
