@@ -92,8 +92,12 @@ CANCELLABLE static int sem_guarded(struct lc_tls *t, const struct sem_args *a)
 {
 	uint64_t t0 = recorder_now();
 	int rc = sem_call(a);
-	if (rc == 0 || sem_gave_up(errno))
-		recorder_reentrant(t, recorder_now() - t0);
+	if (rc == 0 || sem_gave_up(errno)) {
+		int saved = errno;
+		uint64_t t1 = recorder_now();
+		recorder_defer(t, LC_DEFERRED_REENTRANT, t1 - t0, t1);
+		errno = saved;
+	}
 	return rc;
 }
 
@@ -107,7 +111,7 @@ CANCELLABLE static __attribute__((noinline)) int sem_tight(struct lc_tls *t,
 	if (rc == 0 || sem_gave_up(errno)) {
 		int saved = errno;
 		uint64_t t1 = clock_mono_ns_raw();
-		recorder_tight(t, t1 - t0, t1);
+		recorder_defer(t, LC_DEFERRED_NO_ROOM, t1 - t0, t1);
 		errno = saved;
 	}
 	return rc;
@@ -118,7 +122,7 @@ CANCELLABLE static __attribute__((noinline)) int sem_tight(struct lc_tls *t,
 static void sem_cancelled(void *p)
 {
 	struct recorder_sample *s = p;
-	if (s->active || s->shown)
+	if (s->active || s->shown || s->unfiled)
 		recorder_end(&lc_tls, s, RECORDER_TIMEDOUT);
 }
 
@@ -135,7 +139,7 @@ CANCELLABLE static int sem_waited(struct lc_tls *t, const struct sem_args *a)
 	pthread_cleanup_push(sem_cancelled, &s);
 	rc = sem_call(a);
 	pthread_cleanup_pop(0);
-	if (s.active || s.shown)
+	if (s.active || s.shown || s.unfiled)
 		recorder_end(t, &s,
 		             rc == 0                ? RECORDER_ACQUIRED
 		             : sem_gave_up(errno) ? RECORDER_TIMEDOUT
@@ -152,7 +156,7 @@ CANCELLABLE static __attribute__((noinline)) int sem_slow(sem_t *s, enum sem_how
 	struct sem_args a = {.s = s, .how = how, .clock = clock, .abstime = abstime};
 	int rc = sem_waited(t, &a);
 	if (rc == 0)
-		t->sems++;
+		lc_sem_taken(t);
 	return rc;
 }
 
@@ -182,7 +186,7 @@ CANCELLABLE static inline __attribute__((always_inline)) int
 sem_take(sem_t *s, enum sem_how how, clockid_t clock, const struct timespec *abstime)
 {
 	if (likely(sem_fast_take(s))) {
-		lc_tls.sems++;
+		lc_sem_taken(&lc_tls);
 		return 0;
 	}
 	return sem_slow(s, how, clock, abstime);
@@ -222,7 +226,7 @@ EXPORT int sem_trywait(sem_t *s)
 	sem_fn try = real_get(&real.sem_trywait);
 	int rc = try ? try(s) : sem_nosys();
 	if (rc == 0)
-		lc_tls.sems++;
+		lc_sem_taken(&lc_tls);
 	return rc;
 }
 
@@ -244,8 +248,8 @@ EXPORT int sem_post(sem_t *s)
 	if (unlikely(!post) && !(post = real_get(&real.sem_post)))
 		return sem_nosys();
 	int rc = unlikely(recorder_unlock_watched(t, s, true)) ? sem_post_watched(s, post) : post(s);
-	if (rc == 0 && t->sems)
-		t->sems--;
+	if (rc == 0)
+		lc_sem_posted(t);
 	return rc;
 }
 

@@ -48,12 +48,12 @@ struct lc_deferred {
 struct lc_tls {
 	uint32_t locks;        /* interposed mutexes acquired by this thread ... */
 	uint32_t unlocks;      /* ... and released: held = locks - unlocks */
-	uint32_t sems;         /* semaphores taken less those posted, never below 0 */
 	int32_t tid;           /* gettid(), cached for the inline fast path; 0: not yet */
 	uint32_t guard;        /* > 0 while inside lockcontend */
 	uintptr_t guard_frame; /* where the outermost guarded work began */
 	uint32_t hold_next;    /* acquisitions until the next hold-time check */
-	uint32_t hold_kind;    /* enum lc_kind of the timed critical section */
+	uint16_t hold_kind;    /* enum lc_kind of the timed critical section */
+	uint16_t sems;         /* semaphores taken less those posted, 0..UINT16_MAX (lc_sem_*) */
 	uintptr_t hold_lock;   /* the lock whose critical section is timed, or 0 */
 	uint64_t hold_t0;
 	uintptr_t hold_look;   /* the lock the next look was prepared for, or 0 */
@@ -114,6 +114,18 @@ static inline int32_t lc_held(const struct lc_tls *t)
 static inline bool lc_holds_nothing(const struct lc_tls *t)
 {
 	return lc_held(t) <= 0 && !t->sems;
+}
+
+/* The count stays in 16 bits (the TLS block has no room for more): it
+ * sticks at its top as it does at 0, where it only means "may hold one". */
+static inline void lc_sem_taken(struct lc_tls *t)
+{
+	t->sems += t->sems != UINT16_MAX;
+}
+
+static inline void lc_sem_posted(struct lc_tls *t)
+{
+	t->sems -= t->sems != 0;
 }
 
 #endif
