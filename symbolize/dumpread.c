@@ -22,7 +22,7 @@
  * a lock's kind, a LOST record's view), so every consumer may index arrays
  * with them.  A second LOST record for one view is corrupt: the per-view
  * conservation check would count it twice.  A lock kind past the last this
- * reader knows is a newer minor version's (3.8 added SEM): the BUCKET,
+ * reader knows is a newer minor version's (3.9 added SEM): the BUCKET,
  * LOCK or WAITING record that carries it is skipped whole once the rest of
  * it checks out, and counted (skipped_kind); a skipped bucket's count and
  * delay go to its view's unknown_kind, which dump_sum adds, so the views

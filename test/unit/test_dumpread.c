@@ -34,7 +34,7 @@
  * may fall short of them by what was in flight.  A frame belongs to the
  * module of its bucket's (or LOCK record's) epoch: two modules at one
  * address, one epoch each.
- * A lock kind this reader does not know (3.8: a later minor version's) is
+ * A lock kind this reader does not know (3.9: a later minor version's) is
  * no error: the BUCKET, LOCK or WAITING record is skipped and counted, a
  * bucket's events kept apart so that its view still adds up.
  * Every prefix of a dump is an error or incomplete, never complete.
