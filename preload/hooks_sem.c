@@ -68,9 +68,7 @@ CANCELLABLE static int sem_call(const struct sem_args *a)
 {
 	void *fn;
 	switch (a->how) {
-	case SEM_WAIT:
-		fn = real_get(&real.sem_wait);
-		return fn ? ((sem_fn)fn)(a->s) : sem_nosys();
+	case SEM_WAIT: fn = real_get(&real.sem_wait); return fn ? ((sem_fn)fn)(a->s) : sem_nosys();
 	case SEM_TIMED:
 		fn = real_get(&real.sem_timedwait);
 		return fn ? ((sem_timed_fn)fn)(a->s, a->abstime) : sem_nosys();
@@ -118,12 +116,20 @@ CANCELLABLE static __attribute__((noinline)) int sem_tight(struct lc_tls *t,
 }
 
 /* A cancellation unwinds through the wait: it ends here, given up, its
- * cell on the semaphore given back. */
+ * cell on the semaphore given back — unless it was ended already: a
+ * handler that called pthread_exit during the wait told the recorder
+ * (hooks_jump.c's recorder_abandon), and pthread_exit runs this handler
+ * too.  A recorded wait is then no longer among the thread's waits, and
+ * one only shown is shown no more. */
 static void sem_cancelled(void *p)
 {
+	struct lc_tls *t = &lc_tls;
 	struct recorder_sample *s = p;
-	if (s->active || s->shown || s->unfiled)
-		recorder_end(&lc_tls, s, RECORDER_TIMEDOUT);
+	bool open = s->shown || s->unfiled;
+	for (struct recorder_sample *w = t->wait; s->active && w && !open; w = w->outer)
+		open = w == s;
+	if (open)
+		recorder_end(t, s, RECORDER_TIMEDOUT);
 }
 
 /* The contended wait, recorded. */
@@ -141,7 +147,7 @@ CANCELLABLE static int sem_waited(struct lc_tls *t, const struct sem_args *a)
 	pthread_cleanup_pop(0);
 	if (s.active || s.shown || s.unfiled)
 		recorder_end(t, &s,
-		             rc == 0                ? RECORDER_ACQUIRED
+		             rc == 0              ? RECORDER_ACQUIRED
 		             : sem_gave_up(errno) ? RECORDER_TIMEDOUT
 		                                  : RECORDER_DISCARD);
 	return rc;
@@ -182,8 +188,8 @@ static inline bool sem_fast_take(sem_t *s)
 }
 
 /* Every blocking variant: the trylock, then the wait. */
-CANCELLABLE static inline __attribute__((always_inline)) int
-sem_take(sem_t *s, enum sem_how how, clockid_t clock, const struct timespec *abstime)
+CANCELLABLE static inline __attribute__((always_inline)) int sem_take(
+    sem_t *s, enum sem_how how, clockid_t clock, const struct timespec *abstime)
 {
 	if (likely(sem_fast_take(s))) {
 		lc_sem_taken(&lc_tls);
@@ -247,7 +253,8 @@ EXPORT int sem_post(sem_t *s)
 	sem_fn post = __atomic_load_n((sem_fn *)&real.sem_post, __ATOMIC_RELAXED);
 	if (unlikely(!post) && !(post = real_get(&real.sem_post)))
 		return sem_nosys();
-	int rc = unlikely(recorder_unlock_watched(t, s, true)) ? sem_post_watched(s, post) : post(s);
+	int rc =
+	    unlikely(recorder_unlock_watched(t, s, true)) ? sem_post_watched(s, post) : post(s);
 	if (rc == 0)
 		lc_sem_posted(t);
 	return rc;

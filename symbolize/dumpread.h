@@ -219,9 +219,9 @@ struct dump {
 	size_t skipped_kind;         /* BUCKET and LOCK records, and WAITING records of a
 	                              * thread waiting, of a lock kind this reader does not
 	                              * know (a newer minor version's), skipped */
-	struct lc_lost_entry unknown_kind[LC_NVIEWS]; /* the skipped buckets' count and
-	                                                * delay, per view (in dump_sum) */
 	size_t pending;              /* PENDING records (being written), skipped */
+	/* the skipped buckets' count and delay, per view (dump_sum adds them) */
+	struct lc_lost_entry unknown_kind[LC_NVIEWS];
 	char warning[256];           /* why the file is incomplete, "" if complete */
 	uint64_t file_dev, file_ino; /* the file dump_read_file read (st_dev,
 	                              * st_ino); 0 after dump_parse */

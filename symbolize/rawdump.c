@@ -207,7 +207,8 @@ static void print_slots(const struct dump *d)
 	for (int v = 0; v < LC_NVIEWS; v++)
 		if (d->unknown_kind[v].count || d->unknown_kind[v].delay_ns)
 			printf("unknown_kind %s count %" PRIu64 " delay_ns %" PRIu64 "\n",
-			       names_view(v), d->unknown_kind[v].count, d->unknown_kind[v].delay_ns);
+			       names_view(v), d->unknown_kind[v].count,
+			       d->unknown_kind[v].delay_ns);
 }
 
 /* SERIES records: each with its state (dumpread.h), then its entries. */
