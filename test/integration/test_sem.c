@@ -238,10 +238,11 @@ Test(sem, timed_and_clock_waits_that_time_out_are_timeouts)
 	harness_result_free(&r);
 }
 
-/* pthread_cancel in sem_wait, and a cancellation pending at a sem_wait on
- * a free semaphore (acted on, as glibc's own sem_wait does): the program
- * prints what it prints alone; the cancelled wait gave up, its cell is
- * gone (the next post is charged with the next wait only). */
+/* pthread_cancel in sem_wait, a cancellation pending at a sem_wait on a
+ * free semaphore (acted on, as glibc's own sem_wait does), and a handler
+ * that calls pthread_exit during a wait: the program prints what it prints
+ * alone; each wait gave up once, its cell is gone (the next post is
+ * charged with the next wait only). */
 Test(sem, a_cancelled_wait_leaves_nothing_behind)
 {
 	char *plain = plain_output("cancel");
@@ -250,7 +251,8 @@ Test(sem, a_cancelled_wait_leaves_nothing_behind)
 	harness_profile("sem", (const char *[]){"cancel", NULL}, "", 60, &r, dump);
 	char *a = without_lines(plain, "after_waited_ns"), *b = without_lines(r.out, "after_waited_ns");
 	cr_assert_str_eq(b, a, "with the preload:\n%s\nwithout:\n%s", r.out, plain);
-	cr_assert(strstr(b, "cancelled in the wait 1\ncancelled before the wait 1, value 1\n"),
+	cr_assert(strstr(b, "cancelled in the wait 1\ncancelled before the wait 1, value 1\n"
+	                    "exited from a handler in the wait 1\n"),
 	          "%s", b);
 
 	struct dump d;
@@ -262,6 +264,13 @@ Test(sem, a_cancelled_wait_leaves_nothing_behind)
 	harness_assert_near(sum_of(waiter, "wait_after"), harness_out_value(r.out, "after_waited_ns"),
 	                    0.05, "the round after the cancellation, wait_after");
 	cr_assert(sum_of(waiter, "wait_forever") > 0, "the cancelled wait is counted:\n%s", waiter);
+	char *counts = harness_folded(dump, "waiter", (const char *[]){"--value=contentions", NULL});
+	cr_assert(sum_of(counts, "wait_forever") == 1 && sum_of(counts, "wait_exiting") == 1 &&
+	              sum_of(counts, NULL) == 3,
+	          "each wait that gave up counted once (a handler's pthread_exit runs the "
+	          "cancellation's cleanup too):\n%s",
+	          counts);
+	free(counts);
 	cr_assert_leq(sum_of(holder, "post_after"), sum_of(waiter, "wait_after"),
 	              "post_after charged with the cancelled wait too:\n%s\n%s", holder, waiter);
 	free(waiter);
