@@ -22,9 +22,10 @@
  * a lock's kind, a LOST record's view), so every consumer may index arrays
  * with them.  A second LOST record for one view is corrupt: the per-view
  * conservation check would count it twice.  A lock kind past the last this
- * reader knows is a newer minor version's (3.9 added SEM): the BUCKET,
- * LOCK or WAITING record that carries it is skipped whole once the rest of
- * it checks out, and counted (skipped_kind); a skipped bucket's count and
+ * reader knows is a newer minor version's (3.9 added SEM): a BUCKET or
+ * LOCK record that carries it is skipped whole once the rest of it checks
+ * out, and counted (skipped_kind); a WAITING record is kept, its thread
+ * shown not waiting (waiting_unknown_kind).  A skipped bucket's count and
  * delay go to its view's unknown_kind, which dump_sum adds, so the views
  * still add up to the totals.
  */
@@ -331,7 +332,7 @@ static int parse_waiting(struct dump *d, struct cur *c)
 		/* a wait for a lock of a kind this reader does not know: the
 		 * thread is kept, as not waiting, and the wait counted as
 		 * skipped (a thread not waiting may keep its last kind) */
-		d->skipped_kind += w->lock != 0;
+		d->waiting_unknown_kind += w->lock != 0;
 		w->lock = 0;
 		return 0;
 	}
@@ -1067,15 +1068,15 @@ void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count, 
 
 bool dump_skipped_kind_note(const struct dump *d, char *buf, size_t cap)
 {
-	if (!d->skipped_kind)
+	if (!d->skipped_kind && !d->waiting_unknown_kind)
 		return false;
 	const struct lc_lost_entry *w = &d->unknown_kind[LC_VIEW_WAIT];
 	snprintf(buf, cap,
 	         "%zu records of a lock kind this reader does not know (the file is format "
 	         "%u.%u, this reader %u.%u%s) were skipped; their %llu contentions, %.3f ms of "
 	         "waiting, are in the totals but on no stack shown",
-	         d->skipped_kind, d->version_major, d->version_minor, LC_DUMP_VERSION_MAJOR,
-	         LC_DUMP_VERSION_MINOR,
+	         d->skipped_kind + d->waiting_unknown_kind, d->version_major, d->version_minor,
+	         LC_DUMP_VERSION_MAJOR, LC_DUMP_VERSION_MINOR,
 	         d->version_minor > LC_DUMP_VERSION_MINOR ? ": a newer lockcontend wrote it" : "",
 	         (unsigned long long)w->count, (double)w->delay_ns / 1e6);
 	return true;

@@ -22,7 +22,8 @@
  *
  * Buckets carry a view (enum lc_view) and a lock kind, both checked against
  * their enums (a kind past LC_NKINDS, a newer writer's, is no error: the
- * record is skipped and counted in skipped_kind, a bucket's events in
+ * record is skipped and counted in skipped_kind (a WAITING record is kept,
+ * its thread not waiting: waiting_unknown_kind), a bucket's events in
  * unknown_kind); LOST comes once per view, and totals are conserved per
  * view (dump_view_totals, dump_sum).  A view with no LOST record has lost nothing
  * (lost[view] stays zero).  A frame belongs to the module that holds it in
@@ -216,9 +217,10 @@ struct dump {
 	uint64_t stop_offset;        /* where parsing stopped (file size if complete) */
 	size_t records;              /* records read, trailer excluded, PENDING included */
 	size_t skipped;              /* records of unknown type, skipped */
-	size_t skipped_kind;         /* BUCKET and LOCK records, and WAITING records of a
-	                              * thread waiting, of a lock kind this reader does not
-	                              * know (a newer minor version's), skipped */
+	size_t skipped_kind;         /* BUCKET and LOCK records of a lock kind this reader
+	                              * does not know (a newer minor version's), skipped */
+	size_t waiting_unknown_kind; /* WAITING records of a thread waiting for a lock of
+	                              * such a kind: kept, the thread shown not waiting */
 	size_t pending;              /* PENDING records (being written), skipped */
 	/* the skipped buckets' count and delay, per view (dump_sum adds them) */
 	struct lc_lost_entry unknown_kind[LC_NVIEWS];
@@ -266,8 +268,8 @@ void dump_lost_sum(const struct dump *d, enum lc_view view, uint64_t *count, uin
 void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t *delay_ns);
 
 /* One sentence for a dump that had records of a lock kind this reader does
- * not know (skipped_kind): how many, and the waiting they hold; false, with
- * buf untouched, when there were none. */
+ * not know (skipped_kind, waiting_unknown_kind): how many, and the waiting
+ * they hold; false, with buf untouched, when there were none. */
 bool dump_skipped_kind_note(const struct dump *d, char *buf, size_t cap);
 
 /* The conservation check of one view: dump_sum == dump_view_totals.  False

@@ -641,11 +641,14 @@ Test(dumpread, waiting_records)
 	cr_assert(d.nwaiting == 1 && d.waiting[0].tid == 77 && !d.waiting[0].lock,
 	          "the thread is kept, as not waiting");
 	cr_assert_str_eq(d.waiting[0].name, "worker-1");
-	cr_assert_eq(d.skipped_kind, 1, "its wait is counted as skipped");
+	cr_assert(d.waiting_unknown_kind == 1 && d.skipped_kind == 0,
+	          "its wait is counted, the record kept");
+	char note[512];
+	cr_assert(dump_skipped_kind_note(&d, note, sizeof(note)), "no note of the unknown wait");
 	dump_free(&d);
 	w.lock = 0; /* not waiting: its kind is the last wait's, nothing is skipped */
 	cr_assert_eq(parse_waiting_rec(w, 6, &d), 0);
-	cr_assert(d.nwaiting == 1 && !d.waiting[0].lock && d.skipped_kind == 0);
+	cr_assert(d.nwaiting == 1 && !d.waiting[0].lock && d.waiting_unknown_kind == 0);
 	cr_assert(!dump_skipped_kind_note(&d, (char[8]){0}, 8));
 	dump_free(&d);
 }
