@@ -1,11 +1,12 @@
 /*
  * fwd.c — the floor for any LD_PRELOAD lock tool: interpose, forward, nothing else.
  *
- * It forwards the pthread mutex, rwlock and spin lock functions (C11 mtx_* and
- * the condition variables are not here: no bench test uses them), so that each
- * lock kind the bench times has a floor of its own; and syscall(), variadic,
- * its six long arguments read with va_arg and passed on as lockcontend's futex
- * hook passes them (preload/hooks_futex.c).
+ * It forwards the pthread mutex, rwlock and spin lock functions and the
+ * semaphore waits and posts (C11 mtx_* and the condition variables are not
+ * here: no bench test uses them), so that each lock kind the bench times has
+ * a floor of its own; and syscall(), variadic, its six long arguments read
+ * with va_arg and passed on as lockcontend's futex hook passes them
+ * (preload/hooks_futex.c).
  *
  * Built by bench/Makefile into bench/build/libfwd.so with the same code-generation
  * choices as build/liblockcontend.so (-fPIC, hidden visibility but for the hooks,
@@ -22,6 +23,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -35,6 +37,9 @@ typedef int (*fwd_rw_fn)(pthread_rwlock_t *);
 typedef int (*fwd_rw_timed_fn)(pthread_rwlock_t *, const struct timespec *);
 typedef int (*fwd_rw_clock_fn)(pthread_rwlock_t *, clockid_t, const struct timespec *);
 typedef int (*fwd_spin_fn)(pthread_spinlock_t *);
+typedef int (*fwd_sem_fn)(sem_t *);
+typedef int (*fwd_sem_timed_fn)(sem_t *, const struct timespec *);
+typedef int (*fwd_sem_clock_fn)(sem_t *, clockid_t, const struct timespec *);
 
 static fwd_lock_fn real_lock, real_trylock, real_unlock;
 static fwd_timedlock_fn real_timedlock;
@@ -44,6 +49,9 @@ static fwd_rw_timed_fn real_timedrdlock, real_timedwrlock;
 static fwd_rw_clock_fn real_clockrdlock, real_clockwrlock;
 static fwd_spin_fn real_spin_lock, real_spin_trylock, real_spin_unlock;
 static long (*real_syscall)(long, ...);
+static fwd_sem_fn real_sem_wait, real_sem_trywait, real_sem_post;
+static fwd_sem_timed_fn real_sem_timedwait;
+static fwd_sem_clock_fn real_sem_clockwait;
 
 static void *fwd_resolve(const char *name)
 {
@@ -76,6 +84,11 @@ __attribute__((constructor)) static void fwd_init(void)
 	real_spin_trylock = (fwd_spin_fn)fwd_resolve("pthread_spin_trylock");
 	real_spin_unlock = (fwd_spin_fn)fwd_resolve("pthread_spin_unlock");
 	real_syscall = (long (*)(long, ...))fwd_resolve("syscall");
+	real_sem_wait = (fwd_sem_fn)fwd_resolve("sem_wait");
+	real_sem_trywait = (fwd_sem_fn)fwd_resolve("sem_trywait");
+	real_sem_post = (fwd_sem_fn)fwd_resolve("sem_post");
+	real_sem_timedwait = (fwd_sem_timed_fn)fwd_resolve("sem_timedwait");
+	real_sem_clockwait = (fwd_sem_clock_fn)fwd_resolve("sem_clockwait");
 }
 
 /* Only before the constructor is the pointer NULL; the branch is never taken after. */
@@ -210,4 +223,37 @@ FWD_EXPORT long syscall(long nr, ...)
 	va_end(ap);
 	FWD_ENSURE(real_syscall);
 	return real_syscall(nr, a, b, c, d, e, f);
+}
+
+/* semaphores */
+
+FWD_EXPORT int sem_wait(sem_t *s)
+{
+	FWD_ENSURE(real_sem_wait);
+	return real_sem_wait(s);
+}
+
+FWD_EXPORT int sem_trywait(sem_t *s)
+{
+	FWD_ENSURE(real_sem_trywait);
+	return real_sem_trywait(s);
+}
+
+FWD_EXPORT int sem_post(sem_t *s)
+{
+	FWD_ENSURE(real_sem_post);
+	return real_sem_post(s);
+}
+
+FWD_EXPORT int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abstime)
+{
+	FWD_ENSURE(real_sem_timedwait);
+	return real_sem_timedwait(s, abstime);
+}
+
+FWD_EXPORT int sem_clockwait(sem_t *restrict s, clockid_t clock,
+                             const struct timespec *restrict abstime)
+{
+	FWD_ENSURE(real_sem_clockwait);
+	return real_sem_clockwait(s, clock, abstime);
 }

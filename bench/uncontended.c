@@ -1,9 +1,11 @@
 /*
  * uncontended.c — cost of an uncontended lock/unlock pair, one thread.
  *
- * usage: uncontended mutex|rdlock|init|syscall|eagain [PAIRS]  (default 20,000,000)
+ * usage: uncontended mutex|rdlock|sem|init|syscall|eagain [PAIRS]  (default 20,000,000)
  *   mutex:  pthread_mutex_lock + pthread_mutex_unlock
  *   rdlock: pthread_rwlock_rdlock + pthread_rwlock_unlock (a read lock)
+ *   sem:    sem_wait + sem_post on a semaphore of count 1 (a binary one
+ *           used as a mutex)
  *   init:   pthread_mutex_init + pthread_mutex_destroy (what a program pays
  *           for making locks: lockcontend notes each init's stack; run it
  *           with fewer pairs, an unwind is microseconds)
@@ -35,6 +37,7 @@
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <semaphore.h>
 
 #include "benchutil.h"
 
@@ -61,6 +64,17 @@ static void uncontended_init(long pairs)
 		pthread_mutex_init(&made, NULL);
 		counter++;
 		pthread_mutex_destroy(&made);
+	}
+}
+
+static sem_t sem;
+
+static void uncontended_sem(long pairs)
+{
+	for (long i = 0; i < pairs; i++) {
+		sem_wait(&sem);
+		counter++;
+		sem_post(&sem);
 	}
 }
 
@@ -96,8 +110,8 @@ static const struct {
 	void (*loop)(long);
 } loops[] = {
     {"mutex", uncontended_mutex},     {"rdlock", uncontended_rdlock},
-    {"init", uncontended_init},       {"syscall", uncontended_syscall},
-    {"eagain", uncontended_eagain},
+    {"sem", uncontended_sem},         {"init", uncontended_init},
+    {"syscall", uncontended_syscall}, {"eagain", uncontended_eagain},
 };
 
 int main(int argc, char **argv)
@@ -107,9 +121,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], loops[i].name))
 			loop = loops[i].loop;
 	if (!loop) {
-		fprintf(stderr, "usage: %s mutex|rdlock|init|syscall|eagain [PAIRS]\n", argv[0]);
+		fprintf(stderr, "usage: %s mutex|rdlock|sem|init|syscall|eagain [PAIRS]\n", argv[0]);
 		return 2;
 	}
+	sem_init(&sem, 0, 1);
 	long pairs = bench_arg(argc, argv, 2, 20000000);
 	bench_attach(argv[0]);
 	long per = (pairs + UNC_SEGMENTS - 1) / UNC_SEGMENTS;

@@ -47,6 +47,11 @@
 	X(mtx_destroy)                \
 	X(cnd_wait)                   \
 	X(cnd_timedwait)              \
+	X(sem_wait)                   \
+	X(sem_timedwait)              \
+	X(sem_clockwait)              \
+	X(sem_trywait)                \
+	X(sem_post)                   \
 	X(dl_iterate_phdr)            \
 	X(dlclose)                    \
 	X(execve)                     \

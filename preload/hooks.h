@@ -2,13 +2,15 @@
  * hooks.h — what the interposed functions share (hooks*.c).
  *
  * hooks.c holds the pthread mutex hooks and the shared slow path;
- * hooks_rwlock.c, hooks_spin.c, hooks_cond.c and hooks_c11.c the other
- * lock kinds.  Every hook has the same shape: try without waiting, count
- * an acquisition in TLS (recorder_acquired; a plain mutex, whose attempt
- * is inline, counts it before the attempt: recorder_attempt); if that
- * fails, hooks_wait around the real blocking call; an unlock looks at
- * recorder_unlock_watched before the real release (a plain mutex's looks
- * at the lock word before it, and at the thread's hold sample after it).
+ * hooks_rwlock.c, hooks_spin.c, hooks_cond.c, hooks_c11.c and hooks_sem.c
+ * the other lock kinds (semaphores have their own slow path: a wait there
+ * is a cancellation point, and reports in errno).  Every hook has the same
+ * shape: try without waiting, count an acquisition in TLS
+ * (recorder_acquired; a plain mutex, whose attempt is inline, counts it
+ * before the attempt: recorder_attempt); if that fails, hooks_wait around
+ * the real blocking call; an unlock looks at recorder_unlock_watched
+ * before the real release (a plain mutex's looks at the lock word before
+ * it, and at the thread's hold sample after it).
  */
 #ifndef LOCKCONTEND_HOOKS_H
 #define LOCKCONTEND_HOOKS_H

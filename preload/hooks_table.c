@@ -11,6 +11,7 @@
  */
 #include <dlfcn.h>
 #include <link.h>
+#include <semaphore.h>
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>

@@ -241,7 +241,7 @@ static int lifecycle_make(void)
 		 * itself (account.h), and publishes only stacks into these.
 		 * Not on a lazy start by a thread that holds a lock (the
 		 * loader's lock: recorder.c); its first stack will ask. */
-		if (core.attach || (lc_held(&lc_tls) <= 0 && !lc_tls.in_phdr))
+		if (core.attach || (lc_holds_nothing(&lc_tls) && !lc_tls.in_phdr))
 			recorder_refresh(0);
 	}
 	return 0;
@@ -377,7 +377,7 @@ static void lifecycle_child_start(void)
 	/* The child's map starts empty: it learns what is loaded now, as at
 	 * start-up (its threads may always hold a lock when they wait), when
 	 * the loader's lock is free for it (loader.h). */
-	if (core.cfg.stacks && lc_held(t) <= 0 && !t->in_phdr && !t->in_loader)
+	if (core.cfg.stacks && lc_holds_nothing(t) && !t->in_phdr && !t->in_loader)
 		recorder_refresh(0);
 	t->guard--;
 }

@@ -13,7 +13,8 @@
  * The phdr rule.  A refresh waits for the loader's lock, so it never runs
  * with a mutex held (a callback may be waiting for that mutex while its
  * thread holds the loader's lock) nor inside a callback: the recorder
- * refreshes only when the thread holds no mutex and is outside
+ * refreshes only when the thread holds no mutex, nor a semaphore it may
+ * hold (tls.h's lc_holds_nothing), and is outside
  * dl_iterate_phdr (in_phdr, kept by loader_phdr_enter and _leave around
  * the application's calls) — but around the program's own dlclose, which
  * takes the loader's locks itself, in the order the program chose.

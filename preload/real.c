@@ -60,6 +60,23 @@ static void *real_sym(const char *name)
 	return p;
 }
 
+/* The GLIBC_2.34 version of a semaphore function (real.h), or, under an
+ * older glibc, the default one. */
+static void *real_sym_newest(const char *name)
+{
+	void *p = NULL;
+	lc_tls.guard++;
+	if (real_ours) {
+		p = dlvsym(RTLD_DEFAULT, name, "GLIBC_2.34");
+		if (p && real_ours(p))
+			p = NULL;
+	}
+	if (!p)
+		p = dlvsym(RTLD_NEXT, name, "GLIBC_2.34");
+	lc_tls.guard--;
+	return p ? p : real_sym(name);
+}
+
 static void real_store(void *slot, void *p)
 {
 	if (p)
@@ -105,6 +122,11 @@ void real_resolve(void)
 	real_store(&real._exit, real_sym("_exit"));
 	real_store(&real._Exit, real_sym("_Exit"));
 	real_store(&real.syscall, real_sym("syscall"));
+	real_store(&real.sem_wait, real_sym_newest("sem_wait"));
+	real_store(&real.sem_timedwait, real_sym_newest("sem_timedwait"));
+	real_store(&real.sem_clockwait, real_sym_newest("sem_clockwait"));
+	real_store(&real.sem_trywait, real_sym_newest("sem_trywait"));
+	real_store(&real.sem_post, real_sym_newest("sem_post"));
 }
 
 void *real_get(void *slot)

@@ -10,6 +10,17 @@
  * idempotent and safe to call again from any thread.  Functions glibc has no
  * alias for (timedlock, clocklock, dl_iterate_phdr) are resolved on first
  * use.
+ *
+ * Versioned symbols.  glibc 2.34 moved libpthread into libc and gave the
+ * semaphore functions a second version: sem_wait@GLIBC_2.2.5 (x86-64;
+ * 2.17 on aarch64), which programs built before it bind to, and the
+ * default sem_wait@@GLIBC_2.34 (sem_clockwait@GLIBC_2.30 likewise).  The
+ * hooks are exported without a version, which the loader binds either
+ * reference to, so old and new programs alike reach them; they forward to
+ * the GLIBC_2.34 version by name (dlvsym), the one every program built
+ * today calls, and to what dlsym finds (the default) under a glibc older
+ * than 2.34, which has no such version.  The two versions are one
+ * function in every glibc since.
  */
 #ifndef LOCKCONTEND_REAL_H
 #define LOCKCONTEND_REAL_H
@@ -57,6 +68,8 @@ struct real_fns {
 	/* resolved at start-up: before, the futex hook makes the call itself
 	 * (hooks_futex.c) */
 	long (*syscall)(long, ...);
+	/* semaphores (hooks_sem.c), at start-up, by version (real_sym_newest) */
+	void *sem_wait, *sem_timedwait, *sem_clockwait, *sem_trywait, *sem_post;
 };
 
 extern struct real_fns real;

@@ -200,14 +200,15 @@ bool recorder_publish_all(struct slot *sl, uint64_t *rng)
 }
 
 /* May this thread wait for the loader's lock now (loader.h's phdr rule)?
- * Not while it holds a mutex, nor inside dl_iterate_phdr; and never
+ * Not while it holds a mutex or a semaphore (lc_holds_nothing), nor inside
+ * dl_iterate_phdr; and never
  * attached, where its held count says nothing of the locks it took before
  * the attach (unlocked since, they drove it below zero: docs/attach.md).
  * The module map is refreshed there by the attach, around dlopen and
  * dlclose, and at the end. */
 static bool recorder_loader_ok(const struct lc_tls *t)
 {
-	return lc_held(t) <= 0 && !t->in_phdr && !core.attach;
+	return lc_holds_nothing(t) && !t->in_phdr && !core.attach;
 }
 
 /* The owner, inside its slot, before its next event: settle the noted one
@@ -217,7 +218,7 @@ static bool recorder_loader_ok(const struct lc_tls *t)
 static bool recorder_publish(struct lc_tls *t, struct slot *sl)
 {
 	recorder_settle_deferred(t, sl);
-	if (lc_held(t) > 0 || core.attach) {
+	if (!lc_holds_nothing(t) || core.attach) {
 		t->pending = account_publish_held(sl, &core.books, &t->rng);
 		recorder_follow_refused();
 		return false;

@@ -22,6 +22,7 @@
 #define LOCKCONTEND_TLS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct slot;
@@ -51,7 +52,8 @@ struct lc_tls {
 	uint32_t guard;        /* > 0 while inside lockcontend */
 	uintptr_t guard_frame; /* where the outermost guarded work began */
 	uint32_t hold_next;    /* acquisitions until the next hold-time check */
-	uint32_t hold_kind;    /* enum lc_kind of the timed critical section */
+	uint16_t hold_kind;    /* enum lc_kind of the timed critical section */
+	uint16_t sems;         /* semaphores taken less those posted, 0..UINT16_MAX (lc_sem_*) */
 	uintptr_t hold_lock;   /* the lock whose critical section is timed, or 0 */
 	uint64_t hold_t0;
 	uintptr_t hold_look;   /* the lock the next look was prepared for, or 0 */
@@ -98,6 +100,32 @@ static inline __attribute__((always_inline)) void lc_guard_in(struct lc_tls *t)
 static inline int32_t lc_held(const struct lc_tls *t)
 {
 	return (int32_t)(t->locks - t->unlocks);
+}
+
+/* Does the thread hold nothing we know of: no mutex (lc_held), and no
+ * semaphore?  A semaphore has no owner: a binary one used as a mutex is
+ * held from its sem_wait to its sem_post, but one that counts events is
+ * taken by one thread and posted by another.  So `sems` counts the
+ * semaphores the thread took (sem_wait and its variants, sem_trywait)
+ * less those it posted, and stops at 0 rather than go below: a consumer
+ * that only takes counts as holding one for good, which only makes it
+ * careful (it never waits for the loader: loader.h), and a producer that
+ * only posts never makes a later take look like none. */
+static inline bool lc_holds_nothing(const struct lc_tls *t)
+{
+	return lc_held(t) <= 0 && !t->sems;
+}
+
+/* The count stays in 16 bits (the TLS block has no room for more): it
+ * sticks at its top as it does at 0, where it only means "may hold one". */
+static inline void lc_sem_taken(struct lc_tls *t)
+{
+	t->sems += t->sems != UINT16_MAX;
+}
+
+static inline void lc_sem_posted(struct lc_tls *t)
+{
+	t->sems -= t->sems != 0;
 }
 
 #endif

@@ -21,7 +21,13 @@
  * Enumerations are checked where they are read (a bucket's view and kind,
  * a lock's kind, a LOST record's view), so every consumer may index arrays
  * with them.  A second LOST record for one view is corrupt: the per-view
- * conservation check would count it twice.
+ * conservation check would count it twice.  A lock kind past the last this
+ * reader knows is a newer minor version's (3.9 added SEM): a BUCKET or
+ * LOCK record that carries it is skipped whole once the rest of it checks
+ * out, and counted (skipped_kind); a WAITING record is kept, its thread
+ * shown not waiting (waiting_unknown_kind).  A skipped bucket's count and
+ * delay go to its view's unknown_kind, which dump_sum adds, so the views
+ * still add up to the totals.
  */
 #include "dumpread.h"
 
@@ -210,9 +216,16 @@ static int parse_bucket(struct dump *d, struct cur *c)
 	uint32_t n = RD_FIELD(p, struct lc_rec_bucket, nframes);
 	uint32_t view = RD_FIELD(p, struct lc_rec_bucket, view);
 	uint32_t kind = RD_FIELD(p, struct lc_rec_bucket, kind);
-	if (n == 0 || n > LC_DUMP_MAX_DEPTH || view >= LC_NVIEWS || kind >= LC_NKINDS ||
-	    !cur_take(c, n * (uint32_t)sizeof(uint64_t), &pcs) ||
-	    !grow_by_256((void **)&d->buckets, d->nbuckets, sizeof(*d->buckets)))
+	if (n == 0 || n > LC_DUMP_MAX_DEPTH || view >= LC_NVIEWS ||
+	    !cur_take(c, n * (uint32_t)sizeof(uint64_t), &pcs))
+		return -1;
+	if (kind >= LC_NKINDS) {
+		d->skipped_kind++;
+		d->unknown_kind[view].count += RD_FIELD(p, struct lc_rec_bucket, count);
+		d->unknown_kind[view].delay_ns += RD_FIELD(p, struct lc_rec_bucket, delay_ns);
+		return 0;
+	}
+	if (!grow_by_256((void **)&d->buckets, d->nbuckets, sizeof(*d->buckets)))
 		return -1;
 	struct dump_bucket *b = &d->buckets[d->nbuckets];
 	b->count = RD_FIELD(p, struct lc_rec_bucket, count);
@@ -244,9 +257,14 @@ static int parse_lock(struct dump *d, struct cur *c)
 	uint32_t kind = RD_FIELD(p, struct lc_rec_lock, kind);
 	uint32_t n = RD_FIELD(p, struct lc_rec_lock, nframes);
 	const uint32_t pc_size = sizeof(uint64_t);
-	if (kind >= LC_NKINDS || n > LC_LOCK_FIRST_FRAMES || !cur_take(c, n * pc_size, &pcs) ||
-	    c->left > (LC_LOCK_FIRST_FRAMES - n) * pc_size || !cur_take(c, c->left, &room) ||
-	    !grow_by_256((void **)&d->locks, d->nlocks, sizeof(*d->locks)))
+	if (n > LC_LOCK_FIRST_FRAMES || !cur_take(c, n * pc_size, &pcs) ||
+	    c->left > (LC_LOCK_FIRST_FRAMES - n) * pc_size || !cur_take(c, c->left, &room))
+		return -1;
+	if (kind >= LC_NKINDS) {
+		d->skipped_kind++;
+		return 0;
+	}
+	if (!grow_by_256((void **)&d->locks, d->nlocks, sizeof(*d->locks)))
 		return -1;
 	struct dump_lock *l = &d->locks[d->nlocks++];
 	memset(l, 0, sizeof(*l));
@@ -304,16 +322,24 @@ static int parse_waiting(struct dump *d, struct cur *c)
 	w->torn = seq != rd_le(end, sizeof(uint32_t)) || (seq & 1);
 	if (w->torn)
 		return 0;
-	if (n > frames || kind >= LC_NKINDS)
+	if (n > frames)
 		return -1;
 	w->tid = (int32_t)RD_FIELD(p, struct lc_rec_waiting, tid);
 	w->lock = RD_FIELD(p, struct lc_rec_waiting, lock);
+	memcpy(w->name, p + offsetof(struct lc_rec_waiting, name), LC_THREAD_NAME);
+	w->name[LC_THREAD_NAME - 1] = '\0';
+	if (kind >= LC_NKINDS) {
+		/* a wait for a lock of a kind this reader does not know: the
+		 * thread is kept, as not waiting, and the wait counted as
+		 * skipped (a thread not waiting may keep its last kind) */
+		d->waiting_unknown_kind += w->lock != 0;
+		w->lock = 0;
+		return 0;
+	}
 	w->since_ns = RD_FIELD(p, struct lc_rec_waiting, since_ns);
 	w->owner_tid = (int32_t)RD_FIELD(p, struct lc_rec_waiting, owner_tid);
 	w->kind = kind;
 	w->epoch = RD_FIELD(p, struct lc_rec_waiting, epoch);
-	memcpy(w->name, p + offsetof(struct lc_rec_waiting, name), LC_THREAD_NAME);
-	w->name[LC_THREAD_NAME - 1] = '\0';
 	if (n && !(w->pcs = malloc(n * sizeof(uint64_t))))
 		return -1;
 	w->nframes = n;
@@ -1019,6 +1045,8 @@ void dump_lost_sum(const struct dump *d, enum lc_view view, uint64_t *count, uin
 void dump_sum(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t *delay_ns)
 {
 	dump_lost_sum(d, view, count, delay_ns);
+	*count += d->unknown_kind[view].count;
+	*delay_ns += d->unknown_kind[view].delay_ns;
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		if (d->buckets[i].view != view)
 			continue;
@@ -1036,6 +1064,22 @@ void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count, 
 	*delay_ns = view == LC_VIEW_WAIT     ? t->delay_ns
 	            : view == LC_VIEW_HOLDER ? t->caused_ns
 	                                     : t->hold_ns;
+}
+
+bool dump_skipped_kind_note(const struct dump *d, char *buf, size_t cap)
+{
+	if (!d->skipped_kind && !d->waiting_unknown_kind)
+		return false;
+	const struct lc_lost_entry *w = &d->unknown_kind[LC_VIEW_WAIT];
+	snprintf(buf, cap,
+	         "%zu records of a lock kind this reader does not know (the file is format "
+	         "%u.%u, this reader %u.%u%s) were skipped; their %llu contentions, %.3f ms of "
+	         "waiting, are in the totals but on no stack shown",
+	         d->skipped_kind + d->waiting_unknown_kind, d->version_major, d->version_minor,
+	         LC_DUMP_VERSION_MAJOR, LC_DUMP_VERSION_MINOR,
+	         d->version_minor > LC_DUMP_VERSION_MINOR ? ": a newer lockcontend wrote it" : "",
+	         (unsigned long long)w->count, (double)w->delay_ns / 1e6);
+	return true;
 }
 
 bool dump_view_conserved(const struct dump *d, enum lc_view view)

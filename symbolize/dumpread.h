@@ -21,8 +21,11 @@
  * writer still runs is not the parser's business (dumpstatus.h).
  *
  * Buckets carry a view (enum lc_view) and a lock kind, both checked against
- * their enums; LOST comes once per view, and totals are conserved per view
- * (dump_view_totals, dump_sum).  A view with no LOST record has lost nothing
+ * their enums (a kind past LC_NKINDS, a newer writer's, is no error: the
+ * record is skipped and counted in skipped_kind (a WAITING record is kept,
+ * its thread not waiting: waiting_unknown_kind), a bucket's events in
+ * unknown_kind); LOST comes once per view, and totals are conserved per
+ * view (dump_view_totals, dump_sum).  A view with no LOST record has lost nothing
  * (lost[view] stays zero).  A frame belongs to the module that holds it in
  * the module epoch of its bucket, LOCK or LOCK_INIT record
  * (dump_frame_module): a library unloaded and another loaded at its
@@ -214,7 +217,13 @@ struct dump {
 	uint64_t stop_offset;        /* where parsing stopped (file size if complete) */
 	size_t records;              /* records read, trailer excluded, PENDING included */
 	size_t skipped;              /* records of unknown type, skipped */
+	size_t skipped_kind;         /* BUCKET and LOCK records of a lock kind this reader
+	                              * does not know (a newer minor version's), skipped */
+	size_t waiting_unknown_kind; /* WAITING records of a thread waiting for a lock of
+	                              * such a kind: kept, the thread shown not waiting */
 	size_t pending;              /* PENDING records (being written), skipped */
+	/* the skipped buckets' count and delay, per view (dump_sum adds them) */
+	struct lc_lost_entry unknown_kind[LC_NVIEWS];
 	char warning[256];           /* why the file is incomplete, "" if complete */
 	uint64_t file_dev, file_ino; /* the file dump_read_file read (st_dev,
 	                              * st_ino); 0 after dump_parse */
@@ -247,7 +256,8 @@ const struct dump_module *dump_module_in_epoch(const struct dump *d, uint64_t pc
  * the latest epoch (still loaded first), or NULL. */
 const struct dump_module *dump_module_of(const struct dump *d, uint64_t pc);
 
-/* Sum of one view's buckets plus its sentinel (every lost reason). */
+/* Sum of one view's buckets plus its sentinel (every lost reason), plus
+ * its buckets of a kind this reader does not know (unknown_kind). */
 void dump_sum(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t *delay_ns);
 
 /* One view's sentinel sums only. */
@@ -256,6 +266,11 @@ void dump_lost_sum(const struct dump *d, enum lc_view view, uint64_t *count, uin
 /* What TOTALS says one view must add up to: contentions and delay_ns
  * (WAIT), caused_count and caused_ns (HOLDER), holds and hold_ns (HOLD). */
 void dump_view_totals(const struct dump *d, enum lc_view view, uint64_t *count, uint64_t *delay_ns);
+
+/* One sentence for a dump that had records of a lock kind this reader does
+ * not know (skipped_kind, waiting_unknown_kind): how many, and the waiting
+ * they hold; false, with buf untouched, when there were none. */
+bool dump_skipped_kind_note(const struct dump *d, char *buf, size_t cap);
 
 /* The conservation check of one view: dump_sum == dump_view_totals.  False
  * without totals. */

@@ -105,7 +105,7 @@ static void usage(FILE *f)
 	       "                              waited for (the unlocking stacks), or sampled\n"
 	       "                              hold times; text shows waiter and holder unless set\n"
 	       "  --kind=LIST                 only these lock kinds, comma-separated: mutex,\n"
-	       "                              rdlock, wrlock, rwlock (both), spin, futex\n"
+	       "                              rdlock, wrlock, rwlock (both), spin, sem, futex\n"
 	       "                              (default all)\n"
 	       "  --sysroot=DIR               find the dump's files under DIR\n"
 	       "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
@@ -229,7 +229,7 @@ static int parse_args(int *argcp, char **argv, struct options *o)
 			if (viewkind_kinds_parse(optarg, &o->kinds) != 0)
 				return fail_usage(
 				    "bad --kind (a comma list of mutex, rdlock, wrlock, rwlock, "
-				    "spin, futex)",
+				    "spin, sem, futex)",
 				    optarg);
 			break;
 		case 'F':
@@ -327,6 +327,8 @@ static void note_window(const struct profile *p, char **paths)
 static void note_status(const char *path, const struct dump *d, const struct dump_status *st)
 {
 	char line[512];
+	if (dump_skipped_kind_note(d, line, sizeof(line)))
+		fprintf(stderr, PROG ": note: %s: %s\n", path, line);
 	if (d->end == DUMP_END_CUT) {
 		fprintf(stderr, PROG ": warning: %s: %s; the report is partial\n", path,
 		        d->warning);

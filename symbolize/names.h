@@ -36,7 +36,7 @@ const char *names_view(uint32_t view);
 /* The command line's word for a view: "waiter", "holder", "hold"; "?". */
 const char *names_view_cli(uint32_t view);
 
-/* "mutex", "rdlock", "wrlock", "spin" (enum lc_kind); "?". */
+/* "mutex", "rdlock", "wrlock", "spin", "sem" (enum lc_kind); "?". */
 const char *names_kind(uint32_t kind);
 
 /* "evicted", "arena_full", ... "no_room" (enum lc_lost_reason); "?". */

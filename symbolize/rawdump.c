@@ -202,7 +202,13 @@ static void print_slots(const struct dump *d)
 		}
 		printf("%s\n", none);
 	}
-	printf("records pending %zu skipped %zu\n", d->pending, d->skipped);
+	printf("records pending %zu skipped %zu skipped_kind %zu waiting_unknown_kind %zu\n",
+	       d->pending, d->skipped, d->skipped_kind, d->waiting_unknown_kind);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		if (d->unknown_kind[v].count || d->unknown_kind[v].delay_ns)
+			printf("unknown_kind %s count %" PRIu64 " delay_ns %" PRIu64 "\n",
+			       names_view(v), d->unknown_kind[v].count,
+			       d->unknown_kind[v].delay_ns);
 }
 
 /* SERIES records: each with its state (dumpread.h), then its entries. */

@@ -162,7 +162,7 @@ char *report_stack_key(const struct profile *p, const struct prof_sample *s);
 bool report_is_uncharged(const struct profile *p, const struct prof_sample *s);
 
 /* A lock's kinds (bit per enum lc_kind) in one word: "mutex", "rdlock",
- * "wrlock", "spin", "rwlock" (read and write), "mixed", or "-" (none). */
+ * "wrlock", "spin", "sem", "rwlock" (read and write), "mixed", or "-" (none). */
 const char *report_kinds_label(uint32_t kinds);
 
 /* 100 * v / total, 0 when total is not positive. */

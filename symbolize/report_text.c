@@ -260,6 +260,9 @@ void report_dump_header_write(const struct dump *d, const char *path, const stru
 	if (d->totals.threads_unread)
 		fprintf(out, "  %" PRIu64 " threads could not be read at exit\n",
 		        d->totals.threads_unread);
+	char skipped[512];
+	if (dump_skipped_kind_note(d, skipped, sizeof(skipped)))
+		fprintf(out, "  %s\n", skipped);
 }
 
 /* ---- top functions -------------------------------------------------------- */

@@ -132,6 +132,9 @@ static void header_write(const struct topview_screen *s, FILE *out)
 	fprintf(out, "\n");
 	if (s->note)
 		fprintf(out, "  %s\n", s->note);
+	char skipped[512];
+	if (dump_skipped_kind_note(d, skipped, sizeof(skipped)))
+		fprintf(out, "  %s\n", skipped);
 	size_t deadlocks = report_deadlocks(s->in->profile);
 	if (deadlocks == 1)
 		fprintf(out,

@@ -17,8 +17,10 @@
  * THREAD record (one thread's share of its slot's totals, its name and id),
  * 3.8 the lost reason no_file (a wait met while the profile's file was
  * being made, longer than others wait for it: preload/filing.c), 3.9 the
- * lock kind FUTEX (a program's own futex waits, through syscall(): 4 is
- * kept for SEM, semaphores, which no writer makes yet).
+ * lock kinds SEM (sem_wait and its timed variants, and the sem_post
+ * charged with them) and FUTEX (a program's own futex waits, through
+ * syscall()); a reader skips a record of a kind it does not know, and
+ * says so.
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -126,7 +128,7 @@ enum lc_kind {
 	LC_KIND_RDLOCK = 1, /* pthread_rwlock_*rdlock, or a read unlock */
 	LC_KIND_WRLOCK = 2, /* pthread_rwlock_*wrlock, or a write unlock */
 	LC_KIND_SPIN = 3,   /* pthread_spin_lock: spinning is waiting */
-	LC_KIND_SEM = 4,    /* kept for semaphores: no writer makes it yet */
+	LC_KIND_SEM = 4,    /* sem_wait, sem_timedwait, sem_clockwait; a sem_post (3.9) */
 	LC_KIND_FUTEX = 5,  /* syscall(SYS_futex): a wait that blocked, or the wake
 	                     * charged with it; the lock is the futex word (3.9) */
 	LC_NKINDS = 6,
@@ -187,7 +189,9 @@ struct lc_rec_segment {
 
 /* LC_REC_BUCKET.flags */
 #define LC_BUCKET_TRUNCATED 0x1u /* deeper frames were cut at `depth` */
-#define LC_BUCKET_TIMEDOUT 0x2u  /* timed/clock lock gave up (ETIMEDOUT) */
+/* the waits gave up without the lock: a timed/clock lock's ETIMEDOUT, a
+ * jump out of the wait, a semaphore's EINTR or cancellation */
+#define LC_BUCKET_TIMEDOUT 0x2u
 
 /* One (view, kind, lock, flags, stack) and its counters.  Meaning by view:
  *   WAIT    count = contentions, delay = time waited (scaled by rate);

@@ -137,7 +137,8 @@ static void walk_lock_init(const struct dump *d, const struct dump_lock_init *l)
 }
 
 /* dump_sum is a view's sentinel plus its buckets (wrapping, as unsigned),
- * and the views together are every bucket and every lost entry. */
+ * and the buckets of a kind the reader skipped, and the views together are
+ * every bucket and every lost entry. */
 static void check_sums(const struct dump *d)
 {
 	uint64_t all_c = 0, all_t = 0, bc = 0, bt = 0;
@@ -145,6 +146,8 @@ static void check_sums(const struct dump *d)
 		uint64_t c, t, lc, lt;
 		dump_sum(d, (enum lc_view)v, &c, &t);
 		dump_lost_sum(d, (enum lc_view)v, &lc, &lt);
+		lc += d->unknown_kind[v].count;
+		lt += d->unknown_kind[v].delay_ns;
 		for (size_t i = 0; i < d->nbuckets; i++) {
 			if (d->buckets[i].view == v) {
 				lc += d->buckets[i].count;
@@ -167,6 +170,8 @@ static void check_sums(const struct dump *d)
 		bt += d->buckets[i].delay_ns;
 	}
 	for (int v = 0; v < LC_NVIEWS; v++) {
+		bc += d->unknown_kind[v].count;
+		bt += d->unknown_kind[v].delay_ns;
 		for (int r = 0; r < LC_LOST_NREASONS; r++) {
 			bc += d->lost[v][r].count;
 			bt += d->lost[v][r].delay_ns;
@@ -257,7 +262,8 @@ static void check_model(const struct dump *d, const uint8_t *data, size_t len)
 	CHECK(d->records == 1 + d->have_live + d->have_attach + d->nmodules + d->nbuckets + d->nlocks +
 	                        d->nlock_losts + d->ninits + d->nslots + d->nwaiting + d->nseries +
 	                        (size_t)__builtin_popcount(d->lost_views) +
-	                        (d->have_totals && !d->totals_from_slots) + d->skipped + d->pending);
+	                        (d->have_totals && !d->totals_from_slots) + d->skipped + d->pending +
+	                        d->skipped_kind);
 	check_end(d, data, len);
 	check_slots(d);
 	for (size_t i = 0; i < d->nmodules; i++)

@@ -5,8 +5,8 @@
  * Tests: every field of every record type survives the trip (LIVE, SLOT,
  * module epochs and the epochs of a bucket and a LOCK record too), including
  * the three LOST records and LOCK records with and without frames; the checks a reader makes are
- * one-line errors that name the record's offset (a bucket's view or kind
- * out of range, a lock's kind, more than LC_LOCK_FIRST_FRAMES frames, a
+ * one-line errors that name the record's offset (a bucket's view out of
+ * range, more than LC_LOCK_FIRST_FRAMES frames, a
  * LOCK record shorter than its frames or longer than its room, a module
  * unloaded before it was loaded, a LOST record for a view out of range or
  * for a view already seen, a second LIVE record, a complete file without
@@ -34,6 +34,9 @@
  * may fall short of them by what was in flight.  A frame belongs to the
  * module of its bucket's (or LOCK record's) epoch: two modules at one
  * address, one epoch each.
+ * A lock kind this reader does not know (3.9: a later minor version's) is
+ * no error: the BUCKET, LOCK or WAITING record is skipped and counted, a
+ * bucket's events kept apart so that its view still adds up.
  * Every prefix of a dump is an error or incomplete, never complete.
  * dump_read_file opens a regular file only: a FIFO, a device or a
  * directory is one line, at once (safeopen.h).
@@ -333,7 +336,7 @@ Test(dumpread, a_header_of_zeros_is_a_file_being_created)
 	assert_parse_error(b.buf, b.len, "bad magic");
 }
 
-Test(dumpread, bucket_view_and_kind_out_of_range)
+Test(dumpread, bucket_view_out_of_range)
 {
 	uint8_t *view = field(at_wait, 40), *kind = field(at_wait, 41);
 	*view = LC_NVIEWS;
@@ -341,19 +344,58 @@ Test(dumpread, bucket_view_and_kind_out_of_range)
 	*view = 0xff;
 	assert_parse_error(b.buf, b.len, "corrupt bucket record");
 	*view = LC_VIEW_HOLD;
-	*kind = LC_NKINDS;
-	assert_parse_error(b.buf, b.len, at_offset(at_wait));
-	*kind = LC_KIND_SPIN; /* the largest valid values parse */
+	*kind = LC_KIND_SEM; /* the largest valid values parse */
 	struct dump d;
 	parse_ok(b.buf, b.len, &d);
-	cr_assert(d.buckets[0].view == LC_VIEW_HOLD && d.buckets[0].kind == LC_KIND_SPIN);
+	cr_assert(d.buckets[0].view == LC_VIEW_HOLD && d.buckets[0].kind == LC_KIND_SEM);
+	cr_assert_eq(d.skipped_kind, 0);
 	dump_free(&d);
 }
 
-Test(dumpread, lock_kind_out_of_range)
+/* A kind past the last one this reader knows is a newer writer's: the
+ * bucket is skipped, not the file refused; its events are counted apart
+ * and its view still adds up; the note says how many were skipped.  A
+ * bucket whose other fields are wrong is corrupt all the same. */
+Test(dumpread, a_bucket_of_an_unknown_kind_is_skipped_and_its_view_adds_up)
+{
+	uint8_t *kind = field(at_wait, 41);
+	for (unsigned k = LC_NKINDS; k <= 0xff; k += 0xff - LC_NKINDS) {
+		*kind = (uint8_t)k;
+		struct dump d;
+		parse_ok(b.buf, b.len, &d);
+		cr_assert_eq(d.nbuckets, 3, "kind %u: the bucket is skipped", k);
+		cr_assert_eq(d.skipped_kind, 1);
+		cr_assert(d.unknown_kind[LC_VIEW_WAIT].count == 5 &&
+		          d.unknown_kind[LC_VIEW_WAIT].delay_ns == 5000);
+		cr_assert(!d.unknown_kind[LC_VIEW_HOLDER].count);
+		for (int v = 0; v < LC_NVIEWS; v++)
+			cr_assert(dump_view_conserved(&d, (enum lc_view)v), "view %d", v);
+		for (size_t i = 0; i < d.nbuckets; i++)
+			cr_assert_lt(d.buckets[i].kind, LC_NKINDS);
+		char note[512];
+		cr_assert(dump_skipped_kind_note(&d, note, sizeof(note)));
+		cr_assert(strstr(note, "1 records of a lock kind") && strstr(note, "5 contentions"),
+		          "%s", note);
+		dump_free(&d);
+	}
+	uint32_t n = 0;
+	memcpy(field(at_wait, 36), &n, 4); /* no frames: corrupt, whatever its kind */
+	assert_parse_error(b.buf, b.len, at_offset(at_wait));
+}
+
+Test(dumpread, a_lock_of_an_unknown_kind_is_skipped)
 {
 	uint32_t bad = LC_NKINDS;
 	memcpy(field(at_lock_a, 32), &bad, 4);
+	struct dump d;
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(d.nlocks == 1 && d.locks[0].addr == LOCK_B && d.skipped_kind == 1);
+	cr_assert_null(dump_lock_of(&d, LOCK_A));
+	char note[512];
+	cr_assert(dump_skipped_kind_note(&d, note, sizeof(note)));
+	dump_free(&d);
+	uint32_t n = LC_LOCK_FIRST_FRAMES + 1; /* more frames than room: corrupt all the same */
+	memcpy(field(at_lock_a, 36), &n, 4);
 	assert_parse_error(b.buf, b.len, "corrupt lock record");
 	assert_parse_error(b.buf, b.len, at_offset(at_lock_a));
 }
@@ -595,7 +637,20 @@ Test(dumpread, waiting_records)
 	cr_assert_eq(parse_waiting_rec(w, 6, &d), -1, "more frames than room");
 	w.nframes = 0;
 	w.kind = LC_NKINDS;
-	cr_assert_eq(parse_waiting_rec(w, 6, &d), -1, "a kind out of range");
+	cr_assert_eq(parse_waiting_rec(w, 6, &d), 0, "a newer writer's kind is no error");
+	cr_assert(d.nwaiting == 1 && d.waiting[0].tid == 77 && !d.waiting[0].lock,
+	          "the thread is kept, as not waiting");
+	cr_assert_str_eq(d.waiting[0].name, "worker-1");
+	cr_assert(d.waiting_unknown_kind == 1 && d.skipped_kind == 0,
+	          "its wait is counted, the record kept");
+	char note[512];
+	cr_assert(dump_skipped_kind_note(&d, note, sizeof(note)), "no note of the unknown wait");
+	dump_free(&d);
+	w.lock = 0; /* not waiting: its kind is the last wait's, nothing is skipped */
+	cr_assert_eq(parse_waiting_rec(w, 6, &d), 0);
+	cr_assert(d.nwaiting == 1 && !d.waiting[0].lock && d.waiting_unknown_kind == 0);
+	cr_assert(!dump_skipped_kind_note(&d, (char[8]){0}, 8));
+	dump_free(&d);
 }
 
 /* A 3.1 file (no LOCK_LOST, no LOCK_INIT) reads as it did. */

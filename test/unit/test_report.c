@@ -62,6 +62,7 @@ Test(viewkind, kind_lists)
 	cr_assert_eq(kinds_of("spin,rdlock"), 1u << LC_KIND_SPIN | rd);
 	cr_assert_eq(kinds_of("mutex,rwlock,spin,sem,futex"), VIEWKIND_ALL_KINDS);
 	cr_assert_eq(kinds_of("futex"), 1u << LC_KIND_FUTEX);
+	cr_assert_eq(kinds_of("sem"), 1u << LC_KIND_SEM);
 	static const char *const bad[] = {"", "bogus", "mutex,", ",mutex", "mutex,,spin", "MUTEX",
 	                                  "mutexx", "rw"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -74,6 +75,8 @@ Test(viewkind, kind_lists)
 	cr_assert_str_eq(buf, "rwlock, spin");
 	viewkind_kinds_format(wr, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "wrlock");
+	viewkind_kinds_format(1u << LC_KIND_SEM | 1u << LC_KIND_MUTEX, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "mutex, sem");
 }
 
 /* ---- the dump -------------------------------------------------------------------- */
@@ -405,6 +408,30 @@ Test(report, text_kind_filter_says_so)
 	cr_assert(strstr(out, "only spin locks (--kind)"), "%s", out);
 	cr_assert(!strstr(out, "cache_lock") && !strstr(out, "table_lock"), "%s", out);
 	cr_assert(strstr(out, "stats_lock"), "%s", out);
+	free(out);
+}
+
+/* A newer writer's kind: skipped, and the header says how much of the
+ * total wait is on no stack shown; the views still add up (no warning). */
+Test(report, text_says_what_an_unknown_kind_left_out)
+{
+	teardown();
+	build_records(5950);
+	bucket(LC_VIEW_WAIT, LC_NKINDS + 2, &cache_lock, 7, 700, cache_get);
+	db_lost(&b, LC_VIEW_WAIT, (struct lc_lost_entry[LC_LOST_NREASONS]){[LC_LOST_EVICTED] = {1, 50}});
+	db_lost(&b, LC_VIEW_HOLDER, NULL);
+	db_lost(&b, LC_VIEW_HOLD, NULL);
+	db_totals(&b, (struct lc_rec_totals){.contentions = 19, .delay_ns = 7050,
+	                                     .uncharged_ns = UNCHARGED_ALL + 700, .caused_count = 5,
+	                                     .caused_ns = 5950, .holds = 10, .hold_ns = 1000});
+	db_trailer(&b);
+	parse();
+	cr_assert(dump_view_conserved(&d, LC_VIEW_WAIT));
+	char *out = report(TEXT, -1, VIEWKIND_ALL_KINDS, 20, PROF_DELAY);
+	cr_assert(strstr(out, "1 records of a lock kind this reader does not know") &&
+	          strstr(out, "their 7 contentions, 0.001 ms of waiting, are in the totals"),
+	          "%s", out);
+	cr_assert(!strstr(out, "WARNING"), "the views add up:\n%s", out);
 	free(out);
 }
 
