@@ -30,7 +30,8 @@ BASEFLAGS := -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -DLOCKCONTEND_VERSION='"
 # slower or faster as the link moved them (bench: lc/fwd 1.02-1.03x after
 # recorder.c was split in six, 0.97x aligned, as before the split).
 PRELOAD_FLAGS := $(BASEFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec -falign-functions=64
-PRELOAD_LIBS  := -ldl -lm -pthread
+# No libm: loading it cost every process ~0.25 ms (preload/ln.h, issue 13).
+PRELOAD_LIBS  := -ldl -pthread
 # The library carries its own copy of libgcc's unwinder (libgcc_eh.a), kept
 # hidden by exports.map: no frames are ever registered with it, so it never
 # takes a lock (preload/unwind.h).  Only the library: an executable linked so
@@ -170,7 +171,7 @@ TEST_FLAGS := $(BASEFLAGS) -Ipreload -Isymbolize -Itest -pthread
 
 $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
 	$(CC) $(TEST_FLAGS) $(CFLAGS) -o $@ $< $(BUILD)/libpreloadcore.a $(READER_OBJS) $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) \
-	  -lcriterion $(PRELOAD_LIBS) -ldw -lelf -lz -lstdc++
+	  -lcriterion $(PRELOAD_LIBS) -lm -ldw -lelf -lz -lstdc++
 
 # The interval cut (intervals_cut.c) on reads built by hand.
 $(BUILD)/test/unit/test_ivlcut: test/unit/test_ivlcut.c $(BUILD)/symbolize/intervals_cut.o | $(BUILD)/test/unit

@@ -19,7 +19,6 @@
 #include "core.h"
 
 #include <errno.h>
-#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 #include <unistd.h>
 
 #include "lifecycle.h"
+#include "ln.h"
 #include "real.h"
 #include "recorder.h"
 #include "text.h"
@@ -214,7 +214,7 @@ static int lifecycle_make(void)
 	/* log1p and a division cost 55 ns here, and each draw is made inside
 	 * a critical section: once, now (at start-up, or at each attach) */
 	uint32_t hold = lifecycle_hold_rate();
-	core.hold_scale = hold > 1 ? 1 / log1p(-1.0 / hold) : 0;
+	core.hold_scale = hold > 1 ? 1 / ln_log1p(-1.0 / hold) : 0;
 	lifecycle_read_exe();
 	core.start_mono = recorder_now();
 	core.start_real = lifecycle_realtime();

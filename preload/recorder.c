@@ -41,7 +41,6 @@
 #include "recorder.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -50,6 +49,7 @@
 #include "clock.h"
 #include "core.h"
 #include "lifecycle.h"
+#include "ln.h"
 #include "stackroom.h"
 #include "sys.h"
 #include "unwind.h"
@@ -597,8 +597,8 @@ static uint32_t recorder_hold_distance(struct lc_tls *t)
 	if (!t->rng)
 		t->rng = (recorder_now() ^ (uintptr_t)t) | 1;
 	double u = (double)((stash_rand(&t->rng) >> 11) + 1) * 0x1p-53; /* (0, 1] */
-	double d = 1 + floor(log(u) * core.hold_scale);
-	return d < (double)UINT32_MAX ? (uint32_t)d : UINT32_MAX;
+	double x = ln_log(u) * core.hold_scale; /* >= 0: both factors <= 0 */
+	return x < (double)(UINT32_MAX - 1) ? (uint32_t)x + 1 : UINT32_MAX; /* 1 + floor(x) */
 }
 
 /* A sample whose lock was released by another thread (or whose unlock we
