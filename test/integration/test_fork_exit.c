@@ -1,6 +1,8 @@
 /*
  * test_fork_exit.c — processes: a forked child gets its own, empty profile;
- * the exit status is the program's, whether or not the dump can be written.
+ * the exit status is the program's, whether or not the dump can be written;
+ * a process that uses no lock has no profile made at all (no memory
+ * reserved for it: lifecycle.c, issue 13's start-up cost).
  */
 #include <criterion/criterion.h>
 #include <glob.h>
@@ -150,4 +152,40 @@ Test(exit, existing_file_and_symlink_are_never_overwritten)
 	snprintf(p1, sizeof(p1), "%s.1", target);
 	cr_assert_eq(stat(p1, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+}
+
+/* cat, which takes no lock, shows its own mappings: none is the profile's
+ * arena or file range (arena=64M each, anonymous: with the profile made at
+ * start-up as it once was, 128 MiB of them).  The same cat in a shell's fork
+ * child: the shell's profile is not made either, nor the child's. */
+Test(start, a_process_that_uses_no_lock_makes_no_profile)
+{
+	const char *dir = harness_tmpdir();
+	const char *direct[] = {"/bin/cat", "/proc/self/maps", NULL};
+	const char *shell[] = {"/bin/sh", "-c", "/bin/cat /proc/self/maps; exit 0", NULL};
+	const char *const *argvs[] = {direct, shell};
+	const char *envv[] = {"LOCKCONTEND=arena=64M", NULL};
+	for (int k = 0; k < 2; k++) {
+		struct run_result r;
+		cr_assert_eq(harness_run(argvs[k], envv, dir, true, 60, &r), 0);
+		cr_assert_eq(r.exit_code, 0, "%s", r.err);
+		const char *lib = strrchr(harness_preload(), '/');
+		cr_assert(strstr(r.out, lib ? lib + 1 : harness_preload()) != NULL, "preloaded:\n%s",
+		          r.out);
+		int big = 0;
+		for (const char *l = r.out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+			unsigned long lo, hi, inode;
+			int name = 0;
+			if (sscanf(l, "%lx-%lx %*s %*s %*s %lu%n", &lo, &hi, &inode, &name) < 3)
+				continue;
+			while (l[name] == ' ')
+				name++;
+			if (inode == 0 && (l[name] == '\n' || l[name] == '\0') && hi - lo >= (64ul << 20))
+				big++;
+		}
+		cr_assert_eq(big, 0, "%s: %d anonymous mappings of 64 MiB or more:\n%s", argvs[k][0],
+		             big, r.out);
+		cr_assert_eq(harness_count_files(dir, "*.raw"), 0);
+		harness_result_free(&r);
+	}
 }
