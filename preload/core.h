@@ -7,8 +7,14 @@
  *   collect.c    reading every slot: the sums at the end, snapshots.
  *
  * State machine of the process (core.state):
- *   NONE -> INITIALIZING -> RUNNING -> DUMPING -> DONE
+ *   NONE -> INITIALIZING -> ARMED -> INITIALIZING -> RUNNING -> DUMPING -> DONE
  *                        \-> OFF (LOCKCONTEND=off, setuid, no memory)
+ * ARMED: set up, its start and its name's directory noted, but the
+ * profile itself (its memory, tables and module map) is not made yet: it
+ * is made by the process's first event worth it, or before its first
+ * thread is made (lifecycle.c says why), so a process that never uses a
+ * lock pays for none of it.  A process that already had threads at
+ * start-up is made RUNNING at once.
  * Only RUNNING records.  The end moves RUNNING -> DUMPING first, then
  * closes every slot (waiting a bounded time for a thread inside one), so
  * from then on the slots, the table and the totals are still: what the
@@ -53,10 +59,17 @@
 #include "slots.h"
 #include "stacktab.h"
 
-enum { ST_NONE, ST_INITIALIZING, ST_RUNNING, ST_DUMPING, ST_DONE, ST_OFF };
+enum { ST_NONE, ST_INITIALIZING, ST_RUNNING, ST_DUMPING, ST_DONE, ST_OFF, ST_ARMED };
 
 #define CORE_CLOSE_WAIT_NS (100 * 1000 * 1000ull) /* the end, for a busy slot or a refresh */
 
+/* The small fields first, then the name, then the large buffers: an armed
+ * process (most: they never use a lock) writes the small fields, its
+ * start and its name's directory, about 2 KiB from the start, and a fork
+ * child its start and directory in the same place — one page, as struct
+ * core is 2 KiB-aligned (lifecycle.c).  Every page written is a page
+ * fault, and every page a fork child writes is a copy.  exe is read when
+ * the profile is begun. */
 struct core {
 	_Atomic int state;
 	bool attach; /* loaded by dlopen, not preloaded: profiles only when attached */
@@ -68,14 +81,11 @@ struct core {
 	struct lockstate locks;
 	struct account_books books; /* tab, locks, modmap, cfg.stacks: account.h */
 	struct initsite inits;      /* where the program's locks were made */
-	struct pfile file;          /* the profile, written in place */
 	_Atomic int filing;         /* FILING_*: in memory, or in its file (filing.c) */
 	struct loader loader;       /* our calls into the loader (loader.h) */
 	struct lc_rec_meta *meta;   /* its META record */
 	struct lc_rec_live *live;   /* its LIVE record */
-	char path[PFILE_PATH_MAX];
-	size_t arena_fixed; /* bytes of the fixed regions, kept by a fork child */
-	uint64_t start_mono, start_real;
+	size_t arena_fixed;         /* bytes of the fixed regions, kept by a fork child */
 	pthread_key_t key;
 	bool key_made;
 	_Atomic uint32_t gen;           /* profiles begun here after the first (fork children,
@@ -91,7 +101,14 @@ struct core {
 	                                 * handler makes it; attached: attach.c's) */
 	double hold_scale;              /* 1 / log(1 - 1/hold rate): recorder_hold_distance */
 	_Atomic int snapshotting;       /* a snapshot is being written (collect.c) */
+	/* The process path's directory and start were made for (at start-up,
+	 * or by fork's child handler), its directory's length in path */
+	pid_t named_pid;
+	uint32_t named_dir;
+	uint64_t start_mono, start_real;
+	char path[PFILE_PATH_MAX];
 	char exe[PATH_MAX];
+	struct pfile file; /* the profile, written in place */
 };
 
 extern struct core core;
@@ -152,8 +169,14 @@ static inline bool core_live(void)
 	return !core.attach || core_recording();
 }
 
-/* Recording; a child made without fork's handlers (see lifecycle_adopt)
- * starts its own profile first. */
+/* ARMED: the profile waits for its first event (recorder_start). */
+static inline bool core_armed(void)
+{
+	return atomic_load_explicit(&core.state, memory_order_acquire) == ST_ARMED;
+}
+
+/* Recording; a fork child (see lifecycle_adopt) starts its own profile
+ * first. */
 static inline bool core_running(void)
 {
 	if (atomic_load_explicit(&core.state, memory_order_acquire) != ST_RUNNING)
@@ -165,6 +188,12 @@ static inline bool core_running(void)
  * when the module map needs a refresh); refresh the map (final_wait_ns: how
  * long to wait for a refresh under way elsewhere, 0 none). */
 uint64_t recorder_now(void);
+/* Running, its profile begun first if it waits for it: after a lazy
+ * set-up (a contention before the constructor), an armed process's
+ * (lifecycle_start), a fork child's (lifecycle_adopt).  From the events
+ * worth it: a contended wait, a failed trylock, a lock made (its init
+ * site), a thread about to be made. */
+bool recorder_start(void);
 bool recorder_publish_all(struct slot *sl, uint64_t *rng);
 void recorder_refresh(uint64_t final_wait_ns);
 

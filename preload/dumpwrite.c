@@ -162,18 +162,29 @@ static int dumpwrite_open_final(char *final, size_t cap)
 	return dumpwrite_names(final, cap, try_create, NULL);
 }
 
+long dumpwrite_dir(const char *pattern, char *path, size_t cap)
+{
+	if (pattern[0] == '/')
+		return 0;
+	/* Its length counts the NUL; a directory out of reach comes back as
+	 * "(unreachable)/...", which glibc's getcwd refuses too. */
+	long n = sys_bare(SYS_getcwd, (long)path, (long)cap, 0);
+	if (n <= 1 || path[0] != '/' || (size_t)n + 1 > cap)
+		return -1;
+	path[n - 1] = '/';
+	return n;
+}
+
+bool dumpwrite_name_at(const char *pattern, uint64_t pid, const char *exe, char *path, size_t cap,
+                       size_t dir)
+{
+	return dir < cap && dumpwrite_expand(pattern, pid, exe, path + dir, cap - dir) != 0;
+}
+
 bool dumpwrite_name(const char *pattern, uint64_t pid, const char *exe, char *path, size_t cap)
 {
-	size_t dir = 0;
-	if (pattern[0] != '/') {
-		if (!getcwd(path, cap))
-			return false;
-		dir = strlen(path);
-		if (dir + 2 > cap)
-			return false;
-		path[dir++] = '/';
-	}
-	return dumpwrite_expand(pattern, pid, exe, path + dir, cap - dir) != 0;
+	long dir = dumpwrite_dir(pattern, path, cap);
+	return dir >= 0 && dumpwrite_name_at(pattern, pid, exe, path, cap, (size_t)dir);
 }
 
 int dumpwrite_create_named(char *path, size_t path_cap, char *err, size_t err_cap)

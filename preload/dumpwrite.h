@@ -39,6 +39,15 @@ size_t dumpwrite_expand(const char *pattern, uint64_t pid, const char *exe, char
  * false if it does not fit in cap. */
 bool dumpwrite_name(const char *pattern, uint64_t pid, const char *exe, char *path, size_t cap);
 
+/* The same in two steps: the directory (the working directory now and a
+ * '/' for a relative pattern, nothing for an absolute one: its length, or
+ * -1 if it does not fit or is out of reach), by the raw system call alone
+ * (a fork child's handler makes it: no libc code, whose pages the child
+ * would fault in again); then the name after its `dir` bytes. */
+long dumpwrite_dir(const char *pattern, char *path, size_t cap);
+bool dumpwrite_name_at(const char *pattern, uint64_t pid, const char *exe, char *path, size_t cap,
+                       size_t dir);
+
 /* Create the profile file named path (dumpwrite_name's), or path.1 ...
  * path.99 while the name is taken (path then holds the name used): fd, or
  * -1 with errno set and one line in err, as dumpwrite_create. */

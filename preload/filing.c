@@ -3,7 +3,9 @@
  *
  * Most processes of a build or a shell script never wait for a lock: they
  * must leave no file behind, and cost as little as a bare preload.  So a
- * profile starts in memory (pfile_start, private anonymous pages over the
+ * profile is not even made before their first use of a lock that needs it
+ * (lifecycle.c), and then starts in memory (pfile_start, private anonymous
+ * pages over the
  * range the file will be mapped at), with everything that comes before
  * the first contention: its heading (META, LIVE, WRITER), the shared
  * overflow slot's record, the module map.  The first thing worth keeping

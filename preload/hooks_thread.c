@@ -16,6 +16,11 @@
  * its argument, its return value, pthread_exit and cancellation are
  * untouched.
  *
+ * Before the first thread is made, the profile is begun if it waits for
+ * it (recorder_thread_coming): a profile is always begun while its
+ * process has one thread, which lets it learn the module map whatever
+ * locks that thread holds (lifecycle.c).
+ *
  * What is passed goes through one of a fixed set of start records, taken
  * by compare-and-swap and given back by the new thread as it starts: no
  * allocation.  With none free (HOOKS_STARTS threads starting at once), the
@@ -81,6 +86,7 @@ EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*fn)
 	create_fn create = real_sym_lazy(&real.pthread_create, "pthread_create");
 	if (!create)
 		return EAGAIN;
+	recorder_thread_coming(&lc_tls);
 	struct start *s = hooks_start_take();
 	if (!s)
 		return create(th, attr, fn, arg);
@@ -101,6 +107,7 @@ EXPORT int thrd_create(thrd_t *th, thrd_start_t fn, void *arg)
 	    real_sym_lazy(&real.thrd_create, "thrd_create");
 	if (!create)
 		return thrd_error;
+	recorder_thread_coming(&lc_tls);
 	struct start *s = hooks_start_take();
 	if (!s)
 		return create(th, fn, arg);

@@ -3,18 +3,40 @@
  * exit, the end.
  *
  * Start-up (the constructor, or lazily the first contention) reads
- * LOCKCONTEND, reserves the arena, names the profile file and begins the
- * profile in memory with its heading, carves the fixed regions (stack
- * table, slots, lock table, module map) and registers fork handlers and
- * the snapshot signal; the file itself is made at the first thing worth
- * keeping (filing.c), so a process that never contends leaves none.  A
- * fork child — with fork's handlers, or adopted at its first call when it
- * was made without them — starts an empty profile of its own, in memory
- * again, where the parent's was mapped.  A thread's exit settles and publishes its slot and
- * gives it back.  The end (exit, _exit, exec) is taken once, by the first
- * caller: collect.c adds up the slots, dumpwrite.c writes the closing
- * records and cuts the file; a profile that never reached its file ends
- * without a word.
+ * LOCKCONTEND, notes the start and the working directory the profile's
+ * name is relative to, and registers fork handlers and the snapshot
+ * signal: the process is ARMED (core.h).  Most processes a preload is
+ * loaded into never use a lock (a build, a shell script), and on a VM each
+ * page a process touches is a page fault of ~20 us: they must cost little
+ * more than a bare preload (issue 13: under 1 ms over bench/fwd.c, bench
+ * test 9).  So the profile itself — the arena, its memory with the
+ * heading, the fixed regions (stack table, slots, lock table, module
+ * map), the objects loaded — is made by the process's first event worth
+ * it (recorder_start: a contended wait, a failed trylock, a lock made, a
+ * thread about to be made), and its file later still, at the first thing
+ * worth keeping (filing.c): a process that never contends leaves none.
+ *
+ * Made before the first thread is, a profile is always begun while its
+ * process has one thread (or by the constructor, if threads came first).
+ * That is what lets it learn the module map then, whatever locks the
+ * thread holds: a refresh waits for the loader's lock, and only another
+ * thread could hold that lock and wait for one of ours (loader.h).  The
+ * map must be known before any stack is published: a thread that always
+ * holds a lock when it waits never learns an object itself (account.h).
+ *
+ * A fork child — with fork's handlers, or without them (lifecycle_adopt:
+ * the ownership token tells it at its first call) — starts an empty
+ * profile of its own at its first call into the recorder, in memory
+ * again, where the parent's was mapped; a thread is never made before, so
+ * it has one thread then too.  fork's child handler only forgets the
+ * parent's part of the thread and notes the child's start and working
+ * directory, by raw system calls: most children exec at once, and a child
+ * shares none of its parent's page tables for code, so each page of code
+ * it runs is a page fault too.  A thread's exit settles and publishes its
+ * slot and gives it back.  The end (exit, _exit, exec) is taken once, by
+ * the first caller: collect.c adds up the slots, dumpwrite.c writes the
+ * closing records and cuts the file; a profile that never reached its
+ * file ends without a word.
  */
 #include "core.h"
 
@@ -24,6 +46,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,7 +59,10 @@
 
 #define LIFECYCLE_MAX_SLOTS 1024
 
-struct core core;
+/* core.h: what start-up writes is its first 2 KiB or so, one page.  Not
+ * 4096: .bss would start on a page of its own, and crtstuff's flag there
+ * is written at every exit. */
+struct core core __attribute__((aligned(2048)));
 
 static uint64_t lifecycle_realtime(void)
 {
@@ -166,21 +192,71 @@ static bool lifecycle_heading(void)
 	return true;
 }
 
+/* The profile's name for this process (pid) is relative to the working
+ * directory at its start: its directory part is made then (by raw system
+ * calls: fork's child handler makes it too), the rest when the profile
+ * begins.  False: none (the directory too long, or out of reach). */
+static bool lifecycle_name_dir(pid_t pid)
+{
+	long dir = dumpwrite_dir(core.cfg.out, core.path, sizeof(core.path));
+	core.named_pid = dir >= 0 ? pid : 0;
+	core.named_dir = dir >= 0 ? (uint32_t)dir : 0;
+	return dir >= 0;
+}
+
+static void lifecycle_name_warn(void)
+{
+	text_warn("cannot name the profile (out= too long, or no working directory); "
+	          "not profiling, the program runs on");
+}
+
+static void lifecycle_read_exe(void);
+
+/* The whole name (as the profile begins), its directory made now unless
+ * it was for this process: 0, or ENAMETOOLONG after one line on stderr. */
+static int lifecycle_name(pid_t pid)
+{
+	if (!core.exe[0]) /* one executable until exec: a fork child's is its parent's */
+		lifecycle_read_exe();
+	if ((core.named_pid == pid || lifecycle_name_dir(pid)) &&
+	    dumpwrite_name_at(core.cfg.out, (uint64_t)pid, core.exe, core.path, sizeof(core.path),
+	                      core.named_dir))
+		return 0;
+	core.named_pid = 0;
+	lifecycle_name_warn();
+	return ENAMETOOLONG;
+}
+
+/* The profile's start, by system calls (sys_bare): at start-up the
+ * vDSO's pages are not mapped yet, nor in a fork child libc's, and the
+ * page faults would cost more than the calls. */
+static uint64_t lifecycle_clock_bare(clockid_t clock)
+{
+	struct timespec ts = {0, 0};
+	sys_bare(SYS_clock_gettime, clock, (long)&ts, 0);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void lifecycle_started_now(void)
+{
+	core.start_mono = lifecycle_clock_bare(CLOCK_MONOTONIC);
+	core.start_real = lifecycle_clock_bare(CLOCK_REALTIME);
+}
+
+static pid_t lifecycle_getpid(void)
+{
+	return (pid_t)sys_bare(SYS_getpid, 0, 0, 0);
+}
+
 /* Begin the profile in memory (at `at`: a fork child keeps the parent's
- * addresses), with its file's name and its heading; the file itself is
- * made at the first thing worth keeping (filing.c).  On failure, one line
- * on stderr that says why and that the program runs on; the errno value
- * of the failure is returned (0: done).  One thread at a time: start-up, a
+ * addresses), named already, with its heading; the file itself is made at
+ * the first thing worth keeping (filing.c).  On failure, one line on
+ * stderr that says why and that the program runs on; the errno value of
+ * the failure is returned (0: done).  One thread at a time: start-up, a
  * fork child, an attach. */
 static int lifecycle_begin(void *at)
 {
 	atomic_store(&core.filing, FILING_NONE);
-	if (!dumpwrite_name(core.cfg.out, (uint64_t)getpid(), core.exe, core.path,
-	                    sizeof(core.path))) {
-		text_warn("cannot name the profile (out= too long, or no working directory); "
-		          "not profiling, the program runs on");
-		return ENAMETOOLONG;
-	}
 	int e = pfile_start(&core.file, core.cfg.arena_bytes, at);
 	if (!e && !lifecycle_heading())
 		e = ENOSPC;
@@ -192,7 +268,8 @@ static int lifecycle_begin(void *at)
 
 static void lifecycle_read_exe(void)
 {
-	ssize_t n = readlink("/proc/self/exe", core.exe, sizeof(core.exe) - 1);
+	long n =
+	    sys_bare(SYS_readlink, (long)"/proc/self/exe", (long)core.exe, sizeof(core.exe) - 1);
 	if (n > 0) {
 		core.exe[n] = '\0';
 		return;
@@ -206,25 +283,38 @@ static void lifecycle_read_exe(void)
 	core.exe[len] = '\0';
 }
 
-/* The profile itself, as core.cfg says: the arena, the file and its
- * heading, the fixed regions, the objects loaded now.  0, or the errno
- * value of what failed (one line on stderr said so). */
-static int lifecycle_make(void)
+/* What comes before the profile itself: the hold draw's scale, the start
+ * and the name's directory.  0, or the errno value of what failed (one
+ * line on stderr said so). */
+static int lifecycle_arm(void)
 {
 	/* log1p and a division cost 55 ns here, and each draw is made inside
 	 * a critical section: once, now (at start-up, or at each attach) */
 	uint32_t hold = lifecycle_hold_rate();
 	core.hold_scale = hold > 1 ? 1 / ln_log1p(-1.0 / hold) : 0;
-	lifecycle_read_exe();
-	core.start_mono = recorder_now();
-	core.start_real = lifecycle_realtime();
+	lifecycle_started_now();
+	if (lifecycle_name_dir(lifecycle_getpid()))
+		return 0;
+	lifecycle_name_warn();
+	return ENAMETOOLONG;
+}
+
+/* The profile itself, as core.cfg says: the arena, the file and its
+ * heading, the fixed regions, the objects loaded now.  `alone`: the
+ * process has had one thread since it was armed (lifecycle_start).  0, or
+ * the errno value of what failed (one line on stderr said so). */
+static int lifecycle_make(bool alone)
+{
+	int e = lifecycle_name(lifecycle_getpid());
+	if (e)
+		return e;
 	/* The private memory first: a process that cannot have it (ulimit -v)
 	 * leaves no file behind. */
 	if (arena_init(&core.arena, core.cfg.arena_bytes) != 0) {
 		text_warn("cannot reserve the arena (see arena=); profiling disabled");
 		return ENOMEM;
 	}
-	int e = lifecycle_begin(NULL);
+	e = lifecycle_begin(NULL);
 	if (e)
 		return e;
 	if (!lifecycle_layout()) {
@@ -239,9 +329,12 @@ static int lifecycle_make(void)
 		/* The objects loaded now, known before any stack: a thread
 		 * that always holds a lock when it waits never learns one
 		 * itself (account.h), and publishes only stacks into these.
-		 * Not on a lazy start by a thread that holds a lock (the
-		 * loader's lock: recorder.c); its first stack will ask. */
-		if (core.attach || (lc_holds_nothing(&lc_tls) && !lc_tls.in_phdr))
+		 * Alone, whatever locks this thread holds, no other can hold
+		 * the loader's lock and wait for one of them (loader.h); else
+		 * not by a thread that holds a lock (a start before the
+		 * constructor's, with threads about): its first stack will
+		 * ask. */
+		if (core.attach || (!lc_tls.in_phdr && (alone || lc_holds_nothing(&lc_tls))))
 			recorder_refresh(0);
 	}
 	return 0;
@@ -256,7 +349,7 @@ static int lifecycle_setup(void)
 		text_warn("setuid/setgid program: LOCKCONTEND ignored, nothing recorded");
 		return ST_OFF;
 	}
-	if (lifecycle_make() != 0)
+	if (lifecycle_arm() != 0)
 		return ST_OFF;
 	if (pthread_key_create(&core.key, lifecycle_thread_exit) != 0) {
 		text_warn("no thread-specific key left; profiling disabled");
@@ -271,7 +364,12 @@ static int lifecycle_setup(void)
 		sigemptyset(&sa.sa_mask);
 		sigaction(core.cfg.signal, &sa, NULL);
 	}
-	return ST_RUNNING;
+	/* One thread (most processes): the profile waits for its first
+	 * event (lifecycle_start).  Threads made before us (by another
+	 * library's constructor) may be waiting already: made now. */
+	if (__libc_single_threaded)
+		return ST_ARMED;
+	return lifecycle_make(false) == 0 ? ST_RUNNING : ST_OFF;
 }
 
 void lifecycle_init(void)
@@ -287,15 +385,54 @@ void lifecycle_init(void)
 	atomic_store_explicit(&core.state, st, memory_order_release);
 }
 
-void lifecycle_atfork_prepare(void)
+bool lifecycle_start(void)
 {
-	filing_fork_prepare(CORE_CLOSE_WAIT_NS);
-	loader_fork_prepare(&core.loader, &lc_tls);
+	struct lc_tls *t = &lc_tls;
+	int expect = ST_ARMED;
+	if (t->guard || !atomic_compare_exchange_strong(&core.state, &expect, ST_INITIALIZING))
+		return false;
+	lc_guard_in(t);
+	int saved = errno;
+	if (core.named_pid != lifecycle_getpid())
+		lifecycle_started_now(); /* a child of an armed process, made without
+		                          * fork's handlers: it starts now, named from here */
+	int e = lifecycle_make(true);
+	errno = saved;
+	t->guard--;
+	atomic_store_explicit(&core.state, e ? ST_OFF : ST_RUNNING, memory_order_release);
+	return !e;
 }
 
+/* The loader's gate is shut only if other threads could enter it: with
+ * one, the parent writes none of our memory around the fork, which it
+ * shares with the child until the child execs (each page written would
+ * be copied).  A move into the file is waited for in the process that
+ * owns the profile: a child not begun yet inherited its parent's state,
+ * and a move under way there will never end here (lifecycle_begin). */
+void lifecycle_atfork_prepare(void)
+{
+	if (atomic_load(&core.filing) == FILING_BUSY && pfile_mine(&core.file))
+		filing_fork_prepare(CORE_CLOSE_WAIT_NS);
+	if (!__libc_single_threaded)
+		loader_fork_prepare(&core.loader, &lc_tls);
+}
+
+/* The gate is shut only if the prepare handler shut it: with one thread
+ * nobody else prepares a fork meanwhile. */
 void lifecycle_atfork_parent(void)
 {
-	loader_fork_parent(&core.loader);
+	if (atomic_load(&core.loader.fork_gate))
+		loader_fork_parent(&core.loader);
+}
+
+/* Waits deferred while this process's profile was not begun (recorder_defer:
+ * armed, or a fork child not begun yet) need it now: it is begun, to take
+ * them (not in a vfork child, nor in one made without fork's handlers,
+ * which counted none). */
+static void lifecycle_take_deferred(struct lc_tls *t)
+{
+	if (recorder_deferred_pending(t) && !t->guard && core.named_pid == lifecycle_getpid())
+		(void)recorder_start();
 }
 
 /* pthread key destructor: the thread is exiting; publish and free its
@@ -304,6 +441,8 @@ void lifecycle_atfork_parent(void)
 static void lifecycle_thread_exit(void *arg)
 {
 	struct lc_tls *t = &lc_tls;
+	if (!t->slot && arg == &recorder_deferred_mark)
+		lifecycle_take_deferred(t);
 	core_enter(t);
 	/* A thread without a slot whose waits were deferred (recorder_defer)
 	 * gets one now, to settle them in. */
@@ -322,28 +461,56 @@ static void lifecycle_thread_exit(void *arg)
 	core_leave(t);
 }
 
-/* A child starts an empty profile of its own, in a new file mapped where
- * the parent's was (every pointer into it stays valid); the parent's file
- * is never written by the child.  Only syscalls and our own memory here,
- * and at the end one refresh of the module map when the loader's lock is
- * sure to be free: other threads of the parent do not exist in the child. */
+/* The one thread of a fork child: what it held of the parent's profile —
+ * its slot, its waits, its hold sample, its counts — is forgotten, and
+ * its thread id is new. */
+static void lifecycle_thread_forget(struct lc_tls *t)
+{
+	t->slot = NULL;
+	t->shown = NULL;
+	t->wait = NULL;
+	t->in_slot = NULL; /* in_loader stays: loader_fork_child */
+	t->pending = 0;
+	t->sampling = 0;
+	t->hold_lock = 0;
+	t->tid = 0;
+	recorder_forget_deferred(t);
+}
+
+/* A child's own profile, begun at its first call into the recorder
+ * (lifecycle_adopt): in a new file mapped where the parent's was (every
+ * pointer into it stays valid); the parent's file is never written by the
+ * child.  Only syscalls and our own memory here, and at the end one
+ * refresh of the module map.  The child has one thread: a thread is never
+ * made before its profile is begun (recorder_start, hooks_thread.c), so
+ * other threads of the parent, gone, are all it may find in the loader's
+ * counts (loader_fork_child), and the lock this one may hold is nobody's
+ * to wait for with the loader's lock held: the map is learned whatever it
+ * holds. */
 static void lifecycle_child_start(void)
 {
 	struct lc_tls *t = &lc_tls;
 	lc_guard_in(t);
-	/* Other threads of the child (a raw fork's may have made some) see
-	 * the new file as theirs as soon as it is mapped: they record
-	 * nothing until everything is reset. */
+	/* Other threads of the child (a raw clone's) see the new file as
+	 * theirs as soon as it is mapped: they record nothing until
+	 * everything is reset. */
 	atomic_store(&core.state, ST_INITIALIZING);
 	void *at = core.file.base;
 	pfile_forget(&core.file); /* the parent's: not touched */
-	core.start_mono = recorder_now();
-	core.start_real = lifecycle_realtime();
-	core.books.origin_ns = core.start_mono; /* the child's series start now */
+	pid_t pid = lifecycle_getpid();
+	/* fork's child handler named its directory, kept its start and
+	 * forgot the parent's part of this thread; made without it, all of
+	 * that now */
+	bool handled = core.named_pid == pid;
+	if (!handled) {
+		lifecycle_thread_forget(t);
+		lifecycle_started_now();
+	}
+	core.books.origin_ns = core.start_mono; /* the child's series start then */
 	/* In memory again, at the same addresses: the parent's file is out
 	 * of the child's reach, and the child's own is made at its first
 	 * contention (filing.c). */
-	bool ok = lifecycle_begin(at) == 0;
+	bool ok = lifecycle_name(pid) == 0 && lifecycle_begin(at) == 0;
 	if (!ok) {
 		/* Keep the addresses, lose the parent's file: a late store of
 		 * ours lands in memory nobody reads. */
@@ -361,47 +528,52 @@ static void lifecycle_child_start(void)
 		text_warn("no room in the new profile; profiling disabled in this child");
 		atomic_store(&core.state, ST_OFF);
 	}
-	t->slot = NULL;
-	t->shown = NULL;
-	t->pending = 0;
-	t->sampling = 0;
-	t->hold_lock = 0;
-	t->tid = 0; /* a new thread id */
-	recorder_forget_deferred(t);
-	pthread_setspecific(core.key, NULL);
+	/* waits deferred before (recorder_defer) are settled at its exit */
+	pthread_setspecific(core.key,
+	                    recorder_deferred_pending(t) ? &recorder_deferred_mark : NULL);
 	loader_fork_child(&core.loader, t);
-	t->wait = NULL;
-	t->in_slot = NULL; /* in_loader stays: loader_fork_child */
 	int initializing = ST_INITIALIZING;
 	atomic_compare_exchange_strong(&core.state, &initializing, ST_RUNNING);
 	/* The child's map starts empty: it learns what is loaded now, as at
-	 * start-up (its threads may always hold a lock when they wait), when
-	 * the loader's lock is free for it (loader.h). */
-	if (core.cfg.stacks && lc_holds_nothing(t) && !t->in_phdr && !t->in_loader)
+	 * start-up (its threads may always hold a lock when they wait). */
+	if (core.cfg.stacks && !t->in_phdr && !t->in_loader)
 		recorder_refresh(0);
 	t->guard--;
 }
 
-/* fork()'s child handler. */
+/* fork()'s child handler.  The child's profile is begun by its first call
+ * into the recorder (lifecycle_adopt, lifecycle_start) — most children
+ * exec or exit first, and it is never made.  Only what belongs to the
+ * fork itself is done here: the thread forgets the parent's profile, and
+ * the child starts at the fork, with the working directory then for its
+ * name's (as the parent's at start-up).  Raw system calls, and one page of ours written (core.h):
+ * the child faults in no page of libc's or ours again for them. */
 static void lifecycle_atfork_child(void)
 {
-	if (atomic_load(&core.state) == ST_RUNNING && !pfile_mine(&core.file))
-		lifecycle_child_start();
+	int st = atomic_load(&core.state);
+	if (st != ST_RUNNING && st != ST_ARMED)
+		return;
+	lifecycle_thread_forget(&lc_tls);
+	lifecycle_started_now();
+	/* none (too long): the child's start says so, if it comes */
+	(void)lifecycle_name_dir(lifecycle_getpid());
 }
 
-/* A child made without fork's handlers — _Fork(), a raw fork or clone
- * system call — shares the parent's file mapping; the kernel wiped the
- * ownership token (pfile.h), so it knows at its first call into the
- * recorder and starts its own profile, as fork's handler would have.  Not
- * from inside our own work (a signal handler that forked), and one thread
- * at a time: the others record nothing meanwhile. */
+/* A fork child's first call into the recorder, whether fork's handlers ran
+ * or not (_Fork(), a raw fork or clone system call): it shares the
+ * parent's file mapping, but the kernel wiped the ownership token
+ * (pfile.h), so it knows, and starts its own profile.  Not from inside our
+ * own work (a signal handler that forked), and one thread at a time: the
+ * others record nothing meanwhile. */
 bool lifecycle_adopt(void)
 {
 	static _Atomic int adopting;
 	if (lc_tls.guard || atomic_exchange(&adopting, 1))
 		return false;
+	int saved = errno;
 	if (!pfile_mine(&core.file))
 		(core.child ? core.child : lifecycle_child_start)();
+	errno = saved;
 	atomic_store(&adopting, 0);
 	return core_recording();
 }
@@ -499,9 +671,12 @@ void lifecycle_dump(void)
  * memory, and the profile is its parent's. */
 static void lifecycle_end_own(uint32_t state)
 {
+	struct lc_tls *t = &lc_tls;
+	lifecycle_take_deferred(t);
 	/* not adopting: a child that never recorded ends without a file of
-	 * its own, and never the parent's */
-	if (core_recording() && core.pid == getpid())
+	 * its own, and never the parent's (its pid first: a child that never
+	 * began does not even read the ownership token's page) */
+	if (core.pid == lifecycle_getpid() && core_recording())
 		(void)lifecycle_end(state);
 }
 
@@ -629,7 +804,9 @@ int lifecycle_attach(const struct config *cfg)
 	atomic_store(&core.releasing, 0);
 	atomic_store(&core.closing, 0);
 	lc_guard_in(t);
-	int e = lifecycle_make();
+	int e = lifecycle_arm();
+	if (!e)
+		e = lifecycle_make(false);
 	if (!e && !core.key_made && pthread_key_create(&core.key, lifecycle_thread_exit) != 0)
 		e = EAGAIN;
 	core.key_made |= !e;

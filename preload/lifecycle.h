@@ -7,8 +7,14 @@
 
 #include <stdbool.h>
 
-/* Constructor-time set-up; also run lazily by the first contention. */
+/* Constructor-time set-up (the process ARMED, or RUNNING if it has
+ * threads already); also run lazily by the first contention. */
 void lifecycle_init(void);
+
+/* An ARMED process's profile, made now (recorder_start): false if it was
+ * not armed (or is being made by another caller), or could not be made
+ * (one line on stderr said why: OFF from then on). */
+bool lifecycle_start(void);
 
 /* The end of the profile: at exit (library destructor), or before exec()
  * replaces the program.  Idempotent; nothing is recorded afterwards. */

@@ -43,7 +43,10 @@ struct real_fns real = {
     .rwlock_destroy = __pthread_rwlock_destroy,
 };
 
-static bool (*real_ours)(const void *); /* attached: is it one of our hooks? */
+/* attached: is it one of our hooks?  In .data, beside `real`, whose page
+ * the loader's relocations wrote already: read at every start-up, alone
+ * in .bss it cost a page fault there. */
+static bool (*real_ours)(const void *) __attribute__((section(".data")));
 
 static void *real_sym(const char *name)
 {
@@ -127,6 +130,8 @@ void real_resolve(void)
 	real_store(&real.sem_clockwait, real_sym_newest("sem_clockwait"));
 	real_store(&real.sem_trywait, real_sym_newest("sem_trywait"));
 	real_store(&real.sem_post, real_sym_newest("sem_post"));
+	real_store(&real.execve, real_sym("execve"));
+	real_store(&real.execvpe, real_sym("execvpe"));
 }
 
 void *real_get(void *slot)

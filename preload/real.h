@@ -60,8 +60,12 @@ struct real_fns {
 	int (*rwlock_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
 	int (*rwlock_destroy)(pthread_rwlock_t *);
 	void *spin_init, *spin_destroy, *mtx_init, *mtx_destroy;
+	/* on first use (attached: by real_resolve_attached); execve and
+	 * execvpe at start-up: a fork child that execs would otherwise call
+	 * dlsym, in a copy of the process where the loader's pages it reads
+	 * must all be faulted in again */
 	void *dlclose, *execve, *execvpe, *fexecve, *execveat, *pthread_create, *thrd_create,
-	    *setname;           /* on first use (attached: by real_resolve_attached) */
+	    *setname;
 	void *dlopen, *dlmopen; /* attached only (hooks_dlopen.c) */
 	/* resolved at start-up: they run in signal handlers, where dlsym may not */
 	void *longjmp, *siglongjmp, *_longjmp, *longjmp_chk, *pthread_exit, *_exit, *_Exit;

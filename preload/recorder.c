@@ -144,8 +144,16 @@ char recorder_deferred_mark;
 
 void recorder_defer(struct lc_tls *t, enum lc_deferral why, uint64_t delay_ns, uint64_t when_ns)
 {
-	if (!core_recording())
-		return;
+	/* Before this process's profile is begun (armed, or a fork child
+	 * not begun yet: no room to begin it here) they are counted all the
+	 * same, and begin it at the thread's exit if nothing did sooner
+	 * (lifecycle.c); not in a child made without fork's handlers, whose
+	 * counts are its parent's (they are reset as it begins). */
+	if (!core_recording()) {
+		int st = atomic_load(&core.state);
+		if ((st != ST_ARMED && st != ST_RUNNING) || core.named_pid != getpid())
+			return;
+	}
 	if (!t->slot && !recorder_deferred_pending(t))
 		pthread_setspecific(core.key, &recorder_deferred_mark);
 	atomic_store_explicit(&t->deferred_when, when_ns, memory_order_relaxed);
@@ -366,12 +374,22 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 
 static void recorder_hold_waited(struct lc_tls *t, uintptr_t lock, struct lockent *e, uint64_t t1);
 
-/* Running, after a lazy start-up if the constructor has not run yet. */
-static bool recorder_start(void)
+bool recorder_start(void)
 {
-	if (atomic_load_explicit(&core.state, memory_order_acquire) == ST_NONE)
+	int st = atomic_load_explicit(&core.state, memory_order_acquire);
+	if (st == ST_NONE) {
 		lifecycle_init();
+		st = atomic_load_explicit(&core.state, memory_order_acquire);
+	}
+	if (st == ST_ARMED)
+		(void)lifecycle_start();
 	return core_running();
+}
+
+void recorder_thread_coming(struct lc_tls *t)
+{
+	if (!t->guard)
+		(void)recorder_start();
 }
 
 /* The wait, shown in the slot's WAITING record until it ends (waiting.h):
@@ -637,10 +655,15 @@ static void recorder_hold_unstick(struct lc_tls *t, uint64_t now)
 void recorder_hold_prepare(struct lc_tls *t, const void *lock)
 {
 	t->hold_look = 0;
-	if (t->guard || !core_running() || stackroom_tight(t))
+	if (t->guard || stackroom_tight(t))
 		return; /* recorder_hold_check does without */
+	/* Armed, no lock has been contended (that would have begun the
+	 * profile): the looks are drawn all the same, none is timed. */
+	bool running = core_running();
+	if (!running && !core_armed())
+		return;
 	core_enter(t);
-	if (!core_live())
+	if (running && !core_live())
 		goto out; /* attached: a detach began (the look-up is its memory) */
 	if (!t->hold_drawn) {
 		/* The thread's first acquisition: where its first look falls
@@ -658,9 +681,10 @@ void recorder_hold_prepare(struct lc_tls *t, const void *lock)
 		recorder_hold_unstick(t, recorder_now());
 	if (!t->hold_lock) {
 		t->hold_look = (uintptr_t)lock;
-		t->hold_look_t0 = core.cfg.hold && lockstate_find(&core.locks, (uintptr_t)lock)
-		                      ? recorder_now()
-		                      : 0;
+		t->hold_look_t0 =
+		    running && core.cfg.hold && lockstate_find(&core.locks, (uintptr_t)lock)
+		        ? recorder_now()
+		        : 0;
 	}
 out:
 	core_leave(t);
@@ -699,12 +723,13 @@ void recorder_hold_unrecorded(struct lc_tls *t, const void *lock)
  * inside the critical section. */
 static void recorder_hold_unprepared(struct lc_tls *t, const void *lock, uint32_t kind)
 {
-	if (!core_running() || stackroom_tight(t)) {
-		t->hold_next = 4096; /* looked at again after a while */
+	bool tight = stackroom_tight(t), running = !tight && core_running();
+	if (tight || (!running && !core_armed())) { /* armed: drawn, never timed */
+		t->hold_next = 4096;                /* looked at again after a while */
 		return;
 	}
 	core_enter(t);
-	if (!core_live()) {
+	if (running && !core_live()) {
 		t->hold_next = 4096;
 		goto out;
 	}
@@ -719,7 +744,7 @@ static void recorder_hold_unprepared(struct lc_tls *t, const void *lock, uint32_
 		t->hold_next = recorder_hold_distance(t);
 		uint64_t now = recorder_now();
 		recorder_hold_unstick(t, now);
-		if (!t->hold_lock && core.cfg.hold &&
+		if (running && !t->hold_lock && core.cfg.hold &&
 		    lockstate_find(&core.locks, (uintptr_t)lock)) {
 			t->hold_lock = (uintptr_t)lock;
 			t->hold_kind = kind;
@@ -914,7 +939,7 @@ out:
 
 void recorder_trylock_failed(struct lc_tls *t, const void *lock, uint32_t kind)
 {
-	if (t->guard || !core_running())
+	if (t->guard || !recorder_start())
 		return;
 	core_enter(t);
 	if (core_live() && core_filed()) { /* worth keeping: filing.c */
@@ -980,7 +1005,7 @@ void recorder_thread_end(struct lc_tls *t)
  * rules, the stack-room check), stamped with the module epoch. */
 void recorder_lock_made(struct lc_tls *t, const void *lock)
 {
-	if (t->guard || !core_running() || !core.cfg.inits || !core.cfg.stacks)
+	if (t->guard || !core.cfg.inits || !core.cfg.stacks || !recorder_start())
 		return;
 	int saved = errno;
 	core_enter(t);

@@ -228,6 +228,11 @@ extern char recorder_deferred_mark;              /* its key's value while it has
 
 uint64_t recorder_now(void);
 
+/* A thread is about to be made (hooks_thread.c): a profile not begun yet
+ * (an armed process's, a fork child's) is begun first, while the process
+ * has one thread (lifecycle.c says why). */
+void recorder_thread_coming(struct lc_tls *t);
+
 /* Around an application's dl_iterate_phdr (loader.h's phdr rule). */
 void recorder_phdr_enter(struct lc_tls *t);
 void recorder_phdr_leave(struct lc_tls *t);

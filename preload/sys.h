@@ -94,6 +94,25 @@ static inline void sys_futex_wake_one(int *word, int shared)
 	sys_call(SYS_futex, (long)word, shared ? FUTEX_WAKE : FUTEX_WAKE_PRIVATE, 1, 0);
 }
 
+/* A system call of at most three arguments with no libc code at all, for
+ * what a fork child does at once (lifecycle.c): the child shares none of
+ * its parent's page tables for libc's or our code, so every page of code
+ * it runs costs it a page fault, and syscall() and errno are two pages.
+ * The result or -errno; errno untouched. */
+static inline long sys_bare(long nr, long a, long b, long c)
+{
+#if defined(__x86_64__)
+	long rc;
+	__asm__ volatile("syscall"
+	                 : "=a"(rc)
+	                 : "a"(nr), "D"(a), "S"(b), "d"(c)
+	                 : "rcx", "r11", "memory");
+	return rc;
+#else
+	return sys_call(nr, a, b, c, 0);
+#endif
+}
+
 /* Wake every thread asleep on word. */
 static inline void sys_futex_wake(_Atomic int *word)
 {

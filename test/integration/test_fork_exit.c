@@ -1,6 +1,8 @@
 /*
  * test_fork_exit.c — processes: a forked child gets its own, empty profile;
- * the exit status is the program's, whether or not the dump can be written.
+ * the exit status is the program's, whether or not the dump can be written;
+ * a process that uses no lock has no profile made at all (no memory
+ * reserved for it: lifecycle.c, issue 13's start-up cost).
  */
 #include <criterion/criterion.h>
 #include <glob.h>
@@ -150,4 +152,52 @@ Test(exit, existing_file_and_symlink_are_never_overwritten)
 	snprintf(p1, sizeof(p1), "%s.1", target);
 	cr_assert_eq(stat(p1, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+}
+
+/* Bytes of anonymous, unnamed mappings in a /proc/PID/maps text. */
+static unsigned long anon_bytes(const char *maps)
+{
+	unsigned long sum = 0;
+	for (const char *l = maps; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		unsigned long lo, hi, inode;
+		int name = 0;
+		if (sscanf(l, "%lx-%lx %*s %*s %*s %lu%n", &lo, &hi, &inode, &name) < 3)
+			continue;
+		while (l[name] == ' ')
+			name++;
+		if (inode == 0 && (l[name] == '\n' || l[name] == '\0'))
+			sum += hi - lo;
+	}
+	return sum;
+}
+
+/* cat, which takes no lock, shows its own mappings: armed (the default)
+ * it has no more anonymous memory than with LOCKCONTEND=off, under 1 MiB
+ * apart (the profile's arena and file range, arena=64M each, were 128 MiB
+ * more when the profile was made at start-up; a sanitizer's own
+ * reservations are the same in both).  The same cat in a shell's fork
+ * child: the shell's profile is not made either, nor the child's. */
+Test(start, a_process_that_uses_no_lock_makes_no_profile)
+{
+	const char *dir = harness_tmpdir();
+	const char *direct[] = {"/bin/cat", "/proc/self/maps", NULL};
+	const char *shell[] = {"/bin/sh", "-c", "/bin/cat /proc/self/maps; exit 0", NULL};
+	const char *const *argvs[] = {direct, shell};
+	const char *armed[] = {"LOCKCONTEND=arena=64M", NULL};
+	const char *off[] = {"LOCKCONTEND=off", NULL};
+	const char *lib = strrchr(harness_preload(), '/');
+	for (int k = 0; k < 2; k++) {
+		struct run_result r, o;
+		cr_assert_eq(harness_run(argvs[k], armed, dir, true, 60, &r), 0);
+		cr_assert_eq(harness_run(argvs[k], off, dir, true, 60, &o), 0);
+		cr_assert(r.exit_code == 0 && o.exit_code == 0, "%s%s", r.err, o.err);
+		cr_assert(strstr(r.out, lib ? lib + 1 : harness_preload()) != NULL, "preloaded:\n%s",
+		          r.out);
+		unsigned long a = anon_bytes(r.out), b = anon_bytes(o.out);
+		cr_assert(a < b + (1ul << 20), "%s: %lu KiB of anonymous memory, %lu KiB with off:\n%s",
+		          argvs[k][0], a >> 10, b >> 10, r.out);
+		cr_assert_eq(harness_count_files(dir, "*.raw"), 0);
+		harness_result_free(&r);
+		harness_result_free(&o);
+	}
 }

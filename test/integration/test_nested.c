@@ -10,7 +10,9 @@
  * at most 2% of any view's delay and 10% of its count lost at all; and,
  * per lock, its buckets plus its LOCK_LOST entries are its waits, which
  * its unlocks' charges (with or without a stack) and its uncharged
- * waiting add up to exactly.
+ * waiting add up to exactly.  The same holds for a fork child's profile,
+ * and for profiles begun by a thread that holds a lock (the first thread
+ * made: the module map is learned then all the same).
  */
 #include <criterion/criterion.h>
 #include <glob.h>
@@ -111,14 +113,16 @@ static void check_locks(const struct dump *d, bool all_lost)
 		cr_assert_eq(sum_lost, d->lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].delay_ns);
 }
 
-/* A fork child's profile starts with an empty module map: it learns the
- * loaded objects at once, so its nested waits keep their stacks too. */
-Test(nested, a_fork_child_keeps_its_stacks_too)
+/* Both profiles (the parent's, the fork child's) kept the stacks of their
+ * nested waits; `held`: nested's own argument, or NULL (with it, hold=0:
+ * see nested.c). */
+static void run_fork(const char *held)
 {
 	const char *dir = harness_tmpdir();
 	char env[PATH_MAX + 64], pattern[PATH_MAX + 16], err[256];
-	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/nested.%%p.raw", dir);
-	const char *argv[] = {harness_fixture("nested"), "4", "2000", "20", "fork", NULL};
+	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/nested.%%p.raw%s", dir,
+	         held ? ",hold=0" : "");
+	const char *argv[] = {harness_fixture("nested"), "4", "2000", "20", "fork", held, NULL};
 	const char *envv[] = {env, NULL};
 	struct run_result r;
 	cr_assert_eq(harness_run(argv, envv, dir, true, 120, &r), 0);
@@ -142,6 +146,46 @@ Test(nested, a_fork_child_keeps_its_stacks_too)
 		dump_free(&d);
 	}
 	globfree(&g);
+}
+
+/* A fork child's profile starts with an empty module map: it learns the
+ * loaded objects at once, so its nested waits keep their stacks too. */
+Test(nested, a_fork_child_keeps_its_stacks_too)
+{
+	run_fork(NULL);
+}
+
+/* The profile is begun by the first thread made (lifecycle.c), here by a
+ * thread that holds a lock then: it learns the module map all the same,
+ * since no other thread exists yet.  Were the map left to the first
+ * thread that holds nothing, the workers (always holding a lock when they
+ * wait) would publish no stack and lose their events to the draw. */
+Test(nested, a_profile_begun_holding_a_lock_keeps_its_stacks)
+{
+	struct dump d;
+	struct run_result r;
+	char path[PATH_MAX], err[256];
+	const char *args[] = {"4", "2000", "20", "held", NULL};
+	harness_profile("nested", args, "", 120, &r, path);
+	cr_assert_eq(harness_out_value(r.out, "rounds"), 8000);
+	harness_result_free(&r);
+	cr_assert_eq(dump_read_file(path, &d, err, sizeof(err)), 0, "%s", err);
+	cr_assert(d.complete, "dump incomplete: %s", d.warning);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		cr_assert_eq(d.lost[v][LC_LOST_EVICTED].count, 0,
+		             "view %d: %" PRIu64 " events lost the draw", v,
+		             d.lost[v][LC_LOST_EVICTED].count);
+	uint64_t waits, wait_ns;
+	dump_view_totals(&d, LC_VIEW_WAIT, &waits, &wait_ns);
+	cr_assert_gt(waits, 100, "the fixture contends: %" PRIu64 " waits", waits);
+	dump_free(&d);
+}
+
+/* The same in a fork child, whose profile is begun at its first thread,
+ * made while it holds a lock (the parent's was begun before the fork). */
+Test(nested, a_fork_child_begun_holding_a_lock_keeps_its_stacks)
+{
+	run_fork("held");
 }
 
 Test(nested, each_lock_accounts_for_its_waits)
