@@ -91,7 +91,8 @@ deps-deb:
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null || \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	    apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null || \
 	    { echo "make deps: could not install$$missing (run as root?)" >&2; exit 1; }; \
 	fi
 
