@@ -20,7 +20,7 @@
 #        PERT_CS="0 50 200"    test 3's critical sections (steps of work inside) ...
 #        PERT_PAIRS="..."      ... the pairs of a run for each of them, in the same order ...
 #        PERT_THREADS="2 4 8"  ... and its thread counts: the grid is every pair of the two
-#        PROCS_N=300           test 9: /bin/true runs a run (a shell loop)
+#        PROCS_N=1000          test 9: /bin/true runs a run (a shell loop)
 #        SECTIONS="locks attach sym init top procs"  what to run: locks = tests 1-4 (the preload),
 #                              pert = test 3 alone, attach = test 8 (attached instead of
 #                              preloaded), sym = test 5 (the symbolizer), init = test 6
@@ -71,7 +71,7 @@ CONT_CS=${CONT_CS:-4}
 CONT_OUT=${CONT_OUT:-16}
 STACK_PATHS=${STACK_PATHS:-10000}
 SECTIONS=${SECTIONS:-locks attach sym init top procs}
-PROCS_N=${PROCS_N:-300}
+PROCS_N=${PROCS_N:-1000}
 ATTACH_THREADS=${ATTACH_THREADS:-100}
 ATTACH_LIBS=${ATTACH_LIBS:-50}
 TOP_REFRESHES=${TOP_REFRESHES:-20}
