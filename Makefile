@@ -63,7 +63,7 @@ CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
 READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpthreads.o dumpstatus.o names.o safeopen.o)
 HTML_OBJS    := $(addprefix $(BUILD)/symbolize/,report_html.o report_htmldata.o report_htmltime.o jsonw.o html_assets.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
-                         resolve.o symcache.o locknames.o viewkind.o report.o report_names.o report_text.o report_procs.o \
+                         resolve.o symcache.o locknames.o futexcond.o viewkind.o report.o report_names.o report_text.o report_procs.o \
                          report_locks.o report_waiting.o report_series.o report_threads.o report_folded.o \
                          report_pprof.o strset.o duration.o grow.o map64.o diff.o report_diff.o) $(HTML_OBJS)
 

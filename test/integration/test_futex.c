@@ -70,6 +70,15 @@ static void expect_rounds(const char *mode, uint64_t rounds)
 	char *holder = harness_folded(dump, "holder", (const char *[]){"--kind=futex", NULL});
 	harness_assert_near(harness_folded_sum(holder, "holder_release", NULL), caused, 0.10,
 	                    "holder view, holder_release");
+	/* a lock's waits and wakes: no rule calls them condition waits */
+	for (int v = 0; v < 2; v++) {
+		char *cond = harness_folded(dump, v ? "holder" : "waiter",
+		                            (const char *[]){"--kind=futex-cond", NULL});
+		size_t lines = 0;
+		harness_folded_sum(cond, v ? "holder_release" : "waiter_blocked", &lines);
+		cr_assert_eq(lines, 0, "futex-cond:\n%s", cond);
+		free(cond);
+	}
 
 	struct dump d;
 	load(dump, &d);
