@@ -186,7 +186,7 @@ $(BUILD)/test/unit/test_attach: test/unit/test_attach.c $(ATTACH_UNIT_OBJS) | $(
 # The symbolizer's own suites need nothing of the preload: they build and
 # run whatever state the preload is in.
 READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump test_dumpstatus \
-                       test_diff test_epochs test_formatdoc test_html test_locknames test_pprof test_report \
+                       test_diff test_epochs test_formatdoc test_futexcond test_html test_locknames test_pprof test_report \
                        test_reportnames test_robust test_symcache test_topfind test_topview)
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
                       $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit

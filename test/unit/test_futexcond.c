@@ -26,9 +26,8 @@ static bool classify(int view, const char *const names[], const char *const sys[
 	uint32_t n = 0;
 	for (; names[n]; n++) {
 		cr_assert(n < MAXF);
-		fn[n] = (struct prof_function){.name = names[n],
-		                               .system_name = sys && sys[n] ? sys[n] : names[n],
-		                               .file = ""};
+		fn[n] = (struct prof_function){
+		    .name = names[n], .system_name = sys && sys[n] ? sys[n] : names[n], .file = ""};
 		line[n] = (struct prof_line){.function = n};
 		loc[n] = (struct prof_location){.mapping = 0, .nlines = 1, .lines = &line[n]};
 		locs[n] = n;
@@ -77,12 +76,14 @@ Test(futexcond, abseil_condvar_by_its_sleep)
 	                     "synchronization_internal::KernelTimeout)";
 	/* CondVar::WaitCommon has no symbol: the sleep under no lock frame */
 	cr_assert(WAIT(waiter, "AbslInternalPerThreadSemWait_debian3", "idle_wait(int)"));
-	cr_assert(WAIT(waiter, "absl::lts_20230802::CondVar::WaitCommon(absl::lts_20230802::Mutex*, "
-	                       "absl::lts_20230802::synchronization_internal::KernelTimeout)",
+	cr_assert(WAIT(waiter,
+	               "absl::lts_20230802::CondVar::WaitCommon(absl::lts_20230802::Mutex*, "
+	               "absl::lts_20230802::synchronization_internal::KernelTimeout)",
 	               "idle_wait(int)"));
-	cr_assert(!WAIT(waiter, "AbslInternalPerThreadSemWait_debian3",
-	                "absl::debian3::Mutex::Block(absl::debian3::base_internal::PerThreadSynch*)",
-	                "absl::debian3::Mutex::Lock()", "waiter_blocked()"));
+	cr_assert(
+	    !WAIT(waiter, "AbslInternalPerThreadSemWait_debian3",
+	          "absl::debian3::Mutex::Block(absl::debian3::base_internal::PerThreadSynch*)",
+	          "absl::debian3::Mutex::Lock()", "waiter_blocked()"));
 	cr_assert(WAKE("absl::debian3::synchronization_internal::Waiter::Poke()",
 	               "absl::debian3::Mutex::Fer(absl::debian3::base_internal::PerThreadSynch*)",
 	               "absl::debian3::CondVar::Signal()", "notifier(int)"));
@@ -103,8 +104,9 @@ Test(futexcond, unknown_frames_are_lock_waits)
 /* --no-demangle leaves the name mangled: the rules demangle it themselves. */
 Test(futexcond, mangled_names_are_matched_demangled)
 {
-	const char *names[] = {"_RNvMNtNtNtNtCsjrHSEGnQ3l9_3std3sys4sync7condvar5futexNtB2_7Condvar4wait",
-	                       "main", NULL};
+	const char *names[] = {
+	    "_RNvMNtNtNtNtCsjrHSEGnQ3l9_3std3sys4sync7condvar5futexNtB2_7Condvar4wait", "main",
+	    NULL};
 	cr_assert(classify(LC_VIEW_WAIT, names, NULL));
 	const char *absl[] = {"_ZN4absl7debian37CondVar4WaitEPNS0_5MutexE", "main", NULL};
 	cr_assert(classify(LC_VIEW_WAIT, absl, NULL));
