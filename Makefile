@@ -41,13 +41,13 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
                 clang-format strace man-db groff-base libabsl-dev \
-                libiberty-dev
+                libiberty-dev librust-parking-lot-dev
 # Commands whose package is installed only when the command is missing
 # (COMMAND:PACKAGE): node and npm may come from elsewhere than Debian
 # (NodeSource's nodejs carries its own npm and conflicts with Debian's), and
 # need only be there.  npm fetches the HTML report's viewer (below);
 # chromium runs its browser test (test/integration/test_html.c).
-DEB_COMMANDS := node:nodejs npm:npm chromium:chromium rustc:rustc
+DEB_COMMANDS := node:nodejs npm:npm chromium:chromium rustc:rustc cargo:cargo
 # The viewer's npm packages and the script made of them (see below).
 NPM_DIR     := $(BUILD)/npm
 NPM_STAMP   := $(NPM_DIR)/node_modules/.lockcontend-installed
@@ -301,6 +301,24 @@ $(BUILD)/test/fixtures/rust_mutex_v0: test/fixtures/rust_mutex.rs | $(BUILD)/tes
 $(BUILD)/test/fixtures/absl_mutex: test/fixtures/absl_mutex.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures deps
 	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -o $@ $< -pthread $$(pkg-config --libs absl_synchronization)
+
+# parking_lot from Debian's packaged crate sources (librust-parking-lot-dev,
+# in /usr/share/cargo/registry), built by cargo offline: a project made in
+# $(BUILD)/cargo/pl_mutex (its manifest, its Cargo.lock, a config whose
+# only source is that directory), its one binary test/fixtures/pl_mutex.rs.
+CARGO       ?= cargo
+CARGO_REG   := /usr/share/cargo/registry
+PL_DIR      := $(BUILD)/cargo/pl_mutex
+FIXTURES    += $(BUILD)/test/fixtures/pl_mutex
+$(BUILD)/test/fixtures/pl_mutex: test/fixtures/pl_mutex.rs | $(BUILD)/test/fixtures deps
+	mkdir -p $(PL_DIR)/.cargo
+	printf '[package]\nname = "pl_mutex"\nversion = "0.1.0"\nedition = "2021"\n\n[[bin]]\nname = "pl_mutex"\npath = "%s"\n\n[dependencies]\nparking_lot = "0.12"\n\n[profile.release]\nopt-level = 1\ndebug = true\n' \
+	  "$(CURDIR)/$<" > $(PL_DIR)/Cargo.toml
+	printf '[source.crates-io]\nreplace-with = "debian"\n[source.debian]\ndirectory = "%s"\n[net]\noffline = true\n' \
+	  "$(CARGO_REG)" > $(PL_DIR)/.cargo/config.toml
+	cd $(PL_DIR) && MAKEFLAGS= RUSTFLAGS="-C force-frame-pointers=yes -D warnings" \
+	  $(CARGO) build --release --offline --quiet
+	cp $(PL_DIR)/target/release/pl_mutex $@
 
 unit: all $(UNIT_TESTS)
 	@test/run-suite $(BUILD)/test/logs/unit $(UNIT_TESTS)

@@ -31,6 +31,7 @@
 #include "futexcond.h"
 
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,7 @@ enum role {
 	ROLE_NOTIFY,
 	ROLE_UNLOCK,
 	ROLE_SLEEP,
+	ROLE_OWN, /* any other frame of the library (naming a per-thread word) */
 	ROLE_N
 };
 
@@ -55,6 +57,10 @@ enum role {
 static const struct futexcond_rule {
 	const char *library;
 	const char *pattern[ROLE_N][FUTEXCOND_PATTERNS]; /* by role; NULL ends a list */
+	/* The library parks a thread on a futex word of the thread's own, not
+	 * of the lock: what such a word is called (futexcond_word_name), as a
+	 * lock's word and as a condition's; NULL: its words are its locks'. */
+	const char *lock_word, *cond_word;
 } rules[] = {
     {"Rust std",
      {[ROLE_COND_WAIT] = {"*std::sys::*Condvar*::wait*", "*std::sync::*Condvar*::wait*",
@@ -64,30 +70,40 @@ static const struct futexcond_rule {
       [ROLE_NOTIFY] = {"*std::sys::*Condvar*::notify*", "*std::sync::*Condvar*::notify*",
                        "*std::sys::*Parker*::unpark*", "*std::thread::Thread*::unpark*"},
       [ROLE_UNLOCK] = {"*std::sys::*Mutex*::unlock*", "*std::sys::*RwLock*::*unlock*",
-                       "*std::sys::*RwLock*::wake*"}}},
+                       "*std::sys::*RwLock*::wake*"}},
+     NULL,
+     NULL},
     {"parking_lot",
      {[ROLE_COND_WAIT] = {"*parking_lot::condvar::Condvar*::wait*"},
       [ROLE_LOCK_WAIT] = {"*parking_lot::raw_*::Raw*::lock*slow*"},
       [ROLE_NOTIFY] = {"*parking_lot::condvar::Condvar*::notify*"},
-      [ROLE_UNLOCK] = {"*parking_lot::raw_*::Raw*::unlock*slow*"}}},
+      [ROLE_UNLOCK] = {"*parking_lot::raw_*::Raw*::unlock*slow*"},
+      [ROLE_OWN] = {"*parking_lot::*", "*parking_lot_core::*", "*lock_api::*"}},
+     "a parking_lot lock",
+     "a parking_lot Condvar"},
     {"Abseil",
      {[ROLE_COND_WAIT] = {"absl::*CondVar::Wait*"},
       [ROLE_LOCK_WAIT] = {"absl::*Mutex::Lock*", "absl::*Mutex::ReaderLock*",
                           "absl::*Mutex::WriterLock*", "absl::*Mutex::Block"},
       [ROLE_SLEEP] = {"AbslInternalPerThreadSemWait*"},
       [ROLE_NOTIFY] = {"absl::*CondVar::Signal*"},
-      [ROLE_UNLOCK] = {"absl::*Mutex::*Unlock*"}}},
+      [ROLE_UNLOCK] = {"absl::*Mutex::*Unlock*"},
+      [ROLE_OWN] = {"absl::*", "Absl*"}},
+     "an absl::Mutex",
+     "an absl::CondVar"},
 };
 
-/* The role of a (demangled, parameter-less) name by the first row and
- * role that has it. */
-static enum role role_of_name(const char *name)
+#define NRULES (sizeof(rules) / sizeof(rules[0]))
+
+/* A function's row and role, as the cache keeps them: row * ROLE_N + role
+ * (ROLE_NONE: row 0). */
+static int8_t role_of_name(const char *name)
 {
-	for (size_t r = 0; r < sizeof(rules) / sizeof(rules[0]); r++)
+	for (size_t r = 0; r < NRULES; r++)
 		for (int k = ROLE_COND_WAIT; k < ROLE_N; k++)
 			for (int i = 0; i < FUTEXCOND_PATTERNS && rules[r].pattern[k][i]; i++)
 				if (fnmatch(rules[r].pattern[k][i], name, 0) == 0)
-					return (enum role)k;
+					return (int8_t)(r * ROLE_N + (size_t)k);
 	return ROLE_NONE;
 }
 
@@ -110,7 +126,8 @@ static char *plain_name(const struct prof_function *fn)
 	return d;
 }
 
-static enum role function_role(struct futexcond_cache *c, const struct profile *p, uint32_t f)
+/* Function f's row * ROLE_N + role (role_of_name), looked up once. */
+static int function_rule(struct futexcond_cache *c, const struct profile *p, uint32_t f)
 {
 	if (f >= c->n) {
 		size_t n = p->nfunctions > f ? p->nfunctions : f + 1;
@@ -125,10 +142,15 @@ static enum role function_role(struct futexcond_cache *c, const struct profile *
 		char *name = plain_name(&p->functions[f]);
 		if (!name)
 			return ROLE_NONE;
-		c->role[f] = (int8_t)role_of_name(name);
+		c->role[f] = role_of_name(name);
 		free(name);
 	}
-	return (enum role)c->role[f];
+	return c->role[f];
+}
+
+static enum role function_role(struct futexcond_cache *c, const struct profile *p, uint32_t f)
+{
+	return (enum role)(function_rule(c, p, f) % ROLE_N);
 }
 
 bool futexcond_stack(struct futexcond_cache *c, const struct profile *p, const uint32_t *locs,
@@ -147,6 +169,59 @@ bool futexcond_stack(struct futexcond_cache *c, const struct profile *p, const u
 		}
 	}
 	return slept;
+}
+
+/* The innermost frame a rule knows as a lock or condition wait, else the
+ * library's sleep (a condition wait, as in futexcond_stack), of a library
+ * with per-thread words: its location *at, *row, *cond; false if none. */
+static bool word_wait_frame(struct futexcond_cache *c, const struct profile *p,
+                            const uint32_t *locs, uint32_t nlocs, uint32_t *at, size_t *row,
+                            bool *cond)
+{
+	bool slept = false;
+	for (uint32_t i = 0; i < nlocs; i++) {
+		const struct prof_location *l = &p->locations[locs[i]];
+		for (uint32_t k = 0; k < l->nlines; k++) {
+			int rule = function_rule(c, p, l->lines[k].function);
+			enum role r = (enum role)(rule % ROLE_N);
+			if (r == ROLE_SLEEP && !slept) {
+				slept = *cond = true;
+				*at = i;
+				*row = (size_t)rule / ROLE_N;
+			}
+			if (r != ROLE_LOCK_WAIT && r != ROLE_COND_WAIT)
+				continue;
+			*at = i;
+			*row = (size_t)rule / ROLE_N;
+			*cond = r == ROLE_COND_WAIT;
+			return rules[*row].lock_word != NULL;
+		}
+	}
+	return slept && rules[*row].lock_word != NULL;
+}
+
+bool futexcond_word_name(struct futexcond_cache *c, const struct profile *p, const uint32_t *locs,
+                         uint32_t nlocs, char *buf, size_t cap)
+{
+	size_t row;
+	bool cond;
+	uint32_t at;
+	if (!word_wait_frame(c, p, locs, nlocs, &at, &row, &cond))
+		return false;
+	/* the caller: the next named frame that is not the library's */
+	const char *caller = NULL;
+	for (uint32_t i = at; i < nlocs && !caller; i++) {
+		const struct prof_location *l = &p->locations[locs[i]];
+		for (uint32_t k = 0; k < l->nlines && !caller; k++) {
+			int rule = function_rule(c, p, l->lines[k].function);
+			if (rule == ROLE_NONE || (size_t)rule / ROLE_N != row)
+				caller = p->functions[l->lines[k].function].name;
+		}
+	}
+	const struct futexcond_rule *r = &rules[row];
+	snprintf(buf, cap, "%s %s %s (threads' own futex words)", cond ? r->cond_word : r->lock_word,
+	         cond ? "waited for in" : "taken in", caller ? caller : "?");
+	return true;
 }
 
 void futexcond_cache_free(struct futexcond_cache *c)

@@ -41,6 +41,17 @@ struct futexcond_cache {
 bool futexcond_stack(struct futexcond_cache *c, const struct profile *p, const uint32_t *locs,
                      uint32_t nlocs, int view);
 
+/* A library that parks a thread on a futex word of the thread's own
+ * (parking_lot, Abseil) makes each word no lock but a thread's: such a
+ * word is named after the first stack that waited on it (locs[0..nlocs),
+ * innermost first) by its library's lock or condition and the function
+ * that called the library, "a parking_lot lock taken in app::work
+ * (threads' own futex words)", into buf.  Words named alike are one lock
+ * in the reports: the waits at one call site.  false: no such library's
+ * wait in the stack (buf untouched). */
+bool futexcond_word_name(struct futexcond_cache *c, const struct profile *p, const uint32_t *locs,
+                         uint32_t nlocs, char *buf, size_t cap);
+
 void futexcond_cache_free(struct futexcond_cache *c);
 
 #endif

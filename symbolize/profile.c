@@ -30,6 +30,8 @@
  * of waits (a per-thread word: Abseil's, parking_lot's) keeps its wakes
  * futex unless their stacks say notify, and its LOCK record's figures
  * (uncharged waiting, timeouts) go whole to every kind it is shown as.
+ * Such a per-thread word is named by the library's frames of its first
+ * waiting stack (futexcond_word_name), not as a lock: the word is none.
  */
 #include "profile.h"
 
@@ -153,6 +155,7 @@ struct dump_ctx {
 };
 
 enum { WORD_COND = 1, WORD_LOCK = 2 };
+#define FUTEX_KINDS (1u << LC_KIND_FUTEX | 1u << NAMES_KIND_FUTEX_COND)
 
 #define SENTINEL_KEY UINT64_MAX
 #define UNCHARGED_KEY (UINT64_MAX - 1)
@@ -485,8 +488,11 @@ static int name_addrs(struct builder *b, struct dump_ctx *c, const bool *wrapper
 		struct lockaddr *a = &c->la[i];
 		if (!(a->kinds & b->p->kinds))
 			continue;
-		locknames_name(c->r, b->p, wrapper, a->addr, stack_of(s, inits_at, n, a->addr),
-		               stack_of(s, records_at, inits_at, a->addr), name, sizeof(name));
+		const struct locknames_stack *first = stack_of(s, records_at, inits_at, a->addr);
+		if (!(a->kinds & FUTEX_KINDS) || !first ||
+		    !futexcond_word_name(&b->fc, b->p, first->locs, first->nlocs, name, sizeof(name)))
+			locknames_name(c->r, b->p, wrapper, a->addr, stack_of(s, inits_at, n, a->addr),
+			               first, name, sizeof(name));
 		struct prof_lock *l =
 		    (a->name = intern(b, name)) ? lock_entry(b, a->name, a->addr) : NULL;
 		if (!l)

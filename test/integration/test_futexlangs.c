@@ -1,6 +1,7 @@
 /*
  * test_futexlangs.c — real libraries' futex locks, built here: Rust's std
- * (rust_mutex.rs, rustc) and Abseil (absl_mutex.cpp, Debian's libabsl).
+ * (rust_mutex.rs, rustc), Abseil (absl_mutex.cpp, Debian's libabsl) and
+ * parking_lot (pl_mutex.rs, Debian's crate, cargo offline).
  *
  * Each wait is contended for certain (the holder keeps the lock until the
  * waiter is seen asleep in the kernel on a futex word inside the lock —
@@ -18,7 +19,9 @@
  * (symbolize/futexcond.c) show it as kind futex-cond: in no default view,
  * within 5% of the program's own measure under --kind=futex-cond, its
  * notifier charged there in the holder view.  A lock's waits are futex,
- * never futex-cond.
+ * never futex-cond.  Abseil and parking_lot park a thread on a futex word
+ * of the thread's own: such a word is named by the library's lock or
+ * condition and the function that called it, never as a lock.
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -36,6 +39,7 @@ struct langcase {
 	const char *holder_fn;            /* the unlocking function */
 	const char *measured_key;         /* the program's own measure of the waits */
 	bool cond;                        /* a condition wait: kind futex-cond */
+	const char *lock_name;            /* the lock's name in the text report; NULL: any */
 };
 
 /* Does the stack "f1;...;fn" (NUL-terminated) have a frame named fn? */
@@ -129,6 +133,16 @@ static void expect_lang(const struct langcase *c)
 		harness_result_free(&t);
 	}
 
+	if (c->lock_name) { /* a per-thread word, named by the library's frames */
+		struct run_result t;
+		harness_symbolize((const char *[]){kind, dump, NULL}, &t);
+		char on[256];
+		snprintf(on, sizeof on, " on %s (threads' own futex words) (%s)", c->lock_name,
+		         kind + strlen("--kind="));
+		cr_assert(strstr(t.out, on), "no '%s' in\n%s", on, t.out);
+		harness_result_free(&t);
+	}
+
 	struct dump d;
 	char err[256];
 	cr_assert_eq(dump_read_file(dump, &d, err, sizeof err), 0, "%s", err);
@@ -149,7 +163,7 @@ static void expect_rust_mutex(const char *fixture)
 {
 	expect_lang(&(struct langcase){fixture, (const char *[]){"mutex", "4", "30", NULL}, 4,
 	                               "rust_mutex::waiter_blocked", "lock_contended",
-	                               "rust_mutex::holder_release", "measured_ns", false});
+	                               "rust_mutex::holder_release", "measured_ns", false, NULL});
 }
 
 Test(futexlangs, rust_mutex_legacy_mangling)
@@ -166,7 +180,7 @@ Test(futexlangs, rust_rwlock_reader_waits_for_writer)
 {
 	expect_lang(&(struct langcase){"rust_mutex", (const char *[]){"rwlock", "4", "30", NULL}, 4,
 	                               "rust_mutex::reader_blocked", "read_contended",
-	                               "rust_mutex::writer_release", "measured_ns", false});
+	                               "rust_mutex::writer_release", "measured_ns", false, NULL});
 }
 
 /* Both builds' names come demangled, by the Rust demangler: the symbols
@@ -201,7 +215,7 @@ Test(futexlangs, rust_condvar_idle_wait_is_futex_cond)
 {
 	expect_lang(&(struct langcase){"rust_mutex", (const char *[]){"condvar", "3", "30", NULL}, 3,
 	                               "rust_mutex::idle_wait", "Condvar",
-	                               "rust_mutex::notifier", "idle_ns", true});
+	                               "rust_mutex::notifier", "idle_ns", true, NULL});
 }
 
 /* ---- Abseil --------------------------------------------------------------- */
@@ -209,8 +223,8 @@ Test(futexlangs, rust_condvar_idle_wait_is_futex_cond)
 Test(futexlangs, absl_mutex_waits_on_its_thread_futex)
 {
 	expect_lang(&(struct langcase){"absl_mutex", (const char *[]){"4", "30", NULL}, 4,
-	                               "waiter_blocked()", "Waiter::Wait",
-	                               "holder_release()", "measured_ns", false});
+	                               "waiter_blocked()", "Waiter::Wait", "holder_release()",
+	                               "measured_ns", false, "an absl::Mutex taken in waiter_blocked()"});
 }
 
 /* An idle absl::CondVar wait: futex-cond (its thread's own word, the same
@@ -219,5 +233,25 @@ Test(futexlangs, absl_condvar_idle_wait_is_futex_cond)
 {
 	expect_lang(&(struct langcase){"absl_mutex", (const char *[]){"condvar", "3", "30", NULL}, 3,
 	                               "idle_wait(int)", "Waiter::Wait", "notifier(int)", "idle_ns",
-	                               true});
+	                               true, "an absl::CondVar waited for in idle_wait(int)"});
+}
+
+/* ---- parking_lot ------------------------------------------------------------ */
+
+/* parking_lot parks a thread on a word of its own: the lock is named by
+ * the call site of lock(), not by the word. */
+Test(futexlangs, parking_lot_mutex_waits_on_its_thread_word)
+{
+	expect_lang(&(struct langcase){"pl_mutex", (const char *[]){"mutex", "4", "30", NULL}, 4,
+	                               "pl_mutex::waiter_blocked", "futex_wait",
+	                               "pl_mutex::holder_release", "measured_ns", false,
+	                               "a parking_lot lock taken in pl_mutex::waiter_blocked"});
+}
+
+Test(futexlangs, parking_lot_condvar_idle_wait_is_futex_cond)
+{
+	expect_lang(&(struct langcase){"pl_mutex", (const char *[]){"condvar", "3", "30", NULL}, 3,
+	                               "pl_mutex::idle_wait", "futex_wait", "pl_mutex::notifier",
+	                               "idle_ns", true,
+	                               "a parking_lot Condvar waited for in pl_mutex::idle_wait"});
 }

@@ -39,6 +39,31 @@ static bool classify(int view, const char *const names[], const char *const sys[
 	return cond;
 }
 
+/* futexcond_word_name of a stack, or "" when no rule names it. */
+static const char *word_name(const char *const names[])
+{
+	static char buf[256];
+	struct prof_function fn[MAXF];
+	struct prof_line line[MAXF];
+	struct prof_location loc[MAXF];
+	uint32_t locs[MAXF], n = 0;
+	for (; names[n]; n++) {
+		fn[n] =
+		    (struct prof_function){.name = names[n], .system_name = names[n], .file = ""};
+		line[n] = (struct prof_line){.function = n};
+		loc[n] = (struct prof_location){.nlines = 1, .lines = &line[n]};
+		locs[n] = n;
+	}
+	struct profile p = {.functions = fn, .nfunctions = n, .locations = loc, .nlocations = n};
+	struct futexcond_cache c = {0};
+	if (!futexcond_word_name(&c, &p, locs, n, buf, sizeof buf))
+		buf[0] = '\0';
+	futexcond_cache_free(&c);
+	return buf;
+}
+
+#define NAME(...) word_name((const char *const[]){__VA_ARGS__, NULL})
+
 #define WAIT(...) classify(LC_VIEW_WAIT, (const char *const[]){__VA_ARGS__, NULL}, NULL)
 #define WAKE(...) classify(LC_VIEW_HOLDER, (const char *const[]){__VA_ARGS__, NULL}, NULL)
 
@@ -110,4 +135,27 @@ Test(futexcond, mangled_names_are_matched_demangled)
 	cr_assert(classify(LC_VIEW_WAIT, names, NULL));
 	const char *absl[] = {"_ZN4absl7debian37CondVar4WaitEPNS0_5MutexE", "main", NULL};
 	cr_assert(classify(LC_VIEW_WAIT, absl, NULL));
+}
+
+/* A per-thread word is named by its library and the function that called
+ * it; a word of the lock's own (Rust std) keeps its usual name. */
+Test(futexcond, per_thread_words_named_by_their_caller)
+{
+	cr_assert_str_eq(NAME("parking_lot_core::thread_parker::imp::ThreadParker::futex_wait",
+	                      "parking_lot_core::parking_lot::park",
+	                      "parking_lot::raw_mutex::RawMutex::lock_slow", "app::work", "main"),
+	                 "a parking_lot lock taken in app::work (threads' own futex words)");
+	cr_assert_str_eq(
+	    NAME("parking_lot_core::parking_lot::park",
+	         "parking_lot::condvar::Condvar::wait_until_internal", "app::idle"),
+	    "a parking_lot Condvar waited for in app::idle (threads' own futex words)");
+	cr_assert_str_eq(
+	    NAME("absl::debian3::synchronization_internal::Waiter::Wait(int)",
+	         "AbslInternalPerThreadSemWait_debian3",
+	         "absl::debian3::Mutex::Block(absl::debian3::base_internal::PerThreadSynch*)",
+	         "absl::debian3::Mutex::Lock()", "waiter_blocked()"),
+	    "an absl::Mutex taken in waiter_blocked() (threads' own futex words)");
+	cr_assert_str_eq(NAME("<std::sys::sync::mutex::futex::Mutex>::lock_contended", "app::work"),
+	                 "");
+	cr_assert_str_eq(NAME("futex", "waiter_blocked"), "");
 }
