@@ -219,8 +219,9 @@ bool futexcond_word_name(struct futexcond_cache *c, const struct profile *p, con
 		}
 	}
 	const struct futexcond_rule *r = &rules[row];
-	snprintf(buf, cap, "%s %s %s (threads' own futex words)", cond ? r->cond_word : r->lock_word,
-	         cond ? "waited for in" : "taken in", caller ? caller : "?");
+	snprintf(buf, cap, "%s %s %s (threads' own futex words)",
+	         cond ? r->cond_word : r->lock_word, cond ? "waited for in" : "taken in",
+	         caller ? caller : "?");
 	return true;
 }
 

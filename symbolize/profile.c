@@ -490,9 +490,11 @@ static int name_addrs(struct builder *b, struct dump_ctx *c, const bool *wrapper
 			continue;
 		const struct locknames_stack *first = stack_of(s, records_at, inits_at, a->addr);
 		if (!(a->kinds & FUTEX_KINDS) || !first ||
-		    !futexcond_word_name(&b->fc, b->p, first->locs, first->nlocs, name, sizeof(name)))
-			locknames_name(c->r, b->p, wrapper, a->addr, stack_of(s, inits_at, n, a->addr),
-			               first, name, sizeof(name));
+		    !futexcond_word_name(&b->fc, b->p, first->locs, first->nlocs, name,
+		                         sizeof(name)))
+			locknames_name(c->r, b->p, wrapper, a->addr,
+			               stack_of(s, inits_at, n, a->addr), first, name,
+			               sizeof(name));
 		struct prof_lock *l =
 		    (a->name = intern(b, name)) ? lock_entry(b, a->name, a->addr) : NULL;
 		if (!l)
