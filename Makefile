@@ -41,13 +41,13 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
                 clang-format strace man-db groff-base libabsl-dev \
-                libiberty-dev
+                libiberty-dev librust-parking-lot-dev
 # Commands whose package is installed only when the command is missing
 # (COMMAND:PACKAGE): node and npm may come from elsewhere than Debian
 # (NodeSource's nodejs carries its own npm and conflicts with Debian's), and
 # need only be there.  npm fetches the HTML report's viewer (below);
 # chromium runs its browser test (test/integration/test_html.c).
-DEB_COMMANDS := node:nodejs npm:npm chromium:chromium rustc:rustc
+DEB_COMMANDS := node:nodejs npm:npm chromium:chromium rustc:rustc cargo:cargo
 # The viewer's npm packages and the script made of them (see below).
 NPM_DIR     := $(BUILD)/npm
 NPM_STAMP   := $(NPM_DIR)/node_modules/.lockcontend-installed
@@ -63,7 +63,7 @@ CORE_OBJS    := $(addprefix $(BUILD)/preload/,$(addsuffix .o,$(PRELOAD_CORE)))
 READER_OBJS  := $(addprefix $(BUILD)/symbolize/,dumpread.o dumpseries.o dumpthreads.o dumpstatus.o names.o safeopen.o)
 HTML_OBJS    := $(addprefix $(BUILD)/symbolize/,report_html.o report_htmldata.o report_htmltime.o jsonw.o html_assets.o)
 SYMBOLIZE_TEST_OBJS := $(addprefix $(BUILD)/symbolize/,profile.o profile_window.o timeline.o \
-                         resolve.o symcache.o locknames.o viewkind.o report.o report_names.o report_text.o report_procs.o \
+                         resolve.o symcache.o locknames.o futexcond.o viewkind.o report.o report_names.o report_text.o report_procs.o \
                          report_locks.o report_waiting.o report_series.o report_threads.o report_folded.o \
                          report_pprof.o strset.o duration.o grow.o map64.o diff.o report_diff.o) $(HTML_OBJS)
 
@@ -187,7 +187,7 @@ $(BUILD)/test/unit/test_attach: test/unit/test_attach.c $(ATTACH_UNIT_OBJS) | $(
 # The symbolizer's own suites need nothing of the preload: they build and
 # run whatever state the preload is in.
 READER_UNIT_TESTS := $(addprefix $(BUILD)/test/unit/,test_dumpread test_dump test_dumpstatus \
-                       test_diff test_epochs test_formatdoc test_html test_locknames test_pprof test_report \
+                       test_diff test_epochs test_formatdoc test_futexcond test_html test_locknames test_pprof test_report \
                        test_reportnames test_robust test_symcache test_topfind test_topview)
 $(READER_UNIT_TESTS): $(BUILD)/test/unit/%: test/unit/%.c $(wildcard test/unit/*.h) $(READER_OBJS) \
                       $(SYMBOLIZE_TEST_OBJS) $(TOP_OBJS) | $(BUILD)/test/unit
@@ -302,6 +302,24 @@ $(BUILD)/test/fixtures/rust_mutex_v0: test/fixtures/rust_mutex.rs | $(BUILD)/tes
 $(BUILD)/test/fixtures/absl_mutex: test/fixtures/absl_mutex.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures deps
 	$(CXX) -std=c++17 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
 	  -o $@ $< -pthread $$(pkg-config --libs absl_synchronization)
+
+# parking_lot from Debian's packaged crate sources (librust-parking-lot-dev,
+# in /usr/share/cargo/registry), built by cargo offline: a project made in
+# $(BUILD)/cargo/pl_mutex (its manifest, its Cargo.lock, a config whose
+# only source is that directory), its one binary test/fixtures/pl_mutex.rs.
+CARGO       ?= cargo
+CARGO_REG   := /usr/share/cargo/registry
+PL_DIR      := $(BUILD)/cargo/pl_mutex
+FIXTURES    += $(BUILD)/test/fixtures/pl_mutex
+$(BUILD)/test/fixtures/pl_mutex: test/fixtures/pl_mutex.rs | $(BUILD)/test/fixtures deps
+	mkdir -p $(PL_DIR)/.cargo
+	printf '[package]\nname = "pl_mutex"\nversion = "0.1.0"\nedition = "2021"\n\n[[bin]]\nname = "pl_mutex"\npath = "%s"\n\n[dependencies]\nparking_lot = "0.12"\n\n[profile.release]\nopt-level = 1\ndebug = true\n' \
+	  "$(CURDIR)/$<" > $(PL_DIR)/Cargo.toml
+	printf '[source.crates-io]\nreplace-with = "debian"\n[source.debian]\ndirectory = "%s"\n[net]\noffline = true\n' \
+	  "$(CARGO_REG)" > $(PL_DIR)/.cargo/config.toml
+	cd $(PL_DIR) && MAKEFLAGS= RUSTFLAGS="-C force-frame-pointers=yes -D warnings" \
+	  $(CARGO) build --release --offline --quiet
+	cp $(PL_DIR)/target/release/pl_mutex $@
 
 unit: all $(UNIT_TESTS)
 	@test/run-suite $(BUILD)/test/logs/unit $(UNIT_TESTS)

@@ -169,6 +169,12 @@ static __attribute__((noinline)) int hooks_tight(struct lc_tls *t, int (*wait)(v
 
 int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock, uint32_t kind)
 {
+	return hooks_wait_moved(t, wait, arg, lock, kind, NULL);
+}
+
+int hooks_wait_moved(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock,
+                     uint32_t kind, const uintptr_t *ended_on)
+{
 	if (t->guard)
 		return hooks_guarded(t, wait, arg);
 	if (unlikely(stackroom_tight(t)))
@@ -176,6 +182,8 @@ int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *loc
 	struct recorder_sample s;
 	recorder_begin(t, &s, lock, kind);
 	int rc = wait(arg);
+	if (unlikely(ended_on && *ended_on))
+		recorder_moved(t, &s, (const void *)*ended_on);
 	if (s.active || s.shown || s.unfiled)
 		recorder_end(t, &s,
 		             acquired(rc)

@@ -62,6 +62,12 @@ static inline bool hooks_timeout_valid(clockid_t clock, const struct timespec *a
  * real blocking call on `lock` (enum lc_kind `kind`), timed and recorded. */
 int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock, uint32_t kind);
 
+/* hooks_wait, but the wait ends on *ended_on if `wait` set it (non-zero):
+ * a futex_waitv begins on its vector and ends on the word that woke it
+ * (hooks_futex.c, recorder_moved). */
+int hooks_wait_moved(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock,
+                     uint32_t kind, const uintptr_t *ended_on);
+
 /* What _FORTIFY_SOURCE builds call instead of longjmp (glibc declares it
  * only for them). */
 void __longjmp_chk(jmp_buf env, int val) __attribute__((noreturn));

@@ -6,14 +6,14 @@
  * (Rust's std Mutex and RwLock since 1.62, parking_lot, Abseil, C futex
  * locks written by hand).  This file interposes syscall() for them.
  *
- * Every call but SYS_futex is forwarded at once: the six long arguments
- * are read with va_arg (as glibc's syscall reads six registers and a stack
- * slot, whatever the caller passed) and handed, unchanged, to the next
+ * Every call but SYS_futex and SYS_futex_waitv is forwarded at once: the
+ * six long arguments are read with va_arg (as glibc's syscall reads six
+ * registers and a stack slot, whatever the caller passed) and handed, unchanged, to the next
  * syscall() (real.h: resolved at start-up, never by dlsym here — a signal
  * handler may call this; before start-up, the instruction itself, with
  * syscall()'s convention).  Return value and errno are the real call's.
  * What a non-futex call costs on top of the forwarding floor
- * (bench/fwd.c's syscall) is one compare.
+ * (bench/fwd.c's syscall) is two compares.
  *
  * Waits: FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI and FUTEX_LOCK_PI2,
  * private or not, on either clock.  Whether a call was a wait is known only
@@ -47,6 +47,20 @@
  * handler that jumps out of the call leaves the count one up: the thread
  * is only more careful from then on.)
  *
+ * futex_waitv (Linux 5.16) waits on a vector of words and returns the
+ * index of the one that woke it: that word is the lock, the truth of
+ * which word ended the wait; a wait that timed out (ETIMEDOUT, flagged as
+ * FUTEX_WAIT_BITSET's) is on the vector's first word; EAGAIN, EINTR and
+ * the errors are no wait.  The vector is read only after the call, and
+ * only when the kernel has read it whole (an index, or ETIMEDOUT): before
+ * it, it may be a bad address.  So the wait begins on the vector's own
+ * address — the thread's WAITING record shows that while it waits, and it
+ * is registered there as a waiter — and ends on the word
+ * (recorder_moved).  No wake is ever charged with it (a wake is on a
+ * word, not on the vector): its whole waiting is uncharged
+ * (_NotChargedToHolder), and the vector has a LOCK record of its own,
+ * with no contention.
+ *
  * Wakes: FUTEX_WAKE, FUTEX_WAKE_BITSET and FUTEX_UNLOCK_PI on a word with
  * registered waiters (lockstate's filter: one load) are charged with their
  * waiting, as an unlock is (recorder_release_*), before the call.  There
@@ -55,7 +69,7 @@
  * Not seen: glibc's own futexes (its locks, condition variables and
  * semaphores make the syscall inline), Go's runtime, anything else that
  * issues the instruction itself; FUTEX_WAIT_REQUEUE_PI (a condition
- * variable's wait) and futex_waitv, forwarded untouched; FUTEX_REQUEUE,
+ * variable's wait), forwarded untouched; FUTEX_REQUEUE,
  * FUTEX_CMP_REQUEUE and FUTEX_WAKE_OP charge nothing (a waiter moved to
  * another word stays registered on the first: its waiting is uncharged).
  */
@@ -69,6 +83,9 @@
 
 #ifndef FUTEX_LOCK_PI2
 #define FUTEX_LOCK_PI2 13
+#endif
+#ifndef SYS_futex_waitv
+#define SYS_futex_waitv 449 /* x86-64, Linux 5.16 */
 #endif
 
 typedef long (*syscall_fn)(long, ...);
@@ -148,6 +165,58 @@ static long futex_wake(struct futex_call *c)
 	return c->rc;
 }
 
+/* ---- futex_waitv ---------------------------------------------------------- */
+
+/* One futex_waitv and the word its wait ends on (0: none). */
+struct waitv_call {
+	struct futex_call c;
+	uintptr_t word;
+};
+
+/* The vector's i-th word.  Read only after the kernel has read the whole
+ * vector (it returned an index, or ETIMEDOUT): before the call the vector
+ * may be a bad address, the kernel's EFAULT, and our crash. */
+static uintptr_t waitv_word(const struct waitv_call *w, long i)
+{
+	const struct futex_waitv *v = (const struct futex_waitv *)w->c.a[0];
+	return (uintptr_t)v[i].uaddr;
+}
+
+/* hooks_wait's wait: woken (the index of the word that woke it: that
+ * word), ETIMEDOUT (the first word), or EAGAIN for the rest (no wait). */
+static int waitv_wait_call(void *p)
+{
+	struct waitv_call *w = p;
+	struct futex_call *c = &w->c;
+	c->rc =
+	    futex_forward(SYS_futex_waitv, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4], c->a[5]);
+	c->err = c->rc == -1 ? errno : 0;
+	if (c->rc >= 0 && c->rc < (long)(unsigned int)c->a[1]) {
+		w->word = waitv_word(w, c->rc);
+		return 0;
+	}
+	if (c->rc == -1 && c->err == ETIMEDOUT && (unsigned int)c->a[1] > 0) {
+		w->word = waitv_word(w, 0);
+		return ETIMEDOUT;
+	}
+	return EAGAIN;
+}
+
+static __attribute__((noinline)) long futex_waitv_call(long a, long b, long c, long d, long e,
+                                                       long f)
+{
+	struct lc_tls *t = &lc_tls;
+	struct waitv_call w = {.c = {.a = {a, b, c, d, e, f}}};
+	t->locks++; /* the phdr rule, above */
+	hooks_wait_moved(t, waitv_wait_call, &w, (const void *)a, LC_KIND_FUTEX, &w.word);
+	t->locks--;
+	if (w.c.rc == -1)
+		errno = w.c.err;
+	return w.c.rc;
+}
+
+/* ---- the entry --------------------------------------------------------------- */
+
 static __attribute__((noinline)) long futex_call(long a, long b, long c, long d, long e, long f)
 {
 	struct futex_call fc = {.a = {a, b, c, d, e, f}};
@@ -172,6 +241,8 @@ EXPORT long syscall(long nr, ...)
 	va_end(ap);
 	if (unlikely(nr == SYS_futex))
 		return futex_call(a, b, c, d, e, f);
+	if (unlikely(nr == SYS_futex_waitv))
+		return futex_waitv_call(a, b, c, d, e, f);
 	return futex_forward(nr, a, b, c, d, e, f);
 }
 

@@ -440,6 +440,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	s->active = 0;
 	s->shown = 0;
 	s->unfiled = 0;
+	s->moved = 0;
 	s->ent = NULL;
 	s->cell = 0;
 	if (!recorder_start())
@@ -506,6 +507,20 @@ out:
 /* Right after the wait, usually with the lock now held: read the clock,
  * leave the lock's waiters, note the event — the critical section is not
  * made longer than that. */
+void recorder_moved(struct lc_tls *t, struct recorder_sample *s, const void *lock)
+{
+	s->lock = (uintptr_t)lock;
+	s->moved = 1;
+	if (!s->active)
+		return;
+	int saved = errno;
+	core_enter(t);
+	if (s->gen == atomic_load_explicit(&core.gen, memory_order_relaxed))
+		lockstate_get(&core.locks, s->lock, s->kind);
+	core_leave(t);
+	errno = saved;
+}
+
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o)
 {
 	uint64_t t1, uncharged = 0;
@@ -561,8 +576,9 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	    .kind = (uint8_t)s->kind,
 	    .epoch = s->epoch,
 	};
-	if (o == RECORDER_TIMEDOUT && s->ent)
-		lockstate_count(s->ent, LOCKSTATE_TIMEOUTS, s->rate);
+	struct lockent *to = s->moved ? lockstate_find(&core.locks, s->lock) : s->ent;
+	if (o == RECORDER_TIMEDOUT && to)
+		lockstate_count(to, LOCKSTATE_TIMEOUTS, s->rate);
 	recorder_note(t, s, &k, s->rate, (t1 - s->t0) * s->rate, t1 - s->t0, uncharged * s->rate,
 	              t1);
 out:

@@ -72,6 +72,7 @@ struct recorder_sample {
 	uint8_t active;  /* recorder_begin chose to record this event */
 	uint8_t shown;   /* the slot's WAITING record shows this wait (waiting.h) */
 	uint8_t unfiled; /* not recorded: the file was not made in time (t0 only) */
+	uint8_t moved;   /* ends on another lock than ent's (recorder_moved) */
 };
 
 /* What an unlock found, between release_begin and release_end. */
@@ -100,6 +101,13 @@ void recorder_dlclose(struct lc_tls *t);
  * both preserve errno. */
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *lock, uint32_t kind);
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
+
+/* Between begin and end: the wait ends on `lock`, not on the lock it began
+ * on (a futex_waitv, woken by one word of its vector: hooks_futex.c).  Its
+ * event and its uncharged waiting go to `lock`, whose entry (its LOCK
+ * record) is made now if it has none; its registration as a waiter (the
+ * holder view) stays where it began.  Preserves errno. */
+void recorder_moved(struct lc_tls *t, struct recorder_sample *s, const void *lock);
 
 /* Hold-time samples.  1 in `hold` acquisitions is looked at (hold_next
  * counts them down; it starts at 0, so a new thread's first acquisition

@@ -16,7 +16,8 @@
  * the lock table, and each dump's contention over time (report_series.c).
  * The HTML report (report_html.c) is one page with all of that and a
  * flame graph of each view (the one --view names, if given).
- * --kind keeps only those lock kinds, in every format; --lock-frames puts
+ * --kind keeps only those lock kinds, in every format (by default every
+ * kind but futex-cond, futex condition waits: futexcond.h); --lock-frames puts
  * each lock's name as the root frame of its stacks in folded and pprof
  * output (and splits the HTML report's graphs by lock at first).
  * --from and --to cut folded and pprof output to a window of the run,
@@ -105,8 +106,9 @@ static void usage(FILE *f)
 	       "                              waited for (the unlocking stacks), or sampled\n"
 	       "                              hold times; text shows waiter and holder unless set\n"
 	       "  --kind=LIST                 only these lock kinds, comma-separated: mutex,\n"
-	       "                              rdlock, wrlock, rwlock (both), spin, sem, futex\n"
-	       "                              (default all)\n"
+	       "                              rdlock, wrlock, rwlock (both), spin, sem, futex,\n"
+	       "                              futex-cond (default all but futex-cond: futex\n"
+	       "                              waits on condition variables, by their frames)\n"
 	       "  --sysroot=DIR               find the dump's files under DIR\n"
 	       "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
 	       "  --no-demangle               keep C++ and Rust names as in the binary\n"
@@ -229,7 +231,7 @@ static int parse_args(int *argcp, char **argv, struct options *o)
 			if (viewkind_kinds_parse(optarg, &o->kinds) != 0)
 				return fail_usage(
 				    "bad --kind (a comma list of mutex, rdlock, wrlock, rwlock, "
-				    "spin, sem, futex)",
+				    "spin, sem, futex, futex-cond)",
 				    optarg);
 			break;
 		case 'F':
@@ -492,7 +494,7 @@ int main(int argc, char **argv)
 	                    .top = 20,
 	                    .value = PROF_DELAY,
 	                    .view = -1,
-	                    .kinds = VIEWKIND_ALL_KINDS,
+	                    .kinds = VIEWKIND_DEFAULT_KINDS,
 	                    .window = {0, UINT64_MAX}};
 	o.resolve.demangle = true;
 	o.resolve.debug_dirs = o.debug_dirs;

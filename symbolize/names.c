@@ -102,6 +102,8 @@ const char *names_view_cli(uint32_t view)
 
 const char *names_kind(uint32_t kind)
 {
+	if (kind == NAMES_KIND_FUTEX_COND)
+		return "futex-cond";
 	return names_at(kinds, NAMES_LEN(kinds), kind, "?");
 }
 

@@ -36,7 +36,14 @@ const char *names_view(uint32_t view);
 /* The command line's word for a view: "waiter", "holder", "hold"; "?". */
 const char *names_view_cli(uint32_t view);
 
-/* "mutex", "rdlock", "wrlock", "spin", "sem" (enum lc_kind); "?". */
+/* The one kind no file holds: a futex wait (or wake) that the
+ * symbolizer's rules call a condition wait (futexcond.h), decided at read
+ * time from its stack; recorded as LC_KIND_FUTEX.  A bit of the kind
+ * masks (viewkind.h) and a prof_sample's kind like the others. */
+#define NAMES_KIND_FUTEX_COND 16
+
+/* "mutex", "rdlock", "wrlock", "spin", "sem", "futex" (enum lc_kind),
+ * "futex-cond" (NAMES_KIND_FUTEX_COND); "?". */
 const char *names_kind(uint32_t kind);
 
 /* "evicted", "arena_full", ... "no_room" (enum lc_lost_reason); "?". */

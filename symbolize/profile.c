@@ -19,6 +19,19 @@
  * LOCK and LOCK_INIT records (made locations too), show which functions
  * are the program's lock wrappers (locknames.h), and the samples get their
  * lock's name once it is known.
+ *
+ * Futex condition waits (futexcond.h) are told from futex lock waits
+ * before anything else, as the dump's buckets are first looked at: a
+ * futex WAIT bucket whose stack the rules call a condition wait is of
+ * kind futex-cond, and so is its word when all its classified waits are;
+ * every bucket of such a word (its wakes: the HOLDER view), its LOCK
+ * record and a thread waiting on it are futex-cond too, as is a HOLDER
+ * bucket whose own stack is a condition's notify.  A word with both kinds
+ * of waits (a per-thread word: Abseil's, parking_lot's) keeps its wakes
+ * futex unless their stacks say notify, and its LOCK record's figures
+ * (uncharged waiting, timeouts) go whole to every kind it is shown as.
+ * Such a per-thread word is named by the library's frames of its first
+ * waiting stack (futexcond_word_name), not as a lock: the word is none.
  */
 #include "profile.h"
 
@@ -27,6 +40,7 @@
 #include <string.h>
 
 #include "dumpread.h"
+#include "futexcond.h"
 #include "grow.h"
 #include "lockcontend/dumpfmt.h"
 #include "locknames.h"
@@ -44,8 +58,9 @@ struct builder {
 	struct map64 locks; /* interned name pointer -> lock table index */
 	size_t cap_maps, cap_funcs, cap_locs, cap_samples, cap_locks, cap_threads;
 	uint64_t uncharged_ns; /* for the _NotChargedToHolder sample */
-	size_t dump;           /* the dump being added */
-	bool window;           /* cut to a window (profile_window.c) */
+	struct futexcond_cache fc;
+	size_t dump; /* the dump being added */
+	bool window; /* cut to a window (profile_window.c) */
 };
 
 /* Room for element n (the next one) in a table of the profile. */
@@ -134,7 +149,13 @@ struct dump_ctx {
 	struct map64 addrs;   /* lock address -> index into la */
 	struct lockaddr *la;
 	size_t nla, cap_la;
+	uint8_t *bkind;     /* per bucket: the kind it is shown as (classify_futex) */
+	uint8_t *wkind;     /* per WAITING record: likewise */
+	struct map64 words; /* futex word -> WORD_* bits of its WAIT buckets */
 };
+
+enum { WORD_COND = 1, WORD_LOCK = 2 };
+#define FUTEX_KINDS (1u << LC_KIND_FUTEX | 1u << NAMES_KIND_FUTEX_COND)
 
 #define SENTINEL_KEY UINT64_MAX
 #define UNCHARGED_KEY (UINT64_MAX - 1)
@@ -219,32 +240,128 @@ static int add_pseudo(struct builder *b, uint64_t key, const char *name, enum lc
 	return add_sample(b, locs, s);
 }
 
+/* The locations of a stack of the dump, malloc'd; NULL out of memory. */
+static uint32_t *stack_locs(struct builder *b, struct dump_ctx *c, const uint64_t *pcs, uint32_t n,
+                            uint32_t epoch)
+{
+	uint32_t *locs = malloc((n ? n : 1) * sizeof(*locs));
+	for (uint32_t i = 0; locs && i < n; i++) {
+		int64_t l = add_location(b, c, dump_frame_module(c->d, pcs[i], epoch), pcs[i]);
+		if (l < 0) {
+			free(locs);
+			return NULL;
+		}
+		locs[i] = (uint32_t)l;
+	}
+	return locs;
+}
+
 /* A bucket's sample, without its lock's name yet (name_locks). */
 static int add_bucket(struct builder *b, struct dump_ctx *c, const struct dump_bucket *bk)
 {
 	int64_t index = bk - c->d->buckets;
-	uint32_t *locs = malloc(bk->nframes * sizeof(*locs));
+	uint32_t *locs = stack_locs(b, c, bk->pcs, bk->nframes, bk->epoch);
 	if (!locs)
 		return -1;
-	for (uint32_t i = 0; i < bk->nframes; i++) {
-		const struct dump_module *m = dump_frame_module(c->d, bk->pcs[i], bk->epoch);
-		int64_t l = add_location(b, c, m, bk->pcs[i]);
-		if (l < 0) {
-			free(locs);
-			return -1;
-		}
-		locs[i] = (uint32_t)l;
-	}
 	return add_sample(b, locs,
 	                  (struct prof_sample){.nlocs = bk->nframes,
 	                                       .value = {(int64_t)bk->count, (int64_t)bk->delay_ns},
 	                                       .flags = bk->flags,
 	                                       .view = bk->view,
-	                                       .kind = bk->kind,
+	                                       .kind = c->bkind[index],
 	                                       .lock_addr = bk->lock,
 	                                       .max_ns = (int64_t)bk->max_ns,
 	                                       .dump = b->dump,
 	                                       .bucket = index});
+}
+
+/* ---- futex condition waits (futexcond.h) ------------------------------------ */
+
+/* Is a stack of the dump a condition wait (view WAIT) or notify (HOLDER)
+ * by the rules?  1 yes, 0 no, -1 out of memory. */
+static int stack_is_cond(struct builder *b, struct dump_ctx *c, const uint64_t *pcs, uint32_t n,
+                         uint32_t epoch, int view)
+{
+	uint32_t *locs = stack_locs(b, c, pcs, n, epoch);
+	if (!locs)
+		return -1;
+	bool cond = futexcond_stack(&b->fc, b->p, locs, n, view);
+	free(locs);
+	return cond;
+}
+
+static bool word_mark(struct dump_ctx *c, uint64_t word, uint32_t bits)
+{
+	uint32_t old = 0;
+	map64_get(&c->words, word, &old);
+	return map64_put(&c->words, word, old | bits);
+}
+
+/* Were all of the word's classified waits condition waits (and one at
+ * least)? */
+static bool word_is_cond(const struct dump_ctx *c, uint64_t word)
+{
+	uint32_t bits = 0;
+	return map64_get(&c->words, word, &bits) && bits == WORD_COND;
+}
+
+/* The kind of a futex bucket of a view other than WAIT (after those). */
+static int other_kind(struct builder *b, struct dump_ctx *c, const struct dump_bucket *bk)
+{
+	if (word_is_cond(c, bk->lock))
+		return NAMES_KIND_FUTEX_COND;
+	int cond = bk->view == LC_VIEW_HOLDER
+	               ? stack_is_cond(b, c, bk->pcs, bk->nframes, bk->epoch, LC_VIEW_HOLDER)
+	               : 0;
+	return cond < 0 ? -1 : cond ? NAMES_KIND_FUTEX_COND : LC_KIND_FUTEX;
+}
+
+/* c->bkind and c->wkind: the kind each bucket and WAITING record is shown
+ * as, futex-cond for a futex condition wait (this file's story). */
+static int classify_futex(struct builder *b, struct dump_ctx *c)
+{
+	const struct dump *d = c->d;
+	c->bkind = malloc(d->nbuckets + 1);
+	c->wkind = malloc(d->nwaiting + 1);
+	if (!c->bkind || !c->wkind)
+		return -1;
+	for (size_t i = 0; i < d->nbuckets; i++) {
+		const struct dump_bucket *bk = &d->buckets[i];
+		c->bkind[i] = (uint8_t)bk->kind;
+		if (bk->kind != LC_KIND_FUTEX || bk->view != LC_VIEW_WAIT)
+			continue;
+		int cond = stack_is_cond(b, c, bk->pcs, bk->nframes, bk->epoch, LC_VIEW_WAIT);
+		if (cond < 0 || !word_mark(c, bk->lock, cond ? WORD_COND : WORD_LOCK))
+			return -1;
+		if (cond)
+			c->bkind[i] = NAMES_KIND_FUTEX_COND;
+	}
+	for (size_t i = 0; i < d->nbuckets; i++) {
+		const struct dump_bucket *bk = &d->buckets[i];
+		int k = bk->kind == LC_KIND_FUTEX && bk->view != LC_VIEW_WAIT ? other_kind(b, c, bk)
+		                                                              : c->bkind[i];
+		if (k < 0)
+			return -1;
+		c->bkind[i] = (uint8_t)k;
+	}
+	for (size_t i = 0; i < d->nwaiting; i++) {
+		const struct dump_waiting *w = &d->waiting[i];
+		int cond = w->kind != LC_KIND_FUTEX || w->torn ? 0
+		           : word_is_cond(c, w->lock)
+		               ? 1
+		               : stack_is_cond(b, c, w->pcs, w->nframes, w->epoch, LC_VIEW_WAIT);
+		if (cond < 0)
+			return -1;
+		c->wkind[i] = cond ? NAMES_KIND_FUTEX_COND : (uint8_t)w->kind;
+	}
+	return 0;
+}
+
+/* The kind a LOCK record is shown as. */
+static uint32_t lock_kind(const struct dump_ctx *c, const struct dump_lock *l)
+{
+	return l->kind == LC_KIND_FUTEX && word_is_cond(c, l->addr) ? NAMES_KIND_FUTEX_COND
+	                                                            : l->kind;
 }
 
 /* ---- locks ---------------------------------------------------------------- */
@@ -269,20 +386,20 @@ static int collect_lock_addrs(struct dump_ctx *c)
 		struct lockaddr *a = lockaddr_get(c, d->buckets[i].lock);
 		if (!a)
 			return -1;
-		a->kinds |= 1u << d->buckets[i].kind;
+		a->kinds |= 1u << c->bkind[i];
 	}
 	for (size_t i = 0; i < d->nlocks; i++) {
 		struct lockaddr *a = lockaddr_get(c, d->locks[i].addr);
 		if (!a)
 			return -1;
-		a->kinds |= 1u << d->locks[i].kind;
+		a->kinds |= 1u << lock_kind(c, &d->locks[i]);
 		a->rec = &d->locks[i]; /* the last record wins, as dump_lock_of */
 	}
 	for (size_t i = 0; i < d->nwaiting; i++) {
 		const struct dump_waiting *w = &d->waiting[i];
 		struct lockaddr *a = w->torn || !w->lock ? NULL : lockaddr_get(c, w->lock);
 		if (a)
-			a->kinds |= 1u << w->kind;
+			a->kinds |= 1u << c->wkind[i];
 		else if (!w->torn && w->lock)
 			return -1;
 	}
@@ -371,8 +488,13 @@ static int name_addrs(struct builder *b, struct dump_ctx *c, const bool *wrapper
 		struct lockaddr *a = &c->la[i];
 		if (!(a->kinds & b->p->kinds))
 			continue;
-		locknames_name(c->r, b->p, wrapper, a->addr, stack_of(s, inits_at, n, a->addr),
-		               stack_of(s, records_at, inits_at, a->addr), name, sizeof(name));
+		const struct locknames_stack *first = stack_of(s, records_at, inits_at, a->addr);
+		if (!(a->kinds & FUTEX_KINDS) || !first ||
+		    !futexcond_word_name(&b->fc, b->p, first->locs, first->nlocs, name,
+		                         sizeof(name)))
+			locknames_name(c->r, b->p, wrapper, a->addr,
+			               stack_of(s, inits_at, n, a->addr), first, name,
+			               sizeof(name));
 		struct prof_lock *l =
 		    (a->name = intern(b, name)) ? lock_entry(b, a->name, a->addr) : NULL;
 		if (!l)
@@ -435,7 +557,7 @@ static int add_threads(struct builder *b, struct dump_ctx *c, uint32_t dump)
 	struct profile *p = b->p;
 	for (size_t i = 0; i < c->d->nwaiting; i++) {
 		const struct dump_waiting *w = &c->d->waiting[i];
-		bool waits = w->lock && (p->kinds & 1u << w->kind);
+		bool waits = w->lock && (p->kinds & 1u << c->wkind[i]);
 		uint32_t idx;
 		p->threads_torn += w->torn;
 		if (w->torn || !w->tid)
@@ -450,7 +572,7 @@ static int add_threads(struct builder *b, struct dump_ctx *c, uint32_t dump)
 		if (!waits)
 			continue;
 		t->lock_addr = w->lock;
-		t->kind = (uint8_t)w->kind;
+		t->kind = c->wkind[i];
 		t->since_ns = w->since_ns;
 		t->owner_tid = w->owner_tid;
 		if (!map64_get(&c->addrs, w->lock, &idx) || !(t->lock = c->la[idx].name))
@@ -514,15 +636,18 @@ static int add_samples(struct builder *b, struct dump_ctx *c)
 	const struct dump *d = c->d;
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		const struct dump_bucket *bk = &d->buckets[i];
-		if (!(b->p->kinds & 1u << bk->kind))
+		if (!(b->p->kinds & 1u << c->bkind[i])) {
+			if (c->bkind[i] == NAMES_KIND_FUTEX_COND && bk->view == LC_VIEW_WAIT)
+				b->p->futexcond_out += bk->count;
 			continue;
+		}
 		if (add_bucket(b, c, bk) != 0)
 			return -1;
 	}
 	/* The sentinels have no kind: a kind filter leaves them out.  Cut to
 	 * a window, each view has one, to hold what the window has under no
 	 * bucket (profile_window.c). */
-	for (int v = 0; v < LC_NVIEWS && b->p->kinds == VIEWKIND_ALL_KINDS; v++) {
+	for (int v = 0; v < LC_NVIEWS && viewkind_all_locks(b->p->kinds); v++) {
 		uint64_t lc, ld;
 		dump_lost_sum(d, (enum lc_view)v, &lc, &ld);
 		if ((lc || ld || b->window) &&
@@ -532,13 +657,21 @@ static int add_samples(struct builder *b, struct dump_ctx *c)
 	return 0;
 }
 
-/* What this dump adds to _NotChargedToHolder: all of it, or with a kind
- * filter what the LOCK records of kept locks say. */
+/* What this dump adds to _NotChargedToHolder: all of it (less the futex
+ * condition words' when they are left out, as by default), or with a
+ * kind filter what the LOCK records of kept locks say. */
 static void add_uncharged(struct builder *b, const struct dump_ctx *c)
 {
 	const struct dump *d = c->d;
-	if (b->p->kinds == VIEWKIND_ALL_KINDS) {
-		b->uncharged_ns += d->totals.uncharged_ns;
+	if (viewkind_all_locks(b->p->kinds)) {
+		uint64_t left_out = 0;
+		for (size_t i = 0; !(b->p->kinds & 1u << NAMES_KIND_FUTEX_COND) && i < d->nlocks;
+		     i++)
+			if (lock_kind(c, &d->locks[i]) == NAMES_KIND_FUTEX_COND)
+				left_out += d->locks[i].uncharged_ns;
+		b->uncharged_ns +=
+		    d->totals.uncharged_ns -
+		    (left_out < d->totals.uncharged_ns ? left_out : d->totals.uncharged_ns);
 		return;
 	}
 	for (size_t i = 0; i < c->nla; i++)
@@ -556,6 +689,8 @@ static int add_dump(struct builder *b, const struct dump *d, uint32_t index,
 		rc = add_mappings(b, &c);
 	size_t first = b->p->nsamples;
 	if (rc == 0)
+		rc = classify_futex(b, &c);
+	if (rc == 0)
 		rc = collect_lock_addrs(&c);
 	if (rc == 0)
 		rc = add_samples(b, &c);
@@ -570,7 +705,10 @@ static int add_dump(struct builder *b, const struct dump *d, uint32_t index,
 	b->p->holder_recorded |= (d->meta.flags & LC_META_HOLDER) != 0;
 	free(c.mod_mapping);
 	free(c.la);
+	free(c.bkind);
+	free(c.wkind);
 	map64_free(&c.addrs);
+	map64_free(&c.words);
 	resolver_close(c.r);
 	return rc;
 }
@@ -616,6 +754,7 @@ int profile_build_window(struct profile *p, const struct dump *dumps, size_t ndu
 	map64_free(&b.funcs);
 	map64_free(&b.locs);
 	map64_free(&b.locks);
+	futexcond_cache_free(&b.fc);
 	if (rc != 0)
 		profile_free(p);
 	return rc;

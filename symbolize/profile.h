@@ -23,8 +23,9 @@
  * The lock table has one entry per lock name (a global has the same name
  * in every dump of one program, so its entries merge like its stacks do);
  * every sample's lock is in it.  With a kind filter (profile_build's
- * kinds) only samples and locks of those kinds are kept, and the
- * sentinels, which have no kind, are left out.
+ * kinds) only samples and locks of those kinds are kept (futex-cond, a
+ * kind read from the stacks: profile.c), and the sentinels, which have
+ * no kind, are left out.
  */
 #ifndef LOCKCONTEND_PROFILE_H
 #define LOCKCONTEND_PROFILE_H
@@ -79,7 +80,7 @@ struct prof_sample {
 	int64_t value[PROF_NVALUES];
 	uint32_t flags;   /* LC_BUCKET_* (truncated, timed out) */
 	uint8_t view;     /* enum lc_view */
-	uint8_t kind;     /* enum lc_kind, or PROF_KIND_NONE */
+	uint8_t kind;     /* enum lc_kind, NAMES_KIND_FUTEX_COND or PROF_KIND_NONE */
 	const char *lock; /* the lock's name (locknames.h), NULL: no lock */
 	uint64_t lock_addr;
 	int64_t max_ns; /* the longest single event, not scaled */
@@ -154,6 +155,7 @@ struct profile {
 	size_t nthreads;
 	size_t threads_torn;     /* WAITING records copied while being written */
 	uint32_t kinds;          /* the lock kinds kept (bit per enum lc_kind) */
+	uint64_t futexcond_out;  /* WAIT events of futex-cond the kinds leave out */
 	bool holder_recorded;    /* some dump recorded the HOLDER view */
 	uint64_t time_nanos;     /* start of the earliest dump (wall clock) */
 	uint64_t duration_nanos; /* from the earliest start to the latest end */

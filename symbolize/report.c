@@ -16,6 +16,7 @@
 #include "locknames.h"
 #include "names.h"
 #include "report.h"
+#include "viewkind.h"
 
 #define LINE_FRAMES 3 /* frames of a one-line stack */
 
@@ -36,8 +37,8 @@ const char *report_kinds_label(uint32_t kinds)
 	static const uint32_t rw = 1u << LC_KIND_RDLOCK | 1u << LC_KIND_WRLOCK;
 	if ((kinds & rw) == rw)
 		return (kinds & ~rw) ? "mixed" : "rwlock";
-	for (int k = 0; k < LC_NKINDS; k++)
-		if (kinds == 1u << k)
+	for (int k = 0; k < 32; k++)
+		if (kinds == 1u << k && (VIEWKIND_ALL_KINDS & 1u << k))
 			return names_kind((uint32_t)k);
 	return kinds ? "mixed" : "-";
 }

@@ -338,7 +338,7 @@ static void enc_sample(struct enc *e, const struct prof_sample *s)
 		enc_label(e, "pprof::base", "true");
 	if (s->lock)
 		enc_label(e, "lock", s->lock);
-	if (s->kind < LC_NKINDS)
+	if (s->kind != PROF_KIND_NONE)
 		enc_label(e, "kind", names_kind(s->kind));
 	if (s->flags & LC_BUCKET_TIMEDOUT)
 		enc_label(e, "timedout", "true");

@@ -455,7 +455,7 @@ static void print_entry_head(const struct profile *p, const struct entry *e, int
 		report_name_short(e->lock, lock, sizeof(lock));
 		fprintf(out, " on %s", lock);
 	}
-	if (e->kind != LC_KIND_MUTEX && e->kind < LC_NKINDS) /* a mutex is what one expects */
+	if (e->kind != LC_KIND_MUTEX && e->kind != PROF_KIND_NONE) /* a mutex is what one expects */
 		fprintf(out, " (%s)", names_kind(e->kind));
 	fprintf(out, " in %" PRId64 " %s", e->value[PROF_CONTENTIONS], words[view].events);
 	if (view == LC_VIEW_HOLD && e->max_ns) {
@@ -523,13 +523,19 @@ static void header_all(const struct report_input *in, FILE *out)
 		report_dump_header_write(&in->dumps[0], in->paths[0], in->status, out);
 	else if (in->ndumps > 1)
 		report_procs_write(in, out); /* a process tree: one row each */
-	if (p->kinds != VIEWKIND_ALL_KINDS) {
+	if (!viewkind_all_locks(p->kinds)) {
 		viewkind_kinds_format(p->kinds, kinds, sizeof(kinds));
 		fprintf(out,
 		        "only %s locks (--kind) below; the totals above are for every kind, and "
 		        "%s, which has no kind, is left out\n",
 		        kinds, LC_SENTINEL_NAME);
 	}
+	if (p->futexcond_out)
+		fprintf(
+		    out,
+		    "%" PRIu64 " futex waits the rules call condition waits (kind futex-cond) are "
+		    "left out below (--kind=futex-cond shows them); the totals above count them\n",
+		    p->futexcond_out);
 }
 
 /* An object most of whose frames have no name (stripped: "module+0x..."):

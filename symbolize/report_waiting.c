@@ -223,10 +223,11 @@ static void owner_state(const struct report_input *in, const struct prof_thread 
 	char who[64], len[64];
 	if (!t->owner_tid) {
 		fprintf(out, "      its owner is not known (%s)\n",
-		        t->kind == LC_KIND_SPIN    ? "a spin lock keeps none"
-		        : t->kind == LC_KIND_SEM   ? "a semaphore has none"
-		        : t->kind == LC_KIND_FUTEX ? "a futex word keeps none lockcontend can read"
-		                                   : "readers hold it, or the lock keeps no owner");
+		        t->kind == LC_KIND_SPIN  ? "a spin lock keeps none"
+		        : t->kind == LC_KIND_SEM ? "a semaphore has none"
+		        : t->kind == LC_KIND_FUTEX || t->kind == NAMES_KIND_FUTEX_COND
+		            ? "a futex word keeps none lockcontend can read"
+		            : "readers hold it, or the lock keeps no owner");
 		return;
 	}
 	owner_label(in, t, who, sizeof(who));

@@ -5,7 +5,8 @@
  * The words are names.h's: the command line's word for each view
  * ("waiter", not the format's "wait"), and each kind's name.  "rwlock" is
  * the one word of the command line that names no single value: both
- * rwlock kinds.
+ * rwlock kinds.  "futex-cond" is a kind no file holds (names.h): the
+ * futex waits the symbolizer calls condition waits.
  */
 #include "viewkind.h"
 
@@ -27,7 +28,9 @@ static uint32_t kind_bits(const char *item, size_t len)
 {
 	if (len == 6 && strncmp(item, "rwlock", 6) == 0)
 		return 1u << LC_KIND_RDLOCK | 1u << LC_KIND_WRLOCK;
-	for (int k = 0; k < LC_NKINDS; k++) {
+	for (int k = 0; k < 32; k++) {
+		if (!(VIEWKIND_ALL_KINDS & 1u << k))
+			continue;
 		const char *name = names_kind((uint32_t)k);
 		if (strlen(name) == len && strncmp(item, name, len) == 0)
 			return 1u << k;
@@ -57,8 +60,9 @@ void viewkind_kinds_format(uint32_t mask, char *buf, size_t cap)
 	static const uint32_t rw = 1u << LC_KIND_RDLOCK | 1u << LC_KIND_WRLOCK;
 	size_t n = 0;
 	buf[0] = '\0';
-	for (int k = 0; k < LC_NKINDS && n < cap; k++) {
-		if (!(mask & 1u << k) || (k == LC_KIND_WRLOCK && (mask & rw) == rw))
+	for (int k = 0; k < 32 && n < cap; k++) {
+		if (!(mask & VIEWKIND_ALL_KINDS & 1u << k) ||
+		    (k == LC_KIND_WRLOCK && (mask & rw) == rw))
 			continue;
 		const char *name =
 		    k == LC_KIND_RDLOCK && (mask & rw) == rw ? "rwlock" : names_kind((uint32_t)k);

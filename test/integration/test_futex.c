@@ -12,6 +12,12 @@
  * the same with the preload as without, for futex operations good and bad
  * and for other calls.  And glibc's own mutexes, whose futex calls never
  * reach syscall(), give mutex waits and not one futex event.
+ *
+ * futex_waitv: a wait on a vector of two words, woken by each in turn, is
+ * a futex wait on the word that woke it (its return value, which the
+ * program sees unchanged), within 5% of the program's own measure, word by
+ * word; one that times out counts as a timeout, on the vector's first
+ * word.
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -70,6 +76,15 @@ static void expect_rounds(const char *mode, uint64_t rounds)
 	char *holder = harness_folded(dump, "holder", (const char *[]){"--kind=futex", NULL});
 	harness_assert_near(harness_folded_sum(holder, "holder_release", NULL), caused, 0.10,
 	                    "holder view, holder_release");
+	/* a lock's waits and wakes: no rule calls them condition waits */
+	for (int v = 0; v < 2; v++) {
+		char *cond = harness_folded(dump, v ? "holder" : "waiter",
+		                            (const char *[]){"--kind=futex-cond", NULL});
+		size_t lines = 0;
+		harness_folded_sum(cond, v ? "holder_release" : "waiter_blocked", &lines);
+		cr_assert_eq(lines, 0, "futex-cond:\n%s", cond);
+		free(cond);
+	}
 
 	struct dump d;
 	load(dump, &d);
@@ -144,6 +159,65 @@ Test(futex, timeout_counts_as_timeout)
 	harness_result_free(&r);
 }
 
+/* futex_waitv's waits, each on the word that woke it (--lock-frames: the
+ * word's name is the root frame). */
+Test(futex, waitv_waits_on_the_word_that_woke_it)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	harness_profile("futexlock", (const char *[]){"waitv", "4", "30", NULL}, "", 60, &r, dump);
+	cr_assert_eq(harness_out_value(r.out, "rounds"), 4, "%s", r.out);
+	/* the return values the program saw: each word woke it twice */
+	cr_assert(harness_out_value(r.out, "woken0") == 2 && harness_out_value(r.out, "woken1") == 2,
+	          "%s", r.out);
+	char *waiter = harness_folded(dump, "waiter", (const char *[]){"--lock-frames", NULL});
+	harness_assert_near(harness_folded_sum(waiter, "waitv_blocked", NULL),
+	                    harness_out_value(r.out, "measured_ns"), 0.05, "waitv_blocked");
+	harness_assert_near(harness_folded_sum(waiter, "vword0", NULL),
+	                    harness_out_value(r.out, "measured0_ns"), 0.05, "word 0's waits");
+	harness_assert_near(harness_folded_sum(waiter, "vword1", NULL),
+	                    harness_out_value(r.out, "measured1_ns"), 0.05, "word 1's waits");
+	char *counts = harness_folded(dump, "waiter", (const char *[]){"--value=contentions", NULL});
+	cr_assert_eq(harness_folded_sum(counts, "waitv_blocked", NULL), 4, "%s", counts);
+	struct dump d;
+	load(dump, &d);
+	uint64_t n, ns;
+	kind_sum(&d, LC_VIEW_WAIT, LC_KIND_FUTEX, &n, &ns, NULL);
+	cr_assert_eq(n, 4, "four futex waits, %" PRIu64, n);
+	cr_assert(dump_view_conserved(&d, LC_VIEW_WAIT) && dump_view_conserved(&d, LC_VIEW_HOLDER));
+	dump_free(&d);
+	free(waiter);
+	free(counts);
+	harness_result_free(&r);
+}
+
+Test(futex, waitv_timeout_counts_as_timeout)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	harness_profile("futexlock", (const char *[]){"waitv_timeout", "2", "30", NULL}, "", 60, &r,
+	                dump);
+	cr_assert_eq(harness_out_value(r.out, "timedout"), 2, "%s", r.out);
+	struct dump d;
+	load(dump, &d);
+	uint64_t n, ns;
+	uint32_t flags;
+	kind_sum(&d, LC_VIEW_WAIT, LC_KIND_FUTEX, &n, &ns, &flags);
+	cr_assert_eq(n, 2, "two timed-out waits, %" PRIu64, n);
+	cr_assert(flags & LC_BUCKET_TIMEDOUT, "flagged as timed out");
+	harness_assert_near(ns, harness_out_value(r.out, "timeout_ns"), 0.10, "timed-out waits");
+	cr_assert_eq(d.totals.timeouts, 2);
+	uint64_t lock_timeouts = 0;
+	for (size_t i = 0; i < d.nlocks; i++)
+		lock_timeouts += d.locks[i].timeouts;
+	cr_assert_eq(lock_timeouts, 2);
+	char *waiter = harness_folded(dump, "waiter", (const char *[]){"--lock-frames", NULL});
+	harness_assert_near(harness_folded_sum(waiter, "vword0", NULL), ns, 0.0, "on word 0");
+	free(waiter);
+	dump_free(&d);
+	harness_result_free(&r);
+}
+
 /* The same lines, "name rc R errno E" and kin, with and without us. */
 Test(futex, return_values_and_errno_are_the_kernels)
 {
@@ -159,7 +233,9 @@ Test(futex, return_values_and_errno_are_the_kernels)
 	cr_assert_eq(ours.exit_code, 0, "%s", ours.err);
 	cr_assert(strstr(plain.out, "futex_bad_op rc -1 errno 38\n") &&
 	              strstr(plain.out, "mmap_offset_1 rc -1 errno 22\n") &&
-	              strstr(plain.out, "getpid same errno_kept 4321\n"),
+	              strstr(plain.out, "getpid same errno_kept 4321\n") &&
+	              strstr(plain.out, "waitv_past_timeout rc -1 errno 110\n") &&
+	              strstr(plain.out, "waitv_eagain rc -1 errno 11\n"),
 	          "the fixture's own lines:\n%s", plain.out);
 	cr_assert_str_eq(ours.out, plain.out);
 	harness_result_free(&plain);

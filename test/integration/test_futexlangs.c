@@ -1,6 +1,7 @@
 /*
  * test_futexlangs.c — real libraries' futex locks, built here: Rust's std
- * (rust_mutex.rs, rustc) and Abseil (absl_mutex.cpp, Debian's libabsl).
+ * (rust_mutex.rs, rustc), Abseil (absl_mutex.cpp, Debian's libabsl) and
+ * parking_lot (pl_mutex.rs, Debian's crate, cargo offline).
  *
  * Each wait is contended for certain (the holder keeps the lock until the
  * waiter is seen asleep in the kernel on a futex word inside the lock —
@@ -13,9 +14,14 @@
  * ended the wait, within 10% of the program's own (release start - wait
  * start).
  *
- * Rust's Condvar::wait idles on a futex of its own: today it is recorded
- * as a futex wait like a lock's, under Condvar::wait, the notifier charged
- * in the holder view (condvar_idle_wait_is_a_futex_wait_today says so).
+ * An idle wait on a condition variable (Rust's std Condvar, absl::CondVar)
+ * is recorded as a futex wait like a lock's, and the symbolizer's rules
+ * (symbolize/futexcond.c) show it as kind futex-cond: in no default view,
+ * within 5% of the program's own measure under --kind=futex-cond, its
+ * notifier charged there in the holder view.  A lock's waits are futex,
+ * never futex-cond.  Abseil and parking_lot park a thread on a futex word
+ * of the thread's own: such a word is named by the library's lock or
+ * condition and the function that called it, never as a lock.
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -32,6 +38,8 @@ struct langcase {
 	const char *waiter_fn, *leaf_has; /* the waiting function; in the leaf's name */
 	const char *holder_fn;            /* the unlocking function */
 	const char *measured_key;         /* the program's own measure of the waits */
+	bool cond;                        /* a condition wait: kind futex-cond */
+	const char *lock_name;            /* the lock's name in the text report; NULL: any */
 };
 
 /* Does the stack "f1;...;fn" (NUL-terminated) have a frame named fn? */
@@ -90,18 +98,50 @@ static void expect_lang(const struct langcase *c)
 	uint64_t measured = harness_out_value(r.out, c->measured_key);
 	cr_assert_eq(harness_out_value(r.out, "rounds"), c->rounds, "%s", r.out);
 
-	char *waiter = harness_folded(dump, "waiter", (const char *[]){"--kind=futex", NULL});
+	const char *kind = c->cond ? "--kind=futex-cond" : "--kind=futex";
+	const char *other = c->cond ? NULL : "--kind=futex-cond"; /* NULL: the default */
+	char *waiter = harness_folded(dump, "waiter", (const char *[]){kind, NULL});
 	harness_assert_near(harness_folded_sum(waiter, c->waiter_fn, NULL), measured, 0.05,
 	                    c->waiter_fn);
 	assert_leaves(waiter, c->waiter_fn, c->leaf_has);
 	char *counts = harness_folded(dump, "waiter",
-	                              (const char *[]){"--kind=futex", "--value=contentions", NULL});
+	                              (const char *[]){kind, "--value=contentions", NULL});
 	cr_assert_eq(harness_folded_sum(counts, c->waiter_fn, NULL), c->rounds,
 	             "one contention a round:\n%s", counts);
-	char *holder = harness_folded(dump, "holder", (const char *[]){"--kind=futex", NULL});
+	char *holder = harness_folded(dump, "holder", (const char *[]){kind, NULL});
 	if (c->holder_fn)
 		harness_assert_near(harness_folded_sum(holder, c->holder_fn, NULL),
 		                    harness_out_value(r.out, "caused_ns"), 0.10, c->holder_fn);
+	/* and nothing of it in the other kind's views */
+	for (int v = 0; v < 2; v++) {
+		const char *fn = v ? c->holder_fn : c->waiter_fn;
+		char *f = harness_folded(dump, v ? "holder" : "waiter", (const char *[]){other, NULL});
+		size_t lines = 0;
+		cr_assert_eq(harness_folded_sum(f, fn, &lines), 0, "%s shown %s:\n%s", fn,
+		             other ? other : "by default", f);
+		cr_assert_eq(lines, 0, "%s", f);
+		free(f);
+	}
+
+	if (c->cond) { /* the default text report: left out, and says so */
+		struct run_result t;
+		harness_symbolize((const char *[]){dump, NULL}, &t);
+		char note[128];
+		snprintf(note, sizeof note, "%" PRIu64 " futex waits the rules call condition waits",
+		         c->rounds);
+		cr_assert(strstr(t.out, note) && !strstr(t.out, c->waiter_fn), "%s", t.out);
+		harness_result_free(&t);
+	}
+
+	if (c->lock_name) { /* a per-thread word, named by the library's frames */
+		struct run_result t;
+		harness_symbolize((const char *[]){kind, dump, NULL}, &t);
+		char on[256];
+		snprintf(on, sizeof on, " on %s (threads' own futex words) (%s)", c->lock_name,
+		         kind + strlen("--kind="));
+		cr_assert(strstr(t.out, on), "no '%s' in\n%s", on, t.out);
+		harness_result_free(&t);
+	}
 
 	struct dump d;
 	char err[256];
@@ -123,7 +163,7 @@ static void expect_rust_mutex(const char *fixture)
 {
 	expect_lang(&(struct langcase){fixture, (const char *[]){"mutex", "4", "30", NULL}, 4,
 	                               "rust_mutex::waiter_blocked", "lock_contended",
-	                               "rust_mutex::holder_release", "measured_ns"});
+	                               "rust_mutex::holder_release", "measured_ns", false, NULL});
 }
 
 Test(futexlangs, rust_mutex_legacy_mangling)
@@ -140,7 +180,7 @@ Test(futexlangs, rust_rwlock_reader_waits_for_writer)
 {
 	expect_lang(&(struct langcase){"rust_mutex", (const char *[]){"rwlock", "4", "30", NULL}, 4,
 	                               "rust_mutex::reader_blocked", "read_contended",
-	                               "rust_mutex::writer_release", "measured_ns"});
+	                               "rust_mutex::writer_release", "measured_ns", false, NULL});
 }
 
 /* Both builds' names come demangled, by the Rust demangler: the symbols
@@ -169,13 +209,13 @@ Test(futexlangs, rust_names_demangled_legacy_and_v0)
 	}
 }
 
-/* What the profile says today of an idle Condvar::wait: a futex wait like
- * a lock's, under Condvar::wait, charged to the notifier. */
-Test(futexlangs, condvar_idle_wait_is_a_futex_wait_today)
+/* An idle Condvar::wait: futex-cond, under Condvar::wait, charged to the
+ * notifier (std's futex Condvar sleeps on a word of its own). */
+Test(futexlangs, rust_condvar_idle_wait_is_futex_cond)
 {
 	expect_lang(&(struct langcase){"rust_mutex", (const char *[]){"condvar", "3", "30", NULL}, 3,
 	                               "rust_mutex::idle_wait", "Condvar",
-	                               "rust_mutex::notifier", "idle_ns"});
+	                               "rust_mutex::notifier", "idle_ns", true, NULL});
 }
 
 /* ---- Abseil --------------------------------------------------------------- */
@@ -183,6 +223,35 @@ Test(futexlangs, condvar_idle_wait_is_a_futex_wait_today)
 Test(futexlangs, absl_mutex_waits_on_its_thread_futex)
 {
 	expect_lang(&(struct langcase){"absl_mutex", (const char *[]){"4", "30", NULL}, 4,
-	                               "waiter_blocked()", "Waiter::Wait",
-	                               "holder_release()", "measured_ns"});
+	                               "waiter_blocked()", "Waiter::Wait", "holder_release()",
+	                               "measured_ns", false, "an absl::Mutex taken in waiter_blocked()"});
+}
+
+/* An idle absl::CondVar wait: futex-cond (its thread's own word, the same
+ * a Mutex wait sleeps on: told apart by the stack), the Signal charged. */
+Test(futexlangs, absl_condvar_idle_wait_is_futex_cond)
+{
+	expect_lang(&(struct langcase){"absl_mutex", (const char *[]){"condvar", "3", "30", NULL}, 3,
+	                               "idle_wait(int)", "Waiter::Wait", "notifier(int)", "idle_ns",
+	                               true, "an absl::CondVar waited for in idle_wait(int)"});
+}
+
+/* ---- parking_lot ------------------------------------------------------------ */
+
+/* parking_lot parks a thread on a word of its own: the lock is named by
+ * the call site of lock(), not by the word. */
+Test(futexlangs, parking_lot_mutex_waits_on_its_thread_word)
+{
+	expect_lang(&(struct langcase){"pl_mutex", (const char *[]){"mutex", "4", "30", NULL}, 4,
+	                               "pl_mutex::waiter_blocked", "futex_wait",
+	                               "pl_mutex::holder_release", "measured_ns", false,
+	                               "a parking_lot lock taken in pl_mutex::waiter_blocked"});
+}
+
+Test(futexlangs, parking_lot_condvar_idle_wait_is_futex_cond)
+{
+	expect_lang(&(struct langcase){"pl_mutex", (const char *[]){"condvar", "3", "30", NULL}, 3,
+	                               "pl_mutex::idle_wait", "futex_wait", "pl_mutex::notifier",
+	                               "idle_ns", true,
+	                               "a parking_lot Condvar waited for in pl_mutex::idle_wait"});
 }

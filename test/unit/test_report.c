@@ -60,11 +60,15 @@ Test(viewkind, kind_lists)
 	cr_assert_eq(kinds_of("mutex"), 1u << LC_KIND_MUTEX);
 	cr_assert_eq(kinds_of("rwlock"), rd | wr);
 	cr_assert_eq(kinds_of("spin,rdlock"), 1u << LC_KIND_SPIN | rd);
-	cr_assert_eq(kinds_of("mutex,rwlock,spin,sem,futex"), VIEWKIND_ALL_KINDS);
+	cr_assert_eq(kinds_of("mutex,rwlock,spin,sem,futex"), VIEWKIND_DEFAULT_KINDS);
+	cr_assert_eq(kinds_of("mutex,rwlock,spin,sem,futex,futex-cond"), VIEWKIND_ALL_KINDS);
+	cr_assert_eq(kinds_of("futex-cond"), 1u << NAMES_KIND_FUTEX_COND);
+	cr_assert(viewkind_all_locks(VIEWKIND_DEFAULT_KINDS) && viewkind_all_locks(VIEWKIND_ALL_KINDS));
+	cr_assert(!viewkind_all_locks(1u << NAMES_KIND_FUTEX_COND | 1u << LC_KIND_FUTEX));
 	cr_assert_eq(kinds_of("futex"), 1u << LC_KIND_FUTEX);
 	cr_assert_eq(kinds_of("sem"), 1u << LC_KIND_SEM);
 	static const char *const bad[] = {"", "bogus", "mutex,", ",mutex", "mutex,,spin", "MUTEX",
-	                                  "mutexx", "rw"};
+	                                  "mutexx", "rw", "futex-", "?"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint32_t m = 0xdead;
 		cr_assert_eq(viewkind_kinds_parse(bad[i], &m), -1, "\"%s\" accepted", bad[i]);
@@ -77,6 +81,9 @@ Test(viewkind, kind_lists)
 	cr_assert_str_eq(buf, "wrlock");
 	viewkind_kinds_format(1u << LC_KIND_SEM | 1u << LC_KIND_MUTEX, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "mutex, sem");
+	viewkind_kinds_format(1u << NAMES_KIND_FUTEX_COND | 1u << LC_KIND_FUTEX, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "futex, futex-cond");
+	cr_assert_str_eq(report_kinds_label(1u << NAMES_KIND_FUTEX_COND), "futex-cond");
 }
 
 /* ---- the dump -------------------------------------------------------------------- */
