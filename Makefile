@@ -260,6 +260,10 @@ FIXTURES     := $(filter-out $(BUILD)/test/fixtures/attachtls.so,$(FIXTURES)) \
 FIXTURE_CFLAGS := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
                   -D_GNU_SOURCE
 ATTACH_EXPORT := -Wl,--export-dynamic-symbol=attach_ctor_wait
+# charge_window's clock_gettime is the one lockcontend's clock reads find.
+$(BUILD)/test/fixtures/charge_window: test/fixtures/charge_window.c $(FIXTURE_HEADERS) \
+                                      | $(BUILD)/test/fixtures
+	$(CC) $(FIXTURE_CFLAGS) -Wl,--export-dynamic-symbol=clock_gettime -o $@ $< -pthread
 $(BUILD)/test/fixtures/attach: test/fixtures/attach.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
 	$(CC) $(FIXTURE_CFLAGS) $(ATTACH_EXPORT) -o $@ $< -pthread -ldl
 $(BUILD)/test/fixtures/attach_now: test/fixtures/attach.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures

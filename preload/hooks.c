@@ -393,6 +393,7 @@ static __attribute__((noinline)) int hooks_unlock_watched(pthread_mutex_t *m, in
 	if (kind >= 0) {
 		int was = hooks_release_plain(m, kind);
 		recorder_release_held(&r);
+		recorder_release_charge(t, &r);
 		if (was > 1)
 			hooks_wake(m, kind);
 	} else

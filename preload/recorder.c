@@ -11,8 +11,9 @@
  * (recorder_hold_prepare: the draw, the look-up, the clock), and put in
  * place inside the section (recorder_hold_check).  An unlock:
  * recorder_release_begin takes the waiting charged to it and ends a
- * hold-time sample (for a plain mutex the hooks release themselves, its
- * end is read just after the release: recorder_release_held);
+ * hold-time sample (for a plain mutex the hooks release themselves, both
+ * come just after the release, before the wake: recorder_release_held,
+ * recorder_release_charge);
  * recorder_release_end takes one stack for both and notes them.  The
  * uncharged part of a wait reaches its lock's record when it is settled
  * (account.c).  Noted events are settled and published
@@ -807,6 +808,7 @@ static void recorder_release_clear(struct recorder_release *r, const void *lock,
 	r->lock = (uintptr_t)lock;
 	r->kind = kind;
 	r->counted = 0;
+	r->charge_open = 0;
 }
 
 /* A hold sample's end alone: nothing to do inside the section;
@@ -829,6 +831,28 @@ void recorder_release_timed(struct lc_tls *t, struct recorder_release *r, const 
 		recorder_release_sample(t, r, t->gen);
 }
 
+/* The waiting this unlock ends, charged to it (lockstate_charge) in the
+ * profile it is charged in (r->gen).  Attached, a charge is counted from
+ * before it is taken until it is noted, and none is taken once a detach
+ * is closing the books: the waiting it would have charged is then
+ * uncharged, not lost.  Inside the guard, the profile live. */
+static void recorder_release_take(struct recorder_release *r)
+{
+	bool count = core.attach;
+	if (count)
+		atomic_fetch_add(&core.releasing, 1);
+	struct lockent *e;
+	if (!(count && atomic_load(&core.closing)) && (e = lockstate_find(&core.locks, r->lock))) {
+		r->caused = lockstate_charge(e, recorder_now);
+		r->rate = core.cfg.rate;
+		r->active |= r->caused != 0;
+	}
+	if (count && r->caused)
+		r->counted = 1;
+	else if (count)
+		atomic_fetch_sub(&core.releasing, 1);
+}
+
 void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
                             uint32_t kind, bool late)
 {
@@ -842,8 +866,12 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	if (stackroom_tight(t))
 		return;
 	bool waited = core.cfg.holder && lockstate_maybe_waited(r->lock);
-	if (timed && late && !waited) {
-		recorder_release_sample(t, r, gen);
+	if (late) {
+		/* Nothing more inside the section: the sample's end and the
+		 * charge come after the release (release_held, release_charge). */
+		if (timed)
+			recorder_release_sample(t, r, gen);
+		r->charge_open = waited;
 		return;
 	}
 	if (t->guard || !core_running())
@@ -853,37 +881,43 @@ void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const 
 	if (!core_live())
 		goto out;
 	r->gen = t->gen;
-	if (timed && gen != t->gen)
-		timed = false; /* begun in the profile before this one (attached) */
-	if (timed) {
-		if (late) {
-			r->hold_t0 = t->hold_t0;
-			r->hold_open = 1;
-		} else {
-			r->when = recorder_now();
-			r->held = r->when - t->hold_t0;
-		}
+	if (timed && gen == t->gen) { /* else begun in the profile before this one (attached) */
+		r->when = recorder_now();
+		r->held = r->when - t->hold_t0;
 		r->kind = t->hold_kind; /* how it was taken (read or write) */
 		r->active = 1;
 	}
-	/* Attached, a charge is counted from before it is taken until it is
-	 * noted, and none is taken once a detach is closing the books: the
-	 * waiting it would have charged is then uncharged, not lost. */
-	bool count = core.attach;
-	if (count)
-		atomic_fetch_add(&core.releasing, 1);
-	struct lockent *e;
-	if (waited && !(count && atomic_load(&core.closing)) &&
-	    (e = lockstate_find(&core.locks, r->lock))) {
-		r->caused = lockstate_charge(e, recorder_now);
-		r->rate = core.cfg.rate;
-		r->active |= r->caused != 0;
-	}
-	if (count && r->caused)
-		r->counted = 1;
-	else if (count)
-		atomic_fetch_sub(&core.releasing, 1);
+	if (waited)
+		recorder_release_take(r);
 out:
+	core_leave(t);
+	errno = saved;
+}
+
+/* After the release (late), before a sleeper is woken: it cannot leave
+ * its cell before it is charged, unless it took the lock in between — its
+ * waiting since the last charge is then its own uncharged part, and a
+ * thread that took and released the lock meanwhile charged what it ended,
+ * up to its own time (cells move by compare-and-swap: each stretch of
+ * waiting is charged once, whoever comes first).  A charge read after the
+ * release may count as this unlock's the short stretch after it. */
+void recorder_release_charge(struct lc_tls *t, struct recorder_release *r)
+{
+	if (!r->charge_open)
+		return;
+	r->charge_open = 0;
+	if (t->guard || !core_running())
+		return;
+	int saved = errno;
+	core_enter(t);
+	if (core_live()) {
+		if (r->active && r->gen != t->gen) {
+			r->active = 0; /* a sample begun in the profile before this one */
+			r->held = 0;
+		}
+		r->gen = t->gen;
+		recorder_release_take(r);
+	}
 	core_leave(t);
 	errno = saved;
 }

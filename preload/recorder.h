@@ -28,7 +28,9 @@
  *   recorder_release_begin  before the release: charge the waiting
  *                           (lockstate_charge), end the hold sample — or,
  *                           for a plain mutex the hooks release themselves,
- *   recorder_release_held   right after the release, before any wake;
+ *                           only decide, and then
+ *   recorder_release_held   right after the release, end the hold sample,
+ *   recorder_release_charge and charge the waiting, before any wake;
  *   recorder_release_end    after it: unwind and note the events.
  * Everything else about an unlock is one TLS add.  The dumper settles the
  * events still noted in slots.
@@ -86,8 +88,9 @@ struct recorder_release {
 	uint64_t when;    /* when it ended (CLOCK_MONOTONIC), 0: not read */
 	uint32_t gen;     /* attached: the profile it was charged in, or its sample began in */
 	uint8_t active;
-	uint8_t counted;   /* attached: in core.releasing until release_end */
-	uint8_t hold_open; /* the end is read by recorder_release_held */
+	uint8_t counted;     /* attached: in core.releasing until release_end */
+	uint8_t hold_open;   /* the end is read by recorder_release_held */
+	uint8_t charge_open; /* the charge is taken by recorder_release_charge */
 };
 
 /* Before and after dlclose() (module epochs: modmap.h); attached, after
@@ -187,6 +190,9 @@ static inline bool recorder_unlock_watched(const struct lc_tls *t, const void *l
 void recorder_release_begin(struct lc_tls *t, struct recorder_release *r, const void *lock,
                             uint32_t kind, bool late);
 void recorder_release_held(struct recorder_release *r);
+/* ... and, `late`, the holder view's charge after it, before any wake:
+ * nothing of ours but the decision is left inside the section. */
+void recorder_release_charge(struct lc_tls *t, struct recorder_release *r);
 /* A plain mutex's unlock that found no sleeper (its word was not 2)
  * releases first and looks at the thread's hold sample after: then only
  * the sample's end is left (recorder_release_held reads it, right after

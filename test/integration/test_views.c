@@ -434,3 +434,37 @@ Test(views, waiting_is_charged_or_uncharged_exactly_once)
 	             "the locks' trylock_failures add up to %" PRIu64 ", totals %" PRIu64,
 	             s.locks_trylock_failures, s.trylock_failures);
 }
+
+/* A plain mutex's unlock charges the waiting it ended after its release
+ * (recorder_release_charge): charge_window holds that window open while
+ * another thread takes the mutex, holds it until a third sleeps on it,
+ * and releases it.  That release, first, is charged the waiter's 5 x 20 ms;
+ * main's, after it, only what was left; and every nanosecond waited is
+ * still charged or uncharged exactly once. */
+Test(views, a_release_between_an_unlock_and_its_charge_is_charged_once)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	struct raw_sums s;
+	harness_profile("charge_window", (const char *[]){"5", NULL}, "hold=0", 60, &r, dump);
+	cr_assert(strstr(r.out, "windows 5 rounds 5"), "the window was not met:\n%s", r.out);
+	harness_result_free(&r);
+
+	char *holder = harness_folded(dump, "holder", NULL);
+	uint64_t barger = delay_of(holder, "barger_unlock"), main_ = delay_of(holder, "main_unlock");
+	cr_assert(barger >= 5 * 20 * 1000000ull * 9 / 10,
+	          "barger_unlock charged %" PRIu64 " ns, not the waiter's 5 x 20 ms:\n%s", barger,
+	          holder);
+	cr_assert(main_ < barger, "main_unlock charged %" PRIu64 " ns, more than the barger:\n%s",
+	          main_, holder);
+	free(holder);
+
+	rawdump_sums(dump, &s);
+	cr_assert_eq(s.caused_ns + s.uncharged_ns, s.delay_ns,
+	             "caused %" PRIu64 " + uncharged %" PRIu64 " = %" PRIu64 " ns, waited %" PRIu64,
+	             s.caused_ns, s.uncharged_ns, s.caused_ns + s.uncharged_ns, s.delay_ns);
+	cr_assert_eq(s.locks_uncharged_ns, s.uncharged_ns,
+	             "the lock's uncharged_ns %" PRIu64 ", totals %" PRIu64, s.locks_uncharged_ns,
+	             s.uncharged_ns);
+	cr_assert_eq(s.conserved, NVIEWS, "rawdump's own checks: %d views conserved", s.conserved);
+}
