@@ -100,6 +100,12 @@ void recorder_dlclose(struct lc_tls *t);
  * both preserve errno. */
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *lock, uint32_t kind);
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
+/* A cleanup handler's end of a wait a cancellation unwinds through: s
+ * is ended with o unless it was ended already — a handler that called
+ * pthread_exit during the wait told the recorder (recorder_abandon), and
+ * pthread_exit runs cleanup handlers too.  A recorded wait is then no
+ * longer among the thread's waits, and one only shown is shown no more. */
+void recorder_end_open(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
 
 /* Hold-time samples.  1 in `hold` acquisitions is looked at (hold_next
  * counts them down; it starts at 0, so a new thread's first acquisition

@@ -143,9 +143,10 @@ static void cut_write(const struct options *o, struct follower *f, const struct 
 	char err[PATH_MAX + 256];
 	struct prof_window w = {to_ns, UINT64_MAX};
 	bool have_held = hold && d->nseries > 0;
-	int rc = profile_build(&whole, d, 1, &o->resolve, VIEWKIND_ALL_KINDS, stderr);
+	int rc = profile_build(&whole, d, 1, &o->resolve, VIEWKIND_DEFAULT_KINDS, stderr);
 	if (rc == 0 && have_held &&
-	    profile_build_window(&held, d, 1, &o->resolve, VIEWKIND_ALL_KINDS, &w, stderr) != 0) {
+	    profile_build_window(&held, d, 1, &o->resolve, VIEWKIND_DEFAULT_KINDS, &w, stderr) !=
+	        0) {
 		profile_free(&whole);
 		rc = -1;
 	}

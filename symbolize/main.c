@@ -105,8 +105,8 @@ static void usage(FILE *f)
 	       "                              waited for (the unlocking stacks), or sampled\n"
 	       "                              hold times; text shows waiter and holder unless set\n"
 	       "  --kind=LIST                 only these lock kinds, comma-separated: mutex,\n"
-	       "                              rdlock, wrlock, rwlock (both), spin, sem, futex\n"
-	       "                              (default all)\n"
+	       "                              rdlock, wrlock, rwlock (both), spin, sem, futex,\n"
+	       "                              cond (default all but cond: condition waits)\n"
 	       "  --sysroot=DIR               find the dump's files under DIR\n"
 	       "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
 	       "  --no-demangle               keep C++ and Rust names as in the binary\n"
@@ -229,7 +229,7 @@ static int parse_args(int *argcp, char **argv, struct options *o)
 			if (viewkind_kinds_parse(optarg, &o->kinds) != 0)
 				return fail_usage(
 				    "bad --kind (a comma list of mutex, rdlock, wrlock, rwlock, "
-				    "spin, sem, futex)",
+				    "spin, sem, futex, cond)",
 				    optarg);
 			break;
 		case 'F':
@@ -492,7 +492,7 @@ int main(int argc, char **argv)
 	                    .top = 20,
 	                    .value = PROF_DELAY,
 	                    .view = -1,
-	                    .kinds = VIEWKIND_ALL_KINDS,
+	                    .kinds = VIEWKIND_DEFAULT_KINDS,
 	                    .window = {0, UINT64_MAX}};
 	o.resolve.demangle = true;
 	o.resolve.debug_dirs = o.debug_dirs;

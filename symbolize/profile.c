@@ -371,7 +371,8 @@ static int name_addrs(struct builder *b, struct dump_ctx *c, const bool *wrapper
 		struct lockaddr *a = &c->la[i];
 		if (!(a->kinds & b->p->kinds))
 			continue;
-		locknames_name(c->r, b->p, wrapper, a->addr, stack_of(s, inits_at, n, a->addr),
+		locknames_name(c->r, b->p, wrapper, a->addr, a->kinds,
+		               stack_of(s, inits_at, n, a->addr),
 		               stack_of(s, records_at, inits_at, a->addr), name, sizeof(name));
 		struct prof_lock *l =
 		    (a->name = intern(b, name)) ? lock_entry(b, a->name, a->addr) : NULL;
@@ -514,15 +515,18 @@ static int add_samples(struct builder *b, struct dump_ctx *c)
 	const struct dump *d = c->d;
 	for (size_t i = 0; i < d->nbuckets; i++) {
 		const struct dump_bucket *bk = &d->buckets[i];
-		if (!(b->p->kinds & 1u << bk->kind))
+		if (!(b->p->kinds & 1u << bk->kind)) {
+			if (bk->kind == LC_KIND_COND && bk->view == LC_VIEW_WAIT)
+				b->p->cond_left_out += bk->count;
 			continue;
+		}
 		if (add_bucket(b, c, bk) != 0)
 			return -1;
 	}
 	/* The sentinels have no kind: a kind filter leaves them out.  Cut to
 	 * a window, each view has one, to hold what the window has under no
 	 * bucket (profile_window.c). */
-	for (int v = 0; v < LC_NVIEWS && b->p->kinds == VIEWKIND_ALL_KINDS; v++) {
+	for (int v = 0; v < LC_NVIEWS && viewkind_all_locks(b->p->kinds); v++) {
 		uint64_t lc, ld;
 		dump_lost_sum(d, (enum lc_view)v, &lc, &ld);
 		if ((lc || ld || b->window) &&
@@ -532,13 +536,19 @@ static int add_samples(struct builder *b, struct dump_ctx *c)
 	return 0;
 }
 
-/* What this dump adds to _NotChargedToHolder: all of it, or with a kind
- * filter what the LOCK records of kept locks say. */
+/* What this dump adds to _NotChargedToHolder: all of it (but the
+ * condition variables' when they are left out, as by default), or with a
+ * kind filter what the LOCK records of kept locks say. */
 static void add_uncharged(struct builder *b, const struct dump_ctx *c)
 {
 	const struct dump *d = c->d;
-	if (b->p->kinds == VIEWKIND_ALL_KINDS) {
+	if (viewkind_all_locks(b->p->kinds)) {
 		b->uncharged_ns += d->totals.uncharged_ns;
+		for (size_t i = 0; !(b->p->kinds & 1u << LC_KIND_COND) && i < d->nlocks; i++)
+			if (d->locks[i].kind == LC_KIND_COND)
+				b->uncharged_ns -= d->locks[i].uncharged_ns < b->uncharged_ns
+				                       ? d->locks[i].uncharged_ns
+				                       : b->uncharged_ns;
 		return;
 	}
 	for (size_t i = 0; i < c->nla; i++)

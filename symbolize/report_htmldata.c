@@ -342,7 +342,7 @@ static void write_notes(struct htmldata *h)
 		fprintf(f, "all %zu dumps: %" PRId64 " contentions, %s total wait\n", h->in->ndumps,
 		        count, wait);
 	}
-	if (p->kinds != VIEWKIND_ALL_KINDS) {
+	if (!viewkind_all_locks(p->kinds)) {
 		viewkind_kinds_format(p->kinds, kinds, sizeof(kinds));
 		fprintf(
 		    f,

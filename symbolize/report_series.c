@@ -53,7 +53,7 @@ static void series_time(char *buf, size_t cap, uint64_t ns)
 static bool series_lock_name(const struct report_input *in, size_t dump, uint64_t lock, bool other,
                              char *buf, size_t cap)
 {
-	bool all = in->profile->kinds == VIEWKIND_ALL_KINDS;
+	bool all = viewkind_all_locks(in->profile->kinds);
 	const char *name = other || !lock ? NULL : profile_lock_name(in->profile, dump, lock);
 	if (other || !lock)
 		snprintf(buf, cap, "%s", other ? "(other locks)" : "(lockcontend's own work)");

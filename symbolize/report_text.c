@@ -523,13 +523,19 @@ static void header_all(const struct report_input *in, FILE *out)
 		report_dump_header_write(&in->dumps[0], in->paths[0], in->status, out);
 	else if (in->ndumps > 1)
 		report_procs_write(in, out); /* a process tree: one row each */
-	if (p->kinds != VIEWKIND_ALL_KINDS) {
+	if (!viewkind_all_locks(p->kinds)) {
 		viewkind_kinds_format(p->kinds, kinds, sizeof(kinds));
 		fprintf(out,
 		        "only %s locks (--kind) below; the totals above are for every kind, and "
 		        "%s, which has no kind, is left out\n",
 		        kinds, LC_SENTINEL_NAME);
 	}
+	if (p->cond_left_out)
+		fprintf(out,
+		        "%" PRIu64
+		        " condition waits (kind cond) are left out below (--kind=cond shows "
+		        "them); the totals above count them\n",
+		        p->cond_left_out);
 }
 
 /* An object most of whose frames have no name (stripped: "module+0x..."):

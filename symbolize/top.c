@@ -187,7 +187,7 @@ static int snap_take(const struct options *o, const char *path, struct snap *s)
 		return -1;
 	}
 	dumpstatus_of(&s->d, path, NULL, &s->st);
-	if (profile_build(&s->p, &s->d, 1, &o->resolve, VIEWKIND_ALL_KINDS, stderr) != 0) {
+	if (profile_build(&s->p, &s->d, 1, &o->resolve, VIEWKIND_DEFAULT_KINDS, stderr) != 0) {
 		dump_free(&s->d);
 		fprintf(stderr, PROG ": out of memory\n");
 		return -1;

@@ -18,13 +18,26 @@
 #include "lockcontend/dumpfmt.h"
 
 #define VIEWKIND_ALL_KINDS ((1u << LC_NKINDS) - 1)
+/* What the reports show unless --kind says otherwise: every kind of lock,
+ * not condition waits (an idle wait is no contention). */
+#define VIEWKIND_DEFAULT_KINDS (VIEWKIND_ALL_KINDS & ~(1u << LC_KIND_COND))
+
+/* Is every lock kind kept (the default, or all with cond)?  Then nothing
+ * is filtered out but condition waits: the sentinel and every lock's
+ * uncharged waiting are shown. */
+static inline int viewkind_all_locks(uint32_t mask)
+{
+	return (mask | 1u << LC_KIND_COND) == VIEWKIND_ALL_KINDS;
+}
 
 /* The view named s ("waiter", "holder", "hold"), or -1. */
 int viewkind_view_parse(const char *s);
 
-/* A comma list of mutex, rdlock, wrlock, rwlock (= rdlock,wrlock), spin
+/* A comma list of mutex, rdlock, wrlock, rwlock (= rdlock,wrlock), spin,
+ * sem, futex, cond
  * into *mask.  Returns 0, or -1 (an empty list, an empty item or an
- * unknown name) with *mask unchanged. */
+ * unknown name) with *mask unchanged.  cond (condition waits) is a kind
+ * like the others here; only the default leaves it out. */
 int viewkind_kinds_parse(const char *list, uint32_t *mask);
 
 /* A kind set as people read it: "mutex, rwlock, spin" (rdlock and wrlock
