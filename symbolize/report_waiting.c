@@ -226,6 +226,7 @@ static void owner_state(const struct report_input *in, const struct prof_thread 
 		        t->kind == LC_KIND_SPIN    ? "a spin lock keeps none"
 		        : t->kind == LC_KIND_SEM   ? "a semaphore has none"
 		        : t->kind == LC_KIND_FUTEX ? "a futex word keeps none lockcontend can read"
+		        : t->kind == LC_KIND_COND  ? "a condition variable has none"
 		                                   : "readers hold it, or the lock keeps no owner");
 		return;
 	}
