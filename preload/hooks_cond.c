@@ -209,13 +209,23 @@ static __attribute__((noinline)) int cond_signal_watched(pthread_cond_t *c, cond
 }
 
 /* Loaded inline, as sem_post's is: a signal with nobody recorded waiting
- * costs the forwarding and one look at the filter. */
+ * costs the forwarding and one look at the filter (a condition variable
+ * is never held: no hold-time sample can be timing it, and
+ * recorder_unlock_watched's first look is left out). */
+static __attribute__((noinline)) int cond_signal_unresolved(pthread_cond_t *c, cond_signal_fn *slot)
+{
+	cond_signal_fn fn = real_get(slot);
+	if (!fn)
+		return ENOSYS;
+	return lockstate_maybe_waited((uintptr_t)c) ? cond_signal_watched(c, fn) : fn(c);
+}
+
 static inline int cond_signal_hook(pthread_cond_t *c, cond_signal_fn *slot)
 {
 	cond_signal_fn fn = __atomic_load_n(slot, __ATOMIC_RELAXED);
-	if (unlikely(!fn) && !(fn = real_get(slot)))
-		return ENOSYS;
-	if (unlikely(recorder_unlock_watched(&lc_tls, c, true)))
+	if (unlikely(!fn))
+		return cond_signal_unresolved(c, slot);
+	if (unlikely(lockstate_maybe_waited((uintptr_t)c)))
 		return cond_signal_watched(c, fn);
 	return fn(c);
 }
