@@ -93,7 +93,7 @@ Test(cond, a_signalled_wait_is_measured_and_charged_to_the_signaller)
 {
 	char dump[PATH_MAX];
 	struct run_result r;
-	harness_profile("cond", (const char *[]){"signal", "8", "20", NULL}, "cond=1", 60, &r, dump);
+	harness_profile("cond", (const char *[]){"signal", "10", "30", NULL}, "cond=1", 60, &r, dump);
 	uint64_t waited = harness_out_value(r.out, "waited_ns");
 
 	char *w = kind_view(dump, "waiter", "cond");
@@ -194,8 +194,11 @@ Test(cond, a_cancelled_wait_leaves_nothing_behind)
 	expect_conds_add_up(&d);
 	dump_free(&d);
 	char *w = kind_view(dump, "waiter", "cond");
+	/* 10%: 160 ms, of which a preemption between the program's clock
+	 * and the hook's under load is a few ms; a cell left behind would
+	 * show in the sums above */
 	harness_assert_near(sum_of(w, "wait_for_signal"), harness_out_value(r.out, "after_waited_ns"),
-	                    0.05, "the round after the cancel");
+	                    0.10, "the round after the cancel");
 	free(w);
 	free(plain);
 	harness_result_free(&r);
@@ -290,7 +293,7 @@ Test(cond, a_python_lock_is_a_semaphore)
 {
 	char dump[PATH_MAX];
 	struct run_result r;
-	profile_python((const char *[]){"lock", "10", "30", NULL}, "", &r, dump);
+	profile_python((const char *[]){"lock", "10", "50", NULL}, "", &r, dump);
 	struct dump d;
 	load(dump, &d);
 	uint64_t best = 0, best_count = 0;
