@@ -41,7 +41,7 @@ PRELOAD_SO_LIBS := $(PRELOAD_LIBS) -static-libgcc
 DEB_PACKAGES := gcc make binutils libc6-dev libelf-dev libdw-dev zlib1g-dev \
                 libcriterion-dev pkg-config golang-go clang libclang-rt-14-dev g++ elfutils llvm-14 \
                 clang-format strace man-db groff-base libabsl-dev \
-                libiberty-dev librust-parking-lot-dev
+                libiberty-dev librust-parking-lot-dev python3 python3.11-dbg
 # Commands whose package is installed only when the command is missing
 # (COMMAND:PACKAGE): node and npm may come from elsewhere than Debian
 # (NodeSource's nodejs carries its own npm and conflicts with Debian's), and

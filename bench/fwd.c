@@ -2,8 +2,8 @@
  * fwd.c — the floor for any LD_PRELOAD lock tool: interpose, forward, nothing else.
  *
  * It forwards the pthread mutex, rwlock and spin lock functions and the
- * semaphore waits and posts (C11 mtx_* and the condition variables are not
- * here: no bench test uses them), so that each lock kind the bench times has
+ * semaphore waits and posts, and pthread_cond_signal and _broadcast (C11
+ * mtx_* and the condition waits are not here: no bench test times them), so that each lock kind the bench times has
  * a floor of its own; and syscall(), variadic, its six long arguments read
  * with va_arg and passed on as lockcontend's futex hook passes them
  * (preload/hooks_futex.c).
@@ -50,6 +50,8 @@ static fwd_rw_clock_fn real_clockrdlock, real_clockwrlock;
 static fwd_spin_fn real_spin_lock, real_spin_trylock, real_spin_unlock;
 static long (*real_syscall)(long, ...);
 static fwd_sem_fn real_sem_wait, real_sem_trywait, real_sem_post;
+typedef int (*fwd_cond_fn)(pthread_cond_t *);
+static fwd_cond_fn real_cond_signal, real_cond_broadcast;
 static fwd_sem_timed_fn real_sem_timedwait;
 static fwd_sem_clock_fn real_sem_clockwait;
 
@@ -84,6 +86,8 @@ __attribute__((constructor)) static void fwd_init(void)
 	real_spin_trylock = (fwd_spin_fn)fwd_resolve("pthread_spin_trylock");
 	real_spin_unlock = (fwd_spin_fn)fwd_resolve("pthread_spin_unlock");
 	real_syscall = (long (*)(long, ...))fwd_resolve("syscall");
+	real_cond_signal = (fwd_cond_fn)fwd_resolve("pthread_cond_signal");
+	real_cond_broadcast = (fwd_cond_fn)fwd_resolve("pthread_cond_broadcast");
 	real_sem_wait = (fwd_sem_fn)fwd_resolve("sem_wait");
 	real_sem_trywait = (fwd_sem_fn)fwd_resolve("sem_trywait");
 	real_sem_post = (fwd_sem_fn)fwd_resolve("sem_post");
@@ -223,6 +227,20 @@ FWD_EXPORT long syscall(long nr, ...)
 	va_end(ap);
 	FWD_ENSURE(real_syscall);
 	return real_syscall(nr, a, b, c, d, e, f);
+}
+
+/* condition variables' signals */
+
+FWD_EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+	FWD_ENSURE(real_cond_signal);
+	return real_cond_signal(c);
+}
+
+FWD_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
+{
+	FWD_ENSURE(real_cond_broadcast);
+	return real_cond_broadcast(c);
 }
 
 /* semaphores */

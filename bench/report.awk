@@ -161,6 +161,7 @@ function section_uncontended() {
 	uncontended_kind("unc_mutex", "pthread_mutex_lock + unlock", 1.15, 1)
 	uncontended_kind("unc_rdlock", "pthread_rwlock_rdlock + unlock (read lock)", 1.15, lc_rwlock)
 	uncontended_kind("unc_sem", "sem_wait + sem_post (a binary semaphore)", 1.15, 1)
+	uncontended_kind("unc_signal", "pthread_cond_signal, nobody waiting (one call a pair)", 1.15, 1)
 	printf "   syscall(), %d calls a run: ns/call\n", syscall_pairs
 	uncontended_kind("unc_syscall", "syscall(SYS_getpid): not a futex, forwarded", 1.05, lc_syscall)
 	uncontended_kind("unc_eagain", "syscall(SYS_futex, FUTEX_WAIT) answered EAGAIN: no wait, " \

@@ -203,7 +203,7 @@ bench_round() {
 	if section_on locks; then
 		for ((rep = 1; rep <= UNC_REPEAT; rep++)); do
 			slot=$(((r - 1) * UNC_REPEAT + rep))
-			for k in mutex rdlock sem; do
+			for k in mutex rdlock sem signal; do
 				for c in none fwd lc lc0; do
 					bench_run "$slot" "unc_$k" "$c" "$B/uncontended" "$k" "$UNC_PAIRS"
 				done

@@ -1,11 +1,14 @@
 /*
  * uncontended.c — cost of an uncontended lock/unlock pair, one thread.
  *
- * usage: uncontended mutex|rdlock|sem|init|syscall|eagain [PAIRS]  (default 20,000,000)
+ * usage: uncontended mutex|rdlock|sem|signal|init|syscall|eagain [PAIRS]  (default 20,000,000)
  *   mutex:  pthread_mutex_lock + pthread_mutex_unlock
  *   rdlock: pthread_rwlock_rdlock + pthread_rwlock_unlock (a read lock)
  *   sem:    sem_wait + sem_post on a semaphore of count 1 (a binary one
  *           used as a mutex)
+ *   signal: pthread_cond_signal on a condition variable nobody waits on,
+ *           one call a "pair" (a producer that signals every item: what
+ *           lockcontend's holder-view look costs when no wait is recorded)
  *   init:   pthread_mutex_init + pthread_mutex_destroy (what a program pays
  *           for making locks: lockcontend notes each init's stack; run it
  *           with fewer pairs, an unwind is microseconds)
@@ -78,6 +81,16 @@ static void uncontended_sem(long pairs)
 	}
 }
 
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+
+static void uncontended_signal(long pairs)
+{
+	for (long i = 0; i < pairs; i++) {
+		pthread_cond_signal(&cond);
+		counter++;
+	}
+}
+
 static void uncontended_rdlock(long pairs)
 {
 	for (long i = 0; i < pairs; i++) {
@@ -110,7 +123,8 @@ static const struct {
 	void (*loop)(long);
 } loops[] = {
     {"mutex", uncontended_mutex},     {"rdlock", uncontended_rdlock},
-    {"sem", uncontended_sem},         {"init", uncontended_init},
+    {"sem", uncontended_sem},         {"signal", uncontended_signal},
+    {"init", uncontended_init},
     {"syscall", uncontended_syscall}, {"eagain", uncontended_eagain},
 };
 
@@ -121,7 +135,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], loops[i].name))
 			loop = loops[i].loop;
 	if (!loop) {
-		fprintf(stderr, "usage: %s mutex|rdlock|sem|init|syscall|eagain [PAIRS]\n", argv[0]);
+		fprintf(stderr, "usage: %s mutex|rdlock|sem|signal|init|syscall|eagain [PAIRS]\n", argv[0]);
 		return 2;
 	}
 	sem_init(&sem, 0, 1);

@@ -192,6 +192,8 @@ static bool item_apply(const struct item *it, struct config *c)
 		return parse_bool(it, &c->inits);
 	} else if (item_is(it, "waiting")) {
 		return parse_bool(it, &c->waiting);
+	} else if (item_is(it, "cond")) {
+		return parse_bool(it, &c->cond);
 	} else if (item_is(it, "stacks")) {
 		return parse_bool(it, &c->stacks);
 	} else if (item_is(it, "verbose")) {
@@ -215,9 +217,9 @@ static bool item_apply(const struct item *it, struct config *c)
 
 static bool key_known(const struct item *it)
 {
-	static const char *const keys[] = {"rate",   "depth", "stacks",  "verbose",
-	                                   "out",    "arena", "holder",  "hold",
-	                                   "signal", "inits", "waiting", "series"};
+	static const char *const keys[] = {"rate",    "depth",  "stacks", "verbose", "out",
+	                                   "arena",   "holder", "hold",   "signal",  "inits",
+	                                   "waiting", "series", "cond"};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (item_is(it, keys[i]))
 			return true;
@@ -249,7 +251,7 @@ static void item_warn(const struct item *it, config_warn_fn warn, void *ctx)
 		text_str(&t, "unknown key '");
 		text_printable(&t, it->key, it->key_len > 64 ? 64 : it->key_len);
 		text_str(&t, "' ignored (keys: rate depth stacks verbose out arena holder hold "
-		             "signal inits waiting series, or off)");
+		             "signal inits waiting series cond, or off)");
 	} else if (!it->val) {
 		text_str(&t, "'");
 		text_printable(&t, it->key, it->key_len);

@@ -11,6 +11,8 @@
  *                                    a thread blocks; no "Waiting now")
  *   LOCKCONTEND=series=100ms        (contention over time in 100 ms
  *                                    intervals; series=0: none)
+ *   LOCKCONTEND=cond=1              (condition-variable waits recorded, as
+ *                                    kind cond: hooks_cond.c)
  *   LOCKCONTEND=off
  *
  * config_parse is a pure function of its input string: it never reads the
@@ -46,6 +48,7 @@ struct config {
 	bool holder;              /* charge unlocks with the waiting they end */
 	bool inits;               /* note where locks are initialised (initsite.h) */
 	bool waiting;             /* show each thread's wait in progress (waiting.h) */
+	bool cond;                /* record condition waits (kind cond); default off */
 	uint32_t hold;            /* 1 in hold acquisitions sampled for hold time; 0 off */
 	int signal;               /* snapshot on this signal (signal=USR2); 0 off */
 	uint32_t rate;            /* record 1 in rate contentions, scaled by rate */

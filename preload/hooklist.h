@@ -39,6 +39,8 @@
 	X(pthread_cond_wait)          \
 	X(pthread_cond_timedwait)     \
 	X(pthread_cond_clockwait)     \
+	X(pthread_cond_signal)        \
+	X(pthread_cond_broadcast)     \
 	X(mtx_lock)                   \
 	X(mtx_trylock)                \
 	X(mtx_timedlock)              \

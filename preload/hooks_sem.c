@@ -116,20 +116,11 @@ CANCELLABLE static __attribute__((noinline)) int sem_tight(struct lc_tls *t,
 }
 
 /* A cancellation unwinds through the wait: it ends here, given up, its
- * cell on the semaphore given back — unless it was ended already: a
- * handler that called pthread_exit during the wait told the recorder
- * (hooks_jump.c's recorder_abandon), and pthread_exit runs this handler
- * too.  A recorded wait is then no longer among the thread's waits, and
- * one only shown is shown no more. */
+ * cell on the semaphore given back — unless it was ended already
+ * (recorder_end_open). */
 static void sem_cancelled(void *p)
 {
-	struct lc_tls *t = &lc_tls;
-	struct recorder_sample *s = p;
-	bool open = s->shown || s->unfiled;
-	for (struct recorder_sample *w = t->wait; s->active && w && !open; w = w->outer)
-		open = w == s;
-	if (open)
-		recorder_end(t, s, RECORDER_TIMEDOUT);
+	recorder_end_open(&lc_tls, p, RECORDER_TIMEDOUT);
 }
 
 /* The contended wait, recorded. */

@@ -109,6 +109,8 @@ void real_resolve(void)
 	real_store(&real.cond_wait, real_sym("pthread_cond_wait"));
 	real_store(&real.cond_timedwait, real_sym("pthread_cond_timedwait"));
 	real_store(&real.cond_clockwait, real_sym("pthread_cond_clockwait"));
+	real_store(&real.cond_signal, real_sym("pthread_cond_signal"));
+	real_store(&real.cond_broadcast, real_sym("pthread_cond_broadcast"));
 	real_store(&real.mutex_init, real_sym("pthread_mutex_init"));
 	real_store(&real.mutex_destroy, real_sym("pthread_mutex_destroy"));
 	real_store(&real.rwlock_init, real_sym("pthread_rwlock_init"));

@@ -53,6 +53,9 @@ struct real_fns {
 	int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 	int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
 	                      const struct timespec *);
+	/* on first use (hooks_cond.c) */
+	int (*cond_signal)(pthread_cond_t *);
+	int (*cond_broadcast)(pthread_cond_t *);
 	/* where locks are made and destroyed (hooks_init.c); the spin lock's
 	 * and mtx_t's, without a bootstrap alias, are resolved at start-up */
 	int (*mutex_init)(pthread_mutex_t *, const pthread_mutexattr_t *);

@@ -587,6 +587,15 @@ out:
 	errno = saved;
 }
 
+void recorder_end_open(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o)
+{
+	bool open = s->shown || s->unfiled;
+	for (struct recorder_sample *w = t->wait; s->active && w && !open; w = w->outer)
+		open = w == s;
+	if (open)
+		recorder_end(t, s, o);
+}
+
 /* A handler that interrupted our own work (the guard is up) leaves it for
  * good: what that work held is given back — its slot, whose books are put
  * right first (account_repair: nothing counted twice or lost), its place

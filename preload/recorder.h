@@ -104,6 +104,12 @@ void recorder_dlclose(struct lc_tls *t);
  * both preserve errno. */
 void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *lock, uint32_t kind);
 void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
+/* A cleanup handler's end of a wait a cancellation unwinds through: s
+ * is ended with o unless it was ended already — a handler that called
+ * pthread_exit during the wait told the recorder (recorder_abandon), and
+ * pthread_exit runs cleanup handlers too.  A recorded wait is then no
+ * longer among the thread's waits, and one only shown is shown no more. */
+void recorder_end_open(struct lc_tls *t, struct recorder_sample *s, enum recorder_outcome o);
 
 /* Between begin and end: the wait ends on `lock`, not on the lock it began
  * on (a futex_waitv, woken by one word of its vector: hooks_futex.c).  Its

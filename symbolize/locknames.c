@@ -293,11 +293,62 @@ static bool naming_frame(const struct profile *p, const bool *wrapper,
 	return true;
 }
 
+/* ---- runtimes' locks -------------------------------------------------------------- */
+
+/* A runtime that builds its lock out of a condition variable (or a futex)
+ * has it waited for in one function of its own, whatever the lock's
+ * address: a lock used as one of `kinds` whose first waiting stack has a
+ * frame of `function` (or of a compiler's clone of it, "take_gil.lto_priv.0",
+ * "take_gil.cold") is called `name`, in every output.  One row per
+ * runtime; docs/names.md lists them. */
+static const struct runtime_rule {
+	uint32_t kinds; /* bit per enum lc_kind */
+	const char *function;
+	const char *name;
+} runtime_rules[] = {
+    {1u << LC_KIND_COND, "take_gil", "the GIL (CPython)"}, /* Python/ceval_gil.c */
+};
+
+/* Is name function, or a clone of it (a suffix after a dot)? */
+static bool function_is(const char *name, const char *function)
+{
+	size_t n = strlen(function);
+	return strncmp(name, function, n) == 0 && (name[n] == '\0' || name[n] == '.');
+}
+
+/* The rule's name for a lock used as `kinds` first waited for in s, or
+ * NULL. */
+static const char *runtime_name(const struct profile *p, uint32_t kinds,
+                                const struct locknames_stack *s)
+{
+	struct frame f[LOCKNAMES_FRAMES];
+	size_t n = s ? stack_frames(p, s, f) : 0;
+	for (size_t r = 0; r < sizeof(runtime_rules) / sizeof(runtime_rules[0]); r++) {
+		if (!(kinds & runtime_rules[r].kinds))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (!f[i].l->nlines)
+				continue;
+			const struct prof_function *fn =
+			    &p->functions[f[i].l->lines[f[i].k].function];
+			if (function_is(fn->name, runtime_rules[r].function) ||
+			    function_is(fn->system_name, runtime_rules[r].function))
+				return runtime_rules[r].name;
+		}
+	}
+	return NULL;
+}
+
 void locknames_name(struct resolver *r, const struct profile *p, const bool *wrapper, uint64_t addr,
-                    const struct locknames_stack *init, const struct locknames_stack *first,
-                    char *buf, size_t cap)
+                    uint32_t kinds, const struct locknames_stack *init,
+                    const struct locknames_stack *first, char *buf, size_t cap)
 {
 	char fn[1024];
+	const char *runtime = runtime_name(p, kinds, first);
+	if (runtime) {
+		snprintf(buf, cap, "%s", runtime);
+		return;
+	}
 	if (r && resolver_data_symbol(r, addr, buf, cap) >= 0)
 		return;
 	if (naming_frame(p, wrapper, init, fn, sizeof(fn)))

@@ -15,6 +15,9 @@
  *                                       (or before 3.2, or inits=0): the
  *                                       program's frame that first waited
  *   0x55d0c2a4e2c0                      ... when the dump has neither stack
+ *   the GIL (CPython)                   a runtime's lock, by its rule (a
+ *                                       condition variable CPython's
+ *                                       take_gil waits on)
  *
  * "The program's frame" is the innermost frame of the stack that is
  * neither plumbing nor a lock wrapper:
@@ -81,12 +84,15 @@ bool locknames_is_plumbing(const struct profile *p, const struct prof_location *
 int locknames_find_wrappers(const struct profile *p, const struct locknames_stack *stacks, size_t n,
                             bool *wrapper);
 
-/* The name of the lock at addr into buf: its data symbol (r; NULL: none
- * looked up), else after init (its LOCK_INIT stack) or first (its LOCK
- * record's first stack), either NULL or empty when the dump has none;
- * wrapper as locknames_find_wrappers left it (NULL: none). */
+/* The name of the lock at addr, used as `kinds` (bit per enum lc_kind),
+ * into buf: a runtime's lock by its rule (first has a frame of the
+ * runtime's lock function: CPython's take_gil for a condition variable is
+ * "the GIL (CPython)"), else its data symbol (r; NULL: none looked up),
+ * else after init (its LOCK_INIT stack) or first (its LOCK record's first
+ * stack), either NULL or empty when the dump has none; wrapper as
+ * locknames_find_wrappers left it (NULL: none). */
 void locknames_name(struct resolver *r, const struct profile *p, const bool *wrapper, uint64_t addr,
-                    const struct locknames_stack *init, const struct locknames_stack *first,
-                    char *buf, size_t cap);
+                    uint32_t kinds, const struct locknames_stack *init,
+                    const struct locknames_stack *first, char *buf, size_t cap);
 
 #endif

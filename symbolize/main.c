@@ -107,8 +107,9 @@ static void usage(FILE *f)
 	       "                              hold times; text shows waiter and holder unless set\n"
 	       "  --kind=LIST                 only these lock kinds, comma-separated: mutex,\n"
 	       "                              rdlock, wrlock, rwlock (both), spin, sem, futex,\n"
-	       "                              futex-cond (default all but futex-cond: futex\n"
-	       "                              waits on condition variables, by their frames)\n"
+	       "                              cond, futex-cond (default all but the condition\n"
+	       "                              waits: cond, and futex-cond, futex waits on\n"
+	       "                              condition variables by their frames)\n"
 	       "  --sysroot=DIR               find the dump's files under DIR\n"
 	       "  --debug-dir=DIR             also look for files by build-id in DIR (repeatable)\n"
 	       "  --no-demangle               keep C++ and Rust names as in the binary\n"
@@ -231,7 +232,7 @@ static int parse_args(int *argcp, char **argv, struct options *o)
 			if (viewkind_kinds_parse(optarg, &o->kinds) != 0)
 				return fail_usage(
 				    "bad --kind (a comma list of mutex, rdlock, wrlock, rwlock, "
-				    "spin, sem, futex, futex-cond)",
+				    "spin, sem, futex, cond, futex-cond)",
 				    optarg);
 			break;
 		case 'F':

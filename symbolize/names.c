@@ -42,6 +42,7 @@ _Static_assert(NAMES_LEN(views) == LC_NVIEWS, "a name for every view");
 static const char *const kinds[] = {
     [LC_KIND_MUTEX] = "mutex", [LC_KIND_RDLOCK] = "rdlock", [LC_KIND_WRLOCK] = "wrlock",
     [LC_KIND_SPIN] = "spin",   [LC_KIND_SEM] = "sem",       [LC_KIND_FUTEX] = "futex",
+    [LC_KIND_COND] = "cond",
 };
 _Static_assert(NAMES_LEN(kinds) == LC_NKINDS, "a name for every lock kind");
 

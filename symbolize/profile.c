@@ -492,7 +492,7 @@ static int name_addrs(struct builder *b, struct dump_ctx *c, const bool *wrapper
 		if (!(a->kinds & FUTEX_KINDS) || !first ||
 		    !futexcond_word_name(&b->fc, b->p, first->locs, first->nlocs, name,
 		                         sizeof(name)))
-			locknames_name(c->r, b->p, wrapper, a->addr,
+			locknames_name(c->r, b->p, wrapper, a->addr, a->kinds,
 			               stack_of(s, inits_at, n, a->addr), first, name,
 			               sizeof(name));
 		struct prof_lock *l =
@@ -639,6 +639,8 @@ static int add_samples(struct builder *b, struct dump_ctx *c)
 		if (!(b->p->kinds & 1u << c->bkind[i])) {
 			if (c->bkind[i] == NAMES_KIND_FUTEX_COND && bk->view == LC_VIEW_WAIT)
 				b->p->futexcond_out += bk->count;
+			if (c->bkind[i] == LC_KIND_COND && bk->view == LC_VIEW_WAIT)
+				b->p->cond_left_out += bk->count;
 			continue;
 		}
 		if (add_bucket(b, c, bk) != 0)
@@ -657,18 +659,21 @@ static int add_samples(struct builder *b, struct dump_ctx *c)
 	return 0;
 }
 
-/* What this dump adds to _NotChargedToHolder: all of it (less the futex
- * condition words' when they are left out, as by default), or with a
+/* What this dump adds to _NotChargedToHolder: all of it (less the
+ * condition waits' — cond and futex-cond — when they are left out, as by
+ * default), or with a
  * kind filter what the LOCK records of kept locks say. */
 static void add_uncharged(struct builder *b, const struct dump_ctx *c)
 {
 	const struct dump *d = c->d;
 	if (viewkind_all_locks(b->p->kinds)) {
 		uint64_t left_out = 0;
-		for (size_t i = 0; !(b->p->kinds & 1u << NAMES_KIND_FUTEX_COND) && i < d->nlocks;
-		     i++)
-			if (lock_kind(c, &d->locks[i]) == NAMES_KIND_FUTEX_COND)
+		for (size_t i = 0; i < d->nlocks; i++) {
+			uint32_t k = lock_kind(c, &d->locks[i]);
+			if ((k == NAMES_KIND_FUTEX_COND || k == LC_KIND_COND) &&
+			    !(b->p->kinds & 1u << k))
 				left_out += d->locks[i].uncharged_ns;
+		}
 		b->uncharged_ns +=
 		    d->totals.uncharged_ns -
 		    (left_out < d->totals.uncharged_ns ? left_out : d->totals.uncharged_ns);

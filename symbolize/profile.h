@@ -156,6 +156,7 @@ struct profile {
 	size_t threads_torn;     /* WAITING records copied while being written */
 	uint32_t kinds;          /* the lock kinds kept (bit per enum lc_kind) */
 	uint64_t futexcond_out;  /* WAIT events of futex-cond the kinds leave out */
+	uint64_t cond_left_out;  /* WAIT events of condition waits the kinds leave out */
 	bool holder_recorded;    /* some dump recorded the HOLDER view */
 	uint64_t time_nanos;     /* start of the earliest dump (wall clock) */
 	uint64_t duration_nanos; /* from the earliest start to the latest end */

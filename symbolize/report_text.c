@@ -536,6 +536,12 @@ static void header_all(const struct report_input *in, FILE *out)
 		    "%" PRIu64 " futex waits the rules call condition waits (kind futex-cond) are "
 		    "left out below (--kind=futex-cond shows them); the totals above count them\n",
 		    p->futexcond_out);
+	if (p->cond_left_out)
+		fprintf(out,
+		        "%" PRIu64
+		        " condition waits (kind cond) are left out below (--kind=cond shows "
+		        "them); the totals above count them\n",
+		        p->cond_left_out);
 }
 
 /* An object most of whose frames have no name (stripped: "module+0x..."):

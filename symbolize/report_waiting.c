@@ -227,7 +227,8 @@ static void owner_state(const struct report_input *in, const struct prof_thread 
 		        : t->kind == LC_KIND_SEM ? "a semaphore has none"
 		        : t->kind == LC_KIND_FUTEX || t->kind == NAMES_KIND_FUTEX_COND
 		            ? "a futex word keeps none lockcontend can read"
-		            : "readers hold it, or the lock keeps no owner");
+		        : t->kind == LC_KIND_COND ? "a condition variable has none"
+		                                  : "readers hold it, or the lock keeps no owner");
 		return;
 	}
 	owner_label(in, t, who, sizeof(who));

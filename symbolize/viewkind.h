@@ -18,18 +18,19 @@
 #include "lockcontend/dumpfmt.h"
 #include "names.h"
 
-/* The kinds a file holds: every lock kind. */
-#define VIEWKIND_LOCK_KINDS ((1u << LC_NKINDS) - 1)
-/* And futex-cond, the kind the symbolizer gives a futex condition wait
- * (names.h, futexcond.h): not lock contention. */
-#define VIEWKIND_ALL_KINDS (VIEWKIND_LOCK_KINDS | 1u << NAMES_KIND_FUTEX_COND)
+/* The lock kinds a file holds: every kind but condition waits. */
+#define VIEWKIND_LOCK_KINDS (((1u << LC_NKINDS) - 1) & ~(1u << LC_KIND_COND))
+/* And the condition waits: cond (pthread condition variables, recorded
+ * with cond=1) and futex-cond, the kind the symbolizer gives a futex
+ * condition wait (names.h, futexcond.h).  Neither is lock contention. */
+#define VIEWKIND_ALL_KINDS (((1u << LC_NKINDS) - 1) | 1u << NAMES_KIND_FUTEX_COND)
 /* What the reports show unless --kind says otherwise: every lock kind,
  * not the condition waits (an idle wait is no contention). */
 #define VIEWKIND_DEFAULT_KINDS VIEWKIND_LOCK_KINDS
 
-/* Is every lock kind kept (the default, or all with futex-cond)?  Then
- * nothing is filtered out but condition waits: the sentinel and the
- * totals are shown. */
+/* Is every lock kind kept (the default, or all with condition waits)?
+ * Then nothing is filtered out but condition waits: the sentinel and
+ * every lock's uncharged waiting are shown. */
 static inline int viewkind_all_locks(uint32_t mask)
 {
 	return (mask & VIEWKIND_LOCK_KINDS) == VIEWKIND_LOCK_KINDS;
@@ -39,8 +40,10 @@ static inline int viewkind_all_locks(uint32_t mask)
 int viewkind_view_parse(const char *s);
 
 /* A comma list of mutex, rdlock, wrlock, rwlock (= rdlock,wrlock), spin,
- * sem, futex, futex-cond into *mask.  Returns 0, or -1 (an empty list, an empty item or an
- * unknown name) with *mask unchanged. */
+ * sem, futex, cond, futex-cond into *mask.  Returns 0, or -1 (an empty
+ * list, an empty item or an unknown name) with *mask unchanged.  The
+ * condition waits are kinds like the others here; only the default leaves
+ * them out. */
 int viewkind_kinds_parse(const char *list, uint32_t *mask);
 
 /* A kind set as people read it: "mutex, rwlock, spin" (rdlock and wrlock

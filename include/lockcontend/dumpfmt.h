@@ -20,7 +20,8 @@
  * lock kinds SEM (sem_wait and its timed variants, and the sem_post
  * charged with them) and FUTEX (a program's own futex waits, through
  * syscall()); a reader skips a record of a kind it does not know, and
- * says so.
+ * says so; 3.10 the lock kind COND (a condition-variable wait, and the
+ * signal or broadcast charged with it).
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -53,7 +54,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 9
+#define LC_DUMP_VERSION_MINOR 10
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -131,7 +132,10 @@ enum lc_kind {
 	LC_KIND_SEM = 4,    /* sem_wait, sem_timedwait, sem_clockwait; a sem_post (3.9) */
 	LC_KIND_FUTEX = 5,  /* syscall(SYS_futex): a wait that blocked, or the wake
 	                     * charged with it; the lock is the futex word (3.9) */
-	LC_NKINDS = 6,
+	LC_KIND_COND = 6,   /* pthread_cond_*wait, C11 cnd_*wait: a condition wait,
+	                     * or the signal/broadcast charged with it; the lock is
+	                     * the pthread_cond_t (3.10) */
+	LC_NKINDS = 7,
 };
 
 /* LC_REC_META.clock */

@@ -489,7 +489,7 @@ static const char *valid_item(const char *key)
 	         {"verbose", "verbose=1"}, {"out", "out=x.raw"},   {"arena", "arena=8M"},
 	         {"holder", "holder=0"},   {"hold", "hold=3"},     {"signal", "signal=USR2"},
 	         {"inits", "inits=0"},     {"waiting", "waiting=0"},
-	         {"series", "series=250ms"}};
+	         {"series", "series=250ms"}, {"cond", "cond=1"}};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		if (strcmp(v[i].key, key) == 0)
 			return v[i].item;
@@ -522,7 +522,7 @@ Test(config, unknown_key_warning_lists_every_key)
 		sig |= strcmp(k, "signal") == 0;
 	}
 	cr_assert(holder && hold && sig, "holder, hold or signal missing from: %s", w.line[0]);
-	cr_assert_eq(named, 12, "%d keys named: %s", named, w.line[0]);
+	cr_assert_eq(named, 13, "%d keys named: %s", named, w.line[0]);
 }
 
 /* interval= is no key of the library's (docs/intervals.md: the interval
@@ -684,4 +684,17 @@ Test(config, ten_kb_of_binary_junk)
 	static char junk[10 * 1024 + 1];
 	make_junk(junk, sizeof(junk) - 1, NULL, 3);
 	check_junk(junk);
+}
+
+/* Condition waits are recorded only when asked (hooks_cond.c). */
+Test(config, cond_is_off_unless_asked)
+{
+	struct config c;
+	struct warns w;
+	cr_assert_eq(parse("", &c, &w), 0);
+	cr_assert(!c.cond);
+	cr_assert_eq(parse("cond=1", &c, &w), 0);
+	cr_assert(c.cond);
+	cr_assert_eq(parse("cond=2", &c, &w), 1);
+	cr_assert(!c.cond, "a bad value keeps the default");
 }

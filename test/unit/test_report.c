@@ -61,10 +61,13 @@ Test(viewkind, kind_lists)
 	cr_assert_eq(kinds_of("rwlock"), rd | wr);
 	cr_assert_eq(kinds_of("spin,rdlock"), 1u << LC_KIND_SPIN | rd);
 	cr_assert_eq(kinds_of("mutex,rwlock,spin,sem,futex"), VIEWKIND_DEFAULT_KINDS);
-	cr_assert_eq(kinds_of("mutex,rwlock,spin,sem,futex,futex-cond"), VIEWKIND_ALL_KINDS);
+	cr_assert_eq(kinds_of("mutex,rwlock,spin,sem,futex,cond,futex-cond"), VIEWKIND_ALL_KINDS);
 	cr_assert_eq(kinds_of("futex-cond"), 1u << NAMES_KIND_FUTEX_COND);
+	cr_assert_eq(kinds_of("cond"), 1u << LC_KIND_COND);
 	cr_assert(viewkind_all_locks(VIEWKIND_DEFAULT_KINDS) && viewkind_all_locks(VIEWKIND_ALL_KINDS));
 	cr_assert(!viewkind_all_locks(1u << NAMES_KIND_FUTEX_COND | 1u << LC_KIND_FUTEX));
+	cr_assert(!viewkind_all_locks(1u << LC_KIND_COND) &&
+	          !viewkind_all_locks(VIEWKIND_DEFAULT_KINDS & ~(1u << LC_KIND_SEM)));
 	cr_assert_eq(kinds_of("futex"), 1u << LC_KIND_FUTEX);
 	cr_assert_eq(kinds_of("sem"), 1u << LC_KIND_SEM);
 	static const char *const bad[] = {"", "bogus", "mutex,", ",mutex", "mutex,,spin", "MUTEX",
