@@ -5,6 +5,11 @@
  *   - phdr deadlock: a thread contending inside a dl_iterate_phdr callback
  *     while another thread unwound a cold stack deadlocked the program
  *     (libunwind holds an internal mutex across dl_iterate_phdr);
+ *   - phdr deadlock with glibc's own thread: the profile made at a first
+ *     event (a failed trylock, a mutex held) while a SIGEV_THREAD timer's
+ *     thread, which no pthread_create hook saw, waited in a
+ *     dl_iterate_phdr callback for that mutex: the making waited for the
+ *     loader's lock;
  *   - busy unread: a slot the dumper gave up on (owner BUSY > 100 ms) had its
  *     stash in the table but its totals nowhere: buckets > contentions, and
  *     the dumper's module-map refresh was skipped (no modules at all);
@@ -58,6 +63,13 @@ Test(hazards, contention_inside_dl_iterate_phdr_callback_no_lock_cycle)
 Test(hazards, contention_inside_dl_iterate_phdr_callback_holding_lock)
 {
 	assert_no_deadlock("phdr_deadlock");
+}
+
+/* The lazy start took the process for one-threaded (no pthread_create had
+ * been seen) and waited for the loader's lock with L held. */
+Test(hazards, profile_made_while_glibc_thread_in_dl_iterate_phdr_callback)
+{
+	assert_no_deadlock("phdr_glibc_thread");
 }
 
 Test(hazards, slot_busy_past_close_timeout_keeps_conservation)
