@@ -16,13 +16,17 @@
  * thread about to be made), and its file later still, at the first thing
  * worth keeping (filing.c): a process that never contends leaves none.
  *
- * Made before the first thread is, a profile is always begun while its
- * process has one thread (or by the constructor, if threads came first).
- * That is what lets it learn the module map then, whatever locks the
- * thread holds: a refresh waits for the loader's lock, and only another
- * thread could hold that lock and wait for one of ours (loader.h).  The
- * map must be known before any stack is published: a thread that always
- * holds a lock when it waits never learns an object itself (account.h).
+ * Made before the first thread the program makes, a profile is begun
+ * while its process has one thread (or by the constructor, if threads
+ * came first) — unless glibc made one itself (a SIGEV_THREAD timer, aio:
+ * no pthread_create of ours sees it; __libc_single_threaded does).  Alone,
+ * it learns the module map then, whatever locks the thread holds: a
+ * refresh waits for the loader's lock, and only another thread could hold
+ * that lock and wait for one of ours (loader.h); not alone, only if it
+ * holds none.  The map must be known before any stack is published: a
+ * thread that always holds a lock when it waits never learns an object
+ * itself (account.h).  Nothing else in the making waits for the loader's
+ * lock (unwind_init: _dl_find_object).
  *
  * A fork child — with fork's handlers, or without them (lifecycle_adopt:
  * the ownership token tells it at its first call) — starts an empty
@@ -301,7 +305,7 @@ static int lifecycle_arm(void)
 
 /* The profile itself, as core.cfg says: the arena, the file and its
  * heading, the fixed regions, the objects loaded now.  `alone`: the
- * process has had one thread since it was armed (lifecycle_start).  0, or
+ * process has one thread (lifecycle_start, as glibc counts them).  0, or
  * the errno value of what failed (one line on stderr said so). */
 static int lifecycle_make(bool alone)
 {
@@ -325,15 +329,15 @@ static int lifecycle_make(bool alone)
 	if (core.attach && (e = filing_make_now()) != 0)
 		return e;
 	if (core.cfg.stacks) {
-		unwind_init(real_dl_iterate_phdr);
+		unwind_init();
 		/* The objects loaded now, known before any stack: a thread
 		 * that always holds a lock when it waits never learns one
 		 * itself (account.h), and publishes only stacks into these.
 		 * Alone, whatever locks this thread holds, no other can hold
 		 * the loader's lock and wait for one of them (loader.h); else
 		 * not by a thread that holds a lock (a start before the
-		 * constructor's, with threads about): its first stack will
-		 * ask. */
+		 * constructor's, or glibc's own threads about): its first
+		 * stack will ask. */
 		if (core.attach || (!lc_tls.in_phdr && (alone || lc_holds_nothing(&lc_tls))))
 			recorder_refresh(0);
 	}
@@ -396,7 +400,11 @@ bool lifecycle_start(void)
 	if (core.named_pid != lifecycle_getpid())
 		lifecycle_started_now(); /* a child of an armed process, made without
 		                          * fork's handlers: it starts now, named from here */
-	int e = lifecycle_make(true);
+	/* No pthread_create made a thread before (recorder_thread_coming),
+	 * but glibc makes its own without it (a SIGEV_THREAD timer, aio),
+	 * which may hold the loader's lock in a callback that waits for a
+	 * mutex this thread holds: alone only if glibc says so. */
+	int e = lifecycle_make(__libc_single_threaded);
 	errno = saved;
 	t->guard--;
 	atomic_store_explicit(&core.state, e ? ST_OFF : ST_RUNNING, memory_order_release);

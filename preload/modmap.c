@@ -361,36 +361,3 @@ void modmap_refresh_final(struct modmap *m, uint64_t max_ns)
 		nanosleep(&ts, NULL);
 	}
 }
-
-struct self_query {
-	uintptr_t addr;
-	uintptr_t lo, hi;
-	bool found;
-};
-
-static int self_visit(struct dl_phdr_info *info, size_t size, void *ctx)
-{
-	struct self_query *q = ctx;
-	(void)size;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && q->addr >= a &&
-		    q->addr < a + ph->p_memsz) {
-			q->lo = a;
-			q->hi = a + ph->p_memsz;
-			q->found = true;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-bool modmap_self_range(modmap_iterate_fn iterate, const void *addr, uintptr_t *lo, uintptr_t *hi)
-{
-	struct self_query q = {.addr = (uintptr_t)addr};
-	iterate(self_visit, &q);
-	*lo = q.lo;
-	*hi = q.hi;
-	return q.found;
-}

@@ -109,8 +109,4 @@ void modmap_refresh_final(struct modmap *m, uint64_t max_ns);
 uint32_t modmap_count(const struct modmap *m);
 const struct module *modmap_at(const struct modmap *m, uint32_t i);
 
-/* The executable text range of the object containing addr (for skipping
- * our own frames); false if none. */
-bool modmap_self_range(modmap_iterate_fn iterate, const void *addr, uintptr_t *lo, uintptr_t *hi);
-
 #endif

@@ -299,13 +299,19 @@ static void recorder_cover(struct lc_tls *t, const uintptr_t *pcs, uint32_t n)
 		recorder_refresh(0);
 }
 
-/* Room on the thread's stack to unwind (stackroom.h).  Attached, a thread
- * made before the attach has no bounds yet: it looks them up once. */
+/* Room on the thread's stack to unwind (stackroom.h).  A thread without
+ * bounds looks them up once: attached, any made before the attach;
+ * preloaded, the main thread, whose events in a library's constructor come
+ * before ours set them (a program's own libraries' constructors run
+ * first). */
 static bool recorder_room(struct lc_tls *t)
 {
-	if (__builtin_expect(!t->stack_lo, 0) && core.attach && !t->stack_asked) {
+	if (__builtin_expect(!t->stack_lo, 0) && !t->stack_asked) {
 		t->stack_asked = 1;
-		stackroom_learn(t);
+		if (core.attach)
+			stackroom_learn(t);
+		else
+			(void)stackroom_learn_main(t);
 	}
 	return stackroom_enough(t);
 }

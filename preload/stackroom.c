@@ -72,12 +72,22 @@ __attribute__((no_sanitize_address, no_sanitize_thread)) void stackroom_thread(
 	t->stack_hi = tcb;
 }
 
+bool stackroom_learn_main(struct lc_tls *t)
+{
+	if (sys_call(SYS_gettid, 0, 0, 0, 0) != getpid())
+		return false;
+	stackroom_main(t);
+	/* a fork child's thread is its main thread, its stack elsewhere */
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (sp > t->stack_hi || sp <= t->stack_lo)
+		t->stack_lo = t->stack_hi = 0;
+	return true;
+}
+
 void stackroom_learn(struct lc_tls *t)
 {
-	if (sys_call(SYS_gettid, 0, 0, 0, 0) == getpid()) {
-		stackroom_main(t);
+	if (stackroom_learn_main(t))
 		return;
-	}
 	struct procmaps_vma v;
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	uintptr_t tcb = (uintptr_t)__builtin_thread_pointer();

@@ -9,7 +9,9 @@
  * it would die of SIGSEGV inside the unwinder.  So every thread's stack
  * bounds are known before it records:
  *   - the main thread's, at start-up: the top the kernel gave it
- *     (__libc_stack_end) and RLIMIT_STACK below it;
+ *     (__libc_stack_end) and RLIMIT_STACK below it — or at its first
+ *     event, if that came first: the constructors of the program's own
+ *     libraries run before ours (stackroom_learn_main);
  *   - every thread made by pthread_create or thrd_create, as it starts:
  *     both are interposed (hooks_thread.c); the creator passes on the
  *     stack the attributes give it (stackroom_plan), and the new thread
@@ -84,6 +86,11 @@ void stackroom_thread(struct lc_tls *t, const struct stackroom_plan *p);
 /* Attached: the bounds of a thread no wrapper saw start (it existed before
  * the attach), found now.  Reads /proc/self/maps: once per thread. */
 void stackroom_learn(struct lc_tls *t);
+
+/* The calling thread's bounds if it is the process's main thread (true);
+ * left unknown if its stack pointer is not inside them (a fork child of a
+ * thread no wrapper saw start). */
+bool stackroom_learn_main(struct lc_tls *t);
 
 /* Is there room to unwind here? */
 bool stackroom_enough(const struct lc_tls *t);

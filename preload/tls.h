@@ -64,7 +64,7 @@ struct lc_tls {
 	uint8_t in_phdr;       /* inside an application's dl_iterate_phdr */
 	uint8_t hold_drawn;    /* hold_next was drawn once (it starts at 0) */
 	uint8_t inside;      /* attached: 1 + the pass its outermost work is counted in (core.h) */
-	uint8_t stack_asked; /* attached: its stack bounds were looked up (stackroom_learn) */
+	uint8_t stack_asked; /* its stack bounds were looked up (recorder_room) */
 	uint8_t in_loader;   /* counted among the loader's users (loader.h) */
 	struct slot *slot;
 	struct recorder_sample *wait;  /* the recorded wait in progress, if any */

@@ -16,6 +16,7 @@
  */
 #include "unwind.h"
 
+#include <dlfcn.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unwind.h>
@@ -168,12 +169,23 @@ static uint32_t unwind_gcc(uintptr_t *buf, uint32_t room, bool *more)
 
 /* ---- capture ------------------------------------------------------------ */
 
-void unwind_init(modmap_iterate_fn iterate)
+/* Our own object's range from _dl_find_object, which takes no lock: the
+ * profile may be begun by a thread that holds a mutex while another, made
+ * by glibc itself (a SIGEV_THREAD timer), holds the loader's lock in a
+ * dl_iterate_phdr callback that waits for that mutex (loader.h's phdr
+ * rule).  The whole mapping, not only its text: no return address lies in
+ * our data. */
+void unwind_init(void)
 {
 	uintptr_t buf[4 + STASH_SLACK]; /* what unwind_capture may fill for depth 4 */
 	bool truncated;
-	if (!modmap_self_range(iterate, (const void *)unwind_init, &self_lo, &self_hi))
+	struct dl_find_object f;
+	if (_dl_find_object((void *)unwind_init, &f) == 0) {
+		self_lo = (uintptr_t)f.dlfo_map_start;
+		self_hi = (uintptr_t)f.dlfo_map_end;
+	} else {
 		self_lo = self_hi = 0;
+	}
 	(void)unwind_capture(buf, 4, 0, &truncated); /* libgcc's pthread_once, now */
 }
 

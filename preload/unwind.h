@@ -39,9 +39,9 @@
 
 #include "modmap.h"
 
-/* Once, at start-up: our own text range (found with iterate: modmap.h), a
- * warm-up. */
-void unwind_init(modmap_iterate_fn iterate);
+/* Once, at start-up: our own object's range (by _dl_find_object: no lock
+ * taken, so with any mutex held), a warm-up. */
+void unwind_init(void);
 
 /* A module went: the cached frame rules may be another object's now. */
 void unwind_forget(void);

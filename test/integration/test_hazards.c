@@ -5,6 +5,14 @@
  *   - phdr deadlock: a thread contending inside a dl_iterate_phdr callback
  *     while another thread unwound a cold stack deadlocked the program
  *     (libunwind holds an internal mutex across dl_iterate_phdr);
+ *   - phdr deadlock with glibc's own thread: the profile made at a first
+ *     event (a failed trylock, a mutex held) while a SIGEV_THREAD timer's
+ *     thread, which no pthread_create hook saw, waited in a
+ *     dl_iterate_phdr callback for that mutex: the making waited for the
+ *     loader's lock;
+ *   - the main thread's waits in a library constructor that ran before
+ *     ours (as the program's own libraries' all do) had no stack bounds
+ *     yet: all charged to the sentinel as no_room;
  *   - busy unread: a slot the dumper gave up on (owner BUSY > 100 ms) had its
  *     stash in the table but its totals nowhere: buckets > contentions, and
  *     the dumper's module-map refresh was skipped (no modules at all);
@@ -58,6 +66,43 @@ Test(hazards, contention_inside_dl_iterate_phdr_callback_no_lock_cycle)
 Test(hazards, contention_inside_dl_iterate_phdr_callback_holding_lock)
 {
 	assert_no_deadlock("phdr_deadlock");
+}
+
+/* The lazy start took the process for one-threaded (no pthread_create had
+ * been seen) and waited for the loader's lock with L held. */
+Test(hazards, profile_made_while_glibc_thread_in_dl_iterate_phdr_callback)
+{
+	assert_no_deadlock("phdr_glibc_thread");
+}
+
+/* ctor_contend.so's constructor, run before ours, waits on the main
+ * thread: its waits are on their stack, none lost for want of room. */
+Test(hazards, main_thread_waits_before_our_constructor_have_stacks)
+{
+	const char *dir = harness_tmpdir();
+	const char *lib = harness_fixture("ctor_contend.so");
+	char env[700], pre[700];
+	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/rv.%%p.raw", dir);
+	snprintf(pre, sizeof(pre), "LD_PRELOAD=%s", lib);
+	const char *argv[] = {"/bin/true", NULL};
+	const char *envv[] = {env, pre, NULL};
+	struct run_result r;
+	cr_assert_eq(harness_run(argv, envv, dir, true, 60, &r), 0);
+	cr_assert(!r.timed_out && r.exit_code == 0, "%s", r.err);
+	const char *at = strstr(r.err, "ctor waited ");
+	cr_assert(at, "stderr: %s", r.err);
+	unsigned long long own = strtoull(at + strlen("ctor waited "), NULL, 10);
+	struct dump d;
+	harness_load_dump(dir, "rv.*.raw", &d);
+	uint64_t c, n;
+	harness_sum_function(&d, lib, "ctor_main_waits", &c, &n);
+	const struct lc_lost_entry *lw = d.lost[LC_VIEW_WAIT];
+	cr_expect_eq(lw[LC_LOST_NO_ROOM].count, 0, "%" PRIu64 " waits lost for want of stack room",
+	             lw[LC_LOST_NO_ROOM].count);
+	cr_expect(c >= 1 && n > own * 0.9 && n < own * 1.1 + 1000000,
+	          "%" PRIu64 " waits (%" PRIu64 " ns) in ctor_main_waits, %llu ns measured", c, n, own);
+	dump_free(&d);
+	harness_result_free(&r);
 }
 
 Test(hazards, slot_busy_past_close_timeout_keeps_conservation)

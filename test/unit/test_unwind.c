@@ -252,7 +252,7 @@ static volatile uintptr_t canary_seen;
 static __attribute__((noinline)) void init_here(void)
 {
 	volatile uintptr_t canary[4] = {0xfeedface, 0xfeedface, 0xfeedface, 0xfeedface};
-	unwind_init(dl_iterate_phdr);
+	unwind_init();
 	canary_seen = canary[0] & canary[1] & canary[2] & canary[3];
 }
 
