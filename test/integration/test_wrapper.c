@@ -153,6 +153,23 @@ Test(wrapper, view_and_kind_reach_the_symbolizer)
 	assert_tmp_clean(tmp, NULL);
 }
 
+/* --kind naming cond records the condition waits too (cond=1): the
+ * report has the fixture's waits on its condition variable. */
+Test(wrapper, kind_cond_records_condition_waits)
+{
+	const char *tmp = harness_tmpdir();
+	struct run_result r;
+	run_wrapper(tmp,
+	            (const char *[]){"--kind=mutex,cond", "--", harness_fixture("cond"), "signal", "3",
+	                             "20", NULL},
+	            &r);
+	cr_assert_eq(r.exit_code, 0, "%s", r.err);
+	cr_assert(strstr(r.out, "on event (cond) in "), "no condition wait:\n%s", r.out);
+	cr_assert(strstr(r.out, "wait_for_signal"), "not its waiter:\n%s", r.out);
+	harness_result_free(&r);
+	assert_tmp_clean(tmp, NULL);
+}
+
 Test(wrapper, out_and_keep_leave_readable_dumps)
 {
 	const char *tmp = harness_tmpdir();
