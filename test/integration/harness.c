@@ -622,6 +622,16 @@ static bool dump_has_module(const struct dump *d, const char *exe, const char *w
 	return false;
 }
 
+uint64_t harness_gave_up(const struct dump *d, uint32_t kind)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < d->nbuckets; i++)
+		if (d->buckets[i].kind == kind && d->buckets[i].view == LC_VIEW_WAIT &&
+		    (d->buckets[i].flags & LC_BUCKET_TIMEDOUT))
+			n += d->buckets[i].count;
+	return n;
+}
+
 /* A frame counts where it belongs: to the module that held its address in
  * the bucket's module epoch (a library unloaded and another loaded at its
  * address are told apart). */

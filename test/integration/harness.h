@@ -104,6 +104,10 @@ bool harness_symbol(const char *elf_path, const char *name, uint64_t *start, uin
 void harness_sum_function(const struct dump *d, const char *exe, const char *fn,
                           uint64_t *count, uint64_t *delay_ns);
 
+/* How many waits of `kind` gave up (the waiter view's buckets flagged
+ * TIMEDOUT: a timeout, a cancellation, an interrupted semaphore wait). */
+uint64_t harness_gave_up(const struct dump *d, uint32_t kind);
+
 /* Run fixture `name` with args (NULL-terminated) under the preload, with
  * LOCKCONTEND=cfg,out=DIR/name.%p.raw in a fresh DIR; it must exit 0
  * within timeout_s.  *r keeps what it printed (harness_result_free it);

@@ -169,10 +169,7 @@ Test(cond, timed_and_clock_waits_that_time_out_are_timeouts)
 	          "%s", r.out);
 	struct dump d;
 	load(dump, &d);
-	uint64_t timedout = 0;
-	for (size_t i = 0; i < d.nbuckets; i++)
-		if (d.buckets[i].kind == LC_KIND_COND && (d.buckets[i].flags & LC_BUCKET_TIMEDOUT))
-			timedout += d.buckets[i].count;
+	uint64_t timedout = harness_gave_up(&d, LC_KIND_COND);
 	cr_assert_eq(timedout, 2, "two timed-out cond waits, %" PRIu64 " in buckets", timedout);
 	cr_assert(d.nlocks == 1 && d.locks[0].timeouts == 2 && d.locks[0].kind == LC_KIND_COND);
 	expect_conds_add_up(&d);
@@ -197,11 +194,7 @@ Test(cond, a_cancelled_wait_leaves_nothing_behind)
 	          "with the preload:\n%s\nwithout:\n%s", r.out, plain);
 	struct dump d;
 	load(dump, &d);
-	uint64_t timedout = 0;
-	for (size_t i = 0; i < d.nbuckets; i++)
-		if (d.buckets[i].kind == LC_KIND_COND && d.buckets[i].view == LC_VIEW_WAIT &&
-		    (d.buckets[i].flags & LC_BUCKET_TIMEDOUT))
-			timedout += d.buckets[i].count;
+	uint64_t timedout = harness_gave_up(&d, LC_KIND_COND);
 	cr_assert_eq(timedout, 1, "the cancelled wait gave up once: %" PRIu64, timedout);
 	expect_conds_add_up(&d);
 	dump_free(&d);

@@ -136,20 +136,22 @@ Test(futex, eagain_is_no_wait)
 	harness_result_free(&r);
 }
 
-Test(futex, timeout_counts_as_timeout)
+/* futexlock MODE 2 30 timed out twice: two futex waits, flagged, their
+ * time the program's, counted in the totals and the lock's; the time
+ * waited goes to *ns. */
+static void expect_two_timeouts(const char *mode, char dump[PATH_MAX], uint64_t *ns)
 {
-	char dump[PATH_MAX];
 	struct run_result r;
-	harness_profile("futexlock", (const char *[]){"timeout", "2", "30", NULL}, "", 60, &r, dump);
+	harness_profile("futexlock", (const char *[]){mode, "2", "30", NULL}, "", 60, &r, dump);
 	cr_assert_eq(harness_out_value(r.out, "timedout"), 2, "%s", r.out);
 	struct dump d;
 	load(dump, &d);
-	uint64_t n, ns;
+	uint64_t n;
 	uint32_t flags;
-	kind_sum(&d, LC_VIEW_WAIT, LC_KIND_FUTEX, &n, &ns, &flags);
-	cr_assert_eq(n, 2, "two timed-out waits, %" PRIu64, n);
-	cr_assert(flags & LC_BUCKET_TIMEDOUT, "flagged as timed out");
-	harness_assert_near(ns, harness_out_value(r.out, "timeout_ns"), 0.10, "timed-out waits");
+	kind_sum(&d, LC_VIEW_WAIT, LC_KIND_FUTEX, &n, ns, &flags);
+	cr_assert_eq(n, 2, "%s: two timed-out waits, %" PRIu64, mode, n);
+	cr_assert(flags & LC_BUCKET_TIMEDOUT, "%s: flagged as timed out", mode);
+	harness_assert_near(*ns, harness_out_value(r.out, "timeout_ns"), 0.10, "timed-out waits");
 	cr_assert_eq(d.totals.timeouts, 2);
 	uint64_t lock_timeouts = 0;
 	for (size_t i = 0; i < d.nlocks; i++)
@@ -157,6 +159,13 @@ Test(futex, timeout_counts_as_timeout)
 	cr_assert_eq(lock_timeouts, 2);
 	dump_free(&d);
 	harness_result_free(&r);
+}
+
+Test(futex, timeout_counts_as_timeout)
+{
+	char dump[PATH_MAX];
+	uint64_t ns;
+	expect_two_timeouts("timeout", dump, &ns);
 }
 
 /* futex_waitv's waits, each on the word that woke it (--lock-frames: the
@@ -194,28 +203,11 @@ Test(futex, waitv_waits_on_the_word_that_woke_it)
 Test(futex, waitv_timeout_counts_as_timeout)
 {
 	char dump[PATH_MAX];
-	struct run_result r;
-	harness_profile("futexlock", (const char *[]){"waitv_timeout", "2", "30", NULL}, "", 60, &r,
-	                dump);
-	cr_assert_eq(harness_out_value(r.out, "timedout"), 2, "%s", r.out);
-	struct dump d;
-	load(dump, &d);
-	uint64_t n, ns;
-	uint32_t flags;
-	kind_sum(&d, LC_VIEW_WAIT, LC_KIND_FUTEX, &n, &ns, &flags);
-	cr_assert_eq(n, 2, "two timed-out waits, %" PRIu64, n);
-	cr_assert(flags & LC_BUCKET_TIMEDOUT, "flagged as timed out");
-	harness_assert_near(ns, harness_out_value(r.out, "timeout_ns"), 0.10, "timed-out waits");
-	cr_assert_eq(d.totals.timeouts, 2);
-	uint64_t lock_timeouts = 0;
-	for (size_t i = 0; i < d.nlocks; i++)
-		lock_timeouts += d.locks[i].timeouts;
-	cr_assert_eq(lock_timeouts, 2);
+	uint64_t ns;
+	expect_two_timeouts("waitv_timeout", dump, &ns);
 	char *waiter = harness_folded(dump, "waiter", (const char *[]){"--lock-frames", NULL});
 	harness_assert_near(harness_folded_sum(waiter, "vword0", NULL), ns, 0.0, "on word 0");
 	free(waiter);
-	dump_free(&d);
-	harness_result_free(&r);
 }
 
 /* The same lines, "name rc R errno E" and kin, with and without us. */

@@ -222,10 +222,7 @@ Test(sem, timed_and_clock_waits_that_time_out_are_timeouts)
 	struct dump d;
 	char err[256];
 	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s", err);
-	uint64_t timedout = 0;
-	for (size_t i = 0; i < d.nbuckets; i++)
-		if (d.buckets[i].kind == LC_KIND_SEM && (d.buckets[i].flags & LC_BUCKET_TIMEDOUT))
-			timedout += d.buckets[i].count;
+	uint64_t timedout = harness_gave_up(&d, LC_KIND_SEM);
 	cr_assert_eq(timedout, 2, "two timed-out sem waits, %" PRIu64 " in buckets", timedout);
 	cr_assert_eq(d.totals.timeouts, 2);
 	cr_assert(d.nlocks == 1 && d.locks[0].timeouts == 2 && d.locks[0].kind == LC_KIND_SEM);
@@ -298,10 +295,7 @@ Test(sem, eintr_and_every_return_code_as_without_the_preload)
 	char err[256];
 	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s", err);
 	expect_locks_add_up(&d);
-	uint64_t gave_up = 0;
-	for (size_t i = 0; i < d.nbuckets; i++)
-		if (d.buckets[i].view == LC_VIEW_WAIT && (d.buckets[i].flags & LC_BUCKET_TIMEDOUT))
-			gave_up += d.buckets[i].count;
+	uint64_t gave_up = harness_gave_up(&d, LC_KIND_SEM);
 	/* two EINTRs (the first and the retried wait) and two ETIMEDOUTs */
 	cr_assert_eq(gave_up, 4, "waits that gave up: %" PRIu64, gave_up);
 	dump_free(&d);
