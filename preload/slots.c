@@ -62,6 +62,14 @@ void slots_reset(struct slots *s)
 	atomic_store(&s->thread_records, 0);
 }
 
+/* Slot i is below the high-water mark (it may be handed out). */
+static void slots_cover(struct slots *s, uint32_t i)
+{
+	uint32_t hwm = atomic_load(&s->hwm);
+	while (hwm < i + 1 && !atomic_compare_exchange_weak(&s->hwm, &hwm, i + 1))
+		;
+}
+
 struct slot *slots_acquire(struct slots *s, bool *overflow)
 {
 	uint32_t start = atomic_load_explicit(&s->hint, memory_order_relaxed);
@@ -70,8 +78,19 @@ struct slot *slots_acquire(struct slots *s, bool *overflow)
 	for (uint32_t k = 0; k < s->nslots; k++) {
 		uint32_t i = (start + k) % s->nslots;
 		uint32_t expect = 0;
-		if (atomic_load_explicit(&s->slot[i].in_use, memory_order_relaxed) == 0 &&
-		    atomic_compare_exchange_strong(&s->slot[i].in_use, &expect, 1)) {
+		if (atomic_load_explicit(&s->slot[i].in_use, memory_order_relaxed) != 0)
+			continue;
+		/* Above the mark, no slot has a record: useless without room
+		 * for one; else the mark first, then the claim, so that a fork
+		 * that stops this thread between the two, or while the
+		 * record is made, leaves the child a slot it clears
+		 * (slots_reset). */
+		if (i >= atomic_load(&s->hwm)) {
+			if (!room)
+				continue;
+			slots_cover(s, i);
+		}
+		if (atomic_compare_exchange_strong(&s->slot[i].in_use, &expect, 1)) {
 			/* Ours now: its record is made on first use.  No room for
 			 * one: look on for a free slot that has its record. */
 			if (!s->slot[i].pub && (!room || !slot_record(s, &s->slot[i]))) {
@@ -82,9 +101,6 @@ struct slot *slots_acquire(struct slots *s, bool *overflow)
 			if (s->waiting && !s->slot[i].waiting) /* none if no room: nothing shown */
 				s->slot[i].waiting = waiting_record(s->file, s->frames);
 			atomic_store_explicit(&s->hint, (i + 1) % s->nslots, memory_order_relaxed);
-			uint32_t hwm = atomic_load(&s->hwm);
-			while (hwm < i + 1 && !atomic_compare_exchange_weak(&s->hwm, &hwm, i + 1))
-				;
 			*overflow = false;
 			return &s->slot[i];
 		}

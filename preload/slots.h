@@ -118,7 +118,9 @@ struct slots {
 	uint32_t nslots;
 	bool waiting;          /* slots get WAITING records (waiting=1) */
 	uint32_t frames;       /* room for a waiting stack in each WAITING record */
-	_Atomic uint32_t hwm;  /* slots ever handed out: [0, hwm) */
+	_Atomic uint32_t hwm;  /* slots ever handed out, or being: [0, hwm) (raised
+	                        * before the claim, so a fork child that clears
+	                        * [0, hwm) clears a parent thread's claim under way) */
 	_Atomic uint32_t hint; /* where the next search starts */
 	_Atomic uint64_t threads_seen;
 	_Atomic uint32_t thread_records; /* THREAD records made, up to SLOTS_THREAD_RECORDS */

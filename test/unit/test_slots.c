@@ -18,10 +18,20 @@
  * the records of every slot handed out and gives the overflow slot a new
  * one, zeroes the noted event's key and the stash, and touches no slot
  * beyond those; a slot handed out after it gets a new record.
+ *
+ * A regression from a process tree (issue 13): a fork that stopped a parent
+ * thread inside slots_acquire, after its claim of a slot and before the
+ * high-water mark covered it, left the child a slot that slots_reset did not
+ * clear: its `pub` pointed at the address the child's own next SLOT record
+ * took, and the end added that record up twice (TOTALS 2x the buckets).
+ * The test forks from inside the claim itself: this binary is linked with
+ * --wrap=waiting_record (Makefile), the last call the claim makes.
  */
 #include <criterion/criterion.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "pfiletest.h"
 #include "slots.h"
@@ -296,7 +306,9 @@ Test(slots, no_room_for_a_record_gives_the_overflow_slot)
 	struct slot *c = slots_acquire(&slots, &overflow);
 	cr_assert(overflow, "a slot was handed out without a record");
 	cr_assert(c == slots_overflow(&slots));
-	cr_assert_eq(slots_used(&slots), 2, "the walk grew over a slot with no record");
+	/* the slot whose record failed was claimed, so it is in the walk (a
+	 * fork then must clear it); no other */
+	cr_assert_eq(slots_used(&slots), 3, "the walk grew over slots never claimed");
 	cr_assert_eq(atomic_load(&slots.slot[2].in_use), 0, "the refused slot stays taken");
 	/* A released slot has its record: it is handed out again, though the
 	 * search (from the hint, slot 2) meets slots without one first.  (It
@@ -404,4 +416,55 @@ Test(slots, reset_forgets_records_and_zeroes_handed_out_and_overflow_slots_only)
 	assert_record(a, "slot after reset");
 	cr_assert(all_zero(a->pub, sizeof(struct lc_rec_slot)), "old totals in a new record");
 	cr_assert_eq(slot_records(), before + 2);
+}
+
+/* A fork from inside slots_acquire (fork_in_claim set): the child resets as
+ * a fork child's profile does, takes a slot, and exits 0 if no slot but that
+ * one has a record or a claim; else 1 + the stale slot's index. */
+struct lc_rec_waiting *__real_waiting_record(struct pfile *f, uint32_t frames);
+static bool fork_in_claim;
+static pid_t claim_child;
+
+static void child_check(void)
+{
+	/* the child's own file, as a fork child's profile has */
+	memset(&file, 0, sizeof(file));
+	pft_open(&file, 4u << 20);
+	slots_reset(&slots);
+	bool overflow;
+	struct slot *mine = slots_acquire(&slots, &overflow);
+	for (uint32_t i = 0; i < slots.nslots; i++) {
+		struct slot *sl = &slots.slot[i];
+		if (sl != mine && (sl->pub || atomic_load(&sl->in_use)))
+			_exit(1 + (int)i);
+	}
+	pft_close(&file);
+	_exit(overflow ? 100 : 0);
+}
+
+struct lc_rec_waiting *__wrap_waiting_record(struct pfile *f, uint32_t frames)
+{
+	if (fork_in_claim) {
+		fork_in_claim = false;
+		claim_child = fork();
+		if (claim_child == 0)
+			child_check();
+	}
+	return __real_waiting_record(f, frames);
+}
+
+Test(slots, a_fork_inside_a_claim_leaves_the_child_no_stale_slot)
+{
+	make(8);
+	fork_in_claim = true;
+	bool overflow;
+	struct slot *a = slots_acquire(&slots, &overflow);
+	cr_assert(!overflow && a == &slots.slot[0]);
+	cr_assert_gt(claim_child, 0, "the claim made no WAITING record (no fork)");
+	int st = 0;
+	cr_assert_eq(waitpid(claim_child, &st, 0), claim_child);
+	cr_assert(WIFEXITED(st), "the child died (status %#x)", st);
+	cr_assert_eq(WEXITSTATUS(st), 0,
+	             "the child kept slot %d of the parent's claim under way (100: overflow)",
+	             WEXITSTATUS(st) - 1);
 }
