@@ -259,8 +259,9 @@ static void check_model(const struct dump *d, const uint8_t *data, size_t len)
 	/* One LOST record per view at most. */
 	CHECK(d->lost_views < 1u << LC_NVIEWS);
 	/* Every record before the trailer is counted exactly once (1: meta). */
-	CHECK(d->records == 1 + d->have_live + d->have_attach + d->nmodules + d->nbuckets + d->nlocks +
-	                        d->nlock_losts + d->ninits + d->nslots + d->nwaiting + d->nseries +
+	CHECK(d->records == 1 + d->have_live + d->have_attach + d->have_writer + d->nmodules +
+	                        d->nbuckets + d->nlocks + d->nlock_losts + d->ninits + d->nslots +
+	                        d->nwaiting + d->nseries + d->nthreads +
 	                        (size_t)__builtin_popcount(d->lost_views) +
 	                        (d->have_totals && !d->totals_from_slots) + d->skipped + d->pending +
 	                        d->skipped_kind);
