@@ -223,7 +223,11 @@ $(BUILD)/test/integration/test_html: test/integration/test_html.c test/integrati
 FIXTURE_HEADERS := $(wildcard test/fixtures/*.h)
 $(BUILD)/test/fixtures/%: test/fixtures/%.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures
 	$(CC) -std=gnu11 -O1 -g -fno-omit-frame-pointer -fno-inline -Wall -Wextra -Werror \
-	  -D_GNU_SOURCE -o $@ $< -pthread -ldl
+	  -D_GNU_SOURCE -o $@ $< -pthread -ldl $(FIXTURE_LDFLAGS)
+
+# fork_in_work's clock_gettime is the preload's (it forks from inside its work).
+$(BUILD)/test/fixtures/fork_in_work: FIXTURE_LDFLAGS := -Wl,--export-dynamic-symbol=clock_gettime \
+                                       -Wl,--export-dynamic-symbol=memcpy
 
 # Libraries the fixtures dlopen (test/fixtures/plugins/*.c): the same, shared.
 $(BUILD)/test/fixtures/%.so: test/fixtures/plugins/%.c $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures

@@ -561,6 +561,18 @@ static void lifecycle_atfork_child(void)
 	int st = atomic_load(&core.state);
 	if (st != ST_RUNNING && st != ST_ARMED)
 		return;
+	/* Forked by a signal handler on top of our work: when the handler
+	 * returns, the thread goes on with that work — its slot, its wait,
+	 * its unwind — so nothing of it is forgotten now (its slot taken
+	 * from under it crashed recorder_note), and the stores it has left
+	 * to make land in a copy of the parent's file, never in the file (a
+	 * bucket added to twice there did not match its totals).  Not named
+	 * now either: the child begins as one made without fork's handlers
+	 * (lifecycle_child_start forgets and starts it then). */
+	if (lc_tls.guard) {
+		pfile_apart(&core.file);
+		return;
+	}
 	lifecycle_thread_forget(&lc_tls);
 	lifecycle_started_now();
 	/* none (too long): the child's start says so, if it comes */

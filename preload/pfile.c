@@ -402,6 +402,28 @@ void pfile_forget(struct pfile *f)
 	atomic_store(&f->sealed, true);
 }
 
+void pfile_apart(struct pfile *f)
+{
+	if (!f->base || f->unfiled)
+		return;
+	/* the records are all below used, and used within the file */
+	size_t n = atomic_load(&f->used), extent = atomic_load(&f->extent);
+	if (n > extent)
+		n = extent;
+	if (n > f->cap)
+		n = f->cap;
+	void *p = mmap(NULL, f->cap, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p != MAP_FAILED) {
+		memcpy(p, f->base, n);
+		if (mremap(p, f->cap, f->cap, MREMAP_MAYMOVE | MREMAP_FIXED, f->base) != MAP_FAILED)
+			return;
+		munmap(p, f->cap);
+	}
+	mmap(f->base, f->cap, PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+}
+
 size_t pfile_used(const struct pfile *f)
 {
 	return atomic_load_explicit(&f->used, memory_order_acquire);

@@ -142,6 +142,13 @@ int pfile_finish(struct pfile *f, size_t len);
 /* Forget the file without touching it (a fork child, before its own). */
 void pfile_forget(struct pfile *f);
 
+/* A fork child whose thread goes on with the parent's work (a signal
+ * handler forked on top of it): the mapping becomes a private copy of the
+ * records so far, where that work's stores land and nobody reads them;
+ * the parent's file is never written by the child.  In memory still, it
+ * is private already.  No copy to be had: private zeros. */
+void pfile_apart(struct pfile *f);
+
 /* Does this process own the mapping (it created it, or a fork child made
  * its own)?  One load. */
 bool pfile_mine(const struct pfile *f);

@@ -1,5 +1,7 @@
 /*
- * test_fork_exit.c — processes: a forked child gets its own, empty profile;
+ * test_fork_exit.c — processes: a forked child gets its own, empty profile
+ * (and one forked by a signal handler inside our work leaves its parent's
+ * alone);
  * the exit status is the program's, whether or not the dump can be written;
  * a process that uses no lock has no profile made at all (no memory
  * reserved for it: lifecycle.c, issue 13's start-up cost).
@@ -75,6 +77,41 @@ Test(fork, each_child_has_its_own_empty_profile)
 		dump_free(&d);
 	}
 	cr_assert_eq(parents, 1);
+	globfree(&g);
+	harness_result_free(&r);
+}
+
+/* A signal handler forks while its thread is inside our work (at each of
+ * its first clock reads and copies in turn: fork_in_work.c), hold=1 so
+ * that every unlock takes a hold sample.  The child goes on with that work:
+ * it must not crash (its slot was forgotten under it), nor write the
+ * parent's file (the parent's holder buckets came out above its totals). */
+Test(fork, in_a_handler_on_top_of_our_work)
+{
+	const char *dir = harness_tmpdir();
+	char env[700];
+	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/w.%%p.raw,hold=1", dir);
+	const char *argv[] = {harness_fixture("fork_in_work"), NULL};
+	const char *envv[] = {env, NULL};
+	struct run_result r;
+	cr_assert_eq(harness_run(argv, envv, dir, true, 120, &r), 0);
+	cr_assert(!r.timed_out, "fork_in_work hung");
+	cr_assert_eq(r.exit_code, 0, "%s%s", r.out, r.err);
+	cr_assert(harness_out_value(r.out, "forks") > 0, "no fork from inside our work: %s", r.out);
+	char pat[700];
+	snprintf(pat, sizeof(pat), "%s/w.*.raw", dir);
+	glob_t g;
+	cr_assert_eq(glob(pat, 0, NULL, &g), 0);
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct dump d;
+		char err[256];
+		cr_assert_eq(dump_read_file(g.gl_pathv[i], &d, err, sizeof(err)), 0, "%s", err);
+		cr_assert(d.complete, "%s", g.gl_pathv[i]);
+		for (int v = 0; v < LC_NVIEWS; v++)
+			cr_assert(dump_view_conserved(&d, (enum lc_view)v), "%s: view %d does not add up",
+			          g.gl_pathv[i], v);
+		dump_free(&d);
+	}
 	globfree(&g);
 	harness_result_free(&r);
 }
