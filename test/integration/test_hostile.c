@@ -409,6 +409,18 @@ Test(hostile, cancelled_in_cond_wait_charges_no_more_than_waited)
 	expect_runs_and_adds_up("cancel_cond", "cancelled", 180);
 }
 
+/* 40 rounds of 2 threads with asynchronous cancellation cancelled while
+ * they sleep, one in pthread_mutex_lock, one in a raw FUTEX_WAIT, then 10
+ * honest waits on the same lock and word.  No hang, same output, and the
+ * holder view is charged no more than was waited.  (Before hsync's fix
+ * the cancelled waits stayed registered on their lock and word: each
+ * later unlock and wake was charged their age, and the profile had no
+ * wait for it — 4 s charged for 0.4 s waited, every run.) */
+Test(hostile, cancelled_asynchronously_charges_no_more_than_waited)
+{
+	expect_runs_and_adds_up("cancel_async", "cancelled", 80);
+}
+
 /* ---- 5. siglongjmp out of a lock call ---- */
 
 /* `hostile MODE` jumps `jumps` times out of lock calls, then J waits 5 x
