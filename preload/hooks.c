@@ -194,9 +194,9 @@ CANCELLABLE int hooks_wait_moved(struct lc_tls *t, int (*wait)(void *), void *ar
 	struct recorder_sample s;
 	int rc;
 	recorder_begin(t, &s, lock, kind);
-	pthread_cleanup_push(hooks_wait_cancelled, &s);
+	HOOKS_CANCEL_PUSH(t, hooks_wait_cancelled, &s);
 	rc = wait(arg);
-	pthread_cleanup_pop(0);
+	HOOKS_CANCEL_POP(t);
 	if (unlikely(ended_on && *ended_on))
 		recorder_moved(t, &s, (const void *)*ended_on);
 	if (s.active || s.shown || s.unfiled)

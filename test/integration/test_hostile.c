@@ -423,6 +423,25 @@ Test(hostile, cancelled_asynchronously_charges_no_more_than_waited)
 
 /* ---- 5. siglongjmp out of a lock call ---- */
 
+/* Threads with a cleanup handler siglongjmp out of a contended sem_wait
+ * and pthread_mutex_lock (jmp_buf on the stack, and in TLS), and are then
+ * cancelled at a usleep: each is cancelled, its own handler runs, and the
+ * program runs as without the preload.  (Before hsync's fix the
+ * preload's cleanup buffer, registered with the thread by
+ * pthread_cleanup_push, stayed registered after the jump, and the
+ * cancellation unwound into the dead frame: SIGSEGV, every run.) */
+Test(hostile, jump_out_of_a_wait_then_cancelled)
+{
+	const char *base_dir, *dir;
+	struct run_result base, r;
+	run_both("jump_then_cancel", NULL, 30, &base_dir, &base, &dir, &r);
+	cr_assert_eq(harness_out_value(r.out, "cancelled"), 4);
+	cr_assert_eq(harness_out_value(r.out, "cleanups"), 4);
+	harness_result_free(&base);
+	harness_result_free(&r);
+}
+
+
 /* `hostile MODE` jumps `jumps` times out of lock calls, then J waits 5 x
  * 20 ms in jump_later_wait() while two threads take the abandoned locks
  * 800 times, contended.  (a) The holder view is charged no more than was
