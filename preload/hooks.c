@@ -184,8 +184,8 @@ static void hooks_wait_cancelled(void *s)
 	recorder_end_open(&lc_tls, s, RECORDER_TIMEDOUT);
 }
 
-CANCELLABLE int hooks_wait_moved(struct lc_tls *t, int (*wait)(void *), void *arg,
-                                 const void *lock, uint32_t kind, const uintptr_t *ended_on)
+CANCELLABLE int hooks_wait_moved(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock,
+                                 uint32_t kind, const uintptr_t *ended_on)
 {
 	if (t->guard)
 		return hooks_guarded(t, wait, arg);

@@ -69,12 +69,12 @@ struct hooks_cancel_note {
 	void *buf; /* the __pthread_unwind_buf_t registered */
 	struct hooks_cancel_note *outer;
 };
-#define HOOKS_CANCEL_PUSH(t, fn, arg)                                                        \
-	pthread_cleanup_push(fn, arg);                                                       \
-	struct hooks_cancel_note hooks_cancel_note_ = {&__cancel_buf, (t)->cancel_note};     \
+#define HOOKS_CANCEL_PUSH(t, fn, arg)                                                    \
+	pthread_cleanup_push(fn, arg);                                                   \
+	struct hooks_cancel_note hooks_cancel_note_ = {&__cancel_buf, (t)->cancel_note}; \
 	(t)->cancel_note = &hooks_cancel_note_
-#define HOOKS_CANCEL_POP(t)                                                                   \
-	(t)->cancel_note = hooks_cancel_note_.outer;                                          \
+#define HOOKS_CANCEL_POP(t)                          \
+	(t)->cancel_note = hooks_cancel_note_.outer; \
 	pthread_cleanup_pop(0)
 
 /* The slow path shared by every blocking variant: `wait(arg)` performs the
