@@ -167,21 +167,36 @@ static __attribute__((noinline)) int hooks_tight(struct lc_tls *t, int (*wait)(v
 	return rc;
 }
 
-int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock, uint32_t kind)
+CANCELLABLE int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock,
+                           uint32_t kind)
 {
 	return hooks_wait_moved(t, wait, arg, lock, kind, NULL);
 }
 
-int hooks_wait_moved(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock,
-                     uint32_t kind, const uintptr_t *ended_on)
+/* A lock call is no cancellation point, but a thread with asynchronous
+ * cancellation (PTHREAD_CANCEL_ASYNCHRONOUS) is cancelled wherever it is,
+ * most likely asleep in the real blocking call: the unwinding ends the
+ * wait here, given up, its cell on the lock given back, as a jump out of
+ * it does (hooks_jump.c).  Without this the wait stayed registered on the
+ * lock for ever, and every later unlock or wake was charged its age. */
+static void hooks_wait_cancelled(void *s)
+{
+	recorder_end_open(&lc_tls, s, RECORDER_TIMEDOUT);
+}
+
+CANCELLABLE int hooks_wait_moved(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock,
+                                 uint32_t kind, const uintptr_t *ended_on)
 {
 	if (t->guard)
 		return hooks_guarded(t, wait, arg);
 	if (unlikely(stackroom_tight(t)))
 		return hooks_tight(t, wait, arg);
 	struct recorder_sample s;
+	int rc;
 	recorder_begin(t, &s, lock, kind);
-	int rc = wait(arg);
+	HOOKS_CANCEL_PUSH(t, hooks_wait_cancelled, &s);
+	rc = wait(arg);
+	HOOKS_CANCEL_POP(t);
 	if (unlikely(ended_on && *ended_on))
 		recorder_moved(t, &s, (const void *)*ended_on);
 	if (s.active || s.shown || s.unfiled)

@@ -58,6 +58,25 @@ static inline bool hooks_timeout_valid(clockid_t clock, const struct timespec *a
 	       (!abstime || (abstime->tv_nsec >= 0 && abstime->tv_nsec < 1000000000));
 }
 
+/* pthread_cleanup_push, in C without -fexceptions, registers its buffer
+ * with the thread until pthread_cleanup_pop: a siglongjmp out of the wait
+ * (hooks_jump.c) would leave it registered, and a later cancellation would
+ * unwind into the dead frame (SIGSEGV).  So every cleanup a wait of ours
+ * pushes is noted in lc_tls.cancel_note for the wait's length, and
+ * hooks_jump unregisters those it jumps over.  `__cancel_buf` is the
+ * buffer glibc's macro declares. */
+struct hooks_cancel_note {
+	void *buf; /* the __pthread_unwind_buf_t registered */
+	struct hooks_cancel_note *outer;
+};
+#define HOOKS_CANCEL_PUSH(t, fn, arg)                                                    \
+	pthread_cleanup_push(fn, arg);                                                   \
+	struct hooks_cancel_note hooks_cancel_note_ = {&__cancel_buf, (t)->cancel_note}; \
+	(t)->cancel_note = &hooks_cancel_note_
+#define HOOKS_CANCEL_POP(t)                          \
+	(t)->cancel_note = hooks_cancel_note_.outer; \
+	pthread_cleanup_pop(0)
+
 /* The slow path shared by every blocking variant: `wait(arg)` performs the
  * real blocking call on `lock` (enum lc_kind `kind`), timed and recorded. */
 int hooks_wait(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock, uint32_t kind);

@@ -89,9 +89,9 @@ CANCELLABLE static __attribute__((noinline)) int cond_watched(int (*call)(const 
 	struct recorder_release r;
 	int rc;
 	recorder_release_begin(t, &r, a->m, LC_KIND_MUTEX, false);
-	pthread_cleanup_push(cond_cancelled, &r);
+	HOOKS_CANCEL_PUSH(t, cond_cancelled, &r);
 	rc = call(a);
-	pthread_cleanup_pop(0);
+	HOOKS_CANCEL_POP(t);
 	recorder_release_end(t, &r);
 	return rc;
 }
@@ -135,9 +135,9 @@ CANCELLABLE static __attribute__((noinline)) int cond_recorded(
 	if (release)
 		recorder_release_begin(t, &w.r, a->m, LC_KIND_MUTEX, false);
 	recorder_begin(t, &w.s, a->c, LC_KIND_COND);
-	pthread_cleanup_push(cond_wait_cancelled, &w);
+	HOOKS_CANCEL_PUSH(t, cond_wait_cancelled, &w);
 	rc = call(a);
-	pthread_cleanup_pop(0);
+	HOOKS_CANCEL_POP(t);
 	if (w.s.active || w.s.shown || w.s.unfiled)
 		recorder_end(t, &w.s, cond_outcome(&w.s, rc));
 	if (release)

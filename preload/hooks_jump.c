@@ -12,7 +12,10 @@
  * Everything else about them is the real function, resolved at start-up
  * (dlsym is not for signal handlers).  A handler that interrupted our own
  * work (the guard is up) and leaves it is told too: recorder_abandon
- * repairs that work first.  Otherwise: two TLS loads.
+ * repairs that work first.  The cleanup buffers our waits registered with
+ * the thread (hooks.h's HOOKS_CANCEL_PUSH) and the jump leaves are
+ * unregistered too: a later cancellation would unwind into their dead
+ * frames.  Otherwise: three TLS loads.
  */
 #include <setjmp.h>
 
@@ -21,9 +24,30 @@
 
 typedef void (*jump_fn)(void *, int);
 
+/* Our cleanup buffers the jump leaves (hooks.h's HOOKS_CANCEL_PUSH),
+ * by recorder_abandon's rule: below a jmp_buf on the stack, or all if it
+ * is not there; the thread's chain is put back to what was registered
+ * before the outermost of them.  Their notes are still on the stack: the
+ * handler runs on top of them. */
+static void hooks_jump_cancel_bufs(struct lc_tls *t, const void *env, const void *here)
+{
+	bool on_stack = env && (uintptr_t)env >= (uintptr_t)here;
+	struct hooks_cancel_note *n = t->cancel_note, *last = NULL;
+	while (n && !(on_stack && (uintptr_t)env < (uintptr_t)n)) {
+		last = n;
+		n = n->outer;
+	}
+	if (last) {
+		__pthread_unregister_cancel(last->buf);
+		t->cancel_note = n;
+	}
+}
+
 static __attribute__((noreturn)) void hooks_jump(void **slot, void *env, int val)
 {
 	struct lc_tls *t = &lc_tls;
+	if (unlikely(t->cancel_note != NULL))
+		hooks_jump_cancel_bufs(t, env, __builtin_frame_address(0));
 	if (unlikely(t->wait != NULL || t->guard))
 		recorder_abandon(t, env, __builtin_frame_address(0));
 	jump_fn fn = real_get(slot);

@@ -133,9 +133,9 @@ CANCELLABLE static int sem_waited(struct lc_tls *t, const struct sem_args *a)
 	struct recorder_sample s;
 	int rc;
 	recorder_begin(t, &s, a->s, LC_KIND_SEM);
-	pthread_cleanup_push(sem_cancelled, &s);
+	HOOKS_CANCEL_PUSH(t, sem_cancelled, &s);
 	rc = sem_call(a);
-	pthread_cleanup_pop(0);
+	HOOKS_CANCEL_POP(t);
 	if (s.active || s.shown || s.unfiled)
 		recorder_end(t, &s,
 		             rc == 0              ? RECORDER_ACQUIRED

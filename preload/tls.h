@@ -45,6 +45,8 @@ struct lc_deferred {
 	uint64_t taken[2]; /* what the books have taken of them (account_deferred) */
 };
 
+struct hooks_cancel_note;
+
 struct lc_tls {
 	uint32_t locks;        /* interposed mutexes acquired by this thread ... */
 	uint32_t unlocks;      /* ... and released: held = locks - unlocks */
@@ -67,13 +69,14 @@ struct lc_tls {
 	uint8_t stack_asked; /* its stack bounds were looked up (recorder_room) */
 	uint8_t in_loader;   /* counted among the loader's users (loader.h) */
 	struct slot *slot;
-	struct recorder_sample *wait;  /* the recorded wait in progress, if any */
-	struct recorder_sample *shown; /* the wait its slot's WAITING record shows */
-	struct slot *in_slot;          /* the slot this thread is inside (recorder_repair) */
-	uint32_t slot_tag;             /* what its slot's state holds then (slots.h); 0: none yet */
-	uint32_t hold_spare;           /* the distance after the prepared look; 0: none */
-	int loader_cancel;             /* the cancel state to restore if it never returns */
-	uint32_t gen; /* attached: the profile (core.gen) its slot and waits are of */
+	struct recorder_sample *wait;          /* the recorded wait in progress, if any */
+	struct hooks_cancel_note *cancel_note; /* our innermost cleanup (hooks.h) */
+	struct recorder_sample *shown;         /* the wait its slot's WAITING record shows */
+	struct slot *in_slot; /* the slot this thread is inside (recorder_repair) */
+	uint32_t slot_tag;    /* what its slot's state holds then (slots.h); 0: none yet */
+	uint32_t hold_spare;  /* the distance after the prepared look; 0: none */
+	int loader_cancel;    /* the cancel state to restore if it never returns */
+	uint32_t gen;         /* attached: the profile (core.gen) its slot and waits are of */
 	uintptr_t stack_lo, stack_hi; /* the thread's stack (stackroom.h); 0: unknown */
 	uint64_t rng;
 	struct lc_deferred deferred[LC_NDEFERRED];

@@ -409,7 +409,38 @@ Test(hostile, cancelled_in_cond_wait_charges_no_more_than_waited)
 	expect_runs_and_adds_up("cancel_cond", "cancelled", 180);
 }
 
+/* 40 rounds of 2 threads with asynchronous cancellation cancelled while
+ * they sleep, one in pthread_mutex_lock, one in a raw FUTEX_WAIT, then 10
+ * honest waits on the same lock and word.  No hang, same output, and the
+ * holder view is charged no more than was waited.  (Before hsync's fix
+ * the cancelled waits stayed registered on their lock and word: each
+ * later unlock and wake was charged their age, and the profile had no
+ * wait for it — 4 s charged for 0.4 s waited, every run.) */
+Test(hostile, cancelled_asynchronously_charges_no_more_than_waited)
+{
+	expect_runs_and_adds_up("cancel_async", "cancelled", 80);
+}
+
 /* ---- 5. siglongjmp out of a lock call ---- */
+
+/* Threads with a cleanup handler siglongjmp out of a contended sem_wait
+ * and pthread_mutex_lock (jmp_buf on the stack, and in TLS), and are then
+ * cancelled at a usleep: each is cancelled, its own handler runs, and the
+ * program runs as without the preload.  (Before hsync's fix the
+ * preload's cleanup buffer, registered with the thread by
+ * pthread_cleanup_push, stayed registered after the jump, and the
+ * cancellation unwound into the dead frame: SIGSEGV, every run.) */
+Test(hostile, jump_out_of_a_wait_then_cancelled)
+{
+	const char *base_dir, *dir;
+	struct run_result base, r;
+	run_both("jump_then_cancel", NULL, 30, &base_dir, &base, &dir, &r);
+	cr_assert_eq(harness_out_value(r.out, "cancelled"), 4);
+	cr_assert_eq(harness_out_value(r.out, "cleanups"), 4);
+	harness_result_free(&base);
+	harness_result_free(&r);
+}
+
 
 /* `hostile MODE` jumps `jumps` times out of lock calls, then J waits 5 x
  * 20 ms in jump_later_wait() while two threads take the abandoned locks
