@@ -184,13 +184,16 @@ static void hooks_wait_cancelled(void *s)
 	recorder_end_open(&lc_tls, s, RECORDER_TIMEDOUT);
 }
 
-CANCELLABLE int hooks_wait_moved(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock,
-                                 uint32_t kind, const uintptr_t *ended_on)
+/* The recorded wait, out of line: its sample and its cleanup buffer
+ * (a 256-byte frame with the saved registers) are not in the frame that a thread with little stack
+ * left passes through to hooks_tight (small_stack.c, 11 KiB used of 16,
+ * died of SIGSEGV there once the buffer came). */
+CANCELLABLE static __attribute__((noinline)) int hooks_wait_recorded(struct lc_tls *t,
+                                                                     int (*wait)(void *), void *arg,
+                                                                     const void *lock,
+                                                                     uint32_t kind,
+                                                                     const uintptr_t *ended_on)
 {
-	if (t->guard)
-		return hooks_guarded(t, wait, arg);
-	if (unlikely(stackroom_tight(t)))
-		return hooks_tight(t, wait, arg);
 	struct recorder_sample s;
 	int rc;
 	recorder_begin(t, &s, lock, kind);
@@ -207,6 +210,16 @@ CANCELLABLE int hooks_wait_moved(struct lc_tls *t, int (*wait)(void *), void *ar
 	else if (unlikely(t->hold_look == (uintptr_t)lock))
 		recorder_hold_unrecorded(t, lock);
 	return rc;
+}
+
+CANCELLABLE int hooks_wait_moved(struct lc_tls *t, int (*wait)(void *), void *arg, const void *lock,
+                                 uint32_t kind, const uintptr_t *ended_on)
+{
+	if (t->guard)
+		return hooks_guarded(t, wait, arg);
+	if (unlikely(stackroom_tight(t)))
+		return hooks_tight(t, wait, arg);
+	return hooks_wait_recorded(t, wait, arg, lock, kind, ended_on);
 }
 
 struct lock_args {
