@@ -412,7 +412,7 @@ Test(hostile, cancelled_in_cond_wait_charges_no_more_than_waited)
 /* 40 rounds of 2 threads with asynchronous cancellation cancelled while
  * they sleep, one in pthread_mutex_lock, one in a raw FUTEX_WAIT, then 10
  * honest waits on the same lock and word.  No hang, same output, and the
- * holder view is charged no more than was waited.  (Before hsync's fix
+ * holder view is charged no more than was waited.  (Before 60dc82c
  * the cancelled waits stayed registered on their lock and word: each
  * later unlock and wake was charged their age, and the profile had no
  * wait for it — 4 s charged for 0.4 s waited, every run.) */
@@ -426,7 +426,7 @@ Test(hostile, cancelled_asynchronously_charges_no_more_than_waited)
 /* Threads with a cleanup handler siglongjmp out of a contended sem_wait
  * and pthread_mutex_lock (jmp_buf on the stack, and in TLS), and are then
  * cancelled at a usleep: each is cancelled, its own handler runs, and the
- * program runs as without the preload.  (Before hsync's fix the
+ * program runs as without the preload.  (Before 96d8688 the
  * preload's cleanup buffer, registered with the thread by
  * pthread_cleanup_push, stayed registered after the jump, and the
  * cancellation unwound into the dead frame: SIGSEGV, every run.) */
