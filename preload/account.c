@@ -61,17 +61,27 @@ static void log_copy(void *dst, const void *src, size_t n)
 	for (size_t i = 0; i < n / sizeof(uint64_t); i++)
 		d[i] = s[i];
 }
-_Static_assert(sizeof(struct lc_rec_slot) % sizeof(uint64_t) == 0, "copied by words");
+/* The slot record's head (every view's totals, timeouts, uncharged), and
+ * one view's lost: all a piece of work changes of it. */
+#define LOG_HEAD offsetof(struct lc_rec_slot, lost)
+_Static_assert(LOG_HEAD % sizeof(uint64_t) == 0, "copied by words");
+_Static_assert(sizeof(((struct lc_rec_slot *)0)->lost[0]) % sizeof(uint64_t) == 0,
+               "copied by words");
 _Static_assert(sizeof(((struct slot_log *)0)->stash) % sizeof(uint64_t) == 0, "copied by words");
 
 /* Work on the slot alone begins: what it may change, as it is, into the
- * log (taken: two words of the thread's it changes too, or NULL). */
-static void log_begin(struct slot *sl, uint64_t *taken)
+ * log — the record's head, and of one view (every piece of work is about
+ * one event, or one stash) its lost and its stash's head (taken: two words
+ * of the thread's it changes too, or NULL).  Not the whole record and
+ * every stash: this runs once an event. */
+static void log_begin(struct slot *sl, uint64_t *taken, int view)
 {
 	struct slot_log *g = &sl->log;
-	log_copy(&g->books, sl->pub, sizeof(g->books));
-	log_copy(g->stash, &sl->stash, sizeof(g->stash));
-	g->raw_valid = atomic_load_explicit(&sl->raw_valid, memory_order_relaxed);
+	g->view = (uint8_t)view;
+	log_copy(&g->books, sl->pub, LOG_HEAD);
+	log_copy(g->books.lost[view], sl->pub->lost[view], sizeof(g->books.lost[view]));
+	log_copy(g->stash, &sl->stash[view], sizeof(g->stash));
+	g->raw_valid = atomic_load_explicit(&sl->raw[view].valid, memory_order_relaxed);
 	g->taken = taken;
 	if (taken) {
 		g->taken_old[0] = taken[0];
@@ -89,9 +99,10 @@ static void log_begin(struct slot *sl, uint64_t *taken)
 static void log_undo(struct slot *sl)
 {
 	struct slot_log *g = &sl->log;
-	log_copy(sl->pub, &g->books, sizeof(g->books));
-	log_copy(&sl->stash, g->stash, sizeof(g->stash));
-	atomic_store_explicit(&sl->raw_valid, g->raw_valid, memory_order_relaxed);
+	log_copy(sl->pub, &g->books, LOG_HEAD);
+	log_copy(sl->pub->lost[g->view], g->books.lost[g->view], sizeof(g->books.lost[g->view]));
+	log_copy(&sl->stash[g->view], g->stash, sizeof(g->stash));
+	atomic_store_explicit(&sl->raw[g->view].valid, g->raw_valid, memory_order_relaxed);
 	if (g->taken) {
 		g->taken[0] = g->taken_old[0];
 		g->taken[1] = g->taken_old[1];
@@ -170,68 +181,85 @@ static void account_lost(struct slot *sl, const struct event_key *key, int reaso
 
 void account_note(struct slot *sl, const struct account_event *e, uint32_t nframes)
 {
-	sl->raw_key = e->key;
-	sl->raw_count = e->count;
-	sl->raw_delay = e->delay_ns;
-	sl->raw_max = e->max_ns;
-	sl->raw_uncharged = e->uncharged_ns;
-	sl->raw_when = e->when_ns;
-	sl->raw_nframes = nframes;
-	atomic_store_explicit(&sl->raw_valid, 1, memory_order_release);
+	struct slot_raw *r = &sl->raw[e->key.view];
+	r->key = e->key;
+	r->count = e->count;
+	r->delay = e->delay_ns;
+	r->max = e->max_ns;
+	r->uncharged = e->uncharged_ns;
+	r->when = e->when_ns;
+	r->nframes = nframes;
+	atomic_store_explicit(&r->valid, 1, memory_order_release);
 }
 
-/* Why the noted event goes to the sentinel, or -1: it has a stack. */
-static int account_lost_reason(const struct slot *sl, bool stacks)
+/* Why the noted event r goes to the sentinel, or -1: it has a stack. */
+static int account_lost_reason(const struct slot_raw *r, bool stacks)
 {
 	if (!stacks)
 		return LC_LOST_NO_STACKS;
-	if (sl->raw_nframes == 0)
-		return sl->raw_key.flags & EVENT_NO_ROOM ? LC_LOST_NO_ROOM : LC_LOST_NO_STACK;
+	if (r->nframes == 0)
+		return r->key.flags & EVENT_NO_ROOM ? LC_LOST_NO_ROOM : LC_LOST_NO_STACK;
 	return -1;
 }
 
-/* The id the series names the noted event's stack by, as a reader names
- * the bucket it goes to (dumpfmt.h); only hashed when there is a series. */
-static uint64_t account_stack_id(struct slot *sl)
+/* The id the series names the noted event r's stack by, as a reader
+ * names the bucket it goes to (dumpfmt.h); only hashed when there is a
+ * series. */
+static uint64_t account_stack_id(struct slot *sl, const struct slot_raw *r)
 {
 	_Static_assert(sizeof(uintptr_t) == sizeof(uint64_t), "frames are 64-bit");
 	if (!sl->series)
 		return 0;
-	const struct event_key *k = &sl->raw_key;
-	return lc_stack_id((const uint64_t *)stash_spare(&sl->stash), sl->raw_nframes, k->kind,
+	const struct event_key *k = &r->key;
+	return lc_stack_id((const uint64_t *)stash_spare(&sl->stash[k->view]), r->nframes, k->kind,
 	                   k->flags, k->epoch);
 }
 
-void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rng)
+/* View v's noted event, if any, into totals and its stash or lost. */
+static void account_settle_view(struct slot *sl, const struct account_books *b, uint64_t *rng,
+                                int v)
 {
-	if (!atomic_load_explicit(&sl->raw_valid, memory_order_acquire))
+	struct slot_raw *r = &sl->raw[v];
+	if (!atomic_load_explicit(&r->valid, memory_order_acquire))
 		return;
-	struct account_event e = {.key = sl->raw_key,
-	                          .count = sl->raw_count,
-	                          .delay_ns = sl->raw_delay,
-	                          .uncharged_ns = sl->raw_uncharged,
-	                          .when_ns = sl->raw_when};
-	int reason = account_lost_reason(sl, b->stacks);
-	uint64_t stack = reason >= 0 ? 0 : account_stack_id(sl);
-	log_begin(sl, NULL);
+	struct account_event e = {.key = r->key,
+	                          .count = r->count,
+	                          .delay_ns = r->delay,
+	                          .uncharged_ns = r->uncharged,
+	                          .when_ns = r->when};
+	int reason = account_lost_reason(r, b->stacks);
+	uint64_t stack = reason >= 0 ? 0 : account_stack_id(sl, r);
+	log_begin(sl, NULL, v);
 	account_total(sl, b, &e, stack);
 	if (reason >= 0) {
 		account_lost(sl, &e.key, reason, e.count, e.delay_ns);
 	} else {
 		uint64_t lc, ld;
-		struct event_key old = sl->stash.key;
-		sl->stash.spare_n = sl->raw_nframes;
-		sl->stash.spare_key = e.key;
-		stash_offer(&sl->stash, e.count, e.delay_ns, sl->raw_max, rng, &lc, &ld);
+		struct stash *st = &sl->stash[v];
+		struct event_key old = st->key;
+		st->spare_n = r->nframes;
+		st->spare_key = e.key;
+		stash_offer(st, e.count, e.delay_ns, r->max, rng, &lc, &ld);
 		lc_step();
 		/* The loser of the draw is the old event if the stash now
 		 * holds the new one's key (equal keys: they added up). */
 		if (lc)
-			account_lost(sl, event_key_equal(&sl->stash.key, &e.key) ? &old : &e.key,
+			account_lost(sl, event_key_equal(&st->key, &e.key) ? &old : &e.key,
 			             LC_LOST_EVICTED, lc, ld);
 	}
-	atomic_store_explicit(&sl->raw_valid, 0, memory_order_release);
+	atomic_store_explicit(&r->valid, 0, memory_order_release);
 	log_commit(sl, b);
+}
+
+void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rng)
+{
+	for (int v = 0; v < LC_NVIEWS; v++)
+		account_settle_view(sl, b, rng, v);
+}
+
+bool account_noted(const struct slot *sl, int v)
+{
+	return atomic_load_explicit(&sl->raw[v].valid, memory_order_acquire) != 0;
 }
 
 /* An event the books take whole from their caller (log.ev, set before
@@ -244,7 +272,7 @@ static void account_lost_ev(struct slot *sl, const struct account_books *b)
 	                          .delay_ns = g->ev_delay_ns,
 	                          .uncharged_ns = g->ev_uncharged_ns,
 	                          .when_ns = g->ev_when_ns};
-	log_begin(sl, NULL);
+	log_begin(sl, NULL, e.key.view);
 	account_total(sl, b, &e, 0);
 	account_lost(sl, &e.key, g->ev_reason, e.count, e.delay_ns);
 	log_commit(sl, b);
@@ -274,7 +302,7 @@ void account_deferred(struct slot *sl, const struct account_books *b, int reason
 	                          .delay_ns = delay_ns - taken[1],
 	                          .when_ns = when_ns};
 	e.uncharged_ns = e.delay_ns; /* never registered with its lock */
-	log_begin(sl, taken);
+	log_begin(sl, taken, LC_VIEW_WAIT);
 	account_total(sl, b, &e, 0);
 	account_lost(sl, &e.key, reason, e.count, e.delay_ns);
 	taken[0] = count;
@@ -282,11 +310,11 @@ void account_deferred(struct slot *sl, const struct account_books *b, int reason
 	log_commit(sl, b);
 }
 
-/* The stash the full table refused: into lost (ARENA_FULL). */
-static void account_refused(struct slot *sl, const struct account_books *b)
+/* View v's stash, which the full table refused: into lost (ARENA_FULL). */
+static void account_refused(struct slot *sl, const struct account_books *b, int v)
 {
-	struct stash *st = &sl->stash;
-	log_begin(sl, NULL);
+	struct stash *st = &sl->stash[v];
+	log_begin(sl, NULL, v);
 	account_lost(sl, &st->key, LC_LOST_ARENA_FULL, st->count, st->delay_ns);
 	stash_clear(st);
 	log_commit(sl, b);
@@ -294,14 +322,15 @@ static void account_refused(struct slot *sl, const struct account_books *b)
 
 /* ---- publishing ---------------------------------------------------------- */
 
-/* The stash's add to the table (only to a bucket that is there, or not);
- * once made, the stash is cleared.  Called again after a jump out of it,
- * it finishes the add the log has under way. */
+/* The stash of view v's add to the table (only to a bucket that is there,
+ * or not); once made, the stash is cleared.  Called again after a jump out
+ * of it (the log names the stash), it finishes the add under way. */
 static enum stacktab_result account_add_stash(struct slot *sl, const struct account_books *b,
-                                              bool only_existing)
+                                              int v, bool only_existing)
 {
 	struct slot_log *g = &sl->log;
-	struct stash *st = &sl->stash;
+	struct stash *st = &sl->stash[v];
+	g->publishing = (uint8_t)v;
 	atomic_store(&g->state, SLOT_LOG_PUBLISH);
 	lc_step();
 	enum stacktab_result r =
@@ -318,21 +347,87 @@ static enum stacktab_result account_add_stash(struct slot *sl, const struct acco
 	return r;
 }
 
-/* The stash into the table (known: its objects are in the map, no need to
- * look); true when a new bucket points into an object the map lacks. */
-static bool account_publish_stash(struct slot *sl, const struct account_books *b, bool known)
+/* View v's stash into the table (known: its objects are in the map, no
+ * need to look); true when a new bucket points into an object the map
+ * lacks. */
+static bool account_publish_stash(struct slot *sl, const struct account_books *b, int v,
+                                  bool known)
 {
-	struct stash *st = &sl->stash;
-	enum stacktab_result r = account_add_stash(sl, b, false);
+	struct stash *st = &sl->stash[v];
+	enum stacktab_result r = account_add_stash(sl, b, v, false);
 	if (r == STACKTAB_FULL)
-		account_refused(sl, b);
+		account_refused(sl, b, v);
 	return r == STACKTAB_INSERTED && !known && b->map &&
 	       !modmap_covers(b->map, stash_frames(st), st->nframes);
 }
 
+/* View v's stash, if its stack has a bucket already (its objects are
+ * known: no look at the map), or if every frame is in an object the map
+ * knows. */
+static void account_publish_known(struct slot *sl, const struct account_books *b, int v)
+{
+	struct stash *st = &sl->stash[v];
+	if (account_add_stash(sl, b, v, true) == STACKTAB_ABSENT &&
+	    (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes)))
+		(void)account_publish_stash(sl, b, v, true);
+}
+
+/* View v's stash, if full, as the thread may publish (held: only what the
+ * map knows); true when the map needs a refresh.  The time it went is
+ * the view's, for the coalescing bound. */
+static bool account_out(struct slot *sl, const struct account_books *b, int v, bool held,
+                        uint64_t now_ns)
+{
+	struct stash *st = &sl->stash[v];
+	bool unknown = false;
+	if (!stash_full(st))
+		return false;
+	if (held)
+		account_publish_known(sl, b, v);
+	else
+		unknown = account_publish_stash(sl, b, v, false);
+	if (!stash_full(st))
+		st->published_ns = now_ns;
+	return unknown;
+}
+
+/* A noted event's view: is its stash full with another stack?  Then that
+ * goes out first, so the two never compete for the one place. */
+static bool account_make_room(struct slot *sl, const struct account_books *b, bool held,
+                              uint64_t now_ns)
+{
+	bool unknown = false;
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		const struct slot_raw *r = &sl->raw[v];
+		struct stash *st = &sl->stash[v];
+		if (!atomic_load_explicit(&r->valid, memory_order_acquire) ||
+		    account_lost_reason(r, b->stacks) >= 0 || !stash_full(st))
+			continue;
+		st->spare_n = r->nframes; /* inputs of the settle, which sets them again */
+		st->spare_key = r->key;
+		if (!stash_same(st))
+			unknown |= account_out(sl, b, v, held, now_ns);
+	}
+	return unknown;
+}
+
+bool account_publish_due(struct slot *sl, const struct account_books *b, uint64_t *rng, bool held,
+                         uint64_t now_ns)
+{
+	bool unknown = account_make_room(sl, b, held, now_ns);
+	account_settle(sl, b, rng);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		if (now_ns - sl->stash[v].published_ns >= ACCOUNT_COALESCE_NS)
+			unknown |= account_out(sl, b, v, held, now_ns);
+	return unknown;
+}
+
 bool account_publish(struct slot *sl, const struct account_books *b)
 {
-	return stash_full(&sl->stash) && account_publish_stash(sl, b, false);
+	bool unknown = false;
+	for (int v = 0; v < LC_NVIEWS; v++)
+		unknown |= account_out(sl, b, v, false, 0);
+	return unknown;
 }
 
 bool account_publish_all(struct slot *sl, const struct account_books *b, uint64_t *rng)
@@ -342,24 +437,22 @@ bool account_publish_all(struct slot *sl, const struct account_books *b, uint64_
 	return account_publish(sl, b) || unknown;
 }
 
-/* The stash, if its stack has a bucket already (its objects are known: no
- * look at the map), or if every frame is in an object the map knows. */
-static void account_publish_known(struct slot *sl, const struct account_books *b)
+bool account_stashed(const struct slot *sl)
 {
-	struct stash *st = &sl->stash;
-	if (!stash_full(st))
-		return;
-	if (account_add_stash(sl, b, true) == STACKTAB_ABSENT &&
-	    (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes)))
-		(void)account_publish_stash(sl, b, true);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		if (stash_full(&sl->stash[v]))
+			return true;
+	return false;
 }
 
 bool account_publish_held(struct slot *sl, const struct account_books *b, uint64_t *rng)
 {
-	account_publish_known(sl, b);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		(void)account_out(sl, b, v, true, 0);
 	account_settle(sl, b, rng);
-	account_publish_known(sl, b);
-	return stash_full(&sl->stash);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		(void)account_out(sl, b, v, true, 0);
+	return account_stashed(sl);
 }
 
 /* ---- after a jump ---------------------------------------------------------- */
@@ -383,7 +476,7 @@ void account_repair(struct slot *sl, const struct account_books *b)
 		if (atomic_load(&g->tab_op.state) == STACKTAB_OP_IDLE)
 			atomic_store(&g->state, SLOT_LOG_IDLE); /* nothing made */
 		else
-			(void)account_add_stash(sl, b, false);
+			(void)account_add_stash(sl, b, g->publishing, false);
 		break;
 	}
 }

@@ -6,17 +6,23 @@
  * or a hold-time sample) is measured where it happens and written down
  * later, when writing is safe:
  *
- *   note     right after the wait, often with the lock now held: the event
- *            (key, count, delay, its stack already in the stash's spare
- *            buffer) is put in its thread's slot as it is, nothing more;
- *   settle   inside the slot, before the thread's next event, at its exit,
+ *   note     right after the wait, often with the lock now held (or after
+ *            an unlock): the event (key, count, delay, its stack already in
+ *            its view's stash's spare buffer) is put in its thread's slot
+ *            as it is, nothing more;
+ *   settle   inside the slot, before the thread's next wait (or its next
+ *            event of the same view: one noted event per view), at its exit,
  *            or by the dumper: the event is added to the slot's totals for
- *            its view and then to exactly one of: the thread's stash (the
- *            keep-one rule: stash.h, the loser goes to lost as EVICTED), or
- *            the slot's lost counters, with the reason it has no stack;
- *   publish  inside the slot, before the thread's next event, at its exit,
- *            or by the dumper: the stash moves whole into a table bucket
- *            or, if the arena is full, into lost (ARENA_FULL).  The table
+ *            its view and then to exactly one of: the thread's stash for
+ *            that view (the keep-one rule: stash.h, the loser goes to lost
+ *            as EVICTED), or the slot's lost counters, with the reason it
+ *            has no stack;
+ *   publish  inside the slot, before the thread's next event (when the
+ *            noted event brings another stack, or its view last published
+ *            a bound ago: account_publish_due, which coalesces a thread's
+ *            repeated event), at its exit, or by the dumper: a stash moves
+ *            whole into a table bucket or, if the arena is full, into lost
+ *            (ARENA_FULL).  The table
  *            takes no lock, so a thread may publish while it holds a mutex
  *            (its waits are nested: memcached's workers wait for the slab
  *            lock holding an item lock) — but only a stack whose objects
@@ -49,7 +55,8 @@
  * then puts the books right (account.c says how).
  *
  * Pure bookkeeping on memory the caller owns: the slot (inside it, but
- * account_note, which only its owner calls while raw_valid is 0), the
+ * account_note, which only its owner calls while its view has no noted
+ * event), the
  * lock-free table and lock records (claimed adds: claim.h, whose bounded
  * wait is the only system call, sched_yield).  No locks, no allocation.
  */
@@ -91,29 +98,50 @@ struct account_event {
 	uint64_t when_ns;
 };
 
-/* Stage 1: the event, whose nframes frames are in the stash's spare buffer
- * (0: it has none; key.flags EVENT_NO_ROOM says why).  An event noted
- * before must have been settled. */
+/* Stage 1: the event, whose nframes frames are in the spare buffer of its
+ * view's stash (0: it has none; key.flags EVENT_NO_ROOM says why).  An
+ * event of its view noted before must have been settled. */
 void account_note(struct slot *sl, const struct account_event *e, uint32_t nframes);
 
-/* Stage 2: the noted event, if any, into totals and the stash or lost. */
+/* Stage 2: the noted events, if any, into totals and their views' stashes
+ * or lost. */
 void account_settle(struct slot *sl, const struct account_books *b, uint64_t *rng);
 
-/* Stage 3: the stash, if full, into the table.  True when a new bucket's
+/* Is an event of view v noted and not yet settled (its stash's spare
+ * buffer holds its frames)? */
+bool account_noted(const struct slot *sl, int v);
+
+/* Stage 3: every stash that is full into the table.  True when a new bucket's
  * frames point into an object the map does not know yet: the caller
  * refreshes the map once it has left the slot. */
 bool account_publish(struct slot *sl, const struct account_books *b);
 
-/* All three at once for a thread that may publish: the stash first (so the
- * noted event never competes with it for the one place), then the noted
- * event through the stash.  True as account_publish. */
+/* All three at once for a thread that may publish: every stash first (so
+ * the noted event never competes with one for its place), then the noted
+ * event through its view's stash.  True as account_publish. */
 bool account_publish_all(struct slot *sl, const struct account_books *b, uint64_t *rng);
 
 /* The same for a thread that holds a mutex, which must not wait for the
  * loader (a map refresh): only stashes whose every frame is in an object
- * map knows are published (the MODULE record must precede its BUCKET);
+ * the map knows are published (the MODULE record must precede its BUCKET);
  * one that is not stays in the stash for later.  True when one stays. */
 bool account_publish_held(struct slot *sl, const struct account_books *b, uint64_t *rng);
+
+/* The thread's own publish before its next event (now_ns), which
+ * coalesces: the noted event is settled into its view's stash, which
+ * first goes to the table only if it holds another stack; then a stash is
+ * published only if its view last was ACCOUNT_COALESCE_NS or more before
+ * now.  So a thread that repeats the same wait (or the same charged
+ * unlock) adds it up in its stash, and the table, whose lines every
+ * thread writes, is touched once a bound per view, not once an event;
+ * events far apart still go at once.  held: as account_publish_held, only
+ * what the map knows (and never true).  True as account_publish. */
+#define ACCOUNT_COALESCE_NS (10 * 1000 * 1000ull)
+bool account_publish_due(struct slot *sl, const struct account_books *b, uint64_t *rng, bool held,
+                         uint64_t now_ns);
+
+/* Is any stash full (published by a later event, the exit or the end)? */
+bool account_stashed(const struct slot *sl);
 
 /* An event of a thread with no slot: totals and lost (reason) at once. */
 void account_lost_event(struct slot *sl, const struct account_books *b,

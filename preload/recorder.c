@@ -16,9 +16,11 @@
  * recorder_release_charge);
  * recorder_release_end takes one stack for both and notes them.  The
  * uncharged part of a wait reaches its lock's record when it is settled
- * (account.c).  Noted events are settled and published
- * (account.h's three stages) before the thread's next event — a thread
- * that holds a mutex publishes only stacks the module map covers — at its
+ * (account.c).  Noted events (one per view) are settled (account.h's
+ * three stages) before the thread's next wait, which its work overlaps,
+ * or before its next event of their view, and published then when due — a thread
+ * that repeats one stack adds it up in its view's stash, a thread that
+ * holds a mutex publishes only stacks the module map covers — at its
  * exit, or by the end (collect.c).
  * Every contended wait, sampled or not, is shown in the thread slot's
  * WAITING record (waiting.h) from just before it blocks until it ends, so
@@ -183,9 +185,12 @@ bool recorder_deferred_pending(const struct lc_tls *t)
 
 /* ---- the slow path ------------------------------------------------------ */
 
-static void recorder_settle(struct lc_tls *t, struct slot *sl)
+/* The noted event into its view's stash, in the middle of our own work
+ * (at now): as a lock holder would (no map refresh), what is due goes to
+ * the table. */
+static void recorder_settle(struct lc_tls *t, struct slot *sl, uint64_t now)
 {
-	account_settle(sl, &core.books, &t->rng);
+	(void)account_publish_due(sl, &core.books, &t->rng, true, now);
 }
 
 /* The LIVE record's count of refused stacks follows the table's, for
@@ -220,20 +225,19 @@ static bool recorder_loader_ok(const struct lc_tls *t)
 	return lc_holds_nothing(t) && !t->in_phdr && !core.attach;
 }
 
-/* The owner, inside its slot, before its next event: settle the noted one
- * and publish.  A thread that holds a mutex (or is attached: above)
- * publishes only what needs no map refresh (the table must never make a
- * lock holder wait on the loader): the rest stays pending. */
-static bool recorder_publish(struct lc_tls *t, struct slot *sl)
+/* The owner, inside its slot, before its next event (at now): settle the
+ * noted ones and publish what is due (account_publish_due: a thread that
+ * repeats itself publishes once a bound).  A thread that holds a mutex (or
+ * is attached: above) publishes only what needs no map refresh (the table
+ * must never make a lock holder wait on the loader): the rest stays
+ * pending. */
+static bool recorder_publish(struct lc_tls *t, struct slot *sl, uint64_t now)
 {
 	recorder_settle_deferred(t, sl);
-	if (!lc_holds_nothing(t) || core.attach) {
-		t->pending = account_publish_held(sl, &core.books, &t->rng);
-		recorder_follow_refused();
-		return false;
-	}
-	bool refresh = recorder_publish_all(sl, &t->rng);
-	t->pending = 0;
+	bool held = !lc_holds_nothing(t) || core.attach;
+	bool refresh = account_publish_due(sl, &core.books, &t->rng, held, now);
+	recorder_follow_refused();
+	t->pending = account_stashed(sl);
 	return refresh;
 }
 
@@ -316,11 +320,29 @@ static bool recorder_room(struct lc_tls *t)
 	return stackroom_enough(t);
 }
 
-/* Settle the previous event, publish the stash (account.h says when it may),
- * then unwind into the stash's spare buffer (s->nframes, s->flags): the
- * bookkeeping every recorded event starts with.  Inside the guard; false
- * when the dump was taken meanwhile (record no more). */
-static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct recorder_sample *s)
+/* The views of noted events a recorded event needs settled first: a wait
+ * settles every one (before its sleep, which the work overlaps); an unlock
+ * (after its release: time the thread does not spend arriving at the
+ * lock again) only one of the views it notes, whose spare buffer it needs. */
+#define RECORDER_WAIT_SETTLES ((1u << LC_NVIEWS) - 1)
+
+static bool recorder_must_settle(const struct lc_tls *t, const struct slot *sl, unsigned views)
+{
+	if (views == RECORDER_WAIT_SETTLES)
+		return t->pending;
+	for (int v = 0; v < LC_NVIEWS; v++)
+		if ((views & 1u << v) && account_noted(sl, v))
+			return true;
+	return false;
+}
+
+/* Settle the noted events `views` says (all of them, then, and publish
+ * what is due: account.h says when it may), then unwind into the spare
+ * buffer of view's stash (s->nframes, s->flags): the bookkeeping every
+ * recorded event starts with, at now.  Inside the guard; false when the
+ * dump was taken meanwhile (record no more). */
+static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct recorder_sample *s,
+                                int view, unsigned views, uint64_t now)
 {
 	s->nframes = 0;
 	s->flags = 0;
@@ -329,30 +351,30 @@ static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct record
 		return true;
 	if (!recorder_enter(sl, false))
 		return false;
-	bool refresh = t->pending && recorder_publish(t, sl);
+	bool refresh = recorder_must_settle(t, sl, views) && recorder_publish(t, sl, now);
 	recorder_leave(sl);
 	if (refresh)
 		recorder_refresh(0);
 	/* The spare buffer is ours outside the slot too: the dumper reads it
-	 * only while raw_valid says it holds a noted event, and it does not
-	 * now.  A nested sample (a signal handler during our wait) must not
+	 * only while its view has a noted event, and it has not now.  A nested sample (a signal handler during our wait) must not
 	 * touch it: no stack, the event goes to the sentinel. */
 	if (core.cfg.stacks && !t->sampling) {
 		if (recorder_room(t)) {
 			bool truncated;
-			s->nframes = loader_unwind(&core.loader, t, stash_spare(&sl->stash),
+			s->nframes = loader_unwind(&core.loader, t, stash_spare(&sl->stash[view]),
 			                           core.cfg.depth, &truncated);
 			s->flags = truncated ? LC_BUCKET_TRUNCATED : 0;
 		} else
 			s->flags = EVENT_NO_ROOM;
 	}
-	recorder_cover(t, stash_spare(&sl->stash), s->nframes);
+	recorder_cover(t, stash_spare(&sl->stash[view]), s->nframes);
 	return true;
 }
 
 /* Note a measured event, ended at `when`, in the slot (frames: s->nframes
- * in the spare buffer), nothing more; it is settled before the thread's
- * next event, at its exit, or by the dumper.  Inside the guard. */
+ * in the spare buffer of its view's stash), nothing more; it is settled
+ * before the thread's next wait or next event of its view, at its exit,
+ * or by the dumper.  Inside the guard. */
 static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
                           const struct event_key *k, uint64_t count, uint64_t delay, uint64_t max,
                           uint64_t uncharged, uint64_t when)
@@ -362,11 +384,11 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 		recorder_overflow(t, k, count, delay, uncharged, when);
 		return;
 	}
-	if (atomic_load_explicit(&sl->raw_valid, memory_order_acquire)) {
+	if (account_noted(sl, k->view)) {
 		/* a signal handler's event was noted during our wait */
 		if (!recorder_enter(sl, false))
 			return; /* the dump was taken */
-		recorder_settle(t, sl);
+		recorder_settle(t, sl, when);
 		recorder_leave(sl);
 	}
 	struct account_event e = {.key = *k,
@@ -492,12 +514,13 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	 * ~70 ns before every wait on this VM). */
 	if (s->ent && core.cfg.holder)
 		s->cell = lockstate_arrive(s->ent, s->t0);
-	if (!recorder_take_stack(t, sl, s))
+	if (!recorder_take_stack(t, sl, s, LC_VIEW_WAIT, RECORDER_WAIT_SETTLES, s->t0))
 		goto out;
+	const uintptr_t *pcs = stash_spare(&sl->stash[LC_VIEW_WAIT]);
 	if (s->ent && s->nframes)
-		lockstate_name(s->ent, stash_spare(&sl->stash), s->nframes, s->epoch);
+		lockstate_name(s->ent, pcs, s->nframes, s->epoch);
 	s->active = 1;
-	recorder_show(t, s, s->t0, stash_spare(&sl->stash), s->nframes);
+	recorder_show(t, s, s->t0, pcs, s->nframes);
 out:
 	if (!s->active && t->wait == s) {
 		t->wait = s->outer;
@@ -975,7 +998,8 @@ static void recorder_release_note(struct lc_tls *t, struct recorder_release *r)
 	uint64_t when = r->when ? r->when : recorder_now();
 	struct slot *sl = recorder_slot(t);
 	struct recorder_sample s = {0};
-	if (!recorder_take_stack(t, sl, &s))
+	unsigned views = (r->caused ? 1u << LC_VIEW_HOLDER : 0) | (r->held ? 1u << LC_VIEW_HOLD : 0);
+	if (!recorder_take_stack(t, sl, &s, r->caused ? LC_VIEW_HOLDER : LC_VIEW_HOLD, views, when))
 		goto out;
 	struct event_key k = {
 	    .lock = r->lock, .flags = s.flags, .kind = (uint8_t)r->kind, .epoch = s.epoch};
@@ -984,15 +1008,9 @@ static void recorder_release_note(struct lc_tls *t, struct recorder_release *r)
 		recorder_note(t, &s, &k, r->rate, r->caused * r->rate, r->caused, 0, when);
 	}
 	if (r->held) {
-		if (r->caused && !t->overflow && s.nframes) {
-			uintptr_t copy[s.nframes];
-			memcpy(copy, stash_spare(&sl->stash), sizeof(copy));
-			if (!recorder_enter(sl, false))
-				goto out;
-			recorder_settle(t, sl);
-			recorder_leave(sl);
-			memcpy(stash_spare(&sl->stash), copy, sizeof(copy));
-		}
+		if (r->caused && !t->overflow && s.nframes) /* one stack for both */
+			memcpy(stash_spare(&sl->stash[LC_VIEW_HOLD]),
+			       stash_spare(&sl->stash[LC_VIEW_HOLDER]), s.nframes * sizeof(uintptr_t));
 		uint32_t hold_rate = lifecycle_hold_rate();
 		k.view = LC_VIEW_HOLD;
 		recorder_note(t, &s, &k, hold_rate, r->held * hold_rate, r->held, 0, when);
@@ -1031,9 +1049,10 @@ void recorder_flush(struct lc_tls *t)
 	bool refresh = false;
 	if (sl && recorder_enter(sl, t->overflow)) {
 		recorder_settle_deferred(t, sl);
-		if (core.attach && !t->overflow) /* no loader: what needs it waits for the end */
-			(void)recorder_publish(t, sl);
-		else if (!t->overflow)
+		if (core.attach && !t->overflow) { /* no loader: what needs it waits for the end */
+			(void)account_publish_held(sl, &core.books, &t->rng);
+			recorder_follow_refused();
+		} else if (!t->overflow)
 			refresh = recorder_publish_all(sl, &t->rng);
 		recorder_leave(sl);
 	}

@@ -8,10 +8,10 @@
  *   recorder_begin   before the real blocking call, overlapping the wait:
  *                    decide whether this event is sampled (1 in rate), read
  *                    the clock, settle the thread's previous event (count
- *                    it in the thread's totals, offer it to its stash by the
- *                    keep-one rule, or charge it to the sentinel), publish the
- *                    stash into the shared table if the thread holds no
- *                    mutex, and capture the stack into the spare buffer;
+ *                    it in the thread's totals, offer it to its view's stash
+ *                    by the keep-one rule, or charge it to the sentinel),
+ *                    publish what is due into the shared table (account.h),
+ *                    and capture the stack into the spare buffer;
  *                    then, sampled or not, show the wait in the slot's
  *                    WAITING record (waiting.h) until recorder_end;
  *   recorder_end     after it, usually holding the lock: read the clock and

@@ -45,8 +45,10 @@
 
 /* The books' work under way inside a slot (account.c), kept so that the
  * owner can put the books right when a signal handler jumps out of it
- * (account_repair).  UNDO: the work changes the slot (its record, its
- * stash's head, raw_valid, `taken`), whose values before are here; it may
+ * (account_repair).  UNDO: the work changes the slot (its record's head
+ * and one view's lost, that view's stash's head and noted event's valid,
+ * `taken`),
+ * whose values before are here; it may
  * set lock_op, an add to a lock's LOCK_LOST, and unch_op, an add to a
  * lock's uncharged waiting (its LOCK record), made only once it is SHARED,
  * the work's commit.  PUBLISH: tab_op, the stash's add to the table, is
@@ -58,7 +60,8 @@ struct slot_log {
 	_Atomic uint32_t state;
 	uint32_t raw_valid;
 	struct lc_rec_slot books;
-	_Alignas(8) unsigned char stash[offsetof(struct stash, frames)];
+	uint8_t view; /* the one view the work changes */
+	_Alignas(8) unsigned char stash[offsetof(struct stash, frames)]; /* that view's */
 	uint64_t *taken; /* NULL, or two words of its thread's */
 	uint64_t taken_old[2];
 	_Atomic uint8_t redo; /* ev is the books' until its work is SHARED */
@@ -69,7 +72,24 @@ struct slot_log {
 	struct lockstate_op lock_op;
 	struct lockstate_op unch_op; /* the uncharged waiting of a wait, to its LOCK */
 	struct stacktab_op tab_op;
+	uint8_t publishing; /* PUBLISH: the view whose stash tab_op adds */
 	struct series_undo series; /* what the work changed of the series */
+};
+
+/* A measured event, noted and not yet settled (account.h).  Written by
+ * the owner outside the slot (after a wait, or an unlock) only while valid
+ * is 0, then published; settled and cleared inside it, by the owner or the
+ * dumper.  One per view: a thread's charged unlock is noted while its last
+ * wait still is, and settled with it before its next wait. */
+struct slot_raw {
+	_Atomic uint32_t valid;
+	uint32_t nframes;
+	struct event_key key;
+	uint64_t count;
+	uint64_t delay;
+	uint64_t max;
+	uint64_t uncharged;
+	uint64_t when; /* CLOCK_MONOTONIC when it ended */
 };
 
 /* SLOT_BUSY: a tag for callers with no other (tests); a thread's own tags
@@ -96,19 +116,11 @@ struct slot {
 	 * of it, the undo of a change that makes room (NULL: none). */
 	struct lc_rec_series *series;
 	struct lc_rec_series *series_image;
-	/* The last measured event, not yet settled into the stash; its frames
-	 * are in the stash's spare buffer.  Written by the owner outside the
-	 * slot (after a wait) only while raw_valid is 0, then published;
-	 * settled and cleared inside it, by the owner or the dumper. */
-	_Atomic uint32_t raw_valid;
-	uint32_t raw_nframes;
-	struct event_key raw_key;
-	uint64_t raw_count;
-	uint64_t raw_delay;
-	uint64_t raw_max;
-	uint64_t raw_uncharged;
-	uint64_t raw_when; /* CLOCK_MONOTONIC when it ended */
-	struct stash stash;
+	/* The last measured event of each view, not yet settled into that
+	 * view's stash; its frames are in the stash's spare buffer. */
+	struct slot_raw raw[LC_NVIEWS];
+	struct stash stash[LC_NVIEWS]; /* one per view: a thread's waits and
+	                                * its charged unlocks alternate */
 	struct slot_log log;
 };
 

@@ -15,7 +15,7 @@ uint64_t stash_rand(uint64_t *state)
 	return x * 0x2545F4914F6CDD1Dull;
 }
 
-static bool stash_same_stack(const struct stash *s)
+bool stash_same(const struct stash *s)
 {
 	return event_key_equal(&s->key, &s->spare_key) && s->nframes == s->spare_n &&
 	       memcmp(s->frames[s->cur], s->frames[s->cur ^ 1], s->nframes * sizeof(uintptr_t)) ==
@@ -32,20 +32,20 @@ static void stash_take_spare(struct stash *s, uint64_t count, uint64_t delay_ns,
 	s->max_ns = max_ns;
 }
 
-void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns, uint64_t *rng,
+bool stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns, uint64_t *rng,
                  uint64_t *lost_count, uint64_t *lost_delay)
 {
 	*lost_count = 0;
 	*lost_delay = 0;
 	if (!stash_full(s)) {
 		stash_take_spare(s, count, delay_ns, max_ns);
-		return;
+		return true;
 	}
-	if (stash_same_stack(s)) {
+	if (stash_same(s)) {
 		s->count += count;
 		s->delay_ns += delay_ns;
 		s->max_ns = max_ns > s->max_ns ? max_ns : s->max_ns;
-		return;
+		return false;
 	}
 	/* +1: a zero delay is possible and must not divide by zero. */
 	uint64_t old_score = stash_rand(rng) % (s->delay_ns + 1);
@@ -53,11 +53,12 @@ void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t ma
 	if (old_score > new_score) {
 		*lost_count = count;
 		*lost_delay = delay_ns;
-		return;
+		return false;
 	}
 	*lost_count = s->count;
 	*lost_delay = s->delay_ns;
 	stash_take_spare(s, count, delay_ns, max_ns);
+	return true;
 }
 
 void stash_clear(struct stash *s)

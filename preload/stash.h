@@ -3,7 +3,9 @@
  *
  * As in Go's runtime (m.mLockProfile), each thread keeps at most one stack
  * with its count and delay until it is safe to publish it into the shared
- * table (see account.h: almost always before the thread's next event).
+ * table — one stash per view, so a thread's waits and its charged unlocks
+ * do not compete (account.h says when: before a later event brings
+ * another stack, a bound after the view's last publish, at exit).
  * When a second event arrives while the stash is still full:
  *   - the same stack and event key (event.h) just adds to the stash;
  *   - otherwise one of the two survives, drawn at random weighted by delay
@@ -36,6 +38,9 @@ struct stash {
 	uint32_t cur;     /* index of the buffer holding the kept stack */
 	uint32_t spare_n; /* frames of the incoming stack in the spare buffer */
 	uint32_t reserved;
+	uint64_t published_ns; /* when its view's stash last went to the table
+	                        * (account.c: the coalescing bound); kept by
+	                        * stash_clear */
 	uintptr_t frames[2][LC_DUMP_MAX_DEPTH + STASH_SLACK];
 };
 
@@ -59,9 +64,14 @@ static inline bool stash_full(const struct stash *s)
  * spare_n frames, spare_key); max_ns is its longest single wait (delay_ns
  * may be scaled by a sampling rate).  rng points at the thread's PRNG state.
  * On return, *lost_count and *lost_delay hold what was charged to the sentinel
- * (zero if nothing was). */
-void stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns, uint64_t *rng,
+ * (zero if nothing was).  True when the stash now holds the incoming stack
+ * alone (it was empty, or the incoming event won the draw). */
+bool stash_offer(struct stash *s, uint64_t count, uint64_t delay_ns, uint64_t max_ns, uint64_t *rng,
                  uint64_t *lost_count, uint64_t *lost_delay);
+
+/* Does the incoming event (spare_key, spare_n frames in the spare buffer)
+ * have the kept one's key and stack?  Only meaningful while it is full. */
+bool stash_same(const struct stash *s);
 
 /* Empty the stash (after its content was published). */
 void stash_clear(struct stash *s);

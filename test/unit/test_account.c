@@ -128,11 +128,13 @@ static void sum_bucket(const struct stackbucket *b, void *ctx)
 	s->buckets++;
 }
 
+static void truth_add(struct truth *t, const struct account_event *e);
+
 /* Note one event with n frames (from one of four stacks) and settle it. */
 static void event_add(struct truth *t, const struct account_event *e, uint32_t n, int stack,
                       bool stacks, uint64_t *rng)
 {
-	uintptr_t *spare = stash_spare(&sl.stash);
+	uintptr_t *spare = stash_spare(&sl.stash[e->key.view]);
 	for (uint32_t i = 0; i < n; i++)
 		spare[i] = 0x400000 + (uintptr_t)stack * 0x1000 + i * 8;
 	account_note(&sl, e, n);
@@ -304,7 +306,7 @@ static void random_run(bool stacks, int n, struct truth *t)
 			account_publish(&sl, &books);
 	}
 	account_publish_all(&sl, &books, &rng);
-	cr_assert(!stash_full(&sl.stash), "the stash is empty at the end");
+	cr_assert(!account_stashed(&sl), "every stash is empty at the end");
 }
 
 Test(account, every_event_lands_in_exactly_one_place)
@@ -343,7 +345,11 @@ Test(account, without_stacks_everything_goes_to_no_stacks)
 		cr_assert_eq(pub.lost[v][LC_LOST_NO_STACKS].count, t.count[v], "view %d", v);
 }
 
-Test(account, the_loser_of_the_draw_is_charged_to_its_own_view)
+/* Each view has a stash of its own: a wait and a hold settled with no
+ * publish in between both stay (a thread's waits and its charged unlocks
+ * alternate); two stacks of one view compete, and the loser is charged to
+ * its own view and lock. */
+Test(account, only_one_views_stacks_compete_and_the_loser_is_its_own)
 {
 	books_open(1u << 20);
 	struct truth t = {0};
@@ -352,17 +358,78 @@ Test(account, the_loser_of_the_draw_is_charged_to_its_own_view)
 	                              .delay_ns = 1, .max_ns = 1};
 	struct account_event big = {.key = {.lock = lock_at(1), .view = LC_VIEW_HOLD}, .count = 3,
 	                            .delay_ns = 1000000000, .max_ns = 1000000000};
-	/* Settled with no publish in between: two stacks for one place. */
 	event_add(&t, &small, 2, 0, true, &rng);
 	event_add(&t, &big, 2, 1, true, &rng);
-	uint64_t ew = pub.lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count;
+	for (int v = 0; v < LC_NVIEWS; v++)
+		cr_assert_eq(pub.lost[v][LC_LOST_EVICTED].count, 0, "view %d: nothing lost", v);
+	cr_assert(stash_full(&sl.stash[LC_VIEW_WAIT]) && stash_full(&sl.stash[LC_VIEW_HOLD]));
+	struct account_event other = big;
+	other.key.lock = lock_at(2);
+	event_add(&t, &other, 2, 2, true, &rng);
 	uint64_t eh = pub.lost[LC_VIEW_HOLD][LC_LOST_EVICTED].count;
-	cr_assert(ew + eh == 1 || ew + eh == 3, "one of the two lost: wait %lu, hold %lu",
-	          (unsigned long)ew, (unsigned long)eh);
-	cr_assert(ew == 0 || ew == 1, "a wait's loss is a wait's count");
-	cr_assert(eh == 0 || eh == 3, "a hold's loss is a hold's count");
+	cr_assert_eq(eh, 3, "one of the two holds lost: %lu", (unsigned long)eh);
+	cr_assert_eq(pub.lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 0, "no wait lost");
 	/* and to its own lock: books_check's per-lock sums say so */
 	account_publish_all(&sl, &books, &rng);
+	books_check(&t);
+}
+
+/* Note event e (frames of stack `stack`) as the recorder does: the
+ * thread's publish before it, at its start (account_publish_due). */
+static void event_due(struct truth *t, const struct account_event *e, int stack, uint64_t *rng)
+{
+	(void)account_publish_due(&sl, &books, rng, false, e->when_ns);
+	uintptr_t *spare = stash_spare(&sl.stash[e->key.view]);
+	for (uint32_t i = 0; i < 2; i++)
+		spare[i] = 0x400000 + (uintptr_t)stack * 0x1000 + i * 8;
+	account_note(&sl, e, 2);
+	truth_add(t, e);
+}
+
+static uint64_t bucket_total(void)
+{
+	struct sums s = {0};
+	stacktab_foreach(&tab, sum_bucket, &s);
+	return s.count[LC_VIEW_WAIT] + s.count[LC_VIEW_HOLDER] + s.count[LC_VIEW_HOLD];
+}
+
+/* A thread that repeats one wait adds it up in its stash: the table takes
+ * it when the bound has passed since the view's last publish, or when
+ * another stack comes; events further apart than the bound go at once;
+ * nothing is lost, and all of it is in the table at the end. */
+Test(account, a_repeated_event_adds_up_and_goes_once_a_bound)
+{
+	books_open(1u << 20);
+	struct truth t = {0};
+	uint64_t rng = 3, step = ACCOUNT_COALESCE_NS / 100, start = 5 * ACCOUNT_COALESCE_NS;
+	struct stash *st = &sl.stash[LC_VIEW_WAIT];
+	struct account_event e = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT}, .count = 1,
+	                          .delay_ns = 10, .max_ns = 10};
+	for (int i = 0; i < 150; i++) {
+		e.when_ns = start + (uint64_t)i * step;
+		event_due(&t, &e, 0, &rng);
+	}
+	/* The first went at once; the next 100 added up until the publish
+	 * before the 102nd found a bound passed since; the rest wait. */
+	cr_assert_eq(bucket_total(), 101, "in the table: %lu", (unsigned long)bucket_total());
+	cr_assert_eq(atomic_load(&tab.nbuckets), 1);
+	cr_assert_eq(st->count, 48);
+	e.when_ns += step;
+	event_due(&t, &e, 1, &rng); /* the 150th joins the stash */
+	cr_assert_eq(bucket_total(), 101);
+	cr_assert_eq(st->count, 49);
+	e.when_ns += step;
+	event_due(&t, &e, 1, &rng); /* another stack: the stash goes first */
+	cr_assert_eq(bucket_total(), 150, "in the table: %lu", (unsigned long)bucket_total());
+	cr_assert_eq(st->count, 1);
+	for (int i = 0; i < 5; i++) { /* a bound apart: each goes at the next */
+		e.when_ns += ACCOUNT_COALESCE_NS;
+		event_due(&t, &e, 1, &rng);
+		cr_assert_eq(bucket_total(), 152 + (uint64_t)i);
+	}
+	cr_assert_eq(pub.lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 0);
+	account_publish_all(&sl, &books, &rng); /* the exit */
+	cr_assert_eq(bucket_total(), 157);
 	books_check(&t);
 }
 
@@ -416,7 +483,7 @@ Test(account, a_lock_holder_publishes_and_loses_nothing)
 	for (int i = 0; i < 5000; i++) {
 		struct account_event e = event_random(&rng);
 		uint64_t r = stash_rand(&rng);
-		uintptr_t *spare = stash_spare(&sl.stash);
+		uintptr_t *spare = stash_spare(&sl.stash[e.key.view]);
 		for (uint32_t k = 0; k < 3; k++)
 			spare[k] = 0x400000 + (r % 4) * 0x1000 + k * 8;
 		cr_assert(!account_publish_held(&sl, &books, &rng), "nothing stays");
@@ -470,8 +537,9 @@ Test(account, a_stash_the_map_learns_is_published_before_the_next_event)
 	cr_assert(account_publish_held(&sl, &books, &rng), "unknown yet: it stays");
 	fake_loaded = true;
 	cr_assert(modmap_refresh(&map));
-	cr_assert(modmap_covers(&map, stash_frames(&sl.stash), sl.stash.nframes));
-	uintptr_t *spare = stash_spare(&sl.stash);
+	struct stash *st = &sl.stash[LC_VIEW_WAIT];
+	cr_assert(modmap_covers(&map, stash_frames(st), st->nframes));
+	uintptr_t *spare = stash_spare(st);
 	for (uint32_t i = 0; i < 2; i++)
 		spare[i] = 0x400000 + 0x1000 + i * 8;
 	account_note(&sl, &b, 2); /* noted, not yet settled */
@@ -530,14 +598,19 @@ static uint64_t reent_count, reent_delay, reent_taken[2];
 
 /* What a thread does in its slot, any step of which may be jumped out of:
  * op 0 publish (as a thread holding nothing, or a mutex), 1 settle the
- * noted event, 2 a slotless event, 3 take the reentrant sums.  After a
+ * noted event, 2 a slotless event, 3 take the reentrant sums, 4 the
+ * thread's own publish at due_now (account_publish_due).  After a
  * jump the owner repairs the books before it leaves the slot
  * (recorder_repair); the event of op 2 was the recorder's, gone with its
  * frame, unless the books took it. */
+static uint64_t due_now;
+
 static void slot_work(int op, bool held, const struct account_event *e, uint64_t *rng)
 {
 	if (setjmp(jump_env) == 0) {
-		if (op == 0 && held)
+		if (op == 4)
+			(void)account_publish_due(&sl, &books, rng, held, due_now);
+		else if (op == 0 && held)
 			account_publish_held(&sl, &books, rng);
 		else if (op == 0)
 			account_publish_all(&sl, &books, rng);
@@ -572,14 +645,19 @@ static void truth_add(struct truth *t, const struct account_event *e)
  * *nsteps. */
 static void jumpy_run(int n, struct truth *t, long *nsteps)
 {
-	uint64_t rng = 99;
+	uint64_t rng = 99, clock = 0;
 	steps = 0;
 	reent_count = reent_delay = reent_taken[0] = reent_taken[1] = 0;
 	lc_step_hook = jump_out;
 	for (int i = 0; i < n; i++) {
 		struct account_event e = event_random(&rng);
 		uint64_t r = stash_rand(&rng);
-		slot_work(0, (r >> 4) % 3 == 0, NULL, &rng);
+		/* the thread's own publish (coalescing: events 50 ns apart,
+		 * one in 8 a bound after the last), or an exit's; the same
+		 * times in every run, which must take the same steps */
+		clock += (r >> 50) % 8 ? 50 : ACCOUNT_COALESCE_NS;
+		due_now = clock;
+		slot_work((r >> 47) % 4 ? 4 : 0, (r >> 4) % 3 == 0, NULL, &rng);
 		if ((r >> 6) % 8 == 0 && (r >> 9) % 2) {
 			truth_add(t, &e);
 			slot_work(2, false, &e, &rng);
@@ -594,10 +672,10 @@ static void jumpy_run(int n, struct truth *t, long *nsteps)
 			slot_work(3, false, NULL, &rng);
 			continue;
 		}
-		if (atomic_load(&sl.raw_valid)) /* recorder_note: settle a leftover first */
+		if (account_noted(&sl, e.key.view)) /* recorder_note: settle a leftover first */
 			slot_work(1, false, NULL, &rng);
 		uint32_t frames = r % 5 == 0 ? 0 : 1 + (uint32_t)(r >> 8) % 3;
-		uintptr_t *spare = stash_spare(&sl.stash);
+		uintptr_t *spare = stash_spare(&sl.stash[e.key.view]);
 		for (uint32_t k = 0; k < frames; k++)
 			spare[k] = 0x400000 + (r >> 16) % 6 * 0x1000 + k * 8;
 		account_note(&sl, &e, frames);

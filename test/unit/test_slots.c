@@ -143,11 +143,14 @@ static uint64_t lost_value(uint64_t base, int v, int r)
 /* The private part of a slot: the noted event and the stash. */
 static void fill_private(struct slot *sl, uint64_t base)
 {
-	sl->raw_key = (struct event_key){.lock = 0x1000 + base, .view = LC_VIEW_HOLDER, .kind = 2};
-	sl->raw_max = base + 9;
-	sl->stash.count = 1;
-	sl->stash.max_ns = base + 10;
-	sl->stash.key = sl->raw_key;
+	struct slot_raw *r = &sl->raw[LC_VIEW_HOLDER];
+	r->key = (struct event_key){.lock = 0x1000 + base, .view = LC_VIEW_HOLDER, .kind = 2};
+	r->max = base + 9;
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		sl->stash[v].count = 1;
+		sl->stash[v].max_ns = base + 10 + (uint64_t)v;
+		sl->stash[v].key = r->key;
+	}
 }
 
 /* Distinct non-zero values in every per-view field of sl's record, from
@@ -170,9 +173,10 @@ static void fill_views(struct slot *sl, uint64_t base)
 
 static void assert_private(const struct slot *sl, uint64_t base)
 {
-	cr_assert_eq(sl->raw_key.lock, 0x1000 + base);
-	cr_assert_eq(sl->raw_max, base + 9);
-	cr_assert_eq(sl->stash.max_ns, base + 10);
+	cr_assert_eq(sl->raw[LC_VIEW_HOLDER].key.lock, 0x1000 + base);
+	cr_assert_eq(sl->raw[LC_VIEW_HOLDER].max, base + 9);
+	for (int v = 0; v < LC_NVIEWS; v++)
+		cr_assert_eq(sl->stash[v].max_ns, base + 10 + (uint64_t)v);
 }
 
 static void assert_views(const struct slot *sl, uint64_t base)
@@ -205,10 +209,13 @@ static bool all_zero(const void *p, size_t n)
 /* After a reset: the private part zeroed; the record is checked apart. */
 static void assert_private_zero(const struct slot *sl, const char *which)
 {
-	cr_assert(all_zero(&sl->raw_key, sizeof(sl->raw_key)), "%s: raw_key not reset", which);
-	cr_assert(sl->raw_max == 0, "%s: raw_max not reset", which);
-	cr_assert(!stash_full(&sl->stash) && sl->stash.max_ns == 0, "%s: stash not reset", which);
-	cr_assert(all_zero(&sl->stash.key, sizeof(sl->stash.key)), "%s: stash key", which);
+	cr_assert(all_zero(sl->raw, sizeof(sl->raw)), "%s: noted events not reset", which);
+	for (int v = 0; v < LC_NVIEWS; v++) {
+		cr_assert(!stash_full(&sl->stash[v]) && sl->stash[v].max_ns == 0,
+		          "%s: stash %d not reset", which, v);
+		cr_assert(all_zero(&sl->stash[v].key, sizeof(sl->stash[v].key)), "%s: stash key %d",
+		          which, v);
+	}
 }
 
 Test(slots, records_are_made_on_first_use_and_kept_on_reuse)
