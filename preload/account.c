@@ -325,8 +325,8 @@ static void account_refused(struct slot *sl, const struct account_books *b, int 
 /* The stash of view v's add to the table (only to a bucket that is there,
  * or not); once made, the stash is cleared.  Called again after a jump out
  * of it (the log names the stash), it finishes the add under way. */
-static enum stacktab_result account_add_stash(struct slot *sl, const struct account_books *b,
-                                              int v, bool only_existing)
+static enum stacktab_result account_add_stash(struct slot *sl, const struct account_books *b, int v,
+                                              bool only_existing)
 {
 	struct slot_log *g = &sl->log;
 	struct stash *st = &sl->stash[v];
@@ -350,8 +350,7 @@ static enum stacktab_result account_add_stash(struct slot *sl, const struct acco
 /* View v's stash into the table (known: its objects are in the map, no
  * need to look); true when a new bucket points into an object the map
  * lacks. */
-static bool account_publish_stash(struct slot *sl, const struct account_books *b, int v,
-                                  bool known)
+static bool account_publish_stash(struct slot *sl, const struct account_books *b, int v, bool known)
 {
 	struct stash *st = &sl->stash[v];
 	enum stacktab_result r = account_add_stash(sl, b, v, false);

@@ -356,8 +356,8 @@ static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct record
 	if (refresh)
 		recorder_refresh(0);
 	/* The spare buffer is ours outside the slot too: the dumper reads it
-	 * only while its view has a noted event, and it has not now.  A nested sample (a signal handler during our wait) must not
-	 * touch it: no stack, the event goes to the sentinel. */
+	 * only while its view has a noted event, and it has not now.  A nested sample (a signal
+	 * handler during our wait) must not touch it: no stack, the event goes to the sentinel. */
 	if (core.cfg.stacks && !t->sampling) {
 		if (recorder_room(t)) {
 			bool truncated;
@@ -998,7 +998,8 @@ static void recorder_release_note(struct lc_tls *t, struct recorder_release *r)
 	uint64_t when = r->when ? r->when : recorder_now();
 	struct slot *sl = recorder_slot(t);
 	struct recorder_sample s = {0};
-	unsigned views = (r->caused ? 1u << LC_VIEW_HOLDER : 0) | (r->held ? 1u << LC_VIEW_HOLD : 0);
+	unsigned views =
+	    (r->caused ? 1u << LC_VIEW_HOLDER : 0) | (r->held ? 1u << LC_VIEW_HOLD : 0);
 	if (!recorder_take_stack(t, sl, &s, r->caused ? LC_VIEW_HOLDER : LC_VIEW_HOLD, views, when))
 		goto out;
 	struct event_key k = {
@@ -1010,7 +1011,8 @@ static void recorder_release_note(struct lc_tls *t, struct recorder_release *r)
 	if (r->held) {
 		if (r->caused && !t->overflow && s.nframes) /* one stack for both */
 			memcpy(stash_spare(&sl->stash[LC_VIEW_HOLD]),
-			       stash_spare(&sl->stash[LC_VIEW_HOLDER]), s.nframes * sizeof(uintptr_t));
+			       stash_spare(&sl->stash[LC_VIEW_HOLDER]),
+			       s.nframes * sizeof(uintptr_t));
 		uint32_t hold_rate = lifecycle_hold_rate();
 		k.view = LC_VIEW_HOLD;
 		recorder_note(t, &s, &k, hold_rate, r->held * hold_rate, r->held, 0, when);

@@ -72,7 +72,7 @@ struct slot_log {
 	struct lockstate_op lock_op;
 	struct lockstate_op unch_op; /* the uncharged waiting of a wait, to its LOCK */
 	struct stacktab_op tab_op;
-	uint8_t publishing; /* PUBLISH: the view whose stash tab_op adds */
+	uint8_t publishing;        /* PUBLISH: the view whose stash tab_op adds */
 	struct series_undo series; /* what the work changed of the series */
 };
 

@@ -179,20 +179,22 @@ static void lock_books_check(const struct truth *t, const struct sums *s)
 		struct lockent *e = lockstate_find(&locks, lock_at(l));
 		const struct lc_rec_lock_lost *r = atomic_load(&e->lost)->rec;
 		const struct lc_rec_lock *rec = atomic_load(&e->pub);
-		cr_assert_eq(rec->uncharged_ns, t->lock_uncharged[l],
-		             "lock %d: uncharged %lu in its record, %lu settled (jumped out at step %ld)",
-		             l, (unsigned long)rec->uncharged_ns, (unsigned long)t->lock_uncharged[l],
-		             jump_at);
+		cr_assert_eq(
+		    rec->uncharged_ns, t->lock_uncharged[l],
+		    "lock %d: uncharged %lu in its record, %lu settled (jumped out at step %ld)", l,
+		    (unsigned long)rec->uncharged_ns, (unsigned long)t->lock_uncharged[l], jump_at);
 		for (int v = 0; v < LC_NVIEWS; v++) {
 			uint64_t lc = 0, ld = 0;
 			for (int k = 0; r && k < LC_LOST_NREASONS; k++) {
 				lc += r->lost[v][k].count;
 				ld += r->lost[v][k].delay_ns;
 			}
-			cr_assert_eq(s->lock_count[l][v] + lc, t->lock_count[l][v],
-			             "lock %d view %d: buckets %lu + lost %lu != %lu (jumped out at "
-			             "step %ld)", l, v, (unsigned long)s->lock_count[l][v],
-			             (unsigned long)lc, (unsigned long)t->lock_count[l][v], jump_at);
+			cr_assert_eq(
+			    s->lock_count[l][v] + lc, t->lock_count[l][v],
+			    "lock %d view %d: buckets %lu + lost %lu != %lu (jumped out at "
+			    "step %ld)",
+			    l, v, (unsigned long)s->lock_count[l][v], (unsigned long)lc,
+			    (unsigned long)t->lock_count[l][v], jump_at);
 			cr_assert_eq(s->lock_delay[l][v] + ld, t->lock_delay[l][v],
 			             "lock %d view %d: delay not conserved", l, v);
 		}
@@ -223,7 +225,8 @@ static void series_bucket(const struct stackbucket *b, void *ctx)
 	const struct lc_rec_bucket *r = b->pub;
 	if (r->view != s->view)
 		return;
-	uint64_t id = lc_stack_id((const uint64_t *)(r + 1), r->nframes, r->kind, r->flags, r->epoch);
+	uint64_t id =
+	    lc_stack_id((const uint64_t *)(r + 1), r->nframes, r->kind, r->flags, r->epoch);
 	s->short_of_bucket |= series_of(r->view, r->lock, id) < stackbucket_count(b);
 }
 
@@ -244,8 +247,9 @@ static void series_check(int v)
 		}
 		folded |= (e->flags & LC_SERIES_OTHER) != 0;
 	}
-	cr_assert_eq(s.count, pub.count[v], "view %d: series %lu, totals %lu (jumped out at step %ld)",
-	             v, (unsigned long)s.count, (unsigned long)pub.count[v], jump_at);
+	cr_assert_eq(s.count, pub.count[v],
+	             "view %d: series %lu, totals %lu (jumped out at step %ld)", v,
+	             (unsigned long)s.count, (unsigned long)pub.count[v], jump_at);
 	cr_assert_eq(s.delay, pub.delay_ns[v], "view %d: series delay (jumped out at step %ld)", v,
 	             jump_at);
 	cr_assert(!folded || series.r.nentries < SERIES_N, "three locks fit: no OTHER");
@@ -283,8 +287,8 @@ static void books_check(const struct truth *t)
 		cr_assert_eq(pub.delay_ns[v], t->delay[v], "view %d: delay", v);
 		cr_assert_eq(s.count[v] + lc, pub.count[v],
 		             "view %d: buckets %lu + lost %lu != %lu (jumped out at step %ld)", v,
-		             (unsigned long)s.count[v], (unsigned long)lc, (unsigned long)pub.count[v],
-		             jump_at);
+		             (unsigned long)s.count[v], (unsigned long)lc,
+		             (unsigned long)pub.count[v], jump_at);
 		cr_assert_eq(s.delay[v] + ld, pub.delay_ns[v], "view %d: delay not conserved", v);
 	}
 	cr_assert_eq(pub.timeouts, t->timeouts);
@@ -354,10 +358,14 @@ Test(account, only_one_views_stacks_compete_and_the_loser_is_its_own)
 	books_open(1u << 20);
 	struct truth t = {0};
 	uint64_t rng = 7;
-	struct account_event small = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT}, .count = 1,
-	                              .delay_ns = 1, .max_ns = 1};
-	struct account_event big = {.key = {.lock = lock_at(1), .view = LC_VIEW_HOLD}, .count = 3,
-	                            .delay_ns = 1000000000, .max_ns = 1000000000};
+	struct account_event small = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT},
+	                              .count = 1,
+	                              .delay_ns = 1,
+	                              .max_ns = 1};
+	struct account_event big = {.key = {.lock = lock_at(1), .view = LC_VIEW_HOLD},
+	                            .count = 3,
+	                            .delay_ns = 1000000000,
+	                            .max_ns = 1000000000};
 	event_add(&t, &small, 2, 0, true, &rng);
 	event_add(&t, &big, 2, 1, true, &rng);
 	for (int v = 0; v < LC_NVIEWS; v++)
@@ -403,8 +411,10 @@ Test(account, a_repeated_event_adds_up_and_goes_once_a_bound)
 	struct truth t = {0};
 	uint64_t rng = 3, step = ACCOUNT_COALESCE_NS / 100, start = 5 * ACCOUNT_COALESCE_NS;
 	struct stash *st = &sl.stash[LC_VIEW_WAIT];
-	struct account_event e = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT}, .count = 1,
-	                          .delay_ns = 10, .max_ns = 10};
+	struct account_event e = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT},
+	                          .count = 1,
+	                          .delay_ns = 10,
+	                          .max_ns = 10};
 	for (int i = 0; i < 150; i++) {
 		e.when_ns = start + (uint64_t)i * step;
 		event_due(&t, &e, 0, &rng);
@@ -436,12 +446,14 @@ Test(account, a_repeated_event_adds_up_and_goes_once_a_bound)
 Test(account, reentrant_and_slotless_events_reach_totals_and_their_reason)
 {
 	books_open(1u << 20);
-	struct account_event re = {.key = {.view = LC_VIEW_WAIT}, .count = 2, .delay_ns = 500,
-	                           .uncharged_ns = 500};
+	struct account_event re = {
+	    .key = {.view = LC_VIEW_WAIT}, .count = 2, .delay_ns = 500, .uncharged_ns = 500};
 	struct account_event ns = {.key = {.view = LC_VIEW_HOLDER}, .count = 5, .delay_ns = 70};
-	struct account_event to = {.key = {.lock = lock_at(1), .view = LC_VIEW_WAIT,
-	                                   .flags = LC_BUCKET_TIMEDOUT},
-	                           .count = 4, .delay_ns = 9, .uncharged_ns = 9};
+	struct account_event to = {
+	    .key = {.lock = lock_at(1), .view = LC_VIEW_WAIT, .flags = LC_BUCKET_TIMEDOUT},
+	    .count = 4,
+	    .delay_ns = 9,
+	    .uncharged_ns = 9};
 	account_lost_event(&sl, &books, &re, LC_LOST_REENTRANT);
 	account_lost_event(&sl, &books, &ns, LC_LOST_NO_SLOT);
 	account_lost_event(&sl, &books, &to, LC_LOST_NO_SLOT);
@@ -462,8 +474,8 @@ Test(account, a_note_is_settled_once)
 {
 	books_open(1u << 20);
 	uint64_t rng = 3;
-	struct account_event e = {.key = {.lock = 9, .view = LC_VIEW_WAIT}, .count = 1,
-	                          .delay_ns = 10, .max_ns = 10};
+	struct account_event e = {
+	    .key = {.lock = 9, .view = LC_VIEW_WAIT}, .count = 1, .delay_ns = 10, .max_ns = 10};
 	account_note(&sl, &e, 0);
 	account_settle(&sl, &books, &rng);
 	account_settle(&sl, &books, &rng); /* the dumper after the owner */
@@ -509,10 +521,12 @@ static bool fake_loaded;
 
 static int fake_iterate(int (*cb)(struct dl_phdr_info *, size_t, void *), void *arg)
 {
-	static const ElfW(Phdr) ph = {
-	    .p_type = PT_LOAD, .p_vaddr = 0, .p_memsz = 0x100000, .p_filesz = 0x100000};
-	struct dl_phdr_info info = {
-	    .dlpi_addr = 0x400000, .dlpi_name = "/fake/libfake.so", .dlpi_phdr = &ph, .dlpi_phnum = 1};
+	static const ElfW(Phdr)
+	    ph = {.p_type = PT_LOAD, .p_vaddr = 0, .p_memsz = 0x100000, .p_filesz = 0x100000};
+	struct dl_phdr_info info = {.dlpi_addr = 0x400000,
+	                            .dlpi_name = "/fake/libfake.so",
+	                            .dlpi_phdr = &ph,
+	                            .dlpi_phnum = 1};
 	return fake_loaded ? cb(&info, sizeof(info), arg) : 0;
 }
 
@@ -528,8 +542,10 @@ Test(account, a_stash_the_map_learns_is_published_before_the_next_event)
 	books.map = &map;
 	struct truth t = {0};
 	uint64_t rng = 9;
-	struct account_event a = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT}, .count = 1,
-	                          .delay_ns = 100, .max_ns = 100};
+	struct account_event a = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT},
+	                          .count = 1,
+	                          .delay_ns = 100,
+	                          .max_ns = 100};
 	struct account_event b = a;
 	b.key.lock = lock_at(1);
 	fake_loaded = false;
@@ -566,8 +582,10 @@ Test(account, a_lock_holder_keeps_a_stack_the_map_does_not_know)
 	books.map = &map;
 	struct truth t = {0};
 	uint64_t rng = 5;
-	struct account_event a = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT}, .count = 1,
-	                          .delay_ns = 100, .max_ns = 100};
+	struct account_event a = {.key = {.lock = lock_at(0), .view = LC_VIEW_WAIT},
+	                          .count = 1,
+	                          .delay_ns = 100,
+	                          .max_ns = 100};
 	struct account_event b = a;
 	b.key.lock = lock_at(1);
 	event_add(&t, &a, 2, 0, true, &rng);
@@ -619,7 +637,8 @@ static void slot_work(int op, bool held, const struct account_event *e, uint64_t
 		else if (op == 2)
 			account_lost_event(&sl, &books, e, LC_LOST_NO_SLOT);
 		else
-			account_deferred(&sl, &books, LC_LOST_REENTRANT, reent_count, reent_delay, reent_taken, 0);
+			account_deferred(&sl, &books, LC_LOST_REENTRANT, reent_count, reent_delay,
+			                 reent_taken, 0);
 	} else {
 		account_repair(&sl, &books);
 	}
@@ -684,7 +703,8 @@ static void jumpy_run(int n, struct truth *t, long *nsteps)
 			slot_work(1, false, NULL, &rng);
 	}
 	lc_step_hook = NULL;
-	account_deferred(&sl, &books, LC_LOST_REENTRANT, reent_count, reent_delay, reent_taken, 0); /* at its exit */
+	account_deferred(&sl, &books, LC_LOST_REENTRANT, reent_count, reent_delay, reent_taken,
+	                 0); /* at its exit */
 	account_publish_all(&sl, &books, &rng);
 	*nsteps = steps;
 }
