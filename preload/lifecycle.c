@@ -522,8 +522,7 @@ static void lifecycle_child_start(void)
 	if (!ok) {
 		/* Keep the addresses, lose the parent's file: a late store of
 		 * ours lands in memory nobody reads. */
-		mmap(at, core.cfg.arena_bytes, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+		pfile_blank(at, core.cfg.arena_bytes);
 		atomic_store(&core.state, ST_OFF);
 	}
 	arena_reset(&core.arena, core.arena_fixed);
@@ -799,8 +798,7 @@ static void lifecycle_release(void)
 static void lifecycle_keep_apart(void)
 {
 	if (core.file.base)
-		mmap(core.file.base, core.file.cap, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+		pfile_blank(core.file.base, core.file.cap);
 }
 
 int lifecycle_attach(const struct config *cfg)

@@ -342,8 +342,7 @@ int pfile_settle(struct pfile *f, int fd, const char *path)
 		/* An older kernel may have unmapped the range first: memory
 		 * there again (zeros; the caller gives the profile up), never
 		 * a hole a late store would fault on. */
-		mmap(f->base, f->cap, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+		pfile_blank(f->base, f->cap);
 	}
 	sys_close(fd);
 	if (e)
@@ -386,8 +385,7 @@ int pfile_finish(struct pfile *f, size_t len)
 	 * into memory nobody reads, never into a page the file lost. */
 	size_t keep = (len + 4095) & ~(size_t)4095;
 	if (keep < f->cap)
-		mmap(f->base + keep, f->cap - keep, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+		pfile_blank(f->base + keep, f->cap - keep);
 	int fd = pfile_open(f);
 	if (fd < 0)
 		return fd == PFILE_ENOTOURS ? fd : -fd;
@@ -400,6 +398,12 @@ void pfile_forget(struct pfile *f)
 {
 	f->finished = true; /* never cut or grown by this process */
 	atomic_store(&f->sealed, true);
+}
+
+void pfile_blank(void *at, size_t len)
+{
+	mmap(at, len, PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 }
 
 void pfile_apart(struct pfile *f)
@@ -420,8 +424,7 @@ void pfile_apart(struct pfile *f)
 			return;
 		munmap(p, f->cap);
 	}
-	mmap(f->base, f->cap, PROT_READ | PROT_WRITE,
-	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	pfile_blank(f->base, f->cap);
 }
 
 size_t pfile_used(const struct pfile *f)

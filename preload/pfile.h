@@ -149,6 +149,11 @@ void pfile_forget(struct pfile *f);
  * is private already.  No copy to be had: private zeros. */
 void pfile_apart(struct pfile *f);
 
+/* Private zeros at [at, at+len), in place of whatever was mapped there:
+ * the addresses stay ours, so a late store of our own work lands in memory
+ * nobody reads, never in a file or a hole it would fault on. */
+void pfile_blank(void *at, size_t len);
+
 /* Does this process own the mapping (it created it, or a fork child made
  * its own)?  One load. */
 bool pfile_mine(const struct pfile *f);
