@@ -24,16 +24,14 @@
 
 typedef void (*jump_fn)(void *, int);
 
-/* Our cleanup buffers the jump leaves (hooks.h's HOOKS_CANCEL_PUSH),
- * by recorder_abandon's rule: below a jmp_buf on the stack, or all if it
- * is not there; the thread's chain is put back to what was registered
- * before the outermost of them.  Their notes are still on the stack: the
+/* Our cleanup buffers the jump leaves (hooks.h's HOOKS_CANCEL_PUSH), by
+ * the rule recorder_abandon follows too (recorder_jump_leaves); the thread's chain is put back to
+ * what was registered before the outermost of them.  Their notes are still on the stack: the
  * handler runs on top of them. */
 static void hooks_jump_cancel_bufs(struct lc_tls *t, const void *env, const void *here)
 {
-	bool on_stack = env && (uintptr_t)env >= (uintptr_t)here;
 	struct hooks_cancel_note *n = t->cancel_note, *last = NULL;
-	while (n && !(on_stack && (uintptr_t)env < (uintptr_t)n)) {
+	while (n && recorder_jump_leaves(env, here, (uintptr_t)n)) {
 		last = n;
 		n = n->outer;
 	}

@@ -656,19 +656,18 @@ static void recorder_repair(struct lc_tls *t)
  * ended), that work is repaired first. */
 void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here)
 {
-	bool on_stack = jmpbuf && (uintptr_t)jmpbuf >= (uintptr_t)here;
 	if (t->guard) {
-		if (on_stack && (uintptr_t)jmpbuf < t->guard_frame)
+		if (!recorder_jump_leaves(jmpbuf, here, t->guard_frame))
 			return; /* the handler jumps inside itself, on top of our work */
 		recorder_repair(t);
 	}
 	core_enter(t);
-	while (t->wait && !(on_stack && (uintptr_t)jmpbuf < (uintptr_t)t->wait))
+	while (t->wait && recorder_jump_leaves(jmpbuf, here, (uintptr_t)t->wait))
 		recorder_end(t, t->wait, RECORDER_TIMEDOUT);
 	if (!t->wait)
 		t->sampling = 0;
 	/* A wait shown but not sampled is on no list: its frame tells */
-	if (t->shown && !(on_stack && (uintptr_t)jmpbuf < (uintptr_t)t->shown))
+	if (t->shown && recorder_jump_leaves(jmpbuf, here, (uintptr_t)t->shown))
 		recorder_unshow(t, t->shown);
 	core_leave(t);
 }

@@ -224,6 +224,19 @@ void recorder_lock_gone(struct lc_tls *t, const void *lock);
  * the caller's frame), or (jmpbuf NULL) the thread exits. */
 void recorder_abandon(struct lc_tls *t, const void *jmpbuf, const void *here);
 
+/* Does that jump (or exit) leave the frame at `frame`, deeper on this
+ * thread's stack than `here`?  A jmp_buf on this stack, above `here`, is
+ * in the frame the jump returns to: the frames below it are left, those
+ * above it are not; a jmp_buf anywhere else (a handler's alternate stack,
+ * static or heap memory, none at an exit) leaves them all.  The one rule
+ * for what a jump ends: our waits and work (recorder_abandon) and the
+ * cancellation cleanups they registered (hooks_jump.c). */
+static inline bool recorder_jump_leaves(const void *jmpbuf, const void *here, uintptr_t frame)
+{
+	bool on_stack = jmpbuf && (uintptr_t)jmpbuf >= (uintptr_t)here;
+	return !(on_stack && (uintptr_t)jmpbuf < frame);
+}
+
 /* The thread named itself: the name its wait is shown with (waiting.h).
  * Preserves errno; never blocks. */
 void recorder_named(struct lc_tls *t, const char *name);
