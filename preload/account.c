@@ -14,7 +14,7 @@
  *   - work on the slot alone (settle, a lost or reentrant event, a stash
  *     the full table refused): a copy of what it changes goes to the log
  *     first (UNDO), then it changes the slot in place, taking its input
- *     (raw_valid cleared, a reentrant count taken); an add to a lock's
+ *     (a noted event's valid cleared, a reentrant count taken); an add to a lock's
  *     LOCK_LOST, or to its LOCK record's uncharged waiting, is only set,
  *     and made once the work is SHARED, the one store that commits it.  A
  *     jump before that is undone: the slot as it was, the input still
@@ -239,7 +239,8 @@ static void account_settle_view(struct slot *sl, const struct account_books *b, 
 		struct event_key old = st->key;
 		st->spare_n = r->nframes;
 		st->spare_key = e.key;
-		stash_offer(st, e.count, e.delay_ns, r->max, rng, &lc, &ld);
+		if (stash_offer(st, e.count, e.delay_ns, r->max, rng, &lc, &ld))
+			st->known = 0; /* a new stack: not looked at yet */
 		lc_step();
 		/* The loser of the draw is the old event if the stash now
 		 * holds the new one's key (equal keys: they added up). */
@@ -410,13 +411,33 @@ static bool account_make_room(struct slot *sl, const struct account_books *b, bo
 	return unknown;
 }
 
+/* Is view v's stash due now: its view last published a bound ago, or
+ * (a thread that may refresh the map) its stack points into an object the
+ * map does not know, so the refresh comes now (the stack was taken while
+ * the thread held a lock), not after a draw it might lose to a later
+ * stack taken holding one.  The map is looked at once a stack. */
+static bool account_due(struct slot *sl, const struct account_books *b, int v, bool held,
+                        uint64_t now_ns)
+{
+	struct stash *st = &sl->stash[v];
+	if (now_ns - st->published_ns >= ACCOUNT_COALESCE_NS)
+		return true;
+	if (held || st->known || !stash_full(st))
+		return false;
+	if (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes)) {
+		st->known = 1;
+		return false;
+	}
+	return true;
+}
+
 bool account_publish_due(struct slot *sl, const struct account_books *b, uint64_t *rng, bool held,
                          uint64_t now_ns)
 {
 	bool unknown = account_make_room(sl, b, held, now_ns);
 	account_settle(sl, b, rng);
 	for (int v = 0; v < LC_NVIEWS; v++)
-		if (now_ns - sl->stash[v].published_ns >= ACCOUNT_COALESCE_NS)
+		if (account_due(sl, b, v, held, now_ns))
 			unknown |= account_out(sl, b, v, held, now_ns);
 	return unknown;
 }

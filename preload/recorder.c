@@ -323,7 +323,8 @@ static bool recorder_room(struct lc_tls *t)
 /* The views of noted events a recorded event needs settled first: a wait
  * settles every one (before its sleep, which the work overlaps); an unlock
  * (after its release: time the thread does not spend arriving at the
- * lock again) only one of the views it notes, whose spare buffer it needs. */
+ * lock again) settles (every one, then) only when a view it notes has a
+ * noted event still, whose spare buffer it needs. */
 #define RECORDER_WAIT_SETTLES ((1u << LC_NVIEWS) - 1)
 
 static bool recorder_must_settle(const struct lc_tls *t, const struct slot *sl, unsigned views)
@@ -1001,6 +1002,12 @@ static void recorder_release_note(struct lc_tls *t, struct recorder_release *r)
 	    (r->caused ? 1u << LC_VIEW_HOLDER : 0) | (r->held ? 1u << LC_VIEW_HOLD : 0);
 	if (!recorder_take_stack(t, sl, &s, r->caused ? LC_VIEW_HOLDER : LC_VIEW_HOLD, views, when))
 		goto out;
+	/* One stack for both, copied while neither view has a noted event:
+	 * once the charge is noted, the dumper may settle it, which flips its
+	 * stash's buffers (a review found the copy made after the note). */
+	if (r->caused && r->held && !t->overflow && s.nframes)
+		memcpy(stash_spare(&sl->stash[LC_VIEW_HOLD]),
+		       stash_spare(&sl->stash[LC_VIEW_HOLDER]), s.nframes * sizeof(uintptr_t));
 	struct event_key k = {
 	    .lock = r->lock, .flags = s.flags, .kind = (uint8_t)r->kind, .epoch = s.epoch};
 	if (r->caused) {
@@ -1008,10 +1015,6 @@ static void recorder_release_note(struct lc_tls *t, struct recorder_release *r)
 		recorder_note(t, &s, &k, r->rate, r->caused * r->rate, r->caused, 0, when);
 	}
 	if (r->held) {
-		if (r->caused && !t->overflow && s.nframes) /* one stack for both */
-			memcpy(stash_spare(&sl->stash[LC_VIEW_HOLD]),
-			       stash_spare(&sl->stash[LC_VIEW_HOLDER]),
-			       s.nframes * sizeof(uintptr_t));
 		uint32_t hold_rate = lifecycle_hold_rate();
 		k.view = LC_VIEW_HOLD;
 		recorder_note(t, &s, &k, hold_rate, r->held * hold_rate, r->held, 0, when);

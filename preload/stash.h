@@ -35,9 +35,10 @@ struct stash {
 	struct event_key key;       /* of the kept event */
 	struct event_key spare_key; /* of the incoming event */
 	uint32_t nframes;
-	uint32_t cur;     /* index of the buffer holding the kept stack */
-	uint32_t spare_n; /* frames of the incoming stack in the spare buffer */
-	uint32_t reserved;
+	uint32_t cur;          /* index of the buffer holding the kept stack */
+	uint32_t spare_n;      /* frames of the incoming stack in the spare buffer */
+	uint32_t known;        /* the kept stack's objects are in the module map
+	                        * (account.c looks once a stack) */
 	uint64_t published_ns; /* when its view's stash last went to the table
 	                        * (account.c: the coalescing bound); kept by
 	                        * stash_clear */

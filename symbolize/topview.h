@@ -11,8 +11,9 @@
  * per second.  Locks are matched by address, not by name: a heap lock's
  * name may change as new stacks show a wrapper.
  *
- * A wait reaches its lock's buckets when its thread settles it, at its
- * next lock event (docs/format.md, "in flight"), so the interval holds
+ * A wait reaches its lock's buckets when its thread publishes it, at its
+ * next lock event or, for a wait it repeats, 10 ms after its last publish
+ * (docs/format.md, "in flight"), so the interval holds
  * what the file gained between the reads: a thread blocked for good shows
  * under "Waiting now", not in the table.
  *
