@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -264,7 +266,7 @@ int dumpwrite_finish(struct pfile *f, const struct dump_input *in)
 	if (off == (size_t)-1)
 		return e;
 	/* Every head before ours, claimed or published, is a record. */
-	dumpwrite_closing(buf, in, pfile_walk(f->base, off, NULL), off);
+	dumpwrite_closing(buf, in, pfile_walk(f->base, off), off);
 	pfile_seal_write(f, off, buf, n);
 	return pfile_finish(f, off + n);
 }
@@ -286,6 +288,55 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* What a snapshot's copy holds, as it wrote it. */
+struct snapshot_copy {
+	uint64_t records; /* PENDING ones included, as the trailer counts */
+	uint64_t buckets, modules, locks;
+	size_t end;  /* where the records end in the copy */
+	size_t live; /* LIVE.state's offset, or 0 */
+};
+
+/* The records below `used`, written to fd as they are.  Each head's type
+ * is read once, and the record is written as that read saw it: one still
+ * PENDING then is written with a PENDING head of ours, even if its writer
+ * publishes it while we copy; one published then stays published (types
+ * only go from PENDING to real), its payload whole (the publish is a
+ * release store).  So the BUCKET, MODULE and LOCK records counted here are
+ * exactly the copy's — the counts a reader checks the TOTALS against —
+ * whatever the program's threads make meanwhile.  Every head below `used`
+ * is whole (pfile's claim), so the walk never reads a torn one. */
+static int snapshot_copy_records(int fd, const char *base, size_t used, struct snapshot_copy *c)
+{
+	size_t off = sizeof(struct lc_dump_header), run = 0;
+	memset(c, 0, sizeof(*c));
+	while (off + sizeof(struct lc_rec_head) <= used) {
+		uint64_t word =
+		    atomic_load_explicit((_Atomic uint64_t *)(base + off), memory_order_acquire);
+		struct lc_rec_head h;
+		memcpy(&h, &word, sizeof(h));
+		if (h.type == 0)
+			break;
+		c->buckets += h.type == LC_REC_BUCKET;
+		c->modules += h.type == LC_REC_MODULE;
+		c->locks += h.type == LC_REC_LOCK;
+		if (h.type == LC_REC_LIVE)
+			c->live = off + sizeof(h) + offsetof(struct lc_rec_live, state);
+		if (h.type == LC_REC_PENDING) {
+			/* The bytes before it as they are, then its head as read. */
+			int e = write_all(fd, base + run, off - run);
+			if (!e)
+				e = write_all(fd, &h, sizeof(h));
+			if (e)
+				return e;
+			run = off + sizeof(h);
+		}
+		c->records++;
+		off += sizeof(h) + lc_dump_pad(h.size);
+	}
+	c->end = off;
+	return write_all(fd, base + run, off - run);
+}
+
 int dumpwrite_snapshot(const struct pfile *f, void (*sums)(struct dump_input *), const char *final,
                        char *err, size_t err_cap)
 {
@@ -293,8 +344,7 @@ int dumpwrite_snapshot(const struct pfile *f, void (*sums)(struct dump_input *),
 	 * any thread's stack: nothing large on it. */
 	static struct dump_input in;
 	static char tmp[PFILE_PATH_MAX + 64], path[PFILE_PATH_MAX + 64];
-	size_t used = pfile_used(f), live = 0;
-	uint64_t records = pfile_walk(f->base, used, &live);
+	struct snapshot_copy c;
 	uint8_t buf[CLOSING_MAX];
 	struct text t;
 	text_init(&t, path, sizeof(path));
@@ -305,12 +355,15 @@ int dumpwrite_snapshot(const struct pfile *f, void (*sums)(struct dump_input *),
 		return -1;
 	}
 	uint32_t state = LC_LIVE_SNAPSHOT;
-	int e = write_all(fd, f->base, used);
-	sums(&in); /* after the copy: its stacks never hold more than these */
-	size_t n = dumpwrite_closing(buf, &in, records, used);
+	int e = snapshot_copy_records(fd, f->base, pfile_used(f), &c);
+	sums(&in);                     /* after the copy: its stacks never hold more than these */
+	in.totals.buckets = c.buckets; /* the records this file holds */
+	in.totals.modules = c.modules;
+	in.totals.locks = c.locks;
+	size_t n = dumpwrite_closing(buf, &in, c.records, c.end);
 	if (!e)
 		e = write_all(fd, buf, n);
-	long k = !e && live ? sys_pwrite(fd, &state, sizeof(state), (off_t)live) : 0;
+	long k = !e && c.live ? sys_pwrite(fd, &state, sizeof(state), (off_t)c.live) : 0;
 	if (k < 0 || (k > 0 && k != sizeof(state)))
 		e = k < 0 ? (int)-k : EIO;
 	if (sys_close(fd) != 0 && !e)

@@ -64,7 +64,8 @@ int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *p
 int dumpwrite_finish(struct pfile *f, const struct dump_input *in);
 
 /* A complete copy of the file as it is now, closed with what `sums` fills
- * in (called after the records were copied), placed at `final` (or
+ * in (called after the records were copied; the record counts are the
+ * copy's own), placed at `final` (or
  * final.1 ...) through a temporary file.  One at a time.  Returns 0, or -1
  * with one line in err. */
 int dumpwrite_snapshot(const struct pfile *f, void (*sums)(struct dump_input *), const char *final,

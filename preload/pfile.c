@@ -437,18 +437,14 @@ bool pfile_contains(const struct pfile *f, const void *p)
 	return f->base && (const char *)p >= f->base && (const char *)p < f->base + f->cap;
 }
 
-uint64_t pfile_walk(const char *base, size_t used, size_t *live_state_off)
+uint64_t pfile_walk(const char *base, size_t used)
 {
 	uint64_t records = 0;
 	size_t off = sizeof(struct lc_dump_header);
-	if (live_state_off)
-		*live_state_off = 0;
 	while (off + sizeof(struct lc_rec_head) <= used) {
 		const struct lc_rec_head *h = (const struct lc_rec_head *)(base + off);
 		if (h->type == 0)
 			break;
-		if (h->type == LC_REC_LIVE && live_state_off)
-			*live_state_off = off + sizeof(*h) + offsetof(struct lc_rec_live, state);
 		records++;
 		off += sizeof(*h) + lc_dump_pad(h->size);
 	}

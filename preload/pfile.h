@@ -163,9 +163,8 @@ size_t pfile_used(const struct pfile *f);
 /* True if p lies inside the mapping. */
 bool pfile_contains(const struct pfile *f, const void *p);
 
-/* Records in [header, used) — every head, PENDING ones too — and where the
- * LIVE record's state field is (0 if none). */
-uint64_t pfile_walk(const char *base, size_t used, size_t *live_state_off);
+/* Records in [header, used) — every head, PENDING ones too. */
+uint64_t pfile_walk(const char *base, size_t used);
 
 /* One line's worth of why the file stopped growing. */
 const char *pfile_strerror(int e);
