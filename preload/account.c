@@ -348,17 +348,24 @@ static enum stacktab_result account_add_stash(struct slot *sl, const struct acco
 	return r;
 }
 
-/* View v's stash into the table (known: its objects are in the map, no
- * need to look); true when a new bucket points into an object the map
- * lacks. */
-static bool account_publish_stash(struct slot *sl, const struct account_books *b, int v, bool known)
+/* Are all of the stash's frames in objects the map knows?  The map is
+ * looked at once a stack (stash.known, cleared when a new stack comes). */
+static bool account_known(const struct account_books *b, struct stash *st)
+{
+	if (!st->known && (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes)))
+		st->known = 1;
+	return st->known;
+}
+
+/* View v's stash into the table; true when a new bucket points into an
+ * object the map lacks. */
+static bool account_publish_stash(struct slot *sl, const struct account_books *b, int v)
 {
 	struct stash *st = &sl->stash[v];
 	enum stacktab_result r = account_add_stash(sl, b, v, false);
 	if (r == STACKTAB_FULL)
 		account_refused(sl, b, v);
-	return r == STACKTAB_INSERTED && !known && b->map &&
-	       !modmap_covers(b->map, stash_frames(st), st->nframes);
+	return r == STACKTAB_INSERTED && !account_known(b, st);
 }
 
 /* View v's stash, if its stack has a bucket already (its objects are
@@ -366,10 +373,8 @@ static bool account_publish_stash(struct slot *sl, const struct account_books *b
  * knows. */
 static void account_publish_known(struct slot *sl, const struct account_books *b, int v)
 {
-	struct stash *st = &sl->stash[v];
-	if (account_add_stash(sl, b, v, true) == STACKTAB_ABSENT &&
-	    (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes)))
-		(void)account_publish_stash(sl, b, v, true);
+	if (account_add_stash(sl, b, v, true) == STACKTAB_ABSENT && account_known(b, &sl->stash[v]))
+		(void)account_publish_stash(sl, b, v);
 }
 
 /* View v's stash, if full, as the thread may publish (held: only what the
@@ -385,7 +390,7 @@ static bool account_out(struct slot *sl, const struct account_books *b, int v, b
 	if (held)
 		account_publish_known(sl, b, v);
 	else
-		unknown = account_publish_stash(sl, b, v, false);
+		unknown = account_publish_stash(sl, b, v);
 	if (!stash_full(st))
 		st->published_ns = now_ns;
 	return unknown;
@@ -415,20 +420,14 @@ static bool account_make_room(struct slot *sl, const struct account_books *b, bo
  * (a thread that may refresh the map) its stack points into an object the
  * map does not know, so the refresh comes now (the stack was taken while
  * the thread held a lock), not after a draw it might lose to a later
- * stack taken holding one.  The map is looked at once a stack. */
+ * stack taken holding one. */
 static bool account_due(struct slot *sl, const struct account_books *b, int v, bool held,
                         uint64_t now_ns)
 {
 	struct stash *st = &sl->stash[v];
 	if (now_ns - st->published_ns >= ACCOUNT_COALESCE_NS)
 		return true;
-	if (held || st->known || !stash_full(st))
-		return false;
-	if (!b->map || modmap_covers(b->map, stash_frames(st), st->nframes)) {
-		st->known = 1;
-		return false;
-	}
-	return true;
+	return !held && stash_full(st) && !account_known(b, st);
 }
 
 bool account_publish_due(struct slot *sl, const struct account_books *b, uint64_t *rng, bool held,

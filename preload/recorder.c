@@ -185,10 +185,10 @@ bool recorder_deferred_pending(const struct lc_tls *t)
 
 /* ---- the slow path ------------------------------------------------------ */
 
-/* The noted event into its view's stash, in the middle of our own work
- * (at now): as a lock holder would (no map refresh), what is due goes to
- * the table. */
-static void recorder_settle(struct lc_tls *t, struct slot *sl, uint64_t now)
+/* The noted events into their stashes, in the middle of our own work
+ * (at now), and what is due to the table, as a lock holder would publish
+ * (no map refresh). */
+static void recorder_publish_held(struct lc_tls *t, struct slot *sl, uint64_t now)
 {
 	(void)account_publish_due(sl, &core.books, &t->rng, true, now);
 }
@@ -389,7 +389,7 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 		/* a signal handler's event was noted during our wait */
 		if (!recorder_enter(sl, false))
 			return; /* the dump was taken */
-		recorder_settle(t, sl, when);
+		recorder_publish_held(t, sl, when);
 		recorder_leave(sl);
 	}
 	struct account_event e = {.key = *k,
