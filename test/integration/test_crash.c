@@ -295,18 +295,14 @@ Test(crash, snapshot_on_signal_is_complete_and_the_program_runs_on)
 	harness_result_free(&r);
 }
 
-/* Snapshots of a busy program (four threads on two mutexes): each is
- * complete, and its stacks hold no more than its totals in any view (what
- * the threads had not merged yet is in flight, never the other way round).
- * It failed 3 runs of 3 when the signal handler summed the slots before
- * copying the records: what the threads merged in between was in the
- * copy's buckets and not in its totals.  The sums now come after. */
-Test(crash, snapshots_of_a_busy_program_hold_no_more_than_their_totals)
+/* crash busy 1500 [MODE] with signal=USR2 and 30 snapshot requests, 30 ms
+ * apart: the program exits 0 and leaves at least 5 snapshots, listed in g. */
+static void snapshots_of_busy(const char *mode, glob_t *g)
 {
 	const char *dir = harness_tmpdir();
 	static char env[PATH_MAX + 128];
 	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/crash.%%p.raw,signal=USR2", dir);
-	const char *argv[] = {harness_fixture("crash"), "busy", "1500", NULL};
+	const char *argv[] = {harness_fixture("crash"), "busy", "1500", mode, NULL};
 	const char *envv[] = {env, NULL};
 	struct harness_child c;
 	harness_start(argv, envv, dir, true, 60, &c);
@@ -320,12 +316,23 @@ Test(crash, snapshots_of_a_busy_program_hold_no_more_than_their_totals)
 	harness_finish(&c, &r);
 	cr_assert(!r.timed_out && r.exit_code == 0, "exit %d signal %d\n%s", r.exit_code, r.signal,
 	          r.err);
-
+	harness_result_free(&r);
 	char pat[PATH_MAX];
-	glob_t g;
 	snprintf(pat, sizeof(pat), "%s/crash.*.raw.snap*", dir);
-	cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no snapshot");
-	cr_assert_geq(g.gl_pathc, 5, "%zu snapshots for 30 requests", g.gl_pathc);
+	cr_assert_eq(glob(pat, 0, NULL, g), 0, "no snapshot");
+	cr_assert_geq(g->gl_pathc, 5, "%zu snapshots for 30 requests", g->gl_pathc);
+}
+
+/* Snapshots of a busy program (four threads on two mutexes): each is
+ * complete, and its stacks hold no more than its totals in any view (what
+ * the threads had not merged yet is in flight, never the other way round).
+ * It failed 3 runs of 3 when the signal handler summed the slots before
+ * copying the records: what the threads merged in between was in the
+ * copy's buckets and not in its totals.  The sums now come after. */
+Test(crash, snapshots_of_a_busy_program_hold_no_more_than_their_totals)
+{
+	glob_t g;
+	snapshots_of_busy(NULL, &g);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		struct dump d;
 		char err[256];
@@ -340,7 +347,6 @@ Test(crash, snapshots_of_a_busy_program_hold_no_more_than_their_totals)
 		dump_free(&d);
 	}
 	globfree(&g);
-	harness_result_free(&r);
 }
 
 /* The profile file is made at the first contention (preload/filing.c): a
@@ -382,28 +388,8 @@ Test(crash, a_late_first_contention_then_sigkill_leaves_a_died_profile)
  * copied, and this test failed 4 runs of 4. */
 Test(crash, a_snapshots_record_counts_are_its_records)
 {
-	const char *dir = harness_tmpdir();
-	static char env[PATH_MAX + 128];
-	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/crash.%%p.raw,signal=USR2", dir);
-	const char *argv[] = {harness_fixture("crash"), "busy", "1500", "fresh", NULL};
-	const char *envv[] = {env, NULL};
-	struct harness_child c;
-	harness_start(argv, envv, dir, true, 60, &c);
-	cr_assert(harness_wait_line(&c, "ready"), "crash busy never got ready");
-	for (int i = 0; i < 30; i++) {
-		kill(c.pid, SIGUSR2);
-		struct timespec ts = {0, 30 * 1000 * 1000};
-		nanosleep(&ts, NULL);
-	}
-	struct run_result r;
-	harness_finish(&c, &r);
-	cr_assert(!r.timed_out && r.exit_code == 0, "exit %d signal %d\n%s", r.exit_code, r.signal,
-	          r.err);
-	char pat[PATH_MAX];
 	glob_t g;
-	snprintf(pat, sizeof(pat), "%s/crash.*.raw.snap*", dir);
-	cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no snapshot");
-	cr_assert_geq(g.gl_pathc, 5, "%zu snapshots for 30 requests", g.gl_pathc);
+	snapshots_of_busy("fresh", &g);
 	for (size_t i = 0; i < g.gl_pathc; i++) {
 		struct dump d;
 		char err[256];
@@ -420,5 +406,4 @@ Test(crash, a_snapshots_record_counts_are_its_records)
 		dump_free(&d);
 	}
 	globfree(&g);
-	harness_result_free(&r);
 }
