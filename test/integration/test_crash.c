@@ -34,8 +34,8 @@
 
 /* Start `crash MODE` under the preload, its profile in dir, with cfg
  * added to LOCKCONTEND; wait for "ready" and read what it measured. */
-static void crash_start(const char *mode, const char *cfg, const char *dir, struct harness_child *c,
-                        uint64_t *measured)
+static void crash_start(const char *mode, const char *cfg, const char *dir,
+                        struct harness_child *c, uint64_t *measured)
 {
 	static char env[PATH_MAX + 128];
 	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/crash.%%p.raw%s%s", dir, cfg ? "," : "",
@@ -66,7 +66,7 @@ static char *report_header(const char *report)
 
 /* The text report of path: it must exit 0 and its header must say `says`
  * (if given) and not `not` (if given). */
-static void assert_report_says(const char *path, const char *says, const char * not )
+static void assert_report_says(const char *path, const char *says, const char *not)
 {
 	struct run_result r;
 	harness_symbolize((const char *[]){path, NULL}, &r);
@@ -75,7 +75,7 @@ static void assert_report_says(const char *path, const char *says, const char * 
 	char *h = report_header(r.out);
 	cr_assert(!says || strstr(h, says) != NULL, "the report's header does not say '%s':\n%s",
 	          says, h);
-	cr_assert(!not || strstr(h, not ) == NULL, "the report's header says '%s':\n%s", not, h);
+	cr_assert(!not || strstr(h, not) == NULL, "the report's header says '%s':\n%s", not, h);
 	free(h);
 	harness_result_free(&r);
 }
@@ -217,10 +217,8 @@ Test(crash, live_profile_read_while_running_then_complete)
 	crash_start("live", NULL, dir, &c, &measured);
 	harness_one_file(dir, "crash.*.raw", path);
 	cr_assert_eq(dump_read_file(path, &d, err, sizeof(err)), 0, "%s: %s", path, err);
-	cr_assert(!d.complete && d.live.state == LC_LIVE_RUNNING,
-	          "a running program's profile is "
-	          "complete (%d) or not RUNNING (%u)",
-	          d.complete, d.live.state);
+	cr_assert(!d.complete && d.live.state == LC_LIVE_RUNNING, "a running program's profile is "
+	          "complete (%d) or not RUNNING (%u)", d.complete, d.live.state);
 	cr_assert_eq(d.meta.pid, (uint64_t)c.pid);
 	dump_free(&d);
 	snprintf(says, sizeof(says), "running process %d", (int)c.pid);
@@ -360,8 +358,7 @@ Test(crash, a_late_first_contention_then_sigkill_leaves_a_died_profile)
 	struct harness_child c;
 	struct run_result r;
 	snprintf(env, sizeof(env), "LOCKCONTEND=out=%s/crash.%%p.raw", dir);
-	snprintf(script, sizeof(script),
-	         "for i in $(seq 10); do /bin/true; done; sleep 0.3; exec %s kill",
+	snprintf(script, sizeof(script), "for i in $(seq 10); do /bin/true; done; sleep 0.3; exec %s kill",
 	         harness_fixture("crash"));
 	const char *argv[] = {"/bin/bash", "-c", script, NULL};
 	const char *envv[] = {env, NULL};

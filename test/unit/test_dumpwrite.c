@@ -179,8 +179,7 @@ static void assert_new_file(int fd, const char *path)
 	struct stat st, fst;
 	cr_assert_eq(lstat(path, &st), 0, "%s", path);
 	cr_assert_eq(fstat(fd, &fst), 0);
-	cr_assert(S_ISREG(st.st_mode) && st.st_ino == fst.st_ino, "%s is not the file opened",
-	          path);
+	cr_assert(S_ISREG(st.st_mode) && st.st_ino == fst.st_ino, "%s is not the file opened", path);
 	cr_assert_eq(st.st_size, 0);
 	cr_assert_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR, "the profile is mapped read-write");
 	close(fd);
@@ -578,8 +577,7 @@ Test(dumpclose, finish_while_others_append_leaves_nothing_after_the_trailer, .ti
 		size_t len;
 		uint8_t *img = read_whole(profile, &len);
 		struct pft_walk w = pft_walk(img, len, len, NULL, NULL);
-		cr_assert_eq(w.end, len, "round %d: %zu bytes after the records", round,
-		             len - w.end);
+		cr_assert_eq(w.end, len, "round %d: %zu bytes after the records", round, len - w.end);
 		cr_assert_eq(w.by_type[LC_REC_TRAILER], 1, "round %d: no trailer", round);
 		free(img);
 		munmap(pf.base, pf.cap);
@@ -677,8 +675,8 @@ Test(dumpclose, snapshots_never_overwrite_and_leave_no_temporary)
 	pfile_publish(pfile_record(&pf, 24), LC_REC_SLOT);
 	in.totals.contentions = 99;
 	cr_assert_eq(snapshot("snap.raw", err), 0, "%s", err);
-	assert_listing(
-	    dir, (const char *const[]){"prof.raw", "snap.raw", "snap.raw.1", "snap.raw.2", NULL});
+	assert_listing(dir, (const char *const[]){"prof.raw", "snap.raw", "snap.raw.1",
+	                                          "snap.raw.2", NULL});
 	char target[64];
 	ssize_t k = readlink(lnk, target, sizeof(target) - 1);
 	cr_assert_eq(k, 8, "the symlink was replaced");

@@ -70,8 +70,8 @@ static struct event_key fkey(uint32_t flags)
 }
 
 /* One wait per add: its max is its delay. */
-static enum stacktab_result add(uint32_t flags, const uintptr_t *pcs, uint32_t n, uint64_t count,
-                                uint64_t delay)
+static enum stacktab_result add(uint32_t flags, const uintptr_t *pcs, uint32_t n,
+                                uint64_t count, uint64_t delay)
 {
 	struct event_key k = fkey(flags);
 	return stacktab_add(&tab, &k, pcs, n, count, delay, delay);
@@ -133,7 +133,8 @@ static struct find_ctx find_all(struct event_key key, const uintptr_t *pcs, uint
 	return f;
 }
 
-static const struct stackbucket *find_key(struct event_key key, const uintptr_t *pcs, uint32_t n)
+static const struct stackbucket *find_key(struct event_key key, const uintptr_t *pcs,
+                                          uint32_t n)
 {
 	return find_all(key, pcs, n).found;
 }
@@ -291,8 +292,8 @@ static void pubs_collect(const struct stackbucket *b, void *ctx)
 
 static int ptr_cmp(const void *a, const void *b)
 {
-	uintptr_t x = (uintptr_t) * (const void *const *)a;
-	uintptr_t y = (uintptr_t) * (const void *const *)b;
+	uintptr_t x = (uintptr_t)*(const void *const *)a;
+	uintptr_t y = (uintptr_t)*(const void *const *)b;
 	return x < y ? -1 : x > y;
 }
 
@@ -336,11 +337,8 @@ static void rec_check_visit(const struct pft_rec *r, void *ctx)
 	cr_assert_eq(r->type, LC_REC_BUCKET, "record type %u", r->type);
 	const struct lc_rec_bucket *p = r->payload;
 	cr_assert_eq(r->size, sizeof(*p) + p->nframes * sizeof(uint64_t));
-	struct event_key k = {.lock = p->lock,
-	                      .flags = p->flags,
-	                      .view = p->view,
-	                      .kind = p->kind,
-	                      .epoch = p->epoch};
+	struct event_key k = {.lock = p->lock, .flags = p->flags, .view = p->view,
+	                      .kind = p->kind, .epoch = p->epoch};
 	const struct stackbucket *b = find_key(k, (const uintptr_t *)(p + 1), p->nframes);
 	if (!b || b->pub != p)
 		c->unknown++;
@@ -525,8 +523,8 @@ static void *worker_run(void *arg)
 		for (uint32_t i = 0; i < NSHARED; i++) {
 			uint32_t k = (i + (uint32_t)r * 7) % NSHARED; /* all start together at 0 */
 			make_stack(pcs, k, 1 + k % 8);
-			enum stacktab_result res = add(k % 2, pcs, 1 + k % 8, (uint64_t)w->id + 1,
-			                               k * 7ull + (uint64_t)w->id);
+			enum stacktab_result res = add(k % 2, pcs, 1 + k % 8,
+			                                        (uint64_t)w->id + 1, k * 7ull + (uint64_t)w->id);
 			w->inserted += res == STACKTAB_INSERTED;
 			w->full += res == STACKTAB_FULL;
 		}
