@@ -176,23 +176,12 @@ static _Atomic uint64_t *lockstate_field(struct lc_rec_lock *r, enum lockstate_c
 	return (_Atomic uint64_t *)field;
 }
 
-/* An add to a counter of e's record.  Uncharged waiting is added by the
- * books' claimed adds (lockstate_uncharged_set), which move the counter
- * from what they read to that plus theirs: any other add to it is made
- * under the same claim, so that neither undoes the other (past
- * CLAIM_WAIT_NS without the claim, it is made anyway). */
-static void lockstate_add(struct lockent *e, struct lc_rec_lock *r, enum lockstate_counter c,
-                          uint64_t n)
+/* An add to a counter of e's record.  The claimed adds of uncharged
+ * waiting go to the lock's LOCK_LOST records (lockstate_uncharged_set),
+ * so no other thread moves this counter by a read and a store. */
+static void lockstate_add(struct lc_rec_lock *r, enum lockstate_counter c, uint64_t n)
 {
-	struct lockstate_lost *w = NULL;
-	uintptr_t me = (uintptr_t)&w;
-	if (c == LOCKSTATE_UNCHARGED_NS &&
-	    (w = atomic_load_explicit(&e->lost, memory_order_acquire)) &&
-	    !claim_take(&w->claim, me))
-		w = NULL;
 	atomic_fetch_add_explicit(lockstate_field(r, c), n, memory_order_relaxed);
-	if (w)
-		atomic_compare_exchange_strong(&w->claim, &me, 0);
 }
 
 /* Move what was counted before the record was there into it.  Both the
@@ -204,7 +193,7 @@ static void lockstate_fold(struct lockent *e, struct lc_rec_lock *r)
 	for (int c = 0; c < LOCKSTATE_NCOUNTERS; c++) {
 		uint64_t n = atomic_exchange(&e->early[c], 0);
 		if (n)
-			lockstate_add(e, r, c, n);
+			lockstate_add(r, c, n);
 	}
 }
 
@@ -212,7 +201,7 @@ void lockstate_count(struct lockent *e, enum lockstate_counter c, uint64_t n)
 {
 	struct lc_rec_lock *r = atomic_load_explicit(&e->pub, memory_order_acquire);
 	if (r) {
-		lockstate_add(e, r, c, n);
+		lockstate_add(r, c, n);
 		return;
 	}
 	/* The entry is being made (its record is not published yet): count
@@ -264,23 +253,20 @@ void lockstate_uncharged_set(struct lockstate_op *op, uintptr_t lock, uint64_t u
 	atomic_store(&op->state, LOCKSTATE_OP_FIND);
 }
 
-/* The op's add, under w's claim: to a LOCK_LOST entry, or to the LOCK
- * record's uncharged waiting (false: the lock has no record yet). */
-static bool lockstate_op_aim(struct lockstate_op *op, struct lockent *e, struct lockstate_lost *w,
-                             uintptr_t me)
+/* The op's add, under w's claim: to one of w's LOCK_LOST entries, or to
+ * w's uncharged waiting.  Each counter of a LOCK_LOST is guarded by that
+ * record's claim alone, so a claim stuck past CLAIM_WAIT_NS (a second
+ * record takes the later adds) never has its holder's add undone. */
+static void lockstate_op_aim(struct lockstate_op *op, struct lockstate_lost *w, uintptr_t me)
 {
 	if (op->what == LOCKSTATE_OP_UNCHARGED) {
-		struct lc_rec_lock *r = atomic_load_explicit(&e->pub, memory_order_acquire);
-		if (!r)
-			return false;
-		claim_add_set(&op->add, &w->claim, me, &r->uncharged_ns, NULL, NULL, op->count, 0,
-		              0);
-		return true;
+		claim_add_set(&op->add, &w->claim, me, &w->rec->uncharged_ns, NULL, NULL, op->count,
+		              0, 0);
+		return;
 	}
 	struct lc_lost_entry *l = &w->rec->lost[op->view][op->reason];
 	claim_add_set(&op->add, &w->claim, me, &l->count, &l->delay_ns, NULL, op->count,
 	              op->delay_ns, 0);
-	return true;
 }
 
 /* An op that cannot be made as asked ends: a lost add is given up (the
@@ -304,11 +290,11 @@ void lockstate_lost_run(struct lockstate *ls, struct lockstate_op *op, uintptr_t
 			return;
 		if (st == LOCKSTATE_OP_FIND) {
 			/* no record to add to (yet) */
-			if (!(w = lockstate_lost_of(ls, op->lock, &e)) ||
-			    !lockstate_op_aim(op, e, w, me)) {
+			if (!(w = lockstate_lost_of(ls, op->lock, &e))) {
 				lockstate_op_give_up(op, e);
 				return;
 			}
+			lockstate_op_aim(op, w, me);
 			lc_step();
 			atomic_store(&op->state, LOCKSTATE_OP_ADD);
 			lc_step();

@@ -165,13 +165,13 @@ uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
  * once.  me: the caller's claim; op in memory the caller owns.
  *
  * lockstate_uncharged_set asks the same of a settled wait's uncharged
- * waiting (scaled), into its lock's LOCK record (uncharged_ns), under the
- * same claim as the lock's LOCK_LOST counters; a lock whose record is
- * still being made counts it aside (lockstate_count).  A claim stuck past
- * CLAIM_WAIT_NS moves every later add to a second LOCK_LOST record and its
- * claim, and the LOCK record's counter with them: only a holder stopped in
- * the middle of an add of uncharged waiting (a collector's suspend
- * handler) may then lose its add, never make one twice. */
+ * waiting (scaled), into the uncharged_ns of the lock's LOCK_LOST (3.11),
+ * which a reader adds to the LOCK record's.  A claim stuck past
+ * CLAIM_WAIT_NS moves every later add to a second LOCK_LOST record, its
+ * claim and its own counters: the stuck holder's add still lands when it
+ * resumes, once (until 3.10 the uncharged waiting went to the LOCK
+ * record's one counter under whichever claim was current, and the
+ * holder's compare-and-swap then failed: its add was lost). */
 enum { LOCKSTATE_OP_IDLE, LOCKSTATE_OP_FIND, LOCKSTATE_OP_ADD };
 enum { LOCKSTATE_OP_LOST, LOCKSTATE_OP_UNCHARGED };
 struct lockstate_op {

@@ -484,6 +484,12 @@ static int parse_lock_lost(struct dump *d, struct cur *c)
 	memset(l, 0, sizeof(*l));
 	l->addr = RD_FIELD(p, struct lc_rec_lock_lost, addr);
 	add_lost_tail(l->lost, p + head, nr);
+	/* 3.11: the lock's uncharged waiting added under this record's claim,
+	 * after the reasons (fewer bytes than a reason: the count above
+	 * rounds it away) */
+	const uint8_t *u;
+	if (c->left >= sizeof(uint64_t) && cur_take(c, sizeof(uint64_t), &u))
+		l->uncharged_ns = rd_le(u, sizeof(uint64_t));
 	return 0;
 }
 
@@ -512,11 +518,13 @@ static void locks_add_lost(struct dump *d)
 			else
 				hi = mid;
 		}
-		for (; lo < d->nlock_losts && d->lock_losts[lo].addr == k->addr; lo++)
+		for (; lo < d->nlock_losts && d->lock_losts[lo].addr == k->addr; lo++) {
+			k->uncharged_ns += d->lock_losts[lo].uncharged_ns;
 			for (int v = 0; v < LC_NVIEWS; v++)
 				for (int r = 0; r < LC_LOST_NREASONS; r++)
 					lost_add(k->lost[v], (uint32_t)r,
 					         d->lock_losts[lo].lost[v][r]);
+		}
 	}
 }
 

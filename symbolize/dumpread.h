@@ -83,6 +83,7 @@ struct dump_lock {
 struct dump_lock_lost {
 	uint64_t addr;
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
+	uint64_t uncharged_ns; /* 3.11; 0 before */
 };
 
 /* LC_REC_LOCK_INIT (3.3): where a contended lock was initialised. */

@@ -54,7 +54,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 10
+#define LC_DUMP_VERSION_MINOR 11
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -294,6 +294,10 @@ struct lc_rec_lost {
 struct lc_rec_lock_lost {
 	uint64_t addr;
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
+	/* 3.11: the lock's uncharged waiting added under this record's claim
+	 * (a reader adds it to the LOCK record's); after the reasons, which a
+	 * 3.8-3.10 reader counts from the size, rounding these 8 bytes away */
+	uint64_t uncharged_ns;
 };
 
 /* LC_REC_SLOT: one thread slot's totals, kept up to date in place (slots
@@ -566,7 +570,7 @@ _Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
 _Static_assert(sizeof(struct lc_rec_lock) == 48, "lock layout");
 _Static_assert(sizeof(struct lc_rec_lock_init) == 16, "lock init layout");
 _Static_assert(sizeof(struct lc_rec_slot) == 448, "slot layout");
-_Static_assert(sizeof(struct lc_rec_lock_lost) == 392, "lock lost layout");
+_Static_assert(sizeof(struct lc_rec_lock_lost) == 400, "lock lost layout");
 _Static_assert(sizeof(struct lc_rec_slot_3_0) == 352, "3.0 slot layout");
 _Static_assert(offsetof(struct lc_rec_slot_3_0, lost) == offsetof(struct lc_rec_slot, lost),
                "a 3.0 slot differs only in its count of lost reasons");

@@ -150,6 +150,7 @@ static const struct field slot_fields[] = {
 static const struct field lock_lost_fields[] = {
     FIELD(struct lc_rec_lock_lost, addr),
     FIELD(struct lc_rec_lock_lost, lost),
+    FIELD(struct lc_rec_lock_lost, uncharged_ns),
 };
 static const struct field series_fields[] = {
     FIELD(struct lc_rec_series, slot),     FIELD(struct lc_rec_series, interval_ns),
