@@ -262,6 +262,7 @@ static int parse_lock(struct dump *d, struct cur *c)
 		return -1;
 	if (kind >= LC_NKINDS) {
 		d->skipped_kind++;
+		d->skipped_kind_locks++;
 		return 0;
 	}
 	if (!grow_by_256((void **)&d->locks, d->nlocks, sizeof(*d->locks)))
@@ -1096,6 +1097,15 @@ bool dump_view_conserved(const struct dump *d, enum lc_view view)
 	dump_sum(d, view, &sc, &sd);
 	dump_view_totals(d, view, &tc, &td);
 	return d->have_totals && sc == tc && sd == td;
+}
+
+bool dump_records_counted(const struct dump *d)
+{
+	const struct lc_rec_totals *t = &d->totals;
+	size_t locks = d->nlocks + d->skipped_kind_locks;
+	size_t buckets = d->nbuckets + d->skipped_kind - d->skipped_kind_locks;
+	return d->have_totals && t->buckets == buckets && t->modules == d->nmodules &&
+	       t->locks == locks;
 }
 
 bool dump_totals_while_running(const struct dump *d)

@@ -220,6 +220,7 @@ struct dump {
 	size_t skipped;              /* records of unknown type, skipped */
 	size_t skipped_kind;         /* BUCKET and LOCK records of a lock kind this reader
 	                              * does not know (a newer minor version's), skipped */
+	size_t skipped_kind_locks;   /* the LOCK records among them */
 	size_t waiting_unknown_kind; /* WAITING records of a thread waiting for a lock of
 	                              * such a kind: kept, the thread shown not waiting */
 	size_t pending;              /* PENDING records (being written), skipped */
@@ -276,6 +277,11 @@ bool dump_skipped_kind_note(const struct dump *d, char *buf, size_t cap);
 /* The conservation check of one view: dump_sum == dump_view_totals.  False
  * without totals. */
 bool dump_view_conserved(const struct dump *d, enum lc_view view);
+
+/* Does the file hold as many BUCKET, MODULE and LOCK records as its totals
+ * count?  A record skipped for its kind (a newer writer's) is there all the
+ * same.  False without totals. */
+bool dump_records_counted(const struct dump *d);
 
 /* Were the totals taken while threads still recorded: built from the slots
  * (no TOTALS record), or the closing records of a snapshot, which are the

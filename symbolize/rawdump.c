@@ -307,10 +307,8 @@ static bool print_summary(const struct dump *d)
 	bool ok = true;
 	for (int v = 0; v < LC_NVIEWS; v++)
 		ok &= print_view(d, (enum lc_view)v);
-	const struct lc_rec_totals *t = &d->totals;
-	print_totals(d, t);
-	bool counted = d->have_totals && t->buckets == d->nbuckets && t->modules == d->nmodules &&
-	               t->locks == d->nlocks;
+	print_totals(d, &d->totals);
+	bool counted = dump_records_counted(d);
 	printf("check records buckets %zu modules %zu locks %zu: %s\n", d->nbuckets, d->nmodules,
 	       d->nlocks, counted ? "counted" : "MISMATCH");
 	ok &= print_series_check(d);
