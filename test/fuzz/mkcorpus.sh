@@ -11,9 +11,10 @@
 # derived from the first one by cuts and edits (mkseed.c): the reader's paths
 # for a file still being written (records ending at zeros or at the end of
 # the file, PENDING records, totals from the slots, zeros after a trailer),
-# cut short, skipped, refused (other major versions, a header of zeros, a
-# view, kind, frame count or module epochs out of range, a second LOST or
-# LIVE record) and empty input all start covered.
+# cut short, skipped (a newer minor version's record type or lock kind),
+# refused (other major versions, a header of zeros, a view, frame count or
+# module epochs out of range, a second LOST or LIVE record) and empty input
+# all start covered.
 # The real dumps hold pids and addresses, so each run differs in those
 # bytes; the derivations are the same every time.  Each seed is checked
 # against what lockcontend-rawdump must say of it (0 read whole and adding
@@ -24,7 +25,7 @@ cd "$(dirname "$0")/../.."
 
 make -s all build/test/fixtures/known_wait build/test/fixtures/scenarios \
 	build/test/fixtures/lock_names build/test/fixtures/crash build/test/fixtures/lock_makers \
-	build/test/fixtures/phases build/test/fixtures/attach build/test/fixtures/attach_runpath.so \
+	build/test/fixtures/timed_phases build/test/fixtures/attach build/test/fixtures/attach_runpath.so \
 	build/test/fixtures/attach_plugin.so build/test/fixtures/attach_rp/libattach_dep.so
 out=test/fuzz/corpus
 tmp=$(mktemp -d)
@@ -32,6 +33,8 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p build/fuzz
 ${CC:-cc} -std=gnu11 -O1 -Wall -Wextra -Werror -Iinclude -o build/fuzz/mkseed test/fuzz/mkseed.c
 seed=build/fuzz/mkseed
+# The first values out of range, from dumpfmt.h (mkseed limits).
+eval "$($seed limits)"
 
 # profile DUMP CONFIG PROGRAM ARGS...: a real dump of PROGRAM.
 profile() {
@@ -53,15 +56,18 @@ cut() {
 	head -c "$2" "$out/known_wait.raw" >"$out/$1"
 }
 
-rm -rf "$out"
+# Every seed but the two real dumps of a 3.0 writer (known_wait-3.0.raw,
+# died-3.0.raw: made by this script then, kept since, for the reader's older
+# paths), which this version cannot make again.
 mkdir -p "$out"
+find "$out" -type f ! -name '*-3.0.raw' -delete
 profile known_wait.raw depth=8 build/test/fixtures/known_wait 2 5
 profile timeout.raw depth=8 build/test/fixtures/scenarios timeout 1 5
 profile nostacks.raw stacks=0 build/test/fixtures/known_wait 2 5
 profile lock_names.raw depth=8 build/test/fixtures/lock_names 2 5
 profile lock_makers.raw depth=8 build/test/fixtures/lock_makers 5
 # 3.4: SERIES records, grown coarser (series=1ms over 300 ms of churn)
-profile phases.raw depth=8,series=1ms build/test/fixtures/phases 20 2 5 300
+profile phases.raw depth=8,series=1ms build/test/fixtures/timed_phases 20 2 5 300
 # 3.5: the library loaded by dlopen into a running program, attached, then
 # exit: META's flag ATTACHED and an ATTACH record
 build/test/fixtures/attach "$PWD/build/liblockcontend.so" "$tmp/attach.raw" - exit >/dev/null 2>&1 ||
@@ -99,23 +105,25 @@ $seed set "$out/known_wait.raw" "$out/snapshot.raw" 10 1 0 4 3   # LIVE.state
 $seed set "$out/known_wait.raw" "$tmp/epoch.raw" 2 1 28 4 1
 $seed set "$tmp/epoch.raw" "$tmp/epoch-bucket.raw" 3 1 44 4 2
 $seed set "$tmp/epoch-bucket.raw" "$out/epoch-unloaded.raw" 7 1 40 4 2
+# A lock kind this reader does not know (a newer writer's), in a bucket and
+# in a lock: the record skipped and counted, the file read whole.
+$seed set "$out/known_wait.raw" "$out/newer-kind.raw" 3 1 41 1 "$new_kind"
+$seed set "$out/known_wait.raw" "$out/newer-lock-kind.raw" 7 1 32 4 "$new_kind"
 # A record type this reader does not know, valid otherwise: skipped.
 $seed insert "$out/known_wait.raw" "$out/unknown-record.raw" 99 5 3
 # What a newer minor version may write: a record type past this reader's
-# (16: one past attach).  Read.
-$seed insert "$out/known_wait.raw" "$tmp/minor.raw" 16 24 4
-$seed version "$tmp/minor.raw" "$out/minor-3.6.raw" 3 6
+# last, under the next minor version (both from dumpfmt.h).  Read.
+$seed insert "$out/known_wait.raw" "$tmp/minor.raw" "$new_type" 24 4
+$seed version "$tmp/minor.raw" "$out/minor-next.raw" "$major" "$new_minor"
 # Another major version, older or newer: refused.
 $seed version "$out/known_wait.raw" "$out/major-2.0.raw" 2 0
 $seed version "$out/known_wait.raw" "$out/major-4.0.raw" 4 0
 # Values out of range, one field each: refused.
-$seed set "$out/known_wait.raw" "$out/bad-view.raw" 3 1 40 1 3       # bucket view
-$seed set "$out/known_wait.raw" "$out/bad-kind.raw" 3 1 41 1 4       # bucket kind
-$seed set "$out/known_wait.raw" "$out/bad-lock-kind.raw" 7 1 32 4 4  # lock kind
-$seed set "$out/known_wait.raw" "$out/lock-9-frames.raw" 7 1 36 4 9  # lock nframes
+$seed set "$out/known_wait.raw" "$out/bad-view.raw" 3 1 40 1 "$bad_view"      # bucket view
+$seed set "$out/known_wait.raw" "$out/lock-9-frames.raw" 7 1 36 4 "$bad_frames" # nframes
 $seed set "$out/known_wait.raw" "$out/epochs-reversed.raw" 2 1 24 4 2 # loaded at 2, gone at 1
 $seed set "$out/epochs-reversed.raw" "$out/epochs-reversed.raw" 2 1 28 4 1
-$seed set "$out/known_wait.raw" "$out/lost-view-3.raw" 4 3 0 4 3     # LOST view
+$seed set "$out/known_wait.raw" "$out/lost-view-3.raw" 4 3 0 4 "$bad_view" # LOST view
 $seed set "$out/known_wait.raw" "$out/lost-twice.raw" 4 2 0 4 0      # two for the waiter
 $seed insert "$out/known_wait.raw" "$out/live-twice.raw" 10 64 4     # a second LIVE
 $seed insert "$out/attach.raw" "$out/attach-twice.raw" 15 64 4       # a second ATTACH
@@ -133,12 +141,12 @@ expect() {
 		[ "$rc" = "$want" ] || { echo "mkcorpus: $f: rawdump exit $rc, want $want" >&2; exit 1; }
 	done
 }
-expect 0 known_wait.raw timeout.raw nostacks.raw lock_names.raw lock_makers.raw phases.raw died.raw \
+expect 0 known_wait-3.0.raw died-3.0.raw known_wait.raw timeout.raw nostacks.raw lock_names.raw lock_makers.raw phases.raw died.raw \
 	cut-after-meta.raw cut-before-trailer.raw live.raw live-at-eof.raw live-pending-bucket.raw \
 	pending.raw zeros-after-trailer.raw snapshot.raw epoch-unloaded.raw unknown-record.raw \
-	minor-3.6.raw attach.raw
+	minor-next.raw newer-kind.raw newer-lock-kind.raw attach.raw
 expect 1 empty.raw zeros.raw header-only.raw major-2.0.raw major-4.0.raw bad-view.raw \
-	bad-kind.raw bad-lock-kind.raw lock-9-frames.raw epochs-reversed.raw lost-view-3.raw \
+	lock-9-frames.raw epochs-reversed.raw lost-view-3.raw \
 	lost-twice.raw live-twice.raw attach-twice.raw
 expect 2 cut-mid-module.raw cut-mid-bucket.raw cut-mid-lock.raw cut-mid-slot.raw \
 	cut-mid-live.raw cut-mid-lost.raw cut-mid-trailer.raw not-conserved.raw

@@ -11,6 +11,13 @@
  *                                              OFF of the NTH (1..) TYPE record
  *   mkseed retype IN OUT TYPE NTH NEWTYPE      give the NTH TYPE record another
  *                                              type (8: PENDING, being written)
+ *   mkseed limits                              print, as shell assignments,
+ *                                              the first values past this
+ *                                              version's (a record type and
+ *                                              a lock kind a next minor may
+ *                                              add, that minor; a view and a
+ *                                              lock's frame count, which are
+ *                                              corrupt) and the major version
  *   mkseed end IN OUT TYPE ZEROS               the file as a running writer (or
  *                                              one that died) leaves it: cut
  *                                              before the first TYPE record (0:
@@ -180,13 +187,17 @@ int main(int argc, char **argv)
 		load(argv[2]);
 		retype(argv[3], (uint32_t)strtoul(argv[4], NULL, 0), (unsigned)strtoul(argv[5], NULL, 0),
 		       (uint32_t)strtoul(argv[6], NULL, 0));
+	} else if (argc == 2 && !strcmp(argv[1], "limits")) {
+		printf("new_type=%d major=%d new_minor=%d bad_view=%d new_kind=%d bad_frames=%d\n",
+		       LC_REC_NTYPES, LC_DUMP_VERSION_MAJOR, LC_DUMP_VERSION_MINOR + 1, LC_NVIEWS,
+		       LC_NKINDS, LC_LOCK_FIRST_FRAMES + 1);
 	} else if (argc == 6 && !strcmp(argv[1], "end")) {
 		load(argv[2]);
 		end(argv[3], (uint32_t)strtoul(argv[4], NULL, 0), (size_t)strtoul(argv[5], NULL, 0));
 	} else {
 		die("usage: mkseed records IN | insert IN OUT TYPE LEN BEFORE_TYPE | "
 		    "version IN OUT MAJOR MINOR | set IN OUT TYPE NTH OFF BYTES VALUE | "
-		    "retype IN OUT TYPE NTH NEWTYPE | end IN OUT TYPE ZEROS");
+		    "retype IN OUT TYPE NTH NEWTYPE | limits | end IN OUT TYPE ZEROS");
 	}
 	return 0;
 }

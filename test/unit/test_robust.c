@@ -3,9 +3,11 @@
  *
  * Real profiles (the fuzz seeds test/fuzz/corpus/known_wait.raw, complete,
  * and died.raw, whose writer died: mkcorpus.sh makes them under the
- * preload) are cut at every record boundary and one byte either side,
- * have every single bit flipped in turn, and take a few thousand seeded
- * random damages (several bit flips, a byte run overwritten, a cut).  Each
+ * preload; and the same two of a 3.0 writer, kept) are cut at every record
+ * boundary and one byte either side, and take a few thousand seeded random
+ * damages (several bit flips, a byte run overwritten, a cut); the 3.0
+ * complete one, a sixth of a current one's size (no series, threads or
+ * writer), has every single bit flipped in turn.  Each
  * result is parsed; whatever parses goes on through the whole symbolizer
  * (what became of its writer, libdwfl, the lock names, the text, HTML,
  * folded and pprof reports) — all of it for the cuts and a sample of the
@@ -170,11 +172,17 @@ Test(robust, cut_at_every_record_boundary)
 	unload();
 	load("died.raw");
 	cuts();
+	unload();
+	load("known_wait-3.0.raw");
+	cuts();
+	unload();
+	load("died-3.0.raw");
+	cuts();
 }
 
 Test(robust, every_bit_flipped, .timeout = 120)
 {
-	load("known_wait.raw");
+	load("known_wait-3.0.raw");
 	struct tally t = {0};
 	uint8_t *buf = malloc(real_len);
 	for (size_t bit = 0; bit < real_len * 8; bit++) {
