@@ -622,6 +622,20 @@ static bool dump_has_module(const struct dump *d, const char *exe, const char *w
 	return false;
 }
 
+struct lc_lost_entry harness_lockless_waits(const struct dump *d)
+{
+	const struct lc_lost_entry *w = d->lost[LC_VIEW_WAIT];
+	struct lc_lost_entry n = {
+	    .count = w[LC_LOST_REENTRANT].count + w[LC_LOST_NO_FILE].count + w[LC_LOST_NO_ROOM].count,
+	    .delay_ns = w[LC_LOST_REENTRANT].delay_ns + w[LC_LOST_NO_FILE].delay_ns +
+	                w[LC_LOST_NO_ROOM].delay_ns};
+	for (size_t i = 0; i < d->nlocks; i++) {
+		n.count -= d->locks[i].lost[LC_VIEW_WAIT][LC_LOST_NO_ROOM].count;
+		n.delay_ns -= d->locks[i].lost[LC_VIEW_WAIT][LC_LOST_NO_ROOM].delay_ns;
+	}
+	return n;
+}
+
 uint64_t harness_gave_up(const struct dump *d, uint32_t kind)
 {
 	uint64_t n = 0;

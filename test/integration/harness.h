@@ -104,6 +104,16 @@ bool harness_symbol(const char *elf_path, const char *name, uint64_t *start, uin
 void harness_sum_function(const struct dump *d, const char *exe, const char *fn,
                           uint64_t *count, uint64_t *delay_ns);
 
+/* The waits that belong to no lock, every nanosecond of them uncharged
+ * (docs/format.md, LOCK_LOST): contention inside lockcontend's own work
+ * (the lost reason reentrant: a signal handler's on top of it) and waits
+ * only timed and counted, one by one, while the profile's file was being
+ * made (no_file: a loaded machine may make the process's first contention
+ * wait for it past its bound), and the waits of no_room that were only
+ * timed and counted (all of no_room but what the locks' LOCK_LOSTs hold:
+ * a wait with room for the books but not for a stack has its lock). */
+struct lc_lost_entry harness_lockless_waits(const struct dump *d);
+
 /* How many waits of `kind` gave up (the waiter view's buckets flagged
  * TIMEDOUT: a timeout, a cancellation, an interrupted semaphore wait). */
 uint64_t harness_gave_up(const struct dump *d, uint32_t kind);

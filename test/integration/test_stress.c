@@ -131,13 +131,16 @@ static void check_whole(const struct dump *d, const char *path)
 	cr_assert_eq(tries, t->trylock_failures,
 	             "%s: the locks' failed trylocks add up to %" PRIu64 ", totals %" PRIu64, path,
 	             tries, t->trylock_failures);
-	/* Waits met inside lockcontend's own work (a signal handler's on top
-	 * of it) belong to no lock: uncharged, and lost as reentrant. */
-	uint64_t own = d->lost[LC_VIEW_WAIT][LC_LOST_REENTRANT].delay_ns;
-	cr_assert_eq(uncharged + own, t->uncharged_ns,
+	/* Waits met inside lockcontend's own work, or while the file was
+	 * being made, belong to no lock: uncharged, and lost as reentrant or
+	 * no_file.  (Before, no_file was left out: the first contentions of a
+	 * process on a machine at load 40-50 missed 0.2-5.8 s here, 1 run in
+	 * about 240.) */
+	struct lc_lost_entry lockless = harness_lockless_waits(d);
+	cr_assert_eq(uncharged + lockless.delay_ns, t->uncharged_ns,
 	             "%s: the locks' uncharged_ns add up to %" PRIu64 ", + %" PRIu64
-	             " ns reentrant, totals %" PRIu64,
-	             path, uncharged, own, t->uncharged_ns);
+	             " ns reentrant or no_file, totals %" PRIu64,
+	             path, uncharged, lockless.delay_ns, t->uncharged_ns);
 }
 
 /* caused + uncharged against waited: exact, or (slack > 0) not below it
@@ -197,6 +200,9 @@ static void check_parent(const struct dump *d, const char *path, const struct st
 		          n->name, tries, outs, n->a, n->b);
 	}
 	uint64_t certain = o->timeouts;
+	/* A wait only timed while the file was being made has no lock, and
+	 * charged no unlock: each lock's counts may be short by that many. */
+	uint64_t unfiled = d->lost[LC_VIEW_WAIT][LC_LOST_NO_FILE].count;
 	for (size_t i = 0; i < o->nexacts; i++) {
 		const struct named *n = &o->exacts[i];
 		const char *kind = "none";
@@ -204,18 +210,20 @@ static void check_parent(const struct dump *d, const char *path, const struct st
 		uint64_t unlocks = lock_events(d, LC_VIEW_HOLDER, n->addr, NULL);
 		cr_assert(n->a > 0, "%s: no round in " STRESS_MS " ms", n->name);
 		const struct lc_lost_entry *lw = d->lost[LC_VIEW_WAIT];
-		cr_assert(waits == n->a && strcmp(kind, n->kind) == 0,
+		cr_assert(waits <= n->a && waits + unfiled >= n->a && strcmp(kind, n->kind) == 0,
 		          "%s: %" PRIu64 " contentions (%s) in the profile, %" PRIu64
 		          " rounds (%s); the parent's waits "
 		          "without a stack: evicted %" PRIu64 ", reentrant %" PRIu64
 		          ", no_stack %" PRIu64 " (%" PRIu64 " ns), no_room %" PRIu64
-		          ", no_slot %" PRIu64,
+		          ", no_slot %" PRIu64 ", no_file %" PRIu64,
 		          n->name, waits, kind, n->a, n->kind, lw[LC_LOST_EVICTED].count,
 		          lw[LC_LOST_REENTRANT].count, lw[LC_LOST_NO_STACK].count,
 		          lw[LC_LOST_NO_STACK].delay_ns, lw[LC_LOST_NO_ROOM].count,
-		          lw[LC_LOST_NO_SLOT].count);
-		cr_assert_eq(unlocks, n->a, "%s: %" PRIu64 " unlocks charged, %" PRIu64 " rounds",
-		             n->name, unlocks, n->a);
+		          lw[LC_LOST_NO_SLOT].count, unfiled);
+		cr_assert(unlocks <= n->a && unlocks + unfiled >= n->a,
+		          "%s: %" PRIu64 " unlocks charged, %" PRIu64 " rounds, %" PRIu64
+		          " waits no_file",
+		          n->name, unlocks, n->a, unfiled);
 		certain += n->a;
 	}
 	cr_assert(t->contentions >= certain,
