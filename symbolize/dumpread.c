@@ -842,9 +842,11 @@ static void totals_from_slots(struct dump *d)
 			}
 		}
 	}
-	t->buckets = d->nbuckets;
+	/* the records read, those skipped for their kind too (as
+	 * dump_records_counted counts them) */
+	t->buckets = d->nbuckets + d->skipped_kind - d->skipped_kind_locks;
 	t->modules = d->nmodules;
-	t->locks = d->nlocks;
+	t->locks = d->nlocks + d->skipped_kind_locks;
 	t->stacks_refused = d->live.stacks_refused;
 	t->threads_seen = d->live.threads_seen;
 	t->trylock_failures = d->live.trylock_failures;

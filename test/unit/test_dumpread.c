@@ -922,6 +922,23 @@ Test(dumpread, zeros_after_the_trailer)
 	assert_parse_error(b.buf, b.len, "after the trailer");
 }
 
+/* Without TOTALS, the records read are counted as the records' check
+ * counts them: those skipped for a kind this reader does not know too. */
+Test(dumpread, totals_from_the_slots_count_the_records_skipped_for_their_kind)
+{
+	struct dump d;
+	build_live(false, 64);
+	*(uint8_t *)field(at_wait, 41) = LC_NKINDS;
+	uint32_t bad = LC_NKINDS;
+	memcpy(field(at_lock_a, 32), &bad, 4);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(d.totals_from_slots && d.skipped_kind == 2 && d.skipped_kind_locks == 1);
+	cr_assert(d.totals.buckets == 4 && d.totals.locks == 2, "buckets %llu locks %llu",
+	          (unsigned long long)d.totals.buckets, (unsigned long long)d.totals.locks);
+	cr_assert(dump_records_counted(&d));
+	dump_free(&d);
+}
+
 /* Without TOTALS: the sums of the slots, LIVE's counters, the records read. */
 Test(dumpread, totals_from_the_slots)
 {
