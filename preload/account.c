@@ -15,7 +15,7 @@
  *     the full table refused): a copy of what it changes goes to the log
  *     first (UNDO), then it changes the slot in place, taking its input
  *     (a noted event's valid cleared, a reentrant count taken); an add to a lock's
- *     LOCK_LOST, or to its LOCK record's uncharged waiting, is only set,
+ *     LOCK_LOST, or to its uncharged waiting (LOCK_UNCHARGED), is only set,
  *     and made once the work is SHARED, the one store that commits it.  A
  *     jump before that is undone: the slot as it was, the input still
  *     there for the next settle (an event of the log's own is done again

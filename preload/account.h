@@ -48,8 +48,9 @@
  * and per lock, what it lost is in its LOCK_LOST record as well, so a
  * lock's buckets plus its losses are all of its events.
  * Timed-out waits and uncharged waiting are counted in totals alone, and
- * uncharged waiting in its lock's LOCK record too, as the event is settled
- * (a claimed add at the commit, like the lock's LOCK_LOST).
+ * uncharged waiting in its lock's records too, as the event is settled
+ * (a claimed add at the commit to its LOCK_UNCHARGED, under the claim of
+ * the lock's LOCK_LOST).
  *
  * Every step may be jumped out of by a signal handler; account_repair
  * then puts the books right (account.c says how).

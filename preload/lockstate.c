@@ -36,7 +36,8 @@ void lockstate_reset(struct lockstate *ls)
 	atomic_store(&ls->refused, 0);
 }
 
-/* A LOCK_LOST record for lock, published, and its claim; NULL: no room. */
+/* A LOCK_LOST record for lock and its LOCK_UNCHARGED, published, and
+ * their claim; NULL: no room (for the second, a LOCK_LOST no add finds). */
 static struct lockstate_lost *lockstate_lost_make(struct lockstate *ls, uintptr_t lock)
 {
 	struct lockstate_lost *w = arena_alloc(ls->arena, sizeof(*w));
@@ -45,8 +46,14 @@ static struct lockstate_lost *lockstate_lost_make(struct lockstate *ls, uintptr_
 		return NULL;
 	l->addr = lock;
 	pfile_publish(l, LC_REC_LOCK_LOST);
+	struct lc_rec_lock_uncharged *u = pfile_record(ls->file, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->addr = lock;
+	pfile_publish(u, LC_REC_LOCK_UNCHARGED);
 	atomic_store_explicit(&w->claim, 0, memory_order_relaxed);
 	w->rec = l;
+	w->unch = u;
 	return w;
 }
 
@@ -177,7 +184,7 @@ static _Atomic uint64_t *lockstate_field(struct lc_rec_lock *r, enum lockstate_c
 }
 
 /* An add to a counter of e's record.  The claimed adds of uncharged
- * waiting go to the lock's LOCK_LOST records (lockstate_uncharged_set),
+ * waiting go to the lock's LOCK_UNCHARGED records (lockstate_uncharged_set),
  * so no other thread moves this counter by a read and a store. */
 static void lockstate_add(struct lc_rec_lock *r, enum lockstate_counter c, uint64_t n)
 {
@@ -254,14 +261,14 @@ void lockstate_uncharged_set(struct lockstate_op *op, uintptr_t lock, uint64_t u
 }
 
 /* The op's add, under w's claim: to one of w's LOCK_LOST entries, or to
- * w's uncharged waiting.  Each counter of a LOCK_LOST is guarded by that
- * record's claim alone, so a claim stuck past CLAIM_WAIT_NS (a second
- * record takes the later adds) never has its holder's add undone. */
+ * w's LOCK_UNCHARGED.  Each counter of the pair is guarded by its claim
+ * alone, so a claim stuck past CLAIM_WAIT_NS (a second pair takes the
+ * later adds) never has its holder's add undone. */
 static void lockstate_op_aim(struct lockstate_op *op, struct lockstate_lost *w, uintptr_t me)
 {
 	if (op->what == LOCKSTATE_OP_UNCHARGED) {
-		claim_add_set(&op->add, &w->claim, me, &w->rec->uncharged_ns, NULL, NULL, op->count,
-		              0, 0);
+		claim_add_set(&op->add, &w->claim, me, &w->unch->uncharged_ns, NULL, NULL,
+		              op->count, 0, 0);
 		return;
 	}
 	struct lc_lost_entry *l = &w->rec->lost[op->view][op->reason];

@@ -10,7 +10,8 @@
  * have told is then in the totals only.  What a reader needs of a lock is
  * its LC_REC_LOCK record in the profile file (`pub`: counters updated in
  * place, the first contended stack) and its LOCK_LOST record (`lost`: its
- * events that lost their stack), both made with the entry, LOCK_LOST
+ * events that lost their stack; with its LOCK_UNCHARGED, the uncharged
+ * waiting added under their claim), made with the entry, LOCK_LOST
  * first (a lock whose LOCK record is there has its LOCK_LOST too: none
  * means the file had no room, never "lost nothing"), and right after them,
  * if initsite.h knows where the lock was initialised, its LOCK_INIT
@@ -58,13 +59,14 @@ enum lockstate_counter {
 	LOCKSTATE_NCOUNTERS,
 };
 
-/* A LOCK_LOST record and the claim on its counters (claim.h).  A lock
- * whose record's claim got stuck (its holder stopped in the middle of an
- * add) gets a second record, which later adds find; readers add up the
- * records of one lock. */
+/* A LOCK_LOST record, its LOCK_UNCHARGED, and the claim on the counters
+ * of both (claim.h).  A lock whose claim got stuck (its holder stopped in
+ * the middle of an add) gets a second pair, which later adds find; readers
+ * add up the records of one lock. */
 struct lockstate_lost {
 	_Atomic uintptr_t claim;
 	struct lc_rec_lock_lost *rec;
+	struct lc_rec_lock_uncharged *unch;
 };
 
 /* The first line is what a look-up reads (an unlock's, a hold-time
@@ -165,13 +167,14 @@ uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
  * once.  me: the caller's claim; op in memory the caller owns.
  *
  * lockstate_uncharged_set asks the same of a settled wait's uncharged
- * waiting (scaled), into the uncharged_ns of the lock's LOCK_LOST (3.11),
- * which a reader adds to the LOCK record's.  A claim stuck past
- * CLAIM_WAIT_NS moves every later add to a second LOCK_LOST record, its
- * claim and its own counters: the stuck holder's add still lands when it
- * resumes, once (until 3.10 the uncharged waiting went to the LOCK
- * record's one counter under whichever claim was current, and the
- * holder's compare-and-swap then failed: its add was lost). */
+ * waiting (scaled), into the LOCK_UNCHARGED record made with the lock's
+ * LOCK_LOST, under the same claim (3.11); a reader adds it to the LOCK
+ * record's.  A claim stuck past CLAIM_WAIT_NS moves every later add to a
+ * second pair of records, its claim and its own counters: the stuck
+ * holder's add still lands when it resumes, once (until 3.10 the uncharged
+ * waiting went to the LOCK record's one counter under whichever claim was
+ * current, and the holder's compare-and-swap then failed: its add was
+ * lost). */
 enum { LOCKSTATE_OP_IDLE, LOCKSTATE_OP_FIND, LOCKSTATE_OP_ADD };
 enum { LOCKSTATE_OP_LOST, LOCKSTATE_OP_UNCHARGED };
 struct lockstate_op {

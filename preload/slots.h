@@ -50,7 +50,7 @@
  * `taken`),
  * whose values before are here; it may
  * set lock_op, an add to a lock's LOCK_LOST, and unch_op, an add to a
- * lock's uncharged waiting (its LOCK record), made only once it is SHARED,
+ * lock's uncharged waiting (its LOCK_UNCHARGED), made only once it is SHARED,
  * the work's commit.  PUBLISH: tab_op, the stash's add to the table, is
  * under way.  A slotless event the books take from their caller (ev) is
  * theirs once redo is set, until its work is SHARED: a jump before that
@@ -70,7 +70,7 @@ struct slot_log {
 	uint64_t ev_count, ev_delay_ns, ev_uncharged_ns;
 	uint64_t ev_when_ns;
 	struct lockstate_op lock_op;
-	struct lockstate_op unch_op; /* the uncharged waiting of a wait, to its LOCK */
+	struct lockstate_op unch_op; /* the uncharged waiting of a wait, to its lock */
 	struct stacktab_op tab_op;
 	uint8_t publishing;        /* PUBLISH: the view whose stash tab_op adds */
 	struct series_undo series; /* what the work changed of the series */

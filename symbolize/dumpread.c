@@ -485,12 +485,22 @@ static int parse_lock_lost(struct dump *d, struct cur *c)
 	memset(l, 0, sizeof(*l));
 	l->addr = RD_FIELD(p, struct lc_rec_lock_lost, addr);
 	add_lost_tail(l->lost, p + head, nr);
-	/* 3.11: the lock's uncharged waiting added under this record's claim,
-	 * after the reasons (fewer bytes than a reason: the count above
-	 * rounds it away) */
-	const uint8_t *u;
-	if (c->left >= sizeof(uint64_t) && cur_take(c, sizeof(uint64_t), &u))
-		l->uncharged_ns = rd_le(u, sizeof(uint64_t));
+	return 0;
+}
+
+/* A LOCK_UNCHARGED record (3.11): the uncharged waiting added under its
+ * LOCK_LOST's claim, kept with the LOCK_LOSTs (lost all zero) and added to
+ * its lock with them. */
+static int parse_lock_uncharged(struct dump *d, struct cur *c)
+{
+	const uint8_t *p;
+	if (!cur_take(c, sizeof(struct lc_rec_lock_uncharged), &p) ||
+	    !grow_by_256((void **)&d->lock_losts, d->nlock_losts, sizeof(*d->lock_losts)))
+		return -1;
+	struct dump_lock_lost *l = &d->lock_losts[d->nlock_losts++];
+	memset(l, 0, sizeof(*l));
+	l->addr = RD_FIELD(p, struct lc_rec_lock_uncharged, addr);
+	l->uncharged_ns = RD_FIELD(p, struct lc_rec_lock_uncharged, uncharged_ns);
 	return 0;
 }
 
@@ -743,6 +753,7 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, uint64_t o
 	case LC_REC_SLOT: return parse_slot(d, c, off);
 	case LC_REC_LIVE: return parse_live(d, c);
 	case LC_REC_LOCK_LOST: return parse_lock_lost(d, c);
+	case LC_REC_LOCK_UNCHARGED: return parse_lock_uncharged(d, c);
 	case LC_REC_LOCK_INIT: return parse_lock_init(d, c);
 	case LC_REC_WAITING: return parse_waiting(d, c);
 	case LC_REC_SERIES: return parse_series(d, c);

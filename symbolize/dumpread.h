@@ -79,11 +79,12 @@ struct dump_lock {
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 };
 
-/* One LOCK_LOST record, as read. */
+/* One LOCK_LOST record, or one LOCK_UNCHARGED (3.11: its uncharged_ns
+ * alone, lost all zero), as read. */
 struct dump_lock_lost {
 	uint64_t addr;
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
-	uint64_t uncharged_ns; /* 3.11; 0 before */
+	uint64_t uncharged_ns;
 };
 
 /* LC_REC_LOCK_INIT (3.3): where a contended lock was initialised. */
@@ -184,8 +185,8 @@ struct dump {
 	size_t nbuckets;
 	struct dump_lock *locks;
 	size_t nlocks;
-	struct dump_lock_lost *lock_losts; /* LC_REC_LOCK_LOST records, by address;
-	                                    * each also added to its lock's lost */
+	struct dump_lock_lost *lock_losts; /* LC_REC_LOCK_LOST and LOCK_UNCHARGED records,
+	                                    * by address; each also added to its lock */
 	size_t nlock_losts;
 	struct dump_lock_init *inits; /* LC_REC_LOCK_INIT records, in file order */
 	size_t ninits;

@@ -135,11 +135,15 @@ static void print_threads(const struct dump *d)
 	}
 }
 
-/* LOCK_LOST records (by address), their non-zero entries. */
+/* LOCK_LOST and LOCK_UNCHARGED records (by address), their non-zero
+ * entries. */
 static void print_lock_losts(const struct dump *d)
 {
 	for (size_t i = 0; i < d->nlock_losts; i++) {
 		const struct dump_lock_lost *l = &d->lock_losts[i];
+		if (l->uncharged_ns)
+			printf("lock_uncharged %#" PRIx64 " uncharged_ns %" PRIu64 "\n", l->addr,
+			       l->uncharged_ns);
 		for (int v = 0; v < LC_NVIEWS; v++)
 			for (int r = 0; r < LC_LOST_NREASONS; r++)
 				if (l->lost[v][r].count || l->lost[v][r].delay_ns)

@@ -21,7 +21,8 @@
  * charged with them) and FUTEX (a program's own futex waits, through
  * syscall()); a reader skips a record of a kind it does not know, and
  * says so; 3.10 the lock kind COND (a condition-variable wait, and the
- * signal or broadcast charged with it).
+ * signal or broadcast charged with it); 3.11 the LOCK_UNCHARGED record (a
+ * lock's uncharged waiting added under its LOCK_LOST's claim).
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -86,30 +87,32 @@ struct lc_rec_head {
 };
 
 enum lc_rec_type {
-	LC_REC_META = 1,       /* exactly one, first */
-	LC_REC_MODULE = 2,     /* zero or more */
-	LC_REC_BUCKET = 3,     /* zero or more: one stack and its counters */
-	LC_REC_LOST = 4,       /* complete files: one per view, the sentinel and why */
-	LC_REC_TOTALS = 5,     /* complete files: exactly one, independent totals */
-	LC_REC_TRAILER = 6,    /* complete files: exactly one, last */
-	LC_REC_LOCK = 7,       /* zero or more: one contended lock */
-	LC_REC_PENDING = 8,    /* being written: skip it */
-	LC_REC_SLOT = 9,       /* zero or more: one thread slot's totals */
-	LC_REC_LIVE = 10,      /* exactly one, after META (a file read in its first
-	                        * microseconds may not have it yet): the writer's state */
-	LC_REC_LOCK_LOST = 11, /* zero or more (3.2): one lock's lost events */
-	LC_REC_LOCK_INIT = 12, /* zero or more (3.3): where a contended lock was
-	                        * initialised */
-	LC_REC_WAITING = 13,   /* zero or more (3.4): one per SLOT, what its thread
-	                        * waits for now */
-	LC_REC_SERIES = 14,    /* zero or more (3.4): one slot's events over time */
-	LC_REC_ATTACH = 15,    /* one if META has ATTACHED (3.5): what the attach
-	                        * rewrote and could not reach */
-	LC_REC_WRITER = 16,    /* one, after LIVE (3.6): the lockcontend version
-	                        * that wrote the file */
-	LC_REC_THREAD = 17,    /* zero or more (3.7): one thread that had a slot,
-	                        * its name, id and share of the slot's totals */
-	LC_REC_NTYPES,         /* one past the last type: keep it last */
+	LC_REC_META = 1,            /* exactly one, first */
+	LC_REC_MODULE = 2,          /* zero or more */
+	LC_REC_BUCKET = 3,          /* zero or more: one stack and its counters */
+	LC_REC_LOST = 4,            /* complete files: one per view, the sentinel and why */
+	LC_REC_TOTALS = 5,          /* complete files: exactly one, independent totals */
+	LC_REC_TRAILER = 6,         /* complete files: exactly one, last */
+	LC_REC_LOCK = 7,            /* zero or more: one contended lock */
+	LC_REC_PENDING = 8,         /* being written: skip it */
+	LC_REC_SLOT = 9,            /* zero or more: one thread slot's totals */
+	LC_REC_LIVE = 10,           /* exactly one, after META (a file read in its first
+	                             * microseconds may not have it yet): the writer's state */
+	LC_REC_LOCK_LOST = 11,      /* zero or more (3.2): one lock's lost events */
+	LC_REC_LOCK_INIT = 12,      /* zero or more (3.3): where a contended lock was
+	                             * initialised */
+	LC_REC_WAITING = 13,        /* zero or more (3.4): one per SLOT, what its thread
+	                             * waits for now */
+	LC_REC_SERIES = 14,         /* zero or more (3.4): one slot's events over time */
+	LC_REC_ATTACH = 15,         /* one if META has ATTACHED (3.5): what the attach
+	                             * rewrote and could not reach */
+	LC_REC_WRITER = 16,         /* one, after LIVE (3.6): the lockcontend version
+	                             * that wrote the file */
+	LC_REC_THREAD = 17,         /* zero or more (3.7): one thread that had a slot,
+	                             * its name, id and share of the slot's totals */
+	LC_REC_LOCK_UNCHARGED = 18, /* zero or more (3.11): one per LOCK_LOST, the
+	                             * lock's uncharged waiting added under its claim */
+	LC_REC_NTYPES,              /* one past the last type: keep it last */
 };
 
 /* What a bucket (or a LOST record) measures.  One run gives all three. */
@@ -294,10 +297,16 @@ struct lc_rec_lost {
 struct lc_rec_lock_lost {
 	uint64_t addr;
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
-	/* 3.11: the lock's uncharged waiting added under this record's claim
-	 * (a reader adds it to the LOCK record's); after the reasons, which a
-	 * 3.8-3.10 reader counts from the size, rounding these 8 bytes away */
-	uint64_t uncharged_ns;
+};
+
+/* LC_REC_LOCK_UNCHARGED (3.11): one lock's uncharged waiting added under the
+ * claim of the LOCK_LOST record made just before it (each LOCK_LOST has
+ * one); a reader adds it to the LOCK record's uncharged_ns.  A record of
+ * its own, so that readers before 3.11 skip it (they read the lock's
+ * uncharged waiting short) rather than refuse a longer LOCK_LOST. */
+struct lc_rec_lock_uncharged {
+	uint64_t addr;         /* the lock */
+	uint64_t uncharged_ns; /* scaled by rate, as LOCK's */
 };
 
 /* LC_REC_SLOT: one thread slot's totals, kept up to date in place (slots
@@ -570,7 +579,8 @@ _Static_assert(sizeof(struct lc_rec_bucket) == 48, "bucket layout");
 _Static_assert(sizeof(struct lc_rec_lock) == 48, "lock layout");
 _Static_assert(sizeof(struct lc_rec_lock_init) == 16, "lock init layout");
 _Static_assert(sizeof(struct lc_rec_slot) == 448, "slot layout");
-_Static_assert(sizeof(struct lc_rec_lock_lost) == 400, "lock lost layout");
+_Static_assert(sizeof(struct lc_rec_lock_lost) == 392, "lock lost layout");
+_Static_assert(sizeof(struct lc_rec_lock_uncharged) == 16, "lock uncharged layout");
 _Static_assert(sizeof(struct lc_rec_slot_3_0) == 352, "3.0 slot layout");
 _Static_assert(offsetof(struct lc_rec_slot_3_0, lost) == offsetof(struct lc_rec_slot, lost),
                "a 3.0 slot differs only in its count of lost reasons");

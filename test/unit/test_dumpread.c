@@ -442,52 +442,47 @@ Test(dumpread, lock_with_more_than_8_frames)
 }
 
 /* LOCK_LOST records add up per address, whether before or after their
- * LOCK record, their uncharged waiting (3.11) into the lock's too; one of
- * 3.10's size (no uncharged_ns) reads; one whose size is neither is
- * corrupt; one of a lock without a LOCK record is kept apart. */
+ * LOCK record, and LOCK_UNCHARGED ones (3.11) into the lock's uncharged
+ * waiting; one whose size is not a whole number of reasons, or a
+ * LOCK_UNCHARGED of another size, is corrupt; one of a lock without a LOCK
+ * record is kept apart. */
 Test(dumpread, lock_lost_records_add_up_to_their_lock)
 {
 	struct lc_rec_lock_lost a = {.addr = LOCK_A}, c = {.addr = 0x999};
 	a.lost[LC_VIEW_WAIT][LC_LOST_EVICTED] = (struct lc_lost_entry){3, 300};
 	a.lost[LC_VIEW_HOLDER][LC_LOST_NO_SLOT] = (struct lc_lost_entry){1, 50};
-	a.uncharged_ns = 7;
+	struct lc_rec_lock_uncharged u = {.addr = LOCK_A, .uncharged_ns = 7};
 	db_free(&b);
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
 	db_record(&b, LC_REC_LOCK_LOST, &a, sizeof(a), NULL, 0, NULL, 0);
-	db_lock(&b, &(struct lc_rec_lock){LOCK_A, 0, 0, 0, LC_KIND_MUTEX, 0, .epoch = 0}, NULL);
+	db_record(&b, LC_REC_LOCK_UNCHARGED, &u, sizeof(u), NULL, 0, NULL, 0);
+	db_lock(&b, &(struct lc_rec_lock){LOCK_A, 0, 0, 5, LC_KIND_MUTEX, 0, .epoch = 0}, NULL);
 	db_record(&b, LC_REC_LOCK_LOST, &a, sizeof(a), NULL, 0, NULL, 0);
+	db_record(&b, LC_REC_LOCK_UNCHARGED, &u, sizeof(u), NULL, 0, NULL, 0);
 	db_record(&b, LC_REC_LOCK_LOST, &c, sizeof(c), NULL, 0, NULL, 0);
 	db_lost(&b, 0, NULL);
 	db_totals(&b, (struct lc_rec_totals){0});
 	db_trailer(&b);
 	struct dump d;
 	parse_ok(b.buf, b.len, &d);
-	cr_assert_eq(d.nlock_losts, 3);
+	cr_assert_eq(d.nlock_losts, 5);
 	const struct dump_lock *l = dump_lock_of(&d, LOCK_A);
 	cr_assert_eq(l->lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 6);
 	cr_assert_eq(l->lost[LC_VIEW_WAIT][LC_LOST_EVICTED].delay_ns, 600);
 	cr_assert_eq(l->lost[LC_VIEW_HOLDER][LC_LOST_NO_SLOT].delay_ns, 100);
 	cr_assert_eq(l->lost[LC_VIEW_HOLD][LC_LOST_NO_SLOT].count, 0);
-	cr_assert_eq(l->uncharged_ns, 14, "the LOCK_LOSTs' uncharged waiting: %llu",
+	cr_assert_eq(l->uncharged_ns, 5 + 7 + 7, "the LOCK's and the LOCK_UNCHARGEDs': %llu",
 	             (unsigned long long)l->uncharged_ns);
 	dump_free(&d);
 
 	db_free(&b);
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
-	db_record(&b, LC_REC_LOCK_LOST, &a, sizeof(a) - 8, NULL, 0, NULL, 0); /* 3.10's */
-	db_lock(&b, &(struct lc_rec_lock){LOCK_A, 0, 0, 0, LC_KIND_MUTEX, 0, .epoch = 0}, NULL);
-	db_lost(&b, 0, NULL);
-	db_totals(&b, (struct lc_rec_totals){0});
+	size_t at = db_record(&b, LC_REC_LOCK_LOST, &a, sizeof(a) - 8, NULL, 0, NULL, 0);
 	db_trailer(&b);
-	parse_ok(b.buf, b.len, &d);
-	l = dump_lock_of(&d, LOCK_A);
-	cr_assert_eq(l->lost[LC_VIEW_WAIT][LC_LOST_EVICTED].count, 3);
-	cr_assert_eq(l->uncharged_ns, 0);
-	dump_free(&d);
-
+	assert_parse_error(b.buf, b.len, at_offset(at));
 	db_free(&b);
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
-	size_t at = db_record(&b, LC_REC_LOCK_LOST, &a, sizeof(a) - 16, NULL, 0, NULL, 0);
+	at = db_record(&b, LC_REC_LOCK_UNCHARGED, &u, sizeof(u) - 8, NULL, 0, NULL, 0);
 	db_trailer(&b);
 	assert_parse_error(b.buf, b.len, at_offset(at));
 }

@@ -150,7 +150,10 @@ static const struct field slot_fields[] = {
 static const struct field lock_lost_fields[] = {
     FIELD(struct lc_rec_lock_lost, addr),
     FIELD(struct lc_rec_lock_lost, lost),
-    FIELD(struct lc_rec_lock_lost, uncharged_ns),
+};
+static const struct field lock_uncharged_fields[] = {
+    FIELD(struct lc_rec_lock_uncharged, addr),
+    FIELD(struct lc_rec_lock_uncharged, uncharged_ns),
 };
 static const struct field series_fields[] = {
     FIELD(struct lc_rec_series, slot),     FIELD(struct lc_rec_series, interval_ns),
@@ -222,6 +225,8 @@ static const struct layout LAYOUTS[] = {
     LAYOUT("LOST", LC_REC_LOST, struct lc_rec_lost, lost_fields, lost_tails, 1),
     LAYOUT("SLOT", LC_REC_SLOT, struct lc_rec_slot, slot_fields, NULL, 0),
     LAYOUT("LOCK_LOST", LC_REC_LOCK_LOST, struct lc_rec_lock_lost, lock_lost_fields, NULL, 0),
+    LAYOUT("LOCK_UNCHARGED", LC_REC_LOCK_UNCHARGED, struct lc_rec_lock_uncharged,
+           lock_uncharged_fields, NULL, 0),
     LAYOUT("SERIES", LC_REC_SERIES, struct lc_rec_series, series_fields, series_tails, 1),
     LAYOUT("Series entry", 0, struct lc_series_entry, series_entry_fields, NULL, 0),
     LAYOUT("TOTALS", LC_REC_TOTALS, struct lc_rec_totals, totals_fields, NULL, 0),

@@ -107,7 +107,7 @@ static uint64_t lock_records(void)
 }
 
 /* A lock's uncharged waiting as a reader adds it up: its LOCK record's
- * and every LOCK_LOST's of its address (3.11). */
+ * and every LOCK_UNCHARGED's of its address (3.11). */
 struct unch_sum {
 	uintptr_t addr;
 	uint64_t ns;
@@ -116,8 +116,8 @@ struct unch_sum {
 static void unch_visit(const struct pft_rec *r, void *ctx)
 {
 	struct unch_sum *u = ctx;
-	const struct lc_rec_lock_lost *l = r->payload;
-	if (r->type == LC_REC_LOCK_LOST && l->addr == u->addr)
+	const struct lc_rec_lock_uncharged *l = r->payload;
+	if (r->type == LC_REC_LOCK_UNCHARGED && l->addr == u->addr)
 		u->ns += l->uncharged_ns;
 }
 
@@ -380,11 +380,11 @@ Test(lockstate, no_room_for_a_record_keeps_the_entry_without_one)
 {
 	uintptr_t l[3];
 	distinct_locks(l, 3);
-	/* room for the header and one lock's two records (and the closing
+	/* room for the header and one lock's three records (and the closing
 	 * records' reserve) */
 	ls_make_in(1 << 20,
 	           PFILE_RESERVE + 16 + 8 + sizeof(struct lc_rec_lock_lost) + 8 +
-	               sizeof(struct lockrec),
+	               sizeof(struct lc_rec_lock_uncharged) + 8 + sizeof(struct lockrec),
 	           64);
 	struct lockent *a = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
 	struct lockent *b = lockstate_get(&ls, l[1], LC_KIND_MUTEX);
@@ -444,7 +444,7 @@ static void *name_follow(void *arg)
 
 Test(lockstate, first_frames_are_published_by_nframes, .timeout = 60)
 {
-	ls_make_in(65536 * sizeof(struct lockent) + (1 << 20), 32 << 20, 65536);
+	ls_make_in(65536 * sizeof(struct lockent) + (2 << 20), 32 << 20, 65536);
 	for (int k = 0; k < NAMED; k++) {
 		named[k] = lockstate_get(&ls, 0x7f0000000000 + (uintptr_t)k * 64, LC_KIND_MUTEX);
 		cr_assert(named[k] && rec(named[k]), "lock %d: no entry or no record", k);
@@ -1257,10 +1257,10 @@ Test(lockstate, an_uncharged_op_adds_once_under_the_locks_claim)
 	cr_assert_eq(lock_uncharged(e), 723);
 	struct lc_rec_lock *pub = atomic_load(&e->pub);
 	atomic_store(&e->pub, NULL); /* as while another thread makes it */
-	uint64_t in_lost = atomic_load(&e->lost)->rec->uncharged_ns;
+	uint64_t in_lost = atomic_load(&e->lost)->unch->uncharged_ns;
 	lockstate_uncharged_set(&op, l[0], 9);
 	lockstate_lost_run(&ls, &op, 1);
-	cr_assert_eq(atomic_load(&e->lost)->rec->uncharged_ns, in_lost + 9,
+	cr_assert_eq(atomic_load(&e->lost)->unch->uncharged_ns, in_lost + 9,
 	             "a claimed add needs only the LOCK_LOST");
 	lockstate_count(e, LOCKSTATE_UNCHARGED_NS, 4);
 	cr_assert_eq(atomic_load(&e->early[LOCKSTATE_UNCHARGED_NS]), 4, "counted aside");
@@ -1282,7 +1282,7 @@ Test(lockstate, a_stuck_uncharged_add_and_the_next_both_count, .timeout = 30)
 	ls_make(1 << 20, 64);
 	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
 	struct lockstate_lost *first = atomic_load(&e->lost);
-	_Atomic uint64_t *unch = (_Atomic uint64_t *)&first->rec->uncharged_ns;
+	_Atomic uint64_t *unch = (_Atomic uint64_t *)&first->unch->uncharged_ns;
 	/* the stopped thread's op, as it stands after reading under the claim */
 	uintptr_t me = 777;
 	struct lockstate_op stuck = {0};
@@ -1348,5 +1348,5 @@ Test(lockstate, a_loss_on_a_lock_still_being_made_waits_for_its_records, .timeou
 	cr_assert_eq(m.lost->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].count, 1,
 	             "the loss was given up");
 	cr_assert_eq(m.lost->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].delay_ns, 10);
-	cr_assert_eq(m.lost->rec->uncharged_ns, 7, "in the lock's LOCK_LOST (3.11)");
+	cr_assert_eq(m.lost->unch->uncharged_ns, 7, "in the lock's LOCK_UNCHARGED (3.11)");
 }
