@@ -469,6 +469,17 @@ static int parse_series(struct dump *d, struct cur *c)
 	return 0;
 }
 
+/* A new entry of lock_losts for lock, all zero; NULL: no memory. */
+static struct dump_lock_lost *lock_lost_add(struct dump *d, uint64_t lock)
+{
+	if (!grow_by_256((void **)&d->lock_losts, d->nlock_losts, sizeof(*d->lock_losts)))
+		return NULL;
+	struct dump_lock_lost *l = &d->lock_losts[d->nlock_losts++];
+	memset(l, 0, sizeof(*l));
+	l->addr = lock;
+	return l;
+}
+
 /* A LOCK_LOST record: the lock's address, then [view][reason] entries for
  * as many reasons as its writer knew (the size says, as in a SLOT).  It is
  * added to its lock once every record was read (dump_parse): a reader
@@ -478,12 +489,10 @@ static int parse_lock_lost(struct dump *d, struct cur *c)
 	const uint8_t *p;
 	const uint32_t head = offsetof(struct lc_rec_lock_lost, lost);
 	uint32_t nr;
+	struct dump_lock_lost *l;
 	if (!take_lost_tail(c, head, LC_LOST_NREASONS_3_1, &p, &nr) ||
-	    !grow_by_256((void **)&d->lock_losts, d->nlock_losts, sizeof(*d->lock_losts)))
+	    !(l = lock_lost_add(d, RD_FIELD(p, struct lc_rec_lock_lost, addr))))
 		return -1;
-	struct dump_lock_lost *l = &d->lock_losts[d->nlock_losts++];
-	memset(l, 0, sizeof(*l));
-	l->addr = RD_FIELD(p, struct lc_rec_lock_lost, addr);
 	add_lost_tail(l->lost, p + head, nr);
 	return 0;
 }
@@ -494,12 +503,10 @@ static int parse_lock_lost(struct dump *d, struct cur *c)
 static int parse_lock_uncharged(struct dump *d, struct cur *c)
 {
 	const uint8_t *p;
+	struct dump_lock_lost *l;
 	if (!cur_take(c, sizeof(struct lc_rec_lock_uncharged), &p) ||
-	    !grow_by_256((void **)&d->lock_losts, d->nlock_losts, sizeof(*d->lock_losts)))
+	    !(l = lock_lost_add(d, RD_FIELD(p, struct lc_rec_lock_uncharged, addr))))
 		return -1;
-	struct dump_lock_lost *l = &d->lock_losts[d->nlock_losts++];
-	memset(l, 0, sizeof(*l));
-	l->addr = RD_FIELD(p, struct lc_rec_lock_uncharged, addr);
 	l->uncharged_ns = RD_FIELD(p, struct lc_rec_lock_uncharged, uncharged_ns);
 	return 0;
 }
