@@ -109,6 +109,11 @@ struct core {
 	char path[PFILE_PATH_MAX];
 	char exe[PATH_MAX];
 	struct pfile file; /* the profile, written in place */
+	/* Deferred waits of threads that exited before they could settle
+	 * them (recorder_leave_deferred): the end settles them.  Last, out of
+	 * the page an armed process writes. */
+	struct lc_deferred left[LC_NDEFERRED]; /* count and delay_ns only */
+	_Atomic uint64_t left_when;
 };
 
 extern struct core core;

@@ -32,7 +32,9 @@
  *     done by then (or the move could not start), a wait is only timed
  *     and counted in the thread's TLS (recorder_defer), and charged to
  *     the sentinel as no_file once the thread next records or exits — a
- *     thread that exits with such waits makes the file for them; a failed
+ *     thread that exits with such waits makes the file for them, or waits
+ *     for the move (bounded) and, still not done, leaves them to the
+ *     process: the end settles them (recorder_leave_deferred); a failed
  *     trylock is not counted then (a count, not a wait: rare, and said in
  *     docs/format.md's no_file);
  *   - module map refreshes (dlopen, dlclose, a lock's init site): the move

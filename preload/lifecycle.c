@@ -261,6 +261,7 @@ static pid_t lifecycle_getpid(void)
 static int lifecycle_begin(void *at)
 {
 	atomic_store(&core.filing, FILING_NONE);
+	recorder_forget_left(); /* a fork child's are its parent's */
 	int e = pfile_start(&core.file, core.cfg.arena_bytes, at);
 	if (!e && !lifecycle_heading())
 		e = ENOSPC;
@@ -461,6 +462,10 @@ static void lifecycle_thread_exit(void *arg)
 		t->shown = NULL;
 		t->sampling = 0;
 		recorder_flush(t);
+		/* no slot: the file is still being made (the flush waited for
+		 * the move a bounded time); the end settles them */
+		if (!t->slot)
+			recorder_leave_deferred(t);
 		recorder_thread_end(t); /* none if the flush left it no slot */
 		if (t->slot)
 			slots_release(&core.slots, t->slot);
@@ -631,6 +636,7 @@ static bool lifecycle_end(uint32_t state)
 	struct lc_tls *t = &lc_tls;
 	if (!core_running())
 		return false;
+	recorder_adopt_left(t); /* waits of threads gone before the file was made */
 	if (t->slot || recorder_deferred_pending(t))
 		recorder_flush(t); /* our own event, stash and re-entrant charges */
 	int expect = ST_RUNNING;

@@ -145,6 +145,9 @@ static void recorder_settle_deferred(struct lc_tls *t, struct slot *sl)
  * key: its exit then settles them (lifecycle.c). */
 char recorder_deferred_mark;
 
+static void recorder_defer_n(struct lc_tls *t, enum lc_deferral why, uint64_t count,
+                             uint64_t delay_ns, uint64_t when_ns);
+
 void recorder_defer(struct lc_tls *t, enum lc_deferral why, uint64_t delay_ns, uint64_t when_ns)
 {
 	/* Before this process's profile is begun (armed, or a fork child
@@ -157,11 +160,67 @@ void recorder_defer(struct lc_tls *t, enum lc_deferral why, uint64_t delay_ns, u
 		if ((st != ST_ARMED && st != ST_RUNNING) || core.named_pid != getpid())
 			return;
 	}
+	recorder_defer_n(t, why, 1, delay_ns, when_ns);
+}
+
+/* count of them at once (recorder_defer, or the end's adoption). */
+static void recorder_defer_n(struct lc_tls *t, enum lc_deferral why, uint64_t count,
+                             uint64_t delay_ns, uint64_t when_ns)
+{
 	if (!t->slot && !recorder_deferred_pending(t))
 		pthread_setspecific(core.key, &recorder_deferred_mark);
 	atomic_store_explicit(&t->deferred_when, when_ns, memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->deferred[why].count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->deferred[why].count, count, memory_order_relaxed);
 	atomic_fetch_add_explicit(&t->deferred[why].delay_ns, delay_ns, memory_order_relaxed);
+}
+
+/* A thread that exits with waits deferred but could get no slot for them
+ * (the file still being made after its bounded wait for the move: a mover
+ * slowed down by a loaded machine, or stopped by a debugger) leaves them
+ * to the process (core.left): the end settles them in the slot of the
+ * thread that ends the profile (recorder_adopt_left), or they vanished
+ * without a trace.  Never blocks; the thread's own sums count as taken. */
+void recorder_leave_deferred(struct lc_tls *t)
+{
+	for (int i = 0; i < LC_NDEFERRED; i++) {
+		struct lc_deferred *d = &t->deferred[i];
+		uint64_t count = atomic_load_explicit(&d->count, memory_order_relaxed);
+		uint64_t delay = atomic_load_explicit(&d->delay_ns, memory_order_relaxed);
+		if (count == d->taken[0] && delay == d->taken[1])
+			continue;
+		/* Not one atomic pair: a thread that leaves its waits while the
+		 * end adopts them may part a count from its delay, as a thread
+		 * still waiting at the end has waits no slot holds: a thread
+		 * racing the end with its waits is not in the profile. */
+		atomic_fetch_add(&core.left[i].delay_ns, delay - d->taken[1]);
+		atomic_fetch_add(&core.left[i].count, count - d->taken[0]);
+		d->taken[0] = count;
+		d->taken[1] = delay;
+	}
+	uint64_t when = atomic_load_explicit(&t->deferred_when, memory_order_relaxed);
+	uint64_t seen = atomic_load(&core.left_when);
+	while (seen < when && !atomic_compare_exchange_weak(&core.left_when, &seen, when))
+		;
+}
+
+void recorder_adopt_left(struct lc_tls *t)
+{
+	uint64_t when = atomic_load(&core.left_when);
+	for (int i = 0; i < LC_NDEFERRED; i++) {
+		uint64_t count = atomic_exchange(&core.left[i].count, 0);
+		uint64_t delay = atomic_exchange(&core.left[i].delay_ns, 0);
+		if (count || delay)
+			recorder_defer_n(t, (enum lc_deferral)i, count, delay, when);
+	}
+}
+
+void recorder_forget_left(void)
+{
+	for (int i = 0; i < LC_NDEFERRED; i++) {
+		atomic_store(&core.left[i].count, 0);
+		atomic_store(&core.left[i].delay_ns, 0);
+	}
+	atomic_store(&core.left_when, 0);
 }
 
 void recorder_forget_deferred(struct lc_tls *t)

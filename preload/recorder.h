@@ -258,6 +258,13 @@ void recorder_defer(struct lc_tls *t, enum lc_deferral why, uint64_t delay_ns, u
 bool recorder_deferred_pending(const struct lc_tls *t);
 void recorder_forget_deferred(struct lc_tls *t); /* a fork child's, an attach's new profile */
 extern char recorder_deferred_mark;              /* its key's value while it has no slot */
+/* A thread's exit that could not settle its deferred waits (no slot: the
+ * file not made in time) leaves them to the process; the end adopts them
+ * into the ending thread's, to settle (recorder.c).  A new profile (start,
+ * fork child, attach) forgets them. */
+void recorder_leave_deferred(struct lc_tls *t);
+void recorder_adopt_left(struct lc_tls *t);
+void recorder_forget_left(void);
 
 uint64_t recorder_now(void);
 

@@ -10,6 +10,13 @@
  * have no stack, but it must be in the profile, under the lost reason
  * no_file, and the totals must still add up to what the program measured.
  * (Before, such a wait was dropped without a trace.)
+ *
+ * `filing late` holds the move still until the lock is let go and the
+ * other thread has exited: its exit waits for the move 100 ms at most,
+ * and the wait it could not settle then is the process's to settle at
+ * the end, still under no_file (before, it vanished: what a loaded
+ * machine did to `stall` 2 runs in 8, the mover not scheduled for the
+ * 150 ms that took).
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
@@ -18,11 +25,12 @@
 
 #include "integration/harness.h"
 
-Test(filing, a_wait_during_a_slow_move_is_counted_as_no_file)
+/* Run `filing mode` and check its wait under no_file and the mover's. */
+static void filing_check(const char *mode)
 {
 	struct run_result r;
 	char path[PATH_MAX];
-	const char *args[] = {"stall", NULL};
+	const char *args[] = {mode, NULL};
 	harness_profile("filing", args, "", 60, &r, path);
 	uint64_t mover = harness_out_value(r.out, "mover_ns");
 	uint64_t waiter = harness_out_value(r.out, "waiter_ns");
@@ -34,15 +42,17 @@ Test(filing, a_wait_during_a_slow_move_is_counted_as_no_file)
 	cr_assert(d.complete, "dump incomplete: %s", d.warning);
 	const struct lc_lost_entry *nf = &d.lost[LC_VIEW_WAIT][LC_LOST_NO_FILE];
 	cr_assert_eq(nf->count, 1, "no_file count %" PRIu64, nf->count);
-	harness_assert_near(nf->delay_ns, waiter, 0.05, "no_file delay vs the waiter's own");
+	/* 10%: a wait of 100-200 ms, of which a preemption between the
+	 * program's clock and the hook's was 9 ms at load 60 (0.943 at 5%) */
+	harness_assert_near(nf->delay_ns, waiter, 0.10, "no_file delay vs the waiter's own");
 
 	uint64_t count, delay;
 	harness_sum_function(&d, harness_fixture("filing"), "mover_waits", &count, &delay);
 	cr_assert_eq(count, 1, "contentions in mover_waits: %" PRIu64, count);
-	harness_assert_near(delay, mover, 0.05, "mover_waits delay vs the mover's own");
+	harness_assert_near(delay, mover, 0.10, "mover_waits delay vs the mover's own");
 
 	cr_assert_eq(d.totals.contentions, 2);
-	harness_assert_near(d.totals.delay_ns, mover + waiter, 0.05, "total wait");
+	harness_assert_near(d.totals.delay_ns, mover + waiter, 0.10, "total wait");
 	uint64_t sc, sd;
 	dump_sum(&d, LC_VIEW_WAIT, &sc, &sd);
 	cr_assert_eq(sc, d.totals.contentions);
@@ -54,4 +64,14 @@ Test(filing, a_wait_during_a_slow_move_is_counted_as_no_file)
 	cr_assert_eq(r.exit_code, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "1 the profile's file was still being made"), "report: %s", r.out);
 	harness_result_free(&r);
+}
+
+Test(filing, a_wait_during_a_slow_move_is_counted_as_no_file)
+{
+	filing_check("stall");
+}
+
+Test(filing, a_wait_whose_thread_exits_during_the_move_is_counted_as_no_file)
+{
+	filing_check("late");
 }
