@@ -145,8 +145,17 @@ static void recorder_settle_deferred(struct lc_tls *t, struct slot *sl)
  * key: its exit then settles them (lifecycle.c). */
 char recorder_deferred_mark;
 
+/* Count waits at once (recorder_defer's one, or the end's adoption of
+ * the waits left by threads gone: recorder_adopt_left). */
 static void recorder_defer_n(struct lc_tls *t, enum lc_deferral why, uint64_t count,
-                             uint64_t delay_ns, uint64_t when_ns);
+                             uint64_t delay_ns, uint64_t when_ns)
+{
+	if (!t->slot && !recorder_deferred_pending(t))
+		pthread_setspecific(core.key, &recorder_deferred_mark);
+	atomic_store_explicit(&t->deferred_when, when_ns, memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->deferred[why].count, count, memory_order_relaxed);
+	atomic_fetch_add_explicit(&t->deferred[why].delay_ns, delay_ns, memory_order_relaxed);
+}
 
 void recorder_defer(struct lc_tls *t, enum lc_deferral why, uint64_t delay_ns, uint64_t when_ns)
 {
@@ -161,17 +170,6 @@ void recorder_defer(struct lc_tls *t, enum lc_deferral why, uint64_t delay_ns, u
 			return;
 	}
 	recorder_defer_n(t, why, 1, delay_ns, when_ns);
-}
-
-/* count of them at once (recorder_defer, or the end's adoption). */
-static void recorder_defer_n(struct lc_tls *t, enum lc_deferral why, uint64_t count,
-                             uint64_t delay_ns, uint64_t when_ns)
-{
-	if (!t->slot && !recorder_deferred_pending(t))
-		pthread_setspecific(core.key, &recorder_deferred_mark);
-	atomic_store_explicit(&t->deferred_when, when_ns, memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->deferred[why].count, count, memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->deferred[why].delay_ns, delay_ns, memory_order_relaxed);
 }
 
 /* A thread that exits with waits deferred but could get no slot for them
