@@ -1053,6 +1053,11 @@ static void recorder_release_note(struct lc_tls *t, struct recorder_release *r)
 	if (!core_live() || (core.attach && r->gen != t->gen))
 		goto out; /* charged in a profile that has ended since */
 	uint64_t when = r->when ? r->when : recorder_now();
+	/* No core_filed here: both events need the lock's entry (a charge a
+	 * registered waiter's cell, a hold sample a look-up that found it),
+	 * and entries are made only once the file is (recorder_begin,
+	 * recorder_trylock_failed; a fork child forgets both): the slot is
+	 * made in the file, never in memory that its move would replace. */
 	struct slot *sl = recorder_slot(t);
 	struct recorder_sample s = {0};
 	unsigned views =
