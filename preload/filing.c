@@ -41,7 +41,8 @@
  *     holds the map's refresh flag (modmap_hold), so a refresh meanwhile is
  *     not made, and is made by a later one;
  *   - the end (lifecycle.c) and snapshots (collect.c): the end closes the
- *     filing first (NONE -> OFF, or waits for a move under way); a
+ *     filing first (NONE -> OFF, or waits for a move under way, and if it
+ *     is still under way then, writes nothing and says so in one line); a
  *     snapshot is taken only of a profile in its file.
  *
  * Locking rules (docs/safety.md 3): the move runs quiet (quiet.h: signals
@@ -147,12 +148,12 @@ bool filing_make(void)
 	return made;
 }
 
-bool filing_close(uint64_t max_ns)
+int filing_close(uint64_t max_ns)
 {
 	int expect = FILING_NONE;
 	if (atomic_compare_exchange_strong(&core.filing, &expect, FILING_OFF))
-		return false;
-	return filing_wait(max_ns) == FILING_MADE;
+		return FILING_OFF;
+	return filing_wait(max_ns);
 }
 
 void filing_fork_prepare(uint64_t max_ns)

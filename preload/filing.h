@@ -25,9 +25,11 @@ bool filing_make(void);
  * once and says why it could not. */
 int filing_make_now(void);
 
-/* The end: no file is made from now on; true if there is one (a move under
- * way is waited for, max_ns at most). */
-bool filing_close(uint64_t max_ns);
+/* The end: no file is made from now on.  The state then: FILING_MADE (the
+ * profile is in its file), FILING_OFF (none was made), or FILING_BUSY (a
+ * move is still under way after max_ns: the end must not write, and the
+ * file, if the mover ever finishes, has no closing records). */
+int filing_close(uint64_t max_ns);
 
 /* fork's prepare handler: a move under way is waited for (max_ns at most),
  * so that the child inherits no descriptor of ours. */

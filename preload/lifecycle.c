@@ -611,7 +611,7 @@ static void lifecycle_close_meta(uint32_t state)
 	atomic_store(live_u32(&core.live->state), state);
 }
 
-/* One line about the profile file: what, its name, why. */
+/* One line about the profile file: what, its name, why (e, unless 0). */
 static void lifecycle_file_warn(const char *what, int e, const char *then)
 {
 	static char err[PFILE_PATH_MAX + 256]; /* the dumper's alone */
@@ -619,8 +619,11 @@ static void lifecycle_file_warn(const char *what, int e, const char *then)
 	text_init(&tx, err, sizeof(err));
 	text_str(&tx, what);
 	text_str(&tx, core.path);
-	text_str(&tx, "': ");
-	text_str(&tx, pfile_strerror(e));
+	text_str(&tx, "'");
+	if (e) {
+		text_str(&tx, ": ");
+		text_str(&tx, pfile_strerror(e));
+	}
 	text_str(&tx, then);
 	text_warn(err);
 }
@@ -654,8 +657,17 @@ static void lifecycle_finish(uint32_t state)
 	struct lc_tls *t = &lc_tls;
 	int saved = errno;
 	lc_guard_in(t);
-	if (!filing_close(CORE_CLOSE_WAIT_NS)) {
-		/* nothing worth keeping: no file, not a word */
+	int filed = filing_close(CORE_CLOSE_WAIT_NS);
+	if (filed != FILING_MADE) {
+		/* nothing worth keeping: no file, not a word; or a file still
+		 * being made, which the end must not write (a mover stopped
+		 * or starved past the wait) */
+		if (filed == FILING_BUSY)
+			lifecycle_file_warn(
+			    "profile '", 0,
+			    " was still being moved into its file when the program "
+			    "ended, and the end gave up waiting for it: it is missing, "
+			    "or cut short without its closing records");
 		atomic_store(&core.state, ST_DONE);
 		t->guard--;
 		errno = saved;

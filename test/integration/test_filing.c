@@ -17,9 +17,15 @@
  * the end, still under no_file (before, it vanished: what a loaded
  * machine did to `stall` 2 runs in 8, the mover not scheduled for the
  * 150 ms that took).
+ *
+ * `filing end` holds the move still for good: the program ends while the
+ * file is still being made.  The end must not write a profile that is not
+ * in its file; it says, in one line, that the profile is missing (before,
+ * not a word: the wrapper then said that no lock was contended).
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,4 +80,23 @@ Test(filing, a_wait_during_a_slow_move_is_counted_as_no_file)
 Test(filing, a_wait_whose_thread_exits_during_the_move_is_counted_as_no_file)
 {
 	filing_check("late");
+}
+
+Test(filing, a_move_still_under_way_at_the_end_is_said)
+{
+	const char *dir = harness_tmpdir();
+	const char *argv[] = {harness_fixture("filing"), "end", NULL};
+	char env[PATH_MAX + 64], pat[PATH_MAX];
+	snprintf(env, sizeof env, "LOCKCONTEND=out=%s/end.%%p.raw", dir);
+	snprintf(pat, sizeof pat, "end.*.raw");
+	const char *envv[] = {env, NULL};
+	struct run_result r;
+	cr_assert_eq(harness_run(argv, envv, dir, true, 60, &r), 0);
+	cr_assert(!r.timed_out, "filing end hung");
+	cr_assert_eq(r.exit_code, 0, "exit %d (signal %d): %s", r.exit_code, r.signal, r.err);
+	cr_assert(harness_out_value(r.out, "waiter_ns") > 0, "%s", r.out);
+	cr_assert(strstr(r.err, "was still being moved into its file when the program ended"),
+	          "stderr: %s", r.err);
+	cr_assert_eq(harness_count_files(dir, pat), 0, "a profile was written");
+	harness_result_free(&r);
 }
