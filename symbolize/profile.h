@@ -18,7 +18,8 @@
  * have no lock: the sentinel _LostContendedLock, one per dump and view
  * that lost something, and _NotChargedToHolder, exactly one, in the HOLDER
  * view: the waiting that no unlock was charged for (wake-up latency after
- * an unlock, mostly), so that the holder view adds up to the waiter view.
+ * an unlock, and the whole wait of a waiter past the 16 a lock registers
+ * at once), so that the holder view adds up to the waiter view.
  *
  * The lock table has one entry per lock name (a global has the same name
  * in every dump of one program, so its entries merge like its stacks do);

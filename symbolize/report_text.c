@@ -77,7 +77,7 @@ static void header_holder(const struct dump *d, FILE *out)
 	report_duration(unch, sizeof(unch), t->uncharged_ns);
 	fprintf(out,
 	        "  holders: %" PRIu64 " unlocks charged %s of it; %s not charged to a holder "
-	        "(wake-up latency, mostly)\n",
+	        "(wake-up latency, and waits past 16 at once on one lock)\n",
 	        t->caused_count, caused, unch);
 	if (view_lost(d, LC_VIEW_HOLDER))
 		header_lost_view(d, LC_VIEW_HOLDER, "holder view: ", out);
@@ -446,7 +446,8 @@ static void print_entry_head(const struct profile *p, const struct entry *e, int
 	fprintf(out, "  #%zu  %s (%.1f%%)", rank, dur, report_pct(e->value[PROF_DELAY], total));
 	if (report_is_uncharged(p, s)) {
 		fprintf(out,
-		        " not charged to any unlock (wake-up latency after an unlock, mostly)\n");
+		        " not charged to any unlock (wake-up latency after an unlock, and waits "
+		        "past 16 at once on one lock)\n");
 		return;
 	}
 	if (e->mixed)

@@ -81,9 +81,10 @@
 		[T.INLINED]: 'inlined into the frame below it (no call of its own)',
 		[T.LOST]: 'recorded without a stack: the time is counted, the stack could not ' +
 		          'be kept (the header says why)',
-		[T.UNCHARGED]: 'waiting no unlock was charged for: mostly the wake-up latency after ' +
-		               'the unlock that let the waiter in; with it, the holder view adds ' +
-		               'up to the waiter view',
+		[T.UNCHARGED]: 'waiting no unlock was charged for: the wake-up latency after the ' +
+		               'unlock that let the waiter in, and the whole wait of a waiter past ' +
+		               'the 16 a lock registers at once; with it, the holder view adds up ' +
+		               'to the waiter view',
 		[T.LOCK]: 'a lock: the stacks above it are its own',
 		[T.TRUNCATED]: 'the stacks above were deeper than depth=: their outer frames ' +
 		               'were cut',
