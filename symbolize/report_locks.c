@@ -14,7 +14,9 @@
  * records: a lock's counts and delays include its events that lost their
  * stack, and its details say how much of each view has none, and why, so
  * that charged (with or without a stack) + not charged == waited.  A lock
- * only some views saw shows "-" for the others.
+ * only some views saw shows "-" for the others, and so does a longest wait
+ * or hold when none of the lock's events in that view kept a stack (the
+ * longest is known only from the stacks' buckets).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -172,11 +174,17 @@ static void print_lock_row(const struct report_lockrow *r, int64_t total, FILE *
 	dur_or_dash(wait, sizeof(wait), w[PROF_DELAY], true);
 	dur_or_dash(avg, sizeof(avg), w[PROF_CONTENTIONS] ? w[PROF_DELAY] / w[PROF_CONTENTIONS] : 0,
 	            w[PROF_CONTENTIONS] > 0);
-	dur_or_dash(max, sizeof(max), r->max[LC_VIEW_WAIT], w[PROF_CONTENTIONS] > 0);
+	/* A longest wait or hold comes from the events with a stack: one
+	 * without (stacks=0, no slot) has no length of its own in the dump, so
+	 * a lock all of whose events lost their stack has no known longest
+	 * ("-"), never "0 ns" beside a non-zero average. */
+	dur_or_dash(max, sizeof(max), r->max[LC_VIEW_WAIT],
+	            w[PROF_CONTENTIONS] > 0 && r->max[LC_VIEW_WAIT] > 0);
 	dur_or_dash(havg, sizeof(havg),
 	            h[PROF_CONTENTIONS] ? h[PROF_DELAY] / h[PROF_CONTENTIONS] : 0,
 	            h[PROF_CONTENTIONS] > 0);
-	dur_or_dash(hmax, sizeof(hmax), r->max[LC_VIEW_HOLD], h[PROF_CONTENTIONS] > 0);
+	dur_or_dash(hmax, sizeof(hmax), r->max[LC_VIEW_HOLD],
+	            h[PROF_CONTENTIONS] > 0 && r->max[LC_VIEW_HOLD] > 0);
 	report_name_short(r->lock->name, name, sizeof(name));
 	fprintf(out,
 	        "%12s %5.1f%% %11" PRId64 " %10s %10s %8" PRIu64 " %8" PRIu64

@@ -188,6 +188,27 @@ Test(locks, without_init_sites_a_heap_lock_is_named_by_its_first_waiter)
 	harness_result_free(&r);
 }
 
+/* stacks=0: every event is charged to the sentinel, which keeps no longest
+ * wait or hold; the lock table says "-" for them, never "0 ns" beside an
+ * average that is not 0. */
+Test(locks, without_stacks_the_longest_wait_and_hold_are_not_known)
+{
+	struct named_locks l;
+	struct run_result r;
+	profile_lock_names_with(&l, "stacks=0");
+	text_report(l.dump, &r);
+	for (int i = 0; i < 2; i++) { /* the globals: the heap lock has no init site name */
+		struct lock_row row;
+		cr_assert(lock_row(r.out, l.names[i], &row), "no row for '%s' in:\n%s", l.names[i], r.out);
+		cr_assert_eq(row.contentions, 2, "%s", l.names[i]);
+		cr_assert_eq(row.max_wait_ns, UINT64_MAX, "%s: max wait %" PRIu64 " ns, avg %" PRIu64,
+		             l.names[i], row.max_wait_ns, row.avg_wait_ns);
+		cr_assert(row.max_hold_ns == UINT64_MAX, "%s: max hold %" PRIu64 " ns", l.names[i],
+		          row.max_hold_ns);
+	}
+	harness_result_free(&r);
+}
+
 static void pprof_file(const char *dump, char pb[PATH_MAX])
 {
 	struct run_result r;

@@ -6,7 +6,8 @@
  * run it on the fixtures and check: the exit status is CMD's (128+N for a
  * signal), the report names the waiting function in text and folded form,
  * --out/--keep leave readable dumps, a forking CMD gives one merged report,
- * -o writes a file, errors are one line, and the temporary directory it
+ * -o writes a file, errors are one line, CMD is a program (never a
+ * builtin or function of the wrapper's shell), and the temporary directory it
  * makes under $TMPDIR is always removed; --view and --kind reach the
  * symbolizer; Ctrl-C (SIGINT to its process group), SIGTERM and SIGHUP end
  * the command, not the report; -o writes into a FIFO or through a link and
@@ -485,6 +486,27 @@ Test(wrapper, missing_command_is_one_line)
 	cr_assert_eq(r.signal, 0);
 	cr_assert_eq(count_lines(r.err), 1, "one line, got:\n%s", r.err);
 	cr_assert(strstr(r.err, "no-such-command"), "%s", r.err);
+	assert_tmp_clean(tmp, NULL);
+	harness_result_free(&r);
+}
+
+/* CMD is a program, found as exec finds it: a name that is only one of the
+ * wrapper's own functions (usage) or a bash builtin (exit) is not found,
+ * never run inside the wrapper's shell, where `usage` printed the
+ * wrapper's help and `exit 7` ended the wrapper with status 7, unprofiled. */
+Test(wrapper, command_is_a_program_never_the_wrappers_shell)
+{
+	const char *tmp = harness_tmpdir();
+	struct run_result r;
+	run_wrapper(tmp, (const char *[]){"--", "usage", NULL}, &r);
+	cr_assert_eq(r.exit_code, 127, "exit %d; stderr: %s", r.exit_code, r.err);
+	cr_assert_str_eq(r.out, "", "the wrapper's usage was run:\n%s", r.out);
+	cr_assert_eq(count_lines(r.err), 1, "one line, got:\n%s", r.err);
+	cr_assert(strstr(r.err, "usage: command not found"), "%s", r.err);
+	harness_result_free(&r);
+	run_wrapper(tmp, (const char *[]){"--", "exit", "7", NULL}, &r);
+	cr_assert_eq(r.exit_code, 127, "exit %d; stderr: %s", r.exit_code, r.err);
+	cr_assert_eq(count_lines(r.err), 1, "one line, got:\n%s", r.err);
 	assert_tmp_clean(tmp, NULL);
 	harness_result_free(&r);
 }
