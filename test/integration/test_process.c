@@ -310,7 +310,10 @@ Test(fork, child_of_a_fork_during_a_locked_unwind_can_iterate_phdr)
  * pthread_mutex_timedlock; in the child the wait times out, and the child
  * then contends on that lock (made anew) for 50 ms.  The holder view must
  * charge hold_in_child() that wait: it charged nothing (or 1.8e19 ns) when
- * the timed-out wait departed from the child's reset lock table. */
+ * the timed-out wait departed from the child's reset lock table.  All of
+ * it but the waiter's wake-up after the unlock, which the fixture measures
+ * (child_woken_ns): on a loaded machine that was 5 ms of the 50, and a
+ * bound of 10% of the wait failed at 0.899. */
 Test(fork, fork_in_signal_handler_then_contention_in_the_child_is_charged_sanely)
 {
 	const char *dir;
@@ -329,9 +332,11 @@ Test(fork, fork_in_signal_handler_then_contention_in_the_child_is_charged_sanely
 	              " ns waited", (uint64_t)d.totals.caused_ns, (uint64_t)d.totals.delay_ns);
 	cr_assert_eq(d.totals.caused_ns + d.totals.uncharged_ns, d.totals.delay_ns);
 	dump_free(&d);
+	uint64_t woken = harness_out_value(r.out, "child_woken_ns");
 	char *holder = harness_folded(child, "holder", NULL);
-	harness_assert_near(harness_folded_sum(holder, "hold_in_child", NULL), waited, 0.10,
-	                    "hold_in_child (holder view)");
+	uint64_t charged = harness_folded_sum(holder, "hold_in_child", NULL);
+	cr_assert(woken < waited, "woken %" PRIu64 " ns of %" PRIu64 " waited", woken, waited);
+	harness_assert_near(charged, waited - woken, 0.10, "hold_in_child (holder view)");
 	free(holder);
 	harness_result_free(&r);
 }
