@@ -39,6 +39,7 @@ struct seen {
 	pid_t tid;
 	uint64_t sp, pc;
 	bool clean;
+	char why[sizeof(((struct stackscan *)0)->why)]; /* not clean: where */
 };
 
 #define BORROW_SEEN 64
@@ -124,10 +125,13 @@ static const struct seen *borrow_seen(const struct borrow *b, const struct cand 
 	return NULL;
 }
 
-static void borrow_remember(struct borrow *b, const struct cand *c, bool clean)
+static void borrow_remember(struct borrow *b, const struct cand *c, const struct stackscan *scan)
 {
-	if (b->nseen < BORROW_SEEN)
-		b->seen[b->nseen++] = (struct seen){c->tid, c->sp, c->pc, clean};
+	if (b->nseen >= BORROW_SEEN)
+		return;
+	struct seen *s = &b->seen[b->nseen++];
+	*s = (struct seen){c->tid, c->sp, c->pc, scan->clean, ""};
+	snprintf(s->why, sizeof(s->why), "%s", scan->why);
 }
 
 /* Look at thread tid from /proc alone: c->tier (TIER_NONE: not to be
@@ -166,9 +170,12 @@ static int borrow_classify(struct borrow *b, pid_t tid, struct cand *c)
 	c->look = scan.verdict == STACKSCAN_DOUBT    ? LOOK_DOUBT
 	          : scan.verdict == STACKSCAN_UNSAFE ? LOOK_UNSAFE
 	                                             : LOOK_CLEAN;
-	if (c->look != LOOK_UNSAFE || seen)
-		return c->look == LOOK_UNSAFE && c->holder_check;
-	snprintf(why, sizeof(why), "is blocked %s", scan.why);
+	if (c->look != LOOK_UNSAFE)
+		return 0;
+	/* Named again when the verdict is the one kept: the round may end on
+	 * this thread, and the last reason must be its own, not one left by a
+	 * thread tried since (it was: "was stopped", from its own restart). */
+	snprintf(why, sizeof(why), "is blocked %s", seen ? seen->why : scan.why);
 	borrow_pass(b, tid, why);
 	return c->holder_check;
 }
@@ -262,7 +269,7 @@ static int borrow_settle(struct borrow *b, struct cand *c, struct fail *f)
 		return rc < 0 ? -1 : 0;
 	remote_leave(&r);
 	c->look = scan.clean ? LOOK_CLEAN : LOOK_UNSAFE;
-	borrow_remember(b, c, scan.clean);
+	borrow_remember(b, c, &scan);
 	if (scan.clean)
 		return 0;
 	snprintf(why, sizeof(why), "is blocked %s", scan.why);

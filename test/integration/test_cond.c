@@ -99,11 +99,17 @@ Test(cond, a_signalled_wait_is_measured_and_charged_to_the_signaller)
 	char *w = kind_view(dump, "waiter", "cond");
 	harness_assert_near(sum_of(w, "wait_for_signal"), waited, 0.05, "--kind=cond, wait_for_signal");
 	cr_assert_eq(sum_of(w, NULL), sum_of(w, "wait_for_signal"), "other waits:\n%s", w);
-	/* signal and broadcast alike are charged; the rest is wake-up latency */
+	/* Signal and broadcast alike are charged with the wait up to them; the
+	 * rest is the waiter's wake-up, which the program measures (woken_ns,
+	 * from just before the call): the part left uncharged lies inside it.
+	 * Not a share of the wait: at load 8 on 2 cores wake-ups took 9 ms of
+	 * each 43 ms wait: 78% was charged, not the 90% asked.  5%: the
+	 * waiter view's margin. */
 	char *h = kind_view(dump, "holder", "cond");
-	uint64_t sent = sum_of(h, "send_signal");
-	cr_assert(sent > waited * 9 / 10, "send_signal charged %" PRIu64 " of %" PRIu64 ":\n%s", sent,
-	          waited, h);
+	uint64_t sent = sum_of(h, "send_signal"), woken = harness_out_value(r.out, "woken_ns");
+	cr_assert(sent + woken + waited / 20 >= waited && sent <= waited,
+	          "send_signal charged %" PRIu64 " of %" PRIu64 " (%" PRIu64 " after the signals):\n%s",
+	          sent, waited, woken, h);
 	cr_assert_eq(sum_of(h, NULL), sent + sum_of(h, "_NotChargedToHolder"), "%s", h);
 
 	/* The default leaves condition waits out, and says so. */
@@ -175,8 +181,15 @@ Test(cond, timed_and_clock_waits_that_time_out_are_timeouts)
 	expect_conds_add_up(&d);
 	dump_free(&d);
 	char *w = kind_view(dump, "waiter", "cond");
-	cr_assert(sum_of(w, "wait_timed") >= 45000000 && sum_of(w, "wait_clocked") >= 45000000,
-	          "each waited its 50 ms:\n%s", w);
+	/* Each waited its 50 ms, less what a preemption before the wait took
+	 * of them (the deadline is read first): once 14 ms at load 8, so the
+	 * kernel's count of the thread's time kept from a CPU is added. */
+	uint64_t timed = harness_out_value(r.out, "timedwait_delayed_ns"),
+	         clocked = harness_out_value(r.out, "clockwait_delayed_ns");
+	cr_assert(sum_of(w, "wait_timed") + timed >= 45000000 &&
+	              sum_of(w, "wait_clocked") + clocked >= 45000000,
+	          "each waited its 50 ms (%" PRIu64 " and %" PRIu64 " ns kept from a CPU):\n%s",
+	          timed, clocked, w);
 	free(w);
 	harness_result_free(&r);
 }

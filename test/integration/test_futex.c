@@ -151,7 +151,15 @@ static void expect_two_timeouts(const char *mode, char dump[PATH_MAX], uint64_t 
 	kind_sum(&d, LC_VIEW_WAIT, LC_KIND_FUTEX, &n, ns, &flags);
 	cr_assert_eq(n, 2, "%s: two timed-out waits, %" PRIu64, mode, n);
 	cr_assert(flags & LC_BUCKET_TIMEDOUT, "%s: flagged as timed out", mode);
-	harness_assert_near(*ns, harness_out_value(r.out, "timeout_ns"), 0.10, "timed-out waits");
+	/* Within 10% of the program's own time in the loop, less what a
+	 * preemption outside the waits took of it (once 10 ms of 60 at load 8:
+	 * the kernel's run delay, not a guess, allows for it). */
+	uint64_t own = harness_out_value(r.out, "timeout_ns"),
+	         delayed = harness_out_value(r.out, "delayed_ns");
+	cr_assert(*ns <= own + own / 10 && *ns + delayed + own / 10 >= own,
+	          "%s: timed-out waits %" PRIu64 " ns, the program's %" PRIu64 " ns, %" PRIu64
+	          " ns of them kept from a CPU",
+	          mode, *ns, own, delayed);
 	cr_assert_eq(d.totals.timeouts, 2);
 	uint64_t lock_timeouts = 0;
 	for (size_t i = 0; i < d.nlocks; i++)

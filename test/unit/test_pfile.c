@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,14 +547,38 @@ static uint8_t rec_fill(uint32_t t, uint32_t i)
 struct writer {
 	uint32_t id;
 	pthread_barrier_t *start;
+	struct reader *reader;
 	uint32_t failed;
 };
+
+/* A reader walking the live file while the writers append. */
+struct reader {
+	_Atomic int stop, gone;
+	_Atomic uint64_t walks;
+	uint64_t seen_published, seen_pending;
+	int bad;      /* first failure: 1..3 rec_check, 4 zero head, 5 past used */
+	size_t bad_off;
+};
+
+/* Writer 0 waits halfway until the reader has made a whole walk begun after
+ * that point, so at least one walk is of a live file holding records,
+ * whatever the scheduler does: on a loaded machine the reader was once
+ * first run after every writer had finished (r.walks was 0). */
+static void writer_meet_reader(const struct writer *w, uint32_t i)
+{
+	if (w->id != 0 || i != PER_WRITER / 2)
+		return;
+	uint64_t n = atomic_load(&w->reader->walks);
+	while (atomic_load(&w->reader->walks) < n + 2 && !atomic_load(&w->reader->gone))
+		sched_yield();
+}
 
 static void *writer_run(void *arg)
 {
 	struct writer *w = arg;
 	pthread_barrier_wait(w->start);
 	for (uint32_t i = 0; i < PER_WRITER; i++) {
+		writer_meet_reader(w, i);
 		uint32_t size = rec_size(w->id, i);
 		uint8_t *p = pfile_record(&pf, size);
 		if (!p) {
@@ -584,14 +609,6 @@ static int rec_check(uint32_t type, uint32_t size, const uint8_t *p)
 	return 0;
 }
 
-/* A reader walking the live file while the writers append. */
-struct reader {
-	_Atomic int stop;
-	uint64_t walks, seen_published, seen_pending;
-	int bad;      /* first failure: 1..3 rec_check, 4 zero head, 5 past used */
-	size_t bad_off;
-};
-
 static void *reader_run(void *arg)
 {
 	struct reader *r = arg;
@@ -616,8 +633,9 @@ static void *reader_run(void *arg)
 				r->bad_off = off;
 			off += 8 + lc_dump_pad(size);
 		}
-		r->walks++;
+		atomic_fetch_add(&r->walks, 1);
 	}
+	atomic_store(&r->gone, 1);
 	return NULL;
 }
 
@@ -655,7 +673,7 @@ static void race_round(int round)
 	pthread_barrier_init(&start, NULL, NWRITERS);
 	cr_assert_eq(pthread_create(&rd, NULL, reader_run, &r), 0);
 	for (uint32_t i = 0; i < NWRITERS; i++) {
-		w[i] = (struct writer){.id = i, .start = &start};
+		w[i] = (struct writer){.id = i, .start = &start, .reader = &r};
 		cr_assert_eq(pthread_create(&th[i], NULL, writer_run, &w[i]), 0);
 	}
 	for (int i = 0; i < NWRITERS; i++) {
@@ -672,6 +690,7 @@ static void race_round(int round)
 	                          : "a published record not as written",
 	             r.bad_off);
 	cr_assert_gt(r.walks, 0);
+	cr_assert_gt(r.seen_published, 0, "the reader's walks saw no record");
 	struct pft_walk wk = pft_walk_file(&pf, tally_visit, &t);
 	cr_assert_eq(t.bad, 0, "round %d: record at %zu is not as written (%d): records overlap",
 	             round, t.bad_off, t.bad);
