@@ -12,21 +12,23 @@
  * thread-local.
  *
  * Slow path: recorder_begin (sample? clock, settle the previous event,
- * publish the stash, stack) -> the real blocking
- * call -> recorder_end (clock, note the event).  An unlock looks at two
- * words: the lock word (2: someone may sleep on it — and then lockstate's
- * filter) and the thread's hold-time sample, and adds one to a TLS counter.
- * Only when either says so does it call the recorder (the holder view,
- * hold times), around the release: a plain mutex's is made inline, as
- * glibc makes it (hooks_release_plain), every other kind's is the real
- * unlock.
+ * publish the stash, stack) -> the real blocking call (for a busy normal
+ * mutex, glibc's own waiter's loop: wait_normal) -> recorder_end (clock,
+ * note the event).  An unlock looks at two words: the lock word (2:
+ * someone may sleep on it — and then lockstate's filter) and the thread's
+ * hold-time sample, and adds one to a TLS counter.  Only when either
+ * says so does it call the recorder (the holder view, hold times), around
+ * the release: a plain mutex's is made inline, as glibc makes it
+ * (hooks_release_plain), every other kind's is the real unlock.
  *
  * Return values and errno are exactly glibc's: a trylock result other than
  * EBUSY is what the blocking call would have returned without blocking
  * (success, EOWNERDEAD, EDEADLK, EAGAIN, EINVAL), and after EBUSY the real
- * blocking call decides.  The one place where that is not so, a robust
- * mutex whose owner died or that is not recoverable, is sent straight to
- * the real function (robust_special).  The recorder preserves errno.
+ * blocking call decides (for a normal mutex's pthread_mutex_lock, which
+ * cannot fail, wait_normal takes it as glibc's waiter does, and leaves the
+ * mutex as glibc leaves it).  The one place where that is not so, a
+ * robust mutex whose owner died or that is not recoverable, is sent
+ * straight to the real function (robust_special).  The recorder preserves errno.
  *
  * Inside the recursion guard (dlsym, dl_iterate_phdr, a signal handler
  * that interrupted our own work) a contended lock is timed and charged to
@@ -90,6 +92,14 @@ static inline int plain_kind(pthread_mutex_t *m)
 	int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
 	int type = kind & GLIBC_MUTEX_KIND_TYPE_MASK & ~GLIBC_MUTEX_KIND_PSHARED;
 	return type == PTHREAD_MUTEX_TIMED_NP || type == GLIBC_MUTEX_KIND_ADAPTIVE ? kind : -1;
+}
+
+/* Is m a normal mutex (PTHREAD_MUTEX_TIMED_NP, maybe pshared)? */
+static inline bool normal_kind(pthread_mutex_t *m)
+{
+	int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
+	return (kind & GLIBC_MUTEX_KIND_TYPE_MASK & ~GLIBC_MUTEX_KIND_PSHARED) ==
+	       PTHREAD_MUTEX_TIMED_NP;
 }
 
 static inline enum fast fast_acquire(pthread_mutex_t *m)
@@ -233,6 +243,33 @@ static int wait_lock(void *p)
 	return real.lock(((struct lock_args *)p)->m);
 }
 
+/* A busy normal mutex (PTHREAD_MUTEX_TIMED_NP, private or shared), taken
+ * after the recorder's work as glibc's own waiter takes it
+ * (__lll_lock_wait): the word exchanged for 2 until the exchange finds it
+ * 0, asleep while it is 2, then the owner and the users set as glibc's
+ * lock sets them.  glibc's own lock would begin with a compare-and-swap
+ * from 0 to 1, and by the time the recorder is done (about a microsecond)
+ * a short section's holder is often gone: taken with 1, the word no longer
+ * says that a waiter came, the release wakes nobody, and the program's
+ * threads meet differently (bench/README.md, test 3).  Marked 2, the word
+ * is as glibc's waiter leaves it, and the release pays the wake it pays
+ * without us.  Adaptive mutexes spin first in glibc: they keep the real
+ * call, as do the timed variants (their deadline is checked first). */
+static int wait_normal(void *p)
+{
+	pthread_mutex_t *m = ((struct lock_args *)p)->m;
+	int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
+	int op = kind & GLIBC_MUTEX_KIND_PSHARED ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE;
+	int *word = &m->__data.__lock;
+	if (__atomic_load_n(word, __ATOMIC_RELAXED) == 2)
+		sys_call(SYS_futex, (long)word, op, 2, 0);
+	while (__atomic_exchange_n(word, 2, __ATOMIC_ACQUIRE) != 0)
+		sys_call(SYS_futex, (long)word, op, 2, 0);
+	__atomic_store_n(&m->__data.__owner, lc_tls.tid, __ATOMIC_RELAXED);
+	++m->__data.__nusers;
+	return 0;
+}
+
 static int wait_timedlock(void *p)
 {
 	struct lock_args *a = p;
@@ -256,8 +293,11 @@ static __attribute__((noinline)) int hooks_slow(int rc, bool direct, int (*wait)
 	struct lock_args a = {.m = m, .clock = clock, .abstime = abstime};
 	if (direct)
 		rc = wait(&a);
-	else if (rc == EBUSY)
+	else if (rc == EBUSY) {
+		if (wait == wait_lock && normal_kind(m))
+			wait = wait_normal;
 		rc = hooks_wait(t, wait, &a, m, LC_KIND_MUTEX);
+	}
 	if (acquired(rc))
 		recorder_acquired(t, m, LC_KIND_MUTEX);
 	return rc;

@@ -10,8 +10,10 @@
  * whatever the preload's configuration.
  */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "integration/harness.h"
@@ -176,4 +178,49 @@ Test(retcodes_more, same_without_stacks, .timeout = 120)
 Test(retcodes_more, same_with_preload_off, .timeout = 120)
 {
 	retcodes_more_compare("LOCKCONTEND=off", "off");
+}
+
+/* ---- the mutex after a contended lock ----------------------------------------- */
+
+/* test/fixtures/handover: a normal mutex (PSHARED "0" or "1") released
+ * while the lock waits or the recorder works out its wait.  glibc's lock
+ * that found the mutex taken returns with its word at 2, so its unlock
+ * wakes a sleeper as without us: every round the profile counts as a
+ * contention must have left 2, every other one 1, and the owner and user
+ * count as glibc's.  The last round sleeps on the word until released: a
+ * wait on a process-shared word that its wake misses hangs the fixture. */
+static void handover_check(const char *pshared)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	const char *args[] = {"300", pshared, NULL};
+
+	harness_profile("handover", args, "", 60, &r, dump);
+	uint64_t rounds = harness_out_value(r.out, "rounds");
+	uint64_t marked = harness_out_value(r.out, "marked");
+	uint64_t plain = harness_out_value(r.out, "plain");
+	cr_assert_eq(harness_out_value(r.out, "other"), 0, "a word neither 1 nor 2:\n%s", r.out);
+	cr_assert_eq(harness_out_value(r.out, "owner_ok"), 1,
+	             "owner or users not as glibc's lock leaves them:\n%s", r.out);
+	cr_assert_eq(marked + plain, rounds, "%s", r.out);
+	char *n = harness_folded(dump, "waiter", (const char *[]){"--value=contentions", NULL});
+	uint64_t contended = harness_folded_sum(n, "handover_take", NULL);
+	cr_assert_eq(marked, contended,
+	             "%" PRIu64 " rounds left the word at 2 (glibc's mark of a lock that waited), "
+	             "%" PRIu64 " contentions recorded:\n%s\n%s",
+	             marked, contended, r.out, n);
+	cr_assert(contended > rounds / 2, "the holder released too early to test: %" PRIu64 " of %" PRIu64,
+	          contended, rounds);
+	free(n);
+	harness_result_free(&r);
+}
+
+Test(retcodes, a_contended_lock_leaves_the_word_as_glibcs_waiter_does, .timeout = 120)
+{
+	handover_check("0");
+}
+
+Test(retcodes, a_contended_pshared_lock_leaves_the_word_as_glibcs_waiter_does, .timeout = 120)
+{
+	handover_check("1");
 }
