@@ -9,7 +9,7 @@
  * a rebuilt binary never lends its names (build-id check), and
  * --debug-dir / --sysroot find the right file again; several dumps merge;
  * bad, truncated and corrupted files give exit 1 or 2 with one line on
- * stderr and never a crash; a FIFO or a device named as a dump, a module's
+ * stderr and never a crash, as do bad options in every tool; a FIFO or a device named as a dump, a module's
  * file or a debug file never blocks it; -o replaces a regular file
  * atomically and writes into a FIFO, /dev/null or /dev/stdout, follows a
  * link, refuses a directory (docs/safety.md).
@@ -653,6 +653,49 @@ Test(symbolize, bad_files_are_one_line_errors)
 	snprintf(p, sizeof(p), "%s/random.raw", dir);
 	spit(p, junk, sizeof(junk), 0644);
 	assert_rejected(p, "not a lockcontend dump");
+}
+
+/* Bad usage of every tool is one line on stderr (getopt's own line and the
+ * whole usage after it, before), nothing on stdout, and a non-zero exit. */
+static void assert_bad_usage(const char *const argv[], const char *says)
+{
+	struct run_result r;
+	cr_assert_eq(harness_run(argv, NULL, NULL, false, PROMPT_S, &r), 0);
+	cr_assert(!r.timed_out && r.signal == 0, "%s %s hung or died", argv[0], argv[1]);
+	cr_assert_neq(r.exit_code, 0, "%s %s: exit 0", argv[0], argv[1]);
+	cr_assert_str_empty(r.out, "%s %s: %s", argv[0], argv[1], r.out);
+	const char *nl = strchr(r.err, '\n');
+	cr_assert(nl && !nl[1], "%s %s: not one line:\n%s", argv[0], argv[1], r.err);
+	cr_assert(strstr(r.err, says), "%s %s: '%s' not said:\n%s", argv[0], argv[1], says, r.err);
+	harness_result_free(&r);
+}
+
+Test(symbolize, bad_options_are_one_line_in_every_tool)
+{
+	static const char *const tools[] = {"lockcontend-symbolize", "lockcontend-top",
+	                                    "lockcontend-intervals", "lockcontend-rawdump"};
+	char exe[PATH_MAX];
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		snprintf(exe, sizeof(exe), "build/%s", tools[i]);
+		assert_bad_usage((const char *[]){exe, "--bogus", "x", NULL},
+		                 "unknown option --bogus");
+		assert_bad_usage((const char *[]){exe, "-Q", "x", NULL}, "unknown option -Q");
+	}
+	assert_bad_usage((const char *[]){"build/lockcontend-symbolize", "x", "--format", NULL},
+	                 "--format needs a value");
+	assert_bad_usage((const char *[]){"build/lockcontend-symbolize", "-o", NULL},
+	                 "-o needs a value");
+	assert_bad_usage((const char *[]){"build/lockcontend-top", "--rows", NULL},
+	                 "--rows needs a value");
+	assert_bad_usage((const char *[]){"build/lockcontend-top", "--once=1", "x", NULL},
+	                 "--once takes no value");
+	assert_bad_usage((const char *[]){"build/lockcontend-intervals", "x", "--dir", NULL},
+	                 "--dir needs a value");
+	assert_bad_usage((const char *[]){"build/lockcontend-rawdump", NULL}, "no dump given");
+	assert_bad_usage((const char *[]){"build/lockcontend-attach", "start", "1", "--lib", NULL},
+	                 "'--lib' needs a value");
+	assert_bad_usage((const char *[]){"build/lockcontend-attach", "--bogus", NULL},
+	                 "unknown option '--bogus'");
 }
 
 /* ---- untrusted paths: a FIFO or a device never blocks it ---------------------- */
