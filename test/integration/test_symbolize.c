@@ -945,6 +945,50 @@ Test(symbolize, partial_report_claims_no_totals_it_never_read)
 	harness_result_free(&r);
 }
 
+/* File offset of the first record of type `type` in a dump image. */
+static uint64_t first_record_offset(const uint8_t *buf, size_t len, uint32_t type)
+{
+	uint64_t off = sizeof(struct lc_dump_header);
+	while (off + sizeof(struct lc_rec_head) <= len) {
+		uint32_t t, size;
+		memcpy(&t, buf + off, 4);
+		memcpy(&size, buf + off + 4, 4);
+		if (t == type)
+			return off;
+		off += sizeof(struct lc_rec_head) + lc_dump_pad(size);
+	}
+	cr_assert_fail("no record of type %u", type);
+	return 0;
+}
+
+/* A real dump cut exactly where its WRITER record starts (after META and
+ * LIVE, a record boundary) is cut short: exit 2 and a partial report, as a
+ * cut inside a record.  Before, it read as complete but unclosed: exit 0,
+ * "closing records did not fit", "nothing lost". */
+Test(symbolize, dump_cut_at_a_boundary_before_writer_is_cut_short)
+{
+	char path[PATH_MAX];
+	size_t len;
+	struct run_result r;
+	fixture_dump("scenarios", (const char *[]){"timeout", "1", "10", NULL}, path);
+	uint8_t *buf = slurp(path, &len);
+	spit(path, buf, first_record_offset(buf, len, LC_REC_WRITER), 0644);
+	free(buf);
+	symbolize((const char *[]){path, NULL}, &r);
+	cr_assert_eq(r.exit_code, 2, "exit %d: %s", r.exit_code, r.err);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "cut short before its WRITER record"), "%s", r.err);
+	cr_assert(!strstr(r.err, "did not fit"), "%s", r.err);
+	cr_assert(strstr(r.out, "partial"), "the report does not say it is partial:\n%s", r.out);
+	cr_assert(!strstr(r.out, "nothing lost"), "claims nothing was lost:\n%s", r.out);
+	harness_result_free(&r);
+	cr_assert_eq(harness_run((const char *[]){"build/lockcontend-rawdump", path, NULL}, NULL,
+	                         NULL, false, PROMPT_S, &r),
+	             0);
+	cr_assert_eq(r.exit_code, 2, "rawdump: exit %d: %s", r.exit_code, r.err);
+	harness_result_free(&r);
+}
+
 /* Does a file of n bytes of buf end right after a whole record?  (It is
  * then whole, if incomplete: what a writer that died leaves.) */
 static bool at_record_boundary(const uint8_t *buf, size_t len, size_t n)
