@@ -203,7 +203,8 @@ static bool dumpwrite_into_dir(char *path, size_t cap, uint64_t pid)
 	if (!slash && (sys_stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
 		return true;
 	size_t at = slash ? len : len + 1;
-	if (at >= cap || dumpwrite_expand(CONFIG_DEFAULT_OUT, pid, NULL, path + at, cap - at) == 0) {
+	if (at >= cap ||
+	    dumpwrite_expand(CONFIG_DEFAULT_OUT, pid, NULL, path + at, cap - at) == 0) {
 		path[len] = '\0';
 		return false;
 	}
