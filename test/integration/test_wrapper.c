@@ -501,6 +501,61 @@ Test(wrapper, report_failure_is_the_status_when_the_command_succeeded)
 	harness_result_free(&r);
 }
 
+/* The pid of `parent`'s child named `comm` (/proc: its comm, 15 bytes at
+ * most), or 0. */
+static pid_t child_named(pid_t parent, const char *comm)
+{
+	char path[64], buf[256], name[32];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent, (int)parent);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	pid_t found = 0;
+	for (int pid; !found && fscanf(f, "%d", &pid) == 1;) {
+		snprintf(buf, sizeof(buf), "/proc/%d/comm", pid);
+		FILE *c = fopen(buf, "r");
+		if (c && fgets(name, sizeof(name), c) && !strncmp(name, comm, strcspn(name, "\n")))
+			found = pid;
+		if (c)
+			fclose(c);
+	}
+	fclose(f);
+	return found;
+}
+
+/* Ctrl-C while the report is made (here: the symbolizer waits for a reader
+ * of its -o FIFO) stops the report, never the run: the dumps are kept and
+ * where said, and the wrapper ends of SIGINT (before: its exit trap removed
+ * them with the temporary directory). */
+Test(wrapper, ctrl_c_during_the_report_keeps_the_dumps)
+{
+	const char *tmp = harness_tmpdir();
+	char fifo[PATH_MAX + 16];
+	struct harness_child c;
+	struct run_result r;
+	snprintf(fifo, sizeof(fifo), "%s/report.fifo", tmp);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	start_wrapper(tmp, (const char *[]){"-o", fifo, "--", harness_fixture("scenarios"), "exit",
+	                                    "0", NULL},
+	              &c);
+	pid_t sym = 0;
+	for (int i = 0; i < 6000 && !sym; i++) { /* 60 s at most, never a guess */
+		sym = child_named(c.pid, "lockcontend-sym");
+		if (!sym)
+			usleep(10000);
+	}
+	cr_assert(sym != 0, "the report never began");
+	cr_assert_eq(kill(-c.pid, SIGINT), 0);
+	harness_finish(&c, &r);
+	cr_assert(!r.timed_out, "the wrapper hung");
+	cr_assert_eq(r.signal, SIGINT, "exit %d, signal %d; stderr: %s", r.exit_code, r.signal,
+	             r.err);
+	cr_assert(strstr(r.err, "the report was stopped"), "%s", r.err);
+	assert_dumps_kept(r.err);
+	assert_tmp_clean(tmp, "report.fifo");
+	harness_result_free(&r);
+}
+
 /* -o FILE in a directory that is not there: one line, before the command
  * runs (before, the whole run, then no report, and its dumps removed). */
 Test(wrapper, output_in_no_directory_is_refused_before_the_command)
