@@ -193,14 +193,15 @@ bool dumpwrite_name(const char *pattern, uint64_t pid, const char *exe, char *pa
 /* out= naming a directory — one that is there when the profile is made,
  * or any name ending in '/' — means the default name in it
  * (lockcontend.PID.raw), as a user who writes out=/tmp or out=. means;
- * never ".1" beside it (out=. made "./..1", out=/tmp made "/tmp.1").
+ * never ".1" beside it (out=. made "./..1", out=/tmp made "/tmp.1").  A
+ * symbolic link to a directory is a link, never followed: taken, ".1".
  * False (path unchanged) if the name would not fit. */
 static bool dumpwrite_into_dir(char *path, size_t cap, uint64_t pid)
 {
 	struct stat st;
 	size_t len = strlen(path);
 	bool slash = len > 0 && path[len - 1] == '/';
-	if (!slash && (sys_stat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+	if (!slash && (sys_lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
 		return true;
 	size_t at = slash ? len : len + 1;
 	if (at >= cap ||

@@ -7,8 +7,8 @@
  * first thing worth keeping (filing.c) under that name,
  * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: a
  * name that is taken gets ".1", ".2", ... and nobody's file is ever
- * followed or overwritten; a name that is a directory means
- * lockcontend.PID.raw in it.  A reader tells a complete file (it ends with a
+ * followed or overwritten; a name that is a directory (not a link to one)
+ * means lockcontend.PID.raw in it.  A reader tells a complete file (it ends with a
  * TRAILER) from a live one or one whose writer died (dumpfmt.h).
  *
  * No malloc, no stdio: open/write/rename and stack buffers only, so the

@@ -376,6 +376,13 @@ Test(dumpfile, a_directory_as_the_name_gets_the_default_name_in_it)
 	snprintf(p, sizeof(p), "%s/prof.raw/lockcontend.4242.raw.1", dir);
 	cr_assert_str_eq(path, p);
 	assert_listing(dir, (const char *const[]){"lockcontend.4242.raw", "prof.raw", NULL});
+	/* a link to a directory is a link: never followed, taken */
+	char link[512];
+	snprintf(p, sizeof(p), "%s/prof.raw", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	cr_assert_eq(symlink(p, link), 0);
+	cr_assert_eq(write_file("link", path, err), 0, "%s", err);
+	cr_assert(strstr(path, "/link.1"), "landed at %s", path);
 	cr_assert_eq(write_file("nodir/", path, err), -1);
 	assert_one_line("error", err);
 	cr_assert(strstr(err, "/nodir/lockcontend.4242.raw"), "%s", err);
