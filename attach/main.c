@@ -100,7 +100,8 @@ static int parse_options(int argc, char **argv, struct options *o, struct fail *
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+	/* ":": an option without its value comes back as ':', and is said so */
+	while ((c = getopt_long(argc, argv, ":", longs, NULL)) != -1) {
 		if (c == 'l')
 			o->lib = optarg;
 		else if (c == 's')
@@ -110,7 +111,10 @@ static int parse_options(int argc, char **argv, struct options *o, struct fail *
 		else if (c == 'h') {
 			usage(stdout);
 			exit(0);
-		} else
+		} else if (c == ':')
+			return fail_set(f, FAIL_REFUSED, "option '%s' needs a value (see --help)",
+			                argv[optind - 1]);
+		else
 			return fail_set(f, FAIL_REFUSED, "unknown option '%s' (see --help)",
 			                argv[optind - 1]);
 	}

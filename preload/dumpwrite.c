@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "sys.h"
 #include "text.h"
 
@@ -189,9 +190,41 @@ bool dumpwrite_name(const char *pattern, uint64_t pid, const char *exe, char *pa
 	return dir >= 0 && dumpwrite_name_at(pattern, pid, exe, path, cap, (size_t)dir);
 }
 
-int dumpwrite_create_named(char *path, size_t path_cap, char *err, size_t err_cap)
+/* out= naming a directory — one that is there when the profile is made,
+ * or any name ending in '/' — means the default name in it
+ * (lockcontend.PID.raw), as a user who writes out=/tmp or out=. means;
+ * never ".1" beside it (out=. made "./..1", out=/tmp made "/tmp.1").  A
+ * symbolic link to a directory is a link, never followed: taken, ".1".
+ * False (path unchanged) if the name would not fit. */
+static bool dumpwrite_into_dir(char *path, size_t cap, uint64_t pid)
 {
 	struct stat st;
+	size_t len = strlen(path);
+	bool slash = len > 0 && path[len - 1] == '/';
+	if (!slash && (sys_lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)))
+		return true;
+	size_t at = slash ? len : len + 1;
+	if (at >= cap ||
+	    dumpwrite_expand(CONFIG_DEFAULT_OUT, pid, NULL, path + at, cap - at) == 0) {
+		path[len] = '\0';
+		return false;
+	}
+	if (!slash)
+		path[len] = '/';
+	return true;
+}
+
+/* dumpwrite_create_named, for process pid. */
+static int dumpwrite_create_for(char *path, size_t path_cap, uint64_t pid, char *err,
+                                size_t err_cap)
+{
+	struct stat st;
+	if (!dumpwrite_into_dir(path, path_cap, pid)) {
+		dumpwrite_error(err, err_cap, "cannot create profile in directory", path,
+		                ENAMETOOLONG);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	/* out=/dev/null: a device is nobody's profile, and "name.1" beside
 	 * it would be a file in /dev. */
 	if (lstat(path, &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))) {
@@ -209,6 +242,13 @@ int dumpwrite_create_named(char *path, size_t path_cap, char *err, size_t err_ca
 	return fd;
 }
 
+int dumpwrite_create_named(char *path, size_t path_cap, char *err, size_t err_cap)
+{
+	/* the process whose profile it is makes its file */
+	uint64_t pid = (uint64_t)sys_bare(SYS_getpid, 0, 0, 0);
+	return dumpwrite_create_for(path, path_cap, pid, err, err_cap);
+}
+
 int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *path,
                      size_t path_cap, char *err, size_t err_cap)
 {
@@ -217,7 +257,7 @@ int dumpwrite_create(const char *pattern, uint64_t pid, const char *exe, char *p
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return dumpwrite_create_named(path, path_cap, err, err_cap);
+	return dumpwrite_create_for(path, path_cap, pid, err, err_cap);
 }
 
 /* ---- closing records ------------------------------------------------------ */

@@ -7,7 +7,8 @@
  * first thing worth keeping (filing.c) under that name,
  * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: a
  * name that is taken gets ".1", ".2", ... and nobody's file is ever
- * followed or overwritten.  A reader tells a complete file (it ends with a
+ * followed or overwritten; a name that is a directory (not a link to one)
+ * means lockcontend.PID.raw in it.  A reader tells a complete file (it ends with a
  * TRAILER) from a live one or one whose writer died (dumpfmt.h).
  *
  * No malloc, no stdio: open/write/rename and stack buffers only, so the
@@ -50,7 +51,9 @@ bool dumpwrite_name_at(const char *pattern, uint64_t pid, const char *exe, char 
 
 /* Create the profile file named path (dumpwrite_name's), or path.1 ...
  * path.99 while the name is taken (path then holds the name used): fd, or
- * -1 with errno set and one line in err, as dumpwrite_create. */
+ * -1 with errno set and one line in err, as dumpwrite_create.  A path that
+ * is a directory then (or ends in '/') gets the default name in it:
+ * DIR/lockcontend.PID.raw, PID this process's. */
 int dumpwrite_create_named(char *path, size_t path_cap, char *err, size_t err_cap);
 
 /* Create the profile file for pattern (read-write, mode 0600).  Returns the

@@ -57,6 +57,11 @@ static inline int sys_fstat(int fd, struct stat *st)
 	return (int)sys_call(SYS_fstat, fd, (long)st, 0, 0);
 }
 
+static inline int sys_lstat(const char *path, struct stat *st)
+{
+	return (int)sys_call(SYS_newfstatat, AT_FDCWD, (long)path, (long)st, AT_SYMLINK_NOFOLLOW);
+}
+
 static inline int sys_fallocate(int fd, off_t off, off_t len)
 {
 	return (int)sys_call(SYS_fallocate, fd, 0, off, len);

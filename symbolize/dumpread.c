@@ -11,7 +11,9 @@
  * major version, a record that lies about its size inside the file) give -1
  * and one line; a file whose records end without a trailer (at a head of
  * zeros, at the end of the file, or cut inside a record) gives a model with
- * complete == false, `end` saying which, and the reason in warning.
+ * complete == false, `end` saying which, and the reason in warning.  One
+ * that ends at the end of the file before its heading is whole (META,
+ * LIVE, ATTACH when attached, WRITER: heading_check) is cut too.
  *
  * The writer appends records in place while the program runs (dumpfmt.h),
  * so a file read live may change under the reader: every record is checked
@@ -872,6 +874,35 @@ static void totals_from_slots(struct dump *d)
 	d->have_totals = d->have_lost = d->totals_from_slots = true;
 }
 
+/* The heading the writer puts in every file before it exists — META, LIVE,
+ * ATTACH (3.5, in an attached profile), WRITER (3.6) — is copied into the
+ * file whole when the file is made, into room given it first (zeros):
+ * records that end at the end of the file before all of it are a copy cut
+ * at a record boundary, never a live file or one whose writer died.  The
+ * record missing, or NULL. */
+static const char *heading_missing(const struct dump *d)
+{
+	if (!d->have_live)
+		return "LIVE";
+	if (d->version_minor >= 5 && (d->meta.flags & LC_META_ATTACHED) && !d->have_attach)
+		return "ATTACH";
+	if (d->version_minor >= 6 && !d->have_writer)
+		return "WRITER";
+	return NULL;
+}
+
+static void heading_check(struct dump *d)
+{
+	const char *missing = d->end == DUMP_END_EOF ? heading_missing(d) : NULL;
+	if (!missing)
+		return;
+	d->end = DUMP_END_CUT;
+	snprintf(d->warning, sizeof(d->warning),
+	         "the dump is cut short before its %s record at byte %llu (no trailer; a "
+	         "%u.%u writer puts it in every file)",
+	         missing, (unsigned long long)d->stop_offset, d->version_major, d->version_minor);
+}
+
 int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t errlen)
 {
 	memset(d, 0, sizeof(*d));
@@ -890,6 +921,7 @@ int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t
 		                          : "a live");
 		goto fail;
 	}
+	heading_check(d);
 	locks_add_lost(d);
 	if (d->complete)
 		d->stop_offset = len;

@@ -10,7 +10,9 @@
  * runs, so a file without its trailer is normal: a live profile, or one
  * whose writer died.  Its records end at a head of zeros (or at the end of
  * the file); `complete` is false, `end` says how they ended and
- * `stop_offset` where.  Only a file that ends inside a record was cut short
+ * `stop_offset` where.  Only a file that ends inside a record, or at the
+ * end of the file before the heading every writer puts in it whole (META,
+ * LIVE, ATTACH in an attached 3.5+ file, WRITER in 3.6+), was cut short
  * (end == DUMP_END_CUT).  PENDING records (being written) are skipped.
  * Such a file has no LOST and TOTALS records: they are built from the SLOT
  * records' sums and LIVE's counters (totals_from_slots), and the buckets

@@ -72,6 +72,7 @@
 #include "duration.h"
 #include "intervals.h"
 #include "intervals_dir.h"
+#include "optfail.h"
 #include "profile.h"
 #include "resolve.h"
 #include "symcache.h"
@@ -514,9 +515,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 	                                         {"while-pid", required_argument, 0, 'w'},
 	                                         {0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1)
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		if (c == ':' || c == '?') {
+			optfail_say(PROG, c, argv);
+			return -1;
+		}
 		if (parse_opt(c, optarg, o) != 0)
 			return -1;
+	}
 	if (!o->out)
 		return fail_usage("--dir OUT is needed: where the interval files go", NULL);
 	if (optind == argc)

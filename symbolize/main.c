@@ -57,6 +57,7 @@
 #include "dumpread.h"
 #include "dumpstatus.h"
 #include "duration.h"
+#include "optfail.h"
 #include "output.h"
 #include "profile.h"
 #include "report.h"
@@ -195,7 +196,8 @@ static int parse_args(int *argcp, char **argv, struct options *o)
 	    {"version", no_argument, 0, 'V'},       {0, 0, 0, 0}};
 	int c;
 	char *end;
-	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (strcmp(optarg, "text") == 0)
@@ -267,7 +269,7 @@ static int parse_args(int *argcp, char **argv, struct options *o)
 			break;
 		case 'h': usage(stdout); exit(0);
 		case 'V': printf(PROG " " LOCKCONTEND_VERSION "\n"); exit(0);
-		default: usage(stderr); return -1;
+		default: optfail_say(PROG, c, argv); return -1;
 		}
 	}
 	*argcp = nall;

@@ -1,7 +1,7 @@
 /*
  * rawdump.c — lockcontend-rawdump: print a raw dump as text, unsymbolized.
  *
- *   lockcontend-rawdump FILE...
+ *   lockcontend-rawdump [--] FILE...   (a name starting with - after -- only)
  *   lockcontend-rawdump --version
  *
  * A debugging aid and the tests' window into a dump until (and beside) the
@@ -20,7 +20,7 @@
  * placed ones against the totals per view, with what is not placed in time
  * printed (a live file's, or a snapshot's, may hold some).
  * Exit status: 0 all files read whole (complete, live or died) and adding
- * up, 1 a file could not be read (one line on stderr), 2 a file was cut
+ * up, 1 bad usage or a file could not be read (one line on stderr), 2 a file was cut
  * short inside a record or did not add up.
  * The across-view relation (caused + uncharged == delay) is printed but not
  * checked: waits still in progress at dump time may break it.
@@ -365,17 +365,35 @@ static int rawdump_file(const char *path)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fprintf(argc < 2 ? stderr : stdout, "usage: lockcontend-rawdump FILE...\n"
-		                                    "       lockcontend-rawdump --version\n");
-		return argc < 2 ? 1 : 0;
+	if (argc < 2) {
+		fprintf(stderr, "lockcontend-rawdump: no dump given (see --help)\n");
+		return 1;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		printf("usage: lockcontend-rawdump [--] FILE...\n"
+		       "       lockcontend-rawdump --version\n");
+		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
 		printf("lockcontend-rawdump " LOCKCONTEND_VERSION "\n");
 		return 0;
 	}
+	/* An option it does not have is bad usage, one line, not a file that
+	 * cannot be opened ("./-name" or "--" first for a file named so). */
+	int first = strcmp(argv[1], "--") == 0 ? 2 : 1;
+	for (int i = first; first == 1 && i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "lockcontend-rawdump: unknown option %s (see --help)\n",
+			        argv[i]);
+			return 1;
+		}
+	}
+	if (first == argc) {
+		fprintf(stderr, "lockcontend-rawdump: no dump given (see --help)\n");
+		return 1;
+	}
 	int worst = 0;
-	for (int i = 1; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
 		int rc = rawdump_file(argv[i]);
 		if (rc == 1 || (rc == 2 && worst == 0))
 			worst = rc;

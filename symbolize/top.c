@@ -52,6 +52,7 @@
 #include "dumpread.h"
 #include "dumpstatus.h"
 #include "duration.h"
+#include "optfail.h"
 #include "profile.h"
 #include "report.h"
 #include "resolve.h"
@@ -122,7 +123,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	                                         {0, 0, 0, 0}};
 	int c;
 	char *end;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		int rc = 0;
 		switch (c) {
 		case 'i':
@@ -147,7 +149,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'n': o->resolve.demangle = false; break;
 		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -1;
+		default: optfail_say(PROG, c, argv); return -1;
 		}
 		if (rc != 0)
 			return -1;

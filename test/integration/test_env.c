@@ -1,10 +1,12 @@
 /*
  * test_env.c — LOCKCONTEND from the user's side: bad values warn once per
  * item on stderr and fall back to defaults, the program runs on; `off`
- * writes nothing; verbose prints one summary line.
+ * writes nothing; verbose prints one summary line; out= naming a directory
+ * writes the default name in it.
  */
 #include <criterion/criterion.h>
 #include <glob.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,5 +97,32 @@ Test(env, default_name_in_working_directory)
 	struct run_result r;
 	run_exit0(dir, "", &r);
 	cr_assert_eq(count_files(dir, "lockcontend.*.raw"), 1);
+	harness_result_free(&r);
+}
+
+/* out= naming a directory means a profile in it, under the default name
+ * (before: out=. made "..1" in the working directory, out=/tmp "/tmp.1"):
+ * ".", an absolute directory, and a relative name ending in '/'. */
+Test(env, out_naming_a_directory_means_a_profile_in_it)
+{
+	const char *dir = harness_tmpdir();
+	char sub[600], lc[700];
+	struct run_result r;
+	run_exit0(dir, "out=.", &r);
+	cr_assert_str_empty(r.err);
+	cr_assert_eq(count_files(dir, "lockcontend.*.raw"), 1, "no profile in the directory");
+	cr_assert_eq(count_files(dir, "..[0-9]*"), 0, "a file beside it: ..1");
+	harness_result_free(&r);
+	snprintf(sub, sizeof(sub), "%s/dumps", dir);
+	cr_assert_eq(mkdir(sub, 0700), 0);
+	snprintf(lc, sizeof(lc), "out=%s", sub);
+	run_exit0(dir, lc, &r);
+	cr_assert_str_empty(r.err);
+	cr_assert_eq(count_files(sub, "lockcontend.*.raw"), 1, "no profile in %s", sub);
+	harness_result_free(&r);
+	run_exit0(dir, "out=dumps/", &r);
+	cr_assert_str_empty(r.err);
+	cr_assert_eq(count_files(sub, "lockcontend.*.raw"), 2, "no profile in dumps/");
+	cr_assert_eq(count_files(dir, "dumps.*"), 0);
 	harness_result_free(&r);
 }

@@ -9,7 +9,7 @@
  * a rebuilt binary never lends its names (build-id check), and
  * --debug-dir / --sysroot find the right file again; several dumps merge;
  * bad, truncated and corrupted files give exit 1 or 2 with one line on
- * stderr and never a crash; a FIFO or a device named as a dump, a module's
+ * stderr and never a crash, as do bad options in every tool; a FIFO or a device named as a dump, a module's
  * file or a debug file never blocks it; -o replaces a regular file
  * atomically and writes into a FIFO, /dev/null or /dev/stdout, follows a
  * link, refuses a directory (docs/safety.md).
@@ -655,6 +655,49 @@ Test(symbolize, bad_files_are_one_line_errors)
 	assert_rejected(p, "not a lockcontend dump");
 }
 
+/* Bad usage of every tool is one line on stderr (getopt's own line and the
+ * whole usage after it, before), nothing on stdout, and a non-zero exit. */
+static void assert_bad_usage(const char *const argv[], const char *says)
+{
+	struct run_result r;
+	cr_assert_eq(harness_run(argv, NULL, NULL, false, PROMPT_S, &r), 0);
+	cr_assert(!r.timed_out && r.signal == 0, "%s %s hung or died", argv[0], argv[1]);
+	cr_assert_neq(r.exit_code, 0, "%s %s: exit 0", argv[0], argv[1]);
+	cr_assert_str_empty(r.out, "%s %s: %s", argv[0], argv[1], r.out);
+	const char *nl = strchr(r.err, '\n');
+	cr_assert(nl && !nl[1], "%s %s: not one line:\n%s", argv[0], argv[1], r.err);
+	cr_assert(strstr(r.err, says), "%s %s: '%s' not said:\n%s", argv[0], argv[1], says, r.err);
+	harness_result_free(&r);
+}
+
+Test(symbolize, bad_options_are_one_line_in_every_tool)
+{
+	static const char *const tools[] = {"lockcontend-symbolize", "lockcontend-top",
+	                                    "lockcontend-intervals", "lockcontend-rawdump"};
+	char exe[PATH_MAX];
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++) {
+		snprintf(exe, sizeof(exe), "build/%s", tools[i]);
+		assert_bad_usage((const char *[]){exe, "--bogus", "x", NULL},
+		                 "unknown option --bogus");
+		assert_bad_usage((const char *[]){exe, "-Q", "x", NULL}, "unknown option -Q");
+	}
+	assert_bad_usage((const char *[]){"build/lockcontend-symbolize", "x", "--format", NULL},
+	                 "--format needs a value");
+	assert_bad_usage((const char *[]){"build/lockcontend-symbolize", "-o", NULL},
+	                 "-o needs a value");
+	assert_bad_usage((const char *[]){"build/lockcontend-top", "--rows", NULL},
+	                 "--rows needs a value");
+	assert_bad_usage((const char *[]){"build/lockcontend-top", "--once=1", "x", NULL},
+	                 "--once takes no value");
+	assert_bad_usage((const char *[]){"build/lockcontend-intervals", "x", "--dir", NULL},
+	                 "--dir needs a value");
+	assert_bad_usage((const char *[]){"build/lockcontend-rawdump", NULL}, "no dump given");
+	assert_bad_usage((const char *[]){"build/lockcontend-attach", "start", "1", "--lib", NULL},
+	                 "'--lib' needs a value");
+	assert_bad_usage((const char *[]){"build/lockcontend-attach", "--bogus", NULL},
+	                 "unknown option '--bogus'");
+}
+
 /* ---- untrusted paths: a FIFO or a device never blocks it ---------------------- */
 
 /* docs/safety.md: whatever the command line or a dump names, the
@@ -899,6 +942,50 @@ Test(symbolize, partial_report_claims_no_totals_it_never_read)
 	cr_assert(!strstr(r.out, "nothing lost"), "claims nothing was lost:\n%s", r.out);
 	cr_assert(!strstr(r.out, "  0 contentions, 0 ns total wait"), "claims no wait:\n%s", r.out);
 	cr_assert(strstr(r.out, "  at least "), "the totals are not a floor:\n%s", r.out);
+	harness_result_free(&r);
+}
+
+/* File offset of the first record of type `type` in a dump image. */
+static uint64_t first_record_offset(const uint8_t *buf, size_t len, uint32_t type)
+{
+	uint64_t off = sizeof(struct lc_dump_header);
+	while (off + sizeof(struct lc_rec_head) <= len) {
+		uint32_t t, size;
+		memcpy(&t, buf + off, 4);
+		memcpy(&size, buf + off + 4, 4);
+		if (t == type)
+			return off;
+		off += sizeof(struct lc_rec_head) + lc_dump_pad(size);
+	}
+	cr_assert_fail("no record of type %u", type);
+	return 0;
+}
+
+/* A real dump cut exactly where its WRITER record starts (after META and
+ * LIVE, a record boundary) is cut short: exit 2 and a partial report, as a
+ * cut inside a record.  Before, it read as complete but unclosed: exit 0,
+ * "closing records did not fit", "nothing lost". */
+Test(symbolize, dump_cut_at_a_boundary_before_writer_is_cut_short)
+{
+	char path[PATH_MAX];
+	size_t len;
+	struct run_result r;
+	fixture_dump("scenarios", (const char *[]){"timeout", "1", "10", NULL}, path);
+	uint8_t *buf = slurp(path, &len);
+	spit(path, buf, first_record_offset(buf, len, LC_REC_WRITER), 0644);
+	free(buf);
+	symbolize((const char *[]){path, NULL}, &r);
+	cr_assert_eq(r.exit_code, 2, "exit %d: %s", r.exit_code, r.err);
+	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_assert(strstr(r.err, "cut short before its WRITER record"), "%s", r.err);
+	cr_assert(!strstr(r.err, "did not fit"), "%s", r.err);
+	cr_assert(strstr(r.out, "partial"), "the report does not say it is partial:\n%s", r.out);
+	cr_assert(!strstr(r.out, "nothing lost"), "claims nothing was lost:\n%s", r.out);
+	harness_result_free(&r);
+	cr_assert_eq(harness_run((const char *[]){"build/lockcontend-rawdump", path, NULL}, NULL,
+	                         NULL, false, PROMPT_S, &r),
+	             0);
+	cr_assert_eq(r.exit_code, 2, "rawdump: exit %d: %s", r.exit_code, r.err);
 	harness_result_free(&r);
 }
 

@@ -11,7 +11,9 @@
  * makes under $TMPDIR is always removed; --view and --kind reach the
  * symbolizer; Ctrl-C (SIGINT to its process group), SIGTERM and SIGHUP end
  * the command, not the report; -o writes into a FIFO or through a link and
- * refuses a directory before the command runs (docs/safety.md); --html FILE
+ * refuses a directory, or a name in a directory that is not there, before
+ * the command runs (docs/safety.md), and a report that cannot be made
+ * after the run keeps the dumps and says where; --html FILE
  * writes the HTML report there (--format html alone is refused: the
  * command's own output would go into the page), --lock-frames reaches the
  * symbolizer; --version says the VERSION file's version, as the
@@ -458,21 +460,152 @@ Test(wrapper, output_fifo_or_link_is_written_into_and_a_directory_refused_first)
 	harness_result_free(&r);
 }
 
+/* The directory named in "...; the dumps are kept in DIR" (one line), which
+ * must hold a dump; then removed. */
+static void assert_dumps_kept(const char *err)
+{
+	const char *say = "the dumps are kept in ";
+	const char *at = strstr(err, say);
+	cr_assert(at != NULL, "where the dumps are is not said:\n%s", err);
+	char dir[PATH_MAX], pat[PATH_MAX + 16];
+	snprintf(dir, sizeof(dir), "%.*s", (int)strcspn(at + strlen(say), "\n"), at + strlen(say));
+	snprintf(pat, sizeof(pat), "%s/*.raw", dir);
+	glob_t g;
+	cr_assert_eq(glob(pat, 0, NULL, &g), 0, "no dump kept in %s", dir);
+	for (size_t i = 0; i < g.gl_pathc; i++)
+		unlink(g.gl_pathv[i]);
+	globfree(&g);
+	cr_assert_eq(rmdir(dir), 0, "%s: %s", dir, strerror(errno));
+}
+
 Test(wrapper, report_failure_is_the_status_when_the_command_succeeded)
 {
 	/* The script's rule: CMD's status, unless CMD succeeded and no report
-	 * could be made (here: -o into a directory that does not exist). */
+	 * could be made: here -o's directory was there when the run began (it
+	 * is checked then) and CMD removed it.  The run's dumps are kept, and
+	 * where said (before, the temporary directory went with them). */
+	const char *tmp = harness_tmpdir();
+	char dir[PATH_MAX], file[PATH_MAX + 16], script[3 * PATH_MAX];
+	struct run_result r;
+	snprintf(dir, sizeof(dir), "%s/reports", tmp);
+	snprintf(file, sizeof(file), "%s/r.txt", dir);
+	cr_assert_eq(mkdir(dir, 0755), 0);
+	snprintf(script, sizeof(script), "'%s' exit 0 && rmdir '%s'", harness_fixture("scenarios"),
+	         dir);
+	run_wrapper(tmp, (const char *[]){"-o", file, "--", "/bin/sh", "-c", script, NULL}, &r);
+	cr_assert_eq(r.exit_code, 1, "exit %d; stderr: %s", r.exit_code, r.err);
+	cr_assert(access(dir, F_OK) != 0, "the command did not remove %s", dir);
+	cr_assert(strstr(r.err, file), "%s", r.err);
+	assert_dumps_kept(r.err);
+	assert_tmp_clean(tmp, NULL);
+	harness_result_free(&r);
+}
+
+/* The pid of `parent`'s child named `comm` (/proc: its comm, 15 bytes at
+ * most), or 0. */
+static pid_t child_named(pid_t parent, const char *comm)
+{
+	char path[64], buf[256], name[32];
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent, (int)parent);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	pid_t found = 0;
+	for (int pid; !found && fscanf(f, "%d", &pid) == 1;) {
+		snprintf(buf, sizeof(buf), "/proc/%d/comm", pid);
+		FILE *c = fopen(buf, "r");
+		if (c && fgets(name, sizeof(name), c) && !strncmp(name, comm, strcspn(name, "\n")))
+			found = pid;
+		if (c)
+			fclose(c);
+	}
+	fclose(f);
+	return found;
+}
+
+/* Ctrl-C while the report is made (here: the symbolizer waits for a reader
+ * of its -o FIFO) stops the report, never the run: the dumps are kept and
+ * where said, and the wrapper ends of SIGINT (before: its exit trap removed
+ * them with the temporary directory). */
+Test(wrapper, ctrl_c_during_the_report_keeps_the_dumps)
+{
+	const char *tmp = harness_tmpdir();
+	char fifo[PATH_MAX + 16];
+	struct harness_child c;
+	struct run_result r;
+	snprintf(fifo, sizeof(fifo), "%s/report.fifo", tmp);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	start_wrapper(tmp, (const char *[]){"-o", fifo, "--", harness_fixture("scenarios"), "exit",
+	                                    "0", NULL},
+	              &c);
+	pid_t sym = 0;
+	for (int i = 0; i < 6000 && !sym; i++) { /* 60 s at most, never a guess */
+		sym = child_named(c.pid, "lockcontend-sym");
+		if (!sym)
+			usleep(10000);
+	}
+	cr_assert(sym != 0, "the report never began");
+	cr_assert_eq(kill(-c.pid, SIGINT), 0);
+	harness_finish(&c, &r);
+	cr_assert(!r.timed_out, "the wrapper hung");
+	cr_assert_eq(r.signal, SIGINT, "exit %d, signal %d; stderr: %s", r.exit_code, r.signal,
+	             r.err);
+	cr_assert(strstr(r.err, "the report was stopped"), "%s", r.err);
+	assert_dumps_kept(r.err);
+	assert_tmp_clean(tmp, "report.fifo");
+	harness_result_free(&r);
+}
+
+/* -o FILE in a directory that is not there: one line, before the command
+ * runs (before, the whole run, then no report, and its dumps removed). */
+Test(wrapper, output_in_no_directory_is_refused_before_the_command)
+{
+	const char *tmp = harness_tmpdir();
+	char file[PATH_MAX + 16], ran[PATH_MAX + 8];
+	struct run_result r;
+	snprintf(file, sizeof(file), "%s/no/such/dir/r.txt", tmp);
+	snprintf(ran, sizeof(ran), "%s/ran", tmp);
+	for (int per_process = 0; per_process < 2; per_process++) {
+		const char *opt = per_process ? "--per-process" : "--keep";
+		run_wrapper(tmp, (const char *[]){opt, "-o", file, "--", "/bin/touch", ran, NULL}, &r);
+		cr_assert_eq(r.exit_code, 2, "exit %d; stderr: %s", r.exit_code, r.err);
+		cr_assert_eq(count_lines(r.err), 1, "one line, got:\n%s", r.err);
+		cr_assert(strstr(r.err, file), "%s", r.err);
+		cr_assert(access(ran, F_OK) != 0, "the command ran, for no report");
+		assert_tmp_clean(tmp, NULL);
+		harness_result_free(&r);
+	}
+}
+
+/* --out FILE (a file, not a directory) and an option without its value:
+ * one line each (before: mkdir's line and ours; the whole usage). */
+Test(wrapper, out_not_a_directory_and_a_missing_value_are_one_line)
+{
 	const char *tmp = harness_tmpdir();
 	char file[PATH_MAX + 16];
 	struct run_result r;
-	snprintf(file, sizeof(file), "%s/no/such/dir/r.txt", tmp);
-	run_wrapper(tmp, (const char *[]){"-o", file, "--", harness_fixture("scenarios"), "exit", "0",
-	                                  NULL},
-	            &r);
-	cr_assert_eq(r.exit_code, 1, "exit %d; stderr: %s", r.exit_code, r.err);
-	cr_assert(strstr(r.err, file), "%s", r.err);
-	assert_tmp_clean(tmp, NULL);
+	snprintf(file, sizeof(file), "%s/afile", tmp);
+	FILE *f = fopen(file, "w");
+	cr_assert(f && fclose(f) == 0);
+	run_wrapper(tmp, (const char *[]){"--out", file, "--", "/bin/true", NULL}, &r);
+	cr_assert_eq(r.exit_code, 2, "exit %d; stderr: %s", r.exit_code, r.err);
+	cr_assert_eq(count_lines(r.err), 1, "one line, got:\n%s", r.err);
+	cr_assert(strstr(r.err, "not a directory"), "%s", r.err);
 	harness_result_free(&r);
+	for (const char *const *opt = (const char *const[]){"--out", "-o", "--rate", NULL}; *opt;
+	     opt++) {
+		run_wrapper(tmp, (const char *[]){*opt, NULL}, &r);
+		cr_assert_eq(r.exit_code, 2, "%s: exit %d; stderr: %s", *opt, r.exit_code, r.err);
+		cr_assert_eq(count_lines(r.err), 1, "%s: one line, got:\n%s", *opt, r.err);
+		cr_assert(strstr(r.err, "needs a value"), "%s", r.err);
+		cr_assert_str_empty(r.out);
+		harness_result_free(&r);
+	}
+	run_wrapper(tmp, (const char *[]){"diff", "--top", NULL}, &r);
+	cr_assert_eq(r.exit_code, 2, "exit %d; stderr: %s", r.exit_code, r.err);
+	cr_assert_eq(count_lines(r.err), 1, "one line, got:\n%s", r.err);
+	harness_result_free(&r);
+	assert_tmp_clean(tmp, "afile");
 }
 
 Test(wrapper, missing_command_is_one_line)

@@ -7,7 +7,9 @@
  * never would (a bad view, a duplicate LOST record, totals that do not add
  * up).  The dump grows in memory, one db_* call per record, in the order
  * the test makes them: db_begin writes the header, META and a LIVE record
- * (state EXITED: db_live patches it), db_totals writes TOTALS conserved per
+ * (state EXITED: db_live patches it), db_writer the WRITER record that
+ * follows them in a real writer's file (a reader calls a 3.6+ file that
+ * ends before it cut short), db_totals writes TOTALS conserved per
  * view from the buckets and LOST records added so far, db_trailer closes
  * the file.  A file left as the writer leaves it while running (or dying)
  * stops before LOST, TOTALS and the trailer, its totals in db_slot records,
@@ -87,6 +89,14 @@ static inline void db_begin(struct dumpbuild *b, uint16_t major, const char *exe
 	db_record(b, LC_REC_META, &m, sizeof(m), exe, m.exe_len, NULL, 0);
 	struct lc_rec_live l = {.state = LC_LIVE_EXITED};
 	b->at_live = db_record(b, LC_REC_LIVE, &l, sizeof(l), NULL, 0, NULL, 0);
+}
+
+/* A WRITER record (3.6) saying version: the real writer's third record,
+ * after META and LIVE.  Returns the offset of its head. */
+static inline size_t db_writer(struct dumpbuild *b, const char *version)
+{
+	struct lc_rec_writer w = {.version_len = (uint32_t)strlen(version)};
+	return db_record(b, LC_REC_WRITER, &w, sizeof(w), version, w.version_len, NULL, 0);
 }
 
 /* Replace the LIVE record's payload. */

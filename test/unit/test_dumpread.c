@@ -58,7 +58,7 @@
 #define LOCK_B 0x7f00deadbe00ull
 
 static struct dumpbuild b;
-static size_t at_module, at_wait, at_holder, at_lock_a, at_lock_b, at_lost[LC_NVIEWS], at_totals;
+static size_t at_writer, at_module, at_wait, at_holder, at_lock_a, at_lock_b, at_lost[LC_NVIEWS], at_totals;
 
 static const uint64_t stack1[] = {0x401234, 0x401500, 0x401600};
 static const uint64_t stack2[] = {0x402000, 0x401500};
@@ -86,6 +86,7 @@ static void build_records(void)
 {
 	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/opt/app", LC_META_STACKS | LC_META_HOLDER, 100);
 	db_live(&b, &live);
+	at_writer = db_writer(&b, "0.1.0");
 	at_module = db_module_epochs(&b, 0, seg, 2, id, sizeof(id), "/opt/app", 1, 5);
 	at_wait = db_bucket(&b, (struct db_bucket){LC_VIEW_WAIT, LC_KIND_MUTEX, LOCK_A, 5, 5000, 2000,
 	                                           0, 2}, stack1, 3);
@@ -226,7 +227,7 @@ Test(dumpread, round_trip_every_v3_field)
 	parse_ok(b.buf, b.len, &d);
 	cr_assert(d.complete, "%s", d.warning);
 	cr_assert_eq(d.end, DUMP_END_TRAILER);
-	cr_assert_eq(d.records, 2 + 1 + 4 + 2 + 1 + 3 + 1);
+	cr_assert_eq(d.records, 3 + 1 + 4 + 2 + 1 + 3 + 1); /* META LIVE WRITER, module, ... */
 	cr_assert(d.pending == 0 && d.skipped == 0 && !d.totals_from_slots);
 	cr_assert_eq(d.meta.hold_rate, 100);
 	cr_assert_eq(d.meta.flags, LC_META_STACKS | LC_META_HOLDER);
@@ -827,7 +828,7 @@ Test(dumpread, pending_records_are_skipped)
 	parse_ok(b.buf, b.len, &d);
 	cr_assert(d.complete, "%s", d.warning);
 	cr_assert_eq(d.pending, 2);
-	cr_assert_eq(d.records, 2 + 1 + 4 + 2 + 1 + 2 + 3 + 1);
+	cr_assert_eq(d.records, 3 + 1 + 4 + 2 + 1 + 2 + 3 + 1);
 	cr_assert(d.nbuckets == 4 && d.skipped == 0);
 	for (int v = 0; v < LC_NVIEWS; v++)
 		cr_assert(dump_view_conserved(&d, (enum lc_view)v));
@@ -886,6 +887,49 @@ Test(dumpread, a_head_of_zeros_ends_the_records)
 	parse_ok(b.buf, stop + 3, &d);
 	cr_assert_eq(d.end, DUMP_END_CUT);
 	cr_assert(strstr(d.warning, "cut short"), "%s", d.warning);
+	dump_free(&d);
+}
+
+/* Every writer's file holds its heading — META, LIVE, ATTACH (3.5, when
+ * attached), WRITER (3.6) — from the moment it exists: one that ends at a
+ * record boundary before all of it is a copy cut short (exit 2), not a
+ * whole file that "lost nothing" (before: exit 0, "closing records did
+ * not fit").  Zeros after the records (a file being made) are still a
+ * live file's end; a 3.5 file has no WRITER to miss. */
+Test(dumpread, a_file_cut_at_a_boundary_inside_its_heading_is_cut_short)
+{
+	struct dump d;
+	db_free(&b);
+	build(7);
+	parse_ok(b.buf, at_writer, &d);
+	cr_assert_eq(d.end, DUMP_END_CUT);
+	assert_one_line("warning", d.warning);
+	cr_assert(strstr(d.warning, "cut short before its WRITER record"), "%s", d.warning);
+	dump_free(&d);
+	parse_ok(b.buf, b.at_live, &d);
+	cr_assert_eq(d.end, DUMP_END_CUT);
+	cr_assert(strstr(d.warning, "before its LIVE record"), "%s", d.warning);
+	dump_free(&d);
+	parse_ok(b.buf, at_module, &d); /* the heading whole: a writer that died */
+	cr_assert_eq(d.end, DUMP_END_EOF);
+	dump_free(&d);
+	/* zeros after META and LIVE: a file still being made */
+	uint8_t *z = calloc(1, at_writer + 4096);
+	memcpy(z, b.buf, at_writer);
+	parse_ok(z, at_writer + 4096, &d);
+	cr_assert_eq(d.end, DUMP_END_ZEROS);
+	dump_free(&d);
+	free(z);
+	uint16_t minor = 5;
+	memcpy(b.buf + offsetof(struct lc_dump_header, version_minor), &minor, 2);
+	parse_ok(b.buf, at_writer, &d);
+	cr_assert_eq(d.end, DUMP_END_EOF, "a 3.5 file has no WRITER: %s", d.warning);
+	dump_free(&d);
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", LC_META_ATTACHED, 0);
+	parse_ok(b.buf, b.len, &d);
+	cr_assert_eq(d.end, DUMP_END_CUT);
+	cr_assert(strstr(d.warning, "before its ATTACH record"), "%s", d.warning);
 	dump_free(&d);
 }
 
@@ -1175,7 +1219,11 @@ Test(dumpread, every_prefix_is_an_error_or_incomplete)
 			cr_assert(!d.complete, "prefix %zu parsed as complete", k);
 			assert_one_line("warning", d.warning);
 			cr_assert_leq(d.stop_offset, k);
-			cr_assert_eq(d.end == DUMP_END_EOF, d.stop_offset == k, "prefix %zu", k);
+			/* whole at a record boundary past the heading (META, LIVE,
+			 * WRITER), which every writer's file holds: cut before */
+			bool heading = d.stop_offset > at_writer;
+			cr_assert_eq(d.end == DUMP_END_EOF, d.stop_offset == k && heading, "prefix %zu",
+			             k);
 			cr_assert(d.end == DUMP_END_EOF || d.end == DUMP_END_CUT, "prefix %zu", k);
 			boundaries += d.end == DUMP_END_EOF;
 			dump_free(&d);
@@ -1184,7 +1232,7 @@ Test(dumpread, every_prefix_is_an_error_or_incomplete)
 		free(copy);
 	}
 	cr_assert(errors > 0 && incomplete > 0);
-	cr_assert_eq(boundaries, 14, "a prefix at every record start after META");
+	cr_assert_eq(boundaries, 13, "a prefix at every record start after WRITER");
 }
 
 /* ---- dump_read_file and safeopen: only a regular file is opened ---------- */

@@ -344,19 +344,48 @@ Test(dumpfile, missing_directory_fails_with_the_path)
 	assert_listing(dir, (const char *const[]){NULL});
 }
 
-/* More of dumpwrite_create: whatever holds the name is taken (a directory,
- * a FIFO: never opened, so never blocked on), the fd is not inherited
- * across exec, and a pattern that does not fit is one line naming it. */
-Test(dumpfile, directory_or_fifo_at_target_is_taken)
+/* More of dumpwrite_create: whatever else holds the name is taken (a FIFO:
+ * never opened, so never blocked on), the fd is not inherited across exec,
+ * and a pattern that does not fit is one line naming it. */
+Test(dumpfile, fifo_at_target_is_taken)
+{
+	char path[4096 + 64], err[512], p[512];
+	snprintf(p, sizeof(p), "%s/prof.raw", dir);
+	cr_assert_eq(mkfifo(p, 0600), 0);
+	cr_assert_eq(write_file("prof.raw", path, err), 0, "%s", err);
+	cr_assert(strstr(path, "/prof.raw.1"), "landed at %s", path);
+	assert_listing(dir, (const char *const[]){"prof.raw", "prof.raw.1", NULL});
+}
+
+/* A directory as the name (out=/tmp, out=., out=dumps/) means the default
+ * name in it, never ".1" beside it: out=. made "./..1", out=/tmp
+ * "/tmp.1".  A name ending in '/' is a directory even when it is not
+ * there (then the create fails, naming the file it would have made). */
+Test(dumpfile, a_directory_as_the_name_gets_the_default_name_in_it)
 {
 	char path[4096 + 64], err[512], p[512];
 	snprintf(p, sizeof(p), "%s/prof.raw", dir);
 	cr_assert_eq(mkdir(p, 0700), 0);
-	snprintf(p, sizeof(p), "%s/prof.raw.1", dir);
-	cr_assert_eq(mkfifo(p, 0600), 0);
 	cr_assert_eq(write_file("prof.raw", path, err), 0, "%s", err);
-	cr_assert(strstr(path, "/prof.raw.2"), "landed at %s", path);
-	assert_listing(dir, (const char *const[]){"prof.raw", "prof.raw.1", "prof.raw.2", NULL});
+	snprintf(p, sizeof(p), "%s/prof.raw/lockcontend.4242.raw", dir);
+	cr_assert_str_eq(path, p);
+	cr_assert_eq(write_file(".", path, err), 0, "%s", err);
+	snprintf(p, sizeof(p), "%s/./lockcontend.4242.raw", dir);
+	cr_assert_str_eq(path, p);
+	cr_assert_eq(write_file("prof.raw/", path, err), 0, "%s", err);
+	snprintf(p, sizeof(p), "%s/prof.raw/lockcontend.4242.raw.1", dir);
+	cr_assert_str_eq(path, p);
+	assert_listing(dir, (const char *const[]){"lockcontend.4242.raw", "prof.raw", NULL});
+	/* a link to a directory is a link: never followed, taken */
+	char link[512];
+	snprintf(p, sizeof(p), "%s/prof.raw", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	cr_assert_eq(symlink(p, link), 0);
+	cr_assert_eq(write_file("link", path, err), 0, "%s", err);
+	cr_assert(strstr(path, "/link.1"), "landed at %s", path);
+	cr_assert_eq(write_file("nodir/", path, err), -1);
+	assert_one_line("error", err);
+	cr_assert(strstr(err, "/nodir/lockcontend.4242.raw"), "%s", err);
 }
 
 Test(dumpfile, fd_is_close_on_exec)
