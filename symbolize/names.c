@@ -26,6 +26,7 @@ static const char *const rec_types[] = {
     [LC_REC_WAITING] = "waiting",     [LC_REC_SERIES] = "series",
     [LC_REC_ATTACH] = "attach",       [LC_REC_WRITER] = "writer",
     [LC_REC_THREAD] = "thread",       [LC_REC_LOCK_UNCHARGED] = "lock_uncharged",
+    [LC_REC_LOCK_NO_CELL] = "lock_no_cell",
 };
 _Static_assert(NAMES_LEN(rec_types) == LC_REC_NTYPES, "a name for every record type");
 
