@@ -460,7 +460,8 @@ static struct entry *stack_entries(const struct profile *p, int view, size_t *n)
 }
 
 /* The _NotChargedToHolder entry's text: its two parts (profile.h's
- * no_cell_*), or that a file before 3.12 does not tell them apart. */
+ * no_cell_*), that it is all wake-up latency, or that a file before 3.12
+ * does not tell them apart. */
 static void print_uncharged_head(const struct profile *p, int64_t delay, FILE *out)
 {
 	char wake[32], crowd[32];
@@ -468,6 +469,11 @@ static void print_uncharged_head(const struct profile *p, int64_t delay, FILE *o
 	if (p->no_cell_unknown) {
 		fprintf(out, " (wake-up latency after an unlock, and waits past 16 at once on one "
 		             "lock: a file before 3.12 does not say how much is which)\n");
+		return;
+	}
+	if (!p->no_cell_count) {
+		fprintf(out, " (wake-up latency after an unlock; no wait past 16 at once on one "
+		             "lock)\n");
 		return;
 	}
 	uint64_t u = delay > 0 ? (uint64_t)delay : 0;
