@@ -163,7 +163,8 @@ static void account_total(struct slot *sl, const struct account_books *b,
 		p->timeouts += e->count;
 	if ((e->uncharged_ns || e->no_cell) && e->key.lock)
 		lockstate_uncharged_set(&sl->log.unch_op, e->key.lock, e->uncharged_ns,
-		                        e->no_cell ? e->count : 0, e->no_cell ? e->uncharged_ns : 0);
+		                        e->no_cell ? e->count : 0,
+		                        e->no_cell ? e->uncharged_ns : 0);
 	lc_step();
 }
 

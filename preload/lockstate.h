@@ -176,8 +176,9 @@ uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
  * record's.  A wait that found no cell (lockstate_arrive returned 0) adds
  * its count and its uncharged waiting, which is all of it, to the
  * LOCK_NO_CELL made with them too (3.12), in the same claimed add, after
- * the uncharged: a reader never finds more there than uncharged.  A claim stuck past CLAIM_WAIT_NS moves every later add to a
- * second pair of records, its claim and its own counters: the stuck
+ * the uncharged: a reader never finds more there than uncharged.  A
+ * claim stuck past CLAIM_WAIT_NS moves every later add to a second set of
+ * records, its claim and its own counters: the stuck
  * holder's add still lands when it resumes, once (until 3.10 the uncharged
  * waiting went to the LOCK record's one counter under whichever claim was
  * current, and the holder's compare-and-swap then failed: its add was

@@ -157,11 +157,11 @@ struct profile {
 	size_t nlocks;
 	struct prof_thread *threads; /* in dump order, then file order */
 	size_t nthreads;
-	size_t threads_torn;     /* WAITING records copied while being written */
-	uint32_t kinds;          /* the lock kinds kept (bit per enum lc_kind) */
-	uint64_t futexcond_out;  /* WAIT events of futex-cond the kinds leave out */
-	uint64_t cond_left_out;  /* WAIT events of condition waits the kinds leave out */
-	bool holder_recorded;    /* some dump recorded the HOLDER view */
+	size_t threads_torn;    /* WAITING records copied while being written */
+	uint32_t kinds;         /* the lock kinds kept (bit per enum lc_kind) */
+	uint64_t futexcond_out; /* WAIT events of futex-cond the kinds leave out */
+	uint64_t cond_left_out; /* WAIT events of condition waits the kinds leave out */
+	bool holder_recorded;   /* some dump recorded the HOLDER view */
 	/* Of _NotChargedToHolder's waiting, the waits that found no free
 	 * waiter cell on their lock (LOCK_NO_CELL, 3.12), as it sums the
 	 * dumps; no_cell_unknown: a dump that recorded the holder view was

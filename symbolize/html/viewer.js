@@ -425,6 +425,7 @@
 	function unchargedSplit(ns) {
 		const nc = state.lock >= 0 ? data.locks[state.lock].noCell : data.noCell;
 		if (!nc) return 'how much is which is not in this profile (written before 3.12)';
+		if (!nc[0]) return 'all of it wake-up latency: no wait past 16 at once on one lock';
 		return `${fmtDur(Math.max(ns - nc[1], 0))} wake-up latency, ${fmtDur(nc[1])} in ` +
 		       `${nc[0]} waits past 16 at once on one lock (not registered as waiters)`;
 	}
