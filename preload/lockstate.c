@@ -36,7 +36,7 @@ void lockstate_reset(struct lockstate *ls)
 	atomic_store(&ls->refused, 0);
 }
 
-/* A LOCK_LOST record for lock, its LOCK_UNCHARGED and LOCK_NO_CELL,
+/* A LOCK_LOST record for lock, its LOCK_NO_CELL and LOCK_UNCHARGED,
  * published, and their claim; NULL: no room (for the second or third, a
  * LOCK_LOST no add finds). */
 static struct lockstate_lost *lockstate_lost_make(struct lockstate *ls, uintptr_t lock)
@@ -47,16 +47,19 @@ static struct lockstate_lost *lockstate_lost_make(struct lockstate *ls, uintptr_
 		return NULL;
 	l->addr = lock;
 	pfile_publish(l, LC_REC_LOCK_LOST);
-	struct lc_rec_lock_uncharged *u = pfile_record(ls->file, sizeof(*u));
-	if (!u)
-		return NULL;
-	u->addr = lock;
-	pfile_publish(u, LC_REC_LOCK_UNCHARGED);
+	/* LOCK_NO_CELL before LOCK_UNCHARGED, which is added to first: a
+	 * reader that copies a live file front to back then never finds more
+	 * in the first than in the second */
 	struct lc_rec_lock_no_cell *n = pfile_record(ls->file, sizeof(*n));
 	if (!n)
 		return NULL;
 	n->addr = lock;
 	pfile_publish(n, LC_REC_LOCK_NO_CELL);
+	struct lc_rec_lock_uncharged *u = pfile_record(ls->file, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->addr = lock;
+	pfile_publish(u, LC_REC_LOCK_UNCHARGED);
 	atomic_store_explicit(&w->claim, 0, memory_order_relaxed);
 	w->rec = l;
 	w->unch = u;

@@ -114,8 +114,9 @@ enum lc_rec_type {
 	                             * its name, id and share of the slot's totals */
 	LC_REC_LOCK_UNCHARGED = 18, /* zero or more (3.11): one per LOCK_LOST, the
 	                             * lock's uncharged waiting added under its claim */
-	LC_REC_LOCK_NO_CELL = 19,   /* zero or more (3.12): one per LOCK_LOST, the waits
-	                             * on the lock that found no waiter cell free */
+	LC_REC_LOCK_NO_CELL = 19,   /* zero or more (3.12): one per LOCK_LOST (between it
+	                             * and its LOCK_UNCHARGED), the waits on the lock that
+	                             * found no waiter cell free */
 	LC_REC_NTYPES,              /* one past the last type: keep it last */
 };
 
@@ -306,10 +307,11 @@ struct lc_rec_lock_lost {
 };
 
 /* LC_REC_LOCK_UNCHARGED (3.11): one lock's uncharged waiting added under the
- * claim of the LOCK_LOST record made just before it (each LOCK_LOST has
- * one); a reader adds it to the LOCK record's uncharged_ns.  A record of
- * its own, so that readers before 3.11 skip it (they read the lock's
- * uncharged waiting short) rather than refuse a longer LOCK_LOST. */
+ * claim of the LOCK_LOST record made just before it (from 3.12, with its
+ * LOCK_NO_CELL between them; each LOCK_LOST has one); a reader adds it
+ * to the LOCK record's uncharged_ns.  A record of its own, so that
+ * readers before 3.11 skip it (they read the lock's uncharged waiting
+ * short) rather than refuse a longer LOCK_LOST. */
 struct lc_rec_lock_uncharged {
 	uint64_t addr;         /* the lock */
 	uint64_t uncharged_ns; /* scaled by rate, as LOCK's */
@@ -318,10 +320,11 @@ struct lc_rec_lock_uncharged {
 /* LC_REC_LOCK_NO_CELL (3.12): of one lock's uncharged waiting, the waits
  * that found every one of the lock's 16 waiter cells taken (more sampled
  * waiters at once than the holder view registers): their whole wait is
- * uncharged.  Added with the uncharged waiting, in the same claimed add
- * (the LOCK_UNCHARGED made just before it), so a lock's LOCK_NO_CELL
- * delay_ns is never more than its uncharged_ns; what is left is the
- * wake-up latency of registered waiters.  Each LOCK_LOST has one; a reader
+ * uncharged.  Made between a LOCK_LOST and its LOCK_UNCHARGED, and added
+ * to after the LOCK_UNCHARGED, in the same claimed add, so a lock's
+ * LOCK_NO_CELL delay_ns is never more than its uncharged_ns (in a live
+ * file copied front to back too); what is left is the wake-up latency of
+ * registered waiters.  Each LOCK_LOST has one; a reader
  * adds up every one of an address, and the profile's total is the sum of
  * them all (a record of its own, not a field of TOTALS or LOCK_UNCHARGED:
  * a reader before 3.12 calls a known record longer than its own layout
