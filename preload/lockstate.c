@@ -280,9 +280,12 @@ void lockstate_uncharged_set(struct lockstate_op *op, uintptr_t lock, uint64_t u
 static void lockstate_op_aim(struct lockstate_op *op, struct lockstate_lost *w, uintptr_t me)
 {
 	if (op->what == LOCKSTATE_OP_UNCHARGED) {
+		/* a registered waiter's add does not touch LOCK_NO_CELL */
+		bool nc = op->no_cell || op->delay_ns;
 		claim_add_set_more(&op->add, &w->claim, me, &w->unch->uncharged_ns,
-		                   &w->no_cell->count, NULL, &w->no_cell->delay_ns, op->count,
-		                   op->no_cell, 0, op->delay_ns);
+		                   nc ? &w->no_cell->count : NULL, NULL,
+		                   nc ? &w->no_cell->delay_ns : NULL, op->count, op->no_cell, 0,
+		                   op->delay_ns);
 		return;
 	}
 	struct lc_lost_entry *l = &w->rec->lost[op->view][op->reason];
