@@ -161,8 +161,10 @@ static void account_total(struct slot *sl, const struct account_books *b,
 	p->uncharged_ns += e->uncharged_ns;
 	if (e->key.flags & LC_BUCKET_TIMEDOUT)
 		p->timeouts += e->count;
-	if (e->uncharged_ns && e->key.lock)
-		lockstate_uncharged_set(&sl->log.unch_op, e->key.lock, e->uncharged_ns);
+	if ((e->uncharged_ns || e->no_cell) && e->key.lock)
+		lockstate_uncharged_set(&sl->log.unch_op, e->key.lock, e->uncharged_ns,
+		                        e->no_cell ? e->count : 0,
+		                        e->no_cell ? e->uncharged_ns : 0);
 	lc_step();
 }
 
@@ -187,6 +189,7 @@ void account_note(struct slot *sl, const struct account_event *e, uint32_t nfram
 	r->delay = e->delay_ns;
 	r->max = e->max_ns;
 	r->uncharged = e->uncharged_ns;
+	r->no_cell = e->no_cell;
 	r->when = e->when_ns;
 	r->nframes = nframes;
 	atomic_store_explicit(&r->valid, 1, memory_order_release);
@@ -226,7 +229,8 @@ static void account_settle_view(struct slot *sl, const struct account_books *b, 
 	                          .count = r->count,
 	                          .delay_ns = r->delay,
 	                          .uncharged_ns = r->uncharged,
-	                          .when_ns = r->when};
+	                          .when_ns = r->when,
+	                          .no_cell = r->no_cell};
 	int reason = account_lost_reason(r, b->stacks);
 	uint64_t stack = reason >= 0 ? 0 : account_stack_id(sl, r);
 	log_begin(sl, NULL, v);
@@ -272,7 +276,8 @@ static void account_lost_ev(struct slot *sl, const struct account_books *b)
 	                          .count = g->ev_count,
 	                          .delay_ns = g->ev_delay_ns,
 	                          .uncharged_ns = g->ev_uncharged_ns,
-	                          .when_ns = g->ev_when_ns};
+	                          .when_ns = g->ev_when_ns,
+	                          .no_cell = g->ev_no_cell};
 	log_begin(sl, NULL, e.key.view);
 	account_total(sl, b, &e, 0);
 	account_lost(sl, &e.key, g->ev_reason, e.count, e.delay_ns);
@@ -288,6 +293,7 @@ void account_lost_event(struct slot *sl, const struct account_books *b,
 	g->ev_delay_ns = e->delay_ns;
 	g->ev_uncharged_ns = e->uncharged_ns;
 	g->ev_when_ns = e->when_ns;
+	g->ev_no_cell = e->no_cell;
 	g->ev_reason = (int8_t)reason;
 	atomic_store(&g->redo, 1); /* from here on the books have it */
 	account_lost_ev(sl, b);

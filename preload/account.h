@@ -50,7 +50,8 @@
  * Timed-out waits and uncharged waiting are counted in totals alone, and
  * uncharged waiting in its lock's records too, as the event is settled
  * (a claimed add at the commit to its LOCK_UNCHARGED, under the claim of
- * the lock's LOCK_LOST).
+ * the lock's LOCK_LOST, and in the same add, for a wait that found no
+ * waiter cell, to its LOCK_NO_CELL).
  *
  * Every step may be jumped out of by a signal handler; account_repair
  * then puts the books right (account.c says how).
@@ -88,8 +89,10 @@ struct account_books {
 
 /* One measured event: count and delay scaled by its rate; max its
  * longest single wait, unscaled; uncharged (scaled) the part of a wait no
- * unlock was charged for; when (CLOCK_MONOTONIC) it ended, for the
- * series. */
+ * unlock was charged for; no_cell: a wait on a lock with an entry that
+ * found every waiter cell taken (holder view on), so all of it is
+ * uncharged, and its lock's LOCK_NO_CELL counts it; when
+ * (CLOCK_MONOTONIC) it ended, for the series. */
 struct account_event {
 	struct event_key key;
 	uint64_t count;
@@ -97,6 +100,7 @@ struct account_event {
 	uint64_t max_ns;
 	uint64_t uncharged_ns;
 	uint64_t when_ns;
+	bool no_cell;
 };
 
 /* Stage 1: the event, whose nframes frames are in the spare buffer of its

@@ -52,14 +52,14 @@
 #define CLAIM_SPINS 4096                     /* tries before the first yield */
 
 enum { CLAIM_IDLE = 0, CLAIM_TAKING, CLAIM_WRITING, CLAIM_RELEASE };
-enum { CLAIM_COUNT, CLAIM_DELAY, CLAIM_MAX, CLAIM_WORDS };
+enum { CLAIM_COUNT, CLAIM_DELAY, CLAIM_MAX, CLAIM_MORE, CLAIM_WORDS };
 
 struct claim_add {
 	_Atomic uint32_t state;
 	_Atomic uintptr_t *claim;
 	uintptr_t me;
-	_Atomic uint64_t *word[CLAIM_WORDS]; /* count, delay, max (NULL: none) */
-	uint64_t arg[CLAIM_WORDS];           /* added to count and delay; max raised to it */
+	_Atomic uint64_t *word[CLAIM_WORDS]; /* count, delay, max, more (NULL: none) */
+	uint64_t arg[CLAIM_WORDS];           /* added to count, delay and more; max raised to it */
 	uint64_t old[CLAIM_WORDS], new[CLAIM_WORDS];
 };
 
@@ -77,21 +77,34 @@ static inline bool claim_take(_Atomic uintptr_t *claim, uintptr_t me)
 	}
 }
 
-/* Ask for an add (count and delay added, max raised to max) to a record
- * under `claim`; nothing is done until claim_add_run. */
-static inline void claim_add_set(struct claim_add *a, _Atomic uintptr_t *claim, uintptr_t me,
-                                 uint64_t *count, uint64_t *delay, uint64_t *max, uint64_t c,
-                                 uint64_t d, uint64_t m)
+/* Ask for an add (count and delay added, max raised to max; and, with
+ * claim_add_set_more, a fourth word `more` added to) to a record under
+ * `claim`; nothing is done until claim_add_run.  The words are written in
+ * their order (count first), so a reader between two sees the first
+ * added and the next not yet. */
+static inline void claim_add_set_more(struct claim_add *a, _Atomic uintptr_t *claim, uintptr_t me,
+                                      uint64_t *count, uint64_t *delay, uint64_t *max,
+                                      uint64_t *more, uint64_t c, uint64_t d, uint64_t m,
+                                      uint64_t mo)
 {
 	a->claim = claim;
 	a->me = me;
 	a->word[CLAIM_COUNT] = (_Atomic uint64_t *)count;
 	a->word[CLAIM_DELAY] = (_Atomic uint64_t *)delay;
 	a->word[CLAIM_MAX] = (_Atomic uint64_t *)max;
+	a->word[CLAIM_MORE] = (_Atomic uint64_t *)more;
 	a->arg[CLAIM_COUNT] = c;
 	a->arg[CLAIM_DELAY] = d;
 	a->arg[CLAIM_MAX] = m;
+	a->arg[CLAIM_MORE] = mo;
 	atomic_store(&a->state, CLAIM_TAKING);
+}
+
+static inline void claim_add_set(struct claim_add *a, _Atomic uintptr_t *claim, uintptr_t me,
+                                 uint64_t *count, uint64_t *delay, uint64_t *max, uint64_t c,
+                                 uint64_t d, uint64_t m)
+{
+	claim_add_set_more(a, claim, me, count, delay, max, NULL, c, d, m, 0);
 }
 
 /* Take the add from where it stands to the end.  False: the claim stayed

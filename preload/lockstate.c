@@ -36,8 +36,9 @@ void lockstate_reset(struct lockstate *ls)
 	atomic_store(&ls->refused, 0);
 }
 
-/* A LOCK_LOST record for lock and its LOCK_UNCHARGED, published, and
- * their claim; NULL: no room (for the second, a LOCK_LOST no add finds). */
+/* A LOCK_LOST record for lock, its LOCK_NO_CELL and LOCK_UNCHARGED,
+ * published, and their claim; NULL: no room (for the second or third, a
+ * LOCK_LOST no add finds). */
 static struct lockstate_lost *lockstate_lost_make(struct lockstate *ls, uintptr_t lock)
 {
 	struct lockstate_lost *w = arena_alloc(ls->arena, sizeof(*w));
@@ -46,6 +47,14 @@ static struct lockstate_lost *lockstate_lost_make(struct lockstate *ls, uintptr_
 		return NULL;
 	l->addr = lock;
 	pfile_publish(l, LC_REC_LOCK_LOST);
+	/* LOCK_NO_CELL before LOCK_UNCHARGED, which is added to first: a
+	 * reader that copies a live file front to back then never finds more
+	 * in the first than in the second */
+	struct lc_rec_lock_no_cell *n = pfile_record(ls->file, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->addr = lock;
+	pfile_publish(n, LC_REC_LOCK_NO_CELL);
 	struct lc_rec_lock_uncharged *u = pfile_record(ls->file, sizeof(*u));
 	if (!u)
 		return NULL;
@@ -54,6 +63,7 @@ static struct lockstate_lost *lockstate_lost_make(struct lockstate *ls, uintptr_
 	atomic_store_explicit(&w->claim, 0, memory_order_relaxed);
 	w->rec = l;
 	w->unch = u;
+	w->no_cell = n;
 	return w;
 }
 
@@ -251,24 +261,31 @@ static struct lockstate_lost *lockstate_lost_of(struct lockstate *ls, uintptr_t 
 	return atomic_load_explicit(&(*e)->lost, memory_order_acquire);
 }
 
-void lockstate_uncharged_set(struct lockstate_op *op, uintptr_t lock, uint64_t uncharged_ns)
+void lockstate_uncharged_set(struct lockstate_op *op, uintptr_t lock, uint64_t uncharged_ns,
+                             uint64_t no_cell_count, uint64_t no_cell_ns)
 {
 	op->what = LOCKSTATE_OP_UNCHARGED;
 	op->lock = lock;
 	op->count = uncharged_ns;
-	op->delay_ns = 0;
+	op->no_cell = no_cell_count;
+	op->delay_ns = no_cell_ns;
 	atomic_store(&op->state, LOCKSTATE_OP_FIND);
 }
 
 /* The op's add, under w's claim: to one of w's LOCK_LOST entries, or to
- * w's LOCK_UNCHARGED.  Each counter of the pair is guarded by its claim
- * alone, so a claim stuck past CLAIM_WAIT_NS (a second pair takes the
+ * w's LOCK_UNCHARGED and (the waits that found no cell) its LOCK_NO_CELL,
+ * the uncharged first.  Each counter of the set is guarded by its claim
+ * alone, so a claim stuck past CLAIM_WAIT_NS (a second set takes the
  * later adds) never has its holder's add undone. */
 static void lockstate_op_aim(struct lockstate_op *op, struct lockstate_lost *w, uintptr_t me)
 {
 	if (op->what == LOCKSTATE_OP_UNCHARGED) {
-		claim_add_set(&op->add, &w->claim, me, &w->unch->uncharged_ns, NULL, NULL,
-		              op->count, 0, 0);
+		/* a registered waiter's add does not touch LOCK_NO_CELL */
+		bool nc = op->no_cell || op->delay_ns;
+		claim_add_set_more(&op->add, &w->claim, me, &w->unch->uncharged_ns,
+		                   nc ? &w->no_cell->count : NULL, NULL,
+		                   nc ? &w->no_cell->delay_ns : NULL, op->count, op->no_cell, 0,
+		                   op->delay_ns);
 		return;
 	}
 	struct lc_lost_entry *l = &w->rec->lost[op->view][op->reason];
@@ -278,7 +295,9 @@ static void lockstate_op_aim(struct lockstate_op *op, struct lockstate_lost *w, 
 
 /* An op that cannot be made as asked ends: a lost add is given up (the
  * slot's lost has it); uncharged waiting is counted anyway, aside if the
- * lock's records are still being made (lockstate_count).  The op is idle
+ * lock's records are still being made (lockstate_count), but its part
+ * that found no cell is not (the lock has no LOCK_NO_CELL to take it: it
+ * stays within the uncharged, short).  The op is idle
  * first: a jump out of the count loses it, never counts it twice. */
 static void lockstate_op_give_up(struct lockstate_op *op, struct lockent *e)
 {

@@ -11,7 +11,8 @@
  * its LC_REC_LOCK record in the profile file (`pub`: counters updated in
  * place, the first contended stack) and its LOCK_LOST record (`lost`: its
  * events that lost their stack; with its LOCK_UNCHARGED, the uncharged
- * waiting added under their claim), made with the entry, LOCK_LOST
+ * waiting added under their claim, and its LOCK_NO_CELL, the part of that
+ * waiting whose waiters found no cell), made with the entry, LOCK_LOST
  * first (a lock whose LOCK record is there has its LOCK_LOST too: none
  * means the file had no room, never "lost nothing"), and right after them,
  * if initsite.h knows where the lock was initialised, its LOCK_INIT
@@ -30,7 +31,9 @@
  * No flag, no lock: a thread stopped anywhere in here (a collector's
  * suspend handler, a handler that longjmps away) holds up nobody.  A
  * waiter that finds every cell taken is not registered: its whole wait is
- * uncharged.
+ * uncharged, and counted apart as such when it is settled (LOCK_NO_CELL,
+ * in the uncharged add: lockstate_uncharged_set), so a reader tells it
+ * from the wake-up latency.
  *
  * The filter.  Unlocks must stay cheap, so they look at one counter first:
  * lockstate_filter[hash(lock)] counts the waiters registered on the locks
@@ -59,14 +62,15 @@ enum lockstate_counter {
 	LOCKSTATE_NCOUNTERS,
 };
 
-/* A LOCK_LOST record, its LOCK_UNCHARGED, and the claim on the counters
- * of both (claim.h).  A lock whose claim got stuck (its holder stopped in
- * the middle of an add) gets a second pair, which later adds find; readers
- * add up the records of one lock. */
+/* A LOCK_LOST record, its LOCK_UNCHARGED and LOCK_NO_CELL, and the claim
+ * on the counters of all three (claim.h).  A lock whose claim got stuck
+ * (its holder stopped in the middle of an add) gets a second set, which
+ * later adds find; readers add up the records of one lock. */
 struct lockstate_lost {
 	_Atomic uintptr_t claim;
 	struct lc_rec_lock_lost *rec;
 	struct lc_rec_lock_uncharged *unch;
+	struct lc_rec_lock_no_cell *no_cell;
 };
 
 /* The first line is what a look-up reads (an unlock's, a hold-time
@@ -169,8 +173,12 @@ uint64_t lockstate_charge(struct lockent *e, uint64_t (*now)(void));
  * lockstate_uncharged_set asks the same of a settled wait's uncharged
  * waiting (scaled), into the LOCK_UNCHARGED record made with the lock's
  * LOCK_LOST, under the same claim (3.11); a reader adds it to the LOCK
- * record's.  A claim stuck past CLAIM_WAIT_NS moves every later add to a
- * second pair of records, its claim and its own counters: the stuck
+ * record's.  A wait that found no cell (lockstate_arrive returned 0) adds
+ * its count and its uncharged waiting, which is all of it, to the
+ * LOCK_NO_CELL made with them too (3.12), in the same claimed add, after
+ * the uncharged: a reader never finds more there than uncharged.  A
+ * claim stuck past CLAIM_WAIT_NS moves every later add to a second set of
+ * records, its claim and its own counters: the stuck
  * holder's add still lands when it resumes, once (until 3.10 the uncharged
  * waiting went to the LOCK record's one counter under whichever claim was
  * current, and the holder's compare-and-swap then failed: its add was
@@ -183,11 +191,14 @@ struct lockstate_op {
 	uint8_t view, reason;
 	uintptr_t lock;
 	uint64_t count, delay_ns; /* _UNCHARGED: count is the uncharged ns */
+	uint64_t no_cell;         /* _UNCHARGED: waits that found no cell (scaled);
+	                           * their ns are delay_ns */
 	struct claim_add add;
 };
 void lockstate_lost_set(struct lockstate_op *op, uintptr_t lock, int view, int reason,
                         uint64_t count, uint64_t delay_ns);
-void lockstate_uncharged_set(struct lockstate_op *op, uintptr_t lock, uint64_t uncharged_ns);
+void lockstate_uncharged_set(struct lockstate_op *op, uintptr_t lock, uint64_t uncharged_ns,
+                             uint64_t no_cell_count, uint64_t no_cell_ns);
 void lockstate_lost_run(struct lockstate *ls, struct lockstate_op *op, uintptr_t me);
 void lockstate_lost(struct lockstate *ls, uintptr_t lock, int view, int reason, uint64_t count,
                     uint64_t delay_ns);

@@ -301,7 +301,7 @@ static bool recorder_publish(struct lc_tls *t, struct slot *sl, uint64_t now)
 /* A thread without a slot of its own (all taken) records into the shared
  * overflow slot at once: totals and the sentinel, no stack. */
 static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint64_t count,
-                              uint64_t delay, uint64_t uncharged, uint64_t when)
+                              uint64_t delay, uint64_t uncharged, bool no_cell, uint64_t when)
 {
 	struct slot *sl = t->slot;
 	if (!recorder_enter(sl, true))
@@ -311,7 +311,8 @@ static void recorder_overflow(struct lc_tls *t, const struct event_key *k, uint6
 	                          .count = count,
 	                          .delay_ns = delay,
 	                          .uncharged_ns = uncharged,
-	                          .when_ns = when};
+	                          .when_ns = when,
+	                          .no_cell = no_cell};
 	account_lost_event(sl, &core.books, &e, LC_LOST_NO_SLOT);
 	recorder_leave(sl);
 }
@@ -432,14 +433,16 @@ static bool recorder_take_stack(struct lc_tls *t, struct slot *sl, struct record
 /* Note a measured event, ended at `when`, in the slot (frames: s->nframes
  * in the spare buffer of its view's stash), nothing more; it is settled
  * before the thread's next wait or next event of its view, at its exit,
- * or by the dumper.  Inside the guard. */
+ * or by the dumper.  A wait that found no waiter cell (s->no_cell) is
+ * counted as such when settled (account_event.no_cell).  Inside the
+ * guard. */
 static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
                           const struct event_key *k, uint64_t count, uint64_t delay, uint64_t max,
                           uint64_t uncharged, uint64_t when)
 {
 	struct slot *sl = t->slot;
 	if (t->overflow) {
-		recorder_overflow(t, k, count, delay, uncharged, when);
+		recorder_overflow(t, k, count, delay, uncharged, s->no_cell, when);
 		return;
 	}
 	if (account_noted(sl, k->view)) {
@@ -454,7 +457,8 @@ static void recorder_note(struct lc_tls *t, const struct recorder_sample *s,
 	                          .delay_ns = delay,
 	                          .max_ns = max,
 	                          .uncharged_ns = uncharged,
-	                          .when_ns = when};
+	                          .when_ns = when,
+	                          .no_cell = s->no_cell};
 	account_note(sl, &e, s->nframes);
 	t->pending = 1;
 }
@@ -530,6 +534,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	s->moved = 0;
 	s->ent = NULL;
 	s->cell = 0;
+	s->no_cell = 0;
 	if (!recorder_start())
 		return;
 	int saved = errno;
@@ -571,7 +576,7 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	 * waiting, registered or not yet (a second clock read here cost
 	 * ~70 ns before every wait on this VM). */
 	if (s->ent && core.cfg.holder)
-		s->cell = lockstate_arrive(s->ent, s->t0);
+		s->no_cell = (s->cell = lockstate_arrive(s->ent, s->t0)) == 0;
 	if (!recorder_take_stack(t, sl, s, LC_VIEW_WAIT, RECORDER_WAIT_SETTLES, s->t0))
 		goto out;
 	const uintptr_t *pcs = stash_spare(&sl->stash[LC_VIEW_WAIT]);

@@ -75,6 +75,7 @@ struct recorder_sample {
 	uint8_t shown;   /* the slot's WAITING record shows this wait (waiting.h) */
 	uint8_t unfiled; /* not recorded: the file was not made in time (t0 only) */
 	uint8_t moved;   /* ends on another lock than ent's (recorder_moved) */
+	uint8_t no_cell; /* ent had no free waiter cell (holder view): not registered */
 };
 
 /* What an unlock found, between release_begin and release_end. */

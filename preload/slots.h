@@ -50,7 +50,7 @@
  * `taken`),
  * whose values before are here; it may
  * set lock_op, an add to a lock's LOCK_LOST, and unch_op, an add to a
- * lock's uncharged waiting (its LOCK_UNCHARGED), made only once it is SHARED,
+ * lock's uncharged waiting (its LOCK_UNCHARGED, and LOCK_NO_CELL), made only once it is SHARED,
  * the work's commit.  PUBLISH: tab_op, the stash's add to the table, is
  * under way.  A slotless event the books take from their caller (ev) is
  * theirs once redo is set, until its work is SHARED: a jump before that
@@ -66,6 +66,7 @@ struct slot_log {
 	uint64_t taken_old[2];
 	_Atomic uint8_t redo; /* ev is the books' until its work is SHARED */
 	int8_t ev_reason;
+	bool ev_no_cell;
 	struct event_key ev_key;
 	uint64_t ev_count, ev_delay_ns, ev_uncharged_ns;
 	uint64_t ev_when_ns;
@@ -85,6 +86,7 @@ struct slot_raw {
 	_Atomic uint32_t valid;
 	uint32_t nframes;
 	struct event_key key;
+	uint32_t no_cell; /* the wait found no waiter cell (account_event) */
 	uint64_t count;
 	uint64_t delay;
 	uint64_t max;

@@ -513,6 +513,23 @@ static int parse_lock_uncharged(struct dump *d, struct cur *c)
 	return 0;
 }
 
+/* A LOCK_NO_CELL record (3.12): of the lock's uncharged waiting, the waits
+ * that found no waiter cell, kept with the LOCK_LOSTs and added to its
+ * lock with them, and to the dump's total. */
+static int parse_lock_no_cell(struct dump *d, struct cur *c)
+{
+	const uint8_t *p;
+	struct dump_lock_lost *l;
+	if (!cur_take(c, sizeof(struct lc_rec_lock_no_cell), &p) ||
+	    !(l = lock_lost_add(d, RD_FIELD(p, struct lc_rec_lock_no_cell, addr))))
+		return -1;
+	l->no_cell_count = RD_FIELD(p, struct lc_rec_lock_no_cell, count);
+	l->no_cell_ns = RD_FIELD(p, struct lc_rec_lock_no_cell, delay_ns);
+	d->no_cell_count += l->no_cell_count;
+	d->no_cell_ns += l->no_cell_ns;
+	return 0;
+}
+
 static int cmp_lock_lost(const void *a, const void *b)
 {
 	uint64_t x = ((const struct dump_lock_lost *)a)->addr;
@@ -540,6 +557,8 @@ static void locks_add_lost(struct dump *d)
 		}
 		for (; lo < d->nlock_losts && d->lock_losts[lo].addr == k->addr; lo++) {
 			k->uncharged_ns += d->lock_losts[lo].uncharged_ns;
+			k->no_cell_count += d->lock_losts[lo].no_cell_count;
+			k->no_cell_ns += d->lock_losts[lo].no_cell_ns;
 			for (int v = 0; v < LC_NVIEWS; v++)
 				for (int r = 0; r < LC_LOST_NREASONS; r++)
 					lost_add(k->lost[v], (uint32_t)r,
@@ -763,6 +782,7 @@ static int parse_record(struct dump *d, uint32_t type, struct cur *c, uint64_t o
 	case LC_REC_LIVE: return parse_live(d, c);
 	case LC_REC_LOCK_LOST: return parse_lock_lost(d, c);
 	case LC_REC_LOCK_UNCHARGED: return parse_lock_uncharged(d, c);
+	case LC_REC_LOCK_NO_CELL: return parse_lock_no_cell(d, c);
 	case LC_REC_LOCK_INIT: return parse_lock_init(d, c);
 	case LC_REC_WAITING: return parse_waiting(d, c);
 	case LC_REC_SERIES: return parse_series(d, c);
@@ -923,6 +943,7 @@ int dump_parse(const uint8_t *buf, size_t len, struct dump *d, char *err, size_t
 	}
 	heading_check(d);
 	locks_add_lost(d);
+	d->have_no_cell = d->version_minor >= 12; /* LOCK_NO_CELL came with 3.12 */
 	if (d->complete)
 		d->stop_offset = len;
 	else if (!d->have_totals)

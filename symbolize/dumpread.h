@@ -79,14 +79,19 @@ struct dump_lock {
 	/* its events that lost their stack, per view and reason: the sum of
 	 * its LOCK_LOST records (3.2; zero before) */
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
+	/* of uncharged_ns, the waits that found no waiter cell: the sum of its
+	 * LOCK_NO_CELL records (3.12; zero before: dump.have_no_cell) */
+	uint64_t no_cell_count, no_cell_ns;
 };
 
 /* One LOCK_LOST record, or one LOCK_UNCHARGED (3.11: its uncharged_ns
- * alone, lost all zero), as read. */
+ * alone, lost all zero), or one LOCK_NO_CELL (3.12: its no_cell_* alone),
+ * as read. */
 struct dump_lock_lost {
 	uint64_t addr;
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 	uint64_t uncharged_ns;
+	uint64_t no_cell_count, no_cell_ns;
 };
 
 /* LC_REC_LOCK_INIT (3.3): where a contended lock was initialised. */
@@ -187,7 +192,7 @@ struct dump {
 	size_t nbuckets;
 	struct dump_lock *locks;
 	size_t nlocks;
-	struct dump_lock_lost *lock_losts; /* LC_REC_LOCK_LOST and LOCK_UNCHARGED records,
+	struct dump_lock_lost *lock_losts; /* LOCK_LOST, LOCK_UNCHARGED, LOCK_NO_CELL records,
 	                                    * by address; each also added to its lock */
 	size_t nlock_losts;
 	struct dump_lock_init *inits; /* LC_REC_LOCK_INIT records, in file order */
@@ -207,6 +212,12 @@ struct dump {
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS];
 	uint32_t lost_views; /* bit v: the LOST record of view v was read */
 	struct lc_rec_totals totals;
+	/* of totals.uncharged_ns, the waits that found no waiter cell free on
+	 * their lock: the sum of every LOCK_NO_CELL record (3.12), its lock's
+	 * LOCK record read or not; known when have_no_cell (a 3.12 file or
+	 * newer: an older writer did not count them, and these are 0) */
+	uint64_t no_cell_count, no_cell_ns;
+	bool have_no_cell;
 	char writer[LC_DUMP_MAX_VERSION + 1]; /* LC_REC_WRITER (3.6): the version of
 	                                       * lockcontend that wrote the file, its
 	                                       * unprintable bytes '?'; "" without one */

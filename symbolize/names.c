@@ -17,15 +17,25 @@
 
 /* Type 0 is no record: a head of zeros ends the records. */
 static const char *const rec_types[] = {
-    [LC_REC_META] = "meta",           [LC_REC_MODULE] = "module",
-    [LC_REC_BUCKET] = "bucket",       [LC_REC_LOST] = "lost",
-    [LC_REC_TOTALS] = "totals",       [LC_REC_TRAILER] = "trailer",
-    [LC_REC_LOCK] = "lock",           [LC_REC_PENDING] = "pending",
-    [LC_REC_SLOT] = "slot",           [LC_REC_LIVE] = "live",
-    [LC_REC_LOCK_LOST] = "lock_lost", [LC_REC_LOCK_INIT] = "lock_init",
-    [LC_REC_WAITING] = "waiting",     [LC_REC_SERIES] = "series",
-    [LC_REC_ATTACH] = "attach",       [LC_REC_WRITER] = "writer",
-    [LC_REC_THREAD] = "thread",       [LC_REC_LOCK_UNCHARGED] = "lock_uncharged",
+    [LC_REC_META] = "meta",
+    [LC_REC_MODULE] = "module",
+    [LC_REC_BUCKET] = "bucket",
+    [LC_REC_LOST] = "lost",
+    [LC_REC_TOTALS] = "totals",
+    [LC_REC_TRAILER] = "trailer",
+    [LC_REC_LOCK] = "lock",
+    [LC_REC_PENDING] = "pending",
+    [LC_REC_SLOT] = "slot",
+    [LC_REC_LIVE] = "live",
+    [LC_REC_LOCK_LOST] = "lock_lost",
+    [LC_REC_LOCK_INIT] = "lock_init",
+    [LC_REC_WAITING] = "waiting",
+    [LC_REC_SERIES] = "series",
+    [LC_REC_ATTACH] = "attach",
+    [LC_REC_WRITER] = "writer",
+    [LC_REC_THREAD] = "thread",
+    [LC_REC_LOCK_UNCHARGED] = "lock_uncharged",
+    [LC_REC_LOCK_NO_CELL] = "lock_no_cell",
 };
 _Static_assert(NAMES_LEN(rec_types) == LC_REC_NTYPES, "a name for every record type");
 

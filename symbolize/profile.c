@@ -504,6 +504,8 @@ static int name_addrs(struct builder *b, struct dump_ctx *c, const bool *wrapper
 			l->trylock_failures += a->rec->trylock_failures;
 			l->timeouts += a->rec->timeouts;
 			l->uncharged_ns += a->rec->uncharged_ns;
+			l->no_cell_count += a->rec->no_cell_count;
+			l->no_cell_ns += a->rec->no_cell_ns;
 			for (int v = 0; v < LC_NVIEWS; v++)
 				for (int r = 0; r < LC_LOST_NREASONS; r++) {
 					l->lost[v][r].count += a->rec->lost[v][r].count;
@@ -659,29 +661,44 @@ static int add_samples(struct builder *b, struct dump_ctx *c)
 	return 0;
 }
 
+/* a - b, or 0 (a total less what is left out of it) */
+static uint64_t sub_floor(uint64_t a, uint64_t b)
+{
+	return b < a ? a - b : 0;
+}
+
 /* What this dump adds to _NotChargedToHolder: all of it (less the
  * condition waits' — cond and futex-cond — when they are left out, as by
  * default), or with a
- * kind filter what the LOCK records of kept locks say. */
+ * kind filter what the LOCK records of kept locks say; and the same of
+ * its part that found no waiter cell (p->no_cell_*). */
 static void add_uncharged(struct builder *b, const struct dump_ctx *c)
 {
 	const struct dump *d = c->d;
-	if (viewkind_all_locks(b->p->kinds)) {
-		uint64_t left_out = 0;
+	struct profile *p = b->p;
+	p->no_cell_unknown |= (d->meta.flags & LC_META_HOLDER) && !d->have_no_cell;
+	if (viewkind_all_locks(p->kinds)) {
+		uint64_t left_out = 0, nc_count = 0, nc_ns = 0;
 		for (size_t i = 0; i < d->nlocks; i++) {
 			uint32_t k = lock_kind(c, &d->locks[i]);
 			if ((k == NAMES_KIND_FUTEX_COND || k == LC_KIND_COND) &&
-			    !(b->p->kinds & 1u << k))
+			    !(p->kinds & 1u << k)) {
 				left_out += d->locks[i].uncharged_ns;
+				nc_count += d->locks[i].no_cell_count;
+				nc_ns += d->locks[i].no_cell_ns;
+			}
 		}
-		b->uncharged_ns +=
-		    d->totals.uncharged_ns -
-		    (left_out < d->totals.uncharged_ns ? left_out : d->totals.uncharged_ns);
+		b->uncharged_ns += sub_floor(d->totals.uncharged_ns, left_out);
+		p->no_cell_count += sub_floor(d->no_cell_count, nc_count);
+		p->no_cell_ns += sub_floor(d->no_cell_ns, nc_ns);
 		return;
 	}
 	for (size_t i = 0; i < c->nla; i++)
-		if (c->la[i].name && c->la[i].rec)
+		if (c->la[i].name && c->la[i].rec) {
 			b->uncharged_ns += c->la[i].rec->uncharged_ns;
+			p->no_cell_count += c->la[i].rec->no_cell_count;
+			p->no_cell_ns += c->la[i].rec->no_cell_ns;
+		}
 }
 
 static int add_dump(struct builder *b, const struct dump *d, uint32_t index,

@@ -95,6 +95,9 @@ struct prof_lock {
 	uint32_t kinds;   /* bit per enum lc_kind it was used as */
 	uint64_t trylock_failures, timeouts, uncharged_ns;      /* LOCK records' */
 	struct lc_lost_entry lost[LC_NVIEWS][LC_LOST_NREASONS]; /* LOCK_LOST records' */
+	/* of uncharged_ns, the waits that found no free waiter cell (more than
+	 * 16 sampled waiters at once): LOCK_NO_CELL records' (3.12) */
+	uint64_t no_cell_count, no_cell_ns;
 };
 
 /* A thread that had recorded contention, as its dump was read (a WAITING
@@ -154,11 +157,17 @@ struct profile {
 	size_t nlocks;
 	struct prof_thread *threads; /* in dump order, then file order */
 	size_t nthreads;
-	size_t threads_torn;     /* WAITING records copied while being written */
-	uint32_t kinds;          /* the lock kinds kept (bit per enum lc_kind) */
-	uint64_t futexcond_out;  /* WAIT events of futex-cond the kinds leave out */
-	uint64_t cond_left_out;  /* WAIT events of condition waits the kinds leave out */
-	bool holder_recorded;    /* some dump recorded the HOLDER view */
+	size_t threads_torn;    /* WAITING records copied while being written */
+	uint32_t kinds;         /* the lock kinds kept (bit per enum lc_kind) */
+	uint64_t futexcond_out; /* WAIT events of futex-cond the kinds leave out */
+	uint64_t cond_left_out; /* WAIT events of condition waits the kinds leave out */
+	bool holder_recorded;   /* some dump recorded the HOLDER view */
+	/* Of _NotChargedToHolder's waiting, the waits that found no free
+	 * waiter cell on their lock (LOCK_NO_CELL, 3.12), as it sums the
+	 * dumps; no_cell_unknown: a dump that recorded the holder view was
+	 * written before 3.12, and does not say. */
+	uint64_t no_cell_count, no_cell_ns;
+	bool no_cell_unknown;
 	uint64_t time_nanos;     /* start of the earliest dump (wall clock) */
 	uint64_t duration_nanos; /* from the earliest start to the latest end */
 	int64_t period;          /* 1: values are already scaled by rate */

@@ -135,8 +135,8 @@ static void print_threads(const struct dump *d)
 	}
 }
 
-/* LOCK_LOST and LOCK_UNCHARGED records (by address), their non-zero
- * entries. */
+/* LOCK_LOST, LOCK_UNCHARGED and LOCK_NO_CELL records (by address), their
+ * non-zero entries. */
 static void print_lock_losts(const struct dump *d)
 {
 	for (size_t i = 0; i < d->nlock_losts; i++) {
@@ -144,6 +144,9 @@ static void print_lock_losts(const struct dump *d)
 		if (l->uncharged_ns)
 			printf("lock_uncharged %#" PRIx64 " uncharged_ns %" PRIu64 "\n", l->addr,
 			       l->uncharged_ns);
+		if (l->no_cell_count || l->no_cell_ns)
+			printf("lock_no_cell %#" PRIx64 " count %" PRIu64 " delay_ns %" PRIu64 "\n",
+			       l->addr, l->no_cell_count, l->no_cell_ns);
 		for (int v = 0; v < LC_NVIEWS; v++)
 			for (int r = 0; r < LC_LOST_NREASONS; r++)
 				if (l->lost[v][r].count || l->lost[v][r].delay_ns)
@@ -280,6 +283,11 @@ static void print_totals(const struct dump *d, const struct lc_rec_totals *t)
 	       t->trylock_failures, t->locks, t->locks_refused);
 	printf("across views caused_ns + uncharged_ns %" PRIu64 " delay_ns %" PRIu64 "\n",
 	       t->caused_ns + t->uncharged_ns, t->delay_ns);
+	if (d->have_no_cell) /* the LOCK_NO_CELL records' sum (3.12) */
+		printf("uncharged no_cell count %" PRIu64 " delay_ns %" PRIu64 "\n",
+		       d->no_cell_count, d->no_cell_ns);
+	else
+		printf("uncharged no_cell not recorded (a file before 3.12)\n");
 }
 
 /* One view's sentinel and its check; true if conserved (or, from the

@@ -26,6 +26,10 @@
  *   deadlocks  how many
  *   series     [lines] of its contention over time
  *   holderRecorded, lockFrames   booleans
+ *   noCell     [count, delay] of _NotChargedToHolder's waiting, the waits
+ *              that found no free waiter cell on their lock (past 16 at
+ *              once; the rest is wake-up latency); null: a dump before 3.12
+ *              does not say
  *   fn         [[name, file, special]]: every function, then the labels of
  *              unsymbolized frames (module+0xoffset, file ""); special is
  *              "lost" (_LostContendedLock), "uncharged" (_NotChargedToHolder)
@@ -39,7 +43,8 @@
  *              a view --view left out
  *   outOfMemory  true if a frame could not be stored (its stacks are wrong)
  *   locks      [{name, kind, wait, count, maxWait, timeouts, trylock, holds,
- *              hold, maxHold, caused, causedCount, uncharged, lost: [[count,
+ *              hold, maxHold, caused, causedCount, uncharged, noCell: [count,
+ *              delay] of uncharged past 16 at once, lost: [[count,
  *              delay] per view], details: [lines]}], in the text report's
  *              order (most waiting first)
  * A comparison (--diff) adds: "diff": {nbase}, each dump's "side" (base

@@ -427,6 +427,8 @@ static void write_lock(struct htmldata *h, const struct report_names *rn, size_t
 	fprintf(out, ",\"caused\":%" PRId64 ",\"causedCount\":%" PRId64 ",\"uncharged\":%" PRIu64,
 	        v[LC_VIEW_HOLDER][PROF_DELAY], v[LC_VIEW_HOLDER][PROF_CONTENTIONS],
 	        r->lock->uncharged_ns);
+	fprintf(out, ",\"noCell\":[%" PRIu64 ",%" PRIu64 "]", r->lock->no_cell_count,
+	        r->lock->no_cell_ns);
 	fputs(",\"lost\":[", out);
 	for (int view = 0; view < LC_NVIEWS; view++) {
 		uint64_t count = 0;
@@ -502,6 +504,11 @@ void report_htmldata_write(const struct report_input *in, FILE *out)
 	write_sections(&h, &rn);
 	fprintf(out, ",\n\"holderRecorded\":%s,\"lockFrames\":%s",
 	        h.p->holder_recorded ? "true" : "false", in->lock_frames ? "true" : "false");
+	if (h.p->no_cell_unknown)
+		fputs(",\"noCell\":null", out);
+	else
+		fprintf(out, ",\"noCell\":[%" PRIu64 ",%" PRIu64 "]", h.p->no_cell_count,
+		        h.p->no_cell_ns);
 	write_locks(&h, &rn);
 	write_views(&h);
 	write_frames(&h);

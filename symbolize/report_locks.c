@@ -253,7 +253,9 @@ static void print_hint(const struct report_lockrow *r, FILE *out)
 }
 
 /* "  name, mutex: 94.0 ms waited in 512 contentions; unlocks charged
- * 54.5 ms, 39.5 ms not charged" — with what of each has no stack. */
+ * 54.5 ms, 39.5 ms not charged" — with what of each has no stack, and of
+ * the last, what found no waiter cell ("(30.1 ms of it in 12 waits past 16
+ * at once)", when any did). */
 void report_lock_details_write(const struct profile *p, const struct report_names *rn,
                                const struct report_lockrow *r, FILE *out)
 {
@@ -269,6 +271,12 @@ void report_lock_details_write(const struct profile *p, const struct report_name
 		fprintf(out, "; unlocks charged %s", caused);
 		print_lost(r, LC_VIEW_HOLDER, out);
 		fprintf(out, ", %s not charged", unch);
+		if (r->lock->no_cell_count) {
+			char crowd[32];
+			report_duration(crowd, sizeof(crowd), r->lock->no_cell_ns);
+			fprintf(out, " (%s of it in %" PRIu64 " waits past 16 at once)", crowd,
+			        r->lock->no_cell_count);
+		}
 	}
 	fprintf(out, "\n");
 	print_hint(r, out);

@@ -68,6 +68,28 @@ static bool view_lost(const struct dump *d, enum lc_view v)
 	return lc || ld;
 }
 
+/* What "not charged to a holder" holds, after its total: the waits that
+ * found their lock's 16 waiter cells taken (LOCK_NO_CELL, 3.12), and the
+ * rest, the wake-up latency after the charging unlock. */
+static void header_uncharged_split(const struct dump *d, FILE *out)
+{
+	char wake[32], crowd[32];
+	if (!d->have_no_cell) {
+		fprintf(out, " (wake-up latency, and waits past 16 at once on one lock: a file "
+		             "written before 3.12 does not say how much is which)");
+		return;
+	}
+	if (!d->no_cell_count) {
+		fprintf(out, " (wake-up latency; no wait past 16 at once on one lock)");
+		return;
+	}
+	uint64_t u = d->totals.uncharged_ns;
+	report_duration(wake, sizeof(wake), u > d->no_cell_ns ? u - d->no_cell_ns : 0);
+	report_duration(crowd, sizeof(crowd), d->no_cell_ns);
+	fprintf(out, ": %s wake-up latency, %s in %" PRIu64 " waits past 16 at once on one lock",
+	        wake, crowd, d->no_cell_count);
+}
+
 /* The holders' line and the check that they add up to the waiting. */
 static void header_holder(const struct dump *d, FILE *out)
 {
@@ -75,10 +97,10 @@ static void header_holder(const struct dump *d, FILE *out)
 	char caused[32], unch[32], sum[32], wait[32];
 	report_duration(caused, sizeof(caused), t->caused_ns);
 	report_duration(unch, sizeof(unch), t->uncharged_ns);
-	fprintf(out,
-	        "  holders: %" PRIu64 " unlocks charged %s of it; %s not charged to a holder "
-	        "(wake-up latency, and waits past 16 at once on one lock)\n",
+	fprintf(out, "  holders: %" PRIu64 " unlocks charged %s of it; %s not charged to a holder",
 	        t->caused_count, caused, unch);
+	header_uncharged_split(d, out);
+	fprintf(out, "\n");
 	if (view_lost(d, LC_VIEW_HOLDER))
 		header_lost_view(d, LC_VIEW_HOLDER, "holder view: ", out);
 	uint64_t both = t->caused_ns + t->uncharged_ns;
@@ -437,6 +459,32 @@ static struct entry *stack_entries(const struct profile *p, int view, size_t *n)
 	return e;
 }
 
+/* The _NotChargedToHolder entry's text: its two parts (profile.h's
+ * no_cell_*), that it is all wake-up latency, or that a file before 3.12
+ * does not tell them apart. */
+static void print_uncharged_head(const struct profile *p, int64_t delay, FILE *out)
+{
+	char wake[32], crowd[32];
+	fprintf(out, " not charged to any unlock");
+	if (p->no_cell_unknown) {
+		fprintf(out, " (wake-up latency after an unlock, and waits past 16 at once on one "
+		             "lock: a file before 3.12 does not say how much is which)\n");
+		return;
+	}
+	if (!p->no_cell_count) {
+		fprintf(out, " (wake-up latency after an unlock; no wait past 16 at once on one "
+		             "lock)\n");
+		return;
+	}
+	uint64_t u = delay > 0 ? (uint64_t)delay : 0;
+	report_duration(wake, sizeof(wake), u > p->no_cell_ns ? u - p->no_cell_ns : 0);
+	report_duration(crowd, sizeof(crowd), p->no_cell_ns);
+	fprintf(out,
+	        ": %s wake-up latency after an unlock, %s in %" PRIu64
+	        " waits past 16 at once on one lock (not registered as waiters)\n",
+	        wake, crowd, p->no_cell_count);
+}
+
 static void print_entry_head(const struct profile *p, const struct entry *e, int view, size_t rank,
                              int64_t total, FILE *out)
 {
@@ -445,9 +493,7 @@ static void print_entry_head(const struct profile *p, const struct entry *e, int
 	report_duration(dur, sizeof(dur), (uint64_t)e->value[PROF_DELAY]);
 	fprintf(out, "  #%zu  %s (%.1f%%)", rank, dur, report_pct(e->value[PROF_DELAY], total));
 	if (report_is_uncharged(p, s)) {
-		fprintf(out,
-		        " not charged to any unlock (wake-up latency after an unlock, and waits "
-		        "past 16 at once on one lock)\n");
+		print_uncharged_head(p, e->value[PROF_DELAY], out);
 		return;
 	}
 	if (e->mixed)

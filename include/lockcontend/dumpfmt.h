@@ -22,7 +22,9 @@
  * syscall()); a reader skips a record of a kind it does not know, and
  * says so; 3.10 the lock kind COND (a condition-variable wait, and the
  * signal or broadcast charged with it); 3.11 the LOCK_UNCHARGED record (a
- * lock's uncharged waiting added under its LOCK_LOST's claim).
+ * lock's uncharged waiting added under its LOCK_LOST's claim); 3.12 the
+ * LOCK_NO_CELL record (the part of that waiting whose waiter found every
+ * waiter cell of the lock taken).
  *
  * The file is written in place while the program runs (preload/pfile.h):
  * the profile survives SIGKILL, abort and crashes, and can be read live.
@@ -55,7 +57,7 @@
 #define LC_DUMP_MAGIC "LCKCDUMP"     /* 8 bytes, no terminator in file */
 #define LC_DUMP_END_MAGIC "LCKCEND!" /* 8 bytes, closes the trailer */
 #define LC_DUMP_VERSION_MAJOR 3
-#define LC_DUMP_VERSION_MINOR 11
+#define LC_DUMP_VERSION_MINOR 12
 #define LC_DUMP_ENDIAN_LITTLE 1
 
 /* Limits a reader may rely on (the writer never exceeds them). */
@@ -112,6 +114,9 @@ enum lc_rec_type {
 	                             * its name, id and share of the slot's totals */
 	LC_REC_LOCK_UNCHARGED = 18, /* zero or more (3.11): one per LOCK_LOST, the
 	                             * lock's uncharged waiting added under its claim */
+	LC_REC_LOCK_NO_CELL = 19,   /* zero or more (3.12): one per LOCK_LOST (between it
+	                             * and its LOCK_UNCHARGED), the waits on the lock that
+	                             * found no waiter cell free */
 	LC_REC_NTYPES,              /* one past the last type: keep it last */
 };
 
@@ -232,8 +237,10 @@ struct lc_rec_lock {
 	uint64_t addr;             /* the lock's address */
 	uint64_t trylock_failures; /* EBUSY from a trylock, every one counted */
 	uint64_t timeouts;         /* timed locks that gave up, scaled by rate */
-	uint64_t uncharged_ns;     /* wait on it no unlock was charged for
-	                            * (wake-up latency, mostly), scaled by rate */
+	uint64_t uncharged_ns;     /* wait on it no unlock was charged for, scaled
+	                            * by rate: the wake-up latency after a charge,
+	                            * and the whole wait of a waiter that found no
+	                            * free waiter cell (its LOCK_NO_CELL records, 3.12) */
 	uint32_t kind;             /* enum lc_kind of its first contention */
 	uint32_t nframes;          /* 0..LC_LOCK_FIRST_FRAMES frames that follow */
 	uint32_t epoch;            /* module epoch when the first stack was taken:
@@ -300,13 +307,32 @@ struct lc_rec_lock_lost {
 };
 
 /* LC_REC_LOCK_UNCHARGED (3.11): one lock's uncharged waiting added under the
- * claim of the LOCK_LOST record made just before it (each LOCK_LOST has
- * one); a reader adds it to the LOCK record's uncharged_ns.  A record of
- * its own, so that readers before 3.11 skip it (they read the lock's
- * uncharged waiting short) rather than refuse a longer LOCK_LOST. */
+ * claim of the LOCK_LOST record made just before it (from 3.12, with its
+ * LOCK_NO_CELL between them; each LOCK_LOST has one); a reader adds it
+ * to the LOCK record's uncharged_ns.  A record of its own, so that
+ * readers before 3.11 skip it (they read the lock's uncharged waiting
+ * short) rather than refuse a longer LOCK_LOST. */
 struct lc_rec_lock_uncharged {
 	uint64_t addr;         /* the lock */
 	uint64_t uncharged_ns; /* scaled by rate, as LOCK's */
+};
+
+/* LC_REC_LOCK_NO_CELL (3.12): of one lock's uncharged waiting, the waits
+ * that found every one of the lock's 16 waiter cells taken (more sampled
+ * waiters at once than the holder view registers): their whole wait is
+ * uncharged.  Made between a LOCK_LOST and its LOCK_UNCHARGED, and added
+ * to after the LOCK_UNCHARGED, in the same claimed add, so a lock's
+ * LOCK_NO_CELL delay_ns is never more than its uncharged_ns (in a live
+ * file copied front to back too); what is left is the wake-up latency of
+ * registered waiters.  Each LOCK_LOST has one; a reader
+ * adds up every one of an address, and the profile's total is the sum of
+ * them all (a record of its own, not a field of TOTALS or LOCK_UNCHARGED:
+ * a reader before 3.12 calls a known record longer than its own layout
+ * corrupt, and skips this one). */
+struct lc_rec_lock_no_cell {
+	uint64_t addr;     /* the lock */
+	uint64_t count;    /* waits that found no cell, scaled by rate */
+	uint64_t delay_ns; /* their waiting, scaled by rate (all of it uncharged) */
 };
 
 /* LC_REC_SLOT: one thread slot's totals, kept up to date in place (slots
@@ -581,6 +607,7 @@ _Static_assert(sizeof(struct lc_rec_lock_init) == 16, "lock init layout");
 _Static_assert(sizeof(struct lc_rec_slot) == 448, "slot layout");
 _Static_assert(sizeof(struct lc_rec_lock_lost) == 392, "lock lost layout");
 _Static_assert(sizeof(struct lc_rec_lock_uncharged) == 16, "lock uncharged layout");
+_Static_assert(sizeof(struct lc_rec_lock_no_cell) == 24, "lock no cell layout");
 _Static_assert(sizeof(struct lc_rec_slot_3_0) == 352, "3.0 slot layout");
 _Static_assert(offsetof(struct lc_rec_slot_3_0, lost) == offsetof(struct lc_rec_slot, lost),
                "a 3.0 slot differs only in its count of lost reasons");

@@ -418,10 +418,23 @@
 		const lines = linesOf(t, i);
 		return file ? file + (lines.length ? ':' + lines.join(', ') : '') : '';
 	}
+	/* _NotChargedToHolder's two parts: the waits that found every waiter
+	 * cell of their lock taken (past 16 at once), the rest the wake-up
+	 * latency; of the lock chosen, or of them all (data.noCell: null when
+	 * a dump before 3.12 does not say). */
+	function unchargedSplit(ns) {
+		const nc = state.lock >= 0 ? data.locks[state.lock].noCell : data.noCell;
+		if (!nc) return 'how much is which is not in this profile (written before 3.12)';
+		if (!nc[0]) return 'all of it wake-up latency: no wait past 16 at once on one lock';
+		return `${fmtDur(Math.max(ns - nc[1], 0))} wake-up latency, ${fmtDur(nc[1])} in ` +
+		       `${nc[0]} waits past 16 at once on one lock (not registered as waiters)`;
+	}
 	function tipLines(d) {
 		const v = viewOf(d), t = v.tree, i = d.data.i, w = VIEWS[v.vi];
 		const lines = [];
 		if (EXPLAIN[d.data.t]) lines.push(EXPLAIN[d.data.t]);
+		if (d.data.t === T.UNCHARGED && !DIFF && !fromEntries())
+			lines.push(unchargedSplit(t.v[i]));
 		const where = whereOf(t, i);
 		if (where) lines.push(where);
 		lines.push(`${w.value}: ${fmtDur(t.v[i])}, ${fmtPct(t.v[i], t.v[0])} of the view` +
@@ -653,7 +666,8 @@
 			el('span', {cls: 'legend'}, [
 				swatch('frame', 'function'), swatch('inlined', 'inlined'),
 				swatch('lock', 'lock'), swatch('lost', '_LostContendedLock: no stack'),
-				swatch('uncharged', '_NotChargedToHolder: wake-up latency'),
+				swatch('uncharged', '_NotChargedToHolder: wake-up latency, waits past 16 ' +
+				       'on one lock'),
 				swatch('match', 'search match')]),
 		]);
 	}

@@ -123,11 +123,20 @@ static void check_whole(const struct dump *d, const char *path)
 	cr_assert_eq(t->stacks_refused + t->locks_refused, 0,
 	             "%s: %" PRIu64 " stacks, %" PRIu64 " locks refused", path, t->stacks_refused,
 	             t->locks_refused);
-	uint64_t tries = 0, uncharged = 0;
+	uint64_t tries = 0, uncharged = 0, no_cell = 0;
 	for (size_t i = 0; i < d->nlocks; i++) {
 		tries += d->locks[i].trylock_failures;
 		uncharged += d->locks[i].uncharged_ns;
+		no_cell += d->locks[i].no_cell_ns;
+		/* the waits that found no waiter cell are part of the uncharged (3.12) */
+		cr_assert_leq(d->locks[i].no_cell_ns, d->locks[i].uncharged_ns,
+		              "%s: lock %#" PRIx64 ": %" PRIu64 " ns found no cell, %" PRIu64
+		              " uncharged",
+		              path, d->locks[i].addr, d->locks[i].no_cell_ns,
+		              d->locks[i].uncharged_ns);
 	}
+	cr_assert_eq(no_cell, d->no_cell_ns, "%s: the locks' no-cell waits add up to %" PRIu64
+	             " ns, the total %" PRIu64, path, no_cell, d->no_cell_ns);
 	cr_assert_eq(tries, t->trylock_failures,
 	             "%s: the locks' failed trylocks add up to %" PRIu64 ", totals %" PRIu64, path,
 	             tries, t->trylock_failures);

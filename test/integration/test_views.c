@@ -130,6 +130,91 @@ Test(views, holder_charge_counts_every_waiter)
 	harness_result_free(&r);
 }
 
+/* The mutex locks' no-cell waits (LOCK_NO_CELL, 3.12), each against its
+ * uncharged waiting: never more.  Returns their count; *ns their time. */
+static uint64_t mutex_no_cell(const struct dump *d, uint64_t *ns)
+{
+	uint64_t count = 0;
+	*ns = 0;
+	for (size_t i = 0; i < d->nlocks; i++) {
+		const struct dump_lock *l = &d->locks[i];
+		cr_assert_leq(l->no_cell_ns, l->uncharged_ns,
+		              "lock %#" PRIx64 ": %" PRIu64 " ns of no-cell waits, uncharged %" PRIu64,
+		              l->addr, l->no_cell_ns, l->uncharged_ns);
+		if (l->kind == LC_KIND_MUTEX) {
+			count += l->no_cell_count;
+			*ns += l->no_cell_ns;
+		}
+	}
+	cr_assert(d->have_no_cell, "a 3.12 writer's file says how much found no cell");
+	cr_assert_leq(d->no_cell_ns, d->totals.uncharged_ns, "the total no-cell waits %" PRIu64
+	              " ns, more than the uncharged %" PRIu64, d->no_cell_ns, d->totals.uncharged_ns);
+	cr_assert_geq(d->no_cell_count, count, "the total is every lock's");
+	return count;
+}
+
+/* A herd: 24 waiters blocked at once on one mutex behind a 50 ms hold, two
+ * rounds.  The lock registers 16 waiters (LOCKSTATE_CELLS): each round the
+ * other 8 find no cell, are not registered, and all their wait is
+ * uncharged — counted apart (LOCK_NO_CELL), within the uncharged waiting,
+ * and each at least the hold (it was blocked before the hold began: the
+ * fixture says when it could not make sure).  The text report splits "not
+ * charged to a holder" into the wake-up latency and those waits.  Before
+ * 3.12, all of it was "wake-up latency, and waits past 16", in one number. */
+Test(views, a_herd_past_16_waiters_is_counted_apart_within_the_uncharged)
+{
+	char dump[PATH_MAX], err[256];
+	struct run_result r, t;
+	struct dump d;
+	harness_profile("holder", (const char *[]){"2", "24", "50", NULL}, "rate=1", 60, &r, dump);
+	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s: %s", dump, err);
+	uint64_t ns, count = mutex_no_cell(&d, &ns);
+	cr_assert(count > 0 && ns > 0, "no wait past 16 counted: %" PRIu64 " waits, %" PRIu64 " ns",
+	          count, ns);
+	if (harness_out_value(r.out, "not_blocked") == 0) {
+		cr_assert_eq(count, 2 * (24 - 16), "no-cell waits: %" PRIu64 " of 2 rounds x 8",
+		             count);
+		cr_assert_geq(ns, count * 50000000ull, "%" PRIu64 " no-cell waits of %" PRIu64
+		              " ns, each at least the 50 ms hold", count, ns);
+	}
+	harness_symbolize((const char *[]){dump, NULL}, &t);
+	cr_assert_eq(t.exit_code, 0, "%s", t.err);
+	char want[96];
+	snprintf(want, sizeof(want), " in %" PRIu64 " waits past 16 at once on one lock\n",
+	         d.no_cell_count);
+	cr_assert(strstr(t.out, "not charged to a holder: ") && strstr(t.out, " wake-up latency, ") &&
+	              strstr(t.out, want),
+	          "the headline does not split not charged (%s):\n%s", want, t.out);
+	cr_assert(strstr(t.out, " waits past 16 at once)\n"), "the lock table:\n%s", t.out);
+	harness_result_free(&t);
+	dump_free(&d);
+	harness_result_free(&r);
+}
+
+/* Two waiters at a time: none past 16, none counted so, and the report
+ * says so. */
+Test(views, two_waiters_find_a_cell_each)
+{
+	char dump[PATH_MAX], err[256];
+	struct run_result r, t;
+	struct dump d;
+	harness_profile("holder", (const char *[]){"2", "2", "20", NULL}, "rate=1", 30, &r, dump);
+	cr_assert_eq(dump_read_file(dump, &d, err, sizeof(err)), 0, "%s: %s", dump, err);
+	uint64_t ns, count = mutex_no_cell(&d, &ns);
+	cr_assert(count == 0 && ns == 0 && d.no_cell_count == 0 && d.no_cell_ns == 0,
+	          "no-cell waits with 2 waiters: %" PRIu64 " waits, %" PRIu64 " ns (all locks: %"
+	          PRIu64 ")", count, ns, d.no_cell_count);
+	cr_assert(d.totals.uncharged_ns > 0, "the wake-up latency is there all the same");
+	harness_symbolize((const char *[]){dump, NULL}, &t);
+	cr_assert_eq(t.exit_code, 0, "%s", t.err);
+	cr_assert(strstr(t.out, "not charged to a holder (wake-up latency; no wait past 16 at once "
+	                        "on one lock)\n"),
+	          "%s", t.out);
+	harness_result_free(&t);
+	dump_free(&d);
+	harness_result_free(&r);
+}
+
 /* holder=0: waits are recorded as before, no unlock is charged (the dump
  * says so, and the holder view has none). */
 Test(views, holder_0_charges_no_unlock)

@@ -99,6 +99,7 @@ struct truth {
 	uint64_t timeouts, uncharged;
 	uint64_t lock_count[NLOCKS][LC_NVIEWS], lock_delay[NLOCKS][LC_NVIEWS];
 	uint64_t lock_uncharged[NLOCKS];
+	uint64_t lock_no_cell[NLOCKS][2]; /* count, ns of the waits that found no cell */
 };
 
 struct sums {
@@ -147,6 +148,8 @@ static void event_add(struct truth *t, const struct account_event *e, uint32_t n
 		t->lock_count[l][e->key.view] += e->count;
 		t->lock_delay[l][e->key.view] += e->delay_ns;
 		t->lock_uncharged[l] += e->uncharged_ns;
+		t->lock_no_cell[l][0] += e->no_cell ? e->count : 0;
+		t->lock_no_cell[l][1] += e->no_cell ? e->uncharged_ns : 0;
 	}
 	t->uncharged += e->uncharged_ns;
 	if (e->key.flags & LC_BUCKET_TIMEDOUT)
@@ -168,12 +171,18 @@ static struct account_event event_random(uint64_t *rng)
 		e.key.flags |= LC_BUCKET_TIMEDOUT;
 	if (e.key.view == LC_VIEW_WAIT)
 		e.uncharged_ns = (r >> 44) % 1000;
+	/* a wait that found no waiter cell: all of it uncharged (3.12) */
+	if (e.key.view == LC_VIEW_WAIT && (r >> 54) % 4 == 0) {
+		e.no_cell = true;
+		e.uncharged_ns = e.delay_ns;
+	}
 	return e;
 }
 
 /* Per lock and view: its buckets + its LOCK_LOST record == truth; and its
  * uncharged waiting (its LOCK record's and its LOCK_UNCHARGED's, 3.11),
- * counted as the events were settled. */
+ * and of it the waits that found no cell (its LOCK_NO_CELL, 3.12), counted
+ * as the events were settled. */
 static void lock_books_check(const struct truth *t, const struct sums *s)
 {
 	for (int l = 0; l < NLOCKS; l++) {
@@ -185,6 +194,14 @@ static void lock_books_check(const struct truth *t, const struct sums *s)
 		cr_assert_eq(unch, t->lock_uncharged[l],
 		             "lock %d: uncharged %lu in its records, %lu settled (jumped out at step %ld)",
 		             l, (unsigned long)unch, (unsigned long)t->lock_uncharged[l], jump_at);
+		cr_assert(w->no_cell->count == t->lock_no_cell[l][0] &&
+		              w->no_cell->delay_ns == t->lock_no_cell[l][1],
+		          "lock %d: no cell %lu waits %lu ns in its record, %lu %lu settled "
+		          "(jumped out at step %ld)",
+		          l, (unsigned long)w->no_cell->count, (unsigned long)w->no_cell->delay_ns,
+		          (unsigned long)t->lock_no_cell[l][0], (unsigned long)t->lock_no_cell[l][1],
+		          jump_at);
+		cr_assert_leq(w->no_cell->delay_ns, unch, "lock %d: no cell more than uncharged", l);
 		for (int v = 0; v < LC_NVIEWS; v++) {
 			uint64_t lc = 0, ld = 0;
 			for (int k = 0; r && k < LC_LOST_NREASONS; k++) {
@@ -510,6 +527,8 @@ Test(account, a_lock_holder_publishes_and_loses_nothing)
 		t.lock_count[l][e.key.view] += e.count;
 		t.lock_delay[l][e.key.view] += e.delay_ns;
 		t.lock_uncharged[l] += e.uncharged_ns;
+		t.lock_no_cell[l][0] += e.no_cell ? e.count : 0;
+		t.lock_no_cell[l][1] += e.no_cell ? e.uncharged_ns : 0;
 	}
 	account_publish_held(&sl, &books, &rng);
 	books_check(&t);
@@ -657,6 +676,8 @@ static void truth_add(struct truth *t, const struct account_event *e)
 		t->lock_count[l][e->key.view] += e->count;
 		t->lock_delay[l][e->key.view] += e->delay_ns;
 		t->lock_uncharged[l] += e->uncharged_ns;
+		t->lock_no_cell[l][0] += e->no_cell ? e->count : 0;
+		t->lock_no_cell[l][1] += e->no_cell ? e->uncharged_ns : 0;
 	}
 }
 

@@ -488,6 +488,51 @@ Test(dumpread, lock_lost_records_add_up_to_their_lock)
 	assert_parse_error(b.buf, b.len, at_offset(at));
 }
 
+/* LOCK_NO_CELL records (3.12) add up per address into their lock's
+ * no-cell waits, and all of them, a lock's without a LOCK record too, into
+ * the dump's total; one of another size is corrupt.  A 3.11 file (no such
+ * record: its writer did not count them) says it does not know. */
+Test(dumpread, lock_no_cell_records_add_up_to_their_lock_and_the_total)
+{
+	struct lc_rec_lock_lost a = {.addr = LOCK_A};
+	struct lc_rec_lock_uncharged u = {.addr = LOCK_A, .uncharged_ns = 700};
+	struct lc_rec_lock_no_cell n = {.addr = LOCK_A, .count = 2, .delay_ns = 300};
+	struct lc_rec_lock_no_cell other = {.addr = 0x999, .count = 1, .delay_ns = 40};
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", LC_META_HOLDER, 0);
+	db_record(&b, LC_REC_LOCK_LOST, &a, sizeof(a), NULL, 0, NULL, 0);
+	db_record(&b, LC_REC_LOCK_UNCHARGED, &u, sizeof(u), NULL, 0, NULL, 0);
+	db_record(&b, LC_REC_LOCK_NO_CELL, &n, sizeof(n), NULL, 0, NULL, 0);
+	db_lock(&b, &(struct lc_rec_lock){LOCK_A, 0, 0, 0, LC_KIND_MUTEX, 0, .epoch = 0}, NULL);
+	db_record(&b, LC_REC_LOCK_NO_CELL, &n, sizeof(n), NULL, 0, NULL, 0);
+	db_record(&b, LC_REC_LOCK_NO_CELL, &other, sizeof(other), NULL, 0, NULL, 0);
+	db_lost(&b, 0, NULL);
+	db_totals(&b, (struct lc_rec_totals){.uncharged_ns = 740});
+	db_trailer(&b);
+	struct dump d;
+	parse_ok(b.buf, b.len, &d);
+	const struct dump_lock *l = dump_lock_of(&d, LOCK_A);
+	cr_assert(l->no_cell_count == 4 && l->no_cell_ns == 600, "lock: %llu waits, %llu ns",
+	          (unsigned long long)l->no_cell_count, (unsigned long long)l->no_cell_ns);
+	cr_assert(d.have_no_cell && d.no_cell_count == 5 && d.no_cell_ns == 640,
+	          "total: %llu waits, %llu ns", (unsigned long long)d.no_cell_count,
+	          (unsigned long long)d.no_cell_ns);
+	dump_free(&d);
+
+	/* the same file as a 3.11 writer's would be (a 3.11 reader skips the
+	 * records, as any of a type it does not know) */
+	((struct lc_dump_header *)b.buf)->version_minor = 11;
+	parse_ok(b.buf, b.len, &d);
+	cr_assert(!d.have_no_cell, "a 3.11 file does not say how much found no cell");
+	dump_free(&d);
+
+	db_free(&b);
+	db_begin(&b, LC_DUMP_VERSION_MAJOR, "/x", 0, 0);
+	size_t at = db_record(&b, LC_REC_LOCK_NO_CELL, &n, sizeof(n) - 8, NULL, 0, NULL, 0);
+	db_trailer(&b);
+	assert_parse_error(b.buf, b.len, at_offset(at));
+}
+
 /* One LOCK record of `size` payload bytes with nframes 3; parses or not. */
 static int parse_lock_of_size(size_t size, struct dump *d)
 {

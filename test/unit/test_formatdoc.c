@@ -155,6 +155,11 @@ static const struct field lock_uncharged_fields[] = {
     FIELD(struct lc_rec_lock_uncharged, addr),
     FIELD(struct lc_rec_lock_uncharged, uncharged_ns),
 };
+static const struct field lock_no_cell_fields[] = {
+    FIELD(struct lc_rec_lock_no_cell, addr),
+    FIELD(struct lc_rec_lock_no_cell, count),
+    FIELD(struct lc_rec_lock_no_cell, delay_ns),
+};
 static const struct field series_fields[] = {
     FIELD(struct lc_rec_series, slot),     FIELD(struct lc_rec_series, interval_ns),
     FIELD(struct lc_rec_series, nentries), FIELD(struct lc_rec_series, used),
@@ -227,6 +232,8 @@ static const struct layout LAYOUTS[] = {
     LAYOUT("LOCK_LOST", LC_REC_LOCK_LOST, struct lc_rec_lock_lost, lock_lost_fields, NULL, 0),
     LAYOUT("LOCK_UNCHARGED", LC_REC_LOCK_UNCHARGED, struct lc_rec_lock_uncharged,
            lock_uncharged_fields, NULL, 0),
+    LAYOUT("LOCK_NO_CELL", LC_REC_LOCK_NO_CELL, struct lc_rec_lock_no_cell, lock_no_cell_fields,
+           NULL, 0),
     LAYOUT("SERIES", LC_REC_SERIES, struct lc_rec_series, series_fields, series_tails, 1),
     LAYOUT("Series entry", 0, struct lc_series_entry, series_entry_fields, NULL, 0),
     LAYOUT("TOTALS", LC_REC_TOTALS, struct lc_rec_totals, totals_fields, NULL, 0),

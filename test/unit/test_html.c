@@ -161,7 +161,7 @@ static struct profile p;
 static void build(void)
 {
 	locks[0] = (struct prof_lock){.name = lock_a, .addr = 0xa0, .kinds = 1u << LC_KIND_MUTEX,
-	                              .uncharged_ns = 40};
+	                              .uncharged_ns = 40, .no_cell_count = 1, .no_cell_ns = 30};
 	locks[0].lost[LC_VIEW_WAIT][LC_LOST_EVICTED] = (struct lc_lost_entry){1, 50};
 	locks[1] = (struct prof_lock){.name = lock_b, .addr = 0xb0, .kinds = 1u << LC_KIND_MUTEX,
 	                              .timeouts = 1};
@@ -169,7 +169,7 @@ static void build(void)
 	                     .locations = locs, .nlocations = NL, .samples = samples,
 	                     .nsamples = sizeof(samples) / sizeof(samples[0]), .locks = locks,
 	                     .nlocks = 2, .kinds = VIEWKIND_ALL_KINDS, .holder_recorded = true,
-	                     .period = 1};
+	                     .period = 1, .no_cell_count = 1, .no_cell_ns = 30};
 }
 
 TestSuite(html, .init = build);
@@ -289,8 +289,9 @@ Test(html, samples_are_stacks_outermost_first_on_indexed_locks)
 	          "s[2], s[3], s[4], s.slice(5).map(nameOf).join(';'))));\n"
 	          "for (const l of d.locks) console.log(l.name, l.kind, l.wait, l.count, l.maxWait, "
 	          "l.timeouts, l.holds, l.hold, l.maxHold, l.caused, l.uncharged, "
-	          "JSON.stringify(l.lost));\n"
-	          "console.log('lockFrames', d.lockFrames, 'holderRecorded', d.holderRecorded);");
+	          "JSON.stringify(l.noCell), JSON.stringify(l.lost));\n"
+	          "console.log('lockFrames', d.lockFrames, 'holderRecorded', d.holderRecorded, "
+	          "'noCell', JSON.stringify(d.noCell));");
 	static const char *const want[] = {
 	    "0 0 3 3000 2000 0 main;outer_fn;inl_helper[i]\n",
 	    "0 1 1 100 100 2 main;libx.so+0x7f0000002345;line\xe2\x80\xa8sep\x01" "ctl;"
@@ -300,9 +301,9 @@ Test(html, samples_are_stacks_outermost_first_on_indexed_locks)
 	    "1 0 2 2000 0 0 main;outer_fn;inl_helper[i]\n",
 	    "1 -1 0 40 0 0 " PROF_UNCHARGED_NAME "\n",
 	    "2 0 5 500 200 0 main\n",
-	    "<!--lock--></script> mutex 3050 4 2000 0 5 500 200 2000 40 [[1,50],[0,0],[0,0]]\n",
-	    "plain_lock mutex 100 1 100 1 0 0 0 0 0 [[0,0],[0,0],[0,0]]\n",
-	    "lockFrames true holderRecorded true\n",
+	    "<!--lock--></script> mutex 3050 4 2000 0 5 500 200 2000 40 [1,30] [[1,50],[0,0],[0,0]]\n",
+	    "plain_lock mutex 100 1 100 1 0 0 0 0 0 [0,0] [[0,0],[0,0],[0,0]]\n",
+	    "lockFrames true holderRecorded true noCell [1,30]\n",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		cr_expect(strstr(out, want[i]) != NULL, "no %s in:\n%s", want[i], out);

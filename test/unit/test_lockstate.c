@@ -128,6 +128,30 @@ static uint64_t lock_uncharged(const struct lockent *e)
 	return u.ns;
 }
 
+/* Its waits that found no cell, as a reader adds them up: every
+ * LOCK_NO_CELL of its address (3.12). */
+struct no_cell_sum {
+	uintptr_t addr;
+	uint64_t count, ns;
+};
+
+static void no_cell_visit(const struct pft_rec *r, void *ctx)
+{
+	struct no_cell_sum *u = ctx;
+	const struct lc_rec_lock_no_cell *l = r->payload;
+	if (r->type == LC_REC_LOCK_NO_CELL && l->addr == u->addr) {
+		u->count += l->count;
+		u->ns += l->delay_ns;
+	}
+}
+
+static struct no_cell_sum lock_no_cell(const struct lockent *e)
+{
+	struct no_cell_sum u = {.addr = atomic_load(&e->addr)};
+	pft_walk_file(&file, no_cell_visit, &u);
+	return u;
+}
+
 TestSuite(lockstate, .fini = ls_unmap);
 
 /* The fake clock lockstate_charge and lockstate_depart read. */
@@ -380,11 +404,12 @@ Test(lockstate, no_room_for_a_record_keeps_the_entry_without_one)
 {
 	uintptr_t l[3];
 	distinct_locks(l, 3);
-	/* room for the header and one lock's three records (and the closing
+	/* room for the header and one lock's four records (and the closing
 	 * records' reserve) */
 	ls_make_in(1 << 20,
 	           PFILE_RESERVE + 16 + 8 + sizeof(struct lc_rec_lock_lost) + 8 +
-	               sizeof(struct lc_rec_lock_uncharged) + 8 + sizeof(struct lockrec),
+	               sizeof(struct lc_rec_lock_uncharged) + 8 +
+	               sizeof(struct lc_rec_lock_no_cell) + 8 + sizeof(struct lockrec),
 	           64);
 	struct lockent *a = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
 	struct lockent *b = lockstate_get(&ls, l[1], LC_KIND_MUTEX);
@@ -1237,7 +1262,7 @@ Test(lockstate, an_uncharged_op_adds_once_under_the_locks_claim)
 	ls_make(1 << 20, 64);
 	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
 	struct lockstate_op op = {0};
-	lockstate_uncharged_set(&op, l[0], 700);
+	lockstate_uncharged_set(&op, l[0], 700, 0, 0);
 	lockstate_lost_run(&ls, &op, 1);
 	lockstate_lost_run(&ls, &op, 1);
 	cr_assert_eq(lock_uncharged(e), 700);
@@ -1245,26 +1270,58 @@ Test(lockstate, an_uncharged_op_adds_once_under_the_locks_claim)
 	cr_assert_eq(atomic_load(&atomic_load(&e->lost)->claim), 0, "the claim was let go");
 	struct lockstate_lost *first = atomic_load(&e->lost);
 	atomic_store(&first->claim, 12345);
-	lockstate_uncharged_set(&op, l[0], 20);
+	lockstate_uncharged_set(&op, l[0], 20, 0, 0);
 	lockstate_lost_run(&ls, &op, 1);
 	cr_assert_neq(atomic_load(&e->lost), first, "a second LOCK_LOST, with its claim");
 	cr_assert_eq(lock_uncharged(e), 720);
 	lockstate_count(e, LOCKSTATE_UNCHARGED_NS, 3); /* to the LOCK record */
 	cr_assert_eq(lock_uncharged(e), 723);
-	lockstate_uncharged_set(&op, l[1], 5); /* no entry */
+	lockstate_uncharged_set(&op, l[1], 5, 0, 0); /* no entry */
 	lockstate_lost_run(&ls, &op, 1);
 	cr_assert_eq(atomic_load(&op.state), LOCKSTATE_OP_IDLE);
 	cr_assert_eq(lock_uncharged(e), 723);
 	struct lc_rec_lock *pub = atomic_load(&e->pub);
 	atomic_store(&e->pub, NULL); /* as while another thread makes it */
 	uint64_t in_lost = atomic_load(&e->lost)->unch->uncharged_ns;
-	lockstate_uncharged_set(&op, l[0], 9);
+	lockstate_uncharged_set(&op, l[0], 9, 0, 0);
 	lockstate_lost_run(&ls, &op, 1);
 	cr_assert_eq(atomic_load(&e->lost)->unch->uncharged_ns, in_lost + 9,
 	             "a claimed add needs only the LOCK_LOST");
 	lockstate_count(e, LOCKSTATE_UNCHARGED_NS, 4);
 	cr_assert_eq(atomic_load(&e->early[LOCKSTATE_UNCHARGED_NS]), 4, "counted aside");
 	atomic_store(&e->pub, pub);
+}
+
+/* The waits that found no cell (3.12) go with their uncharged waiting, in
+ * the same claimed add, to the LOCK_NO_CELL made with the lock's
+ * LOCK_LOST: once, however often the op is run, and to the second set
+ * when the first's claim is stuck; never more than the uncharged. */
+Test(lockstate, a_wait_that_found_no_cell_is_counted_with_its_uncharged_waiting)
+{
+	uintptr_t l[1];
+	distinct_locks(l, 1);
+	ls_make(1 << 20, 64);
+	struct lockent *e = lockstate_get(&ls, l[0], LC_KIND_MUTEX);
+	struct lockstate_op op = {0};
+	lockstate_uncharged_set(&op, l[0], 300, 0, 0); /* a registered waiter's */
+	lockstate_lost_run(&ls, &op, 1);
+	lockstate_uncharged_set(&op, l[0], 700, 2, 700); /* one that found none, rate 2 */
+	lockstate_lost_run(&ls, &op, 1);
+	lockstate_lost_run(&ls, &op, 1);
+	struct no_cell_sum n = lock_no_cell(e);
+	cr_assert_eq(lock_uncharged(e), 1000);
+	cr_assert(n.count == 2 && n.ns == 700, "no cell: %llu waits, %llu ns",
+	          (unsigned long long)n.count, (unsigned long long)n.ns);
+	struct lockstate_lost *first = atomic_load(&e->lost);
+	atomic_store(&first->claim, 12345);
+	lockstate_uncharged_set(&op, l[0], 50, 1, 50);
+	lockstate_lost_run(&ls, &op, 1);
+	cr_assert_neq(atomic_load(&e->lost), first, "a second set, with its claim");
+	n = lock_no_cell(e);
+	cr_assert_eq(lock_uncharged(e), 1050);
+	cr_assert(n.count == 3 && n.ns == 750, "no cell: %llu waits, %llu ns",
+	          (unsigned long long)n.count, (unsigned long long)n.ns);
+	cr_assert_eq(atomic_load(&e->lost)->no_cell->delay_ns, 50, "in the second LOCK_NO_CELL");
 }
 
 /* A thread stopped in the middle of its uncharged add (WRITING: it read
@@ -1286,7 +1343,7 @@ Test(lockstate, a_stuck_uncharged_add_and_the_next_both_count, .timeout = 30)
 	/* the stopped thread's op, as it stands after reading under the claim */
 	uintptr_t me = 777;
 	struct lockstate_op stuck = {0};
-	lockstate_uncharged_set(&stuck, l[0], 5);
+	lockstate_uncharged_set(&stuck, l[0], 5, 0, 0);
 	claim_add_set(&stuck.add, &first->claim, me, (uint64_t *)unch, NULL, NULL, 5, 0, 0);
 	atomic_store(&first->claim, me);
 	stuck.add.old[CLAIM_COUNT] = atomic_load(unch);
@@ -1295,7 +1352,7 @@ Test(lockstate, a_stuck_uncharged_add_and_the_next_both_count, .timeout = 30)
 	atomic_store(&stuck.state, LOCKSTATE_OP_ADD);
 	/* another thread's add meanwhile */
 	struct lockstate_op op = {0};
-	lockstate_uncharged_set(&op, l[0], 20);
+	lockstate_uncharged_set(&op, l[0], 20, 0, 0);
 	lockstate_lost_run(&ls, &op, 1);
 	cr_assert_neq(atomic_load(&e->lost), first, "a second LOCK_LOST, with its claim");
 	/* the stopped thread resumes */
@@ -1342,7 +1399,7 @@ Test(lockstate, a_loss_on_a_lock_still_being_made_waits_for_its_records, .timeou
 	cr_assert_eq(pthread_create(&th, NULL, maker_finishes_late, &m), 0);
 	lockstate_lost(&ls, l[0], LC_VIEW_WAIT, LC_LOST_NO_STACKS, 1, 10);
 	struct lockstate_op op = {0};
-	lockstate_uncharged_set(&op, l[0], 7);
+	lockstate_uncharged_set(&op, l[0], 7, 0, 0);
 	lockstate_lost_run(&ls, &op, 1);
 	pthread_join(th, NULL);
 	cr_assert_eq(m.lost->rec->lost[LC_VIEW_WAIT][LC_LOST_NO_STACKS].count, 1,
