@@ -814,6 +814,18 @@ void harness_assert_near(uint64_t got, uint64_t want, double tolerance, const ch
 	          what, got, want, ratio, 1 - tolerance, 1 + tolerance);
 }
 
+void harness_assert_wait(uint64_t got, uint64_t want, uint64_t delayed, double tolerance,
+                         const char *what)
+{
+	double ratio = want ? (double)got / (double)want : 0,
+	       lifted = want ? (double)(got + delayed) / (double)want : 0;
+
+	cr_assert(want > 0 && lifted >= 1 - tolerance && ratio <= 1 + tolerance,
+	          "%s: profile %" PRIu64 " ns vs measured %" PRIu64 " ns, %" PRIu64
+	          " ns of it kept from a CPU (ratio %.3f, %.3f with it; allowed %.2f-%.2f)",
+	          what, got, want, delayed, ratio, lifted, 1 - tolerance, 1 + tolerance);
+}
+
 char *harness_go_pprof(const char *args, const char *file)
 {
 	const char *tmp = harness_tmpdir();

@@ -152,4 +152,15 @@ char *harness_go_pprof(const char *args, const char *file);
  * a message naming what and both values in ns. */
 void harness_assert_near(uint64_t got, uint64_t want, double tolerance, const char *what);
 
+/* The same for a wait the program timed around its own call (want) and
+ * its waiting thread's run delay over those timings (delayed: util.h's
+ * run_delay_ns).  The profile's wait lies inside the program's, so got is
+ * at most want + tolerance; but a preemption between the program's clock
+ * and the hook's (10-14 ms at load 8, and nothing bounds it) is in want
+ * only, so got may be short by as much as delayed, and no more: got +
+ * delayed must reach want - tolerance.  Nothing recorded still fails unless
+ * the thread spent nearly all of want kept from a CPU. */
+void harness_assert_wait(uint64_t got, uint64_t want, uint64_t delayed, double tolerance,
+                         const char *what);
+
 #endif

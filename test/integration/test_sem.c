@@ -228,9 +228,21 @@ Test(sem, timed_and_clock_waits_that_time_out_are_timeouts)
 	cr_assert(d.nlocks == 1 && d.locks[0].timeouts == 2 && d.locks[0].kind == LC_KIND_SEM);
 	expect_locks_add_up(&d);
 	dump_free(&d);
+	/* Each waited its 50 ms, less what a preemption before the wait took
+	 * of them (the deadline is read first), and more by its wake-up: the
+	 * kernel's count of the thread's time kept from a CPU meanwhile is
+	 * allowed for, both ways.  The process's first wait is the one cut
+	 * short, its thread's time slice spent on starting up: 5 runs in 40
+	 * on a loaded core recorded 27 ms of it with 43 ms kept from a CPU,
+	 * once 1 ms with 80. */
 	char *sem = kind_view(dump, "waiter", "sem");
-	cr_assert(sum_of(sem, "wait_timed") >= 40000000 && sum_of(sem, "wait_clocked") >= 40000000,
-	          "each waited its 50 ms:\n%s", sem);
+	uint64_t timed = harness_out_value(r.out, "timedwait_delayed_ns"),
+	         clocked = harness_out_value(r.out, "clockwait_delayed_ns"),
+	         t = sum_of(sem, "wait_timed"), c = sum_of(sem, "wait_clocked");
+	cr_assert(t + timed >= 40000000 && c + clocked >= 40000000 && t <= 55000000 + timed &&
+	              c <= 55000000 + clocked,
+	          "each waited its 50 ms (%" PRIu64 " and %" PRIu64 " ns kept from a CPU):\n%s",
+	          timed, clocked, sem);
 	free(sem);
 	harness_result_free(&r);
 }
@@ -246,7 +258,8 @@ Test(sem, a_cancelled_wait_leaves_nothing_behind)
 	char dump[PATH_MAX];
 	struct run_result r;
 	harness_profile("sem", (const char *[]){"cancel", NULL}, "", 60, &r, dump);
-	char *a = without_lines(plain, "after_waited_ns"), *b = without_lines(r.out, "after_waited_ns");
+	/* less the measurements: after_waited_ns, after_delayed_ns */
+	char *a = without_lines(plain, "after_"), *b = without_lines(r.out, "after_");
 	cr_assert_str_eq(b, a, "with the preload:\n%s\nwithout:\n%s", r.out, plain);
 	cr_assert(strstr(b, "cancelled in the wait 1\ncancelled before the wait 1, value 1\n"
 	                    "exited from a handler in the wait 1\n"),
@@ -258,8 +271,11 @@ Test(sem, a_cancelled_wait_leaves_nothing_behind)
 	expect_locks_add_up(&d);
 	dump_free(&d);
 	char *waiter = kind_view(dump, "waiter", "sem"), *holder = kind_view(dump, "holder", "sem");
-	harness_assert_near(sum_of(waiter, "wait_after"), harness_out_value(r.out, "after_waited_ns"),
-	                    0.05, "the round after the cancellation, wait_after");
+	/* one 20 ms wait, 5%: 1 ms for a preemption between the program's
+	 * clock and the hook's, which its run delay bounds instead */
+	harness_assert_wait(sum_of(waiter, "wait_after"), harness_out_value(r.out, "after_waited_ns"),
+	                    harness_out_value(r.out, "after_delayed_ns"), 0.05,
+	                    "the round after the cancellation, wait_after");
 	cr_assert(sum_of(waiter, "wait_forever") > 0, "the cancelled wait is counted:\n%s", waiter);
 	char *counts = harness_folded(dump, "waiter", (const char *[]){"--value=contentions", NULL});
 	cr_assert(sum_of(counts, "wait_forever") == 1 && sum_of(counts, "wait_exiting") == 1 &&

@@ -53,6 +53,7 @@ Test(views, holder_view_charges_the_function_that_unlocked)
 	harness_profile("holder", (const char *[]){"4", "1", "50", NULL}, "", 30, &r, dump);
 	uint64_t waited = harness_out_value(r.out, "waited_ns");
 	uint64_t caused = harness_out_value(r.out, "caused_ns");
+	uint64_t delayed = harness_out_value(r.out, "delayed_ns");
 
 	/* W's own measure of its wait also holds the time from H's unlock until
 	 * W ran again: not H's doing, _NotChargedToHolder by definition, and
@@ -61,9 +62,11 @@ Test(views, holder_view_charges_the_function_that_unlocked)
 	uint64_t charged = delay_of(holder, "hold_cache_for_a_while");
 	int64_t uncharged = sentinel_line(holder, "_NotChargedToHolder");
 	cr_assert(uncharged >= 0, "no one-frame _NotChargedToHolder line:\n%s", holder);
-	harness_assert_near(charged, caused, 0.10,
+	/* W's clock and its lock call are apart by a post that wakes H: a
+	 * preemption there is in W's measures only, within its run delay */
+	harness_assert_wait(charged, caused, delayed, 0.10,
 	                    "holder view, hold_cache_for_a_while vs H's unlock - W's lock call");
-	harness_assert_near(charged + (uint64_t)uncharged, waited, 0.10,
+	harness_assert_wait(charged + (uint64_t)uncharged, waited, delayed, 0.10,
 	                    "holder view, hold_cache_for_a_while + _NotChargedToHolder vs W's wait");
 	cr_assert(delay_of(holder, "wait_for_cache") < waited / 20,
 	          "W's own unlocks ended no one's wait, yet:\n%s", holder);
@@ -73,7 +76,7 @@ Test(views, holder_view_charges_the_function_that_unlocked)
 	             "4 unlocks ended W's waits:\n%s", holder_n);
 
 	char *waiter = harness_folded(dump, "waiter", NULL);
-	harness_assert_near(delay_of(waiter, "wait_for_cache"), waited, 0.10,
+	harness_assert_wait(delay_of(waiter, "wait_for_cache"), waited, delayed, 0.10,
 	                    "waiter view, wait_for_cache");
 	cr_assert_eq(delay_of(waiter, "hold_cache_for_a_while"), 0, "H never waited:\n%s", waiter);
 
@@ -112,15 +115,16 @@ Test(views, holder_charge_counts_every_waiter)
 	harness_profile("holder", (const char *[]){"2", "3", "80", NULL}, "", 30, &r, dump);
 	uint64_t waited = harness_out_value(r.out, "waited_ns");
 	uint64_t caused = harness_out_value(r.out, "caused_ns");
+	uint64_t delayed = harness_out_value(r.out, "delayed_ns");
 	cr_assert(caused > 2 * 3 * 70000000ull, "the fixture did not hold: caused %" PRIu64, caused);
 
 	/* One waiter's share would be a third: far outside 10%. */
 	char *holder = harness_folded(dump, "holder", NULL);
-	harness_assert_near(delay_of(holder, "hold_cache_for_a_while"), caused, 0.10,
+	harness_assert_wait(delay_of(holder, "hold_cache_for_a_while"), caused, delayed, 0.10,
 	                    "holder view, hold_cache_for_a_while (3 waiters x 2 holds)");
 
 	char *waiter = harness_folded(dump, "waiter", NULL);
-	harness_assert_near(delay_of(waiter, "wait_for_cache"), waited, 0.10,
+	harness_assert_wait(delay_of(waiter, "wait_for_cache"), waited, delayed, 0.10,
 	                    "waiter view, wait_for_cache (3 waiters)");
 	harness_assert_near(harness_folded_sum(holder, NULL, NULL),
 	                    harness_folded_sum(waiter, NULL, NULL), 0.05,
@@ -225,7 +229,8 @@ Test(views, holder_0_charges_no_unlock)
 	uint64_t waited = harness_out_value(r.out, "waited_ns");
 
 	char *waiter = harness_folded(dump, "waiter", NULL);
-	harness_assert_near(delay_of(waiter, "wait_for_cache"), waited, 0.10,
+	harness_assert_wait(delay_of(waiter, "wait_for_cache"), waited,
+	                    harness_out_value(r.out, "delayed_ns"), 0.10,
 	                    "holder=0: waiter view, wait_for_cache");
 	/* An error for a dump without the view is fine too; a charge is not. */
 	harness_symbolize((const char *[]){"--format=folded", "--view=holder", dump, NULL}, &s);
