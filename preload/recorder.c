@@ -535,14 +535,20 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	s->ent = NULL;
 	s->cell = 0;
 	s->no_cell = 0;
+	/* The process's first contention starts the profile (lifecycle_start:
+	 * the arena, the tables; tens of ms under load), and a thread's first
+	 * event makes its slot (and the slot's record in the file), and the
+	 * process's first the file itself: the wait has begun already, and
+	 * its clock is read before all of that. */
+	uint64_t early = atomic_load_explicit(&core.state, memory_order_relaxed) == ST_RUNNING
+	                     ? 0
+	                     : recorder_now();
 	if (!recorder_start())
 		return;
 	int saved = errno;
 	core_enter(t);
-	/* A thread's first event makes its slot (and the slot's record in
-	 * the file), and the process's first the file itself, first: the
-	 * wait has begun already. */
-	uint64_t early = t->slot ? 0 : recorder_now();
+	if (!early && !t->slot)
+		early = recorder_now();
 	/* A contended wait is worth keeping: the profile's file is made now
 	 * if it was not (filing.c).  If it could not be made yet (another
 	 * thread makes it, too slowly), the wait is only timed, and deferred
