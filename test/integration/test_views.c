@@ -323,8 +323,12 @@ Test(views, a_hold_after_a_wait_starts_when_the_wait_ends)
  * thread's first acquisition (and weighed it 5 times) said 1.5x.  The time
  * held is unbiased too, but on a loaded machine a few holds preempted for
  * milliseconds make most of it, and whether the 1 in 5 catches them moves
- * the estimate by a quarter (0.74 once, under two sanitized test runs at
- * once): it is held to 40%, which 1.5x still fails. */
+ * the estimate (0.74 once, under two sanitized test runs at once; 1.44
+ * once in 15 at load 6-16).  So the time held, less the threads' time kept
+ * from a CPU around the holds (the fixture's held_delayed_ns), is held to
+ * 40%, and the estimate may be above it by at most five times that time
+ * (every preemption sampled, each weighed 5), below it by none of it.  On
+ * a quiet machine 1.5x still fails. */
 Test(views, hold_view_is_unbiased_for_short_lived_threads)
 {
 	char dump[PATH_MAX];
@@ -335,8 +339,13 @@ Test(views, hold_view_is_unbiased_for_short_lived_threads)
 	char *hold_n = harness_folded(dump, "hold", (const char *[]){"--value=contentions", NULL});
 	harness_assert_near(delay_of(hold_n, "hold_briefly"), harness_out_value(r.out, "sections"),
 	                    0.15, "hold view, sections of hold_briefly");
-	harness_assert_near(delay_of(hold, "hold_briefly"), harness_out_value(r.out, "held_ns"), 0.40,
-	                    "hold view, time held in hold_briefly");
+	uint64_t held = harness_out_value(r.out, "held_ns");
+	uint64_t kept = harness_out_value(r.out, "held_delayed_ns");
+	uint64_t pure = held > kept ? held - kept : 0, got = delay_of(hold, "hold_briefly");
+	cr_assert(got >= 0.60 * (double)pure && got <= 1.40 * (double)pure + 5.0 * (double)kept,
+	          "hold view, time held in hold_briefly: %" PRIu64 " ns, the program held %" PRIu64
+	          " ns, %" PRIu64 " of them around holds kept from a CPU:\n%s",
+	          got, held, kept, hold);
 	free(hold);
 	free(hold_n);
 	harness_result_free(&r);
