@@ -243,6 +243,15 @@ static int wait_lock(void *p)
 	return real.lock(((struct lock_args *)p)->m);
 }
 
+/* Asleep while *word is 2.  False where glibc's futex_wait gives up the
+ * process (EINVAL: a misaligned word; EFAULT): the caller then leaves the
+ * mutex to glibc's own lock, which does. */
+static bool wait_normal_sleep(int *word, int op)
+{
+	long rc = sys_call(SYS_futex, (long)word, op, 2, 0);
+	return rc != -EINVAL && rc != -EFAULT;
+}
+
 /* A busy normal mutex (PTHREAD_MUTEX_TIMED_NP, private or shared), taken
  * after the recorder's work as glibc's own waiter takes it
  * (__lll_lock_wait): the word exchanged for 2 until the exchange finds it
@@ -254,18 +263,25 @@ static int wait_lock(void *p)
  * threads meet differently (bench/README.md, test 3).  Marked 2, the word
  * is as glibc's waiter leaves it, and the release pays the wake it pays
  * without us.  Adaptive mutexes spin first in glibc: they keep the real
- * call, as do the timed variants (their deadline is checked first). */
+ * call, as do the timed variants (their deadline is checked first).
+ * The owner is the kernel's tid, asked before the wait: the cached one
+ * may be 0 (a fork child's profile forgets it when it starts, inside
+ * recorder_begin) or the parent's (a child of _Fork, which runs no fork
+ * handler); the cache is put right with it. */
 static int wait_normal(void *p)
 {
 	pthread_mutex_t *m = ((struct lock_args *)p)->m;
 	int kind = __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
 	int op = kind & GLIBC_MUTEX_KIND_PSHARED ? FUTEX_WAIT : FUTEX_WAIT_PRIVATE;
 	int *word = &m->__data.__lock;
-	if (__atomic_load_n(word, __ATOMIC_RELAXED) == 2)
-		sys_call(SYS_futex, (long)word, op, 2, 0);
+	int32_t tid = (int32_t)sys_call(SYS_gettid, 0, 0, 0, 0);
+	lc_tls.tid = tid;
+	if (__atomic_load_n(word, __ATOMIC_RELAXED) == 2 && !wait_normal_sleep(word, op))
+		return real.lock(m);
 	while (__atomic_exchange_n(word, 2, __ATOMIC_ACQUIRE) != 0)
-		sys_call(SYS_futex, (long)word, op, 2, 0);
-	__atomic_store_n(&m->__data.__owner, lc_tls.tid, __ATOMIC_RELAXED);
+		if (!wait_normal_sleep(word, op))
+			return real.lock(m);
+	__atomic_store_n(&m->__data.__owner, tid, __ATOMIC_RELAXED);
 	++m->__data.__nusers;
 	return 0;
 }

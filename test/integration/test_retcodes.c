@@ -224,3 +224,20 @@ Test(retcodes, a_contended_pshared_lock_leaves_the_word_as_glibcs_waiter_does, .
 {
 	handover_check("1");
 }
+
+/* A child of _Fork (no fork handler: the preload's cached thread id is
+ * its parent's, and forgotten when the child's profile starts) that
+ * waits for a process-shared mutex owns it afterwards, as under glibc.
+ * Before: owner 0, or the parent's thread id. */
+Test(retcodes, a_fork_child_owns_the_mutex_it_waited_for, .timeout = 120)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	harness_profile("handover", (const char *[]){"fork", NULL}, "", 60, &r, dump);
+	cr_assert_eq(harness_out_value(r.out, "fork_owner_ok"), 1,
+	             "the child's contended lock did not leave it the owner:\n%s", r.out);
+	char *n = harness_folded(dump, "waiter", (const char *[]){"--value=contentions", NULL});
+	cr_assert_eq(harness_folded_sum(n, "fork_round", NULL), 1, "the child's one wait:\n%s", n);
+	free(n);
+	harness_result_free(&r);
+}
