@@ -535,14 +535,17 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	s->ent = NULL;
 	s->cell = 0;
 	s->no_cell = 0;
+	s->before_cell = 0;
 	/* The process's first contention starts the profile (lifecycle_start:
 	 * the arena, the tables; tens of ms under load), and a thread's first
 	 * event makes its slot (and the slot's record in the file), and the
 	 * process's first the file itself: the wait has begun already, and
-	 * its clock is read before all of that. */
-	uint64_t early = atomic_load_explicit(&core.state, memory_order_relaxed) == ST_RUNNING
-	                     ? 0
-	                     : recorder_now();
+	 * its clock is read before all of that — before the start by system
+	 * call, outside the guard: no clock_gettime of the program's (an
+	 * interposed one may lock) is called from here. */
+	int st = atomic_load_explicit(&core.state, memory_order_relaxed);
+	uint64_t early = st == ST_NONE || st == ST_ARMED ? clock_mono_ns_raw() : 0;
+	bool started = early != 0;
 	if (!recorder_start())
 		return;
 	int saved = errno;
@@ -580,9 +583,15 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	/* Registered as waiting since t0, when the lock was found taken: an
 	 * unlock that read its time after t0 and finds the cell ended that
 	 * waiting, registered or not yet (a second clock read here cost
-	 * ~70 ns before every wait on this VM). */
-	if (s->ent && core.cfg.holder)
-		s->no_cell = (s->cell = lockstate_arrive(s->ent, s->t0)) == 0;
+	 * ~70 ns before every wait on this VM).  But a wait that started the
+	 * profile is registered from now: the lock may have changed hands
+	 * during the start, and the next unlock would be charged for the
+	 * holders before it; that stretch is uncharged (before_cell). */
+	if (s->ent && core.cfg.holder) {
+		uint64_t since = started ? recorder_now() : s->t0;
+		s->no_cell = (s->cell = lockstate_arrive(s->ent, since)) == 0;
+		s->before_cell = s->cell ? since - s->t0 : 0;
+	}
 	if (!recorder_take_stack(t, sl, s, LC_VIEW_WAIT, RECORDER_WAIT_SETTLES, s->t0))
 		goto out;
 	const uintptr_t *pcs = stash_spare(&sl->stash[LC_VIEW_WAIT]);
@@ -659,7 +668,7 @@ void recorder_end(struct lc_tls *t, struct recorder_sample *s, enum recorder_out
 	/* A registered waiter reads its end as it leaves its cell: charges
 	 * and uncharged then add up to the wait exactly. */
 	if (cell)
-		uncharged = lockstate_depart(s->ent, cell, recorder_now, &t1);
+		uncharged = lockstate_depart(s->ent, cell, recorder_now, &t1) + s->before_cell;
 	else
 		uncharged = (t1 = recorder_now()) - s->t0;
 	if (t->wait == s)

@@ -62,6 +62,7 @@ struct recorder_sample {
 	uint64_t t0;
 	struct lockent *ent;           /* its lock's entry, if it has one */
 	int cell;                      /* registered as a waiter there (holder view), 1..; 0: not */
+	uint64_t before_cell;          /* waited before the cell was registered (uncharged) */
 	struct recorder_sample *outer; /* the wait this one interrupted (a handler's) */
 	uint32_t gen;   /* the profile it began in (core.gen): a fork (from a handler), or
 	                 * a detach, during the wait forgets ent */
