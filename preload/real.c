@@ -134,6 +134,9 @@ void real_resolve(void)
 	real_store(&real.sem_post, real_sym_newest("sem_post"));
 	real_store(&real.execve, real_sym("execve"));
 	real_store(&real.execvpe, real_sym("execvpe"));
+	const uint32_t *tid = real_sym("_thread_db_pthread_tid");
+	if (tid && tid[0] == 32 && tid[1] == 1)
+		__atomic_store_n(&real.tid_offset, tid[2], __ATOMIC_RELAXED);
 }
 
 void *real_get(void *slot)

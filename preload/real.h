@@ -77,6 +77,11 @@ struct real_fns {
 	long (*syscall)(long, ...);
 	/* semaphores (hooks_sem.c), at start-up, by version (real_sym_newest) */
 	void *sem_wait, *sem_timedwait, *sem_clockwait, *sem_trywait, *sem_post;
+	/* where glibc keeps a thread's id in its thread block (pthread_self()),
+	 * from the descriptor glibc exports for libthread_db
+	 * (_thread_db_pthread_tid: bits, count, offset); 0: not known.  glibc
+	 * sets it in a child of fork and of _Fork alike (hooks.c, wait_normal). */
+	uint32_t tid_offset;
 };
 
 extern struct real_fns real;
