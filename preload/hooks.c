@@ -132,17 +132,32 @@ static inline enum fast fast_acquire(pthread_mutex_t *m)
 	return FAST_ACQUIRED;
 }
 
+/* The calling thread's id where glibc keeps it, which glibc sets in every
+ * child and stores as a mutex's owner (a gettid system call instead made a
+ * contended wait about 0.5 us longer here, and the empty-section busy
+ * share 1.5x what it was). */
+static int32_t hooks_glibc_tid(void)
+{
+	uint32_t off = __atomic_load_n(&real.tid_offset, __ATOMIC_RELAXED);
+	if (off)
+		return *(const int32_t *)((const char *)pthread_self() + off);
+	return (int32_t)sys_call(SYS_gettid, 0, 0, 0, 0);
+}
+
 /* Outside the fast path: fast_acquire needs the thread's id. */
 static void hooks_learn_tid(void)
 {
 	if (!lc_tls.tid)
-		lc_tls.tid = (int32_t)gettid();
+		lc_tls.tid = hooks_glibc_tid();
 }
 
+/* The id glibc compares an owner with: the cached one is its parent's in
+ * a child of _Fork until the child's profile starts (in the thread that
+ * starts it), and an unlock of a mutex the child took through glibc would
+ * not be a release; the cache is put right with it. */
 int32_t hooks_tid(void)
 {
-	hooks_learn_tid();
-	return lc_tls.tid;
+	return lc_tls.tid = hooks_glibc_tid();
 }
 
 /* The new child of fork() is a new thread id. */
@@ -241,17 +256,6 @@ struct lock_args {
 static int wait_lock(void *p)
 {
 	return real.lock(((struct lock_args *)p)->m);
-}
-
-/* The calling thread's id where glibc keeps it, which glibc sets in every
- * child (a gettid system call instead made a contended wait about 0.5 us
- * longer here, and the empty-section busy share 1.5x what it was). */
-static int32_t hooks_glibc_tid(void)
-{
-	uint32_t off = __atomic_load_n(&real.tid_offset, __ATOMIC_RELAXED);
-	if (off)
-		return *(const int32_t *)((const char *)pthread_self() + off);
-	return (int32_t)sys_call(SYS_gettid, 0, 0, 0, 0);
 }
 
 /* Asleep while *word is 2.  False where glibc's futex_wait gives up the

@@ -102,7 +102,8 @@ int hooks_mutex_unlock(pthread_mutex_t *m);
  * for a recursive one held more than once. */
 bool hooks_unlock_releases(pthread_mutex_t *m);
 
-/* The calling thread's id (cached in TLS). */
+/* The calling thread's id as glibc keeps it, the one it stores as a
+ * mutex's owner and a rwlock's writer (and the TLS cache put right). */
 int32_t hooks_tid(void);
 
 /* fork()'s child handler: the thread's id is new. */

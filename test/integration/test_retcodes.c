@@ -241,3 +241,25 @@ Test(retcodes, a_fork_child_owns_the_mutex_it_waited_for, .timeout = 120)
 	free(n);
 	harness_result_free(&r);
 }
+
+/* The same child, with an error-checking mutex its forking thread took
+ * through glibc while another thread of the child waits for it: the
+ * unlock is a release (glibc's owner is the child's id, which the preload
+ * compares with), so the wait is charged to fork_checked_release.  Before:
+ * the preload compared the owner with the parent's id it had cached,
+ * took the unlock for one that glibc refuses, and charged nothing. */
+Test(retcodes, a_fork_childs_release_of_a_checked_mutex_is_charged, .timeout = 120)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	harness_profile("handover", (const char *[]){"fork_checked", NULL}, "", 60, &r, dump);
+	cr_assert_eq(harness_out_value(r.out, "fork_checked_status"), 0, "the child:\n%s", r.out);
+	char *w = harness_folded(dump, "waiter", (const char *[]){"--value=contentions", NULL});
+	char *h = harness_folded(dump, "holder", (const char *[]){"--value=contentions", NULL});
+	cr_assert_eq(harness_folded_sum(w, "checked_waiter", NULL), 1, "the child's one wait:\n%s", w);
+	cr_assert_eq(harness_folded_sum(h, "fork_checked_release", NULL), 1,
+	             "the release that ended it, charged:\n%s", h);
+	free(w);
+	free(h);
+	harness_result_free(&r);
+}
