@@ -539,12 +539,15 @@ void recorder_begin(struct lc_tls *t, struct recorder_sample *s, const void *loc
 	/* The process's first contention starts the profile (lifecycle_start:
 	 * the arena, the tables; tens of ms under load), and a thread's first
 	 * event makes its slot (and the slot's record in the file), and the
-	 * process's first the file itself: the wait has begun already, and
-	 * its clock is read before all of that — before the start by system
-	 * call, outside the guard: no clock_gettime of the program's (an
-	 * interposed one may lock) is called from here. */
+	 * process's first the file itself, and a fork child's first event
+	 * its own profile (lifecycle_adopt: 0.7-13 ms here): the wait has
+	 * begun already, and its clock is read before all of that — before
+	 * a start by system call, outside the guard: no clock_gettime of the
+	 * program's (an interposed one may lock) is called from here. */
 	int st = atomic_load_explicit(&core.state, memory_order_relaxed);
-	uint64_t early = st == ST_NONE || st == ST_ARMED ? clock_mono_ns_raw() : 0;
+	bool starts =
+	    st == ST_NONE || st == ST_ARMED || (st == ST_RUNNING && !pfile_mine(&core.file));
+	uint64_t early = starts ? clock_mono_ns_raw() : 0;
 	bool started = early != 0;
 	if (!recorder_start())
 		return;
