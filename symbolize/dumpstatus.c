@@ -212,8 +212,9 @@ void dumpstatus_describe(const struct dump *d, const struct dump_status *st, cha
 		break;
 	case DUMP_WRITER_UNCLOSED:
 		snprintf(buf, cap,
-		         "ended at %s, but its closing records did not fit (disk full or "
-		         "a file size limit): totals are the threads' own",
+		         "ended at %s, but its closing records are missing (they did not "
+		         "fit: disk full or a file size limit; or a copy of the file was cut "
+		         "short after its last record): totals are the threads' own",
 		         d->live.state == LC_LIVE_EXEC       ? "exec()"
 		         : d->live.state == LC_LIVE_DETACHED ? "a detach"
 		                                             : "exit");

@@ -35,7 +35,8 @@ enum dump_writer {
 	DUMP_WRITER_DIED,     /* no trailer: the writer is gone */
 	DUMP_WRITER_UNCLOSED, /* no trailer, though the writer ended (exit,
 	                       * exec or detach): its closing records did not
-	                       * fit (disk full, file size limit) */
+	                       * fit (disk full, file size limit), or a copy
+	                       * of the file was cut short after its records */
 };                            /* the complete ones first, up to DETACHED */
 
 struct dump_status {

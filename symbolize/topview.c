@@ -98,7 +98,7 @@ static void writer_words(const struct topview_screen *s, char *buf, size_t cap)
 		snprintf(buf, cap, "died without a clean exit (killed, or crashed)");
 		break;
 	case DUMP_WRITER_UNCLOSED:
-		snprintf(buf, cap, "ended, but its closing records did not fit");
+		snprintf(buf, cap, "ended, but its closing records are missing");
 		break;
 	}
 	if (d->end == DUMP_END_CUT)

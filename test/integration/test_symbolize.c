@@ -989,6 +989,28 @@ Test(symbolize, dump_cut_at_a_boundary_before_writer_is_cut_short)
 	harness_result_free(&r);
 }
 
+/* The same dump cut right after its WRITER record: its heading is whole
+ * and LIVE says the program exited, but the closing records are missing.
+ * The file cannot tell a copy cut there from a writer whose closing
+ * records did not fit, and the report says both, not only the second. */
+Test(symbolize, dump_cut_after_its_writer_says_the_closing_records_are_missing)
+{
+	char path[PATH_MAX];
+	size_t len;
+	struct run_result r;
+	fixture_dump("scenarios", (const char *[]){"timeout", "1", "10", NULL}, path);
+	uint8_t *buf = slurp(path, &len);
+	uint64_t at = first_record_offset(buf, len, LC_REC_WRITER);
+	uint32_t size;
+	memcpy(&size, buf + at + 4, 4);
+	spit(path, buf, at + sizeof(struct lc_rec_head) + lc_dump_pad(size), 0644);
+	free(buf);
+	symbolize((const char *[]){path, NULL}, &r);
+	cr_assert(strstr(r.out, "closing records are missing") && strstr(r.out, "cut short after"),
+	          "exit %d:\n%s%s", r.exit_code, r.out, r.err);
+	harness_result_free(&r);
+}
+
 /* Does a file of n bytes of buf end right after a whole record?  (It is
  * then whole, if incomplete: what a writer that died leaves.) */
 static bool at_record_boundary(const uint8_t *buf, size_t len, size_t n)

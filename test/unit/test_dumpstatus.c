@@ -197,14 +197,17 @@ Test(dumpstatus, died_when_the_pid_maps_something_else)
 }
 
 /* A file whose writer ended (LIVE says exit or exec) but has no trailer:
- * its closing records did not fit.  Not "died", whatever the pid does. */
+ * its closing records did not fit, or a copy of it was cut short after
+ * its records (the file alone cannot tell which, and the words say
+ * both).  Not "died", whatever the pid does. */
 Test(dumpstatus, ended_without_room_for_the_closing_records)
 {
 	parse(LC_LIVE_EXITED, false);
 	cr_assert_eq(writer_with_maps("", NULL), DUMP_WRITER_UNCLOSED);
 	cr_assert_str_eq(describe(&(struct dump_status){.writer = DUMP_WRITER_UNCLOSED}),
-	                 "ended at exit, but its closing records did not fit (disk full or a file "
-	                 "size limit): totals are the threads' own");
+	                 "ended at exit, but its closing records are missing (they did not fit: "
+	                 "disk full or a file size limit; or a copy of the file was cut short "
+	                 "after its last record): totals are the threads' own");
 	parse(LC_LIVE_EXEC, false);
 	cr_assert_eq(writer_with_maps("", NULL), DUMP_WRITER_UNCLOSED);
 	parse(LC_LIVE_DETACHED, false);
