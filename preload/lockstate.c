@@ -22,6 +22,7 @@ int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint6
 	/* on whole lines (struct lockent) */
 	ls->ent = arena_alloc_aligned(a, nent * sizeof(*ls->ent), _Alignof(struct lockent));
 	ls->mask = nent - 1;
+	touched_clear(&ls->touched, ls->ent, (ls->mask + 1) * sizeof(*ls->ent));
 	/* waiters counted there by an earlier profile (attached: a detach
 	 * lets waits in progress go without leaving) */
 	memset((void *)lockstate_filter, 0, sizeof(lockstate_filter));
@@ -32,6 +33,7 @@ int lockstate_init(struct lockstate *ls, struct arena *a, struct pfile *f, uint6
 void lockstate_reset(struct lockstate *ls)
 {
 	arena_zero(ls->ent, (ls->mask + 1) * sizeof(*ls->ent));
+	touched_clear(&ls->touched, ls->ent, (ls->mask + 1) * sizeof(*ls->ent));
 	memset((void *)lockstate_filter, 0, sizeof(lockstate_filter));
 	atomic_store(&ls->refused, 0);
 }
@@ -92,6 +94,8 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 	for (int k = 0; k < LOCKSTATE_PROBES; k++, i = (i + 1) & ls->mask) {
 		struct lockent *e = &ls->ent[i];
 		uintptr_t a = atomic_load_explicit(&e->addr, memory_order_acquire);
+		if (a == 0)
+			touched_mark(&ls->touched, &e->addr); /* addr..pub: one line */
 		if (a == 0 && atomic_compare_exchange_strong(&e->addr, &a, lock)) {
 			/* Its LOCK_LOST first: a lock with a LOCK record has one,
 			 * so a reader never takes "no record" for "lost nothing". */
@@ -375,7 +379,8 @@ void lockstate_foreach(const struct lockstate *ls, void (*fn)(const struct locke
                        void *ctx)
 {
 	for (uint64_t i = 0; i <= ls->mask; i++)
-		if (atomic_load_explicit(&ls->ent[i].addr, memory_order_acquire))
+		if (touched_maybe(&ls->touched, &ls->ent[i].addr) &&
+		    atomic_load_explicit(&ls->ent[i].addr, memory_order_acquire))
 			fn(&ls->ent[i], ctx);
 }
 
@@ -383,6 +388,7 @@ uint64_t lockstate_count_used(const struct lockstate *ls)
 {
 	uint64_t n = 0;
 	for (uint64_t i = 0; i <= ls->mask; i++)
-		n += atomic_load_explicit(&ls->ent[i].pub, memory_order_relaxed) != NULL;
+		n += touched_maybe(&ls->touched, &ls->ent[i].addr) &&
+		     atomic_load_explicit(&ls->ent[i].pub, memory_order_relaxed) != NULL;
 	return n;
 }

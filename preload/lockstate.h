@@ -51,6 +51,7 @@
 #include "initsite.h"
 #include "lockcontend/dumpfmt.h"
 #include "pfile.h"
+#include "touched.h"
 
 #define LOCKSTATE_CELLS 16
 
@@ -107,6 +108,7 @@ struct lockstate {
 	const struct initsite *inits;
 	uint64_t mask;
 	_Atomic uint64_t refused; /* locks that found no free entry */
+	struct touched touched;   /* pages of ent with an entry (lockstate_count_used) */
 };
 
 /* Add n to one counter of e's record (if it has one: a count made while

@@ -13,6 +13,7 @@ int stacktab_init(struct stacktab *t, struct arena *a, struct pfile *f, uint64_t
 	t->file = f;
 	t->mask = nheads - 1;
 	t->heads = arena_alloc(a, nheads * sizeof(*t->heads));
+	touched_clear(&t->touched, (const void *)t->heads, (t->mask + 1) * sizeof(*t->heads));
 	atomic_store(&t->nbuckets, 0);
 	atomic_store(&t->refused, 0);
 	atomic_store(&t->apart, 0);
@@ -25,6 +26,7 @@ void stacktab_reset(struct stacktab *t)
 	 * that never contended touched none of them (512 KiB by default: a
 	 * memset here was most of a preloaded shell's fork) */
 	arena_zero((void *)t->heads, (t->mask + 1) * sizeof(*t->heads));
+	touched_clear(&t->touched, (const void *)t->heads, (t->mask + 1) * sizeof(*t->heads));
 	atomic_store(&t->nbuckets, 0);
 	atomic_store(&t->refused, 0);
 	atomic_store(&t->apart, 0);
@@ -143,6 +145,8 @@ static enum stacktab_result op_insert(struct stacktab *t, struct stacktab_op *op
 			}
 			atomic_store_explicit(&nb->next, first, memory_order_relaxed);
 			stop = first;
+			if (!first)
+				touched_mark(&t->touched, (const void *)head);
 			if (atomic_compare_exchange_weak_explicit(
 			        head, &first, nb, memory_order_release, memory_order_acquire))
 				break;
@@ -226,7 +230,9 @@ uint64_t stacktab_count(const struct stacktab *t)
 	uint64_t n = 0;
 	for (uint64_t i = 0; i <= t->mask; i++)
 		for (struct stackbucket *b =
-		         atomic_load_explicit(&t->heads[i], memory_order_acquire);
+		         touched_maybe(&t->touched, (const void *)&t->heads[i])
+		             ? atomic_load_explicit(&t->heads[i], memory_order_acquire)
+		             : NULL;
 		     b; b = atomic_load_explicit(&b->next, memory_order_acquire))
 			n++;
 	return n;
@@ -237,7 +243,9 @@ void stacktab_foreach(const struct stacktab *t, void (*fn)(const struct stackbuc
 {
 	for (uint64_t i = 0; i <= t->mask; i++)
 		for (struct stackbucket *b =
-		         atomic_load_explicit(&t->heads[i], memory_order_acquire);
+		         touched_maybe(&t->touched, (const void *)&t->heads[i])
+		             ? atomic_load_explicit(&t->heads[i], memory_order_acquire)
+		             : NULL;
 		     b; b = atomic_load_explicit(&b->next, memory_order_acquire))
 			fn(b, ctx);
 }

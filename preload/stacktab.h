@@ -45,6 +45,7 @@
 #include "claim.h"
 #include "event.h"
 #include "pfile.h"
+#include "touched.h"
 
 struct stackbucket {
 	struct stackbucket *_Atomic next;
@@ -81,6 +82,7 @@ struct stacktab {
 	_Atomic uint64_t nbuckets; /* as they are pushed: a jump may miss one (stacktab_count) */
 	_Atomic uint64_t refused;  /* inserts refused because the arena was full */
 	_Atomic uint64_t apart;    /* second buckets of a stack whose claim was stuck */
+	struct touched touched;    /* pages of heads with a chain (stacktab_count) */
 };
 
 /* Allocate nheads (a power of two) chain heads from the arena; buckets'

@@ -851,3 +851,32 @@ Test(stacktab, a_stuck_claim_makes_a_second_bucket_for_the_stack)
 	assert_bucket_key(k, S1, 3, 7, 70, 40); /* the sums of both */
 	cr_assert_eq(assert_file_matches_table(), 0);
 }
+
+/* The end's count reads only the pages of heads a chain began on (65536
+ * heads, 512 KiB, the default: a read of each page never touched mapped
+ * it, a fault each), and still counts every bucket. */
+Test(stacktab, the_count_reads_only_the_pages_chains_are_on)
+{
+	tab_make(8u << 20, 65536);
+	size_t bytes = 65536 * sizeof(*tab.heads);
+	for (uint32_t i = 0; i < 3; i++) {
+		uintptr_t pcs[4];
+		make_stack(pcs, i, 4);
+		cr_assert_eq(add(0, pcs, 4, 1, 10), STACKTAB_INSERTED);
+	}
+	uintptr_t lo = (uintptr_t)tab.heads & ~(uintptr_t)4095,
+	          hi = ((uintptr_t)tab.heads + bytes + 4095) & ~(uintptr_t)4095;
+	unsigned char v[(512u << 10) / 4096 + 1];
+	size_t mapped[2] = {0, 0};
+	for (int k = 0; k < 2; k++) {
+		if (k == 1)
+			cr_assert_eq(stacktab_count(&tab), 3);
+		cr_assert_eq(mincore((void *)lo, hi - lo, v), 0);
+		for (size_t i = 0; i < (hi - lo) / 4096; i++)
+			mapped[k] += v[i] & 1;
+	}
+	cr_assert(mapped[0] <= 3 && mapped[1] == mapped[0],
+	          "%zu pages of heads mapped before the count, %zu after", mapped[0], mapped[1]);
+	stacktab_reset(&tab);
+	cr_assert_eq(stacktab_count(&tab), 0);
+}
