@@ -70,23 +70,29 @@ static bool view_lost(const struct dump *d, enum lc_view v)
 
 /* What "not charged to a holder" holds, after its total: the waits that
  * found their lock's 16 waiter cells taken (LOCK_NO_CELL, 3.12), and the
- * rest, the wake-up latency after the charging unlock. */
+ * rest: the wake-up latency after the charging unlock, and waiting whose
+ * holder this profile does not see (in another process, a process-shared
+ * lock; an unlock not seen) — the file does not tell those two apart. */
 static void header_uncharged_split(const struct dump *d, FILE *out)
 {
 	char wake[32], crowd[32];
 	if (!d->have_no_cell) {
-		fprintf(out, " (wake-up latency, and waits past 16 at once on one lock: a file "
-		             "written before 3.12 does not say how much is which)");
+		fprintf(out,
+		        " (wake-up latency or unseen holders, and waits past 16 at once on one "
+		        "lock: a file written before 3.12 does not say how much is which)");
 		return;
 	}
 	if (!d->no_cell_count) {
-		fprintf(out, " (wake-up latency; no wait past 16 at once on one lock)");
+		fprintf(out, " (wake-up latency or unseen holders; no wait past 16 at once on one "
+		             "lock)");
 		return;
 	}
 	uint64_t u = d->totals.uncharged_ns;
 	report_duration(wake, sizeof(wake), u > d->no_cell_ns ? u - d->no_cell_ns : 0);
 	report_duration(crowd, sizeof(crowd), d->no_cell_ns);
-	fprintf(out, ": %s wake-up latency, %s in %" PRIu64 " waits past 16 at once on one lock",
+	fprintf(out,
+	        ": %s wake-up latency or unseen holders, %s in %" PRIu64
+	        " waits past 16 at once on one lock",
 	        wake, crowd, d->no_cell_count);
 }
 
@@ -460,27 +466,31 @@ static struct entry *stack_entries(const struct profile *p, int view, size_t *n)
 }
 
 /* The _NotChargedToHolder entry's text: its two parts (profile.h's
- * no_cell_*), that it is all wake-up latency, or that a file before 3.12
- * does not tell them apart. */
+ * no_cell_*), that it is all the first (wake-up latency, or a holder the
+ * profile does not see), or that a file before 3.12 does not tell them
+ * apart. */
 static void print_uncharged_head(const struct profile *p, int64_t delay, FILE *out)
 {
 	char wake[32], crowd[32];
 	fprintf(out, " not charged to any unlock");
 	if (p->no_cell_unknown) {
-		fprintf(out, " (wake-up latency after an unlock, and waits past 16 at once on one "
-		             "lock: a file before 3.12 does not say how much is which)\n");
+		fprintf(out,
+		        " (wake-up latency after an unlock or unseen holders, and waits past 16 "
+		        "at once on one lock: a file before 3.12 does not say how much is "
+		        "which)\n");
 		return;
 	}
 	if (!p->no_cell_count) {
-		fprintf(out, " (wake-up latency after an unlock; no wait past 16 at once on one "
-		             "lock)\n");
+		fprintf(out,
+		        " (wake-up latency after an unlock or unseen holders; no wait past 16 at "
+		        "once on one lock)\n");
 		return;
 	}
 	uint64_t u = delay > 0 ? (uint64_t)delay : 0;
 	report_duration(wake, sizeof(wake), u > p->no_cell_ns ? u - p->no_cell_ns : 0);
 	report_duration(crowd, sizeof(crowd), p->no_cell_ns);
 	fprintf(out,
-	        ": %s wake-up latency after an unlock, %s in %" PRIu64
+	        ": %s wake-up latency after an unlock or unseen holders, %s in %" PRIu64
 	        " waits past 16 at once on one lock (not registered as waiters)\n",
 	        wake, crowd, p->no_cell_count);
 }

@@ -82,9 +82,10 @@
 		[T.LOST]: 'recorded without a stack: the time is counted, the stack could not ' +
 		          'be kept (the header says why)',
 		[T.UNCHARGED]: 'waiting no unlock was charged for: the wake-up latency after the ' +
-		               'unlock that let the waiter in, and the whole wait of a waiter past ' +
-		               'the 16 a lock registers at once; with it, the holder view adds up ' +
-		               'to the waiter view',
+		               'unlock that let the waiter in, waiting whose holder the profile ' +
+		               'does not see (another process\'s, or an unlock not seen), and the ' +
+		               'whole wait of a waiter past the 16 a lock registers at once; with ' +
+		               'it, the holder view adds up to the waiter view',
 		[T.LOCK]: 'a lock: the stacks above it are its own',
 		[T.TRUNCATED]: 'the stacks above were deeper than depth=: their outer frames ' +
 		               'were cut',
@@ -420,13 +421,16 @@
 	}
 	/* _NotChargedToHolder's two parts: the waits that found every waiter
 	 * cell of their lock taken (past 16 at once), the rest the wake-up
-	 * latency; of the lock chosen, or of them all (data.noCell: null when
+	 * latency or unseen holders; of the lock chosen, or of them all (data.noCell: null when
 	 * a dump before 3.12 does not say). */
 	function unchargedSplit(ns) {
 		const nc = state.lock >= 0 ? data.locks[state.lock].noCell : data.noCell;
 		if (!nc) return 'how much is which is not in this profile (written before 3.12)';
-		if (!nc[0]) return 'all of it wake-up latency: no wait past 16 at once on one lock';
-		return `${fmtDur(Math.max(ns - nc[1], 0))} wake-up latency, ${fmtDur(nc[1])} in ` +
+		if (!nc[0])
+			return 'all of it wake-up latency or unseen holders: no wait past 16 at once on ' +
+			       'one lock';
+		return `${fmtDur(Math.max(ns - nc[1], 0))} wake-up latency or unseen holders, ` +
+		       `${fmtDur(nc[1])} in ` +
 		       `${nc[0]} waits past 16 at once on one lock (not registered as waiters)`;
 	}
 	function tipLines(d) {
@@ -666,8 +670,8 @@
 			el('span', {cls: 'legend'}, [
 				swatch('frame', 'function'), swatch('inlined', 'inlined'),
 				swatch('lock', 'lock'), swatch('lost', '_LostContendedLock: no stack'),
-				swatch('uncharged', '_NotChargedToHolder: wake-up latency, waits past 16 ' +
-				       'on one lock'),
+				swatch('uncharged', '_NotChargedToHolder: wake-up latency, unseen holders, ' +
+				       'waits past 16 on one lock'),
 				swatch('match', 'search match')]),
 		]);
 	}

@@ -264,6 +264,13 @@ Test(fork, a_childs_first_wait_holds_its_profiles_start)
 	                    harness_out_value(r.out, "child_wait_ns"),
 	                    harness_out_value(r.out, "child_delayed_ns"), 0.08,
 	                    "the child's first wait");
+	/* its holder is its parent, which this profile does not see: its
+	 * wait is not charged, and not called wake-up latency alone */
+	struct run_result t;
+	harness_symbolize((const char *[]){path, NULL}, &t);
+	cr_assert(strstr(t.out, "not charged to a holder (wake-up latency or unseen holders;"),
+	          "%s", t.out);
+	harness_result_free(&t);
 	free(w);
 	free(n);
 	harness_result_free(&r);
