@@ -151,10 +151,13 @@ static void hooks_learn_tid(void)
 		lc_tls.tid = hooks_glibc_tid();
 }
 
-/* The id glibc compares an owner with: the cached one is its parent's in
- * a child of _Fork until the child's profile starts (in the thread that
- * starts it), and an unlock of a mutex the child took through glibc would
- * not be a release; the cache is put right with it. */
+/* The id glibc compares an owner with.  The cached one is its parent's in
+ * the thread that called _Fork (no fork handler forgets it), until the
+ * child's profile starts in that thread or a contended wait puts it
+ * right: meanwhile its inline locks store the parent's id as the owner (a
+ * store glibc never checks for a plain mutex, but what a WAITING record
+ * and top show), and an unlock of a mutex it took through glibc would not
+ * be a release.  The cache is put right here too. */
 int32_t hooks_tid(void)
 {
 	return lc_tls.tid = hooks_glibc_tid();

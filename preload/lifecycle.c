@@ -398,9 +398,13 @@ bool lifecycle_start(void)
 		return false;
 	lc_guard_in(t);
 	int saved = errno;
-	if (core.named_pid != lifecycle_getpid())
-		lifecycle_started_now(); /* a child of an armed process, made without
-		                          * fork's handlers: it starts now, named from here */
+	if (core.named_pid != lifecycle_getpid()) {
+		/* a child of an armed process, made without fork's handlers: it
+		 * starts now, named from here; this thread's cached id may be
+		 * its parent's (hooks.c learns it again) */
+		lifecycle_started_now();
+		t->tid = 0;
+	}
 	/* No pthread_create made a thread before (recorder_thread_coming),
 	 * but glibc makes its own without it (a SIGEV_THREAD timer, aio),
 	 * which may hold the loader's lock in a callback that waits for a
