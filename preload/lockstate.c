@@ -106,8 +106,15 @@ struct lockent *lockstate_get(struct lockstate *ls, uintptr_t lock, uint32_t kin
 			if (r) {
 				r->r.addr = lock;
 				r->r.kind = kind;
-				pfile_publish(r, LC_REC_LOCK);
+				/* pub first, and counted once the record is
+				 * published (lockstate_count_used): a handler
+				 * that jumps out in between leaves neither a
+				 * LOCK record uncounted nor a count without one
+				 * (counts added meanwhile go to a record that is
+				 * never read) */
 				atomic_store(&e->pub, &r->r);
+				lc_step();
+				pfile_publish(r, LC_REC_LOCK);
 				lockstate_fold(e, &r->r);
 				/* the one maker of the entry: once per lock */
 				if (ls->inits)
@@ -387,8 +394,12 @@ void lockstate_foreach(const struct lockstate *ls, void (*fn)(const struct locke
 uint64_t lockstate_count_used(const struct lockstate *ls)
 {
 	uint64_t n = 0;
-	for (uint64_t i = 0; i <= ls->mask; i++)
-		n += touched_maybe(&ls->touched, &ls->ent[i].addr) &&
-		     atomic_load_explicit(&ls->ent[i].pub, memory_order_relaxed) != NULL;
+	for (uint64_t i = 0; i <= ls->mask; i++) {
+		const struct lc_rec_lock *r =
+		    touched_maybe(&ls->touched, &ls->ent[i].addr)
+		        ? atomic_load_explicit(&ls->ent[i].pub, memory_order_acquire)
+		        : NULL;
+		n += r && pfile_is_published(r, LC_REC_LOCK);
+	}
 	return n;
 }

@@ -85,7 +85,9 @@ struct lockent {
 	_Atomic uint32_t first_state; /* 0 none, 1 being written, 2 written */
 	_Atomic uint32_t made;        /* its maker is done with its records (or had no room) */
 	/* trylock_failures, timeouts, uncharged_ns, kind, the first stack
-	 * and its epoch; NULL until made, or if the file had no room */
+	 * and its epoch; NULL until made, or if the file had no room; set
+	 * just before the record is published (a jump out in between leaves
+	 * it a record never published: lockstate_count_used) */
 	struct lc_rec_lock *_Atomic pub;
 	_Atomic uint64_t early[LOCKSTATE_NCOUNTERS]; /* counted before pub was published */
 	struct lockstate_lost *_Atomic lost;         /* its LOCK_LOST record */

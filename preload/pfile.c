@@ -253,6 +253,13 @@ void pfile_publish(void *payload, uint32_t type)
 	atomic_store_explicit((_Atomic uint32_t *)&h->type, type, memory_order_release);
 }
 
+bool pfile_is_published(const void *payload, uint32_t type)
+{
+	const struct lc_rec_head *h = (const struct lc_rec_head *)payload - 1;
+	return atomic_load_explicit((const _Atomic uint32_t *)&h->type, memory_order_acquire) ==
+	       type;
+}
+
 /* ---- life ----------------------------------------------------------------- */
 
 /* The file header, at the start of a new profile. */

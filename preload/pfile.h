@@ -120,6 +120,9 @@ void *pfile_record(struct pfile *f, uint32_t size);
 /* Give a filled record its type. */
 void pfile_publish(void *payload, uint32_t type);
 
+/* Has the record at payload been published with that type? */
+bool pfile_is_published(const void *payload, uint32_t type);
+
 /* No appends from now on but the sealer's own. */
 void pfile_seal(struct pfile *f);
 
