@@ -965,15 +965,27 @@ static uint64_t first_record_offset(const uint8_t *buf, size_t len, uint32_t typ
  * LIVE, a record boundary) is cut short: exit 2 and a partial report, as a
  * cut inside a record.  Before, it read as complete but unclosed: exit 0,
  * "closing records did not fit", "nothing lost". */
+/* A real dump cut where its WRITER record starts, or right after it. */
+static void dump_cut_at_writer(char path[PATH_MAX], bool after_it)
+{
+	size_t len;
+	fixture_dump("scenarios", (const char *[]){"timeout", "1", "10", NULL}, path);
+	uint8_t *buf = slurp(path, &len);
+	uint64_t at = first_record_offset(buf, len, LC_REC_WRITER);
+	if (after_it) {
+		uint32_t size;
+		memcpy(&size, buf + at + 4, 4);
+		at += sizeof(struct lc_rec_head) + lc_dump_pad(size);
+	}
+	spit(path, buf, at, 0644);
+	free(buf);
+}
+
 Test(symbolize, dump_cut_at_a_boundary_before_writer_is_cut_short)
 {
 	char path[PATH_MAX];
-	size_t len;
 	struct run_result r;
-	fixture_dump("scenarios", (const char *[]){"timeout", "1", "10", NULL}, path);
-	uint8_t *buf = slurp(path, &len);
-	spit(path, buf, first_record_offset(buf, len, LC_REC_WRITER), 0644);
-	free(buf);
+	dump_cut_at_writer(path, false);
 	symbolize((const char *[]){path, NULL}, &r);
 	cr_assert_eq(r.exit_code, 2, "exit %d: %s", r.exit_code, r.err);
 	cr_assert_eq(count_lines(r.err), 1, "%s", r.err);
@@ -996,15 +1008,8 @@ Test(symbolize, dump_cut_at_a_boundary_before_writer_is_cut_short)
 Test(symbolize, dump_cut_after_its_writer_says_the_closing_records_are_missing)
 {
 	char path[PATH_MAX];
-	size_t len;
 	struct run_result r;
-	fixture_dump("scenarios", (const char *[]){"timeout", "1", "10", NULL}, path);
-	uint8_t *buf = slurp(path, &len);
-	uint64_t at = first_record_offset(buf, len, LC_REC_WRITER);
-	uint32_t size;
-	memcpy(&size, buf + at + 4, 4);
-	spit(path, buf, at + sizeof(struct lc_rec_head) + lc_dump_pad(size), 0644);
-	free(buf);
+	dump_cut_at_writer(path, true);
 	symbolize((const char *[]){path, NULL}, &r);
 	cr_assert(strstr(r.out, "closing records are missing") && strstr(r.out, "cut short after"),
 	          "exit %d:\n%s%s", r.exit_code, r.out, r.err);
