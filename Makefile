@@ -305,9 +305,9 @@ $(BUILD)/test/fixtures/%: test/fixtures/%.cpp $(FIXTURE_HEADERS) | $(BUILD)/test
 RUSTC       ?= rustc
 RUST_FLAGS  := --edition 2021 -C opt-level=1 -C debuginfo=2 -C force-frame-pointers=yes -D warnings
 FIXTURES    += $(BUILD)/test/fixtures/rust_mutex $(BUILD)/test/fixtures/rust_mutex_v0
-$(BUILD)/test/fixtures/rust_mutex: test/fixtures/rust_mutex.rs | $(BUILD)/test/fixtures deps
+$(BUILD)/test/fixtures/rust_mutex: test/fixtures/rust_mutex.rs test/fixtures/rustshared.rs | $(BUILD)/test/fixtures deps
 	MAKEFLAGS= $(RUSTC) $(RUST_FLAGS) -o $@ $<
-$(BUILD)/test/fixtures/rust_mutex_v0: test/fixtures/rust_mutex.rs | $(BUILD)/test/fixtures deps
+$(BUILD)/test/fixtures/rust_mutex_v0: test/fixtures/rust_mutex.rs test/fixtures/rustshared.rs | $(BUILD)/test/fixtures deps
 	MAKEFLAGS= $(RUSTC) $(RUST_FLAGS) -C symbol-mangling-version=v0 -o $@ $<
 
 $(BUILD)/test/fixtures/absl_mutex: test/fixtures/absl_mutex.cpp $(FIXTURE_HEADERS) | $(BUILD)/test/fixtures deps
@@ -322,7 +322,7 @@ CARGO       ?= cargo
 CARGO_REG   := /usr/share/cargo/registry
 PL_DIR      := $(BUILD)/cargo/pl_mutex
 FIXTURES    += $(BUILD)/test/fixtures/pl_mutex
-$(BUILD)/test/fixtures/pl_mutex: test/fixtures/pl_mutex.rs | $(BUILD)/test/fixtures deps
+$(BUILD)/test/fixtures/pl_mutex: test/fixtures/pl_mutex.rs test/fixtures/rustshared.rs | $(BUILD)/test/fixtures deps
 	mkdir -p $(PL_DIR)/.cargo
 	printf '[package]\nname = "pl_mutex"\nversion = "0.1.0"\nedition = "2021"\n\n[[bin]]\nname = "pl_mutex"\npath = "%s"\n\n[dependencies]\nparking_lot = "0.12"\n\n[profile.release]\nopt-level = 1\ndebug = true\n' \
 	  "$(CURDIR)/$<" > $(PL_DIR)/Cargo.toml
