@@ -446,8 +446,10 @@ Test(hostile, jump_out_of_a_wait_then_cancelled)
  * 20 ms in jump_later_wait() while two threads take the abandoned locks
  * 800 times, contended.  (a) The holder view is charged no more than was
  * waited; (b) J's later waits are on their stack: 5, within 10% of what J
- * measured, in the file and in the symbolizer's report; and the program
- * runs as without the preload. */
+ * measured, less at most J's run delay over them (a preemption between
+ * J's clock and the hook's, by the spinning threads or any other, is in
+ * J's measure only), in the file and in the symbolizer's report; and the
+ * program runs as without the preload. */
 static void expect_jumps_left_cleanly(const char *mode, int jumps)
 {
 	const char *base_dir, *dir;
@@ -456,7 +458,7 @@ static void expect_jumps_left_cleanly(const char *mode, int jumps)
 	struct dump d;
 	run_both(mode, NULL, 30, &base_dir, &base, &dir, &r);
 	cr_assert_eq(harness_out_value(r.out, "jumped"), (uint64_t)jumps);
-	uint64_t later = err_value(&r, "later_ns");
+	uint64_t later = err_value(&r, "later_ns"), later_delayed = err_value(&r, "later_delayed_ns");
 	only_profile(dir, path, &d);
 	expect_complete(path, &d);
 	/* (a) and (b) are independent: each says its own failure */
@@ -470,11 +472,11 @@ static void expect_jumps_left_cleanly(const char *mode, int jumps)
 	             "(J measured %.3f s; the sentinel has %" PRIu64 " waits, %.3f s; the totals "
 	             "%" PRIu64 " waits, %.3f s)", path, count, later / 1e9, lost, lost_ns / 1e9,
 	             d.totals.contentions, d.totals.delay_ns / 1e9);
-	harness_assert_near(delay, later, 0.10, "jump_later_wait (the file)");
+	harness_assert_wait(delay, later, later_delayed, 0.10, "jump_later_wait (the file)");
 	expect_charged_at_most_waited(path, &d);
 	char *folded = harness_folded(path, "waiter", NULL);
-	harness_assert_near(harness_folded_sum(folded, "jump_later_wait", NULL), later, 0.10,
-	                    "jump_later_wait (the symbolizer)");
+	harness_assert_wait(harness_folded_sum(folded, "jump_later_wait", NULL), later, later_delayed,
+	                    0.10, "jump_later_wait (the symbolizer)");
 	free(folded);
 	dump_free(&d);
 	harness_result_free(&base);
