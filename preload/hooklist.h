@@ -67,6 +67,7 @@
 	X(execveat)                   \
 	X(_exit)                      \
 	X(_Exit)                      \
+	X(_Fork)                      \
 	X(longjmp)                    \
 	X(siglongjmp)                 \
 	X(_longjmp)                   \

@@ -152,8 +152,9 @@ static void hooks_learn_tid(void)
 }
 
 /* The id glibc compares an owner with.  The cached one is its parent's in
- * the thread that called _Fork (no fork handler forgets it), until the
- * child's profile starts in that thread or a contended wait puts it
+ * the thread that made a child without fork's handlers by a raw system
+ * call (the _Fork hook forgets it, as fork's child handler does), until
+ * the child's profile starts in that thread or a contended wait puts it
  * right: meanwhile its inline locks store the parent's id as the owner (a
  * store glibc never checks for a plain mutex, but what a WAITING record
  * and top show), and an unlock of a mutex it took through glibc would not
@@ -284,8 +285,9 @@ static bool wait_normal_sleep(int *word, int op)
  * call, as do the timed variants (their deadline is checked first).
  * The owner is the thread's id as glibc keeps it (hooks_glibc_tid): the
  * cached one may be 0 (a fork child's profile forgets it when it starts,
- * inside recorder_begin) or the parent's (a child of _Fork, which runs no
- * fork handler); the cache is put right with it. */
+ * inside recorder_begin) or the parent's (a child made by a raw fork or
+ * clone system call, which runs no fork handler); the cache is put right
+ * with it. */
 static int wait_normal(void *p)
 {
 	pthread_mutex_t *m = ((struct lock_args *)p)->m;

@@ -10,7 +10,8 @@
  * execvp* reach execve internally, so each is hooked; posix_spawn needs
  * nothing (the parent runs on).
  *
- * _exit() and _Exit() end the profile as exit() does.
+ * _exit() and _Exit() end the profile as exit() does; a child of _Fork()
+ * forgets its parent's thread id.
  *
  * dlclose(): the module map is refreshed before (the object about to go is
  * in it) and after (it is marked gone and the module epoch moves on), so
@@ -35,6 +36,7 @@ typedef int (*execvpe_fn)(const char *, char *const[], char *const[]);
 typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
 typedef void (*exit_fn)(int);
+typedef pid_t (*fork_fn)(void);
 
 EXPORT int dlclose(void *handle)
 {
@@ -115,6 +117,26 @@ EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const
 	}
 	lifecycle_exec();
 	return fn(dirfd, path, argv, envp, flags);
+}
+
+/* A fork without fork's handlers (glibc's _Fork, which fork() itself
+ * calls inside glibc, not through here): its child's thread runs none of
+ * ours, so its cached thread id would stay its parent's, the owner its
+ * inline locks store (hooks.c, hooks_tid).  The child forgets it, as
+ * fork's child handler makes it; the rest of a child's own profile starts
+ * at its first event (lifecycle.c).  Async-signal-safe, as _Fork is:
+ * resolved at start-up. */
+EXPORT pid_t _Fork(void)
+{
+	fork_fn fn = real_get(&real._Fork);
+	if (!fn) {
+		errno = ENOSYS;
+		return -1;
+	}
+	pid_t pid = fn();
+	if (pid == 0)
+		hooks_fork_child();
+	return pid;
 }
 
 /* A normal end that skips exit()'s destructors (stress-ng's workers, dash's
@@ -205,6 +227,7 @@ HOOK_ALIAS(fexecve);
 HOOK_ALIAS(execveat);
 HOOK_ALIAS(_exit);
 HOOK_ALIAS(_Exit);
+HOOK_ALIAS(_Fork);
 HOOK_ALIAS(execl);
 HOOK_ALIAS(execlp);
 HOOK_ALIAS(execle);

@@ -126,6 +126,7 @@ void real_resolve(void)
 	real_store(&real.pthread_exit, real_sym("pthread_exit"));
 	real_store(&real._exit, real_sym("_exit"));
 	real_store(&real._Exit, real_sym("_Exit"));
+	real_store(&real._Fork, real_sym("_Fork"));
 	real_store(&real.syscall, real_sym("syscall"));
 	real_store(&real.sem_wait, real_sym_newest("sem_wait"));
 	real_store(&real.sem_timedwait, real_sym_newest("sem_timedwait"));

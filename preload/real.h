@@ -71,7 +71,7 @@ struct real_fns {
 	    *setname;
 	void *dlopen, *dlmopen; /* attached only (hooks_dlopen.c) */
 	/* resolved at start-up: they run in signal handlers, where dlsym may not */
-	void *longjmp, *siglongjmp, *_longjmp, *longjmp_chk, *pthread_exit, *_exit, *_Exit;
+	void *longjmp, *siglongjmp, *_longjmp, *longjmp_chk, *pthread_exit, *_exit, *_Exit, *_Fork;
 	/* resolved at start-up: before, the futex hook makes the call itself
 	 * (hooks_futex.c) */
 	long (*syscall)(long, ...);

@@ -242,6 +242,22 @@ Test(retcodes, a_fork_child_owns_the_mutex_it_waited_for, .timeout = 120)
 	harness_result_free(&r);
 }
 
+/* The thread that called _Fork, which had locked before (the preload
+ * cached its id), takes a plain mutex in the child: the preload takes it
+ * inline, and must store the child's id as its owner, as glibc's lock does
+ * (a WAITING record and top show it as the holder).  Before the preload
+ * followed _Fork: the parent's id, until that thread waited or its
+ * profile started. */
+Test(retcodes, a_fork_childs_inline_lock_stores_its_own_id, .timeout = 120)
+{
+	char dump[PATH_MAX];
+	struct run_result r;
+	harness_profile("handover", (const char *[]){"fork_checked", NULL}, "", 60, &r, dump);
+	cr_assert_eq(harness_out_value(r.out, "fork_plain_owner_ok"), 1,
+	             "the child's plain mutex has another thread's id as its owner:\n%s", r.out);
+	harness_result_free(&r);
+}
+
 /* The same child, with an error-checking mutex its forking thread took
  * through glibc while another thread of the child waits for it: the
  * unlock is a release (glibc's owner is the child's id, which the preload
