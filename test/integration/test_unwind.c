@@ -45,7 +45,11 @@ static void assert_no_wait_of_ours(const char *const args[])
 	harness_sum_function(&d, exe, "wait_known", &c, &n);
 	cr_assert_eq(c, harness_out_value(r.out, "known_rounds"),
 	             "%" PRIu64 " contentions on wait_known's stack\n%s", c, r.out);
-	harness_assert_near(n, harness_out_value(r.out, "known_ns"), 0.1, "wait_known");
+	/* less at most what a preemption between the program's clock and the
+	 * hook's took (the contenders, throwers and loader keep both CPUs
+	 * busy), which its run delay over the waits bounds */
+	harness_assert_wait(n, harness_out_value(r.out, "known_ns"),
+	                    harness_out_value(r.out, "known_delayed_ns"), 0.1, "wait_known");
 	harness_sum_function(&d, exe, "contend_pair", &c, &n);
 	cr_assert_gt(c, 0, "no contention on contend_pair's stack, of %" PRIu64 "\n%s",
 	             (uint64_t)d.totals.contentions, r.out);
