@@ -225,6 +225,16 @@ Test(retcodes, a_contended_pshared_lock_leaves_the_word_as_glibcs_waiter_does, .
 	handover_check("1");
 }
 
+/* A handover run whose child is made by _Fork (`mode`), into dump: the
+ * line `key` the child prints must say `want` (`what`: what else is
+ * wrong). */
+static void handover_fork(const char *mode, const char *key, uint64_t want, const char *what,
+                          char *dump, struct run_result *r)
+{
+	harness_profile("handover", (const char *[]){mode, NULL}, "", 60, r, dump);
+	cr_assert_eq(harness_out_value(r->out, key), want, "%s:\n%s", what, r->out);
+}
+
 /* A child of _Fork (no fork handler: the preload's cached thread id is
  * its parent's, and forgotten when the child's profile starts) that
  * waits for a process-shared mutex owns it afterwards, as under glibc.
@@ -233,9 +243,8 @@ Test(retcodes, a_fork_child_owns_the_mutex_it_waited_for, .timeout = 120)
 {
 	char dump[PATH_MAX];
 	struct run_result r;
-	harness_profile("handover", (const char *[]){"fork", NULL}, "", 60, &r, dump);
-	cr_assert_eq(harness_out_value(r.out, "fork_owner_ok"), 1,
-	             "the child's contended lock did not leave it the owner:\n%s", r.out);
+	handover_fork("fork", "fork_owner_ok", 1,
+	              "the child's contended lock did not leave it the owner", dump, &r);
 	char *n = harness_folded(dump, "waiter", (const char *[]){"--value=contentions", NULL});
 	cr_assert_eq(harness_folded_sum(n, "fork_round", NULL), 1, "the child's one wait:\n%s", n);
 	free(n);
@@ -252,9 +261,8 @@ Test(retcodes, a_fork_childs_inline_lock_stores_its_own_id, .timeout = 120)
 {
 	char dump[PATH_MAX];
 	struct run_result r;
-	harness_profile("handover", (const char *[]){"fork_checked", NULL}, "", 60, &r, dump);
-	cr_assert_eq(harness_out_value(r.out, "fork_plain_owner_ok"), 1,
-	             "the child's plain mutex has another thread's id as its owner:\n%s", r.out);
+	handover_fork("fork_checked", "fork_plain_owner_ok", 1,
+	              "the child's plain mutex has another thread's id as its owner", dump, &r);
 	harness_result_free(&r);
 }
 
@@ -268,8 +276,7 @@ Test(retcodes, a_fork_childs_release_of_a_checked_mutex_is_charged, .timeout = 1
 {
 	char dump[PATH_MAX];
 	struct run_result r;
-	harness_profile("handover", (const char *[]){"fork_checked", NULL}, "", 60, &r, dump);
-	cr_assert_eq(harness_out_value(r.out, "fork_checked_status"), 0, "the child:\n%s", r.out);
+	handover_fork("fork_checked", "fork_checked_status", 0, "the child", dump, &r);
 	char *w = harness_folded(dump, "waiter", (const char *[]){"--value=contentions", NULL});
 	char *h = harness_folded(dump, "holder", (const char *[]){"--value=contentions", NULL});
 	cr_assert_eq(harness_folded_sum(w, "checked_waiter", NULL), 1, "the child's one wait:\n%s", w);
